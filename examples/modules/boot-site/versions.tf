@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    netboot = {
+      source = "registry.terraform.io/netbootlab/netboot"
+    }
+  }
+}

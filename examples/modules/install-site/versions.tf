@@ -1,0 +1,10 @@
+terraform {
+  # optional() object attributes with defaults.
+  required_version = ">= 1.3"
+
+  required_providers {
+    netboot = {
+      source = "registry.terraform.io/netbootlab/netboot"
+    }
+  }
+}

@@ -1,0 +1,74 @@
+package agent
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/pki"
+)
+
+// certsMain runs `agent certs init|server|client`: a lab CA and its
+// certificates, so mutual TLS needs no openssl recipes.
+func certsMain(args []string, stderr io.Writer) int {
+	usage := func() {
+		fmt.Fprint(stderr, `Usage:
+  terraform-provider-netboot agent certs init   --dir DIR
+  terraform-provider-netboot agent certs server --dir DIR --name NAME --host HOST[,HOST...]
+  terraform-provider-netboot agent certs client --dir DIR --name NAME [--read-only]
+
+init makes ca.pem/ca-key.pem; server and client write NAME.pem and NAME-key.pem signed by it.
+Run the agent with --tls-cert NAME.pem --tls-key NAME-key.pem --client-ca ca.pem; give Terraform
+ca_cert = ca.pem and a client pair. A --read-only client may read state and leases but change nothing.
+`)
+	}
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	fs := flag.NewFlagSet("certs "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "directory holding the CA and the certificates")
+	name := fs.String("name", "", "file name (without .pem) and common name of the certificate")
+	hosts := fs.String("host", "", "server: comma-separated DNS names and IP addresses clients dial")
+	readOnly := fs.Bool("read-only", false, "client: may read but not change the agent's objects")
+	days := fs.Int("days", 825, "validity in days")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "certs: --dir is required")
+		return 2
+	}
+	validity := time.Duration(*days) * 24 * time.Hour
+	var err error
+	switch args[0] {
+	case "init":
+		err = pki.InitCA(*dir, "netboot lab CA", validity)
+	case "server", "client":
+		if *name == "" {
+			fmt.Fprintln(stderr, "certs: --name is required")
+			return 2
+		}
+		req := pki.Request{Kind: pki.Client, CommonName: *name, ReadOnly: *readOnly, Validity: validity}
+		if args[0] == "server" {
+			req.Kind = pki.Server
+			for _, h := range strings.Split(*hosts, ",") {
+				if h = strings.TrimSpace(h); h != "" {
+					req.Hosts = append(req.Hosts, h)
+				}
+			}
+		}
+		err = pki.Issue(*dir, *name, req)
+	default:
+		usage()
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "certs %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

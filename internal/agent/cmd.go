@@ -1,0 +1,81 @@
+package agent
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
+)
+
+// Main runs `terraform-provider-netboot agent [flags]` and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "certs":
+			return certsMain(args[1:], stderr)
+		case "status", "leases", "objects", "logs":
+			return opsMain(args[0], args[1:], stdout, stderr)
+		}
+	}
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: terraform-provider-netboot agent [flags]\n"+
+			"       terraform-provider-netboot agent status|leases|objects [--json] [--state-dir DIR | --endpoint HOST:PORT ...]\n"+
+			"       terraform-provider-netboot agent logs [-f] [--json] [--since DURATION] [--kind KIND,...] [--client DUID|MAC|ADDRESS]\n"+
+			"       terraform-provider-netboot agent certs init|server|client ...\n\n"+
+			"Serves Router Advertisements and DHCPv6 for the boot servers configured through Terraform.\n"+
+			"The control socket is <state-dir>/%s (root only).\n\nFlags:\n", paths.SocketName)
+		fs.PrintDefaults()
+	}
+	opts := Options{}
+	fs.StringVar(&opts.StateDir, "state-dir", paths.DefaultStateDir(), "directory for the state file, control socket and logs")
+	fs.StringVar(&opts.Listen, "listen", "", "optional TCP address for remote control over mutual TLS, e.g. [::]:7447")
+	fs.StringVar(&opts.MetricsListen, "metrics-listen", "", "optional address for Prometheus metrics at /metrics, e.g. [::1]:9447")
+	fs.StringVar(&opts.TLSCert, "tls-cert", "", "server certificate (PEM file) for --listen")
+	fs.StringVar(&opts.TLSKey, "tls-key", "", "server private key (PEM file) for --listen")
+	fs.StringVar(&opts.ClientCA, "client-ca", "", "CA certificate (PEM file) that client certificates must chain to")
+	fsync := fs.Bool("fsync", true, "fsync the state file before answering: a lease survives a power cut once its Reply is sent. "+
+		"--fsync=false keeps changes in the OS page cache (safe against agent crashes and kill -9, not against power loss), as Kea's memfile does, for lower DHCPv6 latency")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "agent: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	opts.NoFsync = !*fsync
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "agent: --log-level %q: want debug, info, warn or error\n", *logLevel)
+		return 2
+	}
+	handlerOpts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(*logFormat) {
+	case "text":
+		opts.Logger = slog.New(slog.NewTextHandler(stderr, handlerOpts))
+	case "json":
+		opts.Logger = slog.New(slog.NewJSONHandler(stderr, handlerOpts))
+	default:
+		fmt.Fprintf(stderr, "agent: --log-format %q: want text or json\n", *logFormat)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, opts); err != nil {
+		opts.Logger.Error("agent failed", "error", err)
+		return 1
+	}
+	return 0
+}

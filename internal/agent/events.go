@@ -1,0 +1,344 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
+)
+
+// defaultEventCapacity is how many events the agent keeps for `agent logs`.
+const defaultEventCapacity = 1000
+
+// followerBuffer is how many events a follower may lag behind before the
+// ring drops events for it (and counts them) rather than wait.
+const followerBuffer = 256
+
+// eventRing keeps the agent's most recent events in memory, in order, and
+// hands new ones to followers. Adding never blocks: a follower that cannot
+// keep up misses events and is told how many.
+type eventRing struct {
+	mu        sync.Mutex
+	buf       []*netbootv1.Event // buf[seq % len(buf)]
+	next      uint64             // seq of the next event; seqs start at 1
+	followers map[*eventFollower]struct{}
+}
+
+func newEventRing(capacity int) *eventRing {
+	return &eventRing{buf: make([]*netbootv1.Event, capacity), next: 1, followers: map[*eventFollower]struct{}{}}
+}
+
+// eventFollower receives events as they are added.
+type eventFollower struct {
+	ch     chan *netbootv1.Event
+	filter eventFilter
+	// dropped counts events lost since the last one delivered; guarded by
+	// the ring's mutex.
+	dropped uint64
+}
+
+// eventFilter selects events by WatchEventsRequest's fields.
+type eventFilter struct {
+	kinds      []string
+	client     string // lowercase
+	bootServer string
+	since      time.Time
+}
+
+func filterOf(req *netbootv1.WatchEventsRequest) eventFilter {
+	f := eventFilter{kinds: req.GetKinds(), client: strings.ToLower(req.GetClient()), bootServer: req.GetBootServer()}
+	if req.GetSinceUnixNano() > 0 {
+		f.since = time.Unix(0, req.GetSinceUnixNano())
+	}
+	return f
+}
+
+func (f eventFilter) matches(e *netbootv1.Event) bool {
+	if len(f.kinds) > 0 && !slices.Contains(f.kinds, e.GetKind()) {
+		return false
+	}
+	if f.bootServer != "" && e.GetBootServer() != f.bootServer {
+		return false
+	}
+	if !f.since.IsZero() && e.GetTimeUnixNano() < f.since.UnixNano() {
+		return false
+	}
+	if f.client != "" {
+		found := strings.Contains(strings.ToLower(e.GetClient()), f.client)
+		for _, k := range clientAttrs {
+			found = found || strings.Contains(strings.ToLower(e.GetAttrs()[k]), f.client)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// add records e, numbering it, and offers it to every follower.
+func (r *eventRing) add(e *netbootv1.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e.Seq = r.next
+	r.next++
+	r.buf[e.Seq%uint64(len(r.buf))] = e
+	for f := range r.followers {
+		if !f.filter.matches(e) {
+			continue
+		}
+		out := e
+		if f.dropped > 0 {
+			out = withDropped(e, f.dropped)
+		}
+		select {
+		case f.ch <- out:
+			f.dropped = 0
+		default:
+			f.dropped++
+		}
+	}
+}
+
+// withDropped is e telling one follower how many events it missed; e itself
+// is shared and never changed after add.
+func withDropped(e *netbootv1.Event, dropped uint64) *netbootv1.Event {
+	c := &netbootv1.Event{
+		Seq: e.Seq, TimeUnixNano: e.TimeUnixNano, Level: e.Level, Kind: e.Kind, Message: e.Message,
+		BootServer: e.BootServer, Client: e.Client, Attrs: e.Attrs, Dropped: dropped,
+	}
+	return c
+}
+
+// snapshotLocked returns the kept events f matches, oldest first.
+func (r *eventRing) snapshotLocked(f eventFilter) []*netbootv1.Event {
+	n := uint64(len(r.buf))
+	first := uint64(1)
+	if r.next > n {
+		first = r.next - n
+	}
+	var out []*netbootv1.Event
+	for seq := first; seq < r.next; seq++ {
+		if e := r.buf[seq%n]; f.matches(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// snapshot returns the kept events f matches, oldest first.
+func (r *eventRing) snapshot(f eventFilter) []*netbootv1.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.snapshotLocked(f)
+}
+
+// follow returns the kept events f matches and a follower that receives
+// every later one, with no gap between the two. Call unfollow when done.
+func (r *eventRing) follow(f eventFilter) ([]*netbootv1.Event, *eventFollower) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fl := &eventFollower{ch: make(chan *netbootv1.Event, followerBuffer), filter: f}
+	r.followers[fl] = struct{}{}
+	return r.snapshotLocked(f), fl
+}
+
+func (r *eventRing) unfollow(fl *eventFollower) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.followers, fl)
+}
+
+// WatchEvents sends the kept events, then with follow every new one until
+// the client goes away or the agent stops.
+func (s *service) WatchEvents(req *netbootv1.WatchEventsRequest, stream grpc.ServerStreamingServer[netbootv1.Event]) error {
+	f := filterOf(req)
+	if !req.GetFollow() {
+		for _, e := range s.events.snapshot(f) {
+			if err := stream.Send(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	backlog, fl := s.events.follow(f)
+	defer s.events.unfollow(fl)
+	for _, e := range backlog {
+		if err := stream.Send(e); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case <-s.ctx.Done():
+			return nil
+		case e := <-fl.ch:
+			if err := stream.Send(e); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// eventHandler is a slog.Handler that records every log record at info and
+// above as an event in the ring, then passes it on to the agent's log. So
+// every existing log call is an event for `agent logs`, without changing
+// the call sites.
+type eventHandler struct {
+	next   slog.Handler
+	ring   *eventRing
+	attrs  []slog.Attr // from WithAttrs, keys already qualified by groups
+	groups []string
+}
+
+func newEventHandler(next slog.Handler, ring *eventRing) *eventHandler {
+	return &eventHandler{next: next, ring: ring}
+}
+
+func (h *eventHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelInfo || h.next.Enabled(ctx, level)
+}
+
+func (h *eventHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelInfo {
+		h.ring.add(h.event(r))
+	}
+	if h.next.Enabled(ctx, r.Level) {
+		return h.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h *eventHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *h
+	c.next = h.next.WithAttrs(attrs)
+	c.attrs = slices.Clip(h.attrs)
+	prefix := groupPrefix(h.groups)
+	for _, a := range attrs {
+		c.attrs = append(c.attrs, slog.Attr{Key: prefix + a.Key, Value: a.Value})
+	}
+	return &c
+}
+
+func (h *eventHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	c := *h
+	c.next = h.next.WithGroup(name)
+	c.groups = append(slices.Clip(h.groups), name)
+	return &c
+}
+
+func groupPrefix(groups []string) string {
+	if len(groups) == 0 {
+		return ""
+	}
+	return strings.Join(groups, ".") + "."
+}
+
+// clientAttrs are the log attributes that name a client, most specific
+// first: Event.client is the first one present.
+var clientAttrs = []string{"duid", "client_duid", "hardware_addr", "mac", "client", "peer", "address"}
+
+// event turns a log record into an event.
+func (h *eventHandler) event(r slog.Record) *netbootv1.Event {
+	e := &netbootv1.Event{
+		TimeUnixNano: r.Time.UnixNano(),
+		Level:        r.Level.String(),
+		Message:      r.Message,
+		Attrs:        map[string]string{},
+	}
+	if r.Time.IsZero() {
+		e.TimeUnixNano = time.Now().UnixNano()
+	}
+	for _, a := range h.attrs {
+		addAttr(e.Attrs, "", a)
+	}
+	prefix := groupPrefix(h.groups)
+	r.Attrs(func(a slog.Attr) bool {
+		addAttr(e.Attrs, prefix, a)
+		return true
+	})
+	e.BootServer = e.Attrs["boot_server"]
+	delete(e.Attrs, "boot_server")
+	e.Kind = eventKind(e.Message, e.Attrs)
+	if h, ok := menu.ParseHostPath(strings.TrimPrefix(e.Attrs["path"], "/")); ok && e.Kind == "script" {
+		// The host a menu was rendered for is in its path.
+		if mac, ok := menu.NormalizeMAC(h.MAC); ok {
+			e.Attrs["mac"] = mac
+		}
+	}
+	for _, k := range clientAttrs {
+		if v := e.Attrs[k]; v != "" {
+			e.Client = v
+			break
+		}
+	}
+	return e
+}
+
+func addAttr(m map[string]string, prefix string, a slog.Attr) {
+	v := a.Value.Resolve()
+	if v.Kind() == slog.KindGroup {
+		p := prefix
+		if a.Key != "" {
+			p += a.Key + "."
+		}
+		for _, g := range v.Group() {
+			addAttr(m, p, g)
+		}
+		return
+	}
+	if a.Key == "" {
+		return
+	}
+	m[prefix+a.Key] = v.String()
+}
+
+// eventKinds classifies log messages by their first words; the first match
+// wins, so longer prefixes come first.
+var eventKinds = []struct{ prefix, kind string }{
+	{"leased ", "lease"}, {"renewed ", "lease"}, {"released ", "lease"}, {"offering lease", "lease"},
+	{"ending lease", "lease"}, {"no lease", "lease"}, {"no address", "lease"}, {"confirmed addresses", "lease"},
+	{"client declined", "lease"}, {"pool exhausted", "lease"}, {"leasequery", "lease"},
+	{"boot-file URL", "boot_file"},
+	{"tftp", "tftp"},
+	{"http request", "http"}, {"http", "http"},
+	{"artifact", "artifact"},
+	{"NFS root image", "nfs_root_image"},
+	{"boot server", "config"}, {"boot entry", "config"}, {"boot menu", "config"},
+	{"dns", "dns"}, {"nfs", "nfs"},
+	{"DHCPv6", "dhcpv6"},
+	{"sent final router advertisement", "ra"}, {"another router", "ra"}, {"router advertisement", "ra"},
+}
+
+// eventKind says what an event is about, for filtering. An HTTP request for
+// an iPXE script rendered for a host is a "script" event.
+func eventKind(msg string, attrs map[string]string) string {
+	for _, k := range eventKinds {
+		if strings.HasPrefix(msg, k.prefix) {
+			if k.kind == "http" && isScriptPath(attrs["path"]) {
+				return "script"
+			}
+			return k.kind
+		}
+	}
+	return "agent"
+}
+
+// isScriptPath reports whether an HTTP path is an iPXE script the agent
+// renders: start.ipxe or a host's menu.
+func isScriptPath(p string) bool {
+	p = strings.TrimPrefix(p, "/")
+	_, host := menu.ParseHostPath(p)
+	return p == menu.StartPath || host
+}

@@ -1,0 +1,151 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+)
+
+func event(kind, client string) *netbootv1.Event {
+	return &netbootv1.Event{TimeUnixNano: time.Now().UnixNano(), Kind: kind, Client: client, Attrs: map[string]string{}}
+}
+
+func seqs(events []*netbootv1.Event) []uint64 {
+	var out []uint64
+	for _, e := range events {
+		out = append(out, e.GetSeq())
+	}
+	return out
+}
+
+func TestEventRingKeepsTheNewestInOrder(t *testing.T) {
+	r := newEventRing(5)
+	for range 12 {
+		r.add(event("lease", ""))
+	}
+	got := seqs(r.snapshot(eventFilter{}))
+	if fmt.Sprint(got) != "[8 9 10 11 12]" {
+		t.Fatalf("kept %v, want the newest 5 in order", got)
+	}
+}
+
+func TestEventFilters(t *testing.T) {
+	old := event("lease", "0001aabb")
+	old.TimeUnixNano = time.Now().Add(-time.Hour).UnixNano()
+	withMAC := event("tftp", "2001:db8:1::1000")
+	withMAC.Attrs["hardware_addr"] = "52:54:00:12:34:56"
+	other := event("config", "")
+	other.BootServer = "other"
+
+	tests := []struct {
+		name   string
+		filter eventFilter
+		want   []*netbootv1.Event
+	}{
+		{"none", eventFilter{}, []*netbootv1.Event{old, withMAC, other}},
+		{"kind", eventFilter{kinds: []string{"tftp", "config"}}, []*netbootv1.Event{withMAC, other}},
+		{"client by DUID", eventFilter{client: "aabb"}, []*netbootv1.Event{old}},
+		{"client by MAC attribute", eventFilter{client: "52:54:00:12"}, []*netbootv1.Event{withMAC}},
+		{"boot server", eventFilter{bootServer: "other"}, []*netbootv1.Event{other}},
+		{"since", eventFilter{since: time.Now().Add(-time.Minute)}, []*netbootv1.Event{withMAC, other}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []*netbootv1.Event
+			for _, e := range []*netbootv1.Event{old, withMAC, other} {
+				if tt.filter.matches(e) {
+					got = append(got, e)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("matched %d events, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("match %d is %v, want %v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestSlowFollowerDropsAndIsTold(t *testing.T) {
+	r := newEventRing(10)
+	r.add(event("lease", ""))
+	backlog, slow := r.follow(eventFilter{kinds: []string{"lease"}})
+	defer r.unfollow(slow)
+	if len(backlog) != 1 {
+		t.Fatalf("backlog has %d events, want 1", len(backlog))
+	}
+	// Nobody reads: adding must not block, and what does not fit is counted.
+	done := make(chan struct{})
+	go func() {
+		for range followerBuffer + 7 {
+			r.add(event("lease", ""))
+		}
+		r.add(event("config", "")) // filtered out: not counted as dropped
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("add blocked on a follower that does not read")
+	}
+	for range followerBuffer {
+		if e := <-slow.ch; e.GetDropped() != 0 {
+			t.Fatalf("event %d says %d dropped before the buffer was full", e.GetSeq(), e.GetDropped())
+		}
+	}
+	r.add(event("lease", ""))
+	e := <-slow.ch
+	if e.GetDropped() != 7 {
+		t.Fatalf("next event after the drops says %d dropped, want 7", e.GetDropped())
+	}
+	if r.snapshot(eventFilter{})[len(r.snapshot(eventFilter{}))-1].GetDropped() != 0 {
+		t.Fatal("the shared event was changed for one follower")
+	}
+}
+
+func TestEventHandlerTeesInfoAndAbove(t *testing.T) {
+	r := newEventRing(100)
+	var out bytes.Buffer
+	logger := slog.New(newEventHandler(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}), r))
+	site := logger.With("boot_server", "lab")
+
+	site.Debug("discarded ICMPv6 message")
+	site.Info("leased address", "duid", "0001aabb", "address", "2001:db8:1::1000")
+	site.WithGroup("req").Info("boot menu saved", "menu", "main")
+	site.Info("http request", "path", "/netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-efi/menu.ipxe", "client", "[2001:db8:1::1000]:4000")
+	site.Warn("tftp request refused", "reason", "no such file")
+	logger.Error("agent failed", "error", "boom")
+
+	events := r.snapshot(eventFilter{})
+	if len(events) != 5 {
+		t.Fatalf("ring has %d events, want 5 (info and above): %v", len(events), events)
+	}
+	want := []struct{ kind, level, bootServer, client string }{
+		{"lease", "INFO", "lab", "0001aabb"},
+		{"config", "INFO", "lab", ""},
+		{"script", "INFO", "lab", "52:54:00:12:34:56"},
+		{"tftp", "WARN", "lab", ""},
+		{"agent", "ERROR", "", ""},
+	}
+	for i, w := range want {
+		e := events[i]
+		if e.GetKind() != w.kind || e.GetLevel() != w.level || e.GetBootServer() != w.bootServer || e.GetClient() != w.client {
+			t.Errorf("event %d = %v, want kind %s level %s boot server %q client %q", i, e, w.kind, w.level, w.bootServer, w.client)
+		}
+	}
+	if events[1].GetAttrs()["req.menu"] != "main" {
+		t.Errorf("grouped attribute missing: %v", events[1].GetAttrs())
+	}
+	// The agent's own log still filters by its level.
+	if strings.Contains(out.String(), "leased address") || !strings.Contains(out.String(), "tftp request refused") {
+		t.Errorf("wrapped handler's level not respected:\n%s", out.String())
+	}
+}

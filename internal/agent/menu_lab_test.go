@@ -1,0 +1,84 @@
+package agent_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+)
+
+// TestAgentServesRenderedMenus: entries and menus put over gRPC are what
+// curl fetches from the boot server (start.ipxe and the host's script), the
+// same bytes RenderScript shows, updated in place without a restart.
+func TestAgentServesRenderedMenus(t *testing.T) {
+	testlab.RequireRoot(t, "curl")
+	lab := testlab.New(t)
+	stateDir := t.TempDir()
+	lab.StartAgent(t, stateDir, "--metrics-listen", "[::1]:9447")
+	conn := connect(t, stateDir)
+	ctx := context.Background()
+
+	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+	menuReq := &netbootv1.PutBootMenuRequest{Menu: &netbootv1.BootMenu{
+		Name: "main", Title: "Lab boot menu", IsDefault: true, DefaultItem: "local", TimeoutSeconds: 5,
+		Items: []*netbootv1.MenuItem{{Entry: "linux", Key: "l"}, {Gap: true, Text: "Other"}, {Entry: "local"}},
+	}}
+	_, err := conn.PutBootMenu(ctx, menuReq)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "items[0].entry") {
+		t.Fatalf("menu naming missing entries: %v, want InvalidArgument on items[0].entry", err)
+	}
+	for _, e := range []*netbootv1.BootEntry{
+		{Name: "linux", Title: "Debian", Kind: "linux", Linux: &netbootv1.LinuxBoot{Kernel: "linux/vmlinuz", Initrds: []string{"linux/initrd.img"}, Args: "console=ttyS0 url={{ .HTTPBase }}/x"}},
+		{Name: "local", Title: "Boot from local disk", Kind: "exit"},
+	} {
+		if _, err := conn.PutBootEntry(ctx, &netbootv1.PutBootEntryRequest{Entry: e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.PutBootMenu(ctx, menuReq); err != nil {
+		t.Fatal(err)
+	}
+
+	base := "http://[" + lab.ServerAddr + "]"
+	start := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail", base+"/start.ipxe")
+	if !strings.HasPrefix(start, "#!ipxe") || !strings.Contains(start, base+"/netboot/host/mac-${netX/mac:hexhyp}") {
+		t.Fatalf("start.ipxe:\n%s", start)
+	}
+	hostPath := "netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-pcbios/menu.ipxe"
+	script := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail", base+"/"+hostPath)
+	for _, want := range []string{"menu Lab boot menu", "item --key l entry-linux Debian", "--default entry-local", "kernel " + base + "/linux/vmlinuz initrd=initrd.img console=ttyS0 url=" + base + "/x"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("host script lacks %q:\n%s", want, script)
+		}
+	}
+	rendered, err := conn.RenderScript(ctx, &netbootv1.RenderScriptRequest{BootServer: "lab", Mac: "52:54:00:12:34:56", Buildarch: "x86_64", Platform: "pcbios"})
+	if err != nil || rendered.GetScript() != script || rendered.GetMenu() != "main" {
+		t.Fatalf("RenderScript = %q (%v), want what curl got", rendered.GetMenu(), err)
+	}
+
+	_, err = conn.DeleteBootEntry(ctx, &netbootv1.DeleteBootEntryRequest{Name: "local"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), `boot menu "main"`) {
+		t.Fatalf("deleting a used entry: %v, want FailedPrecondition naming the menu", err)
+	}
+	metrics := lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
+	for _, want := range []string{`netboot_boot_server_serving{boot_server="lab"} 1`, `netboot_http_requests_total{boot_server="lab"} 2`, "# TYPE netboot_http_bytes_sent_total counter"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
+	}
+
+	menuReq.Menu.Title = "Renamed menu"
+	if _, err := conn.PutBootMenu(ctx, menuReq); err != nil {
+		t.Fatal(err)
+	}
+	if script := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail", base+"/"+hostPath); !strings.Contains(script, "menu Renamed menu") {
+		t.Fatalf("update not served:\n%s", script)
+	}
+}

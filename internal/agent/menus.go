@@ -1,0 +1,203 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+)
+
+// loadCatalog reads the stored entries and menus into the catalog that
+// every boot server renders its scripts from.
+func (s *service) loadCatalog() error {
+	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Updated: time.Now()}
+	err := s.store.List(store.BootEntries, func(name string, data []byte) error {
+		pb := &netbootv1.BootEntry{}
+		if err := proto.Unmarshal(data, pb); err != nil {
+			return fmt.Errorf("decoding boot entry %q: %w", name, err)
+		}
+		c.Entries[name] = menu.EntryFromProto(pb)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = s.store.List(store.BootMenus, func(name string, data []byte) error {
+		pb := &netbootv1.BootMenu{}
+		if err := proto.Unmarshal(data, pb); err != nil {
+			return fmt.Errorf("decoding boot menu %q: %w", name, err)
+		}
+		c.Menus[name] = menu.MenuFromProto(pb)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.catalog.Store(c)
+	return nil
+}
+
+// nextCatalog copies the current catalog for a change; the copy replaces
+// it only once the change is stored, so renders never see half a change.
+func (s *service) nextCatalog() *menu.Catalog {
+	cur := s.catalog.Load()
+	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Updated: time.Now()}
+}
+
+func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryRequest) (*netbootv1.BootEntry, error) {
+	e := menu.EntryFromProto(req.GetEntry())
+	if err := e.Validate(); err != nil {
+		return nil, invalidArgument("boot entry", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.nextCatalog()
+	next.Entries[e.Name] = e
+	if err := s.store.Put(store.BootEntries, e.Name, e.ToProto()); err != nil {
+		return nil, status.Errorf(codes.Internal, "saving boot entry %q: %v", e.Name, err)
+	}
+	s.catalog.Store(next)
+	s.logger.Info("boot entry saved", "entry", e.Name, "kind", e.Kind)
+	return e.ToProto(), nil
+}
+
+func (s *service) GetBootEntry(_ context.Context, req *netbootv1.GetBootEntryRequest) (*netbootv1.BootEntry, error) {
+	e, ok := s.catalog.Load().Entries[req.GetName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "boot entry %q does not exist on this agent", req.GetName())
+	}
+	return e.ToProto(), nil
+}
+
+func (s *service) ListBootEntries(context.Context, *netbootv1.ListBootEntriesRequest) (*netbootv1.ListBootEntriesResponse, error) {
+	c := s.catalog.Load()
+	resp := &netbootv1.ListBootEntriesResponse{}
+	for _, name := range sortedKeys(c.Entries) {
+		resp.Entries = append(resp.Entries, c.Entries[name].ToProto())
+	}
+	return resp, nil
+}
+
+func (s *service) DeleteBootEntry(_ context.Context, req *netbootv1.DeleteBootEntryRequest) (*netbootv1.DeleteBootEntryResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := req.GetName()
+	next := s.nextCatalog()
+	if _, ok := next.Entries[name]; !ok {
+		return nil, status.Errorf(codes.NotFound, "boot entry %q does not exist on this agent", name)
+	}
+	for _, m := range sortedKeys(next.Menus) {
+		for i, it := range next.Menus[m].Items {
+			if it.Entry == name {
+				return nil, status.Errorf(codes.FailedPrecondition, "boot entry %q is item %d of boot menu %q; remove it from the menu first", name, i, m)
+			}
+		}
+	}
+	delete(next.Entries, name)
+	if err := s.store.Delete(store.BootEntries, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.Internal, "deleting boot entry %q: %v", name, err)
+	}
+	s.catalog.Store(next)
+	s.logger.Info("boot entry deleted", "entry", name)
+	return &netbootv1.DeleteBootEntryResponse{}, nil
+}
+
+func (s *service) PutBootMenu(_ context.Context, req *netbootv1.PutBootMenuRequest) (*netbootv1.BootMenu, error) {
+	m := menu.MenuFromProto(req.GetMenu())
+	if err := m.Validate(); err != nil {
+		return nil, invalidArgument("boot menu", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.nextCatalog()
+	next.Menus[m.Name] = m
+	if err := menu.ValidateCatalog(next.Entries, next.Menus); err != nil {
+		var ces menu.CatalogErrors
+		if errors.As(err, &ces) && len(ces.ForMenu(m.Name)) > 0 {
+			return nil, invalidArgument("boot menu", ces.ForMenu(m.Name))
+		}
+		return nil, status.Errorf(codes.FailedPrecondition, "boot menu %q: %v", m.Name, err)
+	}
+	if err := s.store.Put(store.BootMenus, m.Name, m.ToProto()); err != nil {
+		return nil, status.Errorf(codes.Internal, "saving boot menu %q: %v", m.Name, err)
+	}
+	s.catalog.Store(next)
+	s.logger.Info("boot menu saved", "menu", m.Name, "items", len(m.Items))
+	return m.ToProto(), nil
+}
+
+func (s *service) GetBootMenu(_ context.Context, req *netbootv1.GetBootMenuRequest) (*netbootv1.BootMenu, error) {
+	m, ok := s.catalog.Load().Menus[req.GetName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "boot menu %q does not exist on this agent", req.GetName())
+	}
+	return m.ToProto(), nil
+}
+
+func (s *service) ListBootMenus(context.Context, *netbootv1.ListBootMenusRequest) (*netbootv1.ListBootMenusResponse, error) {
+	c := s.catalog.Load()
+	resp := &netbootv1.ListBootMenusResponse{}
+	for _, name := range sortedKeys(c.Menus) {
+		resp.Menus = append(resp.Menus, c.Menus[name].ToProto())
+	}
+	return resp, nil
+}
+
+func (s *service) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMenuRequest) (*netbootv1.DeleteBootMenuResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := req.GetName()
+	next := s.nextCatalog()
+	if _, ok := next.Menus[name]; !ok {
+		return nil, status.Errorf(codes.NotFound, "boot menu %q does not exist on this agent", name)
+	}
+	for _, m := range sortedKeys(next.Menus) {
+		for i, it := range next.Menus[m].Items {
+			if it.Menu == name && m != name {
+				return nil, status.Errorf(codes.FailedPrecondition, "boot menu %q is item %d of boot menu %q; remove it from that menu first", name, i, m)
+			}
+		}
+	}
+	delete(next.Menus, name)
+	if err := s.store.Delete(store.BootMenus, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.Internal, "deleting boot menu %q: %v", name, err)
+	}
+	s.catalog.Store(next)
+	s.logger.Info("boot menu deleted", "menu", name)
+	return &netbootv1.DeleteBootMenuResponse{}, nil
+}
+
+func (s *service) RenderScript(_ context.Context, req *netbootv1.RenderScriptRequest) (*netbootv1.RenderScriptResponse, error) {
+	s.mu.Lock()
+	st, ok := s.sites[req.GetBootServer()]
+	var httpBase string
+	if ok {
+		_, httpBase = st.urlBases()
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", req.GetBootServer())
+	}
+	if httpBase == "" {
+		return nil, status.Errorf(codes.FailedPrecondition, "boot server %q serves no HTTP boot URL (HTTP off, or no global address in its prefix yet)", req.GetBootServer())
+	}
+	host := menu.Host{MAC: req.GetMac(), UUID: req.GetUuid(), BuildArch: req.GetBuildarch(), Platform: req.GetPlatform()}
+	script, menuName, reason, err := menu.Render(s.catalog.Load(), req.GetBootServer(), httpBase, req.GetPath(), host)
+	if err != nil {
+		if _, ok := config.AsFieldErrors(err); ok {
+			return nil, invalidArgument("host", err)
+		}
+		return nil, status.Errorf(codes.FailedPrecondition, "rendering %q for boot server %q: %v", req.GetPath(), req.GetBootServer(), err)
+	}
+	return &netbootv1.RenderScriptResponse{Script: string(script), Menu: menuName, Reason: reason}, nil
+}

@@ -1,0 +1,260 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/nfsroot"
+	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
+	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+)
+
+// nfsImage is what a site serves for one NFS root image: the export and the
+// DNS name that nfsroot= uses.
+type nfsImage struct {
+	hostname string
+	export   nfsserve.Export
+}
+
+// PutNFSRootImage builds the image's initrd, stores kernel and initrd as
+// artifacts, and has the boot server export the root and answer DNS for its
+// host name. Nothing is stored if any step fails.
+func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootImageRequest) (_ *netbootv1.NFSRootImageState, err error) {
+	img := proto.Clone(req.GetImage()).(*netbootv1.NFSRootImage)
+	if img == nil {
+		img = &netbootv1.NFSRootImage{}
+	}
+	if err := completeNFSRootImage(img); err != nil {
+		return nil, invalidArgument("NFS root image", err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.sites[img.GetBootServer()]
+	if !ok {
+		return nil, status.Errorf(codes.FailedPrecondition, "boot server %q does not exist on this agent; create it first", img.GetBootServer())
+	}
+	if !st.bootAddr.IsValid() {
+		return nil, status.Errorf(codes.FailedPrecondition, "boot server %q has no global address in %s yet: the image's DNS name needs one; add an address to %s or set boot.server_address",
+			img.GetBootServer(), st.cfg.Prefix, st.cfg.Interface)
+	}
+	for name, other := range s.images {
+		if name != img.GetName() && other.GetConfig().GetBootServer() == img.GetBootServer() && other.GetConfig().GetExportPath() == img.GetExportPath() {
+			return nil, status.Errorf(codes.FailedPrecondition, "export path %q is already used by NFS root image %q on boot server %q", img.GetExportPath(), name, img.GetBootServer())
+		}
+	}
+
+	// The build's phases are logged and kept (ListOperations while it runs,
+	// NFSRootImageState.progress after), so a slow build shows where it is.
+	op := s.operations.start(opNFSRootImageBuild, img.GetName(), "NFS root image build",
+		s.logger.With("image", img.GetName(), "boot_server", img.GetBootServer()))
+	defer func() {
+		if err != nil {
+			op.finish(errors.New(status.Convert(err).Message()))
+		}
+	}()
+	op.phase("building initrd")
+	initrd, err := nfsroot.BuildInitrd(nfsroot.InitrdOptions{KernelVersion: img.GetKernelVersion(), ExtraModules: img.GetExtraModules(), Gzip: true})
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: building the initrd for kernel_version %q: %v", img.GetName(), img.GetKernelVersion(), err)
+	}
+	op.note("%s for kernel %s", formatBytes(int64(initrd.Size)), img.GetKernelVersion())
+	args, err := nfsroot.KernelArgs(nfsroot.ArgsOptions{
+		Interface: img.GetInterface(), Hostname: img.GetHostname(), ExportPath: img.GetExportPath(),
+		DNSServers: []netip.Addr{st.bootAddr}, ReadWrite: img.GetReadWrite(), Console: img.GetConsole(),
+	})
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "NFS root image %q: %v", img.GetName(), err)
+	}
+	dir := path.Join("nfsroot", img.GetName())
+	op.phase("storing kernel")
+	kernel, err := s.artifacts.PutFromFile(dir+"/vmlinuz", "", img.GetKernel())
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: storing the kernel %q: %v", img.GetName(), img.GetKernel(), err)
+	}
+	op.note("%s from %s", formatBytes(kernel.Size), img.GetKernel())
+	op.phase("storing initrd")
+	initrdRec, err := s.artifacts.Put(dir+"/initrd.img", initrd.SHA256, "nfs_root_image:"+img.GetName(), bytes.NewReader(initrd.Data))
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "NFS root image %q: storing the initrd: %v", img.GetName(), err)
+	}
+	op.phase("exporting " + img.GetRootDir())
+	state := &netbootv1.NFSRootImageState{
+		Config: img, KernelPath: kernel.Path, KernelSha256: kernel.SHA256,
+		InitrdPath: initrdRec.Path, InitrdSize: uint64(initrdRec.Size), InitrdSha256: initrdRec.SHA256,
+		KernelArgs: args, Nfsroot: img.GetHostname() + ":" + img.GetExportPath(),
+		Progress: op.result(),
+	}
+	prev, existed := s.images[img.GetName()]
+	s.images[img.GetName()] = state
+	if err := s.syncImages(); err != nil {
+		restoreImage(s.images, img.GetName(), prev, existed)
+		_ = s.syncImages()
+		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: %v", img.GetName(), err)
+	}
+	if err := s.store.Put(store.NFSRootImages, img.GetName(), state); err != nil {
+		restoreImage(s.images, img.GetName(), prev, existed)
+		_ = s.syncImages()
+		return nil, status.Errorf(codes.Internal, "saving NFS root image %q: %v", img.GetName(), err)
+	}
+	op.finish(nil)
+	s.logger.Info("NFS root image ready", "image", img.GetName(), "boot_server", img.GetBootServer(),
+		"nfsroot", state.GetNfsroot(), "initrd_size", initrd.Size, "kernel_args", args)
+	return state, nil
+}
+
+func restoreImage(images map[string]*netbootv1.NFSRootImageState, name string, prev *netbootv1.NFSRootImageState, existed bool) {
+	if existed {
+		images[name] = prev
+	} else {
+		delete(images, name)
+	}
+}
+
+// completeNFSRootImage fills defaults and validates, naming attributes.
+func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
+	var errs config.FieldErrors
+	add := func(field, reason string) {
+		errs = append(errs, &config.FieldError{Path: []any{field}, Reason: reason})
+	}
+	if !config.NamePattern.MatchString(img.GetName()) {
+		add("name", "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+	}
+	if img.GetBootServer() == "" {
+		add("boot_server", "is required")
+	}
+	if info, err := os.Stat(img.GetRootDir()); !filepath.IsAbs(img.GetRootDir()) || err != nil || !info.IsDir() {
+		add("root_dir", fmt.Sprintf("%q must be an absolute path to a directory on the agent host", img.GetRootDir()))
+	}
+	if err := nfsroot.ValidateNFSRootHost(img.GetHostname()); err != nil {
+		add("hostname", err.Error())
+	}
+	if img.GetExportPath() == "" {
+		img.ExportPath = "/roots/" + img.GetName()
+	}
+	if p := img.GetExportPath(); !strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.ContainsAny(p, ", \t\n\"") {
+		add("export_path", fmt.Sprintf("%q must be a clean absolute path without commas, spaces or quotes", p))
+	}
+	if img.GetInterface() == "" {
+		img.Interface = "eth0"
+	}
+	if img.GetKernel() == "" {
+		kernels, _ := filepath.Glob("/boot/vmlinuz-*")
+		sort.Strings(kernels)
+		if len(kernels) == 0 {
+			add("kernel", "is empty and the agent host has no /boot/vmlinuz-*: install linux-image-amd64 or set kernel")
+		} else {
+			img.Kernel = kernels[len(kernels)-1]
+		}
+	}
+	if img.GetKernelVersion() == "" && img.GetKernel() != "" {
+		base := filepath.Base(img.GetKernel())
+		if !strings.HasPrefix(base, "vmlinuz-") {
+			add("kernel_version", fmt.Sprintf("cannot be derived from %q (not vmlinuz-VERSION): set it", base))
+		} else {
+			img.KernelVersion = strings.TrimPrefix(base, "vmlinuz-")
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// imagesFor lists the images boot server serves, by image name.
+func (s *service) imagesFor(bootServer string) []nfsImage {
+	var out []nfsImage
+	for _, name := range sortedKeys(s.images) {
+		c := s.images[name].GetConfig()
+		if c.GetBootServer() == bootServer {
+			out = append(out, nfsImage{
+				hostname: c.GetHostname(),
+				export:   nfsserve.Export{Path: c.GetExportPath(), Dir: c.GetRootDir(), ReadOnly: !c.GetReadWrite()},
+			})
+		}
+	}
+	return out
+}
+
+// syncImages gives every site the exports and DNS names of its images.
+func (s *service) syncImages() error {
+	var errs []error
+	for name, st := range s.sites {
+		st.images = s.imagesFor(name)
+		if st.serving() {
+			if err := st.syncFileServers(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *service) GetNFSRootImage(_ context.Context, req *netbootv1.GetNFSRootImageRequest) (*netbootv1.NFSRootImageState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, ok := s.images[req.GetName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "NFS root image %q does not exist on this agent", req.GetName())
+	}
+	return img, nil
+}
+
+func (s *service) ListNFSRootImages(context.Context, *netbootv1.ListNFSRootImagesRequest) (*netbootv1.ListNFSRootImagesResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp := &netbootv1.ListNFSRootImagesResponse{}
+	for _, name := range sortedKeys(s.images) {
+		resp.Images = append(resp.Images, s.images[name])
+	}
+	return resp, nil
+}
+
+func (s *service) DeleteNFSRootImage(_ context.Context, req *netbootv1.DeleteNFSRootImageRequest) (*netbootv1.DeleteNFSRootImageResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img, ok := s.images[req.GetName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "NFS root image %q does not exist on this agent", req.GetName())
+	}
+	if err := s.store.Delete(store.NFSRootImages, req.GetName()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.Internal, "deleting NFS root image %q: %v", req.GetName(), err)
+	}
+	delete(s.images, req.GetName())
+	if err := s.syncImages(); err != nil {
+		s.logger.Warn("updating exports after deleting an image", "image", req.GetName(), "error", err)
+	}
+	for _, p := range []string{img.GetKernelPath(), img.GetInitrdPath()} {
+		if err := s.artifacts.Delete(p); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.logger.Warn("deleting image artifact", "path", p, "error", err)
+		}
+	}
+	s.logger.Info("NFS root image deleted", "image", req.GetName())
+	return &netbootv1.DeleteNFSRootImageResponse{}, nil
+}
+
+// loadImages reads stored images; restore gives them to their sites.
+func (s *service) loadImages() error {
+	return s.store.List(store.NFSRootImages, func(name string, data []byte) error {
+		st := &netbootv1.NFSRootImageState{}
+		if err := proto.Unmarshal(data, st); err != nil {
+			return fmt.Errorf("decoding NFS root image %q: %w", name, err)
+		}
+		s.images[name] = st
+		return nil
+	})
+}

@@ -1,0 +1,208 @@
+// Package agent is the long-running daemon: it keeps boot servers' state on
+// disk, runs their protocol servers and serves the gRPC control plane on a
+// root-only unix socket and, optionally, on a mutual-TLS TCP listener.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
+	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+)
+
+// Options configure one agent process.
+type Options struct {
+	StateDir string
+	// Listen is an optional TCP address for remote control; it requires
+	// TLSCert, TLSKey and ClientCA (mutual TLS), never plaintext.
+	Listen string
+	// MetricsListen is an optional address for Prometheus metrics (/metrics).
+	MetricsListen string
+	TLSCert       string
+	TLSKey        string
+	ClientCA      string
+	// NoFsync trades lease durability across power cuts for reply latency
+	// (store.Options.NoSync); crashes and kill -9 lose nothing either way.
+	NoFsync bool
+	Logger  *slog.Logger
+}
+
+// Run serves until ctx is cancelled, then stops every boot server (sending
+// final RAs) and returns.
+func Run(ctx context.Context, opts Options) error {
+	// Every log record at info and above is also an event for `agent logs`.
+	events := newEventRing(defaultEventCapacity)
+	logger := slog.New(newEventHandler(opts.Logger.Handler(), events))
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return fmt.Errorf("creating state dir: %w", err)
+	}
+	st, err := store.OpenWith(opts.StateDir, store.Options{NoSync: opts.NoFsync})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var remoteCreds credentials.TransportCredentials
+	if opts.Listen != "" {
+		if remoteCreds, err = serverTLS(opts); err != nil {
+			return err
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	artifacts, err := artifact.Open(opts.StateDir, st)
+	if err != nil {
+		return err
+	}
+	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
+	if err := svc.restore(); err != nil {
+		return err
+	}
+	defer svc.shutdown()
+	go svc.retryLoop(5 * time.Second)
+
+	healthSrv := health.NewServer()
+	healthSrv.SetServingStatus(netbootv1.Agent_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	newGRPC := func(opt ...grpc.ServerOption) *grpc.Server {
+		g := grpc.NewServer(opt...)
+		netbootv1.RegisterAgentServer(g, svc)
+		healthpb.RegisterHealthServer(g, healthSrv)
+		return g
+	}
+
+	socketPath := filepath.Join(opts.StateDir, paths.SocketName)
+	unixListener, err := listenUnix(socketPath)
+	if err != nil {
+		return err
+	}
+	local := newGRPC()
+	errc := make(chan error, 3)
+	go func() { errc <- local.Serve(unixListener) }()
+	defer local.Stop()
+
+	if opts.Listen != "" {
+		tcpListener, err := net.Listen("tcp", opts.Listen)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", opts.Listen, err)
+		}
+		remote := newGRPC(grpc.Creds(remoteCreds), grpc.UnaryInterceptor(authorizeRemote), grpc.StreamInterceptor(authorizeRemoteStream))
+		go func() { errc <- remote.Serve(tcpListener) }()
+		defer remote.Stop()
+		logger.Info("remote control listening (mutual TLS)", "address", tcpListener.Addr().String())
+	}
+
+	if opts.MetricsListen != "" {
+		metricsListener, err := net.Listen("tcp", opts.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listening on --metrics-listen %s: %w", opts.MetricsListen, err)
+		}
+		metrics := &http.Server{Handler: svc.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- metrics.Serve(metricsListener) }()
+		defer metrics.Close()
+		logger.Info("metrics listening", "address", metricsListener.Addr().String())
+	}
+
+	pidFile := filepath.Join(opts.StateDir, paths.PIDFileName)
+	if err := writeFileAtomic(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(pidFile)
+	logger.Info("agent ready", "version", Version, "state_dir", opts.StateDir, "socket", socketPath)
+
+	select {
+	case <-ctx.Done():
+		logger.Info("agent stopping")
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("control plane stopped: %w", err)
+	}
+}
+
+// listenUnix replaces a stale socket (the previous agent died) but never one
+// that still answers, and makes it reachable by its owner (root) only.
+func listenUnix(path string) (net.Listener, error) {
+	if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		conn.Close()
+		return nil, fmt.Errorf("another agent is already serving %s; stop it first", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("removing stale socket %s: %w", path, err)
+	}
+	// The umask applies at bind time, so the socket is never briefly open.
+	oldMask := umask(0o177)
+	l, err := net.Listen("unix", path)
+	umask(oldMask)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", path, err)
+	}
+	return l, nil
+}
+
+func serverTLS(opts Options) (credentials.TransportCredentials, error) {
+	if opts.TLSCert == "" || opts.TLSKey == "" || opts.ClientCA == "" {
+		return nil, errors.New("--listen needs --tls-cert, --tls-key and --client-ca: the remote control plane only speaks mutual TLS")
+	}
+	cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("loading --tls-cert/--tls-key: %w", err)
+	}
+	caPEM, err := os.ReadFile(opts.ClientCA)
+	if err != nil {
+		return nil, fmt.Errorf("reading --client-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("--client-ca %s holds no PEM certificate", opts.ClientCA)
+	}
+	return credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS13,
+	}), nil
+}
+
+// writeFileAtomic writes via a temporary file and rename, so readers never
+// see a partial file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,206 @@
+package benchlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+)
+
+// dhcpv6Bench drives perfdhcp's simulated clients (1,000,000 random DUIDs)
+// at fixed rates against the agent and against Kea, each freshly started
+// with an empty lease database for every run.
+type dhcpv6Bench struct {
+	runs  int
+	rates []int
+	// Per rate, one cell per server: serverAgent, serverKea, serverAgentNoFsync.
+	exchanges, drops, avgDelay, maxDelay, cpu map[int]*[dhcpServers]Cell
+	// held is the highest rate with drops under holdDrops, per run.
+	held [dhcpServers]Cell
+}
+
+// The servers compared, in the table's column order: the agent as it runs
+// by default, Kea, and the agent persisting as Kea does (no fsync).
+const (
+	serverAgent = iota
+	serverKea
+	serverAgentNoFsync
+	dhcpServers
+)
+
+// holdDrops is the drop share (%) under which a server holds a rate.
+const holdDrops = 0.1
+
+// perfdhcpSeconds is how long each perfdhcp run offers load (-p).
+const perfdhcpSeconds = 10
+
+func newDHCPv6Bench(runs int) *dhcpv6Bench {
+	b := &dhcpv6Bench{runs: runs, rates: []int{1000, 2000, 4000, 8000},
+		exchanges: map[int]*[dhcpServers]Cell{}, drops: map[int]*[dhcpServers]Cell{}, avgDelay: map[int]*[dhcpServers]Cell{}, maxDelay: map[int]*[dhcpServers]Cell{},
+		cpu: map[int]*[dhcpServers]Cell{}}
+	for _, r := range b.rates {
+		b.exchanges[r], b.drops[r], b.avgDelay[r], b.maxDelay[r], b.cpu[r] = &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}
+	}
+	return b
+}
+
+func (b *dhcpv6Bench) name() string { return "DHCPv6" }
+
+// fail records reason for server s in every cell of rate (0: every rate).
+func (b *dhcpv6Bench) fail(s, rate int, reason string) {
+	for _, r := range b.rates {
+		if rate == 0 || r == rate {
+			for _, m := range []map[int]*[dhcpServers]Cell{b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu} {
+				m[r][s].Fail(reason)
+			}
+		}
+	}
+	if rate == 0 {
+		b.held[s].Fail(reason)
+	}
+}
+
+func (b *dhcpv6Bench) run(t *testing.T) {
+	if err := errNotInstalled("perfdhcp"); err != nil {
+		for s := range dhcpServers {
+			b.fail(s, 0, err.Error())
+		}
+		return
+	}
+	keaMissing := errNotInstalled("kea-dhcp6")
+	if keaMissing != nil {
+		b.fail(serverKea, 0, keaMissing.Error())
+	}
+	lab := testlab.New(t)
+	for run := range b.runs {
+		var held [dhcpServers]float64
+		var measured [dhcpServers]bool
+		for _, rate := range b.rates {
+			for s := range dhcpServers {
+				if s == serverKea && keaMissing != nil {
+					continue
+				}
+				p, cpu, err := b.once(t, lab, s, rate)
+				if err != nil {
+					t.Logf("run %d, %d/s, %s: %v", run+1, rate, b.section().Servers[s], err)
+					b.fail(s, rate, err.Error())
+					continue
+				}
+				cpuPer1000 := 1000 * cpu.Seconds() * 1000 / float64(max(p.Received[1], 1))
+				t.Logf("run %d, %d/s, %s: %.0f exchanges/s, %.3f %% drops, avg delay %.3f ms, max %.1f ms, server CPU %s (%.0f ms per 1,000 exchanges)",
+					run+1, rate, b.section().Servers[s], p.Rate, p.DropPercent(), p.AvgDelayMs(), p.MaxDelayMs(), cpu, cpuPer1000)
+				b.exchanges[rate][s].Add(p.Rate)
+				b.drops[rate][s].Add(p.DropPercent())
+				b.avgDelay[rate][s].Add(p.AvgDelayMs())
+				b.maxDelay[rate][s].Add(p.MaxDelayMs())
+				b.cpu[rate][s].Add(cpuPer1000)
+				measured[s] = true
+				if p.DropPercent() < holdDrops {
+					held[s] = max(held[s], float64(rate))
+				}
+			}
+		}
+		for s := range dhcpServers {
+			if measured[s] {
+				b.held[s].Add(held[s])
+			}
+		}
+	}
+}
+
+// once starts server s (serverAgent, …) on an empty lease database,
+// offers rate exchanges per second for perfdhcpSeconds and stops it. It
+// returns perfdhcp's report and the CPU time the server used meanwhile.
+func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhcp, time.Duration, error) {
+	dir := t.TempDir()
+	var server *daemon
+	if s != serverKea {
+		var args []string
+		if s == serverAgentNoFsync {
+			args = append(args, "--fsync=false")
+		}
+		a, err := startAgent(t, lab, dir, args...)
+		if err != nil {
+			return Perfdhcp{}, 0, err
+		}
+		defer a.stop()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := a.serve(ctx, bootServer(lab, poolStart, poolEnd)); err != nil {
+			return Perfdhcp{}, 0, err
+		}
+		server = a.daemon
+	} else {
+		k, err := startKea(t, lab, dir)
+		if err != nil {
+			return Perfdhcp{}, 0, err
+		}
+		defer k.stop()
+		server = k
+	}
+	cpuBefore, err := server.cpuTime()
+	if err != nil {
+		return Perfdhcp{}, 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(perfdhcpSeconds+60)*time.Second)
+	defer cancel()
+	// perfdhcp exits 3 when packets were dropped: that is data here.
+	out, runErr := lab.Exec(ctx, lab.ClientNS, "perfdhcp", "-6", "-l", lab.ClientIf,
+		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000")
+	cpuAfter, err := server.cpuTime()
+	if err != nil {
+		return Perfdhcp{}, 0, err
+	}
+	p, err := ParsePerfdhcp(out)
+	if err != nil {
+		return p, 0, fmt.Errorf("%w (perfdhcp: %v)", err, runErr)
+	}
+	if p.Received[0] == 0 {
+		return p, 0, errors.New("no Advertise came back")
+	}
+	return p, cpuAfter - cpuBefore, nil
+}
+
+func (b *dhcpv6Bench) section() Section {
+	s := Section{
+		Title: "DHCPv6: 4-way exchanges (perfdhcp)",
+		Intro: []string{
+			fmt.Sprintf("`perfdhcp -6 -l <client interface> -r RATE -p %d -R 1000000` in the client namespace: "+
+				"Solicit → Advertise → Request → Reply for up to a million simulated clients (random DUIDs), "+
+				"against a server started afresh, with an empty lease database, for every run. Both servers lease from "+
+				"the same /96 (`%s`) with the same lifetimes and boot-file classes (`/work/shared/lab/kea6-reference.json` "+
+				"on the lab's interface and prefix).", perfdhcpSeconds, poolPrefix),
+			"**How each persists.** By default the agent stores every lease in bbolt before the Reply that grants it " +
+				"leaves: one fsync per batch of messages read together (group commit), so a granted lease survives a " +
+				"power cut. Kea's memfile with `persist: true` appends each lease to its CSV file but **never fsyncs**: " +
+				"the leases of the last seconds before a power cut are lost, and so it does less work per lease. " +
+				"The third column is the agent with `--fsync=false`, which persists as Kea does (each lease written to " +
+				"the OS before its Reply, safe against a crash or kill -9, not against a power cut): that column against " +
+				"Kea compares like with like, and against the first column shows what durability costs. " +
+				"The agent runs at its default log level (info: a line per lease), Kea at WARN as in the reference config.",
+			"Drops = Solicits that never got their Reply (either answer lost), as a share of Solicits sent. " +
+				"Delay = time from a Solicit or Request to its answer, averaged over all answers; max is the longest. " +
+				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed " +
+				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.",
+		},
+		Servers: []string{"agent (bbolt, fsync per batch)", "Kea 2.2 (memfile, persist=true, no fsync)", "agent --fsync=false (bbolt, no fsync)"},
+		Runs:    b.runs,
+	}
+	for _, r := range b.rates {
+		rate := FormatNumber(float64(r), 0) + "/s offered"
+		s.Rows = append(s.Rows,
+			Row{Figure: rate + ": 4-way exchanges/s", Digits: 0, Better: HigherIsBetter, Cells: b.exchanges[r][:]},
+			Row{Figure: rate + ": drops %", Digits: 3, Better: LowerIsBetter, Cells: b.drops[r][:]},
+			Row{Figure: rate + ": avg delay ms", Digits: 2, Better: LowerIsBetter, Cells: b.avgDelay[r][:]},
+			Row{Figure: rate + ": max delay ms", Digits: 1, Better: LowerIsBetter, Cells: b.maxDelay[r][:]},
+			Row{Figure: rate + ": server CPU ms per 1,000 exchanges", Digits: 0, Better: LowerIsBetter, Cells: b.cpu[r][:]},
+		)
+	}
+	s.Rows = append(s.Rows, Row{Figure: fmt.Sprintf("highest offered rate held with < %.1f %% drops (0: none)", holdDrops),
+		Digits: 0, Better: HigherIsBetter, Cells: b.held[:]})
+	return s
+}

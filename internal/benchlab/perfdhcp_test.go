@@ -1,0 +1,104 @@
+package benchlab
+
+import (
+	"math"
+	"testing"
+)
+
+// keaOutput is what perfdhcp 2.2 printed against Kea on the lab link.
+const keaOutput = `Running: perfdhcp -6 -l nbbxc -r 1000 -p 5 -R 1000000
+Scenario: basic.
+Multi-thread mode enabled.
+***Rate statistics***
+Rate: 999.655 4-way exchanges/second, expected rate: 1000
+
+***Malformed Packets***
+Malformed packets: 0
+***Statistics for: SOLICIT-ADVERTISE***
+sent packets: 5000
+received packets: 4990
+drops: 10
+drops ratio: 0.2 %
+orphans: 0
+rejected leases: 0
+non unique addresses: 0
+
+min delay: 0.073 ms
+avg delay: 0.400 ms
+max delay: 27.166 ms
+std deviation: 1.248 ms
+collected packets: 0
+
+***Statistics for: REQUEST-REPLY***
+sent packets: 4990
+received packets: 4980
+drops: 10
+drops ratio: 0.200 %
+orphans: 0
+rejected leases: 0
+non unique addresses: 0
+
+min delay: 0.080 ms
+avg delay: 0.200 ms
+max delay: 30.5 ms
+std deviation: 0.537 ms
+collected packets: 0
+`
+
+// silentOutput is perfdhcp's report when no server answered.
+const silentOutput = `***Rate statistics***
+Rate: 0 4-way exchanges/second, expected rate: 1000
+
+***Statistics for: SOLICIT-ADVERTISE***
+sent packets: 10000
+received packets: 0
+drops: 10000
+drops ratio: 100 %
+
+Delay summary unavailable! No packets received.
+***Statistics for: REQUEST-REPLY***
+sent packets: 0
+received packets: 0
+drops: 0
+
+Delay summary unavailable! No packets received.
+`
+
+func TestParsePerfdhcp(t *testing.T) {
+	tests := []struct {
+		name                string
+		out                 string
+		wantErr             bool
+		rate, drops, avg, m float64
+		sent, received      [2]int
+	}{
+		{name: "answered", out: keaOutput, rate: 999.655, drops: 0.4, avg: (0.4*4990 + 0.2*4980) / (4990 + 4980), m: 30.5,
+			sent: [2]int{5000, 4990}, received: [2]int{4990, 4980}},
+		{name: "no server", out: silentOutput, rate: 0, drops: 100, avg: math.NaN(), m: math.NaN(),
+			sent: [2]int{10000, 0}, received: [2]int{0, 0}},
+		{name: "not a report", out: "perfdhcp: command not found", wantErr: true},
+		{name: "cut short", out: "Rate: 10 4-way exchanges/second\n***Statistics for: SOLICIT-ADVERTISE***\nsent packets: 1\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParsePerfdhcp(tt.out)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			if p.Rate != tt.rate || p.Sent != tt.sent || p.Received != tt.received {
+				t.Errorf("rate %v sent %v received %v, want %v %v %v", p.Rate, p.Sent, p.Received, tt.rate, tt.sent, tt.received)
+			}
+			for _, c := range []struct {
+				name      string
+				got, want float64
+			}{{"drops", p.DropPercent(), tt.drops}, {"avg delay", p.AvgDelayMs(), tt.avg}, {"max delay", p.MaxDelayMs(), tt.m}} {
+				if !(math.IsNaN(c.got) && math.IsNaN(c.want)) && math.Abs(c.got-c.want) > 1e-9 {
+					t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
+}

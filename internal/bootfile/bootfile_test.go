@@ -1,0 +1,117 @@
+package bootfile
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestSelectDefaultRules(t *testing.T) {
+	server := Server{Address: netip.MustParseAddr("2001:db8:1::1")}
+	tests := []struct {
+		name   string
+		client Client
+		want   string
+	}{
+		{"iPXE gets its script over HTTP whatever its arch", Client{Arch: []uint16{ArchEFIx64}, UserClasses: []string{"iPXE"}}, "http://[2001:db8:1::1]/start.ipxe"},
+		{"BIOS firmware gets undionly over TFTP", Client{Arch: []uint16{ArchBIOS}}, "tftp://[2001:db8:1::1]/undionly.kpxe"},
+		{"x64 UEFI", Client{Arch: []uint16{ArchEFIx64}}, "tftp://[2001:db8:1::1]/ipxe.efi"},
+		{"EBC (0x09, swapped with 0x07 in old tables)", Client{Arch: []uint16{ArchEFIBC}}, "tftp://[2001:db8:1::1]/ipxe.efi"},
+		{"IA32 UEFI", Client{Arch: []uint16{ArchEFIIA32}}, "tftp://[2001:db8:1::1]/ipxe-i386.efi"},
+		{"ARM64 UEFI", Client{Arch: []uint16{ArchEFIARM64}}, "tftp://[2001:db8:1::1]/ipxe-arm64.efi"},
+		{"ARM32 UEFI", Client{Arch: []uint16{ArchEFIARM32}}, "tftp://[2001:db8:1::1]/ipxe-arm32.efi"},
+		{"x64 UEFI HTTP boot", Client{Arch: []uint16{ArchEFIx64HTTP}}, "http://[2001:db8:1::1]/ipxe.efi"},
+		{"ARM64 UEFI HTTP boot", Client{Arch: []uint16{ArchEFIARM64HTTP}}, "http://[2001:db8:1::1]/ipxe-arm64.efi"},
+		{"second listed arch matches", Client{Arch: []uint16{0x27, ArchEFIx64}}, "tftp://[2001:db8:1::1]/ipxe.efi"},
+		{"unknown arch gets nothing", Client{Arch: []uint16{0x27}}, ""},
+		{"no arch, no user class gets nothing", Client{}, ""},
+		{"user class is case-sensitive", Client{UserClasses: []string{"ipxe"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Select(DefaultRules(), server, tt.client)
+			if got.URL != tt.want {
+				t.Fatalf("Select(%v) = %q (%s), want %q", tt.client, got.URL, got.Reason, tt.want)
+			}
+			if (got.RuleIndex < 0) != (tt.want == "") || got.Reason == "" {
+				t.Fatalf("Select(%v) rule %d reason %q", tt.client, got.RuleIndex, got.Reason)
+			}
+		})
+	}
+}
+
+func TestSelectCustomRules(t *testing.T) {
+	server := Server{Address: netip.MustParseAddr("2001:db8:1::1"), HTTPPort: 8080}
+	rules := []Rule{
+		{UserClass: "iPXE", Arch: []uint16{ArchEFIARM64}, URL: "http://boot.example/arm.ipxe"},
+		{UserClass: "iPXE", File: "/menus/start.ipxe", Via: HTTP, Parameters: []string{"console=ttyS0"}},
+		{VendorClass: "PXEClient", File: "undionly.kpxe", Via: TFTP},
+		{File: "fallback.efi", Via: TFTP},
+	}
+	tests := []struct {
+		client Client
+		want   string
+		params int
+	}{
+		{Client{Arch: []uint16{ArchEFIARM64}, UserClasses: []string{"iPXE"}}, "http://boot.example/arm.ipxe", 0},
+		{Client{Arch: []uint16{ArchEFIx64}, UserClasses: []string{"iPXE"}}, "http://[2001:db8:1::1]:8080/menus/start.ipxe", 1},
+		{Client{VendorClasses: []string{"PXEClient:Arch:00000:UNDI:002001"}}, "tftp://[2001:db8:1::1]/undionly.kpxe", 0},
+		{Client{Arch: []uint16{0x27}}, "tftp://[2001:db8:1::1]/fallback.efi", 0},
+	}
+	for _, tt := range tests {
+		got := Select(rules, server, tt.client)
+		if got.URL != tt.want || len(got.Parameters) != tt.params {
+			t.Errorf("Select(%v) = %q %v, want %q with %d parameters", tt.client, got.URL, got.Parameters, tt.want, tt.params)
+		}
+	}
+}
+
+func TestHTTPBootArch(t *testing.T) {
+	for arch, want := range map[uint16]bool{ArchBIOS: false, ArchEFIx64: false, ArchEFIx64HTTP: true, ArchEFIARM64HTTP: true, ArchBIOSHTTP: true} {
+		if got := HTTPBootArch(arch); got != want {
+			t.Errorf("HTTPBootArch(0x%x) = %v", arch, got)
+		}
+	}
+}
+
+// TestSelectByHost expresses a dhcpd6.conf's per-host if/elsif branches:
+// one host by DUID, another by MAC, then everyone else.
+func TestSelectByHost(t *testing.T) {
+	server := Server{Address: netip.MustParseAddr("2001:db8:1::1")}
+	rules := []Rule{
+		{DUIDs: []string{"00030001AABBCCDDEEFF", "0004000102030405060708090a0b0c0d0e0f"}, File: "host-a.efi", Via: TFTP},
+		{MACs: []string{"52:54:00:12:34:56"}, UserClass: "iPXE", File: "host-b.ipxe", Via: HTTP},
+		{MACs: []string{"52:54:00:12:34:56"}, File: "host-b.efi", Via: TFTP},
+		{File: "default.efi", Via: TFTP},
+	}
+	tests := []struct {
+		name   string
+		client Client
+		want   string
+		reason string
+	}{
+		{"DUID-LL host, DUID in other case", Client{DUID: "00030001aabbccddeeff", MAC: "aa:bb:cc:dd:ee:ff"}, "tftp://[2001:db8:1::1]/host-a.efi", "rule 0: DUID 00030001aabbccddeeff"},
+		{"DUID-UUID host (iPXE)", Client{DUID: "0004000102030405060708090A0B0C0D0E0F", UserClasses: []string{"iPXE"}}, "tftp://[2001:db8:1::1]/host-a.efi", "rule 0: DUID 0004000102030405060708090a0b0c0d0e0f"},
+		{"MAC host running iPXE: both fields must match", Client{DUID: "0004ff", MAC: "52:54:00:12:34:56", UserClasses: []string{"iPXE"}}, "http://[2001:db8:1::1]/host-b.ipxe", `rule 1: user class "iPXE", MAC 52:54:00:12:34:56`},
+		{"MAC host firmware", Client{DUID: "0004ff", MAC: "52:54:00:12:34:56"}, "tftp://[2001:db8:1::1]/host-b.efi", "rule 2: MAC 52:54:00:12:34:56"},
+		{"unknown MAC", Client{DUID: "0004ff", MAC: "52:54:00:00:00:01"}, "tftp://[2001:db8:1::1]/default.efi", "rule 3: matches every client"},
+		{"no MAC known never matches a MAC rule", Client{DUID: "0004ff"}, "tftp://[2001:db8:1::1]/default.efi", "rule 3"},
+		{"DUID prefix is no match", Client{DUID: "00030001aabbccddee"}, "tftp://[2001:db8:1::1]/default.efi", "rule 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Select(rules, server, tt.client)
+			if got.URL != tt.want || !strings.HasPrefix(got.Reason, tt.reason) {
+				t.Errorf("Select(%v) = %q (%s), want %q (%s)", tt.client, got.URL, got.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+	// Upper-case MACs in a rule match too.
+	upper := []Rule{{MACs: []string{"52:54:00:AB:CD:EF"}, URL: "http://boot.example/x"}}
+	if got := Select(upper, server, Client{MAC: "52:54:00:ab:cd:ef"}); got.URL == "" {
+		t.Errorf("upper-case rule MAC did not match: %s", got.Reason)
+	}
+	if got := Select(rules, server, Client{}); !strings.Contains(got.Reason, "rule 3") {
+		t.Errorf("empty client: %s", got.Reason)
+	}
+}

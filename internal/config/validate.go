@@ -1,0 +1,458 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
+)
+
+// FieldError names the attribute that is wrong, in the HCL spelling
+// (e.g. "dhcpv6.ranges[0].start"), and why.
+type FieldError struct {
+	// Path holds attribute names (string) and list indexes (int).
+	Path   []any
+	Reason string
+}
+
+// Field renders Path the way Terraform users write it.
+func (e *FieldError) Field() string {
+	var b strings.Builder
+	for _, step := range e.Path {
+		switch s := step.(type) {
+		case int:
+			b.WriteString("[" + strconv.Itoa(s) + "]")
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, s)
+		}
+	}
+	return b.String()
+}
+
+func (e *FieldError) Error() string { return e.Field() + ": " + e.Reason }
+
+// FieldErrors collects every problem at once so a user fixes them in one go.
+type FieldErrors []*FieldError
+
+func (es FieldErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (es *FieldErrors) add(reason string, path ...any) {
+	*es = append(*es, &FieldError{Path: path, Reason: reason})
+}
+
+// AsFieldErrors extracts FieldErrors from err, if it carries any.
+func AsFieldErrors(err error) (FieldErrors, bool) {
+	var fes FieldErrors
+	if errors.As(err, &fes) {
+		return fes, true
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return FieldErrors{fe}, true
+	}
+	return nil, false
+}
+
+// Linux limits interface names to 15 bytes (IFNAMSIZ-1) and forbids '/' and
+// whitespace.
+var interfaceNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,15}$`)
+
+// NamePattern is what a boot server name may look like: it appears in URLs
+// and file names.
+var NamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// DUIDPattern is how boot rules name a client DUID: hex without
+// separators, as leases show it, of 3 to 130 bytes (a 2-byte type and up
+// to 128 bytes, RFC 8415 section 11.1).
+var DUIDPattern = regexp.MustCompile(`^([0-9A-Fa-f]{2}){3,130}$`)
+
+// MACPattern is how boot rules name a MAC address: as leases show it,
+// six colon-separated hex bytes.
+var MACPattern = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$`)
+
+var dnsLabelPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// ValidDomainName reports why name is not a DNS domain name, or "" when it is.
+func ValidDomainName(name string) string {
+	name = strings.TrimSuffix(name, ".")
+	if name == "" || len(name) > 253 {
+		return "must be a DNS domain name of 1 to 253 characters"
+	}
+	for _, label := range strings.Split(name, ".") {
+		if !dnsLabelPattern.MatchString(label) {
+			return fmt.Sprintf("label %q must be 1-63 letters, digits or hyphens, not starting or ending with a hyphen", label)
+		}
+	}
+	return ""
+}
+
+// Validate checks every field and returns FieldErrors listing all problems.
+func (b *BootServer) Validate() error {
+	var errs FieldErrors
+	if !NamePattern.MatchString(b.Name) {
+		errs.add("must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit", "name")
+	}
+	if !interfaceNamePattern.MatchString(b.Interface) {
+		errs.add("must be a Linux interface name of 1-15 characters without '/' or spaces (e.g. \"eth0\")", "interface")
+	}
+	prefixOK := b.validatePrefix(&errs)
+	b.RA.validate(&errs, b.DHCPv6.Mode)
+	b.DHCPv6.validate(&errs, b.Prefix, prefixOK)
+	b.Boot.validate(&errs)
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (b *BootServer) validatePrefix(errs *FieldErrors) bool {
+	p := b.Prefix
+	switch {
+	case !p.IsValid():
+		errs.add("must be an IPv6 prefix such as \"2001:db8:1::/64\"", "prefix")
+	case !p.Addr().Is6() || p.Addr().Is4In6():
+		errs.add("must be an IPv6 prefix, not IPv4", "prefix")
+	case p.Bits() != 64:
+		errs.add(fmt.Sprintf("must be a /64 (SLAAC and iPXE need a /64 on-link prefix), got /%d", p.Bits()), "prefix")
+	case p.Masked() != p:
+		errs.add(fmt.Sprintf("has host bits set: write %s", p.Masked()), "prefix")
+	case p.Addr().IsLinkLocalUnicast() || p.Addr().IsMulticast():
+		errs.add("must be a global or unique-local prefix, not link-local or multicast", "prefix")
+	default:
+		return true
+	}
+	return false
+}
+
+// maxRAInterval and minRAInterval are RFC 4861 section 6.2.1's bounds.
+const (
+	minRAInterval     = 3 * time.Second
+	maxRAInterval     = 1800 * time.Second
+	maxRouterLifetime = 9000 * time.Second
+)
+
+func (ra *RouterAdvertisement) validate(errs *FieldErrors, mode DHCPv6Mode) {
+	const block = "router_advertisement"
+	if ra.MaxInterval < 4*time.Second || ra.MaxInterval > maxRAInterval {
+		errs.add("must be between 4 and 1800 seconds (RFC 4861)", block, "max_interval")
+	}
+	if ra.MinInterval < minRAInterval || ra.MinInterval > ra.MaxInterval*3/4 {
+		errs.add(fmt.Sprintf("must be between 3 seconds and 0.75 × max_interval (%d s) (RFC 4861)", int(ra.MaxInterval.Seconds()*3/4)), block, "min_interval")
+	}
+	if ra.RouterLifetime != 0 && (ra.RouterLifetime < ra.MaxInterval || ra.RouterLifetime > maxRouterLifetime) {
+		errs.add("must be 0 (not a default router) or between max_interval and 9000 seconds (RFC 4861)", block, "router_lifetime")
+	}
+	if ra.PrefixPreferredLifetime > ra.PrefixValidLifetime {
+		errs.add("must not exceed prefix_valid_lifetime", block, "prefix_preferred_lifetime")
+	}
+	if ra.DNSLifetime != 0 && ra.DNSLifetime < ra.MaxInterval {
+		errs.add("must be 0 (remove) or at least max_interval (RFC 8106 recommends 3 × max_interval)", block, "dns_lifetime")
+	}
+	for i, a := range ra.RDNSS {
+		if reason := unicastIPv6Reason(a); reason != "" {
+			errs.add(reason, block, "rdnss", i)
+		}
+	}
+	for i, d := range ra.DNSSL {
+		if reason := ValidDomainName(d); reason != "" {
+			errs.add(reason, block, "dnssl", i)
+		}
+	}
+	switch mode {
+	case DHCPv6Stateful:
+		if !ra.Managed {
+			errs.add("must be true when dhcpv6.mode is \"stateful\": clients such as iPXE only send a DHCPv6 Solicit when the RA has M=1", block, "managed")
+		}
+	case DHCPv6Stateless:
+		if ra.Managed {
+			errs.add("must be false when dhcpv6.mode is \"stateless\": no server would answer the clients' Solicits", block, "managed")
+		}
+		if !ra.OtherConfig {
+			errs.add("must be true when dhcpv6.mode is \"stateless\": clients only send Information-Request when the RA has O=1", block, "other_config")
+		}
+	case DHCPv6Off:
+		if ra.Managed || ra.OtherConfig {
+			path := "managed"
+			if !ra.Managed {
+				path = "other_config"
+			}
+			errs.add("must be false when dhcpv6.mode is \"off\": no DHCPv6 server would answer", block, path)
+		}
+	}
+}
+
+func unicastIPv6Reason(a netip.Addr) string {
+	switch {
+	case !a.IsValid():
+		return "must be an IPv6 address"
+	case !a.Is6() || a.Is4In6():
+		return "must be an IPv6 address, not IPv4"
+	case a.IsMulticast() || a.IsUnspecified() || a.IsLoopback():
+		return "must be a unicast IPv6 address"
+	}
+	return ""
+}
+
+func (d *DHCPv6) validate(errs *FieldErrors, prefix netip.Prefix, prefixOK bool) {
+	const block = "dhcpv6"
+	switch d.Mode {
+	case DHCPv6Stateful, DHCPv6Stateless, DHCPv6Off:
+	default:
+		errs.add(fmt.Sprintf("must be one of \"stateful\", \"stateless\" or \"off\", got %q", d.Mode), block, "mode")
+	}
+	if d.Mode == DHCPv6Stateful && len(d.Ranges) == 0 {
+		errs.add("needs at least one range when mode is \"stateful\"", block, "ranges")
+	}
+	if d.Mode != DHCPv6Stateful && len(d.Ranges) > 0 {
+		errs.add("are only used when mode is \"stateful\": remove them or set mode = \"stateful\"", block, "ranges")
+	}
+	if d.Mode != DHCPv6Stateful && len(d.TemporaryRanges) > 0 {
+		errs.add("are only used when mode is \"stateful\": remove them or set mode = \"stateful\"", block, "temporary_ranges")
+	}
+	ranges := checkRanges(errs, "ranges", d.Ranges, prefix, prefixOK, validRanges{})
+	checkRanges(errs, "temporary_ranges", d.TemporaryRanges, prefix, prefixOK, ranges)
+	if d.PrefixDelegation != nil {
+		if d.Mode != DHCPv6Stateful {
+			errs.add("is only used when mode is \"stateful\": remove it or set mode = \"stateful\"", block, "prefix_delegation")
+		}
+		d.PrefixDelegation.validate(errs, prefix, prefixOK)
+	}
+	for i, a := range d.DNSServers {
+		if reason := unicastIPv6Reason(a); reason != "" {
+			errs.add(reason, block, "dns_servers", i)
+		}
+	}
+	for i, s := range d.DomainSearch {
+		if reason := ValidDomainName(s); reason != "" {
+			errs.add(reason, block, "domain_search", i)
+		}
+	}
+	if d.ValidLifetime <= 0 {
+		errs.add("must be greater than 0 seconds", block, "valid_lifetime")
+	}
+	if d.PreferredLifetime > d.ValidLifetime {
+		errs.add("must not exceed valid_lifetime (RFC 8415 section 21.6)", block, "preferred_lifetime")
+	}
+	if d.RebindTime > d.PreferredLifetime {
+		errs.add("must not exceed preferred_lifetime (renew_time ≤ rebind_time ≤ preferred_lifetime ≤ valid_lifetime)", block, "rebind_time")
+	}
+	if d.RenewTime > d.RebindTime {
+		errs.add("must not exceed rebind_time (RFC 8415 section 21.4)", block, "renew_time")
+	}
+	if d.InfoRefreshTime != 0 && d.InfoRefreshTime < 600*time.Second {
+		errs.add("must be 0 (client default of 86400 s) or at least 600 seconds (RFC 8415 IRT_MINIMUM)", block, "info_refresh_time")
+	}
+	d.RateLimit.validate(errs)
+}
+
+// MaxRate bounds the rates of dhcpv6.rate_limit, MaxBurst their bursts:
+// far above anything one server answers, low enough that a typo is caught.
+const (
+	MaxRate  = 1_000_000
+	MaxBurst = 10_000_000
+)
+
+// validate checks dhcpv6.rate_limit. A bucket that is on must hold at
+// least 2 tokens: a client sends its Request right after the Advertise to
+// its Solicit, and a burst of 1 would drop it.
+func (rl *RateLimit) validate(errs *FieldErrors) {
+	path := []any{"dhcpv6", "rate_limit"}
+	at := func(name string) []any { return append(slices.Clone(path), name) }
+	for _, b := range []struct {
+		rate, burst         uint32
+		rateName, burstName string
+	}{
+		{rl.PerClientPerSecond, rl.Burst, "per_client_per_second", "burst"},
+		{rl.PerSourcePerSecond, rl.PerSourceBurst, "per_source_per_second", "per_source_burst"},
+	} {
+		if b.rate > MaxRate {
+			errs.add(fmt.Sprintf("must be between 0 (no limit) and %d messages per second", MaxRate), at(b.rateName)...)
+		}
+		if b.rate > 0 && (b.burst < 2 || b.burst > MaxBurst) {
+			errs.add(fmt.Sprintf("must be between 2 and %d when %s is set: a client sends Solicit and Request back to back", MaxBurst, b.rateName), at(b.burstName)...)
+		}
+	}
+}
+
+// checkRanges validates the ranges of dhcpv6.<name>: inside the prefix,
+// start ≤ end, and overlapping neither each other nor the valid ranges of
+// other, another list. It returns its own valid ranges.
+func checkRanges(errs *FieldErrors, name string, ranges []AddressRange, prefix netip.Prefix, prefixOK bool, other validRanges) validRanges {
+	const block = "dhcpv6"
+	own := validRanges{name: name}
+	for i, r := range ranges {
+		startOK := checkRangeEnd(errs, r.Start, prefix, prefixOK, block, name, i, "start")
+		endOK := checkRangeEnd(errs, r.End, prefix, prefixOK, block, name, i, "end")
+		if !startOK || !endOK {
+			continue
+		}
+		if r.End.Less(r.Start) {
+			errs.add(fmt.Sprintf("must not be below start (%s)", r.Start), block, name, i, "end")
+			continue
+		}
+		for _, list := range []validRanges{own, other} {
+			for j, o := range list.ranges {
+				if overlaps(r, o) {
+					errs.add(fmt.Sprintf("overlaps %s[%d] (%s-%s)", list.name, list.index[j], o.Start, o.End), block, name, i)
+				}
+			}
+		}
+		own.ranges = append(own.ranges, r)
+		own.index = append(own.index, i)
+	}
+	return own
+}
+
+// validRanges are the ranges of one list that passed checkRanges, with
+// their indexes in the list.
+type validRanges struct {
+	name   string
+	ranges []AddressRange
+	index  []int
+}
+
+func overlaps(a, b AddressRange) bool { return !a.End.Less(b.Start) && !b.End.Less(a.Start) }
+
+// validate checks dhcpv6.prefix_delegation: as dhcpd6.conf's prefix6, two
+// prefix addresses aligned to a length of 48 to 64 bits, in order, and
+// outside the on-link prefix, whose addresses are the link's own.
+func (pd *PrefixDelegation) validate(errs *FieldErrors, onLink netip.Prefix, prefixOK bool) {
+	path := []any{"dhcpv6", "prefix_delegation"}
+	at := func(name string) []any { return append(slices.Clone(path), name) }
+	lengthOK := pd.Length >= 48 && pd.Length <= 64
+	if !lengthOK {
+		errs.add(fmt.Sprintf("must be between 48 and 64 (the length of each delegated prefix), got %d", pd.Length), at("length")...)
+	}
+	ok := true
+	for _, end := range []struct {
+		name string
+		a    netip.Addr
+	}{{"start", pd.Start}, {"end", pd.End}} {
+		reason := unicastIPv6Reason(end.a)
+		if reason == "" && end.a.IsLinkLocalUnicast() {
+			reason = "must be a global or unique-local prefix address, not link-local"
+		}
+		if reason == "" && lengthOK {
+			if p := netip.PrefixFrom(end.a, pd.Length).Masked(); p.Addr() != end.a {
+				reason = fmt.Sprintf("has bits set beyond /%d: write %s", pd.Length, p.Addr())
+			}
+		}
+		if reason != "" {
+			errs.add(reason, at(end.name)...)
+			ok = false
+		}
+	}
+	if !ok || !lengthOK {
+		return
+	}
+	if pd.End.Less(pd.Start) {
+		errs.add(fmt.Sprintf("must not be below start (%s)", pd.Start), at("end")...)
+		return
+	}
+	last := lastAddr(netip.PrefixFrom(pd.End, pd.Length))
+	if prefixOK && !last.Less(onLink.Addr()) && !lastAddr(onLink).Less(pd.Start) {
+		errs.add(fmt.Sprintf("delegated prefixes %s/%d to %s/%d overlap the on-link prefix %s: delegate prefixes outside it",
+			pd.Start, pd.Length, pd.End, pd.Length, onLink), path...)
+	}
+}
+
+// lastAddr is the highest address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As16()
+	for i := p.Bits(); i < 128; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	return netip.AddrFrom16(b)
+}
+
+func checkRangeEnd(errs *FieldErrors, a netip.Addr, prefix netip.Prefix, prefixOK bool, path ...any) bool {
+	if reason := unicastIPv6Reason(a); reason != "" {
+		errs.add(reason, path...)
+		return false
+	}
+	if prefixOK && !prefix.Contains(a) {
+		errs.add(fmt.Sprintf("%s is outside prefix %s", a, prefix), path...)
+		return false
+	}
+	return true
+}
+
+func (bt *Boot) validate(errs *FieldErrors) {
+	const block = "boot"
+	if bt.HTTPPort < 1 || bt.HTTPPort > 65535 {
+		errs.add("must be a TCP port between 1 and 65535", block, "http_port")
+	}
+	if bt.ServerAddress.IsValid() {
+		if reason := unicastIPv6Reason(bt.ServerAddress); reason != "" {
+			errs.add(reason, block, "server_address")
+		} else if bt.ServerAddress.IsLinkLocalUnicast() {
+			errs.add("must not be link-local: boot URLs cannot carry a zone", block, "server_address")
+		}
+	}
+	for i, r := range bt.Rules {
+		validateRule(errs, r, bt, block, "rules", i)
+	}
+}
+
+func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {
+	at := func(name string) []any { return append(append([]any{}, path...), name) }
+	switch {
+	case r.File != "" && r.URL != "":
+		errs.add("set either file or url, not both", at("url")...)
+	case r.File == "" && r.URL == "":
+		errs.add("set file (served by this boot server) or url (anywhere)", at("file")...)
+	case r.File != "":
+		if !fs.ValidPath(strings.TrimPrefix(r.File, "/")) {
+			errs.add(fmt.Sprintf("%q is not a clean relative path (no \"..\", \".\" or empty elements)", r.File), at("file")...)
+		}
+		switch r.Via {
+		case bootfile.TFTP:
+			if !bt.TFTP {
+				errs.add("is \"tftp\" but boot.tftp is false: enable TFTP or serve this file over http", at("via")...)
+			}
+		case bootfile.HTTP:
+			if !bt.HTTP {
+				errs.add("is \"http\" but boot.http is false: enable HTTP or serve this file over tftp", at("via")...)
+			}
+		default:
+			errs.add(fmt.Sprintf("must be \"tftp\" or \"http\", got %q", r.Via), at("via")...)
+		}
+	default:
+		u, err := url.Parse(r.URL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "tftp") {
+			errs.add(fmt.Sprintf("%q must be an absolute http://, https:// or tftp:// URL (IPv6 hosts in brackets)", r.URL), at("url")...)
+		}
+	}
+	for j, d := range r.DUIDs {
+		if !DUIDPattern.MatchString(d) {
+			errs.add(fmt.Sprintf("%q must be a client DUID in hex without separators, 3 to 130 bytes (as leases show client_duid, e.g. \"00030001525400123456\")", d), append(at("duids"), j)...)
+		}
+	}
+	for j, m := range r.MACs {
+		if !MACPattern.MatchString(m) {
+			errs.add(fmt.Sprintf("%q must be a MAC address written as six colon-separated hex bytes, e.g. \"52:54:00:12:34:56\"", m), append(at("macs"), j)...)
+		}
+	}
+	for j, p := range r.Parameters {
+		if p == "" || len(p) > 65535 {
+			errs.add("must be a non-empty string (option 60 parameter)", append(at("parameters"), j)...)
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package dhcp6
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/iana"
+	"golang.org/x/net/ipv6"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+)
+
+// fakeConn collects what the server sends. With stored set, it also checks
+// that every address a Reply assigns is already in storage.
+type fakeConn struct {
+	t      testing.TB
+	stored *memStore
+	sent   []*dhcpv6.Message
+	srcs   []net.IP // the source address each was sent from; nil: the kernel's choice
+}
+
+func (c *fakeConn) ReadBatch([]ipv6.Message, int) (int, error) { return 0, net.ErrClosed }
+func (c *fakeConn) SetReadDeadline(time.Time) error            { return nil }
+
+func (c *fakeConn) WriteTo(b []byte, cm *ipv6.ControlMessage, _ net.Addr) (int, error) {
+	if c.t == nil {
+		return len(b), nil
+	}
+	m, err := dhcpv6.MessageFromBytes(b)
+	if err != nil {
+		c.t.Fatalf("sent response does not parse: %v", err)
+	}
+	for _, ia := range m.Options.IANA() {
+		for _, a := range ia.Options.Addresses() {
+			addr, _ := netip.AddrFromSlice(a.IPv6Addr)
+			if c.stored == nil || m.MessageType != dhcpv6.MessageTypeReply || a.ValidLifetime == 0 {
+				continue
+			}
+			if _, ok := c.stored.get(addr); !ok {
+				c.t.Errorf("%s assigns %s before it is stored", m.MessageType, addr)
+			}
+		}
+	}
+	c.sent = append(c.sent, m)
+	c.srcs = append(c.srcs, cm.Src)
+	return len(b), nil
+}
+
+// newTestServer is a Server without a socket: tests hand serveBatch the
+// datagrams of one read and look at what conn got.
+func newTestServer(t testing.TB, cfg Config, st LeaseStore, conn packetConn, now *time.Time) *Server {
+	t.Helper()
+	return &Server{
+		link:   &link{ifi: &net.Interface{Index: 1, Name: cfg.Interface}, duid: serverDUID},
+		conn:   conn,
+		h:      newHandler(serverDUID, cfg, lease.NewPool(spacesOf(cfg)), st, slog.New(slog.DiscardHandler)),
+		logger: slog.New(slog.DiscardHandler),
+		now:    func() time.Time { return *now },
+	}
+}
+
+// datagram is m as ReadBatch returns it, sent by multicast from peer.
+func datagram(m *dhcpv6.Message, peer netip.Addr) ipv6.Message {
+	b := m.ToBytes()
+	return ipv6.Message{Buffers: [][]byte{b}, N: len(b), Addr: &net.UDPAddr{IP: peer.AsSlice(), Port: dhcpv6.DefaultClientPort}}
+}
+
+// batchClient is the nth of many clients on the link.
+func batchClient(n int) (dhcpv6.DUID, netip.Addr) {
+	mac := net.HardwareAddr{0x52, 0x54, 0, 0, byte(n >> 8), byte(n)}
+	return &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: mac}, netip.MustParseAddr(fmt.Sprintf("fe80::5054:ff:fe00:%x", n))
+}
+
+func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	st := newMemStore()
+	conn := &fakeConn{t: t, stored: st}
+	now := t0
+	srv := newTestServer(t, cfg, st, conn, &now)
+	var b batch
+	renewer, renewerLL := batchClient(1)
+	newcomer, newcomerLL := batchClient(2)
+	soliciter, soliciterLL := batchClient(3)
+	request := func(cid dhcpv6.DUID) *dhcpv6.Message {
+		return clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	}
+	renew := clientMessage(t, dhcpv6.MessageTypeRenew, renewer, serverDUID, iaNA(1))
+
+	srv.serveBatch([]ipv6.Message{datagram(request(renewer), renewerLL)}, &b)
+	if len(conn.sent) != 1 || st.len() != 1 {
+		t.Fatalf("first Request: %d responses, %d leases stored", len(conn.sent), st.len())
+	}
+	bound, _, _ := leased(t, conn.sent[0])
+	before, _ := st.get(bound)
+
+	// One batch of a Renew, a new client's Request, and two messages that
+	// store nothing; the disk fails.
+	st.failPut = errors.New("disk full")
+	conn.sent = nil
+	now = t0.Add(time.Hour)
+	info := clientMessage(t, dhcpv6.MessageTypeInformationRequest, soliciter, nil)
+	srv.serveBatch([]ipv6.Message{
+		datagram(renew, renewerLL),
+		datagram(request(newcomer), newcomerLL),
+		datagram(clientMessage(t, dhcpv6.MessageTypeSolicit, soliciter, nil, iaNA(1)), soliciterLL),
+		datagram(info, soliciterLL),
+	}, &b)
+	var types []dhcpv6.MessageType
+	for _, m := range conn.sent {
+		types = append(types, m.MessageType)
+	}
+	if len(types) != 2 || types[0] != dhcpv6.MessageTypeAdvertise || types[1] != dhcpv6.MessageTypeReply || conn.sent[1].TransactionID != info.TransactionID {
+		t.Fatalf("sent %v; want only the Advertise and the Information-request's Reply", types)
+	}
+	leases := srv.Leases()
+	if len(leases) != 1 || leases[0].Address != bound {
+		t.Fatalf("pool after the failed batch: %+v; want only the stored lease of %s", leases, bound)
+	}
+	if after, _ := st.get(bound); st.len() != 1 || !after.ValidUntil.Equal(before.ValidUntil) {
+		t.Fatalf("store changed by a failed batch: %d leases, %+v", st.len(), after)
+	}
+	stats := srv.Stats().ByType
+	if stats["RENEW"].Dropped != 1 || stats["REQUEST"].Dropped != 1 {
+		t.Errorf("stats %+v; want the Renew and the Request dropped", stats)
+	}
+
+	// The clients retransmit once the disk is back.
+	st.failPut = nil
+	conn.sent = nil
+	srv.serveBatch([]ipv6.Message{datagram(renew, renewerLL), datagram(request(newcomer), newcomerLL)}, &b)
+	if len(conn.sent) != 2 || st.len() != 2 || len(srv.Leases()) != 2 {
+		t.Fatalf("retransmissions: %d responses, %d leases stored, pool %+v", len(conn.sent), st.len(), srv.Leases())
+	}
+	if after, _ := st.get(bound); !after.ValidUntil.After(before.ValidUntil) {
+		t.Errorf("renewed lease valid until %s, not extended beyond %s", after.ValidUntil, before.ValidUntil)
+	}
+}
+
+// TestBatchKeepsLastWrite checks that a lease released in the batch that
+// bound it is not left in storage. (The Request's Reply still goes out, after
+// the commit: the client has already let the address go.)
+func TestBatchKeepsLastWrite(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	st := newMemStore()
+	conn := &fakeConn{t: t}
+	now := t0
+	srv := newTestServer(t, cfg, st, conn, &now)
+	var b batch
+	srv.serveBatch([]ipv6.Message{
+		datagram(clientMessage(t, dhcpv6.MessageTypeRequest, clientDUID, serverDUID, iaNA(1, "2001:db8:1::123")), clientLL),
+		datagram(clientMessage(t, dhcpv6.MessageTypeRelease, clientDUID, serverDUID, iaNA(1, "2001:db8:1::123")), clientLL),
+	}, &b)
+	if st.len() != 0 || len(srv.Leases()) != 0 {
+		t.Fatalf("after Request and Release in one batch: %d leases stored, pool %+v", st.len(), srv.Leases())
+	}
+}
+
+// BenchmarkServeBatch handles batches of Requests from distinct clients
+// with leases in bbolt, so each batch costs one fsync however large it is.
+func BenchmarkServeBatch(b *testing.B) {
+	for _, size := range []int{1, 16, maxBatch} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			db, err := store.Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			cfg := testConfig(config.DHCPv6Stateful)
+			cfg.DHCPv6.Ranges[0].End = netip.MustParseAddr("2001:db8:1::ffff")
+			now := t0
+			srv := newTestServer(b, cfg, db.Leases("bench"), &fakeConn{}, &now)
+			ms := make([]ipv6.Message, size)
+			for i := range ms {
+				cid, ll := batchClient(i)
+				ms[i] = datagram(clientMessage(b, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1)), ll)
+			}
+			var bt batch
+			for b.Loop() {
+				srv.serveBatch(ms, &bt)
+			}
+			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "replies/s")
+			if got := srv.Stats().ByType["REQUEST"].Replied; got != uint64(b.N*size) {
+				b.Fatalf("%d Replies for %d Requests", got, b.N*size)
+			}
+		})
+	}
+}

@@ -1,0 +1,454 @@
+// Package dhcp6 is the DHCPv6 server (RFC 8415) of one boot server: in
+// stateful mode it leases IA_NA addresses from the configured ranges, IA_TA
+// temporary addresses from the temporary ranges and IA_PD prefixes from the
+// prefix delegation pool; in both modes it answers Information-requests
+// with DNS options, on one interface, for directly attached clients
+// (relayed messages are dropped). When allowed, it answers RFC 5007
+// leasequeries by address and by client DUID, sent by unicast or multicast
+// (leasequery.go).
+//
+// Every message passes two token buckets first (ratelimit.go): one per
+// source address, before the message is even parsed, and one per client
+// DUID. What they refuse is dropped before any lease work, counted as
+// rate limited, and logged at most once per client per rateLogInterval.
+//
+// In stateless mode a Solicit gets the Advertise RFC 8415 section 18.3.9
+// requires when a server will assign no addresses: a NoAddrsAvail status
+// and the two identifiers, nothing else. Clients ignore it (section 18.2.9)
+// and fall back to Information-request, so firmware such as EDK2, which
+// solicits even when the RA says stateless, learns quickly there is no
+// address to wait for. A Request then gets IA_NAs with NoAddrsAvail.
+//
+// Clients whose Option Request option names the boot-file URL (option 59)
+// get one chosen for them by bootfile.Select in every Advertise and Reply
+// that carries configuration (boot.go): firmware an iPXE build over TFTP,
+// iPXE its script over HTTP.
+//
+// A Reply that assigns or renews a lease is sent only once the lease is on
+// disk, and one fsync serves many clients (group commit): the server waits
+// for a datagram, takes whatever else is already queued on the socket (up
+// to maxBatch), handles them in order, and stores their lease changes with
+// one LeaseStore.PutLeases call. With store.Leases, each batch is one bbolt
+// transaction, fsynced before any Reply in it is sent. If storing fails, no
+// Reply that depends on it is sent and the batch's new bindings are
+// released; the clients retransmit. Responses that store nothing
+// (Advertise, Information-request and Confirm replies, Release and Decline
+// replies, whose deletes are best effort as a stale record only keeps an
+// address unused) are sent as soon as they are decided.
+package dhcp6
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+)
+
+// Config is what one DHCPv6 server serves, already validated by config.
+type Config struct {
+	Interface string
+	Prefix    netip.Prefix
+	DHCPv6    config.DHCPv6
+	// Boot.Rules choose the boot-file URL (option 59) of clients that ask
+	// for one; Boot.HTTPPort goes into http URLs of file rules.
+	// Boot.ServerAddress is not read: ServerAddress is what counts.
+	Boot config.Boot
+	// ServerAddress is the host of the URLs of file rules, as the agent
+	// resolved it (e.g. the interface's first global address). When it is
+	// not a usable global IPv6 address, file rules send no option 59 (rules
+	// with an absolute URL still do) and Start and Apply log a warning.
+	ServerAddress netip.Addr
+}
+
+// LeaseStore persists leases of this one boot server. PutLeases stores put
+// and deletes the leases of del (deleting a missing one is no error); it
+// must be atomic and durable when it returns, since the server sends the
+// Replies announcing those leases only after it succeeds (store.Leases:
+// one bbolt transaction, fsynced). The server calls it from one goroutine
+// at a time, once per batch of messages.
+type LeaseStore interface {
+	PutLeases(put []lease.Lease, del []netip.Addr) error
+	Leases() ([]lease.Lease, error)
+}
+
+// expireInterval is how often ended leases are removed from storage.
+const expireInterval = 30 * time.Second
+
+// maxBatch bounds the datagrams read, handled and stored together. At a few
+// thousand messages a second about a hundred arrive during one fsync; more
+// wait in the socket's buffer for the next read.
+const maxBatch = 128
+
+// maxDatagram is the longest datagram read whole, a jumbo frame. Client
+// messages are a few hundred bytes; a longer one is counted malformed.
+const maxDatagram = 9000
+
+// packetConn is the server's socket as serve uses it; tests substitute one
+// that records what is sent.
+type packetConn interface {
+	ReadBatch(ms []ipv6.Message, flags int) (int, error)
+	WriteTo(b []byte, cm *ipv6.ControlMessage, dst net.Addr) (int, error)
+	SetReadDeadline(t time.Time) error
+}
+
+// Server is a running DHCPv6 server.
+type Server struct {
+	link  *link
+	conn  packetConn
+	h     *handler
+	stats counters
+	// limits are used by the serving goroutine only; it makes them anew
+	// when Apply changes dhcpv6.rate_limit.
+	limits *limiters
+	logger *slog.Logger
+	now    func() time.Time
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Start opens the server's socket on cfg.Interface, loads the leases in
+// store and serves until ctx is done or Stop is called. The interface lookup
+// and the socket happen before Start returns, on the calling goroutine's
+// thread, so a caller may run Start inside another network namespace.
+func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.DHCPv6.Mode == config.DHCPv6Off {
+		return nil, fmt.Errorf("DHCPv6 on %s: mode is %q, nothing to serve", cfg.Interface, cfg.DHCPv6.Mode)
+	}
+	cfg = cloneConfig(cfg)
+	l, err := lookupLink(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("starting DHCPv6 server: %w", err)
+	}
+	conn, err := listen(l.ifi)
+	if err != nil {
+		return nil, fmt.Errorf("starting DHCPv6 server: %w", err)
+	}
+	logger = logger.With("interface", l.ifi.Name)
+	pool := lease.NewPool(spacesOf(cfg))
+	pool.Exclude(l.ownAddrs...)
+	s := &Server{link: l, conn: conn, logger: logger, now: time.Now}
+	s.h = newHandler(l.duid, cfg, pool, store, logger)
+	stored, err := store.Leases()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("starting DHCPv6 server on %s: loading leases: %w", l.ifi.Name, err)
+	}
+	s.h.forget(pool.Load(stored, s.now()), "expired or outside the ranges at startup")
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Go(func() {
+		<-ctx.Done()
+		conn.Close()
+	})
+	s.wg.Go(func() { s.serve(ctx) })
+	logger.Info("DHCPv6 server started", append([]any{"server_duid", fmt.Sprintf("%x", l.duid.ToBytes()), "leases", len(pool.List(s.now()))}, configAttrs(cfg)...)...)
+	warnBootAddr(logger, cfg)
+	return s, nil
+}
+
+// Apply switches to a new configuration of the same interface: ranges,
+// options and mode take effect with the next message. Leases stay; those
+// outside the new ranges end at their next Renew or Rebind.
+func (s *Server) Apply(cfg Config) error {
+	if cfg.Interface != s.link.ifi.Name {
+		return fmt.Errorf("moving the DHCPv6 server from %s to %s needs Stop and Start", s.link.ifi.Name, cfg.Interface)
+	}
+	if cfg.DHCPv6.Mode == config.DHCPv6Off {
+		return fmt.Errorf("DHCPv6 on %s: mode %q means Stop, not Apply", cfg.Interface, cfg.DHCPv6.Mode)
+	}
+	cfg = cloneConfig(cfg)
+	s.h.pool.Update(spacesOf(cfg))
+	s.h.cfg.Store(&cfg)
+	s.logger.Info("DHCPv6 configuration applied", configAttrs(cfg)...)
+	warnBootAddr(s.logger, cfg)
+	return nil
+}
+
+// spacesOf is what cfg leases, by kind.
+func spacesOf(cfg Config) lease.Spaces {
+	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation}
+}
+
+// configAttrs are the log fields that sum up cfg.
+func configAttrs(cfg Config) []any {
+	attrs := []any{"mode", string(cfg.DHCPv6.Mode), "ranges", len(cfg.DHCPv6.Ranges), "temporary_ranges", len(cfg.DHCPv6.TemporaryRanges)}
+	if pd := cfg.DHCPv6.PrefixDelegation; pd != nil {
+		attrs = append(attrs, "prefix_delegation", fmt.Sprintf("%s/%d-%s/%d", pd.Start, pd.Length, pd.End, pd.Length))
+	}
+	return append(attrs, "boot_rules", len(cfg.Boot.Rules), "boot_server_address", cfg.ServerAddress)
+}
+
+// warnBootAddr logs, once per Start or Apply, that file rules will send no
+// boot-file URL because there is no address to put in it.
+func warnBootAddr(logger *slog.Logger, cfg Config) {
+	if !needsBootAddr(cfg.Boot.Rules) {
+		return
+	}
+	if reason := bootAddrProblem(cfg.ServerAddress); reason != "" {
+		logger.Warn("DHCPv6 clients matching boot rules with a file get no boot-file URL (option 59)", "reason", reason)
+	}
+}
+
+// Stop closes the socket and waits for the server's goroutines. It may be
+// called more than once.
+func (s *Server) Stop() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Leases returns the live leases of every kind sorted by address.
+func (s *Server) Leases() []lease.Lease { return s.h.pool.List(s.now()) }
+
+// ServerDUID is the server's DUID-LL, built from the interface's hardware
+// address, so it survives restarts (RFC 8415 section 11.4).
+func (s *Server) ServerDUID() []byte { return s.link.duid.ToBytes() }
+
+// Stats returns the message counters since Start.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+func (s *Server) serve(ctx context.Context) {
+	ms := newMessages()
+	var b batch
+	nextExpiry := s.now().Add(expireInterval)
+	for {
+		// The deadline wakes the loop to expire leases, so storage is only
+		// ever touched from this goroutine. ReadBatch (recvmmsg) waits for
+		// one datagram and returns it with those queued behind it.
+		_ = s.conn.SetReadDeadline(nextExpiry)
+		n, err := s.conn.ReadBatch(ms, 0)
+		if now := s.now(); !now.Before(nextExpiry) {
+			s.h.forget(s.h.pool.Expire(now), "expired")
+			nextExpiry = now.Add(expireInterval)
+		}
+		switch {
+		case err == nil:
+			s.serveBatch(ms[:n], &b)
+		case ctx.Err() != nil || errors.Is(err, net.ErrClosed):
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+		default:
+			s.logger.Error("reading DHCPv6 socket", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// newMessages returns maxBatch receive slots for ReadBatch, each with room
+// for a datagram and the control message naming its destination.
+func newMessages() []ipv6.Message {
+	oobLen := len(ipv6.NewControlMessage(ipv6.FlagDst | ipv6.FlagInterface))
+	buf := make([]byte, maxBatch*maxDatagram)
+	oob := make([]byte, maxBatch*oobLen)
+	ms := make([]ipv6.Message, maxBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{buf[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]}
+		ms[i].OOB = oob[i*oobLen : (i+1)*oobLen : (i+1)*oobLen]
+	}
+	return ms
+}
+
+// response is a decided Advertise or Reply, encoded, waiting to be sent.
+type response struct {
+	wire []byte
+	dst  *net.UDPAddr
+	// src is the address a unicast message was sent to, which the
+	// response comes from; nil lets the kernel choose (the link-local
+	// address, for a client's link-local source).
+	src  net.IP
+	peer netip.Addr
+	typ  dhcpv6.MessageType // of the client's message, for the counters
+	// stored: the response announces leases in the batch, so it may be
+	// sent only once the batch is committed.
+	stored bool
+}
+
+// serveBatch handles the datagrams of one read in order, sending at once
+// the responses that announce no lease, then commits the batch and sends
+// the rest, or drops them if the commit failed.
+func (s *Server) serveBatch(ms []ipv6.Message, b *batch) {
+	b.reset()
+	var held []response
+	for i := range ms {
+		r, ok := s.handleDatagram(&ms[i], b)
+		switch {
+		case !ok:
+		case r.stored:
+			held = append(held, r)
+		default:
+			s.send(r)
+		}
+	}
+	if err := s.h.commit(b); err != nil {
+		s.logger.Error("storing leases: withholding the Replies that announce them", "replies", len(held), "error", err)
+		for _, r := range held {
+			s.stats.byType[r.typ].dropped.Add(1)
+			s.logger.Error("dropping DHCPv6 message: its lease is not stored", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
+		}
+		return
+	}
+	for _, r := range held {
+		s.send(r)
+	}
+}
+
+// handleDatagram decides the response to one datagram, recording its lease
+// changes in b; ok is false when there is none to send.
+func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool) {
+	udp, isUDP := m.Addr.(*net.UDPAddr)
+	if !isUDP {
+		return response{}, false
+	}
+	peer, _ := netip.AddrFromSlice(udp.IP)
+	peer = peer.Unmap()
+	data := m.Buffers[0][:m.N]
+	defer func() {
+		// A parser or handler bug must cost one message, not the server.
+		if p := recover(); p != nil {
+			s.stats.malformed.Add(1)
+			s.logger.Error("panic while handling DHCPv6 message", "peer", peer, "panic", p, "message", fmt.Sprintf("%x", data))
+			r, ok = response{}, false
+		}
+	}()
+	if m.Flags&unix.MSG_TRUNC != 0 {
+		s.stats.malformed.Add(1)
+		s.logger.Debug("dropping DHCPv6 datagram longer than the receive buffer", "peer", peer, "max_bytes", maxDatagram)
+		return response{}, false
+	}
+	now := s.now()
+	limits := s.rateLimiters()
+	// A flood from one address costs no parsing: the message type is the
+	// first byte.
+	source := peer.As16()
+	if v := limits.source.allow(source[:], now); !v.ok && len(data) > 0 {
+		s.stats.byType[data[0]].received.Add(1)
+		s.rateLimited(v, dhcpv6.MessageType(data[0]), "source", limits.cfg.PerSourcePerSecond, limits.cfg.PerSourceBurst, "peer", peer)
+		return response{}, false
+	}
+	parsed, err := dhcpv6.FromBytes(data)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		s.logger.Debug("dropping malformed DHCPv6 message", "peer", peer, "error", err)
+		return response{}, false
+	}
+	counts := &s.stats.byType[parsed.Type()]
+	counts.received.Add(1)
+	req, isMsg := parsed.(*dhcpv6.Message)
+	if !isMsg {
+		counts.dropped.Add(1)
+		s.logger.Debug("dropping relayed DHCPv6 message: only directly attached clients are served", "peer", peer, "msg_type", parsed.Type().String())
+		return response{}, false
+	}
+	if cid := req.GetOneOption(dhcpv6.OptionClientID); cid != nil {
+		duid := cid.ToBytes()
+		if v := limits.client.allow(duid, now); !v.ok {
+			s.rateLimited(v, req.MessageType, "client", limits.cfg.PerClientPerSecond, limits.cfg.Burst, "peer", peer, "duid", hex.EncodeToString(duid))
+			return response{}, false
+		}
+	}
+	var cm ipv6.ControlMessage
+	unicast := cm.Parse(m.OOB[:m.NN]) == nil && cm.Dst != nil && !cm.Dst.IsMulticast()
+	var src net.IP
+	if unicast {
+		src = cm.Dst
+	}
+	puts := b.puts
+	resp, err := s.h.handle(b, req, peer, unicast, now)
+	if err != nil {
+		counts.dropped.Add(1)
+		level := slog.LevelError
+		if errors.Is(err, errDiscard) {
+			level = slog.LevelDebug
+		}
+		s.logger.Log(context.Background(), level, "dropping DHCPv6 message", "peer", peer, "msg_type", req.MessageType.String(), "error", err)
+		return response{}, false
+	}
+	// Replies go to the client's source address (link-local, or a
+	// leasequery requestor's) on this interface; the control message in
+	// send names the interface, so no zone is needed. Encoding now frees
+	// the receive slot for the next read.
+	return response{
+		wire:   resp.ToBytes(),
+		dst:    &net.UDPAddr{IP: udp.IP, Port: udp.Port},
+		src:    src,
+		peer:   peer,
+		typ:    req.MessageType,
+		stored: b.puts != puts,
+	}, true
+}
+
+// rateLimiters returns the rate-limit tables of the current configuration.
+func (s *Server) rateLimiters() *limiters {
+	if cfg := s.h.cfg.Load().DHCPv6.RateLimit; s.limits == nil || s.limits.cfg != cfg {
+		s.limits = newLimiters(cfg)
+	}
+	return s.limits
+}
+
+// rateLimited counts a received message of typ dropped by the per-client
+// or per-source bucket and logs it when v says to: at most once per
+// rateLogInterval per client or source, so a flood cannot flood the log.
+func (s *Server) rateLimited(v verdict, typ dhcpv6.MessageType, bucket string, perSecond, burst uint32, attrs ...any) {
+	counts := &s.stats.byType[typ]
+	counts.dropped.Add(1)
+	counts.rateLimited.Add(1)
+	if !v.log {
+		return
+	}
+	attrs = append(attrs, "msg_type", typ.String(), "bucket", bucket, "per_second", perSecond, "burst", burst,
+		"dropped", v.dropped, "log_interval", rateLogInterval)
+	if v.overflow {
+		s.logger.Warn("dropping DHCPv6 messages over the rate limit shared by new clients: too many clients are over their own limit", attrs...)
+		return
+	}
+	s.logger.Warn("dropping DHCPv6 messages over the rate limit", attrs...)
+}
+
+func (s *Server) send(r response) {
+	counts := &s.stats.byType[r.typ]
+	if _, err := s.conn.WriteTo(r.wire, &ipv6.ControlMessage{IfIndex: s.link.ifi.Index, Src: r.src}, r.dst); err != nil {
+		counts.dropped.Add(1)
+		s.logger.Warn("sending DHCPv6 response", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
+		return
+	}
+	counts.replied.Add(1)
+}
+
+func cloneConfig(cfg Config) Config {
+	cfg.DHCPv6.Ranges = slices.Clone(cfg.DHCPv6.Ranges)
+	cfg.DHCPv6.TemporaryRanges = slices.Clone(cfg.DHCPv6.TemporaryRanges)
+	if pd := cfg.DHCPv6.PrefixDelegation; pd != nil {
+		clone := *pd
+		cfg.DHCPv6.PrefixDelegation = &clone
+	}
+	cfg.DHCPv6.DNSServers = slices.Clone(cfg.DHCPv6.DNSServers)
+	cfg.DHCPv6.DomainSearch = slices.Clone(cfg.DHCPv6.DomainSearch)
+	cfg.Boot.Rules = slices.Clone(cfg.Boot.Rules)
+	for i := range cfg.Boot.Rules {
+		r := &cfg.Boot.Rules[i]
+		r.Arch = slices.Clone(r.Arch)
+		r.DUIDs = slices.Clone(r.DUIDs)
+		r.MACs = slices.Clone(r.MACs)
+		r.Parameters = slices.Clone(r.Parameters)
+	}
+	return cfg
+}

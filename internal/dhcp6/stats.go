@@ -1,0 +1,45 @@
+package dhcp6
+
+import (
+	"sync/atomic"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+)
+
+// Stats counts a server's traffic since Start.
+type Stats struct {
+	// ByType is keyed by the RFC 8415 message name of what clients sent,
+	// e.g. "SOLICIT", "REQUEST", "INFORMATION-REQUEST".
+	ByType map[string]MessageStats
+	// Malformed counts datagrams that did not parse as DHCPv6.
+	Malformed uint64
+}
+
+// MessageStats counts one message type. Every received message is either
+// replied to or dropped (over a rate limit, failed validation, could not
+// be stored or sent).
+type MessageStats struct {
+	Received uint64
+	Replied  uint64
+	Dropped  uint64
+	// RateLimited counts the drops by dhcpv6.rate_limit, before any lease
+	// work.
+	RateLimited uint64
+}
+
+// counters are written by the serving goroutine and read by Stats.
+type counters struct {
+	byType    [256]struct{ received, replied, dropped, rateLimited atomic.Uint64 }
+	malformed atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{ByType: map[string]MessageStats{}, Malformed: c.malformed.Load()}
+	for i := range c.byType {
+		t := &c.byType[i]
+		if n := t.received.Load(); n > 0 {
+			s.ByType[dhcpv6.MessageType(i).String()] = MessageStats{Received: n, Replied: t.replied.Load(), Dropped: t.dropped.Load(), RateLimited: t.rateLimited.Load()}
+		}
+	}
+	return s
+}

@@ -1,0 +1,121 @@
+package dnsserve
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+)
+
+// TestLabResolver serves names inside the lab's server namespace on port 53
+// and resolves them from the client namespace with the C library's
+// resolver (getent), told of the server by resolv.conf as RDNSS would, and
+// with whichever DNS tools are installed.
+func TestLabResolver(t *testing.T) {
+	testlab.RequireRoot(t, "getent")
+	lab := testlab.New(t)
+	lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", "2001:db8:1::2/64", "dev", lab.ClientIf, "nodad")
+	// `ip netns exec` puts /etc/netns/NS/resolv.conf over /etc/resolv.conf.
+	resolvConf := filepath.Join("/etc/netns", lab.ClientNS, "resolv.conf")
+	if err := os.WriteFile(resolvConf, []byte("nameserver "+lab.ServerAddr+"\noptions timeout:1 attempts:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	server := netip.MustParseAddr(lab.ServerAddr)
+	var logs syncBuffer
+	var s *Server
+	inNetns(t, lab.ServerNS, func() {
+		var err error
+		// No addresses: every global address of the interface.
+		s, err = Start(context.Background(), Config{
+			Interface: lab.ServerIf,
+			Port:      DefaultPort,
+			Records:   map[string][]netip.Addr{"nfs.netboot.test": {server}},
+		}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+
+	t.Run("getent", func(t *testing.T) {
+		for _, db := range []string{"ahosts", "ahostsv6"} {
+			out := lab.MustExec(t, lab.ClientNS, "getent", db, "NFS.netboot.test")
+			if !strings.Contains(out, lab.ServerAddr) {
+				t.Errorf("getent %s: %q lacks %s", db, out, lab.ServerAddr)
+			}
+		}
+		if out, err := lab.Exec(context.Background(), lab.ClientNS, "getent", "ahosts", "other.netboot.test"); err == nil {
+			t.Errorf("getent ahosts other.netboot.test resolved: %q", out)
+		}
+	})
+
+	tools := map[string][]string{
+		"dig":      {"dig", "+norecurse", "AAAA", "nfs.netboot.test", "@" + lab.ServerAddr},
+		"dig +tcp": {"dig", "+tcp", "AAAA", "nfs.netboot.test", "@" + lab.ServerAddr},
+		"host":     {"host", "-t", "AAAA", "nfs.netboot.test", lab.ServerAddr},
+		"busybox":  {"busybox", "nslookup", "-type=AAAA", "nfs.netboot.test", lab.ServerAddr},
+	}
+	for name, args := range tools {
+		t.Run(name, func(t *testing.T) {
+			if _, err := exec.LookPath(args[0]); err != nil {
+				testlab.Unavailable(t, "%s not installed", args[0])
+			}
+			out := lab.MustExec(t, lab.ClientNS, args...)
+			if !strings.Contains(out, lab.ServerAddr) {
+				t.Errorf("%s: answer lacks %s:\n%s", name, lab.ServerAddr, out)
+			}
+			if strings.HasPrefix(name, "dig") && !strings.Contains(out, " aa") {
+				t.Errorf("dig: no aa flag:\n%s", out)
+			}
+		})
+	}
+	if st := s.Stats(); st.Answers < 2 || st.Refused < 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// inNetns runs fn on a thread switched into network namespace ns, so the
+// sockets fn opens (and the interfaces it looks up) are that namespace's.
+// Sockets stay in their namespace after the thread switches back.
+func inNetns(t *testing.T, ns string, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	target, err := os.Open(filepath.Join("/var/run/netns", ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		t.Fatalf("entering netns %s: %v", ns, err)
+	}
+	defer func() {
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			// The thread is in the wrong namespace: keep it locked so the
+			// runtime ends it with this goroutine.
+			runtime.LockOSThread()
+			t.Fatalf("leaving netns %s: %v", ns, err)
+		}
+	}()
+	fn()
+}

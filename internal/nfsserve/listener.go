@@ -1,0 +1,274 @@
+package nfsserve
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	nfs "github.com/willscott/go-nfs"
+)
+
+// maxConnections caps open client connections. A Linux client keeps one TCP
+// connection per server, so this is about how many clients are mounted at
+// once.
+const maxConnections = 1024
+
+// idleTimeout closes connections without traffic, as the kernel's nfsd
+// does after 6 minutes; a client reconnects when it next needs one. Tests
+// shorten it.
+var idleTimeout = 6 * time.Minute
+
+// listener is one bound address with its go-nfs server and the
+// connections it accepted.
+type listener struct {
+	addr   netip.AddrPort // as bound, port resolved
+	ln     net.Listener
+	conns  connSet
+	cancel context.CancelFunc // ends go-nfs's per-connection goroutines
+	done   chan struct{}      // closed when Serve has returned
+}
+
+// listen binds every address on port (0: the first bind picks a free port
+// and the others share it). On error it closes what it bound.
+func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
+	var ls []*listener
+	for _, a := range addrs {
+		ap := netip.AddrPortFrom(a, uint16(port))
+		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
+		if err != nil {
+			stopAll(ls)
+			return nil, fmt.Errorf("nfs: binding %s: %w", ap, err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ctx, cancel := context.WithCancel(context.Background())
+		l := &listener{addr: netip.AddrPortFrom(a, uint16(port)), ln: ln, cancel: cancel, done: make(chan struct{})}
+		srv := &nfs.Server{Handler: &handler{s: s}, Context: ctx}
+		go func() {
+			defer close(l.done)
+			if err := srv.Serve(&trackingListener{Listener: ln, s: s, l: l}); !errors.Is(err, net.ErrClosed) {
+				s.logger.Error("nfs: listener failed", "address", l.addr, "error", err)
+			}
+		}()
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// stop closes the socket, waits for go-nfs to stop accepting, then closes
+// every connection.
+func (l *listener) stop() {
+	_ = l.ln.Close()
+	<-l.done
+	l.conns.closeAll()
+	l.cancel()
+}
+
+func stopAll(ls []*listener) {
+	for _, l := range ls {
+		l.stop()
+	}
+}
+
+func addrsOf(ls []*listener) []netip.AddrPort {
+	out := make([]netip.AddrPort, len(ls))
+	for i, l := range ls {
+		out[i] = l.addr
+	}
+	return out
+}
+
+// closeIdle closes connections idle for idleTimeout until the server stops.
+func (s *Server) closeIdle(idleTimeout time.Duration) {
+	t := time.NewTicker(idleTimeout / 6)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			ls := append([]*listener(nil), s.listeners...)
+			s.mu.Unlock()
+			for _, l := range ls {
+				for _, c := range l.conns.idleSince(now.Add(-idleTimeout)) {
+					s.stats.connsIdle.Add(1)
+					s.logger.Debug("nfs: closing idle connection", "client", c.RemoteAddr().String())
+					_ = c.Close()
+				}
+			}
+		}
+	}
+}
+
+var _ net.Listener = (*trackingListener)(nil)
+
+// trackingListener hands go-nfs connections the server can find again to
+// close, and refuses connections beyond maxConnections.
+type trackingListener struct {
+	net.Listener
+	s *Server
+	l *listener
+}
+
+func (tl *trackingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := tl.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if tl.s.openConns.Add(1) > maxConnections {
+			tl.s.openConns.Add(-1)
+			tl.s.stats.connsRefused.Add(1)
+			tl.s.logger.Warn("nfs: connection refused: too many open", "client", c.RemoteAddr().String(), "limit", maxConnections)
+			_ = c.Close()
+			continue
+		}
+		tl.s.stats.conns.Add(1)
+		tc := &trackedConn{Conn: c, s: tl.s, set: &tl.l.conns}
+		tc.touch()
+		tl.l.conns.add(tc)
+		return tc, nil
+	}
+}
+
+// trackedConn hands go-nfs only whole, checked RPC records (see
+// record.go), notes when it last carried data, and leaves its set when
+// closed.
+type trackedConn struct {
+	net.Conn
+	s         *Server
+	set       *connSet
+	last      atomic.Int64 // unix nanoseconds of the last read or write
+	closeOnce sync.Once
+	pending   []byte // the rest of the current record, mark included
+	small     []byte // reused for records up to smallRecord bytes
+}
+
+// smallRecord is the record size up to which a connection reuses its
+// buffer; larger ones (WRITEs) are allocated each time, so an idle
+// connection does not hold a megabyte.
+const smallRecord = 8 << 10
+
+func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
+
+func (c *trackedConn) Read(b []byte) (int, error) {
+	if len(c.pending) == 0 {
+		if err := c.nextRecord(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(b, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+// nextRecord reads and checks one record. A bad one closes the connection:
+// go-nfs answers none of them, and the stream cannot be trusted after.
+func (c *trackedConn) nextRecord() error {
+	var mark [4]byte
+	if _, err := io.ReadFull(c.Conn, mark[:]); err != nil {
+		return err
+	}
+	c.touch()
+	m := binary.BigEndian.Uint32(mark[:])
+	size := int(m &^ lastFragment)
+	var reason error
+	switch {
+	case m&lastFragment == 0:
+		// Linux sends every call as one fragment; go-nfs takes no others.
+		reason = errors.New("record in several fragments")
+	case size > maxRecord:
+		reason = fmt.Errorf("record of %d bytes, over %d", size, maxRecord)
+	}
+	if reason == nil {
+		buf := make([]byte, 4+size)
+		if 4+size <= smallRecord {
+			if c.small == nil {
+				c.small = make([]byte, smallRecord)
+			}
+			buf = c.small[:4+size]
+		}
+		copy(buf, mark[:])
+		if _, err := io.ReadFull(c.Conn, buf[4:]); err != nil {
+			return err
+		}
+		c.touch()
+		if reason = checkCall(buf[4:]); reason == nil {
+			c.pending = buf
+			return nil
+		}
+	}
+	c.s.stats.malformed.Add(1)
+	c.s.logger.Warn("nfs: malformed request; closing the connection", "client", c.RemoteAddr().String(), "reason", reason)
+	_ = c.Close()
+	return io.EOF
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if n > 0 {
+		c.touch()
+	}
+	return n, err
+}
+
+func (c *trackedConn) Close() error {
+	err := net.ErrClosed
+	c.closeOnce.Do(func() {
+		c.set.remove(c)
+		c.s.openConns.Add(-1)
+		err = c.Conn.Close()
+	})
+	return err
+}
+
+type connSet struct {
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+func (cs *connSet) add(c *trackedConn) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.conns == nil {
+		cs.conns = make(map[*trackedConn]struct{})
+	}
+	cs.conns[c] = struct{}{}
+}
+
+func (cs *connSet) remove(c *trackedConn) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	delete(cs.conns, c)
+}
+
+func (cs *connSet) idleSince(t time.Time) []*trackedConn {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	var out []*trackedConn
+	for c := range cs.conns {
+		if c.last.Load() < t.UnixNano() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (cs *connSet) closeAll() {
+	cs.mu.Lock()
+	all := make([]*trackedConn, 0, len(cs.conns))
+	for c := range cs.conns {
+		all = append(all, c)
+	}
+	cs.mu.Unlock()
+	for _, c := range all {
+		_ = c.Close()
+	}
+}

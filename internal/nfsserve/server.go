@@ -1,0 +1,284 @@
+// Package nfsserve serves directories of the agent host to diskless clients
+// over NFSv3 (RFC 1813) with its MOUNT protocol, on one interface's
+// addresses.
+//
+// It wraps github.com/willscott/go-nfs, which answers MOUNT and NFS on the
+// same TCP port: clients need no rpcbind, but must be told the port for
+// both (`port=2049,mountport=2049`), and `nolock` (no NLM) and `noacl` (no
+// NFS_ACL side protocol). A Linux client mounts an export with
+//
+//	mount -t nfs -o vers=3,proto=tcp6,port=2049,mountport=2049,mountproto=tcp6,nolock,noacl \
+//	    '[2001:db8:1::1]:/roots/debian' /mnt
+//
+// Each export is one directory opened as an os.Root: every file operation
+// stays beneath it, whatever names or symbolic links a client sends.
+// Symbolic links are served as links, for the client to resolve against its
+// own root, as NFS intends. A read-only export refuses every change with
+// NFS3ERR_ROFS. File handles name an export and a path by hash, so they stay
+// valid across Apply and across agent restarts: a diskless client whose
+// root file system is mounted from here does not see ESTALE because the
+// agent restarted. They follow renames while the server runs.
+//
+// Every RPC record is read whole and checked before go-nfs decodes it (see
+// record.go): go-nfs allocates whatever lengths a request declares.
+//
+// Requests carry AUTH_NULL or AUTH_SYS credentials that the server neither
+// checks nor maps: any host that reaches the port can read every export and
+// change every writable one with the agent's privileges.
+package nfsserve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// DefaultPort is the port the agent sets: NFS's well-known port, shared
+// here by MOUNT.
+const DefaultPort = 2049
+
+// Export is one directory tree clients may mount.
+type Export struct {
+	// Path is what clients mount, e.g. "/roots/debian": absolute and clean.
+	// A client must name it exactly; sub-directories are not mountable.
+	Path string
+	// Dir is the directory on the agent host served under Path.
+	Dir string
+	// ReadOnly refuses every change (NFS3ERR_ROFS).
+	ReadOnly bool
+}
+
+// Config says what to serve and where. The agent validates it; Start and
+// Apply only refuse what they cannot use.
+type Config struct {
+	// Interface is the interface served. It supplies the addresses when
+	// Addresses is empty, and the zone of link-local addresses.
+	Interface string
+	// Addresses to bind. Empty means every global and unique-local IPv6
+	// address Interface has at Start (or Apply).
+	Addresses []netip.Addr
+	// Port is the TCP port for both MOUNT and NFS; 0 picks a free one (for
+	// tests), shared by all addresses. The agent sets DefaultPort.
+	Port int
+	// Exports are the trees served. None is valid: every mount is refused.
+	Exports []Export
+}
+
+// Stats are the server's counters since Start.
+type Stats struct {
+	// Connections counts TCP connections accepted; ConnectionsRefused
+	// those closed at once because maxConnections were open, and
+	// ConnectionsIdleClosed those closed after idleTimeout without traffic.
+	Connections           uint64
+	ConnectionsRefused    uint64
+	ConnectionsIdleClosed uint64
+	// Mounts counts MOUNT requests granted, MountsRefused those naming no
+	// export.
+	Mounts        uint64
+	MountsRefused uint64
+	// MalformedRequests counts RPC records refused before go-nfs saw them
+	// (in several fragments, over 1 MiB of arguments, or declaring more
+	// bytes than they carry); each closes its connection.
+	MalformedRequests uint64
+	// StaleHandles counts file handles that named no current export or no
+	// file it ever served (answered NFS3ERR_STALE).
+	StaleHandles uint64
+	// BytesRead and BytesWritten count file data read for and written by
+	// clients.
+	BytesRead    uint64
+	BytesWritten uint64
+}
+
+// ErrStopped is returned by Apply after Stop or context cancellation.
+var ErrStopped = errors.New("nfs server stopped")
+
+// Server serves NFSv3 and MOUNT on one interface until stopped.
+type Server struct {
+	logger  *slog.Logger
+	exports atomic.Pointer[exportSet]
+	stats   counters
+	// openConns counts connections of all listeners, for maxConnections.
+	openConns atomic.Int64
+	done      chan struct{} // closed by Stop
+
+	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
+	iface     string
+	port      int // as configured; 0 means "any free port"
+	listeners []*listener
+	stopped   bool
+}
+
+type counters struct {
+	conns, connsRefused, connsIdle atomic.Uint64
+	mounts, mountsRefused, stale   atomic.Uint64
+	malformed                      atomic.Uint64
+	bytesRead, bytesWritten        atomic.Uint64
+}
+
+// Start opens every export and binds every address before it returns, so a
+// missing directory, a port in use or a missing address is an error naming
+// it, and serves until Stop or ctx is done.
+func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := validate(cfg); err != nil {
+		return nil, err
+	}
+	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
+	if err != nil {
+		return nil, fmt.Errorf("nfs on %s: %w", cfg.Interface, err)
+	}
+	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	set, err := openExports(cfg.Exports, nil, &s.stats)
+	if err != nil {
+		return nil, err
+	}
+	s.exports.Store(set)
+	routeLibraryLogs(logger)
+	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
+		set.close()
+		return nil, err
+	}
+	go s.closeIdle(idleTimeout)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Stop()
+		case <-s.done:
+		}
+	}()
+	logger.Info("nfs server started", "interface", cfg.Interface, "addresses", s.Addrs(), "exports", set.describe())
+	return s, nil
+}
+
+// Apply swaps the exports in place and rebinds only when the addresses (as
+// given, or as the interface has them now) or the port change, new sockets
+// before old ones close, so a failed bind or a missing directory changes
+// nothing. Clients keep their mounts and file handles of exports that stay
+// (same Path and Dir); those of removed exports get NFS3ERR_STALE. An
+// export whose Dir was replaced on disk (another inode) is reopened.
+func (s *Server) Apply(cfg Config) error {
+	if err := validate(cfg); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return ErrStopped
+	}
+	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
+	if err != nil {
+		return fmt.Errorf("nfs on %s: %w", cfg.Interface, err)
+	}
+	old := s.exports.Load()
+	next, err := openExports(cfg.Exports, old, &s.stats)
+	if err != nil {
+		return err
+	}
+	var keep, drop []*listener
+	for _, l := range s.listeners {
+		// A listener stays if its address does and the port asked for is
+		// the one asked for before or the one it has.
+		samePort := cfg.Port == s.port || cfg.Port == int(l.addr.Port())
+		if samePort && slices.Contains(addrs, l.addr.Addr()) {
+			keep = append(keep, l)
+		} else {
+			drop = append(drop, l)
+		}
+	}
+	var missing []netip.Addr
+	for _, a := range addrs {
+		if !slices.ContainsFunc(keep, func(l *listener) bool { return l.addr.Addr() == a }) {
+			missing = append(missing, a)
+		}
+	}
+	port := cfg.Port
+	if port == 0 && len(keep) > 0 {
+		port = int(keep[0].addr.Port())
+	}
+	added, err := s.listen(missing, port)
+	if err != nil {
+		next.closeExcept(old)
+		return err
+	}
+	s.exports.Store(next)
+	old.closeExcept(next)
+	stopAll(drop)
+	s.listeners = append(keep, added...)
+	s.iface, s.port = cfg.Interface, cfg.Port
+	if len(added) > 0 || len(drop) > 0 {
+		s.logger.Info("nfs server rebound", "interface", s.iface, "addresses", addrsOf(s.listeners))
+	}
+	if d := next.describe(); !slices.Equal(d, old.describe()) {
+		s.logger.Info("nfs exports changed", "exports", d)
+	}
+	return nil
+}
+
+// Stop closes every socket and every client connection; requests being
+// answered at that moment end with their connection. It is safe to call
+// more than once.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	close(s.done)
+	stopAll(s.listeners)
+	s.exports.Load().close()
+	s.logger.Info("nfs server stopped", "interface", s.iface)
+}
+
+// Addrs returns the bound addresses with their port; with Port 0 this is
+// how a test learns the port.
+func (s *Server) Addrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return addrsOf(s.listeners)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Connections:           c.conns.Load(),
+		ConnectionsRefused:    c.connsRefused.Load(),
+		ConnectionsIdleClosed: c.connsIdle.Load(),
+		Mounts:                c.mounts.Load(),
+		MountsRefused:         c.mountsRefused.Load(),
+		MalformedRequests:     c.malformed.Load(),
+		StaleHandles:          c.stale.Load(),
+		BytesRead:             c.bytesRead.Load(),
+		BytesWritten:          c.bytesWritten.Load(),
+	}
+}
+
+// validate refuses what no server could serve. Directories are checked when
+// they are opened.
+func validate(cfg Config) error {
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return fmt.Errorf("nfs: port %d out of range", cfg.Port)
+	}
+	seen := make(map[string]bool, len(cfg.Exports))
+	for _, e := range cfg.Exports {
+		if !validExportPath(e.Path) {
+			return fmt.Errorf("nfs: export path %q is not an absolute, clean path of at most %d bytes", e.Path, maxMountPath)
+		}
+		if seen[e.Path] {
+			return fmt.Errorf("nfs: export path %q given twice", e.Path)
+		}
+		seen[e.Path] = true
+		if e.Dir == "" {
+			return fmt.Errorf("nfs: export %s has no directory", e.Path)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/provider/ipv6types"
+)
+
+// bootModel is a boot server's boot attribute: how clients find their boot
+// file (DHCPv6 option 59) and the TFTP and HTTP servers that serve it.
+type bootModel struct {
+	TFTP          types.Bool        `tfsdk:"tftp"`
+	HTTP          types.Bool        `tfsdk:"http"`
+	HTTPPort      types.Int64       `tfsdk:"http_port"`
+	ServerAddress ipv6types.Address `tfsdk:"server_address"`
+	Rules         types.List        `tfsdk:"rules"`
+}
+
+// bootRuleModel is one boot-file rule. Unset match fields are null, never
+// empty: the agent reports them as empty, and Read maps that back to null.
+type bootRuleModel struct {
+	UserClass   types.String `tfsdk:"user_class"`
+	Arch        types.List   `tfsdk:"arch"`
+	VendorClass types.String `tfsdk:"vendor_class"`
+	DUIDs       types.List   `tfsdk:"duids"`
+	MACs        types.List   `tfsdk:"macs"`
+	File        types.String `tfsdk:"file"`
+	Via         types.String `tfsdk:"via"`
+	URL         types.String `tfsdk:"url"`
+	Parameters  types.List   `tfsdk:"parameters"`
+}
+
+var bootVias = []string{string(bootfile.TFTP), string(bootfile.HTTP)}
+
+var (
+	bootRuleObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"user_class":   types.StringType,
+		"arch":         types.ListType{ElemType: types.Int64Type},
+		"vendor_class": types.StringType,
+		"duids":        stringListType,
+		"macs":         stringListType,
+		"file":         types.StringType,
+		"via":          types.StringType,
+		"url":          types.StringType,
+		"parameters":   stringListType,
+	}}
+
+	bootAttrTypes = map[string]attr.Type{
+		"tftp":           types.BoolType,
+		"http":           types.BoolType,
+		"http_port":      types.Int64Type,
+		"server_address": ipv6types.AddressType{},
+		"rules":          types.ListType{ElemType: bootRuleObjectType},
+	}
+)
+
+// defaultBootProto is config.DefaultBoot in its API form, converted by the
+// agent's own code.
+func defaultBootProto() *netbootv1.Boot {
+	b := config.BootServer{Boot: config.DefaultBoot()}
+	return b.ToProto().GetBoot()
+}
+
+// defaultBoot is the boot attribute when it is left out.
+func defaultBoot() types.Object {
+	obj, diags := bootFromProto(context.Background(), defaultBootProto())
+	if diags.HasError() {
+		panic(fmt.Sprintf("default boot settings do not convert: %v", diags))
+	}
+	return obj
+}
+
+// defaultBootRules is boot.rules when it is left out.
+func defaultBootRules() types.List {
+	return defaultBoot().Attributes()["rules"].(types.List)
+}
+
+// bootToProto builds the API's Boot from the boot attribute, filling in
+// defaults for null values so it works on a raw configuration too.
+func bootToProto(ctx context.Context, obj types.Object) (*netbootv1.Boot, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	def := defaultBootProto()
+	if obj.IsNull() || obj.IsUnknown() {
+		return def, diags
+	}
+	var b bootModel
+	diags.Append(obj.As(ctx, &b, basetypes.ObjectAsOptions{})...)
+	if diags.HasError() {
+		return nil, diags
+	}
+	bootPath := path.Root("boot")
+	pb := &netbootv1.Boot{
+		TftpEnabled: boolOr(b.TFTP, def.GetTftpEnabled()),
+		HttpEnabled: boolOr(b.HTTP, def.GetHttpEnabled()),
+		HttpPort:    def.GetHttpPort(),
+	}
+	if !b.HTTPPort.IsNull() && !b.HTTPPort.IsUnknown() {
+		pb.HttpPort = uint32Of(&diags, b.HTTPPort.ValueInt64(), bootPath.AtName("http_port"))
+	}
+	if !b.ServerAddress.IsNull() && !b.ServerAddress.IsUnknown() {
+		pb.ServerAddress = b.ServerAddress.ValueString()
+	}
+	if b.Rules.IsNull() || b.Rules.IsUnknown() {
+		pb.Rules = def.GetRules()
+		return pb, diags
+	}
+	var rules []bootRuleModel
+	diags.Append(b.Rules.ElementsAs(ctx, &rules, false)...)
+	for i, r := range rules {
+		rulePath := bootPath.AtName("rules").AtListIndex(i)
+		rule := &netbootv1.BootFileRule{
+			UserClass:   r.UserClass.ValueString(),
+			VendorClass: r.VendorClass.ValueString(),
+			Duids:       listStrings(ctx, r.DUIDs),
+			Macs:        listStrings(ctx, r.MACs),
+			File:        r.File.ValueString(),
+			Via:         r.Via.ValueString(),
+			Url:         r.URL.ValueString(),
+			Parameters:  listStrings(ctx, r.Parameters),
+		}
+		for j, e := range r.Arch.Elements() {
+			if n, ok := e.(types.Int64); ok && !n.IsNull() && !n.IsUnknown() {
+				rule.Arch = append(rule.Arch, uint32Of(&diags, n.ValueInt64(), rulePath.AtName("arch").AtListIndex(j)))
+			}
+		}
+		pb.Rules = append(pb.Rules, rule)
+	}
+	return pb, diags
+}
+
+func uint32Of(diags *diag.Diagnostics, n int64, p path.Path) uint32 {
+	if n < 0 || n > math.MaxUint32 {
+		diags.AddAttributeError(p, "Number out of range", fmt.Sprintf("Must be between 0 and %d, got %d.", uint32(math.MaxUint32), n))
+		return 0
+	}
+	return uint32(n)
+}
+
+// bootFromProto is the boot attribute for what the agent holds; nil means
+// the defaults, as in the API.
+func bootFromProto(ctx context.Context, pb *netbootv1.Boot) (types.Object, diag.Diagnostics) {
+	if pb == nil {
+		pb = defaultBootProto()
+	}
+	var diags diag.Diagnostics
+	rules := make([]attr.Value, 0, len(pb.GetRules()))
+	for _, r := range pb.GetRules() {
+		arch := types.ListNull(types.Int64Type)
+		if len(r.GetArch()) > 0 {
+			elems := make([]attr.Value, len(r.GetArch()))
+			for i, a := range r.GetArch() {
+				elems[i] = types.Int64Value(int64(a))
+			}
+			arch = types.ListValueMust(types.Int64Type, elems)
+		}
+		obj, d := types.ObjectValueFrom(ctx, bootRuleObjectType.AttrTypes, bootRuleModel{
+			UserClass:   stringOrNull(r.GetUserClass()),
+			Arch:        arch,
+			VendorClass: stringOrNull(r.GetVendorClass()),
+			DUIDs:       stringListOrNull(r.GetDuids()),
+			MACs:        stringListOrNull(r.GetMacs()),
+			File:        stringOrNull(r.GetFile()),
+			Via:         stringOrNull(r.GetVia()),
+			URL:         stringOrNull(r.GetUrl()),
+			Parameters:  stringListOrNull(r.GetParameters()),
+		})
+		diags.Append(d...)
+		rules = append(rules, obj)
+	}
+	port := pb.GetHttpPort()
+	if port == 0 {
+		port = 80
+	}
+	serverAddress := ipv6types.NewAddressNull()
+	if s := pb.GetServerAddress(); s != "" {
+		serverAddress = ipv6types.NewAddressValue(s)
+	}
+	obj, d := types.ObjectValueFrom(ctx, bootAttrTypes, bootModel{
+		TFTP:          types.BoolValue(pb.GetTftpEnabled()),
+		HTTP:          types.BoolValue(pb.GetHttpEnabled()),
+		HTTPPort:      types.Int64Value(int64(port)),
+		ServerAddress: serverAddress,
+		Rules:         types.ListValueMust(bootRuleObjectType, rules),
+	})
+	diags.Append(d...)
+	return obj, diags
+}
+
+func stringOrNull(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// urlBaseAddress is the address in a boot URL base such as
+// "tftp://[2001:db8:1::1]"; invalid when there is none.
+func urlBaseAddress(base string) netip.Addr {
+	u, err := url.Parse(base)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a
+}
+
+// bootURLBases builds the HTTP and TFTP base URLs for a boot address as the
+// agent does for its status, so a plan can show them: each is empty when
+// its server is off.
+func bootURLBases(boot *netbootv1.Boot, addr netip.Addr) (httpBase, tftpBase string) {
+	host := "[" + addr.String() + "]"
+	if boot.GetHttpEnabled() {
+		httpBase = "http://" + host
+		if port := boot.GetHttpPort(); port != 0 && port != 80 {
+			httpBase += ":" + strconv.Itoa(int(port))
+		}
+	}
+	if boot.GetTftpEnabled() {
+		tftpBase = "tftp://" + host
+	}
+	return httpBase, tftpBase
+}
+
+// archNames name the client architecture types (option 61) the default
+// rules use, for the documentation.
+var archNames = map[uint32]string{
+	uint32(bootfile.ArchBIOS):         "x86 BIOS",
+	uint32(bootfile.ArchEFIIA32):      "x86 UEFI",
+	uint32(bootfile.ArchEFIx64):       "x64 UEFI",
+	uint32(bootfile.ArchEFIBC):        "EFI BC, x64 UEFI on some firmware",
+	uint32(bootfile.ArchEFIARM32):     "ARM32 UEFI",
+	uint32(bootfile.ArchEFIARM64):     "ARM64 UEFI",
+	uint32(bootfile.ArchEFIx86HTTP):   "x86 UEFI HTTP boot",
+	uint32(bootfile.ArchEFIx64HTTP):   "x64 UEFI HTTP boot",
+	uint32(bootfile.ArchEFIARM64HTTP): "ARM64 UEFI HTTP boot",
+}
+
+// defaultRulesDescription renders bootfile.DefaultRules for the rules
+// attribute's documentation, so the two never disagree.
+func defaultRulesDescription() string {
+	var items []string
+	for i, r := range defaultBootProto().GetRules() {
+		var match []string
+		if r.GetUserClass() != "" {
+			match = append(match, fmt.Sprintf("`user_class = %q`", r.GetUserClass()))
+		}
+		if len(r.GetArch()) > 0 {
+			var nums, names []string
+			for _, a := range r.GetArch() {
+				nums = append(nums, strconv.Itoa(int(a)))
+				names = append(names, fmt.Sprintf("0x%02x %s", a, archNames[a]))
+			}
+			match = append(match, fmt.Sprintf("`arch = [%s]` (%s)", strings.Join(nums, ", "), strings.Join(names, "; ")))
+		}
+		if r.GetVendorClass() != "" {
+			match = append(match, fmt.Sprintf("`vendor_class = %q`", r.GetVendorClass()))
+		}
+		items = append(items, fmt.Sprintf("(%d) %s → `%s` over %s", i+1, strings.Join(match, ", "), r.GetFile(), strings.ToUpper(r.GetVia())))
+	}
+	return strings.Join(items, "; ")
+}

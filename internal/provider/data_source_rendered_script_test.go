@@ -1,0 +1,83 @@
+package provider
+
+import (
+	"regexp"
+	"testing"
+
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"unknown path", `path = "menu.ipxe"`, `Must be "start.ipxe" or a host's menu path`},
+		{"host path with a bad value", `path = "netboot/host/mac-52 54/uuid-/arch-/platform-/menu.ipxe"`, `Must be "start.ipxe" or a host's menu path`},
+		{"short MAC", `mac = "52:54:00"`, "Invalid MAC address"},
+		{"bad UUID", `uuid = "4c4c4544"`, "Invalid UUID"},
+		{"unknown platform", `platform = "bios"`, `value must be one of: ["efi" "pcbios"]`},
+		{"path and host", `
+  path = "start.ipxe"
+  mac  = "52:54:00:12:34:56"`, `Attribute "path" cannot be specified when "mac" is specified`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tfresource.UnitTest(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: testProviderFactories,
+				Steps: []tfresource.TestStep{{
+					Config:      noAgentProviderConfig(t) + "data \"netboot_rendered_script\" \"test\" {\n  boot_server = \"lab\"\n" + tc.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: errorText(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// Without menus a host gets the script that boots the local disk, exactly
+// as served; start.ipxe is then the boot server's own, so there is none to
+// render.
+func TestAccRenderedScriptDataSource_noMenus(t *testing.T) {
+	lab := newAccLab(t, "curl")
+	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
+	const ds = "data.netboot_rendered_script.test"
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config: server + `
+data "netboot_rendered_script" "test" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  mac         = "52:54:00:12:34:56"
+  buildarch   = "i386"
+  platform    = "pcbios"
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("menu"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("reason"), knownvalue.StringRegexp(regexp.MustCompile(`boot server "acc" has no default menu$`))),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`echo No boot menu on boot server acc matches this host`))),
+				},
+				Check: func(s *terraform.State) error { return lab.servedAsRendered(t, s, ds, hostScriptPath) },
+			},
+			{
+				Config: server + `
+data "netboot_rendered_script" "test" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  path        = "start.ipxe"
+}
+`,
+				ExpectError: errorText(`no boot menu is offered on boot server "acc", so start.ipxe comes from its own files`),
+			},
+			{
+				Config: server + `
+data "netboot_rendered_script" "test" {
+  boot_server = "absent"
+}
+`,
+				ExpectError: errorText(`No boot server "absent" exists on the agent`),
+			},
+		},
+	})
+}

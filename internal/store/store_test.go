@@ -1,0 +1,153 @@
+package store
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	berrors "go.etcd.io/bbolt/errors"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+)
+
+func TestBootServerRoundTripAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &netbootv1.BootServer{Name: "lab", Interface: "eth0", Prefix: "2001:db8:1::/64"}
+	if err := s.PutBootServer(want); err != nil {
+		t.Fatal(err)
+	}
+	l := lease.Lease{Address: netip.MustParseAddr("2001:db8:1::100"), DUID: []byte{0, 4, 1}, IAID: 7, ValidUntil: time.Unix(2000000000, 0).UTC()}
+	if err := s.Leases("lab").PutLeases([]lease.Lease{l}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.GetBootServer("lab")
+	if err != nil || got.GetInterface() != "eth0" || got.GetPrefix() != want.Prefix {
+		t.Fatalf("GetBootServer after reopen = %v, %v", got, err)
+	}
+	leases, err := s.Leases("lab").Leases()
+	if err != nil || len(leases) != 1 || leases[0].Address != l.Address || leases[0].IAID != 7 {
+		t.Fatalf("leases after reopen = %+v, %v", leases, err)
+	}
+
+	if err := s.DeleteBootServer("lab"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetBootServer("lab"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetBootServer after delete: %v, want ErrNotFound", err)
+	}
+	if leases, _ := s.Leases("lab").Leases(); len(leases) != 0 {
+		t.Fatalf("leases survived delete: %+v", leases)
+	}
+	if err := s.DeleteBootServer("lab"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v, want ErrNotFound", err)
+	}
+}
+
+func TestSecondOpenIsRefusedWithAClearError(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Open(dir); err == nil {
+		t.Fatal("second Open of a held state file succeeded")
+	}
+}
+
+func TestConcurrentLeaseWritesAllLand(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ls := s.Leases("lab")
+	base := netip.MustParseAddr("2001:db8:1::1000")
+	var wg sync.WaitGroup
+	addr := base
+	for i := 0; i < 50; i++ {
+		a := addr
+		addr = addr.Next()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ls.PutLeases([]lease.Lease{{Address: a, DUID: []byte{1}, ValidUntil: time.Now().Add(time.Hour)}}, nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := ls.Leases()
+	if err != nil || len(got) != 50 || got[0].Address != base {
+		t.Fatalf("got %d leases (first %v), err %v", len(got), got[0].Address, err)
+	}
+}
+
+func TestPutLeasesIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := s.Leases("lab")
+	at := func(a string) lease.Lease {
+		return lease.Lease{Address: netip.MustParseAddr(a), DUID: []byte{1}, ValidUntil: time.Unix(2000000000, 0).UTC()}
+	}
+	a, b, c := at("2001:db8:1::a"), at("2001:db8:1::b"), at("2001:db8:1::c")
+	if err := ls.PutLeases([]lease.Lease{a}, nil); err != nil {
+		t.Fatal(err)
+	}
+	addrs := func() []netip.Addr {
+		t.Helper()
+		got, err := ls.Leases()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []netip.Addr
+		for _, l := range got {
+			out = append(out, l.Address)
+		}
+		return out
+	}
+
+	// A lease without an address has no key: bbolt refuses it after b and
+	// c were written in the same transaction, and the delete of a never ran.
+	if err := ls.PutLeases([]lease.Lease{b, c, {DUID: []byte{2}}}, []netip.Addr{a.Address}); !errors.Is(err, berrors.ErrKeyRequired) {
+		t.Fatalf("PutLeases of a lease without an address: %v, want %v", err, berrors.ErrKeyRequired)
+	}
+	if got := addrs(); !slices.Equal(got, []netip.Addr{a.Address}) {
+		t.Fatalf("after a failed PutLeases: %v, want only %s", got, a.Address)
+	}
+
+	if err := ls.PutLeases([]lease.Lease{b, c}, []netip.Addr{a.Address, netip.MustParseAddr("2001:db8:1::dead")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ls = s.Leases("lab")
+	if got := addrs(); !slices.Equal(got, []netip.Addr{b.Address, c.Address}) {
+		t.Fatalf("after PutLeases and reopen: %v, want %s and %s", got, b.Address, c.Address)
+	}
+}

@@ -1,0 +1,181 @@
+package testlab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// AttachTap puts the client end of the link on a bridge with a new tap
+// device, so a QEMU guest in the client namespace shares the link. It returns
+// the tap's name; the Lab removes it with the namespace.
+func (l *Lab) AttachTap(t testing.TB) string {
+	t.Helper()
+	bridge, tap := "nb"+l.ID+"b", "nb"+l.ID+"t"
+	l.MustExec(t, l.ClientNS, "ip", "link", "add", bridge, "type", "bridge")
+	l.MustExec(t, l.ClientNS, "ip", "link", "set", l.ClientIf, "master", bridge)
+	l.MustExec(t, l.ClientNS, "ip", "tuntap", "add", tap, "mode", "tap")
+	l.MustExec(t, l.ClientNS, "ip", "link", "set", tap, "master", bridge)
+	l.MustExec(t, l.ClientNS, "ip", "link", "set", tap, "up")
+	l.MustExec(t, l.ClientNS, "ip", "link", "set", bridge, "up")
+	return tap
+}
+
+// Firmware is what the guest starts from.
+type Firmware int
+
+const (
+	// BIOS boots Debian's ipxe.lkrn directly (SeaBIOS loads it as a kernel).
+	BIOS Firmware = iota
+	// UEFI boots OVMF, which loads Debian's ipxe.efi from a FAT drive.
+	UEFI
+)
+
+// QEMU describes one guest boot.
+type QEMU struct {
+	Firmware Firmware
+	// Marker ends the boot successfully when it appears on the serial console.
+	Marker  string
+	Timeout time.Duration
+}
+
+// Boot runs an unmodified iPXE in qemu-system-x86_64 (TCG, no KVM needed) on
+// tap in the client namespace until Marker appears on the serial console or
+// Timeout passes. It returns the console log and how long the boot took.
+func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.Duration, ok bool) {
+	t.Helper()
+	dir := t.TempDir()
+	serial := filepath.Join(dir, "serial.log")
+	args := []string{"qemu-system-x86_64", "-m", "512", "-nographic", "-no-reboot", "-monitor", "none",
+		"-netdev", "tap,id=n0,ifname=" + tap + ",script=no,downscript=no",
+		"-serial", "file:" + serial}
+	switch q.Firmware {
+	case BIOS:
+		args = append(args, "-kernel", "/usr/lib/ipxe/ipxe.lkrn", "-device", "virtio-net-pci,netdev=n0,romfile=")
+	case UEFI:
+		esp := filepath.Join(dir, "esp", "EFI", "BOOT")
+		if err := os.MkdirAll(esp, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		efi, err := os.ReadFile("/usr/lib/ipxe/ipxe.efi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(esp, "BOOTX64.EFI"), efi, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// OVMF's own virtio-net driver gives ipxe.efi its network (SNP).
+		args = append(args, "-bios", "/usr/share/ovmf/OVMF.fd",
+			"-drive", "format=raw,file=fat:rw:"+filepath.Join(dir, "esp"),
+			"-device", "virtio-net-pci,netdev=n0,romfile=")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), q.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.ClientNS}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		<-done
+	}()
+	ticker := time.NewTicker(250 * time.Millisecond)
+	defer ticker.Stop()
+	read := func() bool {
+		log, _ := os.ReadFile(serial)
+		console = strings.ReplaceAll(string(log), "\r", "")
+		return strings.Contains(console, q.Marker)
+	}
+	for {
+		if read() {
+			return console, time.Since(start), true
+		}
+		select {
+		case <-done:
+			// The guest may print the marker and power off between two polls.
+			if read() {
+				return console, time.Since(start), true
+			}
+			return console + "\n[qemu exited: " + out.String() + "]", time.Since(start), false
+		case <-ctx.Done():
+			return console + fmt.Sprintf("\n[timed out after %s]", q.Timeout), time.Since(start), false
+		case <-ticker.C:
+		}
+	}
+}
+
+// MarkerInitramfs builds an initramfs (newc cpio) holding a static busybox
+// and an /init that prints marker on the console and powers off: proof that
+// the kernel and initrd the menu chose really booted.
+func MarkerInitramfs(t testing.TB, marker string) []byte {
+	t.Helper()
+	busybox, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skip("needs busybox-static (/bin/busybox)")
+	}
+	init := "#!/bin/busybox sh\n/bin/busybox echo \"" + marker + "\"\n/bin/busybox poweroff -f\n"
+	var w cpioWriter
+	w.dir("bin")
+	w.dir("dev")
+	w.node("dev/console", 0o020600, 5, 1)
+	w.file("bin/busybox", 0o100755, busybox)
+	w.file("init", 0o100755, []byte(init))
+	return w.finish()
+}
+
+// cpioWriter writes the "newc" format the kernel unpacks an initramfs from.
+type cpioWriter struct {
+	buf bytes.Buffer
+	ino int
+}
+
+func (w *cpioWriter) header(name string, mode, size, major, minor int) {
+	w.ino++
+	fmt.Fprintf(&w.buf, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		w.ino, mode, 0, 0, 1, 0, size, 0, 0, major, minor, len(name)+1, 0)
+	w.buf.WriteString(name)
+	w.buf.WriteByte(0)
+	w.pad()
+}
+
+func (w *cpioWriter) pad() {
+	for w.buf.Len()%4 != 0 {
+		w.buf.WriteByte(0)
+	}
+}
+
+func (w *cpioWriter) dir(name string) { w.header(name, 0o040755, 0, 0, 0) }
+
+func (w *cpioWriter) node(name string, mode, major, minor int) { w.header(name, mode, 0, major, minor) }
+
+func (w *cpioWriter) file(name string, mode int, data []byte) {
+	w.header(name, mode, len(data), 0, 0)
+	w.buf.Write(data)
+	w.pad()
+}
+
+func (w *cpioWriter) finish() []byte {
+	w.header("TRAILER!!!", 0, 0, 0, 0)
+	return w.buf.Bytes()
+}
+
+// Kernel returns the path of a Debian kernel image (linux-image-amd64).
+func Kernel(t testing.TB) string {
+	t.Helper()
+	matches, _ := filepath.Glob("/boot/vmlinuz-*")
+	if len(matches) == 0 {
+		t.Skip("needs a kernel in /boot (apt-get install linux-image-amd64)")
+	}
+	return matches[len(matches)-1]
+}

@@ -1,0 +1,274 @@
+package tftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxDatagram is the largest UDP payload a read-only server needs to
+// receive: a request, an ACK or an ERROR. RFC 2347 caps a request at 512
+// octets plus the 4-byte header.
+const maxDatagram = 516
+
+// listener is one bound address: it reads requests and starts a transfer,
+// on a socket of its own, for each read request.
+type listener struct {
+	addr   netip.AddrPort // as bound, port resolved
+	conn   *net.UDPConn
+	raw    syscall.RawConn
+	local  unix.Sockaddr // addr with port 0: where transfer sockets bind
+	netns  *netns
+	ctx    context.Context // done when the listener stops
+	cancel context.CancelFunc
+	done   chan struct{} // closed when serve has returned
+
+	transfers sync.WaitGroup
+	mu        sync.Mutex // guards the fields below
+	conns     map[*transferConn]struct{}
+	closing   bool // stop has woken the transfers; no new ones
+}
+
+// listen binds every address on port (0: the first bind picks a free port
+// and the others share it). On error it closes what it bound.
+func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
+	var ls []*listener
+	for _, a := range addrs {
+		l, err := s.newListener(a, port)
+		if err != nil {
+			stopAll(ls, 0)
+			return nil, err
+		}
+		port = int(l.addr.Port())
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func (s *Server) newListener(addr netip.Addr, port int) (*listener, error) {
+	bind := netip.AddrPortFrom(addr, uint16(port))
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(bind))
+	if err != nil {
+		return nil, fmt.Errorf("tftp: binding %s: %w", bind, err)
+	}
+	l := &listener{conn: conn, done: make(chan struct{}), conns: make(map[*transferConn]struct{})}
+	if err := l.init(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("tftp: binding %s: %w", bind, err)
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	go l.serve(s)
+	return l, nil
+}
+
+func (l *listener) init() error {
+	var err error
+	if l.raw, err = l.conn.SyscallConn(); err != nil {
+		return err
+	}
+	var local unix.Sockaddr
+	var serr error
+	if err := l.raw.Control(func(fd uintptr) { local, serr = unix.Getsockname(int(fd)) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("reading the bound address: %w", serr)
+	}
+	ap, _ := sockaddrAddrPort(local)
+	l.addr = netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port())
+	switch sa := local.(type) {
+	case *unix.SockaddrInet6:
+		sa.Port = 0
+	case *unix.SockaddrInet4:
+		sa.Port = 0
+	}
+	l.local = local
+	// This goroutine has just created the socket, so the thread it runs
+	// on is in the socket's namespace.
+	l.netns, err = currentNetns()
+	return err
+}
+
+// serve reads datagrams until the socket closes.
+func (l *listener) serve(s *Server) {
+	defer close(l.done)
+	buf := make([]byte, maxDatagram)
+	for {
+		var (
+			n    int
+			from unix.Sockaddr
+			rerr error
+		)
+		err := l.raw.Read(func(fd uintptr) bool {
+			// MSG_TRUNC: n is the datagram's full length, so an
+			// oversized one is seen as such.
+			n, from, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_TRUNC)
+			return rerr != unix.EAGAIN
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			if l.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logger.Warn("tftp: reading a request", "address", l.addr, "error", err)
+			continue
+		}
+		peer, ok := sockaddrAddrPort(from)
+		if !ok {
+			continue
+		}
+		if n > maxDatagram {
+			s.drop(l, peer, errors.New("datagram larger than any request"))
+			continue
+		}
+		s.handleDatagram(l, buf[:n], from, peer)
+	}
+}
+
+// sendTo sends a datagram from the listener's socket, for refusals. It is
+// best effort: a client that misses a refusal asks again.
+func (l *listener) sendTo(p []byte, to unix.Sockaddr) {
+	_ = l.raw.Write(func(fd uintptr) bool {
+		return unix.Sendto(int(fd), p, 0, to) != unix.EAGAIN
+	})
+}
+
+// openTransfer opens a transfer socket in the listener's namespace and
+// registers it for stop; it fails once stop has begun.
+func (l *listener) openTransfer(peer unix.Sockaddr, timeout time.Duration) (*transferConn, error) {
+	var c *transferConn
+	err := l.netns.do(func() (err error) {
+		c, err = dialTransfer(l.local, peer, timeout)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing {
+		c.close()
+		return nil, errStopping
+	}
+	l.conns[c] = struct{}{}
+	return c, nil
+}
+
+func (l *listener) closeTransfer(c *transferConn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	c.close()
+}
+
+// stop ends the request loop, makes transfers abort at their next window
+// with an ERROR to the client, and gives them up to timeout to do so; then
+// it wakes any still waiting for a silent client (or one that negotiated a
+// longer timeout) and waits for all.
+func (l *listener) stop(timeout time.Duration) {
+	l.cancel()
+	_ = l.conn.Close()
+	<-l.done
+	ended := make(chan struct{})
+	go func() {
+		l.transfers.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(timeout):
+		l.mu.Lock()
+		l.closing = true
+		for c := range l.conns {
+			c.shutdown()
+		}
+		l.mu.Unlock()
+		<-ended
+	}
+	l.netns.close()
+}
+
+func sockaddrAddrPort(sa unix.Sockaddr) (netip.AddrPort, bool) {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet6:
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.ZoneId != 0 {
+			a = a.WithZone(fmt.Sprint(sa.ZoneId))
+		}
+		return netip.AddrPortFrom(a.Unmap(), uint16(sa.Port)), true
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// netns is the network namespace a listener's socket lives in. Transfer
+// sockets are created later, on whatever thread runs the transfer; when a
+// caller bound the listener from a thread switched into another namespace
+// (as tests and the lab do), that thread must be switched too.
+type netns struct {
+	f        *os.File
+	dev, ino uint64
+}
+
+func currentNetns() (*netns, error) {
+	f, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return nil, fmt.Errorf("opening the network namespace: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading the network namespace: %w", err)
+	}
+	return &netns{f: f, dev: uint64(st.Dev), ino: st.Ino}, nil
+}
+
+// do runs fn on a thread in ns. Only when the calling thread is elsewhere
+// does it switch a locked thread there and back: a thread left in another
+// namespace could be the main one, whose namespace is the process's in
+// /proc (and it cannot be discarded).
+func (ns *netns) do(fn func() error) error {
+	// Locked before looking, so fn runs on the thread that was looked at.
+	runtime.LockOSThread()
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("reading the network namespace: %w", err)
+	}
+	if uint64(st.Dev) == ns.dev && st.Ino == ns.ino {
+		defer runtime.UnlockOSThread()
+		return fn()
+	}
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("opening the network namespace: %w", err)
+	}
+	defer orig.Close()
+	if err := unix.Setns(int(ns.f.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("entering the listener's network namespace: %w", err)
+	}
+	defer func() {
+		// A thread that cannot switch back stays locked, so the runtime
+		// discards it with this goroutine.
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	return fn()
+}
+
+func (ns *netns) close() { ns.f.Close() }

@@ -1,0 +1,320 @@
+// Package tftp serves boot loaders (undionly.kpxe, ipxe.efi, …) read-only
+// over TFTP (RFC 1350, with the options of RFC 2347, 2348, 2349 and 7440:
+// blksize, tsize, timeout, windowsize) on one interface's addresses, from
+// an fs.FS.
+//
+// Requests arrive on the sockets bound at Start, one per address; each
+// transfer then runs over a socket of its own (its TID), bound to the
+// same address in the same network namespace. See sender for why the data
+// path is not pin/tftp's.
+package tftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults the agent fills in; a zero Config field other than Port means
+// the matching default.
+const (
+	DefaultPort = 69
+	// DefaultMaxBlockSize is what iPXE asks for. It fits an IPv6 packet in
+	// a 1500-byte MTU (1500 - 40 IPv6 - 8 UDP - 4 TFTP = 1448) with room
+	// to spare; RFC 2348's 1468 is an IPv4 figure and would fragment.
+	DefaultMaxBlockSize = 1432
+	// DefaultTimeout is how long a block waits for its ACK before it is
+	// sent again; five tries are made.
+	DefaultTimeout               = 2 * time.Second
+	DefaultMaxTransfers          = 64
+	DefaultMaxTransfersPerClient = 4
+)
+
+// Config says what to serve and where. The agent validates it; Start and
+// Apply only refuse what they cannot use.
+type Config struct {
+	// Interface is the interface served. It supplies the addresses when
+	// Addresses is empty and the MTU that caps the block size.
+	Interface string
+	// Addresses to bind. Empty means every global and unique-local IPv6
+	// address Interface has at Start (or Apply). Link-local addresses are
+	// refused: boot file URLs name a global address.
+	Addresses []netip.Addr
+	// Port is the UDP port to bind; 0 picks a free one (for tests), shared
+	// by all addresses. The agent sets DefaultPort.
+	Port int
+	// Files is the tree served; names in requests are relative to its root.
+	Files fs.FS
+	// MaxBlockSize caps blksize negotiation (RFC 2348). It is lowered to
+	// what fits Interface's MTU.
+	MaxBlockSize int
+	// Timeout is the retransmission timeout per block.
+	Timeout time.Duration
+	// MaxTransfers caps concurrent transfers overall, and
+	// MaxTransfersPerClient those from one client address.
+	MaxTransfers          int
+	MaxTransfersPerClient int
+}
+
+// Stats are the server's counters since Start.
+type Stats struct {
+	// Requests counts read and write requests that reached the server.
+	Requests uint64
+	// TransfersOK counts files sent completely; TransfersFailed requests
+	// for an existing file that did not end so: the file could not be
+	// read, the client went silent or sent an error, or the server stopped.
+	TransfersOK     uint64
+	TransfersFailed uint64
+	// BytesSent counts file bytes sent, in failed transfers too.
+	BytesSent uint64
+	// Refusals, by reason: a file name that is not a clean relative path,
+	// a file that does not exist or is not a regular file, a transfer
+	// limit reached, and write requests (this server is read-only).
+	RefusedBadPath  uint64
+	RefusedNotFound uint64
+	RefusedBusy     uint64
+	RefusedWrite    uint64
+	// DroppedPackets counts datagrams discarded: malformed or oversized,
+	// or an ACK, DATA or ERROR that belongs to no transfer.
+	DroppedPackets uint64
+}
+
+// ErrStopped is returned by Apply after Stop or context cancellation.
+var ErrStopped = errors.New("tftp server stopped")
+
+// Server serves TFTP read requests on one interface until stopped.
+type Server struct {
+	logger   *slog.Logger
+	settings atomic.Pointer[settings]
+	limiter  transferLimiter
+	stats    counters
+	done     chan struct{} // closed by Stop
+
+	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
+	iface     string
+	port      int // as configured; 0 means "any free port"
+	listeners []*listener
+	stopped   bool
+}
+
+// settings are what a request needs, swapped whole by Apply.
+type settings struct {
+	files                 fs.FS
+	blockSize             int // cap for blksize, fitted to the MTU
+	timeout               time.Duration
+	maxTransfers          int
+	maxTransfersPerClient int
+}
+
+type counters struct {
+	requests, ok, failed, bytes             atomic.Uint64
+	badPath, notFound, busy, write, dropped atomic.Uint64
+}
+
+// Start binds every address before it returns, so a port in use or a missing
+// address is an error naming it, and serves until Stop or ctx is done.
+func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	addrs, mtu, err := bindAddrs(cfg.Interface, cfg.Addresses)
+	if err != nil {
+		return nil, fmt.Errorf("tftp on %s: %w", cfg.Interface, err)
+	}
+	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	s.settings.Store(settingsOf(cfg, mtu))
+	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
+		return nil, err
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Stop()
+		case <-s.done:
+		}
+	}()
+	logger.Info("tftp server started", "interface", cfg.Interface, "addresses", s.Addrs(),
+		"max_block_size", s.settings.Load().blockSize, "timeout", cfg.Timeout)
+	return s, nil
+}
+
+// Apply swaps the files, block-size cap, timeout and limits in place;
+// transfers in flight finish with what they started with. Sockets are
+// rebound only when the addresses (as given, or as the interface has them
+// now) or the port change, new ones before old ones close, so a failed
+// bind changes nothing.
+func (s *Server) Apply(cfg Config) error {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return ErrStopped
+	}
+	addrs, mtu, err := bindAddrs(cfg.Interface, cfg.Addresses)
+	if err != nil {
+		return fmt.Errorf("tftp on %s: %w", cfg.Interface, err)
+	}
+	next := settingsOf(cfg, mtu)
+
+	var keep, drop []*listener
+	for _, l := range s.listeners {
+		if cfg.Port == s.port && slices.Contains(addrs, l.addr.Addr()) {
+			keep = append(keep, l)
+		} else {
+			drop = append(drop, l)
+		}
+	}
+	var missing []netip.Addr
+	for _, a := range addrs {
+		if !containsListener(keep, a) {
+			missing = append(missing, a)
+		}
+	}
+	port := cfg.Port
+	if port == 0 && len(keep) > 0 {
+		port = int(keep[0].addr.Port())
+	}
+	added, err := s.listen(missing, port)
+	if err != nil {
+		return err
+	}
+	// Old sockets close only once the new ones are bound, and the new
+	// settings take effect only once nothing can fail any more.
+	s.settings.Store(next)
+	stopAll(drop, next.timeout)
+	s.listeners = append(keep, added...)
+	s.iface, s.port = cfg.Interface, cfg.Port
+	if len(added) > 0 || len(drop) > 0 {
+		s.logger.Info("tftp server rebound", "interface", s.iface, "addresses", addrsOf(s.listeners))
+	}
+	return nil
+}
+
+// Stop closes every socket and waits for transfers in flight to end: each
+// aborts at its next window of blocks, with an ERROR to the client; one
+// whose client has gone silent is cut off after one Timeout. It is safe to call more than
+// once.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	close(s.done)
+	stopAll(s.listeners, s.settings.Load().timeout)
+	s.logger.Info("tftp server stopped", "interface", s.iface)
+}
+
+// Addrs returns the bound addresses with their ports; with Port 0 this is
+// how a test learns the port.
+func (s *Server) Addrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return addrsOf(s.listeners)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Requests:        c.requests.Load(),
+		TransfersOK:     c.ok.Load(),
+		TransfersFailed: c.failed.Load(),
+		BytesSent:       c.bytes.Load(),
+		RefusedBadPath:  c.badPath.Load(),
+		RefusedNotFound: c.notFound.Load(),
+		RefusedBusy:     c.busy.Load(),
+		RefusedWrite:    c.write.Load(),
+		DroppedPackets:  c.dropped.Load(),
+	}
+}
+
+// withDefaults fills zero fields and refuses values no server could use.
+func withDefaults(cfg Config) (Config, error) {
+	if cfg.Files == nil {
+		return cfg, errors.New("tftp: no files to serve (Files is nil)")
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return cfg, fmt.Errorf("tftp: port %d out of range", cfg.Port)
+	}
+	if cfg.MaxBlockSize == 0 {
+		cfg.MaxBlockSize = DefaultMaxBlockSize
+	}
+	if cfg.MaxBlockSize < 512 || cfg.MaxBlockSize > 65464 {
+		return cfg, fmt.Errorf("tftp: block size %d outside 512..65464 (RFC 2348)", cfg.MaxBlockSize)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxTransfers == 0 {
+		cfg.MaxTransfers = DefaultMaxTransfers
+	}
+	if cfg.MaxTransfersPerClient == 0 {
+		cfg.MaxTransfersPerClient = DefaultMaxTransfersPerClient
+	}
+	if cfg.Timeout < 0 || cfg.MaxTransfers < 0 || cfg.MaxTransfersPerClient < 0 {
+		return cfg, errors.New("tftp: negative timeout or transfer limit")
+	}
+	return cfg, nil
+}
+
+// blockSizeFor caps the configured block size to what fits the interface's
+// MTU in one IPv6 packet: MTU - 40 (IPv6) - 8 (UDP) - 4 (TFTP header).
+func blockSizeFor(maxBlockSize, mtu int) int {
+	if mtu > 0 {
+		maxBlockSize = min(maxBlockSize, max(mtu-52, 512))
+	}
+	return maxBlockSize
+}
+
+func settingsOf(cfg Config, mtu int) *settings {
+	return &settings{
+		files:                 cfg.Files,
+		blockSize:             blockSizeFor(cfg.MaxBlockSize, mtu),
+		timeout:               cfg.Timeout,
+		maxTransfers:          cfg.MaxTransfers,
+		maxTransfersPerClient: cfg.MaxTransfersPerClient,
+	}
+}
+
+func containsListener(ls []*listener, a netip.Addr) bool {
+	for _, l := range ls {
+		if l.addr.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+func addrsOf(ls []*listener) []netip.AddrPort {
+	out := make([]netip.AddrPort, len(ls))
+	for i, l := range ls {
+		out[i] = l.addr
+	}
+	return out
+}
+
+// stopAll stops listeners in parallel, giving transfers up to timeout to
+// abort cleanly.
+func stopAll(ls []*listener, timeout time.Duration) {
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Go(func() { l.stop(timeout) })
+	}
+	wg.Wait()
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make bench`: the agent against the reference peers it replaces (Kea, tftpd-hpa,
+# python's http.server, busybox httpd, radvd), side by side on network-namespace
+# links in one run; prints the table and rewrites docs/benchmarks.md.
+# Needs root. Installs the Debian packages it uses when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "make bench needs root (network namespaces, ports 69, 80, 547)" >&2; exit 1; }
+
+packages=(kea-dhcp6-server kea-admin tftpd-hpa tftp-hpa curl qemu-system-x86 ipxe linux-image-amd64 busybox-static radvd)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  # Install, but start none of their services on the host: the benchmark runs
+  # each server itself, inside a lab namespace.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "${missing[@]}" ||
+    { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
+fi
+
+# -count=1: a cached pass would leave docs/benchmarks.md as it was.
+NETBOOT_BENCH=1 NETBOOT_BENCH_OUT=docs/benchmarks.md \
+  go test ./internal/benchlab/ -run TestBenchmarks -count=1 -v -timeout 60m
+
+# Terraform plan/apply time for 1, 100 and 1,000 boot entries: the real CLI
+# and provider binary against an agent in a lab namespace.
+if command -v terraform >/dev/null; then
+  tf_table=$(mktemp)
+  trap 'rm -f "$tf_table"' EXIT
+  NETBOOT_BENCH=1 NETBOOT_BENCH_TF_OUT="$tf_table" \
+    go test ./internal/provider/ -run TestTerraformScaling -count=1 -v -timeout 30m
+  {
+    printf '\n## Terraform: plan and apply for 1, 100 and 1,000 boot entries\n\n'
+    printf '`TestTerraformScaling` in `internal/provider` (%s): one boot server, N `netboot_boot_entry` resources and one menu listing them, applied by the terraform CLI through the provider binary to an agent in a lab namespace. The second table is the same shape on Terraform'"'"'s built-in terraform_data: Terraform'"'"'s own share of the time. RPC counts come from one extra run through a counting gRPC proxy.\n\n' "$(terraform version | head -1)"
+    cat "$tf_table"
+  } >> docs/benchmarks.md
+else
+  echo "terraform not on PATH: the Terraform section of docs/benchmarks.md is left out" >&2
+fi
