@@ -41,7 +41,7 @@ func TestBenchmarks(t *testing.T) {
 	p := preparePayloads(t)
 
 	benches := []bench{
-		newDHCPv6Bench(dhcpRuns),
+		newDHCPv6Bench(dhcpRuns, envInts(t, "NETBOOT_BENCH_DHCP_RATES", []int{1000, 2000, 4000, 8000, 16000})),
 		newTFTPBench(runs, p),
 		newHTTPBench(runs, p),
 		newBootBench(boots),
@@ -100,6 +100,25 @@ type bench interface {
 	name() string
 	run(t *testing.T)
 	section() Section
+}
+
+// envInts reads a comma-separated list of positive numbers, e.g.
+// NETBOOT_BENCH_DHCP_RATES=8000,16000.
+func envInts(t *testing.T, key string, def []int) []int {
+	t.Helper()
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	var ns []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			t.Fatalf("%s=%q: want positive numbers separated by commas", key, v)
+		}
+		ns = append(ns, n)
+	}
+	return ns
 }
 
 func envInt(t *testing.T, key string, def int) int {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -38,8 +40,8 @@ const holdDrops = 0.1
 // perfdhcpSeconds is how long each perfdhcp run offers load (-p).
 const perfdhcpSeconds = 10
 
-func newDHCPv6Bench(runs int) *dhcpv6Bench {
-	b := &dhcpv6Bench{runs: runs, rates: []int{1000, 2000, 4000, 8000},
+func newDHCPv6Bench(runs int, rates []int) *dhcpv6Bench {
+	b := &dhcpv6Bench{runs: runs, rates: rates,
 		exchanges: map[int]*[dhcpServers]Cell{}, drops: map[int]*[dhcpServers]Cell{}, avgDelay: map[int]*[dhcpServers]Cell{}, maxDelay: map[int]*[dhcpServers]Cell{},
 		cpu: map[int]*[dhcpServers]Cell{}}
 	for _, r := range b.rates {
@@ -122,6 +124,11 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 		var args []string
 		if s == serverAgentNoFsync {
 			args = append(args, "--fsync=false")
+		}
+		// NETBOOT_BENCH_PROFILE_DIR=DIR keeps a CPU profile of every agent
+		// run there, to find what an exchange costs.
+		if dir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR"); dir != "" {
+			args = append(args, "--cpu-profile", filepath.Join(dir, fmt.Sprintf("dhcpv6-%s-%d.pprof", []string{"agent", "kea", "agent-nofsync"}[s], rate)))
 		}
 		a, err := startAgent(t, lab, dir, args...)
 		if err != nil {
