@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,13 +156,18 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(perfdhcpSeconds+60)*time.Second)
 	defer cancel()
+	clientBefore, serverBefore := udpErrors(ctx, lab, lab.ClientNS), udpErrors(ctx, lab, lab.ServerNS)
 	// perfdhcp exits 3 when packets were dropped: that is data here.
 	out, runErr := lab.Exec(ctx, lab.ClientNS, "perfdhcp", "-6", "-l", lab.ClientIf,
-		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000")
+		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000", "-W", "1000000")
 	cpuAfter, err := server.cpuTime()
 	if err != nil {
 		return Perfdhcp{}, 0, err
 	}
+	// Where datagrams were lost: a socket whose receive buffer was full
+	// (Udp6RcvbufErrors) on the client's or the server's side.
+	t.Logf("%d/s, server %d: UDP receive-buffer drops: perfdhcp's side %d, server's side %d",
+		rate, s, udpErrors(ctx, lab, lab.ClientNS)-clientBefore, udpErrors(ctx, lab, lab.ServerNS)-serverBefore)
 	p, err := ParsePerfdhcp(out)
 	if err != nil {
 		return p, 0, fmt.Errorf("%w (perfdhcp: %v)", err, runErr)
@@ -210,4 +216,20 @@ func (b *dhcpv6Bench) section() Section {
 	s.Rows = append(s.Rows, Row{Figure: fmt.Sprintf("highest offered rate held with < %.1f %% drops (0: none)", holdDrops),
 		Digits: 0, Better: HigherIsBetter, Cells: b.held[:]})
 	return s
+}
+
+// udpErrors returns the Udp6RcvbufErrors counter of namespace ns: datagrams
+// dropped because a socket's receive buffer was full (0 if unreadable).
+func udpErrors(ctx context.Context, lab *testlab.Lab, ns string) int {
+	out, err := lab.Exec(ctx, ns, "cat", "/proc/net/snmp6")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "Udp6RcvbufErrors" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
 }
