@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -73,6 +74,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	// The agent's live heap is small (leases, configuration) and its
+	// garbage comes from packets: collecting at 4x the live heap instead of
+	// 2x halves the collector's share of a DHCPv6 storm's CPU for a few MB.
+	// GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(300)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -1,7 +1,6 @@
 package dhcp6
 
 import (
-	"encoding/hex"
 	"fmt"
 	"net/netip"
 
@@ -26,6 +25,9 @@ type batch struct {
 	// puts counts leases stored so far: a response to a message that
 	// raised it announces a lease and must wait for commit.
 	puts int
+	// held are the responses that announce leases in b, sent once b is
+	// stored.
+	held []response
 }
 
 type logRecord struct {
@@ -59,15 +61,15 @@ func (b *batch) reset() {
 	clear(b.stored)
 	b.stored = b.stored[:0]
 	b.puts = 0
+	clear(b.held)
+	b.held = b.held[:0]
 }
 
-// commit stores the changes of b with one PutLeases call and logs the leases
-// it stored. If that fails, nothing of b is stored, and the bindings b made
-// are released from the pool again: their Replies must not be sent, and the
-// clients' retransmissions bind anew. Renewals stay extended in the pool
-// only: their bindings are stored, with the lifetimes the clients were last
-// told, so the pool merely keeps those addresses a little longer.
-func (h *handler) commit(b *batch) error {
+// persist writes the changes of b with one PutLeases call and logs the
+// leases it stored. It touches neither the pool nor b, so it may run while
+// the serving goroutine handles the next batch; on failure the caller
+// abandons b (and whatever was handled after it).
+func (h *handler) persist(b *batch) error {
 	if len(b.writes) == 0 {
 		return nil
 	}
@@ -81,9 +83,6 @@ func (h *handler) commit(b *batch) error {
 		}
 	}
 	if err := h.store.PutLeases(put, del); err != nil {
-		for _, l := range b.fresh {
-			h.pool.Release(l.Kind, l.DUID, l.IAID, l.Address)
-		}
 		return fmt.Errorf("storing %d leases and deleting %d: %w", len(put), len(del), err)
 	}
 	for _, r := range b.stored {
@@ -92,21 +91,23 @@ func (h *handler) commit(b *batch) error {
 	return nil
 }
 
-// forget deletes leases the pool dropped (expired, or invalid at startup)
-// from storage, in one transaction. A failure only leaves stale records,
-// which the next Start drops once they have expired, so it is logged, not
-// returned.
-func (h *handler) forget(leases []lease.Lease, why string) {
-	if len(leases) == 0 {
-		return
+// abandon undoes what b did to the pool when its changes could not be
+// stored: the bindings b made are released again, so the pool holds no
+// binding that storage lacks, and the clients' retransmissions bind anew.
+// Renewals stay extended in the pool only: their bindings are stored, with
+// the lifetimes the clients were last told, so the pool merely keeps those
+// addresses a little longer.
+func (h *handler) abandon(b *batch) {
+	for _, l := range b.fresh {
+		h.pool.Release(l.Kind, l.DUID, l.IAID, l.Address)
 	}
-	addrs := make([]netip.Addr, len(leases))
-	for i, l := range leases {
-		addrs[i] = l.Address
-	}
-	if err := h.store.PutLeases(nil, addrs); err != nil {
-		for _, l := range leases {
-			h.logger.Error("deleting lease from storage", "address", l.Address, "duid", hex.EncodeToString(l.DUID), "reason", why, "error", err)
-		}
+}
+
+// forget records the deletion of leases the pool dropped (expired) in b,
+// so it reaches storage with b's other changes. Should that fail, the
+// stale records are dropped by the next Start once they have expired.
+func (b *batch) forget(leases []lease.Lease) {
+	for _, l := range leases {
+		b.delete(l.Address)
 	}
 }

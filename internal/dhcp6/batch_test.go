@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 // fakeConn collects what the server sends. With stored set, it also checks
 // that every address a Reply assigns is already in storage.
 type fakeConn struct {
+	mu     sync.Mutex // serve sends from two goroutines
 	t      testing.TB
 	stored *memStore
 	sent   []*dhcpv6.Message
@@ -31,6 +33,8 @@ func (c *fakeConn) ReadBatch([]ipv6.Message, int) (int, error) { return 0, net.E
 func (c *fakeConn) SetReadDeadline(time.Time) error            { return nil }
 
 func (c *fakeConn) WriteTo(b []byte, cm *ipv6.ControlMessage, _ net.Addr) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.t == nil {
 		return len(b), nil
 	}
@@ -141,6 +145,76 @@ func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
 	}
 	if after, _ := st.get(bound); !after.ValidUntil.After(before.ValidUntil) {
 		t.Errorf("renewed lease valid until %s, not extended beyond %s", after.ValidUntil, before.ValidUntil)
+	}
+}
+
+// scriptedConn hands serve one prepared read per ReadBatch call; before
+// read i it runs before[i], if any. After the last read it reports the
+// socket closed, which ends serve.
+type scriptedConn struct {
+	*fakeConn
+	reads  [][]ipv6.Message
+	before map[int]func()
+	n      int
+}
+
+func (c *scriptedConn) ReadBatch(ms []ipv6.Message, _ int) (int, error) {
+	if f := c.before[c.n]; f != nil {
+		f()
+	}
+	if c.n == len(c.reads) {
+		return 0, net.ErrClosed
+	}
+	read := c.reads[c.n]
+	c.n++
+	return copy(ms, read), nil
+}
+
+// TestServeAbandonsBatchHandledOverFailedOne checks the overlap of serve:
+// the batch handled while an earlier one was being stored is abandoned
+// with it when that store fails (it may build on bindings that are now
+// released), and the clients' retransmissions are served once the disk is
+// back.
+func TestServeAbandonsBatchHandledOverFailedOne(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	st := newMemStore()
+	conn := &scriptedConn{fakeConn: &fakeConn{t: t, stored: st}}
+	now := t0
+	srv := newTestServer(t, cfg, st, conn, &now)
+	first, firstLL := batchClient(1)
+	second, secondLL := batchClient(2)
+	request := func(cid dhcpv6.DUID) *dhcpv6.Message {
+		return clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	}
+	firstRequest, secondRequest := request(first), request(second)
+	conn.reads = [][]ipv6.Message{
+		{datagram(firstRequest, firstLL)},
+		{datagram(secondRequest, secondLL)},
+		// Retransmissions, once storage works again.
+		{datagram(firstRequest, firstLL), datagram(secondRequest, secondLL)},
+	}
+	setFail := func(err error) {
+		st.mu.Lock()
+		st.failPut = err
+		st.mu.Unlock()
+	}
+	setFail(errors.New("disk full"))
+	conn.before = map[int]func(){2: func() {
+		// Both earlier batches were given up: no Reply, no binding.
+		conn.mu.Lock()
+		sent := len(conn.sent)
+		conn.mu.Unlock()
+		if sent != 0 || len(srv.Leases()) != 0 {
+			t.Errorf("after the failed store: %d responses sent, pool %+v; want none", sent, srv.Leases())
+		}
+		setFail(nil)
+	}}
+	srv.serve(t.Context())
+	if len(conn.sent) != 2 || st.len() != 2 || len(srv.Leases()) != 2 {
+		t.Fatalf("retransmissions: %d responses, %d leases stored, pool %+v", len(conn.sent), st.len(), srv.Leases())
+	}
+	if got := srv.Stats().ByType["REQUEST"].Dropped; got != 2 {
+		t.Errorf("%d Requests dropped; want the 2 of the failed batches", got)
 	}
 }
 

@@ -115,8 +115,11 @@ func (h *handler) handleAlone(req *dhcpv6.Message, peer netip.Addr, unicast bool
 	if err != nil {
 		return nil, err
 	}
-	if err := h.commit(&b); err != nil && b.puts > 0 {
-		return nil, err
+	if err := h.persist(&b); err != nil {
+		h.abandon(&b)
+		if b.puts > 0 {
+			return nil, err
+		}
 	}
 	return resp, nil
 }

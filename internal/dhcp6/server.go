@@ -150,7 +150,12 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 		conn.Close()
 		return nil, fmt.Errorf("starting DHCPv6 server on %s: loading leases: %w", l.ifi.Name, err)
 	}
-	s.h.forget(pool.Load(stored, s.now()), "expired or outside the ranges at startup")
+	var stale batch
+	stale.forget(pool.Load(stored, s.now()))
+	if err := s.h.persist(&stale); err != nil {
+		// Only stale records stay; the next Start drops them again.
+		logger.Warn("deleting leases that expired or lie outside the ranges from storage", "leases", len(stale.writes), "error", err)
+	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Go(func() {
 		<-ctx.Done()
@@ -224,21 +229,42 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
 func (s *Server) serve(ctx context.Context) {
 	ms := newMessages()
-	var b batch
+	// Two batches take turns: while the committer stores one (and then
+	// sends its Replies), this goroutine reads and handles the next, so
+	// handling overlaps the fsync instead of waiting for it.
+	var batches [2]batch
+	cur := &batches[0]
+	commits := make(chan *batch)
+	results := make(chan error, 1)
+	var committer sync.WaitGroup
+	committer.Go(func() {
+		for b := range commits {
+			results <- s.commit(b)
+		}
+	})
+	var pending *batch // with the committer, its result not yet taken
+	defer func() {
+		if pending != nil {
+			<-results
+		}
+		close(commits)
+		committer.Wait()
+	}()
 	nextExpiry := s.now().Add(expireInterval)
 	for {
-		// The deadline wakes the loop to expire leases, so storage is only
-		// ever touched from this goroutine. ReadBatch (recvmmsg) waits for
-		// one datagram and returns it with those queued behind it.
+		// The deadline wakes the loop to expire leases. ReadBatch
+		// (recvmmsg) waits for one datagram and returns it with those
+		// queued behind it.
 		_ = s.conn.SetReadDeadline(nextExpiry)
 		n, err := s.conn.ReadBatch(ms, 0)
+		cur.reset()
 		if now := s.now(); !now.Before(nextExpiry) {
-			s.h.forget(s.h.pool.Expire(now), "expired")
+			cur.forget(s.h.pool.Expire(now))
 			nextExpiry = now.Add(expireInterval)
 		}
 		switch {
 		case err == nil:
-			s.serveBatch(ms[:n], &b)
+			s.handleBatch(ms[:n], cur)
 		case ctx.Err() != nil || errors.Is(err, net.ErrClosed):
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -249,6 +275,27 @@ func (s *Server) serve(ctx context.Context) {
 				return
 			case <-time.After(time.Second):
 			}
+		}
+		if pending != nil {
+			// cur was handled on top of pending's bindings: if those could
+			// not be stored, cur cannot be either.
+			if err := <-results; err != nil {
+				s.abandon(pending, err)
+				s.abandon(cur, fmt.Errorf("an earlier batch was not stored: %w", err))
+				pending = nil
+				continue
+			}
+			pending = nil
+		}
+		if len(cur.writes) == 0 && len(cur.held) == 0 {
+			continue
+		}
+		commits <- cur
+		pending = cur
+		if cur == &batches[0] {
+			cur = &batches[1]
+		} else {
+			cur = &batches[0]
 		}
 	}
 }
@@ -282,32 +329,56 @@ type response struct {
 	stored bool
 }
 
-// serveBatch handles the datagrams of one read in order, sending at once
-// the responses that announce no lease, then commits the batch and sends
-// the rest, or drops them if the commit failed.
+// serveBatch handles the datagrams of one read and stores their lease
+// changes before it returns: serve without the overlap, for tests.
 func (s *Server) serveBatch(ms []ipv6.Message, b *batch) {
 	b.reset()
-	var held []response
+	s.handleBatch(ms, b)
+	if err := s.commit(b); err != nil {
+		s.abandon(b, err)
+	}
+}
+
+// handleBatch handles the datagrams of one read in order, sending at once
+// the responses that announce no lease and holding the rest in b until b
+// is stored.
+func (s *Server) handleBatch(ms []ipv6.Message, b *batch) {
 	for i := range ms {
 		r, ok := s.handleDatagram(&ms[i], b)
 		switch {
 		case !ok:
 		case r.stored:
-			held = append(held, r)
+			b.held = append(b.held, r)
 		default:
 			s.send(r)
 		}
 	}
-	if err := s.h.commit(b); err != nil {
-		s.logger.Error("storing leases: withholding the Replies that announce them", "replies", len(held), "error", err)
-		for _, r := range held {
-			s.stats.byType[r.typ].dropped.Add(1)
-			s.logger.Error("dropping DHCPv6 message: its lease is not stored", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
-		}
-		return
+}
+
+// commit stores b's lease changes, then sends the responses b held. It
+// reads b and the store only, so it runs beside the handling of the next
+// batch.
+func (s *Server) commit(b *batch) error {
+	if err := s.h.persist(b); err != nil {
+		return err
 	}
-	for _, r := range held {
+	for _, r := range b.held {
 		s.send(r)
+	}
+	return nil
+}
+
+// abandon gives up a batch whose changes were not stored: its new bindings
+// are released and the Replies it held are dropped, so the clients
+// retransmit.
+func (s *Server) abandon(b *batch, err error) {
+	s.h.abandon(b)
+	if len(b.held) > 0 {
+		s.logger.Error("storing leases: withholding the Replies that announce them", "replies", len(b.held), "error", err)
+	}
+	for _, r := range b.held {
+		s.stats.byType[r.typ].dropped.Add(1)
+		s.logger.Error("dropping DHCPv6 message: its lease is not stored", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
 	}
 }
 
