@@ -60,7 +60,15 @@ type Options struct {
 // OpenWith is Open with options.
 func OpenWith(dir string, o Options) (*Store, error) {
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: o.NoSync})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: 2 * time.Second,
+		NoSync:  o.NoSync,
+		// Lease commits are frequent and small: not writing the free list
+		// with each (it is rebuilt by a scan at open) and keeping it in a
+		// map (etcd's settings) cuts what each commit writes and costs.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening %s: another agent holds it; stop that agent or use another --state-dir", path)
 	}
