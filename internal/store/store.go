@@ -252,9 +252,8 @@ var journalBucket = []byte("journal")
 // folds them into the by-address records, in the same transaction.
 const journalFold = 16384
 
-// Journal records: an opPut byte, the 16-byte address and the lease's
-// JSON, or an opDelete byte and the address. The address comes first so
-// folding need not decode the JSON.
+// Journal records: an opPut byte and the lease's JSON, or an opDelete byte
+// and the 16-byte address.
 const (
 	opPut    = 'p'
 	opDelete = 'd'
@@ -276,8 +275,7 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 		if err != nil {
 			return fmt.Errorf("encoding lease of %s: %w", l.Address, err)
 		}
-		addr := l.Address.As16()
-		records = append(records, append(append([]byte{opPut}, addr[:]...), data...))
+		records = append(records, append([]byte{opPut}, data...))
 	}
 	for _, a := range del {
 		if !a.Is6() {
@@ -344,10 +342,11 @@ func applyRecord(r []byte, set func(addr, data []byte) error) error {
 		}
 		return set(r[1:], nil)
 	case opPut:
-		if len(r) < 18 {
-			return fmt.Errorf("journal put record of %d bytes, want more than 17", len(r))
+		var l lease.Lease
+		if err := json.Unmarshal(r[1:], &l); err != nil {
+			return fmt.Errorf("decoding journaled lease: %w", err)
 		}
-		return set(r[1:17], r[17:])
+		return set(l.Address.AsSlice(), r[1:])
 	default:
 		return fmt.Errorf("journal record of unknown kind %q", r[0])
 	}
