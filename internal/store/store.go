@@ -4,8 +4,6 @@
 package store
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -231,33 +229,10 @@ func (s *Store) Leases(bootServer string) *Leases {
 // Leases persists the leases of one boot server. PutLeases writes a whole
 // batch in one transaction, so one fsync covers it (the DHCPv6 server's
 // group commit), and returns only once the changes are on disk.
-//
-// A boot server's bucket holds its leases by address, plus a journal of
-// the changes since they were last folded in. Addresses are spread over
-// the ranges (allocation hashes the client), so writing each batch into
-// the by-address records dirtied a page per lease; appending to the
-// journal dirties the last page or two, and folding it in every
-// journalFold changes writes each page once however often its leases
-// changed meanwhile.
 type Leases struct {
 	db     *bolt.DB
 	bucket []byte
 }
-
-// journalBucket is the journal's key in a boot server's lease bucket; it
-// cannot clash with a lease, whose key is a 16-byte address.
-var journalBucket = []byte("journal")
-
-// journalFold is how many journal records PutLeases lets pile up before it
-// folds them into the by-address records, in the same transaction.
-const journalFold = 16384
-
-// Journal records: an opPut byte and the lease's JSON, or an opDelete byte
-// and the 16-byte address.
-const (
-	opPut    = 'p'
-	opDelete = 'd'
-)
 
 // PutLeases stores put and forgets the leases of del (missing ones are no
 // error) in one transaction, fsynced before it returns: either all of it is
@@ -266,144 +241,51 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	if len(put) == 0 && len(del) == 0 {
 		return nil
 	}
-	records := make([][]byte, 0, len(put)+len(del))
-	for _, l := range put {
-		if !l.Address.Is6() {
-			return fmt.Errorf("storing a lease without an IPv6 address (%v): %w", l.Address, berrors.ErrKeyRequired)
-		}
-		data, err := json.Marshal(l)
-		if err != nil {
+	data := make([][]byte, len(put))
+	for i, l := range put {
+		var err error
+		if data[i], err = json.Marshal(l); err != nil {
 			return fmt.Errorf("encoding lease of %s: %w", l.Address, err)
 		}
-		records = append(records, append([]byte{opPut}, data...))
-	}
-	for _, a := range del {
-		if !a.Is6() {
-			return fmt.Errorf("deleting the lease of %v: not an IPv6 address: %w", a, berrors.ErrKeyRequired)
-		}
-		addr := a.As16()
-		records = append(records, append([]byte{opDelete}, addr[:]...))
 	}
 	return ls.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketLeases).CreateBucketIfNotExists(ls.bucket)
 		if err != nil {
 			return err
 		}
-		j, err := b.CreateBucketIfNotExists(journalBucket)
-		if err != nil {
-			return err
-		}
-		j.FillPercent = 1 // keys only ever grow: fill pages whole
-		for _, r := range records {
-			seq, err := j.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := j.Put(binary.BigEndian.AppendUint64(nil, seq), r); err != nil {
-				return fmt.Errorf("journaling a lease change: %w", err)
+		for i, l := range put {
+			if err := b.Put(l.Address.AsSlice(), data[i]); err != nil {
+				return fmt.Errorf("storing lease of %s: %w", l.Address, err)
 			}
 		}
-		if j.Sequence() < journalFold {
-			return nil
+		for _, a := range del {
+			if err := b.Delete(a.AsSlice()); err != nil {
+				return fmt.Errorf("deleting lease of %s: %w", a, err)
+			}
 		}
-		return foldJournal(b, j)
+		return nil
 	})
 }
 
-// foldJournal applies journal j to the by-address records of b, in order,
-// and empties it.
-func foldJournal(b, j *bolt.Bucket) error {
-	err := j.ForEach(func(_, r []byte) error {
-		// r lies in the mapped file, and Put keeps what it is given
-		// until the commit: copy it.
-		return applyRecord(r, func(addr []byte, data []byte) error {
-			if data == nil {
-				return b.Delete(bytes.Clone(addr))
-			}
-			return b.Put(bytes.Clone(addr), bytes.Clone(data))
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("folding the lease journal: %w", err)
-	}
-	return b.DeleteBucket(journalBucket)
-}
-
-// applyRecord decodes journal record r and calls set with the address key
-// and the lease's JSON, or nil data for a delete.
-func applyRecord(r []byte, set func(addr, data []byte) error) error {
-	if len(r) == 0 {
-		return errors.New("empty journal record")
-	}
-	switch r[0] {
-	case opDelete:
-		if len(r) != 17 {
-			return fmt.Errorf("journal delete record of %d bytes, want 17", len(r))
-		}
-		return set(r[1:], nil)
-	case opPut:
-		var l lease.Lease
-		if err := json.Unmarshal(r[1:], &l); err != nil {
-			return fmt.Errorf("decoding journaled lease: %w", err)
-		}
-		return set(l.Address.AsSlice(), r[1:])
-	default:
-		return fmt.Errorf("journal record of unknown kind %q", r[0])
-	}
-}
-
-// Leases returns every stored lease, sorted by address: the by-address
-// records with the journal applied.
+// Leases returns every stored lease, sorted by address.
 func (ls *Leases) Leases() ([]lease.Lease, error) {
-	byAddr := map[netip.Addr][]byte{}
+	var out []lease.Lease
 	err := ls.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLeases).Bucket(ls.bucket)
 		if b == nil {
 			return nil
 		}
-		err := b.ForEach(func(k, data []byte) error {
-			if data == nil {
-				return nil // the journal bucket
+		return b.ForEach(func(_, data []byte) error {
+			var l lease.Lease
+			if err := json.Unmarshal(data, &l); err != nil {
+				return fmt.Errorf("decoding lease: %w", err)
 			}
-			a, ok := netip.AddrFromSlice(k)
-			if !ok {
-				return fmt.Errorf("lease record with a %d-byte key", len(k))
-			}
-			byAddr[a] = data
+			out = append(out, l)
 			return nil
-		})
-		if err != nil {
-			return err
-		}
-		j := b.Bucket(journalBucket)
-		if j == nil {
-			return nil
-		}
-		return j.ForEach(func(_, r []byte) error {
-			return applyRecord(r, func(addr, data []byte) error {
-				a, _ := netip.AddrFromSlice(addr)
-				if data == nil {
-					delete(byAddr, a)
-				} else {
-					byAddr[a] = data
-				}
-				return nil
-			})
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]lease.Lease, 0, len(byAddr))
-	for _, data := range byAddr {
-		var l lease.Lease
-		if err := json.Unmarshal(data, &l); err != nil {
-			return nil, fmt.Errorf("decoding lease: %w", err)
-		}
-		out = append(out, l)
-	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
-	return out, nil
+	return out, err
 }
 
 var bucketArtifacts = []byte("artifacts")

@@ -2,14 +2,12 @@ package store
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
@@ -152,75 +150,4 @@ func TestPutLeasesIsAtomic(t *testing.T) {
 	if got := addrs(); !slices.Equal(got, []netip.Addr{b.Address, c.Address}) {
 		t.Fatalf("after PutLeases and reopen: %v, want %s and %s", got, b.Address, c.Address)
 	}
-}
-
-// TestLeaseJournalFolds writes more changes than the journal holds, with
-// overwrites and deletes, and checks that what Leases returns is the same
-// before and after the fold and after reopening.
-func TestLeaseJournalFolds(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls := s.Leases("lab")
-	addr := func(i int) netip.Addr {
-		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
-	}
-	want := map[netip.Addr]uint32{}
-	until := time.Now().Add(time.Hour).Truncate(time.Second)
-	check := func(ls *Leases, when string) {
-		t.Helper()
-		got, err := ls.Leases()
-		if err != nil {
-			t.Fatalf("%s: %v", when, err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d leases, want %d", when, len(got), len(want))
-		}
-		for _, l := range got {
-			if iaid, ok := want[l.Address]; !ok || iaid != l.IAID {
-				t.Fatalf("%s: lease %s with IAID %d, want %d (present: %v)", when, l.Address, l.IAID, iaid, ok)
-			}
-		}
-	}
-	// Rounds of 1,000 puts over 3,000 addresses, each round deleting 100:
-	// the journal passes journalFold once on the way.
-	changes := 0
-	for round := 0; changes < journalFold+5000; round++ {
-		var put []lease.Lease
-		var del []netip.Addr
-		for i := range 1000 {
-			a := addr((round*1000 + i) % 3000)
-			put = append(put, lease.Lease{Address: a, DUID: []byte{1}, IAID: uint32(round), ValidUntil: until})
-			want[a] = uint32(round)
-		}
-		for i := range 100 {
-			a := addr((round*700 + i*7) % 3000)
-			del = append(del, a)
-			delete(want, a)
-		}
-		if err := ls.PutLeases(put, del); err != nil {
-			t.Fatal(err)
-		}
-		changes += len(put) + len(del)
-		check(ls, fmt.Sprintf("after round %d (%d changes)", round, changes))
-	}
-	var journaled uint64
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		if j := tx.Bucket(bucketLeases).Bucket([]byte("lab")).Bucket(journalBucket); j != nil {
-			journaled = j.Sequence()
-		}
-		return nil
-	})
-	if journaled >= journalFold || int(journaled) == changes {
-		t.Fatalf("journal holds %d records after %d changes: it was never folded", journaled, changes)
-	}
-	s.Close()
-	s, err = Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	check(s.Leases("lab"), "after reopen")
 }
