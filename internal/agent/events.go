@@ -321,6 +321,12 @@ var eventKinds = []struct{ prefix, kind string }{
 	{"sent final router advertisement", "ra"}, {"another router", "ra"}, {"router advertisement", "ra"},
 }
 
+// componentKey is the log attribute naming the server that logged a
+// record (dhcpv6, tftp, http, ra, dns, nfs): each server's logger carries
+// it, so a record whose message matches no eventKinds prefix still gets
+// its server's kind, whatever its wording.
+const componentKey = "component"
+
 // eventKind says what an event is about, for filtering. An HTTP request for
 // an iPXE script rendered for a host is a "script" event.
 func eventKind(msg string, attrs map[string]string) string {
@@ -331,6 +337,12 @@ func eventKind(msg string, attrs map[string]string) string {
 			}
 			return k.kind
 		}
+	}
+	if c := attrs[componentKey]; c != "" {
+		if c == "http" && isScriptPath(attrs["path"]) {
+			return "script"
+		}
+		return c
 	}
 	return "agent"
 }

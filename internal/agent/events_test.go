@@ -122,17 +122,22 @@ func TestEventHandlerTeesInfoAndAbove(t *testing.T) {
 	site.WithGroup("req").Info("boot menu saved", "menu", "main")
 	site.Info("http request", "path", "/netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-efi/menu.ipxe", "client", "[2001:db8:1::1000]:4000")
 	site.Warn("tftp request refused", "reason", "no such file")
+	// Wording no prefix knows: the server's component attribute decides.
+	site.With(componentKey, "dhcpv6").Warn("dropping message from a flood", "peer", "fe80::1")
+	site.With(componentKey, "http").Info("served", "path", "/start.ipxe")
 	logger.Error("agent failed", "error", "boom")
 
 	events := r.snapshot(eventFilter{})
-	if len(events) != 5 {
-		t.Fatalf("ring has %d events, want 5 (info and above): %v", len(events), events)
+	if len(events) != 7 {
+		t.Fatalf("ring has %d events, want 7 (info and above): %v", len(events), events)
 	}
 	want := []struct{ kind, level, bootServer, client string }{
 		{"lease", "INFO", "lab", "0001aabb"},
 		{"config", "INFO", "lab", ""},
 		{"script", "INFO", "lab", "52:54:00:12:34:56"},
 		{"tftp", "WARN", "lab", ""},
+		{"dhcpv6", "WARN", "lab", "fe80::1"},
+		{"script", "INFO", "lab", ""},
 		{"agent", "ERROR", "", ""},
 	}
 	for i, w := range want {

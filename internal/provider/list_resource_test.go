@@ -44,27 +44,7 @@ func TestAccListResources(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	server, err := providerserver.NewProtocol6WithError(New("test")())()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	providerType := schemas.Provider.ValueType().(tftypes.Object)
-	attrs := map[string]tftypes.Value{}
-	for name, typ := range providerType.AttributeTypes {
-		attrs[name] = tftypes.NewValue(typ, nil)
-	}
-	attrs["state_dir"] = tftypes.NewValue(tftypes.String, lab.StateDir)
-	cfg := dynamicValue(t, providerType, attrs)
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	failOnDiagnostics(t, configured.Diagnostics)
-
+	server, schemas := lab.providerServer(t)
 	entries := listAll(t, server, schemas, "netboot_boot_entry")
 	if len(entries) != 2 || entries[0].name != "debian" || entries[1].name != "local" {
 		t.Fatalf("listed boot entries %v, want debian and local", entries)
@@ -101,6 +81,34 @@ func TestAccListResources(t *testing.T) {
 			t.Errorf("%s: identity agent %q", e.name, e.agent)
 		}
 	}
+}
+
+// providerServer is the provider's plugin protocol server, configured for
+// the lab's agent as Terraform would.
+func (l *accLab) providerServer(t *testing.T) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+	t.Helper()
+	ctx := context.Background()
+	server, err := providerserver.NewProtocol6WithError(New("test")())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providerType := schemas.Provider.ValueType().(tftypes.Object)
+	attrs := map[string]tftypes.Value{}
+	for name, typ := range providerType.AttributeTypes {
+		attrs[name] = tftypes.NewValue(typ, nil)
+	}
+	attrs["state_dir"] = tftypes.NewValue(tftypes.String, l.StateDir)
+	cfg := dynamicValue(t, providerType, attrs)
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failOnDiagnostics(t, configured.Diagnostics)
+	return server, schemas
 }
 
 // listed is one result of a list resource: its identity and state.

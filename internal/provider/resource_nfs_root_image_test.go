@@ -277,6 +277,35 @@ func (l *accLab) agentServesImage(t *testing.T) tfresource.TestCheckFunc {
 	}
 }
 
+// imageFilesNotListed checks that listing netboot_artifact (terraform
+// query) leaves out the image's kernel and initrd, which belong to the
+// image, though the agent holds them as artifacts.
+func (l *accLab) imageFilesNotListed(t *testing.T) tfresource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		a := s.RootModule().Resources[nfsImageRes].Primary.Attributes
+		held, err := l.conn(t).ListArtifacts(context.Background(), &netbootv1.ListArtifactsRequest{})
+		if err != nil {
+			return err
+		}
+		found := 0
+		for _, art := range held.GetArtifacts() {
+			if art.GetPath() == a["kernel_path"] || art.GetPath() == a["initrd_path"] {
+				found++
+			}
+		}
+		if found != 2 {
+			return fmt.Errorf("the agent's artifacts hold %d of the image's kernel %s and initrd %s, want both", found, a["kernel_path"], a["initrd_path"])
+		}
+		server, schemas := l.providerServer(t)
+		for _, r := range listAll(t, server, schemas, "netboot_artifact") {
+			if r.name == a["kernel_path"] || r.name == a["initrd_path"] {
+				return fmt.Errorf("netboot_artifact list includes %s, which belongs to %s", r.name, nfsImageRes)
+			}
+		}
+		return nil
+	}
+}
+
 // kernelArgsWith checks that the kernel command line holds each of want.
 func kernelArgsWith(want ...string) knownvalue.Check {
 	return knownvalue.StringFunc(func(args string) error {
@@ -351,7 +380,7 @@ func TestAccNFSRootImage_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(nfsImageRes, tfjsonpath.New("build_log"), knownvalue.StringRegexp(
 						regexp.MustCompile(`(?s)^building initrd: [0-9.]+m?s \(.* for kernel `+regexp.QuoteMeta(release)+`\)\nstoring kernel: .*\nstoring initrd: .*\nexporting `))),
 				},
-				Check: lab.agentServesImage(t),
+				Check: tfresource.ComposeTestCheckFunc(lab.agentServesImage(t), lab.imageFilesNotListed(t)),
 			},
 			{
 				// The console changes in place; the initrd is rebuilt, the
