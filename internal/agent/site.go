@@ -119,7 +119,9 @@ func (s *site) applyInPlace(ctx context.Context, next config.BootServer) error {
 	}
 	var err error
 	s.dhcp, err = toggle(s.dhcp, next.DHCPv6.Mode != config.DHCPv6Off,
-		func() (*dhcp6.Server, error) { return dhcp6.Start(ctx, s.dhcpConfig(next), s.leases, s.logger.With(componentKey, "dhcpv6")) },
+		func() (*dhcp6.Server, error) {
+			return dhcp6.Start(ctx, s.dhcpConfig(next), s.leases, s.logger.With(componentKey, "dhcpv6"))
+		},
 		func(d *dhcp6.Server) error { return d.Apply(s.dhcpConfig(next)) })
 	if err != nil {
 		return fmt.Errorf("updating DHCPv6: %w", err)
@@ -138,26 +140,34 @@ func (s *site) syncFileServers() error {
 		s.logger.Warn("TFTP and HTTP wait for a permanent global address on the interface (or set boot.server_address)", "interface", s.cfg.Interface)
 	}
 	s.tftp, err = toggle(s.tftp, s.cfg.Boot.TFTP && haveAddrs,
-		func() (*tftp.Server, error) { return tftp.Start(s.ctx, s.tftpConfig(s.cfg), s.logger.With(componentKey, "tftp")) },
+		func() (*tftp.Server, error) {
+			return tftp.Start(s.ctx, s.tftpConfig(s.cfg), s.logger.With(componentKey, "tftp"))
+		},
 		func(t *tftp.Server) error { return t.Apply(s.tftpConfig(s.cfg)) })
 	if err != nil {
 		return fmt.Errorf("TFTP on %s: %w", s.cfg.Interface, err)
 	}
 	s.http, err = toggle(s.http, s.cfg.Boot.HTTP && haveAddrs,
-		func() (*httpboot.Server, error) { return httpboot.Start(s.ctx, s.httpConfig(s.cfg), s.logger.With(componentKey, "http")) },
+		func() (*httpboot.Server, error) {
+			return httpboot.Start(s.ctx, s.httpConfig(s.cfg), s.logger.With(componentKey, "http"))
+		},
 		func(h *httpboot.Server) error { return h.Apply(s.httpConfig(s.cfg)) })
 	if err != nil {
 		return fmt.Errorf("HTTP on %s port %d: %w", s.cfg.Interface, s.cfg.Boot.HTTPPort, err)
 	}
 	wantNFS := len(s.images) > 0 && haveAddrs && s.bootAddr.IsValid()
 	s.nfs, err = toggle(s.nfs, wantNFS,
-		func() (*nfsserve.Server, error) { return nfsserve.Start(s.ctx, s.nfsConfig(), s.logger.With(componentKey, "nfs")) },
+		func() (*nfsserve.Server, error) {
+			return nfsserve.Start(s.ctx, s.nfsConfig(), s.logger.With(componentKey, "nfs"))
+		},
 		func(n *nfsserve.Server) error { return n.Apply(s.nfsConfig()) })
 	if err != nil {
 		return fmt.Errorf("NFS on %s: %w", s.cfg.Interface, err)
 	}
 	s.dns, err = toggle(s.dns, wantNFS,
-		func() (*dnsserve.Server, error) { return dnsserve.Start(s.ctx, s.dnsConfig(), s.logger.With(componentKey, "dns")) },
+		func() (*dnsserve.Server, error) {
+			return dnsserve.Start(s.ctx, s.dnsConfig(), s.logger.With(componentKey, "dns"))
+		},
 		func(d *dnsserve.Server) error { return d.Apply(s.dnsConfig()) })
 	if err != nil {
 		return fmt.Errorf("DNS on %s: %w", s.cfg.Interface, err)
