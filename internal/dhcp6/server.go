@@ -29,9 +29,12 @@
 // for a datagram, takes whatever else is already queued on the socket (up
 // to maxBatch), handles them in order, and stores their lease changes with
 // one LeaseStore.PutLeases call. With store.Leases, each batch is one bbolt
-// transaction, fsynced before any Reply in it is sent. If storing fails, no
-// Reply that depends on it is sent and the batch's new bindings are
-// released; the clients retransmit. Responses that store nothing
+// transaction, fsynced before any Reply in it is sent. Under load (a read
+// of overlapFrom datagrams or more) a committer goroutine stores a batch
+// and sends its Replies while the next batch is handled. If storing fails,
+// no Reply that depends on it is sent and the batch's new bindings are
+// released, as are those of the batch handled meanwhile; the clients
+// retransmit. Responses that store nothing
 // (Advertise, Information-request and Confirm replies, Release and Decline
 // replies, whose deletes are best effort as a stale record only keeps an
 // address unused) are sent as soon as they are decided.
@@ -93,6 +96,10 @@ const expireInterval = 30 * time.Second
 // wait in the socket's buffer for the next read.
 const maxBatch = 128
 
+// overlapFrom is Server.overlapFrom: a read of this many datagrams means
+// they queued during the last commit, and overlapping pays.
+const overlapFrom = 4
+
 // maxDatagram is the longest datagram read whole, a jumbo frame. Client
 // messages are a few hundred bytes; a longer one is counted malformed.
 const maxDatagram = 9000
@@ -111,6 +118,10 @@ type Server struct {
 	conn  packetConn
 	h     *handler
 	stats counters
+	// overlapFrom is the smallest read whose batch is stored by the
+	// committer goroutine while the next is handled; smaller ones are
+	// stored inline. Tests set 0 to always overlap.
+	overlapFrom int
 	// limits are used by the serving goroutine only; it makes them anew
 	// when Apply changes dhcpv6.rate_limit.
 	limits *limiters
@@ -143,7 +154,7 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 	logger = logger.With("interface", l.ifi.Name)
 	pool := lease.NewPool(spacesOf(cfg))
 	pool.Exclude(l.ownAddrs...)
-	s := &Server{link: l, conn: conn, logger: logger, now: time.Now}
+	s := &Server{link: l, conn: conn, logger: logger, now: time.Now, overlapFrom: overlapFrom}
 	s.h = newHandler(l.duid, cfg, pool, store, logger)
 	stored, err := store.Leases()
 	if err != nil {
@@ -288,6 +299,14 @@ func (s *Server) serve(ctx context.Context) {
 			pending = nil
 		}
 		if len(cur.writes) == 0 && len(cur.held) == 0 {
+			continue
+		}
+		if n < s.overlapFrom {
+			// Light load: handing a batch of a few datagrams to another
+			// goroutine costs more than the overlap gains.
+			if err := s.commit(cur); err != nil {
+				s.abandon(cur, err)
+			}
 			continue
 		}
 		commits <- cur
