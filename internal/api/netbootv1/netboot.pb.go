@@ -3679,8 +3679,8 @@ type Event struct {
 	TimeUnixNano int64  `protobuf:"varint,2,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
 	// level is "INFO", "WARN" or "ERROR".
 	Level string `protobuf:"bytes,3,opt,name=level,proto3" json:"level,omitempty"`
-	// kind is "lease", "boot_file", "tftp", "http", "script", "artifact",
-	// "nfs_root_image", "config", "dns", "nfs", "ra" or "agent".
+	// kind is "lease", "boot_file", "dhcpv6", "tftp", "http", "script",
+	// "artifact", "nfs_root_image", "config", "dns", "nfs", "ra" or "agent".
 	Kind       string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
 	Message    string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
 	BootServer string `protobuf:"bytes,6,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
