@@ -28,6 +28,8 @@ type batch struct {
 	// held are the responses that announce leases in b, sent once b is
 	// stored.
 	held []response
+	// reads counts the datagrams handled into b.
+	reads int
 }
 
 type logRecord struct {
@@ -63,6 +65,7 @@ func (b *batch) reset() {
 	b.puts = 0
 	clear(b.held)
 	b.held = b.held[:0]
+	b.reads = 0
 }
 
 // persist writes the changes of b with one PutLeases call and logs the

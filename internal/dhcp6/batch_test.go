@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
@@ -158,7 +160,11 @@ type scriptedConn struct {
 	n      int
 }
 
-func (c *scriptedConn) ReadBatch(ms []ipv6.Message, _ int) (int, error) {
+func (c *scriptedConn) ReadBatch(ms []ipv6.Message, flags int) (int, error) {
+	if flags&unix.MSG_DONTWAIT != 0 {
+		// Only waiting reads are scripted: nothing is ever queued behind.
+		return 0, unix.EAGAIN
+	}
 	if f := c.before[c.n]; f != nil {
 		f()
 	}
@@ -265,5 +271,85 @@ func BenchmarkServeBatch(b *testing.B) {
 				b.Fatalf("%d Replies for %d Requests", got, b.N*size)
 			}
 		})
+	}
+}
+
+// gatedStore is a memStore whose first PutLeases waits for open, and that
+// records how many leases each call stored.
+type gatedStore struct {
+	*memStore
+	open  chan struct{}
+	mu    sync.Mutex
+	calls []int
+}
+
+func (g *gatedStore) PutLeases(put []lease.Lease, del []netip.Addr) error {
+	g.mu.Lock()
+	first := len(g.calls) == 0
+	g.calls = append(g.calls, len(put))
+	g.mu.Unlock()
+	if first {
+		<-g.open
+	}
+	return g.memStore.PutLeases(put, del)
+}
+
+// queuedConn serves one waiting read, then hands the rest of its queue to
+// reads that do not wait (MSG_DONTWAIT), as a socket does with datagrams
+// that arrived meanwhile; when the queue is empty it opens the store's
+// gate and reports EAGAIN, and the next waiting read finds the socket
+// closed.
+type queuedConn struct {
+	*fakeConn
+	first  []ipv6.Message
+	queue  [][]ipv6.Message
+	open   chan struct{}
+	waited int
+}
+
+func (c *queuedConn) ReadBatch(ms []ipv6.Message, flags int) (int, error) {
+	if flags&unix.MSG_DONTWAIT == 0 {
+		c.waited++
+		switch c.waited {
+		case 1:
+			return copy(ms, c.first), nil
+		case 2:
+			read := c.queue[0]
+			c.queue = c.queue[1:]
+			return copy(ms, read), nil
+		default:
+			return 0, net.ErrClosed
+		}
+	}
+	if len(c.queue) == 0 {
+		close(c.open)
+		return 0, unix.EAGAIN
+	}
+	read := c.queue[0]
+	c.queue = c.queue[1:]
+	return copy(ms, read), nil
+}
+
+// TestServeAccumulatesWhileCommitting checks group commit under load: the
+// datagrams that arrive while a commit is under way are all stored by the
+// next one.
+func TestServeAccumulatesWhileCommitting(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	st := &gatedStore{memStore: newMemStore(), open: make(chan struct{})}
+	request := func(n int) ipv6.Message {
+		cid, ll := batchClient(n)
+		return datagram(clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1)), ll)
+	}
+	conn := &queuedConn{fakeConn: &fakeConn{t: t, stored: st.memStore}, open: st.open,
+		first: []ipv6.Message{request(1)},
+		queue: [][]ipv6.Message{{request(2)}, {request(3), request(4)}, {request(5)}}}
+	now := t0
+	srv := newTestServer(t, cfg, st, conn, &now)
+	srv.serve(t.Context())
+	if want := []int{1, 4}; !slices.Equal(st.calls, want) {
+		t.Errorf("leases per store call %v, want %v: the 4 Requests that came during the first commit in one", st.calls, want)
+	}
+	if len(conn.sent) != 5 || st.len() != 5 {
+		t.Fatalf("%d Replies sent, %d leases stored; want 5 and 5", len(conn.sent), st.len())
 	}
 }

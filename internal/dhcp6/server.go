@@ -96,6 +96,10 @@ const expireInterval = 30 * time.Second
 // wait in the socket's buffer for the next read.
 const maxBatch = 128
 
+// maxHeld bounds the Replies one batch holds while reads accumulate in it
+// during a commit.
+const maxHeld = 1024
+
 // overlapFrom is Server.overlapFrom: a read of this many datagrams means
 // they queued during the last commit, and overlapping pays.
 const overlapFrom = 4
@@ -262,20 +266,32 @@ func (s *Server) serve(ctx context.Context) {
 		committer.Wait()
 	}()
 	nextExpiry := s.now().Add(expireInterval)
+	// accumulating: a commit is pending and cur holds reads handled since;
+	// while the committer is busy, more reads join cur, so the next commit
+	// covers every client that arrived during the last one.
+	accumulating := false
 	for {
-		// The deadline wakes the loop to expire leases. ReadBatch
-		// (recvmmsg) waits for one datagram and returns it with those
-		// queued behind it.
-		_ = s.conn.SetReadDeadline(nextExpiry)
-		n, err := s.conn.ReadBatch(ms, 0)
-		cur.reset()
-		if now := s.now(); !now.Before(nextExpiry) {
+		flags := 0
+		if accumulating {
+			flags = unix.MSG_DONTWAIT
+		} else {
+			cur.reset()
+			// The deadline wakes the loop to expire leases. ReadBatch
+			// (recvmmsg) waits for one datagram and returns it with those
+			// queued behind it.
+			_ = s.conn.SetReadDeadline(nextExpiry)
+		}
+		n, err := s.conn.ReadBatch(ms, flags)
+		if now := s.now(); !accumulating && !now.Before(nextExpiry) {
 			cur.forget(s.h.pool.Expire(now))
 			nextExpiry = now.Add(expireInterval)
 		}
 		switch {
 		case err == nil:
 			s.handleBatch(ms[:n], cur)
+			cur.reads += n
+		case accumulating && errors.Is(err, unix.EAGAIN):
+			n = 0 // nothing more queued
 		case ctx.Err() != nil || errors.Is(err, net.ErrClosed):
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -288,20 +304,31 @@ func (s *Server) serve(ctx context.Context) {
 			}
 		}
 		if pending != nil {
+			var result error
+			if n > 0 && len(cur.held) < maxHeld {
+				select {
+				case result = <-results:
+				default:
+					accumulating = true
+					continue
+				}
+			} else {
+				result = <-results
+			}
+			stored := pending
+			pending, accumulating = nil, false
 			// cur was handled on top of pending's bindings: if those could
 			// not be stored, cur cannot be either.
-			if err := <-results; err != nil {
-				s.abandon(pending, err)
-				s.abandon(cur, fmt.Errorf("an earlier batch was not stored: %w", err))
-				pending = nil
+			if result != nil {
+				s.abandon(stored, result)
+				s.abandon(cur, fmt.Errorf("an earlier batch was not stored: %w", result))
 				continue
 			}
-			pending = nil
 		}
 		if len(cur.writes) == 0 && len(cur.held) == 0 {
 			continue
 		}
-		if n < s.overlapFrom {
+		if cur.reads < s.overlapFrom {
 			// Light load: handing a batch of a few datagrams to another
 			// goroutine costs more than the overlap gains.
 			if err := s.commit(cur); err != nil {
