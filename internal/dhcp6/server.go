@@ -31,7 +31,9 @@
 // one LeaseStore.PutLeases call. With store.Leases, each batch is one bbolt
 // transaction, fsynced before any Reply in it is sent. Under load (a read
 // of overlapFrom datagrams or more) a committer goroutine stores a batch
-// and sends its Replies while the next batch is handled. If storing fails,
+// and sends its Replies while the datagrams arriving meanwhile are handled
+// into the next batch, so each fsync covers every client that came during
+// the one before. If storing fails,
 // no Reply that depends on it is sent and the batch's new bindings are
 // released, as are those of the batch handled meanwhile; the clients
 // retransmit. Responses that store nothing
