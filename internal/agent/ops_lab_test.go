@@ -125,6 +125,12 @@ func TestOpsObjectsAndLogs(t *testing.T) {
 	seen := map[string]bool{}
 	for _, e := range parse(runOps(t, stateDir, "logs", "--json", "--since", "10m")) {
 		seen[e.Kind+": "+e.Message] = true
+		if c := e.Attrs["component"]; c != "" {
+			seen["component "+c] = true
+			if e.Kind == "agent" {
+				t.Errorf("event from the %s server has kind agent: %v", c, e)
+			}
+		}
 		if e.Kind == "lease" && e.Message == "leased address" && (e.Client != duid || e.BootServer != "lab") {
 			t.Errorf("lease event names client %q on %q, want %s on lab", e.Client, e.BootServer, duid)
 		}
@@ -132,7 +138,8 @@ func TestOpsObjectsAndLogs(t *testing.T) {
 			t.Errorf("script event lacks the host's MAC: %v", e)
 		}
 	}
-	for _, want := range []string{"lease: leased address", "script: http request", "artifact: artifact stored", "config: boot menu saved", "config: boot server saved"} {
+	for _, want := range []string{"lease: leased address", "script: http request", "artifact: artifact stored", "config: boot menu saved", "config: boot server saved",
+		"component dhcpv6", "component ra"} {
 		if !seen[want] {
 			t.Errorf("logs lack %q; have %v", want, seen)
 		}

@@ -49,6 +49,12 @@ type site struct {
 	err     error // why the site is not serving, nil when it is
 }
 
+// serverLogger is the site's logger for one of its servers, naming it so
+// that its events get the server's kind (componentKey).
+func (s *site) serverLogger(component string) *slog.Logger {
+	return s.logger.With(componentKey, component)
+}
+
 func newSite(cfg config.BootServer, leases *store.Leases, logger *slog.Logger) *site {
 	return &site{cfg: cfg, leases: leases, logger: logger.With("boot_server", cfg.Name)}
 }
@@ -69,11 +75,11 @@ func (s *site) start(ctx context.Context) (err error) {
 			s.stop()
 		}
 	}()
-	if s.ra, err = ra.Start(ctx, s.raConfig(s.cfg), s.logger.With(componentKey, "ra")); err != nil {
+	if s.ra, err = ra.Start(ctx, s.raConfig(s.cfg), s.serverLogger("ra")); err != nil {
 		return fmt.Errorf("starting router advertisements on %s: %w", s.cfg.Interface, err)
 	}
 	if s.cfg.DHCPv6.Mode != config.DHCPv6Off {
-		if s.dhcp, err = dhcp6.Start(ctx, s.dhcpConfig(s.cfg), s.leases, s.logger.With(componentKey, "dhcpv6")); err != nil {
+		if s.dhcp, err = dhcp6.Start(ctx, s.dhcpConfig(s.cfg), s.leases, s.serverLogger("dhcpv6")); err != nil {
 			return fmt.Errorf("starting DHCPv6 on %s: %w", s.cfg.Interface, err)
 		}
 	}
@@ -120,7 +126,7 @@ func (s *site) applyInPlace(ctx context.Context, next config.BootServer) error {
 	var err error
 	s.dhcp, err = toggle(s.dhcp, next.DHCPv6.Mode != config.DHCPv6Off,
 		func() (*dhcp6.Server, error) {
-			return dhcp6.Start(ctx, s.dhcpConfig(next), s.leases, s.logger.With(componentKey, "dhcpv6"))
+			return dhcp6.Start(ctx, s.dhcpConfig(next), s.leases, s.serverLogger("dhcpv6"))
 		},
 		func(d *dhcp6.Server) error { return d.Apply(s.dhcpConfig(next)) })
 	if err != nil {
@@ -141,7 +147,7 @@ func (s *site) syncFileServers() error {
 	}
 	s.tftp, err = toggle(s.tftp, s.cfg.Boot.TFTP && haveAddrs,
 		func() (*tftp.Server, error) {
-			return tftp.Start(s.ctx, s.tftpConfig(s.cfg), s.logger.With(componentKey, "tftp"))
+			return tftp.Start(s.ctx, s.tftpConfig(s.cfg), s.serverLogger("tftp"))
 		},
 		func(t *tftp.Server) error { return t.Apply(s.tftpConfig(s.cfg)) })
 	if err != nil {
@@ -149,7 +155,7 @@ func (s *site) syncFileServers() error {
 	}
 	s.http, err = toggle(s.http, s.cfg.Boot.HTTP && haveAddrs,
 		func() (*httpboot.Server, error) {
-			return httpboot.Start(s.ctx, s.httpConfig(s.cfg), s.logger.With(componentKey, "http"))
+			return httpboot.Start(s.ctx, s.httpConfig(s.cfg), s.serverLogger("http"))
 		},
 		func(h *httpboot.Server) error { return h.Apply(s.httpConfig(s.cfg)) })
 	if err != nil {
@@ -158,7 +164,7 @@ func (s *site) syncFileServers() error {
 	wantNFS := len(s.images) > 0 && haveAddrs && s.bootAddr.IsValid()
 	s.nfs, err = toggle(s.nfs, wantNFS,
 		func() (*nfsserve.Server, error) {
-			return nfsserve.Start(s.ctx, s.nfsConfig(), s.logger.With(componentKey, "nfs"))
+			return nfsserve.Start(s.ctx, s.nfsConfig(), s.serverLogger("nfs"))
 		},
 		func(n *nfsserve.Server) error { return n.Apply(s.nfsConfig()) })
 	if err != nil {
@@ -166,7 +172,7 @@ func (s *site) syncFileServers() error {
 	}
 	s.dns, err = toggle(s.dns, wantNFS,
 		func() (*dnsserve.Server, error) {
-			return dnsserve.Start(s.ctx, s.dnsConfig(), s.logger.With(componentKey, "dns"))
+			return dnsserve.Start(s.ctx, s.dnsConfig(), s.serverLogger("dns"))
 		},
 		func(d *dnsserve.Server) error { return d.Apply(s.dnsConfig()) })
 	if err != nil {

@@ -322,7 +322,10 @@ func (c *queuedConn) ReadBatch(ms []ipv6.Message, flags int) (int, error) {
 		}
 	}
 	if len(c.queue) == 0 {
-		close(c.open)
+		if c.open != nil {
+			close(c.open)
+			c.open = nil
+		}
 		return 0, unix.EAGAIN
 	}
 	read := c.queue[0]
