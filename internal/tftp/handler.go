@@ -71,7 +71,7 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 		refuse(errCodeAccessViolation, errBadPath)
 		return
 	}
-	release, err := s.limiter.acquire(client.Addr(), set.maxTransfers, set.maxTransfersPerClient)
+	release, active, err := s.limiter.acquire(client.Addr(), set.maxTransfers, set.maxTransfersPerClient)
 	if err != nil {
 		s.stats.busy.Add(1)
 		log.Warn("tftp request refused", "reason", err,
@@ -97,7 +97,7 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	defer f.Close()
 
 	opts := negotiate(req, size, set.blockSize, set.timeout)
-	conn, err := l.openTransfer(from, opts.timeout)
+	conn, err := l.openTransfer(from, opts.timeout, active > s.blockingTransfers)
 	if err != nil {
 		s.stats.failed.Add(1)
 		log.Error("tftp transfer failed", "error", err)

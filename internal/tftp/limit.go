@@ -22,23 +22,25 @@ type transferLimiter struct {
 }
 
 // acquire takes a slot for client under the given limits, which are read
-// per call so Apply can change them live. The returned release gives the
-// slot back; calling it more than once is harmless.
-func (l *transferLimiter) acquire(client netip.Addr, maxTotal, maxPerClient int) (release func(), err error) {
+// per call so Apply can change them live, and says how many transfers are
+// in flight with this one. The returned release gives the slot back;
+// calling it more than once is harmless.
+func (l *transferLimiter) acquire(client netip.Addr, maxTotal, maxPerClient int) (release func(), active int, err error) {
 	client = client.Unmap().WithZone("")
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.total >= maxTotal {
-		return nil, errServerBusy
+		return nil, 0, errServerBusy
 	}
 	if l.perClient[client] >= maxPerClient {
-		return nil, errClientBusy
+		return nil, 0, errClientBusy
 	}
 	if l.perClient == nil {
 		l.perClient = make(map[netip.Addr]int)
 	}
 	l.total++
 	l.perClient[client]++
+	active = l.total
 	return sync.OnceFunc(func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -46,5 +48,5 @@ func (l *transferLimiter) acquire(client netip.Addr, maxTotal, maxPerClient int)
 		if l.perClient[client]--; l.perClient[client] == 0 {
 			delete(l.perClient, client)
 		}
-	}), nil
+	}), active, nil
 }

@@ -55,7 +55,7 @@ func TestTransferLimiter(t *testing.T) {
 					releases[st.release]()
 					continue
 				}
-				release, err := l.acquire(st.client, tt.maxTotal, tt.maxPerPeer)
+				release, _, err := l.acquire(st.client, tt.maxTotal, tt.maxPerPeer)
 				if !errors.Is(err, st.wantErr) {
 					t.Fatalf("step %d: acquire(%s) error = %v, want %v", i+1, st.client, err, st.wantErr)
 				}

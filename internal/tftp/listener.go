@@ -145,11 +145,12 @@ func (l *listener) sendTo(p []byte, to unix.Sockaddr) {
 }
 
 // openTransfer opens a transfer socket in the listener's namespace and
-// registers it for stop; it fails once stop has begun.
-func (l *listener) openTransfer(peer unix.Sockaddr, timeout time.Duration) (*transferConn, error) {
+// registers it for stop; it fails once stop has begun. polled: see
+// transferConn.
+func (l *listener) openTransfer(peer unix.Sockaddr, timeout time.Duration, polled bool) (*transferConn, error) {
 	var c *transferConn
 	err := l.netns.do(func() (err error) {
-		c, err = dialTransfer(l.local, peer, timeout)
+		c, err = dialTransfer(l.local, peer, timeout, polled)
 		return err
 	})
 	if err != nil {

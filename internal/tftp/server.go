@@ -96,6 +96,9 @@ type Server struct {
 	limiter  transferLimiter
 	stats    counters
 	done     chan struct{} // closed by Stop
+	// blockingTransfers is how many transfers in flight get a blocking
+	// socket; those beyond use the poller (see transferConn).
+	blockingTransfers int
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	iface     string
@@ -132,7 +135,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err != nil {
 		return nil, fmt.Errorf("tftp on %s: %w", cfg.Interface, err)
 	}
-	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port,
+		blockingTransfers: blockingTransfers}
 	s.settings.Store(settingsOf(cfg, mtu))
 	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
 		return nil, err
@@ -243,6 +247,15 @@ func (s *Server) Stats() Stats {
 		DroppedPackets:  c.dropped.Load(),
 	}
 }
+
+// blockingTransfers is how many transfers in flight get a blocking socket:
+// a transfer that runs alone answers each ACK fastest from a thread
+// blocked in recv, but with more running the poller wins. Measured with
+// curl over a veth link on 2 cores, 50 clients fetching 50 MiB each: all
+// blocking gave 94 MB/s (tftpd-hpa: 98), the first two blocking 124, one
+// 139, none 143; one client alone got 33 MB/s blocking, 24 polled.
+// Tests lower it to 0 to run every transfer on the poller.
+var blockingTransfers = 1
 
 // withDefaults fills zero fields and refuses values no server could use.
 func withDefaults(cfg Config) (Config, error) {

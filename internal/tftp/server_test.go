@@ -51,6 +51,10 @@ func randomBytes(t testing.TB, n int) []byte {
 }
 
 func TestServesFilesWithNegotiatedOptions(t *testing.T) {
+	forEachSocketKind(t, testServesFilesWithNegotiatedOptions)
+}
+
+func testServesFilesWithNegotiatedOptions(t *testing.T) {
 	big := randomBytes(t, 1<<20+7)
 	files := fstest.MapFS{
 		"undionly.kpxe":     {Data: []byte("small boot loader")},
@@ -348,6 +352,10 @@ func TestStop(t *testing.T) {
 // TestStopAbortsTransferInFlight checks that Stop does not wait for a long
 // transfer to finish.
 func TestStopAbortsTransferInFlight(t *testing.T) {
+	forEachSocketKind(t, testStopAbortsTransferInFlight)
+}
+
+func testStopAbortsTransferInFlight(t *testing.T) {
 	s, err := Start(context.Background(), Config{
 		Addresses: []netip.Addr{loopback}, Timeout: 500 * time.Millisecond,
 		Files: fstest.MapFS{"big": {Data: make([]byte, 50<<20)}},
@@ -377,7 +385,9 @@ func TestStopAbortsTransferInFlight(t *testing.T) {
 // TestSurvivesJunk sends what a confused or hostile client might: short and
 // unknown datagrams, stray ACKs, and oversized datagrams into a running
 // transfer, which would panic pin/tftp v3.1.0 without the socket filter.
-func TestSurvivesJunk(t *testing.T) {
+func TestSurvivesJunk(t *testing.T) { forEachSocketKind(t, testSurvivesJunk) }
+
+func testSurvivesJunk(t *testing.T) {
 	data := randomBytes(t, 20000)
 	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}})
 	srv := s.Addrs()[0]

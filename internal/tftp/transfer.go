@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,35 +37,60 @@ func (e *clientError) Error() string {
 
 // transferConn is a transfer's own socket (its TID, RFC 1350), bound to the
 // listener's address and connected to the client, so the kernel drops
-// datagrams from anyone else. It is a blocking socket used with plain
-// read/write system calls rather than Go's poller: the sender waits for
-// every ACK, and a thread woken straight from recv answers several times
-// faster than a goroutine parked on the poller (see sender).
+// datagrams from anyone else.
+//
+// It works in one of two ways, chosen when it is opened. A blocking socket
+// used with plain read/write system calls, as tftpd-hpa's processes do:
+// the sender waits for every ACK, and a thread woken straight from recv
+// answers several times faster than a goroutine parked on the poller (see
+// sender). But every such wait holds a thread, and a woken thread must
+// win one of GOMAXPROCS Ps before it runs: with many more transfers than
+// cores, threads queue for Ps and each ACK costs extra context switches.
+// So transfers beyond the first few use a non-blocking socket on Go's
+// poller instead (polled), where one thread picks up the ACKs of many
+// transfers per epoll wait.
 type transferConn struct {
 	mu sync.Mutex // guards fd against shutdown racing close
 	fd int        // -1 once closed
 	// timeout is the receive timeout set on fd.
 	timeout time.Duration
+	// file and raw are set when polled: file owns fd.
+	file *os.File
+	raw  syscall.RawConn
+	shut atomic.Bool // shutdown was called
 }
 
-// dialTransfer opens a transfer socket from local (port 0) to peer.
-func dialTransfer(local, peer unix.Sockaddr, timeout time.Duration) (*transferConn, error) {
+// dialTransfer opens a transfer socket from local (port 0) to peer; polled
+// puts it on Go's poller (see transferConn).
+func dialTransfer(local, peer unix.Sockaddr, timeout time.Duration, polled bool) (*transferConn, error) {
 	domain := unix.AF_INET6
 	if _, ok := local.(*unix.SockaddrInet4); ok {
 		domain = unix.AF_INET
 	}
-	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	typ := unix.SOCK_DGRAM | unix.SOCK_CLOEXEC
+	if polled {
+		typ |= unix.SOCK_NONBLOCK
+	}
+	fd, err := unix.Socket(domain, typ, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening transfer socket: %w", err)
 	}
 	c := &transferConn{fd: fd}
-	if err := unix.Bind(fd, local); err != nil {
+	if err := unix.Bind(fd, ownSockaddr(local)); err != nil {
 		c.close()
 		return nil, fmt.Errorf("binding transfer socket: %w", err)
 	}
 	if err := unix.Connect(fd, peer); err != nil {
 		c.close()
 		return nil, fmt.Errorf("connecting transfer socket: %w", err)
+	}
+	if polled {
+		// A non-blocking descriptor makes a pollable File.
+		c.file = os.NewFile(uintptr(fd), "tftp-transfer")
+		if c.raw, err = c.file.SyscallConn(); err != nil {
+			c.close()
+			return nil, fmt.Errorf("polling transfer socket: %w", err)
+		}
 	}
 	if err := c.setTimeout(timeout); err != nil {
 		c.close()
@@ -72,7 +99,29 @@ func dialTransfer(local, peer unix.Sockaddr, timeout time.Duration) (*transferCo
 	return c, nil
 }
 
+// ownSockaddr copies sa for one system call: the call encodes the address
+// into sa's private buffer, so transfers sharing their listener's address
+// must not pass the same value.
+func ownSockaddr(sa unix.Sockaddr) unix.Sockaddr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet6:
+		return &unix.SockaddrInet6{Port: sa.Port, ZoneId: sa.ZoneId, Addr: sa.Addr}
+	case *unix.SockaddrInet4:
+		return &unix.SockaddrInet4{Port: sa.Port, Addr: sa.Addr}
+	}
+	return sa
+}
+
+// setTimeout makes the reads that follow wait up to d from now.
 func (c *transferConn) setTimeout(d time.Duration) error {
+	if c.file != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.shut.Load() {
+			return nil // shutdown's deadline stands
+		}
+		return c.file.SetReadDeadline(time.Now().Add(d))
+	}
 	if d == c.timeout {
 		return nil
 	}
@@ -86,7 +135,17 @@ func (c *transferConn) setTimeout(d time.Duration) error {
 
 func (c *transferConn) write(p []byte) error {
 	for {
-		_, err := unix.Write(c.fd, p)
+		var err error
+		if c.raw != nil {
+			if perr := c.raw.Write(func(fd uintptr) bool {
+				_, err = unix.Write(int(fd), p)
+				return err != unix.EAGAIN
+			}); perr != nil {
+				return fmt.Errorf("sending to client: %w", perr)
+			}
+		} else {
+			_, err = unix.Write(c.fd, p)
+		}
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -103,7 +162,27 @@ func (c *transferConn) write(p []byte) error {
 // length, which may exceed len(p). It returns 0 bytes and no error after
 // shutdown.
 func (c *transferConn) read(p []byte) (int, error) {
-	n, _, err := unix.Recvfrom(c.fd, p, unix.MSG_TRUNC)
+	var (
+		n   int
+		err error
+	)
+	if c.raw != nil {
+		perr := c.raw.Read(func(fd uintptr) bool {
+			n, _, err = unix.Recvfrom(int(fd), p, unix.MSG_TRUNC)
+			return err != unix.EAGAIN
+		})
+		switch {
+		case perr == nil:
+		case c.shut.Load():
+			return 0, nil
+		case errors.Is(perr, os.ErrDeadlineExceeded):
+			return 0, errTimeout
+		default:
+			return 0, perr
+		}
+	} else {
+		n, _, err = unix.Recvfrom(c.fd, p, unix.MSG_TRUNC)
+	}
 	switch {
 	case err == unix.EAGAIN:
 		return 0, errTimeout
@@ -120,15 +199,26 @@ func (c *transferConn) read(p []byte) (int, error) {
 func (c *transferConn) shutdown() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fd >= 0 {
-		_ = unix.Shutdown(c.fd, unix.SHUT_RD)
+	if c.fd < 0 {
+		return
 	}
+	c.shut.Store(true)
+	if c.file != nil {
+		// The poller wakes a reader at its deadline, not on shutdown(2).
+		_ = c.file.SetReadDeadline(time.Now())
+		return
+	}
+	_ = unix.Shutdown(c.fd, unix.SHUT_RD)
 }
 
 func (c *transferConn) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fd >= 0 {
+	switch {
+	case c.file != nil:
+		_ = c.file.Close()
+		c.fd = -1
+	case c.fd >= 0:
 		_ = unix.Close(c.fd)
 		c.fd = -1
 	}
@@ -142,7 +232,8 @@ func (c *transferConn) close() {
 // v3.1.0 reached 14 MB/s in single-port mode (a netlink interface lookup
 // and a channel hand-off per ACK) and 20 MB/s with a socket per transfer
 // (a poller wake-up per ACK), against 78 MB/s for tftpd-hpa; this sender,
-// blocking in recv as tftpd-hpa does, matches or beats it.
+// blocking in recv as tftpd-hpa does, matches or beats it. With many
+// transfers at once the poller wins instead (transferConn).
 type sender struct {
 	conn    *transferConn
 	ctx     context.Context

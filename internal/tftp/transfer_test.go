@@ -58,7 +58,9 @@ func (c *scriptedClient) ack(t *testing.T, block uint16) {
 // TestRetransmitsOnLostACK drops the client's first ACK of block 2: the
 // server must send block 2 again after its timeout, and the file arrives
 // whole.
-func TestRetransmitsOnLostACK(t *testing.T) {
+func TestRetransmitsOnLostACK(t *testing.T) { forEachSocketKind(t, testRetransmitsOnLostACK) }
+
+func testRetransmitsOnLostACK(t *testing.T) {
 	data := randomBytes(t, 3*512+100)
 	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, Timeout: 200 * time.Millisecond})
 	c := newScriptedClient(t, s.Addrs()[0], "f")
@@ -96,6 +98,10 @@ func TestRetransmitsOnLostACK(t *testing.T) {
 // instead; the server must resend from block 6 at once, not after a
 // timeout.
 func TestWindowSizeRecoversLostBlock(t *testing.T) {
+	forEachSocketKind(t, testWindowSizeRecoversLostBlock)
+}
+
+func testWindowSizeRecoversLostBlock(t *testing.T) {
 	const window = 4
 	data := randomBytes(t, 20*512+7)
 	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, Timeout: 5 * time.Second})
@@ -146,7 +152,9 @@ func TestWindowSizeRecoversLostBlock(t *testing.T) {
 
 // TestStopWakesSilentClient: a client that negotiated the longest timeout
 // and went silent must not hold Stop for longer than the server's timeout.
-func TestStopWakesSilentClient(t *testing.T) {
+func TestStopWakesSilentClient(t *testing.T) { forEachSocketKind(t, testStopWakesSilentClient) }
+
+func testStopWakesSilentClient(t *testing.T) {
 	s, err := Start(t.Context(), Config{
 		Addresses: []netip.Addr{loopback}, Timeout: 300 * time.Millisecond,
 		Files: fstest.MapFS{"f": {Data: randomBytes(t, 10000)}},
@@ -191,4 +199,16 @@ func TestWriteRequestRefused(t *testing.T) {
 	if st := s.Stats(); st.RefusedWrite != 1 || st.Requests != 1 {
 		t.Errorf("stats = %+v", st)
 	}
+}
+
+// forEachSocketKind runs test with the transfer sockets a lone transfer
+// gets (blocking) and those of a busy server (polled): see transferConn.
+func forEachSocketKind(t *testing.T, test func(*testing.T)) {
+	t.Run("blocking", test)
+	t.Run("polled", func(t *testing.T) {
+		saved := blockingTransfers
+		blockingTransfers = 0
+		t.Cleanup(func() { blockingTransfers = saved })
+		test(t)
+	})
 }
