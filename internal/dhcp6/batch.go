@@ -26,8 +26,10 @@ type batch struct {
 	// raised it announces a lease and must wait for commit.
 	puts int
 	// held are the responses that announce leases in b, sent once b is
-	// stored.
-	held []response
+	// stored; now those that announce none, sent when the read is handled.
+	held, now []response
+	// out is the scratch of sendAll for b's responses.
+	out outbox
 	// reads counts the datagrams handled into b.
 	reads int
 }
@@ -65,13 +67,15 @@ func (b *batch) reset() {
 	b.puts = 0
 	clear(b.held)
 	b.held = b.held[:0]
+	clear(b.now)
+	b.now = b.now[:0]
 	b.reads = 0
 }
 
-// persist writes the changes of b with one PutLeases call and logs the
-// leases it stored. It touches neither the pool nor b, so it may run while
-// the serving goroutine handles the next batch; on failure the caller
-// abandons b (and whatever was handled after it).
+// persist writes the changes of b with one PutLeases call. It touches
+// neither the pool nor b, so it may run while the serving goroutine
+// handles the next batch; on failure the caller abandons b (and whatever
+// was handled after it).
 func (h *handler) persist(b *batch) error {
 	if len(b.writes) == 0 {
 		return nil
@@ -88,10 +92,16 @@ func (h *handler) persist(b *batch) error {
 	if err := h.store.PutLeases(put, del); err != nil {
 		return fmt.Errorf("storing %d leases and deleting %d: %w", len(put), len(del), err)
 	}
+	return nil
+}
+
+// logStored logs the leases persist stored, after their Replies are on
+// their way: the log is for operators, the Replies are what clients wait
+// for.
+func (h *handler) logStored(b *batch) {
 	for _, r := range b.stored {
 		h.logger.Info(r.msg, r.attrs...)
 	}
-	return nil
 }
 
 // abandon undoes what b did to the pool when its changes could not be

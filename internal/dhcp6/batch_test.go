@@ -34,11 +34,24 @@ type fakeConn struct {
 func (c *fakeConn) ReadBatch([]ipv6.Message, int) (int, error) { return 0, net.ErrClosed }
 func (c *fakeConn) SetReadDeadline(time.Time) error            { return nil }
 
-func (c *fakeConn) WriteTo(b []byte, cm *ipv6.ControlMessage, _ net.Addr) (int, error) {
+func (c *fakeConn) WriteBatch(ms []ipv6.Message, _ int) (int, error) {
+	for i := range ms {
+		var cm ipv6.ControlMessage
+		// A sent IPV6_PKTINFO parses as a received one: the source
+		// address comes back as Dst.
+		if err := cm.Parse(ms[i].OOB); err != nil && c.t != nil {
+			c.t.Fatalf("control message of a response: %v", err)
+		}
+		c.record(ms[i].Buffers[0], cm.Dst)
+	}
+	return len(ms), nil
+}
+
+func (c *fakeConn) record(b []byte, src net.IP) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.t == nil {
-		return len(b), nil
+		return
 	}
 	m, err := dhcpv6.MessageFromBytes(b)
 	if err != nil {
@@ -56,8 +69,7 @@ func (c *fakeConn) WriteTo(b []byte, cm *ipv6.ControlMessage, _ net.Addr) (int, 
 		}
 	}
 	c.sent = append(c.sent, m)
-	c.srcs = append(c.srcs, cm.Src)
-	return len(b), nil
+	c.srcs = append(c.srcs, src)
 }
 
 // newTestServer is a Server without a socket: tests hand serveBatch the

@@ -114,7 +114,7 @@ const maxDatagram = 9000
 // that records what is sent.
 type packetConn interface {
 	ReadBatch(ms []ipv6.Message, flags int) (int, error)
-	WriteTo(b []byte, cm *ipv6.ControlMessage, dst net.Addr) (int, error)
+	WriteBatch(ms []ipv6.Message, flags int) (int, error)
 	SetReadDeadline(t time.Time) error
 }
 
@@ -133,8 +133,11 @@ type Server struct {
 	limits *limiters
 	logger *slog.Logger
 	now    func() time.Time
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// ifaceOOB is the control message of responses sent from the kernel's
+	// choice of source address, made once.
+	ifaceOOB []byte
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // Start opens the server's socket on cfg.Interface, loads the leases in
@@ -160,7 +163,8 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 	logger = logger.With("interface", l.ifi.Name)
 	pool := lease.NewPool(spacesOf(cfg))
 	pool.Exclude(l.ownAddrs...)
-	s := &Server{link: l, conn: conn, logger: logger, now: time.Now, overlapFrom: overlapFrom}
+	s := &Server{link: l, conn: conn, logger: logger, now: time.Now, overlapFrom: overlapFrom,
+		ifaceOOB: (&ipv6.ControlMessage{IfIndex: l.ifi.Index}).Marshal()}
 	s.h = newHandler(l.duid, cfg, pool, store, logger)
 	stored, err := store.Leases()
 	if err != nil {
@@ -398,9 +402,12 @@ func (s *Server) handleBatch(ms []ipv6.Message, b *batch) {
 		case r.stored:
 			b.held = append(b.held, r)
 		default:
-			s.send(r)
+			b.now = append(b.now, r)
 		}
 	}
+	s.sendAll(b.now, &b.out)
+	clear(b.now)
+	b.now = b.now[:0]
 }
 
 // commit stores b's lease changes, then sends the responses b held. It
@@ -410,9 +417,8 @@ func (s *Server) commit(b *batch) error {
 	if err := s.h.persist(b); err != nil {
 		return err
 	}
-	for _, r := range b.held {
-		s.send(r)
-	}
+	s.sendAll(b.held, &b.out)
+	s.h.logStored(b)
 	return nil
 }
 
@@ -542,14 +548,55 @@ func (s *Server) rateLimited(v verdict, typ dhcpv6.MessageType, bucket string, p
 	s.logger.Warn("dropping DHCPv6 messages over the rate limit", attrs...)
 }
 
-func (s *Server) send(r response) {
-	counts := &s.stats.byType[r.typ]
-	if _, err := s.conn.WriteTo(r.wire, &ipv6.ControlMessage{IfIndex: s.link.ifi.Index, Src: r.src}, r.dst); err != nil {
-		counts.dropped.Add(1)
-		s.logger.Warn("sending DHCPv6 response", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
+// outbox is the scratch memory of sendAll, kept per batch so the serving
+// goroutine and the committer each have their own.
+type outbox struct {
+	ms   []ipv6.Message
+	bufs [][]byte
+}
+
+// sendAll sends rs with as few system calls as it can: sendmmsg takes
+// them all at once, where a sendmsg each cost a fifth of the server's CPU
+// at 12,000 exchanges a second. A response that cannot be sent is counted
+// and logged, and the rest still go.
+func (s *Server) sendAll(rs []response, out *outbox) {
+	if len(rs) == 0 {
 		return
 	}
-	counts.replied.Add(1)
+	out.ms, out.bufs = out.ms[:0], out.bufs[:0]
+	for i := range rs {
+		out.bufs = append(out.bufs, rs[i].wire)
+		out.ms = append(out.ms, ipv6.Message{Buffers: out.bufs[i : i+1 : i+1], OOB: s.controlMessage(rs[i].src), Addr: rs[i].dst})
+	}
+	for sent := 0; sent < len(rs); {
+		n, err := s.conn.WriteBatch(out.ms[sent:], 0)
+		for _, r := range rs[sent : sent+n] {
+			s.stats.byType[r.typ].replied.Add(1)
+		}
+		sent += n
+		if err == nil && n > 0 {
+			continue
+		}
+		if err == nil {
+			err = errors.New("sendmmsg sent nothing")
+		}
+		// The kernel stops at the first message it refuses.
+		r := rs[sent]
+		s.stats.byType[r.typ].dropped.Add(1)
+		s.logger.Warn("sending DHCPv6 response", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
+		sent++
+	}
+	clear(out.ms)
+	clear(out.bufs)
+}
+
+// controlMessage names the interface a response leaves by and, for the
+// answer to a unicast message, the address it comes from.
+func (s *Server) controlMessage(src net.IP) []byte {
+	if src == nil && s.ifaceOOB != nil {
+		return s.ifaceOOB
+	}
+	return (&ipv6.ControlMessage{IfIndex: s.link.ifi.Index, Src: src}).Marshal()
 }
 
 func cloneConfig(cfg Config) Config {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net/netip"
@@ -10,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	berrors "go.etcd.io/bbolt/errors"
+	bolt "go.etcd.io/bbolt"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
@@ -129,10 +130,10 @@ func TestPutLeasesIsAtomic(t *testing.T) {
 		return out
 	}
 
-	// A lease without an address has no key: bbolt refuses it after b and
-	// c were written in the same transaction, and the delete of a never ran.
-	if err := ls.PutLeases([]lease.Lease{b, c, {DUID: []byte{2}}}, []netip.Addr{a.Address}); !errors.Is(err, berrors.ErrKeyRequired) {
-		t.Fatalf("PutLeases of a lease without an address: %v, want %v", err, berrors.ErrKeyRequired)
+	// A lease without an address could never be found again: the whole
+	// batch is refused, and the delete of a never runs.
+	if err := ls.PutLeases([]lease.Lease{b, c, {DUID: []byte{2}}}, []netip.Addr{a.Address}); !errors.Is(err, errNoAddress) {
+		t.Fatalf("PutLeases of a lease without an address: %v, want %v", err, errNoAddress)
 	}
 	if got := addrs(); !slices.Equal(got, []netip.Addr{a.Address}) {
 		t.Fatalf("after a failed PutLeases: %v, want only %s", got, a.Address)
@@ -151,6 +152,135 @@ func TestPutLeasesIsAtomic(t *testing.T) {
 	ls = s.Leases("lab")
 	if got := addrs(); !slices.Equal(got, []netip.Addr{b.Address, c.Address}) {
 		t.Fatalf("after PutLeases and reopen: %v, want %s and %s", got, b.Address, c.Address)
+	}
+}
+
+// TestLeaseRecordsAreReplaced: storing a lease again (a renewal) replaces
+// its record rather than adding one, deleting removes it, and both hold
+// across a reopen, which learns the records afresh.
+func TestLeaseRecordsAreReplaced(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(a string, valid int64) lease.Lease {
+		return lease.Lease{Address: netip.MustParseAddr(a), DUID: []byte{1}, ValidUntil: time.Unix(valid, 0).UTC()}
+	}
+	ls := s.Leases("lab")
+	steps := []struct {
+		reopen bool
+		put    []lease.Lease
+		del    []string
+		want   []lease.Lease
+	}{
+		{put: []lease.Lease{at("2001:db8::a", 1), at("2001:db8::b", 1)}, want: []lease.Lease{at("2001:db8::a", 1), at("2001:db8::b", 1)}},
+		// The same address twice in one batch: the later one stands.
+		{put: []lease.Lease{at("2001:db8::a", 2), at("2001:db8::a", 3)}, want: []lease.Lease{at("2001:db8::a", 3), at("2001:db8::b", 1)}},
+		{put: []lease.Lease{at("2001:db8::c", 1)}, del: []string{"2001:db8::b", "2001:db8::d"}, want: []lease.Lease{at("2001:db8::a", 3), at("2001:db8::c", 1)}},
+		{reopen: true, put: []lease.Lease{at("2001:db8::c", 4)}, del: []string{"2001:db8::a"}, want: []lease.Lease{at("2001:db8::c", 4)}},
+	}
+	for i, st := range steps {
+		if st.reopen {
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if s, err = Open(dir); err != nil {
+				t.Fatal(err)
+			}
+			ls = s.Leases("lab")
+		}
+		var del []netip.Addr
+		for _, a := range st.del {
+			del = append(del, netip.MustParseAddr(a))
+		}
+		if err := ls.PutLeases(st.put, del); err != nil {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+		got, err := ls.Leases()
+		if err != nil || !slices.EqualFunc(got, st.want, func(a, b lease.Lease) bool { return a.Address == b.Address && a.ValidUntil.Equal(b.ValidUntil) }) {
+			t.Fatalf("step %d: leases = %+v, %v; want %+v", i+1, got, err, st.want)
+		}
+	}
+	s.Close()
+}
+
+// TestReadsSchema1Leases opens a state file whose lease records are keyed
+// by address, as schema 1 wrote them: they are read, replaced when their
+// lease changes and deleted by address.
+func TestReadsSchema1Leases(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := []lease.Lease{
+		{Address: netip.MustParseAddr("2001:db8::a"), DUID: []byte{1}, ValidUntil: time.Unix(100, 0).UTC()},
+		{Address: netip.MustParseAddr("2001:db8::b"), DUID: []byte{2}, ValidUntil: time.Unix(100, 0).UTC()},
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketLeases).CreateBucket([]byte("lab"))
+		if err != nil {
+			return err
+		}
+		for _, l := range old {
+			data, _ := json.Marshal(l)
+			if err := b.Put(l.Address.AsSlice(), data); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, []byte("1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ls := s.Leases("lab")
+	if got, err := ls.Leases(); err != nil || len(got) != 2 || got[1].DUID[0] != 2 {
+		t.Fatalf("schema 1 leases read as %+v, %v", got, err)
+	}
+	renewed := old[0]
+	renewed.ValidUntil = time.Unix(200, 0).UTC()
+	if err := ls.PutLeases([]lease.Lease{renewed}, []netip.Addr{old[1].Address}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ls.Leases()
+	if err != nil || len(got) != 1 || !got[0].ValidUntil.Equal(renewed.ValidUntil) {
+		t.Fatalf("after renewing one schema 1 lease and deleting the other: %+v, %v", got, err)
+	}
+}
+
+// TestLeaseIndexSurvivesBootServerDelete: deleting a boot server drops its
+// lease bucket, and a new one of the same name numbers its records from 1
+// again; the old index must not make a delete hit the new lease that now
+// holds an old key.
+func TestLeaseIndexSurvivesBootServerDelete(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutBootServer(&netbootv1.BootServer{Name: "lab"}); err != nil {
+		t.Fatal(err)
+	}
+	a := lease.Lease{Address: netip.MustParseAddr("2001:db8::a"), DUID: []byte{1}}
+	b := lease.Lease{Address: netip.MustParseAddr("2001:db8::b"), DUID: []byte{2}}
+	ls := s.Leases("lab")
+	if err := ls.PutLeases([]lease.Lease{a}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteBootServer("lab"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls.PutLeases([]lease.Lease{b}, []netip.Addr{a.Address}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ls.Leases(); err != nil || len(got) != 1 || got[0].Address != b.Address {
+		t.Fatalf("leases = %+v, %v; want only %s", got, err, b.Address)
 	}
 }
 
