@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -24,15 +26,29 @@ const followerBuffer = 256
 // eventRing keeps the agent's most recent events in memory, in order, and
 // hands new ones to followers. Adding never blocks: a follower that cannot
 // keep up misses events and is told how many.
+//
+// A record becomes an Event (every attribute formatted into a map) only
+// when someone asks for it: a DHCPv6 storm logs a lease per exchange, and
+// converting each at once cost about 5 % of the agent's CPU while the
+// ring is seldom read. Records with a follower, or with a value that could
+// change after the log call, are converted at once.
 type eventRing struct {
 	mu        sync.Mutex
-	buf       []*netbootv1.Event // buf[seq % len(buf)]
-	next      uint64             // seq of the next event; seqs start at 1
+	buf       []ringEntry // buf[seq % len(buf)]
+	next      uint64      // seq of the next event; seqs start at 1
 	followers map[*eventFollower]struct{}
+	following atomic.Int32 // len(followers), read without mu
+}
+
+// ringEntry is one kept event: converted, or the record to convert.
+type ringEntry struct {
+	event *netbootv1.Event
+	h     *eventHandler
+	rec   slog.Record
 }
 
 func newEventRing(capacity int) *eventRing {
-	return &eventRing{buf: make([]*netbootv1.Event, capacity), next: 1, followers: map[*eventFollower]struct{}{}}
+	return &eventRing{buf: make([]ringEntry, capacity), next: 1, followers: map[*eventFollower]struct{}{}}
 }
 
 // eventFollower receives events as they are added.
@@ -82,13 +98,35 @@ func (f eventFilter) matches(e *netbootv1.Event) bool {
 	return true
 }
 
-// add records e, numbering it, and offers it to every follower.
-func (r *eventRing) add(e *netbootv1.Event) {
+// add records the log record rec that h handled, numbering it, and offers
+// it to every follower.
+func (r *eventRing) add(h *eventHandler, rec slog.Record) {
+	if r.following.Load() > 0 || !deferrable(rec) {
+		r.addEvent(h.event(rec))
+		return
+	}
+	rec = rec.Clone()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.followers) > 0 {
+		r.addLocked(h.event(rec)) // a follower came meanwhile
+		return
+	}
+	r.buf[r.next%uint64(len(r.buf))] = ringEntry{h: h, rec: rec}
+	r.next++
+}
+
+// addEvent records e, numbering it, and offers it to every follower.
+func (r *eventRing) addEvent(e *netbootv1.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addLocked(e)
+}
+
+func (r *eventRing) addLocked(e *netbootv1.Event) {
 	e.Seq = r.next
 	r.next++
-	r.buf[e.Seq%uint64(len(r.buf))] = e
+	r.buf[e.Seq%uint64(len(r.buf))] = ringEntry{event: e}
 	for f := range r.followers {
 		if !f.filter.matches(e) {
 			continue
@@ -104,6 +142,55 @@ func (r *eventRing) add(e *netbootv1.Event) {
 			f.dropped++
 		}
 	}
+}
+
+// eventLocked returns the event numbered seq, converting its record now if
+// need be.
+func (r *eventRing) eventLocked(seq uint64) *netbootv1.Event {
+	slot := &r.buf[seq%uint64(len(r.buf))]
+	if slot.event == nil {
+		e := slot.h.event(slot.rec)
+		e.Seq = seq
+		*slot = ringEntry{event: e}
+	}
+	return slot.event
+}
+
+// deferrable says whether rec's values stay as they are after the log
+// call, so it may be converted later: a timestamp, and no value of a type
+// that could be changed in place (a byte slice, a pointer) or that
+// computes itself (a LogValuer).
+func deferrable(rec slog.Record) bool {
+	if rec.Time.IsZero() {
+		return false
+	}
+	ok := true
+	rec.Attrs(func(a slog.Attr) bool {
+		ok = immutable(a.Value)
+		return ok
+	})
+	return ok
+}
+
+func immutable(v slog.Value) bool {
+	switch v.Kind() {
+	case slog.KindLogValuer:
+		return false
+	case slog.KindGroup:
+		for _, a := range v.Group() {
+			if !immutable(a.Value) {
+				return false
+			}
+		}
+		return true
+	case slog.KindAny:
+		switch v.Any().(type) {
+		case netip.Addr, netip.Prefix, netip.AddrPort, uint16, uint32, int32, uint8:
+			return true
+		}
+		return false
+	}
+	return true // string, numbers, bool, time, duration
 }
 
 // withDropped is e telling one follower how many events it missed; e itself
@@ -125,7 +212,7 @@ func (r *eventRing) snapshotLocked(f eventFilter) []*netbootv1.Event {
 	}
 	var out []*netbootv1.Event
 	for seq := first; seq < r.next; seq++ {
-		if e := r.buf[seq%n]; f.matches(e) {
+		if e := r.eventLocked(seq); f.matches(e) {
 			out = append(out, e)
 		}
 	}
@@ -146,6 +233,7 @@ func (r *eventRing) follow(f eventFilter) ([]*netbootv1.Event, *eventFollower) {
 	defer r.mu.Unlock()
 	fl := &eventFollower{ch: make(chan *netbootv1.Event, followerBuffer), filter: f}
 	r.followers[fl] = struct{}{}
+	r.following.Store(int32(len(r.followers)))
 	return r.snapshotLocked(f), fl
 }
 
@@ -153,6 +241,7 @@ func (r *eventRing) unfollow(fl *eventFollower) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.followers, fl)
+	r.following.Store(int32(len(r.followers)))
 }
 
 // WatchEvents sends the kept events, then with follow every new one until
@@ -209,7 +298,7 @@ func (h *eventHandler) Enabled(ctx context.Context, level slog.Level) bool {
 
 func (h *eventHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelInfo {
-		h.ring.add(h.event(r))
+		h.ring.add(h, r)
 	}
 	if h.next.Enabled(ctx, r.Level) {
 		return h.next.Handle(ctx, r)

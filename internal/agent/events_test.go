@@ -3,7 +3,9 @@ package agent
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +28,7 @@ func seqs(events []*netbootv1.Event) []uint64 {
 func TestEventRingKeepsTheNewestInOrder(t *testing.T) {
 	r := newEventRing(5)
 	for range 12 {
-		r.add(event("lease", ""))
+		r.addEvent(event("lease", ""))
 	}
 	got := seqs(r.snapshot(eventFilter{}))
 	if fmt.Sprint(got) != "[8 9 10 11 12]" {
@@ -76,7 +78,7 @@ func TestEventFilters(t *testing.T) {
 
 func TestSlowFollowerDropsAndIsTold(t *testing.T) {
 	r := newEventRing(10)
-	r.add(event("lease", ""))
+	r.addEvent(event("lease", ""))
 	backlog, slow := r.follow(eventFilter{kinds: []string{"lease"}})
 	defer r.unfollow(slow)
 	if len(backlog) != 1 {
@@ -86,9 +88,9 @@ func TestSlowFollowerDropsAndIsTold(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for range followerBuffer + 7 {
-			r.add(event("lease", ""))
+			r.addEvent(event("lease", ""))
 		}
-		r.add(event("config", "")) // filtered out: not counted as dropped
+		r.addEvent(event("config", "")) // filtered out: not counted as dropped
 		close(done)
 	}()
 	select {
@@ -101,7 +103,7 @@ func TestSlowFollowerDropsAndIsTold(t *testing.T) {
 			t.Fatalf("event %d says %d dropped before the buffer was full", e.GetSeq(), e.GetDropped())
 		}
 	}
-	r.add(event("lease", ""))
+	r.addEvent(event("lease", ""))
 	e := <-slow.ch
 	if e.GetDropped() != 7 {
 		t.Fatalf("next event after the drops says %d dropped, want 7", e.GetDropped())
@@ -152,5 +154,46 @@ func TestEventHandlerTeesInfoAndAbove(t *testing.T) {
 	// The agent's own log still filters by its level.
 	if strings.Contains(out.String(), "leased address") || !strings.Contains(out.String(), "tftp request refused") {
 		t.Errorf("wrapped handler's level not respected:\n%s", out.String())
+	}
+}
+
+// TestEventsConvertedWhenRead: records are kept as they were logged and
+// become events when read, with the same content as if converted at once;
+// a value that could change after the log call (a byte slice) is
+// converted at once, so a later change does not show.
+func TestEventsConvertedWhenRead(t *testing.T) {
+	r := newEventRing(10)
+	logger := slog.New(newEventHandler(slog.NewTextHandler(io.Discard, nil), r)).With("boot_server", "lab")
+	addr := netip.MustParseAddr("2001:db8:1::1000")
+	logger.Info("leased address", "duid", "0001aabb", "address", addr, "iaid", uint32(7), "valid_until", time.Unix(2000000000, 0).UTC())
+	if r.buf[1].event != nil {
+		t.Fatal("a record of immutable values was converted before anyone read it")
+	}
+	mutable := []byte("before")
+	logger.Info("tftp transfer complete", "raw", mutable)
+	copy(mutable, "after!")
+
+	events := r.snapshot(eventFilter{})
+	if len(events) != 2 {
+		t.Fatalf("got %d events, want 2", len(events))
+	}
+	lease := events[0]
+	if lease.GetSeq() != 1 || lease.GetKind() != "lease" || lease.GetBootServer() != "lab" || lease.GetClient() != "0001aabb" ||
+		lease.GetAttrs()["address"] != addr.String() || lease.GetAttrs()["iaid"] != "7" {
+		t.Errorf("deferred event = %v", lease)
+	}
+	if got := events[1].GetAttrs()["raw"]; got != "[98 101 102 111 114 101]" {
+		t.Errorf("byte slice attribute = %q, want the value at the log call", got)
+	}
+	if again := r.snapshot(eventFilter{}); again[0] != lease {
+		t.Error("a deferred event was converted twice")
+	}
+
+	// With a follower, records are converted as they come.
+	_, fl := r.follow(eventFilter{})
+	defer r.unfollow(fl)
+	logger.Info("renewed address", "address", addr)
+	if e := <-fl.ch; e.GetSeq() != 3 || e.GetKind() != "lease" {
+		t.Errorf("follower got %v", e)
 	}
 }

@@ -2,6 +2,7 @@ package dhcp6
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -228,7 +229,10 @@ func (h *handler) solicit(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 	assigned := 0
 	var reason string
 	for _, x := range ias {
-		attrs := append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
+		// Built only to log: most Solicits log nothing at info.
+		attrs := func() []any {
+			return append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
+		}
 		if reason = served(x.kind, cfg); reason != "" {
 			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
 			continue
@@ -244,18 +248,18 @@ func (h *handler) solicit(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 		}
 		if errors.Is(err, lease.ErrPoolExhausted) {
 			reason = exhausted(x.kind)
-			h.logger.Warn("pool exhausted", append(attrs, "reason", reason)...)
+			h.logger.Warn("pool exhausted", append(attrs(), "reason", reason)...)
 			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if !rapid {
+		if !rapid && h.logger.Enabled(context.Background(), slog.LevelDebug) {
 			// Debug: an offer binds nothing, and a Solicit flood of made-up
 			// DUIDs would otherwise be a flood of log lines; the lease a
 			// Request binds is logged at info.
-			h.logger.Debug("offering lease", append(attrs, leaseAttrs(l)...)...)
+			h.logger.Debug("offering lease", append(attrs(), leaseAttrs(l)...)...)
 		}
 		resp.AddOption(iaGrant(x, cfg, l.Prefix()))
 		assigned++
