@@ -24,7 +24,7 @@ const noBootAddress = "no server address for boot URLs"
 // client said, what bootfile.Select decided and the options that carry it.
 type bootAnswer struct {
 	requested bool // the client's Option Request option names option 59
-	client    bootfile.Client
+	client    bootfile.Client   // zero unless requested or described
 	decision  bootfile.Decision // zero unless requested
 	// options go into the response in this order: boot-file-url (59),
 	// boot-file-parameters (60) and, for UEFI HTTP boot, vendor class (16)
@@ -36,11 +36,11 @@ type bootAnswer struct {
 // c gets under cfg. A client that did not request option 59 gets none: RFC
 // 5970 section 3.1 has servers send it only on request.
 func decideBoot(req *dhcpv6.Message, c client, cfg *Config) bootAnswer {
-	a := bootAnswer{client: bootClientOf(req), requested: req.Options.RequestedOptions().Contains(dhcpv6.OptionBootfileURL)}
-	a.client.DUID, a.client.MAC = hex.EncodeToString(c.duid), c.hwAddr
+	a := bootAnswer{requested: req.Options.RequestedOptions().Contains(dhcpv6.OptionBootfileURL)}
 	if !a.requested {
-		return a
+		return a // a.client is left for describe: most clients never need it
 	}
+	a.describe(req, c)
 	d := bootfile.Select(cfg.Boot.Rules, bootfile.Server{Address: cfg.ServerAddress, HTTPPort: cfg.Boot.HTTPPort}, a.client)
 	if d.URL != "" && cfg.Boot.Rules[d.RuleIndex].URL == "" && bootAddrProblem(cfg.ServerAddress) != "" {
 		// A file rule's URL names this server; an absolute URL does not
@@ -63,6 +63,12 @@ func decideBoot(req *dhcpv6.Message, c client, cfg *Config) bootAnswer {
 		a.options = append(a.options, &dhcpv6.OptVendorClass{EnterpriseNumber: enterprisePXE, Data: [][]byte{[]byte("HTTPClient")}})
 	}
 	return a
+}
+
+// describe fills in what req's sender c says about itself.
+func (a *bootAnswer) describe(req *dhcpv6.Message, c client) {
+	a.client = bootClientOf(req)
+	a.client.DUID, a.client.MAC = hex.EncodeToString(c.duid), c.hwAddr
 }
 
 // bootClientOf reads what req says about the booting machine: every

@@ -87,8 +87,11 @@ func (c client) lease(kind lease.Kind, iaid uint32, addr netip.Addr, cfg *Config
 }
 
 // attrs are the structured log fields that identify the client.
-func (c client) attrs() []any {
-	attrs := []any{"duid", hex.EncodeToString(c.duid)}
+func (c client) attrs() []any { return c.appendAttrs(nil) }
+
+// appendAttrs appends attrs() to dst.
+func (c client) appendAttrs(dst []any) []any {
+	attrs := append(dst, "duid", hex.EncodeToString(c.duid))
 	if c.arch != nil {
 		attrs = append(attrs, "arch", *c.arch)
 	}

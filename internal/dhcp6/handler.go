@@ -50,6 +50,9 @@ type handler struct {
 
 func newHandler(serverID dhcpv6.DUID, cfg Config, pool *lease.Pool, store LeaseStore, logger *slog.Logger) *handler {
 	h := &handler{serverID: serverID, pool: pool, store: store, logger: logger, foreign: map[string]bool{}}
+	if cfg.configOptions == nil {
+		cfg.configOptions = configOptionsOf(&cfg)
+	}
 	h.cfg.Store(&cfg)
 	return h
 }
@@ -175,16 +178,31 @@ func (h *handler) response(req *dhcpv6.Message, typ dhcpv6.MessageType) *dhcpv6.
 // option names them, which RFC 8415 section 18.3 allows: not every boot
 // client sends one.
 func addConfigOptions(resp *dhcpv6.Message, cfg *Config) {
+	opts := cfg.configOptions
+	if opts == nil {
+		opts = configOptionsOf(cfg)
+	}
+	for _, o := range opts {
+		resp.AddOption(o)
+	}
+}
+
+// configOptionsOf builds the options addConfigOptions adds. Start and Apply
+// build them once per configuration (Config.configOptions): responses only
+// encode them, so one value serves every response.
+func configOptionsOf(cfg *Config) []dhcpv6.Option {
+	opts := []dhcpv6.Option{}
 	if len(cfg.DHCPv6.DNSServers) > 0 {
 		ips := make([]net.IP, len(cfg.DHCPv6.DNSServers))
 		for i, a := range cfg.DHCPv6.DNSServers {
 			ips[i] = a.AsSlice()
 		}
-		resp.AddOption(dhcpv6.OptDNS(ips...))
+		opts = append(opts, dhcpv6.OptDNS(ips...))
 	}
 	if len(cfg.DHCPv6.DomainSearch) > 0 {
-		resp.AddOption(dhcpv6.OptDomainSearchList(&rfc1035label.Labels{Labels: cfg.DHCPv6.DomainSearch}))
+		opts = append(opts, dhcpv6.OptDomainSearchList(&rfc1035label.Labels{Labels: cfg.DHCPv6.DomainSearch}))
 	}
+	return opts
 }
 
 // addBootOptions adds the boot-file URL (option 59) chosen for the client,
@@ -194,7 +212,12 @@ func addConfigOptions(resp *dhcpv6.Message, cfg *Config) {
 func (h *handler) addBootOptions(resp, req *dhcpv6.Message, c client, cfg *Config) {
 	a := decideBoot(req, c, cfg)
 	if !a.requested {
-		h.logger.Debug("client did not request a boot-file URL (option 59)", a.logAttrs(c, req.MessageType)...)
+		// Most clients of a storm: their attributes cost more than the
+		// rest of the decision, so they are built only when logged.
+		if h.logger.Enabled(context.Background(), slog.LevelDebug) {
+			a.describe(req, c)
+			h.logger.Debug("client did not request a boot-file URL (option 59)", a.logAttrs(c, req.MessageType)...)
+		}
 		return
 	}
 	for _, o := range a.options {
@@ -300,7 +323,9 @@ func (h *handler) bind(b *batch, req *dhcpv6.Message, c client, x ia, hint netip
 	if replaced != nil {
 		b.delete(replaced.Address)
 	}
-	attrs := append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
+	// Sized for every attribute at once: a line per lease is logged.
+	attrs := c.appendAttrs(make([]any, 0, 20))
+	attrs = append(attrs, "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
 	b.put(l, "leased "+what(x.kind), append(append(attrs, leaseAttrs(l)...), "valid_until", l.ValidUntil)...)
 	return l, nil
 }

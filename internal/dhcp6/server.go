@@ -77,6 +77,10 @@ type Config struct {
 	// not a usable global IPv6 address, file rules send no option 59 (rules
 	// with an absolute URL still do) and Start and Apply log a warning.
 	ServerAddress netip.Addr
+
+	// configOptions are the DNS options of every response, built by
+	// cloneConfig (see configOptionsOf).
+	configOptions []dhcpv6.Option
 }
 
 // LeaseStore persists leases of this one boot server. PutLeases stores put
@@ -616,5 +620,6 @@ func cloneConfig(cfg Config) Config {
 		r.MACs = slices.Clone(r.MACs)
 		r.Parameters = slices.Clone(r.Parameters)
 	}
+	cfg.configOptions = configOptionsOf(&cfg)
 	return cfg
 }
