@@ -23,7 +23,7 @@ const noBootAddress = "no server address for boot URLs"
 // bootAnswer is the boot-file part of one Advertise or Reply: what the
 // client said, what bootfile.Select decided and the options that carry it.
 type bootAnswer struct {
-	requested bool // the client's Option Request option names option 59
+	requested bool              // the client's Option Request option names option 59
 	client    bootfile.Client   // zero unless requested or described
 	decision  bootfile.Decision // zero unless requested
 	// options go into the response in this order: boot-file-url (59),
