@@ -29,12 +29,17 @@ type fakeConn struct {
 	stored *memStore
 	sent   []*dhcpv6.Message
 	srcs   []net.IP // the source address each was sent from; nil: the kernel's choice
+	// batches is the size of each WriteBatch call.
+	batches []int
 }
 
 func (c *fakeConn) ReadBatch([]ipv6.Message, int) (int, error) { return 0, net.ErrClosed }
 func (c *fakeConn) SetReadDeadline(time.Time) error            { return nil }
 
 func (c *fakeConn) WriteBatch(ms []ipv6.Message, _ int) (int, error) {
+	c.mu.Lock()
+	c.batches = append(c.batches, len(ms))
+	c.mu.Unlock()
 	for i := range ms {
 		var cm ipv6.ControlMessage
 		// A sent IPV6_PKTINFO parses as a received one: the source
@@ -366,5 +371,39 @@ func TestServeAccumulatesWhileCommitting(t *testing.T) {
 	}
 	if len(conn.sent) != 5 || st.len() != 5 {
 		t.Fatalf("%d Replies sent, %d leases stored; want 5 and 5", len(conn.sent), st.len())
+	}
+}
+
+// TestCommitPacesManyReplies: a commit that releases many Replies sends
+// them pacedChunk at a time, pacedGap apart, all of them, in order.
+func TestCommitPacesManyReplies(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	cfg.DHCPv6.Ranges[0].End = netip.MustParseAddr("2001:db8:1::ffff")
+	conn := &fakeConn{t: t}
+	now := t0
+	srv := newTestServer(t, cfg, newMemStore(), conn, &now)
+	const n = 2*pacedChunk + 5
+	ms := make([]ipv6.Message, n)
+	for i := range ms {
+		cid, ll := batchClient(i)
+		ms[i] = datagram(clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1)), ll)
+	}
+	var b batch
+	start := time.Now()
+	srv.serveBatch(ms, &b)
+	if d := time.Since(start); d < 2*pacedGap {
+		t.Errorf("%d Replies sent in %v, want at least two gaps of %v", n, d, pacedGap)
+	}
+	if want := []int{pacedChunk, pacedChunk, 5}; !slices.Equal(conn.batches, want) {
+		t.Errorf("sendmmsg batches %v, want %v", conn.batches, want)
+	}
+	if len(conn.sent) != n {
+		t.Fatalf("%d Replies sent, want %d", len(conn.sent), n)
+	}
+	for i, m := range conn.sent {
+		cid, _ := batchClient(i)
+		if got := m.Options.ClientID(); m.MessageType != dhcpv6.MessageTypeReply || got == nil || !got.Equal(cid) {
+			t.Fatalf("response %d is a %s to %v, want the Reply to client %d (%v)", i, m.MessageType, got, i, cid)
+		}
 	}
 }
