@@ -271,9 +271,9 @@ type Leases struct {
 	keys map[netip.Addr][]byte
 }
 
-// errNoAddress refuses a lease without an address: it could never be
-// found again by address.
-var errNoAddress = errors.New("lease has no address")
+// errNoAddress refuses a lease without a plain IPv6 address (no zone):
+// it could never be found again by address.
+var errNoAddress = errors.New("lease has no IPv6 address without a zone")
 
 // PutLeases stores put and forgets the leases of del (missing ones are no
 // error) in one transaction, fsynced before it returns: either all of it is
@@ -285,7 +285,7 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	records := make([][]byte, len(put))
 	for i, l := range put {
 		if !l.Address.Is6() || l.Address.Zone() != "" {
-			return fmt.Errorf("storing lease of DUID %x: %w", l.DUID, errNoAddress)
+			return fmt.Errorf("storing lease %q of DUID %x: %w", l.Address, l.DUID, errNoAddress)
 		}
 		a := l.Address.As16()
 		data, err := json.Marshal(l)
