@@ -78,8 +78,8 @@ type Config struct {
 	// with an absolute URL still do) and Start and Apply log a warning.
 	ServerAddress netip.Addr
 
-	// configOptions are the DNS options of every response, built by
-	// cloneConfig (see configOptionsOf).
+	// configOptions are the DNS options of every response, built once by
+	// cloneConfig or newHandler (see configOptionsOf).
 	configOptions []dhcpv6.Option
 }
 
