@@ -64,15 +64,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	handlerOpts := &slog.HandlerOptions{Level: level}
+	var newHandler func(io.Writer, *slog.HandlerOptions) slog.Handler
 	switch strings.ToLower(*logFormat) {
 	case "text":
-		opts.Logger = slog.New(slog.NewTextHandler(stderr, handlerOpts))
+		newHandler = func(w io.Writer, o *slog.HandlerOptions) slog.Handler { return slog.NewTextHandler(w, o) }
 	case "json":
-		opts.Logger = slog.New(slog.NewJSONHandler(stderr, handlerOpts))
+		newHandler = func(w io.Writer, o *slog.HandlerOptions) slog.Handler { return slog.NewJSONHandler(w, o) }
 	default:
 		fmt.Fprintf(stderr, "agent: --log-format %q: want text or json\n", *logFormat)
 		return 2
 	}
+	logOut := newLineBatcher(stderr)
+	defer logOut.Close()
+	opts.Logger = slog.New(newHandler(logOut, handlerOpts))
 
 	// The agent's live heap is small (leases, configuration) and its
 	// garbage comes from packets: collecting at 4x the live heap instead of

@@ -18,6 +18,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -137,7 +138,10 @@ type agent struct {
 func startAgent(t *testing.T, lab *testlab.Lab, stateDir string, extraArgs ...string) (*agent, error) {
 	t.Helper()
 	argv := append([]string{testlab.Binary(t), "agent", "--state-dir", stateDir}, extraArgs...)
-	d, err := startDaemon(t, lab, lab.ServerNS, "agent", filepath.Join(stateDir, "agent-bench.log"), nil, argv...)
+	// NETBOOT_BENCH_AGENT_ENV adds to the agent's environment, e.g.
+	// "GOGC=100 GOMAXPROCS=1", to try runtime settings.
+	env := strings.Fields(os.Getenv("NETBOOT_BENCH_AGENT_ENV"))
+	d, err := startDaemon(t, lab, lab.ServerNS, "agent", filepath.Join(stateDir, "agent-bench.log"), env, argv...)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +227,13 @@ func bootServer(lab *testlab.Lab, rangeStart, rangeEnd string) *netbootv1.BootSe
 			DnsServers: []string{lab.ServerAddr}, DomainSearch: []string{"lab.example"},
 			Preference: 255, RenewTimeSeconds: 1000, RebindTimeSeconds: 2000,
 			PreferredLifetimeSeconds: 3000, ValidLifetimeSeconds: 4000,
+			// perfdhcp sends all its simulated clients from one address,
+			// which the default per-source limit (20,000 messages/s, there
+			// for a relay gone wild or a flood) would cap at 10,000
+			// exchanges/s; Kea has no such limit. The per-DUID limit stays.
+			RateLimit: &netbootv1.DHCPv6RateLimit{
+				PerClientPerSecond: config.Defaults.RateLimit.PerClientPerSecond, Burst: config.Defaults.RateLimit.Burst,
+			},
 		},
 	}
 }
@@ -268,7 +279,13 @@ func keaConfig(lab *testlab.Lab, dir string) ([]byte, error) {
 		"lease-database": obj{"type": "memfile", "persist": true, "lfc-interval": 0,
 			"name": filepath.Join(dir, "leases6.csv")},
 		"preferred-lifetime": 3000, "valid-lifetime": 4000, "renew-timer": 1000, "rebind-timer": 2000,
-		"option-data": []obj{{"name": "dns-servers", "data": lab.ServerAddr}},
+		// The agent's bench configuration sends these three in every
+		// answer; always-send makes Kea's answers the same size.
+		"option-data": []obj{
+			{"name": "dns-servers", "data": lab.ServerAddr, "always-send": true},
+			{"name": "domain-search", "data": "lab.example", "always-send": true},
+			{"name": "preference", "data": "255", "always-send": true},
+		},
 		"client-classes": []obj{
 			{"name": "ipxe", "test": "substring(option[15].hex,2,4) == 'iPXE'",
 				"option-data": []obj{{"name": "bootfile-url", "data": "http://" + base + "/start.ipxe"}}},
