@@ -41,7 +41,7 @@ func TestBenchmarks(t *testing.T) {
 	p := preparePayloads(t)
 
 	benches := []bench{
-		newDHCPv6Bench(dhcpRuns, envInts(t, "NETBOOT_BENCH_DHCP_RATES", []int{1000, 2000, 4000, 8000, 10000, 12000, 16000})),
+		newDHCPv6Bench(dhcpRuns, envInts(t, "NETBOOT_BENCH_DHCP_RATES", []int{1000, 4000, 8000, 10000, 12000, 14000, 16000})),
 		newTFTPBench(runs, p),
 		newHTTPBench(runs, p),
 		newBootBench(boots),
