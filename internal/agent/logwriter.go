@@ -14,7 +14,9 @@ const maxPendingLog = 1 << 20
 // DHCPv6 storm logs a line per lease, thousands a second; records that
 // arrive while the previous write is in progress leave together in the next
 // one, so the storm costs a write per burst instead of one per line. A lone
-// record is written at once, as without the batcher.
+// record is written at once, as without the batcher. A crash loses what
+// has not reached out yet: the lines of the last microseconds, unless out
+// had stalled.
 type lineBatcher struct {
 	out io.Writer
 
