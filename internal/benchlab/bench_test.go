@@ -204,7 +204,16 @@ func sizeText(n int64) string {
 // uploads files (once per state dir: the agent keeps its artifacts across
 // restarts). It returns the agent's stop.
 func agentServing(t *testing.T, lab *testlab.Lab, stateDir string, p *payloads, files []string, uploaded *bool) (func(), error) {
-	a, err := startAgent(t, lab, stateDir)
+	var args []string
+	if dir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR"); dir != "" {
+		f, err := os.CreateTemp(dir, "files-*.pprof")
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		args = append(args, "--cpu-profile", f.Name())
+	}
+	a, err := startAgent(t, lab, stateDir, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,9 @@ package benchlab
 
 import (
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
@@ -169,7 +172,7 @@ func (b *transferBench) run(t *testing.T) {
 				b.ranges[s] = checkRange(lab, b.url(lab, b.cases[0].file), clients[0])
 			}
 			for c, tc := range b.cases {
-				if tc.maxRuns > 0 && run >= tc.maxRuns {
+				if tc.maxRuns > 0 && run >= tc.maxRuns || !caseChosen(tc) {
 					continue
 				}
 				results, wall := fetchAll(lab, b.url(lab, tc.file), clients[:tc.clients], b.curl...)
@@ -187,6 +190,13 @@ func (b *transferBench) run(t *testing.T) {
 			stop()
 		}
 	}
+}
+
+// caseChosen: NETBOOT_BENCH_CASES=undionly.kpxe×50,… measures only the
+// cases named (FILE×CLIENTS), to look into one.
+func caseChosen(tc transferCase) bool {
+	only := os.Getenv("NETBOOT_BENCH_CASES")
+	return only == "" || slices.Contains(strings.Split(only, ","), fmt.Sprintf("%s×%d", tc.file, tc.clients))
 }
 
 func (b *transferBench) url(lab *testlab.Lab, file string) string {

@@ -97,7 +97,7 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	defer f.Close()
 
 	opts := negotiate(req, size, set.blockSize, set.timeout)
-	conn, err := l.openTransfer(from, opts.timeout, active > s.blockingTransfers)
+	conn, err := l.openTransfer(from, opts.timeout, s.polled(active, size))
 	if err != nil {
 		s.stats.failed.Add(1)
 		log.Error("tftp transfer failed", "error", err)
@@ -124,6 +124,12 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	}
 	s.stats.ok.Add(1)
 	log.Info("tftp transfer complete")
+}
+
+// polled reports whether a transfer of size bytes, with active transfers
+// in flight (itself included), goes on the poller: see transferConn.
+func (s *Server) polled(active int, size int64) bool {
+	return active > s.blockingTransfers && size >= s.shortTransferSize
 }
 
 // abortMessage is what the client is told when a transfer fails, or ""

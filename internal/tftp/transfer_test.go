@@ -203,12 +203,31 @@ func TestWriteRequestRefused(t *testing.T) {
 
 // forEachSocketKind runs test with the transfer sockets a lone transfer
 // gets (blocking) and those of a busy server (polled): see transferConn.
+func TestLongTransfersBesideOthersArePolled(t *testing.T) {
+	s := &Server{blockingTransfers: 1, shortTransferSize: 4 << 20}
+	for _, c := range []struct {
+		active int
+		size   int64
+		polled bool
+	}{
+		{1, 50 << 20, false},   // alone: blocking, however long
+		{2, 50 << 20, true},    // long, beside another: polled
+		{50, 72 << 10, false},  // short (undionly.kpxe): blocking even among 50
+		{50, 4<<20 - 1, false}, // just below the limit
+		{50, 4 << 20, true},
+	} {
+		if got := s.polled(c.active, c.size); got != c.polled {
+			t.Errorf("polled(%d active, %d bytes) = %v, want %v", c.active, c.size, got, c.polled)
+		}
+	}
+}
+
 func forEachSocketKind(t *testing.T, test func(*testing.T)) {
 	t.Run("blocking", test)
 	t.Run("polled", func(t *testing.T) {
-		saved := blockingTransfers
-		blockingTransfers = 0
-		t.Cleanup(func() { blockingTransfers = saved })
+		saved, savedSize := blockingTransfers, shortTransferSize
+		blockingTransfers, shortTransferSize = 0, 0
+		t.Cleanup(func() { blockingTransfers, shortTransferSize = saved, savedSize })
 		test(t)
 	})
 }
