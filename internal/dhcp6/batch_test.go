@@ -375,15 +375,21 @@ func TestServeAccumulatesWhileCommitting(t *testing.T) {
 	}
 }
 
-// TestAdvertisesAndRepliesSharePacing: the Advertises a read sends at once
-// and the Replies its commit releases draw from one budget, so together
-// they still leave no more than pacedChunk at a time.
-func TestAdvertisesAndRepliesSharePacing(t *testing.T) {
+// newPacingTestServer serves a range of 65,536 addresses from memory, for
+// batches of many clients.
+func newPacingTestServer(t *testing.T) (*Server, *fakeConn) {
 	cfg := testConfig(config.DHCPv6Stateful)
 	cfg.DHCPv6.Ranges[0].End = netip.MustParseAddr("2001:db8:1::ffff")
 	conn := &fakeConn{t: t}
 	now := t0
-	srv := newTestServer(t, cfg, newMemStore(), conn, &now)
+	return newTestServer(t, cfg, newMemStore(), conn, &now), conn
+}
+
+// TestAdvertisesAndRepliesSharePacing: the Advertises a read sends at once
+// and the Replies its commit releases draw from one budget, so together
+// they still leave no more than pacedChunk at a time.
+func TestAdvertisesAndRepliesSharePacing(t *testing.T) {
+	srv, conn := newPacingTestServer(t)
 	var ms []ipv6.Message
 	for i := range pacedChunk + 8 {
 		cid, ll := batchClient(i)
@@ -417,11 +423,7 @@ func TestAdvertisesAndRepliesSharePacing(t *testing.T) {
 // them pacedChunk at a time, no faster than one chunk per pacedGap after
 // the first, all of them, in order.
 func TestCommitPacesManyReplies(t *testing.T) {
-	cfg := testConfig(config.DHCPv6Stateful)
-	cfg.DHCPv6.Ranges[0].End = netip.MustParseAddr("2001:db8:1::ffff")
-	conn := &fakeConn{t: t}
-	now := t0
-	srv := newTestServer(t, cfg, newMemStore(), conn, &now)
+	srv, conn := newPacingTestServer(t)
 	const n = 2*pacedChunk + 5
 	ms := make([]ipv6.Message, n)
 	for i := range ms {
