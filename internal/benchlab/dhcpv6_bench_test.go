@@ -162,8 +162,8 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 	defer cancel()
 	clientBefore, serverBefore := udpErrors(ctx, lab, lab.ClientNS), udpErrors(ctx, lab, lab.ServerNS)
 	// perfdhcp exits 3 when packets were dropped: that is data here.
-	argv := append([]string{"perfdhcp", "-6"}, "-l", lab.ClientIf,
-		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000", "-W", "1000000")
+	argv := []string{"perfdhcp", "-6", "-l", lab.ClientIf,
+		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000", "-W", "1000000"}
 	// NETBOOT_BENCH_PERFDHCP_ARGS adds perfdhcp flags, e.g. "-t 1" for a
 	// report every second (shown with -v), to see when answers go missing.
 	extra := strings.Fields(os.Getenv("NETBOOT_BENCH_PERFDHCP_ARGS"))

@@ -280,7 +280,8 @@ func keaConfig(lab *testlab.Lab, dir string) ([]byte, error) {
 			"name": filepath.Join(dir, "leases6.csv")},
 		"preferred-lifetime": 3000, "valid-lifetime": 4000, "renew-timer": 1000, "rebind-timer": 2000,
 		// The agent's bench configuration sends these three in every
-		// answer; always-send makes Kea's answers the same size.
+		// answer; with always-send Kea does too, and its answers come out
+		// within 10 bytes of the agent's (tshark: 188 against 179–184).
 		"option-data": []obj{
 			{"name": "dns-servers", "data": lab.ServerAddr, "always-send": true},
 			{"name": "domain-search", "data": "lab.example", "always-send": true},
