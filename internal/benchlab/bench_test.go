@@ -46,6 +46,18 @@ func TestBenchmarks(t *testing.T) {
 		newHTTPBench(runs, p),
 		newBootBench(boots),
 	}
+	var names, cases []string
+	for _, b := range benches {
+		names = append(names, b.name())
+		if tb, ok := b.(*transferBench); ok {
+			for _, tc := range tb.cases {
+				cases = append(cases, tc.name())
+			}
+		}
+	}
+	checkNames(t, "NETBOOT_BENCH_ONLY", names)
+	checkNames(t, "NETBOOT_BENCH_DHCP_SKIP", dhcpServerNames[:])
+	checkNames(t, "NETBOOT_BENCH_CASES", cases)
 	// NETBOOT_BENCH_ONLY=DHCPv6,TFTP measures some sections, e.g. after a
 	// change to one server; the report then holds only those.
 	if only := os.Getenv("NETBOOT_BENCH_ONLY"); only != "" {
@@ -100,6 +112,21 @@ type bench interface {
 	name() string
 	run(t *testing.T)
 	section() Section
+}
+
+// checkNames fails the test if the comma-separated list in key names
+// something not in known: a typo would otherwise measure nothing, or all.
+func checkNames(t *testing.T, key string, known []string) {
+	t.Helper()
+	v := os.Getenv(key)
+	if v == "" {
+		return
+	}
+	for _, n := range strings.Split(v, ",") {
+		if !slices.Contains(known, n) {
+			t.Fatalf("%s=%s: %q is none of %s", key, v, n, strings.Join(known, ", "))
+		}
+	}
 }
 
 // envInts reads a comma-separated list of positive numbers, e.g.

@@ -193,11 +193,14 @@ func (b *transferBench) run(t *testing.T) {
 }
 
 // caseChosen: NETBOOT_BENCH_CASES=undionly.kpxe×50,… measures only the
-// cases named (FILE×CLIENTS), to look into one.
+// cases named, to look into one.
 func caseChosen(tc transferCase) bool {
 	only := os.Getenv("NETBOOT_BENCH_CASES")
-	return only == "" || slices.Contains(strings.Split(only, ","), fmt.Sprintf("%s×%d", tc.file, tc.clients))
+	return only == "" || slices.Contains(strings.Split(only, ","), tc.name())
 }
+
+// name is FILE×CLIENTS, as NETBOOT_BENCH_CASES names a case.
+func (tc transferCase) name() string { return fmt.Sprintf("%s×%d", tc.file, tc.clients) }
 
 func (b *transferBench) url(lab *testlab.Lab, file string) string {
 	return b.scheme + "://[" + lab.ServerAddr + "]/" + file
