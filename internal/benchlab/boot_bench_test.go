@@ -153,7 +153,7 @@ func (b *bootBench) section() Section {
 				"HTTP → kernel and initramfs over HTTP → Linux prints a marker from its initramfs. Timed from QEMU's " +
 				"start to the marker on the serial console. The agent serves it alone (artifacts uploaded with " +
 				"PutArtifact); the reference is radvd + Kea + `python3 -m http.server` as in " +
-				"`/work/shared/lab/reference-peers.sh`, with the same script, kernel and initramfs.",
+				"`internal/benchlab/testdata/peers/` (`make bench` starts them), with the same script, kernel and initramfs.",
 		},
 		Servers: []string{"agent", "radvd + Kea + python http.server"},
 		Runs:    b.boots,

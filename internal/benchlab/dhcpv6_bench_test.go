@@ -207,7 +207,7 @@ func (b *dhcpv6Bench) section() Section {
 			fmt.Sprintf("`perfdhcp -6 -l <client interface> -r RATE -p %d -R 1000000 -W 1000000` in the client namespace: "+
 				"Solicit → Advertise → Request → Reply for up to a million simulated clients (random DUIDs), "+
 				"against a server started afresh, with an empty lease database, for every run. Both servers lease from "+
-				"the same /96 (`%s`) with the same lifetimes and boot-file classes (`/work/shared/lab/kea6-reference.json` "+
+				"the same /96 (`%s`) with the same lifetimes and boot-file classes (`internal/benchlab/testdata/peers/kea-dhcp6.json.tmpl` "+
 				"on the lab's interface and prefix), and the same options in every answer (DNS server, domain search list, "+
 				"preference 255; Kea with `always-send`), so their answers are within a few bytes of each other. "+
 				"perfdhcp sends all its clients from one address, so the agent's per-source limit (`rate_limit.per_source_per_second`, "+

@@ -3,6 +3,7 @@ package benchlab
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
@@ -245,17 +247,13 @@ const (
 	poolEnd    = "2001:db8:1::1:ffff:ffff"
 )
 
-// startKea runs kea-dhcp6 with /work/shared/lab/kea6-reference.json's
-// settings on the lab link (memfile, persist on, the same lifetimes and
-// client classes), its lease file, logs, PID and lock files in dir.
+// startKea runs kea-dhcp6 with testdata/peers/kea-dhcp6.json.tmpl on the
+// lab link (memfile, persist on, the agent's lifetimes and boot-file
+// classes), its lease file, logs, PID and lock files in dir.
 func startKea(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 	t.Helper()
-	conf, err := keaConfig(lab, dir)
-	if err != nil {
-		return nil, err
-	}
 	path := filepath.Join(dir, "kea6.json")
-	if err := os.WriteFile(path, conf, 0o644); err != nil {
+	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "kea-dhcp6", filepath.Join(dir, "kea6.out"),
@@ -269,37 +267,23 @@ func startKea(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 	return d, nil
 }
 
-func keaConfig(lab *testlab.Lab, dir string) ([]byte, error) {
-	type obj = map[string]any
-	base := "[" + lab.ServerAddr + "]"
-	return json.MarshalIndent(obj{"Dhcp6": obj{
-		"interfaces-config": obj{"interfaces": []string{lab.ServerIf + "/" + lab.ServerAddr}},
-		"data-directory":    dir,
-		"server-id":         obj{"type": "LLT", "persist": false},
-		"lease-database": obj{"type": "memfile", "persist": true, "lfc-interval": 0,
-			"name": filepath.Join(dir, "leases6.csv")},
-		"preferred-lifetime": 3000, "valid-lifetime": 4000, "renew-timer": 1000, "rebind-timer": 2000,
-		// The agent's bench configuration sends these three in every
-		// answer; with always-send Kea does too, and its answers come out
-		// within 10 bytes of the agent's (tshark: 188 against 179–184).
-		"option-data": []obj{
-			{"name": "dns-servers", "data": lab.ServerAddr, "always-send": true},
-			{"name": "domain-search", "data": "lab.example", "always-send": true},
-			{"name": "preference", "data": "255", "always-send": true},
-		},
-		"client-classes": []obj{
-			{"name": "ipxe", "test": "substring(option[15].hex,2,4) == 'iPXE'",
-				"option-data": []obj{{"name": "bootfile-url", "data": "http://" + base + "/start.ipxe"}}},
-			{"name": "efi64", "test": "not member('ipxe') and option[61].hex == 0x0007",
-				"option-data": []obj{{"name": "bootfile-url", "data": "tftp://" + base + "/ipxe.efi"}}},
-			{"name": "bios", "test": "not member('ipxe') and option[61].hex == 0x0000",
-				"option-data": []obj{{"name": "bootfile-url", "data": "tftp://" + base + "/undionly.kpxe"}}},
-		},
-		"subnet6": []obj{{"subnet": lab.Prefix, "interface": lab.ServerIf,
-			"pools": []obj{{"pool": poolPrefix}}}},
-		"loggers": []obj{{"name": "kea-dhcp6", "severity": "WARN",
-			"output_options": []obj{{"output": filepath.Join(dir, "kea6.log")}}}},
-	}}, "", "  ")
+//go:embed testdata/peers/*.tmpl
+var peerConfigs embed.FS
+
+// writePeerConfig fills in a reference peer's configuration template for
+// this lab and run directory and writes it to path.
+func writePeerConfig(path, name string, lab *testlab.Lab, dir string) error {
+	tmpl, err := template.ParseFS(peerConfigs, "testdata/peers/"+name)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := tmpl.Execute(&out, map[string]string{
+		"Interface": lab.ServerIf, "ServerAddr": lab.ServerAddr, "Prefix": lab.Prefix, "Pool": poolPrefix, "Dir": dir,
+	}); err != nil {
+		return fmt.Errorf("rendering %s: %w", name, err)
+	}
+	return os.WriteFile(path, out.Bytes(), 0o644)
 }
 
 // startTFTPD runs tftpd-hpa serving dir; it drops to user nobody, so dir
@@ -325,7 +309,7 @@ func python() string {
 	return "python3"
 }
 
-// startPythonHTTP runs the lab README's reference HTTP server on port 80.
+// startPythonHTTP runs the reference HTTP server (testdata/peers/README.md) on port 80.
 func startPythonHTTP(t *testing.T, lab *testlab.Lab, dir, logDir string) (*daemon, error) {
 	t.Helper()
 	d, err := startDaemon(t, lab, lab.ServerNS, "python3 -m http.server", filepath.Join(logDir, "http-python.log"), nil,
@@ -353,20 +337,12 @@ func startBusyboxHTTP(t *testing.T, lab *testlab.Lab, dir, logDir string) (*daem
 	return d, nil
 }
 
-// startRadvd runs radvd in the foreground with
-// /work/shared/lab/radvd-reference.conf's settings on the lab link.
+// startRadvd runs radvd in the foreground with testdata/peers/radvd.conf.tmpl
+// on the lab link.
 func startRadvd(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 	t.Helper()
-	conf := fmt.Sprintf(`interface %s {
-  AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 10;
-  AdvManagedFlag on; AdvOtherConfigFlag on;
-  prefix %s { AdvOnLink on; AdvAutonomous on; AdvRouterAddr off; };
-  RDNSS %s { };
-  DNSSL lab.example { };
-};
-`, lab.ServerIf, lab.Prefix, lab.ServerAddr)
 	path := filepath.Join(dir, "radvd.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+	if err := writePeerConfig(path, "radvd.conf.tmpl", lab, dir); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "radvd", filepath.Join(dir, "radvd.out"), nil,
@@ -395,4 +371,26 @@ func errNotInstalled(tools ...string) error {
 		return errors.New(strings.Join(missing, ", ") + " not installed")
 	}
 	return nil
+}
+
+// TestPeerConfigsRender checks the reference peers' templates fill in
+// completely: Kea's is valid JSON and neither leaves a field unset.
+func TestPeerConfigsRender(t *testing.T) {
+	lab := &testlab.Lab{ServerIf: "nbs0", ServerAddr: "2001:db8:1::1", Prefix: "2001:db8:1::/64"}
+	for _, name := range []string{"kea-dhcp6.json.tmpl", "radvd.conf.tmpl"} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := writePeerConfig(path, name, lab, "/run/peer"); err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(out), "<no value>") || !strings.Contains(string(out), "nbs0") {
+			t.Errorf("%s rendered incompletely:\n%s", name, out)
+		}
+		if strings.HasSuffix(name, ".json.tmpl") && !json.Valid(out) {
+			t.Errorf("%s is not valid JSON:\n%s", name, out)
+		}
+	}
 }

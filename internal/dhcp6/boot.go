@@ -59,7 +59,7 @@ func decideBoot(req *dhcpv6.Message, c client, cfg *Config) bootAnswer {
 	if httpURL(d.URL) && anyHTTPBootArch(a.client.Arch) {
 		// EDK2's HTTP boot driver takes only offers that say HTTPClient
 		// (UEFI specification, "HTTP Boot"); a PXEClient echo would send it
-		// probing UDP 4011 first (FIRMWARE.md).
+		// probing UDP 4011 first (docs/firmware.md).
 		a.options = append(a.options, &dhcpv6.OptVendorClass{EnterpriseNumber: enterprisePXE, Data: [][]byte{[]byte("HTTPClient")}})
 	}
 	return a

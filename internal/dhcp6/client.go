@@ -44,7 +44,7 @@ func clientOf(req *dhcpv6.Message, peer netip.Addr) client {
 // hardwareAddr finds the client's MAC address: in a DUID-LL or DUID-LLT if
 // it has one, else in the modified EUI-64 interface identifier of its
 // link-local source address. iPXE uses DUID-UUID, so the second source is
-// the one that works for it (FIRMWARE.md); a client using a random or stable
+// the one that works for it (docs/firmware.md); a client using a random or stable
 // privacy interface identifier has neither.
 func hardwareAddr(duid dhcpv6.DUID, peer netip.Addr) (addr, source string) {
 	switch d := duid.(type) {
