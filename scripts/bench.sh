@@ -7,24 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "make bench needs root (network namespaces, ports 69, 80, 547)" >&2; exit 1; }
 
-packages=(kea-dhcp6-server kea-admin tftpd-hpa tftp-hpa curl qemu-system-x86 ipxe linux-image-amd64 busybox-static radvd)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]}"
-  # Install, but start none of their services on the host: the benchmark runs
-  # each server itself, inside a lab namespace.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends "${missing[@]}" ||
-    { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
-fi
+scripts/packages.sh install bench
 
 # -count=1: a cached pass would leave docs/benchmarks.md as it was.
 NETBOOT_BENCH=1 NETBOOT_BENCH_OUT=docs/benchmarks.md \
