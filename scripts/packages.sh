@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 lab=(iproute2 ndisc6 isc-dhcp-client curl ca-certificates git make qemu-system-x86 ipxe linux-image-amd64)
 # Every test: the lab's, plus the other real clients and tools the protocol
 # and acceptance tests drive.
-test=("${lab[@]}" tftp-hpa bind9-dnsutils unzip protobuf-compiler busybox-static ovmf nfs-common kea-admin tshark)
+test=("${lab[@]}" tftp-hpa bind9-dnsutils unzip protobuf-compiler busybox-static ovmf nfs-common kea-admin tshark systemd)
 # The benchmark's reference peers.
 bench=("${test[@]}" kea-dhcp6-server tftpd-hpa radvd)
 
