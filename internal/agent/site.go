@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dnsserve"
@@ -297,15 +298,12 @@ func (s *site) urlBases() (tftpBase, httpBase string) {
 	if !s.bootAddr.IsValid() {
 		return "", ""
 	}
-	host := "[" + s.bootAddr.String() + "]"
+	server := bootfile.Server{Address: s.bootAddr, HTTPPort: s.cfg.Boot.HTTPPort}
 	if s.cfg.Boot.TFTP {
-		tftpBase = "tftp://" + host
+		tftpBase = bootfile.URLBase(bootfile.TFTP, server)
 	}
 	if s.cfg.Boot.HTTP {
-		httpBase = "http://" + host
-		if s.cfg.Boot.HTTPPort != httpboot.DefaultPort {
-			httpBase += ":" + strconv.Itoa(s.cfg.Boot.HTTPPort)
-		}
+		httpBase = bootfile.URLBase(bootfile.HTTP, server)
 	}
 	return tftpBase, httpBase
 }

@@ -186,11 +186,18 @@ func (r *Rule) resolve(s Server) string {
 	if r.URL != "" {
 		return r.URL
 	}
+	return URLBase(r.Via, s) + "/" + strings.TrimPrefix(r.File, "/")
+}
+
+// URLBase is where server's files are over a protocol, without a trailing
+// slash: "tftp://[2001:db8::1]", "http://[2001:db8::1]:8080". The one
+// place boot-file URLs, script links and status URLs are built from.
+func URLBase(via Protocol, s Server) string {
 	host := "[" + s.Address.String() + "]"
-	if r.Via == HTTP && s.HTTPPort != 0 && s.HTTPPort != 80 {
+	if via == HTTP && s.HTTPPort != 0 && s.HTTPPort != 80 {
 		host += ":" + strconv.Itoa(s.HTTPPort)
 	}
-	return string(r.Via) + "://" + host + "/" + strings.TrimPrefix(r.File, "/")
+	return string(via) + "://" + host
 }
 
 func (c Client) String() string {

@@ -115,3 +115,22 @@ func TestSelectByHost(t *testing.T) {
 		t.Errorf("empty client: %s", got.Reason)
 	}
 }
+
+func TestURLBase(t *testing.T) {
+	addr := netip.MustParseAddr("2001:db8::1")
+	for _, tt := range []struct {
+		via  Protocol
+		port int
+		want string
+	}{
+		{TFTP, 0, "tftp://[2001:db8::1]"},
+		{TFTP, 8080, "tftp://[2001:db8::1]"},
+		{HTTP, 0, "http://[2001:db8::1]"},
+		{HTTP, 80, "http://[2001:db8::1]"},
+		{HTTP, 8080, "http://[2001:db8::1]:8080"},
+	} {
+		if got := URLBase(tt.via, Server{Address: addr, HTTPPort: tt.port}); got != tt.want {
+			t.Errorf("URLBase(%s, port %d) = %q, want %q", tt.via, tt.port, got, tt.want)
+		}
+	}
+}

@@ -222,21 +222,18 @@ func urlBaseAddress(base string) netip.Addr {
 	return a
 }
 
-// bootURLBases builds the HTTP and TFTP base URLs for a boot address as the
+// bootURLBases builds the TFTP and HTTP base URLs for a boot address as the
 // agent does for its status, so a plan can show them: each is empty when
 // its server is off.
-func bootURLBases(boot *netbootv1.Boot, addr netip.Addr) (httpBase, tftpBase string) {
-	host := "[" + addr.String() + "]"
+func bootURLBases(boot *netbootv1.Boot, addr netip.Addr) (tftpBase, httpBase string) {
+	server := bootfile.Server{Address: addr, HTTPPort: int(boot.GetHttpPort())}
 	if boot.GetHttpEnabled() {
-		httpBase = "http://" + host
-		if port := boot.GetHttpPort(); port != 0 && port != 80 {
-			httpBase += ":" + strconv.Itoa(int(port))
-		}
+		httpBase = bootfile.URLBase(bootfile.HTTP, server)
 	}
 	if boot.GetTftpEnabled() {
-		tftpBase = "tftp://" + host
+		tftpBase = bootfile.URLBase(bootfile.TFTP, server)
 	}
-	return httpBase, tftpBase
+	return tftpBase, httpBase
 }
 
 // archNames name the client architecture types (option 61) the default

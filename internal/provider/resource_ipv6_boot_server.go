@@ -591,7 +591,7 @@ func (m *bootServerModel) planURLBases(ctx context.Context, state *bootServerMod
 	if !addr.IsValid() {
 		return diags
 	}
-	httpBase, tftpBase := bootURLBases(boot, addr)
+	tftpBase, httpBase := bootURLBases(boot, addr)
 	m.BootURLBase, m.TFTPURLBase = types.StringValue(httpBase), types.StringValue(tftpBase)
 	return diags
 }
