@@ -19,7 +19,8 @@
 terraform {
   required_providers {
     netboot = {
-      source = "registry.terraform.io/netbootlab/netboot"
+      source  = "registry.terraform.io/netbootlab/netboot"
+      version = "~> 0.1"
     }
   }
 }
