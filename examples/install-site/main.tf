@@ -26,6 +26,12 @@ variable "interface" {
   default     = "eth1"
 }
 
+variable "pool" {
+  description = "The addresses DHCPv6 leases to the machines, passed to the module as a whole object."
+  type        = object({ start = string, end = string })
+  default     = { start = "2001:db8:1::1000", end = "2001:db8:1::1fff" }
+}
+
 variable "repo_url" {
   description = "The installer's package repository (inst.repo=), reachable over IPv6, e.g. a mirror of the DVD's BaseOS."
   type        = string
@@ -42,7 +48,7 @@ module "install_site" {
   name          = "install"
   interface     = var.interface
   prefix        = "2001:db8:1::/64"
-  ranges        = [{ start = "2001:db8:1::1000", end = "2001:db8:1::1fff" }]
+  ranges        = [var.pool]
   dns_servers   = ["2001:db8:1::53"]
   domain_search = ["lab.example"]
 

@@ -119,17 +119,20 @@ func rangesAttribute(description string) schema.ListNestedAttribute {
 		Computed:            true,
 		Default:             listdefault.StaticValue(types.ListValueMust(addressRangeObjectType, []attr.Value{})),
 		NestedObject: schema.NestedAttributeObject{
+			// Optional plus requiredInListElement rather than Required, so
+			// `ranges = [var.range]` passes `terraform validate`.
+			Validators: []validator.Object{requiredInListElement{"start", "end"}},
 			Attributes: map[string]schema.Attribute{
 				"start": schema.StringAttribute{
-					MarkdownDescription: "First address of the range, e.g. `\"2001:db8:1::1000\"`.",
+					MarkdownDescription: "Required. First address of the range, e.g. `\"2001:db8:1::1000\"`.",
 					CustomType:          ipv6types.AddressType{},
-					Required:            true,
+					Optional:            true,
 					Validators:          []validator.String{ipv6types.AddressValidator()},
 				},
 				"end": schema.StringAttribute{
-					MarkdownDescription: "Last address of the range, e.g. `\"2001:db8:1::1fff\"`.",
+					MarkdownDescription: "Required. Last address of the range, e.g. `\"2001:db8:1::1fff\"`.",
 					CustomType:          ipv6types.AddressType{},
-					Required:            true,
+					Optional:            true,
 					Validators:          []validator.String{ipv6types.AddressValidator()},
 				},
 			},
