@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -15,8 +15,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -55,7 +55,7 @@ type bootMenuModel struct {
 	Template    types.String `tfsdk:"template"`
 	Match       types.Object `tfsdk:"match"`
 	IsDefault   types.Bool   `tfsdk:"is_default"`
-	BootServers types.List   `tfsdk:"boot_servers"`
+	BootServers types.Set    `tfsdk:"boot_servers"`
 }
 
 // menuItemModel is one line of a menu. Unset strings are null, never empty,
@@ -69,10 +69,10 @@ type menuItemModel struct {
 }
 
 type hostMatchModel struct {
-	MACs       types.List `tfsdk:"macs"`
-	UUIDs      types.List `tfsdk:"uuids"`
-	Platforms  types.List `tfsdk:"platforms"`
-	BuildArchs types.List `tfsdk:"buildarchs"`
+	MACs       types.Set `tfsdk:"macs"`
+	UUIDs      types.Set `tfsdk:"uuids"`
+	Platforms  types.Set `tfsdk:"platforms"`
+	BuildArchs types.Set `tfsdk:"buildarchs"`
 }
 
 var (
@@ -85,10 +85,10 @@ var (
 	}}
 
 	hostMatchAttrTypes = map[string]attr.Type{
-		"macs":       stringListType,
-		"uuids":      stringListType,
-		"platforms":  stringListType,
-		"buildarchs": stringListType,
+		"macs":       stringSetType,
+		"uuids":      stringSetType,
+		"platforms":  stringSetType,
+		"buildarchs": stringSetType,
 	}
 )
 
@@ -140,14 +140,14 @@ func (r *bootMenuResource) Metadata(_ context.Context, req resource.MetadataRequ
 }
 
 // matchListAttribute is one field of match: null when unset, never empty.
-func matchListAttribute(description string) schema.ListAttribute {
-	return schema.ListAttribute{
+func matchSetAttribute(description string) schema.SetAttribute {
+	return schema.SetAttribute{
 		MarkdownDescription: description,
 		ElementType:         types.StringType,
 		Optional:            true,
-		Validators: []validator.List{
-			listvalidator.SizeAtLeast(1),
-			listvalidator.NoNullValues(),
+		Validators: []validator.Set{
+			setvalidator.SizeAtLeast(1),
+			setvalidator.NoNullValues(),
 		},
 	}
 }
@@ -162,6 +162,8 @@ func optionalText(description string) schema.StringAttribute {
 
 func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		// Version 1: match's fields and boot_servers are sets (lists in 0).
+		Version: 1,
 		MarkdownDescription: "An iPXE menu of `netboot_boot_entry` entries and submenus, and which hosts get it. Every " +
 			"attribute but `name` changes in place, and boot servers serve the change at once.\n\n" +
 			"**Which menu a host gets.** iPXE reports the host's MAC address, SMBIOS UUID, build architecture and " +
@@ -246,11 +248,11 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"`is_default` or another menu leads to.",
 				Optional: true,
 				Attributes: map[string]schema.Attribute{
-					"macs": matchListAttribute("MAC addresses, e.g. `[\"52:54:00:12:34:56\"]`, with `:` or `-`, in any case."),
-					"uuids": matchListAttribute("SMBIOS UUIDs (iPXE's `${uuid}`, `dmidecode -s system-uuid`), e.g. " +
+					"macs": matchSetAttribute("MAC addresses, e.g. `[\"52:54:00:12:34:56\"]`, with `:` or `-`, in any case."),
+					"uuids": matchSetAttribute("SMBIOS UUIDs (iPXE's `${uuid}`, `dmidecode -s system-uuid`), e.g. " +
 						"`[\"4c4c4544-0042-3510-8052-b4c04f4b4e31\"]`, in any case, with or without hyphens."),
-					"platforms": matchListAttribute("iPXE `${platform}` values: `\"efi\"` (UEFI) and `\"pcbios\"` (BIOS)."),
-					"buildarchs": matchListAttribute("iPXE `${buildarch}` values: `\"" + strings.Join(menu.BuildArchs, "\"`, `\"") + "\"`. " +
+					"platforms": matchSetAttribute("iPXE `${platform}` values: `\"efi\"` (UEFI) and `\"pcbios\"` (BIOS)."),
+					"buildarchs": matchSetAttribute("iPXE `${buildarch}` values: `\"" + strings.Join(menu.BuildArchs, "\"`, `\"") + "\"`. " +
 						"A BIOS iPXE such as `undionly.kpxe` is usually `i386` even on 64-bit machines."),
 				},
 			},
@@ -261,15 +263,15 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
 			},
-			"boot_servers": schema.ListAttribute{
+			"boot_servers": schema.SetAttribute{
 				MarkdownDescription: "Names of the boot servers (`netboot_ipv6_boot_server`) that offer this menu to hosts, " +
 					"e.g. `[netboot_ipv6_boot_server.lab.name]`; `[]`, the default, means all of them. As a submenu, a " +
 					"menu is reachable from any boot server.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Computed:    true,
-				Default:     listdefault.StaticValue(types.ListValueMust(types.StringType, []attr.Value{})),
-				Validators:  []validator.List{listvalidator.NoNullValues()},
+				Default:     setdefault.StaticValue(types.SetValueMust(types.StringType, []attr.Value{})),
+				Validators:  []validator.Set{setvalidator.NoNullValues()},
 			},
 		},
 	}
@@ -319,7 +321,7 @@ func (m *bootMenuModel) toProto(ctx context.Context) (*netbootv1.BootMenu, diag.
 		TimeoutSeconds: defaultMenuTimeout,
 		Template:       m.Template.ValueString(),
 		IsDefault:      m.IsDefault.ValueBool(),
-		BootServers:    listStrings(ctx, m.BootServers),
+		BootServers:    setStrings(ctx, m.BootServers),
 	}
 	if !m.Timeout.IsNull() && !m.Timeout.IsUnknown() {
 		pb.TimeoutSeconds = uint32Of(&diags, m.Timeout.ValueInt64(), path.Root("timeout"))
@@ -339,10 +341,10 @@ func (m *bootMenuModel) toProto(ctx context.Context) (*netbootv1.BootMenu, diag.
 		var mt hostMatchModel
 		diags.Append(m.Match.As(ctx, &mt, basetypes.ObjectAsOptions{})...)
 		match := &netbootv1.HostMatch{
-			Macs:       listStrings(ctx, mt.MACs),
-			Uuids:      listStrings(ctx, mt.UUIDs),
-			Platforms:  listStrings(ctx, mt.Platforms),
-			Buildarchs: listStrings(ctx, mt.BuildArchs),
+			Macs:       setStrings(ctx, mt.MACs),
+			Uuids:      setStrings(ctx, mt.UUIDs),
+			Platforms:  setStrings(ctx, mt.Platforms),
+			Buildarchs: setStrings(ctx, mt.BuildArchs),
 		}
 		if len(match.Macs)+len(match.Uuids)+len(match.Platforms)+len(match.Buildarchs) > 0 {
 			pb.Match = match
@@ -360,7 +362,7 @@ func (m *bootMenuModel) fromProto(pb *netbootv1.BootMenu) {
 	m.Timeout = types.Int64Value(int64(pb.GetTimeoutSeconds()))
 	m.Template = stringOrNull(pb.GetTemplate())
 	m.IsDefault = types.BoolValue(pb.GetIsDefault())
-	m.BootServers = stringList(pb.GetBootServers())
+	m.BootServers = stringSet(pb.GetBootServers())
 	items := make([]attr.Value, 0, len(pb.GetItems()))
 	for _, it := range pb.GetItems() {
 		items = append(items, types.ObjectValueMust(menuItemObjectType.AttrTypes, map[string]attr.Value{
@@ -375,10 +377,10 @@ func (m *bootMenuModel) fromProto(pb *netbootv1.BootMenu) {
 	m.Match = types.ObjectNull(hostMatchAttrTypes)
 	if match := pb.GetMatch(); match != nil {
 		m.Match = types.ObjectValueMust(hostMatchAttrTypes, map[string]attr.Value{
-			"macs":       stringListOrNull(match.GetMacs()),
-			"uuids":      stringListOrNull(match.GetUuids()),
-			"platforms":  stringListOrNull(match.GetPlatforms()),
-			"buildarchs": stringListOrNull(match.GetBuildarchs()),
+			"macs":       stringSetOrNull(match.GetMacs()),
+			"uuids":      stringSetOrNull(match.GetUuids()),
+			"platforms":  stringSetOrNull(match.GetPlatforms()),
+			"buildarchs": stringSetOrNull(match.GetBuildarchs()),
 		})
 	}
 }
@@ -457,4 +459,12 @@ func (r *bootMenuResource) ImportState(ctx context.Context, req resource.ImportS
 
 func (r *bootMenuResource) IdentitySchema(ctx context.Context, req resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
 	bootMenuObject.identitySchema(ctx, req, resp)
+}
+
+var _ resource.ResourceWithUpgradeState = &bootMenuResource{}
+
+// UpgradeState moves states written before match's fields and boot_servers
+// were sets.
+func (r *bootMenuResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	return map[int64]resource.StateUpgrader{0: listsBecameSets()}
 }

@@ -618,3 +618,30 @@ func TestAccBootMenu_qemuBoot(t *testing.T) {
 		},
 	})
 }
+
+// match's fields are sets: writing the same MACs in another order plans no
+// change.
+func TestAccBootMenu_reorderedMatchIsNoChange(t *testing.T) {
+	lab := newAccLab(t)
+	cfg := func(macs string) string {
+		return lab.providerConfig() + `
+resource "netboot_boot_entry" "local" {
+  name = "local"
+  kind = "exit"
+}
+
+resource "netboot_boot_menu" "rack" {
+  name  = "rack"
+  items = [{ entry = netboot_boot_entry.local.name }]
+  match = { macs = ` + macs + `, platforms = ["efi", "pcbios"] }
+}
+`
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		Steps: []tfresource.TestStep{
+			{Config: cfg(`["52:54:00:12:34:56", "52:54:00:ab:cd:ef"]`)},
+			{Config: cfg(`["52:54:00:ab:cd:ef", "52:54:00:12:34:56"]`), PlanOnly: true},
+		},
+	})
+}
