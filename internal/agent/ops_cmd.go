@@ -92,7 +92,11 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s\n", c.GetName(), c.GetInterface(), c.GetPrefix(), c.GetDhcpv6().GetMode(),
 				st.GetServing(), st.GetActiveLeases(), strings.Join(addrs, " "), st.GetError())
 		}
-		return flushTable(tw, stderr)
+		if code := flushTable(tw, stderr); code != 0 {
+			return code
+		}
+		printOtherServers(stdout, servers.GetBootServers())
+		return 0
 	case "leases":
 		leases, err := conn.ListLeases(ctx, &netbootv1.ListLeasesRequest{BootServer: *bootServer})
 		if err != nil {

@@ -13,12 +13,15 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6"
+	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dnsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/httpboot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
+	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 	"github.com/netbootlab/terraform-provider-netboot/internal/ra"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/tftp"
@@ -39,6 +42,10 @@ type site struct {
 	http       *httpboot.Server
 	nfs        *nfsserve.Server
 	dns        *dnsserve.Server
+	// probe looks for other DHCPv6 servers on the link every
+	// probeInterval; nil when that is 0 or its socket failed.
+	probe         *dhcp6probe.Prober
+	probeInterval time.Duration
 	images     []nfsImage   // NFS root images: exports and the DNS names nfsroot= uses
 	bootAddr   netip.Addr   // the address in boot URLs; invalid when there is none
 	serveAddrs []netip.Addr // where TFTP and HTTP listen
@@ -84,6 +91,7 @@ func (s *site) start(ctx context.Context) (err error) {
 		}
 	}
 	s.ctx = ctx
+	s.syncProbe()
 	if err := s.syncFileServers(); err != nil {
 		return err
 	}
@@ -132,7 +140,45 @@ func (s *site) applyInPlace(ctx context.Context, next config.BootServer) error {
 	if err != nil {
 		return fmt.Errorf("updating DHCPv6: %w", err)
 	}
+	s.syncProbe()
 	return s.syncFileServers()
+}
+
+// syncProbe starts the DHCPv6 probe or tells it our server's current DUID.
+// A probe that cannot start (port 546 taken by a DHCPv6 client on the
+// agent host) leaves the site serving, with a warning.
+func (s *site) syncProbe() {
+	if s.probeInterval <= 0 {
+		return
+	}
+	cfg := dhcp6probe.Config{Interface: s.cfg.Interface, Interval: s.probeInterval}
+	if s.dhcp != nil {
+		cfg.OwnDUID = s.dhcp.ServerDUID()
+	}
+	if s.probe != nil {
+		if err := s.probe.Apply(cfg); err != nil {
+			s.logger.Warn("updating the DHCPv6 probe", "error", err)
+		}
+		return
+	}
+	p, err := dhcp6probe.Start(s.ctx, cfg, s.serverLogger("dhcpv6"))
+	if err != nil {
+		s.logger.Warn("other DHCPv6 servers on this link go unnoticed: the probe did not start", "interface", s.cfg.Interface, "error", err)
+		return
+	}
+	s.probe = p
+}
+
+// otherServers are the other routers and DHCPv6 servers heard on the link.
+func (s *site) otherServers() []otherserver.Server {
+	var out []otherserver.Server
+	if s.ra != nil {
+		out = append(out, s.ra.OtherRouters()...)
+	}
+	if s.probe != nil {
+		out = append(out, s.probe.OtherServers()...)
+	}
+	return out
 }
 
 // syncFileServers starts, stops or rebinds TFTP and HTTP to match the
@@ -279,6 +325,10 @@ func (s *site) stop() {
 	if s.tftp != nil {
 		s.tftp.Stop()
 		s.tftp = nil
+	}
+	if s.probe != nil {
+		s.probe.Stop()
+		s.probe = nil
 	}
 	if s.dhcp != nil {
 		s.dhcp.Stop()
