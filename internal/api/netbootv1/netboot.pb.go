@@ -797,7 +797,7 @@ type BootServerStatus struct {
 	HttpUrlBase string `protobuf:"bytes,9,opt,name=http_url_base,json=httpUrlBase,proto3" json:"http_url_base,omitempty"`
 	// other_servers are the other routers (Router Advertisements) and DHCPv6
 	// servers (answers to the agent's probe Solicit) heard on the link in the
-	// last hour, by protocol and source address.
+	// last hour: routers first, then DHCPv6 servers, each by source address.
 	OtherServers  []*OtherServer `protobuf:"bytes,10,rep,name=other_servers,json=otherServers,proto3" json:"other_servers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

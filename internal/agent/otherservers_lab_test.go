@@ -1,0 +1,270 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+)
+
+// TestAgentReportsOtherServersOnItsLink: with a real radvd that contradicts
+// the agent's RA and a real Kea on the boot link, `agent status` lists both
+// with their addresses, DUID, offers and the RA's contradictions, the
+// metrics count them, agent.log warns once about each however many
+// messages they send, and the probe Solicits leave no lease at Kea or at
+// the agent's own DHCPv6 server.
+func TestAgentReportsOtherServersOnItsLink(t *testing.T) {
+	testlab.RequireRoot(t, "radvd", "kea-dhcp6", "ss", "curl")
+	lab := testlab.New(t)
+	dir := t.TempDir()
+
+	// The other servers run on the client side of the link: another host.
+	vars := struct{ Interface, Prefix, Dir string }{lab.ClientIf, lab.Prefix, dir}
+	radvdConf := fillTemplate(t, "radvd.conf.tmpl", dir, vars)
+	radvd := lab.Command(t, lab.ClientNS, "radvd", "-n", "-C", radvdConf, "-p", filepath.Join(dir, "radvd.pid"),
+		"-m", "logfile", "-l", filepath.Join(dir, "radvd.log"))
+	if out, err := os.Create(filepath.Join(dir, "radvd.out")); err == nil {
+		radvd.Stdout, radvd.Stderr = out, out
+		t.Cleanup(func() { out.Close() })
+	}
+	if err := radvd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	keaConf := fillTemplate(t, "kea6.json.tmpl", dir, vars)
+	kea := lab.Command(t, lab.ClientNS, "kea-dhcp6", "-c", keaConf)
+	kea.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+dir, "KEA_LOCKFILE_DIR="+dir)
+	if out, err := os.Create(filepath.Join(dir, "kea6.out")); err == nil {
+		kea.Stdout, kea.Stderr = out, out
+		t.Cleanup(func() { out.Close() })
+	}
+	if err := kea.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, f := range []string{"radvd.out", "radvd.log", "kea6.out", "kea6.log"} {
+				b, _ := os.ReadFile(filepath.Join(dir, f))
+				t.Logf("%s:\n%s", f, b)
+			}
+		}
+	})
+	waitUDPListening(t, lab, lab.ClientNS, 547)
+
+	stateDir := t.TempDir()
+	agent := lab.StartAgent(t, stateDir, "--metrics-listen", "[::1]:9447", "--dhcpv6-probe-interval", "2s")
+	conn := connect(t, stateDir)
+	ctx := context.Background()
+	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+
+	clientLL := linkLocal(t, lab, lab.ClientNS, lab.ClientIf)
+	clientMAC := strings.TrimSpace(lab.MustExec(t, lab.ClientNS, "cat", "/sys/class/net/"+lab.ClientIf+"/address"))
+
+	// Wait until each has been heard several times: radvd advertises every
+	// 3-4 s, the agent probes every 2 s.
+	var others []otherServerJSON
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		others = statusOtherServers(t, stateDir)
+		if len(others) == 2 && others[0].messages() >= 3 && others[1].messages() >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 40 s, other servers in agent status --json: %+v; want radvd's and Kea's, each heard 3 times or more", others)
+		}
+		time.Sleep(time.Second)
+	}
+
+	ra, dhcp := others[0], others[1] // routers first
+	if dhcp.Protocol != "dhcpv6" || ra.Protocol != "router_advertisement" {
+		t.Fatalf("other servers %+v: want one dhcpv6 and one router_advertisement", others)
+	}
+	for _, o := range others {
+		if o.SourceAddress != clientLL || o.LinkLayerAddress != clientMAC {
+			t.Errorf("%s server at %s (MAC %q), want %s (MAC %s)", o.Protocol, o.SourceAddress, o.LinkLayerAddress, clientLL, clientMAC)
+		}
+	}
+	// Kea's DUID-LLT: type 1, hardware type 1, time, then the MAC.
+	if !strings.HasPrefix(dhcp.Duid, "00010001") || !strings.HasSuffix(dhcp.Duid, strings.ReplaceAll(clientMAC, ":", "")) {
+		t.Errorf("Kea's DUID %q: want a DUID-LLT ending in %s", dhcp.Duid, clientMAC)
+	}
+	wantItems(t, "Kea's offers", dhcp.Offers,
+		"IA_NA address 2001:db8:1::1:", "DNS servers 2001:db8:1::99", "boot-file URL tftp://[2001:db8:1::99]/pxelinux.0")
+	if len(dhcp.Conflicts) != 0 {
+		t.Errorf("Kea's conflicts %q: want none (conflicts are for RAs)", dhcp.Conflicts)
+	}
+	wantItems(t, "radvd's conflicts", ra.Conflicts,
+		"M flag (managed address configuration): ours true, theirs false",
+		"O flag (other configuration): ours true, theirs false",
+		"MTU: ours 1500, theirs 1400",
+		"prefix 2001:db8:1::/64 valid lifetime: ours 86400 s, theirs 7200 s",
+		"prefix 2001:db8:1::/64 preferred lifetime: ours 14400 s, theirs 3600 s",
+		"prefix 2001:db8:99::/64: theirs only, with autonomous (SLAAC) flag")
+	if len(ra.Conflicts) != 6 {
+		t.Errorf("radvd's conflicts %q: want exactly the 6 above", ra.Conflicts)
+	}
+	wantItems(t, "radvd's offers", ra.Offers,
+		"M flag (managed address configuration): false", "MTU: 1400",
+		"prefix 2001:db8:99::/64: on-link true, autonomous true", "RDNSS 2001:db8:99::53")
+
+	table := runOps(t, stateDir, "status")
+	for _, want := range []string{"OTHER SERVERS ON SERVED LINKS (2)", "lab: router_advertisement from " + clientLL,
+		"lab: dhcpv6 from " + clientLL, "conflicts: MTU: ours 1500, theirs 1400", "offers:    IA_NA address 2001:db8:1::1:"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("agent status lacks %q:\n%s", want, table)
+		}
+	}
+
+	metrics := lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
+	for _, want := range []string{
+		`netboot_other_servers{boot_server="lab",protocol="dhcpv6"} 1`,
+		`netboot_other_servers{boot_server="lab",protocol="router_advertisement"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	for _, counter := range []string{"netboot_ra_inconsistent_advertisements_total", "netboot_dhcpv6_probe_foreign_answers_total", "netboot_dhcpv6_probe_solicits_sent_total"} {
+		if n := metricValue(metrics, counter+`{boot_server="lab"}`); n < 3 {
+			t.Errorf("%s = %d, want 3 or more", counter, n)
+		}
+	}
+	// Multicast loopback is off: our own server never saw a probe.
+	if n := metricValue(metrics, `netboot_dhcpv6_received_total{boot_server="lab",message_type="SOLICIT"}`); n > 0 {
+		t.Errorf("the agent's DHCPv6 server received %d Solicits, want 0: the probe reached it", n)
+	}
+
+	// One warning per server, however many messages each sent.
+	log, err := os.ReadFile(agent.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{"another router advertises a conflicting configuration on this link", "another DHCPv6 server answers on this link"} {
+		if n := strings.Count(string(log), msg); n != 1 {
+			t.Errorf("agent log has %d warnings %q, want 1", n, msg)
+		}
+	}
+
+	// The probes committed nothing: no lease at Kea, none at the agent.
+	if b, err := os.ReadFile(filepath.Join(dir, "leases6.csv")); err == nil && strings.Count(strings.TrimSpace(string(b)), "\n") > 0 {
+		t.Errorf("Kea stored leases for the probe:\n%s", b)
+	}
+	if leases, err := conn.ListLeases(ctx, &netbootv1.ListLeasesRequest{}); err != nil || len(leases.GetLeases()) != 0 {
+		t.Errorf("agent leases %v (%v), want none", leases.GetLeases(), err)
+	}
+}
+
+type otherServerJSON struct {
+	Protocol         string   `json:"protocol"`
+	SourceAddress    string   `json:"source_address"`
+	LinkLayerAddress string   `json:"link_layer_address"`
+	Duid             string   `json:"duid"`
+	Offers           []string `json:"offers"`
+	Conflicts        []string `json:"conflicts"`
+	Messages         string   `json:"messages"` // protojson writes 64-bit integers as strings
+}
+
+func (o otherServerJSON) messages() int {
+	n, _ := strconv.Atoi(o.Messages)
+	return n
+}
+
+// statusOtherServers is the lab boot server's other_servers in
+// `agent status --json`.
+func statusOtherServers(t *testing.T, stateDir string) []otherServerJSON {
+	t.Helper()
+	var status struct {
+		BootServers struct {
+			BootServers []struct {
+				Status struct {
+					OtherServers []otherServerJSON `json:"other_servers"`
+				} `json:"status"`
+			} `json:"boot_servers"`
+		} `json:"boot_servers"`
+	}
+	out := runOps(t, stateDir, "status", "--json")
+	if err := json.Unmarshal([]byte(out), &status); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	if len(status.BootServers.BootServers) != 1 {
+		t.Fatalf("status --json: want one boot server:\n%s", out)
+	}
+	return status.BootServers.BootServers[0].Status.OtherServers
+}
+
+func fillTemplate(t *testing.T, name, dir string, vars any) string {
+	t.Helper()
+	tmpl, err := template.ParseFiles(filepath.Join("testdata", "other-servers", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, strings.TrimSuffix(name, ".tmpl"))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := tmpl.Execute(f, vars); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func waitUDPListening(t *testing.T, lab *testlab.Lab, ns string, port int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if out, err := lab.Exec(context.Background(), ns, "ss", "-Hlun", fmt.Sprintf("sport = :%d", port)); err == nil && strings.TrimSpace(out) != "" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on UDP port %d in %s after 15 s", port, ns)
+}
+
+// linkLocal is the link-local address of ifname in namespace ns.
+func linkLocal(t *testing.T, lab *testlab.Lab, ns, ifname string) string {
+	t.Helper()
+	out := lab.MustExec(t, ns, "ip", "-6", "-o", "addr", "show", "dev", ifname, "scope", "link")
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, "fe80:") {
+			return strings.Split(f, "/")[0]
+		}
+	}
+	t.Fatalf("no link-local address on %s in %s:\n%s", ifname, ns, out)
+	return ""
+}
+
+// wantItems checks that every want is a prefix of one of got.
+func wantItems(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+			t.Errorf("%s lack %q:\n%s", what, w, strings.Join(got, "\n"))
+		}
+	}
+}
+
+// metricValue is the value of one sample in Prometheus text, or -1.
+func metricValue(metrics, sample string) int {
+	for _, line := range strings.Split(metrics, "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			n, err := strconv.Atoi(v)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
