@@ -3,7 +3,6 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,35 +29,8 @@ func TestAgentReportsOtherServersOnItsLink(t *testing.T) {
 
 	// The other servers run on the client side of the link: another host.
 	vars := struct{ Interface, Prefix, Dir string }{lab.ClientIf, lab.Prefix, dir}
-	radvdConf := fillTemplate(t, "radvd.conf.tmpl", dir, vars)
-	radvd := lab.Command(t, lab.ClientNS, "radvd", "-n", "-C", radvdConf, "-p", filepath.Join(dir, "radvd.pid"),
-		"-m", "logfile", "-l", filepath.Join(dir, "radvd.log"))
-	if out, err := os.Create(filepath.Join(dir, "radvd.out")); err == nil {
-		radvd.Stdout, radvd.Stderr = out, out
-		t.Cleanup(func() { out.Close() })
-	}
-	if err := radvd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	keaConf := fillTemplate(t, "kea6.json.tmpl", dir, vars)
-	kea := lab.Command(t, lab.ClientNS, "kea-dhcp6", "-c", keaConf)
-	kea.Env = append(os.Environ(), "KEA_PIDFILE_DIR="+dir, "KEA_LOCKFILE_DIR="+dir)
-	if out, err := os.Create(filepath.Join(dir, "kea6.out")); err == nil {
-		kea.Stdout, kea.Stderr = out, out
-		t.Cleanup(func() { out.Close() })
-	}
-	if err := kea.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, f := range []string{"radvd.out", "radvd.log", "kea6.out", "kea6.log"} {
-				b, _ := os.ReadFile(filepath.Join(dir, f))
-				t.Logf("%s:\n%s", f, b)
-			}
-		}
-	})
-	waitUDPListening(t, lab, lab.ClientNS, 547)
+	lab.StartRadvd(t, lab.ClientNS, fillTemplate(t, "radvd.conf.tmpl", vars), dir)
+	lab.StartKea6(t, lab.ClientNS, fillTemplate(t, "kea6.json.tmpl", vars), dir)
 
 	stateDir := t.TempDir()
 	agent := lab.StartAgent(t, stateDir, "--metrics-listen", "[::1]:9447", "--dhcpv6-probe-interval", "2s")
@@ -203,34 +175,17 @@ func statusOtherServers(t *testing.T, stateDir string) []otherServerJSON {
 	return status.BootServers.BootServers[0].Status.OtherServers
 }
 
-func fillTemplate(t *testing.T, name, dir string, vars any) string {
+func fillTemplate(t *testing.T, name string, vars any) string {
 	t.Helper()
 	tmpl, err := template.ParseFiles(filepath.Join("testdata", "other-servers", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, strings.TrimSuffix(name, ".tmpl"))
-	f, err := os.Create(path)
-	if err != nil {
+	var b strings.Builder
+	if err := tmpl.Execute(&b, vars); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if err := tmpl.Execute(f, vars); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func waitUDPListening(t *testing.T, lab *testlab.Lab, ns string, port int) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if out, err := lab.Exec(context.Background(), ns, "ss", "-Hlun", fmt.Sprintf("sport = :%d", port)); err == nil && strings.TrimSpace(out) != "" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on UDP port %d in %s after 15 s", port, ns)
+	return b.String()
 }
 
 // linkLocal is the link-local address of ifname in namespace ns.
