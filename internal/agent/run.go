@@ -42,10 +42,11 @@ type Options struct {
 	// NoFsync trades lease durability across power cuts for reply latency
 	// (store.Options.NoSync); crashes and kill -9 lose nothing either way.
 	NoFsync bool
+	Logger  *slog.Logger
+
 	// DHCPv6ProbeInterval is how often each boot server solicits, as a
 	// client, to find other DHCPv6 servers on its link; 0: never.
 	DHCPv6ProbeInterval time.Duration
-	Logger              *slog.Logger
 }
 
 // Run serves until ctx is cancelled, then stops every boot server (sending

@@ -36,24 +36,25 @@ type site struct {
 	files  fs.FS // what TFTP and HTTP serve
 	logger *slog.Logger
 
-	ra   *ra.Server
-	dhcp *dhcp6.Server
-	tftp *tftp.Server
-	http *httpboot.Server
-	nfs  *nfsserve.Server
-	dns  *dnsserve.Server
-	// probe looks for other DHCPv6 servers on the link every
-	// probeInterval; nil when that is 0 or its socket failed.
-	probe         *dhcp6probe.Prober
-	probeInterval time.Duration
-	images        []nfsImage   // NFS root images: exports and the DNS names nfsroot= uses
-	bootAddr      netip.Addr   // the address in boot URLs; invalid when there is none
-	serveAddrs    []netip.Addr // where TFTP and HTTP listen
-	ctx           context.Context
+	ra         *ra.Server
+	dhcp       *dhcp6.Server
+	tftp       *tftp.Server
+	http       *httpboot.Server
+	nfs        *nfsserve.Server
+	dns        *dnsserve.Server
+	images     []nfsImage   // NFS root images: exports and the DNS names nfsroot= uses
+	bootAddr   netip.Addr   // the address in boot URLs; invalid when there is none
+	serveAddrs []netip.Addr // where TFTP and HTTP listen
+	ctx        context.Context
 	// httpURL is the HTTP base for rendered scripts; HTTP requests read it
 	// while the service may be changing the site.
 	httpURL atomic.Pointer[string]
 	err     error // why the site is not serving, nil when it is
+
+	// probe looks for other DHCPv6 servers on the link every
+	// probeInterval; nil when that is 0 or its socket failed.
+	probe         *dhcp6probe.Prober
+	probeInterval time.Duration
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
