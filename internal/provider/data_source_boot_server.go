@@ -187,9 +187,8 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: "Other routers and DHCPv6 servers the agent heard on `interface` in the last hour, " +
 					"routers first: clients may take their configuration from them instead of this boot server. " +
 					"Routers are heard by their Router Advertisements; DHCPv6 servers by their answers to the Solicit " +
-					"the agent sends as a probe every few minutes (`agent --dhcpv6-probe-interval`). Empty when there is none. " +
-					"For example, `precondition { condition = length(data.netboot_boot_server.lab.other_servers) == 0 }` " +
-					"stops an apply while another server answers on the link.",
+					"the agent sends as a probe every few minutes (`agent --dhcpv6-probe-interval`). Empty when there is none; " +
+					"a `check` block can warn when it is not (see the example).",
 				Computed: true,
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{
