@@ -35,6 +35,10 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	bootServer := fs.String("boot-server", "", "leases, objects, logs: only this boot server's")
 	var logsOpts logsOptions
+	var probe bool
+	if command == "status" {
+		fs.BoolVar(&probe, "probe", false, "first send a probe Solicit on every serving boot server's link, to list other DHCPv6 servers now rather than after the next periodic probe")
+	}
 	if command == "logs" {
 		fs.BoolVar(&logsOpts.follow, "f", false, "keep printing new events, like tail -f")
 		fs.BoolVar(&logsOpts.follow, "follow", false, "same as -f")
@@ -78,6 +82,13 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintf(stderr, "status: %v\n", err)
 			return 1
+		}
+		if probe {
+			probeAll(ctx, conn, servers.GetBootServers(), stderr)
+			if servers, err = conn.ListBootServers(ctx, &netbootv1.ListBootServersRequest{}); err != nil {
+				fmt.Fprintf(stderr, "status: %v\n", err)
+				return 1
+			}
 		}
 		if *asJSON {
 			return printJSON(stdout, stderr, map[string]proto.Message{"agent": info, "boot_servers": servers})

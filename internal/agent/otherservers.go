@@ -1,14 +1,78 @@
 package agent
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 )
+
+// probeWait is how long ProbeOtherServers waits for answers: a server on
+// the link answers within milliseconds, a busy one within a second.
+const probeWait = 2 * time.Second
+
+// ProbeOtherServers probes one boot server's link now and returns its state
+// once the answers had time to arrive.
+func (s *service) ProbeOtherServers(ctx context.Context, req *netbootv1.ProbeOtherServersRequest) (*netbootv1.BootServerState, error) {
+	name := req.GetBootServer()
+	s.mu.Lock()
+	st, ok := s.sites[name]
+	var p *dhcp6probe.Prober
+	if ok {
+		p = st.probe
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", name)
+	}
+	if p == nil {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"boot server %q does not probe for other DHCPv6 servers: the agent runs with --dhcpv6-probe-interval 0, or the boot server is not serving (see agent status and agent.log)", name)
+	}
+	p.Probe()
+	select {
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	case <-time.After(probeWait):
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok = s.sites[name]; !ok {
+		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", name)
+	}
+	return s.state(st), nil
+}
+
+// probeAll runs ProbeOtherServers on every serving boot server at once,
+// for `agent status --probe`; a boot server that cannot be probed is
+// reported and skipped.
+func probeAll(ctx context.Context, conn *agentclient.Conn, servers []*netbootv1.BootServerState, stderr io.Writer) {
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		if s.GetStatus().GetServing() {
+			wg.Go(func() {
+				_, errs[i] = conn.ProbeOtherServers(ctx, &netbootv1.ProbeOtherServersRequest{BootServer: s.GetConfig().GetName()})
+			})
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			fmt.Fprintf(stderr, "status: probing %s: %s\n", servers[i].GetConfig().GetName(), status.Convert(err).Message())
+		}
+	}
+}
 
 func otherServersToProto(servers []otherserver.Server) []*netbootv1.OtherServer {
 	var out []*netbootv1.OtherServer

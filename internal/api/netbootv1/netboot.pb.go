@@ -4285,6 +4285,51 @@ func (x *DHCPv6RateLimit) GetPerSourceBurst() uint32 {
 	return 0
 }
 
+type ProbeOtherServersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// boot_server names the boot server whose link is probed.
+	BootServer    string `protobuf:"bytes,1,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProbeOtherServersRequest) Reset() {
+	*x = ProbeOtherServersRequest{}
+	mi := &file_netboot_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProbeOtherServersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProbeOtherServersRequest) ProtoMessage() {}
+
+func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProbeOtherServersRequest.ProtoReflect.Descriptor instead.
+func (*ProbeOtherServersRequest) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ProbeOtherServersRequest) GetBootServer() string {
+	if x != nil {
+		return x.BootServer
+	}
+	return ""
+}
+
 var File_netboot_proto protoreflect.FileDescriptor
 
 const file_netboot_proto_rawDesc = "" +
@@ -4625,7 +4670,10 @@ const file_netboot_proto_rawDesc = "" +
 	"\x15per_client_per_second\x18\x01 \x01(\rR\x12perClientPerSecond\x12\x14\n" +
 	"\x05burst\x18\x02 \x01(\rR\x05burst\x121\n" +
 	"\x15per_source_per_second\x18\x03 \x01(\rR\x12perSourcePerSecond\x12(\n" +
-	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst2\xe0\x10\n" +
+	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst\";\n" +
+	"\x18ProbeOtherServersRequest\x12\x1f\n" +
+	"\vboot_server\x18\x01 \x01(\tR\n" +
+	"bootServer2\xb8\x11\n" +
 	"\x05Agent\x12N\n" +
 	"\rPutBootServer\x12 .netboot.v1.PutBootServerRequest\x1a\x1b.netboot.v1.BootServerState\x12N\n" +
 	"\rGetBootServer\x12 .netboot.v1.GetBootServerRequest\x1a\x1b.netboot.v1.BootServerState\x12Z\n" +
@@ -4653,7 +4701,8 @@ const file_netboot_proto_rawDesc = "" +
 	"\x12DeleteNFSRootImage\x12%.netboot.v1.DeleteNFSRootImageRequest\x1a&.netboot.v1.DeleteNFSRootImageResponse\x12B\n" +
 	"\vWatchEvents\x12\x1e.netboot.v1.WatchEventsRequest\x1a\x11.netboot.v1.Event0\x01\x12H\n" +
 	"\tListHosts\x12\x1c.netboot.v1.ListHostsRequest\x1a\x1d.netboot.v1.ListHostsResponse\x12W\n" +
-	"\x0eListOperations\x12!.netboot.v1.ListOperationsRequest\x1a\".netboot.v1.ListOperationsResponseBIZGgithub.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1b\x06proto3"
+	"\x0eListOperations\x12!.netboot.v1.ListOperationsRequest\x1a\".netboot.v1.ListOperationsResponse\x12V\n" +
+	"\x11ProbeOtherServers\x12$.netboot.v1.ProbeOtherServersRequest\x1a\x1b.netboot.v1.BootServerStateBIZGgithub.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1b\x06proto3"
 
 var (
 	file_netboot_proto_rawDescOnce sync.Once
@@ -4667,7 +4716,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                 // 0: netboot.v1.BootServer
 	(*Boot)(nil),                       // 1: netboot.v1.Boot
@@ -4734,7 +4783,8 @@ var file_netboot_proto_goTypes = []any{
 	(*ListOperationsRequest)(nil),      // 62: netboot.v1.ListOperationsRequest
 	(*ListOperationsResponse)(nil),     // 63: netboot.v1.ListOperationsResponse
 	(*DHCPv6RateLimit)(nil),            // 64: netboot.v1.DHCPv6RateLimit
-	nil,                                // 65: netboot.v1.Event.AttrsEntry
+	(*ProbeOtherServersRequest)(nil),   // 65: netboot.v1.ProbeOtherServersRequest
+	nil,                                // 66: netboot.v1.Event.AttrsEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -4767,7 +4817,7 @@ var file_netboot_proto_depIdxs = []int32{
 	56, // 27: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
 	46, // 28: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
 	47, // 29: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	65, // 30: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	66, // 30: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
 	61, // 31: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
 	56, // 32: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
 	10, // 33: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
@@ -4796,34 +4846,36 @@ var file_netboot_proto_depIdxs = []int32{
 	57, // 56: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
 	59, // 57: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
 	62, // 58: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	7,  // 59: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	7,  // 60: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	13, // 61: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	15, // 62: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	17, // 63: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	55, // 64: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	19, // 65: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	19, // 66: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	24, // 67: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	26, // 68: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	28, // 69: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	28, // 70: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	35, // 71: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	37, // 72: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	31, // 73: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	31, // 74: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	41, // 75: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	43, // 76: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	45, // 77: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	47, // 78: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	47, // 79: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	51, // 80: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	53, // 81: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	58, // 82: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	60, // 83: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	63, // 84: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	59, // [59:85] is the sub-list for method output_type
-	33, // [33:59] is the sub-list for method input_type
+	65, // 59: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	7,  // 60: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	7,  // 61: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	13, // 62: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	15, // 63: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	17, // 64: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	55, // 65: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	19, // 66: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	19, // 67: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	24, // 68: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	26, // 69: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	28, // 70: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	28, // 71: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	35, // 72: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	37, // 73: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	31, // 74: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	31, // 75: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	41, // 76: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	43, // 77: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	45, // 78: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	47, // 79: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	47, // 80: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	51, // 81: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	53, // 82: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	58, // 83: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	60, // 84: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	63, // 85: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	7,  // 86: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	60, // [60:87] is the sub-list for method output_type
+	33, // [33:60] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
 	33, // [33:33] is the sub-list for extension extendee
 	0,  // [0:33] is the sub-list for field type_name
@@ -4844,7 +4896,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   66,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
