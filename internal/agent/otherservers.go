@@ -113,7 +113,7 @@ func printOtherServers(w io.Writer, servers []*netbootv1.BootServerState) {
 			if duid := o.GetDuid(); duid != "" {
 				fmt.Fprintf(w, ", DUID %s", duid)
 			}
-			fmt.Fprintf(w, ", %d messages, last %s\n", o.GetMessages(), time.Unix(o.GetLastSeenUnix(), 0).Format(time.RFC3339))
+			fmt.Fprintf(w, ", messages: %d, last: %s\n", o.GetMessages(), time.Unix(o.GetLastSeenUnix(), 0).Format(time.RFC3339))
 			for _, c := range o.GetConflicts() {
 				fmt.Fprintf(w, "  conflicts: %s\n", c)
 			}
