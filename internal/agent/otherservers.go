@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -16,10 +17,6 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 )
-
-// probeWait is how long ProbeOtherServers waits for answers: a server on
-// the link answers within milliseconds, a busy one within a second.
-const probeWait = 2 * time.Second
 
 // ProbeOtherServers probes one boot server's link now and returns its state
 // once the answers had time to arrive.
@@ -39,11 +36,10 @@ func (s *service) ProbeOtherServers(ctx context.Context, req *netbootv1.ProbeOth
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"boot server %q does not probe for other DHCPv6 servers: the agent runs with --dhcpv6-probe-interval 0, or the boot server is not serving (see agent status and agent.log)", name)
 	}
-	p.Probe()
-	select {
-	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
-	case <-time.After(probeWait):
+	if err := p.Probe(ctx); errors.Is(err, dhcp6probe.ErrStopped) {
+		return nil, status.Errorf(codes.Unavailable, "boot server %q stopped or changed while probing; try again", name)
+	} else if err != nil {
+		return nil, status.FromContextError(err).Err()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -15,7 +15,9 @@
 // host never sees it and an Advertise from our own DUID is ignored anyway;
 // its client DUID is a random DUID-UUID (RFC 6355) kept for the prober's
 // life, and its User Class is "netboot-probe", so another server's log
-// shows what it is.
+// shows what it is. Port 546 is held only while a probe waits for answers
+// (AnswerWait), and never shared: a DHCPv6 client running on the agent
+// host keeps its answers, and while it holds the port the probe is skipped.
 package dhcp6probe
 
 import (
@@ -30,11 +32,12 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
-	"github.com/insomniacslk/dhcp/dhcpv6/server6"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 )
@@ -47,6 +50,10 @@ const DefaultInterval = 5 * time.Minute
 
 // MinInterval bounds how often a prober solicits, and on-demand probes.
 const MinInterval = time.Second
+
+// AnswerWait is how long a probe listens for answers: a server on the link
+// answers within milliseconds, a busy one within a second.
+const AnswerWait = 2 * time.Second
 
 // solMaxDelay is SOL_MAX_DELAY (RFC 8415 section 7.6): a client waits a
 // random time up to it before its first Solicit, so that hosts started
@@ -80,25 +87,31 @@ type Stats struct {
 
 // Prober probes one interface until stopped.
 type Prober struct {
-	logger *slog.Logger
-	conn   *ipv6.PacketConn
-	ifi    *net.Interface
-	duid   dhcpv6.DUID
-	iaid   [4]byte
-	book   *otherserver.Book
-	probe  chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	logger   *slog.Logger
+	ifi      *net.Interface
+	duid     dhcpv6.DUID
+	iaid     [4]byte
+	book     *otherserver.Book
+	requests chan chan struct{}
+	cancel   context.CancelFunc
+	stopped  <-chan struct{}
+	wg       sync.WaitGroup
 
 	mu  sync.Mutex // guards cfg
 	cfg Config
 
+	// portBusy is true while port 546 could not be had, so that only the
+	// first failure of a run of them is a warning; run's goroutine only.
+	portBusy bool
+
 	solicits, foreign, ignored, sendErrors, receiveErrors atomic.Uint64
 }
 
-// Start opens [::]:546 on cfg.Interface and probes at once (after a random
-// delay of up to a second) and then every cfg.Interval. The socket is
-// opened before Start returns, in the caller's network namespace.
+// Start checks that port 546 can be opened on cfg.Interface and probes at
+// once (after a random delay of up to a second) and then every
+// cfg.Interval. The first probe uses the socket Start opened; later ones
+// open it again from the prober's goroutine, so the whole process must be
+// in the link's network namespace, as the agent is.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -120,35 +133,39 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error
 	uuid[8] = uuid[8]&0x3f | 0x80
 	logger = logger.With("interface", ifi.Name)
 	p := &Prober{
-		logger: logger,
-		conn:   conn,
-		ifi:    ifi,
-		duid:   &dhcpv6.DUIDUUID{UUID: uuid},
-		book:   otherserver.NewBook(logger),
-		probe:  make(chan struct{}, 1),
-		cfg:    cfg,
+		logger:   logger,
+		ifi:      ifi,
+		duid:     &dhcpv6.DUIDUUID{UUID: uuid},
+		book:     otherserver.NewBook(logger),
+		requests: make(chan chan struct{}),
+		cfg:      cfg,
 	}
 	_, _ = rand.Read(p.iaid[:])
 	ctx, p.cancel = context.WithCancel(ctx)
-	p.wg.Go(func() {
-		<-ctx.Done()
-		conn.Close()
-	})
-	p.wg.Go(p.receive)
-	p.wg.Go(func() { p.run(ctx) })
+	p.stopped = ctx.Done()
+	p.wg.Go(func() { p.run(ctx, conn) })
 	logger.Info("DHCPv6 probe for other servers started", "interval", cfg.Interval, "probe_duid", fmt.Sprintf("%x", p.duid.ToBytes()))
 	return p, nil
 }
 
 // listen opens the client port on ifi, as a DHCPv6 client would: bound to
 // the interface, multicast leaving by it with hop limit 1 and not looped
-// back to this host.
+// back to this host. Unlike a server socket it does not set SO_REUSEADDR:
+// sharing the port would take unicast answers from a DHCPv6 client on the
+// agent host.
 func listen(ifi *net.Interface) (*ipv6.PacketConn, error) {
-	udp, err := server6.NewIPv6UDPConn(ifi.Name, &net.UDPAddr{IP: net.IPv6unspecified, Port: dhcpv6.DefaultClientPort})
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var err error
+		if cerr := c.Control(func(fd uintptr) { err = unix.BindToDevice(int(fd), ifi.Name) }); cerr != nil {
+			return cerr
+		}
+		return err
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp6", fmt.Sprintf("[::]:%d", dhcpv6.DefaultClientPort))
 	if err != nil {
-		return nil, fmt.Errorf("DHCPv6 probe: listening on [::]:%d on interface %s (is a DHCPv6 client running there?): %w", dhcpv6.DefaultClientPort, ifi.Name, err)
+		return nil, fmt.Errorf("DHCPv6 probe: opening UDP port %d on interface %s (a DHCPv6 client there holds it?): %w", dhcpv6.DefaultClientPort, ifi.Name, err)
 	}
-	conn := ipv6.NewPacketConn(udp)
+	conn := ipv6.NewPacketConn(pc)
 	for _, set := range []func() error{
 		func() error { return conn.SetMulticastInterface(ifi) },
 		func() error { return conn.SetMulticastHopLimit(1) },
@@ -176,12 +193,25 @@ func (p *Prober) Apply(cfg Config) error {
 	return nil
 }
 
-// Probe asks for a probe now; it returns at once. Probes asked for while
-// one is pending are one probe.
-func (p *Prober) Probe() {
+// ErrStopped is returned by Probe after Stop.
+var ErrStopped = errors.New("DHCPv6 probe stopped")
+
+// Probe sends a probe Solicit now (or MinInterval after the previous one)
+// and returns once its answers had AnswerWait to arrive, or when ctx ends.
+func (p *Prober) Probe(ctx context.Context) error {
+	done := make(chan struct{})
 	select {
-	case p.probe <- struct{}{}:
-	default:
+	case p.requests <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.stopped:
+		return ErrStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -213,25 +243,37 @@ func (p *Prober) config() Config {
 	return p.cfg
 }
 
-// run sends a Solicit when its timer fires or a probe is asked for, never
-// two within MinInterval.
-func (p *Prober) run(ctx context.Context) {
+// run probes when its timer fires or a probe is asked for, never two
+// within MinInterval. The first probe uses conn, which Start opened.
+func (p *Prober) run(ctx context.Context, conn *ipv6.PacketConn) {
 	timer := time.NewTimer(mrand.N(solMaxDelay))
 	defer timer.Stop()
 	var last time.Time
 	for {
+		var done chan struct{}
 		select {
 		case <-ctx.Done():
+			if conn != nil {
+				conn.Close()
+			}
 			return
 		case <-timer.C:
-		case <-p.probe:
+		case done = <-p.requests:
 			if wait := MinInterval - time.Since(last); wait > 0 {
-				timer.Reset(wait)
-				continue
+				select {
+				case <-ctx.Done():
+					close(done)
+					continue
+				case <-time.After(wait):
+				}
 			}
 		}
-		p.send()
+		p.probeOnce(ctx, conn)
+		conn = nil
 		last = time.Now()
+		if done != nil {
+			close(done)
+		}
 		timer.Reset(jitter(p.config().Interval))
 	}
 }
@@ -242,11 +284,29 @@ func jitter(d time.Duration) time.Duration {
 	return d*4/5 + mrand.N(d*2/5+1)
 }
 
-func (p *Prober) send() {
+// probeOnce sends one Solicit from conn (or a socket of its own when conn
+// is nil) and records the answers that arrive within AnswerWait.
+func (p *Prober) probeOnce(ctx context.Context, conn *ipv6.PacketConn) {
+	if conn == nil {
+		var err error
+		if conn, err = listen(p.ifi); err != nil {
+			p.sendErrors.Add(1)
+			if !p.portBusy {
+				p.logger.Warn("DHCPv6 probe skipped until port 546 is free", "error", err)
+			}
+			p.portBusy = true
+			return
+		}
+	}
+	p.portBusy = false
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
 	msg, err := Solicit(p.duid, p.iaid)
 	if err == nil {
 		dst := &net.UDPAddr{IP: dhcpv6.AllDHCPRelayAgentsAndServers, Port: dhcpv6.DefaultServerPort, Zone: p.ifi.Name}
-		_, err = p.conn.WriteTo(msg.ToBytes(), nil, dst)
+		_, err = conn.WriteTo(msg.ToBytes(), nil, dst)
 	}
 	if err != nil {
 		p.sendErrors.Add(1)
@@ -255,6 +315,25 @@ func (p *Prober) send() {
 	}
 	p.solicits.Add(1)
 	p.logger.Debug("sent DHCPv6 probe Solicit", "transaction_id", msg.TransactionID.String())
+
+	_ = conn.SetReadDeadline(time.Now().Add(AnswerWait))
+	buf := make([]byte, 9000)
+	for {
+		n, _, src, err := conn.ReadFrom(buf)
+		if err != nil {
+			var ne net.Error
+			if !errors.Is(err, net.ErrClosed) && !(errors.As(err, &ne) && ne.Timeout()) {
+				p.receiveErrors.Add(1)
+				p.logger.Warn("receiving DHCPv6 probe answers failed", "error", err)
+			}
+			return
+		}
+		peer := netip.Addr{}
+		if u, ok := src.(*net.UDPAddr); ok {
+			peer = u.AddrPort().Addr().Unmap().WithZone("")
+		}
+		p.handle(buf[:n], peer)
+	}
 }
 
 // Solicit is the probe's Solicit: the probe's DUID, one IA_NA, the options
@@ -273,28 +352,6 @@ func Solicit(duid dhcpv6.DUID, iaid [4]byte) (*dhcpv6.Message, error) {
 	msg.MessageType = dhcpv6.MessageTypeSolicit
 	msg.AddOption(dhcpv6.OptElapsedTime(0))
 	return msg, nil
-}
-
-// receive reads answers until the socket closes.
-func (p *Prober) receive() {
-	buf := make([]byte, 9000)
-	for {
-		n, _, src, err := p.conn.ReadFrom(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			p.receiveErrors.Add(1)
-			p.logger.Warn("receiving DHCPv6 probe answers failed", "error", err)
-			time.Sleep(time.Second)
-			continue
-		}
-		peer := netip.Addr{}
-		if u, ok := src.(*net.UDPAddr); ok {
-			peer = u.AddrPort().Addr().Unmap().WithZone("")
-		}
-		p.handle(buf[:n], peer)
-	}
 }
 
 func (p *Prober) handle(b []byte, peer netip.Addr) {
