@@ -36,10 +36,13 @@ func (s *service) ProbeOtherServers(ctx context.Context, req *netbootv1.ProbeOth
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"boot server %q does not probe for other DHCPv6 servers: the agent runs with --dhcpv6-probe-interval 0, or the boot server is not serving (see agent status and agent.log)", name)
 	}
-	if err := p.Probe(ctx); errors.Is(err, dhcp6probe.ErrStopped) {
+	switch err := p.Probe(ctx); {
+	case errors.Is(err, dhcp6probe.ErrStopped):
 		return nil, status.Errorf(codes.Unavailable, "boot server %q stopped or changed while probing; try again", name)
-	} else if err != nil {
-		return nil, status.FromContextError(err).Err()
+	case ctx.Err() != nil:
+		return nil, status.FromContextError(ctx.Err()).Err()
+	case err != nil:
+		return nil, status.Errorf(codes.FailedPrecondition, "probing the link of boot server %q: %v", name, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,6 +1,8 @@
 package agent_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
@@ -230,4 +233,72 @@ func metricValue(metrics, sample string) int {
 		}
 	}
 	return -1
+}
+
+// TestAgentProbeYieldsPort546: while another socket on the agent host holds
+// the DHCPv6 client port (a DHCPv6 client on the served interface), the
+// probe does not share it and is skipped with one warning; once the port
+// is free, a probe on demand finds Kea.
+func TestAgentProbeYieldsPort546(t *testing.T) {
+	testlab.RequireRoot(t, "kea-dhcp6", "python3")
+	lab := testlab.New(t)
+	dir := t.TempDir()
+	vars := struct{ Interface, Prefix, Dir string }{lab.ClientIf, lab.Prefix, dir}
+	lab.StartKea6(t, lab.ClientNS, fillTemplate(t, "kea6.json.tmpl", vars), dir)
+
+	holder := lab.Command(t, lab.ServerNS, "python3", "-c",
+		"import socket, sys, time\n"+
+			"s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"+
+			"s.bind(('::', 546))\n"+
+			"print('bound', flush=True)\n"+
+			"time.sleep(300)\n")
+	out, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "bound\n" {
+		t.Fatalf("python did not bind port 546: %q %v", line, err)
+	}
+
+	stateDir := t.TempDir()
+	daemon := lab.StartAgent(t, stateDir, "--dhcpv6-probe-interval", "1h")
+	conn := connect(t, stateDir)
+	if _, err := conn.PutBootServer(context.Background(), &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+	probe := func() string {
+		var stdout, stderr bytes.Buffer
+		if code := agent.Main([]string{"status", "--probe", "--state-dir", stateDir}, &stdout, &stderr); code != 0 {
+			t.Fatalf("agent status --probe: exit %d\n%s", code, stderr.String())
+		}
+		return stderr.String()
+	}
+	if msg := probe(); !strings.Contains(msg, "probing lab: probing the link of boot server \"lab\": port 546 is held") {
+		t.Errorf("agent status --probe with port 546 held: stderr %q, want the reason", msg)
+	}
+	if others := statusOtherServers(t, stateDir); len(others) != 0 {
+		t.Errorf("other servers while the probe could not run: %+v", others)
+	}
+
+	_ = holder.Process.Kill()
+	_ = holder.Wait()
+	if msg := probe(); msg != "" {
+		t.Errorf("agent status --probe with port 546 free: stderr %q", msg)
+	}
+	if others := statusOtherServers(t, stateDir); len(others) != 1 || others[0].Protocol != "dhcpv6" {
+		t.Errorf("other servers once the port is free: %+v, want Kea", others)
+	}
+	log, err := os.ReadFile(daemon.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), "DHCPv6 probe skipped until port 546 is free"); n != 1 {
+		t.Errorf("agent log has %d warnings about port 546, want 1", n)
+	}
+	if !strings.Contains(string(log), "DHCPv6 probe resumed") {
+		t.Error("agent log does not say the probe resumed")
+	}
 }

@@ -92,7 +92,7 @@ type Prober struct {
 	duid     dhcpv6.DUID
 	iaid     [4]byte
 	book     *otherserver.Book
-	requests chan chan struct{}
+	requests chan chan error
 	cancel   context.CancelFunc
 	stopped  <-chan struct{}
 	wg       sync.WaitGroup
@@ -107,11 +107,12 @@ type Prober struct {
 	solicits, foreign, ignored, sendErrors, receiveErrors atomic.Uint64
 }
 
-// Start checks that port 546 can be opened on cfg.Interface and probes at
-// once (after a random delay of up to a second) and then every
-// cfg.Interval. The first probe uses the socket Start opened; later ones
-// open it again from the prober's goroutine, so the whole process must be
-// in the link's network namespace, as the agent is.
+// Start probes cfg.Interface at once (after a random delay of up to a
+// second) and then every cfg.Interval. It opens port 546 for the first
+// probe before it returns; later probes open it again from the prober's
+// goroutine, so the whole process must be in the link's network namespace,
+// as the agent is. While another socket holds the port, probes are skipped
+// with a warning.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -123,9 +124,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error
 	if err != nil {
 		return nil, fmt.Errorf("DHCPv6 probe: interface %q: %w", cfg.Interface, err)
 	}
+	// A port held by a DHCPv6 client now may be free at the next probe.
 	conn, err := listen(ifi)
 	if err != nil {
-		return nil, err
+		logger.Warn("DHCPv6 probe skipped until port 546 is free", "error", err)
 	}
 	var uuid [16]byte
 	_, _ = rand.Read(uuid[:])
@@ -137,8 +139,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error
 		ifi:      ifi,
 		duid:     &dhcpv6.DUIDUUID{UUID: uuid},
 		book:     otherserver.NewBook(logger),
-		requests: make(chan chan struct{}),
+		requests: make(chan chan error),
 		cfg:      cfg,
+		portBusy: err != nil,
 	}
 	_, _ = rand.Read(p.iaid[:])
 	ctx, p.cancel = context.WithCancel(ctx)
@@ -198,8 +201,9 @@ var ErrStopped = errors.New("DHCPv6 probe stopped")
 
 // Probe sends a probe Solicit now (or MinInterval after the previous one)
 // and returns once its answers had AnswerWait to arrive, or when ctx ends.
+// It fails when the Solicit could not be sent, e.g. while port 546 is held.
 func (p *Prober) Probe(ctx context.Context) error {
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	select {
 	case p.requests <- done:
 	case <-ctx.Done():
@@ -208,8 +212,8 @@ func (p *Prober) Probe(ctx context.Context) error {
 		return ErrStopped
 	}
 	select {
-	case <-done:
-		return nil
+	case err := <-done:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -244,38 +248,68 @@ func (p *Prober) config() Config {
 }
 
 // run probes when its timer fires or a probe is asked for, never two
-// within MinInterval. The first probe uses conn, which Start opened.
+// within MinInterval. The first probe uses conn, which Start opened (nil
+// when it could not).
 func (p *Prober) run(ctx context.Context, conn *ipv6.PacketConn) {
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
 	timer := time.NewTimer(mrand.N(solMaxDelay))
 	defer timer.Stop()
 	var last time.Time
 	for {
-		var done chan struct{}
+		var done chan error
 		select {
 		case <-ctx.Done():
-			if conn != nil {
-				conn.Close()
-			}
 			return
 		case <-timer.C:
 		case done = <-p.requests:
 			if wait := MinInterval - time.Since(last); wait > 0 {
 				select {
 				case <-ctx.Done():
-					close(done)
-					continue
+					done <- ErrStopped
+					return
 				case <-time.After(wait):
 				}
 			}
 		}
-		p.probeOnce(ctx, conn)
-		conn = nil
+		if conn == nil {
+			conn = p.open()
+		}
+		var err error
+		if conn == nil {
+			err = errors.New("port 546 is held by another socket on the interface (a DHCPv6 client?)")
+		} else {
+			err = p.probeOnce(ctx, conn)
+			conn = nil
+		}
 		last = time.Now()
 		if done != nil {
-			close(done)
+			done <- err
 		}
 		timer.Reset(jitter(p.config().Interval))
 	}
+}
+
+// open opens port 546 for a probe, or returns nil and warns at the first
+// failure of a run of them.
+func (p *Prober) open() *ipv6.PacketConn {
+	conn, err := listen(p.ifi)
+	if err != nil {
+		p.sendErrors.Add(1)
+		if !p.portBusy {
+			p.logger.Warn("DHCPv6 probe skipped until port 546 is free", "error", err)
+		}
+		p.portBusy = true
+		return nil
+	}
+	if p.portBusy {
+		p.logger.Info("DHCPv6 probe resumed: port 546 is free again")
+	}
+	p.portBusy = false
+	return conn
 }
 
 // jitter draws a wait uniformly from 80 % to 120 % of d, so probers
@@ -284,21 +318,9 @@ func jitter(d time.Duration) time.Duration {
 	return d*4/5 + mrand.N(d*2/5+1)
 }
 
-// probeOnce sends one Solicit from conn (or a socket of its own when conn
-// is nil) and records the answers that arrive within AnswerWait.
-func (p *Prober) probeOnce(ctx context.Context, conn *ipv6.PacketConn) {
-	if conn == nil {
-		var err error
-		if conn, err = listen(p.ifi); err != nil {
-			p.sendErrors.Add(1)
-			if !p.portBusy {
-				p.logger.Warn("DHCPv6 probe skipped until port 546 is free", "error", err)
-			}
-			p.portBusy = true
-			return
-		}
-	}
-	p.portBusy = false
+// probeOnce sends one Solicit from conn, records the answers that arrive
+// within AnswerWait and closes conn.
+func (p *Prober) probeOnce(ctx context.Context, conn *ipv6.PacketConn) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -311,7 +333,7 @@ func (p *Prober) probeOnce(ctx context.Context, conn *ipv6.PacketConn) {
 	if err != nil {
 		p.sendErrors.Add(1)
 		p.logger.Warn("sending DHCPv6 probe Solicit failed", "error", err)
-		return
+		return fmt.Errorf("sending the probe Solicit: %w", err)
 	}
 	p.solicits.Add(1)
 	p.logger.Debug("sent DHCPv6 probe Solicit", "transaction_id", msg.TransactionID.String())
@@ -326,7 +348,7 @@ func (p *Prober) probeOnce(ctx context.Context, conn *ipv6.PacketConn) {
 				p.receiveErrors.Add(1)
 				p.logger.Warn("receiving DHCPv6 probe answers failed", "error", err)
 			}
-			return
+			return nil
 		}
 		peer := netip.Addr{}
 		if u, ok := src.(*net.UDPAddr); ok {
