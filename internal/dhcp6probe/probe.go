@@ -81,8 +81,10 @@ type Stats struct {
 	// to a probe from another server: malformed, for another client, or
 	// from our own server.
 	IgnoredMessages uint64
-	SendErrors      uint64
-	ReceiveErrors   uint64
+	// SendErrors counts probes not sent, those skipped while another
+	// socket held port 546 included; ReceiveErrors failed reads.
+	SendErrors    uint64
+	ReceiveErrors uint64
 }
 
 // Prober probes one interface until stopped.
@@ -124,6 +126,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error
 	if err != nil {
 		return nil, fmt.Errorf("DHCPv6 probe: interface %q: %w", cfg.Interface, err)
 	}
+	logger = logger.With("interface", ifi.Name)
 	// A port held by a DHCPv6 client now may be free at the next probe.
 	conn, err := listen(ifi)
 	if err != nil {
@@ -133,7 +136,6 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error
 	_, _ = rand.Read(uuid[:])
 	uuid[6] = uuid[6]&0x0f | 0x40 // version 4: random (RFC 9562)
 	uuid[8] = uuid[8]&0x3f | 0x80
-	logger = logger.With("interface", ifi.Name)
 	p := &Prober{
 		logger:   logger,
 		ifi:      ifi,
