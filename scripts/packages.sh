@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 lab=(iproute2 ndisc6 isc-dhcp-client curl ca-certificates git make qemu-system-x86 ipxe linux-image-amd64)
 # Every test: the lab's, plus the other real clients and tools the protocol
 # and acceptance tests drive.
-test=("${lab[@]}" tftp-hpa bind9-dnsutils unzip protobuf-compiler busybox-static ovmf nfs-common kea-admin tshark systemd)
+test=("${lab[@]}" radvd kea-dhcp6-server tftp-hpa bind9-dnsutils unzip protobuf-compiler busybox-static ovmf nfs-common kea-admin tshark systemd)
 # The benchmark's reference peers.
-bench=("${test[@]}" kea-dhcp6-server tftpd-hpa radvd)
+bench=("${test[@]}" tftpd-hpa)
 
 # The Terraform CLI the lab and the acceptance tests drive, when none is on PATH.
 terraform_module=github.com/hashicorp/terraform@v1.5.7

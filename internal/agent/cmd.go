@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 )
 
@@ -46,6 +47,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.ClientCA, "client-ca", "", "CA certificate (PEM file) that client certificates must chain to")
 	fsync := fs.Bool("fsync", true, "fsync the state file before answering: a lease survives a power cut once its Reply is sent. "+
 		"--fsync=false keeps changes in the OS page cache (safe against agent crashes and kill -9, not against power loss), as Kea's memfile does, for lower DHCPv6 latency")
+	fs.DurationVar(&opts.DHCPv6ProbeInterval, "dhcpv6-probe-interval", dhcp6probe.DefaultInterval,
+		"how often each boot server sends a probe Solicit to find other DHCPv6 servers on its link (about every this long, ±20 %; at least 1s); 0 turns the probe off")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile (pprof) to this file while the agent runs, for performance reports")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -58,6 +61,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.NoFsync = !*fsync
+	if opts.DHCPv6ProbeInterval != 0 && opts.DHCPv6ProbeInterval < dhcp6probe.MinInterval {
+		fmt.Fprintf(stderr, "agent: --dhcpv6-probe-interval %s: want 0 (off) or at least %s\n", opts.DHCPv6ProbeInterval, dhcp6probe.MinInterval)
+		return 2
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "agent: --log-level %q: want debug, info, warn or error\n", *logLevel)

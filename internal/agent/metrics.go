@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 )
 
 // metricsHandler serves the agent's counters in the Prometheus text format
@@ -59,6 +61,18 @@ func (s *service) writeMetrics(w io.Writer) {
 				add("netboot_dhcpv6_dropped_by_reason_total", labels+`,reason="rate_limited"`, m.RateLimited)
 			}
 			add("netboot_dhcpv6_malformed_total", server, stats.Malformed)
+		}
+		if st.probe != nil {
+			addStruct(add, "netboot_dhcpv6_probe", server, st.probe.Stats())
+		}
+		// Other servers heard on the link in the last hour, by protocol:
+		// anything above 0 deserves a look (README, "Other servers").
+		others := map[string]uint64{string(otherserver.RouterAdvertisement): 0, string(otherserver.DHCPv6): 0}
+		for _, o := range st.otherServers() {
+			others[string(o.Protocol)]++
+		}
+		for _, p := range sortedKeys(others) {
+			add("netboot_other_servers", fmt.Sprintf("%s,protocol=%q", server, p), others[p])
 		}
 		if st.tftp != nil {
 			addStruct(add, "netboot_tftp", server, st.tftp.Stats())

@@ -35,6 +35,10 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	bootServer := fs.String("boot-server", "", "leases, objects, logs: only this boot server's")
 	var logsOpts logsOptions
+	var probe bool
+	if command == "status" {
+		fs.BoolVar(&probe, "probe", false, "first send a probe Solicit on every serving boot server's link, to list other DHCPv6 servers now rather than after the next periodic probe")
+	}
 	if command == "logs" {
 		fs.BoolVar(&logsOpts.follow, "f", false, "keep printing new events, like tail -f")
 		fs.BoolVar(&logsOpts.follow, "follow", false, "same as -f")
@@ -79,6 +83,13 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "status: %v\n", err)
 			return 1
 		}
+		if probe {
+			probeAll(ctx, conn, servers.GetBootServers(), stderr)
+			if servers, err = conn.ListBootServers(ctx, &netbootv1.ListBootServersRequest{}); err != nil {
+				fmt.Fprintf(stderr, "status: %v\n", err)
+				return 1
+			}
+		}
 		if *asJSON {
 			return printJSON(stdout, stderr, map[string]proto.Message{"agent": info, "boot_servers": servers})
 		}
@@ -92,7 +103,11 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s\n", c.GetName(), c.GetInterface(), c.GetPrefix(), c.GetDhcpv6().GetMode(),
 				st.GetServing(), st.GetActiveLeases(), strings.Join(addrs, " "), st.GetError())
 		}
-		return flushTable(tw, stderr)
+		if code := flushTable(tw, stderr); code != 0 {
+			return code
+		}
+		printOtherServers(stdout, servers.GetBootServers())
+		return 0
 	case "leases":
 		leases, err := conn.ListLeases(ctx, &netbootv1.ListLeasesRequest{BootServer: *bootServer})
 		if err != nil {

@@ -43,6 +43,10 @@ type Options struct {
 	// (store.Options.NoSync); crashes and kill -9 lose nothing either way.
 	NoFsync bool
 	Logger  *slog.Logger
+
+	// DHCPv6ProbeInterval is how often each boot server solicits, as a
+	// client, to find other DHCPv6 servers on its link; 0: never.
+	DHCPv6ProbeInterval time.Duration
 }
 
 // Run serves until ctx is cancelled, then stops every boot server (sending
@@ -74,6 +78,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
+	svc.probeInterval = opts.DHCPv6ProbeInterval
 	if err := svc.restore(); err != nil {
 		return err
 	}

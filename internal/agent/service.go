@@ -41,6 +41,9 @@ type service struct {
 	logger    *slog.Logger
 	stateDir  string
 	started   time.Time
+	// probeInterval is how often each site probes for other DHCPv6
+	// servers; 0 turns probing off.
+	probeInterval time.Duration
 
 	mu    sync.Mutex
 	sites map[string]*site
@@ -67,6 +70,7 @@ func (s *service) newSite(cfg config.BootServer) *site {
 	st := newSite(cfg, s.store.Leases(cfg.Name), s.logger)
 	st.files = menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS())
 	st.images = s.imagesFor(cfg.Name)
+	st.probeInterval = s.probeInterval
 	return st
 }
 
@@ -301,6 +305,7 @@ func (s *service) state(st *site) *netbootv1.BootServerState {
 	}
 	statusPB.TftpUrlBase, statusPB.HttpUrlBase = st.urlBases()
 	statusPB.ActiveLeases = uint64(len(s.activeLeases(st, time.Now())))
+	statusPB.OtherServers = otherServersToProto(st.otherServers())
 	return &netbootv1.BootServerState{Config: st.cfg.ToProto(), Status: statusPB}
 }
 

@@ -13,13 +13,16 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6"
+	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dnsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/httpboot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
+	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 	"github.com/netbootlab/terraform-provider-netboot/internal/ra"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/tftp"
@@ -48,6 +51,11 @@ type site struct {
 	// while the service may be changing the site.
 	httpURL atomic.Pointer[string]
 	err     error // why the site is not serving, nil when it is
+
+	// probe looks for other DHCPv6 servers on the link every
+	// probeInterval; nil when that is 0 or its socket failed.
+	probe         *dhcp6probe.Prober
+	probeInterval time.Duration
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
@@ -85,6 +93,7 @@ func (s *site) start(ctx context.Context) (err error) {
 		}
 	}
 	s.ctx = ctx
+	s.syncProbe()
 	if err := s.syncFileServers(); err != nil {
 		return err
 	}
@@ -133,7 +142,45 @@ func (s *site) applyInPlace(ctx context.Context, next config.BootServer) error {
 	if err != nil {
 		return fmt.Errorf("updating DHCPv6: %w", err)
 	}
+	s.syncProbe()
 	return s.syncFileServers()
+}
+
+// syncProbe starts the DHCPv6 probe or tells it our server's current DUID.
+// A probe that cannot start (port 546 taken by a DHCPv6 client on the
+// agent host) leaves the site serving, with a warning.
+func (s *site) syncProbe() {
+	if s.probeInterval <= 0 {
+		return
+	}
+	cfg := dhcp6probe.Config{Interface: s.cfg.Interface, Interval: s.probeInterval}
+	if s.dhcp != nil {
+		cfg.OwnDUID = s.dhcp.ServerDUID()
+	}
+	if s.probe != nil {
+		if err := s.probe.Apply(cfg); err != nil {
+			s.logger.Warn("updating the DHCPv6 probe", "error", err)
+		}
+		return
+	}
+	p, err := dhcp6probe.Start(s.ctx, cfg, s.serverLogger("dhcpv6"))
+	if err != nil {
+		s.logger.Warn("other DHCPv6 servers on this link go unnoticed: the probe did not start", "interface", s.cfg.Interface, "error", err)
+		return
+	}
+	s.probe = p
+}
+
+// otherServers are the other routers and DHCPv6 servers heard on the link.
+func (s *site) otherServers() []otherserver.Server {
+	var out []otherserver.Server
+	if s.ra != nil {
+		out = append(out, s.ra.OtherRouters()...)
+	}
+	if s.probe != nil {
+		out = append(out, s.probe.OtherServers()...)
+	}
+	return out
 }
 
 // syncFileServers starts, stops or rebinds TFTP and HTTP to match the
@@ -280,6 +327,10 @@ func (s *site) stop() {
 	if s.tftp != nil {
 		s.tftp.Stop()
 		s.tftp = nil
+	}
+	if s.probe != nil {
+		s.probe.Stop()
+		s.probe = nil
 	}
 	if s.dhcp != nil {
 		s.dhcp.Stop()

@@ -3,6 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -179,8 +183,96 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: "TFTP base URL of the boot files, `tftp://[<address>]`; empty when TFTP is off or there is no address.",
 				Computed:            true,
 			},
+			"other_servers": schema.ListNestedAttribute{
+				MarkdownDescription: "Other routers and DHCPv6 servers the agent heard on `interface` in the last hour, " +
+					"routers first: clients may take their configuration from them instead of this boot server. " +
+					"Routers are heard by their Router Advertisements; DHCPv6 servers by their answers to the Solicit " +
+					"the agent sends as a probe every few minutes (`agent --dhcpv6-probe-interval`). Empty when there is none; " +
+					"a `check` block can warn when it is not (see the example).",
+				Computed: true,
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"protocol": schema.StringAttribute{MarkdownDescription: "`router_advertisement` or `dhcpv6`.", Computed: true},
+						"source_address": schema.StringAttribute{
+							MarkdownDescription: "IPv6 source address of its messages (link-local).",
+							CustomType:          ipv6types.AddressType{},
+							Computed:            true,
+						},
+						"link_layer_address": schema.StringAttribute{
+							MarkdownDescription: "Its MAC address, from the RA's source link-layer address option or an Ethernet DUID; empty when unknown.",
+							Computed:            true,
+						},
+						"duid": schema.StringAttribute{MarkdownDescription: "The DHCPv6 server's DUID, in hex; empty for a router.", Computed: true},
+						"offers": schema.ListAttribute{
+							MarkdownDescription: "What its last message offered, one item each: flags, prefixes and lifetimes of an RA; " +
+								"addresses, DNS servers and boot-file URL of a DHCPv6 Advertise.",
+							ElementType: types.StringType,
+							Computed:    true,
+						},
+						"conflicts": schema.ListAttribute{
+							MarkdownDescription: "How its last Router Advertisement contradicts this boot server's (RFC 4861 section 6.2.7: " +
+								"M/O flags, hop limit, reachable time, retransmit timer, MTU, valid and preferred lifetimes of a shared prefix), " +
+								"or that it advertises a SLAAC prefix this boot server does not; empty when it agrees.",
+							ElementType: types.StringType,
+							Computed:    true,
+						},
+						"first_seen": schema.StringAttribute{MarkdownDescription: "When it was first heard (RFC 3339).", Computed: true},
+						"last_seen":  schema.StringAttribute{MarkdownDescription: "When it was last heard (RFC 3339).", Computed: true},
+						"messages":   schema.Int64Attribute{MarkdownDescription: "Messages received from it.", Computed: true},
+					},
+				},
+			},
 		},
 	}
+}
+
+// bootServerDataSourceModel is the resource's model plus what only the
+// data source reads.
+type bootServerDataSourceModel struct {
+	bootServerModel
+	OtherServers types.List `tfsdk:"other_servers"`
+}
+
+type otherServerModel struct {
+	Protocol         types.String      `tfsdk:"protocol"`
+	SourceAddress    ipv6types.Address `tfsdk:"source_address"`
+	LinkLayerAddress types.String      `tfsdk:"link_layer_address"`
+	DUID             types.String      `tfsdk:"duid"`
+	Offers           types.List        `tfsdk:"offers"`
+	Conflicts        types.List        `tfsdk:"conflicts"`
+	FirstSeen        types.String      `tfsdk:"first_seen"`
+	LastSeen         types.String      `tfsdk:"last_seen"`
+	Messages         types.Int64       `tfsdk:"messages"`
+}
+
+var otherServerObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"protocol":           types.StringType,
+	"source_address":     ipv6types.AddressType{},
+	"link_layer_address": types.StringType,
+	"duid":               types.StringType,
+	"offers":             types.ListType{ElemType: types.StringType},
+	"conflicts":          types.ListType{ElemType: types.StringType},
+	"first_seen":         types.StringType,
+	"last_seen":          types.StringType,
+	"messages":           types.Int64Type,
+}}
+
+func otherServersFromProto(ctx context.Context, in []*netbootv1.OtherServer) (types.List, diag.Diagnostics) {
+	elems := make([]otherServerModel, len(in))
+	for i, o := range in {
+		elems[i] = otherServerModel{
+			Protocol:         types.StringValue(o.GetProtocol()),
+			SourceAddress:    ipv6types.NewAddressValue(o.GetSourceAddress()),
+			LinkLayerAddress: types.StringValue(o.GetLinkLayerAddress()),
+			DUID:             types.StringValue(o.GetDuid()),
+			Offers:           stringList(o.GetOffers()),
+			Conflicts:        stringList(o.GetConflicts()),
+			FirstSeen:        types.StringValue(time.Unix(o.GetFirstSeenUnix(), 0).UTC().Format(time.RFC3339)),
+			LastSeen:         types.StringValue(time.Unix(o.GetLastSeenUnix(), 0).UTC().Format(time.RFC3339)),
+			Messages:         types.Int64Value(int64(o.GetMessages())),
+		}
+	}
+	return types.ListValueFrom(ctx, otherServerObjectType, elems)
 }
 
 func (d *bootServerDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
@@ -190,7 +282,7 @@ func (d *bootServerDataSource) Configure(_ context.Context, req datasource.Confi
 }
 
 func (d *bootServerDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var m bootServerModel
+	var m bootServerDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -211,6 +303,9 @@ func (d *bootServerDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 	resp.Diagnostics.Append(m.fromProto(ctx, st)...)
+	others, diags := otherServersFromProto(ctx, st.GetStatus().GetOtherServers())
+	resp.Diagnostics.Append(diags...)
+	m.OtherServers = others
 	if resp.Diagnostics.HasError() {
 		return
 	}

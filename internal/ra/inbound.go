@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/mdlayher/ndp"
 )
@@ -103,10 +105,10 @@ func inconsistencies(ours, theirs *ndp.RouterAdvertisement) []string {
 		}
 		our := ourPrefixes[i]
 		if our.ValidLifetime != their.ValidLifetime {
-			differ("prefix "+p.String()+" valid lifetime", our.ValidLifetime, their.ValidLifetime)
+			differ("prefix "+p.String()+" valid lifetime", lifetime(our.ValidLifetime), lifetime(their.ValidLifetime))
 		}
 		if our.PreferredLifetime != their.PreferredLifetime {
-			differ("prefix "+p.String()+" preferred lifetime", our.PreferredLifetime, their.PreferredLifetime)
+			differ("prefix "+p.String()+" preferred lifetime", lifetime(our.PreferredLifetime), lifetime(their.PreferredLifetime))
 		}
 	}
 	return out
@@ -129,4 +131,57 @@ func prefixInformation(opts []ndp.Option) []*ndp.PrefixInformation {
 		}
 	}
 	return out
+}
+
+// offersOf lists what another router's advertisement offers, one item per
+// flag, lifetime and option, for `agent status` and the logs.
+func offersOf(ra *ndp.RouterAdvertisement) []string {
+	out := []string{
+		fmt.Sprintf("M flag (managed address configuration): %t", ra.ManagedConfiguration),
+		fmt.Sprintf("O flag (other configuration): %t", ra.OtherConfiguration),
+		fmt.Sprintf("router lifetime: %s", lifetime(ra.RouterLifetime)),
+	}
+	if ra.CurrentHopLimit != 0 {
+		out = append(out, fmt.Sprintf("cur hop limit: %d", ra.CurrentHopLimit))
+	}
+	if ra.ReachableTime != 0 {
+		out = append(out, fmt.Sprintf("reachable time: %s", ra.ReachableTime))
+	}
+	if ra.RetransmitTimer != 0 {
+		out = append(out, fmt.Sprintf("retrans timer: %s", ra.RetransmitTimer))
+	}
+	for _, o := range ra.Options {
+		switch o := o.(type) {
+		case *ndp.MTU:
+			out = append(out, fmt.Sprintf("MTU: %d", o.MTU))
+		case *ndp.PrefixInformation:
+			p := netip.PrefixFrom(o.Prefix, int(o.PrefixLength))
+			out = append(out, fmt.Sprintf("prefix %s: on-link %t, autonomous %t, valid lifetime %s, preferred lifetime %s",
+				p, o.OnLink, o.AutonomousAddressConfiguration, lifetime(o.ValidLifetime), lifetime(o.PreferredLifetime)))
+		case *ndp.RecursiveDNSServer:
+			out = append(out, fmt.Sprintf("RDNSS %s (lifetime %s)", joinAddrs(o.Servers), lifetime(o.Lifetime)))
+		case *ndp.DNSSearchList:
+			out = append(out, fmt.Sprintf("DNSSL %s (lifetime %s)", strings.Join(o.DomainNames, ", "), lifetime(o.Lifetime)))
+		case *ndp.RouteInformation:
+			out = append(out, fmt.Sprintf("route %s (lifetime %s)", netip.PrefixFrom(o.Prefix, int(o.PrefixLength)), lifetime(o.RouteLifetime)))
+		}
+	}
+	return out
+}
+
+func joinAddrs(addrs []netip.Addr) string {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// lifetime prints a lifetime as RFC 4861 and radvd do, in seconds, with
+// all ones as infinity.
+func lifetime(d time.Duration) string {
+	if d == ndp.Infinity {
+		return "infinity"
+	}
+	return fmt.Sprintf("%d s", int64(d/time.Second))
 }

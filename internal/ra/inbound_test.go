@@ -2,6 +2,7 @@ package ra
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -195,4 +196,26 @@ func FuzzParseInbound(f *testing.F) {
 			t.Fatalf("accepted %T", msg)
 		}
 	})
+}
+
+func TestOffersOf(t *testing.T) {
+	cfg := stateful()
+	cfg.RA.PrefixValidLifetime = ndp.Infinity
+	got := offersOf(roundTrip(t, Advertisement(cfg, routerMAC, 1400)))
+	want := []string{
+		"M flag (managed address configuration): true",
+		"O flag (other configuration): true",
+		fmt.Sprintf("router lifetime: %d s", int(cfg.RA.RouterLifetime/time.Second)),
+		"cur hop limit: 64",
+		"MTU: 1400",
+		fmt.Sprintf("prefix 2001:db8:1::/64: on-link true, autonomous false, valid lifetime infinity, preferred lifetime %d s", int(cfg.RA.PrefixPreferredLifetime/time.Second)),
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("offers lack %q:\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+	if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "RDNSS ") }) {
+		t.Errorf("offers lack the RDNSS option:\n%s", strings.Join(got, "\n"))
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 )
 
 // Config is what the server advertises, and where.
@@ -78,7 +79,8 @@ type Server struct {
 	link    *link
 	stopped bool
 
-	stats counters
+	stats  counters
+	others *otherserver.Book
 }
 
 type counters struct {
@@ -127,6 +129,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		solicitations: make(chan solicitation, 16),
 		cfg:           cfg,
 		link:          l,
+		others:        otherserver.NewBook(logger.With("interface", l.ifi.Name)),
 	}
 	s.wg.Add(2)
 	go s.receive(l)
@@ -411,21 +414,31 @@ func (s *Server) handle(l *link, b []byte, src netip.Addr, hopLimit int) {
 	}
 }
 
-// checkForeign reports another router on the link, and what it contradicts
-// (RFC 4861 6.2.7 asks routers to log inconsistencies).
+// checkForeign records another router on the link, what it advertises and
+// what of it contradicts ours (RFC 4861 6.2.7 asks routers to log
+// inconsistencies); the book warns once per router per hour.
 func (s *Server) checkForeign(l *link, src netip.Addr, theirs *ndp.RouterAdvertisement) {
 	s.stats.foreign.Add(1)
 	s.mu.Lock()
 	ours := Advertisement(s.cfg, l.ifi.HardwareAddr, l.ifi.MTU)
 	s.mu.Unlock()
-	log := s.logger.With("interface", l.ifi.Name, "peer", src, "router_lifetime", theirs.RouterLifetime)
+	sighting := otherserver.Sighting{
+		Protocol:  otherserver.RouterAdvertisement,
+		Source:    src,
+		Offers:    offersOf(theirs),
+		Conflicts: inconsistencies(ours, theirs),
+	}
 	if lla := sourceLinkLayerAddress(theirs.Options); lla != nil {
-		log = log.With("peer_mac", lla.Addr.String())
+		sighting.LinkLayerAddress = lla.Addr.String()
 	}
-	if diffs := inconsistencies(ours, theirs); len(diffs) > 0 {
+	if len(sighting.Conflicts) > 0 {
 		s.stats.inconsistent.Add(1)
-		log.Warn("another router advertises a conflicting configuration on this link; clients may follow either", "conflicts", strings.Join(diffs, "; "))
-		return
 	}
-	log.Info("another router advertises on this link, consistently with us")
+	s.others.Note(sighting)
+	s.logger.Debug("received router advertisement from another router", "interface", l.ifi.Name, "peer", src,
+		"conflicts", len(sighting.Conflicts))
 }
+
+// OtherRouters lists the other routers heard on the link within the last
+// otherserver.ForgetAfter.
+func (s *Server) OtherRouters() []otherserver.Server { return s.others.Servers() }

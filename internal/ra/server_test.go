@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +233,17 @@ func TestServerNamespace(t *testing.T) {
 	}
 	if s := srv.Stats(); s.ForeignAdvertisements != 1 || s.InconsistentAdvertisements != 1 {
 		t.Errorf("after one rogue RA: foreign %d, inconsistent %d; want 1 and 1", s.ForeignAdvertisements, s.InconsistentAdvertisements)
+	}
+	others := srv.OtherRouters()
+	if len(others) != 1 {
+		t.Fatalf("other routers = %+v, want the rogue one", others)
+	}
+	if o := others[0]; !o.Source.IsLinkLocalUnicast() || o.Messages != 1 ||
+		!slices.ContainsFunc(o.Conflicts, func(c string) bool { return strings.HasPrefix(c, "O flag") }) ||
+		!slices.ContainsFunc(o.Offers, func(c string) bool {
+			return strings.HasPrefix(c, "prefix 2001:db8:99::/64: on-link true, autonomous true")
+		}) {
+		t.Errorf("rogue router recorded as %+v", o)
 	}
 
 	final := finalAdvertisement(listener)

@@ -793,8 +793,12 @@ type BootServerStatus struct {
 	// tftp_url_base and http_url_base are where this server's files are,
 	// e.g. "tftp://[2001:db8:1::1]" and "http://[2001:db8:1::1]"; empty when
 	// that service is off or there is no boot address.
-	TftpUrlBase   string `protobuf:"bytes,8,opt,name=tftp_url_base,json=tftpUrlBase,proto3" json:"tftp_url_base,omitempty"`
-	HttpUrlBase   string `protobuf:"bytes,9,opt,name=http_url_base,json=httpUrlBase,proto3" json:"http_url_base,omitempty"`
+	TftpUrlBase string `protobuf:"bytes,8,opt,name=tftp_url_base,json=tftpUrlBase,proto3" json:"tftp_url_base,omitempty"`
+	HttpUrlBase string `protobuf:"bytes,9,opt,name=http_url_base,json=httpUrlBase,proto3" json:"http_url_base,omitempty"`
+	// other_servers are the other routers (Router Advertisements) and DHCPv6
+	// servers (answers to the agent's probe Solicit) heard on the link in the
+	// last hour: routers first, then DHCPv6 servers, each by source address.
+	OtherServers  []*OtherServer `protobuf:"bytes,10,rep,name=other_servers,json=otherServers,proto3" json:"other_servers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -892,6 +896,136 @@ func (x *BootServerStatus) GetHttpUrlBase() string {
 	return ""
 }
 
+func (x *BootServerStatus) GetOtherServers() []*OtherServer {
+	if x != nil {
+		return x.OtherServers
+	}
+	return nil
+}
+
+// OtherServer is another Router Advertisement or DHCPv6 server on a boot
+// server's link: clients may take their configuration from it instead.
+type OtherServer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// protocol is "router_advertisement" or "dhcpv6".
+	Protocol string `protobuf:"bytes,1,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// source_address is the IPv6 source of its messages (link-local).
+	SourceAddress string `protobuf:"bytes,2,opt,name=source_address,json=sourceAddress,proto3" json:"source_address,omitempty"`
+	// link_layer_address is its MAC, from the RA's source link-layer address
+	// option or an Ethernet DUID-LL(T); empty when unknown.
+	LinkLayerAddress string `protobuf:"bytes,3,opt,name=link_layer_address,json=linkLayerAddress,proto3" json:"link_layer_address,omitempty"`
+	// duid is the DHCPv6 server's DUID in hex; empty for routers.
+	Duid string `protobuf:"bytes,4,opt,name=duid,proto3" json:"duid,omitempty"`
+	// offers say what its last message offered, one item each: flags,
+	// prefixes and lifetimes of an RA; addresses, DNS and boot-file options
+	// of a DHCPv6 Advertise.
+	Offers []string `protobuf:"bytes,5,rep,name=offers,proto3" json:"offers,omitempty"`
+	// conflicts say how its last RA contradicts ours (RFC 4861 section
+	// 6.2.7: M/O flags, hop limit, reachable time, retransmit timer, MTU, a
+	// shared prefix's valid and preferred lifetimes) or that it advertises
+	// a SLAAC prefix we do not; empty when it agrees.
+	Conflicts     []string `protobuf:"bytes,6,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
+	FirstSeenUnix int64    `protobuf:"varint,7,opt,name=first_seen_unix,json=firstSeenUnix,proto3" json:"first_seen_unix,omitempty"`
+	LastSeenUnix  int64    `protobuf:"varint,8,opt,name=last_seen_unix,json=lastSeenUnix,proto3" json:"last_seen_unix,omitempty"`
+	// messages counts the messages received from it.
+	Messages      uint64 `protobuf:"varint,9,opt,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OtherServer) Reset() {
+	*x = OtherServer{}
+	mi := &file_netboot_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OtherServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OtherServer) ProtoMessage() {}
+
+func (x *OtherServer) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OtherServer.ProtoReflect.Descriptor instead.
+func (*OtherServer) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *OtherServer) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *OtherServer) GetSourceAddress() string {
+	if x != nil {
+		return x.SourceAddress
+	}
+	return ""
+}
+
+func (x *OtherServer) GetLinkLayerAddress() string {
+	if x != nil {
+		return x.LinkLayerAddress
+	}
+	return ""
+}
+
+func (x *OtherServer) GetDuid() string {
+	if x != nil {
+		return x.Duid
+	}
+	return ""
+}
+
+func (x *OtherServer) GetOffers() []string {
+	if x != nil {
+		return x.Offers
+	}
+	return nil
+}
+
+func (x *OtherServer) GetConflicts() []string {
+	if x != nil {
+		return x.Conflicts
+	}
+	return nil
+}
+
+func (x *OtherServer) GetFirstSeenUnix() int64 {
+	if x != nil {
+		return x.FirstSeenUnix
+	}
+	return 0
+}
+
+func (x *OtherServer) GetLastSeenUnix() int64 {
+	if x != nil {
+		return x.LastSeenUnix
+	}
+	return 0
+}
+
+func (x *OtherServer) GetMessages() uint64 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
 type PutBootServerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BootServer    *BootServer            `protobuf:"bytes,1,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
@@ -901,7 +1035,7 @@ type PutBootServerRequest struct {
 
 func (x *PutBootServerRequest) Reset() {
 	*x = PutBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[9]
+	mi := &file_netboot_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1047,7 @@ func (x *PutBootServerRequest) String() string {
 func (*PutBootServerRequest) ProtoMessage() {}
 
 func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[9]
+	mi := &file_netboot_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1060,7 @@ func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootServerRequest.ProtoReflect.Descriptor instead.
 func (*PutBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{9}
+	return file_netboot_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PutBootServerRequest) GetBootServer() *BootServer {
@@ -945,7 +1079,7 @@ type GetBootServerRequest struct {
 
 func (x *GetBootServerRequest) Reset() {
 	*x = GetBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1091,7 @@ func (x *GetBootServerRequest) String() string {
 func (*GetBootServerRequest) ProtoMessage() {}
 
 func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1104,7 @@ func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootServerRequest.ProtoReflect.Descriptor instead.
 func (*GetBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{10}
+	return file_netboot_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetBootServerRequest) GetName() string {
@@ -988,7 +1122,7 @@ type ListBootServersRequest struct {
 
 func (x *ListBootServersRequest) Reset() {
 	*x = ListBootServersRequest{}
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1134,7 @@ func (x *ListBootServersRequest) String() string {
 func (*ListBootServersRequest) ProtoMessage() {}
 
 func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1147,7 @@ func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersRequest.ProtoReflect.Descriptor instead.
 func (*ListBootServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{11}
+	return file_netboot_proto_rawDescGZIP(), []int{12}
 }
 
 type ListBootServersResponse struct {
@@ -1025,7 +1159,7 @@ type ListBootServersResponse struct {
 
 func (x *ListBootServersResponse) Reset() {
 	*x = ListBootServersResponse{}
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1171,7 @@ func (x *ListBootServersResponse) String() string {
 func (*ListBootServersResponse) ProtoMessage() {}
 
 func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1184,7 @@ func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersResponse.ProtoReflect.Descriptor instead.
 func (*ListBootServersResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{12}
+	return file_netboot_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListBootServersResponse) GetBootServers() []*BootServerState {
@@ -1069,7 +1203,7 @@ type DeleteBootServerRequest struct {
 
 func (x *DeleteBootServerRequest) Reset() {
 	*x = DeleteBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1215,7 @@ func (x *DeleteBootServerRequest) String() string {
 func (*DeleteBootServerRequest) ProtoMessage() {}
 
 func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1228,7 @@ func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{13}
+	return file_netboot_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteBootServerRequest) GetName() string {
@@ -1112,7 +1246,7 @@ type DeleteBootServerResponse struct {
 
 func (x *DeleteBootServerResponse) Reset() {
 	*x = DeleteBootServerResponse{}
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1258,7 @@ func (x *DeleteBootServerResponse) String() string {
 func (*DeleteBootServerResponse) ProtoMessage() {}
 
 func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1271,7 @@ func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{14}
+	return file_netboot_proto_rawDescGZIP(), []int{15}
 }
 
 type ListLeasesRequest struct {
@@ -1149,7 +1283,7 @@ type ListLeasesRequest struct {
 
 func (x *ListLeasesRequest) Reset() {
 	*x = ListLeasesRequest{}
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1295,7 @@ func (x *ListLeasesRequest) String() string {
 func (*ListLeasesRequest) ProtoMessage() {}
 
 func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1308,7 @@ func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesRequest.ProtoReflect.Descriptor instead.
 func (*ListLeasesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{15}
+	return file_netboot_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListLeasesRequest) GetBootServer() string {
@@ -1193,7 +1327,7 @@ type ListLeasesResponse struct {
 
 func (x *ListLeasesResponse) Reset() {
 	*x = ListLeasesResponse{}
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1339,7 @@ func (x *ListLeasesResponse) String() string {
 func (*ListLeasesResponse) ProtoMessage() {}
 
 func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1352,7 @@ func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesResponse.ProtoReflect.Descriptor instead.
 func (*ListLeasesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{16}
+	return file_netboot_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListLeasesResponse) GetLeases() []*Lease {
@@ -1251,7 +1385,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1263,7 +1397,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1276,7 +1410,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{17}
+	return file_netboot_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Lease) GetBootServer() string {
@@ -1373,7 +1507,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1519,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1532,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{18}
+	return file_netboot_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Artifact) GetPath() string {
@@ -1451,7 +1585,7 @@ type ArtifactHeader struct {
 
 func (x *ArtifactHeader) Reset() {
 	*x = ArtifactHeader{}
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1597,7 @@ func (x *ArtifactHeader) String() string {
 func (*ArtifactHeader) ProtoMessage() {}
 
 func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1610,7 @@ func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactHeader) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{19}
+	return file_netboot_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ArtifactHeader) GetPath() string {
@@ -1520,7 +1654,7 @@ type PutArtifactRequest struct {
 
 func (x *PutArtifactRequest) Reset() {
 	*x = PutArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1666,7 @@ func (x *PutArtifactRequest) String() string {
 func (*PutArtifactRequest) ProtoMessage() {}
 
 func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1679,7 @@ func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PutArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{20}
+	return file_netboot_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PutArtifactRequest) GetPart() isPutArtifactRequest_Part {
@@ -1598,7 +1732,7 @@ type GetArtifactRequest struct {
 
 func (x *GetArtifactRequest) Reset() {
 	*x = GetArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1744,7 @@ func (x *GetArtifactRequest) String() string {
 func (*GetArtifactRequest) ProtoMessage() {}
 
 func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +1757,7 @@ func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArtifactRequest.ProtoReflect.Descriptor instead.
 func (*GetArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{21}
+	return file_netboot_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetArtifactRequest) GetPath() string {
@@ -1641,7 +1775,7 @@ type ListArtifactsRequest struct {
 
 func (x *ListArtifactsRequest) Reset() {
 	*x = ListArtifactsRequest{}
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1787,7 @@ func (x *ListArtifactsRequest) String() string {
 func (*ListArtifactsRequest) ProtoMessage() {}
 
 func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1800,7 @@ func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsRequest.ProtoReflect.Descriptor instead.
 func (*ListArtifactsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{22}
+	return file_netboot_proto_rawDescGZIP(), []int{23}
 }
 
 type ListArtifactsResponse struct {
@@ -1678,7 +1812,7 @@ type ListArtifactsResponse struct {
 
 func (x *ListArtifactsResponse) Reset() {
 	*x = ListArtifactsResponse{}
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1690,7 +1824,7 @@ func (x *ListArtifactsResponse) String() string {
 func (*ListArtifactsResponse) ProtoMessage() {}
 
 func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1703,7 +1837,7 @@ func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsResponse.ProtoReflect.Descriptor instead.
 func (*ListArtifactsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{23}
+	return file_netboot_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListArtifactsResponse) GetArtifacts() []*Artifact {
@@ -1722,7 +1856,7 @@ type DeleteArtifactRequest struct {
 
 func (x *DeleteArtifactRequest) Reset() {
 	*x = DeleteArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1868,7 @@ func (x *DeleteArtifactRequest) String() string {
 func (*DeleteArtifactRequest) ProtoMessage() {}
 
 func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1881,7 @@ func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{24}
+	return file_netboot_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteArtifactRequest) GetPath() string {
@@ -1765,7 +1899,7 @@ type DeleteArtifactResponse struct {
 
 func (x *DeleteArtifactResponse) Reset() {
 	*x = DeleteArtifactResponse{}
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +1911,7 @@ func (x *DeleteArtifactResponse) String() string {
 func (*DeleteArtifactResponse) ProtoMessage() {}
 
 func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +1924,7 @@ func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{25}
+	return file_netboot_proto_rawDescGZIP(), []int{26}
 }
 
 // LinuxBoot is a kernel, its initrds and its arguments. kernel and initrds
@@ -1808,7 +1942,7 @@ type LinuxBoot struct {
 
 func (x *LinuxBoot) Reset() {
 	*x = LinuxBoot{}
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1820,7 +1954,7 @@ func (x *LinuxBoot) String() string {
 func (*LinuxBoot) ProtoMessage() {}
 
 func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1833,7 +1967,7 @@ func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinuxBoot.ProtoReflect.Descriptor instead.
 func (*LinuxBoot) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{26}
+	return file_netboot_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *LinuxBoot) GetKernel() string {
@@ -1878,7 +2012,7 @@ type BootEntry struct {
 
 func (x *BootEntry) Reset() {
 	*x = BootEntry{}
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2024,7 @@ func (x *BootEntry) String() string {
 func (*BootEntry) ProtoMessage() {}
 
 func (x *BootEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2037,7 @@ func (x *BootEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootEntry.ProtoReflect.Descriptor instead.
 func (*BootEntry) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{27}
+	return file_netboot_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BootEntry) GetName() string {
@@ -1977,7 +2111,7 @@ type MenuItem struct {
 
 func (x *MenuItem) Reset() {
 	*x = MenuItem{}
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2123,7 @@ func (x *MenuItem) String() string {
 func (*MenuItem) ProtoMessage() {}
 
 func (x *MenuItem) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2136,7 @@ func (x *MenuItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MenuItem.ProtoReflect.Descriptor instead.
 func (*MenuItem) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{28}
+	return file_netboot_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MenuItem) GetEntry() string {
@@ -2056,7 +2190,7 @@ type HostMatch struct {
 
 func (x *HostMatch) Reset() {
 	*x = HostMatch{}
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2202,7 @@ func (x *HostMatch) String() string {
 func (*HostMatch) ProtoMessage() {}
 
 func (x *HostMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2215,7 @@ func (x *HostMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostMatch.ProtoReflect.Descriptor instead.
 func (*HostMatch) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{29}
+	return file_netboot_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HostMatch) GetMacs() []string {
@@ -2134,7 +2268,7 @@ type BootMenu struct {
 
 func (x *BootMenu) Reset() {
 	*x = BootMenu{}
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2280,7 @@ func (x *BootMenu) String() string {
 func (*BootMenu) ProtoMessage() {}
 
 func (x *BootMenu) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2293,7 @@ func (x *BootMenu) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootMenu.ProtoReflect.Descriptor instead.
 func (*BootMenu) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{30}
+	return file_netboot_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BootMenu) GetName() string {
@@ -2234,7 +2368,7 @@ type PutBootEntryRequest struct {
 
 func (x *PutBootEntryRequest) Reset() {
 	*x = PutBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2380,7 @@ func (x *PutBootEntryRequest) String() string {
 func (*PutBootEntryRequest) ProtoMessage() {}
 
 func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2393,7 @@ func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*PutBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{31}
+	return file_netboot_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutBootEntryRequest) GetEntry() *BootEntry {
@@ -2278,7 +2412,7 @@ type GetBootEntryRequest struct {
 
 func (x *GetBootEntryRequest) Reset() {
 	*x = GetBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2424,7 @@ func (x *GetBootEntryRequest) String() string {
 func (*GetBootEntryRequest) ProtoMessage() {}
 
 func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2437,7 @@ func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*GetBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{32}
+	return file_netboot_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetBootEntryRequest) GetName() string {
@@ -2321,7 +2455,7 @@ type ListBootEntriesRequest struct {
 
 func (x *ListBootEntriesRequest) Reset() {
 	*x = ListBootEntriesRequest{}
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2333,7 +2467,7 @@ func (x *ListBootEntriesRequest) String() string {
 func (*ListBootEntriesRequest) ProtoMessage() {}
 
 func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2346,7 +2480,7 @@ func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{33}
+	return file_netboot_proto_rawDescGZIP(), []int{34}
 }
 
 type ListBootEntriesResponse struct {
@@ -2358,7 +2492,7 @@ type ListBootEntriesResponse struct {
 
 func (x *ListBootEntriesResponse) Reset() {
 	*x = ListBootEntriesResponse{}
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2370,7 +2504,7 @@ func (x *ListBootEntriesResponse) String() string {
 func (*ListBootEntriesResponse) ProtoMessage() {}
 
 func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2383,7 +2517,7 @@ func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{34}
+	return file_netboot_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListBootEntriesResponse) GetEntries() []*BootEntry {
@@ -2402,7 +2536,7 @@ type DeleteBootEntryRequest struct {
 
 func (x *DeleteBootEntryRequest) Reset() {
 	*x = DeleteBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2548,7 @@ func (x *DeleteBootEntryRequest) String() string {
 func (*DeleteBootEntryRequest) ProtoMessage() {}
 
 func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2561,7 @@ func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{35}
+	return file_netboot_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeleteBootEntryRequest) GetName() string {
@@ -2445,7 +2579,7 @@ type DeleteBootEntryResponse struct {
 
 func (x *DeleteBootEntryResponse) Reset() {
 	*x = DeleteBootEntryResponse{}
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2591,7 @@ func (x *DeleteBootEntryResponse) String() string {
 func (*DeleteBootEntryResponse) ProtoMessage() {}
 
 func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2604,7 @@ func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{36}
+	return file_netboot_proto_rawDescGZIP(), []int{37}
 }
 
 type PutBootMenuRequest struct {
@@ -2482,7 +2616,7 @@ type PutBootMenuRequest struct {
 
 func (x *PutBootMenuRequest) Reset() {
 	*x = PutBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2494,7 +2628,7 @@ func (x *PutBootMenuRequest) String() string {
 func (*PutBootMenuRequest) ProtoMessage() {}
 
 func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2641,7 @@ func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*PutBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{37}
+	return file_netboot_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutBootMenuRequest) GetMenu() *BootMenu {
@@ -2526,7 +2660,7 @@ type GetBootMenuRequest struct {
 
 func (x *GetBootMenuRequest) Reset() {
 	*x = GetBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2538,7 +2672,7 @@ func (x *GetBootMenuRequest) String() string {
 func (*GetBootMenuRequest) ProtoMessage() {}
 
 func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2551,7 +2685,7 @@ func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*GetBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{38}
+	return file_netboot_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetBootMenuRequest) GetName() string {
@@ -2569,7 +2703,7 @@ type ListBootMenusRequest struct {
 
 func (x *ListBootMenusRequest) Reset() {
 	*x = ListBootMenusRequest{}
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2715,7 @@ func (x *ListBootMenusRequest) String() string {
 func (*ListBootMenusRequest) ProtoMessage() {}
 
 func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2728,7 @@ func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusRequest.ProtoReflect.Descriptor instead.
 func (*ListBootMenusRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{39}
+	return file_netboot_proto_rawDescGZIP(), []int{40}
 }
 
 type ListBootMenusResponse struct {
@@ -2606,7 +2740,7 @@ type ListBootMenusResponse struct {
 
 func (x *ListBootMenusResponse) Reset() {
 	*x = ListBootMenusResponse{}
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2618,7 +2752,7 @@ func (x *ListBootMenusResponse) String() string {
 func (*ListBootMenusResponse) ProtoMessage() {}
 
 func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2631,7 +2765,7 @@ func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusResponse.ProtoReflect.Descriptor instead.
 func (*ListBootMenusResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{40}
+	return file_netboot_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListBootMenusResponse) GetMenus() []*BootMenu {
@@ -2650,7 +2784,7 @@ type DeleteBootMenuRequest struct {
 
 func (x *DeleteBootMenuRequest) Reset() {
 	*x = DeleteBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2662,7 +2796,7 @@ func (x *DeleteBootMenuRequest) String() string {
 func (*DeleteBootMenuRequest) ProtoMessage() {}
 
 func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +2809,7 @@ func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{41}
+	return file_netboot_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeleteBootMenuRequest) GetName() string {
@@ -2693,7 +2827,7 @@ type DeleteBootMenuResponse struct {
 
 func (x *DeleteBootMenuResponse) Reset() {
 	*x = DeleteBootMenuResponse{}
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2705,7 +2839,7 @@ func (x *DeleteBootMenuResponse) String() string {
 func (*DeleteBootMenuResponse) ProtoMessage() {}
 
 func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2718,7 +2852,7 @@ func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{42}
+	return file_netboot_proto_rawDescGZIP(), []int{43}
 }
 
 type RenderScriptRequest struct {
@@ -2736,7 +2870,7 @@ type RenderScriptRequest struct {
 
 func (x *RenderScriptRequest) Reset() {
 	*x = RenderScriptRequest{}
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +2882,7 @@ func (x *RenderScriptRequest) String() string {
 func (*RenderScriptRequest) ProtoMessage() {}
 
 func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +2895,7 @@ func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptRequest.ProtoReflect.Descriptor instead.
 func (*RenderScriptRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{43}
+	return file_netboot_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RenderScriptRequest) GetBootServer() string {
@@ -2818,7 +2952,7 @@ type RenderScriptResponse struct {
 
 func (x *RenderScriptResponse) Reset() {
 	*x = RenderScriptResponse{}
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2830,7 +2964,7 @@ func (x *RenderScriptResponse) String() string {
 func (*RenderScriptResponse) ProtoMessage() {}
 
 func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2843,7 +2977,7 @@ func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptResponse.ProtoReflect.Descriptor instead.
 func (*RenderScriptResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{44}
+	return file_netboot_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RenderScriptResponse) GetScript() string {
@@ -2895,7 +3029,7 @@ type NFSRootImage struct {
 
 func (x *NFSRootImage) Reset() {
 	*x = NFSRootImage{}
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2907,7 +3041,7 @@ func (x *NFSRootImage) String() string {
 func (*NFSRootImage) ProtoMessage() {}
 
 func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2920,7 +3054,7 @@ func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImage.ProtoReflect.Descriptor instead.
 func (*NFSRootImage) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{45}
+	return file_netboot_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *NFSRootImage) GetName() string {
@@ -3021,7 +3155,7 @@ type NFSRootImageState struct {
 
 func (x *NFSRootImageState) Reset() {
 	*x = NFSRootImageState{}
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3033,7 +3167,7 @@ func (x *NFSRootImageState) String() string {
 func (*NFSRootImageState) ProtoMessage() {}
 
 func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3046,7 +3180,7 @@ func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImageState.ProtoReflect.Descriptor instead.
 func (*NFSRootImageState) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{46}
+	return file_netboot_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *NFSRootImageState) GetConfig() *NFSRootImage {
@@ -3121,7 +3255,7 @@ type PutNFSRootImageRequest struct {
 
 func (x *PutNFSRootImageRequest) Reset() {
 	*x = PutNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3267,7 @@ func (x *PutNFSRootImageRequest) String() string {
 func (*PutNFSRootImageRequest) ProtoMessage() {}
 
 func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,7 +3280,7 @@ func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*PutNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{47}
+	return file_netboot_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PutNFSRootImageRequest) GetImage() *NFSRootImage {
@@ -3165,7 +3299,7 @@ type GetNFSRootImageRequest struct {
 
 func (x *GetNFSRootImageRequest) Reset() {
 	*x = GetNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3177,7 +3311,7 @@ func (x *GetNFSRootImageRequest) String() string {
 func (*GetNFSRootImageRequest) ProtoMessage() {}
 
 func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3190,7 +3324,7 @@ func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*GetNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{48}
+	return file_netboot_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetNFSRootImageRequest) GetName() string {
@@ -3208,7 +3342,7 @@ type ListNFSRootImagesRequest struct {
 
 func (x *ListNFSRootImagesRequest) Reset() {
 	*x = ListNFSRootImagesRequest{}
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3220,7 +3354,7 @@ func (x *ListNFSRootImagesRequest) String() string {
 func (*ListNFSRootImagesRequest) ProtoMessage() {}
 
 func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3233,7 +3367,7 @@ func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{49}
+	return file_netboot_proto_rawDescGZIP(), []int{50}
 }
 
 type ListNFSRootImagesResponse struct {
@@ -3245,7 +3379,7 @@ type ListNFSRootImagesResponse struct {
 
 func (x *ListNFSRootImagesResponse) Reset() {
 	*x = ListNFSRootImagesResponse{}
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3257,7 +3391,7 @@ func (x *ListNFSRootImagesResponse) String() string {
 func (*ListNFSRootImagesResponse) ProtoMessage() {}
 
 func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3270,7 +3404,7 @@ func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{50}
+	return file_netboot_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListNFSRootImagesResponse) GetImages() []*NFSRootImageState {
@@ -3289,7 +3423,7 @@ type DeleteNFSRootImageRequest struct {
 
 func (x *DeleteNFSRootImageRequest) Reset() {
 	*x = DeleteNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3301,7 +3435,7 @@ func (x *DeleteNFSRootImageRequest) String() string {
 func (*DeleteNFSRootImageRequest) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3314,7 +3448,7 @@ func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{51}
+	return file_netboot_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeleteNFSRootImageRequest) GetName() string {
@@ -3332,7 +3466,7 @@ type DeleteNFSRootImageResponse struct {
 
 func (x *DeleteNFSRootImageResponse) Reset() {
 	*x = DeleteNFSRootImageResponse{}
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3344,7 +3478,7 @@ func (x *DeleteNFSRootImageResponse) String() string {
 func (*DeleteNFSRootImageResponse) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3357,7 +3491,7 @@ func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageResponse.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{52}
+	return file_netboot_proto_rawDescGZIP(), []int{53}
 }
 
 type GetAgentInfoRequest struct {
@@ -3368,7 +3502,7 @@ type GetAgentInfoRequest struct {
 
 func (x *GetAgentInfoRequest) Reset() {
 	*x = GetAgentInfoRequest{}
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3380,7 +3514,7 @@ func (x *GetAgentInfoRequest) String() string {
 func (*GetAgentInfoRequest) ProtoMessage() {}
 
 func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3393,7 +3527,7 @@ func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentInfoRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{53}
+	return file_netboot_proto_rawDescGZIP(), []int{54}
 }
 
 type AgentInfo struct {
@@ -3408,7 +3542,7 @@ type AgentInfo struct {
 
 func (x *AgentInfo) Reset() {
 	*x = AgentInfo{}
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3420,7 +3554,7 @@ func (x *AgentInfo) String() string {
 func (*AgentInfo) ProtoMessage() {}
 
 func (x *AgentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3433,7 +3567,7 @@ func (x *AgentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInfo.ProtoReflect.Descriptor instead.
 func (*AgentInfo) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{54}
+	return file_netboot_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *AgentInfo) GetVersion() string {
@@ -3491,7 +3625,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +3637,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3650,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{55}
+	return file_netboot_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Progress) GetOperation() string {
@@ -3608,7 +3742,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3620,7 +3754,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3633,7 +3767,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{56}
+	return file_netboot_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *WatchEventsRequest) GetKinds() []string {
@@ -3697,7 +3831,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3709,7 +3843,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3722,7 +3856,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{57}
+	return file_netboot_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -3797,7 +3931,7 @@ type ListHostsRequest struct {
 
 func (x *ListHostsRequest) Reset() {
 	*x = ListHostsRequest{}
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3809,7 +3943,7 @@ func (x *ListHostsRequest) String() string {
 func (*ListHostsRequest) ProtoMessage() {}
 
 func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3822,7 +3956,7 @@ func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsRequest.ProtoReflect.Descriptor instead.
 func (*ListHostsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{58}
+	return file_netboot_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListHostsRequest) GetBootServer() string {
@@ -3841,7 +3975,7 @@ type ListHostsResponse struct {
 
 func (x *ListHostsResponse) Reset() {
 	*x = ListHostsResponse{}
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3853,7 +3987,7 @@ func (x *ListHostsResponse) String() string {
 func (*ListHostsResponse) ProtoMessage() {}
 
 func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3866,7 +4000,7 @@ func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsResponse.ProtoReflect.Descriptor instead.
 func (*ListHostsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{59}
+	return file_netboot_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ListHostsResponse) GetHosts() []*Host {
@@ -3899,7 +4033,7 @@ type Host struct {
 
 func (x *Host) Reset() {
 	*x = Host{}
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3911,7 +4045,7 @@ func (x *Host) String() string {
 func (*Host) ProtoMessage() {}
 
 func (x *Host) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3924,7 +4058,7 @@ func (x *Host) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Host.ProtoReflect.Descriptor instead.
 func (*Host) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{60}
+	return file_netboot_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Host) GetBootServer() string {
@@ -4005,7 +4139,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4017,7 +4151,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4030,7 +4164,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{61}
+	return file_netboot_proto_rawDescGZIP(), []int{62}
 }
 
 type ListOperationsResponse struct {
@@ -4042,7 +4176,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4054,7 +4188,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4067,7 +4201,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{62}
+	return file_netboot_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Progress {
@@ -4095,7 +4229,7 @@ type DHCPv6RateLimit struct {
 
 func (x *DHCPv6RateLimit) Reset() {
 	*x = DHCPv6RateLimit{}
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4107,7 +4241,7 @@ func (x *DHCPv6RateLimit) String() string {
 func (*DHCPv6RateLimit) ProtoMessage() {}
 
 func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4120,7 +4254,7 @@ func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6RateLimit.ProtoReflect.Descriptor instead.
 func (*DHCPv6RateLimit) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{63}
+	return file_netboot_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DHCPv6RateLimit) GetPerClientPerSecond() uint32 {
@@ -4149,6 +4283,51 @@ func (x *DHCPv6RateLimit) GetPerSourceBurst() uint32 {
 		return x.PerSourceBurst
 	}
 	return 0
+}
+
+type ProbeOtherServersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// boot_server names the boot server whose link is probed.
+	BootServer    string `protobuf:"bytes,1,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProbeOtherServersRequest) Reset() {
+	*x = ProbeOtherServersRequest{}
+	mi := &file_netboot_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProbeOtherServersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProbeOtherServersRequest) ProtoMessage() {}
+
+func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProbeOtherServersRequest.ProtoReflect.Descriptor instead.
+func (*ProbeOtherServersRequest) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ProbeOtherServersRequest) GetBootServer() string {
+	if x != nil {
+		return x.BootServer
+	}
+	return ""
 }
 
 var File_netboot_proto protoreflect.FileDescriptor
@@ -4228,7 +4407,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x06length\x18\x03 \x01(\rR\x06length\"w\n" +
 	"\x0fBootServerState\x12.\n" +
 	"\x06config\x18\x01 \x01(\v2\x16.netboot.v1.BootServerR\x06config\x124\n" +
-	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\xcc\x02\n" +
+	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\x8a\x03\n" +
 	"\x10BootServerStatus\x12,\n" +
 	"\x12link_local_address\x18\x01 \x01(\tR\x10linkLocalAddress\x12)\n" +
 	"\x10global_addresses\x18\x02 \x03(\tR\x0fglobalAddresses\x12\x1f\n" +
@@ -4239,7 +4418,19 @@ const file_netboot_proto_rawDesc = "" +
 	"\ractive_leases\x18\x06 \x01(\x04R\factiveLeases\x12!\n" +
 	"\fboot_address\x18\a \x01(\tR\vbootAddress\x12\"\n" +
 	"\rtftp_url_base\x18\b \x01(\tR\vtftpUrlBase\x12\"\n" +
-	"\rhttp_url_base\x18\t \x01(\tR\vhttpUrlBase\"O\n" +
+	"\rhttp_url_base\x18\t \x01(\tR\vhttpUrlBase\x12<\n" +
+	"\rother_servers\x18\n" +
+	" \x03(\v2\x17.netboot.v1.OtherServerR\fotherServers\"\xb2\x02\n" +
+	"\vOtherServer\x12\x1a\n" +
+	"\bprotocol\x18\x01 \x01(\tR\bprotocol\x12%\n" +
+	"\x0esource_address\x18\x02 \x01(\tR\rsourceAddress\x12,\n" +
+	"\x12link_layer_address\x18\x03 \x01(\tR\x10linkLayerAddress\x12\x12\n" +
+	"\x04duid\x18\x04 \x01(\tR\x04duid\x12\x16\n" +
+	"\x06offers\x18\x05 \x03(\tR\x06offers\x12\x1c\n" +
+	"\tconflicts\x18\x06 \x03(\tR\tconflicts\x12&\n" +
+	"\x0ffirst_seen_unix\x18\a \x01(\x03R\rfirstSeenUnix\x12$\n" +
+	"\x0elast_seen_unix\x18\b \x01(\x03R\flastSeenUnix\x12\x1a\n" +
+	"\bmessages\x18\t \x01(\x04R\bmessages\"O\n" +
 	"\x14PutBootServerRequest\x127\n" +
 	"\vboot_server\x18\x01 \x01(\v2\x16.netboot.v1.BootServerR\n" +
 	"bootServer\"*\n" +
@@ -4479,7 +4670,10 @@ const file_netboot_proto_rawDesc = "" +
 	"\x15per_client_per_second\x18\x01 \x01(\rR\x12perClientPerSecond\x12\x14\n" +
 	"\x05burst\x18\x02 \x01(\rR\x05burst\x121\n" +
 	"\x15per_source_per_second\x18\x03 \x01(\rR\x12perSourcePerSecond\x12(\n" +
-	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst2\xe0\x10\n" +
+	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst\";\n" +
+	"\x18ProbeOtherServersRequest\x12\x1f\n" +
+	"\vboot_server\x18\x01 \x01(\tR\n" +
+	"bootServer2\xb8\x11\n" +
 	"\x05Agent\x12N\n" +
 	"\rPutBootServer\x12 .netboot.v1.PutBootServerRequest\x1a\x1b.netboot.v1.BootServerState\x12N\n" +
 	"\rGetBootServer\x12 .netboot.v1.GetBootServerRequest\x1a\x1b.netboot.v1.BootServerState\x12Z\n" +
@@ -4507,7 +4701,8 @@ const file_netboot_proto_rawDesc = "" +
 	"\x12DeleteNFSRootImage\x12%.netboot.v1.DeleteNFSRootImageRequest\x1a&.netboot.v1.DeleteNFSRootImageResponse\x12B\n" +
 	"\vWatchEvents\x12\x1e.netboot.v1.WatchEventsRequest\x1a\x11.netboot.v1.Event0\x01\x12H\n" +
 	"\tListHosts\x12\x1c.netboot.v1.ListHostsRequest\x1a\x1d.netboot.v1.ListHostsResponse\x12W\n" +
-	"\x0eListOperations\x12!.netboot.v1.ListOperationsRequest\x1a\".netboot.v1.ListOperationsResponseBIZGgithub.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1b\x06proto3"
+	"\x0eListOperations\x12!.netboot.v1.ListOperationsRequest\x1a\".netboot.v1.ListOperationsResponse\x12V\n" +
+	"\x11ProbeOtherServers\x12$.netboot.v1.ProbeOtherServersRequest\x1a\x1b.netboot.v1.BootServerStateBIZGgithub.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1b\x06proto3"
 
 var (
 	file_netboot_proto_rawDescOnce sync.Once
@@ -4521,7 +4716,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                 // 0: netboot.v1.BootServer
 	(*Boot)(nil),                       // 1: netboot.v1.Boot
@@ -4532,62 +4727,64 @@ var file_netboot_proto_goTypes = []any{
 	(*PrefixDelegation)(nil),           // 6: netboot.v1.PrefixDelegation
 	(*BootServerState)(nil),            // 7: netboot.v1.BootServerState
 	(*BootServerStatus)(nil),           // 8: netboot.v1.BootServerStatus
-	(*PutBootServerRequest)(nil),       // 9: netboot.v1.PutBootServerRequest
-	(*GetBootServerRequest)(nil),       // 10: netboot.v1.GetBootServerRequest
-	(*ListBootServersRequest)(nil),     // 11: netboot.v1.ListBootServersRequest
-	(*ListBootServersResponse)(nil),    // 12: netboot.v1.ListBootServersResponse
-	(*DeleteBootServerRequest)(nil),    // 13: netboot.v1.DeleteBootServerRequest
-	(*DeleteBootServerResponse)(nil),   // 14: netboot.v1.DeleteBootServerResponse
-	(*ListLeasesRequest)(nil),          // 15: netboot.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),         // 16: netboot.v1.ListLeasesResponse
-	(*Lease)(nil),                      // 17: netboot.v1.Lease
-	(*Artifact)(nil),                   // 18: netboot.v1.Artifact
-	(*ArtifactHeader)(nil),             // 19: netboot.v1.ArtifactHeader
-	(*PutArtifactRequest)(nil),         // 20: netboot.v1.PutArtifactRequest
-	(*GetArtifactRequest)(nil),         // 21: netboot.v1.GetArtifactRequest
-	(*ListArtifactsRequest)(nil),       // 22: netboot.v1.ListArtifactsRequest
-	(*ListArtifactsResponse)(nil),      // 23: netboot.v1.ListArtifactsResponse
-	(*DeleteArtifactRequest)(nil),      // 24: netboot.v1.DeleteArtifactRequest
-	(*DeleteArtifactResponse)(nil),     // 25: netboot.v1.DeleteArtifactResponse
-	(*LinuxBoot)(nil),                  // 26: netboot.v1.LinuxBoot
-	(*BootEntry)(nil),                  // 27: netboot.v1.BootEntry
-	(*MenuItem)(nil),                   // 28: netboot.v1.MenuItem
-	(*HostMatch)(nil),                  // 29: netboot.v1.HostMatch
-	(*BootMenu)(nil),                   // 30: netboot.v1.BootMenu
-	(*PutBootEntryRequest)(nil),        // 31: netboot.v1.PutBootEntryRequest
-	(*GetBootEntryRequest)(nil),        // 32: netboot.v1.GetBootEntryRequest
-	(*ListBootEntriesRequest)(nil),     // 33: netboot.v1.ListBootEntriesRequest
-	(*ListBootEntriesResponse)(nil),    // 34: netboot.v1.ListBootEntriesResponse
-	(*DeleteBootEntryRequest)(nil),     // 35: netboot.v1.DeleteBootEntryRequest
-	(*DeleteBootEntryResponse)(nil),    // 36: netboot.v1.DeleteBootEntryResponse
-	(*PutBootMenuRequest)(nil),         // 37: netboot.v1.PutBootMenuRequest
-	(*GetBootMenuRequest)(nil),         // 38: netboot.v1.GetBootMenuRequest
-	(*ListBootMenusRequest)(nil),       // 39: netboot.v1.ListBootMenusRequest
-	(*ListBootMenusResponse)(nil),      // 40: netboot.v1.ListBootMenusResponse
-	(*DeleteBootMenuRequest)(nil),      // 41: netboot.v1.DeleteBootMenuRequest
-	(*DeleteBootMenuResponse)(nil),     // 42: netboot.v1.DeleteBootMenuResponse
-	(*RenderScriptRequest)(nil),        // 43: netboot.v1.RenderScriptRequest
-	(*RenderScriptResponse)(nil),       // 44: netboot.v1.RenderScriptResponse
-	(*NFSRootImage)(nil),               // 45: netboot.v1.NFSRootImage
-	(*NFSRootImageState)(nil),          // 46: netboot.v1.NFSRootImageState
-	(*PutNFSRootImageRequest)(nil),     // 47: netboot.v1.PutNFSRootImageRequest
-	(*GetNFSRootImageRequest)(nil),     // 48: netboot.v1.GetNFSRootImageRequest
-	(*ListNFSRootImagesRequest)(nil),   // 49: netboot.v1.ListNFSRootImagesRequest
-	(*ListNFSRootImagesResponse)(nil),  // 50: netboot.v1.ListNFSRootImagesResponse
-	(*DeleteNFSRootImageRequest)(nil),  // 51: netboot.v1.DeleteNFSRootImageRequest
-	(*DeleteNFSRootImageResponse)(nil), // 52: netboot.v1.DeleteNFSRootImageResponse
-	(*GetAgentInfoRequest)(nil),        // 53: netboot.v1.GetAgentInfoRequest
-	(*AgentInfo)(nil),                  // 54: netboot.v1.AgentInfo
-	(*Progress)(nil),                   // 55: netboot.v1.Progress
-	(*WatchEventsRequest)(nil),         // 56: netboot.v1.WatchEventsRequest
-	(*Event)(nil),                      // 57: netboot.v1.Event
-	(*ListHostsRequest)(nil),           // 58: netboot.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),          // 59: netboot.v1.ListHostsResponse
-	(*Host)(nil),                       // 60: netboot.v1.Host
-	(*ListOperationsRequest)(nil),      // 61: netboot.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),     // 62: netboot.v1.ListOperationsResponse
-	(*DHCPv6RateLimit)(nil),            // 63: netboot.v1.DHCPv6RateLimit
-	nil,                                // 64: netboot.v1.Event.AttrsEntry
+	(*OtherServer)(nil),                // 9: netboot.v1.OtherServer
+	(*PutBootServerRequest)(nil),       // 10: netboot.v1.PutBootServerRequest
+	(*GetBootServerRequest)(nil),       // 11: netboot.v1.GetBootServerRequest
+	(*ListBootServersRequest)(nil),     // 12: netboot.v1.ListBootServersRequest
+	(*ListBootServersResponse)(nil),    // 13: netboot.v1.ListBootServersResponse
+	(*DeleteBootServerRequest)(nil),    // 14: netboot.v1.DeleteBootServerRequest
+	(*DeleteBootServerResponse)(nil),   // 15: netboot.v1.DeleteBootServerResponse
+	(*ListLeasesRequest)(nil),          // 16: netboot.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),         // 17: netboot.v1.ListLeasesResponse
+	(*Lease)(nil),                      // 18: netboot.v1.Lease
+	(*Artifact)(nil),                   // 19: netboot.v1.Artifact
+	(*ArtifactHeader)(nil),             // 20: netboot.v1.ArtifactHeader
+	(*PutArtifactRequest)(nil),         // 21: netboot.v1.PutArtifactRequest
+	(*GetArtifactRequest)(nil),         // 22: netboot.v1.GetArtifactRequest
+	(*ListArtifactsRequest)(nil),       // 23: netboot.v1.ListArtifactsRequest
+	(*ListArtifactsResponse)(nil),      // 24: netboot.v1.ListArtifactsResponse
+	(*DeleteArtifactRequest)(nil),      // 25: netboot.v1.DeleteArtifactRequest
+	(*DeleteArtifactResponse)(nil),     // 26: netboot.v1.DeleteArtifactResponse
+	(*LinuxBoot)(nil),                  // 27: netboot.v1.LinuxBoot
+	(*BootEntry)(nil),                  // 28: netboot.v1.BootEntry
+	(*MenuItem)(nil),                   // 29: netboot.v1.MenuItem
+	(*HostMatch)(nil),                  // 30: netboot.v1.HostMatch
+	(*BootMenu)(nil),                   // 31: netboot.v1.BootMenu
+	(*PutBootEntryRequest)(nil),        // 32: netboot.v1.PutBootEntryRequest
+	(*GetBootEntryRequest)(nil),        // 33: netboot.v1.GetBootEntryRequest
+	(*ListBootEntriesRequest)(nil),     // 34: netboot.v1.ListBootEntriesRequest
+	(*ListBootEntriesResponse)(nil),    // 35: netboot.v1.ListBootEntriesResponse
+	(*DeleteBootEntryRequest)(nil),     // 36: netboot.v1.DeleteBootEntryRequest
+	(*DeleteBootEntryResponse)(nil),    // 37: netboot.v1.DeleteBootEntryResponse
+	(*PutBootMenuRequest)(nil),         // 38: netboot.v1.PutBootMenuRequest
+	(*GetBootMenuRequest)(nil),         // 39: netboot.v1.GetBootMenuRequest
+	(*ListBootMenusRequest)(nil),       // 40: netboot.v1.ListBootMenusRequest
+	(*ListBootMenusResponse)(nil),      // 41: netboot.v1.ListBootMenusResponse
+	(*DeleteBootMenuRequest)(nil),      // 42: netboot.v1.DeleteBootMenuRequest
+	(*DeleteBootMenuResponse)(nil),     // 43: netboot.v1.DeleteBootMenuResponse
+	(*RenderScriptRequest)(nil),        // 44: netboot.v1.RenderScriptRequest
+	(*RenderScriptResponse)(nil),       // 45: netboot.v1.RenderScriptResponse
+	(*NFSRootImage)(nil),               // 46: netboot.v1.NFSRootImage
+	(*NFSRootImageState)(nil),          // 47: netboot.v1.NFSRootImageState
+	(*PutNFSRootImageRequest)(nil),     // 48: netboot.v1.PutNFSRootImageRequest
+	(*GetNFSRootImageRequest)(nil),     // 49: netboot.v1.GetNFSRootImageRequest
+	(*ListNFSRootImagesRequest)(nil),   // 50: netboot.v1.ListNFSRootImagesRequest
+	(*ListNFSRootImagesResponse)(nil),  // 51: netboot.v1.ListNFSRootImagesResponse
+	(*DeleteNFSRootImageRequest)(nil),  // 52: netboot.v1.DeleteNFSRootImageRequest
+	(*DeleteNFSRootImageResponse)(nil), // 53: netboot.v1.DeleteNFSRootImageResponse
+	(*GetAgentInfoRequest)(nil),        // 54: netboot.v1.GetAgentInfoRequest
+	(*AgentInfo)(nil),                  // 55: netboot.v1.AgentInfo
+	(*Progress)(nil),                   // 56: netboot.v1.Progress
+	(*WatchEventsRequest)(nil),         // 57: netboot.v1.WatchEventsRequest
+	(*Event)(nil),                      // 58: netboot.v1.Event
+	(*ListHostsRequest)(nil),           // 59: netboot.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),          // 60: netboot.v1.ListHostsResponse
+	(*Host)(nil),                       // 61: netboot.v1.Host
+	(*ListOperationsRequest)(nil),      // 62: netboot.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),     // 63: netboot.v1.ListOperationsResponse
+	(*DHCPv6RateLimit)(nil),            // 64: netboot.v1.DHCPv6RateLimit
+	(*ProbeOtherServersRequest)(nil),   // 65: netboot.v1.ProbeOtherServersRequest
+	nil,                                // 66: netboot.v1.Event.AttrsEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -4597,88 +4794,91 @@ var file_netboot_proto_depIdxs = []int32{
 	4,  // 4: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 5: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
 	6,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	63, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
+	64, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
 	0,  // 8: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
 	8,  // 9: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
-	0,  // 10: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
-	7,  // 11: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
-	17, // 12: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
-	55, // 13: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
-	19, // 14: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
-	18, // 15: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
-	26, // 16: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
-	26, // 17: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
-	26, // 18: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	28, // 19: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
-	29, // 20: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
-	27, // 21: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
-	27, // 22: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
-	30, // 23: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
-	30, // 24: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
-	45, // 25: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	55, // 26: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
-	45, // 27: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
-	46, // 28: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	64, // 29: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	60, // 30: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	55, // 31: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	9,  // 32: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	10, // 33: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	11, // 34: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	13, // 35: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	15, // 36: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	53, // 37: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	20, // 38: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	21, // 39: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	22, // 40: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	24, // 41: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	31, // 42: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	32, // 43: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	33, // 44: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	35, // 45: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	37, // 46: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	38, // 47: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	39, // 48: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	41, // 49: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	43, // 50: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	47, // 51: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	48, // 52: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	49, // 53: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	51, // 54: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	56, // 55: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	58, // 56: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	61, // 57: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	7,  // 58: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	7,  // 59: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	12, // 60: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	14, // 61: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	16, // 62: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	54, // 63: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	18, // 64: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	18, // 65: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	23, // 66: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	25, // 67: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	27, // 68: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	27, // 69: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	34, // 70: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	36, // 71: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	30, // 72: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	30, // 73: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	40, // 74: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	42, // 75: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	44, // 76: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	46, // 77: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	46, // 78: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	50, // 79: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	52, // 80: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	57, // 81: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	59, // 82: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	62, // 83: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	58, // [58:84] is the sub-list for method output_type
-	32, // [32:58] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	9,  // 10: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
+	0,  // 11: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
+	7,  // 12: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
+	18, // 13: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
+	56, // 14: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
+	20, // 15: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
+	19, // 16: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
+	27, // 17: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
+	27, // 18: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
+	27, // 19: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
+	29, // 20: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
+	30, // 21: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
+	28, // 22: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
+	28, // 23: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
+	31, // 24: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
+	31, // 25: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
+	46, // 26: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
+	56, // 27: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	46, // 28: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
+	47, // 29: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
+	66, // 30: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	61, // 31: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	56, // 32: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	10, // 33: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	11, // 34: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	12, // 35: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	14, // 36: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	16, // 37: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	54, // 38: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	21, // 39: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	22, // 40: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	23, // 41: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	25, // 42: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	32, // 43: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	33, // 44: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	34, // 45: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	36, // 46: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	38, // 47: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	39, // 48: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	40, // 49: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	42, // 50: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	44, // 51: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	48, // 52: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	49, // 53: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	50, // 54: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	52, // 55: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	57, // 56: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	59, // 57: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	62, // 58: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	65, // 59: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	7,  // 60: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	7,  // 61: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	13, // 62: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	15, // 63: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	17, // 64: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	55, // 65: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	19, // 66: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	19, // 67: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	24, // 68: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	26, // 69: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	28, // 70: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	28, // 71: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	35, // 72: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	37, // 73: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	31, // 74: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	31, // 75: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	41, // 76: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	43, // 77: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	45, // 78: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	47, // 79: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	47, // 80: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	51, // 81: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	53, // 82: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	58, // 83: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	60, // 84: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	63, // 85: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	7,  // 86: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	60, // [60:87] is the sub-list for method output_type
+	33, // [33:60] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -4686,7 +4886,7 @@ func file_netboot_proto_init() {
 	if File_netboot_proto != nil {
 		return
 	}
-	file_netboot_proto_msgTypes[20].OneofWrappers = []any{
+	file_netboot_proto_msgTypes[21].OneofWrappers = []any{
 		(*PutArtifactRequest_Header)(nil),
 		(*PutArtifactRequest_Chunk)(nil),
 	}
@@ -4696,7 +4896,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   65,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

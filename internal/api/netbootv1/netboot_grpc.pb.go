@@ -48,6 +48,7 @@ const (
 	Agent_WatchEvents_FullMethodName        = "/netboot.v1.Agent/WatchEvents"
 	Agent_ListHosts_FullMethodName          = "/netboot.v1.Agent/ListHosts"
 	Agent_ListOperations_FullMethodName     = "/netboot.v1.Agent/ListOperations"
+	Agent_ProbeOtherServers_FullMethodName  = "/netboot.v1.Agent/ProbeOtherServers"
 )
 
 // AgentClient is the client API for Agent service.
@@ -103,6 +104,10 @@ type AgentClient interface {
 	// image builds) in progress and recently finished, without waiting for
 	// them.
 	ListOperations(ctx context.Context, in *ListOperationsRequest, opts ...grpc.CallOption) (*ListOperationsResponse, error)
+	// ProbeOtherServers sends a probe Solicit on the boot server's link now,
+	// instead of at the next periodic probe, waits for answers and returns
+	// the boot server's state with status.other_servers updated.
+	ProbeOtherServers(ctx context.Context, in *ProbeOtherServersRequest, opts ...grpc.CallOption) (*BootServerState, error)
 }
 
 type agentClient struct {
@@ -385,6 +390,16 @@ func (c *agentClient) ListOperations(ctx context.Context, in *ListOperationsRequ
 	return out, nil
 }
 
+func (c *agentClient) ProbeOtherServers(ctx context.Context, in *ProbeOtherServersRequest, opts ...grpc.CallOption) (*BootServerState, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BootServerState)
+	err := c.cc.Invoke(ctx, Agent_ProbeOtherServers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServer is the server API for Agent service.
 // All implementations must embed UnimplementedAgentServer
 // for forward compatibility.
@@ -438,6 +453,10 @@ type AgentServer interface {
 	// image builds) in progress and recently finished, without waiting for
 	// them.
 	ListOperations(context.Context, *ListOperationsRequest) (*ListOperationsResponse, error)
+	// ProbeOtherServers sends a probe Solicit on the boot server's link now,
+	// instead of at the next periodic probe, waits for answers and returns
+	// the boot server's state with status.other_servers updated.
+	ProbeOtherServers(context.Context, *ProbeOtherServersRequest) (*BootServerState, error)
 	mustEmbedUnimplementedAgentServer()
 }
 
@@ -525,6 +544,9 @@ func (UnimplementedAgentServer) ListHosts(context.Context, *ListHostsRequest) (*
 }
 func (UnimplementedAgentServer) ListOperations(context.Context, *ListOperationsRequest) (*ListOperationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOperations not implemented")
+}
+func (UnimplementedAgentServer) ProbeOtherServers(context.Context, *ProbeOtherServersRequest) (*BootServerState, error) {
+	return nil, status.Error(codes.Unimplemented, "method ProbeOtherServers not implemented")
 }
 func (UnimplementedAgentServer) mustEmbedUnimplementedAgentServer() {}
 func (UnimplementedAgentServer) testEmbeddedByValue()               {}
@@ -997,6 +1019,24 @@ func _Agent_ListOperations_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Agent_ProbeOtherServers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProbeOtherServersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).ProbeOtherServers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_ProbeOtherServers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).ProbeOtherServers(ctx, req.(*ProbeOtherServersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Agent_ServiceDesc is the grpc.ServiceDesc for Agent service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1099,6 +1139,10 @@ var Agent_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOperations",
 			Handler:    _Agent_ListOperations_Handler,
+		},
+		{
+			MethodName: "ProbeOtherServers",
+			Handler:    _Agent_ProbeOtherServers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
