@@ -94,7 +94,8 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	local := newGRPC()
+	changes := newChangeLog(logger)
+	local := newGRPC(grpc.ChainUnaryInterceptor(changes.unary), grpc.ChainStreamInterceptor(changes.stream))
 	errc := make(chan error, 3)
 	go func() { errc <- local.Serve(unixListener) }()
 	defer local.Stop()
@@ -104,7 +105,8 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("listening on %s: %w", opts.Listen, err)
 		}
-		remote := newGRPC(grpc.Creds(remoteCreds), grpc.UnaryInterceptor(authorizeRemote), grpc.StreamInterceptor(authorizeRemoteStream))
+		remote := newGRPC(grpc.Creds(newHandshakeLogger(remoteCreds, logger)),
+			grpc.ChainUnaryInterceptor(changes.unary, authorizeRemote), grpc.ChainStreamInterceptor(changes.stream, authorizeRemoteStream))
 		go func() { errc <- remote.Serve(tcpListener) }()
 		defer remote.Stop()
 		logger.Info("remote control listening (mutual TLS)", "address", tcpListener.Addr().String())
