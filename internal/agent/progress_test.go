@@ -37,7 +37,11 @@ func testService(t *testing.T, interval time.Duration) netbootv1.AgentClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.Open(dir, st)
+	sources, err := artifact.NewSources(artifact.SourceOptions{URLAllow: []string{"*"}}) // test servers are on loopback
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := artifact.Open(dir, st, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
