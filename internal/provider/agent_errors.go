@@ -46,8 +46,8 @@ func addAgentError(diags *diag.Diagnostics, object, doing string, err error) {
 		for _, detail := range st.Details() {
 			if br, ok := detail.(*errdetails.BadRequest); ok {
 				for _, fv := range br.GetFieldViolations() {
-					diags.AddAttributeError(fieldPath(parseField(fv.GetField())), summary, fmt.Sprintf("%s: %s.\n\n%s %s",
-						capitalize(doing), st.Message(), fv.GetField(), fv.GetDescription()))
+					diags.AddAttributeError(fieldPath(parseField(fv.GetField())), summary, fmt.Sprintf("%s: %s.",
+						capitalize(doing), st.Message()))
 					named = true
 				}
 			}
