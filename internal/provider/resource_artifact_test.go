@@ -479,3 +479,26 @@ resource "netboot_artifact" "bad" {
 		})
 	}
 }
+
+// A host file the agent's operator does not let it publish fails at apply
+// with the rule, on agent_path, and the agent keeps nothing.
+func TestAccArtifact_agentPathRefused(t *testing.T) {
+	lab := newAccLab(t)
+	onAgentPath := regexp.MustCompile(`The agent refuses this artifact(?s:.*)agent_path\s+=\s+"/etc/shadow"(?s:.*)"/etc/shadow" is refused: the agent never publishes files under /etc`)
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkArtifactsDestroyed(t),
+		Steps: []tfresource.TestStep{{
+			Config: lab.providerConfig() + `
+resource "netboot_artifact" "leak" {
+  path       = "leak/shadow"
+  agent_path = "/etc/shadow"
+}
+`,
+			ExpectError: onAgentPath,
+		}},
+	})
+	if _, err := lab.conn(t).GetArtifact(context.Background(), &netbootv1.GetArtifactRequest{Path: "leak/shadow"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetArtifact after a refused put: %v, want NotFound", err)
+	}
+}
