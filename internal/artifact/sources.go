@@ -56,14 +56,14 @@ type Private struct {
 // SourceOptions are the operator's choices, from the agent command line.
 type SourceOptions struct {
 	// FileDirs may hold agent_path files (--artifact-path); nil means
-	// DefaultFileDirs.
+	// DefaultFileDirs, "none" adds no directory.
 	FileDirs []string
 	// RootDirs may hold NFS root images' root_dir (--nfs-root-path); nil
 	// means DefaultRootDirs.
 	RootDirs []string
 	// URLAllow are the hosts, addresses and networks url may fetch from
-	// (--artifact-url-allow): a host name, an address, a CIDR prefix or
-	// "*". nil means any address but loopback, link-local, unspecified,
+	// (--artifact-url-allow): a host name, an address, a CIDR prefix, "*"
+	// (anything) or "none" (nothing). nil means any address but loopback, link-local, unspecified,
 	// multicast and cloud metadata ones.
 	URLAllow []string
 	// Private are the agent's own files (state dir, TLS key): never
@@ -250,8 +250,11 @@ func (s *Sources) OpenFile(field, p string) (*os.File, error) {
 		return nil, fmt.Errorf("%s: %w", field, err)
 	}
 	opened, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
-	info, serr := f.Stat()
-	if err != nil || opened != resolved || serr != nil || !info.Mode().IsRegular() {
+	if err != nil {
+		f.Close()
+		return nil, &RefusedError{Field: field, Value: p, Reason: fmt.Sprintf("the agent cannot confirm which file it opened (%v); is /proc mounted?", err)}
+	}
+	if info, err := f.Stat(); opened != resolved || err != nil || !info.Mode().IsRegular() {
 		f.Close()
 		return nil, &RefusedError{Field: field, Value: p, Reason: "the file changed while it was being opened"}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,4 +200,22 @@ func TestURLHostsFollowTheOperatorsRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever an operator types, parsing never panics, and a rule set that
+// parses answers for any address.
+func FuzzParseURLRules(f *testing.F) {
+	for _, seed := range []string{"*", "none", "boot.example", "2001:db8::/32", "[2001:db8::1]", "10.0.0.0/8", "::ffff:127.0.0.1", "a:b", ""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, entry string) {
+		r, err := parseURLRules([]string{entry})
+		if err != nil {
+			return
+		}
+		for _, a := range []string{"127.0.0.1", "::1", "2001:db8::5", "fe80::1%eth0"} {
+			_ = r.addrRule(netip.MustParseAddr(a))
+		}
+		_ = r.hostAllowed(entry)
+	})
 }
