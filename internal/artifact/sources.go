@@ -291,6 +291,8 @@ func parseURLRules(entries []string) (urlRules, error) {
 		case e == "none":
 		case e == "*":
 			r.any = true
+		case strings.Contains(e, "://"):
+			return r, fmt.Errorf("--artifact-url-allow %q: want a host name, an address, a CIDR prefix or *, not a URL", e)
 		case strings.Contains(e, "/"):
 			p, err := netip.ParsePrefix(e)
 			if err != nil {
