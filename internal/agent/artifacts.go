@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -34,14 +35,19 @@ func (s *service) PutArtifact(stream grpc.ClientStreamingServer[netbootv1.PutArt
 	var rec artifact.Record
 	switch {
 	case h.GetAgentPath() != "":
-		rec, err = s.artifacts.PutFromFile(h.GetPath(), h.GetSha256(), h.GetAgentPath())
+		rec, err = s.artifacts.PutFromFile(h.GetPath(), h.GetSha256(), "agent_path", h.GetAgentPath())
 	case h.GetUrl() != "":
 		rec, err = s.fetchArtifact(stream.Context(), h)
 	default:
 		rec, err = s.artifacts.Put(h.GetPath(), h.GetSha256(), "upload", &chunkReader{stream: stream})
 	}
-	var mismatch *artifact.ChecksumError
+	var (
+		mismatch *artifact.ChecksumError
+		refused  *artifact.RefusedError
+	)
 	switch {
+	case errors.As(err, &refused):
+		return refusedStatus(fmt.Sprintf("artifact %q", h.GetPath()), refused)
 	case errors.As(err, &mismatch):
 		return status.Error(codes.InvalidArgument, checksumMessage(h, mismatch))
 	case err != nil:
@@ -59,6 +65,19 @@ func (s *service) fetchArtifact(ctx context.Context, h *netbootv1.ArtifactHeader
 	rec, err := s.artifacts.PutFromURL(ctx, h.GetPath(), h.GetSha256(), h.GetUrl(), op.bytes)
 	op.finish(err)
 	return rec, err
+}
+
+// refusedStatus is PermissionDenied naming the attribute the agent's
+// operator does not allow, so the provider shows it against that attribute.
+func refusedStatus(object string, e *artifact.RefusedError) error {
+	st := status.New(codes.PermissionDenied, object+": "+e.Error())
+	br := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: e.Field, Description: fmt.Sprintf("%q is refused by the agent: %s", e.Value, e.Reason)},
+	}}
+	if withDetails, err := st.WithDetails(br); err == nil {
+		st = withDetails
+	}
+	return st.Err()
 }
 
 // checksumMessage says which content did not match sha256 and what to do.

@@ -42,6 +42,10 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 		fmt.Fprintln(stderr, "certs: --dir is required")
 		return 2
 	}
+	if *days < 1 {
+		fmt.Fprintf(stderr, "certs %s: --days %d: a certificate must be valid for at least 1 day\n", args[0], *days)
+		return 2
+	}
 	validity := time.Duration(*days) * 24 * time.Hour
 	var err error
 	switch args[0] {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 )
@@ -45,6 +46,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "server certificate (PEM file) for --listen")
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "server private key (PEM file) for --listen")
 	fs.StringVar(&opts.ClientCA, "client-ca", "", "CA certificate (PEM file) that client certificates must chain to")
+	fs.Var(listFlag{&opts.ArtifactPaths}, "artifact-path", "a host directory whose files netboot_artifact agent_path and nfs_root_image kernel may publish; repeat for several, \"none\" for no directory. "+
+		"Default: "+strings.Join(artifact.DefaultFileDirs, ", ")+" (those that exist). /etc, /proc, /sys, /dev, /run, the state dir and the TLS files are never published")
+	fs.Var(listFlag{&opts.NFSRootPaths}, "nfs-root-path", "a host directory under which nfs_root_image root_dir may lie; repeat for several, \"none\" for no directory. Default: "+
+		strings.Join(artifact.DefaultRootDirs, ", "))
+	fs.Var(listFlag{&opts.ArtifactURLAllow}, "artifact-url-allow", "a host name, address, CIDR prefix or * that netboot_artifact url may download from; repeat for several, \"none\" for no URL. "+
+		"Default: any address but loopback, link-local, unspecified, multicast and fd00:ec2::254")
 	fsync := fs.Bool("fsync", true, "fsync the state file before answering: a lease survives a power cut once its Reply is sent. "+
 		"--fsync=false keeps changes in the OS page cache (safe against agent crashes and kill -9, not against power loss), as Kea's memfile does, for lower DHCPv6 latency")
 	fs.DurationVar(&opts.DHCPv6ProbeInterval, "dhcpv6-probe-interval", dhcp6probe.DefaultInterval,

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsroot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
@@ -40,6 +41,9 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 	}
 	if err := completeNFSRootImage(img); err != nil {
 		return nil, invalidArgument("NFS root image", err)
+	}
+	if err := s.checkImageSources(img); err != nil {
+		return nil, err
 	}
 
 	s.mu.Lock()
@@ -82,7 +86,11 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 	}
 	dir := path.Join("nfsroot", img.GetName())
 	op.phase("storing kernel")
-	kernel, err := s.artifacts.PutFromFile(dir+"/vmlinuz", "", img.GetKernel())
+	kernel, err := s.artifacts.PutFromFile(dir+"/vmlinuz", "", "kernel", img.GetKernel())
+	var refused *artifact.RefusedError
+	if errors.As(err, &refused) {
+		return nil, refusedStatus(fmt.Sprintf("NFS root image %q", img.GetName()), refused)
+	}
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: storing the kernel %q: %v", img.GetName(), img.GetKernel(), err)
 	}
@@ -123,6 +131,25 @@ func restoreImage(images map[string]*netbootv1.NFSRootImageState, name string, p
 	} else {
 		delete(images, name)
 	}
+}
+
+// checkImageSources refuses a root_dir or kernel the agent's operator does
+// not let it publish, before any slow step.
+func (s *service) checkImageSources(img *netbootv1.NFSRootImage) error {
+	sources := s.artifacts.Sources()
+	_, err := sources.RootDir("root_dir", img.GetRootDir())
+	if err == nil {
+		var f *os.File
+		if f, err = sources.OpenFile("kernel", img.GetKernel()); err == nil {
+			f.Close()
+		}
+	}
+	var refused *artifact.RefusedError
+	if errors.As(err, &refused) {
+		return refusedStatus(fmt.Sprintf("NFS root image %q", img.GetName()), refused)
+	}
+	// Other errors (a missing kernel) are reported where the file is used.
+	return nil
 }
 
 // completeNFSRootImage fills defaults and validates, naming attributes.
@@ -180,12 +207,20 @@ func (s *service) imagesFor(bootServer string) []nfsImage {
 	var out []nfsImage
 	for _, name := range sortedKeys(s.images) {
 		c := s.images[name].GetConfig()
-		if c.GetBootServer() == bootServer {
-			out = append(out, nfsImage{
-				hostname: c.GetHostname(),
-				export:   nfsserve.Export{Path: c.GetExportPath(), Dir: c.GetRootDir(), ReadOnly: !c.GetReadWrite()},
-			})
+		if c.GetBootServer() != bootServer {
+			continue
 		}
+		// Checked again on every start: the operator may have narrowed
+		// --nfs-root-path, or a link in the path may point elsewhere now.
+		dir, err := s.artifacts.Sources().RootDir("root_dir", c.GetRootDir())
+		if err != nil {
+			s.logger.Warn("NFS root image not exported", "image", name, "boot_server", bootServer, "error", err)
+			continue
+		}
+		out = append(out, nfsImage{
+			hostname: c.GetHostname(),
+			export:   nfsserve.Export{Path: c.GetExportPath(), Dir: dir, ReadOnly: !c.GetReadWrite()},
+		})
 	}
 	return out
 }

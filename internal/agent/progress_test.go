@@ -31,13 +31,24 @@ import (
 // short progress interval, and returns a client for it.
 func testService(t *testing.T, interval time.Duration) netbootv1.AgentClient {
 	t.Helper()
+	return testServiceWith(t, interval, artifact.SourceOptions{URLAllow: []string{"*"}}) // test servers are on loopback
+}
+
+// testServiceWith is testService with the operator's source rules.
+func testServiceWith(t *testing.T, interval time.Duration, rules artifact.SourceOptions) netbootv1.AgentClient {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.Open(dir, st)
+	rules.Private = append(rules.Private, artifact.Private{Path: dir, What: "the agent's state directory"})
+	sources, err := artifact.NewSources(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := artifact.Open(dir, st, sources)
 	if err != nil {
 		t.Fatal(err)
 	}

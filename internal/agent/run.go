@@ -39,6 +39,10 @@ type Options struct {
 	TLSCert       string
 	TLSKey        string
 	ClientCA      string
+	// ArtifactPaths, NFSRootPaths and ArtifactURLAllow are the operator's
+	// --artifact-path, --nfs-root-path and --artifact-url-allow (see
+	// artifact.SourceOptions); nil means the defaults.
+	ArtifactPaths, NFSRootPaths, ArtifactURLAllow []string
 	// NoFsync trades lease durability across power cuts for reply latency
 	// (store.Options.NoSync); crashes and kill -9 lose nothing either way.
 	NoFsync bool
@@ -73,7 +77,11 @@ func Run(ctx context.Context, opts Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	artifacts, err := artifact.Open(opts.StateDir, st)
+	sources, err := newSources(opts)
+	if err != nil {
+		return err
+	}
+	artifacts, err := artifact.Open(opts.StateDir, st, sources)
 	if err != nil {
 		return err
 	}
@@ -99,7 +107,8 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	local := newGRPC()
+	changes := newChangeLog(logger)
+	local := newGRPC(grpc.ChainUnaryInterceptor(changes.unary), grpc.ChainStreamInterceptor(changes.stream))
 	errc := make(chan error, 3)
 	go func() { errc <- local.Serve(unixListener) }()
 	defer local.Stop()
@@ -109,7 +118,8 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("listening on %s: %w", opts.Listen, err)
 		}
-		remote := newGRPC(grpc.Creds(remoteCreds), grpc.UnaryInterceptor(authorizeRemote), grpc.StreamInterceptor(authorizeRemoteStream))
+		remote := newGRPC(grpc.Creds(newHandshakeLogger(remoteCreds, logger)),
+			grpc.ChainUnaryInterceptor(changes.unary, authorizeRemote), grpc.ChainStreamInterceptor(changes.stream, authorizeRemoteStream))
 		go func() { errc <- remote.Serve(tcpListener) }()
 		defer remote.Stop()
 		logger.Info("remote control listening (mutual TLS)", "address", tcpListener.Addr().String())
@@ -160,6 +170,20 @@ func listenUnix(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("listening on %s: %w", path, err)
 	}
 	return l, nil
+}
+
+// newSources applies the operator's rules on what clients may publish;
+// the agent's own state and TLS files are never among it.
+func newSources(opts Options) (*artifact.Sources, error) {
+	private := []artifact.Private{{Path: opts.StateDir, What: "the agent's state directory " + opts.StateDir}}
+	for _, f := range []struct{ path, flag string }{{opts.TLSCert, "--tls-cert"}, {opts.TLSKey, "--tls-key"}, {opts.ClientCA, "--client-ca"}} {
+		if f.path != "" {
+			private = append(private, artifact.Private{Path: f.path, What: "the agent's " + f.flag + " file"})
+		}
+	}
+	return artifact.NewSources(artifact.SourceOptions{
+		FileDirs: opts.ArtifactPaths, RootDirs: opts.NFSRootPaths, URLAllow: opts.ArtifactURLAllow, Private: private,
+	})
 }
 
 func serverTLS(opts Options) (credentials.TransportCredentials, error) {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/pki"
 )
 
 // diagnoseTLS dials the endpoint with plain crypto/tls to turn gRPC's
@@ -24,7 +26,7 @@ func diagnoseTLS(endpoint string, cfg *tls.Config) error {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	conn, err := tls.DialWithDialer(dialer, "tcp", endpoint, cfg)
 	if err != nil {
-		return explainTLS(endpoint, host, err)
+		return explainTLS(endpoint, host, cfg, err)
 	}
 	defer conn.Close()
 	// In TLS 1.3 the server checks our certificate after the client's
@@ -35,10 +37,12 @@ func diagnoseTLS(endpoint string, cfg *tls.Config) error {
 	if err == nil || (errors.As(err, &netErr) && netErr.Timeout()) {
 		return nil
 	}
-	return explainTLS(endpoint, host, err)
+	return explainTLS(endpoint, host, cfg, err)
 }
 
-func explainTLS(endpoint, host string, err error) error {
+// explainTLS turns a handshake error into its cause; cfg holds the client
+// certificate that was offered.
+func explainTLS(endpoint, host string, cfg *tls.Config, err error) error {
 	var (
 		unknownCA x509.UnknownAuthorityError
 		invalid   x509.CertificateInvalidError
@@ -57,6 +61,11 @@ func explainTLS(endpoint, host string, err error) error {
 		// Go sends no certificate the agent's CA list does not cover, so a
 		// certificate from another CA also ends here.
 		return fmt.Errorf("the agent at %s requires a client certificate signed by its --client-ca: client_cert is missing or not signed by it", endpoint)
+	case strings.Contains(msg, "bad certificate") && !clientAuthAllowed(cfg):
+		// The agent verifies the usage along with the signature and
+		// answers both with the same alert: name the usage, which the
+		// client can see, rather than blame the CA.
+		return fmt.Errorf("the agent at %s rejected client_cert: it lacks the client-auth extended key usage (is it a server certificate?); issue a client certificate with `terraform-provider-netboot agent certs client`", endpoint)
 	case strings.Contains(msg, "unknown certificate authority") || strings.Contains(msg, "bad certificate"):
 		return fmt.Errorf("the agent at %s rejected client_cert: it is not signed by the agent's --client-ca", endpoint)
 	case strings.Contains(msg, "expired certificate"):
@@ -67,6 +76,15 @@ func explainTLS(endpoint, host string, err error) error {
 		return fmt.Errorf("nothing answers at %s (%v); start the agent with --listen there or fix endpoint", endpoint, opErr.Err)
 	}
 	return fmt.Errorf("TLS with the agent at %s failed: %w", endpoint, err)
+}
+
+// clientAuthAllowed reports whether cfg's client certificate may
+// authenticate a client; true when there is none to judge.
+func clientAuthAllowed(cfg *tls.Config) bool {
+	if cfg == nil || len(cfg.Certificates) == 0 || cfg.Certificates[0].Leaf == nil {
+		return true
+	}
+	return pki.MayAuthenticateClient(cfg.Certificates[0].Leaf)
 }
 
 func certNames(c *x509.Certificate) []string {

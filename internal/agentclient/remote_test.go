@@ -1,6 +1,7 @@
 package agentclient_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +28,32 @@ import (
 // loopback and returns its endpoint and PKI directory.
 func remoteAgent(t *testing.T, serverHosts ...string) (endpoint, dir string) {
 	t.Helper()
+	endpoint, dir, _ = remoteAgentWithLog(t, serverHosts...)
+	return endpoint, dir
+}
+
+// syncBuffer is a log destination tests read while the agent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// remoteAgentWithLog is remoteAgent that also returns the agent's log.
+func remoteAgentWithLog(t *testing.T, serverHosts ...string) (endpoint, dir string, log *syncBuffer) {
+	t.Helper()
+	log = &syncBuffer{}
 	if len(serverHosts) == 0 {
 		serverHosts = []string{"::1"}
 	}
@@ -51,7 +79,7 @@ func remoteAgent(t *testing.T, serverHosts ...string) (endpoint, dir string) {
 			Listen:   endpoint,
 			TLSCert:  filepath.Join(dir, "agent.pem"), TLSKey: filepath.Join(dir, "agent-key.pem"),
 			ClientCA: filepath.Join(dir, pki.CACertFile),
-			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Logger:   slog.New(slog.NewTextHandler(log, nil)),
 		})
 	}()
 	t.Cleanup(func() {
@@ -64,12 +92,12 @@ func remoteAgent(t *testing.T, serverHosts ...string) (endpoint, dir string) {
 	for time.Now().Before(deadline) {
 		if c, err := net.Dial("tcp", endpoint); err == nil {
 			c.Close()
-			return endpoint, dir
+			return endpoint, dir, log
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("agent did not listen")
-	return "", ""
+	return "", "", nil
 }
 
 func must(t *testing.T, err error) {
@@ -203,5 +231,80 @@ func TestRemoteAgentRefusalsNameTheCause(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "certificate required") {
 		t.Fatalf("TLS without client certificate: %v, want 'certificate required'", err)
+	}
+}
+
+// A read-only certificate may call every reading method, RenderScript
+// (the netboot_rendered_script data source) included.
+func TestReadOnlyCertificateMayRenderScripts(t *testing.T) {
+	endpoint, dir := remoteAgent(t)
+	ctx := context.Background()
+	viewer, err := agentclient.Connect(ctx, clientOptions(endpoint, dir, "viewer"))
+	must(t, err)
+	defer viewer.Close()
+	_, err = viewer.RenderScript(ctx, &netbootv1.RenderScriptRequest{BootServer: "absent"})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("read-only RenderScript: %v, want NotFound (the call reached the agent)", err)
+	}
+}
+
+// Every change is logged with the certificate's common name, refused ones
+// too; every refused handshake is logged with its reason.
+func TestRemoteChangesAndRefusedHandshakesAreLogged(t *testing.T) {
+	endpoint, dir, log := remoteAgentWithLog(t)
+	ctx := context.Background()
+	admin, err := agentclient.Connect(ctx, clientOptions(endpoint, dir, "admin"))
+	must(t, err)
+	defer admin.Close()
+	upload, err := admin.PutArtifact(ctx)
+	must(t, err)
+	must(t, upload.Send(&netbootv1.PutArtifactRequest{Part: &netbootv1.PutArtifactRequest_Header{Header: &netbootv1.ArtifactHeader{Path: "start.ipxe"}}}))
+	must(t, upload.Send(&netbootv1.PutArtifactRequest{Part: &netbootv1.PutArtifactRequest_Chunk{Chunk: []byte("#!ipxe\n")}}))
+	_, err = upload.CloseAndRecv()
+	must(t, err)
+	_, _ = admin.DeleteBootServer(ctx, &netbootv1.DeleteBootServerRequest{Name: "absent"})
+	if _, err := admin.ListBootServers(ctx, &netbootv1.ListBootServersRequest{}); err != nil {
+		t.Fatal(err)
+	}
+
+	viewer, err := agentclient.Connect(ctx, clientOptions(endpoint, dir, "viewer"))
+	must(t, err)
+	defer viewer.Close()
+	_, _ = viewer.DeleteArtifact(ctx, &netbootv1.DeleteArtifactRequest{Path: "start.ipxe"})
+
+	// A server certificate offered as a client certificate.
+	_, err = agentclient.Connect(ctx, clientOptions(endpoint, dir, "agent"))
+	if err == nil || !strings.Contains(err.Error(), "lacks the client-auth extended key usage") {
+		t.Errorf("server certificate as client certificate: %v, want it to say it lacks client-auth usage", err)
+	}
+	other := t.TempDir()
+	year := 365 * 24 * time.Hour
+	must(t, pki.InitCA(other, "another CA", year))
+	must(t, pki.Issue(other, "stranger", pki.Request{Kind: pki.Client, CommonName: "stranger", Validity: year}))
+	_, _ = agentclient.Connect(ctx, agentclient.Options{Endpoint: endpoint, CACert: filepath.Join(dir, pki.CACertFile),
+		ClientCert: filepath.Join(other, "stranger.pem"), ClientKey: filepath.Join(other, "stranger-key.pem"), Timeout: 5 * time.Second})
+
+	want := []string{
+		`msg="control change" component=control method=PutArtifact caller=admin object=start.ipxe code=OK`,
+		`msg="control change refused" component=control method=DeleteBootServer caller=admin object=absent code=NotFound`,
+		`msg="control change refused" component=control method=DeleteArtifact caller=viewer object=start.ipxe code=PermissionDenied`,
+		`reason="the client certificate lacks the client-auth extended key usage`,
+		`certificate="CN=agent"`,
+		`reason="the client sent no certificate`,
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, w := range want {
+		for !strings.Contains(log.String(), w) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !strings.Contains(log.String(), w) {
+			t.Errorf("agent log lacks %q", w)
+		}
+	}
+	if strings.Contains(log.String(), "method=ListBootServers") {
+		t.Error("a read was logged as a change")
+	}
+	if t.Failed() {
+		t.Logf("agent log:\n%s", log)
 	}
 }

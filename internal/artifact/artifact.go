@@ -44,16 +44,21 @@ type Record = store.ArtifactRecord
 
 // Store is the agent's artifact store.
 type Store struct {
-	dir string // <state dir>/artifacts
-	db  *store.Store
+	dir     string // <state dir>/artifacts
+	db      *store.Store
+	sources *Sources
 
 	mu    sync.RWMutex
 	index map[string]Record
 }
 
-// Open loads the index and creates the blob directory.
-func Open(stateDir string, db *store.Store) (*Store, error) {
-	s := &Store{dir: filepath.Join(stateDir, "artifacts"), db: db, index: map[string]Record{}}
+// Open loads the index and creates the blob directory. sources decides
+// which host files and URLs PutFromFile and PutFromURL may read.
+func Open(stateDir string, db *store.Store, sources *Sources) (*Store, error) {
+	if sources == nil {
+		return nil, errors.New("opening the artifact store: no source rules")
+	}
+	s := &Store{dir: filepath.Join(stateDir, "artifacts"), db: db, sources: sources, index: map[string]Record{}}
 	if err := os.MkdirAll(filepath.Join(s.dir, "blobs", "sha256"), 0o755); err != nil {
 		return nil, fmt.Errorf("creating artifact store: %w", err)
 	}
@@ -66,6 +71,10 @@ func Open(stateDir string, db *store.Store) (*Store, error) {
 	}
 	return s, nil
 }
+
+// Sources are the rules PutFromFile and PutFromURL apply; NFS root
+// directories are checked against them too.
+func (s *Store) Sources() *Sources { return s.sources }
 
 // CleanPath turns a requested artifact path into its canonical form or
 // explains why it is not acceptable.
@@ -129,23 +138,20 @@ func (s *Store) Put(path, expectSHA256, source string, src io.Reader) (Record, e
 	return rec, nil
 }
 
-// PutFromFile copies a file on the agent host.
-func (s *Store) PutFromFile(path, expectSHA256, agentPath string) (Record, error) {
-	if !filepath.IsAbs(agentPath) {
-		return Record{}, fmt.Errorf("agent_path %q must be absolute", agentPath)
-	}
-	f, err := os.Open(agentPath)
+// PutFromFile copies a file on the agent host, if the sources allow it;
+// field names the attribute agentPath came from (agent_path, kernel). A
+// refusal is a *RefusedError.
+func (s *Store) PutFromFile(path, expectSHA256, field, agentPath string) (Record, error) {
+	f, err := s.sources.OpenFile(field, agentPath)
 	if err != nil {
-		return Record{}, fmt.Errorf("agent_path: %w", err)
+		return Record{}, err
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
-		return Record{}, fmt.Errorf("agent_path %q is not a regular file", agentPath)
-	}
 	return s.Put(path, expectSHA256, "agent_path:"+agentPath, f)
 }
 
-// PutFromURL downloads an http(s) URL. progress, when not nil, is called as
+// PutFromURL downloads an http(s) URL, if the sources allow its host (a
+// refusal is a *RefusedError). progress, when not nil, is called as
 // content arrives with the bytes received so far and the total (0 when the
 // server did not say).
 func (s *Store) PutFromURL(ctx context.Context, path, expectSHA256, url string, progress func(received, total int64)) (Record, error) {
@@ -154,11 +160,15 @@ func (s *Store) PutFromURL(ctx context.Context, path, expectSHA256, url string, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return Record{}, fmt.Errorf("url: %w", err)
+	resp, err := s.sources.get(ctx, url)
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		reason := refused.Reason
+		if refused.Value != url {
+			reason = fmt.Sprintf("it leads to %s, and %s", refused.Value, reason)
+		}
+		return Record{}, &RefusedError{Field: "url", Value: url, Reason: reason}
 	}
-	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return Record{}, fmt.Errorf("downloading %s: %w", url, err)
 	}

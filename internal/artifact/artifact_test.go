@@ -23,7 +23,11 @@ func openStore(t *testing.T, dir string) (*Store, *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(dir, db)
+	sources, err := NewSources(SourceOptions{FileDirs: []string{os.TempDir()}, URLAllow: []string{"*"}, Private: []Private{{dir, "the state dir"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, db, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,11 +131,11 @@ func TestPutFromFileAndURL(t *testing.T) {
 	if err := os.WriteFile(src, []byte("efi"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := s.PutFromFile("ipxe.efi", sum("efi"), src)
+	rec, err := s.PutFromFile("ipxe.efi", sum("efi"), "agent_path", src)
 	if err != nil || rec.Source != "agent_path:"+src {
 		t.Fatalf("PutFromFile = %+v, %v", rec, err)
 	}
-	if _, err := s.PutFromFile("x", "", "relative/path"); err == nil {
+	if _, err := s.PutFromFile("x", "", "agent_path", "relative/path"); err == nil {
 		t.Error("relative agent_path accepted")
 	}
 

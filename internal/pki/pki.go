@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -31,6 +32,9 @@ const (
 
 // InitCA creates ca.pem and ca-key.pem in dir, refusing to overwrite them.
 func InitCA(dir, commonName string, validity time.Duration) error {
+	if err := checkValidity(validity); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(dir, CAKeyFile)); err == nil {
 		return fmt.Errorf("%s already exists; remove it to make a new CA", filepath.Join(dir, CAKeyFile))
 	}
@@ -76,6 +80,9 @@ type Request struct {
 // Issue signs a certificate with the CA in dir and writes NAME.pem and
 // NAME-key.pem there.
 func Issue(dir, name string, req Request) error {
+	if err := checkValidity(req.Validity); err != nil {
+		return err
+	}
 	ca, caKey, err := loadCA(dir)
 	if err != nil {
 		return err
@@ -115,6 +122,15 @@ func Issue(dir, name string, req Request) error {
 		return err
 	}
 	return writePair(dir, name, der, key)
+}
+
+// checkValidity refuses a certificate that would be expired, or expire
+// within hours, when issued.
+func checkValidity(validity time.Duration) error {
+	if validity < 24*time.Hour {
+		return fmt.Errorf("validity %v: a certificate must be valid for at least one day", validity)
+	}
+	return nil
 }
 
 func loadCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
@@ -159,4 +175,13 @@ func writePair(dir, name string, der []byte, key *ecdsa.PrivateKey) error {
 func serial() *big.Int {
 	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	return n
+}
+
+// MayAuthenticateClient reports whether a certificate may authenticate a
+// TLS client, as the agent checks it: it has no extended key usage (any
+// use), client auth, or any usage. A server certificate (server auth only)
+// may not.
+func MayAuthenticateClient(c *x509.Certificate) bool {
+	return len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 ||
+		slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageClientAuth) || slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageAny)
 }

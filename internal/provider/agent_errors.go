@@ -37,6 +37,24 @@ func addAgentError(diags *diag.Diagnostics, object, doing string, err error) {
 		if named == 0 {
 			diags.AddError(invalidSummary(object), fmt.Sprintf("The agent rejected %s: %s", doing, st.Message()))
 		}
+	case codes.PermissionDenied:
+		// The agent's operator, not this configuration, decides what the
+		// agent may publish (--artifact-path and the like) and who may
+		// change it (read-only certificates).
+		summary := "The agent refuses this " + object
+		named := false
+		for _, detail := range st.Details() {
+			if br, ok := detail.(*errdetails.BadRequest); ok {
+				for _, fv := range br.GetFieldViolations() {
+					diags.AddAttributeError(fieldPath(parseField(fv.GetField())), summary, fmt.Sprintf("%s: %s.",
+						capitalize(doing), st.Message()))
+					named = true
+				}
+			}
+		}
+		if !named {
+			diags.AddError(summary, fmt.Sprintf("%s: %s", capitalize(doing), st.Message()))
+		}
 	case codes.FailedPrecondition:
 		diags.AddError("The agent cannot serve this "+object, fmt.Sprintf("%s: %s", capitalize(doing), st.Message()))
 	case codes.Unavailable, codes.DeadlineExceeded:

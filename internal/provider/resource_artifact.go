@@ -117,14 +117,26 @@ func (r *artifactResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "An absolute path to a file on the agent host, e.g. " +
 					"`\"/usr/lib/ipxe/undionly.kpxe\"` from Debian's `ipxe` package. The agent copies it when the " +
 					"artifact is created or updated and keeps serving that copy: to take a new version of the file " +
-					"(say, after a package upgrade), set `sha256` to its digest.",
+					"(say, after a package upgrade), set `sha256` to its digest.\n\n" +
+					"The agent's operator decides which host directories it may publish from, with the agent's " +
+					"`--artifact-path DIR` (repeatable). By default: `/boot`, `/usr/lib/ipxe`, `/usr/share/ipxe`, " +
+					"`/usr/lib/shim`, `/usr/lib/grub`, `/usr/lib/modules`, `/usr/lib/PXELINUX`, `/usr/lib/syslinux`, " +
+					"`/usr/share/syslinux`, `/var/lib/tftpboot` and `/srv` (where Debian, Ubuntu and Fedora install " +
+					"iPXE, shim, GRUB, syslinux and kernels). Files under `/etc`, `/proc`, `/sys`, `/dev` and `/run`, " +
+					"the agent's state directory and its TLS files are never published. Symbolic links are resolved " +
+					"first, so a link cannot lead out. A refused path fails at apply with the rule that refused it.",
 				Optional:   true,
 				Validators: []validator.String{agentPathValidator()},
 			},
 			"url": schema.StringAttribute{
 				MarkdownDescription: "An `http://` or `https://` URL the agent downloads when the artifact is created " +
 					"or updated, e.g. `\"https://boot.ipxe.org/ipxe.efi\"`. Set `sha256` too, so that a changed or " +
-					"tampered download is refused.",
+					"tampered download is refused.\n\n" +
+					"By default the agent downloads from any address but loopback, link-local (where cloud metadata " +
+					"services answer), unspecified, multicast and `fd00:ec2::254`, so a client cannot make it fetch " +
+					"from the agent host's own services. Its operator may allow other hosts or restrict it with the " +
+					"agent's `--artifact-url-allow HOST|ADDRESS|CIDR|*` (repeatable; redirects and every address " +
+					"connected to are checked).",
 				Optional:   true,
 				Validators: []validator.String{httpURLValidator()},
 			},

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -167,6 +168,12 @@ func TestArtifactErrorNamesTheAttribute(t *testing.T) {
 		{"url sha256 mismatch", &netbootv1.ArtifactHeader{Path: "a", Url: "http://[2001:db8::1]/a", Sha256: sum},
 			status.Error(codes.InvalidArgument, "sha256 mismatch: the file at http://[2001:db8::1]/a has sha256 1234, but sha256 is 0000; "+
 				"update sha256 if the file changed on purpose, or correct the url"), path.Root("sha256")},
+		{"agent_path refused by the agent's operator", &netbootv1.ArtifactHeader{Path: "a", AgentPath: "/etc/shadow"},
+			refusal(t, "agent_path", `artifact "a": agent_path "/etc/shadow" is refused: the agent never publishes files under /etc`), path.Root("agent_path")},
+		{"url refused by the agent's operator", &netbootv1.ArtifactHeader{Path: "a", Url: "http://169.254.169.254/"},
+			refusal(t, "url", `artifact "a": url "http://169.254.169.254/" is refused: its address is link-local`), path.Root("url")},
+		{"read-only certificate", &netbootv1.ArtifactHeader{Path: "a", AgentPath: "/a"},
+			status.Error(codes.PermissionDenied, `certificate "viewer" is read-only`), path.Empty()},
 		{"agent down", &netbootv1.ArtifactHeader{Path: "a", AgentPath: "/a"},
 			status.Error(codes.Unavailable, "connection refused"), path.Empty()},
 	} {
@@ -185,6 +192,17 @@ func TestArtifactErrorNamesTheAttribute(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusal is the agent's PermissionDenied naming the attribute it refuses.
+func refusal(t *testing.T, field, msg string) error {
+	t.Helper()
+	st, err := status.New(codes.PermissionDenied, msg).WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: "is refused by the agent"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Err()
 }
 
 func TestArtifactValidators(t *testing.T) {
@@ -459,5 +477,28 @@ resource "netboot_artifact" "bad" {
 				t.Fatalf("GetArtifact after a refused put: %v, want NotFound", err)
 			}
 		})
+	}
+}
+
+// A host file the agent's operator does not let it publish fails at apply
+// with the rule, on agent_path, and the agent keeps nothing.
+func TestAccArtifact_agentPathRefused(t *testing.T) {
+	lab := newAccLab(t)
+	onAgentPath := regexp.MustCompile(`The agent refuses this artifact(?s:.*)agent_path\s+=\s+"/etc/shadow"(?s:.*)"/etc/shadow" is refused: the agent never publishes files under /etc`)
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkArtifactsDestroyed(t),
+		Steps: []tfresource.TestStep{{
+			Config: lab.providerConfig() + `
+resource "netboot_artifact" "leak" {
+  path       = "leak/shadow"
+  agent_path = "/etc/shadow"
+}
+`,
+			ExpectError: onAgentPath,
+		}},
+	})
+	if _, err := lab.conn(t).GetArtifact(context.Background(), &netbootv1.GetArtifactRequest{Path: "leak/shadow"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetArtifact after a refused put: %v, want NotFound", err)
 	}
 }

@@ -150,7 +150,10 @@ func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaReques
 			"root_dir": schema.StringAttribute{
 				MarkdownDescription: "The root filesystem: an absolute path to a directory on the agent host, e.g. " +
 					"`\"/srv/roots/debian\"` (built with `debootstrap`, say). Its `/sbin/init` (or the `init=` in " +
-					"`kernel_args`) is started once it is mounted. It is served live: files changed in it need no apply.",
+					"`kernel_args`) is started once it is mounted. It is served live: files changed in it need no apply. " +
+					"It must lie under a directory the agent's operator allows with the agent's `--nfs-root-path DIR` " +
+					"(repeatable; default `/srv`), and may neither be nor hold `/etc`, `/proc`, `/sys`, `/dev`, `/run`, " +
+					"the agent's state directory or its TLS files (so `/` is refused).",
 				Required:   true,
 				Validators: []validator.String{agentPathValidator()},
 			},
@@ -188,7 +191,9 @@ func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaReques
 			"kernel": schema.StringAttribute{
 				MarkdownDescription: "The kernel image: an absolute path on the agent host, e.g. " +
 					"`\"/boot/vmlinuz-6.1.0-56-amd64\"`. When unset, the agent takes the newest `/boot/vmlinuz-*` each " +
-					"time the image is created or updated (install `linux-image-amd64`).",
+					"time the image is created or updated (install `linux-image-amd64`). Like `netboot_artifact`'s " +
+					"`agent_path`, it must lie in a directory the agent publishes from (`--artifact-path`; `/boot` " +
+					"by default).",
 				Optional:   true,
 				Computed:   true,
 				Validators: []validator.String{agentPathValidator()},

@@ -86,8 +86,8 @@ func TestAccTwoSites_mutualTLS(t *testing.T) {
 				},
 				ConfigFile:      config.StaticFile(example),
 				ConfigVariables: variables(p.CACert(), "viewer"),
-				ExpectError: errorTexts(`certificate "viewer" is read-only`, "PutBootServer",
-					"(PermissionDenied)"),
+				ExpectError: errorTexts("The agent refuses this boot server", `certificate "viewer" is read-only`,
+					"PutBootServer"),
 			},
 			{
 				// The agent kept the drift. Site B's ca_cert is a CA that

@@ -5,11 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 )
 
 var (
@@ -88,7 +91,8 @@ func (a *Agent) start(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	args := append([]string{Binary(t), "agent", "--state-dir", a.StateDir, "--log-level", "debug"}, a.args...)
+	args := append([]string{Binary(t), "agent", "--state-dir", a.StateDir, "--log-level", "debug"}, publishArgs()...)
+	args = append(args, a.args...)
 	a.cmd = a.lab.Command(t, a.lab.ServerNS, args...)
 	a.cmd.Stdout, a.cmd.Stderr = logFile, logFile
 	if err := a.cmd.Start(); err != nil {
@@ -105,6 +109,19 @@ func (a *Agent) start(t testing.TB) {
 	}
 	log, _ := os.ReadFile(a.LogPath)
 	t.Fatalf("agent did not open %s within 15 s; log:\n%s", socket, log)
+}
+
+// publishArgs let a lab agent publish what tests write under the temp dir
+// (agent_path files, NFS roots) besides the default directories (kernels in
+// /boot).
+func publishArgs() []string {
+	var args []string
+	for _, d := range append(slices.Clone(artifact.DefaultFileDirs), os.TempDir()) {
+		if info, err := os.Stat(d); err == nil && info.IsDir() {
+			args = append(args, "--artifact-path", d)
+		}
+	}
+	return append(args, "--nfs-root-path", os.TempDir())
 }
 
 // Kill9 kills the agent the way a crash or power cut would: no shutdown code runs.
