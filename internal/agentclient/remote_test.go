@@ -20,6 +20,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/pki"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 // remoteAgent runs a real agent (in-process) with a mutual-TLS listener on
@@ -38,7 +39,7 @@ func remoteAgent(t *testing.T, serverHosts ...string) (endpoint, dir string) {
 
 	l, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
+		testlab.Unavailable(t, "needs an IPv6 loopback address: %v", err)
 	}
 	endpoint = l.Addr().String()
 	l.Close()

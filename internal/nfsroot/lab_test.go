@@ -45,16 +45,16 @@ func TestQEMUNFSRootOverIPv6(t *testing.T) {
 	testlab.RequireRoot(t, "qemu-system-x86_64")
 	for _, f := range []string{"/usr/lib/ipxe/ipxe.lkrn", "/sbin/mount.nfs"} {
 		if _, err := os.Stat(f); err != nil {
-			t.Skipf("needs %s (Debian ipxe, nfs-common)", f)
+			testlab.Unavailable(t, "needs %s (Debian ipxe, nfs-common)", f)
 		}
 	}
 	if err := staticELF("/bin/busybox"); err != nil {
-		t.Skipf("needs a static /bin/busybox (busybox-static): %v", err)
+		testlab.Unavailable(t, "needs a static /bin/busybox (busybox-static): %v", err)
 	}
 	kernel := testlab.Kernel(t)
 	release := strings.TrimPrefix(filepath.Base(kernel), "vmlinuz-")
 	if _, err := os.Stat(filepath.Join("/lib/modules", release, "modules.dep")); err != nil {
-		t.Skipf("needs the modules of %s", release)
+		testlab.Unavailable(t, "needs the modules of %s in /lib/modules (linux-image-amd64)", release)
 	}
 
 	built := time.Now()
@@ -110,6 +110,9 @@ func TestQEMUNFSRootOverIPv6(t *testing.T) {
 		}
 		if strings.Contains(console, "nfsroot: warning") {
 			t.Error("the initrd warned")
+		}
+		if errs := testlab.InitErrors(console); len(errs) > 0 {
+			t.Errorf("/init reported errors:\n%s", strings.Join(errs, "\n"))
 		}
 		if dnsQueries.Load() == 0 {
 			t.Error("the initrd never asked the DNS server for " + nfsHost)

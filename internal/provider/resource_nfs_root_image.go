@@ -112,7 +112,7 @@ func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaReques
 			"advertisements; `ro` or `rw`; and `console=<console>` if set.\n" +
 			"* **A host name, not an address, in `nfsroot=`.** `nfsroot=` is split at its first colon (by the kernel, " +
 			"initramfs-tools and this initrd alike), so a literal IPv6 address, bracketed or not, breaks there; a " +
-			"literal `hostname` is refused at plan. The boot server answers DNS (port 53, on its boot address) with an " +
+			"literal address in `hostname` is refused at plan. The boot server answers DNS (port 53, on its boot address) with an " +
 			"AAAA record of its boot address for `hostname`, and `nbdns=` points the initrd at it.\n" +
 			"* **The NFS server.** The boot server itself exports `root_dir` at `export_path` over NFSv3 on TCP/IPv6, " +
 			"port 2049, with MOUNT on the same port (no rpcbind), read-only unless `read_write`. It does not need the " +

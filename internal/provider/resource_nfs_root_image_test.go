@@ -565,6 +565,9 @@ func TestAccNFSRootImage_disklessQEMUBoot(t *testing.T) {
 		if len(missing) > 0 {
 			return fmt.Errorf("the serial console lacks %q:\n%s", missing, console)
 		}
+		if errs := testlab.InitErrors(console); len(errs) > 0 {
+			return fmt.Errorf("/init reported errors %q:\n%s", errs, console)
+		}
 		return nil
 	}
 	tfresource.Test(t, tfresource.TestCase{

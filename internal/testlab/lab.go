@@ -45,6 +45,14 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
+// KernelLacks skips the test because the running kernel lacks a feature
+// (a module, a file system) that installing packages cannot add. It stays a
+// skip under StrictEnv, saying so: CI runs on whatever kernel its host has.
+func KernelLacks(t testing.TB, format string, args ...any) {
+	t.Helper()
+	t.Skipf("the running kernel lacks what this test needs: "+format, args...)
+}
+
 // RequireRoot skips the test unless it runs as root with the named tools.
 func RequireRoot(t testing.TB, tools ...string) {
 	t.Helper()

@@ -115,6 +115,23 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	}
 }
 
+// InitErrors returns the serial console lines on which an initramfs's /init
+// script, or a command it ran, reported an error: busybox sh starts its own
+// with "/init:" ("/init: line 23: can't open /proc/uptime: no such file"),
+// and busybox applets say "can't" or "not found". Kernel messages, which
+// start with their "[" timestamp, are not the script's.
+func InitErrors(console string) []string {
+	var out []string
+	for _, line := range strings.Split(console, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "/init:") ||
+			!strings.HasPrefix(line, "[") && (strings.Contains(line, "can't") || strings.Contains(line, "not found")) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // MarkerInitramfs builds an initramfs (newc cpio) holding a static busybox
 // and an /init that prints marker on the console and powers off: proof that
 // the kernel and initrd the menu chose really booted.
@@ -122,7 +139,7 @@ func MarkerInitramfs(t testing.TB, marker string) []byte {
 	t.Helper()
 	busybox, err := os.ReadFile("/bin/busybox")
 	if err != nil {
-		t.Skip("needs busybox-static (/bin/busybox)")
+		Unavailable(t, "needs busybox-static (/bin/busybox)")
 	}
 	init := "#!/bin/busybox sh\n/bin/busybox echo \"" + marker + "\"\n/bin/busybox poweroff -f\n"
 	var w cpioWriter
@@ -175,7 +192,7 @@ func Kernel(t testing.TB) string {
 	t.Helper()
 	matches, _ := filepath.Glob("/boot/vmlinuz-*")
 	if len(matches) == 0 {
-		t.Skip("needs a kernel in /boot (apt-get install linux-image-amd64)")
+		Unavailable(t, "needs a kernel in /boot (apt-get install linux-image-amd64)")
 	}
 	return matches[len(matches)-1]
 }
