@@ -34,8 +34,9 @@ type handler struct {
 	dirs dirListings
 }
 
-// Mount grants a mount of an export named exactly, with AUTH_NULL (Linux
-// clients then send AUTH_SYS, which go-nfs accepts unchecked).
+// Mount grants a mount of an export named exactly, offering AUTH_NULL: go-nfs
+// answers only that, and Linux clients send AUTH_SYS anyway, whose user and
+// groups the server checks (see access.go).
 func (h *handler) Mount(_ context.Context, conn net.Conn, req nfs.MountRequest) (nfs.MountStatus, billy.Filesystem, []nfs.AuthFlavor) {
 	e, ok := h.s.exports.Load().lookup(req.Dirpath)
 	if !ok {
@@ -83,22 +84,29 @@ func (h *handler) ToHandle(f billy.Filesystem, path []string) []byte {
 }
 
 func (h *handler) FromHandle(fh []byte) (billy.Filesystem, []string, error) {
-	key, sum, ok := parseHandle(fh)
-	if !ok {
-		h.s.stats.stale.Add(1)
-		return nil, nil, errStale
-	}
-	e, ok := h.s.exports.Load().byKey[key]
-	if !ok {
-		h.s.stats.stale.Add(1)
-		return nil, nil, errStale
-	}
-	p, ok := e.handles.lookup(sum, e.root.FS())
+	e, p, ok := h.s.resolve(fh)
 	if !ok {
 		h.s.stats.stale.Add(1)
 		return nil, nil, errStale
 	}
 	return e, p, nil
+}
+
+// resolve finds the export and path a file handle names.
+func (s *Server) resolve(fh []byte) (*export, []string, bool) {
+	key, sum, ok := parseHandle(fh)
+	if !ok {
+		return nil, nil, false
+	}
+	e, ok := s.exports.Load().byKey[key]
+	if !ok {
+		return nil, nil, false
+	}
+	p, ok := e.handles.lookup(sum, e.root.FS())
+	if !ok {
+		return nil, nil, false
+	}
+	return e, p, true
 }
 
 // InvalidateHandle is called for removed and renamed files.

@@ -139,8 +139,11 @@ func (tl *trackingListener) Accept() (net.Conn, error) {
 }
 
 // trackedConn hands go-nfs only whole, checked RPC records (see
-// record.go), notes when it last carried data, and leaves its set when
-// closed.
+// record.go) that their credentials allow (see access.go), notes when it
+// last carried data, and leaves its set when closed. It answers a refused
+// call itself: a reply may then overtake go-nfs's to an earlier call, which
+// RPC allows (replies are matched by xid), and each reply goes out in one
+// Write, which net.Conn keeps whole against go-nfs's.
 type trackedConn struct {
 	net.Conn
 	s         *Server
@@ -159,7 +162,7 @@ const smallRecord = 8 << 10
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
-	if len(c.pending) == 0 {
+	for len(c.pending) == 0 {
 		if err := c.nextRecord(); err != nil {
 			return 0, err
 		}
@@ -201,6 +204,12 @@ func (c *trackedConn) nextRecord() error {
 		}
 		c.touch()
 		if reason = checkCall(buf[4:]); reason == nil {
+			// A call the credential may not make is answered here and
+			// never reaches go-nfs (pending stays empty).
+			if answer := c.s.authorize(buf[4:]); answer != nil {
+				_, err := c.Write(answer)
+				return err
+			}
 			c.pending = buf
 			return nil
 		}

@@ -22,9 +22,13 @@
 // Every RPC record is read whole and checked before go-nfs decodes it (see
 // record.go): go-nfs allocates whatever lengths a request declares.
 //
-// Requests carry AUTH_NULL or AUTH_SYS credentials that the server neither
-// checks nor maps: any host that reaches the port can read every export and
-// change every writable one with the agent's privileges.
+// Each request is checked against the owner, group and mode bits of the
+// files it names, with the user and groups of its AUTH_SYS credential (other
+// flavors act as nobody), as the kernel NFS server does; root is squashed to
+// nobody unless the export says NoRootSquash (see access.go). AUTH_SYS
+// proves nothing: any host that reaches the port can claim any user, so
+// this keeps careless clients from files they should not read, not
+// hostile ones.
 package nfsserve
 
 import (
@@ -51,6 +55,10 @@ type Export struct {
 	Dir string
 	// ReadOnly refuses every change (NFS3ERR_ROFS).
 	ReadOnly bool
+	// NoRootSquash lets a client's root (user 0) act as root on the export,
+	// as exportfs's no_root_squash does. Otherwise it acts as nobody
+	// (65534), group 0 too, as with exportfs's default root_squash.
+	NoRootSquash bool
 }
 
 // Config says what to serve and where. The agent validates it; Start and
