@@ -88,7 +88,7 @@ func requireKernelNFS(t *testing.T) {
 	if !bytes.Contains(fss, []byte("\tnfs\n")) {
 		var u unix.Utsname
 		_ = unix.Uname(&u)
-		testlab.KernelLacks(t, "the running kernel (%s) has no NFS client: /proc/filesystems lists no nfs, modprobe nfs: %s",
+		testlab.KernelLacks(t, "an NFS client (%s): /proc/filesystems lists no nfs, modprobe nfs: %s",
 			unix.ByteSliceToString(u.Release[:]), strings.TrimSpace(string(modprobe)))
 	}
 	if _, err := exec.LookPath("mount.nfs"); err != nil {

@@ -66,6 +66,11 @@ func TestVMKernelClient(t *testing.T) {
 	for i := range 300 {
 		writeFile(t, filepath.Join(dir, "many", fmt.Sprintf("file-with-a-long-name-%04d", i)), nil)
 	}
+	// Root's own, as /etc/shadow is: the client's root is squashed on this
+	// export, so it may not read it.
+	if err := os.WriteFile(filepath.Join(dir, "etc", "shadow"), []byte("root:*:1::::::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	scratch := t.TempDir()
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -73,7 +78,7 @@ func TestVMKernelClient(t *testing.T) {
 		Interface: lab.ServerIf,
 		Exports: []Export{
 			{Path: "/roots/test", Dir: dir, ReadOnly: true},
-			{Path: "/scratch", Dir: scratch},
+			{Path: "/scratch", Dir: scratch, NoRootSquash: true},
 		},
 	}
 	var s *Server
@@ -111,6 +116,7 @@ echo "entries=$(ls /mnt/many | wc -l)"
 echo "stat=$(stat -c %%s /mnt/usr/lib/big.bin)"
 echo "md5=$(md5sum /mnt/usr/lib/big.bin)"
 if echo pwned 2>/dev/null > /mnt/etc/hostname; then echo ro-write=succeeded; else echo ro-write=refused; fi
+if cat /mnt/etc/shadow >/dev/null 2>&1; then echo squashed-read=succeeded; else echo squashed-read=refused; fi
 exec 3< /mnt/usr/lib/big.bin
 echo %[5]s
 sleep 3
@@ -152,7 +158,7 @@ poweroff -f
 	for _, want := range []string{
 		"mount=ok", "hostname=diskless", "localtime->/usr/share/zoneinfo/Etc/UTC", "entries=300",
 		fmt.Sprintf("stat=%d", len(big)), "md5=" + hex.EncodeToString(sum[:]),
-		"ro-write=refused", "after-restart-hostname=diskless", "after-restart-md5=" + hex.EncodeToString(sum[:]), "umount=ok", "scratch-mount=ok", "scratch-write=ok", "missing-mount=refused",
+		"ro-write=refused", "squashed-read=refused", "after-restart-hostname=diskless", "after-restart-md5=" + hex.EncodeToString(sum[:]), "umount=ok", "scratch-mount=ok", "scratch-write=ok", "missing-mount=refused",
 	} {
 		if !strings.Contains(console, want) {
 			t.Errorf("console lacks %q", want)

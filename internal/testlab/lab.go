@@ -46,11 +46,12 @@ func Unavailable(t testing.TB, format string, args ...any) {
 }
 
 // KernelLacks skips the test because the running kernel lacks a feature
-// (a module, a file system) that installing packages cannot add. It stays a
-// skip under StrictEnv, saying so: CI runs on whatever kernel its host has.
+// (a module, a file system) that installing packages cannot add; format
+// names it. It stays a skip under StrictEnv, saying so: CI runs on
+// whatever kernel its host has.
 func KernelLacks(t testing.TB, format string, args ...any) {
 	t.Helper()
-	t.Skipf("the running kernel lacks what this test needs: "+format, args...)
+	t.Skipf("the running kernel lacks "+format+" (a skip even with "+StrictEnv+"=1)", args...)
 }
 
 // RequireRoot skips the test unless it runs as root with the named tools.
