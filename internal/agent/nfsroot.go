@@ -183,7 +183,8 @@ func (s *service) imagesFor(bootServer string) []nfsImage {
 		if c.GetBootServer() == bootServer {
 			out = append(out, nfsImage{
 				hostname: c.GetHostname(),
-				export:   nfsserve.Export{Path: c.GetExportPath(), Dir: c.GetRootDir(), ReadOnly: !c.GetReadWrite()},
+				export: nfsserve.Export{Path: c.GetExportPath(), Dir: c.GetRootDir(), ReadOnly: !c.GetReadWrite(),
+					NoRootSquash: c.GetNoRootSquash()},
 			})
 		}
 	}
