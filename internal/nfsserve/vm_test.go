@@ -82,7 +82,7 @@ func TestVMKernelClient(t *testing.T) {
 		},
 	}
 	var s *Server
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		var err error
 		if s, err = Start(context.Background(), cfg, logger); err != nil {
 			t.Fatal(err)
@@ -143,7 +143,7 @@ poweroff -f
 	restart := func() {
 		cfg.Port = int(s.Addrs()[0].Port())
 		s.Stop()
-		inNetns(t, lab.ServerNS, func() {
+		testlab.InNetns(t, lab.ServerNS, func() {
 			var err error
 			if s, err = Start(context.Background(), cfg, logger); err != nil {
 				t.Fatal(err)
