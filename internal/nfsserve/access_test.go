@@ -98,7 +98,7 @@ func TestPermits(t *testing.T) {
 		{"list 0711 directory", user, stat(dir|0o711, 0, 0), mayRead, false},
 		{"create in 0755 directory", user, stat(dir|0o755, 0, 0), mayWrite | mayExec, false},
 		{"create in 1777 directory", user, stat(dir|0o1777, 0, 0), mayWrite | mayExec, true},
-		{"root reads 0000", root, stat(file|0, 5, 5), mayRead | mayWrite, true},
+		{"root reads 0000", root, stat(file, 5, 5), mayRead | mayWrite, true},
 		{"root runs 0644", root, stat(file|0o644, 0, 0), mayExec, false},
 		{"root runs 0100", root, stat(file|0o100, 5, 5), mayExec, true},
 		{"root searches 0700 directory", root, stat(dir|0o700, 5, 5), mayExec, true},
