@@ -1,7 +1,10 @@
 package nfsserve
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -402,6 +405,59 @@ func TestPermissions(t *testing.T) {
 		}
 		if fi, _ := os.Stat(filepath.Join(dir, "users")); fi.Mode().Perm() != 0o640 {
 			t.Errorf("users on disk has mode %v, want the owner's chmod to 0640", fi.Mode())
+		}
+	})
+}
+
+// FuzzAuthorize: whatever a call carries, authorize never panics, and what
+// it answers is one whole reply to that call. Seeds name the export's
+// files through placeholder handles, replaced by real ones.
+func FuzzAuthorize(f *testing.F) {
+	dir := f.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("x"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	s, err := Start(context.Background(), Config{Addresses: []netip.Addr{loopback}, Exports: []Export{{Path: "/x", Dir: dir}}}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(s.Stop)
+	e := s.exports.Load().byPath["/x"]
+	rootPlaceholder := bytes.Repeat([]byte{0xfe}, handleLen)
+	filePlaceholder := bytes.Repeat([]byte{0xfd}, handleLen)
+	rootFH := makeHandle(e.key, e.handles.remember(nil))
+	fileFH := makeHandle(e.key, e.handles.remember([]string{"secret"}))
+
+	nobodyCred := authSysCred(nobody, nobody, 1, 2)
+	withCred := func(proc uint32) *call3 {
+		c := &call3{}
+		c.u32(7).u32(0).u32(2).u32(progNFS).u32(3).u32(proc)
+		return c.u32(nobodyCred.Flavor).opaque(nobodyCred.Body).u32(0).u32(0)
+	}
+	f.Add(withCred(nfsAccess).raw(fileFH).u32(0x3f).b)
+	f.Add(withCred(nfsRead).opaque(filePlaceholder).u64(0).u32(4096).b)
+	f.Add(withCred(nfsLookup).opaque(rootPlaceholder).opaque([]byte("secret")).b)
+	f.Add(withCred(nfsReaddirplus).opaque(rootPlaceholder).u64(0).u64(0).u32(4096).u32(4096).b)
+	f.Add(withCred(nfsRename).opaque(rootPlaceholder).opaque([]byte("secret")).opaque(rootPlaceholder).opaque([]byte("b")).b)
+	f.Add(withCred(nfsRemove).opaque(rootPlaceholder).opaque([]byte("secret")).b)
+	f.Add(withCred(nfsSetattr).raw(filePlaceholder).sattr(1, 0o644, 1, 0, 1, 5, 0, 0, 2, 0, 0, 1).u32(0).b)
+	f.Add(withCred(nfsWrite).opaque(filePlaceholder).u64(0).u32(1).u32(0).opaque([]byte("y")).b)
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		rec = bytes.ReplaceAll(rec, rootPlaceholder, rootFH)
+		rec = bytes.ReplaceAll(rec, filePlaceholder, fileFH)
+		if checkCall(rec) != nil {
+			return
+		}
+		parseCredential(rec)
+		answer := s.authorize(rec)
+		if answer == nil {
+			return
+		}
+		if len(answer) < 32 || binary.BigEndian.Uint32(answer) != lastFragment|uint32(len(answer)-4) {
+			t.Fatalf("reply record %x is not one whole record", answer)
+		}
+		if !bytes.Equal(answer[4:8], rec[:4]) {
+			t.Fatalf("reply xid %x, call xid %x", answer[4:8], rec[:4])
 		}
 	})
 }
