@@ -97,6 +97,14 @@ func squash(c credential) credential {
 	return c
 }
 
+// credential is what c acts as on e: root squashed unless e says not.
+func (e *export) credential(c credential) credential {
+	if e.NoRootSquash {
+		return c
+	}
+	return squash(c)
+}
+
 // Mode bits asked of a file, as in its permission triplets.
 const (
 	mayRead  = 4
@@ -189,6 +197,16 @@ func permitsSetattr(c credential, st *syscall.Stat_t, req setattrRequest) bool {
 		return false
 	}
 	return true
+}
+
+// permitsNewAttrs reports whether c may create a file with the owner and
+// group req sets: its own, and one of its groups.
+func permitsNewAttrs(c credential, req setattrRequest) bool {
+	if c.root() {
+		return true
+	}
+	return (!req.uid || req.newUID == c.uid) &&
+		(!req.gid || req.newGID == c.gid || slices.Contains(c.groups, req.newGID))
 }
 
 // parseSetattr reads a sattr3 at c, as checkCall has checked it.
@@ -323,7 +341,21 @@ func (s *Server) authorize(rec []byte) []byte {
 		// go-nfs reads LINK's arguments as SYMLINK's: the first handle is
 		// the directory it creates in.
 		d, ok := a.dirop(c)
-		allowed = !ok || d.e.ReadOnly || permits(d.cred, d.st, mayWrite|mayExec)
+		if !ok || d.e.ReadOnly {
+			return nil
+		}
+		allowed = permits(d.cred, d.st, mayWrite|mayExec)
+		// The new file's attributes, which go-nfs sets as the agent: not
+		// an owner or group the caller could not give it.
+		hasAttrs := proc != nfsMknod
+		if proc == nfsCreate {
+			how, err := c.u32()
+			hasAttrs = err == nil && how <= 1 // UNCHECKED, GUARDED
+		}
+		if hasAttrs {
+			req, err := parseSetattr(c)
+			allowed = allowed && err == nil && permitsNewAttrs(d.cred, req)
+		}
 	case nfsRemove, nfsRmdir, nfsRename:
 		// RENAME's two diropargs are checked alike: each directory is
 		// changed, and the sticky bit guards the name taken out of the
@@ -384,11 +416,7 @@ func (a *authorization) file(fh []byte) (placed, bool) {
 	if !ok {
 		return placed{}, false
 	}
-	cred := a.cred
-	if !e.NoRootSquash {
-		cred = squash(cred)
-	}
-	return placed{e: e, path: p, st: st, cred: cred}, true
+	return placed{e: e, path: p, st: st, cred: e.credential(a.cred)}, true
 }
 
 // dirop reads a diropargs at c and places its directory; false when the

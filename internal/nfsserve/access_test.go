@@ -189,6 +189,7 @@ func TestPermissions(t *testing.T) {
 		{"tmp", 0o777 | os.ModeDir | os.ModeSticky, 0, 0},
 		{"tmp/theirs", 0o644, 1001, 1001},
 		{"home", 0o755 | os.ModeDir, 1000, 1000},
+		{"shared", 0o775 | os.ModeDir | os.ModeSetgid, 0, 1234},
 	}
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
@@ -242,6 +243,13 @@ func TestPermissions(t *testing.T) {
 		FH    []byte
 		Attr  [7]uint32 // a mode, then nothing else set
 		Guard uint32
+	}
+	type writeArgs struct {
+		FH     []byte
+		Offset uint64
+		Count  uint32
+		How    uint32 // UNSTABLE
+		Data   []byte
 	}
 	type readDirPlusArgs struct {
 		FH       []byte
@@ -375,15 +383,7 @@ func TestPermissions(t *testing.T) {
 			{"user renames another's file out of sticky /tmp", user, "/rw", nfsc.NFSProc3Rename,
 				func(h map[string][]byte) any { return [2]dirOpArgs{{h["tmp"], "theirs"}, {h["home"], "mine"}} }, nfs3ErrAcces},
 			{"user writes root's 0644", user, "/rw", nfsc.NFSProc3Write,
-				func(h map[string][]byte) any {
-					return struct {
-						FH     []byte
-						Offset uint64
-						Count  uint32
-						How    uint32
-						Data   []byte
-					}{h["public"], 0, 1, 0, []byte("x")}
-				}, nfs3ErrAcces},
+				func(h map[string][]byte) any { return writeArgs{FH: h["public"], Count: 1, Data: []byte("x")} }, nfs3ErrAcces},
 			{"user chmods root's file", user, "/rw", nfsc.NFSProc3SetAttr,
 				func(h map[string][]byte) any { return setattrArgs{FH: h["public"], Attr: [7]uint32{1, 0o666}} }, nfs3ErrAcces},
 			{"owner chmods own file", user, "/rw", nfsc.NFSProc3SetAttr,
@@ -405,6 +405,70 @@ func TestPermissions(t *testing.T) {
 		}
 		if fi, _ := os.Stat(filepath.Join(dir, "users")); fi.Mode().Perm() != 0o640 {
 			t.Errorf("users on disk has mode %v, want the owner's chmod to 0640", fi.Mode())
+		}
+	})
+
+	t.Run("new files belong to their creator", func(t *testing.T) {
+		rw := handles["/rw"]
+		for _, tc := range []struct {
+			name     string
+			cred     rpc.Auth
+			proc     uint32
+			args     any
+			path     string
+			uid, gid uint32
+		}{
+			{"user's file", user, nfsc.NFSProc3Create, createArgs{Dir: rw["home"], Name: "mine"}, "home/mine", 1000, 1000},
+			{"user's directory", user, nfsc.NFSProc3Mkdir, struct {
+				Dir  []byte
+				Name string
+				Attr [7]uint32 // mode 0755
+			}{rw["home"], "sub", [7]uint32{1, 0o755}}, "home/sub", 1000, 1000},
+			{"user's symbolic link", user, nfsc.NFSProc3Symlink, struct {
+				Dir    []byte
+				Name   string
+				Attr   [6]uint32
+				Target string
+			}{Dir: rw["home"], Name: "link", Target: "mine"}, "home/link", 1000, 1000},
+			{"squashed root's file", rootCred, nfsc.NFSProc3Create, createArgs{Dir: rw["tmp"], Name: "squashed"}, "tmp/squashed", nobody, nobody},
+			{"unsquashed root's file", rootCred, nfsc.NFSProc3Create, createArgs{Dir: handles["/rw-root"]["tmp"], Name: "roots"}, "tmp/roots", 0, 0},
+			{"in a set-group-ID directory", groupMember, nfsc.NFSProc3Create, createArgs{Dir: rw["shared"], Name: "f"}, "shared/f", 1002, 1234},
+		} {
+			if status, _ := callAs(t, target, tc.cred, tc.proc, tc.args); status != nfs3OK {
+				t.Errorf("%s: status %d", tc.name, status)
+				continue
+			}
+			fi, err := os.Lstat(filepath.Join(dir, tc.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); st.Uid != tc.uid || st.Gid != tc.gid {
+				t.Errorf("%s: %s is owned by %d:%d, want %d:%d", tc.name, tc.path, st.Uid, st.Gid, tc.uid, tc.gid)
+			}
+		}
+
+		// A user may not create a file owned by someone else.
+		giveToRoot := struct {
+			Dir  []byte
+			Name string
+			How  uint32    // UNCHECKED
+			Attr [7]uint32 // uid 0, nothing else
+		}{rw["home"], "setuid", 0, [7]uint32{0, 1, 0}}
+		if status, _ := callAs(t, target, user, nfsc.NFSProc3Create, giveToRoot); status != nfs3ErrAcces {
+			t.Errorf("a user creating a file owned by root: status %d, want NFS3ERR_ACCES", status)
+		}
+
+		// The creator writes what it created, though the agent created it.
+		m, err := mountAs(t, addr, "/rw", user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fh := lookupFH(t, m, "home/mine")
+		if status, _ := callAs(t, target, user, nfsc.NFSProc3Write, writeArgs{FH: fh, Count: 2, Data: []byte("ok")}); status != nfs3OK {
+			t.Errorf("the creator's WRITE to its new file: status %d", status)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "home", "mine")); string(got) != "ok" {
+			t.Errorf("home/mine on disk = %q", got)
 		}
 	})
 }

@@ -28,10 +28,24 @@ const handleLimit = 1 << 20
 var errStale = errors.New("unknown file handle")
 
 // handler is what go-nfs calls for MOUNT and for file handles: it routes a
-// mount to its export and maps handles to (export, path).
+// mount to its export and maps handles to (export, path). There is one per
+// connection, whose go-nfs server handles one call at a time: conn's
+// credential is that of the call being handled.
 type handler struct {
 	s    *Server
-	dirs dirListings
+	conn *trackedConn
+	dirs *dirListings // the listener's, shared by its connections
+}
+
+// exportOf is the export behind a filesystem go-nfs hands back.
+func exportOf(f billy.Filesystem) (*export, bool) {
+	switch f := f.(type) {
+	case *export:
+		return f, true
+	case *callFS:
+		return f.export, true
+	}
+	return nil, false
 }
 
 // Mount grants a mount of an export named exactly, offering AUTH_NULL: go-nfs
@@ -51,7 +65,7 @@ func (h *handler) Mount(_ context.Context, conn net.Conn, req nfs.MountRequest) 
 
 // Change gives go-nfs setattr on writable exports only.
 func (h *handler) Change(f billy.Filesystem) billy.Change {
-	if e, ok := f.(*export); ok && !e.ReadOnly {
+	if e, ok := exportOf(f); ok && !e.ReadOnly {
 		return e
 	}
 	return nil
@@ -59,7 +73,7 @@ func (h *handler) Change(f billy.Filesystem) billy.Change {
 
 // FSStat reports the space of the file system holding the export.
 func (h *handler) FSStat(_ context.Context, f billy.Filesystem, st *nfs.FSStat) error {
-	e, ok := f.(*export)
+	e, ok := exportOf(f)
 	if !ok {
 		return nil
 	}
@@ -76,20 +90,22 @@ func (h *handler) FSStat(_ context.Context, f billy.Filesystem, st *nfs.FSStat) 
 // ToHandle is called by go-nfs for every file it names to a client,
 // including after a refused mount, with no filesystem.
 func (h *handler) ToHandle(f billy.Filesystem, path []string) []byte {
-	e, ok := f.(*export)
+	e, ok := exportOf(f)
 	if !ok {
 		return nil
 	}
 	return makeHandle(e.key, e.handles.remember(path))
 }
 
+// FromHandle gives go-nfs the export as the call's caller sees it: what the
+// call creates belongs to the caller.
 func (h *handler) FromHandle(fh []byte) (billy.Filesystem, []string, error) {
 	e, p, ok := h.s.resolve(fh)
 	if !ok {
 		h.s.stats.stale.Add(1)
 		return nil, nil, errStale
 	}
-	return e, p, nil
+	return &callFS{export: e, caller: e.credential(h.conn.cred)}, p, nil
 }
 
 // resolve finds the export and path a file handle names.
@@ -111,7 +127,7 @@ func (s *Server) resolve(fh []byte) (*export, []string, bool) {
 
 // InvalidateHandle is called for removed and renamed files.
 func (h *handler) InvalidateHandle(f billy.Filesystem, fh []byte) error {
-	e, ok := f.(*export)
+	e, ok := exportOf(f)
 	if !ok {
 		return nil
 	}

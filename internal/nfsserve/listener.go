@@ -49,10 +49,9 @@ func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
 		port = ln.Addr().(*net.TCPAddr).Port
 		ctx, cancel := context.WithCancel(context.Background())
 		l := &listener{addr: netip.AddrPortFrom(a, uint16(port)), ln: ln, cancel: cancel, done: make(chan struct{})}
-		srv := &nfs.Server{Handler: &handler{s: s}, Context: ctx}
 		go func() {
 			defer close(l.done)
-			if err := srv.Serve(&trackingListener{Listener: ln, s: s, l: l}); !errors.Is(err, net.ErrClosed) {
+			if err := s.serve(ctx, &trackingListener{Listener: ln, s: s, l: l}); !errors.Is(err, net.ErrClosed) {
 				s.logger.Error("nfs: listener failed", "address", l.addr, "error", err)
 			}
 		}()
@@ -60,6 +59,49 @@ func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
 	}
 	return ls, nil
 }
+
+// serve accepts connections until tl fails, as go-nfs's Server.Serve does,
+// but gives each connection a go-nfs server and handler of its own, so the
+// handler knows whose call it handles (see trackedConn.cred).
+func (s *Server) serve(ctx context.Context, tl *trackingListener) error {
+	dirs := &dirListings{}
+	var delay time.Duration
+	for {
+		c, err := tl.Accept()
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		case err != nil:
+			return err
+		}
+		delay = 0
+		srv := &nfs.Server{Handler: &handler{s: s, conn: c, dirs: dirs}, Context: ctx, ID: s.writeVerifier}
+		go func() { _ = srv.Serve(&oneConn{c: c}) }()
+	}
+}
+
+// oneConn is a listener that accepts one connection, then is done: go-nfs
+// serves that connection on until it closes.
+type oneConn struct {
+	c    net.Conn
+	done bool
+}
+
+func (o *oneConn) Accept() (net.Conn, error) {
+	if o.done {
+		return nil, net.ErrClosed
+	}
+	o.done = true
+	return o.c, nil
+}
+
+// Close leaves the connection open: go-nfs closes the listener as soon as
+// it has accepted the connection.
+func (o *oneConn) Close() error   { return nil }
+func (o *oneConn) Addr() net.Addr { return o.c.LocalAddr() }
 
 // stop closes the socket, waits for go-nfs to stop accepting, then closes
 // every connection.
@@ -107,8 +149,6 @@ func (s *Server) closeIdle(idleTimeout time.Duration) {
 	}
 }
 
-var _ net.Listener = (*trackingListener)(nil)
-
 // trackingListener hands go-nfs connections the server can find again to
 // close, and refuses connections beyond maxConnections.
 type trackingListener struct {
@@ -117,7 +157,7 @@ type trackingListener struct {
 	l *listener
 }
 
-func (tl *trackingListener) Accept() (net.Conn, error) {
+func (tl *trackingListener) Accept() (*trackedConn, error) {
 	for {
 		c, err := tl.Listener.Accept()
 		if err != nil {
@@ -151,7 +191,10 @@ type trackedConn struct {
 	last      atomic.Int64 // unix nanoseconds of the last read or write
 	closeOnce sync.Once
 	pending   []byte // the rest of the current record, mark included
-	small     []byte // reused for records up to smallRecord bytes
+	// cred is the credential of the call go-nfs is handling (read and
+	// handled on the same goroutine, one call at a time).
+	cred  credential
+	small []byte // reused for records up to smallRecord bytes
 }
 
 // smallRecord is the record size up to which a connection reuses its
@@ -211,6 +254,7 @@ func (c *trackedConn) nextRecord() error {
 				return err
 			}
 			c.pending = buf
+			c.cred = parseCredential(buf[4:])
 			return nil
 		}
 	}

@@ -33,6 +33,7 @@ package nfsserve
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,6 +114,10 @@ type Server struct {
 	// openConns counts connections of all listeners, for maxConnections.
 	openConns atomic.Int64
 	done      chan struct{} // closed by Stop
+	// writeVerifier is what WRITE and COMMIT answer: random for each Start,
+	// so a client resends unstable writes after a restart, and the same on
+	// every connection meanwhile.
+	writeVerifier [8]byte
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	iface     string
@@ -143,6 +148,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		return nil, fmt.Errorf("nfs on %s: %w", cfg.Interface, err)
 	}
 	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	if _, err := rand.Read(s.writeVerifier[:]); err != nil {
+		return nil, fmt.Errorf("nfs: write verifier: %w", err)
+	}
 	set, err := openExports(cfg.Exports, nil, &s.stats)
 	if err != nil {
 		return nil, err
