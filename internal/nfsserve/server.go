@@ -25,7 +25,8 @@
 // Each request is checked against the owner, group and mode bits of the
 // files it names, with the user and groups of its AUTH_SYS credential (other
 // flavors act as nobody), as the kernel NFS server does; root is squashed to
-// nobody unless the export says NoRootSquash (see access.go). AUTH_SYS
+// nobody unless the export says NoRootSquash (see access.go). What a call
+// creates belongs to its caller, as on a local file system. AUTH_SYS
 // proves nothing: any host that reaches the port can claim any user, so
 // this keeps careless clients from files they should not read, not
 // hostile ones.
