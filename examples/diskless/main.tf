@@ -87,6 +87,8 @@ resource "netboot_nfs_root_image" "root" {
   root_dir    = var.root_dir
   hostname    = var.hostname
   console     = var.console
+  # root_dir is a whole system, whose root must read root's files.
+  no_root_squash = true
 }
 
 resource "netboot_boot_entry" "diskless" {

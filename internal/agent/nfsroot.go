@@ -219,7 +219,8 @@ func (s *service) imagesFor(bootServer string) []nfsImage {
 		}
 		out = append(out, nfsImage{
 			hostname: c.GetHostname(),
-			export:   nfsserve.Export{Path: c.GetExportPath(), Dir: dir, ReadOnly: !c.GetReadWrite()},
+			export: nfsserve.Export{Path: c.GetExportPath(), Dir: dir, ReadOnly: !c.GetReadWrite(),
+				NoRootSquash: c.GetNoRootSquash()},
 		})
 	}
 	return out

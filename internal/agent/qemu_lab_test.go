@@ -30,7 +30,7 @@ func TestQEMUiPXEChainLoadsThroughAgent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, f := range tt.needs {
 				if _, err := os.Stat(f); err != nil {
-					t.Skipf("needs %s (Debian ipxe and ovmf)", f)
+					testlab.Unavailable(t, "needs %s (Debian ipxe and ovmf)", f)
 				}
 			}
 			kernelPath := testlab.Kernel(t)

@@ -22,6 +22,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/pki"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 // remoteAgent runs a real agent (in-process) with a mutual-TLS listener on
@@ -66,7 +67,7 @@ func remoteAgentWithLog(t *testing.T, serverHosts ...string) (endpoint, dir stri
 
 	l, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
+		testlab.Unavailable(t, "needs an IPv6 loopback address: %v", err)
 	}
 	endpoint = l.Addr().String()
 	l.Close()

@@ -33,7 +33,7 @@ func newNclient(t *testing.T, lab *testlab.Lab) *nclient6.Client {
 		c   *nclient6.Client
 		err error
 	)
-	inNetns(t, lab.ClientNS, func() {
+	testlab.InNetns(t, lab.ClientNS, func() {
 		c, err = nclient6.New(lab.ClientIf, nclient6.WithTimeout(2*time.Second), nclient6.WithRetry(3))
 	})
 	if err != nil {

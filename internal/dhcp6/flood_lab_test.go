@@ -17,6 +17,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 // floodHeapBound is how much the live heap may grow during the flood. What
@@ -57,14 +58,14 @@ func TestSolicitFloodBoundedMemory(t *testing.T) {
 		srv *Server
 		err error
 	)
-	inNetns(t, lab.ServerNS, func() { srv, err = Start(context.Background(), cfg, newMemStore(), slog.New(logs)) })
+	testlab.InNetns(t, lab.ServerNS, func() { srv, err = Start(context.Background(), cfg, newMemStore(), slog.New(logs)) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
 	lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", floodSrc+"/64", "dev", lab.ClientIf, "nodad")
 	var conn *net.UDPConn
-	inNetns(t, lab.ClientNS, func() {
+	testlab.InNetns(t, lab.ClientNS, func() {
 		conn, err = net.ListenUDP("udp6", &net.UDPAddr{IP: net.ParseIP(floodSrc), Zone: lab.ClientIf})
 	})
 	if err != nil {

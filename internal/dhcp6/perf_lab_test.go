@@ -45,7 +45,7 @@ func TestPerfdhcpThroughput(t *testing.T) {
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			ts := &timedStore{LeaseStore: st.Leases("lab")}
 			var srv *Server
-			inNetns(t, lab.ServerNS, func() { srv, err = Start(context.Background(), cfg, ts, logger) })
+			testlab.InNetns(t, lab.ServerNS, func() { srv, err = Start(context.Background(), cfg, ts, logger) })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -219,7 +219,7 @@ func TestLeasequeryAfterDhclient(t *testing.T) {
 		conn *net.UDPConn
 		err  error
 	)
-	inNetns(t, lab.ClientNS, func() {
+	testlab.InNetns(t, lab.ClientNS, func() {
 		conn, err = net.DialUDP("udp6", &net.UDPAddr{IP: addr.AsSlice()},
 			&net.UDPAddr{IP: net.ParseIP(lab.ServerAddr), Port: dhcpv6.DefaultServerPort})
 	})

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,39 +21,6 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
-// inNetns runs fn on this goroutine's thread switched into network
-// namespace ns. Sockets keep the namespace they were created in, so a
-// server Started here serves inside ns from any thread afterwards.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open(filepath.Join("/var/run/netns", ns))
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("entering netns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: it dies with this goroutine
-			// instead of serving others from the wrong namespace.
-			t.Fatalf("leaving netns %s: %v", ns, err)
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
-}
-
 // startIn starts a server inside the lab's server namespace; it stops at
 // cleanup.
 func startIn(t *testing.T, ns string, cfg Config, store LeaseStore) *Server {
@@ -64,7 +30,7 @@ func startIn(t *testing.T, ns string, cfg Config, store LeaseStore) *Server {
 		err error
 	)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	inNetns(t, ns, func() { srv, err = Start(context.Background(), cfg, store, logger) })
+	testlab.InNetns(t, ns, func() { srv, err = Start(context.Background(), cfg, store, logger) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +311,7 @@ func TestStartErrors(t *testing.T) {
 	lab.MustExec(t, lab.ServerNS, "ip", "link", "set", "nbnoll0", "up")
 	noLL := labConfig(lab, config.DHCPv6Stateless)
 	noLL.Interface = "nbnoll0"
-	inNetns(t, lab.ServerNS, func() { _, err = Start(context.Background(), noLL, newMemStore(), nil) })
+	testlab.InNetns(t, lab.ServerNS, func() { _, err = Start(context.Background(), noLL, newMemStore(), nil) })
 	if err == nil || !strings.Contains(err.Error(), "nbnoll0") || !strings.Contains(err.Error(), "link-local") {
 		t.Errorf("Start without a link-local address: %v", err)
 	}
@@ -353,7 +319,7 @@ func TestStartErrors(t *testing.T) {
 
 	// Another program holding port 547 without SO_REUSEADDR.
 	var fd int
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		fd, err = unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM, 0)
 		if err == nil {
 			err = unix.Bind(fd, &unix.SockaddrInet6{Port: 547})
@@ -363,7 +329,7 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		_, err = Start(context.Background(), labConfig(lab, config.DHCPv6Stateless), newMemStore(), nil)
 	})
 	if err == nil || !strings.Contains(err.Error(), lab.ServerIf) || !strings.Contains(err.Error(), "547") {

@@ -7,11 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
@@ -33,7 +30,7 @@ func TestLabResolver(t *testing.T) {
 	server := netip.MustParseAddr(lab.ServerAddr)
 	var logs syncBuffer
 	var s *Server
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		var err error
 		// No addresses: every global address of the interface.
 		s, err = Start(context.Background(), Config{
@@ -87,35 +84,4 @@ func TestLabResolver(t *testing.T) {
 	if st := s.Stats(); st.Answers < 2 || st.Refused < 1 {
 		t.Errorf("stats = %+v", st)
 	}
-}
-
-// inNetns runs fn on a thread switched into network namespace ns, so the
-// sockets fn opens (and the interfaces it looks up) are that namespace's.
-// Sockets stay in their namespace after the thread switches back.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open(filepath.Join("/var/run/netns", ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatalf("entering netns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// The thread is in the wrong namespace: keep it locked so the
-			// runtime ends it with this goroutine.
-			runtime.LockOSThread()
-			t.Fatalf("leaving netns %s: %v", ns, err)
-		}
-	}()
-	fn()
 }

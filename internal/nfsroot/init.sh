@@ -119,8 +119,9 @@ until mount.nfs "$host:$path" /newroot -o "$opts"; do
 done
 [ -e "/newroot$init" ] || [ -L "/newroot$init" ] || rescue "no $init in $host:$path"
 
+# The last log line comes before /proc moves: log reads /proc/uptime.
+log "starting $init from $host:$path"
 for fs in dev proc sys; do
 	mount --move /$fs /newroot/$fs 2>/dev/null || umount -l /$fs
 done
-log "starting $init from $host:$path"
 exec switch_root /newroot "$init"

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,6 @@ import (
 	nfs "github.com/willscott/go-nfs"
 	nfshelper "github.com/willscott/go-nfs/helpers"
 	"golang.org/x/net/dns/dnsmessage"
-	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
@@ -45,16 +43,16 @@ func TestQEMUNFSRootOverIPv6(t *testing.T) {
 	testlab.RequireRoot(t, "qemu-system-x86_64")
 	for _, f := range []string{"/usr/lib/ipxe/ipxe.lkrn", "/sbin/mount.nfs"} {
 		if _, err := os.Stat(f); err != nil {
-			t.Skipf("needs %s (Debian ipxe, nfs-common)", f)
+			testlab.Unavailable(t, "needs %s (Debian ipxe, nfs-common)", f)
 		}
 	}
 	if err := staticELF("/bin/busybox"); err != nil {
-		t.Skipf("needs a static /bin/busybox (busybox-static): %v", err)
+		testlab.Unavailable(t, "needs a static /bin/busybox (busybox-static): %v", err)
 	}
 	kernel := testlab.Kernel(t)
 	release := strings.TrimPrefix(filepath.Base(kernel), "vmlinuz-")
 	if _, err := os.Stat(filepath.Join("/lib/modules", release, "modules.dep")); err != nil {
-		t.Skipf("needs the modules of %s", release)
+		testlab.Unavailable(t, "needs the modules of %s in /lib/modules (linux-image-amd64)", release)
 	}
 
 	built := time.Now()
@@ -77,7 +75,7 @@ func TestQEMUNFSRootOverIPv6(t *testing.T) {
 	base := "http://[" + lab.ServerAddr + "]"
 	files := &fileMap{m: map[string][]byte{"/vmlinuz": kernelData, "/initrd.img": initrd.Data}}
 	var dnsQueries atomic.Int64
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		serveNFS(t, testRoot(t, marker))
 		serveDNS(t, nfsHost+".", server, &dnsQueries)
 		serveHTTP(t, files)
@@ -110,6 +108,9 @@ func TestQEMUNFSRootOverIPv6(t *testing.T) {
 		}
 		if strings.Contains(console, "nfsroot: warning") {
 			t.Error("the initrd warned")
+		}
+		if errs := testlab.InitErrors(console); len(errs) > 0 {
+			t.Errorf("/init reported errors:\n%s", strings.Join(errs, "\n"))
 		}
 		if dnsQueries.Load() == 0 {
 			t.Error("the initrd never asked the DNS server for " + nfsHost)
@@ -388,37 +389,6 @@ func testLogger(t *testing.T, server string) *slog.Logger {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-// inNetns runs fn on a thread switched into network namespace ns, so the
-// sockets fn opens (and the interfaces it looks up) are that namespace's.
-// Sockets stay in their namespace after the thread switches back.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open(filepath.Join("/var/run/netns", ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatalf("entering netns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// The thread is in the wrong namespace: keep it locked so the
-			// runtime ends it with this goroutine.
-			runtime.LockOSThread()
-			t.Fatalf("leaving netns %s: %v", ns, err)
-		}
-	}()
-	fn()
-}
 
 func randomHex(t *testing.T) string {
 	b := make([]byte, 6)

@@ -134,6 +134,9 @@ func (s *exportSet) describe() []string {
 		if e.ReadOnly {
 			mode = "ro"
 		}
+		if e.NoRootSquash {
+			mode += ",no_root_squash"
+		}
 		out = append(out, e.Path+"="+e.Dir+" ("+mode+")")
 	}
 	sort.Strings(out)

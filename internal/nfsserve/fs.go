@@ -3,6 +3,7 @@ package nfsserve
 import (
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -246,3 +247,69 @@ func (f *file) Write(p []byte) (int, error) {
 
 func (f *file) Lock() error   { return unix.Flock(int(f.Fd()), unix.LOCK_EX) }
 func (f *file) Unlock() error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// callFS is an export as one call sees it: what the call creates belongs to
+// its caller (after root squashing), as a local file system would make it,
+// not to the agent. In a set-group-ID directory it takes the directory's
+// group instead of the caller's.
+type callFS struct {
+	*export
+	caller credential
+}
+
+var _ billy.Filesystem = (*callFS)(nil)
+
+func (c *callFS) Create(name string) (billy.File, error) {
+	return c.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+}
+
+func (c *callFS) OpenFile(name string, flag int, perm os.FileMode) (billy.File, error) {
+	if flag&os.O_CREATE == 0 {
+		return c.export.OpenFile(name, flag, perm)
+	}
+	_, err := c.export.Lstat(name)
+	existed := err == nil
+	f, err := c.export.OpenFile(name, flag, perm)
+	if err != nil || existed {
+		return f, err
+	}
+	if err := c.own(name); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (c *callFS) MkdirAll(name string, perm os.FileMode) error {
+	if _, err := c.export.Lstat(name); err == nil {
+		return c.export.MkdirAll(name, perm)
+	}
+	if err := c.export.MkdirAll(name, perm); err != nil {
+		return err
+	}
+	return c.own(name)
+}
+
+func (c *callFS) Symlink(target, link string) error {
+	if err := c.export.Symlink(target, link); err != nil {
+		return err
+	}
+	return c.own(link)
+}
+
+// own gives the new file name to the caller; root's files stay the agent's.
+func (c *callFS) own(name string) error {
+	if c.caller.root() {
+		return nil
+	}
+	gid := c.caller.gid
+	if dir, err := c.root.Stat(path.Dir(name)); err == nil && dir.Mode()&fs.ModeSetgid != 0 {
+		if st, ok := dir.Sys().(*syscall.Stat_t); ok {
+			gid = st.Gid
+		}
+	}
+	if err := c.root.Lchown(name, int(c.caller.uid), int(gid)); err != nil {
+		return &fs.PathError{Op: "chown", Path: name, Err: err}
+	}
+	return nil
+}

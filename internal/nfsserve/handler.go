@@ -28,14 +28,29 @@ const handleLimit = 1 << 20
 var errStale = errors.New("unknown file handle")
 
 // handler is what go-nfs calls for MOUNT and for file handles: it routes a
-// mount to its export and maps handles to (export, path).
+// mount to its export and maps handles to (export, path). There is one per
+// connection, whose go-nfs server handles one call at a time: conn's
+// credential is that of the call being handled.
 type handler struct {
 	s    *Server
-	dirs dirListings
+	conn *trackedConn
+	dirs *dirListings // the listener's, shared by its connections
 }
 
-// Mount grants a mount of an export named exactly, with AUTH_NULL (Linux
-// clients then send AUTH_SYS, which go-nfs accepts unchecked).
+// exportOf is the export behind a filesystem go-nfs hands back.
+func exportOf(f billy.Filesystem) (*export, bool) {
+	switch f := f.(type) {
+	case *export:
+		return f, true
+	case *callFS:
+		return f.export, true
+	}
+	return nil, false
+}
+
+// Mount grants a mount of an export named exactly, offering AUTH_NULL: go-nfs
+// answers only that, and Linux clients send AUTH_SYS anyway, whose user and
+// groups the server checks (see access.go).
 func (h *handler) Mount(_ context.Context, conn net.Conn, req nfs.MountRequest) (nfs.MountStatus, billy.Filesystem, []nfs.AuthFlavor) {
 	e, ok := h.s.exports.Load().lookup(req.Dirpath)
 	if !ok {
@@ -50,7 +65,7 @@ func (h *handler) Mount(_ context.Context, conn net.Conn, req nfs.MountRequest) 
 
 // Change gives go-nfs setattr on writable exports only.
 func (h *handler) Change(f billy.Filesystem) billy.Change {
-	if e, ok := f.(*export); ok && !e.ReadOnly {
+	if e, ok := exportOf(f); ok && !e.ReadOnly {
 		return e
 	}
 	return nil
@@ -58,7 +73,7 @@ func (h *handler) Change(f billy.Filesystem) billy.Change {
 
 // FSStat reports the space of the file system holding the export.
 func (h *handler) FSStat(_ context.Context, f billy.Filesystem, st *nfs.FSStat) error {
-	e, ok := f.(*export)
+	e, ok := exportOf(f)
 	if !ok {
 		return nil
 	}
@@ -75,35 +90,44 @@ func (h *handler) FSStat(_ context.Context, f billy.Filesystem, st *nfs.FSStat) 
 // ToHandle is called by go-nfs for every file it names to a client,
 // including after a refused mount, with no filesystem.
 func (h *handler) ToHandle(f billy.Filesystem, path []string) []byte {
-	e, ok := f.(*export)
+	e, ok := exportOf(f)
 	if !ok {
 		return nil
 	}
 	return makeHandle(e.key, e.handles.remember(path))
 }
 
+// FromHandle gives go-nfs the export as the call's caller sees it: what the
+// call creates belongs to the caller.
 func (h *handler) FromHandle(fh []byte) (billy.Filesystem, []string, error) {
-	key, sum, ok := parseHandle(fh)
+	e, p, ok := h.s.resolve(fh)
 	if !ok {
 		h.s.stats.stale.Add(1)
 		return nil, nil, errStale
 	}
-	e, ok := h.s.exports.Load().byKey[key]
+	return &callFS{export: e, caller: e.credential(h.conn.cred)}, p, nil
+}
+
+// resolve finds the export and path a file handle names.
+func (s *Server) resolve(fh []byte) (*export, []string, bool) {
+	key, sum, ok := parseHandle(fh)
 	if !ok {
-		h.s.stats.stale.Add(1)
-		return nil, nil, errStale
+		return nil, nil, false
+	}
+	e, ok := s.exports.Load().byKey[key]
+	if !ok {
+		return nil, nil, false
 	}
 	p, ok := e.handles.lookup(sum, e.root.FS())
 	if !ok {
-		h.s.stats.stale.Add(1)
-		return nil, nil, errStale
+		return nil, nil, false
 	}
-	return e, p, nil
+	return e, p, true
 }
 
 // InvalidateHandle is called for removed and renamed files.
 func (h *handler) InvalidateHandle(f billy.Filesystem, fh []byte) error {
-	e, ok := f.(*export)
+	e, ok := exportOf(f)
 	if !ok {
 		return nil
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -29,7 +28,7 @@ func TestLabKernelClient(t *testing.T) {
 	dir, big := rootTree(t)
 	var logs syncBuffer
 	var s *Server
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		var err error
 		// No addresses: the interface's global ones.
 		s, err = Start(context.Background(), Config{
@@ -88,41 +87,10 @@ func requireKernelNFS(t *testing.T) {
 	if !bytes.Contains(fss, []byte("\tnfs\n")) {
 		var u unix.Utsname
 		_ = unix.Uname(&u)
-		t.Skipf("the running kernel (%s) has no NFS client: /proc/filesystems lists no nfs, modprobe nfs: %s",
+		testlab.KernelLacks(t, "an NFS client (%s): /proc/filesystems lists no nfs, modprobe nfs: %s",
 			unix.ByteSliceToString(u.Release[:]), strings.TrimSpace(string(modprobe)))
 	}
 	if _, err := exec.LookPath("mount.nfs"); err != nil {
 		testlab.Unavailable(t, "needs mount.nfs (apt-get install nfs-common)")
 	}
-}
-
-// inNetns runs fn on a thread switched into network namespace ns, so the
-// sockets fn opens (and the interfaces it looks up) are that namespace's.
-// Sockets stay in their namespace after the thread switches back.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open(filepath.Join("/var/run/netns", ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatalf("entering netns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// The thread is in the wrong namespace: keep it locked so the
-			// runtime ends it with this goroutine.
-			runtime.LockOSThread()
-			t.Fatalf("leaving netns %s: %v", ns, err)
-		}
-	}()
-	fn()
 }

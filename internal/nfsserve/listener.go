@@ -49,10 +49,9 @@ func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
 		port = ln.Addr().(*net.TCPAddr).Port
 		ctx, cancel := context.WithCancel(context.Background())
 		l := &listener{addr: netip.AddrPortFrom(a, uint16(port)), ln: ln, cancel: cancel, done: make(chan struct{})}
-		srv := &nfs.Server{Handler: &handler{s: s}, Context: ctx}
 		go func() {
 			defer close(l.done)
-			if err := srv.Serve(&trackingListener{Listener: ln, s: s, l: l}); !errors.Is(err, net.ErrClosed) {
+			if err := s.serve(ctx, &trackingListener{Listener: ln, s: s, l: l}); !errors.Is(err, net.ErrClosed) {
 				s.logger.Error("nfs: listener failed", "address", l.addr, "error", err)
 			}
 		}()
@@ -60,6 +59,49 @@ func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
 	}
 	return ls, nil
 }
+
+// serve accepts connections until tl fails, as go-nfs's Server.Serve does,
+// but gives each connection a go-nfs server and handler of its own, so the
+// handler knows whose call it handles (see trackedConn.cred).
+func (s *Server) serve(ctx context.Context, tl *trackingListener) error {
+	dirs := &dirListings{}
+	var delay time.Duration
+	for {
+		c, err := tl.Accept()
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		case err != nil:
+			return err
+		}
+		delay = 0
+		srv := &nfs.Server{Handler: &handler{s: s, conn: c, dirs: dirs}, Context: ctx, ID: s.writeVerifier}
+		go func() { _ = srv.Serve(&oneConn{c: c}) }()
+	}
+}
+
+// oneConn is a listener that accepts one connection, then is done: go-nfs
+// serves that connection on until it closes.
+type oneConn struct {
+	c    net.Conn
+	done bool
+}
+
+func (o *oneConn) Accept() (net.Conn, error) {
+	if o.done {
+		return nil, net.ErrClosed
+	}
+	o.done = true
+	return o.c, nil
+}
+
+// Close leaves the connection open: go-nfs closes the listener as soon as
+// it has accepted the connection.
+func (o *oneConn) Close() error   { return nil }
+func (o *oneConn) Addr() net.Addr { return o.c.LocalAddr() }
 
 // stop closes the socket, waits for go-nfs to stop accepting, then closes
 // every connection.
@@ -107,8 +149,6 @@ func (s *Server) closeIdle(idleTimeout time.Duration) {
 	}
 }
 
-var _ net.Listener = (*trackingListener)(nil)
-
 // trackingListener hands go-nfs connections the server can find again to
 // close, and refuses connections beyond maxConnections.
 type trackingListener struct {
@@ -117,7 +157,7 @@ type trackingListener struct {
 	l *listener
 }
 
-func (tl *trackingListener) Accept() (net.Conn, error) {
+func (tl *trackingListener) Accept() (*trackedConn, error) {
 	for {
 		c, err := tl.Listener.Accept()
 		if err != nil {
@@ -139,8 +179,11 @@ func (tl *trackingListener) Accept() (net.Conn, error) {
 }
 
 // trackedConn hands go-nfs only whole, checked RPC records (see
-// record.go), notes when it last carried data, and leaves its set when
-// closed.
+// record.go) that their credentials allow (see access.go), notes when it
+// last carried data, and leaves its set when closed. It answers a refused
+// call itself: a reply may then overtake go-nfs's to an earlier call, which
+// RPC allows (replies are matched by xid), and each reply goes out in one
+// Write, which net.Conn keeps whole against go-nfs's.
 type trackedConn struct {
 	net.Conn
 	s         *Server
@@ -148,7 +191,10 @@ type trackedConn struct {
 	last      atomic.Int64 // unix nanoseconds of the last read or write
 	closeOnce sync.Once
 	pending   []byte // the rest of the current record, mark included
-	small     []byte // reused for records up to smallRecord bytes
+	// cred is the credential of the call go-nfs is handling (read and
+	// handled on the same goroutine, one call at a time).
+	cred  credential
+	small []byte // reused for records up to smallRecord bytes
 }
 
 // smallRecord is the record size up to which a connection reuses its
@@ -159,7 +205,7 @@ const smallRecord = 8 << 10
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
-	if len(c.pending) == 0 {
+	for len(c.pending) == 0 {
 		if err := c.nextRecord(); err != nil {
 			return 0, err
 		}
@@ -201,7 +247,14 @@ func (c *trackedConn) nextRecord() error {
 		}
 		c.touch()
 		if reason = checkCall(buf[4:]); reason == nil {
+			// A call the credential may not make is answered here and
+			// never reaches go-nfs (pending stays empty).
+			if answer := c.s.authorize(buf[4:]); answer != nil {
+				_, err := c.Write(answer)
+				return err
+			}
 			c.pending = buf
+			c.cred = parseCredential(buf[4:])
 			return nil
 		}
 	}

@@ -106,6 +106,26 @@ func (c *xdrCursor) rawOpaque() error {
 	return c.skip(n)
 }
 
+// opaqueBytes is opaque, returning the bytes.
+func (c *xdrCursor) opaqueBytes() ([]byte, error) {
+	n, err := c.length()
+	if err != nil {
+		return nil, err
+	}
+	b := c.b[c.off : c.off+n]
+	return b, c.skip((n + 3) &^ 3)
+}
+
+// rawOpaqueBytes is rawOpaque, returning the bytes.
+func (c *xdrCursor) rawOpaqueBytes() ([]byte, error) {
+	n, err := c.length()
+	if err != nil {
+		return nil, err
+	}
+	b := c.b[c.off : c.off+n]
+	return b, c.skip(n)
+}
+
 func (c *xdrCursor) length() (int, error) {
 	n, err := c.u32()
 	if err != nil {

@@ -22,13 +22,19 @@
 // Every RPC record is read whole and checked before go-nfs decodes it (see
 // record.go): go-nfs allocates whatever lengths a request declares.
 //
-// Requests carry AUTH_NULL or AUTH_SYS credentials that the server neither
-// checks nor maps: any host that reaches the port can read every export and
-// change every writable one with the agent's privileges.
+// Each request is checked against the owner, group and mode bits of the
+// files it names, with the user and groups of its AUTH_SYS credential (other
+// flavors act as nobody), as the kernel NFS server does; root is squashed to
+// nobody unless the export says NoRootSquash (see access.go). What a call
+// creates belongs to its caller, as on a local file system. AUTH_SYS
+// proves nothing: any host that reaches the port can claim any user, so
+// this keeps careless clients from files they should not read, not
+// hostile ones.
 package nfsserve
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +57,10 @@ type Export struct {
 	Dir string
 	// ReadOnly refuses every change (NFS3ERR_ROFS).
 	ReadOnly bool
+	// NoRootSquash lets a client's root (user 0) act as root on the export,
+	// as exportfs's no_root_squash does. Otherwise it acts as nobody
+	// (65534), group 0 too, as with exportfs's default root_squash.
+	NoRootSquash bool
 }
 
 // Config says what to serve and where. The agent validates it; Start and
@@ -105,6 +115,10 @@ type Server struct {
 	// openConns counts connections of all listeners, for maxConnections.
 	openConns atomic.Int64
 	done      chan struct{} // closed by Stop
+	// writeVerifier is what WRITE and COMMIT answer: random for each Start,
+	// so a client resends unstable writes after a restart, and the same on
+	// every connection meanwhile.
+	writeVerifier [8]byte
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	iface     string
@@ -135,6 +149,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		return nil, fmt.Errorf("nfs on %s: %w", cfg.Interface, err)
 	}
 	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	if _, err := rand.Read(s.writeVerifier[:]); err != nil {
+		return nil, fmt.Errorf("nfs: write verifier: %w", err)
+	}
 	set, err := openExports(cfg.Exports, nil, &s.stats)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,6 @@ var loopback = netip.MustParseAddr("::1")
 const (
 	nfs3OK       = 0
 	nfs3ErrNoEnt = 2
-	nfs3ErrAcces = 13
 	nfs3ErrROFS  = 30
 	nfs3ErrStale = 70
 )
@@ -54,13 +53,20 @@ func startLoopback(t *testing.T, cfg Config) (*Server, *syncBuffer) {
 // over MOUNT then NFS on one port.
 func mount(t *testing.T, addr netip.AddrPort, path string) (*nfsc.Target, error) {
 	t.Helper()
+	return mountAs(t, addr, path, rpc.AuthNull)
+}
+
+// mountAs mounts path with cred, which the client then sends with every
+// call it makes.
+func mountAs(t *testing.T, addr netip.AddrPort, path string, cred rpc.Auth) (*nfsc.Target, error) {
+	t.Helper()
 	c, err := rpc.DialTCP("tcp", addr.String(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	m := nfsc.Mount{Client: c}
-	return m.Mount(path, rpc.AuthNull)
+	return m.Mount(path, cred)
 }
 
 func mustMount(t *testing.T, addr netip.AddrPort, path string) *nfsc.Target {
@@ -100,8 +106,14 @@ type (
 // the reply.
 func call(t *testing.T, target *nfsc.Target, proc uint32, args any) (uint32, io.ReadSeeker) {
 	t.Helper()
+	return callAs(t, target, rpc.AuthNull, proc, args)
+}
+
+// callAs is call with the credential cred.
+func callAs(t *testing.T, target *nfsc.Target, cred rpc.Auth, proc uint32, args any) (uint32, io.ReadSeeker) {
+	t.Helper()
 	res, err := target.Call(&nfsCall{
-		Header: rpc.Header{Rpcvers: 2, Prog: nfsc.Nfs3Prog, Vers: nfsc.Nfs3Vers, Proc: proc, Cred: rpc.AuthNull, Verf: rpc.AuthNull},
+		Header: rpc.Header{Rpcvers: 2, Prog: nfsc.Nfs3Prog, Vers: nfsc.Nfs3Vers, Proc: proc, Cred: cred, Verf: rpc.AuthNull},
 		Args:   args,
 	})
 	if err != nil {
@@ -126,7 +138,12 @@ func lookupFH(t *testing.T, target *nfsc.Target, p string) []byte {
 // read returns the data of one READ, or the status.
 func read(t *testing.T, target *nfsc.Target, fh []byte) (uint32, []byte) {
 	t.Helper()
-	status, data, err := tryRead(target, fh)
+	return readAs(t, target, rpc.AuthNull, fh)
+}
+
+func readAs(t *testing.T, target *nfsc.Target, cred rpc.Auth, fh []byte) (uint32, []byte) {
+	t.Helper()
+	status, data, err := tryReadAs(target, cred, fh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +151,12 @@ func read(t *testing.T, target *nfsc.Target, fh []byte) (uint32, []byte) {
 }
 
 func tryRead(target *nfsc.Target, fh []byte) (uint32, []byte, error) {
+	return tryReadAs(target, rpc.AuthNull, fh)
+}
+
+func tryReadAs(target *nfsc.Target, cred rpc.Auth, fh []byte) (uint32, []byte, error) {
 	res, err := target.Call(&nfsCall{
-		Header: rpc.Header{Rpcvers: 2, Prog: nfsc.Nfs3Prog, Vers: nfsc.Nfs3Vers, Proc: nfsc.NFSProc3Read, Cred: rpc.AuthNull, Verf: rpc.AuthNull},
+		Header: rpc.Header{Rpcvers: 2, Prog: nfsc.Nfs3Prog, Vers: nfsc.Nfs3Vers, Proc: nfsc.NFSProc3Read, Cred: cred, Verf: rpc.AuthNull},
 		Args:   readArgs{FH: fh, Count: 1 << 16},
 	})
 	if err != nil {
@@ -199,7 +220,8 @@ func rootTree(t *testing.T) (dir string, big []byte) {
 			t.Fatal(err)
 		}
 	}
-	if err := syscall.Mkfifo(filepath.Join(dir, "etc", "initctl"), 0o600); err != nil {
+	// Readable by all, so that READ reaches the open (and its refusal).
+	if err := syscall.Mkfifo(filepath.Join(dir, "etc", "initctl"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir, big
@@ -339,8 +361,12 @@ func TestReadOnlyExport(t *testing.T) {
 
 func TestWritableExport(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := startLoopback(t, Config{Exports: []Export{{Path: "/scratch", Dir: dir}}})
-	target := mustMount(t, s.Addrs()[0], "/scratch")
+	s, _ := startLoopback(t, Config{Exports: []Export{{Path: "/scratch", Dir: dir, NoRootSquash: true}}})
+	asRoot := authSysCred(0, 0)
+	target, err := mountAs(t, s.Addrs()[0], "/scratch", asRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if _, err := target.Mkdir("d", 0o755); err != nil {
 		t.Fatal(err)
@@ -377,13 +403,13 @@ func TestWritableExport(t *testing.T) {
 	}
 	// Handles follow a renamed file, and everything below a renamed
 	// directory.
-	if status, got := read(t, target, fh); status != nfs3OK || !bytes.Equal(got, data) {
+	if status, got := readAs(t, target, asRoot, fh); status != nfs3OK || !bytes.Equal(got, data) {
 		t.Errorf("READ through the handle from before the rename: status %d, %q", status, got)
 	}
 	if err := target.Rename("d", "e"); err != nil {
 		t.Fatal(err)
 	}
-	if status, got := read(t, target, fh); status != nfs3OK || !bytes.Equal(got, data) {
+	if status, got := readAs(t, target, asRoot, fh); status != nfs3OK || !bytes.Equal(got, data) {
 		t.Errorf("READ after renaming the directory: status %d, %q", status, got)
 	}
 	if err := target.Rename("e", "d"); err != nil {
@@ -398,10 +424,10 @@ func TestWritableExport(t *testing.T) {
 	}
 	// (STALE for the name removed, NOENT for the older name that followed
 	// it.)
-	if status, _ := read(t, target, fh); status != nfs3ErrNoEnt {
+	if status, _ := readAs(t, target, asRoot, fh); status != nfs3ErrNoEnt {
 		t.Errorf("READ through the handle of a removed file: status %d, want NFS3ERR_NOENT", status)
 	}
-	if status, _ := read(t, target, gone); status != nfs3ErrStale {
+	if status, _ := readAs(t, target, asRoot, gone); status != nfs3ErrStale {
 		t.Errorf("READ through the removed name's handle: status %d, want NFS3ERR_STALE", status)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "d", "g")); !errors.Is(err, os.ErrNotExist) {
@@ -409,7 +435,7 @@ func TestWritableExport(t *testing.T) {
 	}
 	root := lookupFH(t, target, ".")
 	for _, name := range []string{"../escape", "d/../../escape", "/tmp/escape"} {
-		if status, _ := call(t, target, nfsc.NFSProc3Create, createArgs{Dir: root, Name: name}); status == nfs3OK {
+		if status, _ := callAs(t, target, asRoot, nfsc.NFSProc3Create, createArgs{Dir: root, Name: name}); status == nfs3OK {
 			t.Errorf("CREATE %q succeeded", name)
 		}
 	}

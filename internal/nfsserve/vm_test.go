@@ -1,7 +1,6 @@
 package nfsserve
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -42,12 +41,12 @@ func TestVMKernelClient(t *testing.T) {
 	if err != nil {
 		testlab.Unavailable(t, "needs busybox-static (/bin/busybox)")
 	}
-	var w cpioWriter
+	var w testlab.Initramfs
 	for _, d := range []string{"bin", "dev", "proc", "sys", "mnt", "scratch", "modules"} {
-		w.dir(d)
+		w.Dir(d)
 	}
-	w.node("dev/console", 0o020600, 5, 1)
-	w.file("bin/busybox", 0o100755, busybox)
+	w.Node("dev/console", 0o020600, 5, 1)
+	w.File("bin/busybox", 0o100755, busybox)
 	for _, m := range vmModules {
 		path, err := exec.Command("modinfo", "-k", version, "-n", m).Output()
 		if err != nil {
@@ -57,7 +56,7 @@ func TestVMKernelClient(t *testing.T) {
 		if err != nil {
 			testlab.Unavailable(t, "module %s: %v (compressed modules are not handled)", m, err)
 		}
-		w.file("modules/"+m+".ko", 0o100644, ko)
+		w.File("modules/"+m+".ko", 0o100644, ko)
 	}
 
 	lab := testlab.New(t)
@@ -66,6 +65,11 @@ func TestVMKernelClient(t *testing.T) {
 	for i := range 300 {
 		writeFile(t, filepath.Join(dir, "many", fmt.Sprintf("file-with-a-long-name-%04d", i)), nil)
 	}
+	// Root's own, as /etc/shadow is: the client's root is squashed on this
+	// export, so it may not read it.
+	if err := os.WriteFile(filepath.Join(dir, "etc", "shadow"), []byte("root:*:1::::::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	scratch := t.TempDir()
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -73,11 +77,11 @@ func TestVMKernelClient(t *testing.T) {
 		Interface: lab.ServerIf,
 		Exports: []Export{
 			{Path: "/roots/test", Dir: dir, ReadOnly: true},
-			{Path: "/scratch", Dir: scratch},
+			{Path: "/scratch", Dir: scratch, NoRootSquash: true},
 		},
 	}
 	var s *Server
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		var err error
 		if s, err = Start(context.Background(), cfg, logger); err != nil {
 			t.Fatal(err)
@@ -111,6 +115,7 @@ echo "entries=$(ls /mnt/many | wc -l)"
 echo "stat=$(stat -c %%s /mnt/usr/lib/big.bin)"
 echo "md5=$(md5sum /mnt/usr/lib/big.bin)"
 if echo pwned 2>/dev/null > /mnt/etc/hostname; then echo ro-write=succeeded; else echo ro-write=refused; fi
+if cat /mnt/etc/shadow >/dev/null 2>&1; then echo squashed-read=succeeded; else echo squashed-read=refused; fi
 exec 3< /mnt/usr/lib/big.bin
 echo %[5]s
 sleep 3
@@ -126,9 +131,9 @@ if mount -t nfs -o %[2]s '[%[3]s]:/roots/missing' /mnt 2>/dev/null; then echo mi
 echo %[4]s
 poweroff -f
 `, strings.Join(vmModules, " "), opts, lab.ServerAddr, marker, restartNow)
-	w.file("init", 0o100755, []byte(init))
+	w.File("init", 0o100755, []byte(init))
 	initrd := filepath.Join(t.TempDir(), "initrd.cpio")
-	if err := os.WriteFile(initrd, w.finish(), 0o644); err != nil {
+	if err := os.WriteFile(initrd, w.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -137,14 +142,17 @@ poweroff -f
 	restart := func() {
 		cfg.Port = int(s.Addrs()[0].Port())
 		s.Stop()
-		inNetns(t, lab.ServerNS, func() {
+		testlab.InNetns(t, lab.ServerNS, func() {
 			var err error
 			if s, err = Start(context.Background(), cfg, logger); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
-	console, ok := bootVM(t, lab, tap, kernel, initrd, marker, 3*time.Minute, map[string]func(){restartNow: restart})
+	console, _, ok := lab.Boot(t, tap, testlab.QEMU{
+		Kernel: kernel, Initrd: initrd, Append: "console=ttyS0 panic=-1 loglevel=4",
+		Marker: marker, Timeout: 3 * time.Minute, Hooks: map[string]func(){restartNow: restart},
+	})
 	if !ok {
 		t.Fatalf("the VM did not finish:\n%s", tail(console, 6000))
 	}
@@ -152,7 +160,7 @@ poweroff -f
 	for _, want := range []string{
 		"mount=ok", "hostname=diskless", "localtime->/usr/share/zoneinfo/Etc/UTC", "entries=300",
 		fmt.Sprintf("stat=%d", len(big)), "md5=" + hex.EncodeToString(sum[:]),
-		"ro-write=refused", "after-restart-hostname=diskless", "after-restart-md5=" + hex.EncodeToString(sum[:]), "umount=ok", "scratch-mount=ok", "scratch-write=ok", "missing-mount=refused",
+		"ro-write=refused", "squashed-read=refused", "after-restart-hostname=diskless", "after-restart-md5=" + hex.EncodeToString(sum[:]), "umount=ok", "scratch-mount=ok", "scratch-write=ok", "missing-mount=refused",
 	} {
 		if !strings.Contains(console, want) {
 			t.Errorf("console lacks %q", want)
@@ -178,96 +186,6 @@ poweroff -f
 	if t.Failed() {
 		t.Logf("console:\n%s", tail(console, 6000))
 	}
-}
-
-// bootVM runs the kernel and initrd in QEMU (TCG) on tap in the client
-// namespace until marker shows on the serial console or timeout passes,
-// running each hook once when its own marker shows.
-func bootVM(t *testing.T, lab *testlab.Lab, tap, kernel, initrd, marker string, timeout time.Duration, hooks map[string]func()) (string, bool) {
-	t.Helper()
-	serial := filepath.Join(t.TempDir(), "serial.log")
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", lab.ClientNS,
-		"qemu-system-x86_64", "-m", "512", "-nographic", "-no-reboot", "-monitor", "none",
-		"-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 panic=-1 loglevel=4",
-		"-netdev", "tap,id=n0,ifname="+tap+",script=no,downscript=no",
-		"-device", "virtio-net-pci,netdev=n0,romfile=", "-serial", "file:"+serial)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-done
-	}()
-	read := func() (string, bool) {
-		b, _ := os.ReadFile(serial)
-		console := strings.ReplaceAll(string(b), "\r", "")
-		return console, strings.Contains(console, marker)
-	}
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			console, ok := read()
-			return console + "\n[qemu exited: " + out.String() + "]", ok
-		case <-ctx.Done():
-			console, ok := read()
-			return console + "\n[timed out]", ok
-		case <-tick.C:
-			console, ok := read()
-			if ok {
-				return console, true
-			}
-			for m, hook := range hooks {
-				if strings.Contains(console, m) {
-					delete(hooks, m)
-					hook()
-				}
-			}
-		}
-	}
-}
-
-// cpioWriter writes the "newc" format the kernel unpacks an initramfs from.
-type cpioWriter struct {
-	buf bytes.Buffer
-	ino int
-}
-
-func (w *cpioWriter) header(name string, mode, size, major, minor int) {
-	w.ino++
-	fmt.Fprintf(&w.buf, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		w.ino, mode, 0, 0, 1, 0, size, 0, 0, major, minor, len(name)+1, 0)
-	w.buf.WriteString(name)
-	w.buf.WriteByte(0)
-	w.pad()
-}
-
-func (w *cpioWriter) pad() {
-	for w.buf.Len()%4 != 0 {
-		w.buf.WriteByte(0)
-	}
-}
-
-func (w *cpioWriter) dir(name string) { w.header(name, 0o040755, 0, 0, 0) }
-
-func (w *cpioWriter) node(name string, mode, major, minor int) { w.header(name, mode, 0, major, minor) }
-
-func (w *cpioWriter) file(name string, mode int, data []byte) {
-	w.header(name, mode, len(data), 0, 0)
-	w.buf.Write(data)
-	w.pad()
-}
-
-func (w *cpioWriter) finish() []byte {
-	w.header("TRAILER!!!", 0, 0, 0, 0)
-	return w.buf.Bytes()
 }
 
 func tail(s string, n int) string {

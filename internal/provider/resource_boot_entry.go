@@ -101,8 +101,10 @@ func linuxBootAttribute(description string) schema.SingleNestedAttribute {
 			"initrds": schema.ListAttribute{
 				MarkdownDescription: "Initrds, loaded in this order: artifact paths (served over HTTP by the boot server, " +
 					"e.g. a `netboot_artifact`'s `path`) or absolute `http://`, `https://` or `tftp://` URLs. Each is " +
-					"named after its file name in iPXE; on UEFI the names also go on the command line as `initrd=<name>`, " +
-					"which kernels started through their EFI stub need, unless `args` has an `initrd=` of its own.",
+					"named after its file name in iPXE, and the names also go on the command line as `initrd=<name>`, which " +
+					"kernels started through their EFI stub need and a kernel booted on BIOS ignores: on every platform " +
+					"when the entry has no `efi` or `pcbios` override, otherwise on UEFI only; never when `args` has an " +
+					"`initrd=` of its own.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Validators: []validator.List{

@@ -560,7 +560,7 @@ resource "netboot_boot_menu" "main" {
 func TestAccBootMenu_qemuBoot(t *testing.T) {
 	for _, f := range []string{"/usr/lib/ipxe/ipxe.lkrn", "/usr/lib/ipxe/ipxe.efi", "/usr/share/ovmf/OVMF.fd"} {
 		if _, err := os.Stat(f); err != nil {
-			t.Skipf("needs %s (Debian ipxe and ovmf)", f)
+			testlab.Unavailable(t, "needs %s (Debian ipxe and ovmf)", f)
 		}
 	}
 	lab := newAccLab(t, "qemu-system-x86_64")

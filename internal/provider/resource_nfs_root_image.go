@@ -57,6 +57,7 @@ type nfsRootImageModel struct {
 	Hostname      types.String `tfsdk:"hostname"`
 	ExportPath    types.String `tfsdk:"export_path"`
 	ReadWrite     types.Bool   `tfsdk:"read_write"`
+	NoRootSquash  types.Bool   `tfsdk:"no_root_squash"`
 	Interface     types.String `tfsdk:"interface"`
 	Kernel        types.String `tfsdk:"kernel"`
 	KernelVersion types.String `tfsdk:"kernel_version"`
@@ -112,11 +113,13 @@ func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaReques
 			"advertisements; `ro` or `rw`; and `console=<console>` if set.\n" +
 			"* **A host name, not an address, in `nfsroot=`.** `nfsroot=` is split at its first colon (by the kernel, " +
 			"initramfs-tools and this initrd alike), so a literal IPv6 address, bracketed or not, breaks there; a " +
-			"literal `hostname` is refused at plan. The boot server answers DNS (port 53, on its boot address) with an " +
+			"literal address in `hostname` is refused at plan. The boot server answers DNS (port 53, on its boot address) with an " +
 			"AAAA record of its boot address for `hostname`, and `nbdns=` points the initrd at it.\n" +
 			"* **The NFS server.** The boot server itself exports `root_dir` at `export_path` over NFSv3 on TCP/IPv6, " +
 			"port 2049, with MOUNT on the same port (no rpcbind), read-only unless `read_write`. It does not need the " +
-			"kernel NFS server (`nfsd`), which not every host (or container) has.\n\n" +
+			"kernel NFS server (`nfsd`), which not every host (or container) has. Like the kernel's, it checks every " +
+			"request against the files' owner, group and mode bits with the user and groups the client sends, and " +
+			"maps the client's root to `nobody` unless `no_root_squash`.\n\n" +
 			"The machine boots stock Debian iPXE. iPXE tries DHCPv4 before DHCPv6, and how long it waits " +
 			"(`DHCP_DISC_END_TIMEOUT_SEC`) is fixed when iPXE is built, so on an IPv6-only link each boot spends a " +
 			"few seconds on DHCPv4 first; this resource does not change that. For a serial console (QEMU " +
@@ -175,6 +178,19 @@ func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaReques
 			"read_write": schema.BoolAttribute{
 				MarkdownDescription: "Export and mount the root read-write (`rw`); read-only (`ro`) otherwise. Machines " +
 					"booting one read-write root at once share and may corrupt it. Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"no_root_squash": schema.BoolAttribute{
+				MarkdownDescription: "Let the machine's root act as root on the export, as `no_root_squash` does in " +
+					"`/etc/exports`. Otherwise the server maps root (user and group 0) to `nobody` (65534), as " +
+					"`exportfs`'s default `root_squash` does, and root on the machine can read only what every user may " +
+					"read: a full operating system's root filesystem, with files only root may read (`/etc/shadow`, " +
+					"`/root`, private keys), usually needs `true`. Either way the server checks each request against " +
+					"the files' owner, group and mode bits with the user and groups the client's AUTH_SYS credential " +
+					"names, and a client on the boot link can claim any user: this keeps a careless client from " +
+					"files, not a hostile one. Defaults to `false`.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
@@ -466,6 +482,7 @@ func (m *nfsRootImageModel) toProto(ctx context.Context) (*netbootv1.NFSRootImag
 		Hostname:      m.Hostname.ValueString(),
 		ExportPath:    m.ExportPath.ValueString(),
 		ReadWrite:     m.ReadWrite.ValueBool(),
+		NoRootSquash:  m.NoRootSquash.ValueBool(),
 		Interface:     m.Interface.ValueString(),
 		Kernel:        m.Kernel.ValueString(),
 		KernelVersion: m.KernelVersion.ValueString(),
@@ -490,6 +507,7 @@ func (m *nfsRootImageModel) fromProto(_ context.Context, st *netbootv1.NFSRootIm
 	m.Hostname = types.StringValue(c.GetHostname())
 	m.ExportPath = types.StringValue(c.GetExportPath())
 	m.ReadWrite = types.BoolValue(c.GetReadWrite())
+	m.NoRootSquash = types.BoolValue(c.GetNoRootSquash())
 	m.Interface = types.StringValue(c.GetInterface())
 	m.Kernel = types.StringValue(c.GetKernel())
 	m.KernelVersion = types.StringValue(c.GetKernelVersion())

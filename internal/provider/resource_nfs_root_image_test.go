@@ -565,6 +565,9 @@ func TestAccNFSRootImage_disklessQEMUBoot(t *testing.T) {
 		if len(missing) > 0 {
 			return fmt.Errorf("the serial console lacks %q:\n%s", missing, console)
 		}
+		if errs := testlab.InitErrors(console); len(errs) > 0 {
+			return fmt.Errorf("/init reported errors %q:\n%s", errs, console)
+		}
 		return nil
 	}
 	tfresource.Test(t, tfresource.TestCase{
@@ -607,4 +610,53 @@ func TestNFSRootImageErrorNamesTheAttribute(t *testing.T) {
 			t.Errorf("detail %q lacks the agent's reason or %q", d.Detail(), tc.advice)
 		}
 	}
+}
+
+// no_root_squash defaults to false and changes in place; the agent stores
+// what Terraform set.
+func TestAccNFSRootImage_noRootSquash(t *testing.T) {
+	lab := newAccLab(t)
+	requireNFSRootHost(t)
+	rootDir := nfsTestRoot(t, randomMarker(t))
+	agentHas := func(want bool) tfresource.TestCheckFunc {
+		return func(*terraform.State) error {
+			img, err := lab.conn(t).GetNFSRootImage(context.Background(), &netbootv1.GetNFSRootImageRequest{Name: nfsImageName})
+			if err != nil {
+				return err
+			}
+			if got := img.GetConfig().GetNoRootSquash(); got != want {
+				return fmt.Errorf("the agent's image has no_root_squash %v, want %v", got, want)
+			}
+			return nil
+		}
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkNFSRootImagesDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: nfsRootImageConfig(lab, rootDir, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(nfsImageRes, tfjsonpath.New("no_root_squash"), knownvalue.Bool(false)),
+				},
+				Check: agentHas(false),
+			},
+			{
+				Config: nfsRootImageConfig(lab, rootDir, "  no_root_squash = true"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(nfsImageRes, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(nfsImageRes, tfjsonpath.New("no_root_squash"), knownvalue.Bool(true)),
+				},
+				Check: agentHas(true),
+			},
+			{
+				ResourceName:      nfsImageRes,
+				ImportState:       true,
+				ImportStateId:     nfsImageName,
+				ImportStateVerify: true,
+			},
+		},
+	})
 }

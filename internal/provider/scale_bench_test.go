@@ -56,7 +56,7 @@ func TestTerraformScaling(t *testing.T) {
 	}
 	tfBin, err := exec.LookPath("terraform")
 	if err != nil {
-		t.Skip("needs terraform on PATH")
+		testlab.Unavailable(t, "needs terraform on PATH")
 	}
 	testlab.RequireRoot(t)
 	lab := testlab.New(t)

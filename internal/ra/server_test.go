@@ -3,14 +3,10 @@ package ra
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,49 +14,10 @@ import (
 
 	"github.com/mdlayher/ndp"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
-
-// inNetns runs fn on an OS thread switched into the named network namespace
-// (as `ip netns` names them), so the sockets fn creates belong to it. The
-// thread is switched back before it returns to the Go scheduler; if that
-// fails, it stays locked and dies with its goroutine.
-func inNetns(name string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer home.Close()
-		target, err := os.Open(filepath.Join("/var/run/netns", name))
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering netns %s: %w", name, err)
-			return
-		}
-		fnErr := fn()
-		if err := unix.Setns(int(home.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- errors.Join(fnErr, fmt.Errorf("leaving netns %s: %w", name, err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- fnErr
-	}()
-	return <-errc
-}
 
 // testLogger sends the server's logs to the test log.
 func testLogger(t *testing.T) *slog.Logger {
@@ -106,7 +63,7 @@ func wantField(t *testing.T, out, field, value string) {
 func clientListener(t *testing.T, lab *testlab.Lab) *ndp.Conn {
 	t.Helper()
 	var conn *ndp.Conn
-	err := inNetns(lab.ClientNS, func() error {
+	err := testlab.RunInNetns(lab.ClientNS, func() error {
 		ifi, err := net.InterfaceByName(lab.ClientIf)
 		if err != nil {
 			return err
@@ -175,7 +132,7 @@ func TestServerNamespace(t *testing.T) {
 	t.Cleanup(cancel)
 
 	var srv *Server
-	err := inNetns(lab.ServerNS, func() (err error) {
+	err := testlab.RunInNetns(lab.ServerNS, func() (err error) {
 		srv, err = Start(ctx, cfg, testLogger(t))
 		return err
 	})
@@ -300,7 +257,7 @@ func TestServerStopsOnContextCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var srv *Server
-	if err := inNetns(lab.ServerNS, func() (err error) {
+	if err := testlab.RunInNetns(lab.ServerNS, func() (err error) {
 		srv, err = Start(ctx, cfg, testLogger(t))
 		return err
 	}); err != nil {
@@ -345,7 +302,7 @@ func TestApplyMovesInterface(t *testing.T) {
 		},
 	}
 	var srv *Server
-	if err := inNetns(lab.ServerNS, func() (err error) {
+	if err := testlab.RunInNetns(lab.ServerNS, func() (err error) {
 		srv, err = Start(context.Background(), cfg, testLogger(t))
 		return err
 	}); err != nil {
@@ -359,7 +316,7 @@ func TestApplyMovesInterface(t *testing.T) {
 	// Its link-local address appears asynchronously.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		err := inNetns(lab.ServerNS, func() error { return srv.Apply(next) })
+		err := testlab.RunInNetns(lab.ServerNS, func() error { return srv.Apply(next) })
 		if err == nil {
 			break
 		}

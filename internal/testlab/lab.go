@@ -45,6 +45,15 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
+// KernelLacks skips the test because the running kernel lacks a feature
+// (a module, a file system) that installing packages cannot add; format
+// names it. It stays a skip under StrictEnv, saying so: CI runs on
+// whatever kernel its host has.
+func KernelLacks(t testing.TB, format string, args ...any) {
+	t.Helper()
+	t.Skipf("the running kernel lacks "+format+" (a skip even with "+StrictEnv+"=1)", args...)
+}
+
 // RequireRoot skips the test unless it runs as root with the named tools.
 func RequireRoot(t testing.TB, tools ...string) {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,14 +41,21 @@ const (
 // QEMU describes one guest boot.
 type QEMU struct {
 	Firmware Firmware
+	// Kernel, when set, is booted directly with Initrd and the command line
+	// Append, instead of iPXE from Firmware.
+	Kernel, Initrd, Append string
 	// Marker ends the boot successfully when it appears on the serial console.
 	Marker  string
 	Timeout time.Duration
+	// Hooks run once each, on the test's goroutine, when their key first
+	// appears on the serial console.
+	Hooks map[string]func()
 }
 
-// Boot runs an unmodified iPXE in qemu-system-x86_64 (TCG, no KVM needed) on
-// tap in the client namespace until Marker appears on the serial console or
-// Timeout passes. It returns the console log and how long the boot took.
+// Boot runs an unmodified iPXE (or q.Kernel) in qemu-system-x86_64 (TCG, no
+// KVM needed) on tap in the client namespace until Marker appears on the
+// serial console or Timeout passes. It returns the console log and how long
+// the boot took.
 func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.Duration, ok bool) {
 	t.Helper()
 	dir := t.TempDir()
@@ -55,10 +63,13 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	args := []string{"qemu-system-x86_64", "-m", "512", "-nographic", "-no-reboot", "-monitor", "none",
 		"-netdev", "tap,id=n0,ifname=" + tap + ",script=no,downscript=no",
 		"-serial", "file:" + serial}
-	switch q.Firmware {
-	case BIOS:
+	switch {
+	case q.Kernel != "":
+		args = append(args, "-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append,
+			"-device", "virtio-net-pci,netdev=n0,romfile=")
+	case q.Firmware == BIOS:
 		args = append(args, "-kernel", "/usr/lib/ipxe/ipxe.lkrn", "-device", "virtio-net-pci,netdev=n0,romfile=")
-	case UEFI:
+	case q.Firmware == UEFI:
 		esp := filepath.Join(dir, "esp", "EFI", "BOOT")
 		if err := os.MkdirAll(esp, 0o755); err != nil {
 			t.Fatal(err)
@@ -92,6 +103,7 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	}()
 	ticker := time.NewTicker(250 * time.Millisecond)
 	defer ticker.Stop()
+	hooks := maps.Clone(q.Hooks)
 	read := func() bool {
 		log, _ := os.ReadFile(serial)
 		console = strings.ReplaceAll(string(log), "\r", "")
@@ -100,6 +112,12 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	for {
 		if read() {
 			return console, time.Since(start), true
+		}
+		for key, hook := range hooks {
+			if strings.Contains(console, key) {
+				delete(hooks, key)
+				hook()
+			}
 		}
 		select {
 		case <-done:
@@ -115,6 +133,23 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	}
 }
 
+// InitErrors returns the serial console lines on which an initramfs's /init
+// script, or a command it ran, reported an error: busybox sh starts its own
+// with "/init:" ("/init: line 23: can't open /proc/uptime: no such file"),
+// and busybox applets say "can't" or "not found". Kernel messages, which
+// start with their "[" timestamp, are not the script's.
+func InitErrors(console string) []string {
+	var out []string
+	for _, line := range strings.Split(console, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "/init:") ||
+			!strings.HasPrefix(line, "[") && (strings.Contains(line, "can't") || strings.Contains(line, "not found")) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // MarkerInitramfs builds an initramfs (newc cpio) holding a static busybox
 // and an /init that prints marker on the console and powers off: proof that
 // the kernel and initrd the menu chose really booted.
@@ -122,25 +157,26 @@ func MarkerInitramfs(t testing.TB, marker string) []byte {
 	t.Helper()
 	busybox, err := os.ReadFile("/bin/busybox")
 	if err != nil {
-		t.Skip("needs busybox-static (/bin/busybox)")
+		Unavailable(t, "needs busybox-static (/bin/busybox)")
 	}
 	init := "#!/bin/busybox sh\n/bin/busybox echo \"" + marker + "\"\n/bin/busybox poweroff -f\n"
-	var w cpioWriter
-	w.dir("bin")
-	w.dir("dev")
-	w.node("dev/console", 0o020600, 5, 1)
-	w.file("bin/busybox", 0o100755, busybox)
-	w.file("init", 0o100755, []byte(init))
-	return w.finish()
+	var w Initramfs
+	w.Dir("bin")
+	w.Dir("dev")
+	w.Node("dev/console", 0o020600, 5, 1)
+	w.File("bin/busybox", 0o100755, busybox)
+	w.File("init", 0o100755, []byte(init))
+	return w.Bytes()
 }
 
-// cpioWriter writes the "newc" format the kernel unpacks an initramfs from.
-type cpioWriter struct {
+// Initramfs writes the "newc" cpio format the kernel unpacks an initramfs
+// from. Modes include the file type bits (0o100755 for an executable).
+type Initramfs struct {
 	buf bytes.Buffer
 	ino int
 }
 
-func (w *cpioWriter) header(name string, mode, size, major, minor int) {
+func (w *Initramfs) header(name string, mode, size, major, minor int) {
 	w.ino++
 	fmt.Fprintf(&w.buf, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
 		w.ino, mode, 0, 0, 1, 0, size, 0, 0, major, minor, len(name)+1, 0)
@@ -149,23 +185,27 @@ func (w *cpioWriter) header(name string, mode, size, major, minor int) {
 	w.pad()
 }
 
-func (w *cpioWriter) pad() {
+func (w *Initramfs) pad() {
 	for w.buf.Len()%4 != 0 {
 		w.buf.WriteByte(0)
 	}
 }
 
-func (w *cpioWriter) dir(name string) { w.header(name, 0o040755, 0, 0, 0) }
+// Dir adds a directory (0755).
+func (w *Initramfs) Dir(name string) { w.header(name, 0o040755, 0, 0, 0) }
 
-func (w *cpioWriter) node(name string, mode, major, minor int) { w.header(name, mode, 0, major, minor) }
+// Node adds a device node.
+func (w *Initramfs) Node(name string, mode, major, minor int) { w.header(name, mode, 0, major, minor) }
 
-func (w *cpioWriter) file(name string, mode int, data []byte) {
+// File adds a file.
+func (w *Initramfs) File(name string, mode int, data []byte) {
 	w.header(name, mode, len(data), 0, 0)
 	w.buf.Write(data)
 	w.pad()
 }
 
-func (w *cpioWriter) finish() []byte {
+// Bytes ends the archive and returns it.
+func (w *Initramfs) Bytes() []byte {
 	w.header("TRAILER!!!", 0, 0, 0, 0)
 	return w.buf.Bytes()
 }
@@ -175,7 +215,7 @@ func Kernel(t testing.TB) string {
 	t.Helper()
 	matches, _ := filepath.Glob("/boot/vmlinuz-*")
 	if len(matches) == 0 {
-		t.Skip("needs a kernel in /boot (apt-get install linux-image-amd64)")
+		Unavailable(t, "needs a kernel in /boot (apt-get install linux-image-amd64)")
 	}
 	return matches[len(matches)-1]
 }

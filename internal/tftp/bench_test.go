@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 // BenchmarkTransfer fetches files over [::1] with curl (blksize 1428, as
@@ -24,7 +26,7 @@ import (
 func BenchmarkTransfer(b *testing.B) {
 	for _, tool := range []string{"curl", "in.tftpd"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			b.Skipf("%s not installed", tool)
+			testlab.Unavailable(b, "needs %s on PATH (curl, tftpd-hpa)", tool)
 		}
 	}
 	dir, err := os.MkdirTemp("", "tftp-bench-")

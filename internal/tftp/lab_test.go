@@ -8,11 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
@@ -34,7 +31,7 @@ func TestLabRealClients(t *testing.T) {
 
 	var logs syncBuffer
 	var s *Server
-	inNetns(t, lab.ServerNS, func() {
+	testlab.InNetns(t, lab.ServerNS, func() {
 		var err error
 		// No addresses: every global IPv6 address of the interface.
 		s, err = Start(context.Background(), Config{Interface: lab.ServerIf, Port: DefaultPort, Files: os.DirFS(dir)},
@@ -97,37 +94,6 @@ func TestLabRealClients(t *testing.T) {
 	if !strings.Contains(logs.String(), fmt.Sprintf("file=/undionly.kpxe bytes=%d", len(small))) {
 		t.Errorf("no transfer log line for undionly.kpxe:\n%s", logs.String())
 	}
-}
-
-// inNetns runs fn on a thread switched into network namespace ns, so the
-// sockets fn opens (and the interfaces it looks up) are that namespace's.
-// Sockets stay in their namespace after the thread switches back.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open(filepath.Join("/var/run/netns", ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatalf("entering netns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// The thread is in the wrong namespace: keep it locked so the
-			// runtime ends it with this goroutine.
-			runtime.LockOSThread()
-			t.Fatalf("leaving netns %s: %v", ns, err)
-		}
-	}()
-	fn()
 }
 
 func writeFile(t *testing.T, path string, data []byte) {

@@ -21,6 +21,8 @@ resource "netboot_nfs_root_image" "bookworm" {
   # Never an address: nfsroot= is split at its first colon.
   hostname = "nfs.lab.example"
   console  = "ttyS0,115200n8"
+  # A whole Debian system: its root must read root's files (/etc/shadow).
+  no_root_squash = true
 }
 
 # A pinned kernel, a read-write root at a chosen export path, and the driver of

@@ -3021,8 +3021,11 @@ type NFSRootImage struct {
 	// kernel_version selects /lib/modules/<version>; derived from kernel when empty.
 	KernelVersion string `protobuf:"bytes,9,opt,name=kernel_version,json=kernelVersion,proto3" json:"kernel_version,omitempty"`
 	// console is added as console=<console> when set, e.g. "ttyS0".
-	Console       string   `protobuf:"bytes,10,opt,name=console,proto3" json:"console,omitempty"`
-	ExtraModules  []string `protobuf:"bytes,11,rep,name=extra_modules,json=extraModules,proto3" json:"extra_modules,omitempty"`
+	Console      string   `protobuf:"bytes,10,opt,name=console,proto3" json:"console,omitempty"`
+	ExtraModules []string `protobuf:"bytes,11,rep,name=extra_modules,json=extraModules,proto3" json:"extra_modules,omitempty"`
+	// no_root_squash lets the client's root act as root on the export;
+	// otherwise it is mapped to nobody (65534).
+	NoRootSquash  bool `protobuf:"varint,12,opt,name=no_root_squash,json=noRootSquash,proto3" json:"no_root_squash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3132,6 +3135,13 @@ func (x *NFSRootImage) GetExtraModules() []string {
 		return x.ExtraModules
 	}
 	return nil
+}
+
+func (x *NFSRootImage) GetNoRootSquash() bool {
+	if x != nil {
+		return x.NoRootSquash
+	}
+	return false
 }
 
 type NFSRootImageState struct {
@@ -4556,7 +4566,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x14RenderScriptResponse\x12\x16\n" +
 	"\x06script\x18\x01 \x01(\tR\x06script\x12\x12\n" +
 	"\x04menu\x18\x02 \x01(\tR\x04menu\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xd6\x02\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xfc\x02\n" +
 	"\fNFSRootImage\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vboot_server\x18\x02 \x01(\tR\n" +
@@ -4572,7 +4582,8 @@ const file_netboot_proto_rawDesc = "" +
 	"\x0ekernel_version\x18\t \x01(\tR\rkernelVersion\x12\x18\n" +
 	"\aconsole\x18\n" +
 	" \x01(\tR\aconsole\x12#\n" +
-	"\rextra_modules\x18\v \x03(\tR\fextraModules\"\xdf\x02\n" +
+	"\rextra_modules\x18\v \x03(\tR\fextraModules\x12$\n" +
+	"\x0eno_root_squash\x18\f \x01(\bR\fnoRootSquash\"\xdf\x02\n" +
 	"\x11NFSRootImageState\x120\n" +
 	"\x06config\x18\x01 \x01(\v2\x18.netboot.v1.NFSRootImageR\x06config\x12\x1f\n" +
 	"\vkernel_path\x18\x02 \x01(\tR\n" +
