@@ -54,9 +54,16 @@ func KernelLacks(t testing.TB, format string, args ...any) {
 	t.Skipf("the running kernel lacks "+format+" (a skip even with "+StrictEnv+"=1)", args...)
 }
 
+// UnitOnlyEnv set to "1" (as `make unit` does) skips every test that
+// needs root, even when run as root: the quick tier.
+const UnitOnlyEnv = "NETBOOT_UNIT_ONLY"
+
 // RequireRoot skips the test unless it runs as root with the named tools.
 func RequireRoot(t testing.TB, tools ...string) {
 	t.Helper()
+	if os.Getenv(UnitOnlyEnv) == "1" {
+		t.Skip("needs root and network namespaces: " + UnitOnlyEnv + "=1 (make unit) runs only the tests that need neither")
+	}
 	if os.Geteuid() != 0 {
 		Unavailable(t, "needs root to create network namespaces (run as root, e.g. in .ci/run)")
 	}
