@@ -145,8 +145,8 @@ func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
 		t.Fatalf("sent %v; want only the Advertise and the Information-request's Reply", types)
 	}
 	leases := srv.Leases()
-	if len(leases) != 1 || leases[0].Address != bound {
-		t.Fatalf("pool after the failed batch: %+v; want only the stored lease of %s", leases, bound)
+	if len(leases) != 1 || leases[0].Address != bound || !leases[0].ValidUntil.Equal(before.ValidUntil) {
+		t.Fatalf("pool after the failed batch: %+v; want only the stored lease of %s, valid until %s", leases, bound, before.ValidUntil)
 	}
 	if after, _ := st.get(bound); st.len() != 1 || !after.ValidUntil.Equal(before.ValidUntil) {
 		t.Fatalf("store changed by a failed batch: %d leases, %+v", st.len(), after)
@@ -165,6 +165,60 @@ func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
 	}
 	if after, _ := st.get(bound); !after.ValidUntil.After(before.ValidUntil) {
 		t.Errorf("renewed lease valid until %s, not extended beyond %s", after.ValidUntil, before.ValidUntil)
+	}
+}
+
+// watchedStore is a memStore that runs during before each PutLeases, as
+// the commit is under way.
+type watchedStore struct {
+	*memStore
+	during func(put []lease.Lease)
+}
+
+func (w *watchedStore) PutLeases(put []lease.Lease, del []netip.Addr) error {
+	w.during(put)
+	return w.memStore.PutLeases(put, del)
+}
+
+// TestLeasesListOnlyStored checks that the lease list (agent leases) shows
+// what storage holds: nothing of a binding while its commit is under way
+// or after it failed, and a renewal with its stored lifetimes.
+func TestLeasesListOnlyStored(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	now := t0
+	var srv *Server
+	var during [][]lease.Lease
+	st := &watchedStore{memStore: newMemStore(), during: func([]lease.Lease) { during = append(during, srv.Leases()) }}
+	conn := &fakeConn{t: t, stored: st.memStore}
+	srv = newTestServer(t, cfg, st, conn, &now)
+	var b batch
+	cid, ll := batchClient(1)
+	request := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	for _, fail := range []bool{true, false} {
+		st.failPut = nil
+		if fail {
+			st.failPut = errors.New("no space left on device")
+		}
+		during = nil
+		srv.serveBatch([]ipv6.Message{datagram(request, ll)}, &b)
+		if len(during) != 1 || len(during[0]) != 0 {
+			t.Errorf("store failing %v: listed during the commit %v; want nothing", fail, during)
+		}
+	}
+	stored := srv.Leases()
+	if len(stored) != 1 {
+		t.Fatalf("listed after the retransmission was stored: %+v; want its lease", stored)
+	}
+
+	// A Renew whose commit fails: listed with the lifetimes stored before.
+	now = t0.Add(time.Hour)
+	st.failPut = errors.New("no space left on device")
+	during = nil
+	srv.serveBatch([]ipv6.Message{datagram(clientMessage(t, dhcpv6.MessageTypeRenew, cid, serverDUID, iaNA(1)), ll)}, &b)
+	for _, got := range append(during, srv.Leases()) {
+		if len(got) != 1 || !got[0].ValidUntil.Equal(stored[0].ValidUntil) {
+			t.Errorf("listed during and after the failed Renew: %+v; want valid until %s", got, stored[0].ValidUntil)
+		}
 	}
 }
 

@@ -312,13 +312,9 @@ func prefixLength(kind lease.Kind, cfg *Config) int {
 // bind commits a lease in the pool and adds it to b, to be stored before
 // the caller's Reply is sent.
 func (h *handler) bind(b *batch, req *dhcpv6.Message, c client, x ia, hint netip.Addr, cfg *Config, now time.Time) (lease.Lease, error) {
-	prev, bound := h.pool.Lookup(x.kind, c.duid, x.iaid(), now)
 	l, replaced, err := h.pool.Bind(c.lease(x.kind, x.iaid(), hint, cfg, now), now)
 	if err != nil {
 		return l, err
-	}
-	if !bound || prev.Address != l.Address {
-		b.fresh = append(b.fresh, l)
 	}
 	if replaced != nil {
 		b.delete(replaced.Address)

@@ -424,6 +424,7 @@ func (s *Server) commit(b *batch) error {
 	if err := s.h.persist(b); err != nil {
 		return err
 	}
+	s.h.stored(b)
 	s.sendPaced(b.held, &b.out)
 	s.h.logStored(b)
 	return nil

@@ -60,6 +60,29 @@ type entry struct {
 	until time.Time // end of the offer, quarantine or lease
 	// offer is the entry's place in Pool.offers while it is an offer.
 	offer *list.Element
+	// unstored: Bind or Renew changed the lease and storage has not
+	// confirmed it yet (Stored). stored is then what storage holds of it,
+	// nil for nothing: lists show that, and Revert goes back to it.
+	unstored bool
+	stored   *Lease
+}
+
+// storedLease is what storage holds of bound e, nil for nothing.
+func (e *entry) storedLease() *Lease {
+	if e.unstored {
+		return e.stored
+	}
+	l := e.lease
+	return &l
+}
+
+// live is what storage holds of e while it binds at now.
+func (e *entry) live(now time.Time) (*Lease, bool) {
+	if e.state != bound || !now.Before(e.until) {
+		return nil, false
+	}
+	l := e.storedLease()
+	return l, l != nil && now.Before(l.ValidUntil)
 }
 
 // clientKey identifies one IA of one client (RFC 8415 section 12).
@@ -118,6 +141,10 @@ type space struct {
 // leased twice even when a configuration change moves ranges between
 // kinds. It is safe for concurrent use. Methods that depend on the time
 // take it as an argument, so tests control the clock.
+//
+// Bind and Renew decide at once, but what the pool shows (List, the
+// leasequery lookups) is only what the caller has confirmed as stored
+// (Stored); a failed store is undone with Revert.
 type Pool struct {
 	mu       sync.Mutex
 	na       space
@@ -438,9 +465,13 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	k := keyOf(req.Kind, req.DUID, req.IAID)
 	s := p.space(req.Kind)
 	var addr netip.Addr
+	var stored *Lease
 	if e := p.current(k, now); e != nil {
 		if p.fits(e.lease) {
 			addr = e.lease.Address
+			if e.state == bound {
+				stored = e.storedLease()
+			}
 		} else if e.state == bound {
 			old := clone(e.lease)
 			replaced = &old
@@ -454,7 +485,7 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	}
 	l = s.shape(clone(req))
 	l.Address = addr
-	p.install(&entry{lease: l, state: bound, until: l.ValidUntil})
+	p.install(&entry{lease: l, state: bound, until: l.ValidUntil, unstored: true, stored: stored})
 	return clone(l), replaced, nil
 }
 
@@ -475,11 +506,67 @@ func (p *Pool) Renew(req Lease, now time.Time) (Lease, error) {
 		p.remove(e)
 		return clone(e.lease), ErrOutOfRange
 	}
+	e.stored, e.unstored = e.storedLease(), true
 	addr := e.lease.Address
 	e.lease = p.space(req.Kind).shape(clone(req))
 	e.lease.Address = addr
 	e.until = e.lease.ValidUntil
 	return clone(e.lease), nil
+}
+
+// Stored confirms that storage now holds leases, as Bind or Renew returned
+// them: lists show them from now on. A lease changed again since keeps its
+// newer version unconfirmed, with ls's as the one storage holds.
+func (p *Pool) Stored(leases []Lease) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range leases {
+		e := p.unstoredEntry(l)
+		if e == nil {
+			continue
+		}
+		if sameVersion(e.lease, l) {
+			e.unstored, e.stored = false, nil
+		} else {
+			c := clone(l)
+			e.stored = &c
+		}
+	}
+}
+
+// Revert undoes what Bind and Renew did for leases when storing them
+// failed: a binding storage never held is released, a renewal goes back
+// to the lifetimes storage holds. The clients, told nothing, retransmit.
+func (p *Pool) Revert(leases []Lease) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range leases {
+		e := p.unstoredEntry(l)
+		switch {
+		case e == nil:
+		case e.stored == nil:
+			p.remove(e)
+		default:
+			e.lease, e.until = *e.stored, e.stored.ValidUntil
+			e.unstored, e.stored = false, nil
+		}
+	}
+}
+
+// unstoredEntry is the binding of l's client IA on l's address, if storage
+// has yet to confirm it.
+func (p *Pool) unstoredEntry(l Lease) *entry {
+	e := p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
+	if e == nil || e.state != bound || !e.unstored || e.lease.Address != l.Address.WithZone("") {
+		return nil
+	}
+	return e
+}
+
+// sameVersion reports whether a and b are one outcome of Bind or Renew:
+// each stamps the lease with the time of the client's message.
+func sameVersion(a, b Lease) bool {
+	return a.ValidUntil.Equal(b.ValidUntil) && a.PreferredUntil.Equal(b.PreferredUntil) && a.LastTransaction.Equal(b.LastTransaction)
 }
 
 // Release ends the client's lease of kind on addr (RFC 8415 section
@@ -523,7 +610,7 @@ func (p *Pool) Lookup(kind Kind, duid []byte, iaid uint32, now time.Time) (Lease
 }
 
 // LookupAddress returns the live lease on addr, or of the delegated
-// prefix addr lies in, for RFC 5007 leasequery.
+// prefix addr lies in, as storage holds it, for RFC 5007 leasequery.
 func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -535,36 +622,45 @@ func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 			e = nil
 		}
 	}
-	if e == nil || e.state != bound || !now.Before(e.until) {
+	if e == nil {
 		return Lease{}, false
 	}
-	return clone(e.lease), true
+	l, ok := e.live(now)
+	if !ok {
+		return Lease{}, false
+	}
+	return clone(*l), true
 }
 
-// LookupClient returns the client's live leases of every kind, sorted by
-// address, for RFC 5007 leasequery. It walks every entry: leasequeries are
+// LookupClient returns the client's live leases of every kind as storage
+// holds them, sorted by address, for RFC 5007 leasequery. It walks every entry: leasequeries are
 // rare, and an index by DUID alone would cost every lease a second entry.
 func (p *Pool) LookupClient(duid []byte, now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
 	for k, e := range p.byClient {
-		if k.duid == string(duid) && e.state == bound && now.Before(e.until) {
-			out = append(out, clone(e.lease))
+		if k.duid != string(duid) {
+			continue
+		}
+		if l, ok := e.live(now); ok {
+			out = append(out, clone(*l))
 		}
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
 	return out
 }
 
-// List returns the live leases of every kind sorted by address.
+// List returns the live leases of every kind sorted by address, as
+// storage holds them: a binding not yet confirmed by Stored is left out,
+// a renewal shows the lifetimes stored before it.
 func (p *Pool) List(now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
 	for _, e := range p.byAddr {
-		if e.state == bound && now.Before(e.until) {
-			out = append(out, clone(e.lease))
+		if l, ok := e.live(now); ok {
+			out = append(out, clone(*l))
 		}
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })

@@ -27,12 +27,15 @@ func req(i int, hint string, now time.Time) Lease {
 	return l
 }
 
+// mustBind binds r and confirms it stored, as the DHCPv6 server does once
+// its batch is on disk.
 func mustBind(t *testing.T, p *Pool, r Lease, now time.Time) Lease {
 	t.Helper()
 	l, _, err := p.Bind(r, now)
 	if err != nil {
 		t.Fatalf("Bind(client %x/%d): %v", r.DUID, r.IAID, err)
 	}
+	p.Stored([]Lease{l})
 	return l
 }
 
@@ -435,7 +438,10 @@ func TestConcurrentClientsNeverShareAnAddress(t *testing.T) {
 					}
 					l, _, err := p.Bind(req(i, "", t0), t0)
 					if err == nil {
-						_, err = p.Renew(req(i, "", t0), t0)
+						l, err = p.Renew(req(i, "", t0), t0)
+					}
+					if err == nil {
+						p.Stored([]Lease{l})
 					}
 					mu.Lock()
 					defer mu.Unlock()
@@ -551,5 +557,85 @@ func TestOffersNeverLockOut(t *testing.T) {
 	}
 	if p.offers.Len() != 0 {
 		t.Errorf("%d offers left, want none: every address is bound", p.offers.Len())
+	}
+}
+
+// TestListShowsOnlyStored checks that List and the leasequery lookups show
+// what storage holds: a binding once Stored confirms it, a renewal with its
+// stored lifetimes until then, and that Revert goes back to them.
+func TestListShowsOnlyStored(t *testing.T) {
+	later := t0.Add(10 * time.Minute)
+	listed := func(p *Pool) string {
+		var out []string
+		for _, l := range p.List(later) {
+			out = append(out, fmt.Sprintf("%s until %s", l.Address, l.ValidUntil.Sub(t0)))
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tt := range []struct {
+		name string
+		run  func(p *Pool)
+		want string
+	}{
+		{"bound, not stored", func(p *Pool) { _, _, _ = p.Bind(req(1, "2001:db8::10", t0), t0) }, "[]"},
+		{"bound and stored", func(p *Pool) { mustBind(t, p, req(1, "2001:db8::10", t0), t0) }, "[2001:db8::10 until 1h0m0s]"},
+		{"bound, store failed", func(p *Pool) {
+			l, _, _ := p.Bind(req(1, "2001:db8::10", t0), t0)
+			p.Revert([]Lease{l})
+			// The address is free again.
+			if l := mustBind(t, p, req(2, "2001:db8::10", t0), t0); l.Address != netip.MustParseAddr("2001:db8::10") {
+				t.Errorf("address after Revert went to %s", l.Address)
+			}
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"renewed, not stored", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			_, _ = p.Renew(req(1, "", later), later)
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"renewed and stored", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			l, _ := p.Renew(req(1, "", later), later)
+			p.Stored([]Lease{l})
+		}, "[2001:db8::10 until 1h10m0s]"},
+		{"renewed, store failed", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			l, _ := p.Renew(req(1, "", later), later)
+			p.Revert([]Lease{l})
+			if got, _ := p.Lookup(NA, duid(1), 1, later); !got.ValidUntil.Equal(t0.Add(time.Hour)) {
+				t.Errorf("after Revert the pool holds the lease until %s", got.ValidUntil)
+			}
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"renewed by a Request, not stored", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			_, _, _ = p.Bind(req(1, "", later), later)
+		}, "[2001:db8::10 until 1h0m0s]"},
+		// A batch is stored while the next one renews the lease again: the
+		// first is what storage holds, and the second's failure goes back
+		// to it.
+		{"stored while changed again", func(p *Pool) {
+			first, _, _ := p.Bind(req(1, "2001:db8::10", t0), t0)
+			second, _ := p.Renew(req(1, "", later), later)
+			p.Stored([]Lease{first})
+			if got := len(p.List(later)); got != 1 {
+				t.Errorf("List has %d leases after the first store", got)
+			}
+			p.Revert([]Lease{second})
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"both stores failed", func(p *Pool) {
+			first, _, _ := p.Bind(req(1, "2001:db8::10", t0), t0)
+			second, _ := p.Renew(req(1, "", later), later)
+			p.Revert([]Lease{first})
+			p.Revert([]Lease{second})
+		}, "[]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewPool(Spaces{Addresses: []config.AddressRange{rng("2001:db8::10", "2001:db8::1f")}})
+			tt.run(p)
+			if got := listed(p); got != tt.want {
+				t.Errorf("List = %s, want %s", got, tt.want)
+			}
+			if got := len(p.LookupClient(duid(1), later)) + len(p.LookupClient(duid(2), later)); got != len(p.List(later)) {
+				t.Errorf("LookupClient finds %d leases, List %d", got, len(p.List(later)))
+			}
+		})
 	}
 }
