@@ -8,6 +8,7 @@ package bootfile
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,7 +191,8 @@ func (r *Rule) resolve(s Server) string {
 	if r.Via == HTTP && s.HTTPPort != 0 && s.HTTPPort != 80 {
 		host += ":" + strconv.Itoa(s.HTTPPort)
 	}
-	return string(r.Via) + "://" + host + "/" + strings.TrimPrefix(r.File, "/")
+	// Escaped: an artifact path may hold a space, which a URL may not.
+	return (&url.URL{Scheme: string(r.Via), Host: host, Path: "/" + strings.TrimPrefix(r.File, "/")}).String()
 }
 
 func (c Client) String() string {

@@ -160,6 +160,10 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ arch = [0] }] }`,
 			"boot.rules[0].file set file (served by this boot server) or url (anywhere)"},
+		{"boot rule file with a newline", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { rules = [{ file = "a\nb c;d", via = "tftp" }] }`,
+			"it contains a control character"},
 		{"boot rule with unknown protocol", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ file = "ipxe.efi", via = "ftp" }] }`,
