@@ -1,12 +1,14 @@
 package dhcp6
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -502,5 +504,57 @@ func TestCommitPacesManyReplies(t *testing.T) {
 		if got := m.Options.ClientID(); m.MessageType != dhcpv6.MessageTypeReply || got == nil || !got.Equal(cid) {
 			t.Fatalf("response %d is a %s to %v, want the Reply to client %d (%v)", i, m.MessageType, got, i, cid)
 		}
+	}
+}
+
+// withBareUserClass is m with a User Class option (15) holding a bare
+// string, without the length RFC 8415 puts before each class, as a
+// misconfigured dhclient sends it.
+func withBareUserClass(m *dhcpv6.Message) []byte {
+	return append(m.ToBytes(), 0, byte(dhcpv6.OptionUserClass), 0, 4, 'i', 'P', 'X', 'E')
+}
+
+// TestMalformedUserClassIsIgnored checks that a client whose User Class
+// option does not parse is answered as one without a user class (firmware:
+// here the TFTP boot file of its arch), and that the log says why.
+func TestMalformedUserClassIsIgnored(t *testing.T) {
+	cfg := bootConfig(config.DHCPv6Stateful)
+	st := newMemStore()
+	conn := &fakeConn{t: t, stored: st}
+	now := t0
+	srv := newTestServer(t, cfg, st, conn, &now)
+	var logs bytes.Buffer
+	srv.logger = jsonLogger(&logs)
+	for _, typ := range []dhcpv6.MessageType{dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest} {
+		sid := dhcpv6.DUID(serverDUID)
+		if typ == dhcpv6.MessageTypeSolicit {
+			sid = nil
+		}
+		m := withMods(clientMessage(t, typ, clientDUID, sid, iaNA(clientIAID)), []dhcpv6.Modifier{wantBoot, withArch(0x0007)})
+		data := withBareUserClass(m)
+		conn.sent = nil
+		var b batch
+		srv.serveBatch([]ipv6.Message{{Buffers: [][]byte{data}, N: len(data), Addr: &net.UDPAddr{IP: clientLL.AsSlice(), Port: dhcpv6.DefaultClientPort}}}, &b)
+		if len(conn.sent) != 1 {
+			t.Fatalf("%s with a bare user class: %d answers, want 1", typ, len(conn.sent))
+		}
+		if u := conn.sent[0].Options.BootFileURL(); u != "tftp://[2001:db8:1::1]/ipxe.efi" {
+			t.Errorf("answer to %s: boot-file URL %q, want the firmware's iPXE build", typ, u)
+		}
+	}
+	if leased(t, conn.sent[0]); st.len() != 1 {
+		t.Errorf("Request with a bare user class: %d leases stored, want 1", st.len())
+	}
+	found := false
+	for _, l := range logLines(t, &logs) {
+		if l["level"] == "DEBUG" && strings.Contains(fmt.Sprint(l["reason"]), "User Class option (15)") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no debug line says why the user class was ignored:\n%s", logs.String())
+	}
+	if got := srv.Stats().Malformed; got != 0 {
+		t.Errorf("%d messages counted malformed, want 0", got)
 	}
 }

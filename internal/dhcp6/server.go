@@ -477,7 +477,7 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 		s.rateLimited(v, dhcpv6.MessageType(data[0]), "source", limits.cfg.PerSourcePerSecond, limits.cfg.PerSourceBurst, "peer", peer)
 		return response{}, false
 	}
-	parsed, err := dhcpv6.FromBytes(data)
+	parsed, ignored, err := parseDatagram(data)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.logger.Debug("dropping malformed DHCPv6 message", "peer", peer, "error", err)
@@ -485,6 +485,9 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 	}
 	counts := &s.stats.byType[parsed.Type()]
 	counts.received.Add(1)
+	if ignored != nil {
+		s.logger.Debug("answering DHCPv6 message without an option it could not parse", "peer", peer, "msg_type", parsed.Type().String(), "reason", ignored)
+	}
 	req, isMsg := parsed.(*dhcpv6.Message)
 	if !isMsg {
 		counts.dropped.Add(1)
