@@ -283,7 +283,21 @@ func (d *DHCPv6) validate(errs *FieldErrors, prefix netip.Prefix, prefixOK bool)
 		errs.add("must be 0 (client default of 86400 s) or at least 600 seconds (RFC 8415 IRT_MINIMUM)", block, "info_refresh_time")
 	}
 	d.RateLimit.validate(errs)
+	if d.MaxIAsPerMessage < 0 || d.MaxIAsPerMessage > MaxIAsPerMessage {
+		errs.add(fmt.Sprintf("must be between 0 (no limit) and %d", MaxIAsPerMessage), block, "max_ias_per_message")
+	}
+	if d.MaxLeasesPerClient < 0 || d.MaxLeasesPerClient > MaxLeasesPerClient {
+		errs.add(fmt.Sprintf("must be between 0 (no limit) and %d", MaxLeasesPerClient), block, "max_leases_per_client")
+	}
 }
+
+// MaxIAsPerMessage and MaxLeasesPerClient bound dhcpv6's attributes of the
+// same names: a datagram holds a few hundred IAs at most, and a client
+// with more leases than this is no boot client.
+const (
+	MaxIAsPerMessage   = 256
+	MaxLeasesPerClient = 65536
+)
 
 // MaxRate bounds the rates of dhcpv6.rate_limit, MaxBurst their bursts:
 // far above anything one server answers, low enough that a typo is caught.
