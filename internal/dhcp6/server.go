@@ -213,14 +213,17 @@ func (s *Server) Apply(cfg Config) error {
 	return nil
 }
 
-// spacesOf is what cfg leases, by kind.
+// spacesOf is what cfg leases, by kind, and how much of it one client may
+// hold.
 func spacesOf(cfg Config) lease.Spaces {
-	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation}
+	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation,
+		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient}
 }
 
 // configAttrs are the log fields that sum up cfg.
 func configAttrs(cfg Config) []any {
-	attrs := []any{"mode", string(cfg.DHCPv6.Mode), "ranges", len(cfg.DHCPv6.Ranges), "temporary_ranges", len(cfg.DHCPv6.TemporaryRanges)}
+	attrs := []any{"mode", string(cfg.DHCPv6.Mode), "ranges", len(cfg.DHCPv6.Ranges), "temporary_ranges", len(cfg.DHCPv6.TemporaryRanges),
+		"max_ias_per_message", cfg.DHCPv6.MaxIAsPerMessage, "max_leases_per_client", cfg.DHCPv6.MaxLeasesPerClient}
 	if pd := cfg.DHCPv6.PrefixDelegation; pd != nil {
 		attrs = append(attrs, "prefix_delegation", fmt.Sprintf("%s/%d-%s/%d", pd.Start, pd.Length, pd.End, pd.Length))
 	}

@@ -41,6 +41,10 @@ var (
 	// ErrNoBinding means the server holds no lease for the client's IA
 	// (RFC 8415 status NoBinding).
 	ErrNoBinding = errors.New("no lease for this client identity association")
+	// ErrClientLimit means the client already holds as many leases as
+	// Spaces.LeasesPerClient allows (RFC 8415 status NoAddrsAvail or
+	// NoPrefixAvail for its further IAs).
+	ErrClientLimit = errors.New("the client holds as many leases as one client may")
 	// ErrOutOfRange means the client's lease lies outside the current ranges,
 	// typically after a configuration change; the pool has dropped it.
 	ErrOutOfRange = errors.New("leased address or prefix is no longer inside the DHCPv6 ranges")
@@ -112,6 +116,10 @@ type Spaces struct {
 	Addresses []config.AddressRange
 	Temporary []config.AddressRange
 	Prefixes  *config.PrefixDelegation
+	// LeasesPerClient bounds the leases of every kind one DUID holds at
+	// once (0: no bound): Bind and Offer refuse a further IA with
+	// ErrClientLimit. Leases held when it is lowered stay.
+	LeasesPerClient int
 }
 
 // span is one range placed in its space's offset space [0, total), in
@@ -159,6 +167,10 @@ type Pool struct {
 	// 18.3.2 lets a Request get another address).
 	offers  list.List
 	dropped []Lease // bindings removed internally, reported by Expire
+	// perClient is Spaces.LeasesPerClient; held counts the bound entries
+	// of each DUID, for it.
+	perClient int
+	held      map[string]int
 }
 
 // NewPool returns an empty pool over s.
@@ -166,6 +178,7 @@ func NewPool(s Spaces) *Pool {
 	p := &Pool{
 		byAddr:   make(map[netip.Addr]*entry),
 		byClient: make(map[clientKey]*entry),
+		held:     make(map[string]int),
 	}
 	p.setSpaces(s)
 	return p
@@ -187,6 +200,7 @@ func (p *Pool) Update(s Spaces) {
 }
 
 func (p *Pool) setSpaces(s Spaces) {
+	p.perClient = s.LeasesPerClient
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
 	if pd := s.Prefixes; pd != nil {
@@ -302,8 +316,30 @@ func (p *Pool) remove(e *entry) {
 		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
 		if p.byClient[k] == e {
 			delete(p.byClient, k)
+			if e.state == bound {
+				p.countHeld(k.duid, -1)
+			}
 		}
 	}
+}
+
+// countHeld adds n to the bound entries of duid.
+func (p *Pool) countHeld(duid string, n int) {
+	if c := p.held[duid] + n; c > 0 {
+		p.held[duid] = c
+	} else {
+		delete(p.held, duid)
+	}
+}
+
+// atLimit reports whether the client of k may bind no further IA: it
+// holds as many leases as one client may, none of them k's.
+func (p *Pool) atLimit(k clientKey) bool {
+	if p.perClient <= 0 || p.held[k.duid] < p.perClient {
+		return false
+	}
+	e := p.byClient[k]
+	return e == nil || e.state != bound
 }
 
 // install records e, evicting whatever expired entry held its address.
@@ -316,7 +352,11 @@ func (p *Pool) install(e *entry) {
 	}
 	p.byAddr[e.lease.Address] = e
 	if e.state != declined {
-		p.byClient[keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)] = e
+		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
+		p.byClient[k] = e
+		if e.state == bound {
+			p.countHeld(k.duid, 1)
+		}
 	}
 	if e.state == offered {
 		e.offer = p.offers.PushBack(e)
@@ -418,6 +458,9 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		}
 		p.remove(e)
 	}
+	if p.atLimit(k) {
+		return netip.Addr{}, ErrClientLimit
+	}
 	if p.offers.Len() >= MaxOffers {
 		p.remove(p.offers.Front().Value.(*entry))
 	}
@@ -466,7 +509,11 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	s := p.space(req.Kind)
 	var addr netip.Addr
 	var stored *Lease
-	if e := p.current(k, now); e != nil {
+	e := p.current(k, now)
+	if p.atLimit(k) {
+		return Lease{}, nil, ErrClientLimit
+	}
+	if e != nil {
 		if p.fits(e.lease) {
 			addr = e.lease.Address
 			if e.state == bound {

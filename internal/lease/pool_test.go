@@ -639,3 +639,60 @@ func TestListShowsOnlyStored(t *testing.T) {
 		})
 	}
 }
+
+// TestLeasesPerClient checks Spaces.LeasesPerClient: a client at the limit
+// gets no further lease or offer of any kind, keeps renewing what it
+// holds, and may bind again once it lets one go or it expires.
+func TestLeasesPerClient(t *testing.T) {
+	s := seedSpaces()
+	s.LeasesPerClient = 3
+	p := NewPool(s)
+	held := []Lease{
+		mustBind(t, p, kindReq(NA, 1, "", t0), t0),
+		mustBind(t, p, kindReq(TA, 1, "", t0), t0),
+	}
+	short := kindReq(PD, 1, "", t0)
+	short.ValidUntil = t0.Add(time.Minute)
+	held = append(held, mustBind(t, p, short, t0))
+	more := kindReq(NA, 1, "", t0)
+	more.IAID = 2
+	if _, _, err := p.Bind(more, t0); !errors.Is(err, ErrClientLimit) {
+		t.Fatalf("fourth Bind: %v, want ErrClientLimit", err)
+	}
+	if _, err := p.Offer(NA, more.DUID, more.IAID, netip.Addr{}, t0); !errors.Is(err, ErrClientLimit) {
+		t.Fatalf("Offer over the limit: %v, want ErrClientLimit", err)
+	}
+	// What it holds is still its own: renewed, and bound again by Request.
+	if _, err := p.Renew(kindReq(NA, 1, "", t0), t0); err != nil {
+		t.Errorf("Renew at the limit: %v", err)
+	}
+	if _, _, err := p.Bind(kindReq(TA, 1, "", t0), t0); err != nil {
+		t.Errorf("Bind of a held IA at the limit: %v", err)
+	}
+	// Another client is not affected.
+	mustBind(t, p, kindReq(NA, 2, "", t0), t0)
+	// Released: room for one more.
+	if _, ok := p.Release(NA, held[0].DUID, held[0].IAID, held[0].Address); !ok {
+		t.Fatal("Release failed")
+	}
+	mustBind(t, p, more, t0)
+	if _, _, err := p.Bind(kindReq(NA, 1, "", t0), t0); !errors.Is(err, ErrClientLimit) {
+		t.Fatalf("Bind after the freed place was taken: %v, want ErrClientLimit", err)
+	}
+	// Expired: room again.
+	later := t0.Add(2 * time.Minute)
+	p.Expire(later)
+	third := kindReq(TA, 1, "", later)
+	third.IAID = 3
+	if _, _, err := p.Bind(third, later); err != nil {
+		t.Errorf("Bind after a lease expired: %v", err)
+	}
+	// No limit.
+	s.LeasesPerClient = 0
+	p.Update(s)
+	for i := range 5 {
+		r := kindReq(TA, 1, "", later)
+		r.IAID = uint32(10 + i)
+		mustBind(t, p, r, later)
+	}
+}
