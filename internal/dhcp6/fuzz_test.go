@@ -51,6 +51,8 @@ func FuzzHandle(f *testing.F) {
 			cfg.DHCPv6.TemporaryRanges = []config.AddressRange{seedTemporary}
 			pd := seedPD
 			cfg.DHCPv6.PrefixDelegation = &pd
+			// Small limits, so fuzzed messages of several IAs meet them.
+			cfg.DHCPv6.MaxIAsPerMessage, cfg.DHCPv6.MaxLeasesPerClient = 3, 4
 		}
 		h, _ := newTestHandler(cfg)
 		for _, unicast := range []bool{false, true} {

@@ -34,9 +34,10 @@
 // and sends its Replies while the datagrams arriving meanwhile are handled
 // into the next batch, so each fsync covers every client that came during
 // the one before. If storing fails,
-// no Reply that depends on it is sent and the batch's new bindings are
-// released, as are those of the batch handled meanwhile; the clients
-// retransmit. Responses that store nothing
+// no Reply that depends on it is sent, the batch's new bindings are
+// released and its renewals go back to their stored lifetimes, as do those
+// of the batch handled meanwhile; the clients retransmit. Server.Leases
+// lists a lease only once its batch is stored. Responses that store nothing
 // (Advertise, Information-request and Confirm replies, Release and Decline
 // replies, whose deletes are best effort as a stale record only keeps an
 // address unused) are sent as soon as they are decided.
