@@ -51,6 +51,8 @@ type lineBatcher struct {
 	// failure is set while out fails; writers then drop records instead of
 	// waiting for room.
 	failure *logFailure
+	// reporting: run is in report, whose record must not wait for run.
+	reporting bool
 
 	wake chan struct{} // holds a token when pending has news
 	done chan struct{} // closed when the writing goroutine has returned
@@ -69,7 +71,7 @@ func newLineBatcher(out io.Writer, report func(logFailure)) *lineBatcher {
 // record is never split between two writes.
 func (b *lineBatcher) Write(p []byte) (int, error) {
 	b.mu.Lock()
-	for len(b.pending) >= maxPendingLog && !b.closed && b.failure == nil {
+	for len(b.pending) >= maxPendingLog && !b.closed && b.failure == nil && !b.reporting {
 		b.drained.Wait()
 	}
 	defer b.mu.Unlock()
@@ -142,9 +144,14 @@ func (b *lineBatcher) run() {
 		if len(b.pending) > 0 {
 			b.wakeLocked() // tokens were spent while out failed
 		}
+		report := failure != nil && b.report != nil
+		b.reporting = report
 		b.mu.Unlock()
-		if failure != nil && b.report != nil {
+		if report {
 			b.report(*failure)
+			b.mu.Lock()
+			b.reporting = false
+			b.mu.Unlock()
 		}
 		// Keep the buffer unless one burst made it huge.
 		if cap(out) <= maxPendingLog {

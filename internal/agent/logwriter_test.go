@@ -280,3 +280,33 @@ func TestLineBatcherDropsWhenOutputFailsLong(t *testing.T) {
 		t.Errorf("reports %+v; want one counting the %d records dropped", r, lines-written)
 	}
 }
+
+// The report of a failure goes through the batcher itself, as the agent's
+// logger does, while the queue is full: it must not wait for the goroutine
+// that is making it.
+func TestLineBatcherReportsThroughItselfWhenFull(t *testing.T) {
+	disk := &fullDisk{}
+	reported := make(chan struct{})
+	b := newLineBatcher(disk, nil)
+	b.retry = 10 * time.Millisecond
+	b.report = func(f logFailure) {
+		fmt.Fprintf(b, "log failed: %v, %d dropped\n", f.err, f.dropped)
+		close(reported)
+	}
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	for range 2 * maxPendingLog / len(line) {
+		b.Write(line)
+	}
+	disk.free(1 << 30)
+	select {
+	case <-reported:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report: the batcher waits for itself")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(disk.String(), "log failed: no space left on device") {
+		t.Errorf("the report did not reach the output")
+	}
+}
