@@ -645,7 +645,8 @@ func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, unt
 	return clone(e.lease), true
 }
 
-// Lookup returns the client's live lease of kind for the IA.
+// Lookup returns the client's live lease of kind for the IA as the pool
+// decided it, whether or not storage has confirmed it yet.
 func (p *Pool) Lookup(kind Kind, duid []byte, iaid uint32, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
