@@ -88,9 +88,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "agent: --log-format %q: want text or json\n", *logFormat)
 		return 2
 	}
-	logOut := newLineBatcher(stderr)
+	var logger *slog.Logger
+	logOut := newLineBatcher(stderr, func(f logFailure) {
+		logger.Error("writing the agent log failed for a while: the records held meanwhile were written late, dropped_records were lost",
+			"error", f.err, "failing_since", f.since, "dropped_records", f.dropped, "held_bytes_max", maxPendingLog)
+	})
 	defer logOut.Close()
-	opts.Logger = slog.New(newHandler(logOut, handlerOpts))
+	logger = slog.New(newHandler(logOut, handlerOpts))
+	opts.Logger = logger
 
 	// The agent's live heap is small (leases, configuration) and its
 	// garbage comes from packets: collecting at 4x the live heap instead of

@@ -2,9 +2,12 @@ package agent
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,7 +39,7 @@ func (w *recordingWriter) String() string {
 
 func TestLineBatcherKeepsEveryLineInOrder(t *testing.T) {
 	out := &recordingWriter{}
-	b := newLineBatcher(out)
+	b := newLineBatcher(out, nil)
 	var want strings.Builder
 	for i := range 10000 {
 		line := fmt.Sprintf("line %d\n", i)
@@ -61,7 +64,7 @@ func TestLineBatcherKeepsEveryLineInOrder(t *testing.T) {
 // the next: that is the point of the batcher.
 func TestLineBatcherJoinsLinesWrittenDuringAWrite(t *testing.T) {
 	out := &recordingWriter{gate: make(chan struct{})}
-	b := newLineBatcher(out)
+	b := newLineBatcher(out, nil)
 	b.Write([]byte("first\n"))
 	// The writing goroutine is now waiting in out.Write with "first".
 	deadline := time.Now().Add(5 * time.Second)
@@ -96,7 +99,7 @@ func TestLineBatcherJoinsLinesWrittenDuringAWrite(t *testing.T) {
 // rather than queueing without bound.
 func TestLineBatcherBoundsWhatWaits(t *testing.T) {
 	out := &recordingWriter{gate: make(chan struct{})}
-	b := newLineBatcher(out)
+	b := newLineBatcher(out, nil)
 	line := []byte(strings.Repeat("x", 1023) + "\n")
 	wrote := make(chan int)
 	go func() {
@@ -128,7 +131,7 @@ func TestLineBatcherBoundsWhatWaits(t *testing.T) {
 
 func TestLineBatcherConcurrentWriters(t *testing.T) {
 	out := &recordingWriter{}
-	b := newLineBatcher(out)
+	b := newLineBatcher(out, nil)
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
@@ -153,5 +156,157 @@ func TestLineBatcherConcurrentWriters(t *testing.T) {
 			t.Fatalf("writer %d: line %d came before line %d", w, i, next[key])
 		}
 		next[fmt.Sprint(w)]++
+	}
+}
+
+// fullDisk takes at most room bytes, then fails as a full disk does,
+// having written part of the slice it was given.
+type fullDisk struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	room int
+}
+
+func (d *fullDisk) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := min(len(p), d.room)
+	d.buf.Write(p[:n])
+	d.room -= n
+	if n < len(p) {
+		return n, syscall.ENOSPC
+	}
+	return n, nil
+}
+
+func (d *fullDisk) free(n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.room += n
+}
+
+func (d *fullDisk) String() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.buf.String()
+}
+
+// reports collects what a lineBatcher reports.
+type reports struct {
+	mu  sync.Mutex
+	got []logFailure
+}
+
+func (r *reports) add(f logFailure) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, f)
+}
+
+func (r *reports) all() []logFailure {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// A disk that fills up in the middle of a line: the rest of the line and
+// every line after it are written once there is room again, and the
+// failure is reported.
+func TestLineBatcherKeepsLinesWhileOutputFails(t *testing.T) {
+	disk := &fullDisk{room: 25}
+	var rep reports
+	b := newLineBatcher(disk, rep.add)
+	b.retry = 10 * time.Millisecond
+	var want strings.Builder
+	for i := range 100 {
+		line := fmt.Sprintf("level=ERROR msg=\"storing leases\" n=%d\n", i)
+		want.WriteString(line)
+		b.Write([]byte(line))
+	}
+	time.Sleep(50 * time.Millisecond) // a few retries fail
+	disk.free(1 << 20)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rep.all()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := disk.String(); got != want.String() {
+		t.Errorf("output after the disk had room again:\n%.300s\nwant every line whole and in order", got)
+	}
+	r := rep.all()
+	if len(r) != 1 || !errors.Is(r[0].err, syscall.ENOSPC) || r[0].dropped != 0 {
+		t.Errorf("reports %+v; want one, of ENOSPC, nothing dropped", r)
+	}
+}
+
+// While the output fails, writers neither wait nor queue without bound:
+// records past maxPendingLog are dropped and counted, and no line is torn.
+func TestLineBatcherDropsWhenOutputFailsLong(t *testing.T) {
+	disk := &fullDisk{room: 10}
+	var rep reports
+	b := newLineBatcher(disk, rep.add)
+	b.retry = time.Hour // no retry until the test frees the disk
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	lines := 3 * maxPendingLog / len(line)
+	wrote := make(chan struct{})
+	go func() {
+		for range lines {
+			b.Write(line)
+		}
+		close(wrote)
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("writers wait for an output that fails")
+	}
+	disk.free(1 << 30)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := disk.String()
+	if !strings.HasSuffix(got, "\n") || strings.Count(got, "\n") < maxPendingLog/len(line) {
+		t.Fatalf("%d bytes, %d lines written; want at least the %d that fit in the queue, whole", len(got), strings.Count(got, "\n"), maxPendingLog/len(line))
+	}
+	for l := range strings.SplitSeq(strings.TrimSuffix(got, "\n"), "\n") {
+		if l+"\n" != string(line) {
+			t.Fatalf("torn line of %d bytes", len(l))
+		}
+	}
+	written := strings.Count(got, "\n")
+	if r := rep.all(); len(r) != 1 || r[0].dropped != lines-written {
+		t.Errorf("reports %+v; want one counting the %d records dropped", r, lines-written)
+	}
+}
+
+// The report of a failure goes through the batcher itself, as the agent's
+// logger does, while the queue is full: it must not wait for the goroutine
+// that is making it.
+func TestLineBatcherReportsThroughItselfWhenFull(t *testing.T) {
+	disk := &fullDisk{}
+	reported := make(chan struct{})
+	b := newLineBatcher(disk, nil)
+	b.retry = 10 * time.Millisecond
+	b.report = func(f logFailure) {
+		fmt.Fprintf(b, "log failed: %v, %d dropped\n", f.err, f.dropped)
+		close(reported)
+	}
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	for range 2 * maxPendingLog / len(line) {
+		b.Write(line)
+	}
+	disk.free(1 << 30)
+	select {
+	case <-reported:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report: the batcher waits for itself")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(disk.String(), "log failed: no space left on device") {
+		t.Errorf("the report did not reach the output")
 	}
 }

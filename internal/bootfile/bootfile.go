@@ -8,6 +8,7 @@ package bootfile
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,7 +187,8 @@ func (r *Rule) resolve(s Server) string {
 	if r.URL != "" {
 		return r.URL
 	}
-	return URLBase(r.Via, s) + "/" + strings.TrimPrefix(r.File, "/")
+	// Escaped: an artifact path may hold a space, which a URL may not.
+	return URLBase(r.Via, s) + (&url.URL{Path: "/" + strings.TrimPrefix(r.File, "/")}).EscapedPath()
 }
 
 // URLBase is where server's files are over a protocol, without a trailing

@@ -134,3 +134,17 @@ func TestURLBase(t *testing.T) {
 		}
 	}
 }
+
+// A file is a path in the URL: what a URL path cannot hold is escaped.
+func TestSelectEscapesFile(t *testing.T) {
+	server := Server{Address: netip.MustParseAddr("2001:db8:1::1"), HTTPPort: 8080}
+	for file, want := range map[string]string{
+		"boot files/ipxe.efi": "http://[2001:db8:1::1]:8080/boot%20files/ipxe.efi",
+		"/grub;x64.efi":       "http://[2001:db8:1::1]:8080/grub;x64.efi",
+		"a?b#c":               "http://[2001:db8:1::1]:8080/a%3Fb%23c",
+	} {
+		if got := Select([]Rule{{File: file, Via: HTTP}}, server, Client{}).URL; got != want {
+			t.Errorf("file %q: URL %q, want %q", file, got, want)
+		}
+	}
+}

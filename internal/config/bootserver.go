@@ -117,6 +117,14 @@ type DHCPv6 struct {
 	// leasequery"); without it a requestor gets status NotAllowed, since
 	// leasequery tells anyone on the link who holds which address.
 	AllowLeasequery bool
+	// MaxIAsPerMessage is how many IAs (IA_NA, IA_TA and IA_PD together)
+	// of one Solicit or Request are served, and MaxLeasesPerClient how
+	// many addresses and prefixes one DUID may hold at once. The IAs over
+	// either get NoAddrsAvail or NoPrefixAvail (RFC 8415 section 18.3.2),
+	// so one datagram of hundreds of IAs cannot empty the ranges. 0 means
+	// no limit.
+	MaxIAsPerMessage   int
+	MaxLeasesPerClient int
 }
 
 // RateLimit is a token bucket per client DUID and one per source address

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"math"
 	"net/netip"
 	"time"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
+	"google.golang.org/protobuf/proto"
 )
 
 // Defaults are the values the provider schema fills in when a user leaves an
@@ -19,6 +21,7 @@ var Defaults = struct {
 	Preference                                   uint8
 	DHCPv6Mode                                   DHCPv6Mode
 	RateLimit                                    RateLimit
+	MaxIAsPerMessage, MaxLeasesPerClient         int
 }{
 	MinInterval:             198 * time.Second, // radvd: 0.33 × MaxRtrAdvInterval
 	MaxInterval:             600 * time.Second,
@@ -36,6 +39,11 @@ var Defaults = struct {
 	// address gets 20,000 a second, above the 16,000 messages a second of
 	// perfdhcp's 8,000 exchanges, the most the benchmarks offer.
 	RateLimit: RateLimit{PerClientPerSecond: 10, Burst: 20, PerSourcePerSecond: 20000, PerSourceBurst: 40000},
+	// A host asks for one address per interface, a router for a prefix or
+	// two: 8 IAs in one message and 16 leases per DUID leave room for a
+	// multi-homed client and its retries while stopping a flood of IAs.
+	MaxIAsPerMessage:   8,
+	MaxLeasesPerClient: 16,
 }
 
 // FromProto converts an API object into a BootServer and validates it.
@@ -65,17 +73,25 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 	}
 	d := pb.GetDhcpv6()
 	b.DHCPv6 = DHCPv6{
-		Mode:              DHCPv6Mode(d.GetMode()),
-		DNSServers:        parseAddrs(&errs, d.GetDnsServers(), "dhcpv6", "dns_servers"),
-		DomainSearch:      d.GetDomainSearch(),
-		RenewTime:         seconds(d.GetRenewTimeSeconds()),
-		RebindTime:        seconds(d.GetRebindTimeSeconds()),
-		PreferredLifetime: seconds(d.GetPreferredLifetimeSeconds()),
-		ValidLifetime:     seconds(d.GetValidLifetimeSeconds()),
-		RapidCommit:       d.GetRapidCommit(),
-		InfoRefreshTime:   seconds(d.GetInfoRefreshTimeSeconds()),
-		RateLimit:         Defaults.RateLimit,
-		AllowLeasequery:   d.GetAllowLeasequery(),
+		Mode:               DHCPv6Mode(d.GetMode()),
+		DNSServers:         parseAddrs(&errs, d.GetDnsServers(), "dhcpv6", "dns_servers"),
+		DomainSearch:       d.GetDomainSearch(),
+		RenewTime:          seconds(d.GetRenewTimeSeconds()),
+		RebindTime:         seconds(d.GetRebindTimeSeconds()),
+		PreferredLifetime:  seconds(d.GetPreferredLifetimeSeconds()),
+		ValidLifetime:      seconds(d.GetValidLifetimeSeconds()),
+		RapidCommit:        d.GetRapidCommit(),
+		InfoRefreshTime:    seconds(d.GetInfoRefreshTimeSeconds()),
+		RateLimit:          Defaults.RateLimit,
+		AllowLeasequery:    d.GetAllowLeasequery(),
+		MaxIAsPerMessage:   Defaults.MaxIAsPerMessage,
+		MaxLeasesPerClient: Defaults.MaxLeasesPerClient,
+	}
+	if d != nil && d.MaxIasPerMessage != nil {
+		b.DHCPv6.MaxIAsPerMessage = int(min(*d.MaxIasPerMessage, math.MaxInt32))
+	}
+	if d != nil && d.MaxLeasesPerClient != nil {
+		b.DHCPv6.MaxLeasesPerClient = int(min(*d.MaxLeasesPerClient, math.MaxInt32))
 	}
 	if rl := d.GetRateLimit(); rl != nil {
 		b.DHCPv6.RateLimit = RateLimit{
@@ -175,7 +191,9 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 				PerSourcePerSecond: b.DHCPv6.RateLimit.PerSourcePerSecond,
 				PerSourceBurst:     b.DHCPv6.RateLimit.PerSourceBurst,
 			},
-			AllowLeasequery: b.DHCPv6.AllowLeasequery,
+			AllowLeasequery:    b.DHCPv6.AllowLeasequery,
+			MaxIasPerMessage:   proto.Uint32(uint32(b.DHCPv6.MaxIAsPerMessage)),
+			MaxLeasesPerClient: proto.Uint32(uint32(b.DHCPv6.MaxLeasesPerClient)),
 		},
 	}
 	pb.Dhcpv6.Ranges = rangesToProto(b.DHCPv6.Ranges)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
 )
@@ -101,6 +103,27 @@ func ValidDomainName(name string) string {
 		}
 	}
 	return ""
+}
+
+// CheckArtifactPath says why p cannot name an artifact, or nil: it must be
+// what a TFTP or HTTP client can ask for unambiguously (the agent's TFTP
+// server refuses the rest), and what a boot-file URL (option 59) can carry.
+func CheckArtifactPath(p string) error {
+	switch {
+	case len(p) > 255:
+		return errors.New("longer than 255 bytes")
+	case !utf8.ValidString(p):
+		return errors.New("not valid UTF-8")
+	case strings.HasPrefix(p, "/"):
+		return errors.New(`it starts with "/"`)
+	case strings.ContainsRune(p, '\\'):
+		return errors.New("it contains a backslash")
+	case strings.ContainsFunc(p, unicode.IsControl):
+		return errors.New("it contains a control character")
+	case p == "." || !fs.ValidPath(p):
+		return errors.New(`it has an empty, "." or ".." element`)
+	}
+	return nil
 }
 
 // Validate checks every field and returns FieldErrors listing all problems.
@@ -260,7 +283,21 @@ func (d *DHCPv6) validate(errs *FieldErrors, prefix netip.Prefix, prefixOK bool)
 		errs.add("must be 0 (client default of 86400 s) or at least 600 seconds (RFC 8415 IRT_MINIMUM)", block, "info_refresh_time")
 	}
 	d.RateLimit.validate(errs)
+	if d.MaxIAsPerMessage < 0 || d.MaxIAsPerMessage > MaxIAsPerMessage {
+		errs.add(fmt.Sprintf("must be between 0 (no limit) and %d", MaxIAsPerMessage), block, "max_ias_per_message")
+	}
+	if d.MaxLeasesPerClient < 0 || d.MaxLeasesPerClient > MaxLeasesPerClient {
+		errs.add(fmt.Sprintf("must be between 0 (no limit) and %d", MaxLeasesPerClient), block, "max_leases_per_client")
+	}
 }
+
+// MaxIAsPerMessage and MaxLeasesPerClient bound dhcpv6's attributes of the
+// same names: a datagram holds a few hundred IAs at most, and a client
+// with more leases than this is no boot client.
+const (
+	MaxIAsPerMessage   = 256
+	MaxLeasesPerClient = 65536
+)
 
 // MaxRate bounds the rates of dhcpv6.rate_limit, MaxBurst their bursts:
 // far above anything one server answers, low enough that a typo is caught.
@@ -419,8 +456,9 @@ func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {
 	case r.File == "" && r.URL == "":
 		errs.add("set file (served by this boot server) or url (anywhere)", at("file")...)
 	case r.File != "":
-		if !fs.ValidPath(strings.TrimPrefix(r.File, "/")) {
-			errs.add(fmt.Sprintf("%q is not a clean relative path (no \"..\", \".\" or empty elements)", r.File), at("file")...)
+		// A leading "/" is tolerated: the URL has one there anyway.
+		if err := CheckArtifactPath(strings.TrimPrefix(r.File, "/")); err != nil {
+			errs.add(fmt.Sprintf("%q must be an artifact path such as \"ipxe.efi\" or \"debian/linux\": %v", r.File, err), at("file")...)
 		}
 		switch r.Via {
 		case bootfile.TFTP:

@@ -255,7 +255,10 @@ func TestValidateBoot(t *testing.T) {
 		{"defaults are valid", func(*Boot) {}, "", ""},
 		{"file and url", func(b *Boot) { b.Rules[0].URL = "http://x/y" }, "boot.rules[0].url", "not both"},
 		{"neither file nor url", func(b *Boot) { b.Rules[1].File = "" }, "boot.rules[1].file", "set file"},
-		{"traversal", func(b *Boot) { b.Rules[1].File = "../etc/passwd" }, "boot.rules[1].file", "clean relative path"},
+		{"traversal", func(b *Boot) { b.Rules[1].File = "../etc/passwd" }, "boot.rules[1].file", `".." element`},
+		{"control characters", func(b *Boot) { b.Rules[1].File = "a\nb c;d" }, "boot.rules[1].file", "control character"},
+		{"backslash", func(b *Boot) { b.Rules[1].File = `boot\bcd` }, "boot.rules[1].file", "backslash"},
+		{"long file", func(b *Boot) { b.Rules[1].File = strings.Repeat("a", 256) }, "boot.rules[1].file", "255 bytes"},
 		{"bad via", func(b *Boot) { b.Rules[1].Via = "ftp" }, "boot.rules[1].via", "\"tftp\" or \"http\""},
 		{"tftp rule with tftp off", func(b *Boot) { b.TFTP = false }, "boot.rules[1].via", "boot.tftp is false"},
 		{"bad url", func(b *Boot) { b.Rules = []bootfile.Rule{{URL: "boot.ipxe"}} }, "boot.rules[0].url", "absolute"},
@@ -345,5 +348,45 @@ func TestSeedProtoRoundTrip(t *testing.T) {
 	}
 	if strings.Join(fields, " ") != "dhcpv6.temporary_ranges[0].end dhcpv6.prefix_delegation.start" {
 		t.Errorf("unparseable new fields: %v", err)
+	}
+}
+
+// TestClientLimitsProto: a boot server stored before the client limits
+// existed gets the defaults; explicit values, 0 (no limit) among them,
+// round-trip; values over the bounds name their attribute.
+func TestClientLimitsProto(t *testing.T) {
+	stored := validStateful()
+	pb := stored.ToProto()
+	pb.Dhcpv6.MaxIasPerMessage, pb.Dhcpv6.MaxLeasesPerClient = nil, nil
+	got, err := FromProto(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DHCPv6.MaxIAsPerMessage != 8 || got.DHCPv6.MaxLeasesPerClient != 16 {
+		t.Fatalf("stored without limits: %d IAs per message, %d leases per client; want the defaults 8 and 16",
+			got.DHCPv6.MaxIAsPerMessage, got.DHCPv6.MaxLeasesPerClient)
+	}
+	for _, tt := range []struct {
+		ias, leases int
+		wantErr     string
+	}{
+		{0, 0, ""},
+		{1, 1, ""},
+		{MaxIAsPerMessage, MaxLeasesPerClient, ""},
+		{MaxIAsPerMessage + 1, 16, "dhcpv6.max_ias_per_message: must be between 0 (no limit) and 256"},
+		{8, MaxLeasesPerClient + 1, "dhcpv6.max_leases_per_client: must be between 0 (no limit) and 65536"},
+	} {
+		b := validStateful()
+		b.DHCPv6.MaxIAsPerMessage, b.DHCPv6.MaxLeasesPerClient = tt.ias, tt.leases
+		got, err := FromProto(b.ToProto())
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("%d, %d: error %v, want %q", tt.ias, tt.leases, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.DHCPv6.MaxIAsPerMessage != tt.ias || got.DHCPv6.MaxLeasesPerClient != tt.leases {
+			t.Errorf("%d, %d: round trip gave %d, %d, %v", tt.ias, tt.leases, got.DHCPv6.MaxIAsPerMessage, got.DHCPv6.MaxLeasesPerClient, err)
+		}
 	}
 }

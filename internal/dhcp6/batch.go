@@ -16,10 +16,6 @@ type batch struct {
 	// nil to delete it. A Request and a Release of one address in the same
 	// batch thus end as one delete.
 	writes map[netip.Addr]*lease.Lease
-	// fresh are bindings new to the pool in this batch (not renewals of a
-	// stored one); commit releases them again if storing fails, so the pool
-	// holds no binding that storage lacks.
-	fresh []lease.Lease
 	// stored are the log records of stored leases, written once they are.
 	stored []logRecord
 	// puts counts leases stored so far: a response to a message that
@@ -60,8 +56,6 @@ func (b *batch) delete(addr netip.Addr) {
 // reset empties b for the next read, keeping its memory.
 func (b *batch) reset() {
 	clear(b.writes)
-	clear(b.fresh)
-	b.fresh = b.fresh[:0]
 	clear(b.stored)
 	b.stored = b.stored[:0]
 	b.puts = 0
@@ -80,19 +74,33 @@ func (h *handler) persist(b *batch) error {
 	if len(b.writes) == 0 {
 		return nil
 	}
-	var put []lease.Lease
+	put := b.leases()
 	var del []netip.Addr
 	for a, l := range b.writes {
 		if l == nil {
 			del = append(del, a)
-		} else {
-			put = append(put, *l)
 		}
 	}
 	if err := h.store.PutLeases(put, del); err != nil {
 		return fmt.Errorf("storing %d leases and deleting %d: %w", len(put), len(del), err)
 	}
 	return nil
+}
+
+// stored tells the pool that b's leases are in storage, so it lists them.
+func (h *handler) stored(b *batch) {
+	h.pool.Stored(b.leases())
+}
+
+// leases are the leases b stores.
+func (b *batch) leases() []lease.Lease {
+	var out []lease.Lease
+	for _, l := range b.writes {
+		if l != nil {
+			out = append(out, *l)
+		}
+	}
+	return out
 }
 
 // logStored logs the leases persist stored, after their Replies are on
@@ -105,15 +113,11 @@ func (h *handler) logStored(b *batch) {
 }
 
 // abandon undoes what b did to the pool when its changes could not be
-// stored: the bindings b made are released again, so the pool holds no
-// binding that storage lacks, and the clients' retransmissions bind anew.
-// Renewals stay extended in the pool only: their bindings are stored, with
-// the lifetimes the clients were last told, so the pool merely keeps those
-// addresses a little longer.
+// stored: the bindings b made are released again and its renewals go back
+// to their stored lifetimes, so the pool holds nothing that storage lacks,
+// and the clients' retransmissions bind anew.
 func (h *handler) abandon(b *batch) {
-	for _, l := range b.fresh {
-		h.pool.Release(l.Kind, l.DUID, l.IAID, l.Address)
-	}
+	h.pool.Revert(b.leases())
 }
 
 // forget records the deletion of leases the pool dropped (expired) in b,

@@ -1,12 +1,14 @@
 package dhcp6
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,8 +147,8 @@ func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
 		t.Fatalf("sent %v; want only the Advertise and the Information-request's Reply", types)
 	}
 	leases := srv.Leases()
-	if len(leases) != 1 || leases[0].Address != bound {
-		t.Fatalf("pool after the failed batch: %+v; want only the stored lease of %s", leases, bound)
+	if len(leases) != 1 || leases[0].Address != bound || !leases[0].ValidUntil.Equal(before.ValidUntil) {
+		t.Fatalf("pool after the failed batch: %+v; want only the stored lease of %s, valid until %s", leases, bound, before.ValidUntil)
 	}
 	if after, _ := st.get(bound); st.len() != 1 || !after.ValidUntil.Equal(before.ValidUntil) {
 		t.Fatalf("store changed by a failed batch: %d leases, %+v", st.len(), after)
@@ -165,6 +167,60 @@ func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
 	}
 	if after, _ := st.get(bound); !after.ValidUntil.After(before.ValidUntil) {
 		t.Errorf("renewed lease valid until %s, not extended beyond %s", after.ValidUntil, before.ValidUntil)
+	}
+}
+
+// watchedStore is a memStore that runs during before each PutLeases, as
+// the commit is under way.
+type watchedStore struct {
+	*memStore
+	during func(put []lease.Lease)
+}
+
+func (w *watchedStore) PutLeases(put []lease.Lease, del []netip.Addr) error {
+	w.during(put)
+	return w.memStore.PutLeases(put, del)
+}
+
+// TestLeasesListOnlyStored checks that the lease list (agent leases) shows
+// what storage holds: nothing of a binding while its commit is under way
+// or after it failed, and a renewal with its stored lifetimes.
+func TestLeasesListOnlyStored(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	now := t0
+	var srv *Server
+	var during [][]lease.Lease
+	st := &watchedStore{memStore: newMemStore(), during: func([]lease.Lease) { during = append(during, srv.Leases()) }}
+	conn := &fakeConn{t: t, stored: st.memStore}
+	srv = newTestServer(t, cfg, st, conn, &now)
+	var b batch
+	cid, ll := batchClient(1)
+	request := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	for _, fail := range []bool{true, false} {
+		st.failPut = nil
+		if fail {
+			st.failPut = errors.New("no space left on device")
+		}
+		during = nil
+		srv.serveBatch([]ipv6.Message{datagram(request, ll)}, &b)
+		if len(during) != 1 || len(during[0]) != 0 {
+			t.Errorf("store failing %v: listed during the commit %v; want nothing", fail, during)
+		}
+	}
+	stored := srv.Leases()
+	if len(stored) != 1 {
+		t.Fatalf("listed after the retransmission was stored: %+v; want its lease", stored)
+	}
+
+	// A Renew whose commit fails: listed with the lifetimes stored before.
+	now = t0.Add(time.Hour)
+	st.failPut = errors.New("no space left on device")
+	during = nil
+	srv.serveBatch([]ipv6.Message{datagram(clientMessage(t, dhcpv6.MessageTypeRenew, cid, serverDUID, iaNA(1)), ll)}, &b)
+	for _, got := range append(during, srv.Leases()) {
+		if len(got) != 1 || !got[0].ValidUntil.Equal(stored[0].ValidUntil) {
+			t.Errorf("listed during and after the failed Renew: %+v; want valid until %s", got, stored[0].ValidUntil)
+		}
 	}
 }
 
@@ -448,5 +504,57 @@ func TestCommitPacesManyReplies(t *testing.T) {
 		if got := m.Options.ClientID(); m.MessageType != dhcpv6.MessageTypeReply || got == nil || !got.Equal(cid) {
 			t.Fatalf("response %d is a %s to %v, want the Reply to client %d (%v)", i, m.MessageType, got, i, cid)
 		}
+	}
+}
+
+// withBareUserClass is m with a User Class option (15) holding a bare
+// string, without the length RFC 8415 puts before each class, as a
+// misconfigured dhclient sends it.
+func withBareUserClass(m *dhcpv6.Message) []byte {
+	return append(m.ToBytes(), 0, byte(dhcpv6.OptionUserClass), 0, 4, 'i', 'P', 'X', 'E')
+}
+
+// TestMalformedUserClassIsIgnored checks that a client whose User Class
+// option does not parse is answered as one without a user class (firmware:
+// here the TFTP boot file of its arch), and that the log says why.
+func TestMalformedUserClassIsIgnored(t *testing.T) {
+	cfg := bootConfig(config.DHCPv6Stateful)
+	st := newMemStore()
+	conn := &fakeConn{t: t, stored: st}
+	now := t0
+	srv := newTestServer(t, cfg, st, conn, &now)
+	var logs bytes.Buffer
+	srv.logger = jsonLogger(&logs)
+	for _, typ := range []dhcpv6.MessageType{dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest} {
+		sid := dhcpv6.DUID(serverDUID)
+		if typ == dhcpv6.MessageTypeSolicit {
+			sid = nil
+		}
+		m := withMods(clientMessage(t, typ, clientDUID, sid, iaNA(clientIAID)), []dhcpv6.Modifier{wantBoot, withArch(0x0007)})
+		data := withBareUserClass(m)
+		conn.sent = nil
+		var b batch
+		srv.serveBatch([]ipv6.Message{{Buffers: [][]byte{data}, N: len(data), Addr: &net.UDPAddr{IP: clientLL.AsSlice(), Port: dhcpv6.DefaultClientPort}}}, &b)
+		if len(conn.sent) != 1 {
+			t.Fatalf("%s with a bare user class: %d answers, want 1", typ, len(conn.sent))
+		}
+		if u := conn.sent[0].Options.BootFileURL(); u != "tftp://[2001:db8:1::1]/ipxe.efi" {
+			t.Errorf("answer to %s: boot-file URL %q, want the firmware's iPXE build", typ, u)
+		}
+	}
+	if leased(t, conn.sent[0]); st.len() != 1 {
+		t.Errorf("Request with a bare user class: %d leases stored, want 1", st.len())
+	}
+	found := false
+	for _, l := range logLines(t, &logs) {
+		if l["level"] == "DEBUG" && strings.Contains(fmt.Sprint(l["reason"]), "User Class option (15)") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no debug line says why the user class was ignored:\n%s", logs.String())
+	}
+	if got := srv.Stats().Malformed; got != 0 {
+		t.Errorf("%d messages counted malformed, want 0", got)
 	}
 }

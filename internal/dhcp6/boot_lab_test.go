@@ -122,37 +122,55 @@ func TestNclientBootFileURL(t *testing.T) {
 }
 
 // TestDhclientBootFileURL checks option 59 with a third-party client: ISC
-// dhclient asks for it and sends client architecture 7 (x64 UEFI).
+// dhclient asks for it and sends client architecture 7 (x64 UEFI). The
+// second case is a misconfigured dhclient that sends its user class as a
+// bare string, without the length RFC 8415 puts before each class: it is
+// answered as a client without a user class.
 func TestDhclientBootFileURL(t *testing.T) {
-	lab := newLab(t)
-	srv := startIn(t, lab.ServerNS, labBootConfig(lab, config.DHCPv6Stateful), newMemStore())
+	for _, tt := range []struct {
+		name  string
+		extra []string
+	}{
+		{"arch 7", nil},
+		{"arch 7 and a bare user class", []string{
+			"option dhcp6.user-class code 15 = string;",
+			`send dhcp6.user-class "iPXE";`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lab := newLab(t)
+			srv := startIn(t, lab.ServerNS, labBootConfig(lab, config.DHCPv6Stateful), newMemStore())
 
-	d := newDhclient(t)
-	conf := strings.Join([]string{
-		"option dhcp6.bootfile-url code 59 = string;",
-		"option dhcp6.client-arch-type code 61 = unsigned integer 16;",
-		"send dhcp6.client-arch-type 7;",
-		"also request dhcp6.name-servers;",
-		"also request dhcp6.bootfile-url;",
-		"",
-	}, "\n")
-	if err := os.WriteFile(filepath.Join(d.dir, "dhclient.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d.run(t, lab)
-	env := d.waitEvent(t, 30*time.Second, "BOUND6")
-	if got, want := env["new_dhcp6_bootfile_url"], "tftp://[2001:db8:1::1]/ipxe.efi"; got != want {
-		t.Errorf("new_dhcp6_bootfile_url=%q, want %q (arch 7 from dhclient's send statement)", got, want)
-	}
-	if got := env["new_dhcp6_name_servers"]; got != "2001:db8:1::53" {
-		t.Errorf("name servers %q", got)
-	}
-	addr := d.leasedAddr(t)
-	l, ok := findLease(srv.Leases(), addr)
-	if !ok {
-		t.Fatalf("no server lease for %s", addr)
-	}
-	if l.ClientArch == nil || *l.ClientArch != 7 {
-		t.Errorf("lease records arch %v, want 7", l.ClientArch)
+			d := newDhclient(t)
+			conf := strings.Join(append([]string{
+				"option dhcp6.bootfile-url code 59 = string;",
+				"option dhcp6.client-arch-type code 61 = unsigned integer 16;",
+				"send dhcp6.client-arch-type 7;",
+				"also request dhcp6.name-servers;",
+				"also request dhcp6.bootfile-url;",
+			}, append(tt.extra, "")...), "\n")
+			if err := os.WriteFile(filepath.Join(d.dir, "dhclient.conf"), []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d.run(t, lab)
+			env := d.waitEvent(t, 30*time.Second, "BOUND6")
+			if got, want := env["new_dhcp6_bootfile_url"], "tftp://[2001:db8:1::1]/ipxe.efi"; got != want {
+				t.Errorf("new_dhcp6_bootfile_url=%q, want %q (arch 7 from dhclient's send statement)", got, want)
+			}
+			if got := env["new_dhcp6_name_servers"]; got != "2001:db8:1::53" {
+				t.Errorf("name servers %q", got)
+			}
+			addr := d.leasedAddr(t)
+			l, ok := findLease(srv.Leases(), addr)
+			if !ok {
+				t.Fatalf("no server lease for %s", addr)
+			}
+			if l.ClientArch == nil || *l.ClientArch != 7 || l.UserClass != "" {
+				t.Errorf("lease records arch %v, user class %q; want 7 and none", l.ClientArch, l.UserClass)
+			}
+			if m := srv.Stats().Malformed; m != 0 {
+				t.Errorf("%d messages counted malformed", m)
+			}
+		})
 	}
 }

@@ -34,7 +34,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add(newLeasequery(f, requestorDUID, byAddress("2001:db8:1::100")).ToBytes(), true)
 	f.Add(newLeasequery(f, requestorDUID, byClientID(clientDUID)).ToBytes(), false)
 	f.Fuzz(func(t *testing.T, data []byte, stateless bool) {
-		parsed, err := dhcpv6.FromBytes(data)
+		parsed, _, err := parseDatagram(data)
 		if err != nil {
 			return
 		}
@@ -51,6 +51,8 @@ func FuzzHandle(f *testing.F) {
 			cfg.DHCPv6.TemporaryRanges = []config.AddressRange{seedTemporary}
 			pd := seedPD
 			cfg.DHCPv6.PrefixDelegation = &pd
+			// Small limits, so fuzzed messages of several IAs meet them.
+			cfg.DHCPv6.MaxIAsPerMessage, cfg.DHCPv6.MaxLeasesPerClient = 3, 4
 		}
 		h, _ := newTestHandler(cfg)
 		for _, unicast := range []bool{false, true} {

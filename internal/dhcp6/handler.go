@@ -251,12 +251,18 @@ func (h *handler) solicit(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 	}
 	assigned := 0
 	var reason string
-	for _, x := range ias {
+	var refused refusals
+	defer refused.log(h.logger, req, c, cfg)
+	for i, x := range ias {
 		// Built only to log: most Solicits log nothing at info.
 		attrs := func() []any {
 			return append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
 		}
 		if reason = served(x.kind, cfg); reason != "" {
+			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
+			continue
+		}
+		if reason = refused.overMessageLimit(i, cfg); reason != "" {
 			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
 			continue
 		}
@@ -272,6 +278,11 @@ func (h *handler) solicit(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 		if errors.Is(err, lease.ErrPoolExhausted) {
 			reason = exhausted(x.kind)
 			h.logger.Warn("pool exhausted", append(attrs(), "reason", reason)...)
+			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
+			continue
+		}
+		if errors.Is(err, lease.ErrClientLimit) {
+			reason = refused.overClientLimit(cfg)
 			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
 			continue
 		}
@@ -312,13 +323,9 @@ func prefixLength(kind lease.Kind, cfg *Config) int {
 // bind commits a lease in the pool and adds it to b, to be stored before
 // the caller's Reply is sent.
 func (h *handler) bind(b *batch, req *dhcpv6.Message, c client, x ia, hint netip.Addr, cfg *Config, now time.Time) (lease.Lease, error) {
-	prev, bound := h.pool.Lookup(x.kind, c.duid, x.iaid(), now)
 	l, replaced, err := h.pool.Bind(c.lease(x.kind, x.iaid(), hint, cfg, now), now)
 	if err != nil {
 		return l, err
-	}
-	if !bound || prev.Address != l.Address {
-		b.fresh = append(b.fresh, l)
 	}
 	if replaced != nil {
 		b.delete(replaced.Address)
@@ -343,12 +350,22 @@ func what(kind lease.Kind) string {
 
 func (h *handler) request(b *batch, req *dhcpv6.Message, c client, cfg *Config, now time.Time) (*dhcpv6.Message, error) {
 	resp := h.response(req, dhcpv6.MessageTypeReply)
-	for _, x := range iasOf(req) {
+	var refused refusals
+	defer refused.log(h.logger, req, c, cfg)
+	for i, x := range iasOf(req) {
 		if reason := served(x.kind, cfg); reason != "" {
 			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
 			continue
 		}
+		if reason := refused.overMessageLimit(i, cfg); reason != "" {
+			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
+			continue
+		}
 		l, err := h.bind(b, req, c, x, hintOf(x, cfg), cfg, now)
+		if errors.Is(err, lease.ErrClientLimit) {
+			resp.AddOption(iaStatus(x, unavailable(x.kind), refused.overClientLimit(cfg)))
+			continue
+		}
 		if errors.Is(err, lease.ErrPoolExhausted) {
 			reason := exhausted(x.kind)
 			h.logger.Warn("pool exhausted", append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid(), "reason", reason)...)

@@ -121,6 +121,7 @@ func (h *handler) handleAlone(req *dhcpv6.Message, peer netip.Addr, unicast bool
 			return nil, err
 		}
 	}
+	h.stored(&b)
 	return resp, nil
 }
 

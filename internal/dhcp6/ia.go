@@ -2,6 +2,8 @@ package dhcp6
 
 import (
 	"encoding/binary"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -88,6 +90,38 @@ func unavailable(kind lease.Kind) iana.StatusCode {
 		return iana.StatusNoPrefixAvail
 	}
 	return iana.StatusNoAddrsAvail
+}
+
+// refusals counts the IAs of one message refused by the per-client
+// limits, so the message costs one log line however many IAs it holds.
+type refusals struct {
+	overMessage, overClient int
+}
+
+// overMessage says why IA number i of a message is not served, or "" when
+// it is: only the first max_ias_per_message are.
+func (r *refusals) overMessageLimit(i int, cfg *Config) string {
+	if limit := cfg.DHCPv6.MaxIAsPerMessage; limit > 0 && i >= limit {
+		r.overMessage++
+		return fmt.Sprintf("only %d IAs of one message are served", limit)
+	}
+	return ""
+}
+
+// overClientLimit is the reason for an IA refused with lease.ErrClientLimit.
+func (r *refusals) overClientLimit(cfg *Config) string {
+	r.overClient++
+	return fmt.Sprintf("the client holds %d leases, as many as one client may", cfg.DHCPv6.MaxLeasesPerClient)
+}
+
+// log reports the refusals of one message, if any.
+func (r *refusals) log(logger *slog.Logger, req *dhcpv6.Message, c client, cfg *Config) {
+	if r.overMessage == 0 && r.overClient == 0 {
+		return
+	}
+	logger.Warn("refusing IAs over the per-client limits", append(c.attrs(), "msg_type", req.MessageType.String(),
+		"over_max_ias_per_message", r.overMessage, "max_ias_per_message", cfg.DHCPv6.MaxIAsPerMessage,
+		"over_max_leases_per_client", r.overClient, "max_leases_per_client", cfg.DHCPv6.MaxLeasesPerClient)...)
 }
 
 // exhausted says which pool ran dry.

@@ -1,10 +1,13 @@
 package dhcp6
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,5 +324,83 @@ func TestBootRulesByHost(t *testing.T) {
 				t.Errorf("boot-file URL %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// iaStatuses counts the IAs of m by kind and status: "ok" for those that
+// hold a lease with a valid lifetime.
+func iaStatuses(m *dhcpv6.Message) map[string]int {
+	out := map[string]int{}
+	count := func(kind string, opts dhcpv6.Options) {
+		if s, ok := opts.GetOne(dhcpv6.OptionStatusCode).(*dhcpv6.OptStatusCode); ok {
+			out[kind+" "+s.StatusCode.String()]++
+			return
+		}
+		out[kind+" ok"]++
+	}
+	for _, o := range m.Options.IANA() {
+		count("IA_NA", o.Options.Options)
+	}
+	for _, o := range m.Options.IATA() {
+		count("IA_TA", o.Options.Options)
+	}
+	for _, o := range m.Options.IAPD() {
+		count("IA_PD", o.Options.Options)
+	}
+	return out
+}
+
+// TestClientLimits sends what one client should not get: a Request of 500
+// IA_NAs gets max_ias_per_message addresses and NoAddrsAvail for the rest,
+// and the client's leases stop at max_leases_per_client, for every kind
+// (IA_PD: NoPrefixAvail), while it keeps renewing those it holds.
+func TestClientLimits(t *testing.T) {
+	cfg := seedConfig()
+	cfg.DHCPv6.MaxIAsPerMessage = 8
+	cfg.DHCPv6.MaxLeasesPerClient = 16
+	var logs bytes.Buffer
+	h, store := newTestHandler(cfg)
+	h.logger = jsonLogger(&logs)
+	ias := func(first, n int) []dhcpv6.Option {
+		var out []dhcpv6.Option
+		for i := range n {
+			out = append(out, iaNA(uint32(first+i)))
+		}
+		return out
+	}
+	flood := withIAs(t, dhcpv6.MessageTypeRequest, serverDUID, ias(0, 500)...)
+	if len(flood.ToBytes()) < 8000 {
+		t.Fatalf("the Request is %d bytes", len(flood.ToBytes()))
+	}
+	for _, step := range []struct {
+		name   string
+		req    *dhcpv6.Message
+		want   map[string]int
+		leases int
+	}{
+		{"500 IA_NAs in one Request", flood, map[string]int{"IA_NA ok": 8, "IA_NA NoAddrsAvail": 492}, 8},
+		{"a Solicit of 500 gets 8 offers", withIAs(t, dhcpv6.MessageTypeSolicit, nil, ias(1000, 500)...), map[string]int{"IA_NA ok": 8, "IA_NA NoAddrsAvail": 492}, 8},
+		{"8 more", withIAs(t, dhcpv6.MessageTypeRequest, serverDUID, ias(100, 8)...), map[string]int{"IA_NA ok": 8}, 16},
+		{"the client holds 16", withIAs(t, dhcpv6.MessageTypeRequest, serverDUID, iaNA(200), iaTA(1), iaPD(1)),
+			map[string]int{"IA_NA NoAddrsAvail": 1, "IA_TA NoAddrsAvail": 1, "IA_PD NoPrefixAvail": 1}, 16},
+		{"renewing what it holds", withIAs(t, dhcpv6.MessageTypeRenew, serverDUID, ias(0, 8)...), map[string]int{"IA_NA ok": 8}, 16},
+		{"binding again what it holds", withIAs(t, dhcpv6.MessageTypeRequest, serverDUID, ias(100, 8)...), map[string]int{"IA_NA ok": 8}, 16},
+	} {
+		resp := exchange(t, h, step.req, t0)
+		if got := iaStatuses(resp); fmt.Sprint(got) != fmt.Sprint(step.want) {
+			t.Errorf("%s: IAs %v, want %v", step.name, got, step.want)
+		}
+		if store.len() != step.leases {
+			t.Errorf("%s: %d leases stored, want %d", step.name, store.len(), step.leases)
+		}
+	}
+	// Another client is not held back by the first one's leases.
+	other := clientMessage(t, dhcpv6.MessageTypeRequest, otherDUID, serverDUID, iaNA(1))
+	if got := iaStatuses(exchange(t, h, other, t0)); got["IA_NA ok"] != 1 {
+		t.Errorf("another client's Request: %v", got)
+	}
+	// One line per message, not one per IA.
+	if n := strings.Count(logs.String(), "refusing IAs over the per-client limits"); n != 3 {
+		t.Errorf("%d log lines about the limits, want 3 (one per refusing message)", n)
 	}
 }

@@ -34,9 +34,10 @@
 // and sends its Replies while the datagrams arriving meanwhile are handled
 // into the next batch, so each fsync covers every client that came during
 // the one before. If storing fails,
-// no Reply that depends on it is sent and the batch's new bindings are
-// released, as are those of the batch handled meanwhile; the clients
-// retransmit. Responses that store nothing
+// no Reply that depends on it is sent, the batch's new bindings are
+// released and its renewals go back to their stored lifetimes, as do those
+// of the batch handled meanwhile; the clients retransmit. Server.Leases
+// lists a lease only once its batch is stored. Responses that store nothing
 // (Advertise, Information-request and Confirm replies, Release and Decline
 // replies, whose deletes are best effort as a stale record only keeps an
 // address unused) are sent as soon as they are decided.
@@ -213,14 +214,17 @@ func (s *Server) Apply(cfg Config) error {
 	return nil
 }
 
-// spacesOf is what cfg leases, by kind.
+// spacesOf is what cfg leases, by kind, and how much of it one client may
+// hold.
 func spacesOf(cfg Config) lease.Spaces {
-	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation}
+	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation,
+		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient}
 }
 
 // configAttrs are the log fields that sum up cfg.
 func configAttrs(cfg Config) []any {
-	attrs := []any{"mode", string(cfg.DHCPv6.Mode), "ranges", len(cfg.DHCPv6.Ranges), "temporary_ranges", len(cfg.DHCPv6.TemporaryRanges)}
+	attrs := []any{"mode", string(cfg.DHCPv6.Mode), "ranges", len(cfg.DHCPv6.Ranges), "temporary_ranges", len(cfg.DHCPv6.TemporaryRanges),
+		"max_ias_per_message", cfg.DHCPv6.MaxIAsPerMessage, "max_leases_per_client", cfg.DHCPv6.MaxLeasesPerClient}
 	if pd := cfg.DHCPv6.PrefixDelegation; pd != nil {
 		attrs = append(attrs, "prefix_delegation", fmt.Sprintf("%s/%d-%s/%d", pd.Start, pd.Length, pd.End, pd.Length))
 	}
@@ -424,6 +428,7 @@ func (s *Server) commit(b *batch) error {
 	if err := s.h.persist(b); err != nil {
 		return err
 	}
+	s.h.stored(b)
 	s.sendPaced(b.held, &b.out)
 	s.h.logStored(b)
 	return nil
@@ -476,7 +481,7 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 		s.rateLimited(v, dhcpv6.MessageType(data[0]), "source", limits.cfg.PerSourcePerSecond, limits.cfg.PerSourceBurst, "peer", peer)
 		return response{}, false
 	}
-	parsed, err := dhcpv6.FromBytes(data)
+	parsed, ignored, err := parseDatagram(data)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.logger.Debug("dropping malformed DHCPv6 message", "peer", peer, "error", err)
@@ -484,6 +489,9 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 	}
 	counts := &s.stats.byType[parsed.Type()]
 	counts.received.Add(1)
+	if ignored != nil {
+		s.logger.Debug("answering DHCPv6 message without an option it could not parse", "peer", peer, "msg_type", parsed.Type().String(), "reason", ignored)
+	}
 	req, isMsg := parsed.(*dhcpv6.Message)
 	if !isMsg {
 		counts.dropped.Add(1)

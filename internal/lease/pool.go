@@ -41,6 +41,10 @@ var (
 	// ErrNoBinding means the server holds no lease for the client's IA
 	// (RFC 8415 status NoBinding).
 	ErrNoBinding = errors.New("no lease for this client identity association")
+	// ErrClientLimit means the client already holds as many leases as
+	// Spaces.LeasesPerClient allows (RFC 8415 status NoAddrsAvail or
+	// NoPrefixAvail for its further IAs).
+	ErrClientLimit = errors.New("the client holds as many leases as one client may")
 	// ErrOutOfRange means the client's lease lies outside the current ranges,
 	// typically after a configuration change; the pool has dropped it.
 	ErrOutOfRange = errors.New("leased address or prefix is no longer inside the DHCPv6 ranges")
@@ -60,6 +64,29 @@ type entry struct {
 	until time.Time // end of the offer, quarantine or lease
 	// offer is the entry's place in Pool.offers while it is an offer.
 	offer *list.Element
+	// unstored: Bind or Renew changed the lease and storage has not
+	// confirmed it yet (Stored). stored is then what storage holds of it,
+	// nil for nothing: lists show that, and Revert goes back to it.
+	unstored bool
+	stored   *Lease
+}
+
+// storedLease is what storage holds of bound e, nil for nothing.
+func (e *entry) storedLease() *Lease {
+	if e.unstored {
+		return e.stored
+	}
+	l := e.lease
+	return &l
+}
+
+// live is what storage holds of e while it binds at now.
+func (e *entry) live(now time.Time) (*Lease, bool) {
+	if e.state != bound || !now.Before(e.until) {
+		return nil, false
+	}
+	l := e.storedLease()
+	return l, l != nil && now.Before(l.ValidUntil)
 }
 
 // clientKey identifies one IA of one client (RFC 8415 section 12).
@@ -89,6 +116,10 @@ type Spaces struct {
 	Addresses []config.AddressRange
 	Temporary []config.AddressRange
 	Prefixes  *config.PrefixDelegation
+	// LeasesPerClient bounds the leases of every kind one DUID holds at
+	// once (0: no bound): Bind and Offer refuse a further IA with
+	// ErrClientLimit. Leases held when it is lowered stay.
+	LeasesPerClient int
 }
 
 // span is one range placed in its space's offset space [0, total), in
@@ -118,6 +149,10 @@ type space struct {
 // leased twice even when a configuration change moves ranges between
 // kinds. It is safe for concurrent use. Methods that depend on the time
 // take it as an argument, so tests control the clock.
+//
+// Bind and Renew decide at once, but what the pool shows (List, the
+// leasequery lookups) is only what the caller has confirmed as stored
+// (Stored); a failed store is undone with Revert.
 type Pool struct {
 	mu       sync.Mutex
 	na       space
@@ -132,6 +167,10 @@ type Pool struct {
 	// 18.3.2 lets a Request get another address).
 	offers  list.List
 	dropped []Lease // bindings removed internally, reported by Expire
+	// perClient is Spaces.LeasesPerClient; held counts the bound entries
+	// of each DUID, for it.
+	perClient int
+	held      map[string]int
 }
 
 // NewPool returns an empty pool over s.
@@ -139,6 +178,7 @@ func NewPool(s Spaces) *Pool {
 	p := &Pool{
 		byAddr:   make(map[netip.Addr]*entry),
 		byClient: make(map[clientKey]*entry),
+		held:     make(map[string]int),
 	}
 	p.setSpaces(s)
 	return p
@@ -160,6 +200,7 @@ func (p *Pool) Update(s Spaces) {
 }
 
 func (p *Pool) setSpaces(s Spaces) {
+	p.perClient = s.LeasesPerClient
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
 	if pd := s.Prefixes; pd != nil {
@@ -275,8 +316,30 @@ func (p *Pool) remove(e *entry) {
 		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
 		if p.byClient[k] == e {
 			delete(p.byClient, k)
+			if e.state == bound {
+				p.countHeld(k.duid, -1)
+			}
 		}
 	}
+}
+
+// countHeld adds n to the bound entries of duid.
+func (p *Pool) countHeld(duid string, n int) {
+	if c := p.held[duid] + n; c > 0 {
+		p.held[duid] = c
+	} else {
+		delete(p.held, duid)
+	}
+}
+
+// atLimit reports whether the client of k may bind no further IA: it
+// holds as many leases as one client may, none of them k's.
+func (p *Pool) atLimit(k clientKey) bool {
+	if p.perClient <= 0 || p.held[k.duid] < p.perClient {
+		return false
+	}
+	e := p.byClient[k]
+	return e == nil || e.state != bound
 }
 
 // install records e, evicting whatever expired entry held its address.
@@ -289,7 +352,11 @@ func (p *Pool) install(e *entry) {
 	}
 	p.byAddr[e.lease.Address] = e
 	if e.state != declined {
-		p.byClient[keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)] = e
+		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
+		p.byClient[k] = e
+		if e.state == bound {
+			p.countHeld(k.duid, 1)
+		}
 	}
 	if e.state == offered {
 		e.offer = p.offers.PushBack(e)
@@ -391,6 +458,9 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		}
 		p.remove(e)
 	}
+	if p.atLimit(k) {
+		return netip.Addr{}, ErrClientLimit
+	}
 	if p.offers.Len() >= MaxOffers {
 		p.remove(p.offers.Front().Value.(*entry))
 	}
@@ -438,9 +508,17 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	k := keyOf(req.Kind, req.DUID, req.IAID)
 	s := p.space(req.Kind)
 	var addr netip.Addr
-	if e := p.current(k, now); e != nil {
+	var stored *Lease
+	e := p.current(k, now)
+	if p.atLimit(k) {
+		return Lease{}, nil, ErrClientLimit
+	}
+	if e != nil {
 		if p.fits(e.lease) {
 			addr = e.lease.Address
+			if e.state == bound {
+				stored = e.storedLease()
+			}
 		} else if e.state == bound {
 			old := clone(e.lease)
 			replaced = &old
@@ -454,7 +532,7 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	}
 	l = s.shape(clone(req))
 	l.Address = addr
-	p.install(&entry{lease: l, state: bound, until: l.ValidUntil})
+	p.install(&entry{lease: l, state: bound, until: l.ValidUntil, unstored: true, stored: stored})
 	return clone(l), replaced, nil
 }
 
@@ -475,11 +553,67 @@ func (p *Pool) Renew(req Lease, now time.Time) (Lease, error) {
 		p.remove(e)
 		return clone(e.lease), ErrOutOfRange
 	}
+	e.stored, e.unstored = e.storedLease(), true
 	addr := e.lease.Address
 	e.lease = p.space(req.Kind).shape(clone(req))
 	e.lease.Address = addr
 	e.until = e.lease.ValidUntil
 	return clone(e.lease), nil
+}
+
+// Stored confirms that storage now holds leases, as Bind or Renew returned
+// them: lists show them from now on. A lease changed again since keeps its
+// newer version unconfirmed, with ls's as the one storage holds.
+func (p *Pool) Stored(leases []Lease) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range leases {
+		e := p.unstoredEntry(l)
+		if e == nil {
+			continue
+		}
+		if sameVersion(e.lease, l) {
+			e.unstored, e.stored = false, nil
+		} else {
+			c := clone(l)
+			e.stored = &c
+		}
+	}
+}
+
+// Revert undoes what Bind and Renew did for leases when storing them
+// failed: a binding storage never held is released, a renewal goes back
+// to the lifetimes storage holds. The clients, told nothing, retransmit.
+func (p *Pool) Revert(leases []Lease) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range leases {
+		e := p.unstoredEntry(l)
+		switch {
+		case e == nil:
+		case e.stored == nil:
+			p.remove(e)
+		default:
+			e.lease, e.until = *e.stored, e.stored.ValidUntil
+			e.unstored, e.stored = false, nil
+		}
+	}
+}
+
+// unstoredEntry is the binding of l's client IA on l's address, if storage
+// has yet to confirm it.
+func (p *Pool) unstoredEntry(l Lease) *entry {
+	e := p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
+	if e == nil || e.state != bound || !e.unstored || e.lease.Address != l.Address.WithZone("") {
+		return nil
+	}
+	return e
+}
+
+// sameVersion reports whether a and b are one outcome of Bind or Renew:
+// each stamps the lease with the time of the client's message.
+func sameVersion(a, b Lease) bool {
+	return a.ValidUntil.Equal(b.ValidUntil) && a.PreferredUntil.Equal(b.PreferredUntil) && a.LastTransaction.Equal(b.LastTransaction)
 }
 
 // Release ends the client's lease of kind on addr (RFC 8415 section
@@ -511,7 +645,8 @@ func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, unt
 	return clone(e.lease), true
 }
 
-// Lookup returns the client's live lease of kind for the IA.
+// Lookup returns the client's live lease of kind for the IA as the pool
+// decided it, whether or not storage has confirmed it yet.
 func (p *Pool) Lookup(kind Kind, duid []byte, iaid uint32, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -523,7 +658,7 @@ func (p *Pool) Lookup(kind Kind, duid []byte, iaid uint32, now time.Time) (Lease
 }
 
 // LookupAddress returns the live lease on addr, or of the delegated
-// prefix addr lies in, for RFC 5007 leasequery.
+// prefix addr lies in, as storage holds it, for RFC 5007 leasequery.
 func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -535,36 +670,45 @@ func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 			e = nil
 		}
 	}
-	if e == nil || e.state != bound || !now.Before(e.until) {
+	if e == nil {
 		return Lease{}, false
 	}
-	return clone(e.lease), true
+	l, ok := e.live(now)
+	if !ok {
+		return Lease{}, false
+	}
+	return clone(*l), true
 }
 
-// LookupClient returns the client's live leases of every kind, sorted by
-// address, for RFC 5007 leasequery. It walks every entry: leasequeries are
+// LookupClient returns the client's live leases of every kind as storage
+// holds them, sorted by address, for RFC 5007 leasequery. It walks every entry: leasequeries are
 // rare, and an index by DUID alone would cost every lease a second entry.
 func (p *Pool) LookupClient(duid []byte, now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
 	for k, e := range p.byClient {
-		if k.duid == string(duid) && e.state == bound && now.Before(e.until) {
-			out = append(out, clone(e.lease))
+		if k.duid != string(duid) {
+			continue
+		}
+		if l, ok := e.live(now); ok {
+			out = append(out, clone(*l))
 		}
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
 	return out
 }
 
-// List returns the live leases of every kind sorted by address.
+// List returns the live leases of every kind sorted by address, as
+// storage holds them: a binding not yet confirmed by Stored is left out,
+// a renewal shows the lifetimes stored before it.
 func (p *Pool) List(now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
 	for _, e := range p.byAddr {
-		if e.state == bound && now.Before(e.until) {
-			out = append(out, clone(e.lease))
+		if l, ok := e.live(now); ok {
+			out = append(out, clone(*l))
 		}
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })

@@ -27,12 +27,15 @@ func req(i int, hint string, now time.Time) Lease {
 	return l
 }
 
+// mustBind binds r and confirms it stored, as the DHCPv6 server does once
+// its batch is on disk.
 func mustBind(t *testing.T, p *Pool, r Lease, now time.Time) Lease {
 	t.Helper()
 	l, _, err := p.Bind(r, now)
 	if err != nil {
 		t.Fatalf("Bind(client %x/%d): %v", r.DUID, r.IAID, err)
 	}
+	p.Stored([]Lease{l})
 	return l
 }
 
@@ -435,7 +438,10 @@ func TestConcurrentClientsNeverShareAnAddress(t *testing.T) {
 					}
 					l, _, err := p.Bind(req(i, "", t0), t0)
 					if err == nil {
-						_, err = p.Renew(req(i, "", t0), t0)
+						l, err = p.Renew(req(i, "", t0), t0)
+					}
+					if err == nil {
+						p.Stored([]Lease{l})
 					}
 					mu.Lock()
 					defer mu.Unlock()
@@ -551,5 +557,142 @@ func TestOffersNeverLockOut(t *testing.T) {
 	}
 	if p.offers.Len() != 0 {
 		t.Errorf("%d offers left, want none: every address is bound", p.offers.Len())
+	}
+}
+
+// TestListShowsOnlyStored checks that List and the leasequery lookups show
+// what storage holds: a binding once Stored confirms it, a renewal with its
+// stored lifetimes until then, and that Revert goes back to them.
+func TestListShowsOnlyStored(t *testing.T) {
+	later := t0.Add(10 * time.Minute)
+	listed := func(p *Pool) string {
+		var out []string
+		for _, l := range p.List(later) {
+			out = append(out, fmt.Sprintf("%s until %s", l.Address, l.ValidUntil.Sub(t0)))
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tt := range []struct {
+		name string
+		run  func(p *Pool)
+		want string
+	}{
+		{"bound, not stored", func(p *Pool) { _, _, _ = p.Bind(req(1, "2001:db8::10", t0), t0) }, "[]"},
+		{"bound and stored", func(p *Pool) { mustBind(t, p, req(1, "2001:db8::10", t0), t0) }, "[2001:db8::10 until 1h0m0s]"},
+		{"bound, store failed", func(p *Pool) {
+			l, _, _ := p.Bind(req(1, "2001:db8::10", t0), t0)
+			p.Revert([]Lease{l})
+			// The address is free again.
+			if l := mustBind(t, p, req(2, "2001:db8::10", t0), t0); l.Address != netip.MustParseAddr("2001:db8::10") {
+				t.Errorf("address after Revert went to %s", l.Address)
+			}
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"renewed, not stored", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			_, _ = p.Renew(req(1, "", later), later)
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"renewed and stored", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			l, _ := p.Renew(req(1, "", later), later)
+			p.Stored([]Lease{l})
+		}, "[2001:db8::10 until 1h10m0s]"},
+		{"renewed, store failed", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			l, _ := p.Renew(req(1, "", later), later)
+			p.Revert([]Lease{l})
+			if got, _ := p.Lookup(NA, duid(1), 1, later); !got.ValidUntil.Equal(t0.Add(time.Hour)) {
+				t.Errorf("after Revert the pool holds the lease until %s", got.ValidUntil)
+			}
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"renewed by a Request, not stored", func(p *Pool) {
+			mustBind(t, p, req(1, "2001:db8::10", t0), t0)
+			_, _, _ = p.Bind(req(1, "", later), later)
+		}, "[2001:db8::10 until 1h0m0s]"},
+		// A batch is stored while the next one renews the lease again: the
+		// first is what storage holds, and the second's failure goes back
+		// to it.
+		{"stored while changed again", func(p *Pool) {
+			first, _, _ := p.Bind(req(1, "2001:db8::10", t0), t0)
+			second, _ := p.Renew(req(1, "", later), later)
+			p.Stored([]Lease{first})
+			if got := len(p.List(later)); got != 1 {
+				t.Errorf("List has %d leases after the first store", got)
+			}
+			p.Revert([]Lease{second})
+		}, "[2001:db8::10 until 1h0m0s]"},
+		{"both stores failed", func(p *Pool) {
+			first, _, _ := p.Bind(req(1, "2001:db8::10", t0), t0)
+			second, _ := p.Renew(req(1, "", later), later)
+			p.Revert([]Lease{first})
+			p.Revert([]Lease{second})
+		}, "[]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewPool(Spaces{Addresses: []config.AddressRange{rng("2001:db8::10", "2001:db8::1f")}})
+			tt.run(p)
+			if got := listed(p); got != tt.want {
+				t.Errorf("List = %s, want %s", got, tt.want)
+			}
+			if got := len(p.LookupClient(duid(1), later)) + len(p.LookupClient(duid(2), later)); got != len(p.List(later)) {
+				t.Errorf("LookupClient finds %d leases, List %d", got, len(p.List(later)))
+			}
+		})
+	}
+}
+
+// TestLeasesPerClient checks Spaces.LeasesPerClient: a client at the limit
+// gets no further lease or offer of any kind, keeps renewing what it
+// holds, and may bind again once it lets one go or it expires.
+func TestLeasesPerClient(t *testing.T) {
+	s := seedSpaces()
+	s.LeasesPerClient = 3
+	p := NewPool(s)
+	held := []Lease{
+		mustBind(t, p, kindReq(NA, 1, "", t0), t0),
+		mustBind(t, p, kindReq(TA, 1, "", t0), t0),
+	}
+	short := kindReq(PD, 1, "", t0)
+	short.ValidUntil = t0.Add(time.Minute)
+	held = append(held, mustBind(t, p, short, t0))
+	more := kindReq(NA, 1, "", t0)
+	more.IAID = 2
+	if _, _, err := p.Bind(more, t0); !errors.Is(err, ErrClientLimit) {
+		t.Fatalf("fourth Bind: %v, want ErrClientLimit", err)
+	}
+	if _, err := p.Offer(NA, more.DUID, more.IAID, netip.Addr{}, t0); !errors.Is(err, ErrClientLimit) {
+		t.Fatalf("Offer over the limit: %v, want ErrClientLimit", err)
+	}
+	// What it holds is still its own: renewed, and bound again by Request.
+	if _, err := p.Renew(kindReq(NA, 1, "", t0), t0); err != nil {
+		t.Errorf("Renew at the limit: %v", err)
+	}
+	if _, _, err := p.Bind(kindReq(TA, 1, "", t0), t0); err != nil {
+		t.Errorf("Bind of a held IA at the limit: %v", err)
+	}
+	// Another client is not affected.
+	mustBind(t, p, kindReq(NA, 2, "", t0), t0)
+	// Released: room for one more.
+	if _, ok := p.Release(NA, held[0].DUID, held[0].IAID, held[0].Address); !ok {
+		t.Fatal("Release failed")
+	}
+	mustBind(t, p, more, t0)
+	if _, _, err := p.Bind(kindReq(NA, 1, "", t0), t0); !errors.Is(err, ErrClientLimit) {
+		t.Fatalf("Bind after the freed place was taken: %v, want ErrClientLimit", err)
+	}
+	// Expired: room again.
+	later := t0.Add(2 * time.Minute)
+	p.Expire(later)
+	third := kindReq(TA, 1, "", later)
+	third.IAID = 3
+	if _, _, err := p.Bind(third, later); err != nil {
+		t.Errorf("Bind after a lease expired: %v", err)
+	}
+	// No limit.
+	s.LeasesPerClient = 0
+	p.Update(s)
+	for i := range 5 {
+		r := kindReq(TA, 1, "", later)
+		r.IAID = uint32(10 + i)
+		mustBind(t, p, r, later)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"google.golang.org/protobuf/proto"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
@@ -52,21 +53,23 @@ type routerAdvertisementModel struct {
 }
 
 type dhcpv6Model struct {
-	Mode              types.String `tfsdk:"mode"`
-	Ranges            types.List   `tfsdk:"ranges"`
-	TemporaryRanges   types.List   `tfsdk:"temporary_ranges"`
-	PrefixDelegation  types.Object `tfsdk:"prefix_delegation"`
-	DNSServers        types.List   `tfsdk:"dns_servers"`
-	DomainSearch      types.List   `tfsdk:"domain_search"`
-	Preference        types.Int64  `tfsdk:"preference"`
-	RenewTime         types.Int64  `tfsdk:"renew_time"`
-	RebindTime        types.Int64  `tfsdk:"rebind_time"`
-	PreferredLifetime types.Int64  `tfsdk:"preferred_lifetime"`
-	ValidLifetime     types.Int64  `tfsdk:"valid_lifetime"`
-	InfoRefreshTime   types.Int64  `tfsdk:"info_refresh_time"`
-	RapidCommit       types.Bool   `tfsdk:"rapid_commit"`
-	RateLimit         types.Object `tfsdk:"rate_limit"`
-	AllowLeasequery   types.Bool   `tfsdk:"allow_leasequery"`
+	Mode               types.String `tfsdk:"mode"`
+	Ranges             types.List   `tfsdk:"ranges"`
+	TemporaryRanges    types.List   `tfsdk:"temporary_ranges"`
+	PrefixDelegation   types.Object `tfsdk:"prefix_delegation"`
+	DNSServers         types.List   `tfsdk:"dns_servers"`
+	DomainSearch       types.List   `tfsdk:"domain_search"`
+	Preference         types.Int64  `tfsdk:"preference"`
+	RenewTime          types.Int64  `tfsdk:"renew_time"`
+	RebindTime         types.Int64  `tfsdk:"rebind_time"`
+	PreferredLifetime  types.Int64  `tfsdk:"preferred_lifetime"`
+	ValidLifetime      types.Int64  `tfsdk:"valid_lifetime"`
+	InfoRefreshTime    types.Int64  `tfsdk:"info_refresh_time"`
+	RapidCommit        types.Bool   `tfsdk:"rapid_commit"`
+	RateLimit          types.Object `tfsdk:"rate_limit"`
+	AllowLeasequery    types.Bool   `tfsdk:"allow_leasequery"`
+	MaxIAsPerMessage   types.Int64  `tfsdk:"max_ias_per_message"`
+	MaxLeasesPerClient types.Int64  `tfsdk:"max_leases_per_client"`
 }
 
 // rateLimitModel is dhcpv6.rate_limit.
@@ -129,21 +132,23 @@ var (
 	}
 
 	dhcpv6AttrTypes = map[string]attr.Type{
-		"mode":               types.StringType,
-		"ranges":             types.ListType{ElemType: addressRangeObjectType},
-		"temporary_ranges":   types.ListType{ElemType: addressRangeObjectType},
-		"prefix_delegation":  types.ObjectType{AttrTypes: prefixDelegationAttrTypes},
-		"dns_servers":        addressListType,
-		"domain_search":      stringListType,
-		"preference":         types.Int64Type,
-		"renew_time":         types.Int64Type,
-		"rebind_time":        types.Int64Type,
-		"preferred_lifetime": types.Int64Type,
-		"valid_lifetime":     types.Int64Type,
-		"info_refresh_time":  types.Int64Type,
-		"rapid_commit":       types.BoolType,
-		"rate_limit":         types.ObjectType{AttrTypes: rateLimitAttrTypes},
-		"allow_leasequery":   types.BoolType,
+		"mode":                  types.StringType,
+		"ranges":                types.ListType{ElemType: addressRangeObjectType},
+		"temporary_ranges":      types.ListType{ElemType: addressRangeObjectType},
+		"prefix_delegation":     types.ObjectType{AttrTypes: prefixDelegationAttrTypes},
+		"dns_servers":           addressListType,
+		"domain_search":         stringListType,
+		"preference":            types.Int64Type,
+		"renew_time":            types.Int64Type,
+		"rebind_time":           types.Int64Type,
+		"preferred_lifetime":    types.Int64Type,
+		"valid_lifetime":        types.Int64Type,
+		"info_refresh_time":     types.Int64Type,
+		"rapid_commit":          types.BoolType,
+		"rate_limit":            types.ObjectType{AttrTypes: rateLimitAttrTypes},
+		"allow_leasequery":      types.BoolType,
+		"max_ias_per_message":   types.Int64Type,
+		"max_leases_per_client": types.Int64Type,
 	}
 )
 
@@ -172,21 +177,23 @@ func defaultRouterAdvertisement() types.Object {
 func defaultDHCPv6() types.Object {
 	d := config.Defaults
 	return types.ObjectValueMust(dhcpv6AttrTypes, map[string]attr.Value{
-		"mode":               types.StringValue(string(d.DHCPv6Mode)),
-		"ranges":             types.ListValueMust(addressRangeObjectType, []attr.Value{}),
-		"temporary_ranges":   types.ListValueMust(addressRangeObjectType, []attr.Value{}),
-		"prefix_delegation":  types.ObjectNull(prefixDelegationAttrTypes),
-		"dns_servers":        types.ListValueMust(ipv6types.AddressType{}, []attr.Value{}),
-		"domain_search":      types.ListValueMust(types.StringType, []attr.Value{}),
-		"preference":         types.Int64Value(int64(d.Preference)),
-		"renew_time":         secondsValue(d.RenewTime),
-		"rebind_time":        secondsValue(d.RebindTime),
-		"preferred_lifetime": secondsValue(d.PreferredLifetime),
-		"valid_lifetime":     secondsValue(d.ValidLifetime),
-		"info_refresh_time":  secondsValue(0),
-		"rapid_commit":       types.BoolValue(false),
-		"rate_limit":         rateLimitValue(d.RateLimit),
-		"allow_leasequery":   types.BoolValue(false),
+		"mode":                  types.StringValue(string(d.DHCPv6Mode)),
+		"ranges":                types.ListValueMust(addressRangeObjectType, []attr.Value{}),
+		"temporary_ranges":      types.ListValueMust(addressRangeObjectType, []attr.Value{}),
+		"prefix_delegation":     types.ObjectNull(prefixDelegationAttrTypes),
+		"dns_servers":           types.ListValueMust(ipv6types.AddressType{}, []attr.Value{}),
+		"domain_search":         types.ListValueMust(types.StringType, []attr.Value{}),
+		"preference":            types.Int64Value(int64(d.Preference)),
+		"renew_time":            secondsValue(d.RenewTime),
+		"rebind_time":           secondsValue(d.RebindTime),
+		"preferred_lifetime":    secondsValue(d.PreferredLifetime),
+		"valid_lifetime":        secondsValue(d.ValidLifetime),
+		"info_refresh_time":     secondsValue(0),
+		"rapid_commit":          types.BoolValue(false),
+		"rate_limit":            rateLimitValue(d.RateLimit),
+		"allow_leasequery":      types.BoolValue(false),
+		"max_ias_per_message":   types.Int64Value(int64(d.MaxIAsPerMessage)),
+		"max_leases_per_client": types.Int64Value(int64(d.MaxLeasesPerClient)),
 	})
 }
 
@@ -334,6 +341,8 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 			InfoRefreshTimeSeconds:   secs(dh.InfoRefreshTime, 0, dhPath.AtName("info_refresh_time")),
 			RapidCommit:              boolOr(dh.RapidCommit, false),
 			AllowLeasequery:          boolOr(dh.AllowLeasequery, false),
+			MaxIasPerMessage:         proto.Uint32(num(dh.MaxIAsPerMessage, uint32(d.MaxIAsPerMessage), dhPath.AtName("max_ias_per_message"))),
+			MaxLeasesPerClient:       proto.Uint32(num(dh.MaxLeasesPerClient, uint32(d.MaxLeasesPerClient), dhPath.AtName("max_leases_per_client"))),
 		},
 	}
 	rl := &netbootv1.DHCPv6RateLimit{
@@ -432,21 +441,23 @@ func (m *bootServerModel) fromProto(ctx context.Context, st *netbootv1.BootServe
 
 	dh := c.GetDhcpv6()
 	dhObj, d := types.ObjectValueFrom(ctx, dhcpv6AttrTypes, dhcpv6Model{
-		Mode:              types.StringValue(dh.GetMode()),
-		Ranges:            rangesFromProto(dh.GetRanges()),
-		TemporaryRanges:   rangesFromProto(dh.GetTemporaryRanges()),
-		PrefixDelegation:  prefixDelegationFromProto(dh.GetPrefixDelegation()),
-		DNSServers:        addressList(dh.GetDnsServers()),
-		DomainSearch:      stringList(dh.GetDomainSearch()),
-		Preference:        types.Int64Value(int64(dh.GetPreference())),
-		RenewTime:         types.Int64Value(int64(dh.GetRenewTimeSeconds())),
-		RebindTime:        types.Int64Value(int64(dh.GetRebindTimeSeconds())),
-		PreferredLifetime: types.Int64Value(int64(dh.GetPreferredLifetimeSeconds())),
-		ValidLifetime:     types.Int64Value(int64(dh.GetValidLifetimeSeconds())),
-		InfoRefreshTime:   types.Int64Value(int64(dh.GetInfoRefreshTimeSeconds())),
-		RapidCommit:       types.BoolValue(dh.GetRapidCommit()),
-		RateLimit:         rateLimitFromProto(dh.GetRateLimit()),
-		AllowLeasequery:   types.BoolValue(dh.GetAllowLeasequery()),
+		Mode:               types.StringValue(dh.GetMode()),
+		Ranges:             rangesFromProto(dh.GetRanges()),
+		TemporaryRanges:    rangesFromProto(dh.GetTemporaryRanges()),
+		PrefixDelegation:   prefixDelegationFromProto(dh.GetPrefixDelegation()),
+		DNSServers:         addressList(dh.GetDnsServers()),
+		DomainSearch:       stringList(dh.GetDomainSearch()),
+		Preference:         types.Int64Value(int64(dh.GetPreference())),
+		RenewTime:          types.Int64Value(int64(dh.GetRenewTimeSeconds())),
+		RebindTime:         types.Int64Value(int64(dh.GetRebindTimeSeconds())),
+		PreferredLifetime:  types.Int64Value(int64(dh.GetPreferredLifetimeSeconds())),
+		ValidLifetime:      types.Int64Value(int64(dh.GetValidLifetimeSeconds())),
+		InfoRefreshTime:    types.Int64Value(int64(dh.GetInfoRefreshTimeSeconds())),
+		RapidCommit:        types.BoolValue(dh.GetRapidCommit()),
+		RateLimit:          rateLimitFromProto(dh.GetRateLimit()),
+		AllowLeasequery:    types.BoolValue(dh.GetAllowLeasequery()),
+		MaxIAsPerMessage:   types.Int64Value(int64(limitOr(dh.MaxIasPerMessage, config.Defaults.MaxIAsPerMessage))),
+		MaxLeasesPerClient: types.Int64Value(int64(limitOr(dh.MaxLeasesPerClient, config.Defaults.MaxLeasesPerClient))),
 	})
 	diags.Append(d...)
 	m.DHCPv6 = dhObj
@@ -461,6 +472,15 @@ func (m *bootServerModel) fromProto(ctx context.Context, st *netbootv1.BootServe
 	m.BootURLBase = types.StringValue(s.GetHttpUrlBase())
 	m.TFTPURLBase = types.StringValue(s.GetTftpUrlBase())
 	return diags
+}
+
+// limitOr reads one of dhcpv6's limits per client; a boot server stored
+// without it gets the default, as config.FromProto gives it.
+func limitOr(v *uint32, def int) uint32 {
+	if v == nil {
+		return uint32(def)
+	}
+	return *v
 }
 
 // rateLimitFromProto reads dhcpv6.rate_limit; a boot server stored
@@ -484,6 +504,9 @@ func wellFormed(pb *netbootv1.BootServer) bool {
 	}
 	if rl := dh.GetRateLimit(); rl.GetPerClientPerSecond() > config.MaxRate || rl.GetPerSourcePerSecond() > config.MaxRate ||
 		rl.GetBurst() > config.MaxBurst || rl.GetPerSourceBurst() > config.MaxBurst {
+		return false
+	}
+	if dh.GetMaxIasPerMessage() > config.MaxIAsPerMessage || dh.GetMaxLeasesPerClient() > config.MaxLeasesPerClient {
 		return false
 	}
 	if _, err := ipv6types.ParsePrefix(pb.GetPrefix()); err != nil {

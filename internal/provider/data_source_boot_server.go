@@ -133,7 +133,9 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 							"per_source_burst":      schema.Int64Attribute{MarkdownDescription: "Messages one source address may send at once.", Computed: true},
 						},
 					},
-					"allow_leasequery": schema.BoolAttribute{MarkdownDescription: "Whether RFC 5007 LEASEQUERY is answered.", Computed: true},
+					"allow_leasequery":      schema.BoolAttribute{MarkdownDescription: "Whether RFC 5007 LEASEQUERY is answered.", Computed: true},
+					"max_ias_per_message":   schema.Int64Attribute{MarkdownDescription: "IAs of one Solicit or Request that are served (0: no limit).", Computed: true},
+					"max_leases_per_client": schema.Int64Attribute{MarkdownDescription: "Addresses and prefixes one client DUID may hold at once (0: no limit).", Computed: true},
 				},
 			},
 			"boot": schema.SingleNestedAttribute{

@@ -27,6 +27,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 )
 
 var (
@@ -472,7 +473,7 @@ var artifactObject = &agentObject[artifactModel]{
 		return err
 	},
 	validKey: func(p string) string {
-		if err := checkArtifactPath(p); err != nil {
+		if err := config.CheckArtifactPath(p); err != nil {
 			return fmt.Sprintf("such as \"undionly.kpxe\"; %v", err)
 		}
 		return ""

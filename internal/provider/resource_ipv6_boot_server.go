@@ -97,6 +97,19 @@ func rateLimitAttribute() schema.SingleNestedAttribute {
 	}
 }
 
+// clientLimitAttribute is one of dhcpv6's limits per client; 0 turns it
+// off.
+func clientLimitAttribute(description string, def, max int) schema.Int64Attribute {
+	return schema.Int64Attribute{
+		MarkdownDescription: fmt.Sprintf("%s Refusals are logged, one warning per message. `0` means no limit. "+
+			"Defaults to `%d`.", description, def),
+		Optional:   true,
+		Computed:   true,
+		Default:    int64default.StaticInt64(int64(def)),
+		Validators: []validator.Int64{int64validator.Between(0, int64(max))},
+	}
+}
+
 func addressListAttribute(description string) schema.ListAttribute {
 	return schema.ListAttribute{
 		MarkdownDescription: description + " Defaults to `[]`.",
@@ -257,8 +270,10 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 							},
 						},
 						"file": schema.StringAttribute{
-							MarkdownDescription: "Path of a `netboot_artifact` to offer, e.g. `\"ipxe.efi\"`; the URL " +
-								"is built from the server address and `via`. Set `file` and `via`, or `url`.",
+							MarkdownDescription: "Path of a `netboot_artifact` to offer, e.g. `\"ipxe.efi\"`, written as " +
+								"an artifact's `path` is (a leading `/` is allowed; no control characters, backslashes, " +
+								"`.` or `..` elements); the URL is built from the server address and `via`, escaped where " +
+								"a URL must be (a space as `%20`). Set `file` and `via`, or `url`.",
 							Optional:   true,
 							Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 						},
@@ -452,6 +467,15 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 						Computed: true,
 						Default:  booldefault.StaticBool(false),
 					},
+					"max_ias_per_message": clientLimitAttribute("How many identity associations (IA_NA, IA_TA and "+
+						"IA_PD together) of one Solicit or Request are served, in the order the client lists them; "+
+						"the rest get status NoAddrsAvail (NoPrefixAvail for an IA_PD), as RFC 8415 says for an IA "+
+						"the server assigns nothing to. A host asks for one address per interface.",
+						d.MaxIAsPerMessage, config.MaxIAsPerMessage),
+					"max_leases_per_client": clientLimitAttribute("How many addresses and delegated prefixes one "+
+						"client DUID may hold at once, of every kind; its further IAs get NoAddrsAvail or "+
+						"NoPrefixAvail until it releases one or one expires. Leases it holds are always renewed, "+
+						"also after this is lowered.", d.MaxLeasesPerClient, config.MaxLeasesPerClient),
 				},
 			},
 			"boot": bootSchemaAttribute(),

@@ -160,6 +160,10 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ arch = [0] }] }`,
 			"boot.rules[0].file set file (served by this boot server) or url (anywhere)"},
+		{"boot rule file with a newline", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { rules = [{ file = "a\nb c;d", via = "tftp" }] }`,
+			"it contains a control character"},
 		{"boot rule with unknown protocol", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ file = "ipxe.efi", via = "ftp" }] }`,
@@ -212,6 +216,12 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			   rate_limit = { per_client_per_second = 5, burst = 1 }
 			 }`,
 			"dhcpv6.rate_limit.burst must be between 2 and"},
+		{"too many IAs per message", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   max_ias_per_message = 1000
+			 }`,
+			"value must be between 0 and 256"},
 		{"rate limit too high", "2001:db8:1::/64",
 			`dhcpv6 = {
 			   ` + ranges + `
@@ -468,6 +478,8 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 			RapidCommit: true, InfoRefreshTimeSeconds: 600,
 			RateLimit:       &netbootv1.DHCPv6RateLimit{PerClientPerSecond: 3, Burst: 6, PerSourcePerSecond: 0, PerSourceBurst: 0},
 			AllowLeasequery: true,
+			// 0 (no limit) reads back as 0, not as the default.
+			MaxIasPerMessage: proto.Uint32(4), MaxLeasesPerClient: proto.Uint32(0),
 		},
 		Boot: &netbootv1.Boot{
 			Rules: []*netbootv1.BootFileRule{
@@ -654,6 +666,8 @@ func TestAccIPv6BootServer_basic(t *testing.T) {
     preference        = 255
     rate_limit        = { per_client_per_second = 5, per_source_per_second = 0 }
     allow_leasequery  = true
+    max_ias_per_message   = 2
+    max_leases_per_client = 0
   }
 `
 	ra := tfjsonpath.New("router_advertisement")
@@ -690,6 +704,8 @@ func TestAccIPv6BootServer_basic(t *testing.T) {
 						"per_source_per_second": knownvalue.Int64Exact(20000), "per_source_burst": knownvalue.Int64Exact(40000),
 					})),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("allow_leasequery"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_ias_per_message"), knownvalue.Int64Exact(8)),
+					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_leases_per_client"), knownvalue.Int64Exact(16)),
 				},
 			},
 			{
@@ -710,6 +726,8 @@ func TestAccIPv6BootServer_basic(t *testing.T) {
 						"per_source_per_second": knownvalue.Int64Exact(0), "per_source_burst": knownvalue.Int64Exact(40000),
 					})),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("allow_leasequery"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_ias_per_message"), knownvalue.Int64Exact(2)),
+					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_leases_per_client"), knownvalue.Int64Exact(0)),
 				},
 			},
 			{

@@ -3,14 +3,12 @@ package provider
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"net/url"
 	"path/filepath"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 )
 
 // stringCheck is a string validator made of a function that says what is
@@ -42,28 +40,8 @@ func artifactPathValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid artifact path",
 		description: `a clean relative path such as "undionly.kpxe" or "debian/linux"`,
-		check:       checkArtifactPath,
+		check:       config.CheckArtifactPath,
 	}
-}
-
-// checkArtifactPath refuses what a TFTP or HTTP client could not ask for
-// unambiguously, as the agent's TFTP server refuses such requests.
-func checkArtifactPath(p string) error {
-	switch {
-	case len(p) > 255:
-		return errors.New("longer than 255 bytes")
-	case !utf8.ValidString(p):
-		return errors.New("not valid UTF-8")
-	case strings.HasPrefix(p, "/"):
-		return errors.New(`it starts with "/"`)
-	case strings.ContainsRune(p, '\\'):
-		return errors.New("it contains a backslash")
-	case strings.ContainsFunc(p, unicode.IsControl):
-		return errors.New("it contains a control character")
-	case p == "." || !fs.ValidPath(p):
-		return errors.New(`it has an empty, "." or ".." element`)
-	}
-	return nil
 }
 
 // agentPathValidator accepts an absolute, clean file path on the agent host.

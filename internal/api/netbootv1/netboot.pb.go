@@ -519,8 +519,16 @@ type DHCPv6 struct {
 	// allow_leasequery answers RFC 5007 LEASEQUERY messages; when false they
 	// get a LEASEQUERY-REPLY with status NotAllowed.
 	AllowLeasequery bool `protobuf:"varint,15,opt,name=allow_leasequery,json=allowLeasequery,proto3" json:"allow_leasequery,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// max_ias_per_message is how many identity associations (IA_NA, IA_TA
+	// and IA_PD together) of one Solicit or Request are served; the rest
+	// get NoAddrsAvail or NoPrefixAvail. Unset means the default.
+	MaxIasPerMessage *uint32 `protobuf:"varint,16,opt,name=max_ias_per_message,json=maxIasPerMessage,proto3,oneof" json:"max_ias_per_message,omitempty"`
+	// max_leases_per_client is how many addresses and prefixes one client
+	// DUID may hold at once; its further IAs get NoAddrsAvail or
+	// NoPrefixAvail. Unset means the default.
+	MaxLeasesPerClient *uint32 `protobuf:"varint,17,opt,name=max_leases_per_client,json=maxLeasesPerClient,proto3,oneof" json:"max_leases_per_client,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *DHCPv6) Reset() {
@@ -656,6 +664,20 @@ func (x *DHCPv6) GetAllowLeasequery() bool {
 		return x.AllowLeasequery
 	}
 	return false
+}
+
+func (x *DHCPv6) GetMaxIasPerMessage() uint32 {
+	if x != nil && x.MaxIasPerMessage != nil {
+		return *x.MaxIasPerMessage
+	}
+	return 0
+}
+
+func (x *DHCPv6) GetMaxLeasesPerClient() uint32 {
+	if x != nil && x.MaxLeasesPerClient != nil {
+		return *x.MaxLeasesPerClient
+	}
+	return 0
 }
 
 // PrefixDelegation is dhcpd6.conf's "prefix6 START END /LENGTH": every
@@ -4389,7 +4411,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x14dns_lifetime_seconds\x18\f \x01(\rR\x12dnsLifetimeSeconds\"6\n" +
 	"\fAddressRange\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\tR\x03end\"\xdb\x05\n" +
+	"\x03end\x18\x02 \x01(\tR\x03end\"\xf9\x06\n" +
 	"\x06DHCPv6\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x120\n" +
 	"\x06ranges\x18\x02 \x03(\v2\x18.netboot.v1.AddressRangeR\x06ranges\x12\x1f\n" +
@@ -4410,7 +4432,11 @@ const file_netboot_proto_rawDesc = "" +
 	"\x11prefix_delegation\x18\r \x01(\v2\x1c.netboot.v1.PrefixDelegationR\x10prefixDelegation\x12:\n" +
 	"\n" +
 	"rate_limit\x18\x0e \x01(\v2\x1b.netboot.v1.DHCPv6RateLimitR\trateLimit\x12)\n" +
-	"\x10allow_leasequery\x18\x0f \x01(\bR\x0fallowLeasequery\"R\n" +
+	"\x10allow_leasequery\x18\x0f \x01(\bR\x0fallowLeasequery\x122\n" +
+	"\x13max_ias_per_message\x18\x10 \x01(\rH\x00R\x10maxIasPerMessage\x88\x01\x01\x126\n" +
+	"\x15max_leases_per_client\x18\x11 \x01(\rH\x01R\x12maxLeasesPerClient\x88\x01\x01B\x16\n" +
+	"\x14_max_ias_per_messageB\x18\n" +
+	"\x16_max_leases_per_client\"R\n" +
 	"\x10PrefixDelegation\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
 	"\x03end\x18\x02 \x01(\tR\x03end\x12\x16\n" +
@@ -4897,6 +4923,7 @@ func file_netboot_proto_init() {
 	if File_netboot_proto != nil {
 		return
 	}
+	file_netboot_proto_msgTypes[5].OneofWrappers = []any{}
 	file_netboot_proto_msgTypes[21].OneofWrappers = []any{
 		(*PutArtifactRequest_Header)(nil),
 		(*PutArtifactRequest_Chunk)(nil),
