@@ -200,33 +200,38 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// Restored says what Restore did.
+type Restored struct {
+	Snapshot string // "the snapshot state.db.snapshot of 2026-…"
+	Kept     string // where the replaced state file is now ("" if none)
+}
+
 // Restore replaces the state file in dir with its snapshot, after checking
-// the snapshot. The replaced file, if any, is kept beside it under a name
-// Restore returns, for a later look. It refuses while a process holds the
-// state file.
-func Restore(dir string) (kept string, err error) {
+// the snapshot. The replaced file, if any, is kept beside it, for a later
+// look. It refuses while a process holds the state file.
+func Restore(dir string) (r Restored, err error) {
 	path := filepath.Join(dir, FileName)
 	snapPath := filepath.Join(dir, SnapshotName)
-	if snapshotInfo(dir) == "" {
-		return "", fmt.Errorf("there is no snapshot %s to restore", snapPath)
+	if r.Snapshot = snapshotInfo(dir); r.Snapshot == "" {
+		return r, fmt.Errorf("there is no snapshot %s to restore", snapPath)
 	}
 	if f, err := os.Open(path); err == nil {
 		defer f.Close()
 		if err := lock(f, syscall.LOCK_EX); err != nil {
-			return "", fmt.Errorf("%s is in use by a running agent: stop it first", path)
+			return r, fmt.Errorf("%s is in use by a running agent: stop it first", path)
 		}
 	}
 	if err := checkFile(snapPath); err != nil {
-		return "", fmt.Errorf("the snapshot %s is damaged too (%v): no good copy is left; move both away to start with no configuration and no leases", snapPath, err)
+		return r, fmt.Errorf("the snapshot %s is damaged too (%v): no good copy is left; move both away to start with no configuration and no leases", snapPath, err)
 	}
 	src, err := os.Open(snapPath)
 	if err != nil {
-		return "", err
+		return r, err
 	}
 	defer src.Close()
 	tmp, err := os.CreateTemp(dir, "."+FileName+"-restore-*")
 	if err != nil {
-		return "", err
+		return r, err
 	}
 	defer os.Remove(tmp.Name())
 	_, err = io.Copy(tmp, src)
@@ -240,18 +245,18 @@ func Restore(dir string) (kept string, err error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("copying %s: %w", snapPath, err)
+		return r, fmt.Errorf("copying %s: %w", snapPath, err)
 	}
 	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
-		kept = path + ".damaged-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := os.Rename(path, kept); err != nil {
-			return "", fmt.Errorf("moving the damaged file aside: %w", err)
+		r.Kept = path + ".replaced-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Rename(path, r.Kept); err != nil {
+			return r, fmt.Errorf("moving the damaged file aside: %w", err)
 		}
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return kept, err
+		return r, err
 	}
-	return kept, syncDir(dir)
+	return r, syncDir(dir)
 }
 
 // FileReport is what Check found in one state file.

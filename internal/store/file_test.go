@@ -267,9 +267,9 @@ func TestRestoreFromSnapshot(t *testing.T) {
 		t.Fatalf("Check = %+v, want state.db damaged and a sound snapshot of 3 boot servers and 4500 leases", reports)
 	}
 
-	kept, err := Restore(dir)
+	restored, err := Restore(dir)
 	must(t, err)
-	if _, err := os.Stat(kept); err != nil {
+	if _, err := os.Stat(restored.Kept); err != nil {
 		t.Errorf("the damaged file was not kept: %v", err)
 	}
 	s, err = Open(dir)
