@@ -32,6 +32,13 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 		usage(stdout)
 		return 0
 	}
+	switch args[0] {
+	case "init", "server", "client":
+	default:
+		fmt.Fprintf(stderr, "certs: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
 	fs := flag.NewFlagSet("certs "+args[0], flag.ContinueOnError)
 	fs.Usage = func() { usage(fs.Output()); fmt.Fprint(fs.Output(), "\nFlags:\n"); fs.PrintDefaults() }
 	dir := fs.String("dir", "", "directory holding the CA and the certificates")
@@ -66,9 +73,6 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 			}
 		}
 		err = pki.Issue(*dir, *name, req)
-	default:
-		usage(stderr)
-		return 2
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "certs %s: %v\n", args[0], err)
