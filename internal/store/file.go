@@ -152,19 +152,32 @@ func noPanic(f func() error) (err error) {
 }
 
 // Snapshot writes a consistent copy of the state to SnapshotName: a read
-// transaction's view, written to a temporary file, fsynced and renamed
-// over the old copy, so a crash leaves the old or the new snapshot whole.
+// transaction's view, written so that a crash leaves the old or the new
+// snapshot whole (writeAtomic).
 func (s *Store) Snapshot() error {
-	dir := filepath.Dir(s.db.Path())
-	tmp, err := os.CreateTemp(dir, "."+SnapshotName+"-*")
+	path := filepath.Join(filepath.Dir(s.db.Path()), SnapshotName)
+	err := writeAtomic(path, func(f *os.File) error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			_, err := tx.WriteTo(f)
+			return err
+		})
+	})
 	if err != nil {
-		return fmt.Errorf("writing snapshot: %w", err)
+		return fmt.Errorf("writing snapshot %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeAtomic fills a temporary file beside path, fsyncs it, renames it
+// over path and fsyncs the directory.
+func writeAtomic(path string, fill func(*os.File) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
 	}
 	defer os.Remove(tmp.Name())
-	err = s.db.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(tmp)
-		return err
-	})
+	err = fill(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -172,15 +185,12 @@ func (s *Store) Snapshot() error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, SnapshotName))
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err == nil {
 		err = syncDir(dir)
 	}
-	if err != nil {
-		return fmt.Errorf("writing snapshot %s: %w", filepath.Join(dir, SnapshotName), err)
-	}
-	return nil
+	return err
 }
 
 // LastTx is the id of the last committed transaction: a snapshot taken at
@@ -229,34 +239,22 @@ func Restore(dir string) (r Restored, err error) {
 		return r, err
 	}
 	defer src.Close()
-	tmp, err := os.CreateTemp(dir, "."+FileName+"-restore-*")
-	if err != nil {
-		return r, err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, src)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return r, fmt.Errorf("copying %s: %w", snapPath, err)
-	}
 	if info, err := os.Stat(path); err == nil && info.Size() > 0 {
 		r.Kept = path + ".replaced-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := os.Rename(path, r.Kept); err != nil {
-			return r, fmt.Errorf("moving the damaged file aside: %w", err)
+		if err := os.Link(path, r.Kept); err != nil {
+			return r, fmt.Errorf("keeping the replaced file: %w", err)
 		}
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return r, err
+	err = writeAtomic(path, func(f *os.File) error {
+		if _, err := io.Copy(f, src); err != nil {
+			return err
+		}
+		return f.Chmod(0o600)
+	})
+	if err != nil {
+		return r, fmt.Errorf("copying %s to %s: %w", snapPath, path, err)
 	}
-	return r, syncDir(dir)
+	return r, nil
 }
 
 // FileReport is what Check found in one state file.
