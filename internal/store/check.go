@@ -165,14 +165,14 @@ func (c *fileChecker) readPage(id uint64) ([]byte, error) {
 	if at+c.pageSize > c.size {
 		return nil, fmt.Errorf("page %d lies beyond the end of the file (%d bytes): the file was cut short", id, c.size)
 	}
-	var hdr [pageHeaderSize]byte
-	if _, err := c.r.ReadAt(hdr[:], at); err != nil {
+	page := make([]byte, c.pageSize)
+	if _, err := c.r.ReadAt(page, at); err != nil {
 		return nil, fmt.Errorf("reading page %d: %w", id, err)
 	}
-	if got := order.Uint64(hdr[0:]); got != id {
+	if got := order.Uint64(page[0:]); got != id {
 		return nil, fmt.Errorf("page %d names itself page %d", id, got)
 	}
-	overflow := uint64(order.Uint32(hdr[12:]))
+	overflow := uint64(order.Uint32(page[12:]))
 	if id+overflow >= c.meta.hwm || at+int64(overflow+1)*c.pageSize > c.size {
 		return nil, fmt.Errorf("page %d claims %d overflow pages, past the end of the file", id, overflow)
 	}
@@ -185,9 +185,11 @@ func (c *fileChecker) readPage(id uint64) ([]byte, error) {
 		}
 		c.seen[i] = true
 	}
-	page := make([]byte, int64(overflow+1)*c.pageSize)
-	if _, err := c.r.ReadAt(page, at); err != nil {
-		return nil, fmt.Errorf("reading page %d: %w", id, err)
+	if overflow > 0 {
+		page = append(page, make([]byte, int64(overflow)*c.pageSize)...)
+		if _, err := c.r.ReadAt(page[c.pageSize:], at+c.pageSize); err != nil {
+			return nil, fmt.Errorf("reading page %d: %w", id, err)
+		}
 	}
 	return page, nil
 }

@@ -401,6 +401,12 @@ func (s *Store) updateConfig(fn func(*bolt.Tx) error) error {
 func (s *Store) KeepSnapshots(ctx context.Context, every time.Duration, failed func(error)) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	// Only the agent holding the state file gets here: a temporary file
+	// left by one killed mid-write is no one's.
+	tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(s.db.Path()), "."+SnapshotName+"-*"))
+	for _, tmp := range tmps {
+		_ = os.Remove(tmp)
+	}
 	taken := -1
 	take := func() {
 		last := s.LastTx()
