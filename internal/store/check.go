@@ -231,7 +231,7 @@ func (c *fileChecker) checkBucketPages(root uint64, inline []byte) error {
 		if len(inline) < pageHeaderSize {
 			return errors.New("an inline bucket is shorter than its header")
 		}
-		_, err := c.checkNode(inline, "inline bucket", nil, nil)
+		_, err := c.checkNode(inline, "inline bucket", true, nil, nil)
 		return err
 	}
 	_, err := c.checkTreePage(root, nil, nil)
@@ -246,12 +246,13 @@ func (c *fileChecker) checkTreePage(id uint64, min, max []byte) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return c.checkNode(page, fmt.Sprintf("page %d", id), min, max)
+	return c.checkNode(page, fmt.Sprintf("page %d", id), false, min, max)
 }
 
 // checkNode checks the branch or leaf page in page (named where, for
-// errors) and what it refers to.
-func (c *fileChecker) checkNode(page []byte, where string, min, max []byte) ([]byte, error) {
+// errors; inline: the page is an inline bucket's value) and what it
+// refers to.
+func (c *fileChecker) checkNode(page []byte, where string, inline bool, min, max []byte) ([]byte, error) {
 	flags, count := order.Uint16(page[8:]), int(order.Uint16(page[10:]))
 	if flags != branchPageFlag && flags != leafPageFlag {
 		return nil, fmt.Errorf("%s should hold keys but has page type %#x", where, flags)
@@ -312,6 +313,9 @@ func (c *fileChecker) checkNode(page []byte, where string, min, max []byte) ([]b
 				return nil, err
 			}
 			last = sub
+		case isBucket && inline:
+			// bbolt stores a bucket inline only when it holds no buckets.
+			return nil, fmt.Errorf("%s: bucket %q inside an inline bucket", where, key)
 		case isBucket:
 			if len(value) < bucketHeaderSize {
 				return nil, fmt.Errorf("%s: bucket %q has a short header", where, key)
