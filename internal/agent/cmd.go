@@ -52,7 +52,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&opts.AllowEmptyState, "allow-empty-state", false, "start with no configuration and no leases when state.db is missing or empty although "+
-		"state.db.snapshot shows there was state; agent db restore gets that state back instead")
+		"state.db.snapshot shows there was state (the snapshot is set aside); agent db restore gets that state back instead")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}

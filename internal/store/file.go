@@ -52,11 +52,14 @@ func checkBeforeOpen(dir string, allowEmpty bool) error {
 	snapshot := snapshotInfo(dir)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if snapshot != "" && !allowEmpty {
+		if snapshot == "" {
+			return nil
+		}
+		if !allowEmpty {
 			return &FileError{Path: path, Problem: "is missing although " + snapshot + " shows this agent had state",
 				Advice: restoreAdvice(dir) + ", or start the agent once with --allow-empty-state to begin with no configuration and no leases"}
 		}
-		return nil
+		return setSnapshotAside(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", path, err)
@@ -71,7 +74,7 @@ func checkBeforeOpen(dir string, allowEmpty bool) error {
 	}
 	if info.Size() == 0 {
 		if allowEmpty {
-			return nil
+			return setSnapshotAside(dir)
 		}
 		advice := "remove it or start the agent once with --allow-empty-state to begin with no configuration and no leases"
 		if snapshot != "" {
@@ -81,6 +84,17 @@ func checkBeforeOpen(dir string, allowEmpty bool) error {
 	}
 	if err := (&fileChecker{r: f, size: info.Size()}).check(); err != nil {
 		return damaged(dir, err)
+	}
+	return nil
+}
+
+// setSnapshotAside keeps the snapshot of the state an agent starting
+// empty gives up, under a name the next snapshot does not overwrite.
+func setSnapshotAside(dir string) error {
+	snapshot := filepath.Join(dir, SnapshotName)
+	err := os.Rename(snapshot, snapshot+".replaced-"+time.Now().UTC().Format("20060102T150405Z"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("setting %s aside: %w", snapshot, err)
 	}
 	return nil
 }

@@ -190,6 +190,7 @@ func TestEmptyOrMissingStateFile(t *testing.T) {
 		{name: "empty", wantProblem: "is empty"},
 		{name: "empty with snapshot", snapshot: true, wantProblem: "is empty"},
 		{name: "empty allowed", allowEmpty: true},
+		{name: "empty with snapshot allowed", snapshot: true, allowEmpty: true},
 		{name: "missing, never ran", remove: true},
 		{name: "missing with snapshot", snapshot: true, remove: true, wantProblem: "is missing"},
 		{name: "missing with snapshot allowed", snapshot: true, remove: true, allowEmpty: true},
@@ -209,6 +210,9 @@ func TestEmptyOrMissingStateFile(t *testing.T) {
 			if tc.wantProblem == "" {
 				if err != nil {
 					t.Fatal(err)
+				}
+				if aside, _ := filepath.Glob(filepath.Join(dir, SnapshotName+".replaced-*")); tc.snapshot && len(aside) != 1 {
+					t.Errorf("the snapshot of the given-up state was not set aside: %v", aside)
 				}
 				return
 			}

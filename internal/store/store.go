@@ -69,7 +69,8 @@ type Options struct {
 	NoSync bool
 	// AllowEmpty starts with no configuration and no leases when the state
 	// file is missing or empty although a snapshot shows there was state:
-	// the operator's word that it is gone for good.
+	// the operator's word that it is gone for good. The snapshot is set
+	// aside, not overwritten.
 	AllowEmpty bool
 }
 
