@@ -118,7 +118,7 @@ func countObjects(n map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s: %d", noun, n[noun]))
 	}
 	if len(parts) == 0 {
-		return "empty"
+		return "no objects"
 	}
 	return strings.Join(parts, ", ")
 }
