@@ -152,6 +152,9 @@ func TestDBCheckAndRestore(t *testing.T) {
 	if err != nil || !strings.Contains(string(fatal), "is damaged") || strings.Count(string(fatal), "\n") != 1 {
 		t.Fatalf("agent.fatal = %q, %v; want the reason in one line", fatal, err)
 	}
+	if code, _, stderr := runMain("status", "--state-dir", dir); code != 1 || !strings.Contains(stderr, "the last agent there stopped: state file") {
+		t.Fatalf("status after the agent stopped: exit %d, %q; want its reason", code, stderr)
+	}
 	if code, stdout, _ := runMain("db", "check", "--state-dir", dir); code != 1 || !strings.Contains(stdout, "DAMAGED") {
 		t.Fatalf("db check of a damaged file: exit %d, %q", code, stdout)
 	}

@@ -112,6 +112,9 @@ func connectLocal(ctx context.Context, opts Options) (*Conn, error) {
 	}
 	if opts.NoLaunch {
 		cc.Close()
+		if reason := fatalReason(opts.StateDir, time.Time{}); reason != "" {
+			return nil, fmt.Errorf("no agent answers on %s: the last agent there stopped: %s", socket, reason)
+		}
 		return nil, fmt.Errorf("no agent answers on %s: %w; start one with `terraform-provider-netboot agent --state-dir %s`", socket, err, opts.StateDir)
 	}
 	agent, err := launch(opts.StateDir)
@@ -208,11 +211,8 @@ func launch(stateDir string) (*launchedAgent, error) {
 // reason is why the agent stopped: the line it left in agent.fatal, else
 // a panic or the last line it wrote to its log.
 func (a *launchedAgent) reason() string {
-	fatal := filepath.Join(a.stateDir, paths.FatalFileName)
-	if info, err := os.Stat(fatal); err == nil && !info.ModTime().Before(a.started.Add(-time.Second)) {
-		if data, err := os.ReadFile(fatal); err == nil && len(bytes.TrimSpace(data)) > 0 {
-			return string(bytes.TrimSpace(data))
-		}
+	if reason := fatalReason(a.stateDir, a.started.Add(-time.Second)); reason != "" {
+		return reason
 	}
 	f, err := os.Open(a.logPath)
 	if err != nil {
@@ -240,6 +240,21 @@ func (a *launchedAgent) reason() string {
 		return "it wrote nothing to " + a.logPath
 	}
 	return last + " (see " + a.logPath + ")"
+}
+
+// fatalReason is the line the last agent on stateDir left in agent.fatal
+// when it stopped with an error, if it wrote it after since.
+func fatalReason(stateDir string, since time.Time) string {
+	fatal := filepath.Join(stateDir, paths.FatalFileName)
+	info, err := os.Stat(fatal)
+	if err != nil || info.ModTime().Before(since) {
+		return ""
+	}
+	data, err := os.ReadFile(fatal)
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(data))
 }
 
 // stop ends an agent that never answered, so a failed connect leaves no
