@@ -12,9 +12,9 @@ import (
 
 // certsMain runs `agent certs init|server|client`: a lab CA and its
 // certificates, so mutual TLS needs no openssl recipes.
-func certsMain(args []string, stderr io.Writer) int {
-	usage := func() {
-		fmt.Fprint(stderr, `Usage:
+func certsMain(args []string, stdout, stderr io.Writer) int {
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, `Usage:
   terraform-provider-netboot agent certs init   --dir DIR
   terraform-provider-netboot agent certs server --dir DIR --name NAME --host HOST[,HOST...]
   terraform-provider-netboot agent certs client --dir DIR --name NAME [--read-only]
@@ -25,18 +25,29 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 `)
 	}
 	if len(args) == 0 {
-		usage()
+		usage(stderr)
+		return 2
+	}
+	if isHelp(args[0]) {
+		usage(stdout)
+		return 0
+	}
+	switch args[0] {
+	case "init", "server", "client":
+	default:
+		fmt.Fprintf(stderr, "certs: unknown command %q\n", args[0])
+		usage(stderr)
 		return 2
 	}
 	fs := flag.NewFlagSet("certs "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(fs.Output()); fmt.Fprint(fs.Output(), "\nFlags:\n"); fs.PrintDefaults() }
 	dir := fs.String("dir", "", "directory holding the CA and the certificates")
 	name := fs.String("name", "", "file name (without .pem) and common name of the certificate")
 	hosts := fs.String("host", "", "server: comma-separated DNS names and IP addresses clients dial")
 	readOnly := fs.Bool("read-only", false, "client: may read but not change the agent's objects")
 	days := fs.Int("days", 825, "validity in days")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args[1:], stdout, stderr); !ok {
+		return code
 	}
 	if *dir == "" {
 		fmt.Fprintln(stderr, "certs: --dir is required")
@@ -66,9 +77,6 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 			}
 		}
 		err = pki.Issue(*dir, *name, req)
-	default:
-		usage()
-		return 2
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "certs %s: %v\n", args[0], err)

@@ -13,7 +13,7 @@ import (
 func TestCertsRefuseDaysBelowOne(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	if code := certsMain([]string{"init", "--dir", dir}, &out); code != 0 {
+	if code := certsMain([]string{"init", "--dir", dir}, &out, &out); code != 0 {
 		t.Fatalf("certs init: exit %d: %s", code, out.String())
 	}
 	for _, cmd := range [][]string{
@@ -24,7 +24,7 @@ func TestCertsRefuseDaysBelowOne(t *testing.T) {
 		for _, days := range []string{"0", "-1"} {
 			out.Reset()
 			args := append(append([]string{}, cmd...), "--days", days)
-			if code := certsMain(args, &out); code != 2 || !strings.Contains(out.String(), "--days "+days+": a certificate must be valid for at least 1 day") {
+			if code := certsMain(args, &out, &out); code != 2 || !strings.Contains(out.String(), "--days "+days+": a certificate must be valid for at least 1 day") {
 				t.Errorf("certs %s: exit %d, %q; want 2 and the reason", strings.Join(args, " "), code, out.String())
 			}
 		}

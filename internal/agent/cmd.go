@@ -23,18 +23,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "certs":
-			return certsMain(args[1:], stderr)
+			return certsMain(args[1:], stdout, stderr)
+		case "db":
+			return dbMain(args[1:], stdout, stderr)
 		case "status", "leases", "objects", "logs":
 			return opsMain(args[0], args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: terraform-provider-netboot agent [flags]\n"+
+		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-netboot agent [flags]\n"+
 			"       terraform-provider-netboot agent status|leases|objects [--json] [--state-dir DIR | --endpoint HOST:PORT ...]\n"+
 			"       terraform-provider-netboot agent logs [-f] [--json] [--since DURATION] [--kind KIND,...] [--client DUID|MAC|ADDRESS]\n"+
-			"       terraform-provider-netboot agent certs init|server|client ...\n\n"+
+			"       terraform-provider-netboot agent certs init|server|client ...\n"+
+			"       terraform-provider-netboot agent db check|restore [--state-dir DIR]\n\n"+
 			"Serves Router Advertisements and DHCPv6 for the boot servers configured through Terraform.\n"+
 			"The control socket is <state-dir>/%s (root only).\n\nFlags:\n", paths.SocketName)
 		fs.PrintDefaults()
@@ -59,8 +61,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile (pprof) to this file while the agent runs, for performance reports")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs.BoolVar(&opts.AllowEmptyState, "allow-empty-state", false, "start with no configuration and no leases when state.db is missing or empty although "+
+		"state.db.snapshot shows there was state (the snapshot is set aside); agent db restore gets that state back instead")
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "agent: unexpected argument %q\n", fs.Arg(0))

@@ -21,12 +21,27 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 )
 
+var (
+	opsSynopsis = map[string]string{
+		"status":  "terraform-provider-netboot agent status [--json] [--state-dir DIR | --endpoint HOST:PORT --ca-cert FILE --client-cert FILE --client-key FILE]",
+		"leases":  "terraform-provider-netboot agent leases [--json] [--boot-server NAME] [--state-dir DIR | --endpoint HOST:PORT ...]",
+		"objects": "terraform-provider-netboot agent objects [--json] [--boot-server NAME] [--state-dir DIR | --endpoint HOST:PORT ...]",
+		"logs":    "terraform-provider-netboot agent logs [-f] [--json] [--since DURATION] [--kind KIND,...] [--client DUID|MAC|ADDRESS] [--state-dir DIR | --endpoint HOST:PORT ...]",
+	}
+	opsAbout = map[string]string{
+		"status":  "Shows the running agent's version and state dir, and each boot server: interface, prefix, DHCPv6 mode, whether it serves, leases, addresses, error.",
+		"leases":  "Lists the DHCPv6 leases the running agent holds.",
+		"objects": "Lists what Terraform configured on the running agent: boot servers, artifacts, boot entries, menus, NFS root images.",
+		"logs":    "Prints the running agent's recent events (leases, boot files served, configuration changes, errors).",
+	}
+)
+
 // opsMain runs the operator commands `agent status`, `leases`, `objects`
 // and `logs`: what a running agent serves and does, as a table or as JSON
 // for scripts.
 func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(command, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, opsSynopsis[command], opsAbout[command])
 	stateDir := fs.String("state-dir", paths.DefaultStateDir(), "state dir of the local agent to ask")
 	endpoint := fs.String("endpoint", "", "remote agent host:port (mutual TLS) instead of the local one")
 	caCert := fs.String("ca-cert", "", "CA certificate for --endpoint")
@@ -46,8 +61,8 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&logsOpts.kinds, "kind", "", "only these kinds, comma-separated: lease, boot_file, tftp, http, script, artifact, nfs_root_image, config, ...")
 		fs.StringVar(&logsOpts.client, "client", "", "only events about a client whose DUID, MAC or address contains this")
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", command, fs.Arg(0))

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -46,27 +47,58 @@ type Options struct {
 	// NoFsync trades lease durability across power cuts for reply latency
 	// (store.Options.NoSync); crashes and kill -9 lose nothing either way.
 	NoFsync bool
-	Logger  *slog.Logger
+	// AllowEmptyState starts with no state when state.db is missing or
+	// empty although its snapshot shows there was state
+	// (store.Options.AllowEmpty).
+	AllowEmptyState bool
+	Logger          *slog.Logger
 
 	// DHCPv6ProbeInterval is how often each boot server solicits, as a
 	// client, to find other DHCPv6 servers on its link; 0: never.
 	DHCPv6ProbeInterval time.Duration
 }
 
+// snapshotPeriod is how often the state file is copied to its snapshot
+// when leases changed; configuration changes are copied at once.
+const snapshotPeriod = 5 * time.Minute
+
 // Run serves until ctx is cancelled, then stops every boot server (sending
-// final RAs) and returns.
-func Run(ctx context.Context, opts Options) error {
-	// Every log record at info and above is also an event for `agent logs`.
-	events := newEventRing(defaultEventCapacity)
-	logger := slog.New(newEventHandler(opts.Logger.Handler(), events))
+// final RAs) and returns. Why it failed, if it did, is also left in the
+// state dir's agent.fatal for whoever launched it.
+func Run(ctx context.Context, opts Options) (err error) {
+	if opts.StateDir, err = paths.ResolveStateDir(opts.StateDir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return fmt.Errorf("creating state dir: %w", err)
 	}
-	st, err := store.OpenWith(opts.StateDir, store.Options{NoSync: opts.NoFsync})
+	fatalFile := filepath.Join(opts.StateDir, paths.FatalFileName)
+	_ = os.Remove(fatalFile)
+	defer func() {
+		if err != nil {
+			_ = writeFileAtomic(fatalFile, []byte(strings.ReplaceAll(err.Error(), "\n", " ")+"\n"), 0o644)
+		}
+	}()
+	return run(ctx, opts)
+}
+
+func run(ctx context.Context, opts Options) error {
+	// Every log record at info and above is also an event for `agent logs`.
+	events := newEventRing(defaultEventCapacity)
+	logger := slog.New(newEventHandler(opts.Logger.Handler(), events))
+	st, err := store.OpenWith(opts.StateDir, store.Options{NoSync: opts.NoFsync, AllowEmpty: opts.AllowEmptyState})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	snapshotCtx, stopSnapshots := context.WithCancel(context.Background())
+	snapshotsDone := make(chan struct{})
+	go func() {
+		defer close(snapshotsDone)
+		st.KeepSnapshots(snapshotCtx, snapshotPeriod, func(err error) { logger.Error("state snapshot failed", "error", err) })
+	}()
+	// Runs before st.Close: the last snapshot holds the final state.
+	defer func() { stopSnapshots(); <-snapshotsDone }()
 
 	var remoteCreds credentials.TransportCredentials
 	if opts.Listen != "" {

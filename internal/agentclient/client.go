@@ -4,11 +4,13 @@
 package agentclient
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +70,11 @@ func Connect(ctx context.Context, opts Options) (*Conn, error) {
 	if opts.Endpoint != "" {
 		return connectRemote(ctx, opts)
 	}
+	dir, err := paths.ResolveStateDir(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	opts.StateDir = dir
 	return connectLocal(ctx, opts)
 }
 
@@ -105,9 +112,13 @@ func connectLocal(ctx context.Context, opts Options) (*Conn, error) {
 	}
 	if opts.NoLaunch {
 		cc.Close()
+		if reason := fatalReason(opts.StateDir, time.Time{}); reason != "" {
+			return nil, fmt.Errorf("no agent answers on %s: the last agent there stopped: %s", socket, reason)
+		}
 		return nil, fmt.Errorf("no agent answers on %s: %w; start one with `terraform-provider-netboot agent --state-dir %s`", socket, err, opts.StateDir)
 	}
-	if err := launch(opts.StateDir); err != nil {
+	agent, err := launch(opts.StateDir)
+	if err != nil {
 		cc.Close()
 		return nil, err
 	}
@@ -119,44 +130,143 @@ func connectLocal(ctx context.Context, opts Options) (*Conn, error) {
 			return &Conn{AgentClient: netbootv1.NewAgentClient(cc), conn: cc, Launched: true, Address: address}, nil
 		}
 		select {
+		case exit := <-agent.exited:
+			// Another agent may have won the race for the state dir.
+			probe, cancel := context.WithTimeout(ctx, time.Second)
+			err = checkHealth(probe, cc)
+			cancel()
+			if err == nil {
+				return &Conn{AgentClient: netbootv1.NewAgentClient(cc), conn: cc, Address: address}, nil
+			}
+			cc.Close()
+			return nil, &ExitError{StateDir: opts.StateDir, Status: exit, Reason: agent.reason()}
 		case <-ctx.Done():
 			cc.Close()
-			return nil, fmt.Errorf("launched a local agent but it did not answer on %s: %w; see %s",
+			agent.stop()
+			return nil, fmt.Errorf("launched a local agent but it did not answer on %s: %w; it was stopped; see %s",
 				socket, err, filepath.Join(opts.StateDir, paths.LogFileName))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
+// ExitError is a launched agent that exited before it answered, with its
+// own reason.
+type ExitError struct {
+	StateDir string
+	Status   error  // from the process: "exit status 1"
+	Reason   string // the agent's own words, or the end of its log
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("the agent launched on %s stopped (%v): %s", e.StateDir, e.Status, e.Reason)
+}
+
+// launchedAgent is an agent process this client started.
+type launchedAgent struct {
+	cmd      *exec.Cmd
+	stateDir string
+	started  time.Time
+	logPath  string
+	logStart int64 // where its output begins in the log
+	exited   chan error
+}
+
 // launch starts `<binary> agent --state-dir DIR` in its own session, with its
 // output in the state dir's log, so it outlives terraform.
-func launch(stateDir string) error {
+func launch(stateDir string) (*launchedAgent, error) {
 	binary := os.Getenv(AgentBinaryEnv)
 	if binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return fmt.Errorf("finding the provider binary to launch the agent: %w; set %s", err, AgentBinaryEnv)
+			return nil, fmt.Errorf("finding the provider binary to launch the agent: %w; set %s", err, AgentBinaryEnv)
 		}
 		binary = exe
 	}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return fmt.Errorf("creating agent state dir: %w", err)
+		return nil, fmt.Errorf("creating agent state dir: %w", err)
 	}
-	logPath := filepath.Join(stateDir, paths.LogFileName)
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	a := &launchedAgent{stateDir: stateDir, logPath: filepath.Join(stateDir, paths.LogFileName), exited: make(chan error, 1)}
+	logFile, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("opening agent log: %w", err)
+		return nil, fmt.Errorf("opening agent log: %w", err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(binary, "agent", "--state-dir", stateDir)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("launching local agent %s: %w", binary, err)
+	if info, err := logFile.Stat(); err == nil {
+		a.logStart = info.Size()
 	}
-	// Reap it if it exits early so it does not linger as a zombie while we wait.
-	go func() { _ = cmd.Wait() }()
-	return nil
+	a.cmd = exec.Command(binary, "agent", "--state-dir", stateDir)
+	a.cmd.Stdout, a.cmd.Stderr = logFile, logFile
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	a.started = time.Now()
+	if err := a.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("launching local agent %s: %w", binary, err)
+	}
+	// Watched so its exit is noticed at once, and reaped so it does not
+	// linger as a zombie.
+	go func() { a.exited <- a.cmd.Wait() }()
+	return a, nil
+}
+
+// reason is why the agent stopped: the line it left in agent.fatal, else
+// a panic or the last line it wrote to its log.
+func (a *launchedAgent) reason() string {
+	if reason := fatalReason(a.stateDir, a.started.Add(-time.Second)); reason != "" {
+		return reason
+	}
+	f, err := os.Open(a.logPath)
+	if err != nil {
+		return "see " + a.logPath
+	}
+	defer f.Close()
+	// The end of what this agent wrote is enough: its last words.
+	const tail = 64 << 10
+	start := a.logStart
+	if info, err := f.Stat(); err == nil && info.Size()-start > tail {
+		start = info.Size() - tail
+	}
+	data, _ := io.ReadAll(io.NewSectionReader(f, start, tail))
+	var last string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+			return line + " (see " + a.logPath + ")"
+		}
+		if line != "" {
+			last = line
+		}
+	}
+	if last == "" {
+		return "it wrote nothing to " + a.logPath
+	}
+	return last + " (see " + a.logPath + ")"
+}
+
+// fatalReason is the line the last agent on stateDir left in agent.fatal
+// when it stopped with an error, if it wrote it after since.
+func fatalReason(stateDir string, since time.Time) string {
+	fatal := filepath.Join(stateDir, paths.FatalFileName)
+	info, err := os.Stat(fatal)
+	if err != nil || info.ModTime().Before(since) {
+		return ""
+	}
+	data, err := os.ReadFile(fatal)
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(data))
+}
+
+// stop ends an agent that never answered, so a failed connect leaves no
+// agent behind: SIGTERM, then SIGKILL if it has not exited in 5 s.
+func (a *launchedAgent) stop() {
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.exited:
+	case <-time.After(5 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-a.exited
+	}
 }
 
 func checkHealth(ctx context.Context, cc *grpc.ClientConn) error {

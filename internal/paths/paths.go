@@ -3,6 +3,7 @@
 package paths
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 )
@@ -23,6 +24,21 @@ func DefaultStateDir() string {
 	return filepath.Join(os.TempDir(), "terraform-provider-netboot")
 }
 
+// ResolveStateDir is dir made absolute against the working directory, or
+// the default state dir when dir is empty. Every path built from it (the
+// socket's unix:// address above all) then means the same place to the
+// agent, its launcher and its operator.
+func ResolveStateDir(dir string) (string, error) {
+	if dir == "" {
+		return DefaultStateDir(), nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("state dir %q: %w", dir, err)
+	}
+	return abs, nil
+}
+
 // Files of an agent inside its state dir.
 const (
 	// SocketName is the control socket; only its owner (root) may connect.
@@ -31,4 +47,8 @@ const (
 	PIDFileName = "agent.pid"
 	// LogFileName receives the output of an agent the provider launched.
 	LogFileName = "agent.log"
+	// FatalFileName holds, as one line, why the last agent in this state
+	// dir stopped with an error; an agent removes it when it starts. Its
+	// launcher shows it as the agent's own reason.
+	FatalFileName = "agent.fatal"
 )

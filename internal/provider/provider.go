@@ -4,8 +4,10 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -92,7 +94,8 @@ func (p *netbootProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "State directory of the local agent: its control socket (`agent.sock`), " +
 					"state file and log live here. Defaults to `/var/lib/terraform-provider-netboot` when Terraform " +
 					"runs as root (the agent needs root), otherwise `$XDG_STATE_HOME/terraform-provider-netboot` or " +
-					"`~/.local/state/terraform-provider-netboot`. Setting it selects the local agent even when `" +
+					"`~/.local/state/terraform-provider-netboot`. A relative path is taken from Terraform's working " +
+					"directory. Setting it selects the local agent even when `" +
 					envEndpoint + "` is set. Environment variable: `" + envStateDir + "`.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
@@ -152,9 +155,13 @@ func (p *netbootProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if cfg.Endpoint.IsNull() && !cfg.StateDir.IsNull() {
 		opts.Endpoint = ""
 	}
-	if opts.StateDir == "" {
-		opts.StateDir = paths.DefaultStateDir()
+	// Relative to Terraform's working directory, which is the provider's.
+	stateDir, err := paths.ResolveStateDir(opts.StateDir)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("state_dir"), "Invalid state_dir", err.Error())
+		return
 	}
+	opts.StateDir = stateDir
 	if !cfg.Timeout.IsNull() {
 		opts.Timeout = time.Duration(cfg.Timeout.ValueInt64()) * time.Second
 	}
@@ -180,10 +187,18 @@ func connectHint(opts agentclient.Options, err error) string {
 			"and that ca_cert, client_cert and client_key match its --client-ca and --tls-cert.",
 			opts.Endpoint, err, envEndpoint)
 	}
+	if exit := (*agentclient.ExitError)(nil); errors.As(err, &exit) {
+		return fmt.Sprintf("The local agent in %s could not start: %s\n\nIt exited with %v; its log is %s.",
+			opts.StateDir, exit.Reason, exit.Status, filepath.Join(opts.StateDir, paths.LogFileName))
+	}
+	needsRoot := ""
+	if os.Geteuid() != 0 {
+		needsRoot = "The local agent needs root (DHCPv6 port 547, raw ICMPv6). "
+	}
 	return fmt.Sprintf("Connecting to the local agent in %s failed: %v\n\n"+
-		"The local agent needs root (DHCPv6 port 547, raw ICMPv6). Check the agent's log in that directory, "+
+		"%sCheck the agent's log in that directory, "+
 		"set state_dir (or %s) to the directory of a running agent, or set endpoint for a remote one.",
-		opts.StateDir, err, envStateDir)
+		opts.StateDir, err, needsRoot, envStateDir)
 }
 
 func stringOrEnv(v types.String, env string) string {

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -50,6 +49,9 @@ type Store struct {
 
 	mu     sync.Mutex
 	leases map[string]*Leases // by boot server: one index per bucket
+
+	// configChanged asks the snapshot loop for a new snapshot.
+	configChanged chan struct{}
 }
 
 // Open opens (creating if needed) the state file in dir. Every write is
@@ -65,13 +67,24 @@ type Options struct {
 	// never exposes a half-written transaction. It is what Kea's memfile
 	// lease file does, and trades durability for latency.
 	NoSync bool
+	// AllowEmpty starts with no configuration and no leases when the state
+	// file is missing or empty although a snapshot shows there was state:
+	// the operator's word that it is gone for good. The snapshot is set
+	// aside, not overwritten.
+	AllowEmpty bool
 }
 
-// OpenWith is Open with options.
+// OpenWith is Open with options. It first checks the file (see
+// checkFile): a damaged, emptied or vanished state file is a *FileError
+// that names the file and the way out, never a panic and never a silent
+// fresh start.
 func OpenWith(dir string, o Options) (*Store, error) {
+	if err := checkBeforeOpen(dir, o.AllowEmpty); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: 2 * time.Second,
+	db, err := openBolt(path, &bolt.Options{
+		Timeout: lockTimeout,
 		NoSync:  o.NoSync,
 		// Lease commits are frequent and small: not writing the free list
 		// with each (it is rebuilt by a scan at open) and keeping it in a
@@ -79,15 +92,18 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 	})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("opening %s: another agent holds it; stop that agent or use another --state-dir", path)
+	if errors.Is(err, errInconsistent) {
+		return nil, damaged(dir, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, err
 	}
-	s := &Store{db: db}
-	if err := s.migrate(); err != nil {
+	s := &Store{db: db, configChanged: make(chan struct{}, 1)}
+	if err := noPanic(s.migrate); err != nil {
 		_ = db.Close()
+		if errors.Is(err, errInconsistent) {
+			return nil, damaged(dir, err)
+		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return s, nil
@@ -144,7 +160,7 @@ func (s *Store) Put(k Kind, name string, m proto.Message) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s %q: %w", k.noun, name, err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.updateConfig(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(k.bucket)
 		if err != nil {
 			return err
@@ -181,7 +197,7 @@ func (s *Store) List(k Kind, each func(name string, data []byte) error) error {
 // Delete removes the object name; ErrNotFound when it does not exist. For
 // boot servers it removes their leases in the same transaction.
 func (s *Store) Delete(k Kind, name string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.updateConfig(func(tx *bolt.Tx) error {
 		b := tx.Bucket(k.bucket)
 		if b == nil || b.Get([]byte(name)) == nil {
 			return fmt.Errorf("%s %q: %w", k.noun, name, ErrNotFound)
@@ -443,7 +459,7 @@ func (s *Store) PutArtifact(r ArtifactRecord) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.updateConfig(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketArtifacts)
 		if err != nil {
 			return err
@@ -454,7 +470,7 @@ func (s *Store) PutArtifact(r ArtifactRecord) error {
 
 // DeleteArtifact forgets path; ErrNotFound when it is unknown.
 func (s *Store) DeleteArtifact(path string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.updateConfig(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketArtifacts)
 		if b == nil || b.Get([]byte(path)) == nil {
 			return fmt.Errorf("artifact %q: %w", path, ErrNotFound)
