@@ -35,3 +35,26 @@ func TestCertsRefuseDaysBelowOne(t *testing.T) {
 		}
 	}
 }
+
+// Each certs command takes only its own flags, says what it wrote, and a
+// server certificate needs the names and addresses clients dial.
+func TestCertsCommandsSayWhatTheyWrote(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"init", "--dir", dir}, 0, "ca-key.pem private"},
+		{[]string{"server", "--dir", dir, "--name", "agent", "--host", "2001:db8::2"}, 0, "--tls-cert " + filepath.Join(dir, "agent.pem")},
+		{[]string{"server", "--dir", dir, "--name", "nohost"}, 2, "--host is required"},
+		{[]string{"client", "--dir", dir, "--name", "viewer", "--read-only"}, 0, "(read-only)"},
+		{[]string{"init", "--dir", dir, "--name", "x"}, 2, "flag provided but not defined: -name"},
+		{[]string{"client", "--dir", dir, "--name", "x", "--host", "h"}, 2, "flag provided but not defined: -host"},
+	} {
+		var out bytes.Buffer
+		if code := certsMain(tc.args, &out, &out); code != tc.code || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("certs %s: exit %d, %q; want %d and %q", strings.Join(tc.args, " "), code, out.String(), tc.code, tc.want)
+		}
+	}
+}
