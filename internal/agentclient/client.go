@@ -83,7 +83,7 @@ func connectRemote(ctx context.Context, opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc, err := grpc.NewClient(opts.Endpoint, grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))
+	cc, err := grpc.NewClient(opts.Endpoint, append(logCalls(), grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)))...)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w", opts.Endpoint, err)
 	}
@@ -100,7 +100,7 @@ func connectRemote(ctx context.Context, opts Options) (*Conn, error) {
 func connectLocal(ctx context.Context, opts Options) (*Conn, error) {
 	socket := filepath.Join(opts.StateDir, paths.SocketName)
 	address := "unix://" + socket
-	cc, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(address, append(logCalls(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		return nil, fmt.Errorf("local agent socket %s: %w", socket, err)
 	}
