@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -11,22 +12,34 @@ import (
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
+	"github.com/netbootlab/terraform-provider-netboot/internal/keyset"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 )
 
-// ListHosts groups the active leases by client and shows what each client
+// ListHosts groups the live leases by client and shows what each client
 // would be served: the boot-file URL its lease's architecture and user class
-// select, and the menu iPXE on it would get.
+// select, and the menu iPXE on it would get. Hosts are paged by boot
+// server, then DUID.
 func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) (*netbootv1.ListHostsResponse, error) {
+	now := time.Now()
+	pg, err := newPage("hosts", req.GetBootServer(), 2, req, now)
+	if err != nil {
+		return nil, err
+	}
+	var afterServer, afterDUID string
+	if pg.after != nil {
+		duid, err := hex.DecodeString(pg.after[1])
+		if err != nil {
+			return nil, pageError("page_token", notOurToken)
+		}
+		afterServer, afterDUID = pg.after[0], string(duid)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := sortedKeys(s.sites)
-	if req.GetBootServer() != "" {
-		if _, ok := s.sites[req.GetBootServer()]; !ok {
-			return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", req.GetBootServer())
-		}
-		names = []string{req.GetBootServer()}
+	names, err := s.siteNames(req.GetBootServer())
+	if err != nil {
+		return nil, err
 	}
 	var menus []menu.Menu
 	if c := s.catalog.Load(); c != nil {
@@ -35,41 +48,78 @@ func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) 
 		}
 	}
 	resp := &netbootv1.ListHostsResponse{}
-	now := time.Now()
 	for _, name := range names {
-		st := s.sites[name]
-		byDUID := map[string]*netbootv1.Host{}
-		arch := map[string]*uint16{} // nil: the client sent no architecture type
-		var order []string
-		for _, l := range s.activeLeases(st, now) {
-			duid := hex.EncodeToString(l.DUID)
-			h, ok := byDUID[duid]
-			if !ok {
-				h = hostOf(name, duid, l)
-				byDUID[duid], arch[duid] = h, l.ClientArch
-				order = append(order, duid)
-			}
-			addr := l.Address.String()
-			if l.Kind == lease.PD {
-				addr = l.Prefix().String()
-			}
-			h.Addresses = append(h.Addresses, addr)
+		if name < afterServer {
+			continue
 		}
-		slices.Sort(order)
-		for _, duid := range order {
-			h := byDUID[duid]
-			slices.Sort(h.Addresses)
-			d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch[duid]))
-			h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
-			if m, reason := menu.Select(menus, name, ipxeHostOf(h, arch[duid])); m != nil {
-				h.Menu, h.MenuReason = m.Name, reason
-			} else {
-				h.MenuReason = reason
+		// One more than fits tells whether the listing goes on.
+		hosts, err := s.hostsAfter(name, name == afterServer, afterDUID, pg.room()+1, now, menus)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "reading the leases of boot server %q: %v", name, err)
+		}
+		for _, h := range hosts {
+			if !pg.add(h, name, h.GetClientDuid()) {
+				resp.NextPageToken = pg.nextToken()
+				return resp, nil
 			}
 			resp.Hosts = append(resp.Hosts, h)
 		}
 	}
 	return resp, nil
+}
+
+// hostsAfter returns up to limit hosts of boot server name, by DUID: those
+// whose DUID is above after when skip is set. It picks the page's DUIDs in
+// one pass over the leases and gathers their leases in a second, so only
+// the page is grouped.
+func (s *service) hostsAfter(name string, skip bool, after string, limit int, now time.Time, menus []menu.Menu) ([]*netbootv1.Host, error) {
+	st := s.sites[name]
+	leases, err := s.liveLeases(st, now)
+	if err != nil {
+		return nil, err
+	}
+	page := keyset.New[string, struct{}](limit, strings.Compare)
+	for l := range leases {
+		if (skip && string(l.DUID) <= after) || (page.Full() && string(l.DUID) >= page.Max()) {
+			continue
+		}
+		page.Offer(string(l.DUID), struct{}{})
+	}
+	duids, kept := page.Sorted()
+	byDUID := make(map[string]*netbootv1.Host, len(duids))
+	arch := make(map[string]*uint16, len(duids)) // nil: the client sent no architecture type
+	for l := range leases {
+		if _, ok := kept[string(l.DUID)]; !ok {
+			continue
+		}
+		h, ok := byDUID[string(l.DUID)]
+		if !ok {
+			h = hostOf(name, hex.EncodeToString(l.DUID), l)
+			byDUID[string(l.DUID)], arch[string(l.DUID)] = h, l.ClientArch
+		}
+		addr := l.Address.String()
+		if l.Kind == lease.PD {
+			addr = l.Prefix().String()
+		}
+		h.Addresses = append(h.Addresses, addr)
+	}
+	var out []*netbootv1.Host
+	for _, duid := range duids {
+		h, ok := byDUID[duid]
+		if !ok {
+			continue // its leases ended between the passes
+		}
+		slices.Sort(h.Addresses)
+		d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch[duid]))
+		h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
+		if m, reason := menu.Select(menus, name, ipxeHostOf(h, arch[duid])); m != nil {
+			h.Menu, h.MenuReason = m.Name, reason
+		} else {
+			h.MenuReason = reason
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 func hostOf(bootServer, duid string, l lease.Lease) *netbootv1.Host {

@@ -47,6 +47,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -247,6 +248,10 @@ func (s *Server) Stop() {
 
 // Leases returns the live leases of every kind sorted by address.
 func (s *Server) Leases() []lease.Lease { return s.h.pool.List(s.now()) }
+
+// LiveLeases yields the live leases in no order, holding the pool's lock
+// (see lease.Pool.Live).
+func (s *Server) LiveLeases() iter.Seq[lease.Lease] { return s.h.pool.Live(s.now()) }
 
 // ServerDUID is the server's DUID-LL, built from the interface's hardware
 // address, so it survives restarts (RFC 8415 section 11.4).

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"iter"
 	"net/netip"
 	"slices"
 	"sort"
@@ -569,6 +570,21 @@ func (p *Pool) List(now time.Time) []Lease {
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
 	return out
+}
+
+// Live yields every live lease, in no particular order, while holding the
+// pool's lock: the loop body must be quick and must not call the pool. A
+// lease's DUID is the pool's own: read it, never change it.
+func (p *Pool) Live(now time.Time) iter.Seq[Lease] {
+	return func(yield func(Lease) bool) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, e := range p.byAddr {
+			if e.state == bound && now.Before(e.until) && !yield(e.lease) {
+				return
+			}
+		}
+	}
 }
 
 // Load adds leases read from storage at startup. It skips, and returns so the
