@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
@@ -74,8 +75,9 @@ func putFakeLeases(t *testing.T, st *store.Store, name string, n int) {
 }
 
 // leaseService serves an agent whose boot server "big", not serving, holds
-// n stored leases.
-func leaseService(t *testing.T, n int) (netbootv1.AgentClient, string) {
+// n stored leases; it returns the store too, to change them behind the
+// agent's back.
+func leaseService(t *testing.T, n int) (netbootv1.AgentClient, string, *store.Store) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.OpenWith(dir, store.Options{NoSync: true})
@@ -91,7 +93,7 @@ func leaseService(t *testing.T, n int) (netbootv1.AgentClient, string) {
 	if err := svc.restore(); err != nil {
 		t.Fatal(err)
 	}
-	return serveTest(t, svc, dir), dir
+	return serveTest(t, svc, dir), dir, st
 }
 
 // TestListingAMillionLeases: a serving site far past the 40,000 leases that
@@ -141,7 +143,7 @@ func TestListingAMillionLeases(t *testing.T) {
 // leases in its store, page by page.
 func TestListingStoredLeases(t *testing.T) {
 	const n = 25000
-	client, dir := leaseService(t, n)
+	client, dir, _ := leaseService(t, n)
 	checkListsEveryLease(t, client, dir, n)
 }
 
@@ -220,7 +222,7 @@ func countJSONLeases(r io.Reader) (int, error) {
 // InvalidArgument naming the field and saying what to do, never with a
 // wrong page.
 func TestPageTokenErrors(t *testing.T) {
-	client, _ := leaseService(t, 30)
+	client, _, _ := leaseService(t, 30)
 	ctx := context.Background()
 	first, err := client.ListLeases(ctx, &netbootv1.ListLeasesRequest{PageSize: 10})
 	if err != nil {
@@ -298,5 +300,202 @@ func TestPageTokenErrors(t *testing.T) {
 	if len(rest.GetLeases()) != 20 || rest.GetNextPageToken() != "" || rest.GetLeases()[0].GetAddress() != "2001:db8:1::1:a" {
 		t.Errorf("second page = %d leases from %s, next_page_token %q; want the other 20 from 2001:db8:1::1:a and no token",
 			len(rest.GetLeases()), rest.GetLeases()[0].GetAddress(), rest.GetNextPageToken())
+	}
+}
+
+// TestListingContinuesAfterTheLastItemSeen: leases added or removed while
+// a client pages never make it skip or repeat one; a lease added before
+// its place in the listing is not shown.
+func TestListingContinuesAfterTheLastItemSeen(t *testing.T) {
+	client, _, st := leaseService(t, 30)
+	ctx := context.Background()
+	all := fakeLeases(0, 100, time.Now().Add(2*time.Hour))
+	if err := st.Leases("big").PutLeases(nil, []netip.Addr{all[3].Address}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := client.ListLeases(ctx, &netbootv1.ListLeasesRequest{PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Behind the cursor: lease 3 comes back, lease 5 goes. Ahead: lease 20
+	// goes, lease 50 comes.
+	if err := st.Leases("big").PutLeases([]lease.Lease{all[3], all[50]}, []netip.Addr{all[5].Address, all[20].Address}); err != nil {
+		t.Fatal(err)
+	}
+	got := addresses(first.GetLeases())
+	for token := first.GetNextPageToken(); token != ""; {
+		page, err := client.ListLeases(ctx, &netbootv1.ListLeasesRequest{PageSize: 10, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, addresses(page.GetLeases())...)
+		token = page.GetNextPageToken()
+	}
+	var want []string
+	for i, l := range all {
+		if i < 11 && i != 3 || i >= 11 && i < 30 && i != 20 || i == 50 {
+			want = append(want, l.Address.String())
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %v\nwant %v", got, want)
+	}
+}
+
+func addresses(leases []*netbootv1.Lease) []string {
+	var out []string
+	for _, l := range leases {
+		out = append(out, l.GetAddress())
+	}
+	return out
+}
+
+// TestPagesStayUnderTheMessageLimit: leases as large as a client can make
+// them (a long user class) split into pages by size, where one response
+// would pass gRPC's 4 MiB limit.
+func TestPagesStayUnderTheMessageLimit(t *testing.T) {
+	client, _, st := leaseService(t, 0)
+	leases := fakeLeases(0, 40, time.Now().Add(2*time.Hour))
+	for i := range leases {
+		leases[i].UserClass = strings.Repeat("u", 200<<10)
+	}
+	if err := st.Leases("big").PutLeases(leases, nil); err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for l, err := range agentclient.Pages(context.Background(), func(ctx context.Context, req *netbootv1.ListLeasesRequest, opts ...grpc.CallOption) (*netbootv1.ListLeasesResponse, error) {
+		resp, err := client.ListLeases(ctx, req, opts...)
+		if size := proto.Size(resp); size > maxPageBytes+4096 {
+			t.Errorf("page %d is %d bytes, more than %d", pages, size, maxPageBytes)
+		}
+		pages++
+		return resp, err
+	}, &netbootv1.ListLeasesRequest{BootServer: "big"}, (*netbootv1.ListLeasesResponse).GetLeases) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.GetUserClass()) != 200<<10 {
+			t.Fatalf("lease %s lost its user class", l.GetAddress())
+		}
+	}
+	if pages < 8 {
+		t.Errorf("8 MiB of leases came in %d pages", pages)
+	}
+}
+
+// TestEveryListPages: each List RPC, read one item a page, returns what
+// one default page holds, in the same order, and ends with an empty
+// next_page_token.
+func TestEveryListPages(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, name := range []string{"big", "b2", "b3"} {
+		if err := st.PutBootServer(absentBootServer(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putFakeLeases(t, st, "big", 5)
+	if err := st.Leases("b3").PutLeases(fakeLeases(10, 2, time.Now().Add(time.Hour)), nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := newTestService(t, dir, st)
+	if err := svc.restore(); err != nil {
+		t.Fatal(err)
+	}
+	client := serveTest(t, svc, dir)
+	ctx := context.Background()
+	for _, name := range []string{"e1", "e2", "e3"} {
+		if _, err := client.PutBootEntry(ctx, &netbootv1.PutBootEntryRequest{Entry: &netbootv1.BootEntry{Name: name, Kind: "exit"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.PutBootMenu(ctx, &netbootv1.PutBootMenuRequest{Menu: &netbootv1.BootMenu{Name: "m" + name, Items: []*netbootv1.MenuItem{{Entry: name}}}}); err != nil {
+			t.Fatal(err)
+		}
+		stream, err := client.PutArtifact(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Send(&netbootv1.PutArtifactRequest{Part: &netbootv1.PutArtifactRequest_Header{Header: &netbootv1.ArtifactHeader{Path: name + ".efi"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.CloseAndRecv(); err != nil {
+			t.Fatal(err)
+		}
+		svc.mu.Lock()
+		svc.images[name] = &netbootv1.NFSRootImageState{Config: &netbootv1.NFSRootImage{Name: name}}
+		svc.mu.Unlock()
+		svc.operations.start(opArtifactFetch, name, "artifact download", svc.logger).finish(nil)
+	}
+
+	checkPages(t, "boot servers", client.ListBootServers, func(size int32) *netbootv1.ListBootServersRequest {
+		return &netbootv1.ListBootServersRequest{PageSize: size}
+	}, (*netbootv1.ListBootServersResponse).GetBootServers, 3)
+	checkPages(t, "leases", client.ListLeases, func(size int32) *netbootv1.ListLeasesRequest {
+		return &netbootv1.ListLeasesRequest{PageSize: size}
+	}, (*netbootv1.ListLeasesResponse).GetLeases, 7)
+	checkPages(t, "leases of b3", client.ListLeases, func(size int32) *netbootv1.ListLeasesRequest {
+		return &netbootv1.ListLeasesRequest{PageSize: size, BootServer: "b3"}
+	}, (*netbootv1.ListLeasesResponse).GetLeases, 2)
+	checkPages(t, "hosts", client.ListHosts, func(size int32) *netbootv1.ListHostsRequest {
+		return &netbootv1.ListHostsRequest{PageSize: size}
+	}, (*netbootv1.ListHostsResponse).GetHosts, 7)
+	checkPages(t, "boot entries", client.ListBootEntries, func(size int32) *netbootv1.ListBootEntriesRequest {
+		return &netbootv1.ListBootEntriesRequest{PageSize: size}
+	}, (*netbootv1.ListBootEntriesResponse).GetEntries, 3)
+	checkPages(t, "boot menus", client.ListBootMenus, func(size int32) *netbootv1.ListBootMenusRequest {
+		return &netbootv1.ListBootMenusRequest{PageSize: size}
+	}, (*netbootv1.ListBootMenusResponse).GetMenus, 3)
+	checkPages(t, "artifacts", client.ListArtifacts, func(size int32) *netbootv1.ListArtifactsRequest {
+		return &netbootv1.ListArtifactsRequest{PageSize: size}
+	}, (*netbootv1.ListArtifactsResponse).GetArtifacts, 3)
+	checkPages(t, "NFS root images", client.ListNFSRootImages, func(size int32) *netbootv1.ListNFSRootImagesRequest {
+		return &netbootv1.ListNFSRootImagesRequest{PageSize: size}
+	}, (*netbootv1.ListNFSRootImagesResponse).GetImages, 3)
+	checkPages(t, "operations", client.ListOperations, func(size int32) *netbootv1.ListOperationsRequest {
+		return &netbootv1.ListOperationsRequest{PageSize: size}
+	}, (*netbootv1.ListOperationsResponse).GetOperations, 3)
+}
+
+type listResponse interface {
+	proto.Message
+	GetNextPageToken() string
+}
+
+// checkPages lists one item a page and wants the want items one default
+// page holds, in its order.
+func checkPages[Req proto.Message, Resp listResponse, T proto.Message](t *testing.T, name string, call func(context.Context, Req, ...grpc.CallOption) (Resp, error),
+	req func(size int32) Req, items func(Resp) []T, want int) {
+	t.Helper()
+	ctx := context.Background()
+	whole, err := call(ctx, req(0))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if len(items(whole)) != want || whole.GetNextPageToken() != "" {
+		t.Fatalf("%s: one page holds %d items and next_page_token %q, want %d and none", name, len(items(whole)), whole.GetNextPageToken(), want)
+	}
+	pages := 0
+	paged, err := agentclient.All(ctx, func(ctx context.Context, r Req, opts ...grpc.CallOption) (Resp, error) {
+		pages++
+		resp, err := call(ctx, r, opts...)
+		if err == nil && len(items(resp)) != 1 {
+			t.Errorf("%s: page %d holds %d items, want 1", name, pages, len(items(resp)))
+		}
+		return resp, err
+	}, req(1), items)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if pages != want {
+		t.Errorf("%s: %d pages, want %d", name, pages, want)
+	}
+	for i := range min(len(paged), want) {
+		if !proto.Equal(paged[i], items(whole)[i]) {
+			t.Errorf("%s: item %d = %v, want %v", name, i, paged[i], items(whole)[i])
+		}
 	}
 }
