@@ -55,7 +55,8 @@ func (d *leasesDataSource) Metadata(_ context.Context, req datasource.MetadataRe
 func (d *leasesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The active (unexpired) DHCPv6 leases on the agent, of one boot server or of all: " +
-			"addresses (IA_NA), temporary addresses (IA_TA) and delegated prefixes (IA_PD).",
+			"addresses (IA_NA), temporary addresses (IA_TA) and delegated prefixes (IA_PD). The agent returns " +
+			"them in pages; every page is read, however many leases there are.",
 		Attributes: map[string]schema.Attribute{
 			"boot_server": schema.StringAttribute{
 				MarkdownDescription: "Name of the boot server whose leases to list. Leave unset for every boot server's leases.",
