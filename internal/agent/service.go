@@ -22,7 +22,6 @@ import (
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
-	"github.com/netbootlab/terraform-provider-netboot/internal/keyset"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
@@ -325,18 +324,7 @@ func (s *service) countLeases(st *site, now time.Time) int {
 // page never decodes the whole bucket.
 func (s *service) leasesAfter(st *site, after netip.Addr, limit int, now time.Time) ([]lease.Lease, error) {
 	if st.dhcp != nil {
-		page := keyset.New[netip.Addr, lease.Lease](limit, netip.Addr.Compare)
-		for l := range st.dhcp.LiveLeases() {
-			if !after.IsValid() || l.Address.Compare(after) > 0 {
-				page.Offer(l.Address, l)
-			}
-		}
-		addrs, leases := page.Sorted()
-		out := make([]lease.Lease, len(addrs))
-		for i, a := range addrs {
-			out[i] = leases[a]
-		}
-		return out, nil
+		return st.dhcp.LeasesAfter(after, limit), nil
 	}
 	var out []lease.Lease
 	for len(out) < limit {

@@ -249,6 +249,12 @@ func (s *Server) Stop() {
 // Leases returns the live leases of every kind sorted by address.
 func (s *Server) Leases() []lease.Lease { return s.h.pool.List(s.now()) }
 
+// LeasesAfter returns the first limit live leases above after, by address
+// (see lease.Pool.ListAfter).
+func (s *Server) LeasesAfter(after netip.Addr, limit int) []lease.Lease {
+	return s.h.pool.ListAfter(after, limit, s.now())
+}
+
 // LiveLeases yields the live leases in no order, holding the pool's lock
 // (see lease.Pool.Live).
 func (s *Server) LiveLeases() iter.Seq[lease.Lease] { return s.h.pool.Live(s.now()) }

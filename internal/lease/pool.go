@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/keyset"
 )
 
 // OfferTTL is how long an address offered in an Advertise stays reserved for
@@ -569,6 +570,31 @@ func (p *Pool) List(now time.Time) []Lease {
 		}
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
+	return out
+}
+
+// ListAfter returns, sorted by address, the first limit live leases whose
+// address is above after (from the lowest when after is invalid): one page
+// of a listing. It passes over the index's keys once and looks at a lease
+// only when its address could be on the page, so a page of a million
+// leases costs no sort and few cache misses.
+func (p *Pool) ListAfter(after netip.Addr, limit int, now time.Time) []Lease {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	page := keyset.New[netip.Addr, *entry](limit, netip.Addr.Compare)
+	for a, e := range p.byAddr {
+		if after.IsValid() && a.Compare(after) <= 0 || page.Full() && a.Compare(page.Max()) >= 0 {
+			continue
+		}
+		if e.state == bound && now.Before(e.until) {
+			page.Offer(a, e)
+		}
+	}
+	addrs, entries := page.Sorted()
+	out := make([]Lease, len(addrs))
+	for i, a := range addrs {
+		out[i] = clone(entries[a].lease)
+	}
 	return out
 }
 
