@@ -53,28 +53,35 @@ func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) 
 			continue
 		}
 		// One more than fits tells whether the listing goes on.
-		hosts, err := s.hostsAfter(name, name == afterServer, afterDUID, pg.room()+1, now, menus)
+		hosts, err := s.hostsAfter(name, name == afterServer, afterDUID, pg.room()+1, now)
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "reading the leases of boot server %q: %v", name, err)
 		}
 		for _, h := range hosts {
-			if !pg.add(h, name, h.GetClientDuid()) {
+			s.describeHost(name, h.Host, h.arch, menus)
+			if !pg.add(h.Host, name, h.GetClientDuid()) {
 				resp.NextPageToken = pg.nextToken()
 				return resp, nil
 			}
-			resp.Hosts = append(resp.Hosts, h)
+			resp.Hosts = append(resp.Hosts, h.Host)
 		}
 	}
 	return resp, nil
+}
+
+// leasedHost is a host as its leases show it, with the architecture type
+// its lease recorded (nil: the client sent none).
+type leasedHost struct {
+	*netbootv1.Host
+	arch *uint16
 }
 
 // hostsAfter returns up to limit hosts of boot server name, by DUID: those
 // whose DUID is above after when skip is set. It picks the page's DUIDs in
 // one pass over the leases and gathers their leases in a second, so only
 // the page is grouped.
-func (s *service) hostsAfter(name string, skip bool, after string, limit int, now time.Time, menus []menu.Menu) ([]*netbootv1.Host, error) {
-	st := s.sites[name]
-	leases, err := s.liveLeases(st, now)
+func (s *service) hostsAfter(name string, skip bool, after string, limit int, now time.Time) ([]leasedHost, error) {
+	leases, err := s.liveLeases(s.sites[name], now)
 	if err != nil {
 		return nil, err
 	}
@@ -86,16 +93,22 @@ func (s *service) hostsAfter(name string, skip bool, after string, limit int, no
 		page.Offer(string(l.DUID), struct{}{})
 	}
 	duids, kept := page.Sorted()
-	byDUID := make(map[string]*netbootv1.Host, len(duids))
-	arch := make(map[string]*uint16, len(duids)) // nil: the client sent no architecture type
+	if len(duids) == 0 {
+		return nil, nil
+	}
+	byDUID := make(map[string]*leasedHost, len(duids))
 	for l := range leases {
+		// Comparing with the page's ends spares most leases a map lookup.
+		if string(l.DUID) < duids[0] || string(l.DUID) > duids[len(duids)-1] {
+			continue
+		}
 		if _, ok := kept[string(l.DUID)]; !ok {
 			continue
 		}
 		h, ok := byDUID[string(l.DUID)]
 		if !ok {
-			h = hostOf(name, hex.EncodeToString(l.DUID), l)
-			byDUID[string(l.DUID)], arch[string(l.DUID)] = h, l.ClientArch
+			h = &leasedHost{hostOf(name, hex.EncodeToString(l.DUID), l), l.ClientArch}
+			byDUID[string(l.DUID)] = h
 		}
 		addr := l.Address.String()
 		if l.Kind == lease.PD {
@@ -103,23 +116,27 @@ func (s *service) hostsAfter(name string, skip bool, after string, limit int, no
 		}
 		h.Addresses = append(h.Addresses, addr)
 	}
-	var out []*netbootv1.Host
+	out := make([]leasedHost, 0, len(byDUID))
 	for _, duid := range duids {
-		h, ok := byDUID[duid]
-		if !ok {
-			continue // its leases ended between the passes
+		if h, ok := byDUID[duid]; ok { // its leases may have ended between the passes
+			slices.Sort(h.Addresses)
+			out = append(out, *h)
 		}
-		slices.Sort(h.Addresses)
-		d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch[duid]))
-		h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
-		if m, reason := menu.Select(menus, name, ipxeHostOf(h, arch[duid])); m != nil {
-			h.Menu, h.MenuReason = m.Name, reason
-		} else {
-			h.MenuReason = reason
-		}
-		out = append(out, h)
 	}
 	return out, nil
+}
+
+// describeHost sets what boot server name would serve h: the boot file its
+// rules choose and the menu iPXE on it would get.
+func (s *service) describeHost(name string, h *netbootv1.Host, arch *uint16, menus []menu.Menu) {
+	st := s.sites[name]
+	d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch))
+	h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
+	if m, reason := menu.Select(menus, name, ipxeHostOf(h, arch)); m != nil {
+		h.Menu, h.MenuReason = m.Name, reason
+	} else {
+		h.MenuReason = reason
+	}
 }
 
 func hostOf(bootServer, duid string, l lease.Lease) *netbootv1.Host {

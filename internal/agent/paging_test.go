@@ -137,6 +137,18 @@ func TestListingAMillionLeases(t *testing.T) {
 	}
 	t.Logf("the DHCPv6 server loaded them in %s", time.Since(start).Round(time.Millisecond))
 	checkListsEveryLease(t, conn, stateDir, n)
+
+	// Each lease is its own client: as many hosts, by DUID.
+	start = time.Now()
+	hosts, err := agentclient.All(context.Background(), conn.ListHosts, &netbootv1.ListHostsRequest{}, (*netbootv1.ListHostsResponse).GetHosts)
+	if err != nil {
+		t.Fatalf("listing hosts: %v", err)
+	}
+	t.Logf("client: %d hosts in %s", len(hosts), time.Since(start).Round(time.Millisecond))
+	byDUID := func(a, b *netbootv1.Host) int { return strings.Compare(a.GetClientDuid(), b.GetClientDuid()) }
+	if len(hosts) != n || !slices.IsSortedFunc(hosts, byDUID) {
+		t.Errorf("listed %d hosts (sorted by DUID: %t), want %d", len(hosts), slices.IsSortedFunc(hosts, byDUID), n)
+	}
 }
 
 // TestListingStoredLeases: a boot server that is not serving lists the
