@@ -52,7 +52,7 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 		servers = slices.DeleteFunc(servers, func(s *netbootv1.BootServerState) bool { return s.GetConfig().GetName() != bootServer })
 	}
 	if asJSON {
-		doc := newJSONDoc(stdout)
+		doc := newJSONDoc(stdout, "objects")
 		writeJSONList(doc, "artifacts", "artifacts", values(artifacts))
 		writeJSONList(doc, "boot_entries", "entries", values(entries))
 		writeJSONList(doc, "boot_menus", "menus", values(menus))

@@ -85,7 +85,7 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		if *asJSON {
-			doc := newJSONDoc(stdout)
+			doc := newJSONDoc(stdout, command)
 			doc.message("agent", info)
 			writeJSONList(doc, "boot_servers", "boot_servers", values(servers))
 			return doc.close(stderr)
@@ -105,7 +105,7 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 		// Streamed page by page: a busy site has millions.
 		leases := agentclient.Pages(ctx, conn.ListLeases, &netbootv1.ListLeasesRequest{BootServer: *bootServer}, (*netbootv1.ListLeasesResponse).GetLeases)
 		if *asJSON {
-			doc := newJSONDoc(stdout)
+			doc := newJSONDoc(stdout, command)
 			writeJSONList(doc, "leases", "leases", leases)
 			return doc.close(stderr)
 		}
@@ -135,12 +135,13 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 // List response names it: {"leases": {"leases": [...]}}.
 type jsonDoc struct {
 	w       *bufio.Writer
+	command string // names the command in an error
 	members int
 	err     error
 }
 
-func newJSONDoc(w io.Writer) *jsonDoc {
-	d := &jsonDoc{w: bufio.NewWriterSize(w, 64<<10)}
+func newJSONDoc(w io.Writer, command string) *jsonDoc {
+	d := &jsonDoc{w: bufio.NewWriterSize(w, 64<<10), command: command}
 	d.w.WriteString("{")
 	return d
 }
@@ -213,7 +214,7 @@ func (d *jsonDoc) close(stderr io.Writer) int {
 		_ = d.w.Flush()
 	}
 	if d.err != nil {
-		fmt.Fprintln(stderr, d.err)
+		fmt.Fprintf(stderr, "%s: %v\n", d.command, d.err)
 		return 1
 	}
 	return 0
