@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/hex"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -69,46 +70,40 @@ func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) 
 	return resp, nil
 }
 
-// leasedHost is a host as its leases show it, with the architecture type
-// its lease recorded (nil: the client sent none).
+// leasedHost is a host as its leases show it. What the client said of
+// itself (hardware address, user class, architecture type: arch, nil when
+// it sent none) comes from its lease of the lowest address, first.
 type leasedHost struct {
 	*netbootv1.Host
-	arch *uint16
+	arch  *uint16
+	first netip.Addr
 }
 
 // hostsAfter returns up to limit hosts of boot server name, by DUID: those
-// whose DUID is above after when skip is set. It picks the page's DUIDs in
-// one pass over the leases and gathers their leases in a second, so only
-// the page is grouped.
-func (s *service) hostsAfter(name string, skip bool, after string, limit int, now time.Time) ([]leasedHost, error) {
+// whose DUID is above after when skip is set. One pass over the leases
+// keeps the limit smallest DUIDs with their leases, so a page groups only
+// the clients it may show.
+func (s *service) hostsAfter(name string, skip bool, after string, limit int, now time.Time) ([]*leasedHost, error) {
 	leases, err := s.liveLeases(s.sites[name], now)
 	if err != nil {
 		return nil, err
 	}
-	page := keyset.New[string, struct{}](limit, strings.Compare)
+	page := keyset.New[string, *leasedHost](limit, strings.Compare)
 	for l := range leases {
 		if (skip && string(l.DUID) <= after) || (page.Full() && string(l.DUID) >= page.Max()) {
 			continue
 		}
-		page.Offer(string(l.DUID), struct{}{})
-	}
-	duids, kept := page.Sorted()
-	if len(duids) == 0 {
-		return nil, nil
-	}
-	byDUID := make(map[string]*leasedHost, len(duids))
-	for l := range leases {
-		// Comparing with the page's ends spares most leases a map lookup.
-		if string(l.DUID) < duids[0] || string(l.DUID) > duids[len(duids)-1] {
-			continue
-		}
-		if _, ok := kept[string(l.DUID)]; !ok {
-			continue
-		}
-		h, ok := byDUID[string(l.DUID)]
+		h, ok := page.Value(string(l.DUID))
 		if !ok {
-			h = &leasedHost{hostOf(name, hex.EncodeToString(l.DUID), l), l.ClientArch}
-			byDUID[string(l.DUID)] = h
+			h = &leasedHost{Host: &netbootv1.Host{BootServer: name, ClientDuid: hex.EncodeToString(l.DUID)}}
+			page.Offer(string(l.DUID), h)
+		}
+		if !h.first.IsValid() || l.Address.Less(h.first) {
+			h.first, h.arch = l.Address, l.ClientArch
+			h.HardwareAddress, h.UserClass, h.ClientArch = l.HardwareAddr, l.UserClass, 0
+			if l.ClientArch != nil {
+				h.ClientArch = uint32(*l.ClientArch)
+			}
 		}
 		addr := l.Address.String()
 		if l.Kind == lease.PD {
@@ -116,12 +111,11 @@ func (s *service) hostsAfter(name string, skip bool, after string, limit int, no
 		}
 		h.Addresses = append(h.Addresses, addr)
 	}
-	out := make([]leasedHost, 0, len(byDUID))
-	for _, duid := range duids {
-		if h, ok := byDUID[duid]; ok { // its leases may have ended between the passes
-			slices.Sort(h.Addresses)
-			out = append(out, *h)
-		}
+	duids, hosts := page.Sorted()
+	out := make([]*leasedHost, len(duids))
+	for i, duid := range duids {
+		out[i] = hosts[duid]
+		slices.Sort(out[i].Addresses)
 	}
 	return out, nil
 }
@@ -137,14 +131,6 @@ func (s *service) describeHost(name string, h *netbootv1.Host, arch *uint16, men
 	} else {
 		h.MenuReason = reason
 	}
-}
-
-func hostOf(bootServer, duid string, l lease.Lease) *netbootv1.Host {
-	h := &netbootv1.Host{BootServer: bootServer, ClientDuid: duid, HardwareAddress: l.HardwareAddr, UserClass: l.UserClass}
-	if l.ClientArch != nil {
-		h.ClientArch = uint32(*l.ClientArch)
-	}
-	return h
 }
 
 // bootClientOf is what the host's lease recorded of its last request.

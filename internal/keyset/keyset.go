@@ -56,6 +56,12 @@ func (s *Smallest[K, V]) Offer(k K, v V) {
 	s.down(0)
 }
 
+// Value is the value kept with k, if k is kept.
+func (s *Smallest[K, V]) Value(k K) (V, bool) {
+	v, ok := s.vals[k]
+	return v, ok
+}
+
 // Sorted returns the kept keys in ascending order and their values.
 func (s *Smallest[K, V]) Sorted() ([]K, map[K]V) {
 	keys := slices.Clone(s.heap)
