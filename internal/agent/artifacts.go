@@ -103,12 +103,18 @@ func (s *service) GetArtifact(_ context.Context, req *netbootv1.GetArtifactReque
 	return s.artifactState(rec), nil
 }
 
-func (s *service) ListArtifacts(context.Context, *netbootv1.ListArtifactsRequest) (*netbootv1.ListArtifactsResponse, error) {
-	resp := &netbootv1.ListArtifactsResponse{}
-	for _, rec := range s.artifacts.List() {
-		resp.Artifacts = append(resp.Artifacts, s.artifactState(rec))
+func (s *service) ListArtifacts(_ context.Context, req *netbootv1.ListArtifactsRequest) (*netbootv1.ListArtifactsResponse, error) {
+	records := s.artifacts.List()
+	byPath := make(map[string]artifact.Record, len(records))
+	paths := make([]string, len(records))
+	for i, rec := range records {
+		byPath[rec.Path], paths[i] = rec, rec.Path
 	}
-	return resp, nil
+	arts, next, err := pageByName("artifacts", req, paths, func(p string) *netbootv1.Artifact { return s.artifactState(byPath[p]) })
+	if err != nil {
+		return nil, err
+	}
+	return &netbootv1.ListArtifactsResponse{Artifacts: arts, NextPageToken: next}, nil
 }
 
 // artifactState is the stored artifact with the agent's last fetch of it.

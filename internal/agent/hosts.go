@@ -3,7 +3,9 @@ package agent
 import (
 	"context"
 	"encoding/hex"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -11,22 +13,34 @@ import (
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
+	"github.com/netbootlab/terraform-provider-netboot/internal/keyset"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 )
 
-// ListHosts groups the active leases by client and shows what each client
+// ListHosts groups the live leases by client and shows what each client
 // would be served: the boot-file URL its lease's architecture and user class
-// select, and the menu iPXE on it would get.
+// select, and the menu iPXE on it would get. Hosts are paged by boot
+// server, then DUID.
 func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) (*netbootv1.ListHostsResponse, error) {
+	now := time.Now()
+	pg, err := newPage("hosts", req.GetBootServer(), 2, req, now)
+	if err != nil {
+		return nil, err
+	}
+	var afterServer, afterDUID string
+	if pg.after != nil {
+		duid, err := hex.DecodeString(pg.after[1])
+		if err != nil {
+			return nil, pageError("page_token", notOurToken)
+		}
+		afterServer, afterDUID = pg.after[0], string(duid)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := sortedKeys(s.sites)
-	if req.GetBootServer() != "" {
-		if _, ok := s.sites[req.GetBootServer()]; !ok {
-			return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", req.GetBootServer())
-		}
-		names = []string{req.GetBootServer()}
+	names, err := s.siteNames(req.GetBootServer())
+	if err != nil {
+		return nil, err
 	}
 	var menus []menu.Menu
 	if c := s.catalog.Load(); c != nil {
@@ -35,49 +49,88 @@ func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) 
 		}
 	}
 	resp := &netbootv1.ListHostsResponse{}
-	now := time.Now()
 	for _, name := range names {
-		st := s.sites[name]
-		byDUID := map[string]*netbootv1.Host{}
-		arch := map[string]*uint16{} // nil: the client sent no architecture type
-		var order []string
-		for _, l := range s.activeLeases(st, now) {
-			duid := hex.EncodeToString(l.DUID)
-			h, ok := byDUID[duid]
-			if !ok {
-				h = hostOf(name, duid, l)
-				byDUID[duid], arch[duid] = h, l.ClientArch
-				order = append(order, duid)
-			}
-			addr := l.Address.String()
-			if l.Kind == lease.PD {
-				addr = l.Prefix().String()
-			}
-			h.Addresses = append(h.Addresses, addr)
+		if name < afterServer {
+			continue
 		}
-		slices.Sort(order)
-		for _, duid := range order {
-			h := byDUID[duid]
-			slices.Sort(h.Addresses)
-			d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch[duid]))
-			h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
-			if m, reason := menu.Select(menus, name, ipxeHostOf(h, arch[duid])); m != nil {
-				h.Menu, h.MenuReason = m.Name, reason
-			} else {
-				h.MenuReason = reason
+		// One more than fits tells whether the listing goes on.
+		hosts, err := s.hostsAfter(name, name == afterServer, afterDUID, pg.room()+1, now)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "reading the leases of boot server %q: %v", name, err)
+		}
+		for _, h := range hosts {
+			s.describeHost(name, h.Host, h.arch, menus)
+			if !pg.add(h.Host, name, h.GetClientDuid()) {
+				resp.NextPageToken = pg.nextToken()
+				return resp, nil
 			}
-			resp.Hosts = append(resp.Hosts, h)
+			resp.Hosts = append(resp.Hosts, h.Host)
 		}
 	}
 	return resp, nil
 }
 
-func hostOf(bootServer, duid string, l lease.Lease) *netbootv1.Host {
-	h := &netbootv1.Host{BootServer: bootServer, ClientDuid: duid, HardwareAddress: l.HardwareAddr, UserClass: l.UserClass}
-	if l.ClientArch != nil {
-		h.ClientArch = uint32(*l.ClientArch)
+// leasedHost is a host as its leases show it. What the client said of
+// itself (hardware address, user class, architecture type: arch, nil when
+// it sent none) comes from its lease of the lowest address, first.
+type leasedHost struct {
+	*netbootv1.Host
+	arch  *uint16
+	first netip.Addr
+}
+
+// hostsAfter returns up to limit hosts of boot server name, by DUID: those
+// whose DUID is above after when skip is set. One pass over the leases
+// keeps the limit smallest DUIDs with their leases, so a page groups only
+// the clients it may show.
+func (s *service) hostsAfter(name string, skip bool, after string, limit int, now time.Time) ([]*leasedHost, error) {
+	leases, err := s.liveLeases(s.sites[name], now)
+	if err != nil {
+		return nil, err
 	}
-	return h
+	page := keyset.New[string, *leasedHost](limit, strings.Compare)
+	for l := range leases {
+		if (skip && string(l.DUID) <= after) || (page.Full() && string(l.DUID) >= page.Max()) {
+			continue
+		}
+		h, ok := page.Value(string(l.DUID))
+		if !ok {
+			h = &leasedHost{Host: &netbootv1.Host{BootServer: name, ClientDuid: hex.EncodeToString(l.DUID)}}
+			page.Offer(string(l.DUID), h)
+		}
+		if !h.first.IsValid() || l.Address.Less(h.first) {
+			h.first, h.arch = l.Address, l.ClientArch
+			h.HardwareAddress, h.UserClass, h.ClientArch = l.HardwareAddr, l.UserClass, 0
+			if l.ClientArch != nil {
+				h.ClientArch = uint32(*l.ClientArch)
+			}
+		}
+		addr := l.Address.String()
+		if l.Kind == lease.PD {
+			addr = l.Prefix().String()
+		}
+		h.Addresses = append(h.Addresses, addr)
+	}
+	duids, hosts := page.Sorted()
+	out := make([]*leasedHost, len(duids))
+	for i, duid := range duids {
+		out[i] = hosts[duid]
+		slices.Sort(out[i].Addresses)
+	}
+	return out, nil
+}
+
+// describeHost sets what boot server name would serve h: the boot file its
+// rules choose and the menu iPXE on it would get.
+func (s *service) describeHost(name string, h *netbootv1.Host, arch *uint16, menus []menu.Menu) {
+	st := s.sites[name]
+	d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch))
+	h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
+	if m, reason := menu.Select(menus, name, ipxeHostOf(h, arch)); m != nil {
+		h.Menu, h.MenuReason = m.Name, reason
+	} else {
+		h.MenuReason = reason
+	}
 }
 
 // bootClientOf is what the host's lease recorded of its last request.

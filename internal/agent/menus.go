@@ -79,13 +79,13 @@ func (s *service) GetBootEntry(_ context.Context, req *netbootv1.GetBootEntryReq
 	return e.ToProto(), nil
 }
 
-func (s *service) ListBootEntries(context.Context, *netbootv1.ListBootEntriesRequest) (*netbootv1.ListBootEntriesResponse, error) {
+func (s *service) ListBootEntries(_ context.Context, req *netbootv1.ListBootEntriesRequest) (*netbootv1.ListBootEntriesResponse, error) {
 	c := s.catalog.Load()
-	resp := &netbootv1.ListBootEntriesResponse{}
-	for _, name := range sortedKeys(c.Entries) {
-		resp.Entries = append(resp.Entries, c.Entries[name].ToProto())
+	entries, next, err := pageByName("boot entries", req, sortedKeys(c.Entries), func(name string) *netbootv1.BootEntry { return c.Entries[name].ToProto() })
+	if err != nil {
+		return nil, err
 	}
-	return resp, nil
+	return &netbootv1.ListBootEntriesResponse{Entries: entries, NextPageToken: next}, nil
 }
 
 func (s *service) DeleteBootEntry(_ context.Context, req *netbootv1.DeleteBootEntryRequest) (*netbootv1.DeleteBootEntryResponse, error) {
@@ -144,13 +144,13 @@ func (s *service) GetBootMenu(_ context.Context, req *netbootv1.GetBootMenuReque
 	return m.ToProto(), nil
 }
 
-func (s *service) ListBootMenus(context.Context, *netbootv1.ListBootMenusRequest) (*netbootv1.ListBootMenusResponse, error) {
+func (s *service) ListBootMenus(_ context.Context, req *netbootv1.ListBootMenusRequest) (*netbootv1.ListBootMenusResponse, error) {
 	c := s.catalog.Load()
-	resp := &netbootv1.ListBootMenusResponse{}
-	for _, name := range sortedKeys(c.Menus) {
-		resp.Menus = append(resp.Menus, c.Menus[name].ToProto())
+	menus, next, err := pageByName("boot menus", req, sortedKeys(c.Menus), func(name string) *netbootv1.BootMenu { return c.Menus[name].ToProto() })
+	if err != nil {
+		return nil, err
 	}
-	return resp, nil
+	return &netbootv1.ListBootMenusResponse{Menus: menus, NextPageToken: next}, nil
 }
 
 func (s *service) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMenuRequest) (*netbootv1.DeleteBootMenuResponse, error) {

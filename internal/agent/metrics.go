@@ -46,7 +46,7 @@ func (s *service) writeMetrics(w io.Writer) {
 			serving = 1
 		}
 		add("netboot_boot_server_serving", server, serving)
-		add("netboot_dhcpv6_active_leases", server, uint64(len(s.activeLeases(st, time.Now()))))
+		add("netboot_dhcpv6_active_leases", server, uint64(s.countLeases(st, time.Now())))
 		if st.ra != nil {
 			addStruct(add, "netboot_ra", server, st.ra.Stats())
 		}

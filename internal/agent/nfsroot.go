@@ -250,14 +250,14 @@ func (s *service) GetNFSRootImage(_ context.Context, req *netbootv1.GetNFSRootIm
 	return img, nil
 }
 
-func (s *service) ListNFSRootImages(context.Context, *netbootv1.ListNFSRootImagesRequest) (*netbootv1.ListNFSRootImagesResponse, error) {
+func (s *service) ListNFSRootImages(_ context.Context, req *netbootv1.ListNFSRootImagesRequest) (*netbootv1.ListNFSRootImagesResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	resp := &netbootv1.ListNFSRootImagesResponse{}
-	for _, name := range sortedKeys(s.images) {
-		resp.Images = append(resp.Images, s.images[name])
+	images, next, err := pageByName("NFS root images", req, sortedKeys(s.images), func(name string) *netbootv1.NFSRootImageState { return s.images[name] })
+	if err != nil {
+		return nil, err
 	}
-	return resp, nil
+	return &netbootv1.ListNFSRootImagesResponse{Images: images, NextPageToken: next}, nil
 }
 
 func (s *service) DeleteNFSRootImage(_ context.Context, req *netbootv1.DeleteNFSRootImageRequest) (*netbootv1.DeleteNFSRootImageResponse, error) {

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
@@ -21,55 +20,54 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 		fmt.Fprintf(stderr, "objects: %v\n", err)
 		return 1
 	}
-	servers, err := conn.ListBootServers(ctx, &netbootv1.ListBootServersRequest{})
+	servers, err := agentclient.All(ctx, conn.ListBootServers, &netbootv1.ListBootServersRequest{}, (*netbootv1.ListBootServersResponse).GetBootServers)
 	if err != nil {
 		return fail(err)
 	}
-	entries, err := conn.ListBootEntries(ctx, &netbootv1.ListBootEntriesRequest{})
+	entries, err := agentclient.All(ctx, conn.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
 	if err != nil {
 		return fail(err)
 	}
-	menus, err := conn.ListBootMenus(ctx, &netbootv1.ListBootMenusRequest{})
+	menus, err := agentclient.All(ctx, conn.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
 	if err != nil {
 		return fail(err)
 	}
-	artifacts, err := conn.ListArtifacts(ctx, &netbootv1.ListArtifactsRequest{})
+	artifacts, err := agentclient.All(ctx, conn.ListArtifacts, &netbootv1.ListArtifactsRequest{}, (*netbootv1.ListArtifactsResponse).GetArtifacts)
 	if err != nil {
 		return fail(err)
 	}
-	images, err := conn.ListNFSRootImages(ctx, &netbootv1.ListNFSRootImagesRequest{})
+	images, err := agentclient.All(ctx, conn.ListNFSRootImages, &netbootv1.ListNFSRootImagesRequest{}, (*netbootv1.ListNFSRootImagesResponse).GetImages)
 	if err != nil {
 		return fail(err)
 	}
-	hosts, err := conn.ListHosts(ctx, &netbootv1.ListHostsRequest{BootServer: bootServer})
+	hosts, err := agentclient.All(ctx, conn.ListHosts, &netbootv1.ListHostsRequest{BootServer: bootServer}, (*netbootv1.ListHostsResponse).GetHosts)
 	if err != nil {
 		return fail(err)
 	}
-	ops, err := conn.ListOperations(ctx, &netbootv1.ListOperationsRequest{})
+	ops, err := agentclient.All(ctx, conn.ListOperations, &netbootv1.ListOperationsRequest{}, (*netbootv1.ListOperationsResponse).GetOperations)
 	if err != nil {
 		return fail(err)
 	}
 	if bootServer != "" {
-		var kept []*netbootv1.BootServerState
-		for _, s := range servers.GetBootServers() {
-			if s.GetConfig().GetName() == bootServer {
-				kept = append(kept, s)
-			}
-		}
-		servers.BootServers = kept
+		servers = slices.DeleteFunc(servers, func(s *netbootv1.BootServerState) bool { return s.GetConfig().GetName() != bootServer })
 	}
 	if asJSON {
-		return printJSON(stdout, stderr, map[string]proto.Message{
-			"boot_servers": servers, "boot_entries": entries, "boot_menus": menus, "artifacts": artifacts,
-			"nfs_root_images": images, "hosts": hosts, "operations": ops,
-		})
+		doc := newJSONDoc(stdout, "objects")
+		writeJSONList(doc, "artifacts", "artifacts", values(artifacts))
+		writeJSONList(doc, "boot_entries", "entries", values(entries))
+		writeJSONList(doc, "boot_menus", "menus", values(menus))
+		writeJSONList(doc, "boot_servers", "boot_servers", values(servers))
+		writeJSONList(doc, "hosts", "hosts", values(hosts))
+		writeJSONList(doc, "nfs_root_images", "images", values(images))
+		writeJSONList(doc, "operations", "operations", values(ops))
+		return doc.close(stderr)
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	section := func(title string) { fmt.Fprintf(tw, "\n%s\n", title) }
 	section("BOOT SERVERS")
 	fmt.Fprintln(tw, "NAME\tINTERFACE\tPREFIX\tDHCPV6\tSERVING\tADDRESSES\tTFTP\tHTTP\tERROR")
-	for _, s := range servers.GetBootServers() {
+	for _, s := range servers {
 		c, st := s.GetConfig(), s.GetStatus()
 		addrs := append([]string{st.GetLinkLocalAddress()}, st.GetGlobalAddresses()...)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\n", c.GetName(), c.GetInterface(), c.GetPrefix(), c.GetDhcpv6().GetMode(),
@@ -77,7 +75,7 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 	}
 	section("BOOT MENUS")
 	fmt.Fprintln(tw, "NAME\tTITLE\tDEFAULT\tMATCH\tITEMS\tBOOT SERVERS")
-	for _, m := range menus.GetMenus() {
+	for _, m := range menus {
 		var items []string
 		for _, it := range m.GetItems() {
 			switch {
@@ -94,7 +92,7 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 	}
 	section("BOOT ENTRIES")
 	fmt.Fprintln(tw, "NAME\tTITLE\tKIND\tBOOTS")
-	for _, e := range entries.GetEntries() {
+	for _, e := range entries {
 		boots := e.GetUrl()
 		if l := e.GetLinux(); l != nil {
 			boots = l.GetKernel()
@@ -103,19 +101,19 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 	}
 	section("ARTIFACTS")
 	fmt.Fprintln(tw, "PATH\tSHA256\tSIZE\tSOURCE\tLAST FETCH")
-	for _, a := range artifacts.GetArtifacts() {
+	for _, a := range artifacts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.GetPath(), a.GetSha256(), formatBytes(int64(a.GetSize())), a.GetSource(), describeProgress(a.GetProgress()))
 	}
 	section("NFS ROOT IMAGES")
 	fmt.Fprintln(tw, "NAME\tBOOT SERVER\tROOT DIR\tNFSROOT\tKERNEL\tINITRD\tLAST BUILD")
-	for _, img := range images.GetImages() {
+	for _, img := range images {
 		c := img.GetConfig()
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.GetName(), c.GetBootServer(), c.GetRootDir(), img.GetNfsroot(),
 			img.GetKernelPath(), img.GetInitrdPath(), describeProgress(img.GetProgress()))
 	}
 	section("HOSTS (by lease)")
 	fmt.Fprintln(tw, "BOOT SERVER\tCLIENT DUID\tMAC\tARCH\tUSER CLASS\tADDRESSES\tBOOT FILE\tMENU")
-	for _, h := range hosts.GetHosts() {
+	for _, h := range hosts {
 		menu := h.GetMenu()
 		if menu == "" {
 			menu = "- (" + h.GetMenuReason() + ")"
@@ -123,10 +121,10 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 		fmt.Fprintf(tw, "%s\t%s\t%s\t0x%04x\t%s\t%s\t%s\t%s\n", h.GetBootServer(), h.GetClientDuid(), orDash(h.GetHardwareAddress()),
 			h.GetClientArch(), orDash(h.GetUserClass()), strings.Join(h.GetAddresses(), " "), orDash(h.GetBootFileUrl()), menu)
 	}
-	if len(ops.GetOperations()) > 0 {
+	if len(ops) > 0 {
 		section("OPERATIONS")
 		fmt.Fprintln(tw, "OPERATION\tOBJECT\tPHASE\tPROGRESS\tERROR")
-		for _, p := range ops.GetOperations() {
+		for _, p := range ops {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.GetOperation(), p.GetObject(), p.GetPhase(), p.GetMessage(), p.GetError())
 		}
 	}

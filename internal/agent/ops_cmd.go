@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"os/signal"
 	"strings"
@@ -68,12 +71,12 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", command, fs.Arg(0))
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Listings read page after page, each page within its own deadline
+	// (agentclient.PageTimeout), so no deadline covers the whole run.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if command == "logs" && logsOpts.follow {
-		// Following runs until interrupted, not for a fixed time.
-		cancel()
-		ctx, cancel = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if command == "logs" && !logsOpts.follow {
+		ctx, cancel = context.WithTimeout(ctx, agentclient.PageTimeout)
 		defer cancel()
 	}
 	conn, err := agentclient.Connect(ctx, agentclient.Options{
@@ -88,31 +91,39 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 
 	switch command {
 	case "status":
-		info, err := conn.GetAgentInfo(ctx, &netbootv1.GetAgentInfoRequest{})
+		infoCtx, cancelInfo := context.WithTimeout(ctx, agentclient.PageTimeout)
+		info, err := conn.GetAgentInfo(infoCtx, &netbootv1.GetAgentInfoRequest{})
+		cancelInfo()
 		if err != nil {
 			fmt.Fprintf(stderr, "status: %v\n", err)
 			return 1
 		}
-		servers, err := conn.ListBootServers(ctx, &netbootv1.ListBootServersRequest{})
+		listServers := func() ([]*netbootv1.BootServerState, error) {
+			return agentclient.All(ctx, conn.ListBootServers, &netbootv1.ListBootServersRequest{}, (*netbootv1.ListBootServersResponse).GetBootServers)
+		}
+		servers, err := listServers()
 		if err != nil {
 			fmt.Fprintf(stderr, "status: %v\n", err)
 			return 1
 		}
 		if probe {
-			probeAll(ctx, conn, servers.GetBootServers(), stderr)
-			if servers, err = conn.ListBootServers(ctx, &netbootv1.ListBootServersRequest{}); err != nil {
+			probeAll(ctx, conn, servers, stderr)
+			if servers, err = listServers(); err != nil {
 				fmt.Fprintf(stderr, "status: %v\n", err)
 				return 1
 			}
 		}
 		if *asJSON {
-			return printJSON(stdout, stderr, map[string]proto.Message{"agent": info, "boot_servers": servers})
+			doc := newJSONDoc(stdout, command)
+			doc.message("agent", info)
+			writeJSONList(doc, "boot_servers", "boot_servers", values(servers))
+			return doc.close(stderr)
 		}
 		fmt.Fprintf(stdout, "agent %s, pid %d, state dir %s, up since %s\n\n", info.GetVersion(), info.GetPid(), info.GetStateDir(),
 			time.Unix(info.GetStartedUnix(), 0).Format(time.RFC3339))
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "BOOT SERVER\tINTERFACE\tPREFIX\tDHCPV6\tSERVING\tLEASES\tADDRESSES\tERROR")
-		for _, s := range servers.GetBootServers() {
+		for _, s := range servers {
 			c, st := s.GetConfig(), s.GetStatus()
 			addrs := append([]string{st.GetLinkLocalAddress()}, st.GetGlobalAddresses()...)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s\n", c.GetName(), c.GetInterface(), c.GetPrefix(), c.GetDhcpv6().GetMode(),
@@ -121,20 +132,23 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 		if code := flushTable(tw, stderr); code != 0 {
 			return code
 		}
-		printOtherServers(stdout, servers.GetBootServers())
+		printOtherServers(stdout, servers)
 		return 0
 	case "leases":
-		leases, err := conn.ListLeases(ctx, &netbootv1.ListLeasesRequest{BootServer: *bootServer})
-		if err != nil {
-			fmt.Fprintf(stderr, "leases: %v\n", err)
-			return 1
-		}
+		// Streamed page by page: a busy site has millions.
+		leases := agentclient.Pages(ctx, conn.ListLeases, &netbootv1.ListLeasesRequest{BootServer: *bootServer}, (*netbootv1.ListLeasesResponse).GetLeases)
 		if *asJSON {
-			return printJSON(stdout, stderr, map[string]proto.Message{"leases": leases})
+			doc := newJSONDoc(stdout, command)
+			writeJSONList(doc, "leases", "leases", leases)
+			return doc.close(stderr)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "BOOT SERVER\tADDRESS\tCLIENT DUID\tIAID\tHARDWARE\tARCH\tUSER CLASS\tVALID UNTIL")
-		for _, l := range leases.GetLeases() {
+		for l, err := range leases {
+			if err != nil {
+				fmt.Fprintf(stderr, "leases: %v\n", err)
+				return 1
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t0x%04x\t%s\t%s\n", l.GetBootServer(), l.GetAddress(), l.GetClientDuid(), l.GetIaid(),
 				l.GetHardwareAddress(), l.GetClientArch(), l.GetUserClass(), time.Unix(l.GetValidUntilUnix(), 0).Format(time.RFC3339))
 		}
@@ -148,23 +162,106 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func printJSON(stdout, stderr io.Writer, parts map[string]proto.Message) int {
-	out := map[string]json.RawMessage{}
-	for k, m := range parts {
-		b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(m)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		out[k] = b
+// jsonDoc writes a --json document one member at a time, and a list one
+// item at a time, so a listing of millions of leases streams to stdout
+// instead of being held whole. Each list sits under a member named as the
+// List response names it: {"leases": {"leases": [...]}}.
+type jsonDoc struct {
+	w       *bufio.Writer
+	command string // names the command in an error
+	members int
+	err     error
+}
+
+func newJSONDoc(w io.Writer, command string) *jsonDoc {
+	d := &jsonDoc{w: bufio.NewWriterSize(w, 64<<10), command: command}
+	d.w.WriteString("{")
+	return d
+}
+
+// write writes m indented to depth, unless an earlier write failed.
+func (d *jsonDoc) write(m proto.Message, depth int) {
+	if d.err != nil {
+		return
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		fmt.Fprintln(stderr, err)
+	b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(m)
+	if err != nil {
+		d.err = err
+		return
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, strings.Repeat("  ", depth), "  "); err != nil {
+		d.err = err
+		return
+	}
+	_, d.err = d.w.Write(out.Bytes())
+}
+
+// member starts the next member of the document.
+func (d *jsonDoc) member(key string) {
+	if d.members > 0 {
+		d.w.WriteString(",")
+	}
+	d.members++
+	fmt.Fprintf(d.w, "\n  %q: ", key)
+}
+
+func (d *jsonDoc) message(key string, m proto.Message) {
+	d.member(key)
+	d.write(m, 1)
+}
+
+// writeJSONList writes items as {"<field>": [...]} under key; an error
+// from items ends the document's output.
+func writeJSONList[T proto.Message](d *jsonDoc, key, field string, items iter.Seq2[T, error]) {
+	d.member(key)
+	fmt.Fprintf(d.w, "{\n    %q: [", field)
+	n := 0
+	for item, err := range items {
+		if err != nil {
+			d.err = err
+			return
+		}
+		if n > 0 {
+			d.w.WriteString(",")
+		}
+		d.w.WriteString("\n      ")
+		d.write(item, 3)
+		if d.err != nil {
+			return
+		}
+		n++
+	}
+	if n > 0 {
+		d.w.WriteString("\n    ")
+	}
+	d.w.WriteString("]\n  }")
+}
+
+// close ends the document and returns the exit code: 1 after any error.
+func (d *jsonDoc) close(stderr io.Writer) int {
+	if d.err == nil {
+		d.w.WriteString("\n}\n")
+		d.err = d.w.Flush()
+	} else {
+		_ = d.w.Flush()
+	}
+	if d.err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", d.command, d.err)
 		return 1
 	}
 	return 0
+}
+
+// values yields a slice's items as a listing that never fails.
+func values[T any](items []T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for _, item := range items {
+			if !yield(item, nil) {
+				return
+			}
+		}
+	}
 }
 
 func flushTable(tw *tabwriter.Writer, stderr io.Writer) int {

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -173,8 +172,7 @@ func (op *operation) finish(err error) *netbootv1.Progress {
 	return proto.Clone(final).(*netbootv1.Progress)
 }
 
-// list returns the finished operations, then the running ones, each oldest
-// first.
+// list returns the finished and the running operations, by operationKey.
 func (o *operations) list() []*netbootv1.Progress {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -182,12 +180,16 @@ func (o *operations) list() []*netbootv1.Progress {
 	for _, p := range o.finished {
 		out = append(out, proto.Clone(p).(*netbootv1.Progress))
 	}
-	var running []*netbootv1.Progress
 	for op := range o.active {
-		running = append(running, proto.Clone(op.p).(*netbootv1.Progress))
+		out = append(out, proto.Clone(op.p).(*netbootv1.Progress))
 	}
-	slices.SortFunc(running, func(a, b *netbootv1.Progress) int { return cmp.Compare(a.StartedUnixNano, b.StartedUnixNano) })
-	return append(out, running...)
+	slices.SortFunc(out, func(a, b *netbootv1.Progress) int { return slices.Compare(operationKey(a), operationKey(b)) })
+	return out
+}
+
+// operationKey orders operations oldest first, and is their page key.
+func operationKey(p *netbootv1.Progress) []string {
+	return []string{fmt.Sprintf("%020d", max(p.GetStartedUnixNano(), 0)), p.GetOperation(), p.GetObject()}
 }
 
 // lastOf returns the last finished operation on object, or nil.
@@ -227,6 +229,22 @@ func formatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
-func (s *service) ListOperations(context.Context, *netbootv1.ListOperationsRequest) (*netbootv1.ListOperationsResponse, error) {
-	return &netbootv1.ListOperationsResponse{Operations: s.operations.list()}, nil
+func (s *service) ListOperations(_ context.Context, req *netbootv1.ListOperationsRequest) (*netbootv1.ListOperationsResponse, error) {
+	pg, err := newPage("operations", "", 3, req, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	resp := &netbootv1.ListOperationsResponse{}
+	for _, p := range s.operations.list() {
+		key := operationKey(p)
+		if pg.seen(key...) {
+			continue
+		}
+		if !pg.add(p, key...) {
+			break
+		}
+		resp.Operations = append(resp.Operations, p)
+	}
+	resp.NextPageToken = pg.nextToken()
+	return resp, nil
 }

@@ -20,10 +20,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
 
@@ -43,6 +46,15 @@ func testServiceWith(t *testing.T, interval time.Duration, rules artifact.Source
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	svc := newTestService(t, dir, st, rules)
+	svc.operations = newOperations(interval)
+	return serveTest(t, svc, dir)
+}
+
+// newTestService is a service over st with the operator's source rules,
+// logging only to its event ring.
+func newTestService(t *testing.T, dir string, st *store.Store, rules artifact.SourceOptions) *service {
+	t.Helper()
 	rules.Private = append(rules.Private, artifact.Private{Path: dir, What: "the agent's state directory"})
 	sources, err := artifact.NewSources(rules)
 	if err != nil {
@@ -56,15 +68,22 @@ func testServiceWith(t *testing.T, interval time.Duration, rules artifact.Source
 	t.Cleanup(cancel)
 	ring := newEventRing(defaultEventCapacity)
 	logger := slog.New(newEventHandler(slog.NewTextHandler(io.Discard, nil), ring))
-	svc := newService(ctx, st, arts, dir, logger, ring)
-	svc.operations = newOperations(interval)
+	return newService(ctx, st, arts, dir, logger, ring)
+}
 
-	l, err := net.Listen("unix", filepath.Join(dir, "agent.sock"))
+// serveTest serves svc, healthy, on dir's agent socket, where the agent
+// commands find it too, and returns a client for it.
+func serveTest(t *testing.T, svc *service, dir string) netbootv1.AgentClient {
+	t.Helper()
+	l, err := net.Listen("unix", filepath.Join(dir, paths.SocketName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := grpc.NewServer()
 	netbootv1.RegisterAgentServer(g, svc)
+	healthSrv := health.NewServer()
+	healthSrv.SetServingStatus(netbootv1.Agent_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(g, healthSrv)
 	go func() { _ = g.Serve(l) }()
 	t.Cleanup(g.Stop)
 	conn, err := grpc.NewClient("unix://"+l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

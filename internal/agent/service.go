@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,19 +200,14 @@ func (s *service) GetBootServer(_ context.Context, req *netbootv1.GetBootServerR
 	return s.state(st), nil
 }
 
-func (s *service) ListBootServers(context.Context, *netbootv1.ListBootServersRequest) (*netbootv1.ListBootServersResponse, error) {
+func (s *service) ListBootServers(_ context.Context, req *netbootv1.ListBootServersRequest) (*netbootv1.ListBootServersResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.sites))
-	for name := range s.sites {
-		names = append(names, name)
+	servers, next, err := pageByName("boot servers", req, sortedKeys(s.sites), func(name string) *netbootv1.BootServerState { return s.state(s.sites[name]) })
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	resp := &netbootv1.ListBootServersResponse{}
-	for _, name := range names {
-		resp.BootServers = append(resp.BootServers, s.state(s.sites[name]))
-	}
-	return resp, nil
+	return &netbootv1.ListBootServersResponse{BootServers: servers, NextPageToken: next}, nil
 }
 
 func (s *service) DeleteBootServer(_ context.Context, req *netbootv1.DeleteBootServerRequest) (*netbootv1.DeleteBootServerResponse, error) {
@@ -235,51 +231,123 @@ func (s *service) DeleteBootServer(_ context.Context, req *netbootv1.DeleteBootS
 	return &netbootv1.DeleteBootServerResponse{}, nil
 }
 
+// ListLeases pages the live leases by boot server, then address.
 func (s *service) ListLeases(_ context.Context, req *netbootv1.ListLeasesRequest) (*netbootv1.ListLeasesResponse, error) {
+	now := time.Now()
+	pg, err := newPage("leases", req.GetBootServer(), 2, req, now)
+	if err != nil {
+		return nil, err
+	}
+	var afterServer string
+	var afterAddr netip.Addr
+	if pg.after != nil {
+		if afterAddr, err = addrFromKey(pg.after[1]); err != nil {
+			return nil, err
+		}
+		afterServer = pg.after[0]
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var names []string
-	if req.GetBootServer() != "" {
-		if _, ok := s.sites[req.GetBootServer()]; !ok {
-			return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", req.GetBootServer())
-		}
-		names = []string{req.GetBootServer()}
-	} else {
-		for name := range s.sites {
-			names = append(names, name)
-		}
-		sort.Strings(names)
+	names, err := s.siteNames(req.GetBootServer())
+	if err != nil {
+		return nil, err
 	}
 	resp := &netbootv1.ListLeasesResponse{}
-	now := time.Now()
 	for _, name := range names {
-		for _, l := range s.activeLeases(s.sites[name], now) {
-			resp.Leases = append(resp.Leases, leaseToProto(name, l))
+		if name < afterServer {
+			continue
+		}
+		after := netip.Addr{}
+		if name == afterServer {
+			after = afterAddr
+		}
+		// One more than fits tells whether the listing goes on.
+		leases, err := s.leasesAfter(s.sites[name], after, pg.room()+1, now)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "reading the leases of boot server %q: %v", name, err)
+		}
+		for _, l := range leases {
+			pb := leaseToProto(name, l)
+			if !pg.add(pb, name, addrKey(l.Address)) {
+				resp.NextPageToken = pg.nextToken()
+				return resp, nil
+			}
+			resp.Leases = append(resp.Leases, pb)
 		}
 	}
 	return resp, nil
+}
+
+// siteNames is the boot server name a request names, or every boot
+// server's in name order when it names none.
+func (s *service) siteNames(name string) ([]string, error) {
+	if name == "" {
+		return sortedKeys(s.sites), nil
+	}
+	if _, ok := s.sites[name]; !ok {
+		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", name)
+	}
+	return []string{name}, nil
 }
 
 func (s *service) GetAgentInfo(context.Context, *netbootv1.GetAgentInfoRequest) (*netbootv1.AgentInfo, error) {
 	return &netbootv1.AgentInfo{Version: Version, Pid: int64(os.Getpid()), StateDir: s.stateDir, StartedUnix: s.started.Unix()}, nil
 }
 
-// activeLeases prefers the running server's view and falls back to the
-// store for a site that is not serving, so leases are visible either way.
-func (s *service) activeLeases(st *site, now time.Time) []lease.Lease {
-	var all []lease.Lease
+// liveLeases yields st's live leases in no order: the running server's
+// (holding its pool's lock, so the loop body must be quick), or for a site
+// that is not serving the stored ones, so leases are visible either way.
+func (s *service) liveLeases(st *site, now time.Time) (iter.Seq[lease.Lease], error) {
 	if st.dhcp != nil {
-		all = st.dhcp.Leases()
-	} else {
-		all, _ = st.leases.Leases()
+		return st.dhcp.LiveLeases(), nil
 	}
-	var active []lease.Lease
-	for _, l := range all {
-		if !l.Expired(now) {
-			active = append(active, l)
+	stored, err := st.leases.Leases()
+	return func(yield func(lease.Lease) bool) {
+		for _, l := range stored {
+			if !l.Expired(now) && !yield(l) {
+				return
+			}
+		}
+	}, err
+}
+
+// countLeases is how many live leases st holds.
+func (s *service) countLeases(st *site, now time.Time) int {
+	n := 0
+	if live, err := s.liveLeases(st, now); err == nil {
+		for range live {
+			n++
 		}
 	}
-	return active
+	return n
+}
+
+// leasesAfter returns up to limit of st's live leases whose address is
+// above after (from the lowest when after is invalid), by address. A site
+// that is not serving reads them from the store, a batch at a time, so a
+// page never decodes the whole bucket.
+func (s *service) leasesAfter(st *site, after netip.Addr, limit int, now time.Time) ([]lease.Lease, error) {
+	if st.dhcp != nil {
+		return st.dhcp.LeasesAfter(after, limit), nil
+	}
+	var out []lease.Lease
+	for len(out) < limit {
+		want := limit - len(out)
+		batch, err := st.leases.LeasesAfter(after, want)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range batch {
+			if !l.Expired(now) {
+				out = append(out, l)
+			}
+		}
+		if len(batch) < want {
+			break
+		}
+		after = batch[len(batch)-1].Address
+	}
+	return out, nil
 }
 
 func (s *service) state(st *site) *netbootv1.BootServerState {
@@ -304,7 +372,7 @@ func (s *service) state(st *site) *netbootv1.BootServerState {
 		statusPB.BootAddress = st.bootAddr.String()
 	}
 	statusPB.TftpUrlBase, statusPB.HttpUrlBase = st.urlBases()
-	statusPB.ActiveLeases = uint64(len(s.activeLeases(st, time.Now())))
+	statusPB.ActiveLeases = uint64(s.countLeases(st, time.Now()))
 	statusPB.OtherServers = otherServersToProto(st.otherServers())
 	return &netbootv1.BootServerState{Config: st.cfg.ToProto(), Status: statusPB}
 }

@@ -48,6 +48,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -251,6 +252,16 @@ func (s *Server) Stop() {
 
 // Leases returns the live leases of every kind sorted by address.
 func (s *Server) Leases() []lease.Lease { return s.h.pool.List(s.now()) }
+
+// LeasesAfter returns the first limit live leases above after, by address
+// (see lease.Pool.ListAfter).
+func (s *Server) LeasesAfter(after netip.Addr, limit int) []lease.Lease {
+	return s.h.pool.ListAfter(after, limit, s.now())
+}
+
+// LiveLeases yields the live leases in no order, holding the pool's lock
+// (see lease.Pool.Live).
+func (s *Server) LiveLeases() iter.Seq[lease.Lease] { return s.h.pool.Live(s.now()) }
 
 // ServerDUID is the server's DUID-LL, built from the interface's hardware
 // address, so it survives restarts (RFC 8415 section 11.4).

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"iter"
 	"net/netip"
 	"slices"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/keyset"
 )
 
 // OfferTTL is how long an address offered in an Advertise stays reserved for
@@ -713,6 +715,46 @@ func (p *Pool) List(now time.Time) []Lease {
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
 	return out
+}
+
+// ListAfter returns, sorted by address, the first limit live leases whose
+// address is above after (from the lowest when after is invalid): one page
+// of a listing. It passes over the index's keys once and looks at a lease
+// only when its address could be on the page, so a page of a million
+// leases costs no sort and few cache misses.
+func (p *Pool) ListAfter(after netip.Addr, limit int, now time.Time) []Lease {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	page := keyset.New[netip.Addr, *entry](limit, netip.Addr.Compare)
+	for a, e := range p.byAddr {
+		if after.IsValid() && a.Compare(after) <= 0 || page.Full() && a.Compare(page.Max()) >= 0 {
+			continue
+		}
+		if e.state == bound && now.Before(e.until) {
+			page.Offer(a, e)
+		}
+	}
+	addrs, entries := page.Sorted()
+	out := make([]Lease, len(addrs))
+	for i, a := range addrs {
+		out[i] = clone(entries[a].lease)
+	}
+	return out
+}
+
+// Live yields every live lease, in no particular order, while holding the
+// pool's lock: the loop body must be quick and must not call the pool. A
+// lease's DUID is the pool's own: read it, never change it.
+func (p *Pool) Live(now time.Time) iter.Seq[Lease] {
+	return func(yield func(Lease) bool) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, e := range p.byAddr {
+			if e.state == bound && now.Before(e.until) && !yield(e.lease) {
+				return
+			}
+		}
+	}
 }
 
 // Load adds leases read from storage at startup. It skips, and returns so the

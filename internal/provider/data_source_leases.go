@@ -55,7 +55,8 @@ func (d *leasesDataSource) Metadata(_ context.Context, req datasource.MetadataRe
 func (d *leasesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The active (unexpired) DHCPv6 leases on the agent, of one boot server or of all: " +
-			"addresses (IA_NA), temporary addresses (IA_TA) and delegated prefixes (IA_PD).",
+			"addresses (IA_NA), temporary addresses (IA_TA) and delegated prefixes (IA_PD). The agent returns " +
+			"them in pages; every page is read, however many leases there are.",
 		Attributes: map[string]schema.Attribute{
 			"boot_server": schema.StringAttribute{
 				MarkdownDescription: "Name of the boot server whose leases to list. Leave unset for every boot server's leases.",
@@ -138,7 +139,7 @@ func (d *leasesDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		addNotConfigured(&resp.Diagnostics)
 		return
 	}
-	list, err := d.agent.ListLeases(ctx, &netbootv1.ListLeasesRequest{BootServer: m.BootServer.ValueString()})
+	leases, err := agentclient.All(ctx, d.agent.ListLeases, &netbootv1.ListLeasesRequest{BootServer: m.BootServer.ValueString()}, (*netbootv1.ListLeasesResponse).GetLeases)
 	if status.Code(err) == codes.NotFound {
 		resp.Diagnostics.AddAttributeError(path.Root("boot_server"), "Boot server not found",
 			fmt.Sprintf("No boot server %q exists on the agent: %s", m.BootServer.ValueString(), status.Convert(err).Message()))
@@ -148,8 +149,8 @@ func (d *leasesDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		addAgentError(&resp.Diagnostics, "boot server", "listing leases", err)
 		return
 	}
-	m.Leases = make([]leaseModel, 0, len(list.GetLeases()))
-	for _, l := range list.GetLeases() {
+	m.Leases = make([]leaseModel, 0, len(leases))
+	for _, l := range leases {
 		m.Leases = append(m.Leases, leaseModel{
 			BootServer:      types.StringValue(l.GetBootServer()),
 			Kind:            types.StringValue(l.GetKind()),

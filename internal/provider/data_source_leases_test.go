@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 func TestRFC3339(t *testing.T) {
@@ -129,5 +136,63 @@ data "netboot_leases" "test" {
 `,
 			ExpectError: errorText(`No boot server "absent" exists on the agent`),
 		}},
+	})
+}
+
+// The agent returns more leases than one page holds (1,500 with long user
+// classes: about 1.7 MiB); the data source reads every page.
+func TestAccLeasesDataSource_readsEveryPage(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (and run as root) to run it")
+	}
+	testlab.RequireRoot(t)
+	const n = 1500
+	lab := &accLab{Lab: testlab.New(t), StateDir: t.TempDir()}
+	st, err := store.Open(lab.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := make([]lease.Lease, n)
+	base := netip.MustParseAddr("2001:db8:1::1000").As16()
+	for i := range leases {
+		a := base
+		a[14], a[15] = a[14]+byte(i>>8), byte(i)
+		leases[i] = lease.Lease{Kind: lease.NA, Address: netip.AddrFrom16(a), DUID: []byte{0, 3, 0, 1, 2, 0, 0, 0, byte(i >> 8), byte(i)}, IAID: 1,
+			PreferredUntil: time.Now().Add(time.Hour), ValidUntil: time.Now().Add(2 * time.Hour), UserClass: strings.Repeat("u", 1024)}
+	}
+	err = st.Leases("acc").PutLeases(leases, nil)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab.StartAgent(t, lab.StateDir)
+	t.Setenv(agentclient.AgentBinaryEnv, "/bin/false")
+
+	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		Steps: []tfresource.TestStep{
+			{Config: server},
+			{
+				PreConfig: func() {
+					first, err := lab.conn(t).ListLeases(context.Background(), &netbootv1.ListLeasesRequest{BootServer: "acc"})
+					if err != nil || first.GetNextPageToken() == "" {
+						t.Fatalf("first page: %d leases, next_page_token %q, %v; want more than one page", len(first.GetLeases()), first.GetNextPageToken(), err)
+					}
+				},
+				Config: server + `
+data "netboot_leases" "test" {
+  boot_server = netboot_ipv6_boot_server.test.name
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.netboot_leases.test", tfjsonpath.New("leases"), knownvalue.ListSizeExact(n)),
+					statecheck.ExpectKnownValue("data.netboot_leases.test", tfjsonpath.New("leases").AtSliceIndex(n-1).AtMapKey("address"),
+						knownvalue.StringExact(leases[n-1].Address.String())),
+				},
+			},
+		},
 	})
 }

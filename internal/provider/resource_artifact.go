@@ -448,17 +448,17 @@ var artifactObject = &agentObject[artifactModel]{
 	// list leaves out the kernels and initrds of NFS root images: those
 	// belong to their netboot_nfs_root_image.
 	list: func(ctx context.Context, agent *agentclient.Conn, _ *diag.Diagnostics) ([]artifactModel, error) {
-		images, err := agent.ListNFSRootImages(ctx, &netbootv1.ListNFSRootImagesRequest{})
+		images, err := agentclient.All(ctx, agent.ListNFSRootImages, &netbootv1.ListNFSRootImagesRequest{}, (*netbootv1.ListNFSRootImagesResponse).GetImages)
 		if err != nil {
 			return nil, err
 		}
 		ofImage := map[string]bool{}
-		for _, img := range images.GetImages() {
+		for _, img := range images {
 			ofImage[img.GetKernelPath()], ofImage[img.GetInitrdPath()] = true, true
 		}
-		resp, err := agent.ListArtifacts(ctx, &netbootv1.ListArtifactsRequest{})
+		arts, err := agentclient.All(ctx, agent.ListArtifacts, &netbootv1.ListArtifactsRequest{}, (*netbootv1.ListArtifactsResponse).GetArtifacts)
 		var models []artifactModel
-		for _, art := range resp.GetArtifacts() {
+		for _, art := range arts {
 			if ofImage[art.GetPath()] {
 				continue
 			}

@@ -305,9 +305,9 @@ var bootEntryObject = &agentObject[bootEntryModel]{
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, _ *diag.Diagnostics) ([]bootEntryModel, error) {
-		resp, err := agent.ListBootEntries(ctx, &netbootv1.ListBootEntriesRequest{})
-		models := make([]bootEntryModel, len(resp.GetEntries()))
-		for i, e := range resp.GetEntries() {
+		entries, err := agentclient.All(ctx, agent.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
+		models := make([]bootEntryModel, len(entries))
+		for i, e := range entries {
 			models[i].fromProto(e)
 		}
 		return models, err

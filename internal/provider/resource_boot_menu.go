@@ -414,9 +414,9 @@ var bootMenuObject = &agentObject[bootMenuModel]{
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, _ *diag.Diagnostics) ([]bootMenuModel, error) {
-		resp, err := agent.ListBootMenus(ctx, &netbootv1.ListBootMenusRequest{})
-		models := make([]bootMenuModel, len(resp.GetMenus()))
-		for i, pb := range resp.GetMenus() {
+		menus, err := agentclient.All(ctx, agent.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
+		models := make([]bootMenuModel, len(menus))
+		for i, pb := range menus {
 			models[i].fromProto(pb)
 		}
 		return models, err

@@ -652,9 +652,9 @@ var bootServerObject = &agentObject[bootServerModel]{
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, diags *diag.Diagnostics) ([]bootServerModel, error) {
-		resp, err := agent.ListBootServers(ctx, &netbootv1.ListBootServersRequest{})
-		models := make([]bootServerModel, len(resp.GetBootServers()))
-		for i, st := range resp.GetBootServers() {
+		servers, err := agentclient.All(ctx, agent.ListBootServers, &netbootv1.ListBootServersRequest{}, (*netbootv1.ListBootServersResponse).GetBootServers)
+		models := make([]bootServerModel, len(servers))
+		for i, st := range servers {
 			diags.Append(models[i].fromProto(ctx, st)...)
 		}
 		return models, err

@@ -570,9 +570,9 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, diags *diag.Diagnostics) ([]nfsRootImageModel, error) {
-		resp, err := agent.ListNFSRootImages(ctx, &netbootv1.ListNFSRootImagesRequest{})
-		models := make([]nfsRootImageModel, len(resp.GetImages()))
-		for i, st := range resp.GetImages() {
+		images, err := agentclient.All(ctx, agent.ListNFSRootImages, &netbootv1.ListNFSRootImagesRequest{}, (*netbootv1.ListNFSRootImagesResponse).GetImages)
+		models := make([]nfsRootImageModel, len(images))
+		for i, st := range images {
 			diags.Append(models[i].fromProto(ctx, st)...)
 		}
 		return models, err

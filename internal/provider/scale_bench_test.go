@@ -344,23 +344,23 @@ func (b *tfBench) checkAgent(t *testing.T, n int) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	entries, err := conn.ListBootEntries(ctx, &netbootv1.ListBootEntriesRequest{})
+	entries, err := agentclient.All(ctx, conn.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
 	if err != nil {
 		t.Fatal(err)
 	}
-	menus, err := conn.ListBootMenus(ctx, &netbootv1.ListBootMenusRequest{})
+	menus, err := agentclient.All(ctx, conn.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n < 0 {
-		if len(entries.GetEntries())+len(menus.GetMenus()) != 0 {
-			t.Fatalf("after destroy the agent still holds %d entries and %d menus", len(entries.GetEntries()), len(menus.GetMenus()))
+		if len(entries)+len(menus) != 0 {
+			t.Fatalf("after destroy the agent still holds %d entries and %d menus", len(entries), len(menus))
 		}
 		return
 	}
-	if len(entries.GetEntries()) != n || len(menus.GetMenus()) != 1 || len(menus.GetMenus()[0].GetItems()) != n {
+	if len(entries) != n || len(menus) != 1 || len(menus[0].GetItems()) != n {
 		t.Fatalf("after apply the agent holds %d entries and %d menus, want %d entries and one menu of %d items",
-			len(entries.GetEntries()), len(menus.GetMenus()), n, n)
+			len(entries), len(menus), n, n)
 	}
 }
 

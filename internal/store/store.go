@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/keyset"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 )
 
@@ -439,6 +440,40 @@ func (ls *Leases) Leases() ([]lease.Lease, error) {
 		})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
+	return out, err
+}
+
+// LeasesAfter returns, sorted by address, the first limit stored leases
+// whose address is above after (from the lowest when after is invalid),
+// live or not. It decodes only those: a page of a large bucket costs one
+// pass over its keys.
+func (ls *Leases) LeasesAfter(after netip.Addr, limit int) ([]lease.Lease, error) {
+	var out []lease.Lease
+	err := ls.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeases).Bucket(ls.bucket)
+		if b == nil {
+			return nil
+		}
+		page := keyset.New[netip.Addr, []byte](limit, netip.Addr.Compare)
+		err := b.ForEach(func(k, v []byte) error {
+			if a, ok := recordAddr(k, v); ok && (!after.IsValid() || a.Compare(after) > 0) {
+				page.Offer(a, k) // k stays valid until the transaction ends
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		addrs, keys := page.Sorted()
+		for _, a := range addrs {
+			var l lease.Lease
+			if err := json.Unmarshal(recordJSON(keys[a], b.Get(keys[a])), &l); err != nil {
+				return fmt.Errorf("decoding lease of %s: %w", a, err)
+			}
+			out = append(out, l)
+		}
+		return nil
+	})
 	return out, err
 }
 

@@ -1136,8 +1136,18 @@ func (x *GetBootServerRequest) GetName() string {
 	return ""
 }
 
+// Every List RPC pages its results (AIP-158): page_size asks for at most
+// that many items (0: the agent's default; more than its maximum: the
+// maximum), page_token continues after the page that returned it as
+// next_page_token, and next_page_token is empty on the last page. A page
+// also ends before its items pass 1 MiB, so it always fits in one gRPC
+// message. Tokens are opaque; they name the last item returned, so items
+// added or removed meanwhile never make a listing skip or repeat another.
+// A token is good for an hour and only with the same other request fields.
 type ListBootServersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1172,9 +1182,24 @@ func (*ListBootServersRequest) Descriptor() ([]byte, []int) {
 	return file_netboot_proto_rawDescGZIP(), []int{12}
 }
 
+func (x *ListBootServersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBootServersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListBootServersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BootServers   []*BootServerState     `protobuf:"bytes,1,rep,name=boot_servers,json=bootServers,proto3" json:"boot_servers,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1214,6 +1239,13 @@ func (x *ListBootServersResponse) GetBootServers() []*BootServerState {
 		return x.BootServers
 	}
 	return nil
+}
+
+func (x *ListBootServersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type DeleteBootServerRequest struct {
@@ -1299,6 +1331,8 @@ func (*DeleteBootServerResponse) Descriptor() ([]byte, []int) {
 type ListLeasesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BootServer    string                 `protobuf:"bytes,1,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1340,9 +1374,24 @@ func (x *ListLeasesRequest) GetBootServer() string {
 	return ""
 }
 
+func (x *ListLeasesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLeasesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListLeasesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Leases        []*Lease               `protobuf:"bytes,1,rep,name=leases,proto3" json:"leases,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1382,6 +1431,13 @@ func (x *ListLeasesResponse) GetLeases() []*Lease {
 		return x.Leases
 	}
 	return nil
+}
+
+func (x *ListLeasesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type Lease struct {
@@ -1791,6 +1847,8 @@ func (x *GetArtifactRequest) GetPath() string {
 
 type ListArtifactsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1825,9 +1883,24 @@ func (*ListArtifactsRequest) Descriptor() ([]byte, []int) {
 	return file_netboot_proto_rawDescGZIP(), []int{23}
 }
 
+func (x *ListArtifactsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListArtifactsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListArtifactsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Artifacts     []*Artifact            `protobuf:"bytes,1,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1867,6 +1940,13 @@ func (x *ListArtifactsResponse) GetArtifacts() []*Artifact {
 		return x.Artifacts
 	}
 	return nil
+}
+
+func (x *ListArtifactsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type DeleteArtifactRequest struct {
@@ -2471,6 +2551,8 @@ func (x *GetBootEntryRequest) GetName() string {
 
 type ListBootEntriesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2505,9 +2587,24 @@ func (*ListBootEntriesRequest) Descriptor() ([]byte, []int) {
 	return file_netboot_proto_rawDescGZIP(), []int{34}
 }
 
+func (x *ListBootEntriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBootEntriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListBootEntriesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Entries       []*BootEntry           `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2547,6 +2644,13 @@ func (x *ListBootEntriesResponse) GetEntries() []*BootEntry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *ListBootEntriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type DeleteBootEntryRequest struct {
@@ -2719,6 +2823,8 @@ func (x *GetBootMenuRequest) GetName() string {
 
 type ListBootMenusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2753,9 +2859,24 @@ func (*ListBootMenusRequest) Descriptor() ([]byte, []int) {
 	return file_netboot_proto_rawDescGZIP(), []int{40}
 }
 
+func (x *ListBootMenusRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBootMenusRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListBootMenusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Menus         []*BootMenu            `protobuf:"bytes,1,rep,name=menus,proto3" json:"menus,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2795,6 +2916,13 @@ func (x *ListBootMenusResponse) GetMenus() []*BootMenu {
 		return x.Menus
 	}
 	return nil
+}
+
+func (x *ListBootMenusResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type DeleteBootMenuRequest struct {
@@ -3368,6 +3496,8 @@ func (x *GetNFSRootImageRequest) GetName() string {
 
 type ListNFSRootImagesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3402,9 +3532,24 @@ func (*ListNFSRootImagesRequest) Descriptor() ([]byte, []int) {
 	return file_netboot_proto_rawDescGZIP(), []int{50}
 }
 
+func (x *ListNFSRootImagesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNFSRootImagesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListNFSRootImagesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Images        []*NFSRootImageState   `protobuf:"bytes,1,rep,name=images,proto3" json:"images,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3444,6 +3589,13 @@ func (x *ListNFSRootImagesResponse) GetImages() []*NFSRootImageState {
 		return x.Images
 	}
 	return nil
+}
+
+func (x *ListNFSRootImagesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type DeleteNFSRootImageRequest struct {
@@ -3957,6 +4109,8 @@ func (x *Event) GetDropped() uint64 {
 type ListHostsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BootServer    string                 `protobuf:"bytes,1,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3998,9 +4152,24 @@ func (x *ListHostsRequest) GetBootServer() string {
 	return ""
 }
 
+func (x *ListHostsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListHostsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListHostsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Hosts         []*Host                `protobuf:"bytes,1,rep,name=hosts,proto3" json:"hosts,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4040,6 +4209,13 @@ func (x *ListHostsResponse) GetHosts() []*Host {
 		return x.Hosts
 	}
 	return nil
+}
+
+func (x *ListHostsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Host is a client known by its leases, with what the agent would serve it.
@@ -4165,6 +4341,8 @@ func (x *Host) GetMenuReason() string {
 
 type ListOperationsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4199,9 +4377,24 @@ func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
 	return file_netboot_proto_rawDescGZIP(), []int{62}
 }
 
+func (x *ListOperationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOperationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListOperationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Operations    []*Progress            `protobuf:"bytes,1,rep,name=operations,proto3" json:"operations,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4241,6 +4434,13 @@ func (x *ListOperationsResponse) GetOperations() []*Progress {
 		return x.Operations
 	}
 	return nil
+}
+
+func (x *ListOperationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // DHCPv6RateLimit is a token bucket per client DUID and one per source
@@ -4471,18 +4671,26 @@ const file_netboot_proto_rawDesc = "" +
 	"\vboot_server\x18\x01 \x01(\v2\x16.netboot.v1.BootServerR\n" +
 	"bootServer\"*\n" +
 	"\x14GetBootServerRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x18\n" +
-	"\x16ListBootServersRequest\"Y\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"T\n" +
+	"\x16ListBootServersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x81\x01\n" +
 	"\x17ListBootServersResponse\x12>\n" +
-	"\fboot_servers\x18\x01 \x03(\v2\x1b.netboot.v1.BootServerStateR\vbootServers\"-\n" +
+	"\fboot_servers\x18\x01 \x03(\v2\x1b.netboot.v1.BootServerStateR\vbootServers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"-\n" +
 	"\x17DeleteBootServerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x1a\n" +
-	"\x18DeleteBootServerResponse\"4\n" +
+	"\x18DeleteBootServerResponse\"p\n" +
 	"\x11ListLeasesRequest\x12\x1f\n" +
 	"\vboot_server\x18\x01 \x01(\tR\n" +
-	"bootServer\"?\n" +
+	"bootServer\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"g\n" +
 	"\x12ListLeasesResponse\x12)\n" +
-	"\x06leases\x18\x01 \x03(\v2\x11.netboot.v1.LeaseR\x06leases\"\xf7\x02\n" +
+	"\x06leases\x18\x01 \x03(\v2\x11.netboot.v1.LeaseR\x06leases\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf7\x02\n" +
 	"\x05Lease\x12\x1f\n" +
 	"\vboot_server\x18\x01 \x01(\tR\n" +
 	"bootServer\x12\x18\n" +
@@ -4517,10 +4725,14 @@ const file_netboot_proto_rawDesc = "" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
 	"\x04part\"(\n" +
 	"\x12GetArtifactRequest\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\"\x16\n" +
-	"\x14ListArtifactsRequest\"K\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\"R\n" +
+	"\x14ListArtifactsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"s\n" +
 	"\x15ListArtifactsResponse\x122\n" +
-	"\tartifacts\x18\x01 \x03(\v2\x14.netboot.v1.ArtifactR\tartifacts\"+\n" +
+	"\tartifacts\x18\x01 \x03(\v2\x14.netboot.v1.ArtifactR\tartifacts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"+\n" +
 	"\x15DeleteArtifactRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\"\x18\n" +
 	"\x16DeleteArtifactResponse\"Q\n" +
@@ -4564,20 +4776,28 @@ const file_netboot_proto_rawDesc = "" +
 	"\x13PutBootEntryRequest\x12+\n" +
 	"\x05entry\x18\x01 \x01(\v2\x15.netboot.v1.BootEntryR\x05entry\")\n" +
 	"\x13GetBootEntryRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x18\n" +
-	"\x16ListBootEntriesRequest\"J\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"T\n" +
+	"\x16ListBootEntriesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"r\n" +
 	"\x17ListBootEntriesResponse\x12/\n" +
-	"\aentries\x18\x01 \x03(\v2\x15.netboot.v1.BootEntryR\aentries\",\n" +
+	"\aentries\x18\x01 \x03(\v2\x15.netboot.v1.BootEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\",\n" +
 	"\x16DeleteBootEntryRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
 	"\x17DeleteBootEntryResponse\">\n" +
 	"\x12PutBootMenuRequest\x12(\n" +
 	"\x04menu\x18\x01 \x01(\v2\x14.netboot.v1.BootMenuR\x04menu\"(\n" +
 	"\x12GetBootMenuRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x16\n" +
-	"\x14ListBootMenusRequest\"C\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"R\n" +
+	"\x14ListBootMenusRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"k\n" +
 	"\x15ListBootMenusResponse\x12*\n" +
-	"\x05menus\x18\x01 \x03(\v2\x14.netboot.v1.BootMenuR\x05menus\"+\n" +
+	"\x05menus\x18\x01 \x03(\v2\x14.netboot.v1.BootMenuR\x05menus\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"+\n" +
 	"\x15DeleteBootMenuRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x18\n" +
 	"\x16DeleteBootMenuResponse\"\xaa\x01\n" +
@@ -4627,10 +4847,14 @@ const file_netboot_proto_rawDesc = "" +
 	"\x16PutNFSRootImageRequest\x12.\n" +
 	"\x05image\x18\x01 \x01(\v2\x18.netboot.v1.NFSRootImageR\x05image\",\n" +
 	"\x16GetNFSRootImageRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x1a\n" +
-	"\x18ListNFSRootImagesRequest\"R\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"V\n" +
+	"\x18ListNFSRootImagesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"z\n" +
 	"\x19ListNFSRootImagesResponse\x125\n" +
-	"\x06images\x18\x01 \x03(\v2\x1d.netboot.v1.NFSRootImageStateR\x06images\"/\n" +
+	"\x06images\x18\x01 \x03(\v2\x1d.netboot.v1.NFSRootImageStateR\x06images\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"/\n" +
 	"\x19DeleteNFSRootImageRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x1c\n" +
 	"\x1aDeleteNFSRootImageResponse\"\x15\n" +
@@ -4675,12 +4899,16 @@ const file_netboot_proto_rawDesc = "" +
 	"\n" +
 	"AttrsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"3\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
 	"\x10ListHostsRequest\x12\x1f\n" +
 	"\vboot_server\x18\x01 \x01(\tR\n" +
-	"bootServer\";\n" +
+	"bootServer\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"c\n" +
 	"\x11ListHostsResponse\x12&\n" +
-	"\x05hosts\x18\x01 \x03(\v2\x10.netboot.v1.HostR\x05hosts\"\xd4\x02\n" +
+	"\x05hosts\x18\x01 \x03(\v2\x10.netboot.v1.HostR\x05hosts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd4\x02\n" +
 	"\x04Host\x12\x1f\n" +
 	"\vboot_server\x18\x01 \x01(\tR\n" +
 	"bootServer\x12\x1f\n" +
@@ -4697,12 +4925,16 @@ const file_netboot_proto_rawDesc = "" +
 	"\x04menu\x18\t \x01(\tR\x04menu\x12\x1f\n" +
 	"\vmenu_reason\x18\n" +
 	" \x01(\tR\n" +
-	"menuReason\"\x17\n" +
-	"\x15ListOperationsRequest\"N\n" +
+	"menuReason\"S\n" +
+	"\x15ListOperationsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"v\n" +
 	"\x16ListOperationsResponse\x124\n" +
 	"\n" +
 	"operations\x18\x01 \x03(\v2\x14.netboot.v1.ProgressR\n" +
-	"operations\"\xb7\x01\n" +
+	"operations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x01\n" +
 	"\x0fDHCPv6RateLimit\x121\n" +
 	"\x15per_client_per_second\x18\x01 \x01(\rR\x12perClientPerSecond\x12\x14\n" +
 	"\x05burst\x18\x02 \x01(\rR\x05burst\x121\n" +

@@ -98,11 +98,11 @@ type AgentClient interface {
 	// follow, it keeps streaming new events until the client cancels.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
 	// ListHosts shows, for every host holding a lease, the boot-file URL and
-	// the menu the agent would give it.
+	// the menu the agent would give it, by boot server and then DUID.
 	ListHosts(ctx context.Context, in *ListHostsRequest, opts ...grpc.CallOption) (*ListHostsResponse, error)
 	// ListOperations shows long operations (artifact downloads, NFS root
-	// image builds) in progress and recently finished, without waiting for
-	// them.
+	// image builds) in progress and recently finished, oldest first, without
+	// waiting for them.
 	ListOperations(ctx context.Context, in *ListOperationsRequest, opts ...grpc.CallOption) (*ListOperationsResponse, error)
 	// ProbeOtherServers sends a probe Solicit on the boot server's link now,
 	// instead of at the next periodic probe, waits for answers and returns
@@ -447,11 +447,11 @@ type AgentServer interface {
 	// follow, it keeps streaming new events until the client cancels.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[Event]) error
 	// ListHosts shows, for every host holding a lease, the boot-file URL and
-	// the menu the agent would give it.
+	// the menu the agent would give it, by boot server and then DUID.
 	ListHosts(context.Context, *ListHostsRequest) (*ListHostsResponse, error)
 	// ListOperations shows long operations (artifact downloads, NFS root
-	// image builds) in progress and recently finished, without waiting for
-	// them.
+	// image builds) in progress and recently finished, oldest first, without
+	// waiting for them.
 	ListOperations(context.Context, *ListOperationsRequest) (*ListOperationsResponse, error)
 	// ProbeOtherServers sends a probe Solicit on the boot server's link now,
 	// instead of at the next periodic probe, waits for answers and returns
