@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/peerlimit"
 )
 
 // Defaults the agent fills in; a zero Config field other than Port means
@@ -93,7 +95,7 @@ var ErrStopped = errors.New("tftp server stopped")
 type Server struct {
 	logger   *slog.Logger
 	settings atomic.Pointer[settings]
-	limiter  transferLimiter
+	limiter  peerlimit.Counter // transfers in flight
 	stats    counters
 	done     chan struct{} // closed by Stop
 	// blockingTransfers is how many transfers in flight get a blocking
