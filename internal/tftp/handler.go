@@ -144,7 +144,7 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 // polled reports whether a transfer of size bytes, with active transfers
 // in flight (itself included), goes on the poller: see transferConn.
 func (s *Server) polled(active int, size int64) bool {
-	return active > s.blockingTransfers && size >= s.shortTransferSize
+	return active > s.sockets.blocking && size >= s.sockets.shortSize
 }
 
 // abortMessage is what the client is told when a transfer fails, or ""

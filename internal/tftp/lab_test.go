@@ -8,11 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
@@ -22,6 +19,11 @@ import (
 func TestLabRealClients(t *testing.T) {
 	testlab.RequireRoot(t, "tftp", "curl")
 	lab := testlab.New(t)
+	// The server opens its sockets where its process runs, as the agent
+	// does: the rest of this test runs again in the server namespace.
+	if !lab.RunIn(t, lab.ServerNS) {
+		return
+	}
 
 	dir := t.TempDir()
 	small := []byte("#!ipxe\nchain http://[2001:db8:1::1]/boot.ipxe\n")
@@ -33,16 +35,12 @@ func TestLabRealClients(t *testing.T) {
 	lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", "2001:db8:1::2/64", "dev", lab.ClientIf, "nodad")
 
 	var logs syncBuffer
-	var s *Server
-	inNetns(t, lab.ServerNS, func() {
-		var err error
-		// No addresses: every global IPv6 address of the interface.
-		s, err = Start(context.Background(), Config{Interface: lab.ServerIf, Port: DefaultPort, Files: os.DirFS(dir)},
-			slog.New(slog.NewTextHandler(&logs, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	// No addresses: every global IPv6 address of the interface.
+	s, err := Start(context.Background(), Config{Interface: lab.ServerIf, Port: DefaultPort, Files: os.DirFS(dir)},
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
@@ -97,37 +95,6 @@ func TestLabRealClients(t *testing.T) {
 	if !strings.Contains(logs.String(), fmt.Sprintf("file=/undionly.kpxe bytes=%d", len(small))) {
 		t.Errorf("no transfer log line for undionly.kpxe:\n%s", logs.String())
 	}
-}
-
-// inNetns runs fn on a thread switched into network namespace ns, so the
-// sockets fn opens (and the interfaces it looks up) are that namespace's.
-// Sockets stay in their namespace after the thread switches back.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open(filepath.Join("/var/run/netns", ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		t.Fatalf("entering netns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// The thread is in the wrong namespace: keep it locked so the
-			// runtime ends it with this goroutine.
-			runtime.LockOSThread()
-			t.Fatalf("leaving netns %s: %v", ns, err)
-		}
-	}()
-	fn()
 }
 
 func writeFile(t *testing.T, path string, data []byte) {

@@ -54,7 +54,7 @@ func TestServesFilesWithNegotiatedOptions(t *testing.T) {
 	forEachSocketKind(t, testServesFilesWithNegotiatedOptions)
 }
 
-func testServesFilesWithNegotiatedOptions(t *testing.T) {
+func testServesFilesWithNegotiatedOptions(t *testing.T, sockets *socketPolicy) {
 	big := randomBytes(t, 1<<20+7)
 	files := fstest.MapFS{
 		"undionly.kpxe":     {Data: []byte("small boot loader")},
@@ -63,7 +63,7 @@ func testServesFilesWithNegotiatedOptions(t *testing.T) {
 		"empty":             {Data: nil},
 		"boot/x86_64/dummy": {Data: []byte("x")},
 	}
-	s, logs := startLoopback(t, Config{Files: files})
+	s, logs := startLoopback(t, Config{Files: files, sockets: sockets})
 	srv := s.Addrs()[0]
 
 	tests := []struct {
@@ -355,10 +355,10 @@ func TestStopAbortsTransferInFlight(t *testing.T) {
 	forEachSocketKind(t, testStopAbortsTransferInFlight)
 }
 
-func testStopAbortsTransferInFlight(t *testing.T) {
+func testStopAbortsTransferInFlight(t *testing.T, sockets *socketPolicy) {
 	s, err := Start(context.Background(), Config{
 		Addresses: []netip.Addr{loopback}, Timeout: 500 * time.Millisecond,
-		Files: fstest.MapFS{"big": {Data: make([]byte, 50<<20)}},
+		Files: fstest.MapFS{"big": {Data: make([]byte, 50<<20)}}, sockets: sockets,
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -387,9 +387,9 @@ func testStopAbortsTransferInFlight(t *testing.T) {
 // transfer, which would panic pin/tftp v3.1.0 without the socket filter.
 func TestSurvivesJunk(t *testing.T) { forEachSocketKind(t, testSurvivesJunk) }
 
-func testSurvivesJunk(t *testing.T) {
+func testSurvivesJunk(t *testing.T, sockets *socketPolicy) {
 	data := randomBytes(t, 20000)
-	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}})
+	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, sockets: sockets})
 	srv := s.Addrs()[0]
 
 	junk, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv))
