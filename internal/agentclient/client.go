@@ -12,8 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -67,6 +67,9 @@ func Connect(ctx context.Context, opts Options) (*Conn, error) {
 	defer cancel()
 	if opts.Endpoint != "" {
 		return connectRemote(ctx, opts)
+	}
+	if err := LocalAgentError(runtime.GOOS); err != nil {
+		return nil, err
 	}
 	return connectLocal(ctx, opts)
 }
@@ -150,7 +153,7 @@ func launch(stateDir string) error {
 	defer logFile.Close()
 	cmd := exec.Command(binary, "agent", "--state-dir", stateDir)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("launching local agent %s: %w", binary, err)
 	}
