@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/peerlimit"
 )
 
@@ -37,8 +38,8 @@ const (
 	// DefaultTimeout is how long a block waits for its ACK before it is
 	// sent again; five tries are made.
 	DefaultTimeout               = 2 * time.Second
-	DefaultMaxTransfers          = 64
-	DefaultMaxTransfersPerClient = 4
+	DefaultMaxTransfers          = config.DefaultTFTPMaxTransfers
+	DefaultMaxTransfersPerClient = config.DefaultTFTPMaxTransfersPerClient
 )
 
 // Config says what to serve and where. The agent validates it; Start and
@@ -62,7 +63,9 @@ type Config struct {
 	// Timeout is the retransmission timeout per block.
 	Timeout time.Duration
 	// MaxTransfers caps concurrent transfers overall, and
-	// MaxTransfersPerClient those from one client address.
+	// MaxTransfersPerClient those to one client address (boot.tftp_max_*
+	// in the API). A request beyond either gets an ERROR and may be
+	// retried.
 	MaxTransfers          int
 	MaxTransfersPerClient int
 
