@@ -170,7 +170,8 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 			},
 			"tftp_max_transfers": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("Most TFTP transfers in progress at once, from all clients; a request "+
-					"beyond gets a TFTP error (\"too many transfers in progress\") and the firmware retries. Between 1 "+
+					"beyond gets a TFTP error (\"too many transfers in progress\"), which most PXE firmware reports as a "+
+					"failed boot. Between 1 "+
 					"and %d; defaults to `%d`.", config.MaxTFTPTransfers, def.GetTftpMaxTransfers()),
 				Optional:   true,
 				Computed:   true,

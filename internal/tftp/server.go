@@ -64,8 +64,7 @@ type Config struct {
 	Timeout time.Duration
 	// MaxTransfers caps concurrent transfers overall, and
 	// MaxTransfersPerClient those to one client address (boot.tftp_max_*
-	// in the API). A request beyond either gets an ERROR and may be
-	// retried.
+	// in the API). A request beyond either gets an ERROR.
 	MaxTransfers          int
 	MaxTransfersPerClient int
 
