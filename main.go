@@ -1,5 +1,6 @@
 // Command terraform-provider-netboot is both the Terraform provider (run with
-// no arguments by Terraform) and the netboot agent (`... agent`).
+// no arguments by Terraform) and, on Linux, the netboot agent (`... agent`).
+// Builds for other systems hold the provider alone, for remote agents.
 package main
 
 import (
@@ -10,7 +11,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	"github.com/netbootlab/terraform-provider-netboot/internal/provider"
 )
 
@@ -18,9 +18,8 @@ import (
 var version = "dev"
 
 func main() {
-	agent.Version = version
 	if len(os.Args) > 1 && os.Args[1] == "agent" {
-		os.Exit(agent.Main(os.Args[2:], os.Stdout, os.Stderr))
+		os.Exit(runAgent(os.Args[2:]))
 	}
 
 	// The plugin SDK formats every call's logs even when Terraform discards

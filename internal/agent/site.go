@@ -368,7 +368,8 @@ func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
 }
 
 func (s *site) tftpConfig(c config.BootServer) tftp.Config {
-	return tftp.Config{Interface: c.Interface, Addresses: s.serveAddrs, Port: tftp.DefaultPort, Files: s.files}
+	return tftp.Config{Interface: c.Interface, Addresses: s.serveAddrs, Port: tftp.DefaultPort, Files: s.files,
+		MaxTransfers: c.Boot.TFTPMaxTransfers, MaxTransfersPerClient: c.Boot.TFTPMaxTransfersPerClient}
 }
 
 func (s *site) httpConfig(c config.BootServer) httpboot.Config {

@@ -3,6 +3,8 @@ package agent
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 )
 
 func TestParseIfInet6(t *testing.T) {
@@ -27,5 +29,16 @@ fe80000000000000a8bbccfffe000001 03 40 20 80   nbs0
 		if got[i] != want[i] {
 			t.Errorf("line %d: got %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// The boot server's TFTP limits reach its TFTP server.
+func TestTFTPConfigCarriesLimits(t *testing.T) {
+	var c config.BootServer
+	c.Boot = config.DefaultBoot()
+	c.Boot.TFTPMaxTransfers, c.Boot.TFTPMaxTransfersPerClient = 100, 11
+	got := (&site{}).tftpConfig(c)
+	if got.MaxTransfers != 100 || got.MaxTransfersPerClient != 11 {
+		t.Errorf("tftp.Config limits = %d, %d; want 100, 11", got.MaxTransfers, got.MaxTransfersPerClient)
 	}
 }

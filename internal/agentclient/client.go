@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -69,6 +70,9 @@ func Connect(ctx context.Context, opts Options) (*Conn, error) {
 	defer cancel()
 	if opts.Endpoint != "" {
 		return connectRemote(ctx, opts)
+	}
+	if err := LocalAgentError(runtime.GOOS); err != nil {
+		return nil, err
 	}
 	dir, err := paths.ResolveStateDir(opts.StateDir)
 	if err != nil {
@@ -197,7 +201,7 @@ func launch(stateDir string) (*launchedAgent, error) {
 	}
 	a.cmd = exec.Command(binary, "agent", "--state-dir", stateDir)
 	a.cmd.Stdout, a.cmd.Stderr = logFile, logFile
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	detach(a.cmd)
 	a.started = time.Now()
 	if err := a.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("launching local agent %s: %w", binary, err)

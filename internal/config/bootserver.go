@@ -38,7 +38,12 @@ type Boot struct {
 	// Rules pick the boot-file URL (DHCPv6 option 59); the first match wins.
 	Rules []bootfile.Rule
 	TFTP  bool
-	HTTP  bool
+	// TFTPMaxTransfers caps concurrent TFTP transfers, and
+	// TFTPMaxTransfersPerClient those to one client address, so one
+	// client cannot take every slot.
+	TFTPMaxTransfers          int
+	TFTPMaxTransfersPerClient int
+	HTTP                      bool
 	// HTTPPort is where the HTTP server listens (80 by default).
 	HTTPPort int
 	// ServerAddress goes into boot URLs; the zero value means "the
@@ -46,9 +51,18 @@ type Boot struct {
 	ServerAddress netip.Addr
 }
 
+// TFTP transfer limits: the defaults, and the most a boot server may allow
+// (every transfer holds a socket, and one serving a short file a thread).
+const (
+	DefaultTFTPMaxTransfers          = 64
+	DefaultTFTPMaxTransfersPerClient = 4
+	MaxTFTPTransfers                 = 1024
+)
+
 // DefaultBoot serves TFTP and HTTP with bootfile.DefaultRules.
 func DefaultBoot() Boot {
-	return Boot{Rules: bootfile.DefaultRules(), TFTP: true, HTTP: true, HTTPPort: 80}
+	return Boot{Rules: bootfile.DefaultRules(), TFTP: true, HTTP: true, HTTPPort: 80,
+		TFTPMaxTransfers: DefaultTFTPMaxTransfers, TFTPMaxTransfersPerClient: DefaultTFTPMaxTransfersPerClient}
 }
 
 // RouterAdvertisement is what radvd.conf would say for the interface.

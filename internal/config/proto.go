@@ -122,11 +122,22 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 	return b, b.Validate()
 }
 
+// uintOr is n as an int, or def when n is 0 (unset in the API). A value
+// too large for an int becomes one that validation refuses.
+func uintOr(n uint32, def int) int {
+	if n == 0 {
+		return def
+	}
+	return int(min(uint64(n), math.MaxInt32))
+}
+
 func bootFromProto(errs *FieldErrors, pb *netbootv1.Boot) Boot {
 	if pb == nil {
 		return DefaultBoot()
 	}
-	bt := Boot{TFTP: pb.GetTftpEnabled(), HTTP: pb.GetHttpEnabled(), HTTPPort: int(pb.GetHttpPort())}
+	bt := Boot{TFTP: pb.GetTftpEnabled(), HTTP: pb.GetHttpEnabled(), HTTPPort: int(pb.GetHttpPort()),
+		TFTPMaxTransfers:          uintOr(pb.GetTftpMaxTransfers(), DefaultTFTPMaxTransfers),
+		TFTPMaxTransfersPerClient: uintOr(pb.GetTftpMaxTransfersPerClient(), DefaultTFTPMaxTransfersPerClient)}
 	if bt.HTTPPort == 0 {
 		bt.HTTPPort = 80
 	}
@@ -201,7 +212,8 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 	if pd := b.DHCPv6.PrefixDelegation; pd != nil {
 		pb.Dhcpv6.PrefixDelegation = &netbootv1.PrefixDelegation{Start: pd.Start.String(), End: pd.End.String(), Length: uint32(pd.Length)}
 	}
-	pb.Boot = &netbootv1.Boot{TftpEnabled: b.Boot.TFTP, HttpEnabled: b.Boot.HTTP, HttpPort: uint32(b.Boot.HTTPPort)}
+	pb.Boot = &netbootv1.Boot{TftpEnabled: b.Boot.TFTP, HttpEnabled: b.Boot.HTTP, HttpPort: uint32(b.Boot.HTTPPort),
+		TftpMaxTransfers: uint32(b.Boot.TFTPMaxTransfers), TftpMaxTransfersPerClient: uint32(b.Boot.TFTPMaxTransfersPerClient)}
 	if b.Boot.ServerAddress.IsValid() {
 		pb.Boot.ServerAddress = b.Boot.ServerAddress.String()
 	}

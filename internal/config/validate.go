@@ -436,6 +436,12 @@ func (bt *Boot) validate(errs *FieldErrors) {
 	if bt.HTTPPort < 1 || bt.HTTPPort > 65535 {
 		errs.add("must be a TCP port between 1 and 65535", block, "http_port")
 	}
+	if bt.TFTPMaxTransfers < 1 || bt.TFTPMaxTransfers > MaxTFTPTransfers {
+		errs.add(fmt.Sprintf("must be between 1 and %d, got %d", MaxTFTPTransfers, bt.TFTPMaxTransfers), block, "tftp_max_transfers")
+	} else if bt.TFTPMaxTransfersPerClient < 1 || bt.TFTPMaxTransfersPerClient > bt.TFTPMaxTransfers {
+		errs.add(fmt.Sprintf("must be between 1 and tftp_max_transfers (%d), got %d", bt.TFTPMaxTransfers, bt.TFTPMaxTransfersPerClient),
+			block, "tftp_max_transfers_per_client")
+	}
 	if bt.ServerAddress.IsValid() {
 		if reason := unicastIPv6Reason(bt.ServerAddress); reason != "" {
 			errs.add(reason, block, "server_address")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -264,6 +265,12 @@ func TestValidateBoot(t *testing.T) {
 		{"bad url", func(b *Boot) { b.Rules = []bootfile.Rule{{URL: "boot.ipxe"}} }, "boot.rules[0].url", "absolute"},
 		{"link-local server address", func(b *Boot) { b.ServerAddress = netip.MustParseAddr("fe80::1") }, "boot.server_address", "zone"},
 		{"port zero", func(b *Boot) { b.HTTPPort = 0 }, "boot.http_port", "between 1 and 65535"},
+		{"xinetd's TFTP limits", func(b *Boot) { b.TFTPMaxTransfers, b.TFTPMaxTransfersPerClient = 100, 11 }, "", ""},
+		{"no TFTP transfers", func(b *Boot) { b.TFTPMaxTransfers = 0 }, "boot.tftp_max_transfers", "between 1 and 1024, got 0"},
+		{"too many TFTP transfers", func(b *Boot) { b.TFTPMaxTransfers = 1025 }, "boot.tftp_max_transfers", "between 1 and 1024, got 1025"},
+		{"no TFTP transfers per client", func(b *Boot) { b.TFTPMaxTransfersPerClient = 0 }, "boot.tftp_max_transfers_per_client", "between 1 and tftp_max_transfers (64), got 0"},
+		{"more per client than in all", func(b *Boot) { b.TFTPMaxTransfers, b.TFTPMaxTransfersPerClient = 8, 9 },
+			"boot.tftp_max_transfers_per_client", "between 1 and tftp_max_transfers (8), got 9"},
 		{"host rules", func(b *Boot) {
 			b.Rules = append([]bootfile.Rule{{DUIDs: []string{"00030001525400ABCDEF"}, MACs: []string{"52:54:00:AB:cd:ef"}, File: "host.efi", Via: bootfile.TFTP}}, b.Rules...)
 		}, "", ""},
@@ -305,6 +312,9 @@ func TestBootProtoDefaultsAndArchRange(t *testing.T) {
 	got, err := FromProto(pb)
 	if err != nil || len(got.Boot.Rules) != len(bootfile.DefaultRules()) || !got.Boot.TFTP || got.Boot.HTTPPort != 80 {
 		t.Fatalf("unset boot = %+v, %v; want defaults", got.Boot, err)
+	}
+	if got.Boot.TFTPMaxTransfers != 64 || got.Boot.TFTPMaxTransfersPerClient != 4 {
+		t.Errorf("unset boot: TFTP limits %d, %d; want 64, 4", got.Boot.TFTPMaxTransfers, got.Boot.TFTPMaxTransfersPerClient)
 	}
 	pb = got.ToProto()
 	pb.Boot.Rules[1].Arch = []uint32{0x10000}
@@ -388,5 +398,29 @@ func TestClientLimitsProto(t *testing.T) {
 		if err != nil || got.DHCPv6.MaxIAsPerMessage != tt.ias || got.DHCPv6.MaxLeasesPerClient != tt.leases {
 			t.Errorf("%d, %d: round trip gave %d, %d, %v", tt.ias, tt.leases, got.DHCPv6.MaxIAsPerMessage, got.DHCPv6.MaxLeasesPerClient, err)
 		}
+	}
+}
+
+// TestTFTPLimitsProto carries the TFTP limits through the API form; 0 there
+// means the default, and a value too large for the agent is refused by name.
+func TestTFTPLimitsProto(t *testing.T) {
+	b := validStateful()
+	b.Boot.TFTPMaxTransfers, b.Boot.TFTPMaxTransfersPerClient = 100, 11
+	pb := b.ToProto()
+	if pb.Boot.TftpMaxTransfers != 100 || pb.Boot.TftpMaxTransfersPerClient != 11 {
+		t.Fatalf("ToProto: %d, %d", pb.Boot.TftpMaxTransfers, pb.Boot.TftpMaxTransfersPerClient)
+	}
+	got, err := FromProto(pb)
+	if err != nil || got.Boot.TFTPMaxTransfers != 100 || got.Boot.TFTPMaxTransfersPerClient != 11 {
+		t.Fatalf("FromProto = %d, %d, %v", got.Boot.TFTPMaxTransfers, got.Boot.TFTPMaxTransfersPerClient, err)
+	}
+	pb.Boot.TftpMaxTransfers, pb.Boot.TftpMaxTransfersPerClient = 0, 0
+	if got, err := FromProto(pb); err != nil || got.Boot.TFTPMaxTransfers != 64 || got.Boot.TFTPMaxTransfersPerClient != 4 {
+		t.Fatalf("zero limits: %d, %d, %v; want the defaults", got.Boot.TFTPMaxTransfers, got.Boot.TFTPMaxTransfersPerClient, err)
+	}
+	pb.Boot.TftpMaxTransfers = math.MaxUint32
+	_, err = FromProto(pb)
+	if fes, _ := AsFieldErrors(err); len(fes) != 1 || fes[0].Field() != "boot.tftp_max_transfers" {
+		t.Fatalf("tftp_max_transfers 2^32-1: %v", err)
 	}
 }

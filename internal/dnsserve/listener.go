@@ -15,9 +15,12 @@ import (
 )
 
 const (
-	// maxTCPConns caps DNS-over-TCP connections per address; clients only
-	// use TCP after a truncated UDP reply.
-	maxTCPConns = 64
+	// maxTCPConns caps open DNS-over-TCP connections, and
+	// maxTCPConnsPerSource those from one client address, so idle
+	// connections from one host cannot shut out the others. Clients only
+	// use TCP after a truncated UDP reply, one connection at a time.
+	maxTCPConns          = 64
+	maxTCPConnsPerSource = 4
 	// tcpIdle is how long a TCP connection may wait for its next query
 	// (RFC 7766 section 6.2.3 suggests seconds).
 	tcpIdle = 10 * time.Second
@@ -113,24 +116,32 @@ func (s *Server) serveTCP(l *listener) {
 			}
 			return
 		}
+		from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		release, _, err := s.tcpConns.Acquire(from.Addr(), maxTCPConns, maxTCPConnsPerSource)
+		if err != nil {
+			s.logger.Warn("dns: TCP connection refused", "client", from, "reason", err,
+				"max_connections", maxTCPConns, "max_connections_per_source", maxTCPConnsPerSource)
+			_ = c.Close()
+			continue
+		}
 		if !l.track(c) {
-			s.logger.Warn("dns: TCP connection refused: too many open or stopping", "client", c.RemoteAddr().String(), "limit", maxTCPConns)
+			release()
 			_ = c.Close()
 			continue
 		}
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
+			defer release()
 			defer l.untrack(c)
-			s.serveConn(c)
+			s.serveConn(c, from)
 		}()
 	}
 }
 
 // serveConn answers length-prefixed queries (RFC 1035 section 4.2.2) in
 // order until the client closes, goes idle for tcpIdle, or sends garbage.
-func (s *Server) serveConn(c net.Conn) {
-	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+func (s *Server) serveConn(c net.Conn, from netip.AddrPort) {
 	var size [2]byte
 	for {
 		if err := c.SetReadDeadline(time.Now().Add(tcpIdle)); err != nil {
@@ -190,10 +201,11 @@ func (s *Server) handle(msg []byte, overTCP bool, from netip.AddrPort) []byte {
 	return reply
 }
 
+// track registers c for stop; it fails once stop has begun.
 func (l *listener) track(c net.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed || len(l.conns) >= maxTCPConns {
+	if l.closed {
 		return false
 	}
 	l.conns[c] = struct{}{}

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/peerlimit"
 )
 
 // DefaultPort is the port the agent sets.
@@ -70,7 +72,9 @@ type Server struct {
 	logger *slog.Logger
 	zone   atomic.Pointer[zone]
 	stats  counters
-	done   chan struct{} // closed by Stop
+	// tcpConns counts open TCP connections, on all addresses together.
+	tcpConns peerlimit.Counter
+	done     chan struct{} // closed by Stop
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	iface     string

@@ -120,6 +120,74 @@ func TestTCPPipelined(t *testing.T) {
 	}
 }
 
+// TestTCPIdleConnectionsFromOneSource fills every TCP slot the server has
+// with idle connections from one loopback address; a client at another
+// address must still be answered at once, not after the idle timeout.
+func TestTCPIdleConnectionsFromOneSource(t *testing.T) {
+	hog, other := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")
+	var logs syncBuffer
+	s, err := Start(context.Background(), Config{Addresses: []netip.Addr{hog}, Records: testRecords()},
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	srv := s.Addrs()[0].String()
+	dialFrom := func(a netip.Addr) net.Conn {
+		t.Helper()
+		d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, 0)), Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	idle := make([]net.Conn, maxTCPConns)
+	for i := range idle {
+		idle[i] = dialFrom(hog)
+	}
+	c := dialFrom(other)
+	start := time.Now()
+	q := query{id: 7, name: "boot.netboot.test.", qtype: dnsmessage.TypeAAAA}.pack(t)
+	if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var size [2]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		t.Fatalf("query from %s with %d idle connections from %s: %v\n%s", other, len(idle), hog, err, logs.String())
+	}
+	reply := make([]byte, binary.BigEndian.Uint16(size[:]))
+	if _, err := io.ReadFull(c, reply); err != nil {
+		t.Fatal(err)
+	}
+	var m dnsmessage.Message
+	if err := m.Unpack(reply); err != nil || m.Header.ID != 7 || len(m.Answers) != 1 {
+		t.Errorf("reply: %v, %+v", err, m.Header)
+	}
+	t.Logf("answered in %s", time.Since(start).Round(time.Millisecond))
+	// The server closes the connections beyond the per-source limit.
+	// Only the connections it keeps make the reads wait.
+	closed := 0
+	for _, c := range idle {
+		if err := c.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, io.EOF) {
+			closed++
+		}
+	}
+	if want := maxTCPConns - maxTCPConnsPerSource; closed != want {
+		t.Errorf("server closed %d of %d idle connections from %s, want %d", closed, len(idle), hog, want)
+	}
+	if !strings.Contains(logs.String(), "limit per peer address reached") {
+		t.Errorf("no log line for the refused connections:\n%s", logs.String())
+	}
+}
+
 func TestUDPGarbage(t *testing.T) {
 	s, _ := startLoopback(t, Config{Records: testRecords()})
 	c, err := net.Dial("udp", s.Addrs()[0].String())

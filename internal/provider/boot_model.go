@@ -24,11 +24,13 @@ import (
 // bootModel is a boot server's boot attribute: how clients find their boot
 // file (DHCPv6 option 59) and the TFTP and HTTP servers that serve it.
 type bootModel struct {
-	TFTP          types.Bool        `tfsdk:"tftp"`
-	HTTP          types.Bool        `tfsdk:"http"`
-	HTTPPort      types.Int64       `tfsdk:"http_port"`
-	ServerAddress ipv6types.Address `tfsdk:"server_address"`
-	Rules         types.List        `tfsdk:"rules"`
+	TFTP                      types.Bool        `tfsdk:"tftp"`
+	TFTPMaxTransfers          types.Int64       `tfsdk:"tftp_max_transfers"`
+	TFTPMaxTransfersPerClient types.Int64       `tfsdk:"tftp_max_transfers_per_client"`
+	HTTP                      types.Bool        `tfsdk:"http"`
+	HTTPPort                  types.Int64       `tfsdk:"http_port"`
+	ServerAddress             ipv6types.Address `tfsdk:"server_address"`
+	Rules                     types.List        `tfsdk:"rules"`
 }
 
 // bootRuleModel is one boot-file rule. Unset match fields are null, never
@@ -61,11 +63,13 @@ var (
 	}}
 
 	bootAttrTypes = map[string]attr.Type{
-		"tftp":           types.BoolType,
-		"http":           types.BoolType,
-		"http_port":      types.Int64Type,
-		"server_address": ipv6types.AddressType{},
-		"rules":          types.ListType{ElemType: bootRuleObjectType},
+		"tftp":                          types.BoolType,
+		"tftp_max_transfers":            types.Int64Type,
+		"tftp_max_transfers_per_client": types.Int64Type,
+		"http":                          types.BoolType,
+		"http_port":                     types.Int64Type,
+		"server_address":                ipv6types.AddressType{},
+		"rules":                         types.ListType{ElemType: bootRuleObjectType},
 	}
 )
 
@@ -105,9 +109,17 @@ func bootToProto(ctx context.Context, obj types.Object) (*netbootv1.Boot, diag.D
 	}
 	bootPath := path.Root("boot")
 	pb := &netbootv1.Boot{
-		TftpEnabled: boolOr(b.TFTP, def.GetTftpEnabled()),
-		HttpEnabled: boolOr(b.HTTP, def.GetHttpEnabled()),
-		HttpPort:    def.GetHttpPort(),
+		TftpEnabled:               boolOr(b.TFTP, def.GetTftpEnabled()),
+		TftpMaxTransfers:          def.GetTftpMaxTransfers(),
+		TftpMaxTransfersPerClient: def.GetTftpMaxTransfersPerClient(),
+		HttpEnabled:               boolOr(b.HTTP, def.GetHttpEnabled()),
+		HttpPort:                  def.GetHttpPort(),
+	}
+	if !b.TFTPMaxTransfers.IsNull() && !b.TFTPMaxTransfers.IsUnknown() {
+		pb.TftpMaxTransfers = uint32Of(&diags, b.TFTPMaxTransfers.ValueInt64(), bootPath.AtName("tftp_max_transfers"))
+	}
+	if !b.TFTPMaxTransfersPerClient.IsNull() && !b.TFTPMaxTransfersPerClient.IsUnknown() {
+		pb.TftpMaxTransfersPerClient = uint32Of(&diags, b.TFTPMaxTransfersPerClient.ValueInt64(), bootPath.AtName("tftp_max_transfers_per_client"))
 	}
 	if !b.HTTPPort.IsNull() && !b.HTTPPort.IsUnknown() {
 		pb.HttpPort = uint32Of(&diags, b.HTTPPort.ValueInt64(), bootPath.AtName("http_port"))
@@ -186,16 +198,25 @@ func bootFromProto(ctx context.Context, pb *netbootv1.Boot) (types.Object, diag.
 	if port == 0 {
 		port = 80
 	}
+	maxTransfers, maxPerClient := int64(pb.GetTftpMaxTransfers()), int64(pb.GetTftpMaxTransfersPerClient())
+	if maxTransfers == 0 {
+		maxTransfers = config.DefaultTFTPMaxTransfers
+	}
+	if maxPerClient == 0 {
+		maxPerClient = config.DefaultTFTPMaxTransfersPerClient
+	}
 	serverAddress := ipv6types.NewAddressNull()
 	if s := pb.GetServerAddress(); s != "" {
 		serverAddress = ipv6types.NewAddressValue(s)
 	}
 	obj, d := types.ObjectValueFrom(ctx, bootAttrTypes, bootModel{
-		TFTP:          types.BoolValue(pb.GetTftpEnabled()),
-		HTTP:          types.BoolValue(pb.GetHttpEnabled()),
-		HTTPPort:      types.Int64Value(int64(port)),
-		ServerAddress: serverAddress,
-		Rules:         types.ListValueMust(bootRuleObjectType, rules),
+		TFTP:                      types.BoolValue(pb.GetTftpEnabled()),
+		TFTPMaxTransfers:          types.Int64Value(maxTransfers),
+		TFTPMaxTransfersPerClient: types.Int64Value(maxPerClient),
+		HTTP:                      types.BoolValue(pb.GetHttpEnabled()),
+		HTTPPort:                  types.Int64Value(int64(port)),
+		ServerAddress:             serverAddress,
+		Rules:                     types.ListValueMust(bootRuleObjectType, rules),
 	})
 	diags.Append(d...)
 	return obj, diags

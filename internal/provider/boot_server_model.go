@@ -523,7 +523,8 @@ func wellFormed(pb *netbootv1.BootServer) bool {
 		addrs = append(addrs, pd.GetStart(), pd.GetEnd())
 	}
 	boot := pb.GetBoot()
-	if boot.GetHttpPort() < 1 || boot.GetHttpPort() > 65535 {
+	if boot.GetHttpPort() < 1 || boot.GetHttpPort() > 65535 ||
+		boot.GetTftpMaxTransfers() > config.MaxTFTPTransfers || boot.GetTftpMaxTransfersPerClient() > config.MaxTFTPTransfers {
 		return false
 	}
 	if a := boot.GetServerAddress(); a != "" {

@@ -142,7 +142,13 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: "Boot-file rules and the TFTP and HTTP servers.",
 				Computed:            true,
 				Attributes: map[string]schema.Attribute{
-					"tftp":      schema.BoolAttribute{MarkdownDescription: "Whether artifacts are served over TFTP.", Computed: true},
+					"tftp": schema.BoolAttribute{MarkdownDescription: "Whether artifacts are served over TFTP.", Computed: true},
+					"tftp_max_transfers": schema.Int64Attribute{
+						MarkdownDescription: "Most TFTP transfers in progress at once, from all clients.", Computed: true,
+					},
+					"tftp_max_transfers_per_client": schema.Int64Attribute{
+						MarkdownDescription: "Most TFTP transfers in progress at once to one client address.", Computed: true,
+					},
 					"http":      schema.BoolAttribute{MarkdownDescription: "Whether artifacts are served over HTTP.", Computed: true},
 					"http_port": schema.Int64Attribute{MarkdownDescription: "TCP port of the HTTP server.", Computed: true},
 					"server_address": schema.StringAttribute{

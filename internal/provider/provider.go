@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -166,6 +167,14 @@ func (p *netbootProvider) Configure(ctx context.Context, req provider.ConfigureR
 		opts.Timeout = time.Duration(cfg.Timeout.ValueInt64()) * time.Second
 	}
 
+	if opts.Endpoint == "" {
+		if err := agentclient.LocalAgentError(runtime.GOOS); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "No local agent in this provider build",
+				fmt.Sprintf("%v (or %s), with ca_cert, client_cert and client_key. Run the agent on a Linux "+
+					"host of the boot network: `terraform-provider-netboot agent --listen ...`.", err, envEndpoint))
+			return
+		}
+	}
 	conn, err := agentclient.Connect(ctx, opts)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot reach the netboot agent", connectHint(opts, err))

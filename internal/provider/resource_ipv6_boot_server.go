@@ -184,6 +184,26 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 				Computed:            true,
 				Default:             booldefault.StaticBool(def.GetTftpEnabled()),
 			},
+			"tftp_max_transfers": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("Most TFTP transfers in progress at once, from all clients; a request "+
+					"beyond gets a TFTP error (\"too many transfers in progress\"), which most PXE firmware reports as a "+
+					"failed boot. Between 1 "+
+					"and %d; defaults to `%d`.", config.MaxTFTPTransfers, def.GetTftpMaxTransfers()),
+				Optional:   true,
+				Computed:   true,
+				Default:    int64default.StaticInt64(int64(def.GetTftpMaxTransfers())),
+				Validators: []validator.Int64{int64validator.Between(1, config.MaxTFTPTransfers)},
+			},
+			"tftp_max_transfers_per_client": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("Most TFTP transfers in progress at once to one client address, so one "+
+					"client (or a flood of requests from one address) cannot take every slot of `tftp_max_transfers`; "+
+					"a booting machine fetches one file at a time. Between 1 and `tftp_max_transfers`; defaults to `%d`.",
+					def.GetTftpMaxTransfersPerClient()),
+				Optional:   true,
+				Computed:   true,
+				Default:    int64default.StaticInt64(int64(def.GetTftpMaxTransfersPerClient())),
+				Validators: []validator.Int64{int64validator.Between(1, config.MaxTFTPTransfers)},
+			},
 			"http": schema.BoolAttribute{
 				MarkdownDescription: "Serve the artifacts over HTTP on `http_port`, for iPXE and UEFI HTTP boot. Defaults to `true`.",
 				Optional:            true,

@@ -228,6 +228,18 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			   rate_limit = { per_source_per_second = 2000000 }
 			 }`,
 			"value must be between 0 and 1000000"},
+		{"tftp transfers per client above the total", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { tftp_max_transfers = 8, tftp_max_transfers_per_client = 9 }`,
+			"boot.tftp_max_transfers_per_client must be between 1 and tftp_max_transfers (8), got 9"},
+		{"no tftp transfers", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { tftp_max_transfers = 0 }`,
+			"value must be between 1 and 1024"},
+		{"tftp transfers beyond the agent's cap", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { tftp_max_transfers_per_client = 2000 }`,
+			"value must be between 1 and 1024"},
 		{"boot rule MAC with dashes", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ macs = ["52-54-00-12-34-56"], file = "ipxe.efi", via = "tftp" }] }`,
@@ -434,11 +446,13 @@ func TestToProtoFillsInDefaults(t *testing.T) {
 func TestBootToProtoFillsInDefaults(t *testing.T) {
 	ctx := context.Background()
 	partial := types.ObjectValueMust(bootAttrTypes, map[string]attr.Value{
-		"tftp":           types.BoolNull(),
-		"http":           types.BoolNull(),
-		"http_port":      types.Int64Value(8080),
-		"server_address": ipv6types.NewAddressNull(),
-		"rules":          types.ListNull(bootRuleObjectType),
+		"tftp":                          types.BoolNull(),
+		"tftp_max_transfers":            types.Int64Null(),
+		"tftp_max_transfers_per_client": types.Int64Value(11),
+		"http":                          types.BoolNull(),
+		"http_port":                     types.Int64Value(8080),
+		"server_address":                ipv6types.NewAddressNull(),
+		"rules":                         types.ListNull(bootRuleObjectType),
 	})
 	pb, diags := bootToProto(ctx, partial)
 	if diags.HasError() {
@@ -446,6 +460,7 @@ func TestBootToProtoFillsInDefaults(t *testing.T) {
 	}
 	want := defaultBootProto()
 	want.HttpPort = 8080
+	want.TftpMaxTransfersPerClient = 11
 	if !proto.Equal(pb, want) {
 		t.Errorf("boot = %v, want %v", pb, want)
 	}
@@ -489,6 +504,7 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 				{Url: "https://boot.example/menu.ipxe"},
 			},
 			TftpEnabled: true, HttpEnabled: true, HttpPort: 8080, ServerAddress: "2001:db8:1::2",
+			TftpMaxTransfers: 100, TftpMaxTransfersPerClient: 11,
 		},
 	}
 	var m bootServerModel
@@ -817,7 +833,9 @@ func TestAccIPv6BootServer_boot(t *testing.T) {
 	rulesBody := func(loader string) string {
 		return statefulBody + fmt.Sprintf(`
   boot = {
-    http_port = 8080
+    http_port                     = 8080
+    tftp_max_transfers            = 100
+    tftp_max_transfers_per_client = 11
     rules = [
       { user_class = "iPXE", file = "boot.ipxe", via = "http" },
       { arch = [7, 9], file = %q, via = "tftp" },
@@ -853,6 +871,8 @@ func TestAccIPv6BootServer_boot(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, boot.AtMapKey("tftp"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(testResource, boot.AtMapKey("http"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(testResource, boot.AtMapKey("http_port"), knownvalue.Int64Exact(80)),
+					statecheck.ExpectKnownValue(testResource, boot.AtMapKey("tftp_max_transfers"), knownvalue.Int64Exact(64)),
+					statecheck.ExpectKnownValue(testResource, boot.AtMapKey("tftp_max_transfers_per_client"), knownvalue.Int64Exact(4)),
 					statecheck.ExpectKnownValue(testResource, boot.AtMapKey("server_address"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(testResource, rules, knownvalue.ListSizeExact(len(bootfile.DefaultRules()))),
 					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(0).AtMapKey("user_class"), knownvalue.StringExact("iPXE")),
@@ -888,6 +908,11 @@ func TestAccIPv6BootServer_boot(t *testing.T) {
 				Check: func(*terraform.State) error {
 					if r := agentRule(1); r.GetFile() != "snponly.efi" || fmt.Sprint(r.GetArch()) != "[7 9]" || r.GetVia() != "tftp" {
 						return fmt.Errorf("the agent holds rule %v", r)
+					}
+					st, err := lab.conn(t).GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "acc"})
+					if b := st.GetConfig().GetBoot(); err != nil || b.GetTftpMaxTransfers() != 100 || b.GetTftpMaxTransfersPerClient() != 11 {
+						return fmt.Errorf("the agent holds TFTP limits %d and %d (%v), want 100 and 11",
+							b.GetTftpMaxTransfers(), b.GetTftpMaxTransfersPerClient(), err)
 					}
 					return nil
 				},

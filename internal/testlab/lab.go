@@ -74,10 +74,14 @@ func RequireRoot(t testing.TB, tools ...string) {
 	}
 }
 
-// New creates the two namespaces and the veth pair between them.
+// New creates the two namespaces and the veth pair between them. In a test
+// that RunIn started again inside a namespace it returns the parent's Lab.
 func New(t testing.TB) *Lab {
 	t.Helper()
 	RequireRoot(t)
+	if l := childLab(t); l != nil {
+		return l
+	}
 	id := randomID()
 	l := &Lab{
 		ID:         id,

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pin/tftp/v3/netascii"
 	"golang.org/x/sys/unix"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/peerlimit"
 )
 
 // Errors a client sees in the TFTP ERROR packet.
@@ -20,7 +22,19 @@ var (
 	errReadOnly = errors.New("read-only server: write requests are refused")
 	errStopping = errors.New("server shutting down")
 	errInternal = errors.New("internal server error")
+	// A transfer limit reached (see Config.MaxTransfers); the client may
+	// try again later.
+	errServerBusy = errors.New("too many transfers in progress")
+	errClientBusy = errors.New("too many transfers in progress for this client")
 )
+
+// busyError words a refusal by the transfer limiter for the client.
+func busyError(err error) error {
+	if errors.Is(err, peerlimit.ErrPerPeer) {
+		return errClientBusy
+	}
+	return errServerBusy
+}
 
 // readBuffer is how much of a file is read at once, rather than a block
 // (one system call) per DATA.
@@ -71,8 +85,9 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 		refuse(errCodeAccessViolation, errBadPath)
 		return
 	}
-	release, active, err := s.limiter.acquire(client.Addr(), set.maxTransfers, set.maxTransfersPerClient)
+	release, active, err := s.limiter.Acquire(client.Addr(), set.maxTransfers, set.maxTransfersPerClient)
 	if err != nil {
+		err = busyError(err)
 		s.stats.busy.Add(1)
 		log.Warn("tftp request refused", "reason", err,
 			"max_transfers", set.maxTransfers, "max_transfers_per_client", set.maxTransfersPerClient)
@@ -129,7 +144,7 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 // polled reports whether a transfer of size bytes, with active transfers
 // in flight (itself included), goes on the poller: see transferConn.
 func (s *Server) polled(active int, size int64) bool {
-	return active > s.blockingTransfers && size >= s.shortTransferSize
+	return active > s.sockets.blocking && size >= s.sockets.shortSize
 }
 
 // abortMessage is what the client is told when a transfer fails, or ""

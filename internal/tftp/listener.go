@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -26,8 +24,7 @@ type listener struct {
 	addr   netip.AddrPort // as bound, port resolved
 	conn   *net.UDPConn
 	raw    syscall.RawConn
-	local  unix.Sockaddr // addr with port 0: where transfer sockets bind
-	netns  *netns
+	local  unix.Sockaddr   // addr with port 0: where transfer sockets bind
 	ctx    context.Context // done when the listener stops
 	cancel context.CancelFunc
 	done   chan struct{} // closed when serve has returned
@@ -92,10 +89,7 @@ func (l *listener) init() error {
 		sa.Port = 0
 	}
 	l.local = local
-	// This goroutine has just created the socket, so the thread it runs
-	// on is in the socket's namespace.
-	l.netns, err = currentNetns()
-	return err
+	return nil
 }
 
 // serve reads datagrams until the socket closes.
@@ -144,15 +138,10 @@ func (l *listener) sendTo(p []byte, to unix.Sockaddr) {
 	})
 }
 
-// openTransfer opens a transfer socket in the listener's namespace and
-// registers it for stop; it fails once stop has begun. polled: see
-// transferConn.
+// openTransfer opens a transfer socket and registers it for stop; it
+// fails once stop has begun. polled: see transferConn.
 func (l *listener) openTransfer(peer unix.Sockaddr, timeout time.Duration, polled bool) (*transferConn, error) {
-	var c *transferConn
-	err := l.netns.do(func() (err error) {
-		c, err = dialTransfer(l.local, peer, timeout, polled)
-		return err
-	})
+	c, err := dialTransfer(l.local, peer, timeout, polled)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +186,6 @@ func (l *listener) stop(timeout time.Duration) {
 		l.mu.Unlock()
 		<-ended
 	}
-	l.netns.close()
 }
 
 func sockaddrAddrPort(sa unix.Sockaddr) (netip.AddrPort, bool) {
@@ -213,63 +201,3 @@ func sockaddrAddrPort(sa unix.Sockaddr) (netip.AddrPort, bool) {
 	}
 	return netip.AddrPort{}, false
 }
-
-// netns is the network namespace a listener's socket lives in. Transfer
-// sockets are created later, on whatever thread runs the transfer; when a
-// caller bound the listener from a thread switched into another namespace
-// (as tests and the lab do), that thread must be switched too.
-type netns struct {
-	f        *os.File
-	dev, ino uint64
-}
-
-func currentNetns() (*netns, error) {
-	f, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		return nil, fmt.Errorf("opening the network namespace: %w", err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("reading the network namespace: %w", err)
-	}
-	return &netns{f: f, dev: uint64(st.Dev), ino: st.Ino}, nil
-}
-
-// do runs fn on a thread in ns. Only when the calling thread is elsewhere
-// does it switch a locked thread there and back: a thread left in another
-// namespace could be the main one, whose namespace is the process's in
-// /proc (and it cannot be discarded).
-func (ns *netns) do(fn func() error) error {
-	// Locked before looking, so fn runs on the thread that was looked at.
-	runtime.LockOSThread()
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("reading the network namespace: %w", err)
-	}
-	if uint64(st.Dev) == ns.dev && st.Ino == ns.ino {
-		defer runtime.UnlockOSThread()
-		return fn()
-	}
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("opening the network namespace: %w", err)
-	}
-	defer orig.Close()
-	if err := unix.Setns(int(ns.f.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("entering the listener's network namespace: %w", err)
-	}
-	defer func() {
-		// A thread that cannot switch back stays locked, so the runtime
-		// discards it with this goroutine.
-		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	return fn()
-}
-
-func (ns *netns) close() { ns.f.Close() }

@@ -5,8 +5,10 @@
 //
 // Requests arrive on the sockets bound at Start, one per address; each
 // transfer then runs over a socket of its own (its TID), bound to the
-// same address in the same network namespace. See sender for why the data
-// path is not pin/tftp's.
+// same address. Transfer sockets are opened later, from whichever thread
+// runs the transfer, so the server serves the network namespace of its
+// process: to serve another, run the process there (`ip netns exec`), as
+// the tests do. See sender for why the data path is not pin/tftp's.
 package tftp
 
 import (
@@ -20,6 +22,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/peerlimit"
 )
 
 // Defaults the agent fills in; a zero Config field other than Port means
@@ -33,8 +38,8 @@ const (
 	// DefaultTimeout is how long a block waits for its ACK before it is
 	// sent again; five tries are made.
 	DefaultTimeout               = 2 * time.Second
-	DefaultMaxTransfers          = 64
-	DefaultMaxTransfersPerClient = 4
+	DefaultMaxTransfers          = config.DefaultTFTPMaxTransfers
+	DefaultMaxTransfersPerClient = config.DefaultTFTPMaxTransfersPerClient
 )
 
 // Config says what to serve and where. The agent validates it; Start and
@@ -58,9 +63,14 @@ type Config struct {
 	// Timeout is the retransmission timeout per block.
 	Timeout time.Duration
 	// MaxTransfers caps concurrent transfers overall, and
-	// MaxTransfersPerClient those from one client address.
+	// MaxTransfersPerClient those to one client address (boot.tftp_max_*
+	// in the API). A request beyond either gets an ERROR.
 	MaxTransfers          int
 	MaxTransfersPerClient int
+
+	// sockets overrides defaultSockets; tests use it to run every
+	// transfer on one kind of socket. Apply does not change it.
+	sockets *socketPolicy
 }
 
 // Stats are the server's counters since Start.
@@ -93,14 +103,10 @@ var ErrStopped = errors.New("tftp server stopped")
 type Server struct {
 	logger   *slog.Logger
 	settings atomic.Pointer[settings]
-	limiter  transferLimiter
+	limiter  peerlimit.Counter // transfers in flight
 	stats    counters
 	done     chan struct{} // closed by Stop
-	// blockingTransfers is how many transfers in flight get a blocking
-	// socket; those beyond use the poller (see transferConn), unless their
-	// file is smaller than shortTransferSize.
-	blockingTransfers int
-	shortTransferSize int64
+	sockets  socketPolicy
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	iface     string
@@ -137,8 +143,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err != nil {
 		return nil, fmt.Errorf("tftp on %s: %w", cfg.Interface, err)
 	}
-	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port,
-		blockingTransfers: blockingTransfers, shortTransferSize: shortTransferSize}
+	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port, sockets: defaultSockets}
+	if cfg.sockets != nil {
+		s.sockets = *cfg.sockets
+	}
 	s.settings.Store(settingsOf(cfg, mtu))
 	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
 		return nil, err
@@ -250,25 +258,32 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// blockingTransfers is how many transfers in flight get a blocking socket:
-// a transfer that runs alone answers each ACK fastest from a thread
-// blocked in recv, but with more running the poller wins. Measured with
-// curl over a veth link on 2 cores, 50 clients fetching 50 MiB each: all
-// blocking gave 94 MB/s (tftpd-hpa: 98), the first two blocking 124, one
-// 139, none 143; one client alone got 33 MB/s blocking, 24 polled.
-// Tests lower it to 0 to run every transfer on the poller.
-var blockingTransfers = 1
+// socketPolicy picks the kind of socket a transfer gets (see
+// transferConn): blocking ones go to the first transfers in flight and
+// to short files, the poller takes the rest.
+type socketPolicy struct {
+	// blocking is how many transfers in flight get a blocking socket.
+	blocking int
+	// shortSize: a file smaller than this gets a blocking socket however
+	// many transfers run.
+	shortSize int64
+}
 
-// shortTransferSize: a file smaller than this gets a blocking socket
-// however many transfers run. Its transfer is a few dozen lock-step round
-// trips, each waiting for the client; with many running on few cores,
-// beside the clients' own processes, a thread per transfer that the kernel
-// wakes on its ACK answers sooner than the poller. 50 curl clients
-// fetching undionly.kpxe (72.5 KiB) at once, 5 runs each: 30 ms per fetch
-// (median) with blocking sockets, 46 ms polled, 32–35 ms from tftpd-hpa.
-// Long transfers stay on the poller, which moves more bytes with many at
-// once (see blockingTransfers). Tests set 0 with blockingTransfers.
-var shortTransferSize int64 = 4 << 20
+// defaultSockets: a transfer that runs alone answers each ACK fastest
+// from a thread blocked in recv, but with more running the poller wins.
+// Measured with curl over a veth link on 2 cores, 50 clients fetching
+// 50 MiB each: all blocking gave 94 MB/s (tftpd-hpa: 98), the first two
+// blocking 124, one 139, none 143; one client alone got 33 MB/s blocking,
+// 24 polled.
+//
+// A short file's transfer is a few dozen lock-step round trips, each
+// waiting for the client; with many running on few cores, beside the
+// clients' own processes, a thread per transfer that the kernel wakes on
+// its ACK answers sooner than the poller. 50 curl clients fetching
+// undionly.kpxe (72.5 KiB) at once, 5 runs each: 30 ms per fetch (median)
+// with blocking sockets, 46 ms polled, 32–35 ms from tftpd-hpa. Long
+// transfers stay on the poller, which moves more bytes with many at once.
+var defaultSockets = socketPolicy{blocking: 1, shortSize: 4 << 20}
 
 // withDefaults fills zero fields and refuses values no server could use.
 func withDefaults(cfg Config) (Config, error) {

@@ -54,7 +54,7 @@ func TestServesFilesWithNegotiatedOptions(t *testing.T) {
 	forEachSocketKind(t, testServesFilesWithNegotiatedOptions)
 }
 
-func testServesFilesWithNegotiatedOptions(t *testing.T) {
+func testServesFilesWithNegotiatedOptions(t *testing.T, sockets *socketPolicy) {
 	big := randomBytes(t, 1<<20+7)
 	files := fstest.MapFS{
 		"undionly.kpxe":     {Data: []byte("small boot loader")},
@@ -63,7 +63,7 @@ func testServesFilesWithNegotiatedOptions(t *testing.T) {
 		"empty":             {Data: nil},
 		"boot/x86_64/dummy": {Data: []byte("x")},
 	}
-	s, logs := startLoopback(t, Config{Files: files})
+	s, logs := startLoopback(t, Config{Files: files, sockets: sockets})
 	srv := s.Addrs()[0]
 
 	tests := []struct {
@@ -237,6 +237,54 @@ func TestTransferLimits(t *testing.T) {
 	}
 }
 
+// TestTransferLimitPerClient: with MaxTransfersPerClient transfers from
+// one address in flight, that address is refused and another is served;
+// Apply changes the limit live.
+func TestTransferLimitPerClient(t *testing.T) {
+	busy, other := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")
+	gate := make(chan struct{})
+	files := gatedFS{MapFS: fstest.MapFS{"slow": {Data: randomBytes(t, 3000)}, "fast": {Data: []byte("ok")}}, gate: gate}
+	cfg := Config{Addresses: []netip.Addr{busy}, Files: files, MaxTransfers: 10, MaxTransfersPerClient: 3}
+	s, err := Start(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	srv := s.Addrs()[0]
+
+	slow := make(chan error, cfg.MaxTransfersPerClient)
+	for range cfg.MaxTransfersPerClient {
+		go func() {
+			_, _, err := rawGetFrom(busy, srv, "slow", nil, nil)
+			slow <- err
+		}()
+	}
+	waitFor(t, func() bool { return s.Stats().Requests == uint64(cfg.MaxTransfersPerClient) })
+	if _, _, err := rawGetFrom(busy, srv, "fast", nil, nil); err == nil || !strings.Contains(err.Error(), "too many transfers in progress for this client") {
+		t.Errorf("transfer %d from %s: error %v, want the per-client refusal", cfg.MaxTransfersPerClient+1, busy, err)
+	}
+	if got, _, err := rawGetFrom(other, srv, "fast", nil, nil); err != nil || string(got) != "ok" {
+		t.Errorf("transfer from %s beside %d from %s: %q, %v", other, cfg.MaxTransfersPerClient, busy, got, err)
+	}
+	cfg.MaxTransfersPerClient++
+	if err := s.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := rawGetFrom(busy, srv, "fast", nil, nil); err != nil || string(got) != "ok" {
+		t.Errorf("after raising the limit to %d: %q, %v", cfg.MaxTransfersPerClient, got, err)
+	}
+	close(gate)
+	for range cfg.MaxTransfersPerClient - 1 {
+		if err := <-slow; err != nil {
+			t.Errorf("slow transfer: %v", err)
+		}
+	}
+	waitFor(t, func() bool { return s.Stats().TransfersOK == 5 })
+	if st := s.Stats(); st.RefusedBusy != 1 {
+		t.Errorf("stats = %+v, want 1 refused", st)
+	}
+}
+
 func TestApply(t *testing.T) {
 	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: []byte("one")}}})
 	before := s.Addrs()
@@ -355,10 +403,10 @@ func TestStopAbortsTransferInFlight(t *testing.T) {
 	forEachSocketKind(t, testStopAbortsTransferInFlight)
 }
 
-func testStopAbortsTransferInFlight(t *testing.T) {
+func testStopAbortsTransferInFlight(t *testing.T, sockets *socketPolicy) {
 	s, err := Start(context.Background(), Config{
 		Addresses: []netip.Addr{loopback}, Timeout: 500 * time.Millisecond,
-		Files: fstest.MapFS{"big": {Data: make([]byte, 50<<20)}},
+		Files: fstest.MapFS{"big": {Data: make([]byte, 50<<20)}}, sockets: sockets,
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -387,9 +435,9 @@ func testStopAbortsTransferInFlight(t *testing.T) {
 // transfer, which would panic pin/tftp v3.1.0 without the socket filter.
 func TestSurvivesJunk(t *testing.T) { forEachSocketKind(t, testSurvivesJunk) }
 
-func testSurvivesJunk(t *testing.T) {
+func testSurvivesJunk(t *testing.T, sockets *socketPolicy) {
 	data := randomBytes(t, 20000)
-	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}})
+	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, sockets: sockets})
 	srv := s.Addrs()[0]
 
 	junk, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv))
@@ -444,7 +492,12 @@ func TestDefaults(t *testing.T) {
 // rawGet is a minimal TFTP client that reports the server's OACK. during,
 // if set, runs once after the first DATA block.
 func rawGet(server netip.AddrPort, file string, opts []string, during func(*net.UDPConn, *net.UDPAddr)) ([]byte, map[string]string, error) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv6loopback})
+	return rawGetFrom(loopback, server, file, opts, during)
+}
+
+// rawGetFrom is rawGet from the local address client.
+func rawGetFrom(client netip.Addr, server netip.AddrPort, file string, opts []string, during func(*net.UDPConn, *net.UDPAddr)) ([]byte, map[string]string, error) {
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(client, 0)))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -46,10 +46,9 @@ func (e *clientError) Error() string {
 // sender). But every such wait holds a thread, and a woken thread must
 // win one of GOMAXPROCS Ps before it runs: with many more transfers than
 // cores, threads queue for Ps and each ACK costs extra context switches.
-// So a long transfer that starts while others run (see blockingTransfers
-// and shortTransferSize) uses a non-blocking socket on Go's poller instead
-// (polled), where one thread picks up the ACKs of many transfers per epoll
-// wait.
+// So a long transfer that starts while others run (see defaultSockets)
+// uses a non-blocking socket on Go's poller instead (polled), where one
+// thread picks up the ACKs of many transfers per epoll wait.
 type transferConn struct {
 	mu sync.Mutex // guards fd against shutdown racing close
 	fd int        // -1 once closed

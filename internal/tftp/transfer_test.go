@@ -60,9 +60,9 @@ func (c *scriptedClient) ack(t *testing.T, block uint16) {
 // whole.
 func TestRetransmitsOnLostACK(t *testing.T) { forEachSocketKind(t, testRetransmitsOnLostACK) }
 
-func testRetransmitsOnLostACK(t *testing.T) {
+func testRetransmitsOnLostACK(t *testing.T, sockets *socketPolicy) {
 	data := randomBytes(t, 3*512+100)
-	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, Timeout: 200 * time.Millisecond})
+	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, Timeout: 200 * time.Millisecond, sockets: sockets})
 	c := newScriptedClient(t, s.Addrs()[0], "f")
 	var got []byte
 	seen := map[uint16]int{}
@@ -101,10 +101,10 @@ func TestWindowSizeRecoversLostBlock(t *testing.T) {
 	forEachSocketKind(t, testWindowSizeRecoversLostBlock)
 }
 
-func testWindowSizeRecoversLostBlock(t *testing.T) {
+func testWindowSizeRecoversLostBlock(t *testing.T, sockets *socketPolicy) {
 	const window = 4
 	data := randomBytes(t, 20*512+7)
-	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, Timeout: 5 * time.Second})
+	s, _ := startLoopback(t, Config{Files: fstest.MapFS{"f": {Data: data}}, Timeout: 5 * time.Second, sockets: sockets})
 	c := newScriptedClient(t, s.Addrs()[0], "f", "windowsize", "4", "blksize", "512")
 	op, _, payload, err := c.next(2 * time.Second)
 	if err != nil || op != opOACK || !strings.Contains(string(payload), "windowsize\x004") {
@@ -154,10 +154,10 @@ func testWindowSizeRecoversLostBlock(t *testing.T) {
 // and went silent must not hold Stop for longer than the server's timeout.
 func TestStopWakesSilentClient(t *testing.T) { forEachSocketKind(t, testStopWakesSilentClient) }
 
-func testStopWakesSilentClient(t *testing.T) {
+func testStopWakesSilentClient(t *testing.T, sockets *socketPolicy) {
 	s, err := Start(t.Context(), Config{
 		Addresses: []netip.Addr{loopback}, Timeout: 300 * time.Millisecond,
-		Files: fstest.MapFS{"f": {Data: randomBytes(t, 10000)}},
+		Files: fstest.MapFS{"f": {Data: randomBytes(t, 10000)}}, sockets: sockets,
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func TestWriteRequestRefused(t *testing.T) {
 // forEachSocketKind runs test with the transfer sockets a lone transfer
 // gets (blocking) and those of a busy server (polled): see transferConn.
 func TestLongTransfersBesideOthersArePolled(t *testing.T) {
-	s := &Server{blockingTransfers: 1, shortTransferSize: 4 << 20}
+	s := &Server{sockets: defaultSockets}
 	for _, c := range []struct {
 		active int
 		size   int64
@@ -222,12 +222,7 @@ func TestLongTransfersBesideOthersArePolled(t *testing.T) {
 	}
 }
 
-func forEachSocketKind(t *testing.T, test func(*testing.T)) {
-	t.Run("blocking", test)
-	t.Run("polled", func(t *testing.T) {
-		saved, savedSize := blockingTransfers, shortTransferSize
-		blockingTransfers, shortTransferSize = 0, 0
-		t.Cleanup(func() { blockingTransfers, shortTransferSize = saved, savedSize })
-		test(t)
-	})
+func forEachSocketKind(t *testing.T, test func(*testing.T, *socketPolicy)) {
+	t.Run("blocking", func(t *testing.T) { test(t, nil) })
+	t.Run("polled", func(t *testing.T) { test(t, &socketPolicy{}) })
 }

@@ -126,8 +126,13 @@ type Boot struct {
 	// server_address is the address put in boot URLs; empty picks the
 	// interface's first permanent global address inside the prefix.
 	ServerAddress string `protobuf:"bytes,5,opt,name=server_address,json=serverAddress,proto3" json:"server_address,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// tftp_max_transfers caps concurrent TFTP transfers, and
+	// tftp_max_transfers_per_client those to one client address; 0 means
+	// the default (64 and 4).
+	TftpMaxTransfers          uint32 `protobuf:"varint,6,opt,name=tftp_max_transfers,json=tftpMaxTransfers,proto3" json:"tftp_max_transfers,omitempty"`
+	TftpMaxTransfersPerClient uint32 `protobuf:"varint,7,opt,name=tftp_max_transfers_per_client,json=tftpMaxTransfersPerClient,proto3" json:"tftp_max_transfers_per_client,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *Boot) Reset() {
@@ -193,6 +198,20 @@ func (x *Boot) GetServerAddress() string {
 		return x.ServerAddress
 	}
 	return ""
+}
+
+func (x *Boot) GetTftpMaxTransfers() uint32 {
+	if x != nil {
+		return x.TftpMaxTransfers
+	}
+	return 0
+}
+
+func (x *Boot) GetTftpMaxTransfersPerClient() uint32 {
+	if x != nil {
+		return x.TftpMaxTransfersPerClient
+	}
+	return 0
 }
 
 type BootFileRule struct {
@@ -4575,13 +4594,15 @@ const file_netboot_proto_rawDesc = "" +
 	"\x06prefix\x18\x03 \x01(\tR\x06prefix\x12R\n" +
 	"\x14router_advertisement\x18\x04 \x01(\v2\x1f.netboot.v1.RouterAdvertisementR\x13routerAdvertisement\x12*\n" +
 	"\x06dhcpv6\x18\x05 \x01(\v2\x12.netboot.v1.DHCPv6R\x06dhcpv6\x12$\n" +
-	"\x04boot\x18\x06 \x01(\v2\x10.netboot.v1.BootR\x04boot\"\xc0\x01\n" +
+	"\x04boot\x18\x06 \x01(\v2\x10.netboot.v1.BootR\x04boot\"\xb0\x02\n" +
 	"\x04Boot\x12.\n" +
 	"\x05rules\x18\x01 \x03(\v2\x18.netboot.v1.BootFileRuleR\x05rules\x12!\n" +
 	"\ftftp_enabled\x18\x02 \x01(\bR\vtftpEnabled\x12!\n" +
 	"\fhttp_enabled\x18\x03 \x01(\bR\vhttpEnabled\x12\x1b\n" +
 	"\thttp_port\x18\x04 \x01(\rR\bhttpPort\x12%\n" +
-	"\x0eserver_address\x18\x05 \x01(\tR\rserverAddress\"\xe6\x01\n" +
+	"\x0eserver_address\x18\x05 \x01(\tR\rserverAddress\x12,\n" +
+	"\x12tftp_max_transfers\x18\x06 \x01(\rR\x10tftpMaxTransfers\x12@\n" +
+	"\x1dtftp_max_transfers_per_client\x18\a \x01(\rR\x19tftpMaxTransfersPerClient\"\xe6\x01\n" +
 	"\fBootFileRule\x12\x1d\n" +
 	"\n" +
 	"user_class\x18\x01 \x01(\tR\tuserClass\x12\x12\n" +
