@@ -4,10 +4,11 @@ import (
 	"os"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
 )
 
 // runAgent runs the agent subcommand.
 func runAgent(args []string) int {
 	agent.Version = version
-	return agent.Main(args, os.Stdout, os.Stderr)
+	return agentcli.Main(args, os.Stdout, os.Stderr)
 }

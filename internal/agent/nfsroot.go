@@ -76,7 +76,7 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: building the initrd for kernel_version %q: %v", img.GetName(), img.GetKernelVersion(), err)
 	}
-	op.note("%s for kernel %s", formatBytes(int64(initrd.Size)), img.GetKernelVersion())
+	op.note("%s for kernel %s", FormatBytes(int64(initrd.Size)), img.GetKernelVersion())
 	args, err := nfsroot.KernelArgs(nfsroot.ArgsOptions{
 		Interface: img.GetInterface(), Hostname: img.GetHostname(), ExportPath: img.GetExportPath(),
 		DNSServers: []netip.Addr{st.bootAddr}, ReadWrite: img.GetReadWrite(), Console: img.GetConsole(),
@@ -94,7 +94,7 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: storing the kernel %q: %v", img.GetName(), img.GetKernel(), err)
 	}
-	op.note("%s from %s", formatBytes(kernel.Size), img.GetKernel())
+	op.note("%s from %s", FormatBytes(kernel.Size), img.GetKernel())
 	op.phase("storing initrd")
 	initrdRec, err := s.artifacts.Put(dir+"/initrd.img", initrd.SHA256, "nfs_root_image:"+img.GetName(), bytes.NewReader(initrd.Data))
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
@@ -18,7 +18,7 @@ import (
 func runOps(t *testing.T, stateDir string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	if code := agent.Main(append(args, "--state-dir", stateDir), &stdout, &stderr); code != 0 {
+	if code := agentcli.Main(append(args, "--state-dir", stateDir), &stdout, &stderr); code != 0 {
 		t.Fatalf("agent %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
 	}
 	return stdout.String()

@@ -14,7 +14,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
@@ -271,7 +271,7 @@ func TestAgentProbeYieldsPort546(t *testing.T) {
 	}
 	probe := func() string {
 		var stdout, stderr bytes.Buffer
-		if code := agent.Main([]string{"status", "--probe", "--state-dir", stateDir}, &stdout, &stderr); code != 0 {
+		if code := agentcli.Main([]string{"status", "--probe", "--state-dir", stateDir}, &stdout, &stderr); code != 0 {
 			t.Fatalf("agent status --probe: exit %d\n%s", code, stderr.String())
 		}
 		return stderr.String()

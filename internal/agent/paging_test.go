@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -196,16 +197,19 @@ func checkListsEveryLease(t *testing.T, client netbootv1.AgentClient, stateDir s
 	}
 
 	start = time.Now()
-	r, w := io.Pipe()
 	var stderr strings.Builder
-	code := make(chan int, 1)
-	go func() {
-		code <- Main([]string{"leases", "--json", "--state-dir", stateDir}, w, &stderr)
-		w.Close()
-	}()
+	cli := exec.Command(testlab.Binary(t), "agent", "leases", "--json", "--state-dir", stateDir)
+	cli.Stderr = &stderr
+	r, err := cli.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Start(); err != nil {
+		t.Fatal(err)
+	}
 	got, err := countJSONLeases(r)
-	if c := <-code; c != 0 || err != nil {
-		t.Fatalf("agent leases --json: exit %d, %v\n%s", c, err, stderr.String())
+	if werr := cli.Wait(); werr != nil || err != nil {
+		t.Fatalf("agent leases --json: %v, %v\n%s", werr, err, stderr.String())
 	}
 	t.Logf("agent leases --json: %d leases in %s", got, time.Since(start).Round(time.Millisecond))
 	if got != n {

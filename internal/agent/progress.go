@@ -205,18 +205,18 @@ func (o *operations) lastOf(kind, object string) *netbootv1.Progress {
 // progressMessage says how far a transfer is: "12.0 MiB of 48.0 MiB (25%),
 // 4.1 MiB/s".
 func progressMessage(done, total int64, elapsed time.Duration) string {
-	msg := formatBytes(done)
+	msg := FormatBytes(done)
 	if total > 0 {
-		msg += fmt.Sprintf(" of %s (%d%%)", formatBytes(total), done*100/total)
+		msg += fmt.Sprintf(" of %s (%d%%)", FormatBytes(total), done*100/total)
 	}
 	if secs := elapsed.Seconds(); secs > 0 {
-		msg += ", " + formatBytes(int64(float64(done)/secs)) + "/s"
+		msg += ", " + FormatBytes(int64(float64(done)/secs)) + "/s"
 	}
 	return msg
 }
 
-// formatBytes writes a size in binary units: "512 B", "4.0 KiB", "1.5 GiB".
-func formatBytes(n int64) string {
+// FormatBytes writes a size in binary units: "512 B", "4.0 KiB", "1.5 GiB".
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

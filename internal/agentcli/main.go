@@ -1,4 +1,4 @@
-package agent
+package agentcli
 
 import (
 	"context"
@@ -13,12 +13,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 )
 
-// Main runs `terraform-provider-netboot agent [flags]` and returns the exit code.
+// Main runs `terraform-provider-netboot agent [flags]` (the daemon) and its
+// operator commands, and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
@@ -41,7 +43,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			"The control socket is <state-dir>/%s (root only).\n\nFlags:\n", paths.SocketName)
 		fs.PrintDefaults()
 	}
-	opts := Options{}
+	opts := agent.Options{}
 	fs.StringVar(&opts.StateDir, "state-dir", paths.DefaultStateDir(), "directory for the state file, control socket and logs")
 	fs.StringVar(&opts.Listen, "listen", "", "optional TCP address for remote control over mutual TLS, e.g. [::]:7447")
 	fs.StringVar(&opts.MetricsListen, "metrics-listen", "", "optional address for Prometheus metrics at /metrics, e.g. [::1]:9447")
@@ -124,7 +126,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := Run(ctx, opts); err != nil {
+	if err := agent.Run(ctx, opts); err != nil {
 		opts.Logger.Error("agent failed", "error", err)
 		return 1
 	}

@@ -1,4 +1,4 @@
-package agent
+package agentcli
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 )
@@ -102,7 +103,7 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 	section("ARTIFACTS")
 	fmt.Fprintln(tw, "PATH\tSHA256\tSIZE\tSOURCE\tLAST FETCH")
 	for _, a := range artifacts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.GetPath(), a.GetSha256(), formatBytes(int64(a.GetSize())), a.GetSource(), describeProgress(a.GetProgress()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.GetPath(), a.GetSha256(), agent.FormatBytes(int64(a.GetSize())), a.GetSource(), describeProgress(a.GetProgress()))
 	}
 	section("NFS ROOT IMAGES")
 	fmt.Fprintln(tw, "NAME\tBOOT SERVER\tROOT DIR\tNFSROOT\tKERNEL\tINITRD\tLAST BUILD")

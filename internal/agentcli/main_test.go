@@ -1,4 +1,4 @@
-package agent_test
+package agentcli_test
 
 import (
 	"bytes"
@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
 
 func runMain(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = agent.Main(args, &out, &errOut)
+	code = agentcli.Main(args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
