@@ -20,6 +20,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dnsserve"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/httpboot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
@@ -59,9 +60,9 @@ type site struct {
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
-// that its events get the server's kind (componentKey).
-func (s *site) serverLogger(component string) *slog.Logger {
-	return s.logger.With(componentKey, component)
+// that its records that name no kind get the server's (componentKey).
+func (s *site) serverLogger(component eventkind.Kind) *slog.Logger {
+	return s.logger.With(componentKey, string(component))
 }
 
 func newSite(cfg config.BootServer, leases *store.Leases, logger *slog.Logger) *site {
@@ -98,7 +99,7 @@ func (s *site) start(ctx context.Context) (err error) {
 		return err
 	}
 	s.err = nil
-	s.logger.Info("boot server serving", "interface", s.cfg.Interface, "prefix", s.cfg.Prefix,
+	s.logger.Info("boot server serving", eventkind.Config.Attr(), "interface", s.cfg.Interface, "prefix", s.cfg.Prefix,
 		"dhcpv6_mode", s.cfg.DHCPv6.Mode, "boot_address", s.bootAddr, "tftp", s.cfg.Boot.TFTP, "http", s.cfg.Boot.HTTP)
 	return nil
 }
