@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
@@ -248,6 +250,11 @@ func (r *eventRing) unfollow(fl *eventFollower) {
 // WatchEvents sends the kept events, then with follow every new one until
 // the client goes away or the agent stops.
 func (s *service) WatchEvents(req *netbootv1.WatchEventsRequest, stream grpc.ServerStreamingServer[netbootv1.Event]) error {
+	for _, k := range req.GetKinds() {
+		if _, err := eventkind.Parse(k); err != nil {
+			return status.Errorf(codes.InvalidArgument, "kinds: %v", err)
+		}
+	}
 	f := filterOf(req)
 	if !req.GetFollow() {
 		for _, e := range s.events.snapshot(f) {

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
@@ -234,5 +237,12 @@ func TestEventKindComesFromAttributes(t *testing.T) {
 	op.WithGroup("g").Warn("whatever", eventkind.Config.Attr())
 	if got := r.snapshot(eventFilter{}); got[0].GetKind() != "artifact" || got[1].GetKind() != "config" {
 		t.Errorf("kinds %q, %q; want artifact from the logger, config from the call", got[0].GetKind(), got[1].GetKind())
+	}
+}
+
+func TestWatchEventsRefusesUnknownKinds(t *testing.T) {
+	err := (&service{}).WatchEvents(&netbootv1.WatchEventsRequest{Kinds: []string{"lease", "leases"}}, nil)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `kinds: "leases" is not an event kind`) {
+		t.Errorf("WatchEvents with kind leases: %v, want InvalidArgument naming kinds", err)
 	}
 }

@@ -6,7 +6,11 @@
 // message never changes which events it belongs to.
 package eventkind
 
-import "log/slog"
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+)
 
 // Key is the log attribute that carries a record's kind.
 const Key = "event"
@@ -61,6 +65,23 @@ func All() []Kind {
 		out[i] = a.kind
 	}
 	return out
+}
+
+// List is every kind's name, comma-separated, for help texts.
+func List() string {
+	names := make([]string, len(about))
+	for i, a := range about {
+		names[i] = string(a.kind)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Parse returns the kind named s, or an error listing the kinds.
+func Parse(s string) (Kind, error) {
+	if k := Kind(s); k.About() != "" {
+		return k, nil
+	}
+	return "", fmt.Errorf("%q is not an event kind (kinds: %s)", s, List())
 }
 
 // About says which records kind k holds; "" for a kind not in All.

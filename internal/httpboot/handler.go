@@ -24,8 +24,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.count(rec)
 	attrs := []any{
-		rec.kind.Attr(), "client", r.RemoteAddr, "server", localAddr(r), "method", r.Method, "path", r.URL.Path,
+		"client", r.RemoteAddr, "server", localAddr(r), "method", r.Method, "path", r.URL.Path,
 		"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start).Round(time.Millisecond),
+		rec.kind.Attr(),
 	}
 	if rg := r.Header.Get("Range"); rg != "" {
 		attrs = append(attrs, "range", rg)
