@@ -10,6 +10,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -125,6 +126,9 @@ func TestOpsObjectsAndLogs(t *testing.T) {
 	seen := map[string]bool{}
 	for _, e := range parse(runOps(t, stateDir, "logs", "--json", "--since", "10m")) {
 		seen[e.Kind+": "+e.Message] = true
+		if _, err := eventkind.Parse(e.Kind); err != nil {
+			t.Errorf("event %v: %v", e, err)
+		}
 		if c := e.Attrs["component"]; c != "" {
 			seen["component "+c] = true
 			if e.Kind == "agent" {

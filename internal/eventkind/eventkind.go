@@ -46,16 +46,16 @@ var about = []struct {
 	{BootFile, "which boot-file URL (DHCPv6 option 59) a client was given, and why"},
 	{DHCPv6, "the DHCPv6 server otherwise: start, configuration, dropped messages, rate limits, other DHCPv6 servers on the link"},
 	{RA, "Router Advertisements: start, the final one, other routers on the link"},
-	{TFTP, "TFTP transfers and refusals"},
-	{HTTP, "HTTP requests for files"},
+	{TFTP, "the TFTP server: transfers and refusals"},
+	{HTTP, "the HTTP server: requests for files, and for scripts it could not render"},
 	{Script, "HTTP requests answered with an iPXE script the agent rendered (start.ipxe, a host's menu)"},
 	{Artifact, "artifacts stored, deleted and downloaded (with progress)"},
 	{NFSRootImage, "NFS root image builds (with their phases), exports and deletions"},
 	{NFS, "the NFS server: mounts, refusals, exports"},
-	{DNS, "the DNS server for NFS roots' host names"},
+	{DNS, "the DNS server that answers NFS roots' host names"},
 	{Config, "boot servers, boot entries and boot menus saved or deleted"},
 	{Control, "changes with their caller, and refused TLS handshakes on --listen"},
-	{Agent, "the agent itself: start, stop, failures; any record that names no kind"},
+	{Agent, "the agent itself (start, stop, failures), and any record that names no other kind"},
 }
 
 // All returns every kind, in the order help texts list them.
