@@ -94,7 +94,7 @@ func (s *service) restore() error {
 	for _, pb := range stored {
 		cfg, err := config.FromProto(pb)
 		if err != nil {
-			s.logger.Error("stored boot server is invalid; skipping it", "boot_server", pb.GetName(), "error", err)
+			s.logger.Error("stored boot server is invalid; skipping it", eventkind.Agent.Attr(), "boot_server", pb.GetName(), "error", err)
 			continue
 		}
 		st := s.newSite(cfg)

@@ -118,7 +118,7 @@ func (s *site) apply(ctx context.Context, next config.BootServer) error {
 	s.cfg = prev
 	if rerr := s.start(ctx); rerr != nil {
 		s.err = rerr
-		s.logger.Error("restoring the previous configuration failed", "error", rerr)
+		s.logger.Error("restoring the previous configuration failed", eventkind.Agent.Attr(), "error", rerr)
 	}
 	return err
 }
@@ -160,13 +160,13 @@ func (s *site) syncProbe() {
 	}
 	if s.probe != nil {
 		if err := s.probe.Apply(cfg); err != nil {
-			s.logger.Warn("updating the DHCPv6 probe", "error", err)
+			s.logger.Warn("updating the DHCPv6 probe", eventkind.DHCPv6.Attr(), "error", err)
 		}
 		return
 	}
 	p, err := dhcp6probe.Start(s.ctx, cfg, s.serverLogger("dhcpv6"))
 	if err != nil {
-		s.logger.Warn("other DHCPv6 servers on this link go unnoticed: the probe did not start", "interface", s.cfg.Interface, "error", err)
+		s.logger.Warn("other DHCPv6 servers on this link go unnoticed: the probe did not start", eventkind.DHCPv6.Attr(), "interface", s.cfg.Interface, "error", err)
 		return
 	}
 	s.probe = p
@@ -192,7 +192,7 @@ func (s *site) syncFileServers() error {
 	var err error
 	haveAddrs := len(s.serveAddrs) > 0
 	if (s.cfg.Boot.TFTP || s.cfg.Boot.HTTP) && !haveAddrs {
-		s.logger.Warn("TFTP and HTTP wait for a permanent global address on the interface (or set boot.server_address)", "interface", s.cfg.Interface)
+		s.logger.Warn("TFTP and HTTP wait for a permanent global address on the interface (or set boot.server_address)", eventkind.Agent.Attr(), "interface", s.cfg.Interface)
 	}
 	s.tftp, err = toggle(s.tftp, s.cfg.Boot.TFTP && haveAddrs,
 		func() (*tftp.Server, error) {
@@ -276,14 +276,14 @@ func (s *site) refresh() {
 	if s.bootAddr == prevBoot && slices.Equal(s.serveAddrs, prevServe) {
 		return
 	}
-	s.logger.Info("interface addresses changed", "boot_address", s.bootAddr, "serving_on", s.serveAddrs)
+	s.logger.Info("interface addresses changed", eventkind.Agent.Attr(), "boot_address", s.bootAddr, "serving_on", s.serveAddrs)
 	if s.dhcp != nil {
 		if err := s.dhcp.Apply(s.dhcpConfig(s.cfg)); err != nil {
-			s.logger.Warn("updating DHCPv6 boot address", "error", err)
+			s.logger.Warn("updating DHCPv6 boot address", eventkind.DHCPv6.Attr(), "error", err)
 		}
 	}
 	if err := s.syncFileServers(); err != nil {
-		s.logger.Warn("updating TFTP/HTTP addresses", "error", err)
+		s.logger.Warn("updating TFTP/HTTP addresses", eventkind.Agent.Attr(), "error", err)
 	}
 }
 
