@@ -335,8 +335,8 @@ func (h *eventHandler) WithGroup(name string) slog.Handler {
 	return &c
 }
 
-// qualified is key in the groups prefix names; the kind (eventkind.Key)
-// is the record's, whatever group it was logged in.
+// qualified is key under the groups prefix names, except the kind
+// (eventkind.Key): that is the record's, whatever group it was logged in.
 func qualified(prefix, key string) string {
 	if key == eventkind.Key {
 		return key
@@ -411,9 +411,9 @@ func addAttr(m map[string]string, prefix string, a slog.Attr) {
 	m[qualified(prefix, a.Key)] = v.String()
 }
 
-// componentKey is the log attribute naming the server that logged a
-// record (dhcpv6, tftp, http, ra, dns, nfs): each server's logger carries
-// it, and its value is that server's kind.
+// componentKey is the log attribute naming the part of the agent that
+// logged a record (dhcpv6, tftp, http, ra, dns, nfs, control): each
+// server's logger carries it, and its value is that server's kind.
 const componentKey = "component"
 
 // eventKind says what a record is about: its eventkind.Key attribute, else
