@@ -13,6 +13,7 @@ import (
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
 
@@ -53,14 +54,14 @@ func (s *service) PutArtifact(stream grpc.ClientStreamingServer[netbootv1.PutArt
 	case err != nil:
 		return status.Errorf(codes.FailedPrecondition, "storing artifact %q: %v", h.GetPath(), err)
 	}
-	s.logger.Info("artifact stored", "path", rec.Path, "sha256", rec.SHA256, "size", rec.Size, "source", rec.Source)
+	s.logger.Info("artifact stored", eventkind.Artifact.Attr(), "path", rec.Path, "sha256", rec.SHA256, "size", rec.Size, "source", rec.Source)
 	return stream.SendAndClose(artifactToProto(rec))
 }
 
 // fetchArtifact downloads h.url, logging its progress and keeping it for
 // ListOperations and the artifact's progress.
 func (s *service) fetchArtifact(ctx context.Context, h *netbootv1.ArtifactHeader) (artifact.Record, error) {
-	op := s.operations.start(opArtifactFetch, h.GetPath(), "artifact download", s.logger.With("path", h.GetPath(), "url", h.GetUrl()))
+	op := s.operations.start(opArtifactFetch, h.GetPath(), "artifact download", s.logger.With(eventkind.Artifact.Attr(), "path", h.GetPath(), "url", h.GetUrl()))
 	op.phase("downloading")
 	rec, err := s.artifacts.PutFromURL(ctx, h.GetPath(), h.GetSha256(), h.GetUrl(), op.bytes)
 	op.finish(err)
@@ -132,7 +133,7 @@ func (s *service) DeleteArtifact(_ context.Context, req *netbootv1.DeleteArtifac
 	case err != nil:
 		return nil, status.Errorf(codes.Internal, "deleting artifact %q: %v", req.GetPath(), err)
 	}
-	s.logger.Info("artifact deleted", "path", req.GetPath())
+	s.logger.Info("artifact deleted", eventkind.Artifact.Attr(), "path", req.GetPath())
 	return &netbootv1.DeleteArtifactResponse{}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/pki"
 )
 
@@ -117,7 +118,7 @@ func caller(ctx context.Context) string {
 type changeLog struct{ logger *slog.Logger }
 
 func newChangeLog(logger *slog.Logger) changeLog {
-	return changeLog{logger: logger.With(componentKey, "control")}
+	return changeLog{logger: logger.With(componentKey, string(eventkind.Control))}
 }
 
 func (c changeLog) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

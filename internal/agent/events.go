@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 )
 
@@ -247,6 +250,11 @@ func (r *eventRing) unfollow(fl *eventFollower) {
 // WatchEvents sends the kept events, then with follow every new one until
 // the client goes away or the agent stops.
 func (s *service) WatchEvents(req *netbootv1.WatchEventsRequest, stream grpc.ServerStreamingServer[netbootv1.Event]) error {
+	for _, k := range req.GetKinds() {
+		if _, err := eventkind.Parse(k); err != nil {
+			return status.Errorf(codes.InvalidArgument, "kinds: %v", err)
+		}
+	}
 	f := filterOf(req)
 	if !req.GetFollow() {
 		for _, e := range s.events.snapshot(f) {
@@ -312,7 +320,7 @@ func (h *eventHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c.attrs = slices.Clip(h.attrs)
 	prefix := groupPrefix(h.groups)
 	for _, a := range attrs {
-		c.attrs = append(c.attrs, slog.Attr{Key: prefix + a.Key, Value: a.Value})
+		c.attrs = append(c.attrs, slog.Attr{Key: qualified(prefix, a.Key), Value: a.Value})
 	}
 	return &c
 }
@@ -325,6 +333,15 @@ func (h *eventHandler) WithGroup(name string) slog.Handler {
 	c.next = h.next.WithGroup(name)
 	c.groups = append(slices.Clip(h.groups), name)
 	return &c
+}
+
+// qualified is key under the groups prefix names, except the kind
+// (eventkind.Key): that is the record's, whatever group it was logged in.
+func qualified(prefix, key string) string {
+	if key == eventkind.Key {
+		return key
+	}
+	return prefix + key
 }
 
 func groupPrefix(groups []string) string {
@@ -359,8 +376,9 @@ func (h *eventHandler) event(r slog.Record) *netbootv1.Event {
 	})
 	e.BootServer = e.Attrs["boot_server"]
 	delete(e.Attrs, "boot_server")
-	e.Kind = eventKind(e.Message, e.Attrs)
-	if h, ok := menu.ParseHostPath(strings.TrimPrefix(e.Attrs["path"], "/")); ok && e.Kind == "script" {
+	e.Kind = string(eventKind(e.Attrs))
+	delete(e.Attrs, eventkind.Key)
+	if h, ok := menu.ParseHostPath(strings.TrimPrefix(e.Attrs["path"], "/")); ok && e.Kind == string(eventkind.Script) {
 		// The host a menu was rendered for is in its path.
 		if mac, ok := menu.NormalizeMAC(h.MAC); ok {
 			e.Attrs["mac"] = mac
@@ -390,56 +408,24 @@ func addAttr(m map[string]string, prefix string, a slog.Attr) {
 	if a.Key == "" {
 		return
 	}
-	m[prefix+a.Key] = v.String()
+	m[qualified(prefix, a.Key)] = v.String()
 }
 
-// eventKinds classifies log messages by their first words; the first match
-// wins, so longer prefixes come first.
-var eventKinds = []struct{ prefix, kind string }{
-	{"leased ", "lease"}, {"renewed ", "lease"}, {"released ", "lease"}, {"offering lease", "lease"},
-	{"ending lease", "lease"}, {"no lease", "lease"}, {"no address", "lease"}, {"confirmed addresses", "lease"},
-	{"client declined", "lease"}, {"pool exhausted", "lease"}, {"leasequery", "lease"},
-	{"boot-file URL", "boot_file"},
-	{"tftp", "tftp"},
-	{"http request", "http"}, {"http", "http"},
-	{"artifact", "artifact"},
-	{"NFS root image", "nfs_root_image"},
-	{"boot server", "config"}, {"boot entry", "config"}, {"boot menu", "config"},
-	{"dns", "dns"}, {"nfs", "nfs"},
-	{"DHCPv6", "dhcpv6"},
-	{"sent final router advertisement", "ra"}, {"another router", "ra"}, {"router advertisement", "ra"},
-}
-
-// componentKey is the log attribute naming the server that logged a
-// record (dhcpv6, tftp, http, ra, dns, nfs): each server's logger carries
-// it, so a record whose message matches no eventKinds prefix still gets
-// its server's kind, whatever its wording.
+// componentKey is the log attribute naming the part of the agent that
+// logged a record (dhcpv6, tftp, http, ra, dns, nfs, control): each
+// server's logger carries it, and its value is that server's kind.
 const componentKey = "component"
 
-// eventKind says what an event is about, for filtering. An HTTP request for
-// an iPXE script rendered for a host is a "script" event.
-func eventKind(msg string, attrs map[string]string) string {
-	for _, k := range eventKinds {
-		if strings.HasPrefix(msg, k.prefix) {
-			if k.kind == "http" && isScriptPath(attrs["path"]) {
-				return "script"
-			}
-			return k.kind
-		}
+// eventKind says what a record is about: its eventkind.Key attribute, else
+// the kind of the server that logged it (componentKey), else
+// eventkind.Agent. Never the message text, so rewording a log line keeps
+// its kind.
+func eventKind(attrs map[string]string) eventkind.Kind {
+	if k := attrs[eventkind.Key]; k != "" {
+		return eventkind.Kind(k)
 	}
 	if c := attrs[componentKey]; c != "" {
-		if c == "http" && isScriptPath(attrs["path"]) {
-			return "script"
-		}
-		return c
+		return eventkind.Kind(c)
 	}
-	return "agent"
-}
-
-// isScriptPath reports whether an HTTP path is an iPXE script the agent
-// renders: start.ipxe or a host's menu.
-func isScriptPath(p string) bool {
-	p = strings.TrimPrefix(p, "/")
-	_, host := menu.ParseHostPath(p)
-	return p == menu.StartPath || host
+	return eventkind.Agent
 }

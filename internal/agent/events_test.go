@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 func event(kind, client string) *netbootv1.Event {
@@ -120,11 +124,11 @@ func TestEventHandlerTeesInfoAndAbove(t *testing.T) {
 	site := logger.With("boot_server", "lab")
 
 	site.Debug("discarded ICMPv6 message")
-	site.Info("leased address", "duid", "0001aabb", "address", "2001:db8:1::1000")
-	site.WithGroup("req").Info("boot menu saved", "menu", "main")
-	site.Info("http request", "path", "/netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-efi/menu.ipxe", "client", "[2001:db8:1::1000]:4000")
-	site.Warn("tftp request refused", "reason", "no such file")
-	// Wording no prefix knows: the server's component attribute decides.
+	site.Info("leased address", eventkind.Lease.Attr(), "duid", "0001aabb", "address", "2001:db8:1::1000")
+	site.WithGroup("req").Info("boot menu saved", eventkind.Config.Attr(), "menu", "main")
+	site.Info("http request", eventkind.Script.Attr(), "path", "/netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-efi/menu.ipxe", "client", "[2001:db8:1::1000]:4000")
+	site.With(componentKey, "tftp").Warn("tftp request refused", "reason", "no such file")
+	// No kind on the record: the server's component attribute decides.
 	site.With(componentKey, "dhcpv6").Warn("dropping message from a flood", "peer", "fe80::1")
 	site.With(componentKey, "http").Info("served", "path", "/start.ipxe")
 	logger.Error("agent failed", "error", "boom")
@@ -139,7 +143,7 @@ func TestEventHandlerTeesInfoAndAbove(t *testing.T) {
 		{"script", "INFO", "lab", "52:54:00:12:34:56"},
 		{"tftp", "WARN", "lab", ""},
 		{"dhcpv6", "WARN", "lab", "fe80::1"},
-		{"script", "INFO", "lab", ""},
+		{"http", "INFO", "lab", ""},
 		{"agent", "ERROR", "", ""},
 	}
 	for i, w := range want {
@@ -148,8 +152,8 @@ func TestEventHandlerTeesInfoAndAbove(t *testing.T) {
 			t.Errorf("event %d = %v, want kind %s level %s boot server %q client %q", i, e, w.kind, w.level, w.bootServer, w.client)
 		}
 	}
-	if events[1].GetAttrs()["req.menu"] != "main" {
-		t.Errorf("grouped attribute missing: %v", events[1].GetAttrs())
+	if a := events[1].GetAttrs(); a["req.menu"] != "main" || a[eventkind.Key] != "" || a["req."+eventkind.Key] != "" {
+		t.Errorf("want the grouped attribute, and the kind only as the event's kind: %v", a)
 	}
 	// The agent's own log still filters by its level.
 	if strings.Contains(out.String(), "leased address") || !strings.Contains(out.String(), "tftp request refused") {
@@ -165,7 +169,7 @@ func TestEventsConvertedWhenRead(t *testing.T) {
 	r := newEventRing(10)
 	logger := slog.New(newEventHandler(slog.NewTextHandler(io.Discard, nil), r)).With("boot_server", "lab")
 	addr := netip.MustParseAddr("2001:db8:1::1000")
-	logger.Info("leased address", "duid", "0001aabb", "address", addr, "iaid", uint32(7), "valid_until", time.Unix(2000000000, 0).UTC())
+	logger.Info("leased address", eventkind.Lease.Attr(), "duid", "0001aabb", "address", addr, "iaid", uint32(7), "valid_until", time.Unix(2000000000, 0).UTC())
 	if r.buf[1].event != nil {
 		t.Fatal("a record of immutable values was converted before anyone read it")
 	}
@@ -192,8 +196,53 @@ func TestEventsConvertedWhenRead(t *testing.T) {
 	// With a follower, records are converted as they come.
 	_, fl := r.follow(eventFilter{})
 	defer r.unfollow(fl)
-	logger.Info("renewed address", "address", addr)
+	logger.Info("renewed address", eventkind.Lease.Attr(), "address", addr)
 	if e := <-fl.ch; e.GetSeq() != 3 || e.GetKind() != "lease" {
 		t.Errorf("follower got %v", e)
+	}
+}
+
+// TestEventKindComesFromAttributes: a record's kind is its eventkind
+// attribute, else its server's component, else agent; the message's words
+// never decide it, so rewording a log line keeps its kind.
+func TestEventKindComesFromAttributes(t *testing.T) {
+	tests := []struct {
+		name  string
+		msg   string
+		attrs []any
+		want  eventkind.Kind
+	}{
+		{"kind attribute", "leased address", []any{eventkind.Lease.Attr()}, eventkind.Lease},
+		{"kind attribute, reworded", "a client now holds an address", []any{eventkind.Lease.Attr()}, eventkind.Lease},
+		{"kind attribute over component", "anything", []any{componentKey, "dhcpv6", eventkind.BootFile.Attr()}, eventkind.BootFile},
+		{"component alone", "leased address", []any{componentKey, "dhcpv6"}, eventkind.DHCPv6},
+		{"words of another kind", "tftp transfer complete", []any{componentKey, "http"}, eventkind.HTTP},
+		{"neither", "leased address", nil, eventkind.Agent},
+		{"neither, words of a server", "boot-file URL decision", nil, eventkind.Agent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newEventRing(4)
+			slog.New(newEventHandler(slog.DiscardHandler, r)).Info(tt.msg, tt.attrs...)
+			if got := r.snapshot(eventFilter{})[0].GetKind(); got != string(tt.want) {
+				t.Errorf("kind %q, want %q", got, tt.want)
+			}
+		})
+	}
+
+	// A kind set once on a logger holds for its records; one on the call wins.
+	r := newEventRing(4)
+	op := slog.New(newEventHandler(slog.DiscardHandler, r)).With(eventkind.Artifact.Attr())
+	op.Info("artifact download phase")
+	op.WithGroup("g").Warn("whatever", eventkind.Config.Attr())
+	if got := r.snapshot(eventFilter{}); got[0].GetKind() != "artifact" || got[1].GetKind() != "config" {
+		t.Errorf("kinds %q, %q; want artifact from the logger, config from the call", got[0].GetKind(), got[1].GetKind())
+	}
+}
+
+func TestWatchEventsRefusesUnknownKinds(t *testing.T) {
+	err := (&service{}).WatchEvents(&netbootv1.WatchEventsRequest{Kinds: []string{"lease", "leases"}}, nil)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `kinds: "leases" is not an event kind`) {
+		t.Errorf("WatchEvents with kind leases: %v, want InvalidArgument naming kinds", err)
 	}
 }

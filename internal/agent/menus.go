@@ -13,6 +13,7 @@ import (
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
@@ -67,7 +68,7 @@ func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryReq
 		return nil, status.Errorf(codes.Internal, "saving boot entry %q: %v", e.Name, err)
 	}
 	s.catalog.Store(next)
-	s.logger.Info("boot entry saved", "entry", e.Name, "kind", e.Kind)
+	s.logger.Info("boot entry saved", eventkind.Config.Attr(), "entry", e.Name, "kind", e.Kind)
 	return e.ToProto(), nil
 }
 
@@ -108,7 +109,7 @@ func (s *service) DeleteBootEntry(_ context.Context, req *netbootv1.DeleteBootEn
 		return nil, status.Errorf(codes.Internal, "deleting boot entry %q: %v", name, err)
 	}
 	s.catalog.Store(next)
-	s.logger.Info("boot entry deleted", "entry", name)
+	s.logger.Info("boot entry deleted", eventkind.Config.Attr(), "entry", name)
 	return &netbootv1.DeleteBootEntryResponse{}, nil
 }
 
@@ -132,7 +133,7 @@ func (s *service) PutBootMenu(_ context.Context, req *netbootv1.PutBootMenuReque
 		return nil, status.Errorf(codes.Internal, "saving boot menu %q: %v", m.Name, err)
 	}
 	s.catalog.Store(next)
-	s.logger.Info("boot menu saved", "menu", m.Name, "items", len(m.Items))
+	s.logger.Info("boot menu saved", eventkind.Config.Attr(), "menu", m.Name, "items", len(m.Items))
 	return m.ToProto(), nil
 }
 
@@ -173,7 +174,7 @@ func (s *service) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMen
 		return nil, status.Errorf(codes.Internal, "deleting boot menu %q: %v", name, err)
 	}
 	s.catalog.Store(next)
-	s.logger.Info("boot menu deleted", "menu", name)
+	s.logger.Info("boot menu deleted", eventkind.Config.Attr(), "menu", name)
 	return &netbootv1.DeleteBootMenuResponse{}, nil
 }
 

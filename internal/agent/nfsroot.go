@@ -19,6 +19,7 @@ import (
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsroot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
@@ -65,7 +66,7 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 	// The build's phases are logged and kept (ListOperations while it runs,
 	// NFSRootImageState.progress after), so a slow build shows where it is.
 	op := s.operations.start(opNFSRootImageBuild, img.GetName(), "NFS root image build",
-		s.logger.With("image", img.GetName(), "boot_server", img.GetBootServer()))
+		s.logger.With(eventkind.NFSRootImage.Attr(), "image", img.GetName(), "boot_server", img.GetBootServer()))
 	defer func() {
 		if err != nil {
 			op.finish(errors.New(status.Convert(err).Message()))
@@ -120,7 +121,7 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 		return nil, status.Errorf(codes.Internal, "saving NFS root image %q: %v", img.GetName(), err)
 	}
 	op.finish(nil)
-	s.logger.Info("NFS root image ready", "image", img.GetName(), "boot_server", img.GetBootServer(),
+	s.logger.Info("NFS root image ready", eventkind.NFSRootImage.Attr(), "image", img.GetName(), "boot_server", img.GetBootServer(),
 		"nfsroot", state.GetNfsroot(), "initrd_size", initrd.Size, "kernel_args", args)
 	return state, nil
 }
@@ -214,7 +215,7 @@ func (s *service) imagesFor(bootServer string) []nfsImage {
 		// --nfs-root-path, or a link in the path may point elsewhere now.
 		dir, err := s.artifacts.Sources().RootDir("root_dir", c.GetRootDir())
 		if err != nil {
-			s.logger.Warn("NFS root image not exported", "image", name, "boot_server", bootServer, "error", err)
+			s.logger.Warn("NFS root image not exported", eventkind.NFSRootImage.Attr(), "image", name, "boot_server", bootServer, "error", err)
 			continue
 		}
 		out = append(out, nfsImage{
@@ -272,14 +273,14 @@ func (s *service) DeleteNFSRootImage(_ context.Context, req *netbootv1.DeleteNFS
 	}
 	delete(s.images, req.GetName())
 	if err := s.syncImages(); err != nil {
-		s.logger.Warn("updating exports after deleting an image", "image", req.GetName(), "error", err)
+		s.logger.Warn("updating exports after deleting an image", eventkind.NFSRootImage.Attr(), "image", req.GetName(), "error", err)
 	}
 	for _, p := range []string{img.GetKernelPath(), img.GetInitrdPath()} {
 		if err := s.artifacts.Delete(p); err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.logger.Warn("deleting image artifact", "path", p, "error", err)
+			s.logger.Warn("deleting image artifact", eventkind.NFSRootImage.Attr(), "path", p, "error", err)
 		}
 	}
-	s.logger.Info("NFS root image deleted", "image", req.GetName())
+	s.logger.Info("NFS root image deleted", eventkind.NFSRootImage.Attr(), "image", req.GetName())
 	return &netbootv1.DeleteNFSRootImageResponse{}, nil
 }
 

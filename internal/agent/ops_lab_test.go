@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -31,7 +33,7 @@ func TestOpsObjectsAndLogs(t *testing.T) {
 	testlab.RequireRoot(t, "dhclient", "curl")
 	lab := testlab.New(t)
 	stateDir := t.TempDir()
-	lab.StartAgent(t, stateDir)
+	agentProc := lab.StartAgent(t, stateDir)
 	conn := connect(t, stateDir)
 	ctx := context.Background()
 
@@ -125,6 +127,9 @@ func TestOpsObjectsAndLogs(t *testing.T) {
 	seen := map[string]bool{}
 	for _, e := range parse(runOps(t, stateDir, "logs", "--json", "--since", "10m")) {
 		seen[e.Kind+": "+e.Message] = true
+		if _, err := eventkind.Parse(e.Kind); err != nil {
+			t.Errorf("event %v: %v", e, err)
+		}
 		if c := e.Attrs["component"]; c != "" {
 			seen["component "+c] = true
 			if e.Kind == "agent" {
@@ -143,6 +148,25 @@ func TestOpsObjectsAndLogs(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("logs lack %q; have %v", want, seen)
 		}
+	}
+	// Every record at info and above names its kind, on the call or on its
+	// server's logger (component): none is agent for want of one.
+	logText, err := os.ReadFile(agentProc.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := 0
+	for _, line := range strings.Split(string(logText), "\n") {
+		if !strings.HasPrefix(line, "time=") || strings.Contains(line, " level=DEBUG ") {
+			continue
+		}
+		records++
+		if !strings.Contains(line, " event=") && !strings.Contains(line, " component=") {
+			t.Errorf("log record names no kind: %s", line)
+		}
+	}
+	if records < 10 {
+		t.Errorf("agent log has %d records at info and above:\n%s", records, logText)
 	}
 	for _, e := range parse(runOps(t, stateDir, "logs", "--json", "--kind", "lease", "--client", duid)) {
 		if e.Kind != "lease" || e.Client != duid {

@@ -25,6 +25,7 @@ import (
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
@@ -95,7 +96,7 @@ func run(ctx context.Context, opts Options) error {
 	snapshotsDone := make(chan struct{})
 	go func() {
 		defer close(snapshotsDone)
-		st.KeepSnapshots(snapshotCtx, snapshotPeriod, func(err error) { logger.Error("state snapshot failed", "error", err) })
+		st.KeepSnapshots(snapshotCtx, snapshotPeriod, func(err error) { logger.Error("state snapshot failed", eventkind.Agent.Attr(), "error", err) })
 	}()
 	// Runs before st.Close: the last snapshot holds the final state.
 	defer func() { stopSnapshots(); <-snapshotsDone }()
@@ -154,7 +155,7 @@ func run(ctx context.Context, opts Options) error {
 			grpc.ChainUnaryInterceptor(changes.unary, authorizeRemote), grpc.ChainStreamInterceptor(changes.stream, authorizeRemoteStream))
 		go func() { errc <- remote.Serve(tcpListener) }()
 		defer remote.Stop()
-		logger.Info("remote control listening (mutual TLS)", "address", tcpListener.Addr().String())
+		logger.Info("remote control listening (mutual TLS)", eventkind.Agent.Attr(), "address", tcpListener.Addr().String())
 	}
 
 	if opts.MetricsListen != "" {
@@ -165,7 +166,7 @@ func run(ctx context.Context, opts Options) error {
 		metrics := &http.Server{Handler: svc.metricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- metrics.Serve(metricsListener) }()
 		defer metrics.Close()
-		logger.Info("metrics listening", "address", metricsListener.Addr().String())
+		logger.Info("metrics listening", eventkind.Agent.Attr(), "address", metricsListener.Addr().String())
 	}
 
 	pidFile := filepath.Join(opts.StateDir, paths.PIDFileName)
@@ -173,11 +174,11 @@ func run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer os.Remove(pidFile)
-	logger.Info("agent ready", "version", Version, "state_dir", opts.StateDir, "socket", socketPath)
+	logger.Info("agent ready", eventkind.Agent.Attr(), "version", Version, "state_dir", opts.StateDir, "socket", socketPath)
 
 	select {
 	case <-ctx.Done():
-		logger.Info("agent stopping")
+		logger.Info("agent stopping", eventkind.Agent.Attr())
 		return nil
 	case err := <-errc:
 		return fmt.Errorf("control plane stopped: %w", err)

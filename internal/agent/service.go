@@ -22,6 +22,7 @@ import (
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
@@ -93,13 +94,13 @@ func (s *service) restore() error {
 	for _, pb := range stored {
 		cfg, err := config.FromProto(pb)
 		if err != nil {
-			s.logger.Error("stored boot server is invalid; skipping it", "boot_server", pb.GetName(), "error", err)
+			s.logger.Error("stored boot server is invalid; skipping it", eventkind.Agent.Attr(), "boot_server", pb.GetName(), "error", err)
 			continue
 		}
 		st := s.newSite(cfg)
 		if err := st.start(s.ctx); err != nil {
 			st.err = err
-			s.logger.Warn("boot server not serving yet; will retry", "boot_server", cfg.Name, "error", err)
+			s.logger.Warn("boot server not serving yet; will retry", eventkind.Config.Attr(), "boot_server", cfg.Name, "error", err)
 		}
 		s.sites[cfg.Name] = st
 	}
@@ -186,7 +187,7 @@ func (s *service) PutBootServer(_ context.Context, req *netbootv1.PutBootServerR
 		return nil, status.Errorf(codes.Internal, "saving boot server %q: %v", cfg.Name, err)
 	}
 	s.sites[cfg.Name] = st
-	s.logger.Info("boot server saved", "boot_server", cfg.Name, "created", !existed)
+	s.logger.Info("boot server saved", eventkind.Config.Attr(), "boot_server", cfg.Name, "created", !existed)
 	return s.state(st), nil
 }
 
@@ -227,7 +228,7 @@ func (s *service) DeleteBootServer(_ context.Context, req *netbootv1.DeleteBootS
 	}
 	st.stop()
 	delete(s.sites, req.GetName())
-	s.logger.Info("boot server deleted", "boot_server", req.GetName())
+	s.logger.Info("boot server deleted", eventkind.Config.Attr(), "boot_server", req.GetName())
 	return &netbootv1.DeleteBootServerResponse{}, nil
 }
 

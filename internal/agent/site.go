@@ -20,6 +20,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dnsserve"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/httpboot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
@@ -59,9 +60,9 @@ type site struct {
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
-// that its events get the server's kind (componentKey).
-func (s *site) serverLogger(component string) *slog.Logger {
-	return s.logger.With(componentKey, component)
+// that its records that name no kind get the server's (componentKey).
+func (s *site) serverLogger(component eventkind.Kind) *slog.Logger {
+	return s.logger.With(componentKey, string(component))
 }
 
 func newSite(cfg config.BootServer, leases *store.Leases, logger *slog.Logger) *site {
@@ -98,7 +99,7 @@ func (s *site) start(ctx context.Context) (err error) {
 		return err
 	}
 	s.err = nil
-	s.logger.Info("boot server serving", "interface", s.cfg.Interface, "prefix", s.cfg.Prefix,
+	s.logger.Info("boot server serving", eventkind.Config.Attr(), "interface", s.cfg.Interface, "prefix", s.cfg.Prefix,
 		"dhcpv6_mode", s.cfg.DHCPv6.Mode, "boot_address", s.bootAddr, "tftp", s.cfg.Boot.TFTP, "http", s.cfg.Boot.HTTP)
 	return nil
 }
@@ -117,7 +118,7 @@ func (s *site) apply(ctx context.Context, next config.BootServer) error {
 	s.cfg = prev
 	if rerr := s.start(ctx); rerr != nil {
 		s.err = rerr
-		s.logger.Error("restoring the previous configuration failed", "error", rerr)
+		s.logger.Error("restoring the previous configuration failed", eventkind.Agent.Attr(), "error", rerr)
 	}
 	return err
 }
@@ -159,13 +160,13 @@ func (s *site) syncProbe() {
 	}
 	if s.probe != nil {
 		if err := s.probe.Apply(cfg); err != nil {
-			s.logger.Warn("updating the DHCPv6 probe", "error", err)
+			s.logger.Warn("updating the DHCPv6 probe", eventkind.DHCPv6.Attr(), "error", err)
 		}
 		return
 	}
 	p, err := dhcp6probe.Start(s.ctx, cfg, s.serverLogger("dhcpv6"))
 	if err != nil {
-		s.logger.Warn("other DHCPv6 servers on this link go unnoticed: the probe did not start", "interface", s.cfg.Interface, "error", err)
+		s.logger.Warn("other DHCPv6 servers on this link go unnoticed: the probe did not start", eventkind.DHCPv6.Attr(), "interface", s.cfg.Interface, "error", err)
 		return
 	}
 	s.probe = p
@@ -191,7 +192,7 @@ func (s *site) syncFileServers() error {
 	var err error
 	haveAddrs := len(s.serveAddrs) > 0
 	if (s.cfg.Boot.TFTP || s.cfg.Boot.HTTP) && !haveAddrs {
-		s.logger.Warn("TFTP and HTTP wait for a permanent global address on the interface (or set boot.server_address)", "interface", s.cfg.Interface)
+		s.logger.Warn("TFTP and HTTP wait for a permanent global address on the interface (or set boot.server_address)", eventkind.Agent.Attr(), "interface", s.cfg.Interface)
 	}
 	s.tftp, err = toggle(s.tftp, s.cfg.Boot.TFTP && haveAddrs,
 		func() (*tftp.Server, error) {
@@ -275,14 +276,14 @@ func (s *site) refresh() {
 	if s.bootAddr == prevBoot && slices.Equal(s.serveAddrs, prevServe) {
 		return
 	}
-	s.logger.Info("interface addresses changed", "boot_address", s.bootAddr, "serving_on", s.serveAddrs)
+	s.logger.Info("interface addresses changed", eventkind.Agent.Attr(), "boot_address", s.bootAddr, "serving_on", s.serveAddrs)
 	if s.dhcp != nil {
 		if err := s.dhcp.Apply(s.dhcpConfig(s.cfg)); err != nil {
-			s.logger.Warn("updating DHCPv6 boot address", "error", err)
+			s.logger.Warn("updating DHCPv6 boot address", eventkind.DHCPv6.Attr(), "error", err)
 		}
 	}
 	if err := s.syncFileServers(); err != nil {
-		s.logger.Warn("updating TFTP/HTTP addresses", "error", err)
+		s.logger.Warn("updating TFTP/HTTP addresses", eventkind.Agent.Attr(), "error", err)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 // handshakeLogRate bounds how many refused TLS handshakes are logged: a
@@ -36,7 +38,7 @@ type handshakeLogger struct {
 func newHandshakeLogger(creds credentials.TransportCredentials, logger *slog.Logger) *handshakeLogger {
 	return &handshakeLogger{
 		TransportCredentials: creds,
-		logger:               logger.With(componentKey, "control"),
+		logger:               logger.With(componentKey, string(eventkind.Control)),
 		limit:                rate.NewLimiter(rate.Every(handshakeLogEvery), handshakeLogBurst),
 		suppressed:           new(atomic.Int64),
 	}

@@ -15,24 +15,40 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 type logsOptions struct {
 	follow     bool
 	json       bool
 	since      time.Duration
-	kinds      string
+	kinds      string   // --kind as given
+	kindNames  []string // --kind, checked
 	client     string
 	bootServer string
+}
+
+// parseKinds checks a comma-separated list of event kinds.
+func parseKinds(list string) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		k, err := eventkind.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, string(k))
+	}
+	return out, nil
 }
 
 // printLogs prints the agent's recent events, and with follow new ones as
 // they happen: one line each, or one JSON object per line with --json.
 func printLogs(ctx context.Context, conn *agentclient.Conn, o logsOptions, stdout, stderr io.Writer) int {
 	req := &netbootv1.WatchEventsRequest{Follow: o.follow, Client: o.client, BootServer: o.bootServer}
-	if o.kinds != "" {
-		req.Kinds = strings.Split(o.kinds, ",")
-	}
+	req.Kinds = o.kindNames
 	if o.since > 0 {
 		req.SinceUnixNano = time.Now().Add(-o.since).UnixNano()
 	}

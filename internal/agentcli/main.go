@@ -16,6 +16,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 )
 
@@ -97,7 +98,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var logger *slog.Logger
 	logOut := newLineBatcher(stderr, func(f logFailure) {
 		logger.Error("writing the agent log failed for a while: the records held meanwhile were written late, dropped_records were lost",
-			"error", f.err, "failing_since", f.since, "dropped_records", f.dropped, "held_bytes_max", maxPendingLog)
+			eventkind.Agent.Attr(), "error", f.err, "failing_since", f.since, "dropped_records", f.dropped, "held_bytes_max", maxPendingLog)
 	})
 	defer logOut.Close()
 	logger = slog.New(newHandler(logOut, handlerOpts))
@@ -127,7 +128,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := agent.Run(ctx, opts); err != nil {
-		opts.Logger.Error("agent failed", "error", err)
+		opts.Logger.Error("agent failed", eventkind.Agent.Attr(), "error", err)
 		return 1
 	}
 	return 0

@@ -14,6 +14,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
 
@@ -60,6 +61,25 @@ func TestHelpPrintsTheCommandsUsage(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want 2 and the error on stderr", code, stdout, stderr)
 			}
 		})
+	}
+}
+
+// TestLogsKinds: `agent logs --help` lists every event kind with what it
+// holds, and --kind refuses a kind that does not exist before asking any
+// agent.
+func TestLogsKinds(t *testing.T) {
+	code, stdout, _ := runMain("logs", "--help")
+	if code != 0 {
+		t.Fatalf("logs --help: exit %d", code)
+	}
+	for _, k := range eventkind.All() {
+		if !strings.Contains(stdout, string(k)+" ") || !strings.Contains(stdout, k.About()) {
+			t.Errorf("logs --help lacks kind %s (%s):\n%s", k, k.About(), stdout)
+		}
+	}
+	code, stdout, stderr := runMain("logs", "--kind", "lease,leases", "--state-dir", t.TempDir())
+	if code != 2 || stdout != "" || !strings.Contains(stderr, `--kind: "leases" is not an event kind (kinds: lease, boot_file,`) {
+		t.Errorf("logs --kind lease,leases: exit %d, stdout %q, stderr %q; want 2 and the kinds", code, stdout, stderr)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
 )
 
@@ -35,9 +36,20 @@ var (
 		"status":  "Shows the running agent's version and state dir, and each boot server: interface, prefix, DHCPv6 mode, whether it serves, leases, addresses, error.",
 		"leases":  "Lists the DHCPv6 leases the running agent holds.",
 		"objects": "Lists what Terraform configured on the running agent: boot servers, artifacts, boot entries, menus, NFS root images.",
-		"logs":    "Prints the running agent's recent events (leases, boot files served, configuration changes, errors).",
+		"logs":    "Prints the running agent's recent events (leases, boot files served, configuration changes, errors).\n\n" + kindsHelp(),
 	}
 )
+
+// kindsHelp lists the event kinds `agent logs --kind` selects, with what
+// each holds.
+func kindsHelp() string {
+	var b strings.Builder
+	b.WriteString("Each event has one kind (--kind):")
+	for _, k := range eventkind.All() {
+		fmt.Fprintf(&b, "\n  %-15s %s", k, k.About())
+	}
+	return b.String()
+}
 
 // opsMain runs the operator commands `agent status`, `leases`, `objects`
 // and `logs`: what a running agent serves and does, as a table or as JSON
@@ -61,7 +73,7 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 		fs.BoolVar(&logsOpts.follow, "f", false, "keep printing new events, like tail -f")
 		fs.BoolVar(&logsOpts.follow, "follow", false, "same as -f")
 		fs.DurationVar(&logsOpts.since, "since", 0, "only events of this last duration, e.g. 10m")
-		fs.StringVar(&logsOpts.kinds, "kind", "", "only these kinds, comma-separated: lease, boot_file, tftp, http, script, artifact, nfs_root_image, config, ...")
+		fs.StringVar(&logsOpts.kinds, "kind", "", "only these kinds, comma-separated: "+eventkind.List())
 		fs.StringVar(&logsOpts.client, "client", "", "only events about a client whose DUID, MAC or address contains this")
 	}
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
@@ -69,6 +81,11 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", command, fs.Arg(0))
+		return 2
+	}
+	var err error
+	if logsOpts.kindNames, err = parseKinds(logsOpts.kinds); err != nil {
+		fmt.Fprintf(stderr, "%s: --kind: %v\n", command, err)
 		return 2
 	}
 	// Listings read page after page, each page within its own deadline

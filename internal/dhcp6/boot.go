@@ -10,6 +10,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 // enterprisePXE is the IANA enterprise number (Intel) under which UEFI
@@ -147,6 +148,7 @@ func (a *bootAnswer) logAttrs(c client, msgType dhcpv6.MessageType) []any {
 		archs[i] = fmt.Sprintf("0x%04x", v)
 	}
 	attrs := []any{
+		eventkind.BootFile.Attr(),
 		"msg_type", msgType.String(),
 		"duid", hex.EncodeToString(c.duid),
 		"arch", strings.Join(archs, ","),

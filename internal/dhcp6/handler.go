@@ -18,6 +18,7 @@ import (
 	"github.com/insomniacslk/dhcp/rfc1035label"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 )
 
@@ -230,7 +231,7 @@ func (h *handler) addBootOptions(resp, req *dhcpv6.Message, c client, cfg *Confi
 // the server will assign no addresses: only a NoAddrsAvail status with the
 // two identifiers.
 func (h *handler) noAddrsAdvertise(req *dhcpv6.Message, c client, reason string) *dhcpv6.Message {
-	h.logger.Info("no address for client", append(c.attrs(), "msg_type", req.MessageType.String(), "reason", reason)...)
+	h.logger.Info("no address for client", append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "reason", reason)...)
 	resp := h.response(req, dhcpv6.MessageTypeAdvertise)
 	resp.AddOption(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoAddrsAvail, StatusMessage: reason})
 	return resp
@@ -256,7 +257,7 @@ func (h *handler) solicit(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 	for i, x := range ias {
 		// Built only to log: most Solicits log nothing at info.
 		attrs := func() []any {
-			return append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
+			return append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
 		}
 		if reason = served(x.kind, cfg); reason != "" {
 			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
@@ -331,8 +332,8 @@ func (h *handler) bind(b *batch, req *dhcpv6.Message, c client, x ia, hint netip
 		b.delete(replaced.Address)
 	}
 	// Sized for every attribute at once: a line per lease is logged.
-	attrs := c.appendAttrs(make([]any, 0, 20))
-	attrs = append(attrs, "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
+	attrs := c.appendAttrs(make([]any, 0, 21))
+	attrs = append(attrs, eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
 	b.put(l, "leased "+what(x.kind), append(append(attrs, leaseAttrs(l)...), "valid_until", l.ValidUntil)...)
 	return l, nil
 }
@@ -368,7 +369,7 @@ func (h *handler) request(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 		}
 		if errors.Is(err, lease.ErrPoolExhausted) {
 			reason := exhausted(x.kind)
-			h.logger.Warn("pool exhausted", append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid(), "reason", reason)...)
+			h.logger.Warn("pool exhausted", append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid(), "reason", reason)...)
 			resp.AddOption(iaStatus(x, unavailable(x.kind), reason))
 			continue
 		}
@@ -388,7 +389,7 @@ func (h *handler) request(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 func (h *handler) renew(b *batch, req *dhcpv6.Message, c client, cfg *Config, now time.Time) *dhcpv6.Message {
 	resp := h.response(req, dhcpv6.MessageTypeReply)
 	for _, x := range iasOf(req) {
-		attrs := append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
+		attrs := append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
 		l, err := h.pool.Renew(c.lease(x.kind, x.iaid(), netip.Addr{}, cfg, now), now)
 		switch {
 		case err == nil:
@@ -424,7 +425,7 @@ func (h *handler) release(b *batch, req *dhcpv6.Message, c client) *dhcpv6.Messa
 			if l, ok := h.pool.Release(x.kind, c.duid, x.iaid(), p.Addr()); ok {
 				found = true
 				b.delete(l.Address)
-				h.logger.Info("released "+what(x.kind), append(append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid()), leaseAttrs(l)...)...)
+				h.logger.Info("released "+what(x.kind), append(append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid()), leaseAttrs(l)...)...)
 			}
 		}
 		if !found {
@@ -450,7 +451,7 @@ func (h *handler) decline(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 				found = true
 				b.delete(l.Address)
 				h.logger.Warn("client declined address: another host on the link uses it",
-					append(c.attrs(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid(), "address", l.Address, "quarantined_for", cfg.DHCPv6.ValidLifetime)...)
+					append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid(), "address", l.Address, "quarantined_for", cfg.DHCPv6.ValidLifetime)...)
 			}
 		}
 		if !found {
@@ -483,7 +484,7 @@ func (h *handler) confirm(req *dhcpv6.Message, c client, cfg *Config) (*dhcpv6.M
 			break
 		}
 	}
-	h.logger.Info("confirmed addresses", append(c.attrs(), "msg_type", req.MessageType.String(), "address", addrs[0], "status", status.StatusCode.String())...)
+	h.logger.Info("confirmed addresses", append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "address", addrs[0], "status", status.StatusCode.String())...)
 	resp := h.response(req, dhcpv6.MessageTypeReply)
 	resp.AddOption(status)
 	return resp, nil

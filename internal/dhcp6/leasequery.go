@@ -11,6 +11,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 )
 
@@ -64,7 +65,7 @@ func (h *handler) leasequery(req *dhcpv6.Message, peer netip.Addr, cfg *Config, 
 	if sid := req.Options.ServerID(); sid != nil && !bytes.Equal(sid.ToBytes(), h.serverID.ToBytes()) {
 		return nil, discard("LEASEQUERY for server %s", hex.EncodeToString(sid.ToBytes()))
 	}
-	attrs := []any{"msg_type", req.MessageType.String(), "requestor", peer, "requestor_duid", hex.EncodeToString(requestor.ToBytes())}
+	attrs := []any{eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "requestor", peer, "requestor_duid", hex.EncodeToString(requestor.ToBytes())}
 	resp := h.response(req, dhcpv6.MessageTypeLeaseQueryReply)
 	if !cfg.DHCPv6.AllowLeasequery {
 		// RFC 5007 has a status for this, NotAllowed (10): it tells the

@@ -11,19 +11,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 // serveHTTP answers one request and writes its access log line.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.stats.requests.Add(1)
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK, kind: eventkind.HTTP}
 	reason := s.respond(rec, r)
 
 	s.count(rec)
 	attrs := []any{
 		"client", r.RemoteAddr, "server", localAddr(r), "method", r.Method, "path", r.URL.Path,
 		"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start).Round(time.Millisecond),
+		rec.kind.Attr(),
 	}
 	if rg := r.Header.Get("Range"); rg != "" {
 		attrs = append(attrs, "range", rg)
@@ -74,6 +77,9 @@ func (s *Server) respond(w *recorder, r *http.Request) error {
 		return err
 	}
 	defer f.Close()
+	if k, ok := f.(eventKinder); ok {
+		w.kind = k.EventKind()
+	}
 
 	w.Header().Set("Content-Type", contentType(name))
 	if rs, ok := f.(io.ReadSeeker); ok {
@@ -152,12 +158,18 @@ func localAddr(r *http.Request) string {
 	return ""
 }
 
-// recorder notes the status and body bytes for the access log.
+// eventKinder is a served file that says what kind of event serving it
+// is: a script rendered for the request is eventkind.Script. Other files
+// are eventkind.HTTP.
+type eventKinder interface{ EventKind() eventkind.Kind }
+
+// recorder notes the status, body bytes and event kind for the access log.
 type recorder struct {
 	http.ResponseWriter
 	status      int
 	bytes       int64
 	wroteHeader bool
+	kind        eventkind.Kind
 }
 
 func (r *recorder) WriteHeader(status int) {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 var loopback = netip.MustParseAddr("::1")
@@ -439,4 +441,55 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// scriptFS serves start.ipxe as a file that says it is a rendered script,
+// as the agent's generated scripts do.
+type scriptFS struct{ fstest.MapFS }
+
+type renderedFile struct{ fs.File }
+
+func (renderedFile) EventKind() eventkind.Kind { return eventkind.Script }
+
+func (s scriptFS) Open(name string) (fs.File, error) {
+	f, err := s.MapFS.Open(name)
+	if err != nil || name != "start.ipxe" {
+		return f, err
+	}
+	return renderedFile{f}, nil
+}
+
+// TestRequestEventKind: the server logs a request for a rendered script as
+// a script event, and any other request, for a file or not, as an http
+// event, whatever the path looks like.
+func TestRequestEventKind(t *testing.T) {
+	files := fstest.MapFS{"start.ipxe": {Data: []byte("#!ipxe\n")}, "other.ipxe": {Data: []byte("#!ipxe\n")}}
+	s, logs := startLoopback(t, Config{Files: scriptFS{files}})
+	base := "http://" + s.Addrs()[0].String()
+	for _, p := range []string{"/start.ipxe", "/other.ipxe", "/netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-efi/menu.ipxe"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	waitFor(t, func() bool { return s.Stats().Requests == 3 })
+	want := map[string]string{
+		"path=/start.ipxe status=200": "event=script",
+		"path=/other.ipxe status=200": "event=http",
+		"menu.ipxe status=404":        "event=http",
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		for request, kind := range want {
+			if strings.Contains(line, request) {
+				if !strings.Contains(line+" ", " "+kind+" ") {
+					t.Errorf("log line %q, want %s", line, kind)
+				}
+				delete(want, request)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("log lacks %v:\n%s", want, logs.String())
+	}
 }

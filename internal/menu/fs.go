@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 // NewFS serves a boot server's generated scripts over fallback, the boot
@@ -70,6 +72,10 @@ func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 
 // Close does nothing: the content is only memory.
 func (f *memFile) Close() error { return nil }
+
+// EventKind tells the HTTP server that serving f is serving a rendered
+// script, so its request is a script event in `agent logs`.
+func (f *memFile) EventKind() eventkind.Kind { return eventkind.Script }
 
 type memInfo struct {
 	name    string

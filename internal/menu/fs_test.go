@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 )
 
 var ownFiles = fstest.MapFS{
@@ -220,5 +222,36 @@ func TestFSUsesCurrentCatalog(t *testing.T) {
 	after := readAll(t, fsys, name)
 	if bytes.Equal(before, after) || !bytes.Contains(after, []byte("menu Changed\n")) {
 		t.Errorf("FS did not pick up the new catalog:\n%s", after)
+	}
+}
+
+// TestFSScriptsSayTheyAreScripts: a generated script tells the HTTP server
+// that serving it is a script event; the boot server's own files do not,
+// even under a script's name.
+func TestFSScriptsSayTheyAreScripts(t *testing.T) {
+	fsys, cur := newTestFS(&Catalog{})
+	kindOf := func(name string) eventkind.Kind {
+		t.Helper()
+		f, err := fsys.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if k, ok := f.(interface{ EventKind() eventkind.Kind }); ok {
+			return k.EventKind()
+		}
+		return ""
+	}
+	if k := kindOf("start.ipxe"); k != "" {
+		t.Errorf("the boot server's own start.ipxe says %q", k)
+	}
+	cur.Store(testCatalog())
+	for _, name := range []string{"start.ipxe", HostPath(Host{MAC: "52:54:00:12:34:56", BuildArch: "x86_64", Platform: "efi"})} {
+		if k := kindOf(name); k != eventkind.Script {
+			t.Errorf("generated %s says %q, want script", name, k)
+		}
+	}
+	if k := kindOf("centos/vmlinuz"); k != "" {
+		t.Errorf("a kernel says %q", k)
 	}
 }

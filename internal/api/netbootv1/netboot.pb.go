@@ -3929,6 +3929,7 @@ func (x *Progress) GetLog() []string {
 type WatchEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// kinds keeps only events of these kinds (see Event.kind); empty: all.
+	// A name that is not a kind is InvalidArgument.
 	Kinds []string `protobuf:"bytes,1,rep,name=kinds,proto3" json:"kinds,omitempty"`
 	// client keeps only events about a client whose DUID, MAC or address
 	// contains it (case-insensitively).
@@ -4016,8 +4017,10 @@ type Event struct {
 	TimeUnixNano int64  `protobuf:"varint,2,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
 	// level is "INFO", "WARN" or "ERROR".
 	Level string `protobuf:"bytes,3,opt,name=level,proto3" json:"level,omitempty"`
-	// kind is "lease", "boot_file", "dhcpv6", "tftp", "http", "script",
-	// "artifact", "nfs_root_image", "config", "dns", "nfs", "ra" or "agent".
+	// kind says what the event is about, e.g. "lease", "boot_file",
+	// "script", "config" or "agent"; `agent logs --help` lists every kind and
+	// what it holds. The agent sets it where it logs the record, never from
+	// the message's wording.
 	Kind       string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
 	Message    string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
 	BootServer string `protobuf:"bytes,6,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
