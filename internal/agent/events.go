@@ -436,10 +436,10 @@ func eventKind(msg string, attrs map[string]string) string {
 	return "agent"
 }
 
-// isScriptPath reports whether an HTTP path is an iPXE script the agent
-// renders: start.ipxe or a host's menu.
+// isScriptPath reports whether a path is a script the agent renders:
+// start.ipxe, grub/grub.cfg or a host's menu.
 func isScriptPath(p string) bool {
 	p = strings.TrimPrefix(p, "/")
 	_, host := menu.ParseHostPath(p)
-	return p == menu.StartPath || host
+	return p == menu.StartPath || p == menu.GrubStartPath || host
 }
