@@ -7,6 +7,7 @@ import (
 	"time"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -14,18 +15,20 @@ import (
 // is signed by the Microsoft UEFI CA that OVMF's .ms variable store
 // trusts, GRUB and the kernel by Debian, whose key shim carries.
 const (
+	// qemuMAC is the MAC QEMU gives a guest's first network card.
+	qemuMAC    = "52:54:00:12:34:56"
 	signedShim = "/usr/lib/shim/shimx64.efi.signed"
 	signedGrub = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"
 )
 
 // secureBootSite starts an agent on a new lab link whose option 59 hands
 // x64 UEFI clients bootFile over TFTP, and publishes the artifacts.
-func secureBootSite(t *testing.T, bootFile string, artifacts map[string]string) (*testlab.Lab, string, netbootv1.AgentClient) {
+func secureBootSite(t *testing.T, bootFile string, artifacts map[string]string) (*testlab.Lab, string, netbootv1.AgentClient, *testlab.Agent) {
 	t.Helper()
 	lab := testlab.New(t)
 	tap := lab.AttachTap(t)
 	stateDir := t.TempDir()
-	lab.StartAgent(t, stateDir)
+	agent := lab.StartAgent(t, stateDir)
 	conn := connect(t, stateDir)
 	bs := labBootServer(lab, "stateful")
 	bs.Boot = &netbootv1.Boot{TftpEnabled: true, HttpEnabled: true,
@@ -38,7 +41,7 @@ func secureBootSite(t *testing.T, bootFile string, artifacts map[string]string) 
 			t.Fatalf("artifact %s from %s: %v", p, from, err)
 		}
 	}
-	return lab, tap, conn
+	return lab, tap, conn, agent
 }
 
 func requireFiles(t *testing.T, files ...string) {
@@ -61,7 +64,7 @@ func TestQEMUSecureBootShimGrubKernel(t *testing.T) {
 	requireFiles(t, signedShim, signedGrub, testlab.SecureBootCode, testlab.SecureBootVars)
 	t.Parallel()
 	const marker = "NETBOOT-SECUREBOOT-OK"
-	lab, tap, conn := secureBootSite(t, "shimx64.efi", map[string]string{
+	lab, tap, conn, agent := secureBootSite(t, "shimx64.efi", map[string]string{
 		"shimx64.efi":   signedShim,
 		"grubx64.efi":   signedGrub,
 		"linux/vmlinuz": testlab.Kernel(t),
@@ -78,9 +81,13 @@ func TestQEMUSecureBootShimGrubKernel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The menu is for QEMU's default MAC only, with no default menu: the
+	// boot reaches the kernel only if GRUB's $net_default_mac reached the
+	// agent in the host's grub.cfg path.
 	if _, err := conn.PutBootMenu(t.Context(), &netbootv1.PutBootMenuRequest{Menu: &netbootv1.BootMenu{
-		Name: "main", IsDefault: true, DefaultItem: "linux", TimeoutSeconds: 1,
+		Name: "main", DefaultItem: "linux", TimeoutSeconds: 1,
 		Items: []*netbootv1.MenuItem{{Entry: "linux"}, {Entry: "local"}},
+		Match: &netbootv1.HostMatch{Macs: []string{qemuMAC}},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +99,15 @@ func TestQEMUSecureBootShimGrubKernel(t *testing.T) {
 	if !strings.Contains(console, "Secure boot enabled") {
 		t.Errorf("the kernel does not report Secure Boot on:\n%s", console)
 	}
+	log, err := os.ReadFile(agent.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/grubx64.efi", menu.GrubStartPath, menu.GrubHostPath(menu.Host{MAC: qemuMAC, BuildArch: "x86_64", Platform: "efi"})} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("the agent's log shows no request for %s", want)
+		}
+	}
 	t.Logf("Secure Boot: QEMU start → shim → GRUB → Linux marker in %s", took.Round(time.Second))
 }
 
@@ -102,7 +118,7 @@ func TestQEMUSecureBootRefusesUnsignedIPXE(t *testing.T) {
 	testlab.RequireRoot(t, "qemu-system-x86_64")
 	requireFiles(t, "/usr/lib/ipxe/ipxe.efi", testlab.SecureBootCode, testlab.SecureBootVars)
 	t.Parallel()
-	lab, tap, _ := secureBootSite(t, "ipxe.efi", map[string]string{"ipxe.efi": "/usr/lib/ipxe/ipxe.efi"})
+	lab, tap, _, _ := secureBootSite(t, "ipxe.efi", map[string]string{"ipxe.efi": "/usr/lib/ipxe/ipxe.efi"})
 	console, took, ok := lab.Boot(t, tap, testlab.QEMU{Firmware: testlab.SecureBoot, Marker: "Access Denied", Timeout: 240 * time.Second})
 	if !ok {
 		t.Fatalf("the firmware did not refuse the unsigned ipxe.efi:\n%s", console)

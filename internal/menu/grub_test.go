@@ -74,8 +74,8 @@ func TestRenderGrubGolden(t *testing.T) {
 }
 
 // TestRenderGrubInjection checks each hostile value stays one quoted word:
-// GRUB expands nothing inside single quotes and a quote inside one is
-// written '\''.
+// GRUB expands nothing inside single quotes, and a single quote inside
+// one closes the quotes, is escaped with a backslash, and opens them again.
 func TestRenderGrubInjection(t *testing.T) {
 	script, _, _, err := Render(grubInjection(), testBootServer, testHTTPBase, GrubHostPath(Host{}), Host{})
 	if err != nil {
