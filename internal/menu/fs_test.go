@@ -14,6 +14,7 @@ import (
 
 var ownFiles = fstest.MapFS{
 	"start.ipxe":      {Data: []byte("#!ipxe\necho hand-written\n")},
+	"grub/grub.cfg":   {Data: []byte("echo hand-written\n")},
 	"centos/vmlinuz":  {Data: []byte("kernel")},
 	"netboot/readme":  {Data: []byte("not ours")},
 	"netboot/host/me": {Data: []byte("never served")},

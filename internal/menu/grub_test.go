@@ -146,3 +146,37 @@ func TestGrubProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestGrubFS checks what a network GRUB is served: grub/grub.cfg rendered
+// while a menu is offered and the boot server's own file otherwise, and
+// the host's grub.cfg rendered for GRUB, not iPXE.
+func TestGrubFS(t *testing.T) {
+	fsys, cur := newTestFS(testCatalog())
+	if got := readAll(t, fsys, GrubStartPath); !bytes.Equal(got, RenderGrubStart(testBootServer)) {
+		t.Errorf("%s with menus offered:\n%s", GrubStartPath, got)
+	}
+	host := readAll(t, fsys, GrubHostPath(Host{MAC: "52:54:00:12:34:56", BuildArch: "x86_64", Platform: "efi"}))
+	if !bytes.Contains(host, []byte("menuentry 'CentOS Stream 9 installer'")) || bytes.Contains(host, []byte("#!ipxe")) {
+		t.Errorf("host grub.cfg:\n%s", host)
+	}
+	cur.Store(&Catalog{})
+	if got := readAll(t, fsys, GrubStartPath); string(got) != "echo hand-written\n" {
+		t.Errorf("%s without menus = %q, want the boot server's own file", GrubStartPath, got)
+	}
+}
+
+func TestIsGrubPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		GrubStartPath:                 true,
+		GrubHostPath(Host{}):          true,
+		HostPath(Host{}):              false,
+		StartPath:                     false,
+		"grub/x86_64-efi/command.lst": false,
+		"netboot/host/grub.cfg":       false,
+		"grubx64.efi":                 false,
+	} {
+		if got := IsGrubPath(p); got != want {
+			t.Errorf("IsGrubPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
