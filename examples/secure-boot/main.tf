@@ -53,6 +53,10 @@ variable "initrd" {
 provider "netboot" {}
 
 # What the firmware gets (option 59), under the name the rule below offers.
+# The agent records each file's sha256 (the outputs below). To serve only a
+# reviewed build, pin it: sha256 = "<sha256sum /usr/lib/shim/shimx64.efi.signed>";
+# a file changed by a package upgrade then fails the apply, and the agent
+# keeps serving the one it had.
 resource "netboot_artifact" "shim" {
   path       = "shimx64.efi"
   agent_path = "/usr/lib/shim/shimx64.efi.signed"
@@ -134,6 +138,14 @@ data "netboot_rendered_script" "grub" {
   boot_server = netboot_ipv6_boot_server.site.name
   path        = "netboot/host/mac-52:54:00:12:34:56/uuid-/arch-x86_64/platform-efi/grub.cfg"
   depends_on  = [netboot_boot_menu.main]
+}
+
+output "sha256" {
+  value = {
+    shim   = netboot_artifact.shim.sha256
+    grub   = netboot_artifact.grub.sha256
+    kernel = netboot_artifact.kernel.sha256
+  }
 }
 
 output "grub_cfg" {
