@@ -128,3 +128,33 @@ func TestQEMUSecureBootRefusesUnsignedIPXE(t *testing.T) {
 	}
 	t.Logf("Secure Boot refused ipxe.efi after %s", took.Round(time.Second))
 }
+
+// TestQEMUSecureBootWithoutGrub is the commonest mistake: shim published,
+// GRUB not. shim asks for /grubx64.efi, gives up, and the agent's log says
+// what is missing and what to publish.
+func TestQEMUSecureBootWithoutGrub(t *testing.T) {
+	testlab.RequireRoot(t, "qemu-system-x86_64")
+	requireFiles(t, signedShim, testlab.SecureBootCode, testlab.SecureBootVars)
+	t.Parallel()
+	lab, tap, _, agent := secureBootSite(t, "shimx64.efi", map[string]string{"shimx64.efi": signedShim})
+	console, took, ok := lab.Boot(t, tap, testlab.QEMU{Firmware: testlab.SecureBoot, Marker: "start_image() returned Not Found", Timeout: 240 * time.Second})
+	if !ok {
+		t.Fatalf("shim did not report GRUB missing:\n%s", console)
+	}
+	log, err := os.ReadFile(agent.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warning string
+	for line := range strings.SplitSeq(string(log), "\n") {
+		if strings.Contains(line, "boot chain file missing") {
+			warning = line
+		}
+	}
+	for _, want := range []string{"level=WARN", "file=grubx64.efi", "grubnetx64.efi.signed"} {
+		if !strings.Contains(warning, want) {
+			t.Errorf("the agent's warning %q lacks %s; log:\n%s", warning, want, log)
+		}
+	}
+	t.Logf("shim without GRUB: warned after %s", took.Round(time.Second))
+}
