@@ -2,6 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,12 +12,14 @@ import (
 	"google.golang.org/grpc/status"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 // TestAgentServesRenderedMenus: entries and menus put over gRPC are what
 // curl fetches from the boot server (start.ipxe and the host's script), the
-// same bytes RenderScript shows, updated in place without a restart.
+// same bytes RenderScript shows, updated in place without a restart; and
+// the same menu as GRUB configuration (testGrubServed).
 func TestAgentServesRenderedMenus(t *testing.T) {
 	testlab.RequireRoot(t, "curl")
 	lab := testlab.New(t)
@@ -80,5 +85,47 @@ func TestAgentServesRenderedMenus(t *testing.T) {
 	}
 	if script := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail", base+"/"+hostPath); !strings.Contains(script, "menu Renamed menu") {
 		t.Fatalf("update not served:\n%s", script)
+	}
+	testGrubServed(t, lab, conn)
+}
+
+// testGrubServed fetches what a network GRUB reads: grub/grub.cfg over
+// TFTP as GRUB asks for it (a leading slash, from its prefix
+// "(tftp,<server>)/grub"), then the host's grub.cfg over HTTP (tftp-hpa's
+// client reads a ':' in a file name as "host:file"): the same menu as GRUB
+// configuration, the bytes RenderScript shows.
+func testGrubServed(t *testing.T, lab *testlab.Lab, conn netbootv1.AgentClient) {
+	t.Helper()
+	if _, err := exec.LookPath("tftp"); err != nil {
+		testlab.Unavailable(t, "needs tftp (tftp-hpa)")
+	}
+	dir := t.TempDir()
+	get := func(name string) string {
+		t.Helper()
+		local := filepath.Join(dir, "got")
+		lab.MustExec(t, lab.ClientNS, "tftp", "-6", lab.ServerAddr, "-m", "binary", "-c", "get", name, local)
+		b, err := os.ReadFile(local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got := get("/" + menu.GrubStartPath); got != string(menu.RenderGrubStart("lab")) {
+		t.Errorf("%s:\n%s", menu.GrubStartPath, got)
+	}
+	hostPath := menu.GrubHostPath(menu.Host{MAC: "52:54:00:12:34:56", BuildArch: "x86_64", Platform: "efi"})
+	cfg := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail", "http://["+lab.ServerAddr+"]/"+hostPath)
+	for _, want := range []string{
+		"menuentry 'Debian' --id 'entry-linux' --hotkey='l' {",
+		"linux ($root)/'linux/vmlinuz' 'console=ttyS0' 'url=http://[" + lab.ServerAddr + "]/x'",
+		"initrd ($root)/'linux/initrd.img'",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("host grub.cfg lacks %q:\n%s", want, cfg)
+		}
+	}
+	rendered, err := conn.RenderScript(t.Context(), &netbootv1.RenderScriptRequest{BootServer: "lab", Path: hostPath})
+	if err != nil || rendered.GetScript() != cfg {
+		t.Errorf("RenderScript(%s) = %q (%v), want what tftp got", hostPath, rendered.GetScript(), err)
 	}
 }

@@ -67,10 +67,10 @@ func newService(ctx context.Context, st *store.Store, artifacts *artifact.Store,
 }
 
 // newSite makes a site whose TFTP and HTTP servers serve the rendered iPXE
-// scripts over the artifacts.
+// scripts and GRUB configurations over the artifacts.
 func (s *service) newSite(cfg config.BootServer) *site {
 	st := newSite(cfg, s.store.Leases(cfg.Name), s.logger)
-	st.files = menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS())
+	st.files = newChainFS(menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS()), st.logger)
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval
 	return st

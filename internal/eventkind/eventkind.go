@@ -28,6 +28,7 @@ const (
 	TFTP         Kind = "tftp"
 	HTTP         Kind = "http"
 	Script       Kind = "script"
+	BootChain    Kind = "boot_chain"
 	Artifact     Kind = "artifact"
 	NFSRootImage Kind = "nfs_root_image"
 	NFS          Kind = "nfs"
@@ -48,7 +49,8 @@ var about = []struct {
 	{RA, "Router Advertisements: start, the final one, other routers on the link"},
 	{TFTP, "the TFTP server: transfers and refusals"},
 	{HTTP, "the HTTP server: requests for files, and for scripts it could not render"},
-	{Script, "HTTP requests answered with an iPXE script the agent rendered (start.ipxe, a host's menu)"},
+	{Script, "HTTP requests answered with a script the agent rendered (start.ipxe, grub/grub.cfg, a host's menu)"},
+	{BootChain, "a file a boot loader's chain asks for is missing (shim's grubx64.efi, GRUB's grub.cfg), with the likely cause"},
 	{Artifact, "artifacts stored, deleted and downloaded (with progress)"},
 	{NFSRootImage, "NFS root image builds (with their phases), exports and deletions"},
 	{NFS, "the NFS server: mounts, refusals, exports"},

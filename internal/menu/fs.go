@@ -20,6 +20,8 @@ import (
 //     (HostPath), the script for that host; a host no menu matches gets a
 //     script that says so and boots from the local disk, never a 404 that
 //     would leave iPXE retrying;
+//   - grub/grub.cfg (GrubStartPath) and netboot/host/…/grub.cfg
+//     (GrubHostPath): the same for a network GRUB;
 //   - every other name from fallback (nil: nothing).
 //
 // catalog and httpBase are called on every Open, so the agent can swap the
@@ -45,7 +47,7 @@ func (s *scriptFS) Open(name string) (fs.File, error) {
 		c = &Catalog{}
 	}
 	switch {
-	case name == StartPath && offersMenus(c, s.bootServer), strings.HasPrefix(name, hostPathPrefix):
+	case (name == StartPath || name == GrubStartPath) && offersMenus(c, s.bootServer), strings.HasPrefix(name, hostPathPrefix):
 		script, _, _, err := Render(c, s.bootServer, s.httpBase(), name, Host{})
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}

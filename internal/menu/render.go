@@ -464,7 +464,8 @@ func HostPath(h Host) string {
 
 const hostPathPrefix = "netboot/host/"
 
-// ParseHostPath reads the host back from a HostPath. Values may be empty
+// ParseHostPath reads the host back from a HostPath or a GrubHostPath.
+// Values may be empty
 // ("uuid-" when the firmware has no UUID); they must look like what iPXE
 // produces (letters, digits, '-', '_', '.', ':').
 func ParseHostPath(p string) (Host, bool) {
@@ -473,7 +474,7 @@ func ParseHostPath(p string) (Host, bool) {
 		return Host{}, false
 	}
 	parts := strings.Split(rest, "/")
-	if len(parts) != 5 || parts[4] != "menu.ipxe" {
+	if len(parts) != 5 || parts[4] != ipxeHostFile && parts[4] != grubHostFile {
 		return Host{}, false
 	}
 	var vals [4]string
@@ -516,7 +517,9 @@ func offersMenus(c *Catalog, bootServer string) bool {
 //     menu is offered there;
 //   - a HostPath: the script for the host the path describes (h is
 //     ignored);
-//   - "": the script for host h (the RenderScript RPC).
+//   - "": the script for host h (the RenderScript RPC);
+//   - GrubStartPath and GrubHostPaths: the same for GRUB (RenderGrubStart,
+//     RenderGrubMenu).
 //
 // menuName and reason say which menu the host got and why (Select); a host
 // no menu matches gets a script that says so and boots from the local disk,
@@ -532,10 +535,14 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 	if p := urlProblem(base, []string{"http", "https"}); p != "" || strings.Contains(base, "${") {
 		return nil, "", "", fmt.Errorf("boot server %q has no usable HTTP URL (%q): boot.http must be on and the server needs an address", bootServer, httpBase)
 	}
+	grub := IsGrubPath(name)
 	switch name {
-	case StartPath:
+	case StartPath, GrubStartPath:
 		if !offersMenus(catalog, bootServer) {
-			return nil, "", "", fmt.Errorf("%w %q, so start.ipxe comes from its own files", ErrNoMenus, bootServer)
+			return nil, "", "", fmt.Errorf("%w %q, so %s comes from its own files", ErrNoMenus, bootServer, name)
+		}
+		if grub {
+			return RenderGrubStart(bootServer), "", "", nil
 		}
 		return RenderStart(bootServer, base), "", "", nil
 	case "":
@@ -545,7 +552,7 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 	default:
 		var ok bool
 		if h, ok = ParseHostPath(name); !ok {
-			return nil, "", "", fmt.Errorf("%q is neither %s nor a host menu path (%s): %w", name, StartPath, HostPath(Host{MAC: "<mac>", UUID: "<uuid>", BuildArch: "<buildarch>", Platform: "<platform>"}), fs.ErrNotExist)
+			return nil, "", "", fmt.Errorf("%q is neither %s, %s nor a host menu path (%s, or grub.cfg for GRUB): %w", name, StartPath, GrubStartPath, HostPath(Host{MAC: "<mac>", UUID: "<uuid>", BuildArch: "<buildarch>", Platform: "<platform>"}), fs.ErrNotExist)
 		}
 	}
 	menus := make([]Menu, 0, len(catalog.Menus))
@@ -553,6 +560,9 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 		menus = append(menus, catalog.Menus[n])
 	}
 	m, reason := Select(menus, bootServer, h)
+	if m == nil && grub {
+		return renderGrubNoMatch(bootServer, reason, h), "", reason, nil
+	}
 	if m == nil {
 		var b bytes.Buffer
 		data := struct {
@@ -564,6 +574,11 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 		}
 		return b.Bytes(), "", reason, nil
 	}
-	script, err = RenderMenu(ScriptData{Catalog: catalog, Menu: m.Name, BootServer: bootServer, HTTPBase: base, Reason: reason})
+	d := ScriptData{Catalog: catalog, Menu: m.Name, BootServer: bootServer, HTTPBase: base, Reason: reason}
+	if grub {
+		script, err = RenderGrubMenu(d)
+	} else {
+		script, err = RenderMenu(d)
+	}
 	return script, m.Name, reason, err
 }

@@ -50,10 +50,10 @@ func (d *renderedScriptDataSource) Metadata(_ context.Context, req datasource.Me
 func scriptPathValidator() validator.String {
 	return stringCheck{
 		summary: "Invalid script path",
-		description: `"` + menu.StartPath + `" or a host's menu path such as ` +
-			`"netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-efi/menu.ipxe"`,
+		description: `"` + menu.StartPath + `", "` + menu.GrubStartPath + `" or a host's menu path such as ` +
+			`"netboot/host/mac-52-54-00-12-34-56/uuid-/arch-x86_64/platform-efi/menu.ipxe" (grub.cfg in place of menu.ipxe for GRUB)`,
 		check: func(p string) error {
-			if p == menu.StartPath {
+			if p == menu.StartPath || p == menu.GrubStartPath {
 				return nil
 			}
 			if _, ok := menu.ParseHostPath(p); !ok {
@@ -75,7 +75,7 @@ func hostAttribute(description string, v validator.String) schema.StringAttribut
 
 func (d *renderedScriptDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "The iPXE script a boot server serves, rendered by the agent exactly as a booting host would " +
+		MarkdownDescription: "The iPXE script (or GRUB configuration) a boot server serves, rendered by the agent exactly as a booting host would " +
 			"get it, with the menu chosen for that host and why: to review a `netboot_boot_menu` change, or to check " +
 			"which menu a machine will get, without booting it. Describe the host by `mac`, `uuid`, `buildarch` and " +
 			"`platform` (as iPXE reports them), or give a `path` the boot server serves.",
@@ -90,8 +90,10 @@ func (d *renderedScriptDataSource) Schema(_ context.Context, _ datasource.Schema
 			"path": schema.StringAttribute{
 				MarkdownDescription: "`\"" + menu.StartPath + "\"` for the script iPXE runs first (it exists while a menu is " +
 					"offered on the boot server), or a host's menu path `netboot/host/mac-<mac>/uuid-<uuid>/arch-<buildarch>/" +
-					"platform-<platform>/menu.ipxe`. Leave unset for the menu script of the host `mac`, `uuid`, `buildarch` " +
-					"and `platform` describe.",
+					"platform-<platform>/menu.ipxe`. For GRUB (the Secure Boot chain): `\"" + menu.GrubStartPath + "\"`, which a " +
+					"network GRUB reads first, or the same host path ending in `grub.cfg` (GRUB fills in its `$net_default_mac`, " +
+					"`$grub_cpu` and `$grub_platform`, e.g. `netboot/host/mac-52:54:00:12:34:56/uuid-/arch-x86_64/platform-efi/grub.cfg`). " +
+					"Leave unset for the menu script of the host `mac`, `uuid`, `buildarch` and `platform` describe.",
 				Optional:   true,
 				Validators: []validator.String{scriptPathValidator()},
 			},

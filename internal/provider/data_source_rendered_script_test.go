@@ -13,8 +13,9 @@ import (
 
 func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
-		{"unknown path", `path = "menu.ipxe"`, `Must be "start.ipxe" or a host's menu path`},
-		{"host path with a bad value", `path = "netboot/host/mac-52 54/uuid-/arch-/platform-/menu.ipxe"`, `Must be "start.ipxe" or a host's menu path`},
+		{"unknown path", `path = "menu.ipxe"`, `Must be "start.ipxe", "grub/grub.cfg" or a host's menu path`},
+		{"host path with a bad value", `path = "netboot/host/mac-52 54/uuid-/arch-/platform-/menu.ipxe"`, `Must be "start.ipxe", "grub/grub.cfg" or a host's menu path`},
+		{"GRUB host path with a bad value", `path = "netboot/host/mac-$x/uuid-/arch-/platform-/grub.cfg"`, `Must be "start.ipxe", "grub/grub.cfg" or a host's menu path`},
 		{"short MAC", `mac = "52:54:00"`, "Invalid MAC address"},
 		{"bad UUID", `uuid = "4c4c4544"`, "Invalid UUID"},
 		{"unknown platform", `platform = "bios"`, `value must be one of: ["efi" "pcbios"]`},
@@ -38,6 +39,10 @@ func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
 // Without menus a host gets the script that boots the local disk, exactly
 // as served; start.ipxe is then the boot server's own, so there is none to
 // render.
+// grubHostPath is what a network GRUB on x64 UEFI asks for after
+// grub/grub.cfg, with its $net_default_mac filled in.
+const grubHostPath = "netboot/host/mac-52:54:00:12:34:56/uuid-/arch-x86_64/platform-efi/grub.cfg"
+
 func TestAccRenderedScriptDataSource_noMenus(t *testing.T) {
 	lab := newAccLab(t, "curl")
 	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
@@ -69,6 +74,20 @@ data "netboot_rendered_script" "test" {
 }
 `,
 				ExpectError: errorText(`no boot menu is offered on boot server "acc", so start.ipxe comes from its own files`),
+			},
+			{
+				// What a network GRUB gets: the same choice, as grub.cfg.
+				Config: server + `
+data "netboot_rendered_script" "test" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  path        = "` + grubHostPath + `"
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("menu"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue(ds, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`(?m)^echo 'No boot menu on boot server acc matches this host \(mac 52:54:00:12:34:56, .*\)\.'$`))),
+				},
+				Check: func(s *terraform.State) error { return lab.servedAsRendered(t, s, ds, grubHostPath) },
 			},
 			{
 				Config: server + `

@@ -136,6 +136,12 @@ func (r *bootEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"parser, which has no quoting, so a title with a line break or a lone `||` fails there, naming the attribute.\n\n" +
 			"A menu lists an entry by name: write `entry = netboot_boot_entry.<label>.name`, so Terraform creates the " +
 			"entry before the menu and deletes it after. The agent refuses to delete an entry a menu still lists.\n\n" +
+			"**In GRUB** (the Secure Boot chain, see the \"Secure Boot\" guide) menus are rendered as `grub.cfg` from the " +
+			"same entries: a `linux` entry boots its UEFI side (`linux` with the `efi` override) with `linux` and `initrd` " +
+			"from the boot server GRUB was loaded from, so its kernel and initrds must be artifact paths, not URLs; every " +
+			"argument is passed as one single-quoted word, in which GRUB expands nothing (iPXE's `${...}` settings stay " +
+			"as written). `exit` returns to the firmware's next boot option. `chain`, `sanboot` and `script` run in iPXE " +
+			"only: GRUB lists them, and choosing one says so.\n\n" +
 			"Import takes the entry's `name`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{

@@ -119,7 +119,13 @@ const menuURLLayout = "" +
 	"values iPXE fills in (`${netX/mac:hexhyp}`, `${uuid}`, `${buildarch}`, `${platform}`), is that host's script: " +
 	"the menu chosen for it, every submenu reachable from it and every entry they offer. A host no menu matches " +
 	"gets a script that says so and boots from the local disk.\n" +
-	"- Kernels and initrds given as artifact paths are fetched from `<boot_url_base>/<path>`.\n\n" +
+	"- Kernels and initrds given as artifact paths are fetched from `<boot_url_base>/<path>`.\n" +
+	"- For a network GRUB (UEFI Secure Boot: shim, then GRUB, see the \"Secure Boot\" guide), over TFTP and HTTP: " +
+	"`grub/grub.cfg`, generated under the same condition as `start.ipxe`, loads " +
+	"`netboot/host/mac-<mac>/uuid-/arch-<cpu>/platform-<platform>/grub.cfg` with the values GRUB fills in " +
+	"(`$net_default_mac`, `$grub_cpu`, `$grub_platform`; GRUB reports no UUID): the same menu chosen by the same " +
+	"rule, as `menuentry` and `submenu` blocks. Gaps are left out; entries only iPXE can run stay listed and say so " +
+	"when chosen.\n\n" +
 	"The scripts are rendered on every request, so a change is served as soon as it is applied. The " +
 	"`netboot_rendered_script` data source shows what a host would get, and why, without booting it.\n"
 

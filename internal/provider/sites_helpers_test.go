@@ -151,11 +151,11 @@ func twoSitesExample(t *testing.T) string {
 func useBuiltProvider(t *testing.T) {
 	t.Helper()
 	mirror := t.TempDir()
-	platform := filepath.Join(mirror, "registry.terraform.io", "netbootlab", "netboot", "0.0.1", runtime.GOOS+"_"+runtime.GOARCH)
+	platform := filepath.Join(mirror, "registry.terraform.io", "netbootlab", "netboot", "0.1.0", runtime.GOOS+"_"+runtime.GOARCH)
 	if err := os.MkdirAll(platform, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(testlab.Binary(t), filepath.Join(platform, "terraform-provider-netboot_v0.0.1")); err != nil {
+	if err := os.Symlink(testlab.Binary(t), filepath.Join(platform, "terraform-provider-netboot_v0.1.0")); err != nil {
 		t.Fatal(err)
 	}
 	rc := fmt.Sprintf(`provider_installation {

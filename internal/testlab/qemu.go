@@ -36,7 +36,23 @@ const (
 	BIOS Firmware = iota
 	// UEFI boots OVMF, which loads Debian's ipxe.efi from a FAT drive.
 	UEFI
+	// SecureBoot boots OVMF with Secure Boot on and Microsoft's keys
+	// enrolled (Debian's OVMF_CODE_4M.ms.fd with a copy of its variable
+	// store), no disk: the firmware boots from the network itself, over
+	// IPv6, and runs only signed images (shim, then GRUB and the kernel
+	// shim checks).
+	SecureBoot
 )
+
+// Secure Boot firmware files (Debian ovmf).
+const (
+	SecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+	SecureBootVars = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+)
+
+// noIPv4PXE makes OVMF skip PXE over IPv4, which it tries before IPv6 and
+// which costs minutes under TCG on an IPv6-only link.
+var noIPv4PXE = []string{"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"}
 
 // QEMU describes one guest boot.
 type QEMU struct {
@@ -52,7 +68,8 @@ type QEMU struct {
 	Hooks map[string]func()
 }
 
-// Boot runs an unmodified iPXE (or q.Kernel) in qemu-system-x86_64 (TCG, no
+// Boot runs an unmodified iPXE (or q.Kernel, or Secure Boot firmware
+// booting from the network) in qemu-system-x86_64 (TCG, no
 // KVM needed) on tap in the client namespace until Marker appears on the
 // serial console or Timeout passes. It returns the console log and how long
 // the boot took.
@@ -85,6 +102,24 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 		args = append(args, "-bios", "/usr/share/ovmf/OVMF.fd",
 			"-drive", "format=raw,file=fat:rw:"+filepath.Join(dir, "esp"),
 			"-device", "virtio-net-pci,netdev=n0,romfile=")
+		args = append(args, noIPv4PXE...)
+	case q.Firmware == SecureBoot:
+		vars, err := os.ReadFile(SecureBootVars)
+		if err != nil {
+			Unavailable(t, "needs %s (apt-get install ovmf)", SecureBootVars)
+		}
+		varsCopy := filepath.Join(dir, "OVMF_VARS.fd")
+		if err := os.WriteFile(varsCopy, vars, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// SMM and a secure flash keep the variable store (and so the
+		// Secure Boot keys) out of the guest's reach.
+		args = append(args, "-machine", "q35,smm=on",
+			"-global", "driver=cfi.pflash01,property=secure,value=on",
+			"-drive", "if=pflash,format=raw,unit=0,file="+SecureBootCode+",readonly=on",
+			"-drive", "if=pflash,format=raw,unit=1,file="+varsCopy,
+			"-device", "virtio-net-pci,netdev=n0,romfile=")
+		args = append(args, noIPv4PXE...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), q.Timeout)
 	defer cancel()

@@ -1,0 +1,78 @@
+package agent
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
+)
+
+// missingChainFile says what a request for name, which the boot server
+// does not have, most likely means in the Secure Boot chain (firmware →
+// shim → GRUB → grub.cfg), or "" when the name is not part of it or is
+// one the chain asks for and does without (shim's revocations_*.efi and
+// shim_certificate_*.efi, GRUB's module lists).
+func missingChainFile(name string) string {
+	switch path.Base(name) {
+	case "grubx64.efi", "grubaa64.efi", "grubia32.efi":
+		if path.Dir(name) == "." {
+			return "shim loads GRUB from next to itself and found none: publish the distribution's signed " +
+				"network GRUB under this name (Debian: /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed as " +
+				"netboot_artifact path \"grubx64.efi\")"
+		}
+	case "mmx64.efi", "mmaa64.efi", "mmia32.efi":
+		return "shim starts MokManager when it cannot verify GRUB: the GRUB served is not signed by a key this " +
+			"shim trusts (serve shim and GRUB from the same distribution)"
+	}
+	if name == "grub/grub.cfg" {
+		return "GRUB reads its configuration here: offer a boot menu on this boot server (is_default or " +
+			"match), or publish a grub/grub.cfg artifact"
+	}
+	return ""
+}
+
+// chainWarnInterval keeps a client retrying a missing file from filling
+// the log: one warning per file per interval.
+const chainWarnInterval = time.Minute
+
+// chainFS serves files and logs a warning naming the likely cause when a
+// file of the Secure Boot chain is missing: the TFTP or HTTP record of the
+// failed request says only "not found".
+type chainFS struct {
+	fs.FS
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu     sync.Mutex
+	warned map[string]time.Time
+}
+
+func newChainFS(files fs.FS, logger *slog.Logger) *chainFS {
+	return &chainFS{FS: files, logger: logger, now: time.Now, warned: map[string]time.Time{}}
+}
+
+func (c *chainFS) Open(name string) (fs.File, error) {
+	f, err := c.FS.Open(name)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	if cause := missingChainFile(name); cause != "" && c.due(name) {
+		c.logger.Warn("boot chain file missing", eventkind.BootChain.Attr(), slog.String("file", name), slog.String("cause", cause))
+	}
+	return f, err
+}
+
+func (c *chainFS) due(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if last, ok := c.warned[name]; ok && now.Sub(last) < chainWarnInterval {
+		return false
+	}
+	c.warned[name] = now
+	return true
+}
