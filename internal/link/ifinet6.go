@@ -16,8 +16,10 @@ const (
 	flagPermanent  = 0x80
 )
 
+// readIfInet6 reads the calling thread's network namespace: /proc/net is
+// the main thread's, which differs in a thread that switched namespace.
 func readIfInet6(name string) ([]Addr, error) {
-	data, err := os.ReadFile("/proc/net/if_inet6")
+	data, err := os.ReadFile("/proc/thread-self/net/if_inet6")
 	if os.IsNotExist(err) {
 		return nil, nil // no IPv6 on this host
 	}
