@@ -46,13 +46,13 @@ func (s *Server) bind(ap netip.AddrPort) (*listener, error) {
 	a := ap.Addr()
 	udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
 	if err != nil {
-		return nil, fmt.Errorf("dns: binding UDP %s: %w", ap, err)
+		return nil, fmt.Errorf("binding UDP %s: %w", ap, err)
 	}
 	ap = netip.AddrPortFrom(a, uint16(udp.LocalAddr().(*net.UDPAddr).Port))
 	tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
 	if err != nil {
 		_ = udp.Close()
-		return nil, fmt.Errorf("dns: binding TCP %s: %w", ap, err)
+		return nil, fmt.Errorf("binding TCP %s: %w", ap, err)
 	}
 	l := &listener{addr: ap, udp: udp, tcp: tcp, conns: make(map[net.Conn]struct{})}
 	l.wg.Add(2)

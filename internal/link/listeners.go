@@ -95,10 +95,10 @@ func (s *Listeners[L]) Bind(addrs []netip.Addr, port int, commit func()) (change
 	return len(added) > 0 || len(drop) > 0, nil
 }
 
-// Stop closes every listener; the set is empty afterwards.
+// Stop closes every listener. Addrs still reports where they were; the
+// set is not used again.
 func (s *Listeners[L]) Stop() {
 	s.stopAll(s.ls)
-	s.ls = nil
 }
 
 // Addrs are the bound addresses with their port; with port 0 this is how a
@@ -110,6 +110,9 @@ func (s *Listeners[L]) Addrs() []netip.AddrPort {
 	}
 	return out
 }
+
+// All are the listeners, in a slice of the caller's own.
+func (s *Listeners[L]) All() []L { return slices.Clone(s.ls) }
 
 func (s *Listeners[L]) stopAll(ls []L) {
 	var wg sync.WaitGroup
