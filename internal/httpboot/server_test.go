@@ -296,7 +296,6 @@ func TestStartErrors(t *testing.T) {
 	}{
 		{"port in use", Config{Addresses: []netip.Addr{loopback}, Port: port, Files: files}, fmt.Sprintf("binding [::1]:%d", port)},
 		{"no files", Config{Addresses: []netip.Addr{loopback}}, "Files is nil"},
-		{"no address", Config{Files: files}, "no addresses to listen on"},
 		{"nothing to bind", Config{Files: files}, "no addresses"},
 		{"link-local without zone", Config{Addresses: []netip.Addr{netip.MustParseAddr("fe80::1")}, Files: files}, "needs its interface as zone"},
 		{"negative cap", Config{Addresses: []netip.Addr{loopback}, Files: files, MaxConcurrent: -1}, "negative"},
