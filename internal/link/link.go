@@ -21,7 +21,7 @@
 //     every global address except temporary ones, permanent ones first.
 //
 // RA and DHCPv6 need the interface itself (multicast on the link), not an
-// address; they take the Interface value.
+// address: they open their sockets on it by name.
 package link
 
 import (
