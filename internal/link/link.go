@@ -20,8 +20,8 @@
 //   - Status addresses, shown to the operator: the link-local address and
 //     every global address except temporary ones, permanent ones first.
 //
-// RA and DHCPv6 need the interface itself (multicast on the link), not an
-// address: they open their sockets on it by name.
+// RA and DHCPv6 need the interface itself (multicast on the link, a
+// link-local source), not a global address: they take the Interface.
 package link
 
 import (
@@ -81,9 +81,10 @@ func (l Link) ServeAddresses() []netip.Addr {
 type Interface struct {
 	Name  string
 	Index int
-	// MTU in bytes: TFTP fits its block size to it.
+	// MTU in bytes: TFTP fits its block size to it, RA advertises it.
 	MTU          int
 	HardwareAddr net.HardwareAddr
+	Flags        net.Flags
 	// Addrs are the interface's IPv6 addresses with their flags, in the
 	// kernel's order.
 	Addrs []Addr
@@ -108,6 +109,12 @@ type Addr struct {
 // temporary nor link-local.
 func (a Addr) usableGlobal() bool {
 	return a.Addr.IsGlobalUnicast() && !a.Addr.IsLinkLocalUnicast() && !a.Temporary
+}
+
+// Net is the interface as the net package describes it, for sockets bound
+// to it (multicast, SO_BINDTODEVICE).
+func (i Interface) Net() *net.Interface {
+	return &net.Interface{Index: i.Index, MTU: i.MTU, Name: i.Name, HardwareAddr: i.HardwareAddr, Flags: i.Flags}
 }
 
 // LinkLocal is the interface's link-local address, without zone; invalid
@@ -176,7 +183,7 @@ func Resolve(name string) (Interface, error) {
 	if err != nil {
 		return Interface{}, fmt.Errorf("reading the addresses of interface %s: %w", name, err)
 	}
-	return Interface{Name: ifi.Name, Index: ifi.Index, MTU: ifi.MTU, HardwareAddr: ifi.HardwareAddr, Addrs: addrs}, nil
+	return Interface{Name: ifi.Name, Index: ifi.Index, MTU: ifi.MTU, HardwareAddr: ifi.HardwareAddr, Flags: ifi.Flags, Addrs: addrs}, nil
 }
 
 func notFound(name string) error {
