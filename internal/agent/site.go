@@ -79,7 +79,9 @@ func (s *site) httpBase() string {
 
 // start brings every protocol server up; on error nothing is left running.
 func (s *site) start(ctx context.Context) (err error) {
-	s.resolveLink()
+	if err := s.resolveLink(); err != nil {
+		return err
+	}
 	defer func() {
 		if err != nil {
 			s.stop()
@@ -130,7 +132,9 @@ func (s *site) applyInPlace(ctx context.Context, next config.BootServer) error {
 		return s.start(ctx)
 	}
 	s.cfg = next
-	s.resolveLink()
+	if err := s.resolveLink(); err != nil {
+		return err
+	}
 	if err := s.ra.Apply(s.raConfig(next)); err != nil {
 		return fmt.Errorf("updating router advertisements: %w", err)
 	}
@@ -154,7 +158,7 @@ func (s *site) syncProbe() {
 	if s.probeInterval <= 0 {
 		return
 	}
-	cfg := dhcp6probe.Config{Interface: s.cfg.Interface, Interval: s.probeInterval}
+	cfg := dhcp6probe.Config{Interface: s.iface(), Interval: s.probeInterval}
 	if s.dhcp != nil {
 		cfg.OwnDUID = s.dhcp.ServerDUID()
 	}
@@ -272,7 +276,10 @@ func toggle[S stoppable](cur S, want bool, start func() (S, error), apply func(S
 // TFTP and HTTP on.
 func (s *site) refresh() {
 	prevBoot, prevServe, prevMTU := s.bootAddr, s.serveAddrs, s.mtu()
-	s.resolveLink()
+	if err := s.resolveLink(); err != nil {
+		s.logger.Debug("interface not resolved", "error", err)
+		return
+	}
 	if s.bootAddr == prevBoot && slices.Equal(s.serveAddrs, prevServe) && s.mtu() == prevMTU {
 		return
 	}
@@ -288,27 +295,34 @@ func (s *site) refresh() {
 }
 
 // resolveLink looks the interface up and takes the boot address and the
-// serve addresses from it by the link package's rules. A missing interface
-// leaves both empty: RA and DHCPv6 then fail to start and say why.
-func (s *site) resolveLink() {
-	l := link.Link{Prefix: s.cfg.Prefix, ServiceAddress: s.cfg.Boot.ServerAddress}
-	if ifi, err := s.lookup(s.cfg.Interface); err == nil {
-		l.Interface = &ifi
+// serve addresses from it by the link package's rules. Every server of the
+// site is configured from this one value. A missing interface is an error
+// and changes nothing.
+func (s *site) resolveLink() error {
+	ifi, err := s.lookup(s.cfg.Interface)
+	if err != nil {
+		return err
 	}
+	l := link.Link{Prefix: s.cfg.Prefix, Interface: &ifi, ServiceAddress: s.cfg.Boot.ServerAddress}
 	s.link = l
 	s.bootAddr = l.BootAddress()
 	s.serveAddrs = l.ServeAddresses()
 	_, httpBase := s.urlBases()
 	s.httpURL.Store(&httpBase)
+	return nil
+}
+
+// iface is the served interface as last resolved; before that, only its
+// name (its servers then fail to start, saying why).
+func (s *site) iface() link.Interface {
+	if s.link.Interface == nil {
+		return link.Interface{Name: s.cfg.Interface}
+	}
+	return *s.link.Interface
 }
 
 // mtu is the served interface's MTU; 0 when unknown.
-func (s *site) mtu() int {
-	if s.link.Interface == nil {
-		return 0
-	}
-	return s.link.Interface.MTU
-}
+func (s *site) mtu() int { return s.iface().MTU }
 
 // stop ends serving; the RA server sends its final lifetime-0 advertisement.
 func (s *site) stop() {
@@ -360,11 +374,11 @@ func (s *site) urlBases() (tftpBase, httpBase string) {
 }
 
 func (s *site) raConfig(c config.BootServer) ra.Config {
-	return ra.Config{Interface: c.Interface, Prefix: c.Prefix, RA: c.RA}
+	return ra.Config{Interface: s.iface(), Prefix: c.Prefix, RA: c.RA}
 }
 
 func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
-	return dhcp6.Config{Interface: c.Interface, Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
+	return dhcp6.Config{Interface: s.iface(), Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
 }
 
 func (s *site) tftpConfig(c config.BootServer) tftp.Config {
