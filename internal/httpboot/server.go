@@ -128,8 +128,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 
 // Apply swaps the files and the concurrency cap in place; requests in
 // flight finish with the file they opened. Sockets are rebound only when the
-// addresses (as given, or as the interface has them now) or the port change,
-// new ones before old ones close, so a failed bind changes nothing.
+// addresses or the port change, new ones before old ones close, so a failed
+// bind changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	cfg, err := withDefaults(cfg)
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package nfsserve serves directories of the agent host to diskless clients
-// over NFSv3 (RFC 1813) with its MOUNT protocol, on one interface's
-// addresses.
+// over NFSv3 (RFC 1813) with its MOUNT protocol, on the addresses it is
+// given.
 //
 // It wraps github.com/willscott/go-nfs, which answers MOUNT and NFS on the
 // same TCP port: clients need no rpcbind, but must be told the port for

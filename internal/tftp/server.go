@@ -1,6 +1,6 @@
 // Package tftp serves boot loaders (undionly.kpxe, ipxe.efi, …) read-only
 // over TFTP (RFC 1350, with the options of RFC 2347, 2348, 2349 and 7440:
-// blksize, tsize, timeout, windowsize) on one interface's addresses, from
+// blksize, tsize, timeout, windowsize) on the addresses it is given, from
 // an fs.FS.
 //
 // Requests arrive on the sockets bound at Start, one per address; each
@@ -279,7 +279,7 @@ func withDefaults(cfg Config) (Config, error) {
 	return cfg, nil
 }
 
-// blockSizeFor caps the configured block size to what fits the interface's
+// blockSizeFor caps the configured block size to what fits the link's
 // MTU in one IPv6 packet: MTU - 40 (IPv6) - 8 (UDP) - 4 (TFTP header).
 func blockSizeFor(maxBlockSize, mtu int) int {
 	if mtu > 0 {
