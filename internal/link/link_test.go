@@ -1,6 +1,7 @@
 package link
 
 import (
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
@@ -113,8 +114,8 @@ func TestResolveLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ifi.Index == 0 || ifi.MTU == 0 {
-		t.Errorf("lo: %+v", ifi)
+	if n := ifi.Net(); ifi.Index == 0 || ifi.MTU == 0 || n.Index != ifi.Index || n.Name != "lo" || n.Flags&net.FlagLoopback == 0 {
+		t.Errorf("lo: %+v, as net.Interface %+v", ifi, n)
 	}
 	if !slices.ContainsFunc(ifi.Addrs, func(a Addr) bool { return a.Addr == netip.IPv6Loopback() && a.Permanent }) {
 		t.Logf("lo has no ::1 (IPv6 off?): %+v", ifi.Addrs)
