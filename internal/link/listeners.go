@@ -21,6 +21,7 @@ type Listener interface {
 type Listeners[L Listener] struct {
 	bind func(netip.AddrPort) (L, error)
 	stop func(L)
+	port int // as last asked for; 0 means "any free port"
 	ls   []L
 }
 
@@ -61,8 +62,9 @@ func (s *Listeners[L]) Bind(addrs []netip.Addr, port int, commit func()) (change
 	var keep, drop []L
 	for _, l := range s.ls {
 		bound := l.Addr()
-		// Port 0 asks for any port, so the one a listener has will do.
-		samePort := port == 0 || port == int(bound.Port())
+		// A listener stays when the port asked for is the one asked for
+		// before or the one it has.
+		samePort := port == s.port || port == int(bound.Port())
 		if samePort && slices.Contains(want, bound.Addr()) {
 			keep = append(keep, l)
 		} else {
@@ -91,6 +93,7 @@ func (s *Listeners[L]) Bind(addrs []netip.Addr, port int, commit func()) (change
 	}
 	s.stopAll(drop)
 	s.ls = append(keep, added...)
+	s.port = port
 	return len(added) > 0 || len(drop) > 0, nil
 }
 

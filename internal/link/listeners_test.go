@@ -93,20 +93,34 @@ func TestListenersBindRebindStop(t *testing.T) {
 		t.Errorf("addresses %v", got)
 	}
 
-	// It comes back on the port the set has.
-	if _, err := set.Bind([]netip.Addr{v6, v4}, 0, nil); err != nil {
+	// It comes back on the port asked for.
+	if _, err := set.Bind([]netip.Addr{v6, v4}, int(port), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := set.Addrs(); len(got) != 2 || got[1] != netip.AddrPortFrom(v4, port) {
 		t.Errorf("re-added 127.0.0.1: %v, want port %d", got, port)
 	}
 
+	// From a given port to any: every listener moves to a new one.
+	if changed, err := set.Bind([]netip.Addr{v6, v4}, 0, nil); err != nil || !changed {
+		t.Fatalf("port %d to any: changed %v, err %v", port, changed, err)
+	}
+	moved := set.Addrs()
+	if len(moved) != 2 || moved[0].Port() == port || moved[0].Port() != moved[1].Port() {
+		t.Errorf("after moving to any port: %v", moved)
+	}
+
 	set.Stop()
-	if got := r.stopped(); !slices.Equal(got, []string{"127.0.0.1", "127.0.0.1", "::1"}) {
+	if got := r.stopped(); !slices.Equal(got, []string{"127.0.0.1", "127.0.0.1", "127.0.0.1", "::1", "::1"}) {
 		t.Errorf("after Stop, stopped %v", got)
 	}
-	if _, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(v6, port))); err != nil {
-		t.Errorf("port %d still taken after Stop: %v", port, err)
+	for _, ap := range append(moved, netip.AddrPortFrom(v6, port)) {
+		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
+		if err != nil {
+			t.Errorf("%s still taken after Stop: %v", ap, err)
+			continue
+		}
+		ln.Close()
 	}
 }
 
