@@ -24,6 +24,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
@@ -46,6 +47,9 @@ type service struct {
 	// probeInterval is how often each site probes for other DHCPv6
 	// servers; 0 turns probing off.
 	probeInterval time.Duration
+	// lookupLink resolves interfaces for every site: link.Resolve, or a
+	// fake that lets a test run the service without real interfaces.
+	lookupLink link.Lookup
 
 	mu    sync.Mutex
 	sites map[string]*site
@@ -63,7 +67,8 @@ type service struct {
 
 func newService(ctx context.Context, st *store.Store, artifacts *artifact.Store, stateDir string, logger *slog.Logger, events *eventRing) *service {
 	return &service{ctx: ctx, store: st, artifacts: artifacts, stateDir: stateDir, logger: logger, started: time.Now(), sites: map[string]*site{},
-		images: map[string]*netbootv1.NFSRootImageState{}, events: events, operations: newOperations(progressInterval)}
+		images: map[string]*netbootv1.NFSRootImageState{}, events: events, operations: newOperations(progressInterval),
+		lookupLink: link.Resolve}
 }
 
 // newSite makes a site whose TFTP and HTTP servers serve the rendered iPXE
@@ -73,6 +78,7 @@ func (s *service) newSite(cfg config.BootServer) *site {
 	st.files = newChainFS(menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS()), st.logger)
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval
+	st.lookup = s.lookupLink
 	return st
 }
 
@@ -150,7 +156,7 @@ func (s *service) PutBootServer(_ context.Context, req *netbootv1.PutBootServerR
 	if err != nil {
 		return nil, invalidArgument("boot server", err)
 	}
-	if err := interfaceExists(cfg.Interface); err != nil {
+	if _, err := s.lookupLink(cfg.Interface); err != nil {
 		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 
@@ -356,11 +362,11 @@ func (s *service) state(st *site) *netbootv1.BootServerState {
 	if st.err != nil {
 		statusPB.Error = st.err.Error()
 	}
-	if ll, global, err := interfaceAddresses(st.cfg.Interface); err == nil {
-		if ll.IsValid() {
+	if ifi, err := st.lookup(st.cfg.Interface); err == nil {
+		if ll := ifi.LinkLocal(); ll.IsValid() {
 			statusPB.LinkLocalAddress = ll.String()
 		}
-		for _, a := range global {
+		for _, a := range ifi.Global() {
 			statusPB.GlobalAddresses = append(statusPB.GlobalAddresses, a.String())
 		}
 	} else if st.err == nil {

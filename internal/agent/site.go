@@ -2,16 +2,11 @@ package agent
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/netip"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +17,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/dnsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/httpboot"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 	"github.com/netbootlab/terraform-provider-netboot/internal/ra"
@@ -38,15 +34,20 @@ type site struct {
 	files  fs.FS // what TFTP and HTTP serve
 	logger *slog.Logger
 
-	ra         *ra.Server
-	dhcp       *dhcp6.Server
-	tftp       *tftp.Server
-	http       *httpboot.Server
-	nfs        *nfsserve.Server
-	dns        *dnsserve.Server
-	images     []nfsImage   // NFS root images: exports and the DNS names nfsroot= uses
+	ra     *ra.Server
+	dhcp   *dhcp6.Server
+	tftp   *tftp.Server
+	http   *httpboot.Server
+	nfs    *nfsserve.Server
+	dns    *dnsserve.Server
+	images []nfsImage // NFS root images: exports and the DNS names nfsroot= uses
+	// lookup resolves the interface; link.Resolve, or a fake in tests.
+	lookup link.Lookup
+	// link is the link served as last resolved, and bootAddr and
+	// serveAddrs what the link package's address rules take from it.
+	link       link.Link
 	bootAddr   netip.Addr   // the address in boot URLs; invalid when there is none
-	serveAddrs []netip.Addr // where TFTP and HTTP listen
+	serveAddrs []netip.Addr // where TFTP, HTTP, NFS and DNS listen
 	ctx        context.Context
 	// httpURL is the HTTP base for rendered scripts; HTTP requests read it
 	// while the service may be changing the site.
@@ -66,7 +67,7 @@ func (s *site) serverLogger(component eventkind.Kind) *slog.Logger {
 }
 
 func newSite(cfg config.BootServer, leases *store.Leases, logger *slog.Logger) *site {
-	return &site{cfg: cfg, leases: leases, logger: logger.With("boot_server", cfg.Name)}
+	return &site{cfg: cfg, leases: leases, lookup: link.Resolve, logger: logger.With("boot_server", cfg.Name)}
 }
 
 // httpBase is the HTTP URL base scripts link to, e.g. "http://[2001:db8:1::1]".
@@ -79,7 +80,9 @@ func (s *site) httpBase() string {
 
 // start brings every protocol server up; on error nothing is left running.
 func (s *site) start(ctx context.Context) (err error) {
-	s.resolveAddresses()
+	if err := s.resolveLink(); err != nil {
+		return err
+	}
 	defer func() {
 		if err != nil {
 			s.stop()
@@ -130,7 +133,9 @@ func (s *site) applyInPlace(ctx context.Context, next config.BootServer) error {
 		return s.start(ctx)
 	}
 	s.cfg = next
-	s.resolveAddresses()
+	if err := s.resolveLink(); err != nil {
+		return err
+	}
 	if err := s.ra.Apply(s.raConfig(next)); err != nil {
 		return fmt.Errorf("updating router advertisements: %w", err)
 	}
@@ -154,7 +159,7 @@ func (s *site) syncProbe() {
 	if s.probeInterval <= 0 {
 		return
 	}
-	cfg := dhcp6probe.Config{Interface: s.cfg.Interface, Interval: s.probeInterval}
+	cfg := dhcp6probe.Config{Interface: s.iface(), Interval: s.probeInterval}
 	if s.dhcp != nil {
 		cfg.OwnDUID = s.dhcp.ServerDUID()
 	}
@@ -186,7 +191,7 @@ func (s *site) otherServers() []otherserver.Server {
 
 // syncFileServers starts, stops or rebinds TFTP and HTTP to match the
 // configuration and the addresses they serve on. They serve only the
-// operator's addresses (see resolveAddresses); until the interface has one
+// operator's addresses (see link.Link.ServeAddresses); until the interface has one
 // they wait, and refresh starts them when it appears.
 func (s *site) syncFileServers() error {
 	var err error
@@ -231,7 +236,7 @@ func (s *site) syncFileServers() error {
 }
 
 func (s *site) nfsConfig() nfsserve.Config {
-	cfg := nfsserve.Config{Interface: s.cfg.Interface, Addresses: s.serveAddrs, Port: nfsserve.DefaultPort}
+	cfg := nfsserve.Config{Addresses: s.serveAddrs, Port: nfsserve.DefaultPort}
 	for _, img := range s.images {
 		cfg.Exports = append(cfg.Exports, img.export)
 	}
@@ -241,7 +246,7 @@ func (s *site) nfsConfig() nfsserve.Config {
 // dnsConfig answers the images' host names with the boot address, which is
 // also the resolver the images' kernel arguments name.
 func (s *site) dnsConfig() dnsserve.Config {
-	cfg := dnsserve.Config{Interface: s.cfg.Interface, Addresses: s.serveAddrs, Port: dnsserve.DefaultPort, Records: map[string][]netip.Addr{}}
+	cfg := dnsserve.Config{Addresses: s.serveAddrs, Port: dnsserve.DefaultPort, Records: map[string][]netip.Addr{}}
 	for _, img := range s.images {
 		cfg.Records[img.hostname] = []netip.Addr{s.bootAddr}
 	}
@@ -271,9 +276,12 @@ func toggle[S stoppable](cur S, want bool, start func() (S, error), apply func(S
 // configured after the server started, or a new global address to serve
 // TFTP and HTTP on.
 func (s *site) refresh() {
-	prevBoot, prevServe := s.bootAddr, s.serveAddrs
-	s.resolveAddresses()
-	if s.bootAddr == prevBoot && slices.Equal(s.serveAddrs, prevServe) {
+	prevBoot, prevServe, prevMTU := s.bootAddr, s.serveAddrs, s.mtu()
+	if err := s.resolveLink(); err != nil {
+		s.logger.Debug("interface not resolved", "error", err)
+		return
+	}
+	if s.bootAddr == prevBoot && slices.Equal(s.serveAddrs, prevServe) && s.mtu() == prevMTU {
 		return
 	}
 	s.logger.Info("interface addresses changed", eventkind.Agent.Attr(), "boot_address", s.bootAddr, "serving_on", s.serveAddrs)
@@ -287,29 +295,35 @@ func (s *site) refresh() {
 	}
 }
 
-// resolveAddresses finds the boot address (the configured one, or the
-// interface's first permanent global address inside the prefix) and the
-// addresses TFTP and HTTP bind: the boot address when configured, else the
-// permanent global ones. Autoconfigured addresses come and go (the host may
-// even take one from our own RA), so nothing binds to them.
-func (s *site) resolveAddresses() {
-	permanent, err := permanentGlobalAddresses(s.cfg.Interface)
+// resolveLink looks the interface up and takes the boot address and the
+// serve addresses from it by the link package's rules. Every server of the
+// site is configured from this one value. A missing interface is an error
+// and changes nothing.
+func (s *site) resolveLink() error {
+	ifi, err := s.lookup(s.cfg.Interface)
 	if err != nil {
-		permanent = nil
+		return err
 	}
-	s.bootAddr = s.cfg.Boot.ServerAddress
-	s.serveAddrs = permanent
-	if s.bootAddr.IsValid() {
-		s.serveAddrs = []netip.Addr{s.bootAddr}
-	}
-	for _, a := range permanent {
-		if !s.bootAddr.IsValid() && s.cfg.Prefix.Contains(a) {
-			s.bootAddr = a
-		}
-	}
+	l := link.Link{Prefix: s.cfg.Prefix, Interface: &ifi, ServiceAddress: s.cfg.Boot.ServerAddress}
+	s.link = l
+	s.bootAddr = l.BootAddress()
+	s.serveAddrs = l.ServeAddresses()
 	_, httpBase := s.urlBases()
 	s.httpURL.Store(&httpBase)
+	return nil
 }
+
+// iface is the served interface as last resolved; before that, only its
+// name (its servers then fail to start, saying why).
+func (s *site) iface() link.Interface {
+	if s.link.Interface == nil {
+		return link.Interface{Name: s.cfg.Interface}
+	}
+	return *s.link.Interface
+}
+
+// mtu is the served interface's MTU; 0 when unknown.
+func (s *site) mtu() int { return s.iface().MTU }
 
 // stop ends serving; the RA server sends its final lifetime-0 advertisement.
 func (s *site) stop() {
@@ -361,123 +375,18 @@ func (s *site) urlBases() (tftpBase, httpBase string) {
 }
 
 func (s *site) raConfig(c config.BootServer) ra.Config {
-	return ra.Config{Interface: c.Interface, Prefix: c.Prefix, RA: c.RA}
+	return ra.Config{Interface: s.iface(), Prefix: c.Prefix, RA: c.RA}
 }
 
 func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
-	return dhcp6.Config{Interface: c.Interface, Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
+	return dhcp6.Config{Interface: s.iface(), Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
 }
 
 func (s *site) tftpConfig(c config.BootServer) tftp.Config {
-	return tftp.Config{Interface: c.Interface, Addresses: s.serveAddrs, Port: tftp.DefaultPort, Files: s.files,
+	return tftp.Config{Addresses: s.serveAddrs, MTU: s.mtu(), Port: tftp.DefaultPort, Files: s.files,
 		MaxTransfers: c.Boot.TFTPMaxTransfers, MaxTransfersPerClient: c.Boot.TFTPMaxTransfersPerClient}
 }
 
 func (s *site) httpConfig(c config.BootServer) httpboot.Config {
-	return httpboot.Config{Interface: c.Interface, Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: s.files}
-}
-
-// interfaceAddresses reads the interface's link-local and global addresses
-// from /proc/net/if_inet6, which unlike net.Interface.Addrs carries flags:
-// addresses the operator configured (permanent) come first, then ones the
-// host autoconfigured (it may take a prefix from our own RA), and temporary
-// privacy addresses are left out: clients must be able to reach the server at
-// the first address for years, not hours.
-func interfaceAddresses(name string) (linkLocal netip.Addr, global []netip.Addr, err error) {
-	if _, err := net.InterfaceByName(name); err != nil {
-		return netip.Addr{}, nil, err
-	}
-	data, err := os.ReadFile("/proc/net/if_inet6")
-	if err != nil {
-		return netip.Addr{}, nil, err
-	}
-	addrs := parseIfInet6(data, name)
-	for _, a := range addrs {
-		if a.addr.IsLinkLocalUnicast() {
-			linkLocal = a.addr
-		}
-	}
-	slices.SortStableFunc(addrs, func(a, b ifAddr) int {
-		if a.permanent != b.permanent {
-			if a.permanent {
-				return -1
-			}
-			return 1
-		}
-		return a.addr.Compare(b.addr)
-	})
-	for _, a := range addrs {
-		if a.addr.IsGlobalUnicast() && !a.addr.IsLinkLocalUnicast() && !a.temporary {
-			global = append(global, a.addr)
-		}
-	}
-	return linkLocal, global, nil
-}
-
-// permanentGlobalAddresses are the global addresses the operator configured
-// on the interface, sorted.
-func permanentGlobalAddresses(name string) ([]netip.Addr, error) {
-	data, err := os.ReadFile("/proc/net/if_inet6")
-	if err != nil {
-		return nil, err
-	}
-	var out []netip.Addr
-	for _, a := range parseIfInet6(data, name) {
-		if a.permanent && a.addr.IsGlobalUnicast() && !a.addr.IsLinkLocalUnicast() {
-			out = append(out, a.addr)
-		}
-	}
-	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
-	return out, nil
-}
-
-type ifAddr struct {
-	addr                 netip.Addr
-	permanent, temporary bool
-}
-
-// Flags from linux/if_addr.h.
-const (
-	ifaFlagTemporary = 0x01
-	ifaFlagPermanent = 0x80
-)
-
-// parseIfInet6 reads lines like
-// "20010db8000100000000000000000001 03 40 00 80 eth0" (address, index,
-// prefix length, scope, flags, name) for one interface.
-func parseIfInet6(data []byte, name string) []ifAddr {
-	var out []ifAddr
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 6 || f[5] != name || len(f[0]) != 32 {
-			continue
-		}
-		raw, err := hex.DecodeString(f[0])
-		if err != nil {
-			continue
-		}
-		flags, err := strconv.ParseUint(f[4], 16, 32)
-		if err != nil {
-			continue
-		}
-		out = append(out, ifAddr{
-			addr:      netip.AddrFrom16([16]byte(raw)),
-			permanent: flags&ifaFlagPermanent != 0,
-			temporary: flags&ifaFlagTemporary != 0,
-		})
-	}
-	return out
-}
-
-// interfaceExists explains a missing interface with the ones that exist.
-func interfaceExists(name string) error {
-	if _, err := net.InterfaceByName(name); err == nil {
-		return nil
-	}
-	ifaces, _ := net.Interfaces()
-	var names []string
-	for _, ifi := range ifaces {
-		names = append(names, ifi.Name)
-	}
-	return fmt.Errorf("interface %q does not exist on the agent host (it has: %v); create it or set interface to one of those", name, names)
+	return httpboot.Config{Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: s.files}
 }

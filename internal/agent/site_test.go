@@ -1,36 +1,14 @@
 package agent
 
 import (
+	"log/slog"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
-
-func TestParseIfInet6(t *testing.T) {
-	data := []byte(`00000000000000000000000000000001 01 80 10 80       lo
-20010db8000100000000000000000001 03 40 00 80   nbs0
-20010db800010000a8bbccfffe000001 03 40 00 00   nbs0
-20010db800010000123456789abcdef0 03 40 00 01   nbs0
-fe80000000000000a8bbccfffe000001 03 40 20 80   nbs0
-20010db8000200000000000000000001 04 40 00 80   other
-`)
-	got := parseIfInet6(data, "nbs0")
-	want := []ifAddr{
-		{addr: netip.MustParseAddr("2001:db8:1::1"), permanent: true},
-		{addr: netip.MustParseAddr("2001:db8:1:0:a8bb:ccff:fe00:1")},
-		{addr: netip.MustParseAddr("2001:db8:1:0:1234:5678:9abc:def0"), temporary: true},
-		{addr: netip.MustParseAddr("fe80::a8bb:ccff:fe00:1"), permanent: true},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %+v", got)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("line %d: got %+v, want %+v", i, got[i], want[i])
-		}
-	}
-}
 
 // The boot server's TFTP limits reach its TFTP server.
 func TestTFTPConfigCarriesLimits(t *testing.T) {
@@ -40,5 +18,38 @@ func TestTFTPConfigCarriesLimits(t *testing.T) {
 	got := (&site{}).tftpConfig(c)
 	if got.MaxTransfers != 100 || got.MaxTransfersPerClient != 11 {
 		t.Errorf("tftp.Config limits = %d, %d; want 100, 11", got.MaxTransfers, got.MaxTransfersPerClient)
+	}
+}
+
+// A fake link lookup stands in for the host's interfaces: the site takes
+// its boot address, serve addresses and MTU from what it returns.
+func TestSiteResolvesLinkThroughLookup(t *testing.T) {
+	var c config.BootServer
+	c.Name, c.Interface, c.Prefix = "lab", "fake0", netip.MustParsePrefix("2001:db8:1::/64")
+	c.Boot = config.DefaultBoot()
+	ifi := link.Interface{Name: "fake0", Index: 7, MTU: 9000, Addrs: []link.Addr{
+		{Addr: netip.MustParseAddr("fe80::1"), PrefixLen: 64, Permanent: true},
+		{Addr: netip.MustParseAddr("2001:db8:9::1"), PrefixLen: 64, Permanent: true},
+		{Addr: netip.MustParseAddr("2001:db8:1::1"), PrefixLen: 64, Permanent: true},
+		{Addr: netip.MustParseAddr("2001:db8:1::abcd"), PrefixLen: 64},
+	}}
+	s := newSite(c, nil, slog.New(slog.DiscardHandler))
+	s.lookup = func(name string) (link.Interface, error) {
+		if name != "fake0" {
+			t.Errorf("lookup(%q), want fake0", name)
+		}
+		return ifi, nil
+	}
+	s.resolveLink()
+	if want := netip.MustParseAddr("2001:db8:1::1"); s.bootAddr != want {
+		t.Errorf("boot address %v, want %v", s.bootAddr, want)
+	}
+	tc := s.tftpConfig(c)
+	want := []netip.Addr{netip.MustParseAddr("2001:db8:1::1"), netip.MustParseAddr("2001:db8:9::1")}
+	if !slices.Equal(tc.Addresses, want) || tc.MTU != 9000 {
+		t.Errorf("tftp addresses %v MTU %d, want %v MTU 9000", tc.Addresses, tc.MTU, want)
+	}
+	if got := s.httpBase(); got != "http://[2001:db8:1::1]" {
+		t.Errorf("http base %q", got)
 	}
 }

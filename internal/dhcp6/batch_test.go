@@ -84,7 +84,7 @@ func (c *fakeConn) record(b []byte, src net.IP) {
 func newTestServer(t testing.TB, cfg Config, st LeaseStore, conn packetConn, now *time.Time) *Server {
 	t.Helper()
 	return &Server{
-		link:   &link{ifi: &net.Interface{Index: 1, Name: cfg.Interface}, duid: serverDUID},
+		link:   &serverLink{ifi: &net.Interface{Index: 1, Name: cfg.Interface.Name}, duid: serverDUID},
 		conn:   conn,
 		h:      newHandler(serverDUID, cfg, lease.NewPool(spacesOf(cfg)), st, slog.New(slog.DiscardHandler)),
 		logger: slog.New(slog.DiscardHandler),

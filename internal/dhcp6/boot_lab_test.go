@@ -18,8 +18,8 @@ import (
 
 // labBootConfig is labConfig with the default boot rules, served at the
 // lab's server address.
-func labBootConfig(lab *testlab.Lab, mode config.DHCPv6Mode) Config {
-	cfg := labConfig(lab, mode)
+func labBootConfig(t testing.TB, lab *testlab.Lab, mode config.DHCPv6Mode) Config {
+	cfg := labConfig(t, lab, mode)
 	cfg.Boot = config.DefaultBoot()
 	cfg.ServerAddress = netip.MustParseAddr(lab.ServerAddr)
 	return cfg
@@ -50,7 +50,7 @@ func newNclient(t *testing.T, lab *testlab.Lab) *nclient6.Client {
 func TestNclientBootFileURL(t *testing.T) {
 	testlab.RequireRoot(t)
 	lab := testlab.New(t)
-	srv := startIn(t, lab.ServerNS, labBootConfig(lab, config.DHCPv6Stateful), newMemStore())
+	srv := startIn(t, lab.ServerNS, labBootConfig(t, lab, config.DHCPv6Stateful), newMemStore())
 	c := newNclient(t, lab)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -93,7 +93,7 @@ func TestNclientBootFileURL(t *testing.T) {
 		t.Errorf("%d leases, want one per machine (%d)", n, len(tests))
 	}
 
-	stateless := labBootConfig(lab, config.DHCPv6Stateless)
+	stateless := labBootConfig(t, lab, config.DHCPv6Stateless)
 	stateless.Boot.HTTPPort = 8080
 	if err := srv.Apply(stateless); err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestDhclientBootFileURL(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			lab := newLab(t)
-			srv := startIn(t, lab.ServerNS, labBootConfig(lab, config.DHCPv6Stateful), newMemStore())
+			srv := startIn(t, lab.ServerNS, labBootConfig(t, lab, config.DHCPv6Stateful), newMemStore())
 
 			d := newDhclient(t)
 			conf := strings.Join(append([]string{

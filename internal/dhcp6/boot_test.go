@@ -160,7 +160,7 @@ func TestBootFileURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
-			if cfg.Interface == "" {
+			if cfg.Interface.Name == "" {
 				cfg = bootConfig(config.DHCPv6Stateful)
 			}
 			h, _ := newTestHandler(cfg)
@@ -326,7 +326,7 @@ func TestApplyBoot(t *testing.T) {
 	var buf bytes.Buffer
 	cfg := bootConfig(config.DHCPv6Stateful)
 	h, _ := newTestHandler(cfg)
-	s := &Server{link: &link{ifi: &net.Interface{Name: cfg.Interface}}, h: h, logger: jsonLogger(&buf)}
+	s := &Server{link: &serverLink{ifi: &net.Interface{Name: cfg.Interface.Name}}, h: h, logger: jsonLogger(&buf)}
 	ask := func() string {
 		return askSolicit(t, h, wantBoot, withArch(0x0000)).Options.BootFileURL()
 	}

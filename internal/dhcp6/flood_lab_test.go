@@ -45,7 +45,7 @@ func TestSolicitFloodBoundedMemory(t *testing.T) {
 		floodRate = 30000 // Solicits a second offered
 		floodSrc  = "fe80::f100:d"
 	)
-	cfg := labConfig(lab, config.DHCPv6Stateful)
+	cfg := labConfig(t, lab, config.DHCPv6Stateful)
 	cfg.DHCPv6.Ranges[0].End = netip.MustParseAddr("2001:db8:1::ffff:ffff")
 	// Far below what any machine delivers of the flood (the test requires
 	// 20,000 Solicits received), so the per-source bucket works however

@@ -16,6 +16,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
 
 var (
@@ -30,7 +31,7 @@ var (
 
 func testConfig(mode config.DHCPv6Mode) Config {
 	cfg := Config{
-		Interface: "eth0",
+		Interface: link.Interface{Name: "eth0"},
 		Prefix:    netip.MustParsePrefix("2001:db8:1::/64"),
 		DHCPv6: config.DHCPv6{
 			Mode:              mode,
@@ -512,7 +513,7 @@ func TestRenewAndRebind(t *testing.T) {
 				a, _, _ := leased(t, request(t, h, t0))
 				addr = a.String()
 			}
-			if tt.apply.Interface != "" {
+			if tt.apply.Interface.Name != "" {
 				h.apply(tt.apply)
 			}
 			var sid dhcpv6.DUID

@@ -38,7 +38,7 @@ func TestPerfdhcpThroughput(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { st.Close() })
-			cfg := labConfig(lab, config.DHCPv6Stateful)
+			cfg := labConfig(t, lab, config.DHCPv6Stateful)
 			// Room for every simulated client.
 			cfg.DHCPv6.Ranges[0].End = netip.MustParseAddr("2001:db8:1::ffff:ffff")
 			// Info-level logs are formatted as in production, then dropped.

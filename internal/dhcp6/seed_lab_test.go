@@ -28,8 +28,8 @@ import (
 
 // seedLabConfig is labConfig with a temporary range, prefix delegation
 // (the seed's prefix6, moved next to the lab's /64) and preference 255.
-func seedLabConfig(lab *testlab.Lab) Config {
-	cfg := labConfig(lab, config.DHCPv6Stateful)
+func seedLabConfig(t testing.TB, lab *testlab.Lab) Config {
+	cfg := labConfig(t, lab, config.DHCPv6Stateful)
 	cfg.DHCPv6.TemporaryRanges = []config.AddressRange{{Start: netip.MustParseAddr("2001:db8:1::2000"), End: netip.MustParseAddr("2001:db8:1::2fff")}}
 	cfg.DHCPv6.PrefixDelegation = &config.PrefixDelegation{Start: netip.MustParseAddr("2001:db8:1:100::"), End: netip.MustParseAddr("2001:db8:1:111::"), Length: 64}
 	cfg.DHCPv6.Preference = 255
@@ -97,7 +97,7 @@ func findKind(leases []lease.Lease, kind lease.Kind) []lease.Lease {
 // a temporary address from the temporary range.
 func TestDhclientTemporaryAddress(t *testing.T) {
 	lab := newLab(t)
-	cfg := seedLabConfig(lab)
+	cfg := seedLabConfig(t, lab)
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
 	d := newDhclient(t)
 	d.run(t, lab, "-T")
@@ -119,7 +119,7 @@ func TestDhclientTemporaryAddress(t *testing.T) {
 // of the delegated /64s.
 func TestDhclientPrefixDelegation(t *testing.T) {
 	lab := newLab(t)
-	cfg := seedLabConfig(lab)
+	cfg := seedLabConfig(t, lab)
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
 	d := newDhclient(t)
 	d.run(t, lab, "-P")
@@ -150,7 +150,7 @@ func TestPerfdhcpAddressAndPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := labConfig(lab, config.DHCPv6Stateful)
+	cfg := labConfig(t, lab, config.DHCPv6Stateful)
 	cfg.DHCPv6.Ranges[0].End = netip.MustParseAddr("2001:db8:1::ffff")
 	cfg.DHCPv6.PrefixDelegation = &config.PrefixDelegation{Start: netip.MustParseAddr("2001:db8:1:1000::"), End: netip.MustParseAddr("2001:db8:1:1fff::"), Length: 64}
 	leases := st.Leases("lab")
@@ -204,7 +204,7 @@ func TestPerfdhcpAddressAndPrefix(t *testing.T) {
 // unicast to its global address, about that address and then that client.
 func TestLeasequeryAfterDhclient(t *testing.T) {
 	lab := newLab(t)
-	srv := startIn(t, lab.ServerNS, seedLabConfig(lab), newMemStore())
+	srv := startIn(t, lab.ServerNS, seedLabConfig(t, lab), newMemStore())
 	d := newDhclient(t)
 	d.run(t, lab, "-N", "-P")
 	d.waitEvent(t, 30*time.Second, "BOUND6")

@@ -64,11 +64,13 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
 
 // Config is what one DHCPv6 server serves, already validated by config.
 type Config struct {
-	Interface string
+	// Interface is the served interface as the agent resolved it.
+	Interface link.Interface
 	Prefix    netip.Prefix
 	DHCPv6    config.DHCPv6
 	// Boot.Rules choose the boot-file URL (option 59) of clients that ask
@@ -127,7 +129,7 @@ type packetConn interface {
 
 // Server is a running DHCPv6 server.
 type Server struct {
-	link  *link
+	link  *serverLink
 	conn  packetConn
 	h     *handler
 	stats counters
@@ -150,15 +152,16 @@ type Server struct {
 }
 
 // Start opens the server's socket on cfg.Interface, loads the leases in
-// store and serves until ctx is done or Stop is called. The interface lookup
-// and the socket happen before Start returns, on the calling goroutine's
-// thread, so a caller may run Start inside another network namespace.
+// store and serves until ctx is done or Stop is called. The socket is opened
+// before Start returns, on the calling goroutine's thread, so a caller may
+// run Start inside another network namespace (where it resolved
+// cfg.Interface).
 func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.DHCPv6.Mode == config.DHCPv6Off {
-		return nil, fmt.Errorf("DHCPv6 on %s: mode is %q, nothing to serve", cfg.Interface, cfg.DHCPv6.Mode)
+		return nil, fmt.Errorf("DHCPv6 on %s: mode is %q, nothing to serve", cfg.Interface.Name, cfg.DHCPv6.Mode)
 	}
 	cfg = cloneConfig(cfg)
 	l, err := lookupLink(cfg.Interface)
@@ -201,11 +204,11 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 // options and mode take effect with the next message. Leases stay; those
 // outside the new ranges end at their next Renew or Rebind.
 func (s *Server) Apply(cfg Config) error {
-	if cfg.Interface != s.link.ifi.Name {
-		return fmt.Errorf("moving the DHCPv6 server from %s to %s needs Stop and Start", s.link.ifi.Name, cfg.Interface)
+	if cfg.Interface.Name != s.link.ifi.Name || cfg.Interface.Index != s.link.ifi.Index {
+		return fmt.Errorf("moving the DHCPv6 server from %s to %s needs Stop and Start", s.link.ifi.Name, cfg.Interface.Name)
 	}
 	if cfg.DHCPv6.Mode == config.DHCPv6Off {
-		return fmt.Errorf("DHCPv6 on %s: mode %q means Stop, not Apply", cfg.Interface, cfg.DHCPv6.Mode)
+		return fmt.Errorf("DHCPv6 on %s: mode %q means Stop, not Apply", cfg.Interface.Name, cfg.DHCPv6.Mode)
 	}
 	cfg = cloneConfig(cfg)
 	s.h.pool.Update(spacesOf(cfg))

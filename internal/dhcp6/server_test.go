@@ -18,6 +18,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -46,9 +47,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func labConfig(lab *testlab.Lab, mode config.DHCPv6Mode) Config {
+func labConfig(t testing.TB, lab *testlab.Lab, mode config.DHCPv6Mode) Config {
 	cfg := Config{
-		Interface: lab.ServerIf,
+		Interface: testlab.Interface(t, lab.ServerNS, lab.ServerIf),
 		Prefix:    netip.MustParsePrefix(lab.Prefix),
 		DHCPv6: config.DHCPv6{
 			Mode:              mode,
@@ -192,7 +193,7 @@ func newLab(t *testing.T) *testlab.Lab {
 
 func TestDhclientStateful(t *testing.T) {
 	lab := newLab(t)
-	cfg := labConfig(lab, config.DHCPv6Stateful)
+	cfg := labConfig(t, lab, config.DHCPv6Stateful)
 	store := newMemStore()
 	srv := startIn(t, lab.ServerNS, cfg, store)
 
@@ -233,7 +234,7 @@ func TestDhclientStateful(t *testing.T) {
 
 func TestDhclientStateless(t *testing.T) {
 	lab := newLab(t)
-	srv := startIn(t, lab.ServerNS, labConfig(lab, config.DHCPv6Stateless), newMemStore())
+	srv := startIn(t, lab.ServerNS, labConfig(t, lab, config.DHCPv6Stateless), newMemStore())
 
 	d := newDhclient(t)
 	d.run(t, lab, "-S")
@@ -258,7 +259,7 @@ func TestDhclientStateless(t *testing.T) {
 // address (T1 is 2 s, so the restarted dhclient renews at once).
 func TestDhclientLeaseSurvivesRestart(t *testing.T) {
 	lab := newLab(t)
-	cfg := labConfig(lab, config.DHCPv6Stateful)
+	cfg := labConfig(t, lab, config.DHCPv6Stateful)
 	store := newMemStore()
 	first := startIn(t, lab.ServerNS, cfg, store)
 	duid := first.ServerDUID()
@@ -299,9 +300,9 @@ func TestDhclientLeaseSurvivesRestart(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
-	_, err := Start(context.Background(), Config{Interface: "nb-missing0", DHCPv6: config.DHCPv6{Mode: config.DHCPv6Stateless}}, newMemStore(), nil)
+	_, err := Start(context.Background(), Config{Interface: link.Interface{Name: "nb-missing0"}, DHCPv6: config.DHCPv6{Mode: config.DHCPv6Stateless}}, newMemStore(), nil)
 	if err == nil || !strings.Contains(err.Error(), "nb-missing0") {
-		t.Errorf("Start on a missing interface: %v, want an error naming it", err)
+		t.Errorf("Start on an interface without a hardware address: %v, want an error naming it", err)
 	}
 	t.Log(err)
 
@@ -309,8 +310,8 @@ func TestStartErrors(t *testing.T) {
 	addLink(t, lab, "nbnoll0", "nbnoll1")
 	lab.MustExec(t, lab.ServerNS, "ip", "link", "set", "nbnoll0", "addrgenmode", "none")
 	lab.MustExec(t, lab.ServerNS, "ip", "link", "set", "nbnoll0", "up")
-	noLL := labConfig(lab, config.DHCPv6Stateless)
-	noLL.Interface = "nbnoll0"
+	noLL := labConfig(t, lab, config.DHCPv6Stateless)
+	noLL.Interface = testlab.Interface(t, lab.ServerNS, "nbnoll0")
 	testlab.InNetns(t, lab.ServerNS, func() { _, err = Start(context.Background(), noLL, newMemStore(), nil) })
 	if err == nil || !strings.Contains(err.Error(), "nbnoll0") || !strings.Contains(err.Error(), "link-local") {
 		t.Errorf("Start without a link-local address: %v", err)
@@ -330,7 +331,7 @@ func TestStartErrors(t *testing.T) {
 	}
 	defer unix.Close(fd)
 	testlab.InNetns(t, lab.ServerNS, func() {
-		_, err = Start(context.Background(), labConfig(lab, config.DHCPv6Stateless), newMemStore(), nil)
+		_, err = Start(context.Background(), labConfig(t, lab, config.DHCPv6Stateless), newMemStore(), nil)
 	})
 	if err == nil || !strings.Contains(err.Error(), lab.ServerIf) || !strings.Contains(err.Error(), "547") {
 		t.Errorf("Start with port 547 taken: %v", err)
@@ -346,9 +347,9 @@ func TestServersOnTwoInterfaces(t *testing.T) {
 	addLink(t, lab, "nbsecond0", "nbsecond1")
 	lab.MustExec(t, lab.ServerNS, "ip", "link", "set", "nbsecond0", "up")
 	waitLinkLocal(t, lab, "nbsecond0")
-	second := labConfig(lab, config.DHCPv6Stateless)
-	second.Interface = "nbsecond0"
-	a := startIn(t, lab.ServerNS, labConfig(lab, config.DHCPv6Stateless), newMemStore())
+	second := labConfig(t, lab, config.DHCPv6Stateless)
+	second.Interface = testlab.Interface(t, lab.ServerNS, "nbsecond0")
+	a := startIn(t, lab.ServerNS, labConfig(t, lab, config.DHCPv6Stateless), newMemStore())
 	b := startIn(t, lab.ServerNS, second, newMemStore())
 	if bytes.Equal(a.ServerDUID(), b.ServerDUID()) {
 		t.Error("servers on two interfaces share a DUID")

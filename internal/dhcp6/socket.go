@@ -10,21 +10,19 @@ import (
 	"github.com/insomniacslk/dhcp/iana"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
 
-// link is what Start learns about the interface, once, on the calling
-// thread (and so in its network namespace).
-type link struct {
+// serverLink is what Start takes from the interface the agent resolved.
+type serverLink struct {
 	ifi      *net.Interface
 	duid     dhcpv6.DUID
 	ownAddrs []netip.Addr // never leased to clients
 }
 
-func lookupLink(name string) (*link, error) {
-	ifi, err := net.InterfaceByName(name)
-	if err != nil {
-		return nil, fmt.Errorf("interface %q: %w", name, err)
-	}
+func lookupLink(li link.Interface) (*serverLink, error) {
+	ifi, name := li.Net(), li.Name
 	var hwType iana.HWType
 	switch len(ifi.HardwareAddr) {
 	case 6:
@@ -34,26 +32,14 @@ func lookupLink(name string) (*link, error) {
 	default:
 		return nil, fmt.Errorf("interface %s has no Ethernet or InfiniBand hardware address to build the server DUID-LL from", name)
 	}
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return nil, fmt.Errorf("listing addresses of interface %s: %w", name, err)
-	}
-	l := &link{ifi: ifi, duid: &dhcpv6.DUIDLL{HWType: hwType, LinkLayerAddr: ifi.HardwareAddr}}
+	l := &serverLink{ifi: ifi, duid: &dhcpv6.DUIDLL{HWType: hwType, LinkLayerAddr: ifi.HardwareAddr}}
 	hasLinkLocal := false
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok {
-			continue
-		}
-		addr, ok := netip.AddrFromSlice(ipn.IP)
-		if !ok || !addr.Is6() || addr.Is4In6() {
-			continue
-		}
-		if addr.IsLinkLocalUnicast() {
+	for _, a := range li.Addrs {
+		if a.Addr.IsLinkLocalUnicast() {
 			hasLinkLocal = true
 			continue
 		}
-		l.ownAddrs = append(l.ownAddrs, addr)
+		l.ownAddrs = append(l.ownAddrs, a.Addr)
 	}
 	if !hasLinkLocal {
 		return nil, fmt.Errorf("interface %s has no IPv6 link-local address: DHCPv6 replies are sent from one (is the link up, with IPv6 enabled?)", name)

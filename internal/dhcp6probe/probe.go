@@ -39,6 +39,7 @@ import (
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 )
 
@@ -62,7 +63,8 @@ const solMaxDelay = time.Second
 
 // Config says where to probe and how often.
 type Config struct {
-	Interface string
+	// Interface is the probed interface as the agent resolved it.
+	Interface link.Interface
 	// Interval is the mean time between probes; each wait is drawn
 	// uniformly from 80 % to 120 % of it. At least MinInterval.
 	Interval time.Duration
@@ -122,10 +124,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Prober, error
 	if cfg.Interval < MinInterval {
 		return nil, fmt.Errorf("DHCPv6 probe interval %s: want at least %s", cfg.Interval, MinInterval)
 	}
-	ifi, err := net.InterfaceByName(cfg.Interface)
-	if err != nil {
-		return nil, fmt.Errorf("DHCPv6 probe: interface %q: %w", cfg.Interface, err)
-	}
+	ifi := cfg.Interface.Net()
 	logger = logger.With("interface", ifi.Name)
 	// A port held by a DHCPv6 client now may be free at the next probe.
 	conn, err := listen(ifi)
@@ -186,8 +185,8 @@ func listen(ifi *net.Interface) (*ipv6.PacketConn, error) {
 
 // Apply changes the interval and our own DUID; the interface stays.
 func (p *Prober) Apply(cfg Config) error {
-	if cfg.Interface != p.ifi.Name {
-		return fmt.Errorf("moving the DHCPv6 probe from %s to %s needs Stop and Start", p.ifi.Name, cfg.Interface)
+	if cfg.Interface.Name != p.ifi.Name || cfg.Interface.Index != p.ifi.Index {
+		return fmt.Errorf("moving the DHCPv6 probe from %s to %s needs Stop and Start", p.ifi.Name, cfg.Interface.Name)
 	}
 	if cfg.Interval < MinInterval {
 		return fmt.Errorf("DHCPv6 probe interval %s: want at least %s", cfg.Interval, MinInterval)

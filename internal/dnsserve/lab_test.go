@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -31,10 +32,12 @@ func TestLabResolver(t *testing.T) {
 	var logs syncBuffer
 	var s *Server
 	testlab.InNetns(t, lab.ServerNS, func() {
-		var err error
-		// No addresses: every global address of the interface.
+		ifi, err := link.Resolve(lab.ServerIf)
+		if err != nil {
+			t.Fatal(err)
+		}
 		s, err = Start(context.Background(), Config{
-			Interface: lab.ServerIf,
+			Addresses: link.Link{Interface: &ifi}.ServeAddresses(),
 			Port:      DefaultPort,
 			Records:   map[string][]netip.Addr{"nfs.netboot.test": {server}},
 		}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))

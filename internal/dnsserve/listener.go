@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -25,7 +24,9 @@ const (
 	// (RFC 7766 section 6.2.3 suggests seconds).
 	tcpIdle = 10 * time.Second
 	// bindTries is how often Start looks for a port free for both UDP and
-	// TCP when asked for any free port.
+	// TCP when asked for any free port: the first UDP bind picks a port,
+	// which TCP and the other addresses then share, and one of them may
+	// not have it.
 	bindTries = 10
 )
 
@@ -40,43 +41,18 @@ type listener struct {
 	closed bool
 }
 
-// listen binds every address on port. With port 0 the first UDP bind picks
-// a port, which TCP and the other addresses then share; if one of them
-// cannot have it, another is tried. On error it closes what it bound.
-func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
-	for try := 1; ; try++ {
-		ls, err := s.listenOn(addrs, port)
-		if err == nil || port != 0 || try == bindTries || !errors.Is(err, syscall.EADDRINUSE) {
-			return ls, err
-		}
-	}
-}
-
-func (s *Server) listenOn(addrs []netip.Addr, port int) ([]*listener, error) {
-	var ls []*listener
-	for _, a := range addrs {
-		l, err := s.bind(a, port)
-		if err != nil {
-			stopAll(ls)
-			return nil, err
-		}
-		port = int(l.addr.Port())
-		ls = append(ls, l)
-	}
-	return ls, nil
-}
-
-func (s *Server) bind(a netip.Addr, port int) (*listener, error) {
-	ap := netip.AddrPortFrom(a, uint16(port))
+// bind opens UDP on ap, then TCP on the port UDP got.
+func (s *Server) bind(ap netip.AddrPort) (*listener, error) {
+	a := ap.Addr()
 	udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
 	if err != nil {
-		return nil, fmt.Errorf("dns: binding UDP %s: %w", ap, err)
+		return nil, fmt.Errorf("binding UDP %s: %w", ap, err)
 	}
 	ap = netip.AddrPortFrom(a, uint16(udp.LocalAddr().(*net.UDPAddr).Port))
 	tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
 	if err != nil {
 		_ = udp.Close()
-		return nil, fmt.Errorf("dns: binding TCP %s: %w", ap, err)
+		return nil, fmt.Errorf("binding TCP %s: %w", ap, err)
 	}
 	l := &listener{addr: ap, udp: udp, tcp: tcp, conns: make(map[net.Conn]struct{})}
 	l.wg.Add(2)
@@ -233,16 +209,5 @@ func (l *listener) stop() {
 	l.wg.Wait()
 }
 
-func stopAll(ls []*listener) {
-	for _, l := range ls {
-		l.stop()
-	}
-}
-
-func addrsOf(ls []*listener) []netip.AddrPort {
-	out := make([]netip.AddrPort, len(ls))
-	for i, l := range ls {
-		out[i] = l.addr
-	}
-	return out
-}
+// Addr is the address and port as bound.
+func (l *listener) Addr() netip.AddrPort { return l.addr }

@@ -1,5 +1,5 @@
 // Package dnsserve answers DNS queries for the names the boot server owns,
-// over UDP and TCP on one interface's addresses.
+// over UDP and TCP on the addresses it is given.
 //
 // A diskless client mounts its root over NFS by host name (the kernel's
 // nfsroot and mount.nfs do not take every IPv6 literal), so the agent
@@ -18,7 +18,9 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/peerlimit"
 )
 
@@ -28,11 +30,8 @@ const DefaultPort = 53
 // Config says what to answer and where. The agent validates it; Start and
 // Apply only refuse what they cannot use.
 type Config struct {
-	// Interface is the interface served. It supplies the addresses when
-	// Addresses is empty, and the zone of link-local addresses.
-	Interface string
-	// Addresses to bind. Empty means every global and unique-local IPv6
-	// address Interface has at Start (or Apply).
+	// Addresses to bind (link.Link.ServeAddresses); a link-local one
+	// carries its interface as zone.
 	Addresses []netip.Addr
 	// Port is the UDP and TCP port; 0 picks a free one (for tests), shared
 	// by all addresses and both protocols. The agent sets DefaultPort.
@@ -67,7 +66,7 @@ type Stats struct {
 // ErrStopped is returned by Apply after Stop or context cancellation.
 var ErrStopped = errors.New("dns server stopped")
 
-// Server answers DNS on one interface until stopped.
+// Server answers DNS on a set of addresses until stopped.
 type Server struct {
 	logger *slog.Logger
 	zone   atomic.Pointer[zone]
@@ -77,9 +76,7 @@ type Server struct {
 	done     chan struct{} // closed by Stop
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
-	iface     string
-	port      int // as configured; 0 means "any free port"
-	listeners []*listener
+	listeners *link.Listeners[*listener]
 	stopped   bool
 }
 
@@ -101,13 +98,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
-	if err != nil {
-		return nil, fmt.Errorf("dns on %s: %w", cfg.Interface, err)
-	}
-	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	s := &Server{logger: logger, done: make(chan struct{})}
+	s.listeners = link.NewListeners(s.bind, (*listener).stop)
 	s.zone.Store(&z)
-	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
+	if _, err := s.listen(cfg, nil); err != nil {
 		return nil, err
 	}
 	go func() {
@@ -117,13 +111,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		case <-s.done:
 		}
 	}()
-	logger.Info("dns server started", "interface", cfg.Interface, "addresses", s.Addrs(), "names", z.names())
+	logger.Info("dns server started", "addresses", s.Addrs(), "names", z.names())
 	return s, nil
 }
 
 // Apply swaps the records in place; sockets are rebound only when the
-// addresses (as given, or as the interface has them now) or the port
-// change, new ones before old ones close, so a failed bind changes nothing.
+// addresses or the port change, new ones before old ones close, so a failed bind changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return fmt.Errorf("dns: port %d out of range", cfg.Port)
@@ -137,39 +130,13 @@ func (s *Server) Apply(cfg Config) error {
 	if s.stopped {
 		return ErrStopped
 	}
-	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
-	if err != nil {
-		return fmt.Errorf("dns on %s: %w", cfg.Interface, err)
-	}
-	var keep, drop []*listener
-	for _, l := range s.listeners {
-		samePort := cfg.Port == s.port || cfg.Port == int(l.addr.Port())
-		if samePort && slices.Contains(addrs, l.addr.Addr()) {
-			keep = append(keep, l)
-		} else {
-			drop = append(drop, l)
-		}
-	}
-	var missing []netip.Addr
-	for _, a := range addrs {
-		if !slices.ContainsFunc(keep, func(l *listener) bool { return l.addr.Addr() == a }) {
-			missing = append(missing, a)
-		}
-	}
-	port := cfg.Port
-	if port == 0 && len(keep) > 0 {
-		port = int(keep[0].addr.Port())
-	}
-	added, err := s.listen(missing, port)
+	var old *zone
+	rebound, err := s.listen(cfg, func() { old = s.zone.Swap(&z) })
 	if err != nil {
 		return err
 	}
-	old := s.zone.Swap(&z)
-	stopAll(drop)
-	s.listeners = append(keep, added...)
-	s.iface, s.port = cfg.Interface, cfg.Port
-	if len(added) > 0 || len(drop) > 0 {
-		s.logger.Info("dns server rebound", "interface", s.iface, "addresses", addrsOf(s.listeners))
+	if rebound {
+		s.logger.Info("dns server rebound", "addresses", s.listeners.Addrs())
 	}
 	if names := z.names(); !slices.Equal(names, old.names()) {
 		s.logger.Info("dns names changed", "names", names)
@@ -187,8 +154,8 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	close(s.done)
-	stopAll(s.listeners)
-	s.logger.Info("dns server stopped", "interface", s.iface)
+	s.listeners.Stop()
+	s.logger.Info("dns server stopped")
 }
 
 // Addrs returns the bound addresses with their port (the same for UDP and
@@ -196,7 +163,21 @@ func (s *Server) Stop() {
 func (s *Server) Addrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return addrsOf(s.listeners)
+	return s.listeners.Addrs()
+}
+
+// listen binds cfg's addresses (see link.Listeners.Bind). With port 0 it
+// tries again when a picked port is free for UDP but not for TCP.
+func (s *Server) listen(cfg Config, commit func()) (rebound bool, err error) {
+	for try := 1; ; try++ {
+		rebound, err = s.listeners.Bind(cfg.Addresses, cfg.Port, commit)
+		if err == nil || cfg.Port != 0 || try == bindTries || !errors.Is(err, syscall.EADDRINUSE) {
+			if err != nil {
+				err = fmt.Errorf("dns: %w", err)
+			}
+			return rebound, err
+		}
+	}
 }
 
 // Stats returns the counters.

@@ -289,8 +289,8 @@ func TestStartRefuses(t *testing.T) {
 	}{
 		{"port", Config{Addresses: []netip.Addr{loopback}, Port: -1}, "out of range"},
 		{"bad name", Config{Addresses: []netip.Addr{loopback}, Records: map[string][]netip.Addr{"a_b c": nil}}, "not allowed"},
-		{"no address", Config{}, "no addresses given"},
-		{"missing interface", Config{Interface: "nbt-none0"}, "looking up interface"},
+		{"no address", Config{}, "no addresses to listen on"},
+		{"link-local without zone", Config{Addresses: []netip.Addr{netip.MustParseAddr("fe80::1")}}, "needs its interface as zone"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Start(context.Background(), tt.cfg, nil)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -32,9 +33,13 @@ func TestLabCurl(t *testing.T) {
 	var logs syncBuffer
 	var s *Server
 	testlab.InNetns(t, lab.ServerNS, func() {
-		var err error
-		// No addresses: every IPv6 address of the interface, link-local too.
-		s, err = Start(context.Background(), Config{Interface: lab.ServerIf, Port: DefaultPort, Files: os.DirFS(dir)},
+		ifi, err := link.Resolve(lab.ServerIf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The serve addresses and the link-local one, which needs its zone.
+		addrs := append(link.Link{Interface: &ifi}.ServeAddresses(), ifi.LinkLocal().WithZone(ifi.Name))
+		s, err = Start(context.Background(), Config{Addresses: addrs, Port: DefaultPort, Files: os.DirFS(dir)},
 			slog.New(slog.NewTextHandler(&logs, nil)))
 		if err != nil {
 			t.Fatal(err)

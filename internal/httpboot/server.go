@@ -1,5 +1,5 @@
-// Package httpboot serves iPXE scripts, kernels and initrds over HTTP on one
-// interface's addresses, read-only, from an fs.FS: GET and HEAD with Range
+// Package httpboot serves iPXE scripts, kernels and initrds over HTTP on the
+// addresses it is given, read-only, from an fs.FS: GET and HEAD with Range
 // and conditional requests (http.ServeContent), no directory listings, and
 // a cap on concurrent requests so a boot storm gets 503 + Retry-After (iPXE
 // retries) instead of starving every client.
@@ -14,10 +14,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
 
 // Defaults the agent fills in; a zero MaxConcurrent means the default.
@@ -33,12 +34,8 @@ const stopGrace = 5 * time.Second
 // Config says what to serve and where. The agent validates it; Start and
 // Apply only refuse what they cannot use.
 type Config struct {
-	// Interface is the interface served. It supplies the addresses when
-	// Addresses is empty, and the zone of link-local addresses.
-	Interface string
-	// Addresses to bind. Empty means every IPv6 address Interface has at
-	// Start (or Apply), link-local included; a link-local one without a
-	// zone gets Interface.
+	// Addresses to bind (link.Link.ServeAddresses); a link-local one
+	// carries its interface as zone.
 	Addresses []netip.Addr
 	// Port is the TCP port to bind; 0 picks a free one (for tests), shared
 	// by all addresses. The agent sets DefaultPort.
@@ -72,7 +69,7 @@ type Stats struct {
 // ErrStopped is returned by Apply after Stop or context cancellation.
 var ErrStopped = errors.New("http boot server stopped")
 
-// Server serves HTTP on one interface until stopped.
+// Server serves HTTP on a set of addresses until stopped.
 type Server struct {
 	logger   *slog.Logger
 	settings atomic.Pointer[settings]
@@ -81,9 +78,7 @@ type Server struct {
 	done     chan struct{} // closed by Stop
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
-	iface     string
-	port      int // as configured; 0 means "any free port"
-	listeners []*listener
+	listeners *link.Listeners[*listener]
 	stopped   bool
 }
 
@@ -114,14 +109,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
-	if err != nil {
-		return nil, fmt.Errorf("http on %s: %w", cfg.Interface, err)
-	}
-	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	s := &Server{logger: logger, done: make(chan struct{})}
+	s.listeners = link.NewListeners(s.bind, (*listener).stop)
 	s.settings.Store(settingsOf(cfg))
-	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
-		return nil, err
+	if _, err := s.listeners.Bind(cfg.Addresses, cfg.Port, nil); err != nil {
+		return nil, fmt.Errorf("http: %w", err)
 	}
 	go func() {
 		select {
@@ -130,14 +122,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		case <-s.done:
 		}
 	}()
-	logger.Info("http boot server started", "interface", cfg.Interface, "addresses", s.Addrs())
+	logger.Info("http boot server started", "addresses", s.Addrs())
 	return s, nil
 }
 
 // Apply swaps the files and the concurrency cap in place; requests in
 // flight finish with the file they opened. Sockets are rebound only when the
-// addresses (as given, or as the interface has them now) or the port change,
-// new ones before old ones close, so a failed bind changes nothing.
+// addresses or the port change, new ones before old ones close, so a failed
+// bind changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	cfg, err := withDefaults(cfg)
 	if err != nil {
@@ -148,38 +140,12 @@ func (s *Server) Apply(cfg Config) error {
 	if s.stopped {
 		return ErrStopped
 	}
-	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
+	rebound, err := s.listeners.Bind(cfg.Addresses, cfg.Port, func() { s.settings.Store(settingsOf(cfg)) })
 	if err != nil {
-		return fmt.Errorf("http on %s: %w", cfg.Interface, err)
+		return fmt.Errorf("http: %w", err)
 	}
-	var keep, drop []*listener
-	for _, l := range s.listeners {
-		if cfg.Port == s.port && slices.Contains(addrs, l.addr.Addr()) {
-			keep = append(keep, l)
-		} else {
-			drop = append(drop, l)
-		}
-	}
-	var missing []netip.Addr
-	for _, a := range addrs {
-		if !slices.ContainsFunc(keep, func(l *listener) bool { return l.addr.Addr() == a }) {
-			missing = append(missing, a)
-		}
-	}
-	port := cfg.Port
-	if port == 0 && len(keep) > 0 {
-		port = int(keep[0].addr.Port())
-	}
-	added, err := s.listen(missing, port)
-	if err != nil {
-		return err
-	}
-	s.settings.Store(settingsOf(cfg))
-	stopAll(drop)
-	s.listeners = append(keep, added...)
-	s.iface, s.port = cfg.Interface, cfg.Port
-	if len(added) > 0 || len(drop) > 0 {
-		s.logger.Info("http boot server rebound", "interface", s.iface, "addresses", addrsOf(s.listeners))
+	if rebound {
+		s.logger.Info("http boot server rebound", "addresses", s.listeners.Addrs())
 	}
 	return nil
 }
@@ -195,8 +161,8 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	close(s.done)
-	stopAll(s.listeners)
-	s.logger.Info("http boot server stopped", "interface", s.iface)
+	s.listeners.Stop()
+	s.logger.Info("http boot server stopped")
 }
 
 // Addrs returns the bound addresses with their ports; with Port 0 this is
@@ -204,7 +170,7 @@ func (s *Server) Stop() {
 func (s *Server) Addrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return addrsOf(s.listeners)
+	return s.listeners.Addrs()
 }
 
 // Stats returns the counters.
@@ -221,38 +187,30 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// listen binds every address on port (0: the first bind picks a free port
-// and the others share it). On error it closes what it bound.
-func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
-	var ls []*listener
-	for _, a := range addrs {
-		ap := netip.AddrPortFrom(a, uint16(port))
-		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
-		if err != nil {
-			stopAll(ls)
-			return nil, fmt.Errorf("http: binding %s: %w", ap, err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		l := &listener{
-			addr: netip.AddrPortFrom(a, uint16(port)),
-			srv: &http.Server{
-				Handler:           http.HandlerFunc(s.serveHTTP),
-				ReadHeaderTimeout: 10 * time.Second,
-				IdleTimeout:       2 * time.Minute,
-				MaxHeaderBytes:    64 << 10,
-				ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-			},
-			done: make(chan struct{}),
-		}
-		go func() {
-			defer close(l.done)
-			if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				s.logger.Error("http: listener failed", "address", l.addr, "error", err)
-			}
-		}()
-		ls = append(ls, l)
+// bind opens one listener on ap and serves it.
+func (s *Server) bind(ap netip.AddrPort) (*listener, error) {
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
+	if err != nil {
+		return nil, fmt.Errorf("binding %s: %w", ap, err)
 	}
-	return ls, nil
+	l := &listener{
+		addr: netip.AddrPortFrom(ap.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port)),
+		srv: &http.Server{
+			Handler:           http.HandlerFunc(s.serveHTTP),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(l.done)
+		if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("http: listener failed", "address", l.addr, "error", err)
+		}
+	}()
+	return l, nil
 }
 
 // stop closes the listener, gives requests in flight stopGrace to finish,
@@ -266,22 +224,8 @@ func (l *listener) stop() {
 	<-l.done
 }
 
-// stopAll stops listeners in parallel.
-func stopAll(ls []*listener) {
-	var wg sync.WaitGroup
-	for _, l := range ls {
-		wg.Go(l.stop)
-	}
-	wg.Wait()
-}
-
-func addrsOf(ls []*listener) []netip.AddrPort {
-	out := make([]netip.AddrPort, len(ls))
-	for i, l := range ls {
-		out[i] = l.addr
-	}
-	return out
-}
+// Addr is the address and port as bound.
+func (l *listener) Addr() netip.AddrPort { return l.addr }
 
 // withDefaults fills zero fields and refuses values no server could use.
 func withDefaults(cfg Config) (Config, error) {

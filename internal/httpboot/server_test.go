@@ -298,9 +298,8 @@ func TestStartErrors(t *testing.T) {
 	}{
 		{"port in use", Config{Addresses: []netip.Addr{loopback}, Port: port, Files: files}, fmt.Sprintf("binding [::1]:%d", port)},
 		{"no files", Config{Addresses: []netip.Addr{loopback}}, "Files is nil"},
-		{"no interface", Config{Interface: "nosuchif0", Files: files}, `interface "nosuchif0"`},
 		{"nothing to bind", Config{Files: files}, "no addresses"},
-		{"link-local without zone", Config{Addresses: []netip.Addr{netip.MustParseAddr("fe80::1")}, Files: files}, "needs an interface"},
+		{"link-local without zone", Config{Addresses: []netip.Addr{netip.MustParseAddr("fe80::1")}, Files: files}, "needs its interface as zone"},
 		{"negative cap", Config{Addresses: []netip.Addr{loopback}, Files: files, MaxConcurrent: -1}, "negative"},
 	}
 	for _, tt := range tests {

@@ -298,7 +298,7 @@ func serveHTTP(t *testing.T, files *fileMap) {
 func startRA(t *testing.T, lab *testlab.Lab) {
 	t.Helper()
 	srv, err := ra.Start(context.Background(), ra.Config{
-		Interface: lab.ServerIf,
+		Interface: testlab.Interface(t, lab.ServerNS, lab.ServerIf),
 		Prefix:    netip.MustParsePrefix(lab.Prefix),
 		RA: config.RouterAdvertisement{
 			Managed: true, OtherConfig: true,
@@ -318,7 +318,7 @@ func startDHCPv6(t *testing.T, lab *testlab.Lab, scriptURL string) {
 	t.Helper()
 	server := netip.MustParseAddr(lab.ServerAddr)
 	srv, err := dhcp6.Start(context.Background(), dhcp6.Config{
-		Interface: lab.ServerIf,
+		Interface: testlab.Interface(t, lab.ServerNS, lab.ServerIf),
 		Prefix:    netip.MustParsePrefix(lab.Prefix),
 		DHCPv6: config.DHCPv6{
 			Mode: config.DHCPv6Stateful,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,9 +31,8 @@ func TestLabKernelClient(t *testing.T) {
 	var s *Server
 	testlab.InNetns(t, lab.ServerNS, func() {
 		var err error
-		// No addresses: the interface's global ones.
 		s, err = Start(context.Background(), Config{
-			Interface: lab.ServerIf,
+			Addresses: []netip.Addr{netip.MustParseAddr(lab.ServerAddr)},
 			Exports:   []Export{{Path: "/roots/test", Dir: dir, ReadOnly: true}},
 		}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 		if err != nil {

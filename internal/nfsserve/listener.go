@@ -35,29 +35,21 @@ type listener struct {
 	done   chan struct{}      // closed when Serve has returned
 }
 
-// listen binds every address on port (0: the first bind picks a free port
-// and the others share it). On error it closes what it bound.
-func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
-	var ls []*listener
-	for _, a := range addrs {
-		ap := netip.AddrPortFrom(a, uint16(port))
-		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
-		if err != nil {
-			stopAll(ls)
-			return nil, fmt.Errorf("nfs: binding %s: %w", ap, err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ctx, cancel := context.WithCancel(context.Background())
-		l := &listener{addr: netip.AddrPortFrom(a, uint16(port)), ln: ln, cancel: cancel, done: make(chan struct{})}
-		go func() {
-			defer close(l.done)
-			if err := s.serve(ctx, &trackingListener{Listener: ln, s: s, l: l}); !errors.Is(err, net.ErrClosed) {
-				s.logger.Error("nfs: listener failed", "address", l.addr, "error", err)
-			}
-		}()
-		ls = append(ls, l)
+// bind opens one listener on ap and serves it.
+func (s *Server) bind(ap netip.AddrPort) (*listener, error) {
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
+	if err != nil {
+		return nil, fmt.Errorf("binding %s: %w", ap, err)
 	}
-	return ls, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &listener{addr: netip.AddrPortFrom(ap.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port)), ln: ln, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		if err := s.serve(ctx, &trackingListener{Listener: ln, s: s, l: l}); !errors.Is(err, net.ErrClosed) {
+			s.logger.Error("nfs: listener failed", "address", l.addr, "error", err)
+		}
+	}()
+	return l, nil
 }
 
 // serve accepts connections until tl fails, as go-nfs's Server.Serve does,
@@ -112,19 +104,8 @@ func (l *listener) stop() {
 	l.cancel()
 }
 
-func stopAll(ls []*listener) {
-	for _, l := range ls {
-		l.stop()
-	}
-}
-
-func addrsOf(ls []*listener) []netip.AddrPort {
-	out := make([]netip.AddrPort, len(ls))
-	for i, l := range ls {
-		out[i] = l.addr
-	}
-	return out
-}
+// Addr is the address and port as bound.
+func (l *listener) Addr() netip.AddrPort { return l.addr }
 
 // closeIdle closes connections idle for idleTimeout until the server stops.
 func (s *Server) closeIdle(idleTimeout time.Duration) {
@@ -136,7 +117,7 @@ func (s *Server) closeIdle(idleTimeout time.Duration) {
 			return
 		case now := <-t.C:
 			s.mu.Lock()
-			ls := append([]*listener(nil), s.listeners...)
+			ls := s.listeners.All()
 			s.mu.Unlock()
 			for _, l := range ls {
 				for _, c := range l.conns.idleSince(now.Add(-idleTimeout)) {

@@ -1,6 +1,6 @@
 // Package nfsserve serves directories of the agent host to diskless clients
-// over NFSv3 (RFC 1813) with its MOUNT protocol, on one interface's
-// addresses.
+// over NFSv3 (RFC 1813) with its MOUNT protocol, on the addresses it is
+// given.
 //
 // It wraps github.com/willscott/go-nfs, which answers MOUNT and NFS on the
 // same TCP port: clients need no rpcbind, but must be told the port for
@@ -42,6 +42,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
 
 // DefaultPort is the port the agent sets: NFS's well-known port, shared
@@ -66,11 +68,8 @@ type Export struct {
 // Config says what to serve and where. The agent validates it; Start and
 // Apply only refuse what they cannot use.
 type Config struct {
-	// Interface is the interface served. It supplies the addresses when
-	// Addresses is empty, and the zone of link-local addresses.
-	Interface string
-	// Addresses to bind. Empty means every global and unique-local IPv6
-	// address Interface has at Start (or Apply).
+	// Addresses to bind (link.Link.ServeAddresses); a link-local one
+	// carries its interface as zone.
 	Addresses []netip.Addr
 	// Port is the TCP port for both MOUNT and NFS; 0 picks a free one (for
 	// tests), shared by all addresses. The agent sets DefaultPort.
@@ -107,7 +106,7 @@ type Stats struct {
 // ErrStopped is returned by Apply after Stop or context cancellation.
 var ErrStopped = errors.New("nfs server stopped")
 
-// Server serves NFSv3 and MOUNT on one interface until stopped.
+// Server serves NFSv3 and MOUNT on a set of addresses until stopped.
 type Server struct {
 	logger  *slog.Logger
 	exports atomic.Pointer[exportSet]
@@ -121,9 +120,7 @@ type Server struct {
 	writeVerifier [8]byte
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
-	iface     string
-	port      int // as configured; 0 means "any free port"
-	listeners []*listener
+	listeners *link.Listeners[*listener]
 	stopped   bool
 }
 
@@ -144,11 +141,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
-	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
-	if err != nil {
-		return nil, fmt.Errorf("nfs on %s: %w", cfg.Interface, err)
-	}
-	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port}
+	s := &Server{logger: logger, done: make(chan struct{})}
+	s.listeners = link.NewListeners(s.bind, (*listener).stop)
 	if _, err := rand.Read(s.writeVerifier[:]); err != nil {
 		return nil, fmt.Errorf("nfs: write verifier: %w", err)
 	}
@@ -158,9 +152,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	}
 	s.exports.Store(set)
 	routeLibraryLogs(logger)
-	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
+	if _, err := s.listeners.Bind(cfg.Addresses, cfg.Port, nil); err != nil {
 		set.close()
-		return nil, err
+		return nil, fmt.Errorf("nfs: %w", err)
 	}
 	go s.closeIdle(idleTimeout)
 	go func() {
@@ -170,12 +164,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		case <-s.done:
 		}
 	}()
-	logger.Info("nfs server started", "interface", cfg.Interface, "addresses", s.Addrs(), "exports", set.describe())
+	logger.Info("nfs server started", "addresses", s.Addrs(), "exports", set.describe())
 	return s, nil
 }
 
-// Apply swaps the exports in place and rebinds only when the addresses (as
-// given, or as the interface has them now) or the port change, new sockets
+// Apply swaps the exports in place and rebinds only when the addresses or
+// the port change, new sockets
 // before old ones close, so a failed bind or a missing directory changes
 // nothing. Clients keep their mounts and file handles of exports that stay
 // (same Path and Dir); those of removed exports get NFS3ERR_STALE. An
@@ -189,48 +183,21 @@ func (s *Server) Apply(cfg Config) error {
 	if s.stopped {
 		return ErrStopped
 	}
-	addrs, err := bindAddrs(cfg.Interface, cfg.Addresses)
-	if err != nil {
-		return fmt.Errorf("nfs on %s: %w", cfg.Interface, err)
-	}
 	old := s.exports.Load()
 	next, err := openExports(cfg.Exports, old, &s.stats)
 	if err != nil {
 		return err
 	}
-	var keep, drop []*listener
-	for _, l := range s.listeners {
-		// A listener stays if its address does and the port asked for is
-		// the one asked for before or the one it has.
-		samePort := cfg.Port == s.port || cfg.Port == int(l.addr.Port())
-		if samePort && slices.Contains(addrs, l.addr.Addr()) {
-			keep = append(keep, l)
-		} else {
-			drop = append(drop, l)
-		}
-	}
-	var missing []netip.Addr
-	for _, a := range addrs {
-		if !slices.ContainsFunc(keep, func(l *listener) bool { return l.addr.Addr() == a }) {
-			missing = append(missing, a)
-		}
-	}
-	port := cfg.Port
-	if port == 0 && len(keep) > 0 {
-		port = int(keep[0].addr.Port())
-	}
-	added, err := s.listen(missing, port)
+	rebound, err := s.listeners.Bind(cfg.Addresses, cfg.Port, func() {
+		s.exports.Store(next)
+		old.closeExcept(next)
+	})
 	if err != nil {
 		next.closeExcept(old)
-		return err
+		return fmt.Errorf("nfs: %w", err)
 	}
-	s.exports.Store(next)
-	old.closeExcept(next)
-	stopAll(drop)
-	s.listeners = append(keep, added...)
-	s.iface, s.port = cfg.Interface, cfg.Port
-	if len(added) > 0 || len(drop) > 0 {
-		s.logger.Info("nfs server rebound", "interface", s.iface, "addresses", addrsOf(s.listeners))
+	if rebound {
+		s.logger.Info("nfs server rebound", "addresses", s.listeners.Addrs())
 	}
 	if d := next.describe(); !slices.Equal(d, old.describe()) {
 		s.logger.Info("nfs exports changed", "exports", d)
@@ -249,9 +216,9 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	close(s.done)
-	stopAll(s.listeners)
+	s.listeners.Stop()
 	s.exports.Load().close()
-	s.logger.Info("nfs server stopped", "interface", s.iface)
+	s.logger.Info("nfs server stopped")
 }
 
 // Addrs returns the bound addresses with their port; with Port 0 this is
@@ -259,7 +226,7 @@ func (s *Server) Stop() {
 func (s *Server) Addrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return addrsOf(s.listeners)
+	return s.listeners.Addrs()
 }
 
 // Stats returns the counters.

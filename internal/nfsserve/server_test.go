@@ -627,8 +627,8 @@ func TestStartRefuses(t *testing.T) {
 		{"no directory", Config{Exports: []Export{{Path: "/x"}}}, "has no directory"},
 		{"missing directory", Config{Exports: []Export{{Path: "/x", Dir: filepath.Join(dir, "nope")}}}, "no such file"},
 		{"not a directory", Config{Exports: []Export{{Path: "/x", Dir: notDir}}}, "is not a directory"},
-		{"no address", Config{}, "no addresses given"},
-		{"missing interface", Config{Interface: "nbt-none0"}, "looking up interface"},
+		{"no address", Config{}, "no addresses to listen on"},
+		{"link-local without zone", Config{Addresses: []netip.Addr{netip.MustParseAddr("fe80::1")}}, "needs its interface as zone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +75,7 @@ func TestVMKernelClient(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := Config{
-		Interface: lab.ServerIf,
+		Addresses: []netip.Addr{netip.MustParseAddr(lab.ServerAddr)},
 		Exports: []Export{
 			{Path: "/roots/test", Dir: dir, ReadOnly: true},
 			{Path: "/scratch", Dir: scratch, NoRootSquash: true},

@@ -12,13 +12,14 @@ import (
 	"github.com/mdlayher/ndp"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
 
 var testMAC = net.HardwareAddr{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}
 
 func stateful() Config {
 	return Config{
-		Interface: "eth0",
+		Interface: link.Interface{Name: "eth0"},
 		Prefix:    netip.MustParsePrefix("2001:db8:1::/64"),
 		RA: config.RouterAdvertisement{
 			Managed:                 true,

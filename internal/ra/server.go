@@ -23,12 +23,15 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 )
 
 // Config is what the server advertises, and where.
 type Config struct {
-	Interface string
+	// Interface is the interface advertised on, as the agent resolved it
+	// (link.Resolve) in the namespace the server runs in.
+	Interface link.Interface
 	Prefix    netip.Prefix
 	RA        config.RouterAdvertisement
 }
@@ -76,7 +79,7 @@ type Server struct {
 
 	mu      sync.Mutex // guards the fields below and every write to link.conn
 	cfg     Config
-	link    *link
+	link    *ndpLink
 	stopped bool
 
 	stats  counters
@@ -89,10 +92,11 @@ type counters struct {
 	receiveErrors, sendErrors                   atomic.Uint64
 }
 
-// link is the open socket on one interface. The interface's index, MAC and
-// MTU are captured when it opens: sockets belong to the network namespace
-// they were created in, and later lookups by name could see another one.
-type link struct {
+// ndpLink is the open socket on one interface. The interface's index, MAC
+// and MTU are those it was opened with: sockets belong to the network
+// namespace they were created in, and later lookups by name could see
+// another one.
+type ndpLink struct {
 	conn *ndp.Conn
 	ifi  *net.Interface
 	addr netip.Addr // our link-local source address
@@ -102,7 +106,7 @@ type link struct {
 }
 
 type solicitation struct {
-	link *link
+	link *ndpLink
 	src  netip.Addr
 }
 
@@ -147,12 +151,13 @@ func (s *Server) Apply(cfg Config) error {
 	defer s.applyMu.Unlock()
 
 	s.mu.Lock()
-	stopped, sameInterface := s.stopped, cfg.Interface == s.cfg.Interface
+	stopped := s.stopped
+	sameInterface := cfg.Interface.Name == s.cfg.Interface.Name && cfg.Interface.Index == s.cfg.Interface.Index
 	s.mu.Unlock()
 	if stopped {
 		return ErrStopped
 	}
-	var next *link
+	var next *ndpLink
 	if !sameInterface {
 		var err error
 		if next, err = openLink(cfg.Interface); err != nil {
@@ -210,12 +215,9 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// openLink opens and configures the NDP socket on the named interface.
-func openLink(name string) (*link, error) {
-	ifi, err := net.InterfaceByName(name)
-	if err != nil {
-		return nil, fmt.Errorf("looking up interface %q: %w", name, err)
-	}
+// openLink opens and configures the NDP socket on the interface.
+func openLink(li link.Interface) (*ndpLink, error) {
+	ifi, name := li.Net(), li.Name
 	if ifi.Flags&net.FlagUp == 0 {
 		return nil, fmt.Errorf("interface %q is down", name)
 	}
@@ -223,7 +225,7 @@ func openLink(name string) (*link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening ICMPv6 socket on interface %q (it needs an IPv6 link-local address that has finished duplicate address detection): %w", name, err)
 	}
-	l := &link{conn: conn, ifi: ifi, addr: addr, forwardingOff: ipv6ForwardingOff(name)}
+	l := &ndpLink{conn: conn, ifi: ifi, addr: addr, forwardingOff: ipv6ForwardingOff(name)}
 	if err := l.configure(); err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("configuring ICMPv6 socket on interface %q: %w", name, err)
@@ -231,7 +233,7 @@ func openLink(name string) (*link, error) {
 	return l, nil
 }
 
-func (l *link) configure() error {
+func (l *ndpLink) configure() error {
 	// Solicitations go to all-routers (RFC 4861 6.2.2).
 	if err := l.conn.JoinGroup(allRouters); err != nil {
 		return fmt.Errorf("joining %s: %w", allRouters, err)
@@ -257,7 +259,7 @@ func ipv6ForwardingOff(name string) bool {
 	return err == nil && strings.TrimSpace(string(b)) == "0"
 }
 
-func (s *Server) logStarted(msg string, l *link, cfg Config) {
+func (s *Server) logStarted(msg string, l *ndpLink, cfg Config) {
 	s.logger.Info(msg,
 		"interface", l.ifi.Name, "source", l.addr, "prefix", cfg.Prefix,
 		"managed", cfg.RA.Managed, "other_config", cfg.RA.OtherConfig,
@@ -301,7 +303,7 @@ func (s *Server) run(ctx context.Context) {
 	}
 }
 
-func (s *Server) currentLink() *link {
+func (s *Server) currentLink() *ndpLink {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.link
@@ -342,7 +344,7 @@ func (s *Server) advertise(dst netip.Addr, solicited bool) {
 }
 
 // sendFinal withdraws cfg from l's link; the caller holds s.mu.
-func (s *Server) sendFinal(l *link, cfg Config) {
+func (s *Server) sendFinal(l *ndpLink, cfg Config) {
 	if err := l.conn.WriteTo(FinalAdvertisement(cfg, l.ifi.HardwareAddr, l.ifi.MTU), nil, allNodes); err != nil {
 		s.stats.sendErrors.Add(1)
 		s.logger.Warn("sending final router advertisement failed", "interface", l.ifi.Name, "error", err)
@@ -361,7 +363,7 @@ func (s *Server) shutdown() {
 }
 
 // receive reads l's socket until it is closed.
-func (s *Server) receive(l *link) {
+func (s *Server) receive(l *ndpLink) {
 	defer s.wg.Done()
 	buf := make([]byte, max(l.ifi.MTU, minLinkMTU))
 	for {
@@ -394,7 +396,7 @@ func (s *Server) receive(l *link) {
 	}
 }
 
-func (s *Server) handle(l *link, b []byte, src netip.Addr, hopLimit int) {
+func (s *Server) handle(l *ndpLink, b []byte, src netip.Addr, hopLimit int) {
 	msg, err := parseInbound(b, src, hopLimit)
 	if err != nil {
 		s.stats.invalid.Add(1)
@@ -417,7 +419,7 @@ func (s *Server) handle(l *link, b []byte, src netip.Addr, hopLimit int) {
 // checkForeign records another router on the link, what it advertises and
 // what of it contradicts ours (RFC 4861 6.2.7 asks routers to log
 // inconsistencies); the book warns once per router per hour.
-func (s *Server) checkForeign(l *link, src netip.Addr, theirs *ndp.RouterAdvertisement) {
+func (s *Server) checkForeign(l *ndpLink, src netip.Addr, theirs *ndp.RouterAdvertisement) {
 	s.stats.foreign.Add(1)
 	s.mu.Lock()
 	ours := Advertisement(s.cfg, l.ifi.HardwareAddr, l.ifi.MTU)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -111,7 +112,7 @@ func TestServerNamespace(t *testing.T) {
 	lab := testlab.New(t)
 
 	cfg := Config{
-		Interface: lab.ServerIf,
+		Interface: testlab.Interface(t, lab.ServerNS, lab.ServerIf),
 		Prefix:    netip.MustParsePrefix(lab.Prefix),
 		RA: config.RouterAdvertisement{
 			Managed:                 true,
@@ -241,9 +242,9 @@ func TestServerNamespace(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
-	_, err := Start(context.Background(), Config{Interface: "nb-no-such-if0"}, nil)
-	if err == nil || !strings.Contains(err.Error(), `"nb-no-such-if0"`) {
-		t.Errorf("Start on a missing interface = %v, want an error naming it", err)
+	_, err := Start(context.Background(), Config{Interface: link.Interface{Name: "nb-no-such-if0"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), `"nb-no-such-if0" is down`) {
+		t.Errorf("Start on an interface that is down = %v, want an error naming it", err)
 	}
 }
 
@@ -251,7 +252,7 @@ func TestServerStopsOnContextCancel(t *testing.T) {
 	testlab.RequireRoot(t)
 	lab := testlab.New(t)
 	cfg := Config{
-		Interface: lab.ServerIf,
+		Interface: testlab.Interface(t, lab.ServerNS, lab.ServerIf),
 		Prefix:    netip.MustParsePrefix(lab.Prefix),
 		RA:        config.RouterAdvertisement{MinInterval: 200 * time.Second, MaxInterval: 600 * time.Second, PrefixOnLink: true},
 	}
@@ -294,7 +295,7 @@ func TestApplyMovesInterface(t *testing.T) {
 	lab.MustExec(t, lab.ServerNS, "ip", "link", "set", moved, "up")
 
 	cfg := Config{
-		Interface: lab.ServerIf,
+		Interface: testlab.Interface(t, lab.ServerNS, lab.ServerIf),
 		Prefix:    netip.MustParsePrefix(lab.Prefix),
 		RA: config.RouterAdvertisement{
 			MinInterval: 200 * time.Second, MaxInterval: 600 * time.Second, RouterLifetime: 1800 * time.Second,
@@ -312,7 +313,7 @@ func TestApplyMovesInterface(t *testing.T) {
 	final := finalAdvertisement(clientListener(t, lab))
 
 	next := cfg
-	next.Interface = moved
+	next.Interface = testlab.Interface(t, lab.ServerNS, moved)
 	// Its link-local address appears asynchronously.
 	deadline := time.Now().Add(5 * time.Second)
 	for {

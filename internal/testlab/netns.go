@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 )
 
 // errExited is what RunInNetns returns when fn ended its goroutine
@@ -71,4 +73,19 @@ func switchAndRun(ns string, fn func() error) (err error) {
 		runtime.UnlockOSThread()
 	}()
 	return fn()
+}
+
+// Interface resolves the named interface inside namespace ns, as the agent
+// does in its own, for servers a test starts there.
+func Interface(t testing.TB, ns, name string) link.Interface {
+	t.Helper()
+	var ifi link.Interface
+	err := RunInNetns(ns, func() (err error) {
+		ifi, err = link.Resolve(name)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("interface %s in namespace %s: %v", name, ns, err)
+	}
+	return ifi
 }

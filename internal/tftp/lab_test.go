@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -35,8 +36,12 @@ func TestLabRealClients(t *testing.T) {
 	lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", "2001:db8:1::2/64", "dev", lab.ClientIf, "nodad")
 
 	var logs syncBuffer
-	// No addresses: every global IPv6 address of the interface.
-	s, err := Start(context.Background(), Config{Interface: lab.ServerIf, Port: DefaultPort, Files: os.DirFS(dir)},
+	ifi, err := link.Resolve(lab.ServerIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(context.Background(), Config{Addresses: link.Link{Interface: &ifi}.ServeAddresses(), MTU: ifi.MTU,
+		Port: DefaultPort, Files: os.DirFS(dir)},
 		slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

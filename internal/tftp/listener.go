@@ -35,39 +35,25 @@ type listener struct {
 	closing   bool // stop has woken the transfers; no new ones
 }
 
-// listen binds every address on port (0: the first bind picks a free port
-// and the others share it). On error it closes what it bound.
-func (s *Server) listen(addrs []netip.Addr, port int) ([]*listener, error) {
-	var ls []*listener
-	for _, a := range addrs {
-		l, err := s.newListener(a, port)
-		if err != nil {
-			stopAll(ls, 0)
-			return nil, err
-		}
-		port = int(l.addr.Port())
-		ls = append(ls, l)
-	}
-	return ls, nil
-}
-
-func (s *Server) newListener(addr netip.Addr, port int) (*listener, error) {
-	bind := netip.AddrPortFrom(addr, uint16(port))
+// newListener binds bind and serves it.
+func (s *Server) newListener(bind netip.AddrPort) (*listener, error) {
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(bind))
 	if err != nil {
-		return nil, fmt.Errorf("tftp: binding %s: %w", bind, err)
+		return nil, fmt.Errorf("binding %s: %w", bind, err)
 	}
 	l := &listener{conn: conn, done: make(chan struct{}), conns: make(map[*transferConn]struct{})}
-	if err := l.init(); err != nil {
+	if err := l.init(bind.Addr()); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("tftp: binding %s: %w", bind, err)
+		return nil, fmt.Errorf("binding %s: %w", bind, err)
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	go l.serve(s)
 	return l, nil
 }
 
-func (l *listener) init() error {
+// init reads the bound port and the socket transfers bind to; addr is the
+// address as asked for, zone included.
+func (l *listener) init(addr netip.Addr) error {
 	var err error
 	if l.raw, err = l.conn.SyscallConn(); err != nil {
 		return err
@@ -81,7 +67,7 @@ func (l *listener) init() error {
 		return fmt.Errorf("reading the bound address: %w", serr)
 	}
 	ap, _ := sockaddrAddrPort(local)
-	l.addr = netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port())
+	l.addr = netip.AddrPortFrom(addr, ap.Port())
 	switch sa := local.(type) {
 	case *unix.SockaddrInet6:
 		sa.Port = 0
@@ -187,6 +173,9 @@ func (l *listener) stop(timeout time.Duration) {
 		<-ended
 	}
 }
+
+// Addr is the address and port as bound.
+func (l *listener) Addr() netip.AddrPort { return l.addr }
 
 func sockaddrAddrPort(sa unix.Sockaddr) (netip.AddrPort, bool) {
 	switch sa := sa.(type) {

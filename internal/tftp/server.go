@@ -1,6 +1,6 @@
 // Package tftp serves boot loaders (undionly.kpxe, ipxe.efi, …) read-only
 // over TFTP (RFC 1350, with the options of RFC 2347, 2348, 2349 and 7440:
-// blksize, tsize, timeout, windowsize) on one interface's addresses, from
+// blksize, tsize, timeout, windowsize) on the addresses it is given, from
 // an fs.FS.
 //
 // Requests arrive on the sockets bound at Start, one per address; each
@@ -18,12 +18,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/peerlimit"
 )
 
@@ -45,20 +45,18 @@ const (
 // Config says what to serve and where. The agent validates it; Start and
 // Apply only refuse what they cannot use.
 type Config struct {
-	// Interface is the interface served. It supplies the addresses when
-	// Addresses is empty and the MTU that caps the block size.
-	Interface string
-	// Addresses to bind. Empty means every global and unique-local IPv6
-	// address Interface has at Start (or Apply). Link-local addresses are
-	// refused: boot file URLs name a global address.
+	// Addresses to bind (link.Link.ServeAddresses); a link-local one
+	// carries its interface as zone.
 	Addresses []netip.Addr
+	// MTU of the link served, which caps the block size; 0 when unknown.
+	MTU int
 	// Port is the UDP port to bind; 0 picks a free one (for tests), shared
 	// by all addresses. The agent sets DefaultPort.
 	Port int
 	// Files is the tree served; names in requests are relative to its root.
 	Files fs.FS
 	// MaxBlockSize caps blksize negotiation (RFC 2348). It is lowered to
-	// what fits Interface's MTU.
+	// what fits MTU.
 	MaxBlockSize int
 	// Timeout is the retransmission timeout per block.
 	Timeout time.Duration
@@ -99,7 +97,7 @@ type Stats struct {
 // ErrStopped is returned by Apply after Stop or context cancellation.
 var ErrStopped = errors.New("tftp server stopped")
 
-// Server serves TFTP read requests on one interface until stopped.
+// Server serves TFTP read requests on a set of addresses until stopped.
 type Server struct {
 	logger   *slog.Logger
 	settings atomic.Pointer[settings]
@@ -109,9 +107,7 @@ type Server struct {
 	sockets  socketPolicy
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
-	iface     string
-	port      int // as configured; 0 means "any free port"
-	listeners []*listener
+	listeners *link.Listeners[*listener]
 	stopped   bool
 }
 
@@ -139,17 +135,15 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	addrs, mtu, err := bindAddrs(cfg.Interface, cfg.Addresses)
-	if err != nil {
-		return nil, fmt.Errorf("tftp on %s: %w", cfg.Interface, err)
-	}
-	s := &Server{logger: logger, done: make(chan struct{}), iface: cfg.Interface, port: cfg.Port, sockets: defaultSockets}
+	s := &Server{logger: logger, done: make(chan struct{}), sockets: defaultSockets}
 	if cfg.sockets != nil {
 		s.sockets = *cfg.sockets
 	}
-	s.settings.Store(settingsOf(cfg, mtu))
-	if s.listeners, err = s.listen(addrs, cfg.Port); err != nil {
-		return nil, err
+	// A listener stopping gives its transfers the timeout in force.
+	s.listeners = link.NewListeners(s.newListener, func(l *listener) { l.stop(s.settings.Load().timeout) })
+	s.settings.Store(settingsOf(cfg))
+	if _, err := s.listeners.Bind(cfg.Addresses, cfg.Port, nil); err != nil {
+		return nil, fmt.Errorf("tftp: %w", err)
 	}
 	go func() {
 		select {
@@ -158,15 +152,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		case <-s.done:
 		}
 	}()
-	logger.Info("tftp server started", "interface", cfg.Interface, "addresses", s.Addrs(),
+	logger.Info("tftp server started", "addresses", s.Addrs(),
 		"max_block_size", s.settings.Load().blockSize, "timeout", cfg.Timeout)
 	return s, nil
 }
 
 // Apply swaps the files, block-size cap, timeout and limits in place;
 // transfers in flight finish with what they started with. Sockets are
-// rebound only when the addresses (as given, or as the interface has them
-// now) or the port change, new ones before old ones close, so a failed
+// rebound only when the addresses or the port change, new ones before old ones close, so a failed
 // bind changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	cfg, err := withDefaults(cfg)
@@ -178,42 +171,14 @@ func (s *Server) Apply(cfg Config) error {
 	if s.stopped {
 		return ErrStopped
 	}
-	addrs, mtu, err := bindAddrs(cfg.Interface, cfg.Addresses)
-	if err != nil {
-		return fmt.Errorf("tftp on %s: %w", cfg.Interface, err)
-	}
-	next := settingsOf(cfg, mtu)
-
-	var keep, drop []*listener
-	for _, l := range s.listeners {
-		if cfg.Port == s.port && slices.Contains(addrs, l.addr.Addr()) {
-			keep = append(keep, l)
-		} else {
-			drop = append(drop, l)
-		}
-	}
-	var missing []netip.Addr
-	for _, a := range addrs {
-		if !containsListener(keep, a) {
-			missing = append(missing, a)
-		}
-	}
-	port := cfg.Port
-	if port == 0 && len(keep) > 0 {
-		port = int(keep[0].addr.Port())
-	}
-	added, err := s.listen(missing, port)
-	if err != nil {
-		return err
-	}
 	// Old sockets close only once the new ones are bound, and the new
 	// settings take effect only once nothing can fail any more.
-	s.settings.Store(next)
-	stopAll(drop, next.timeout)
-	s.listeners = append(keep, added...)
-	s.iface, s.port = cfg.Interface, cfg.Port
-	if len(added) > 0 || len(drop) > 0 {
-		s.logger.Info("tftp server rebound", "interface", s.iface, "addresses", addrsOf(s.listeners))
+	rebound, err := s.listeners.Bind(cfg.Addresses, cfg.Port, func() { s.settings.Store(settingsOf(cfg)) })
+	if err != nil {
+		return fmt.Errorf("tftp: %w", err)
+	}
+	if rebound {
+		s.logger.Info("tftp server rebound", "addresses", s.listeners.Addrs())
 	}
 	return nil
 }
@@ -230,8 +195,8 @@ func (s *Server) Stop() {
 	}
 	s.stopped = true
 	close(s.done)
-	stopAll(s.listeners, s.settings.Load().timeout)
-	s.logger.Info("tftp server stopped", "interface", s.iface)
+	s.listeners.Stop()
+	s.logger.Info("tftp server stopped")
 }
 
 // Addrs returns the bound addresses with their ports; with Port 0 this is
@@ -239,7 +204,7 @@ func (s *Server) Stop() {
 func (s *Server) Addrs() []netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return addrsOf(s.listeners)
+	return s.listeners.Addrs()
 }
 
 // Stats returns the counters.
@@ -314,7 +279,7 @@ func withDefaults(cfg Config) (Config, error) {
 	return cfg, nil
 }
 
-// blockSizeFor caps the configured block size to what fits the interface's
+// blockSizeFor caps the configured block size to what fits the link's
 // MTU in one IPv6 packet: MTU - 40 (IPv6) - 8 (UDP) - 4 (TFTP header).
 func blockSizeFor(maxBlockSize, mtu int) int {
 	if mtu > 0 {
@@ -323,39 +288,12 @@ func blockSizeFor(maxBlockSize, mtu int) int {
 	return maxBlockSize
 }
 
-func settingsOf(cfg Config, mtu int) *settings {
+func settingsOf(cfg Config) *settings {
 	return &settings{
 		files:                 cfg.Files,
-		blockSize:             blockSizeFor(cfg.MaxBlockSize, mtu),
+		blockSize:             blockSizeFor(cfg.MaxBlockSize, cfg.MTU),
 		timeout:               cfg.Timeout,
 		maxTransfers:          cfg.MaxTransfers,
 		maxTransfersPerClient: cfg.MaxTransfersPerClient,
 	}
-}
-
-func containsListener(ls []*listener, a netip.Addr) bool {
-	for _, l := range ls {
-		if l.addr.Addr() == a {
-			return true
-		}
-	}
-	return false
-}
-
-func addrsOf(ls []*listener) []netip.AddrPort {
-	out := make([]netip.AddrPort, len(ls))
-	for i, l := range ls {
-		out[i] = l.addr
-	}
-	return out
-}
-
-// stopAll stops listeners in parallel, giving transfers up to timeout to
-// abort cleanly.
-func stopAll(ls []*listener, timeout time.Duration) {
-	var wg sync.WaitGroup
-	for _, l := range ls {
-		wg.Go(func() { l.stop(timeout) })
-	}
-	wg.Wait()
 }

@@ -358,9 +358,8 @@ func TestStartErrors(t *testing.T) {
 	}{
 		{"port in use", Config{Addresses: []netip.Addr{loopback}, Port: port, Files: files}, fmt.Sprintf("binding [::1]:%d", port)},
 		{"no files", Config{Addresses: []netip.Addr{loopback}}, "Files is nil"},
-		{"no interface", Config{Interface: "nosuchif0", Files: files}, `interface "nosuchif0"`},
 		{"nothing to bind", Config{Files: files}, "no addresses"},
-		{"link-local", Config{Addresses: []netip.Addr{netip.MustParseAddr("fe80::1%lo")}, Files: files}, "boot file URLs need a global address"},
+		{"link-local without zone", Config{Addresses: []netip.Addr{netip.MustParseAddr("fe80::1")}, Files: files}, "needs its interface as zone"},
 		{"tiny block size", Config{Addresses: []netip.Addr{loopback}, Files: files, MaxBlockSize: 100}, "block size 100"},
 	}
 	for _, tt := range tests {
