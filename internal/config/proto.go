@@ -2,8 +2,8 @@ package config
 
 import (
 	"math"
-	"slices"
 	"net/netip"
+	"slices"
 	"time"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"

@@ -162,10 +162,10 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 						NestedObject: schema.NestedAttributeObject{
 							Attributes: map[string]schema.Attribute{
 								"user_class":   schema.StringAttribute{MarkdownDescription: "User Class (option 15) matched; null matches any.", Computed: true},
-								"arch":         schema.ListAttribute{MarkdownDescription: "Client architecture types (option 61) matched; null matches any.", ElementType: types.Int64Type, Computed: true},
+								"arch":         schema.SetAttribute{MarkdownDescription: "Client architecture types (option 61) matched; null matches any.", ElementType: types.Int64Type, Computed: true},
 								"vendor_class": schema.StringAttribute{MarkdownDescription: "Vendor Class (option 16) substring matched; null matches any.", Computed: true},
-								"duids":        schema.ListAttribute{MarkdownDescription: "Client DUIDs (hex) matched; null matches any.", ElementType: types.StringType, Computed: true},
-								"macs":         schema.ListAttribute{MarkdownDescription: "Client MAC addresses matched; null matches any.", ElementType: types.StringType, Computed: true},
+								"duids":        schema.SetAttribute{MarkdownDescription: "Client DUIDs (hex) matched; null matches any.", ElementType: types.StringType, Computed: true},
+								"macs":         schema.SetAttribute{MarkdownDescription: "Client MAC addresses matched; null matches any.", ElementType: types.StringType, Computed: true},
 								"file":         schema.StringAttribute{MarkdownDescription: "Artifact path offered, fetched over `via`.", Computed: true},
 								"via":          schema.StringAttribute{MarkdownDescription: "`tftp` or `http`, for `file`.", Computed: true},
 								"url":          schema.StringAttribute{MarkdownDescription: "Absolute boot-file URL offered instead of `file`.", Computed: true},

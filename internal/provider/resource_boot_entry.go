@@ -221,7 +221,7 @@ func (r *bootEntryResource) ValidateConfig(ctx context.Context, req resource.Val
 	if !slices.Contains(menu.Kinds, e.Kind) {
 		return
 	}
-	addValidationErrors(&resp.Diagnostics, "boot entry", e.Validate(), "name")
+	addValidationErrors(&resp.Diagnostics, "boot entry", e.Validate(), req.Config.Raw, "name")
 }
 
 // toProto builds the API's BootEntry; a null kind (a raw configuration) is

@@ -307,7 +307,7 @@ func (r *bootMenuResource) ValidateConfig(ctx context.Context, req resource.Vali
 				"match out for a menu that is only a default or a submenu.")
 	}
 	mn := menu.MenuFromProto(pb)
-	addValidationErrors(&resp.Diagnostics, "boot menu", mn.Validate(), "name", "timeout")
+	addValidationErrors(&resp.Diagnostics, "boot menu", mn.Validate(), req.Config.Raw, "name", "timeout")
 }
 
 // toProto builds the API's BootMenu, filling in the schema's defaults for

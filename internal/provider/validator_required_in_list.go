@@ -21,7 +21,9 @@ func (v requiredInListElement) Description(context.Context) string {
 	return "each element sets " + strings.Join(v, " and ")
 }
 
-func (v requiredInListElement) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v requiredInListElement) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (v requiredInListElement) ValidateObject(_ context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
