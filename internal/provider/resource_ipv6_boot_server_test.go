@@ -1095,3 +1095,128 @@ func TestAccIPv6BootServer_rangeOutsidePrefixFailsAtPlan(t *testing.T) {
 		t.Fatalf("a config rejected at plan reached the agent: %v, %v", list, err)
 	}
 }
+
+// validBootServer is a valid boot server as a configuration leaves most of
+// it: null, for the defaults.
+func validBootServer() bootServerModel {
+	return bootServerModel{
+		ID:                  types.StringNull(),
+		Name:                types.StringValue("lab"),
+		Interface:           types.StringValue("eth1"),
+		Prefix:              ipv6types.NewPrefixValue("2001:db8:1::/64"),
+		RouterAdvertisement: types.ObjectNull(routerAdvertisementAttrTypes),
+		DHCPv6: types.ObjectValueMust(dhcpv6AttrTypes, withAttr(defaultDHCPv6(), "ranges",
+			types.ListValueMust(addressRangeObjectType, []attr.Value{rangeValue("2001:db8:1::1000", "2001:db8:1::1fff")}))),
+		Boot:             types.ObjectNull(bootAttrTypes),
+		LinkLocalAddress: types.StringNull(),
+		GlobalAddresses:  types.ListNull(types.StringType),
+		ServerDUID:       types.StringNull(),
+		BootURLBase:      types.StringNull(),
+		TFTPURLBase:      types.StringNull(),
+	}
+}
+
+// Values not known yet (module inputs, other resources' attributes) are
+// skipped, with every check that compares with them, while the known rest
+// is still checked: a module's own mistakes show at validate.
+func TestIPv6BootServer_unknownValuesAreSkipped(t *testing.T) {
+	dhcpv6With := func(m *bootServerModel, name string, v attr.Value) {
+		m.DHCPv6 = types.ObjectValueMust(dhcpv6AttrTypes, withAttr(m.DHCPv6, name, v))
+	}
+	unknownRange := types.ObjectUnknown(addressRangeObjectType.AttrTypes)
+	raWith := func(m *bootServerModel, name string, v attr.Value) {
+		ra := defaultRouterAdvertisement()
+		m.RouterAdvertisement = types.ObjectValueMust(routerAdvertisementAttrTypes, withAttr(ra, name, v))
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(m *bootServerModel)
+		want   []path.Path
+	}{
+		{"prefix unknown: ranges not compared with it", func(m *bootServerModel) {
+			m.Prefix = ipv6types.Prefix{StringValue: types.StringUnknown()}
+			dhcpv6With(m, "ranges", types.ListValueMust(addressRangeObjectType, []attr.Value{rangeValue("2001:db8:9::1", "2001:db8:9::2")}))
+		}, nil},
+		{"prefix unknown: a malformed address still fails", func(m *bootServerModel) {
+			m.Prefix = ipv6types.Prefix{StringValue: types.StringUnknown()}
+			dhcpv6With(m, "dns_servers", types.ListValueMust(ipv6types.AddressType{}, []attr.Value{ipv6types.NewAddressValue("192.0.2.53")}))
+		}, []path.Path{path.Root("dhcpv6").AtName("dns_servers").AtListIndex(0)}},
+		{"mode unknown: the RA flags are not compared with it", func(m *bootServerModel) {
+			dhcpv6With(m, "mode", types.StringUnknown())
+			raWith(m, "managed", types.BoolValue(false))
+		}, nil},
+		{"whole dhcpv6 unknown", func(m *bootServerModel) {
+			m.DHCPv6 = types.ObjectUnknown(dhcpv6AttrTypes)
+			raWith(m, "managed", types.BoolValue(false))
+		}, nil},
+		{"rebind_time unknown: renew_time not compared with it", func(m *bootServerModel) {
+			dhcpv6With(m, "rebind_time", types.Int64Unknown())
+			dhcpv6With(m, "renew_time", types.Int64Value(3500))
+		}, nil},
+		{"a whole range unknown (ranges = [var.r])", func(m *bootServerModel) {
+			dhcpv6With(m, "ranges", types.ListValueMust(addressRangeObjectType, []attr.Value{unknownRange}))
+		}, nil},
+		{"a known range beside an unknown one is still checked", func(m *bootServerModel) {
+			dhcpv6With(m, "ranges", types.ListValueMust(addressRangeObjectType, []attr.Value{
+				unknownRange, rangeValue("2001:db8:1::1000", "2001:db8:2::1")}))
+		}, []path.Path{path.Root("dhcpv6").AtName("ranges").AtListIndex(1).AtName("end")}},
+		{"the ranges list unknown", func(m *bootServerModel) {
+			dhcpv6With(m, "ranges", types.ListUnknown(addressRangeObjectType))
+		}, nil},
+		{"an unknown name beside a bad interface", func(m *bootServerModel) {
+			m.Name = types.StringUnknown()
+			m.Interface = types.StringValue("eth/1")
+		}, []path.Path{path.Root("interface")}},
+		{"a rule unknown beside a bad one", func(m *bootServerModel) {
+			m.Boot = types.ObjectValueMust(bootAttrTypes, withAttr(defaultBoot(), "rules", types.ListValueMust(bootRuleObjectType, []attr.Value{
+				types.ObjectUnknown(bootRuleObjectType.AttrTypes),
+				types.ObjectValueMust(bootRuleObjectType.AttrTypes, map[string]attr.Value{
+					"user_class": types.StringNull(), "arch": types.SetNull(types.Int64Type), "vendor_class": types.StringNull(),
+					"duids": types.SetNull(types.StringType), "macs": types.SetValueMust(types.StringType, []attr.Value{types.StringValue("52-54-00-12-34-56")}),
+					"file": types.StringValue("ipxe.efi"), "via": types.StringUnknown(), "url": types.StringNull(),
+					"parameters": types.ListNull(types.StringType),
+				}),
+			})))
+		}, []path.Path{path.Root("boot").AtName("rules").AtListIndex(1).AtName("macs")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := validBootServer()
+			tc.change(&m)
+			diags := validateConfig(t, &ipv6BootServerResource{}, &m)
+			var got []path.Path
+			for _, d := range diags {
+				dp, ok := d.(diag.DiagnosticWithPath)
+				if !ok {
+					t.Fatalf("diagnostic without a path: %v", d)
+				}
+				got = append(got, dp.Path())
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("errors at %v, want at %v (%v)", got, tc.want, diags)
+			}
+		})
+	}
+}
+
+// A rule's arch, duids and macs are sets: writing them in another order is
+// no change.
+func TestAccIPv6BootServer_reorderedRuleMatchIsNoChange(t *testing.T) {
+	lab := newAccLab(t)
+	cfg := func(arch, duids, macs string) string {
+		return bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody+`
+  boot = {
+    rules = [
+      { arch = `+arch+`, duids = `+duids+`, macs = `+macs+`, file = "host.efi", via = "tftp" },
+    ]
+  }
+`)
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkBootServerDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{Config: cfg(`[7, 9]`, `["00030001525400123456", "00030001525400abcdef"]`, `["52:54:00:12:34:56", "52:54:00:ab:cd:ef"]`)},
+			{Config: cfg(`[9, 7]`, `["00030001525400abcdef", "00030001525400123456"]`, `["52:54:00:ab:cd:ef", "52:54:00:12:34:56"]`), PlanOnly: true},
+		},
+	})
+}
