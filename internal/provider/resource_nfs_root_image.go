@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -50,27 +51,28 @@ type nfsRootImageResource struct {
 }
 
 type nfsRootImageModel struct {
-	ID            types.String `tfsdk:"id"`
-	Name          types.String `tfsdk:"name"`
-	BootServer    types.String `tfsdk:"boot_server"`
-	RootDir       types.String `tfsdk:"root_dir"`
-	Hostname      types.String `tfsdk:"hostname"`
-	ExportPath    types.String `tfsdk:"export_path"`
-	ReadWrite     types.Bool   `tfsdk:"read_write"`
-	NoRootSquash  types.Bool   `tfsdk:"no_root_squash"`
-	Interface     types.String `tfsdk:"interface"`
-	Kernel        types.String `tfsdk:"kernel"`
-	KernelVersion types.String `tfsdk:"kernel_version"`
-	Console       types.String `tfsdk:"console"`
-	ExtraModules  types.List   `tfsdk:"extra_modules"`
-	KernelPath    types.String `tfsdk:"kernel_path"`
-	InitrdPath    types.String `tfsdk:"initrd_path"`
-	InitrdSize    types.Int64  `tfsdk:"initrd_size"`
-	InitrdSHA256  types.String `tfsdk:"initrd_sha256"`
-	KernelSHA256  types.String `tfsdk:"kernel_sha256"`
-	KernelArgs    types.String `tfsdk:"kernel_args"`
-	NFSRoot       types.String `tfsdk:"nfsroot"`
-	BuildLog      types.String `tfsdk:"build_log"`
+	ID            types.String   `tfsdk:"id"`
+	Name          types.String   `tfsdk:"name"`
+	BootServer    types.String   `tfsdk:"boot_server"`
+	RootDir       types.String   `tfsdk:"root_dir"`
+	Hostname      types.String   `tfsdk:"hostname"`
+	ExportPath    types.String   `tfsdk:"export_path"`
+	ReadWrite     types.Bool     `tfsdk:"read_write"`
+	NoRootSquash  types.Bool     `tfsdk:"no_root_squash"`
+	Interface     types.String   `tfsdk:"interface"`
+	Kernel        types.String   `tfsdk:"kernel"`
+	KernelVersion types.String   `tfsdk:"kernel_version"`
+	Console       types.String   `tfsdk:"console"`
+	ExtraModules  types.List     `tfsdk:"extra_modules"`
+	KernelPath    types.String   `tfsdk:"kernel_path"`
+	InitrdPath    types.String   `tfsdk:"initrd_path"`
+	InitrdSize    types.Int64    `tfsdk:"initrd_size"`
+	InitrdSHA256  types.String   `tfsdk:"initrd_sha256"`
+	KernelSHA256  types.String   `tfsdk:"kernel_sha256"`
+	KernelArgs    types.String   `tfsdk:"kernel_args"`
+	NFSRoot       types.String   `tfsdk:"nfsroot"`
+	BuildLog      types.String   `tfsdk:"build_log"`
+	Timeouts      timeouts.Value `tfsdk:"timeouts"`
 }
 
 // The agent's defaults, which the plan can show before it runs.
@@ -94,8 +96,11 @@ func (r *nfsRootImageResource) Metadata(_ context.Context, req resource.Metadata
 	resp.ResourceBehavior = agentObjectBehavior
 }
 
-func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *nfsRootImageResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Blocks: map[string]schema.Block{
+			"timeouts": timeoutsBlock(ctx, "building the image (the initrd, copying the kernel, the export)"),
+		},
 		MarkdownDescription: "A root filesystem on the agent host that machines boot diskless over IPv6: the kernel " +
 			"boots with an initrd the agent builds, which brings the network up by SLAAC and mounts `root_dir` over " +
 			"NFSv3 from the boot server. Give a `netboot_boot_entry` this image's `kernel_path`, `initrd_path` and " +
@@ -557,7 +562,10 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 		}
 		st, err := agent.PutNFSRootImage(ctx, &netbootv1.PutNFSRootImageRequest{Image: img})
 		if err != nil {
-			addNFSRootImageError(diags, img, err)
+			if !addTimedOut(ctx, diags, fmt.Sprintf("building NFS root image %q", img.GetName()),
+				"The provider stopped waiting; a build the agent still finishes is read back at the next plan.") {
+				addNFSRootImageError(diags, img, err)
+			}
 			return
 		}
 		diags.Append(m.fromProto(ctx, st)...)
@@ -573,6 +581,7 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 		images, err := agentclient.All(ctx, agent.ListNFSRootImages, &netbootv1.ListNFSRootImagesRequest{}, (*netbootv1.ListNFSRootImagesResponse).GetImages)
 		models := make([]nfsRootImageModel, len(images))
 		for i, st := range images {
+			models[i].Timeouts = nullTimeouts()
 			diags.Append(models[i].fromProto(ctx, st)...)
 		}
 		return models, err
@@ -585,6 +594,10 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 }
 
 func (r *nfsRootImageResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var t timeouts.Value
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
+	ctx, cancel := withTimeout(ctx, t, "create", &resp.Diagnostics)
+	defer cancel()
 	nfsRootImageObject.create(ctx, r.agent, req, resp)
 }
 
@@ -593,6 +606,10 @@ func (r *nfsRootImageResource) Read(ctx context.Context, req resource.ReadReques
 }
 
 func (r *nfsRootImageResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var t timeouts.Value
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
+	ctx, cancel := withTimeout(ctx, t, "update", &resp.Diagnostics)
+	defer cancel()
 	nfsRootImageObject.update(ctx, r.agent, req, resp)
 }
 
