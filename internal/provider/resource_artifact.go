@@ -142,7 +142,7 @@ func (r *artifactResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"services answer), unspecified, multicast and `fd00:ec2::254`, so a client cannot make it fetch " +
 					"from the agent host's own services. Its operator may allow other hosts or restrict it with the " +
 					"agent's `--artifact-url-allow HOST|ADDRESS|CIDR|*` (repeatable; redirects and every address " +
-					"connected to are checked).",
+					"connected to are checked).\n\n" + secretValueNote + " The agent's log names the url too.",
 				Optional:   true,
 				Validators: []validator.String{httpURLValidator()},
 			},

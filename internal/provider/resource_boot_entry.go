@@ -68,6 +68,12 @@ var linuxBootAttrTypes = map[string]attr.Type{
 	"args":    types.StringType,
 }
 
+// secretValueNote says how to keep a credential in a value out of plans.
+const secretValueNote = "A secret in it (a password, a token in a URL) stays out of plans and outputs when it " +
+	"comes from a `sensitive = true` variable or `sensitive(...)`: Terraform then shows the whole value as " +
+	"`(sensitive value)`. The state, and the agent (its store, `agent objects`, the scripts it serves), hold it in " +
+	"clear, as they must to boot with it: keep both where only operators can read them."
+
 // textRules says what a title or label may hold, for the documentation.
 const textRules = "Printable text on one line, at most 128 bytes, without `||`, `&&` or `;` as a separate word, " +
 	"a word starting with `#` or a trailing `\\`: iPXE has no quoting, so these would end the menu command, " +
@@ -118,7 +124,7 @@ func linuxBootAttribute(description string) schema.SingleNestedAttribute {
 					"(its `boot_url_base`, without a trailing slash), `{{ .BootServer }}` its name and `{{ .Entry }}` this " +
 					"entry's name, e.g. `\"inst.repo={{ .HTTPBase }}/centos/9 ip=dhcp6\"`. iPXE's own settings such as " +
 					"`${netX/mac}` pass through for iPXE to fill in; in HCL write them `$${netX/mac}`. One line, at most " +
-					"4096 bytes, with the same limits as `title` on `||`, `&&`, `;` and `#`.",
+					"4096 bytes, with the same limits as `title` on `||`, `&&`, `;` and `#`. " + secretValueNote,
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
@@ -180,14 +186,14 @@ func (r *bootEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "What kind `\"chain\"` downloads and runs (an `http://`, `https://` or `tftp://` URL, e.g. " +
 					"`\"https://boot.netboot.xyz/ipxe/netboot.xyz.efi\"`) or kind `\"sanboot\"` boots (an `http://` or " +
 					"`https://` disk image, or an `iscsi:`, `aoe:`, `fcp:` or `ib_srp:` SAN URI, see https://ipxe.org/sanuri). " +
-					"No spaces; iPXE settings such as `${netX/mac}` (in HCL `$${netX/mac}`) are filled in by iPXE.",
+					"No spaces; iPXE settings such as `${netX/mac}` (in HCL `$${netX/mac}`) are filled in by iPXE. " + secretValueNote,
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"script": schema.StringAttribute{
 				MarkdownDescription: "iPXE commands for kind `\"script\"`, e.g. a heredoc; a leading `#!ipxe` line is dropped. " +
 					"After the last line the host returns to its menu. Labels starting with `menu-` or `entry-` and " +
-					"`failed` belong to the generated script. In HCL write iPXE settings as `$${name}`.",
+					"`failed` belong to the generated script. In HCL write iPXE settings as `$${name}`. " + secretValueNote,
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
