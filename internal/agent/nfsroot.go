@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -173,8 +172,8 @@ func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
 	if img.GetExportPath() == "" {
 		img.ExportPath = "/roots/" + img.GetName()
 	}
-	if p := img.GetExportPath(); !strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.ContainsAny(p, ", \t\n\"") {
-		add("export_path", fmt.Sprintf("%q must be a clean absolute path without commas, spaces or quotes", p))
+	if err := nfsroot.CheckExportPath(img.GetExportPath()); err != nil {
+		add("export_path", err.Error())
 	}
 	if img.GetInterface() == "" {
 		img.Interface = "eth0"
@@ -189,11 +188,10 @@ func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
 		}
 	}
 	if img.GetKernelVersion() == "" && img.GetKernel() != "" {
-		base := filepath.Base(img.GetKernel())
-		if !strings.HasPrefix(base, "vmlinuz-") {
-			add("kernel_version", fmt.Sprintf("cannot be derived from %q (not vmlinuz-VERSION): set it", base))
+		if v, ok := nfsroot.KernelVersionOf(img.GetKernel()); ok {
+			img.KernelVersion = v
 		} else {
-			img.KernelVersion = strings.TrimPrefix(base, "vmlinuz-")
+			add("kernel_version", fmt.Sprintf("cannot be derived from %q (not vmlinuz-VERSION): set it", filepath.Base(img.GetKernel())))
 		}
 	}
 	if len(errs) > 0 {

@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/provider/ipv6types"
 )
 
@@ -62,8 +60,7 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Name of the boot server.",
 				Required:            true,
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be a boot server name: 1-63 lowercase letters, digits, '-' or '_'")},
+				Validators:          []validator.String{agentNameValidator()},
 			},
 			"id":        schema.StringAttribute{MarkdownDescription: "The boot server's name.", Computed: true},
 			"interface": schema.StringAttribute{MarkdownDescription: "Network interface served.", Computed: true},

@@ -22,7 +22,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 )
 
@@ -156,8 +155,7 @@ func (r *bootEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"old one is deleted.",
 				Required:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")},
+				Validators:    []validator.String{agentNameValidator()},
 			},
 			"title": schema.StringAttribute{
 				MarkdownDescription: "Label in menus, e.g. `\"CentOS Stream 9 installer\"`; the `name` when unset. A menu " +

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	slashpath "path"
 	"path/filepath"
@@ -28,7 +27,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsroot"
 )
 
@@ -82,7 +80,6 @@ const (
 	nfsRootArtifactDir  = "nfsroot"
 	nfsRootKernelFile   = "vmlinuz"
 	nfsRootInitrdFile   = "initrd.img"
-	vmlinuzPrefix       = "vmlinuz-"
 )
 
 // nfsRootImageNoun names the resource in the agent's error summaries.
@@ -289,11 +286,6 @@ func (r *nfsRootImageResource) Schema(ctx context.Context, _ resource.SchemaRequ
 	}
 }
 
-func agentNameValidator() validator.String {
-	return stringvalidator.RegexMatches(config.NamePattern,
-		"must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
-}
-
 // nfsRootHostValidator refuses what nfsroot= cannot carry, with the
 // initrd's own explanation (nfsroot.ValidateNFSRootHost).
 func nfsRootHostValidator() validator.String {
@@ -308,32 +300,15 @@ func exportPathValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid export path",
 		description: `a clean absolute path without commas, spaces or quotes, such as "/roots/debian"`,
-		check: func(p string) error {
-			switch {
-			case !strings.HasPrefix(p, "/"):
-				return errors.New("it is relative")
-			case strings.ContainsAny(p, ", \t\n\""):
-				return errors.New("it contains a comma, white space or a quote, which would end it in nfsroot= or the mount options")
-			case slashpath.Clean(p) != p:
-				return errors.New("write " + slashpath.Clean(p))
-			}
-			return nil
-		},
+		check:       nfsroot.CheckExportPath,
 	}
 }
 
-// interfaceNameValidator applies the kernel's rule (dev_valid_name), which
-// the initrd's ip6= relies on.
 func interfaceNameValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid interface name",
 		description: `a kernel interface name such as "eth0": 1-15 bytes, without '/', ':', ',' or white space`,
-		check: func(s string) error {
-			if s == "" || len(s) > 15 || s == "." || s == ".." || strings.ContainsAny(s, "/: \t\n,") {
-				return fmt.Errorf("%q is not one", s)
-			}
-			return nil
-		},
+		check:       nfsroot.CheckInterface,
 	}
 }
 
@@ -341,12 +316,7 @@ func kernelVersionValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid kernel version",
 		description: `a kernel release as uname -r prints it, such as "6.1.0-56-amd64"`,
-		check: func(s string) error {
-			if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/ \t\n") {
-				return fmt.Errorf("%q is not a directory name under /lib/modules", s)
-			}
-			return nil
-		},
+		check:       nfsroot.CheckKernelVersion,
 	}
 }
 
@@ -354,12 +324,7 @@ func consoleValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid console",
 		description: `a console device such as "ttyS0" or "ttyS0,115200n8"`,
-		check: func(s string) error {
-			if s == "" || strings.ContainsAny(s, " \t\n\"=") {
-				return fmt.Errorf("%q would not stay one kernel argument", s)
-			}
-			return nil
-		},
+		check:       nfsroot.CheckConsole,
 	}
 }
 
@@ -378,21 +343,12 @@ func (r *nfsRootImageResource) ValidateConfig(ctx context.Context, req resource.
 	if resp.Diagnostics.HasError() || kernel.IsNull() || kernel.IsUnknown() || !version.IsNull() {
 		return
 	}
-	if _, ok := kernelVersionOf(kernel.ValueString()); !ok {
+	if _, ok := nfsroot.KernelVersionOf(kernel.ValueString()); !ok {
 		resp.Diagnostics.AddAttributeError(path.Root("kernel_version"), "Cannot derive kernel_version",
 			fmt.Sprintf("kernel_version is derived from a kernel file named vmlinuz-<version>, and %q is not one: set "+
 				"kernel_version to the kernel's release (uname -r), whose modules are in /lib/modules/<release>.",
 				filepath.Base(kernel.ValueString())))
 	}
-}
-
-// kernelVersionOf is the agent's derivation of kernel_version.
-func kernelVersionOf(kernel string) (string, bool) {
-	base := filepath.Base(kernel)
-	if !strings.HasPrefix(base, vmlinuzPrefix) || base == vmlinuzPrefix {
-		return "", false
-	}
-	return strings.TrimPrefix(base, vmlinuzPrefix), true
 }
 
 // ModifyPlan fills in what the agent will answer and the plan can already
@@ -428,7 +384,7 @@ func (m *nfsRootImageModel) planDerived(cfg nfsRootImageModel) {
 		}
 	}
 	if cfg.KernelVersion.IsNull() && knownString(cfg.Kernel) {
-		if v, ok := kernelVersionOf(cfg.Kernel.ValueString()); ok {
+		if v, ok := nfsroot.KernelVersionOf(cfg.Kernel.ValueString()); ok {
 			m.KernelVersion = types.StringValue(v)
 		}
 	}
