@@ -24,7 +24,7 @@ var timeoutsAttrTypes = map[string]attr.Type{"create": types.StringType, "update
 func timeoutsBlock(ctx context.Context, what string) schema.Block {
 	desc := func(op string) string {
 		return fmt.Sprintf("How long %s may take on %s: a Go duration such as `\"90s\"`, `\"30m\"` or `\"1h\"`. "+
-			"Defaults to `\"%s\"`.", what, op, defaultLongTimeout)
+			"Defaults to %d minutes.", what, op, int(defaultLongTimeout.Minutes()))
 	}
 	b := timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, CreateDescription: desc("create"), UpdateDescription: desc("update")})
 	nested := b.(schema.SingleNestedBlock)
