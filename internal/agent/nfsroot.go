@@ -157,8 +157,8 @@ func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
 	add := func(field, reason string) {
 		errs = append(errs, &config.FieldError{Path: []any{field}, Reason: reason})
 	}
-	if !config.NamePattern.MatchString(img.GetName()) {
-		add("name", "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+	if err := config.CheckName(img.GetName()); err != nil {
+		add("name", err.Error())
 	}
 	if img.GetBootServer() == "" {
 		add("boot_server", "is required")

@@ -73,12 +73,13 @@ func (es *FieldErrors) addVs(reason string, path []any, depends ...[]any) {
 // server, entry, menu or image), or nil.
 func CheckName(name string) error {
 	if !NamePattern.MatchString(name) {
-		return errors.New(nameReason)
+		return errors.New(NameReason)
 	}
 	return nil
 }
 
-const nameReason = "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+// NameReason says what CheckName wants, for messages about a name.
+const NameReason = "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"
 
 // AsFieldErrors extracts FieldErrors from err, if it carries any.
 func AsFieldErrors(err error) (FieldErrors, bool) {

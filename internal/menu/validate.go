@@ -30,7 +30,7 @@ var (
 // keyPattern is an iPXE hot key: iPXE takes a one-character --key literally.
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9]$`)
 
-const nameReason = "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+const nameReason = config.NameReason
 
 func add(errs *config.FieldErrors, reason string, path ...any) {
 	*errs = append(*errs, &config.FieldError{Path: path, Reason: reason})
