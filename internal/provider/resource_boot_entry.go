@@ -205,14 +205,13 @@ func (r *bootEntryResource) Configure(_ context.Context, req resource.ConfigureR
 	r.agent = conn
 }
 
-// ValidateConfig runs the agent's own validation (menu.Entry.Validate) once
-// every value is known, so a title iPXE would misread or a kernel path with
-// ".." fails at plan, naming the attribute. The schema's validators report
-// malformed names and kinds themselves.
+// ValidateConfig runs the agent's own validation (menu.Entry.Validate), so a
+// title iPXE would misread or a kernel path with ".." fails at validate and
+// plan, naming the attribute. Values not known yet (an NFS root image's
+// kernel_path, say) are skipped with the checks that compare with them;
+// the rest is checked. The schema's validators report malformed names and
+// kinds themselves.
 func (r *bootEntryResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		return
-	}
 	var m bootEntryModel
 	if diags := req.Config.Get(ctx, &m); diags.HasError() {
 		return
