@@ -130,6 +130,22 @@ func validateConfig(t *testing.T, r resource.ResourceWithValidateConfig, model a
 	return resp.Diagnostics
 }
 
+// expectErrorsAt checks that diags are errors on exactly paths, in order.
+func expectErrorsAt(t *testing.T, diags diag.Diagnostics, paths ...path.Path) {
+	t.Helper()
+	var got []path.Path
+	for _, d := range diags {
+		dp, ok := d.(diag.DiagnosticWithPath)
+		if !ok || d.Severity() != diag.SeverityError {
+			t.Fatalf("diagnostic %v, want an error with a path", d)
+		}
+		got = append(got, dp.Path())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(paths) {
+		t.Errorf("errors at %v, want at %v (%v)", got, paths, diags)
+	}
+}
+
 // expectOneErrorAt checks that diags is exactly one error, on p.
 func expectOneErrorAt(t *testing.T, diags diag.Diagnostics, p path.Path) {
 	t.Helper()
@@ -419,17 +435,7 @@ func TestBootEntry_unknownValuesAreSkipped(t *testing.T) {
 			m.fromProto(&netbootv1.BootEntry{Name: "diskless", Kind: "linux"})
 			m.ID = types.StringNull()
 			tc.entry(&m)
-			var got []path.Path
-			for _, d := range validateConfig(t, &bootEntryResource{}, &m) {
-				dp, ok := d.(diag.DiagnosticWithPath)
-				if !ok {
-					t.Fatalf("diagnostic without a path: %v", d)
-				}
-				got = append(got, dp.Path())
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-				t.Errorf("errors at %v, want at %v", got, tc.want)
-			}
+			expectErrorsAt(t, validateConfig(t, &bootEntryResource{}, &m), tc.want...)
 		})
 	}
 }

@@ -1182,18 +1182,7 @@ func TestIPv6BootServer_unknownValuesAreSkipped(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := validBootServer()
 			tc.change(&m)
-			diags := validateConfig(t, &ipv6BootServerResource{}, &m)
-			var got []path.Path
-			for _, d := range diags {
-				dp, ok := d.(diag.DiagnosticWithPath)
-				if !ok {
-					t.Fatalf("diagnostic without a path: %v", d)
-				}
-				got = append(got, dp.Path())
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-				t.Errorf("errors at %v, want at %v (%v)", got, tc.want, diags)
-			}
+			expectErrorsAt(t, validateConfig(t, &ipv6BootServerResource{}, &m), tc.want...)
 		})
 	}
 }
