@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -159,8 +158,8 @@ func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
 	add := func(field, reason string) {
 		errs = append(errs, &config.FieldError{Path: []any{field}, Reason: reason})
 	}
-	if !config.NamePattern.MatchString(img.GetName()) {
-		add("name", "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+	if err := config.CheckName(img.GetName()); err != nil {
+		add("name", err.Error())
 	}
 	if img.GetBootServer() == "" {
 		add("boot_server", "is required")
@@ -174,8 +173,8 @@ func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
 	if img.GetExportPath() == "" {
 		img.ExportPath = "/roots/" + img.GetName()
 	}
-	if p := img.GetExportPath(); !strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.ContainsAny(p, ", \t\n\"") {
-		add("export_path", fmt.Sprintf("%q must be a clean absolute path without commas, spaces or quotes", p))
+	if err := nfsroot.CheckExportPath(img.GetExportPath()); err != nil {
+		add("export_path", err.Error())
 	}
 	if img.GetInterface() == "" {
 		img.Interface = "eth0"
@@ -190,11 +189,10 @@ func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
 		}
 	}
 	if img.GetKernelVersion() == "" && img.GetKernel() != "" {
-		base := filepath.Base(img.GetKernel())
-		if !strings.HasPrefix(base, "vmlinuz-") {
-			add("kernel_version", fmt.Sprintf("cannot be derived from %q (not vmlinuz-VERSION): set it", base))
+		if v, ok := nfsroot.KernelVersionOf(img.GetKernel()); ok {
+			img.KernelVersion = v
 		} else {
-			img.KernelVersion = strings.TrimPrefix(base, "vmlinuz-")
+			add("kernel_version", fmt.Sprintf("cannot be derived from %q (not vmlinuz-VERSION): set it", filepath.Base(img.GetKernel())))
 		}
 	}
 	if len(errs) > 0 {

@@ -3,6 +3,7 @@ package config
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
@@ -47,7 +48,8 @@ var Defaults = struct {
 }
 
 // FromProto converts an API object into a BootServer and validates it.
-// Unparseable addresses become FieldErrors naming the attribute.
+// Unparseable addresses become FieldErrors naming the attribute; the rest
+// is validated all the same, so every problem is reported at once.
 func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 	var errs FieldErrors
 	b := BootServer{Name: pb.GetName(), Interface: pb.GetInterface()}
@@ -116,10 +118,17 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 		}
 	}
 	b.Boot = bootFromProto(&errs, pb.GetBoot())
-	if len(errs) > 0 {
-		return b, errs
+	if len(errs) == 0 {
+		return b, b.Validate()
 	}
-	return b, b.Validate()
+	// Validate reports an unparsed value again, as the zero value it holds.
+	more, _ := AsFieldErrors(b.Validate())
+	for _, fe := range more {
+		if !slices.ContainsFunc(errs, func(e *FieldError) bool { return e.Field() == fe.Field() }) {
+			errs = append(errs, fe)
+		}
+	}
+	return b, errs
 }
 
 // uintOr is n as an int, or def when n is 0 (unset in the API). A value
@@ -236,12 +245,8 @@ func secs(d time.Duration) uint32    { return uint32(d / time.Second) }
 func parseAddrs(errs *FieldErrors, in []string, path ...any) []netip.Addr {
 	var out []netip.Addr
 	for i, s := range in {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			errs.add("must be an IPv6 address: "+err.Error(), append(append([]any{}, path...), i)...)
-			continue
-		}
-		out = append(out, a)
+		// An unparsed address stays as the zero Addr, so indexes still match.
+		out = append(out, parseAddr(errs, s, append(slices.Clone(path), i)...))
 	}
 	return out
 }

@@ -23,6 +23,10 @@ type FieldError struct {
 	// Path holds attribute names (string) and list indexes (int).
 	Path   []any
 	Reason string
+	// Depends holds the paths of the other attributes the check compared
+	// this one with, so a caller that does not know them all yet (a
+	// Terraform plan with module inputs unknown) can hold the error back.
+	Depends [][]any
 }
 
 // Field renders Path the way Terraform users write it.
@@ -58,6 +62,24 @@ func (es FieldErrors) Error() string {
 func (es *FieldErrors) add(reason string, path ...any) {
 	*es = append(*es, &FieldError{Path: path, Reason: reason})
 }
+
+// addVs adds an error on path that follows from comparing it with the
+// attributes at depends.
+func (es *FieldErrors) addVs(reason string, path []any, depends ...[]any) {
+	*es = append(*es, &FieldError{Path: path, Reason: reason, Depends: depends})
+}
+
+// CheckName says why name cannot name an object on the agent (a boot
+// server, entry, menu or image), or nil.
+func CheckName(name string) error {
+	if !NamePattern.MatchString(name) {
+		return errors.New(NameReason)
+	}
+	return nil
+}
+
+// NameReason says what CheckName wants, for messages about a name.
+const NameReason = "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"
 
 // AsFieldErrors extracts FieldErrors from err, if it carries any.
 func AsFieldErrors(err error) (FieldErrors, bool) {
@@ -129,8 +151,8 @@ func CheckArtifactPath(p string) error {
 // Validate checks every field and returns FieldErrors listing all problems.
 func (b *BootServer) Validate() error {
 	var errs FieldErrors
-	if !NamePattern.MatchString(b.Name) {
-		errs.add("must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit", "name")
+	if err := CheckName(b.Name); err != nil {
+		errs.add(err.Error(), "name")
 	}
 	if !interfaceNamePattern.MatchString(b.Interface) {
 		errs.add("must be a Linux interface name of 1-15 characters without '/' or spaces (e.g. \"eth0\")", "interface")
@@ -173,20 +195,24 @@ const (
 
 func (ra *RouterAdvertisement) validate(errs *FieldErrors, mode DHCPv6Mode) {
 	const block = "router_advertisement"
+	maxInterval, modePath := []any{block, "max_interval"}, []any{"dhcpv6", "mode"}
 	if ra.MaxInterval < 4*time.Second || ra.MaxInterval > maxRAInterval {
 		errs.add("must be between 4 and 1800 seconds (RFC 4861)", block, "max_interval")
 	}
 	if ra.MinInterval < minRAInterval || ra.MinInterval > ra.MaxInterval*3/4 {
-		errs.add(fmt.Sprintf("must be between 3 seconds and 0.75 × max_interval (%d s) (RFC 4861)", int(ra.MaxInterval.Seconds()*3/4)), block, "min_interval")
+		errs.addVs(fmt.Sprintf("must be between 3 seconds and 0.75 × max_interval (%d s) (RFC 4861)", int(ra.MaxInterval.Seconds()*3/4)),
+			[]any{block, "min_interval"}, maxInterval)
 	}
 	if ra.RouterLifetime != 0 && (ra.RouterLifetime < ra.MaxInterval || ra.RouterLifetime > maxRouterLifetime) {
-		errs.add("must be 0 (not a default router) or between max_interval and 9000 seconds (RFC 4861)", block, "router_lifetime")
+		errs.addVs("must be 0 (not a default router) or between max_interval and 9000 seconds (RFC 4861)",
+			[]any{block, "router_lifetime"}, maxInterval)
 	}
 	if ra.PrefixPreferredLifetime > ra.PrefixValidLifetime {
-		errs.add("must not exceed prefix_valid_lifetime", block, "prefix_preferred_lifetime")
+		errs.addVs("must not exceed prefix_valid_lifetime", []any{block, "prefix_preferred_lifetime"}, []any{block, "prefix_valid_lifetime"})
 	}
 	if ra.DNSLifetime != 0 && ra.DNSLifetime < ra.MaxInterval {
-		errs.add("must be 0 (remove) or at least max_interval (RFC 8106 recommends 3 × max_interval)", block, "dns_lifetime")
+		errs.addVs("must be 0 (remove) or at least max_interval (RFC 8106 recommends 3 × max_interval)",
+			[]any{block, "dns_lifetime"}, maxInterval)
 	}
 	for i, a := range ra.RDNSS {
 		if reason := unicastIPv6Reason(a); reason != "" {
@@ -201,14 +227,16 @@ func (ra *RouterAdvertisement) validate(errs *FieldErrors, mode DHCPv6Mode) {
 	switch mode {
 	case DHCPv6Stateful:
 		if !ra.Managed {
-			errs.add("must be true when dhcpv6.mode is \"stateful\": clients such as iPXE only send a DHCPv6 Solicit when the RA has M=1", block, "managed")
+			errs.addVs("must be true when dhcpv6.mode is \"stateful\": clients such as iPXE only send a DHCPv6 Solicit when the RA has M=1",
+				[]any{block, "managed"}, modePath)
 		}
 	case DHCPv6Stateless:
 		if ra.Managed {
-			errs.add("must be false when dhcpv6.mode is \"stateless\": no server would answer the clients' Solicits", block, "managed")
+			errs.addVs("must be false when dhcpv6.mode is \"stateless\": no server would answer the clients' Solicits", []any{block, "managed"}, modePath)
 		}
 		if !ra.OtherConfig {
-			errs.add("must be true when dhcpv6.mode is \"stateless\": clients only send Information-Request when the RA has O=1", block, "other_config")
+			errs.addVs("must be true when dhcpv6.mode is \"stateless\": clients only send Information-Request when the RA has O=1",
+				[]any{block, "other_config"}, modePath)
 		}
 	case DHCPv6Off:
 		if ra.Managed || ra.OtherConfig {
@@ -216,7 +244,7 @@ func (ra *RouterAdvertisement) validate(errs *FieldErrors, mode DHCPv6Mode) {
 			if !ra.Managed {
 				path = "other_config"
 			}
-			errs.add("must be false when dhcpv6.mode is \"off\": no DHCPv6 server would answer", block, path)
+			errs.addVs("must be false when dhcpv6.mode is \"off\": no DHCPv6 server would answer", []any{block, path}, modePath)
 		}
 	}
 }
@@ -229,31 +257,34 @@ func unicastIPv6Reason(a netip.Addr) string {
 		return "must be an IPv6 address, not IPv4"
 	case a.IsMulticast() || a.IsUnspecified() || a.IsLoopback():
 		return "must be a unicast IPv6 address"
+	case a.Zone() != "":
+		return fmt.Sprintf("must not have a zone: write the address without %%%s", a.Zone())
 	}
 	return ""
 }
 
 func (d *DHCPv6) validate(errs *FieldErrors, prefix netip.Prefix, prefixOK bool) {
 	const block = "dhcpv6"
+	modePath := []any{block, "mode"}
 	switch d.Mode {
 	case DHCPv6Stateful, DHCPv6Stateless, DHCPv6Off:
 	default:
 		errs.add(fmt.Sprintf("must be one of \"stateful\", \"stateless\" or \"off\", got %q", d.Mode), block, "mode")
 	}
 	if d.Mode == DHCPv6Stateful && len(d.Ranges) == 0 {
-		errs.add("needs at least one range when mode is \"stateful\"", block, "ranges")
+		errs.addVs("needs at least one range when mode is \"stateful\"", []any{block, "ranges"}, modePath)
 	}
 	if d.Mode != DHCPv6Stateful && len(d.Ranges) > 0 {
-		errs.add("are only used when mode is \"stateful\": remove them or set mode = \"stateful\"", block, "ranges")
+		errs.addVs("are only used when mode is \"stateful\": remove them or set mode = \"stateful\"", []any{block, "ranges"}, modePath)
 	}
 	if d.Mode != DHCPv6Stateful && len(d.TemporaryRanges) > 0 {
-		errs.add("are only used when mode is \"stateful\": remove them or set mode = \"stateful\"", block, "temporary_ranges")
+		errs.addVs("are only used when mode is \"stateful\": remove them or set mode = \"stateful\"", []any{block, "temporary_ranges"}, modePath)
 	}
 	ranges := checkRanges(errs, "ranges", d.Ranges, prefix, prefixOK, validRanges{})
 	checkRanges(errs, "temporary_ranges", d.TemporaryRanges, prefix, prefixOK, ranges)
 	if d.PrefixDelegation != nil {
 		if d.Mode != DHCPv6Stateful {
-			errs.add("is only used when mode is \"stateful\": remove it or set mode = \"stateful\"", block, "prefix_delegation")
+			errs.addVs("is only used when mode is \"stateful\": remove it or set mode = \"stateful\"", []any{block, "prefix_delegation"}, modePath)
 		}
 		d.PrefixDelegation.validate(errs, prefix, prefixOK)
 	}
@@ -271,13 +302,14 @@ func (d *DHCPv6) validate(errs *FieldErrors, prefix netip.Prefix, prefixOK bool)
 		errs.add("must be greater than 0 seconds", block, "valid_lifetime")
 	}
 	if d.PreferredLifetime > d.ValidLifetime {
-		errs.add("must not exceed valid_lifetime (RFC 8415 section 21.6)", block, "preferred_lifetime")
+		errs.addVs("must not exceed valid_lifetime (RFC 8415 section 21.6)", []any{block, "preferred_lifetime"}, []any{block, "valid_lifetime"})
 	}
 	if d.RebindTime > d.PreferredLifetime {
-		errs.add("must not exceed preferred_lifetime (renew_time ≤ rebind_time ≤ preferred_lifetime ≤ valid_lifetime)", block, "rebind_time")
+		errs.addVs("must not exceed preferred_lifetime (renew_time ≤ rebind_time ≤ preferred_lifetime ≤ valid_lifetime)",
+			[]any{block, "rebind_time"}, []any{block, "preferred_lifetime"})
 	}
 	if d.RenewTime > d.RebindTime {
-		errs.add("must not exceed rebind_time (RFC 8415 section 21.4)", block, "renew_time")
+		errs.addVs("must not exceed rebind_time (RFC 8415 section 21.4)", []any{block, "renew_time"}, []any{block, "rebind_time"})
 	}
 	if d.InfoRefreshTime != 0 && d.InfoRefreshTime < 600*time.Second {
 		errs.add("must be 0 (client default of 86400 s) or at least 600 seconds (RFC 8415 IRT_MINIMUM)", block, "info_refresh_time")
@@ -323,7 +355,8 @@ func (rl *RateLimit) validate(errs *FieldErrors) {
 			errs.add(fmt.Sprintf("must be between 0 (no limit) and %d messages per second", MaxRate), at(b.rateName)...)
 		}
 		if b.rate > 0 && (b.burst < 2 || b.burst > MaxBurst) {
-			errs.add(fmt.Sprintf("must be between 2 and %d when %s is set: a client sends Solicit and Request back to back", MaxBurst, b.rateName), at(b.burstName)...)
+			errs.addVs(fmt.Sprintf("must be between 2 and %d when %s is set: a client sends Solicit and Request back to back", MaxBurst, b.rateName),
+				at(b.burstName), at(b.rateName))
 		}
 	}
 }
@@ -341,13 +374,14 @@ func checkRanges(errs *FieldErrors, name string, ranges []AddressRange, prefix n
 			continue
 		}
 		if r.End.Less(r.Start) {
-			errs.add(fmt.Sprintf("must not be below start (%s)", r.Start), block, name, i, "end")
+			errs.addVs(fmt.Sprintf("must not be below start (%s)", r.Start), []any{block, name, i, "end"}, []any{block, name, i, "start"})
 			continue
 		}
 		for _, list := range []validRanges{own, other} {
 			for j, o := range list.ranges {
 				if overlaps(r, o) {
-					errs.add(fmt.Sprintf("overlaps %s[%d] (%s-%s)", list.name, list.index[j], o.Start, o.End), block, name, i)
+					errs.addVs(fmt.Sprintf("overlaps %s[%d] (%s-%s)", list.name, list.index[j], o.Start, o.End),
+						[]any{block, name, i}, []any{block, list.name, list.index[j]})
 				}
 			}
 		}
@@ -386,13 +420,11 @@ func (pd *PrefixDelegation) validate(errs *FieldErrors, onLink netip.Prefix, pre
 		if reason == "" && end.a.IsLinkLocalUnicast() {
 			reason = "must be a global or unique-local prefix address, not link-local"
 		}
-		if reason == "" && lengthOK {
-			if p := netip.PrefixFrom(end.a, pd.Length).Masked(); p.Addr() != end.a {
-				reason = fmt.Sprintf("has bits set beyond /%d: write %s", pd.Length, p.Addr())
-			}
-		}
 		if reason != "" {
 			errs.add(reason, at(end.name)...)
+			ok = false
+		} else if p := netip.PrefixFrom(end.a, pd.Length).Masked(); lengthOK && p.Addr() != end.a {
+			errs.addVs(fmt.Sprintf("has bits set beyond /%d: write %s", pd.Length, p.Addr()), at(end.name), at("length"))
 			ok = false
 		}
 	}
@@ -400,13 +432,13 @@ func (pd *PrefixDelegation) validate(errs *FieldErrors, onLink netip.Prefix, pre
 		return
 	}
 	if pd.End.Less(pd.Start) {
-		errs.add(fmt.Sprintf("must not be below start (%s)", pd.Start), at("end")...)
+		errs.addVs(fmt.Sprintf("must not be below start (%s)", pd.Start), at("end"), at("start"))
 		return
 	}
 	last := lastAddr(netip.PrefixFrom(pd.End, pd.Length))
 	if prefixOK && !last.Less(onLink.Addr()) && !lastAddr(onLink).Less(pd.Start) {
-		errs.add(fmt.Sprintf("delegated prefixes %s/%d to %s/%d overlap the on-link prefix %s: delegate prefixes outside it",
-			pd.Start, pd.Length, pd.End, pd.Length, onLink), path...)
+		errs.addVs(fmt.Sprintf("delegated prefixes %s/%d to %s/%d overlap the on-link prefix %s: delegate prefixes outside it",
+			pd.Start, pd.Length, pd.End, pd.Length, onLink), path, []any{"prefix"})
 	}
 }
 
@@ -425,7 +457,7 @@ func checkRangeEnd(errs *FieldErrors, a netip.Addr, prefix netip.Prefix, prefixO
 		return false
 	}
 	if prefixOK && !prefix.Contains(a) {
-		errs.add(fmt.Sprintf("%s is outside prefix %s", a, prefix), path...)
+		errs.addVs(fmt.Sprintf("%s is outside prefix %s", a, prefix), path, []any{"prefix"})
 		return false
 	}
 	return true
@@ -439,8 +471,8 @@ func (bt *Boot) validate(errs *FieldErrors) {
 	if bt.TFTPMaxTransfers < 1 || bt.TFTPMaxTransfers > MaxTFTPTransfers {
 		errs.add(fmt.Sprintf("must be between 1 and %d, got %d", MaxTFTPTransfers, bt.TFTPMaxTransfers), block, "tftp_max_transfers")
 	} else if bt.TFTPMaxTransfersPerClient < 1 || bt.TFTPMaxTransfersPerClient > bt.TFTPMaxTransfers {
-		errs.add(fmt.Sprintf("must be between 1 and tftp_max_transfers (%d), got %d", bt.TFTPMaxTransfers, bt.TFTPMaxTransfersPerClient),
-			block, "tftp_max_transfers_per_client")
+		errs.addVs(fmt.Sprintf("must be between 1 and tftp_max_transfers (%d), got %d", bt.TFTPMaxTransfers, bt.TFTPMaxTransfersPerClient),
+			[]any{block, "tftp_max_transfers_per_client"}, []any{block, "tftp_max_transfers"})
 	}
 	if bt.ServerAddress.IsValid() {
 		if reason := unicastIPv6Reason(bt.ServerAddress); reason != "" {
@@ -458,9 +490,9 @@ func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {
 	at := func(name string) []any { return append(append([]any{}, path...), name) }
 	switch {
 	case r.File != "" && r.URL != "":
-		errs.add("set either file or url, not both", at("url")...)
+		errs.addVs("set either file or url, not both", at("url"), at("file"))
 	case r.File == "" && r.URL == "":
-		errs.add("set file (served by this boot server) or url (anywhere)", at("file")...)
+		errs.addVs("set file (served by this boot server) or url (anywhere)", at("file"), at("url"))
 	case r.File != "":
 		// A leading "/" is tolerated: the URL has one there anyway.
 		if err := CheckArtifactPath(strings.TrimPrefix(r.File, "/")); err != nil {
@@ -469,11 +501,11 @@ func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {
 		switch r.Via {
 		case bootfile.TFTP:
 			if !bt.TFTP {
-				errs.add("is \"tftp\" but boot.tftp is false: enable TFTP or serve this file over http", at("via")...)
+				errs.addVs("is \"tftp\" but boot.tftp is false: enable TFTP or serve this file over http", at("via"), []any{"boot", "tftp"})
 			}
 		case bootfile.HTTP:
 			if !bt.HTTP {
-				errs.add("is \"http\" but boot.http is false: enable HTTP or serve this file over tftp", at("via")...)
+				errs.addVs("is \"http\" but boot.http is false: enable HTTP or serve this file over tftp", at("via"), []any{"boot", "http"})
 			}
 		default:
 			errs.add(fmt.Sprintf("must be \"tftp\" or \"http\", got %q", r.Via), at("via")...)

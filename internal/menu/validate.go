@@ -30,11 +30,19 @@ var (
 // keyPattern is an iPXE hot key: iPXE takes a one-character --key literally.
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9]$`)
 
-const nameReason = "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+const nameReason = config.NameReason
 
 func add(errs *config.FieldErrors, reason string, path ...any) {
 	*errs = append(*errs, &config.FieldError{Path: path, Reason: reason})
 }
+
+// addVs adds an error on path that follows from comparing it with the
+// attributes at depends (config.FieldError.Depends).
+func addVs(errs *config.FieldErrors, reason string, path []any, depends ...[]any) {
+	*errs = append(*errs, &config.FieldError{Path: path, Reason: reason, Depends: depends})
+}
+
+var kindPath = []any{"kind"}
 
 func result(errs config.FieldErrors) error {
 	if len(errs) > 0 {
@@ -61,13 +69,13 @@ func (e *Entry) Validate() error {
 		e.validateLinux(&errs)
 	case KindChain:
 		if e.URL == "" {
-			add(&errs, "must be set when kind is \"chain\": the image to download and run", "url")
+			addVs(&errs, "must be set when kind is \"chain\": the image to download and run", []any{"url"}, kindPath)
 		} else if p := urlProblem(e.URL, chainSchemes); p != "" {
 			add(&errs, p, "url")
 		}
 	case KindSanboot:
 		if e.URL == "" {
-			add(&errs, "must be set when kind is \"sanboot\": the SAN target or disk image to boot", "url")
+			addVs(&errs, "must be set when kind is \"sanboot\": the SAN target or disk image to boot", []any{"url"}, kindPath)
 		} else if p := urlProblem(e.URL, sanbootSchemes); p != "" {
 			add(&errs, p, "url")
 		}
@@ -86,22 +94,22 @@ func (e *Entry) Validate() error {
 			l    *Linux
 		}{{"linux", e.Linux}, {"efi", e.EFI}, {"pcbios", e.PCBIOS}} {
 			if b.l != nil {
-				add(&errs, fmt.Sprintf("is only used when kind is \"linux\", not %q", e.Kind), b.name)
+				addVs(&errs, fmt.Sprintf("is only used when kind is \"linux\", not %q", e.Kind), []any{b.name}, kindPath)
 			}
 		}
 	}
 	if e.URL != "" && e.Kind != KindChain && e.Kind != KindSanboot {
-		add(&errs, fmt.Sprintf("is only used when kind is \"chain\" or \"sanboot\", not %q", e.Kind), "url")
+		addVs(&errs, fmt.Sprintf("is only used when kind is \"chain\" or \"sanboot\", not %q", e.Kind), []any{"url"}, kindPath)
 	}
 	if e.Script != "" && e.Kind != KindScript {
-		add(&errs, fmt.Sprintf("is only used when kind is \"script\", not %q", e.Kind), "script")
+		addVs(&errs, fmt.Sprintf("is only used when kind is \"script\", not %q", e.Kind), []any{"script"}, kindPath)
 	}
 	return result(errs)
 }
 
 func (e *Entry) validateLinux(errs *config.FieldErrors) {
 	if e.Linux == nil && e.EFI == nil && e.PCBIOS == nil {
-		add(errs, "must be set when kind is \"linux\" (or set both efi and pcbios)", "linux")
+		addVs(errs, "must be set when kind is \"linux\" (or set both efi and pcbios)", []any{"linux"}, kindPath, []any{"efi"}, []any{"pcbios"})
 		return
 	}
 	for _, b := range []struct {
@@ -129,7 +137,7 @@ func (e *Entry) validateLinux(errs *config.FieldErrors) {
 		return
 	}
 	if e.Linux != nil && (e.EFI == nil || e.PCBIOS == nil) {
-		add(errs, "must be set, unless both efi and pcbios set their own kernel", "linux", "kernel")
+		addVs(errs, "must be set, unless both efi and pcbios set their own kernel", []any{"linux", "kernel"}, []any{"efi"}, []any{"pcbios"})
 		return
 	}
 	for _, b := range []struct {
@@ -138,9 +146,9 @@ func (e *Entry) validateLinux(errs *config.FieldErrors) {
 	}{{"efi", e.EFI}, {"pcbios", e.PCBIOS}} {
 		switch {
 		case b.l == nil:
-			add(errs, "must be set with a kernel: linux sets no kernel, so each platform needs its own", b.name)
+			addVs(errs, "must be set with a kernel: linux sets no kernel, so each platform needs its own", []any{b.name}, []any{"linux"})
 		case b.l.Kernel == "":
-			add(errs, "must be set: linux sets no kernel, so each platform needs its own", b.name, "kernel")
+			addVs(errs, "must be set: linux sets no kernel, so each platform needs its own", []any{b.name, "kernel"}, []any{"linux"})
 		}
 	}
 }

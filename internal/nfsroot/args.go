@@ -37,14 +37,14 @@ func KernelArgs(opts ArgsOptions) (string, error) {
 	if iface == "" {
 		iface = "eth0"
 	}
-	if !validInterfaceName(iface) {
-		return "", fmt.Errorf("kernel arguments: interface %q is not a kernel interface name", iface)
+	if err := CheckInterface(iface); err != nil {
+		return "", fmt.Errorf("kernel arguments: interface: %w", err)
 	}
 	if err := ValidateNFSRootHost(opts.Hostname); err != nil {
 		return "", fmt.Errorf("kernel arguments: %w", err)
 	}
-	if !strings.HasPrefix(opts.ExportPath, "/") || strings.ContainsAny(opts.ExportPath, ", \t\n\"") {
-		return "", fmt.Errorf("kernel arguments: export path %q must be absolute, without commas, spaces or quotes", opts.ExportPath)
+	if err := CheckExportPath(opts.ExportPath); err != nil {
+		return "", fmt.Errorf("kernel arguments: export path: %w", err)
 	}
 	if len(opts.DNSServers) == 0 {
 		return "", errors.New("kernel arguments: no DNS servers: the initramfs resolves the nfsroot= host by DNS and the kernel does not take resolvers from router advertisements")
@@ -68,18 +68,12 @@ func KernelArgs(opts ArgsOptions) (string, error) {
 		args = append(args, "ro")
 	}
 	if opts.Console != "" {
-		if strings.ContainsAny(opts.Console, " \t\n\"=") {
-			return "", fmt.Errorf("kernel arguments: console %q is not a console device", opts.Console)
+		if err := CheckConsole(opts.Console); err != nil {
+			return "", fmt.Errorf("kernel arguments: console: %w", err)
 		}
 		args = append(args, "console="+opts.Console)
 	}
 	return strings.Join(args, " "), nil
-}
-
-// validInterfaceName is the kernel's rule (dev_valid_name): 1 to 15
-// bytes, not "." or "..", no slash, colon or whitespace.
-func validInterfaceName(s string) bool {
-	return s != "" && len(s) < 16 && s != "." && s != ".." && !strings.ContainsAny(s, "/: \t\n,")
 }
 
 // ValidateNFSRootHost checks the host part of nfsroot=HOST:PATH. It must be

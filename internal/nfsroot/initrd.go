@@ -87,8 +87,8 @@ const etcHosts = `127.0.0.1	localhost
 // it needs must exist: a missing one is a *MissingFileError naming the
 // Debian package that provides it.
 func BuildInitrd(opts InitrdOptions) (*Initrd, error) {
-	if opts.KernelVersion == "" || strings.ContainsAny(opts.KernelVersion, "/ \t\n") {
-		return nil, fmt.Errorf("building initramfs: kernel version %q: want a release such as 6.1.0-56-amd64", opts.KernelVersion)
+	if err := CheckKernelVersion(opts.KernelVersion); err != nil {
+		return nil, fmt.Errorf("building initramfs: kernel version: %w: want a release such as 6.1.0-56-amd64", err)
 	}
 	if opts.ModulesDir == "" {
 		opts.ModulesDir = filepath.Join("/lib/modules", opts.KernelVersion)

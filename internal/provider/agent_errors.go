@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -67,23 +68,70 @@ func addAgentError(diags *diag.Diagnostics, object, doing string, err error) {
 
 // addValidationErrors reports the agent's own validation of a configuration
 // (config.FieldErrors, as config.FromProto and menu's Validate return them)
-// on the attributes it names. Errors on the top-level attributes in skip are
-// left out: their schema validators already report them.
-func addValidationErrors(diags *diag.Diagnostics, object string, err error, skip ...string) {
+// on the attributes it names. cfg is the configuration validated: an error
+// on a value it does not know yet (a module input), or comparing with one
+// (config.FieldError.Depends), is left out, since the value was validated
+// as a stand-in. Errors on the top-level attributes in skip are left out
+// too: their schema validators already report them.
+func addValidationErrors(diags *diag.Diagnostics, object string, err error, cfg tftypes.Value, skip ...string) {
 	if err == nil {
 		return
 	}
+	unknown := unknownPaths(cfg)
 	fes, ok := config.AsFieldErrors(err)
 	if !ok {
-		diags.AddError(invalidSummary(object), err.Error())
+		if len(unknown) == 0 {
+			diags.AddError(invalidSummary(object), err.Error())
+		}
 		return
 	}
 	for _, fe := range fes {
 		if len(fe.Path) > 0 && slices.Contains(skip, fmt.Sprint(fe.Path[0])) {
 			continue
 		}
-		addFieldError(diags, object, fieldPath(fe.Path), fe.Field(), fe.Reason)
+		if slices.ContainsFunc(append([][]any{fe.Path}, fe.Depends...), func(p []any) bool { return touchesAny(p, unknown) }) {
+			continue
+		}
+		addFieldError(diags, object, fieldPathIn(cfg.Type(), fe.Path), fe.Field(), fe.Reason)
 	}
+}
+
+// unknownPaths lists where v holds unknown values, as config.FieldError
+// paths. An unknown element of a set makes the whole set unknown: errors
+// name set elements by an index that says nothing about which.
+func unknownPaths(v tftypes.Value) [][]any {
+	var out [][]any
+	_ = tftypes.Walk(v, func(p *tftypes.AttributePath, v tftypes.Value) (bool, error) {
+		if v.IsKnown() {
+			return true, nil
+		}
+		var steps []any
+	walk:
+		for _, step := range p.Steps() {
+			switch s := step.(type) {
+			case tftypes.AttributeName:
+				steps = append(steps, string(s))
+			case tftypes.ElementKeyInt:
+				steps = append(steps, int(s))
+			default:
+				break walk
+			}
+		}
+		out = append(out, steps)
+		return false, nil
+	})
+	return out
+}
+
+// touchesAny reports whether p lies inside one of paths or holds one.
+func touchesAny(p []any, paths [][]any) bool {
+	for _, u := range paths {
+		n := min(len(p), len(u))
+		if slices.Equal(p[:n], u[:n]) {
+			return true
+		}
+	}
+	return false
 }
 
 // addInUseError explains the agent's refusal to delete an entry or menu that
@@ -112,14 +160,31 @@ func addFieldError(diags *diag.Diagnostics, object string, p path.Path, field, r
 
 // fieldPath converts config.FieldError's path (attribute names and list
 // indexes) to a framework path.
-func fieldPath(steps []any) path.Path {
+func fieldPath(steps []any) path.Path { return fieldPathIn(nil, steps) }
+
+// fieldPathIn is fieldPath for a value of type typ, if known: an index into
+// a set stops at the set, since a set's elements have no index.
+func fieldPathIn(typ tftypes.Type, steps []any) path.Path {
 	p := path.Empty()
 	for _, step := range steps {
+		if _, ok := typ.(tftypes.Set); ok {
+			return p
+		}
 		switch s := step.(type) {
 		case int:
 			p = p.AtListIndex(s)
+			if l, ok := typ.(tftypes.List); ok {
+				typ = l.ElementType
+			} else {
+				typ = nil
+			}
 		case string:
 			p = p.AtName(s)
+			if o, ok := typ.(tftypes.Object); ok {
+				typ = o.AttributeTypes[s]
+			} else {
+				typ = nil
+			}
 		default:
 			return path.Empty()
 		}

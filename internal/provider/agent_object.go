@@ -206,8 +206,8 @@ func nameOrID(name, id types.String) string {
 
 // validObjectName is validKey for objects named by config.NamePattern.
 func validObjectName(name string) string {
-	if config.NamePattern.MatchString(name) {
-		return ""
+	if err := config.CheckName(name); err != nil {
+		return err.Error()
 	}
-	return "1-63 lowercase letters, digits, '-' or '_'"
+	return ""
 }

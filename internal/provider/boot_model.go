@@ -37,25 +37,23 @@ type bootModel struct {
 // empty: the agent reports them as empty, and Read maps that back to null.
 type bootRuleModel struct {
 	UserClass   types.String `tfsdk:"user_class"`
-	Arch        types.List   `tfsdk:"arch"`
+	Arch        types.Set    `tfsdk:"arch"`
 	VendorClass types.String `tfsdk:"vendor_class"`
-	DUIDs       types.List   `tfsdk:"duids"`
-	MACs        types.List   `tfsdk:"macs"`
+	DUIDs       types.Set    `tfsdk:"duids"`
+	MACs        types.Set    `tfsdk:"macs"`
 	File        types.String `tfsdk:"file"`
 	Via         types.String `tfsdk:"via"`
 	URL         types.String `tfsdk:"url"`
 	Parameters  types.List   `tfsdk:"parameters"`
 }
 
-var bootVias = []string{string(bootfile.TFTP), string(bootfile.HTTP)}
-
 var (
 	bootRuleObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
 		"user_class":   types.StringType,
-		"arch":         types.ListType{ElemType: types.Int64Type},
+		"arch":         int64SetType,
 		"vendor_class": types.StringType,
-		"duids":        stringListType,
-		"macs":         stringListType,
+		"duids":        stringSetType,
+		"macs":         stringSetType,
 		"file":         types.StringType,
 		"via":          types.StringType,
 		"url":          types.StringType,
@@ -115,14 +113,24 @@ func bootToProto(ctx context.Context, obj types.Object) (*netbootv1.Boot, diag.D
 		HttpEnabled:               boolOr(b.HTTP, def.GetHttpEnabled()),
 		HttpPort:                  def.GetHttpPort(),
 	}
-	if !b.TFTPMaxTransfers.IsNull() && !b.TFTPMaxTransfers.IsUnknown() {
-		pb.TftpMaxTransfers = uint32Of(&diags, b.TFTPMaxTransfers.ValueInt64(), bootPath.AtName("tftp_max_transfers"))
-	}
-	if !b.TFTPMaxTransfersPerClient.IsNull() && !b.TFTPMaxTransfersPerClient.IsUnknown() {
-		pb.TftpMaxTransfersPerClient = uint32Of(&diags, b.TFTPMaxTransfersPerClient.ValueInt64(), bootPath.AtName("tftp_max_transfers_per_client"))
-	}
-	if !b.HTTPPort.IsNull() && !b.HTTPPort.IsUnknown() {
-		pb.HttpPort = uint32Of(&diags, b.HTTPPort.ValueInt64(), bootPath.AtName("http_port"))
+	// The API reads 0 as "the default", so 0 would pass unnoticed.
+	for _, n := range []struct {
+		v   types.Int64
+		dst *uint32
+		at  string
+	}{
+		{b.TFTPMaxTransfers, &pb.TftpMaxTransfers, "tftp_max_transfers"},
+		{b.TFTPMaxTransfersPerClient, &pb.TftpMaxTransfersPerClient, "tftp_max_transfers_per_client"},
+		{b.HTTPPort, &pb.HttpPort, "http_port"},
+	} {
+		if n.v.IsNull() || n.v.IsUnknown() {
+			continue
+		}
+		if n.v.ValueInt64() == 0 {
+			diags.AddAttributeError(bootPath.AtName(n.at), invalidSummary("boot server"), "boot."+n.at+" must be at least 1, got 0")
+			continue
+		}
+		*n.dst = uint32Of(&diags, n.v.ValueInt64(), bootPath.AtName(n.at))
 	}
 	if !b.ServerAddress.IsNull() && !b.ServerAddress.IsUnknown() {
 		pb.ServerAddress = b.ServerAddress.ValueString()
@@ -131,26 +139,31 @@ func bootToProto(ctx context.Context, obj types.Object) (*netbootv1.Boot, diag.D
 		pb.Rules = def.GetRules()
 		return pb, diags
 	}
-	var rules []bootRuleModel
-	diags.Append(b.Rules.ElementsAs(ctx, &rules, false)...)
-	for i, r := range rules {
-		rulePath := bootPath.AtName("rules").AtListIndex(i)
-		rule := &netbootv1.BootFileRule{
-			UserClass:   r.UserClass.ValueString(),
-			VendorClass: r.VendorClass.ValueString(),
-			Duids:       listStrings(ctx, r.DUIDs),
-			Macs:        listStrings(ctx, r.MACs),
-			File:        r.File.ValueString(),
-			Via:         r.Via.ValueString(),
-			Url:         r.URL.ValueString(),
-			Parameters:  listStrings(ctx, r.Parameters),
+	// A rule still unknown (a module input) goes as an empty rule, whose
+	// errors the caller leaves out.
+	for i, e := range b.Rules.Elements() {
+		rule := &netbootv1.BootFileRule{}
+		pb.Rules = append(pb.Rules, rule)
+		obj, ok := e.(types.Object)
+		if !ok || obj.IsNull() || obj.IsUnknown() {
+			continue
 		}
-		for j, e := range r.Arch.Elements() {
+		var r bootRuleModel
+		diags.Append(obj.As(ctx, &r, basetypes.ObjectAsOptions{})...)
+		rulePath := bootPath.AtName("rules").AtListIndex(i)
+		rule.UserClass = r.UserClass.ValueString()
+		rule.VendorClass = r.VendorClass.ValueString()
+		rule.Duids = setStrings(ctx, r.DUIDs)
+		rule.Macs = setStrings(ctx, r.MACs)
+		rule.File = r.File.ValueString()
+		rule.Via = r.Via.ValueString()
+		rule.Url = r.URL.ValueString()
+		rule.Parameters = listStrings(ctx, r.Parameters)
+		for _, e := range r.Arch.Elements() {
 			if n, ok := e.(types.Int64); ok && !n.IsNull() && !n.IsUnknown() {
-				rule.Arch = append(rule.Arch, uint32Of(&diags, n.ValueInt64(), rulePath.AtName("arch").AtListIndex(j)))
+				rule.Arch = append(rule.Arch, uint32Of(&diags, n.ValueInt64(), rulePath.AtName("arch")))
 			}
 		}
-		pb.Rules = append(pb.Rules, rule)
 	}
 	return pb, diags
 }
@@ -172,20 +185,20 @@ func bootFromProto(ctx context.Context, pb *netbootv1.Boot) (types.Object, diag.
 	var diags diag.Diagnostics
 	rules := make([]attr.Value, 0, len(pb.GetRules()))
 	for _, r := range pb.GetRules() {
-		arch := types.ListNull(types.Int64Type)
+		arch := types.SetNull(types.Int64Type)
 		if len(r.GetArch()) > 0 {
 			elems := make([]attr.Value, len(r.GetArch()))
 			for i, a := range r.GetArch() {
 				elems[i] = types.Int64Value(int64(a))
 			}
-			arch = types.ListValueMust(types.Int64Type, elems)
+			arch = types.SetValueMust(types.Int64Type, elems)
 		}
 		obj, d := types.ObjectValueFrom(ctx, bootRuleObjectType.AttrTypes, bootRuleModel{
 			UserClass:   stringOrNull(r.GetUserClass()),
 			Arch:        arch,
 			VendorClass: stringOrNull(r.GetVendorClass()),
-			DUIDs:       stringListOrNull(r.GetDuids()),
-			MACs:        stringListOrNull(r.GetMacs()),
+			DUIDs:       stringSetOrNull(r.GetDuids()),
+			MACs:        stringSetOrNull(r.GetMacs()),
 			File:        stringOrNull(r.GetFile()),
 			Via:         stringOrNull(r.GetVia()),
 			URL:         stringOrNull(r.GetUrl()),

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"regexp"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -91,8 +89,6 @@ type prefixDelegationModel struct {
 	End    ipv6types.Address `tfsdk:"end"`
 	Length types.Int64       `tfsdk:"length"`
 }
-
-var dhcpv6Modes = []string{string(config.DHCPv6Stateful), string(config.DHCPv6Stateless), string(config.DHCPv6Off)}
 
 var (
 	addressListType = types.ListType{ElemType: ipv6types.AddressType{}}
@@ -291,13 +287,13 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 
 	d := config.Defaults
 	mode := string(d.DHCPv6Mode)
-	if !dh.Mode.IsNull() {
+	if !dh.Mode.IsNull() && !dh.Mode.IsUnknown() {
 		mode = dh.Mode.ValueString()
 	}
 	managed, otherConfig := raFlagsFor(config.DHCPv6Mode(mode))
 	raPath, dhPath := path.Root("router_advertisement"), path.Root("dhcpv6")
 	num := func(v types.Int64, def uint32, p path.Path) uint32 {
-		if v.IsNull() {
+		if v.IsNull() || v.IsUnknown() {
 			return def
 		}
 		n := v.ValueInt64()
@@ -376,15 +372,20 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 	return pb, diags
 }
 
+// rangesToProto reads a list of ranges; a range still unknown (a module
+// input) goes as an empty one, whose errors the caller leaves out.
 func rangesToProto(ctx context.Context, l types.List, diags *diag.Diagnostics) []*netbootv1.AddressRange {
-	if l.IsNull() || l.IsUnknown() {
-		return nil
-	}
-	var ranges []addressRangeModel
-	diags.Append(l.ElementsAs(ctx, &ranges, false)...)
 	var out []*netbootv1.AddressRange
-	for _, r := range ranges {
-		out = append(out, &netbootv1.AddressRange{Start: r.Start.ValueString(), End: r.End.ValueString()})
+	for _, e := range l.Elements() {
+		pr := &netbootv1.AddressRange{}
+		out = append(out, pr)
+		obj, ok := e.(types.Object)
+		if !ok || obj.IsNull() || obj.IsUnknown() {
+			continue
+		}
+		var r addressRangeModel
+		diags.Append(obj.As(ctx, &r, basetypes.ObjectAsOptions{})...)
+		pr.Start, pr.End = r.Start.ValueString(), r.End.ValueString()
 	}
 	return out
 }
@@ -493,71 +494,6 @@ func rateLimitFromProto(rl *netbootv1.DHCPv6RateLimit) types.Object {
 		PerClientPerSecond: rl.GetPerClientPerSecond(), Burst: rl.GetBurst(),
 		PerSourcePerSecond: rl.GetPerSourcePerSecond(), PerSourceBurst: rl.GetPerSourceBurst(),
 	})
-}
-
-// wellFormed reports whether every value passes its attribute validator,
-// the precondition for the cross-attribute checks in ValidateConfig.
-func wellFormed(pb *netbootv1.BootServer) bool {
-	dh := pb.GetDhcpv6()
-	if !config.NamePattern.MatchString(pb.GetName()) || !slices.Contains(dhcpv6Modes, dh.GetMode()) || dh.GetPreference() > 255 {
-		return false
-	}
-	if rl := dh.GetRateLimit(); rl.GetPerClientPerSecond() > config.MaxRate || rl.GetPerSourcePerSecond() > config.MaxRate ||
-		rl.GetBurst() > config.MaxBurst || rl.GetPerSourceBurst() > config.MaxBurst {
-		return false
-	}
-	if dh.GetMaxIasPerMessage() > config.MaxIAsPerMessage || dh.GetMaxLeasesPerClient() > config.MaxLeasesPerClient {
-		return false
-	}
-	if _, err := ipv6types.ParsePrefix(pb.GetPrefix()); err != nil {
-		return false
-	}
-	addrs := slices.Concat(pb.GetRouterAdvertisement().GetRdnss(), dh.GetDnsServers())
-	for _, r := range slices.Concat(dh.GetRanges(), dh.GetTemporaryRanges()) {
-		addrs = append(addrs, r.GetStart(), r.GetEnd())
-	}
-	if pd := dh.GetPrefixDelegation(); pd != nil {
-		if pd.GetLength() < 48 || pd.GetLength() > 64 {
-			return false
-		}
-		addrs = append(addrs, pd.GetStart(), pd.GetEnd())
-	}
-	boot := pb.GetBoot()
-	if boot.GetHttpPort() < 1 || boot.GetHttpPort() > 65535 ||
-		boot.GetTftpMaxTransfers() > config.MaxTFTPTransfers || boot.GetTftpMaxTransfersPerClient() > config.MaxTFTPTransfers {
-		return false
-	}
-	if a := boot.GetServerAddress(); a != "" {
-		addrs = append(addrs, a)
-	}
-	for _, a := range addrs {
-		if _, err := ipv6types.ParseAddress(a); err != nil {
-			return false
-		}
-	}
-	for _, r := range boot.GetRules() {
-		if r.GetVia() != "" && !slices.Contains(bootVias, r.GetVia()) {
-			return false
-		}
-		for _, a := range r.GetArch() {
-			if a > 0xffff {
-				return false
-			}
-		}
-		if !allMatch(config.DUIDPattern, r.GetDuids()) || !allMatch(config.MACPattern, r.GetMacs()) {
-			return false
-		}
-	}
-	return true
-}
-
-func allMatch(re *regexp.Regexp, ss []string) bool {
-	for _, s := range ss {
-		if !re.MatchString(s) {
-			return false
-		}
-	}
-	return true
 }
 
 func boolOr(v types.Bool, def bool) bool {

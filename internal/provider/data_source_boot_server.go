@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/provider/ipv6types"
 )
 
@@ -62,8 +60,7 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Name of the boot server.",
 				Required:            true,
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be a boot server name: 1-63 lowercase letters, digits, '-' or '_'")},
+				Validators:          []validator.String{agentNameValidator()},
 			},
 			"id":        schema.StringAttribute{MarkdownDescription: "The boot server's name.", Computed: true},
 			"interface": schema.StringAttribute{MarkdownDescription: "Network interface served.", Computed: true},
@@ -162,10 +159,10 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 						NestedObject: schema.NestedAttributeObject{
 							Attributes: map[string]schema.Attribute{
 								"user_class":   schema.StringAttribute{MarkdownDescription: "User Class (option 15) matched; null matches any.", Computed: true},
-								"arch":         schema.ListAttribute{MarkdownDescription: "Client architecture types (option 61) matched; null matches any.", ElementType: types.Int64Type, Computed: true},
+								"arch":         schema.SetAttribute{MarkdownDescription: "Client architecture types (option 61) matched; null matches any.", ElementType: types.Int64Type, Computed: true},
 								"vendor_class": schema.StringAttribute{MarkdownDescription: "Vendor Class (option 16) substring matched; null matches any.", Computed: true},
-								"duids":        schema.ListAttribute{MarkdownDescription: "Client DUIDs (hex) matched; null matches any.", ElementType: types.StringType, Computed: true},
-								"macs":         schema.ListAttribute{MarkdownDescription: "Client MAC addresses matched; null matches any.", ElementType: types.StringType, Computed: true},
+								"duids":        schema.SetAttribute{MarkdownDescription: "Client DUIDs (hex) matched; null matches any.", ElementType: types.StringType, Computed: true},
+								"macs":         schema.SetAttribute{MarkdownDescription: "Client MAC addresses matched; null matches any.", ElementType: types.StringType, Computed: true},
 								"file":         schema.StringAttribute{MarkdownDescription: "Artifact path offered, fetched over `via`.", Computed: true},
 								"via":          schema.StringAttribute{MarkdownDescription: "`tftp` or `http`, for `file`.", Computed: true},
 								"url":          schema.StringAttribute{MarkdownDescription: "Absolute boot-file URL offered instead of `file`.", Computed: true},

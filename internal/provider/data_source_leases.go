@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 )
 
 var _ datasource.DataSourceWithConfigure = &leasesDataSource{}
@@ -61,8 +59,7 @@ func (d *leasesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"boot_server": schema.StringAttribute{
 				MarkdownDescription: "Name of the boot server whose leases to list. Leave unset for every boot server's leases.",
 				Optional:            true,
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be a boot server name: 1-63 lowercase letters, digits, '-' or '_'")},
+				Validators:          []validator.String{agentNameValidator()},
 			},
 			"leases": schema.ListNestedAttribute{
 				MarkdownDescription: "The leases, by boot server.",

@@ -16,7 +16,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 )
 
@@ -83,9 +82,8 @@ func (d *renderedScriptDataSource) Schema(_ context.Context, _ datasource.Schema
 			"boot_server": schema.StringAttribute{
 				MarkdownDescription: "Name of the boot server (`netboot_ipv6_boot_server`) whose script to render; it must " +
 					"serve HTTP and have an address, since the script's URLs start with its `boot_url_base`.",
-				Required: true,
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be a boot server name: 1-63 lowercase letters, digits, '-' or '_'")},
+				Required:   true,
+				Validators: []validator.String{agentNameValidator()},
 			},
 			"path": schema.StringAttribute{
 				MarkdownDescription: "`\"" + menu.StartPath + "\"` for the script iPXE runs first (it exists while a menu is " +

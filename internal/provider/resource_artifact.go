@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -47,13 +48,14 @@ type artifactResource struct {
 }
 
 type artifactModel struct {
-	ID        types.String `tfsdk:"id"`
-	Path      types.String `tfsdk:"path"`
-	Source    types.String `tfsdk:"source"`
-	AgentPath types.String `tfsdk:"agent_path"`
-	URL       types.String `tfsdk:"url"`
-	SHA256    types.String `tfsdk:"sha256"`
-	Size      types.Int64  `tfsdk:"size"`
+	ID        types.String   `tfsdk:"id"`
+	Path      types.String   `tfsdk:"path"`
+	Source    types.String   `tfsdk:"source"`
+	AgentPath types.String   `tfsdk:"agent_path"`
+	URL       types.String   `tfsdk:"url"`
+	SHA256    types.String   `tfsdk:"sha256"`
+	Size      types.Int64    `tfsdk:"size"`
+	Timeouts  timeouts.Value `tfsdk:"timeouts"`
 }
 
 // uploadChunkSize is the content per PutArtifact message: well below gRPC's
@@ -80,8 +82,11 @@ func (r *artifactResource) Metadata(_ context.Context, req resource.MetadataRequ
 	resp.ResourceBehavior = agentObjectBehavior
 }
 
-func (r *artifactResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *artifactResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Blocks: map[string]schema.Block{
+			"timeouts": timeoutsBlock(ctx, "storing the content (a `url` download, an upload, a copy of `agent_path`)"),
+		},
 		MarkdownDescription: "A file the agent serves at `path` over TFTP and HTTP on every boot server: an iPXE " +
 			"build, a script, a kernel or an initrd. The content comes from exactly one of `source` (a file next to " +
 			"Terraform, uploaded to the agent, so it works with remote agents), `agent_path` (a file on the agent " +
@@ -137,7 +142,7 @@ func (r *artifactResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"services answer), unspecified, multicast and `fd00:ec2::254`, so a client cannot make it fetch " +
 					"from the agent host's own services. Its operator may allow other hosts or restrict it with the " +
 					"agent's `--artifact-url-allow HOST|ADDRESS|CIDR|*` (repeatable; redirects and every address " +
-					"connected to are checked).",
+					"connected to are checked).\n\n" + secretValueNote + " The agent's log names the url too.",
 				Optional:   true,
 				Validators: []validator.String{httpURLValidator()},
 			},
@@ -254,7 +259,9 @@ func (r *artifactResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.put(ctx, &plan, cfg, &resp.Diagnostics)
+	putCtx, cancel := withTimeout(ctx, plan.Timeouts, "create", &resp.Diagnostics)
+	defer cancel()
+	r.put(putCtx, &plan, cfg, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -270,7 +277,9 @@ func (r *artifactResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.put(ctx, &plan, cfg, &resp.Diagnostics)
+	putCtx, cancel := withTimeout(ctx, plan.Timeouts, "update", &resp.Diagnostics)
+	defer cancel()
+	r.put(putCtx, &plan, cfg, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -339,7 +348,10 @@ func (r *artifactResource) put(ctx context.Context, m *artifactModel, cfg artifa
 	}
 	art, err := putArtifact(ctx, r.agent, header, content)
 	if err != nil {
-		addArtifactError(diags, header, fmt.Sprintf("storing artifact %q", header.GetPath()), err)
+		doing := fmt.Sprintf("storing artifact %q", header.GetPath())
+		if !addTimedOut(ctx, diags, doing, "The agent stopped and keeps serving what it served before at this path.") {
+			addArtifactError(diags, header, doing, err)
+		}
 		return
 	}
 	m.ID = types.StringValue(m.Path.ValueString())
@@ -462,7 +474,7 @@ var artifactObject = &agentObject[artifactModel]{
 			if ofImage[art.GetPath()] {
 				continue
 			}
-			var m artifactModel
+			m := artifactModel{Timeouts: nullTimeouts()}
 			m.fromProto(art)
 			models = append(models, m)
 		}

@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -500,5 +503,58 @@ resource "netboot_artifact" "leak" {
 	})
 	if _, err := lab.conn(t).GetArtifact(context.Background(), &netbootv1.GetArtifactRequest{Path: "leak/shadow"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("GetArtifact after a refused put: %v, want NotFound", err)
+	}
+}
+
+// A url download that does not finish within timeouts.create fails then,
+// saying which timeout ran out, and the agent stops the download and keeps
+// nothing. The file server answers nothing: it accepts the request and
+// waits, on the host end of a link into the agent's namespace.
+func TestAccArtifact_urlTimeout(t *testing.T) {
+	lab := newAccLab(t)
+	hostAddr := netip.MustParseAddr(lab.ControlLink(t)).Next() // the link's ::2, on the host side
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(hostAddr, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan time.Duration, 1)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		<-r.Context().Done() // the agent hung up
+		held <- time.Since(start)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + ln.Addr().String() + "/slow.efi"
+
+	start := time.Now()
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkArtifactsDestroyed(t),
+		Steps: []tfresource.TestStep{{
+			Config: lab.providerConfig() + fmt.Sprintf(`
+resource "netboot_artifact" "slow" {
+  path = "slow.efi"
+  url  = %q
+  timeouts {
+    create = "2s"
+  }
+}
+`, url),
+			ExpectError: errorTexts(`Timed out`, `Storing artifact "slow.efi": timed out: the create timeout of 2s ran out`),
+		}},
+	})
+	t.Logf("terraform init, plan and the failed apply took %s", time.Since(start).Round(100*time.Millisecond))
+	select {
+	case d := <-held:
+		t.Logf("the agent held the request for %s", d.Round(10*time.Millisecond))
+		if d < 1500*time.Millisecond || d > 5*time.Second {
+			t.Errorf("the agent hung up after %s, want about 2s", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent never hung up on the file server")
+	}
+	if _, err := lab.conn(t).GetArtifact(context.Background(), &netbootv1.GetArtifactRequest{Path: "slow.efi"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetArtifact after a timed-out download: %v, want NotFound", err)
 	}
 }

@@ -22,7 +22,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 )
 
@@ -67,6 +66,12 @@ var linuxBootAttrTypes = map[string]attr.Type{
 	"initrds": stringListType,
 	"args":    types.StringType,
 }
+
+// secretValueNote says how to keep a credential in a value out of plans.
+const secretValueNote = "A secret in it (a password, a token in a URL) stays out of plans and outputs when it " +
+	"comes from a `sensitive = true` variable or `sensitive(...)`: Terraform then shows the whole value as " +
+	"`(sensitive value)`. The state, and the agent (its store, `agent objects`, the scripts it serves), hold it in " +
+	"clear, as they must to boot with it: keep both where only operators can read them."
 
 // textRules says what a title or label may hold, for the documentation.
 const textRules = "Printable text on one line, at most 128 bytes, without `||`, `&&` or `;` as a separate word, " +
@@ -118,7 +123,7 @@ func linuxBootAttribute(description string) schema.SingleNestedAttribute {
 					"(its `boot_url_base`, without a trailing slash), `{{ .BootServer }}` its name and `{{ .Entry }}` this " +
 					"entry's name, e.g. `\"inst.repo={{ .HTTPBase }}/centos/9 ip=dhcp6\"`. iPXE's own settings such as " +
 					"`${netX/mac}` pass through for iPXE to fill in; in HCL write them `$${netX/mac}`. One line, at most " +
-					"4096 bytes, with the same limits as `title` on `||`, `&&`, `;` and `#`.",
+					"4096 bytes, with the same limits as `title` on `||`, `&&`, `;` and `#`. " + secretValueNote,
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
@@ -156,8 +161,7 @@ func (r *bootEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 					"old one is deleted.",
 				Required:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")},
+				Validators:    []validator.String{agentNameValidator()},
 			},
 			"title": schema.StringAttribute{
 				MarkdownDescription: "Label in menus, e.g. `\"CentOS Stream 9 installer\"`; the `name` when unset. A menu " +
@@ -186,14 +190,14 @@ func (r *bootEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "What kind `\"chain\"` downloads and runs (an `http://`, `https://` or `tftp://` URL, e.g. " +
 					"`\"https://boot.netboot.xyz/ipxe/netboot.xyz.efi\"`) or kind `\"sanboot\"` boots (an `http://` or " +
 					"`https://` disk image, or an `iscsi:`, `aoe:`, `fcp:` or `ib_srp:` SAN URI, see https://ipxe.org/sanuri). " +
-					"No spaces; iPXE settings such as `${netX/mac}` (in HCL `$${netX/mac}`) are filled in by iPXE.",
+					"No spaces; iPXE settings such as `${netX/mac}` (in HCL `$${netX/mac}`) are filled in by iPXE. " + secretValueNote,
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"script": schema.StringAttribute{
 				MarkdownDescription: "iPXE commands for kind `\"script\"`, e.g. a heredoc; a leading `#!ipxe` line is dropped. " +
 					"After the last line the host returns to its menu. Labels starting with `menu-` or `entry-` and " +
-					"`failed` belong to the generated script. In HCL write iPXE settings as `$${name}`.",
+					"`failed` belong to the generated script. In HCL write iPXE settings as `$${name}`. " + secretValueNote,
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
@@ -207,14 +211,13 @@ func (r *bootEntryResource) Configure(_ context.Context, req resource.ConfigureR
 	r.agent = conn
 }
 
-// ValidateConfig runs the agent's own validation (menu.Entry.Validate) once
-// every value is known, so a title iPXE would misread or a kernel path with
-// ".." fails at plan, naming the attribute. The schema's validators report
-// malformed names and kinds themselves.
+// ValidateConfig runs the agent's own validation (menu.Entry.Validate), so a
+// title iPXE would misread or a kernel path with ".." fails at validate and
+// plan, naming the attribute. Values not known yet (an NFS root image's
+// kernel_path, say) are skipped with the checks that compare with them;
+// the rest is checked. The schema's validators report malformed names and
+// kinds themselves.
 func (r *bootEntryResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		return
-	}
 	var m bootEntryModel
 	if diags := req.Config.Get(ctx, &m); diags.HasError() {
 		return
@@ -227,7 +230,7 @@ func (r *bootEntryResource) ValidateConfig(ctx context.Context, req resource.Val
 	if !slices.Contains(menu.Kinds, e.Kind) {
 		return
 	}
-	addValidationErrors(&resp.Diagnostics, "boot entry", e.Validate(), "name")
+	addValidationErrors(&resp.Diagnostics, "boot entry", e.Validate(), req.Config.Raw, "name")
 }
 
 // toProto builds the API's BootEntry; a null kind (a raw configuration) is

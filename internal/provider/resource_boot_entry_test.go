@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -127,6 +128,22 @@ func validateConfig(t *testing.T, r resource.ResourceWithValidateConfig, model a
 	var resp resource.ValidateConfigResponse
 	r.ValidateConfig(ctx, resource.ValidateConfigRequest{Config: tfsdk.Config{Schema: schemaResp.Schema, Raw: plan.Raw}}, &resp)
 	return resp.Diagnostics
+}
+
+// expectErrorsAt checks that diags are errors on exactly paths, in order.
+func expectErrorsAt(t *testing.T, diags diag.Diagnostics, paths ...path.Path) {
+	t.Helper()
+	var got []path.Path
+	for _, d := range diags {
+		dp, ok := d.(diag.DiagnosticWithPath)
+		if !ok || d.Severity() != diag.SeverityError {
+			t.Fatalf("diagnostic %v, want an error with a path", d)
+		}
+		got = append(got, dp.Path())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(paths) {
+		t.Errorf("errors at %v, want at %v (%v)", got, paths, diags)
+	}
 }
 
 // expectOneErrorAt checks that diags is exactly one error, on p.
@@ -379,4 +396,46 @@ func TestAccBootEntry_basic(t *testing.T) {
 			},
 		},
 	})
+}
+
+// An entry booting an NFS root image takes its kernel, initrd and
+// arguments from the image, unknown until it is built: they are skipped,
+// with the checks that compare with them, and the rest is still checked.
+func TestBootEntry_unknownValuesAreSkipped(t *testing.T) {
+	linux := func(kernel, args types.String, initrds types.List) types.Object {
+		return types.ObjectValueMust(linuxBootAttrTypes, map[string]attr.Value{"kernel": kernel, "initrds": initrds, "args": args})
+	}
+	unknownInitrds := types.ListValueMust(types.StringType, []attr.Value{types.StringUnknown()})
+	for _, tc := range []struct {
+		name  string
+		entry func(m *bootEntryModel)
+		want  []path.Path
+	}{
+		{"kernel, initrd and args unknown", func(m *bootEntryModel) {
+			m.Linux = linux(types.StringUnknown(), types.StringUnknown(), unknownInitrds)
+		}, nil},
+		{"the whole linux block unknown", func(m *bootEntryModel) {
+			m.Linux = types.ObjectUnknown(linuxBootAttrTypes)
+		}, nil},
+		{"a bad title beside unknown values", func(m *bootEntryModel) {
+			m.Title = types.StringValue("a\nb")
+			m.Linux = linux(types.StringUnknown(), types.StringValue("console=ttyS0"), unknownInitrds)
+		}, []path.Path{path.Root("title")}},
+		{"a bad initrd beside an unknown kernel", func(m *bootEntryModel) {
+			m.Linux = linux(types.StringUnknown(), types.StringNull(),
+				types.ListValueMust(types.StringType, []attr.Value{types.StringUnknown(), types.StringValue("../initrd.img")}))
+		}, []path.Path{path.Root("linux").AtName("initrds").AtListIndex(1)}},
+		{"kind unknown: url not compared with it", func(m *bootEntryModel) {
+			m.Kind = types.StringUnknown()
+			m.URL = types.StringValue("https://boot.example/ipxe.efi")
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m bootEntryModel
+			m.fromProto(&netbootv1.BootEntry{Name: "diskless", Kind: "linux"})
+			m.ID = types.StringNull()
+			tc.entry(&m)
+			expectErrorsAt(t, validateConfig(t, &bootEntryResource{}, &m), tc.want...)
+		})
+	}
 }

@@ -26,7 +26,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
 )
 
@@ -198,8 +197,7 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"Changing it replaces the menu.",
 				Required:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")},
+				Validators:    []validator.String{agentNameValidator()},
 			},
 			"title": optionalText("Shown above the items, e.g. `\"PXE Boot Options\"`; the `name` when unset. Also the label " +
 				"of this menu as another menu's item, unless that item sets `text`. " + textRules + " It must not start " +
@@ -313,7 +311,7 @@ func (r *bootMenuResource) ValidateConfig(ctx context.Context, req resource.Vali
 				"match out for a menu that is only a default or a submenu.")
 	}
 	mn := menu.MenuFromProto(pb)
-	addValidationErrors(&resp.Diagnostics, "boot menu", mn.Validate(), "name", "timeout")
+	addValidationErrors(&resp.Diagnostics, "boot menu", mn.Validate(), req.Config.Raw, "name", "timeout")
 }
 
 // toProto builds the API's BootMenu, filling in the schema's defaults for

@@ -3,12 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/netip"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -57,7 +56,6 @@ func secondsAttribute(description string, def time.Duration) schema.Int64Attribu
 		Optional:            true,
 		Computed:            true,
 		Default:             int64default.StaticInt64(int64(def / time.Second)),
-		Validators:          []validator.Int64{int64validator.Between(0, math.MaxUint32)},
 	}
 }
 
@@ -67,11 +65,10 @@ func rateLimitAttribute() schema.SingleNestedAttribute {
 	d := config.Defaults.RateLimit
 	count := func(description string, def uint32, max int64) schema.Int64Attribute {
 		return schema.Int64Attribute{
-			MarkdownDescription: fmt.Sprintf("%s Defaults to `%d`.", description, def),
+			MarkdownDescription: fmt.Sprintf("%s At most %d; defaults to `%d`.", description, max, def),
 			Optional:            true,
 			Computed:            true,
 			Default:             int64default.StaticInt64(int64(def)),
-			Validators:          []validator.Int64{int64validator.Between(0, max)},
 		}
 	}
 	return schema.SingleNestedAttribute{
@@ -103,10 +100,9 @@ func clientLimitAttribute(description string, def, max int) schema.Int64Attribut
 	return schema.Int64Attribute{
 		MarkdownDescription: fmt.Sprintf("%s Refusals are logged, one warning per message. `0` means no limit. "+
 			"Defaults to `%d`.", description, def),
-		Optional:   true,
-		Computed:   true,
-		Default:    int64default.StaticInt64(int64(def)),
-		Validators: []validator.Int64{int64validator.Between(0, int64(max))},
+		Optional: true,
+		Computed: true,
+		Default:  int64default.StaticInt64(int64(def)),
 	}
 }
 
@@ -117,10 +113,7 @@ func addressListAttribute(description string) schema.ListAttribute {
 		Optional:            true,
 		Computed:            true,
 		Default:             listdefault.StaticValue(types.ListValueMust(ipv6types.AddressType{}, []attr.Value{})),
-		Validators: []validator.List{
-			listvalidator.NoNullValues(),
-			listvalidator.ValueStringsAre(ipv6types.AddressValidator()),
-		},
+		Validators:          []validator.List{listvalidator.NoNullValues()},
 	}
 }
 
@@ -140,13 +133,11 @@ func rangesAttribute(description string) schema.ListNestedAttribute {
 					MarkdownDescription: "Required. First address of the range, e.g. `\"2001:db8:1::1000\"`.",
 					CustomType:          ipv6types.AddressType{},
 					Optional:            true,
-					Validators:          []validator.String{ipv6types.AddressValidator()},
 				},
 				"end": schema.StringAttribute{
 					MarkdownDescription: "Required. Last address of the range, e.g. `\"2001:db8:1::1fff\"`.",
 					CustomType:          ipv6types.AddressType{},
 					Optional:            true,
-					Validators:          []validator.String{ipv6types.AddressValidator()},
 				},
 			},
 		},
@@ -189,20 +180,18 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 					"beyond gets a TFTP error (\"too many transfers in progress\"), which most PXE firmware reports as a "+
 					"failed boot. Between 1 "+
 					"and %d; defaults to `%d`.", config.MaxTFTPTransfers, def.GetTftpMaxTransfers()),
-				Optional:   true,
-				Computed:   true,
-				Default:    int64default.StaticInt64(int64(def.GetTftpMaxTransfers())),
-				Validators: []validator.Int64{int64validator.Between(1, config.MaxTFTPTransfers)},
+				Optional: true,
+				Computed: true,
+				Default:  int64default.StaticInt64(int64(def.GetTftpMaxTransfers())),
 			},
 			"tftp_max_transfers_per_client": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("Most TFTP transfers in progress at once to one client address, so one "+
 					"client (or a flood of requests from one address) cannot take every slot of `tftp_max_transfers`; "+
 					"a booting machine fetches one file at a time. Between 1 and `tftp_max_transfers`; defaults to `%d`.",
 					def.GetTftpMaxTransfersPerClient()),
-				Optional:   true,
-				Computed:   true,
-				Default:    int64default.StaticInt64(int64(def.GetTftpMaxTransfersPerClient())),
-				Validators: []validator.Int64{int64validator.Between(1, config.MaxTFTPTransfers)},
+				Optional: true,
+				Computed: true,
+				Default:  int64default.StaticInt64(int64(def.GetTftpMaxTransfersPerClient())),
 			},
 			"http": schema.BoolAttribute{
 				MarkdownDescription: "Serve the artifacts over HTTP on `http_port`, for iPXE and UEFI HTTP boot. Defaults to `true`.",
@@ -215,7 +204,6 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(int64(def.GetHttpPort())),
-				Validators:          []validator.Int64{int64validator.Between(1, 65535)},
 			},
 			"server_address": schema.StringAttribute{
 				MarkdownDescription: "Address put in the boot URLs, e.g. `\"2001:db8:1::1\"`; not link-local, since a " +
@@ -223,7 +211,6 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 					"global address inside `prefix` (`boot_url_base` shows it); it then stays unset here.",
 				CustomType: ipv6types.AddressType{},
 				Optional:   true,
-				Validators: []validator.String{ipv6types.AddressValidator()},
 			},
 			"rules": schema.ListNestedAttribute{
 				MarkdownDescription: "Rules choosing each client's boot file, tried in order: the first rule whose " +
@@ -243,17 +230,14 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 							Optional:   true,
 							Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 						},
-						"arch": schema.ListAttribute{
+						"arch": schema.SetAttribute{
 							MarkdownDescription: "Match clients whose Client System Architecture Type (option 61) is " +
 								"any of these numbers (0-65535), e.g. `[7, 9]` for x64 UEFI (0x07, 0x09) or `[16]` for " +
-								"x64 UEFI HTTP boot (0x10). HCL has no hex literals: write them in decimal.",
+								"x64 UEFI HTTP boot (0x10). HCL has no hex literals: write them in decimal. A set: the " +
+								"order does not matter.",
 							ElementType: types.Int64Type,
 							Optional:    true,
-							Validators: []validator.List{
-								listvalidator.SizeAtLeast(1),
-								listvalidator.NoNullValues(),
-								listvalidator.ValueInt64sAre(int64validator.Between(0, 65535)),
-							},
+							Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.NoNullValues()},
 						},
 						"vendor_class": schema.StringAttribute{
 							MarkdownDescription: "Match clients with a Vendor Class (option 16) containing this, e.g. " +
@@ -261,33 +245,25 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 							Optional:   true,
 							Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 						},
-						"duids": schema.ListAttribute{
+						"duids": schema.SetAttribute{
 							MarkdownDescription: "Match clients whose DUID (option 1) is any of these, in hex without " +
 								"separators as `netboot_leases` shows `client_duid`, e.g. `[\"00030001525400123456\"]`; " +
 								"case does not matter. With `macs`, this singles out hosts as a dhcpd6.conf host " +
-								"declaration or an `if option dhcp6.client-id = …` branch would.",
+								"declaration or an `if option dhcp6.client-id = …` branch would. A set: the order does " +
+								"not matter.",
 							ElementType: types.StringType,
 							Optional:    true,
-							Validators: []validator.List{
-								listvalidator.SizeAtLeast(1),
-								listvalidator.NoNullValues(),
-								listvalidator.ValueStringsAre(stringvalidator.RegexMatches(config.DUIDPattern,
-									"must be a DUID in hex without separators, 3 to 130 bytes")),
-							},
+							Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.NoNullValues()},
 						},
-						"macs": schema.ListAttribute{
+						"macs": schema.SetAttribute{
 							MarkdownDescription: "Match clients whose MAC address is any of these, e.g. " +
 								"`[\"52:54:00:12:34:56\"]`; case does not matter. The agent takes it from a DUID-LL or " +
 								"DUID-LLT, else from the EUI-64 interface identifier of the client's link-local address " +
-								"(iPXE's DUID-UUID carries none); a client with neither matches no MAC.",
+								"(iPXE's DUID-UUID carries none); a client with neither matches no MAC. A set: the order " +
+								"does not matter.",
 							ElementType: types.StringType,
 							Optional:    true,
-							Validators: []validator.List{
-								listvalidator.SizeAtLeast(1),
-								listvalidator.NoNullValues(),
-								listvalidator.ValueStringsAre(stringvalidator.RegexMatches(config.MACPattern,
-									"must be six colon-separated hex bytes such as \"52:54:00:12:34:56\"")),
-							},
+							Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.NoNullValues()},
 						},
 						"file": schema.StringAttribute{
 							MarkdownDescription: "Path of a `netboot_artifact` to offer, e.g. `\"ipxe.efi\"`, written as " +
@@ -300,8 +276,7 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 						"via": schema.StringAttribute{
 							MarkdownDescription: "How clients fetch `file`: `\"tftp\"` (PXE firmware) or `\"http\"` " +
 								"(iPXE, UEFI HTTP boot). That server must be on.",
-							Optional:   true,
-							Validators: []validator.String{stringvalidator.OneOf(bootVias...)},
+							Optional: true,
 						},
 						"url": schema.StringAttribute{
 							MarkdownDescription: "Absolute boot-file URL to offer instead of `file`, e.g. " +
@@ -330,11 +305,14 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	d := config.Defaults
 	resp.Schema = schema.Schema{
+		// Version 1: boot rules' arch, duids and macs are sets (lists in 0).
+		Version: 1,
 		MarkdownDescription: "An IPv6 network boot site on one interface of the agent host: Router Advertisements " +
 			"(as radvd would send), DHCPv6 (as dhcpd6 would serve) with a boot-file URL per client, and the TFTP " +
 			"and HTTP servers (`boot`) that serve iPXE, its scripts and the artifacts. Every change but `name` is applied to the " +
 			"running servers in place, in one step that either fully succeeds or changes nothing.\n\n" +
-			"Cross-attribute rules are checked at `terraform plan` by the same code the agent runs: the prefix is a " +
+			"Every value is checked at `terraform validate` and `terraform plan` by the same code the agent runs, " +
+			"values not known yet (module inputs computed by other resources) once they are: the prefix is a " +
 			"/64, ranges and temporary ranges lie inside it without overlapping, delegated prefixes lie outside it, " +
 			"the RA flags agree with `dhcpv6.mode`, lifetimes are ordered " +
 			"(renew ≤ rebind ≤ preferred ≤ valid), and each boot rule names a file or a URL and a protocol " +
@@ -350,8 +328,6 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 					"starting with a letter or digit. Changing it replaces the boot server.",
 				Required:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators: []validator.String{stringvalidator.RegexMatches(config.NamePattern,
-					"must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")},
 			},
 			"interface": schema.StringAttribute{
 				MarkdownDescription: "Network interface on the agent host that faces the machines to boot, e.g. " +
@@ -363,7 +339,6 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 					"`\"2001:db8:1::/64\"`. Any spelling of the same prefix is the same value.",
 				CustomType: ipv6types.PrefixType{},
 				Required:   true,
-				Validators: []validator.String{ipv6types.PrefixValidator()},
 			},
 			"router_advertisement": schema.SingleNestedAttribute{
 				MarkdownDescription: "Router Advertisement settings (RFC 4861, RFC 8106). Every attribute has a default.",
@@ -418,10 +393,9 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 						MarkdownDescription: "`stateful` leases addresses from `ranges` and answers Information-Requests; " +
 							"`stateless` only answers Information-Requests (addresses by SLAAC); `off` runs no DHCPv6 " +
 							"server. Defaults to `\"" + string(d.DHCPv6Mode) + "\"`.",
-						Optional:   true,
-						Computed:   true,
-						Default:    stringdefault.StaticString(string(d.DHCPv6Mode)),
-						Validators: []validator.String{stringvalidator.OneOf(dhcpv6Modes...)},
+						Optional: true,
+						Computed: true,
+						Default:  stringdefault.StaticString(string(d.DHCPv6Mode)),
 					},
 					"ranges": rangesAttribute("Inclusive address ranges to lease IA_NA addresses from, inside `prefix` " +
 						"and not overlapping. At least one with mode `stateful`, none otherwise."),
@@ -440,18 +414,15 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 								MarkdownDescription: "Address of the first prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:100::\"`.",
 								CustomType:          ipv6types.AddressType{},
 								Required:            true,
-								Validators:          []validator.String{ipv6types.AddressValidator()},
 							},
 							"end": schema.StringAttribute{
 								MarkdownDescription: "Address of the last prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:111::\"`.",
 								CustomType:          ipv6types.AddressType{},
 								Required:            true,
-								Validators:          []validator.String{ipv6types.AddressValidator()},
 							},
 							"length": schema.Int64Attribute{
 								MarkdownDescription: "Length of each delegated prefix, between 48 and 64, e.g. `64` or `56`.",
 								Required:            true,
-								Validators:          []validator.Int64{int64validator.Between(48, 64)},
 							},
 						},
 					},
@@ -460,10 +431,9 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 					"preference": schema.Int64Attribute{
 						MarkdownDescription: "Server preference (0-255) sent in Advertise messages; clients pick the " +
 							"highest, and 255 makes them take this server at once. Defaults to `0`.",
-						Optional:   true,
-						Computed:   true,
-						Default:    int64default.StaticInt64(int64(d.Preference)),
-						Validators: []validator.Int64{int64validator.Between(0, 255)},
+						Optional: true,
+						Computed: true,
+						Default:  int64default.StaticInt64(int64(d.Preference)),
 					},
 					"renew_time":         secondsAttribute("T1: when a client renews its lease, at most `rebind_time`", d.RenewTime),
 					"rebind_time":        secondsAttribute("T2: when a client rebinds with any server, at most `preferred_lifetime`", d.RebindTime),
@@ -537,25 +507,23 @@ func (r *ipv6BootServerResource) Configure(_ context.Context, req resource.Confi
 }
 
 // ValidateConfig runs the agent's own validation (config.FromProto) on the
-// configuration with defaults filled in, so a range outside the prefix or
-// an inconsistent RA flag fails at plan, naming the attribute. It runs only
-// once every value is known and passes its attribute's validator: those
-// report malformed values themselves, and the cross-attribute rules need
-// well-formed values to say anything useful.
+// configuration with defaults filled in, so every malformed value, a range
+// outside the prefix or an inconsistent RA flag fails at validate and plan,
+// naming the attribute. Values not known yet (module inputs) stand in as
+// defaults or empty, and errors on them or comparing with them are left
+// out: the agent checks them again at apply.
 func (r *ipv6BootServerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
-		return
-	}
 	var m bootServerModel
 	if diags := req.Config.Get(ctx, &m); diags.HasError() {
 		return
 	}
 	pb, diags := m.toProto(ctx)
-	if diags.HasError() || !wellFormed(pb) {
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() {
 		return
 	}
 	_, err := config.FromProto(pb)
-	addValidationErrors(&resp.Diagnostics, "boot server", err)
+	addValidationErrors(&resp.Diagnostics, "boot server", err, req.Config.Raw)
 }
 
 // ModifyPlan fills in the RA flags the user left to dhcpv6.mode, and keeps
@@ -710,4 +678,12 @@ func (r *ipv6BootServerResource) ImportState(ctx context.Context, req resource.I
 
 func (r *ipv6BootServerResource) IdentitySchema(ctx context.Context, req resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
 	bootServerObject.identitySchema(ctx, req, resp)
+}
+
+var _ resource.ResourceWithUpgradeState = &ipv6BootServerResource{}
+
+// UpgradeState moves states written before boot rules' arch, duids and
+// macs were sets.
+func (r *ipv6BootServerResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	return map[int64]resource.StateUpgrader{0: listsBecameSets()}
 }

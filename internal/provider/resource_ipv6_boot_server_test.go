@@ -101,7 +101,9 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 		{"prefix host bits", "2001:db8:1::1/64", `dhcpv6 = { ` + ranges + ` }`,
 			"prefix has host bits set: write 2001:db8:1::/64"},
 		{"prefix not IPv6", "192.0.2.0/24", `dhcpv6 = { ` + ranges + ` }`,
-			"Invalid IPv6 prefix"},
+			"prefix must be an IPv6 prefix, not IPv4"},
+		{"prefix not a prefix", "2001:db8:1::", `dhcpv6 = { ` + ranges + ` }`,
+			`prefix must be an IPv6 prefix such as "2001:db8:1::/64"`},
 		{"range outside prefix", "2001:db8:1::/64",
 			`dhcpv6 = { ranges = [{ start = "2001:db8:1::1000", end = "2001:db8:2::1" }] }`,
 			"dhcpv6.ranges[0].end 2001:db8:2::1 is outside prefix 2001:db8:1::/64"},
@@ -127,11 +129,40 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			 }`,
 			"dhcpv6.renew_time must not exceed rebind_time"},
 		{"unknown mode", "2001:db8:1::/64", `dhcpv6 = { mode = "dhcp" }`,
-			`value must be one of: ["stateful" "stateless" "off"]`},
+			`dhcpv6.mode must be one of "stateful", "stateless" or "off", got "dhcp"`},
 		{"IPv4 RDNSS", "2001:db8:1::/64",
 			`router_advertisement = { rdnss = ["192.0.2.53"] }
 			 dhcpv6 = { ` + ranges + ` }`,
-			"Invalid IPv6 address"},
+			"router_advertisement.rdnss[0] must be an IPv6 address, not IPv4"},
+		{"zoned DNS server", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   dns_servers = ["2001:db8:1::53%eth0"]
+			 }`,
+			"dhcpv6.dns_servers[0] must not have a zone: write the address without %eth0"},
+		{"range start not an address", "2001:db8:1::/64",
+			`dhcpv6 = { ranges = [{ start = "2001:db8:1::10000", end = "2001:db8:1::1fff" }] }`,
+			"dhcpv6.ranges[0].start must be an IPv6 address"},
+		{"preference above 255", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   preference = 256
+			 }`,
+			"dhcpv6.preference must be between 0 and 255"},
+		{"negative lifetime", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   valid_lifetime = -1
+			 }`,
+			"Must be between 0 and 4294967295, got -1"},
+		{"http port 0", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { http_port = 0 }`,
+			"boot.http_port must be at least 1, got 0"},
+		{"http port above 65535", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { http_port = 65536 }`,
+			"boot.http_port must be a TCP port between 1 and 65535"},
 		{"bad search domain", "2001:db8:1::/64",
 			`dhcpv6 = {
 			   ` + ranges + `
@@ -167,11 +198,11 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 		{"boot rule with unknown protocol", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ file = "ipxe.efi", via = "ftp" }] }`,
-			`value must be one of: ["tftp" "http"]`},
+			`boot.rules[0].via must be "tftp" or "http", got "ftp"`},
 		{"boot arch out of range", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ arch = [65536], file = "ipxe.efi", via = "tftp" }] }`,
-			"must be between 0 and 65535"},
+			"boot.rules[0].arch[0] must be a client architecture type between 0 and 65535"},
 		{"boot server address link-local", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { server_address = "fe80::1" }`,
@@ -199,7 +230,7 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			   ` + ranges + `
 			   prefix_delegation = { start = "2001:db8:1:100::", end = "2001:db8:1:111::", length = 80 }
 			 }`,
-			"value must be between 48 and 64"},
+			"dhcpv6.prefix_delegation.length must be between 48 and 64 (the length of each delegated prefix), got 80"},
 		{"delegation when stateless", "2001:db8:1::/64",
 			`dhcpv6 = {
 			   mode              = "stateless"
@@ -209,7 +240,7 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 		{"boot rule DUID with colons", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ duids = ["00:03:00:01:52:54:00:12:34:56"], file = "ipxe.efi", via = "tftp" }] }`,
-			"must be a DUID in hex without separators"},
+			`boot.rules[0].duids[0] "00:03:00:01:52:54:00:12:34:56" must be a client DUID in hex without separators`},
 		{"rate limit burst of 1", "2001:db8:1::/64",
 			`dhcpv6 = {
 			   ` + ranges + `
@@ -221,13 +252,13 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			   ` + ranges + `
 			   max_ias_per_message = 1000
 			 }`,
-			"value must be between 0 and 256"},
+			"dhcpv6.max_ias_per_message must be between 0 (no limit) and 256"},
 		{"rate limit too high", "2001:db8:1::/64",
 			`dhcpv6 = {
 			   ` + ranges + `
 			   rate_limit = { per_source_per_second = 2000000 }
 			 }`,
-			"value must be between 0 and 1000000"},
+			"dhcpv6.rate_limit.per_source_per_second must be between 0 (no limit) and 1000000"},
 		{"tftp transfers per client above the total", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { tftp_max_transfers = 8, tftp_max_transfers_per_client = 9 }`,
@@ -235,15 +266,19 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 		{"no tftp transfers", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { tftp_max_transfers = 0 }`,
-			"value must be between 1 and 1024"},
+			"boot.tftp_max_transfers must be at least 1, got 0"},
+		{"total tftp transfers beyond the agent's cap", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { tftp_max_transfers = 2000 }`,
+			"boot.tftp_max_transfers must be between 1 and 1024, got 2000"},
 		{"tftp transfers beyond the agent's cap", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { tftp_max_transfers_per_client = 2000 }`,
-			"value must be between 1 and 1024"},
+			"boot.tftp_max_transfers_per_client must be between 1 and tftp_max_transfers"},
 		{"boot rule MAC with dashes", "2001:db8:1::/64",
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ macs = ["52-54-00-12-34-56"], file = "ipxe.efi", via = "tftp" }] }`,
-			"must be six colon-separated hex bytes"},
+			`boot.rules[0].macs[0] "52-54-00-12-34-56" must be a MAC address written as six colon-separated hex bytes`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tfresource.UnitTest(t, tfresource.TestCase{
@@ -266,13 +301,13 @@ func TestIPv6BootServer_invalidRuleNamesItsAttribute(t *testing.T) {
 	var schemaResp resource.SchemaResponse
 	r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
 	rule := func(userClass string, arch []int64, file, via string) attr.Value {
-		archList := types.ListNull(types.Int64Type)
+		archSet := types.SetNull(types.Int64Type)
 		if arch != nil {
-			archList, _ = types.ListValueFrom(ctx, types.Int64Type, arch)
+			archSet, _ = types.SetValueFrom(ctx, types.Int64Type, arch)
 		}
 		return types.ObjectValueMust(bootRuleObjectType.AttrTypes, map[string]attr.Value{
-			"user_class": stringOrNull(userClass), "arch": archList, "vendor_class": types.StringNull(),
-			"duids": types.ListNull(types.StringType), "macs": types.ListNull(types.StringType),
+			"user_class": stringOrNull(userClass), "arch": archSet, "vendor_class": types.StringNull(),
+			"duids": types.SetNull(types.StringType), "macs": types.SetNull(types.StringType),
 			"file": types.StringValue(file), "via": types.StringValue(via), "url": types.StringNull(),
 			"parameters": types.ListNull(types.StringType),
 		})
@@ -876,7 +911,7 @@ func TestAccIPv6BootServer_boot(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, boot.AtMapKey("server_address"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(testResource, rules, knownvalue.ListSizeExact(len(bootfile.DefaultRules()))),
 					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(0).AtMapKey("user_class"), knownvalue.StringExact("iPXE")),
-					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(1).AtMapKey("arch"), knownvalue.ListExact([]knownvalue.Check{knownvalue.Int64Exact(0)})),
+					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(1).AtMapKey("arch"), knownvalue.SetExact([]knownvalue.Check{knownvalue.Int64Exact(0)})),
 					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(1).AtMapKey("user_class"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("boot_url_base"), knownvalue.StringExact("http://["+lab.ServerAddr+"]")),
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("tftp_url_base"), knownvalue.StringExact("tftp://["+lab.ServerAddr+"]")),
@@ -903,7 +938,7 @@ func TestAccIPv6BootServer_boot(t *testing.T) {
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(1).AtMapKey("file"), knownvalue.StringExact("snponly.efi")),
-					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(1).AtMapKey("arch"), knownvalue.ListExact([]knownvalue.Check{knownvalue.Int64Exact(7), knownvalue.Int64Exact(9)})),
+					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(1).AtMapKey("arch"), knownvalue.SetExact([]knownvalue.Check{knownvalue.Int64Exact(7), knownvalue.Int64Exact(9)})),
 				},
 				Check: func(*terraform.State) error {
 					if r := agentRule(1); r.GetFile() != "snponly.efi" || fmt.Sprint(r.GetArch()) != "[7 9]" || r.GetVia() != "tftp" {
@@ -1059,4 +1094,118 @@ func TestAccIPv6BootServer_rangeOutsidePrefixFailsAtPlan(t *testing.T) {
 	if err != nil || len(list.GetBootServers()) != 0 {
 		t.Fatalf("a config rejected at plan reached the agent: %v, %v", list, err)
 	}
+}
+
+// validBootServer is a valid boot server as a configuration leaves most of
+// it: null, for the defaults.
+func validBootServer() bootServerModel {
+	return bootServerModel{
+		ID:                  types.StringNull(),
+		Name:                types.StringValue("lab"),
+		Interface:           types.StringValue("eth1"),
+		Prefix:              ipv6types.NewPrefixValue("2001:db8:1::/64"),
+		RouterAdvertisement: types.ObjectNull(routerAdvertisementAttrTypes),
+		DHCPv6: types.ObjectValueMust(dhcpv6AttrTypes, withAttr(defaultDHCPv6(), "ranges",
+			types.ListValueMust(addressRangeObjectType, []attr.Value{rangeValue("2001:db8:1::1000", "2001:db8:1::1fff")}))),
+		Boot:             types.ObjectNull(bootAttrTypes),
+		LinkLocalAddress: types.StringNull(),
+		GlobalAddresses:  types.ListNull(types.StringType),
+		ServerDUID:       types.StringNull(),
+		BootURLBase:      types.StringNull(),
+		TFTPURLBase:      types.StringNull(),
+	}
+}
+
+// Values not known yet (module inputs, other resources' attributes) are
+// skipped, with every check that compares with them, while the known rest
+// is still checked: a module's own mistakes show at validate.
+func TestIPv6BootServer_unknownValuesAreSkipped(t *testing.T) {
+	dhcpv6With := func(m *bootServerModel, name string, v attr.Value) {
+		m.DHCPv6 = types.ObjectValueMust(dhcpv6AttrTypes, withAttr(m.DHCPv6, name, v))
+	}
+	unknownRange := types.ObjectUnknown(addressRangeObjectType.AttrTypes)
+	raWith := func(m *bootServerModel, name string, v attr.Value) {
+		ra := defaultRouterAdvertisement()
+		m.RouterAdvertisement = types.ObjectValueMust(routerAdvertisementAttrTypes, withAttr(ra, name, v))
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(m *bootServerModel)
+		want   []path.Path
+	}{
+		{"prefix unknown: ranges not compared with it", func(m *bootServerModel) {
+			m.Prefix = ipv6types.Prefix{StringValue: types.StringUnknown()}
+			dhcpv6With(m, "ranges", types.ListValueMust(addressRangeObjectType, []attr.Value{rangeValue("2001:db8:9::1", "2001:db8:9::2")}))
+		}, nil},
+		{"prefix unknown: a malformed address still fails", func(m *bootServerModel) {
+			m.Prefix = ipv6types.Prefix{StringValue: types.StringUnknown()}
+			dhcpv6With(m, "dns_servers", types.ListValueMust(ipv6types.AddressType{}, []attr.Value{ipv6types.NewAddressValue("192.0.2.53")}))
+		}, []path.Path{path.Root("dhcpv6").AtName("dns_servers").AtListIndex(0)}},
+		{"mode unknown: the RA flags are not compared with it", func(m *bootServerModel) {
+			dhcpv6With(m, "mode", types.StringUnknown())
+			raWith(m, "managed", types.BoolValue(false))
+		}, nil},
+		{"whole dhcpv6 unknown", func(m *bootServerModel) {
+			m.DHCPv6 = types.ObjectUnknown(dhcpv6AttrTypes)
+			raWith(m, "managed", types.BoolValue(false))
+		}, nil},
+		{"rebind_time unknown: renew_time not compared with it", func(m *bootServerModel) {
+			dhcpv6With(m, "rebind_time", types.Int64Unknown())
+			dhcpv6With(m, "renew_time", types.Int64Value(3500))
+		}, nil},
+		{"a whole range unknown (ranges = [var.r])", func(m *bootServerModel) {
+			dhcpv6With(m, "ranges", types.ListValueMust(addressRangeObjectType, []attr.Value{unknownRange}))
+		}, nil},
+		{"a known range beside an unknown one is still checked", func(m *bootServerModel) {
+			dhcpv6With(m, "ranges", types.ListValueMust(addressRangeObjectType, []attr.Value{
+				unknownRange, rangeValue("2001:db8:1::1000", "2001:db8:2::1")}))
+		}, []path.Path{path.Root("dhcpv6").AtName("ranges").AtListIndex(1).AtName("end")}},
+		{"the ranges list unknown", func(m *bootServerModel) {
+			dhcpv6With(m, "ranges", types.ListUnknown(addressRangeObjectType))
+		}, nil},
+		{"an unknown name beside a bad interface", func(m *bootServerModel) {
+			m.Name = types.StringUnknown()
+			m.Interface = types.StringValue("eth/1")
+		}, []path.Path{path.Root("interface")}},
+		{"a rule unknown beside a bad one", func(m *bootServerModel) {
+			m.Boot = types.ObjectValueMust(bootAttrTypes, withAttr(defaultBoot(), "rules", types.ListValueMust(bootRuleObjectType, []attr.Value{
+				types.ObjectUnknown(bootRuleObjectType.AttrTypes),
+				types.ObjectValueMust(bootRuleObjectType.AttrTypes, map[string]attr.Value{
+					"user_class": types.StringNull(), "arch": types.SetNull(types.Int64Type), "vendor_class": types.StringNull(),
+					"duids": types.SetNull(types.StringType), "macs": types.SetValueMust(types.StringType, []attr.Value{types.StringValue("52-54-00-12-34-56")}),
+					"file": types.StringValue("ipxe.efi"), "via": types.StringUnknown(), "url": types.StringNull(),
+					"parameters": types.ListNull(types.StringType),
+				}),
+			})))
+		}, []path.Path{path.Root("boot").AtName("rules").AtListIndex(1).AtName("macs")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := validBootServer()
+			tc.change(&m)
+			expectErrorsAt(t, validateConfig(t, &ipv6BootServerResource{}, &m), tc.want...)
+		})
+	}
+}
+
+// A rule's arch, duids and macs are sets: writing them in another order is
+// no change.
+func TestAccIPv6BootServer_reorderedRuleMatchIsNoChange(t *testing.T) {
+	lab := newAccLab(t)
+	cfg := func(arch, duids, macs string) string {
+		return bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody+`
+  boot = {
+    rules = [
+      { arch = `+arch+`, duids = `+duids+`, macs = `+macs+`, file = "host.efi", via = "tftp" },
+    ]
+  }
+`)
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkBootServerDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{Config: cfg(`[7, 9]`, `["00030001525400123456", "00030001525400abcdef"]`, `["52:54:00:12:34:56", "52:54:00:ab:cd:ef"]`)},
+			{Config: cfg(`[9, 7]`, `["00030001525400abcdef", "00030001525400123456"]`, `["52:54:00:ab:cd:ef", "52:54:00:12:34:56"]`), PlanOnly: true},
+		},
+	})
 }

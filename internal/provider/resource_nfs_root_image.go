@@ -2,13 +2,13 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	slashpath "path"
 	"path/filepath"
 	"regexp"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -27,7 +27,6 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsroot"
 )
 
@@ -50,27 +49,28 @@ type nfsRootImageResource struct {
 }
 
 type nfsRootImageModel struct {
-	ID            types.String `tfsdk:"id"`
-	Name          types.String `tfsdk:"name"`
-	BootServer    types.String `tfsdk:"boot_server"`
-	RootDir       types.String `tfsdk:"root_dir"`
-	Hostname      types.String `tfsdk:"hostname"`
-	ExportPath    types.String `tfsdk:"export_path"`
-	ReadWrite     types.Bool   `tfsdk:"read_write"`
-	NoRootSquash  types.Bool   `tfsdk:"no_root_squash"`
-	Interface     types.String `tfsdk:"interface"`
-	Kernel        types.String `tfsdk:"kernel"`
-	KernelVersion types.String `tfsdk:"kernel_version"`
-	Console       types.String `tfsdk:"console"`
-	ExtraModules  types.List   `tfsdk:"extra_modules"`
-	KernelPath    types.String `tfsdk:"kernel_path"`
-	InitrdPath    types.String `tfsdk:"initrd_path"`
-	InitrdSize    types.Int64  `tfsdk:"initrd_size"`
-	InitrdSHA256  types.String `tfsdk:"initrd_sha256"`
-	KernelSHA256  types.String `tfsdk:"kernel_sha256"`
-	KernelArgs    types.String `tfsdk:"kernel_args"`
-	NFSRoot       types.String `tfsdk:"nfsroot"`
-	BuildLog      types.String `tfsdk:"build_log"`
+	ID            types.String   `tfsdk:"id"`
+	Name          types.String   `tfsdk:"name"`
+	BootServer    types.String   `tfsdk:"boot_server"`
+	RootDir       types.String   `tfsdk:"root_dir"`
+	Hostname      types.String   `tfsdk:"hostname"`
+	ExportPath    types.String   `tfsdk:"export_path"`
+	ReadWrite     types.Bool     `tfsdk:"read_write"`
+	NoRootSquash  types.Bool     `tfsdk:"no_root_squash"`
+	Interface     types.String   `tfsdk:"interface"`
+	Kernel        types.String   `tfsdk:"kernel"`
+	KernelVersion types.String   `tfsdk:"kernel_version"`
+	Console       types.String   `tfsdk:"console"`
+	ExtraModules  types.List     `tfsdk:"extra_modules"`
+	KernelPath    types.String   `tfsdk:"kernel_path"`
+	InitrdPath    types.String   `tfsdk:"initrd_path"`
+	InitrdSize    types.Int64    `tfsdk:"initrd_size"`
+	InitrdSHA256  types.String   `tfsdk:"initrd_sha256"`
+	KernelSHA256  types.String   `tfsdk:"kernel_sha256"`
+	KernelArgs    types.String   `tfsdk:"kernel_args"`
+	NFSRoot       types.String   `tfsdk:"nfsroot"`
+	BuildLog      types.String   `tfsdk:"build_log"`
+	Timeouts      timeouts.Value `tfsdk:"timeouts"`
 }
 
 // The agent's defaults, which the plan can show before it runs.
@@ -80,7 +80,6 @@ const (
 	nfsRootArtifactDir  = "nfsroot"
 	nfsRootKernelFile   = "vmlinuz"
 	nfsRootInitrdFile   = "initrd.img"
-	vmlinuzPrefix       = "vmlinuz-"
 )
 
 // nfsRootImageNoun names the resource in the agent's error summaries.
@@ -94,8 +93,11 @@ func (r *nfsRootImageResource) Metadata(_ context.Context, req resource.Metadata
 	resp.ResourceBehavior = agentObjectBehavior
 }
 
-func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *nfsRootImageResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Blocks: map[string]schema.Block{
+			"timeouts": timeoutsBlock(ctx, "building the image (the initrd, copying the kernel, the export)"),
+		},
 		MarkdownDescription: "A root filesystem on the agent host that machines boot diskless over IPv6: the kernel " +
 			"boots with an initrd the agent builds, which brings the network up by SLAAC and mounts `root_dir` over " +
 			"NFSv3 from the boot server. Give a `netboot_boot_entry` this image's `kernel_path`, `initrd_path` and " +
@@ -284,11 +286,6 @@ func (r *nfsRootImageResource) Schema(_ context.Context, _ resource.SchemaReques
 	}
 }
 
-func agentNameValidator() validator.String {
-	return stringvalidator.RegexMatches(config.NamePattern,
-		"must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
-}
-
 // nfsRootHostValidator refuses what nfsroot= cannot carry, with the
 // initrd's own explanation (nfsroot.ValidateNFSRootHost).
 func nfsRootHostValidator() validator.String {
@@ -303,32 +300,15 @@ func exportPathValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid export path",
 		description: `a clean absolute path without commas, spaces or quotes, such as "/roots/debian"`,
-		check: func(p string) error {
-			switch {
-			case !strings.HasPrefix(p, "/"):
-				return errors.New("it is relative")
-			case strings.ContainsAny(p, ", \t\n\""):
-				return errors.New("it contains a comma, white space or a quote, which would end it in nfsroot= or the mount options")
-			case slashpath.Clean(p) != p:
-				return errors.New("write " + slashpath.Clean(p))
-			}
-			return nil
-		},
+		check:       nfsroot.CheckExportPath,
 	}
 }
 
-// interfaceNameValidator applies the kernel's rule (dev_valid_name), which
-// the initrd's ip6= relies on.
 func interfaceNameValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid interface name",
 		description: `a kernel interface name such as "eth0": 1-15 bytes, without '/', ':', ',' or white space`,
-		check: func(s string) error {
-			if s == "" || len(s) > 15 || s == "." || s == ".." || strings.ContainsAny(s, "/: \t\n,") {
-				return fmt.Errorf("%q is not one", s)
-			}
-			return nil
-		},
+		check:       nfsroot.CheckInterface,
 	}
 }
 
@@ -336,12 +316,7 @@ func kernelVersionValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid kernel version",
 		description: `a kernel release as uname -r prints it, such as "6.1.0-56-amd64"`,
-		check: func(s string) error {
-			if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/ \t\n") {
-				return fmt.Errorf("%q is not a directory name under /lib/modules", s)
-			}
-			return nil
-		},
+		check:       nfsroot.CheckKernelVersion,
 	}
 }
 
@@ -349,12 +324,7 @@ func consoleValidator() validator.String {
 	return stringCheck{
 		summary:     "Invalid console",
 		description: `a console device such as "ttyS0" or "ttyS0,115200n8"`,
-		check: func(s string) error {
-			if s == "" || strings.ContainsAny(s, " \t\n\"=") {
-				return fmt.Errorf("%q would not stay one kernel argument", s)
-			}
-			return nil
-		},
+		check:       nfsroot.CheckConsole,
 	}
 }
 
@@ -373,21 +343,12 @@ func (r *nfsRootImageResource) ValidateConfig(ctx context.Context, req resource.
 	if resp.Diagnostics.HasError() || kernel.IsNull() || kernel.IsUnknown() || !version.IsNull() {
 		return
 	}
-	if _, ok := kernelVersionOf(kernel.ValueString()); !ok {
+	if _, ok := nfsroot.KernelVersionOf(kernel.ValueString()); !ok {
 		resp.Diagnostics.AddAttributeError(path.Root("kernel_version"), "Cannot derive kernel_version",
 			fmt.Sprintf("kernel_version is derived from a kernel file named vmlinuz-<version>, and %q is not one: set "+
 				"kernel_version to the kernel's release (uname -r), whose modules are in /lib/modules/<release>.",
 				filepath.Base(kernel.ValueString())))
 	}
-}
-
-// kernelVersionOf is the agent's derivation of kernel_version.
-func kernelVersionOf(kernel string) (string, bool) {
-	base := filepath.Base(kernel)
-	if !strings.HasPrefix(base, vmlinuzPrefix) || base == vmlinuzPrefix {
-		return "", false
-	}
-	return strings.TrimPrefix(base, vmlinuzPrefix), true
 }
 
 // ModifyPlan fills in what the agent will answer and the plan can already
@@ -423,7 +384,7 @@ func (m *nfsRootImageModel) planDerived(cfg nfsRootImageModel) {
 		}
 	}
 	if cfg.KernelVersion.IsNull() && knownString(cfg.Kernel) {
-		if v, ok := kernelVersionOf(cfg.Kernel.ValueString()); ok {
+		if v, ok := nfsroot.KernelVersionOf(cfg.Kernel.ValueString()); ok {
 			m.KernelVersion = types.StringValue(v)
 		}
 	}
@@ -557,7 +518,10 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 		}
 		st, err := agent.PutNFSRootImage(ctx, &netbootv1.PutNFSRootImageRequest{Image: img})
 		if err != nil {
-			addNFSRootImageError(diags, img, err)
+			if !addTimedOut(ctx, diags, fmt.Sprintf("building NFS root image %q", img.GetName()),
+				"The provider stopped waiting; a build the agent still finishes is read back at the next plan.") {
+				addNFSRootImageError(diags, img, err)
+			}
 			return
 		}
 		diags.Append(m.fromProto(ctx, st)...)
@@ -573,6 +537,7 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 		images, err := agentclient.All(ctx, agent.ListNFSRootImages, &netbootv1.ListNFSRootImagesRequest{}, (*netbootv1.ListNFSRootImagesResponse).GetImages)
 		models := make([]nfsRootImageModel, len(images))
 		for i, st := range images {
+			models[i].Timeouts = nullTimeouts()
 			diags.Append(models[i].fromProto(ctx, st)...)
 		}
 		return models, err
@@ -585,6 +550,10 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 }
 
 func (r *nfsRootImageResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var t timeouts.Value
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
+	ctx, cancel := withTimeout(ctx, t, "create", &resp.Diagnostics)
+	defer cancel()
 	nfsRootImageObject.create(ctx, r.agent, req, resp)
 }
 
@@ -593,6 +562,10 @@ func (r *nfsRootImageResource) Read(ctx context.Context, req resource.ReadReques
 }
 
 func (r *nfsRootImageResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var t timeouts.Value
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("timeouts"), &t)...)
+	ctx, cancel := withTimeout(ctx, t, "update", &resp.Diagnostics)
+	defer cancel()
 	nfsRootImageObject.update(ctx, r.agent, req, resp)
 }
 

@@ -74,7 +74,7 @@ func TestNFSRootImage_invalidConfigFailsAtPlan(t *testing.T) {
   hostname    = "nfs.example"`, `it is relative`},
 		{"export path with a comma", base + `
   hostname    = "nfs.example"
-  export_path = "/roots/a,b"`, `it contains a comma`},
+  export_path = "/roots/a,b"`, `"/roots/a,b" has commas, spaces or quotes`},
 		{"unclean export path", base + `
   hostname    = "nfs.example"
   export_path = "/roots//a/"`, `write /roots/a`},

@@ -10,7 +10,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 )
 
-var stringSetType = types.SetType{ElemType: types.StringType}
+var (
+	stringSetType = types.SetType{ElemType: types.StringType}
+	int64SetType  = types.SetType{ElemType: types.Int64Type}
+)
 
 // setStrings reads a set of strings or of string-based custom values.
 func setStrings(ctx context.Context, s types.Set) []string {

@@ -34,6 +34,16 @@ func (v stringCheck) ValidateString(_ context.Context, req validator.StringReque
 	}
 }
 
+// agentNameValidator accepts what names a boot server, entry, menu or
+// image on the agent.
+func agentNameValidator() validator.String {
+	return stringCheck{
+		summary:     "Invalid name",
+		description: `a name on the agent such as "lab"`,
+		check:       config.CheckName,
+	}
+}
+
 // artifactPathValidator accepts what the agent's TFTP and HTTP servers can
 // serve: a clean relative path such as "ipxe.efi" or "linux/vmlinuz".
 func artifactPathValidator() validator.String {

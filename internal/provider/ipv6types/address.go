@@ -85,17 +85,3 @@ func sameAddress(a, b string) bool {
 	y, errY := netip.ParseAddr(b)
 	return errX == nil && errY == nil && x == y
 }
-
-// ParseAddress parses an IPv6 address, rejecting IPv4 and zoned addresses.
-func ParseAddress(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	switch {
-	case err != nil:
-		return netip.Addr{}, err
-	case !a.Is6() || a.Is4In6():
-		return netip.Addr{}, fmt.Errorf("%q is an IPv4 address", s)
-	case a.Zone() != "":
-		return netip.Addr{}, fmt.Errorf("%q has a zone; write the address without %%%s", s, a.Zone())
-	}
-	return a, nil
-}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
@@ -55,34 +52,6 @@ func TestPrefixSemanticEquals(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%q ≡ %q: %v, want %v", tc.a, tc.b, got, tc.want)
-		}
-	}
-}
-
-func TestValidators(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		v     validator.String
-		value types.String
-		ok    bool
-	}{
-		{AddressValidator(), types.StringValue("2001:db8::1"), true},
-		{AddressValidator(), types.StringValue("2001:DB8::1"), true},
-		{AddressValidator(), types.StringValue("192.0.2.1"), false},
-		{AddressValidator(), types.StringValue("::ffff:192.0.2.1"), false},
-		{AddressValidator(), types.StringValue("fe80::1%eth0"), false},
-		{AddressValidator(), types.StringValue("2001:db8::/64"), false},
-		{AddressValidator(), types.StringNull(), true},
-		{AddressValidator(), types.StringUnknown(), true},
-		{PrefixValidator(), types.StringValue("2001:db8:1::/64"), true},
-		{PrefixValidator(), types.StringValue("2001:db8:1::/48"), true}, // the length is the resource's rule
-		{PrefixValidator(), types.StringValue("2001:db8:1::"), false},
-		{PrefixValidator(), types.StringValue("192.0.2.0/24"), false},
-	} {
-		var resp validator.StringResponse
-		tc.v.ValidateString(ctx, validator.StringRequest{Path: path.Root("x"), ConfigValue: tc.value}, &resp)
-		if ok := !resp.Diagnostics.HasError(); ok != tc.ok {
-			t.Errorf("%T(%s): valid = %v, want %v (%v)", tc.v, tc.value, ok, tc.ok, resp.Diagnostics)
 		}
 	}
 }

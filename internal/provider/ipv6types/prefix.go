@@ -81,15 +81,3 @@ func samePrefix(a, b string) bool {
 	y, errY := netip.ParsePrefix(b)
 	return errX == nil && errY == nil && x == y
 }
-
-// ParsePrefix parses an IPv6 prefix in CIDR notation, rejecting IPv4.
-func ParsePrefix(s string) (netip.Prefix, error) {
-	p, err := netip.ParsePrefix(s)
-	switch {
-	case err != nil:
-		return netip.Prefix{}, err
-	case !p.Addr().Is6() || p.Addr().Is4In6():
-		return netip.Prefix{}, fmt.Errorf("%q is an IPv4 prefix", s)
-	}
-	return p, nil
-}
