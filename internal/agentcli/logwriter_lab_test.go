@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
@@ -21,18 +19,7 @@ import (
 // gone they reach the file whole, followed by nothing torn, and the
 // failure (ENOSPC) is reported.
 func TestLineBatcherOnFullFilesystem(t *testing.T) {
-	if os.Geteuid() != 0 {
-		testlab.Unavailable(t, "needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
-		t.Fatalf("mounting a tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmounting %s: %v", dir, err)
-		}
-	})
+	dir := testlab.Tmpfs(t, "64k")
 	logFile, err := os.Create(filepath.Join(dir, "agent.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,16 +27,7 @@ func TestLineBatcherOnFullFilesystem(t *testing.T) {
 	defer logFile.Close()
 	// Fill the filesystem, leaving part of a page that the first line
 	// half fills.
-	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.Write(make([]byte, 1<<20))
-	f.Close()
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("filling the tmpfs: %v, want ENOSPC", err)
-	}
+	filler := testlab.FillFS(t, dir, 1<<20)
 
 	var rep reports
 	b := newLineBatcher(logFile, rep.add)

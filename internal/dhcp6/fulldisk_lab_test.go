@@ -2,18 +2,14 @@ package dhcp6
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
@@ -26,18 +22,7 @@ import (
 // room the retransmissions are stored and listed, and a reopened store
 // holds exactly what was listed.
 func TestLeasesOnFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		testlab.Unavailable(t, "needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
-		t.Fatalf("mounting a tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmounting %s: %v", dir, err)
-		}
-	})
+	dir := testlab.Tmpfs(t, "1m")
 	db, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -69,16 +54,7 @@ func TestLeasesOnFullDisk(t *testing.T) {
 		t.Fatalf("%d leases listed, want 100", len(before))
 	}
 
-	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.Write(make([]byte, 2<<20))
-	f.Close()
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("filling the tmpfs: %v, want ENOSPC", err)
-	}
+	filler := testlab.FillFS(t, dir, 2<<20)
 	// The 100 renew, 100 more arrive: nothing can be stored.
 	now = t0.Add(time.Hour)
 	conn.sent = nil
