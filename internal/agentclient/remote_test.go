@@ -3,7 +3,6 @@
 package agentclient_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,28 +33,10 @@ func remoteAgent(t *testing.T, serverHosts ...string) (endpoint, dir string) {
 	return endpoint, dir
 }
 
-// syncBuffer is a log destination tests read while the agent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // remoteAgentWithLog is remoteAgent that also returns the agent's log.
-func remoteAgentWithLog(t *testing.T, serverHosts ...string) (endpoint, dir string, log *syncBuffer) {
+func remoteAgentWithLog(t *testing.T, serverHosts ...string) (endpoint, dir string, log *testlab.SyncBuffer) {
 	t.Helper()
-	log = &syncBuffer{}
+	log = &testlab.SyncBuffer{}
 	if len(serverHosts) == 0 {
 		serverHosts = []string{"::1"}
 	}

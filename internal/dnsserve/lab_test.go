@@ -29,7 +29,7 @@ func TestLabResolver(t *testing.T) {
 	}
 
 	server := netip.MustParseAddr(lab.ServerAddr)
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	var s *Server
 	testlab.InNetns(t, lab.ServerNS, func() {
 		ifi, err := link.Resolve(lab.ServerIf)

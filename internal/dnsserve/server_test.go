@@ -11,19 +11,19 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
 var loopback = netip.MustParseAddr("::1")
 
-func startLoopback(t *testing.T, cfg Config) (*Server, *syncBuffer) {
+func startLoopback(t *testing.T, cfg Config) (*Server, *testlab.SyncBuffer) {
 	t.Helper()
 	cfg.Addresses = []netip.Addr{loopback}
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	s, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestTCPPipelined(t *testing.T) {
 // address must still be answered at once, not after the idle timeout.
 func TestTCPIdleConnectionsFromOneSource(t *testing.T) {
 	hog, other := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	s, err := Start(context.Background(), Config{Addresses: []netip.Addr{hog}, Records: testRecords()},
 		slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
@@ -336,21 +336,4 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not met within 10 s")
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

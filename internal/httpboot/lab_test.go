@@ -30,7 +30,7 @@ func TestLabCurl(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "initrd.img"), big)
 	writeFile(t, filepath.Join(dir, "..", "outside"), []byte("must not be served"))
 
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	var s *Server
 	testlab.InNetns(t, lab.ServerNS, func() {
 		ifi, err := link.Resolve(lab.ServerIf)

@@ -14,20 +14,20 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 var loopback = netip.MustParseAddr("::1")
 
-func startLoopback(t *testing.T, cfg Config) (*Server, *syncBuffer) {
+func startLoopback(t *testing.T, cfg Config) (*Server, *testlab.SyncBuffer) {
 	t.Helper()
 	cfg.Addresses = []netip.Addr{loopback}
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	s, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -423,23 +423,6 @@ type gatedFile struct {
 func (f gatedFile) Read(p []byte) (int, error) {
 	<-f.gate
 	return f.File.Read(p)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // scriptFS serves start.ipxe as a file that says it is a rendered script,

@@ -27,7 +27,7 @@ func TestLabKernelClient(t *testing.T) {
 	lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", "2001:db8:1::2/64", "dev", lab.ClientIf, "nodad")
 
 	dir, big := rootTree(t)
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	var s *Server
 	testlab.InNetns(t, lab.ServerNS, func() {
 		var err error

@@ -72,7 +72,7 @@ func TestVMKernelClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	scratch := t.TempDir()
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := Config{
 		Addresses: []netip.Addr{netip.MustParseAddr(lab.ServerAddr)},

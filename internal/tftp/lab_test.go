@@ -35,7 +35,7 @@ func TestLabRealClients(t *testing.T) {
 	// The lab leaves addressing the client to an RA server; give it one.
 	lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", "2001:db8:1::2/64", "dev", lab.ClientIf, "nodad")
 
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	ifi, err := link.Resolve(lab.ServerIf)
 	if err != nil {
 		t.Fatal(err)

@@ -13,21 +13,21 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 	ptftp "github.com/pin/tftp/v3"
 )
 
 var loopback = netip.MustParseAddr("::1")
 
 // startLoopback starts a server on [::1] and a free port.
-func startLoopback(t *testing.T, cfg Config) (*Server, *syncBuffer) {
+func startLoopback(t *testing.T, cfg Config) (*Server, *testlab.SyncBuffer) {
 	t.Helper()
 	cfg.Addresses = []netip.Addr{loopback}
-	var logs syncBuffer
+	var logs testlab.SyncBuffer
 	s, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -613,21 +613,4 @@ type gatedFile struct {
 func (f gatedFile) Read(p []byte) (int, error) {
 	<-f.gate
 	return f.File.Read(p)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
