@@ -169,11 +169,12 @@ func TestTCPIdleConnectionsFromOneSource(t *testing.T) {
 		t.Errorf("reply: %v, %+v", err, m.Header)
 	}
 	t.Logf("answered in %s", time.Since(start).Round(time.Millisecond))
-	// The server closes the connections beyond the per-source limit.
-	// Only the connections it keeps make the reads wait.
+	// The server closes the connections beyond the per-source limit, soon
+	// but not at once on a loaded machine. Only the connections it keeps
+	// make the reads wait out their deadline.
 	closed := 0
 	for _, c := range idle {
-		if err := c.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+		if err := c.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Read(make([]byte, 1)); errors.Is(err, io.EOF) {
