@@ -56,6 +56,10 @@ type Options struct {
 	// DHCPv6ProbeInterval is how often each boot server solicits, as a
 	// client, to find other DHCPv6 servers on its link; 0: never.
 	DHCPv6ProbeInterval time.Duration
+
+	// Offline, when set, keeps every boot server off the network: no
+	// interface is looked up on the host and no protocol server binds.
+	Offline *Offline
 }
 
 // snapshotPeriod is how often the state file is copied to its snapshot
@@ -119,6 +123,7 @@ func run(ctx context.Context, opts Options) error {
 	}
 	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
 	svc.probeInterval = opts.DHCPv6ProbeInterval
+	svc.offline = opts.Offline
 	if err := svc.restore(); err != nil {
 		return err
 	}

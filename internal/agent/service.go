@@ -45,6 +45,7 @@ type service struct {
 	// probeInterval is how often each site probes for other DHCPv6
 	// servers; 0 turns probing off.
 	probeInterval time.Duration
+	offline       *Offline // Options.Offline
 
 	mu    sync.Mutex
 	sites map[string]*site
@@ -72,6 +73,7 @@ func (s *service) newSite(cfg config.BootServer) *site {
 	st.files = menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS())
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval
+	st.offline = s.offline
 	return st
 }
 
@@ -149,7 +151,7 @@ func (s *service) PutBootServer(_ context.Context, req *netbootv1.PutBootServerR
 	if err != nil {
 		return nil, invalidArgument("boot server", err)
 	}
-	if err := interfaceExists(cfg.Interface); err != nil {
+	if err := s.offline.interfaceExists(cfg.Interface); err != nil {
 		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 
@@ -355,7 +357,7 @@ func (s *service) state(st *site) *netbootv1.BootServerState {
 	if st.err != nil {
 		statusPB.Error = st.err.Error()
 	}
-	if ll, global, err := interfaceAddresses(st.cfg.Interface); err == nil {
+	if ll, global, err := s.offline.interfaceAddresses(st.cfg.Interface); err == nil {
 		if ll.IsValid() {
 			statusPB.LinkLocalAddress = ll.String()
 		}

@@ -56,6 +56,7 @@ type site struct {
 	// probeInterval; nil when that is 0 or its socket failed.
 	probe         *dhcp6probe.Prober
 	probeInterval time.Duration
+	offline       *Offline // Options.Offline: start binds nothing
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
@@ -79,6 +80,10 @@ func (s *site) httpBase() string {
 // start brings every protocol server up; on error nothing is left running.
 func (s *site) start(ctx context.Context) (err error) {
 	s.resolveAddresses()
+	if s.offline != nil {
+		s.ctx, s.err = ctx, errOffline
+		return nil
+	}
 	defer func() {
 		if err != nil {
 			s.stop()
@@ -292,7 +297,7 @@ func (s *site) refresh() {
 // permanent global ones. Autoconfigured addresses come and go (the host may
 // even take one from our own RA), so nothing binds to them.
 func (s *site) resolveAddresses() {
-	permanent, err := permanentGlobalAddresses(s.cfg.Interface)
+	permanent, err := s.offline.permanentGlobalAddresses(s.cfg.Interface)
 	if err != nil {
 		permanent = nil
 	}
