@@ -85,7 +85,7 @@ func TestAccListResources(t *testing.T) {
 
 // providerServer is the provider's plugin protocol server, configured for
 // the lab's agent as Terraform would.
-func (l *accLab) providerServer(t *testing.T) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+func (l *agentLab) providerServer(t *testing.T) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
 	t.Helper()
 	ctx := context.Background()
 	server, err := providerserver.NewProtocol6WithError(New("test")())()

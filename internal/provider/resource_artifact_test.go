@@ -304,7 +304,7 @@ func writeFile(t *testing.T, name string, content []byte) {
 }
 
 // agentSHA256 checks what the agent serves at path.
-func (l *accLab) agentSHA256(t *testing.T, p, want string) error {
+func (l *agentLab) agentSHA256(t *testing.T, p, want string) error {
 	art, err := l.conn(t).GetArtifact(context.Background(), &netbootv1.GetArtifactRequest{Path: p})
 	if err != nil {
 		return fmt.Errorf("GetArtifact(%s): %w", p, err)
@@ -316,7 +316,7 @@ func (l *accLab) agentSHA256(t *testing.T, p, want string) error {
 }
 
 // checkArtifactsDestroyed is CheckDestroy: the agent holds no artifacts.
-func (l *accLab) checkArtifactsDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkArtifactsDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		list, err := l.conn(t).ListArtifacts(context.Background(), &netbootv1.ListArtifactsRequest{})
 		if err != nil {

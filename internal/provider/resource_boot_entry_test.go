@@ -197,7 +197,7 @@ func TestBootEntryRoundTrip(t *testing.T) {
 }
 
 // checkEntriesDestroyed is CheckDestroy: the agent holds no boot entries.
-func (l *accLab) checkEntriesDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkEntriesDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		list, err := l.conn(t).ListBootEntries(context.Background(), &netbootv1.ListBootEntriesRequest{})
 		if err != nil {
@@ -211,7 +211,7 @@ func (l *accLab) checkEntriesDestroyed(t *testing.T) func(*terraform.State) erro
 }
 
 // agentEntry checks what the agent holds for an entry.
-func (l *accLab) agentEntry(t *testing.T, want *netbootv1.BootEntry) error {
+func (l *agentLab) agentEntry(t *testing.T, want *netbootv1.BootEntry) error {
 	got, err := l.conn(t).GetBootEntry(context.Background(), &netbootv1.GetBootEntryRequest{Name: want.GetName()})
 	if err != nil {
 		return fmt.Errorf("GetBootEntry(%s): %w", want.GetName(), err)

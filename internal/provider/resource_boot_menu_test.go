@@ -203,7 +203,7 @@ func TestBuiltinMenuTemplateIsTheAgents(t *testing.T) {
 }
 
 // checkMenusDestroyed is CheckDestroy: the agent holds no menus or entries.
-func (l *accLab) checkMenusDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkMenusDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(s *terraform.State) error {
 		list, err := l.conn(t).ListBootMenus(context.Background(), &netbootv1.ListBootMenusRequest{})
 		if err != nil {

@@ -243,7 +243,7 @@ func randomMarker(t *testing.T) string {
 
 // checkNFSRootImagesDestroyed is CheckDestroy: the agent holds no images,
 // and the image's kernel and initrd artifacts are gone with it.
-func (l *accLab) checkNFSRootImagesDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkNFSRootImagesDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		conn := l.conn(t)
 		list, err := conn.ListNFSRootImages(context.Background(), &netbootv1.ListNFSRootImagesRequest{})
@@ -264,7 +264,7 @@ func (l *accLab) checkNFSRootImagesDestroyed(t *testing.T) func(*terraform.State
 
 // agentServesImage checks that the agent serves the initrd and kernel the
 // state names, with the digests the state holds.
-func (l *accLab) agentServesImage(t *testing.T) tfresource.TestCheckFunc {
+func (l *agentLab) agentServesImage(t *testing.T) tfresource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		res, ok := s.RootModule().Resources[nfsImageRes]
 		if !ok {
@@ -280,7 +280,7 @@ func (l *accLab) agentServesImage(t *testing.T) tfresource.TestCheckFunc {
 // imageFilesNotListed checks that listing netboot_artifact (terraform
 // query) leaves out the image's kernel and initrd, which belong to the
 // image, though the agent holds them as artifacts.
-func (l *accLab) imageFilesNotListed(t *testing.T) tfresource.TestCheckFunc {
+func (l *agentLab) imageFilesNotListed(t *testing.T) tfresource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		a := s.RootModule().Resources[nfsImageRes].Primary.Attributes
 		held, err := l.conn(t).ListArtifacts(context.Background(), &netbootv1.ListArtifactsRequest{})
