@@ -11,12 +11,12 @@ import (
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 )
 
-// TestAccListResources lists boot entries through the provider's plugin
-// protocol server, as `terraform query` (Terraform 1.14+) does, against a
-// real agent: every entry comes back with its identity and, when asked,
+// TestListResources lists boot entries through the provider's plugin
+// protocol server, as `terraform query` (Terraform 1.14+) does, against the
+// agent core: every entry comes back with its identity and, when asked,
 // the resource's state.
-func TestAccListResources(t *testing.T) {
-	lab := newAccLab(t)
+func TestListResources(t *testing.T) {
+	lab := newFastLab(t)
 	ctx := context.Background()
 	conn := lab.conn(t)
 	for _, name := range []string{"debian", "local"} {

@@ -171,8 +171,8 @@ func TestProvider_configureErrorsSayWhatToFix(t *testing.T) {
 
 // A provider configuration known only at apply (here state_dir comes from
 // another resource) still plans; the provider connects at apply.
-func TestAccProvider_configKnownOnlyAtApply(t *testing.T) {
-	lab := newAccLab(t)
+func TestProvider_configKnownOnlyAtApply(t *testing.T) {
+	lab := newFastLab(t)
 	cfg := fmt.Sprintf(`
 resource "terraform_data" "state_dir" {
   input = %q
@@ -190,7 +190,7 @@ resource "netboot_ipv6_boot_server" "test" {
 %s
 }
 `, lab.StateDir, lab.ServerIf, lab.Prefix, statefulBody)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkBootServerDestroyed(t),
 		Steps: []tfresource.TestStep{{

@@ -329,8 +329,8 @@ func (l *agentLab) checkArtifactsDestroyed(t *testing.T) func(*terraform.State) 
 	}
 }
 
-func TestAccArtifact_basic(t *testing.T) {
-	lab := newAccLab(t)
+func TestArtifact_basic(t *testing.T) {
+	lab := newFastLab(t)
 	dir := t.TempDir()
 	source, agentPath := filepath.Join(dir, "start.ipxe"), filepath.Join(dir, "undionly.kpxe")
 	// Larger than one chunk, so the upload streams several.
@@ -341,7 +341,7 @@ func TestAccArtifact_basic(t *testing.T) {
 	reloaded := randomBytes(t, 71000)
 	cfg := artifactConfig(lab.providerConfig(), source, agentPath)
 	const scriptRes, loaderRes = "netboot_artifact.script", "netboot_artifact.loader"
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkArtifactsDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -448,8 +448,8 @@ func TestAccArtifact_basic(t *testing.T) {
 // A sha256 that does not match fails naming the attribute, and the agent
 // keeps nothing: with agent_path the agent refuses the content at apply,
 // with source the provider refuses the local file at plan.
-func TestAccArtifact_wrongSHA256(t *testing.T) {
-	lab := newAccLab(t)
+func TestArtifact_wrongSHA256(t *testing.T) {
+	lab := newFastLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "ipxe.efi")
 	content := randomBytes(t, 5000)
@@ -459,7 +459,7 @@ func TestAccArtifact_wrongSHA256(t *testing.T) {
 	namesSHA256 := regexp.MustCompile(`sha256 does not match the content(?s:.*)sha256\s+=\s+"` + wrong + `"`)
 	for _, origin := range []string{"agent_path", "source"} {
 		t.Run(origin, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
+			tfresource.UnitTest(t, tfresource.TestCase{
 				ProtoV6ProviderFactories: testProviderFactories,
 				CheckDestroy:             lab.checkArtifactsDestroyed(t),
 				Steps: []tfresource.TestStep{{
@@ -482,10 +482,10 @@ resource "netboot_artifact" "bad" {
 
 // A host file the agent's operator does not let it publish fails at apply
 // with the rule, on agent_path, and the agent keeps nothing.
-func TestAccArtifact_agentPathRefused(t *testing.T) {
-	lab := newAccLab(t)
+func TestArtifact_agentPathRefused(t *testing.T) {
+	lab := newFastLab(t)
 	onAgentPath := regexp.MustCompile(`The agent refuses this artifact(?s:.*)agent_path\s+=\s+"/etc/shadow"(?s:.*)"/etc/shadow" is refused: the agent never publishes files under /etc`)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkArtifactsDestroyed(t),
 		Steps: []tfresource.TestStep{{

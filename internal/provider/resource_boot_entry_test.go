@@ -222,8 +222,8 @@ func (l *agentLab) agentEntry(t *testing.T, want *netbootv1.BootEntry) error {
 	return nil
 }
 
-func TestAccBootEntry_basic(t *testing.T) {
-	lab := newAccLab(t)
+func TestBootEntry_basic(t *testing.T) {
+	lab := newFastLab(t)
 	linuxBody := `
   name  = "installer"
   title = "Debian installer"
@@ -256,7 +256,7 @@ func TestAccBootEntry_basic(t *testing.T) {
 `
 	cfg := func(body string) string { return bootEntryConfig(lab.providerConfig(), body) }
 	linux := tfjsonpath.New("linux")
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkEntriesDestroyed(t),
 		Steps: []tfresource.TestStep{

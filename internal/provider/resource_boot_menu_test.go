@@ -451,15 +451,15 @@ func TestAccBootMenu_basic(t *testing.T) {
 
 // What only the agent can know fails at apply, naming the attribute: an
 // item naming an entry it does not have, a second default menu.
-func TestAccBootMenu_catalogErrors(t *testing.T) {
-	lab := newAccLab(t)
+func TestBootMenu_catalogErrors(t *testing.T) {
+	lab := newFastLab(t)
 	entry := lab.providerConfig() + `
 resource "netboot_boot_entry" "local" {
   name = "local"
   kind = "exit"
 }
 `
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkMenusDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -621,8 +621,8 @@ func TestAccBootMenu_qemuBoot(t *testing.T) {
 
 // match's fields are sets: writing the same MACs in another order plans no
 // change.
-func TestAccBootMenu_reorderedMatchIsNoChange(t *testing.T) {
-	lab := newAccLab(t)
+func TestBootMenu_reorderedMatchIsNoChange(t *testing.T) {
+	lab := newFastLab(t)
 	cfg := func(macs string) string {
 		return lab.providerConfig() + `
 resource "netboot_boot_entry" "local" {
@@ -637,7 +637,7 @@ resource "netboot_boot_menu" "rack" {
 }
 `
 	}
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{
 			{Config: cfg(`["52:54:00:12:34:56", "52:54:00:ab:cd:ef"]`)},

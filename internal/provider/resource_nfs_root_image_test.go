@@ -446,8 +446,8 @@ func TestAccNFSRootImage_basic(t *testing.T) {
 // A literal address in nfsroot= is refused at plan, with the reason, both
 // as an image's hostname and in a boot entry's kernel arguments; nothing
 // reaches the agent.
-func TestAccNFSRootImage_literalAddressRefused(t *testing.T) {
-	lab := newAccLab(t)
+func TestNFSRootImage_literalAddressRefused(t *testing.T) {
+	lab := newFastLab(t)
 	image := func(hostname string) string {
 		return fmt.Sprintf(`
 resource "netboot_nfs_root_image" "test" {
@@ -476,7 +476,7 @@ resource "netboot_boot_entry" "test" {
 `, `nfsroot host "[2001:db8:1::1]:/roots/x" ` + splitAtColon},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
+			tfresource.UnitTest(t, tfresource.TestCase{
 				ProtoV6ProviderFactories: testProviderFactories,
 				Steps: []tfresource.TestStep{{
 					Config:      lab.providerConfig() + tc.config,
