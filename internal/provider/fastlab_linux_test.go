@@ -35,6 +35,8 @@ func newFastLab(t *testing.T, seed ...func(stateDir string)) *fastLab {
 	stop, err := agent.Start(context.Background(), agent.Options{
 		StateDir: dir, Offline: &agent.Offline{Links: links},
 		ArtifactPaths: artifactPaths, NFSRootPaths: nfsRootPaths,
+		// url downloads come from httptest servers on loopback.
+		ArtifactURLAllow: []string{"127.0.0.1", "::1"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -440,6 +442,66 @@ func TestArtifact_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(loaderRes, tfjsonpath.New("sha256"), knownvalue.StringExact(sha256Hex(reloaded))),
 				},
 				Check: func(*terraform.State) error { return lab.agentSHA256(t, "ipxe/undionly.kpxe", sha256Hex(reloaded)) },
+			},
+		},
+	})
+}
+
+// The agent downloads url itself (here from a server on loopback, which the
+// fast lab's agent allows); drift and a failed download show as for the
+// other origins, the failure on url.
+func TestArtifact_url(t *testing.T) {
+	lab := newFastLab(t)
+	content := randomBytes(t, 30000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ipxe.efi" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(content)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := func(url string) string {
+		return lab.providerConfig() + fmt.Sprintf(`
+resource "netboot_artifact" "loader" {
+  path   = "ipxe.efi"
+  url    = %q
+  sha256 = %q
+}
+`, url, sha256Hex(content))
+	}
+	const res = "netboot_artifact.loader"
+	tfresource.UnitTest(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkArtifactsDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: cfg(srv.URL + "/ipxe.efi"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("size"), knownvalue.Int64Exact(int64(len(content)))),
+				},
+				Check: func(*terraform.State) error { return lab.agentSHA256(t, "ipxe.efi", sha256Hex(content)) },
+			},
+			{
+				ResourceName:      res,
+				ImportState:       true,
+				ImportStateId:     "ipxe.efi",
+				ImportStateVerify: true,
+			},
+			{
+				// Drift: the agent's copy is replaced by an upload.
+				PreConfig: func() {
+					if _, err := putArtifact(context.Background(), lab.conn(t), &netbootv1.ArtifactHeader{Path: "ipxe.efi"}, bytes.NewReader([]byte("other"))); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg(srv.URL + "/ipxe.efi"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:      cfg(srv.URL + "/absent.efi"),
+				ExpectError: regexp.MustCompile(`The agent cannot download url(?s:.*)url\s+=\s+"` + regexp.QuoteMeta(srv.URL) + `/absent.efi"`),
 			},
 		},
 	})
