@@ -37,7 +37,7 @@ func newFastLab(t *testing.T, seed ...func(stateDir string)) *fastLab {
 		ArtifactPaths: artifactPaths, NFSRootPaths: nfsRootPaths,
 		// url downloads come from httptest servers on loopback.
 		ArtifactURLAllow: []string{"127.0.0.1", "::1"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
