@@ -35,31 +35,21 @@ func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
 	}
 }
 
-// Without menus a host gets the script that boots the local disk, exactly
-// as served; start.ipxe is then the boot server's own, so there is none to
-// render.
-func TestAccRenderedScriptDataSource_noMenus(t *testing.T) {
-	lab := newAccLab(t, "curl")
+// Without menus a host gets the script that boots the local disk; start.ipxe
+// is then the boot server's own, so there is none to render.
+func TestRenderedScriptDataSource_noMenus(t *testing.T) {
+	lab := newFastLab(t)
 	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
-	const ds = "data.netboot_rendered_script.test"
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{
 			{
-				Config: server + `
-data "netboot_rendered_script" "test" {
-  boot_server = netboot_ipv6_boot_server.test.name
-  mac         = "52:54:00:12:34:56"
-  buildarch   = "i386"
-  platform    = "pcbios"
-}
-`,
+				Config: server + noMenusHostScript,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("menu"), knownvalue.StringExact("")),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("reason"), knownvalue.StringRegexp(regexp.MustCompile(`boot server "acc" has no default menu$`))),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`echo No boot menu on boot server acc matches this host`))),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("menu"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("reason"), knownvalue.StringRegexp(regexp.MustCompile(`boot server "acc" has no default menu$`))),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`echo No boot menu on boot server acc matches this host`))),
 				},
-				Check: func(s *terraform.State) error { return lab.servedAsRendered(t, s, ds, hostScriptPath) },
 			},
 			{
 				Config: server + `
@@ -79,5 +69,30 @@ data "netboot_rendered_script" "test" {
 				ExpectError: errorText(`No boot server "absent" exists on the agent`),
 			},
 		},
+	})
+}
+
+const renderedDS = "data.netboot_rendered_script.test"
+
+// noMenusHostScript renders the script of one BIOS host.
+const noMenusHostScript = `
+data "netboot_rendered_script" "test" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  mac         = "52:54:00:12:34:56"
+  buildarch   = "i386"
+  platform    = "pcbios"
+}
+`
+
+// The script rendered without menus is exactly what the serving boot
+// server gives the host over HTTP.
+func TestAccRenderedScriptDataSource_noMenusServed(t *testing.T) {
+	lab := newAccLab(t, "curl")
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		Steps: []tfresource.TestStep{{
+			Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody) + noMenusHostScript,
+			Check:  func(s *terraform.State) error { return lab.servedAsRendered(t, s, renderedDS, hostScriptPath) },
+		}},
 	})
 }
