@@ -1,5 +1,22 @@
 package provider
 
+import (
+	"os"
+	"testing"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
+)
+
+// TestMain keeps every test from launching an agent by accident: the
+// provider would start this test binary. A test that launches one sets
+// its own.
+func TestMain(m *testing.M) {
+	if err := os.Setenv(agentclient.AgentBinaryEnv, "/bin/false"); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
 // The fast tier's links: what the offline agent takes the host's
 // interfaces to be. fastSecondIf is a second link to move a boot server to.
 const (

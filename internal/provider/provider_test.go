@@ -19,9 +19,11 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 )
 
-// testProviderFactories serves the provider in-process to the terraform CLI.
+// testProviderFactories serves the provider in-process to the terraform CLI,
+// a new one each time: a provider holds the connection of its last
+// configuration, and parallel tests reach different agents.
 var testProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"netboot": providerserver.NewProtocol6WithError(New("test")()),
+	"netboot": func() (tfprotov6.ProviderServer, error) { return providerserver.NewProtocol6WithError(New("test")())() },
 }
 
 // noAgentProviderConfig points the provider at an empty state dir and makes
