@@ -6,23 +6,18 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
-// startMu lets one agent start at a time.
-var startMu sync.Mutex
-
 // newFastLab starts the agent; seed, if given, first writes into the state
 // dir (leases straight into the store, say). The agent stops in t.Cleanup.
-// The test runs in parallel with the other fast ones: each has its own
+// The test then runs in parallel with the other fast ones: each has its own
 // agent and state dir, and TestMain keeps the provider from launching one.
 func newFastLab(t *testing.T, seed ...func(stateDir string)) *fastLab {
 	t.Helper()
-	t.Parallel()
 	// A unix socket path has at most 108 bytes: t.TempDir() names the
 	// test and may be longer.
 	dir, err := os.MkdirTemp("", "nbfast")
@@ -38,9 +33,6 @@ func newFastLab(t *testing.T, seed ...func(stateDir string)) *fastLab {
 		fastSecondIf: {LinkLocal: netip.MustParseAddr(fastSecondLinkLocal)},
 	}
 	artifactPaths, nfsRootPaths := testlab.PublishDirs()
-	// The agent sets the process's umask while it binds its socket.
-	startMu.Lock()
-	defer startMu.Unlock()
 	stop, err := agent.Start(context.Background(), agent.Options{
 		StateDir: dir, Offline: &agent.Offline{Links: links},
 		ArtifactPaths: artifactPaths, NFSRootPaths: nfsRootPaths,
@@ -56,5 +48,9 @@ func newFastLab(t *testing.T, seed ...func(stateDir string)) *fastLab {
 			t.Errorf("agent: %v", err)
 		}
 	})
+	// Parallel only now: binding its socket sets the process's umask for a
+	// moment, while no test runs beside this one (parallel tests wait for
+	// the sequential ones), so no other test creates a file meanwhile.
+	t.Parallel()
 	return &fastLab{agentLab: agentLab{StateDir: dir}, ServerIf: fastServerIf, Prefix: "2001:db8:1::/64", ServerAddr: fastServerAddr}
 }
