@@ -12,6 +12,7 @@ import (
 )
 
 func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, body, want string }{
 		{"unknown path", `path = "menu.ipxe"`, `Must be "start.ipxe" or a host's menu path`},
 		{"host path with a bad value", `path = "netboot/host/mac-52 54/uuid-/arch-/platform-/menu.ipxe"`, `Must be "start.ipxe" or a host's menu path`},

@@ -15,8 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 )
 
 // testProviderFactories serves the provider in-process to the terraform CLI,
@@ -26,12 +24,12 @@ var testProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
 	"netboot": func() (tfprotov6.ProviderServer, error) { return providerserver.NewProtocol6WithError(New("test")())() },
 }
 
-// noAgentProviderConfig points the provider at an empty state dir and makes
-// launching an agent fail at once, for tests that must never reach one:
-// if Configure ran, the test would fail with "Cannot reach the netboot agent".
+// noAgentProviderConfig points the provider at an empty state dir, for
+// tests that must never reach an agent: launching one fails at once
+// (TestMain), so if Configure ran, the test would fail with "Cannot reach
+// the netboot agent".
 func noAgentProviderConfig(t *testing.T) string {
 	t.Helper()
-	t.Setenv(agentclient.AgentBinaryEnv, "/bin/false")
 	return fmt.Sprintf("provider \"netboot\" {\n  state_dir = %q\n  timeout   = 1\n}\n", t.TempDir())
 }
 

@@ -244,6 +244,7 @@ func TestArtifactValidators(t *testing.T) {
 // Exactly one origin, and well-formed values, are checked at plan before
 // the provider connects.
 func TestArtifact_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, body, want string }{
 		{"no origin", `path = "ipxe.efi"`,
 			`Exactly one of these attributes must be configured: [source,agent_path,url]`},

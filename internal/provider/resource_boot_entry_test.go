@@ -32,6 +32,7 @@ func bootEntryConfig(providerConfig, body string) string {
 // The agent's validation runs at plan, before the provider connects, and
 // names the attribute: none of these reaches an agent.
 func TestBootEntry_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, body, want string }{
 		{"title with a line break", `
   name  = "local"

@@ -33,6 +33,7 @@ func bootMenuConfig(providerConfig, body string) string {
 // The agent's validation runs at plan, before the provider connects, and
 // names the attribute: none of these reaches an agent.
 func TestBootMenu_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	const items = `items = [{ entry = "local" }]`
 	for _, tc := range []struct {
 		name, body string

@@ -91,6 +91,7 @@ const seedBody = `
 // The schema's defaults and validators are checked at plan, before the
 // provider connects: none of these reaches an agent.
 func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	const ranges = `ranges = [{ start = "2001:db8:1::1000", end = "2001:db8:1::1fff" }]`
 	for _, tc := range []struct {
 		name, prefix, body, want string

@@ -53,6 +53,7 @@ resource "netboot_nfs_root_image" "test" {
 // The schema's validators run at plan, before the provider connects: none
 // of these reaches an agent.
 func TestNFSRootImage_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	const base = `
   name        = "img"
   boot_server = "lab"
