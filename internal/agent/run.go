@@ -57,6 +57,10 @@ type Options struct {
 	// DHCPv6ProbeInterval is how often each boot server solicits, as a
 	// client, to find other DHCPv6 servers on its link; 0: never.
 	DHCPv6ProbeInterval time.Duration
+
+	// Offline, when set, keeps every boot server off the network: no
+	// interface is looked up on the host and no protocol server binds.
+	Offline *Offline
 }
 
 // snapshotPeriod is how often the state file is copied to its snapshot
@@ -120,6 +124,9 @@ func run(ctx context.Context, opts Options) error {
 	}
 	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
 	svc.probeInterval = opts.DHCPv6ProbeInterval
+	if opts.Offline != nil {
+		svc.offline, svc.lookupLink = opts.Offline, opts.Offline.lookup
+	}
 	if err := svc.restore(); err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ type service struct {
 	// lookupLink resolves interfaces for every site: link.Resolve, or a
 	// fake that lets a test run the service without real interfaces.
 	lookupLink link.Lookup
+	offline    *Offline // Options.Offline
 
 	mu    sync.Mutex
 	sites map[string]*site
@@ -79,6 +80,7 @@ func (s *service) newSite(cfg config.BootServer) *site {
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval
 	st.lookup = s.lookupLink
+	st.offline = s.offline
 	return st
 }
 

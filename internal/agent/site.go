@@ -58,6 +58,7 @@ type site struct {
 	// probeInterval; nil when that is 0 or its socket failed.
 	probe         *dhcp6probe.Prober
 	probeInterval time.Duration
+	offline       *Offline // Options.Offline: start binds nothing
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
@@ -82,6 +83,10 @@ func (s *site) httpBase() string {
 func (s *site) start(ctx context.Context) (err error) {
 	if err := s.resolveLink(); err != nil {
 		return err
+	}
+	if s.offline != nil {
+		s.ctx, s.err = ctx, errOffline
+		return nil
 	}
 	defer func() {
 		if err != nil {

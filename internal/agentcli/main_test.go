@@ -86,24 +86,15 @@ func TestLogsKinds(t *testing.T) {
 // startAgent runs an agent in-process on stateDir until the test ends.
 func startAgent(t *testing.T, stateDir string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- agent.Run(ctx, agent.Options{StateDir: stateDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	}()
+	stop, err := agent.Start(context.Background(), agent.Options{StateDir: stateDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("agent: %v", err)
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if code, _, _ := runMain("status", "--state-dir", stateDir); code == 0 {
-			return
-		}
-	}
-	_, _, stderr := runMain("status", "--state-dir", stateDir)
-	t.Fatalf("agent on %s does not answer: %s", stateDir, stderr)
 }
 
 func TestStatusWithARelativeStateDir(t *testing.T) {

@@ -14,13 +14,21 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
+// agentLab is the agent a test's provider reaches through state_dir, with
+// the checks that need only its control socket. Both tiers have one: the
+// fast tier's runs in the test process without serving (newFastLab), the
+// acceptance tier's serves a namespace link (newAccLab).
+type agentLab struct {
+	StateDir string
+}
+
 // accLab is an acceptance test's world: an IPv6 link between two network
 // namespaces and a real agent (the built provider binary) serving in the
 // server namespace. Its control socket is a file, so the provider, running
 // in the test process in the host namespace, reaches it through state_dir.
 type accLab struct {
 	*testlab.Lab
-	StateDir string
+	agentLab
 }
 
 // newAccLab skips unless TF_ACC is set and the test runs as root; all it
@@ -37,17 +45,17 @@ func newAccLab(t *testing.T, tools ...string) *accLab {
 	// The agent must be the lab's: if it dies, fail instead of launching
 	// another one in the host namespace.
 	t.Setenv(agentclient.AgentBinaryEnv, "/bin/false")
-	return &accLab{Lab: lab, StateDir: stateDir}
+	return &accLab{Lab: lab, agentLab: agentLab{StateDir: stateDir}}
 }
 
 // providerConfig is the provider block that reaches the lab's agent.
-func (l *accLab) providerConfig() string {
+func (l *agentLab) providerConfig() string {
 	return fmt.Sprintf("provider \"netboot\" {\n  state_dir = %q\n  timeout   = 10\n}\n", l.StateDir)
 }
 
 // conn is a direct gRPC connection to the lab's agent, for changing it
 // behind Terraform's back and for checking what it holds.
-func (l *accLab) conn(t *testing.T) *agentclient.Conn {
+func (l *agentLab) conn(t *testing.T) *agentclient.Conn {
 	t.Helper()
 	conn, err := agentclient.Connect(context.Background(), agentclient.Options{StateDir: l.StateDir, NoLaunch: true, Timeout: 10 * time.Second})
 	if err != nil {

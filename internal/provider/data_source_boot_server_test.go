@@ -16,8 +16,8 @@ import (
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 )
 
-func TestAccBootServerDataSource_basic(t *testing.T) {
-	lab := newAccLab(t)
+func TestBootServerDataSource_basic(t *testing.T) {
+	lab := newFastLab(t)
 	cfg := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, seedBody) + `
 data "netboot_boot_server" "test" {
   name = netboot_ipv6_boot_server.test.name
@@ -27,7 +27,7 @@ data "netboot_boot_server" "test" {
 	same := func(p tfjsonpath.Path) statecheck.StateCheck {
 		return statecheck.CompareValuePairs(testResource, p, ds, p, compare.ValuesSame())
 	}
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{{
 			Config: cfg,
@@ -49,9 +49,9 @@ data "netboot_boot_server" "test" {
 	})
 }
 
-func TestAccBootServerDataSource_notFound(t *testing.T) {
-	lab := newAccLab(t)
-	tfresource.Test(t, tfresource.TestCase{
+func TestBootServerDataSource_notFound(t *testing.T) {
+	lab := newFastLab(t)
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{{
 			Config: lab.providerConfig() + `

@@ -16,11 +16,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
 )
 
 func TestRFC3339(t *testing.T) {
@@ -124,9 +122,9 @@ func dhclientOnce(t *testing.T, l *accLab, args ...string) {
 	}
 }
 
-func TestAccLeasesDataSource_unknownBootServer(t *testing.T) {
-	lab := newAccLab(t)
-	tfresource.Test(t, tfresource.TestCase{
+func TestLeasesDataSource_unknownBootServer(t *testing.T) {
+	lab := newFastLab(t)
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{{
 			Config: lab.providerConfig() + `
@@ -141,17 +139,8 @@ data "netboot_leases" "test" {
 
 // The agent returns more leases than one page holds (1,500 with long user
 // classes: about 1.7 MiB); the data source reads every page.
-func TestAccLeasesDataSource_readsEveryPage(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1 (and run as root) to run it")
-	}
-	testlab.RequireRoot(t)
+func TestLeasesDataSource_readsEveryPage(t *testing.T) {
 	const n = 1500
-	lab := &accLab{Lab: testlab.New(t), StateDir: t.TempDir()}
-	st, err := store.Open(lab.StateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	leases := make([]lease.Lease, n)
 	base := netip.MustParseAddr("2001:db8:1::1000").As16()
 	for i := range leases {
@@ -160,18 +149,23 @@ func TestAccLeasesDataSource_readsEveryPage(t *testing.T) {
 		leases[i] = lease.Lease{Kind: lease.NA, Address: netip.AddrFrom16(a), DUID: []byte{0, 3, 0, 1, 2, 0, 0, 0, byte(i >> 8), byte(i)}, IAID: 1,
 			PreferredUntil: time.Now().Add(time.Hour), ValidUntil: time.Now().Add(2 * time.Hour), UserClass: strings.Repeat("u", 1024)}
 	}
-	err = st.Leases("acc").PutLeases(leases, nil)
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	lab.StartAgent(t, lab.StateDir)
-	t.Setenv(agentclient.AgentBinaryEnv, "/bin/false")
+	// The leases are in the state file before the agent starts.
+	lab := newFastLab(t, func(stateDir string) {
+		st, err := store.Open(stateDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.Leases("acc").PutLeases(leases, nil)
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 
 	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{
 			{Config: server},

@@ -12,6 +12,7 @@ import (
 )
 
 func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, body, want string }{
 		{"unknown path", `path = "menu.ipxe"`, `Must be "start.ipxe", "grub/grub.cfg" or a host's menu path`},
 		{"host path with a bad value", `path = "netboot/host/mac-52 54/uuid-/arch-/platform-/menu.ipxe"`, `Must be "start.ipxe", "grub/grub.cfg" or a host's menu path`},
@@ -36,35 +37,25 @@ func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
 	}
 }
 
-// Without menus a host gets the script that boots the local disk, exactly
-// as served; start.ipxe is then the boot server's own, so there is none to
-// render.
 // grubHostPath is what a network GRUB on x64 UEFI asks for after
 // grub/grub.cfg, with its $net_default_mac filled in.
 const grubHostPath = "netboot/host/mac-52:54:00:12:34:56/uuid-/arch-x86_64/platform-efi/grub.cfg"
 
-func TestAccRenderedScriptDataSource_noMenus(t *testing.T) {
-	lab := newAccLab(t, "curl")
+// Without menus a host gets the script that boots the local disk; start.ipxe
+// is then the boot server's own, so there is none to render.
+func TestRenderedScriptDataSource_noMenus(t *testing.T) {
+	lab := newFastLab(t)
 	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
-	const ds = "data.netboot_rendered_script.test"
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{
 			{
-				Config: server + `
-data "netboot_rendered_script" "test" {
-  boot_server = netboot_ipv6_boot_server.test.name
-  mac         = "52:54:00:12:34:56"
-  buildarch   = "i386"
-  platform    = "pcbios"
-}
-`,
+				Config: server + noMenusHostScript,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("menu"), knownvalue.StringExact("")),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("reason"), knownvalue.StringRegexp(regexp.MustCompile(`boot server "acc" has no default menu$`))),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`echo No boot menu on boot server acc matches this host`))),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("menu"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("reason"), knownvalue.StringRegexp(regexp.MustCompile(`boot server "acc" has no default menu$`))),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`echo No boot menu on boot server acc matches this host`))),
 				},
-				Check: func(s *terraform.State) error { return lab.servedAsRendered(t, s, ds, hostScriptPath) },
 			},
 			{
 				Config: server + `
@@ -84,10 +75,9 @@ data "netboot_rendered_script" "test" {
 }
 `,
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("menu"), knownvalue.StringExact("")),
-					statecheck.ExpectKnownValue(ds, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`(?m)^echo 'No boot menu on boot server acc matches this host \(mac 52:54:00:12:34:56, .*\)\.'$`))),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("menu"), knownvalue.StringExact("")),
+					statecheck.ExpectKnownValue(renderedDS, tfjsonpath.New("script"), knownvalue.StringRegexp(regexp.MustCompile(`(?m)^echo 'No boot menu on boot server acc matches this host \(mac 52:54:00:12:34:56, .*\)\.'$`))),
 				},
-				Check: func(s *terraform.State) error { return lab.servedAsRendered(t, s, ds, grubHostPath) },
 			},
 			{
 				Config: server + `
@@ -96,6 +86,43 @@ data "netboot_rendered_script" "test" {
 }
 `,
 				ExpectError: errorText(`No boot server "absent" exists on the agent`),
+			},
+		},
+	})
+}
+
+const renderedDS = "data.netboot_rendered_script.test"
+
+// noMenusHostScript renders the script of one BIOS host.
+const noMenusHostScript = `
+data "netboot_rendered_script" "test" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  mac         = "52:54:00:12:34:56"
+  buildarch   = "i386"
+  platform    = "pcbios"
+}
+`
+
+// The script and GRUB configuration rendered without menus are exactly
+// what the serving boot server gives the host over HTTP.
+func TestAccRenderedScriptDataSource_noMenusServed(t *testing.T) {
+	lab := newAccLab(t, "curl")
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody) + noMenusHostScript,
+				Check:  func(s *terraform.State) error { return lab.servedAsRendered(t, s, renderedDS, hostScriptPath) },
+			},
+			{
+				// What a network GRUB gets: the same choice, as grub.cfg.
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody) + `
+data "netboot_rendered_script" "test" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  path        = "` + grubHostPath + `"
+}
+`,
+				Check: func(s *terraform.State) error { return lab.servedAsRendered(t, s, renderedDS, grubHostPath) },
 			},
 		},
 	})

@@ -11,12 +11,12 @@ import (
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
 )
 
-// TestAccListResources lists boot entries through the provider's plugin
-// protocol server, as `terraform query` (Terraform 1.14+) does, against a
-// real agent: every entry comes back with its identity and, when asked,
+// TestListResources lists boot entries through the provider's plugin
+// protocol server, as `terraform query` (Terraform 1.14+) does, against the
+// agent core: every entry comes back with its identity and, when asked,
 // the resource's state.
-func TestAccListResources(t *testing.T) {
-	lab := newAccLab(t)
+func TestListResources(t *testing.T) {
+	lab := newFastLab(t)
 	ctx := context.Background()
 	conn := lab.conn(t)
 	for _, name := range []string{"debian", "local"} {
@@ -85,7 +85,7 @@ func TestAccListResources(t *testing.T) {
 
 // providerServer is the provider's plugin protocol server, configured for
 // the lab's agent as Terraform would.
-func (l *accLab) providerServer(t *testing.T) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+func (l *agentLab) providerServer(t *testing.T) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
 	t.Helper()
 	ctx := context.Background()
 	server, err := providerserver.NewProtocol6WithError(New("test")())()

@@ -15,21 +15,21 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 )
 
-// testProviderFactories serves the provider in-process to the terraform CLI.
+// testProviderFactories serves the provider in-process to the terraform CLI,
+// a new one each time: a provider holds the connection of its last
+// configuration, and parallel tests reach different agents.
 var testProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"netboot": providerserver.NewProtocol6WithError(New("test")()),
+	"netboot": func() (tfprotov6.ProviderServer, error) { return providerserver.NewProtocol6WithError(New("test")())() },
 }
 
-// noAgentProviderConfig points the provider at an empty state dir and makes
-// launching an agent fail at once, for tests that must never reach one:
-// if Configure ran, the test would fail with "Cannot reach the netboot agent".
+// noAgentProviderConfig points the provider at an empty state dir, for
+// tests that must never reach an agent: launching one fails at once
+// (TestMain), so if Configure ran, the test would fail with "Cannot reach
+// the netboot agent".
 func noAgentProviderConfig(t *testing.T) string {
 	t.Helper()
-	t.Setenv(agentclient.AgentBinaryEnv, "/bin/false")
 	return fmt.Sprintf("provider \"netboot\" {\n  state_dir = %q\n  timeout   = 1\n}\n", t.TempDir())
 }
 
@@ -171,8 +171,8 @@ func TestProvider_configureErrorsSayWhatToFix(t *testing.T) {
 
 // A provider configuration known only at apply (here state_dir comes from
 // another resource) still plans; the provider connects at apply.
-func TestAccProvider_configKnownOnlyAtApply(t *testing.T) {
-	lab := newAccLab(t)
+func TestProvider_configKnownOnlyAtApply(t *testing.T) {
+	lab := newFastLab(t)
 	cfg := fmt.Sprintf(`
 resource "terraform_data" "state_dir" {
   input = %q
@@ -190,7 +190,7 @@ resource "netboot_ipv6_boot_server" "test" {
 %s
 }
 `, lab.StateDir, lab.ServerIf, lab.Prefix, statefulBody)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkBootServerDestroyed(t),
 		Steps: []tfresource.TestStep{{

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -245,6 +246,7 @@ func TestArtifactValidators(t *testing.T) {
 // Exactly one origin, and well-formed values, are checked at plan before
 // the provider connects.
 func TestArtifact_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, body, want string }{
 		{"no origin", `path = "ipxe.efi"`,
 			`Exactly one of these attributes must be configured: [source,agent_path,url]`},
@@ -307,7 +309,7 @@ func writeFile(t *testing.T, name string, content []byte) {
 }
 
 // agentSHA256 checks what the agent serves at path.
-func (l *accLab) agentSHA256(t *testing.T, p, want string) error {
+func (l *agentLab) agentSHA256(t *testing.T, p, want string) error {
 	art, err := l.conn(t).GetArtifact(context.Background(), &netbootv1.GetArtifactRequest{Path: p})
 	if err != nil {
 		return fmt.Errorf("GetArtifact(%s): %w", p, err)
@@ -319,7 +321,7 @@ func (l *accLab) agentSHA256(t *testing.T, p, want string) error {
 }
 
 // checkArtifactsDestroyed is CheckDestroy: the agent holds no artifacts.
-func (l *accLab) checkArtifactsDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkArtifactsDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		list, err := l.conn(t).ListArtifacts(context.Background(), &netbootv1.ListArtifactsRequest{})
 		if err != nil {
@@ -332,8 +334,8 @@ func (l *accLab) checkArtifactsDestroyed(t *testing.T) func(*terraform.State) er
 	}
 }
 
-func TestAccArtifact_basic(t *testing.T) {
-	lab := newAccLab(t)
+func TestArtifact_basic(t *testing.T) {
+	lab := newFastLab(t)
 	dir := t.TempDir()
 	source, agentPath := filepath.Join(dir, "start.ipxe"), filepath.Join(dir, "undionly.kpxe")
 	// Larger than one chunk, so the upload streams several.
@@ -344,7 +346,7 @@ func TestAccArtifact_basic(t *testing.T) {
 	reloaded := randomBytes(t, 71000)
 	cfg := artifactConfig(lab.providerConfig(), source, agentPath)
 	const scriptRes, loaderRes = "netboot_artifact.script", "netboot_artifact.loader"
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkArtifactsDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -448,11 +450,71 @@ func TestAccArtifact_basic(t *testing.T) {
 	})
 }
 
+// The agent downloads url itself (here from a server on loopback, which the
+// fast lab's agent allows); drift and a failed download show as for the
+// other origins, the failure on url.
+func TestArtifact_url(t *testing.T) {
+	lab := newFastLab(t)
+	content := randomBytes(t, 30000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ipxe.efi" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(content)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := func(url string) string {
+		return lab.providerConfig() + fmt.Sprintf(`
+resource "netboot_artifact" "loader" {
+  path   = "ipxe.efi"
+  url    = %q
+  sha256 = %q
+}
+`, url, sha256Hex(content))
+	}
+	const res = "netboot_artifact.loader"
+	tfresource.UnitTest(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkArtifactsDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: cfg(srv.URL + "/ipxe.efi"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("size"), knownvalue.Int64Exact(int64(len(content)))),
+				},
+				Check: func(*terraform.State) error { return lab.agentSHA256(t, "ipxe.efi", sha256Hex(content)) },
+			},
+			{
+				ResourceName:      res,
+				ImportState:       true,
+				ImportStateId:     "ipxe.efi",
+				ImportStateVerify: true,
+			},
+			{
+				// Drift: the agent's copy is replaced by an upload.
+				PreConfig: func() {
+					if _, err := putArtifact(context.Background(), lab.conn(t), &netbootv1.ArtifactHeader{Path: "ipxe.efi"}, bytes.NewReader([]byte("other"))); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg(srv.URL + "/ipxe.efi"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:      cfg(srv.URL + "/absent.efi"),
+				ExpectError: regexp.MustCompile(`The agent cannot download url(?s:.*)url\s+=\s+"` + regexp.QuoteMeta(srv.URL) + `/absent.efi"`),
+			},
+		},
+	})
+}
+
 // A sha256 that does not match fails naming the attribute, and the agent
 // keeps nothing: with agent_path the agent refuses the content at apply,
 // with source the provider refuses the local file at plan.
-func TestAccArtifact_wrongSHA256(t *testing.T) {
-	lab := newAccLab(t)
+func TestArtifact_wrongSHA256(t *testing.T) {
+	lab := newFastLab(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "ipxe.efi")
 	content := randomBytes(t, 5000)
@@ -462,7 +524,7 @@ func TestAccArtifact_wrongSHA256(t *testing.T) {
 	namesSHA256 := regexp.MustCompile(`sha256 does not match the content(?s:.*)sha256\s+=\s+"` + wrong + `"`)
 	for _, origin := range []string{"agent_path", "source"} {
 		t.Run(origin, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
+			tfresource.UnitTest(t, tfresource.TestCase{
 				ProtoV6ProviderFactories: testProviderFactories,
 				CheckDestroy:             lab.checkArtifactsDestroyed(t),
 				Steps: []tfresource.TestStep{{
@@ -485,10 +547,10 @@ resource "netboot_artifact" "bad" {
 
 // A host file the agent's operator does not let it publish fails at apply
 // with the rule, on agent_path, and the agent keeps nothing.
-func TestAccArtifact_agentPathRefused(t *testing.T) {
-	lab := newAccLab(t)
+func TestArtifact_agentPathRefused(t *testing.T) {
+	lab := newFastLab(t)
 	onAgentPath := regexp.MustCompile(`The agent refuses this artifact(?s:.*)agent_path\s+=\s+"/etc/shadow"(?s:.*)"/etc/shadow" is refused: the agent never publishes files under /etc`)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkArtifactsDestroyed(t),
 		Steps: []tfresource.TestStep{{

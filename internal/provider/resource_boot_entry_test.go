@@ -33,6 +33,7 @@ func bootEntryConfig(providerConfig, body string) string {
 // The agent's validation runs at plan, before the provider connects, and
 // names the attribute: none of these reaches an agent.
 func TestBootEntry_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, body, want string }{
 		{"title with a line break", `
   name  = "local"
@@ -214,7 +215,7 @@ func TestBootEntryRoundTrip(t *testing.T) {
 }
 
 // checkEntriesDestroyed is CheckDestroy: the agent holds no boot entries.
-func (l *accLab) checkEntriesDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkEntriesDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		list, err := l.conn(t).ListBootEntries(context.Background(), &netbootv1.ListBootEntriesRequest{})
 		if err != nil {
@@ -228,7 +229,7 @@ func (l *accLab) checkEntriesDestroyed(t *testing.T) func(*terraform.State) erro
 }
 
 // agentEntry checks what the agent holds for an entry.
-func (l *accLab) agentEntry(t *testing.T, want *netbootv1.BootEntry) error {
+func (l *agentLab) agentEntry(t *testing.T, want *netbootv1.BootEntry) error {
 	got, err := l.conn(t).GetBootEntry(context.Background(), &netbootv1.GetBootEntryRequest{Name: want.GetName()})
 	if err != nil {
 		return fmt.Errorf("GetBootEntry(%s): %w", want.GetName(), err)
@@ -239,8 +240,8 @@ func (l *accLab) agentEntry(t *testing.T, want *netbootv1.BootEntry) error {
 	return nil
 }
 
-func TestAccBootEntry_basic(t *testing.T) {
-	lab := newAccLab(t)
+func TestBootEntry_basic(t *testing.T) {
+	lab := newFastLab(t)
 	linuxBody := `
   name  = "installer"
   title = "Debian installer"
@@ -273,7 +274,7 @@ func TestAccBootEntry_basic(t *testing.T) {
 `
 	cfg := func(body string) string { return bootEntryConfig(lab.providerConfig(), body) }
 	linux := tfjsonpath.New("linux")
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkEntriesDestroyed(t),
 		Steps: []tfresource.TestStep{

@@ -33,6 +33,7 @@ func bootMenuConfig(providerConfig, body string) string {
 // The agent's validation runs at plan, before the provider connects, and
 // names the attribute: none of these reaches an agent.
 func TestBootMenu_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	const items = `items = [{ entry = "local" }]`
 	for _, tc := range []struct {
 		name, body string
@@ -204,7 +205,7 @@ func TestBuiltinMenuTemplateIsTheAgents(t *testing.T) {
 }
 
 // checkMenusDestroyed is CheckDestroy: the agent holds no menus or entries.
-func (l *accLab) checkMenusDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkMenusDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(s *terraform.State) error {
 		list, err := l.conn(t).ListBootMenus(context.Background(), &netbootv1.ListBootMenusRequest{})
 		if err != nil {
@@ -452,15 +453,15 @@ func TestAccBootMenu_basic(t *testing.T) {
 
 // What only the agent can know fails at apply, naming the attribute: an
 // item naming an entry it does not have, a second default menu.
-func TestAccBootMenu_catalogErrors(t *testing.T) {
-	lab := newAccLab(t)
+func TestBootMenu_catalogErrors(t *testing.T) {
+	lab := newFastLab(t)
 	entry := lab.providerConfig() + `
 resource "netboot_boot_entry" "local" {
   name = "local"
   kind = "exit"
 }
 `
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkMenusDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -622,8 +623,8 @@ func TestAccBootMenu_qemuBoot(t *testing.T) {
 
 // match's fields are sets: writing the same MACs in another order plans no
 // change.
-func TestAccBootMenu_reorderedMatchIsNoChange(t *testing.T) {
-	lab := newAccLab(t)
+func TestBootMenu_reorderedMatchIsNoChange(t *testing.T) {
+	lab := newFastLab(t)
 	cfg := func(macs string) string {
 		return lab.providerConfig() + `
 resource "netboot_boot_entry" "local" {
@@ -638,7 +639,7 @@ resource "netboot_boot_menu" "rack" {
 }
 `
 	}
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{
 			{Config: cfg(`["52:54:00:12:34:56", "52:54:00:ab:cd:ef"]`)},

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -92,6 +91,7 @@ const seedBody = `
 // The schema's defaults and validators are checked at plan, before the
 // provider connects: none of these reaches an agent.
 func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	const ranges = `ranges = [{ start = "2001:db8:1::1000", end = "2001:db8:1::1fff" }]`
 	for _, tc := range []struct {
 		name, prefix, body, want string
@@ -676,7 +676,7 @@ func rangeValue(start, end string) types.Object {
 }
 
 // checkBootServerDestroyed is CheckDestroy: the agent no longer has it.
-func (l *accLab) checkBootServerDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkBootServerDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		_, err := l.conn(t).GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "acc"})
 		if status.Code(err) != codes.NotFound {
@@ -686,8 +686,28 @@ func (l *accLab) checkBootServerDestroyed(t *testing.T) func(*terraform.State) e
 	}
 }
 
-func TestAccIPv6BootServer_basic(t *testing.T) {
+// What only a serving agent knows: the real interface's addresses and the
+// DHCPv6 server's DUID. The provider's own behaviour is tested against an
+// offline agent (TestIPv6BootServer_basic and the rest of the fast tier).
+func TestAccIPv6BootServer_liveStatus(t *testing.T) {
 	lab := newAccLab(t)
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkBootServerDestroyed(t),
+		Steps: []tfresource.TestStep{{
+			Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(testResource, tfjsonpath.New("link_local_address"), knownvalue.StringRegexp(regexp.MustCompile(`^fe80:`))),
+				statecheck.ExpectKnownValue(testResource, tfjsonpath.New("global_addresses"), knownvalue.ListPartial(map[int]knownvalue.Check{0: knownvalue.StringExact(lab.ServerAddr)})),
+				statecheck.ExpectKnownValue(testResource, tfjsonpath.New("boot_url_base"), knownvalue.StringExact("http://["+lab.ServerAddr+"]")),
+				statecheck.ExpectKnownValue(testResource, tfjsonpath.New("server_duid"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{8,}$`))),
+			},
+		}},
+	})
+}
+
+func TestIPv6BootServer_basic(t *testing.T) {
+	lab := newFastLab(t)
 	statelessBody := `
   router_advertisement = {
     min_interval = 30
@@ -723,7 +743,7 @@ func TestAccIPv6BootServer_basic(t *testing.T) {
 `
 	ra := tfjsonpath.New("router_advertisement")
 	dh := tfjsonpath.New("dhcpv6")
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkBootServerDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -741,10 +761,9 @@ func TestAccIPv6BootServer_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("boot").AtMapKey("rules").AtSliceIndex(1).AtMapKey("macs"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("id"), knownvalue.StringExact("acc")),
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("prefix"), knownvalue.StringExact("2001:db8:1::/64")),
-					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("link_local_address"), knownvalue.StringRegexp(regexp.MustCompile(`^fe80:`))),
-					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("global_addresses"), knownvalue.ListPartial(map[int]knownvalue.Check{0: knownvalue.StringExact(lab.ServerAddr)})),
+					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("link_local_address"), knownvalue.StringExact(fastServerLinkLocal)),
+					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("global_addresses"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(lab.ServerAddr)})),
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("boot_url_base"), knownvalue.StringExact("http://["+lab.ServerAddr+"]")),
-					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("server_duid"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{8,}$`))),
 					statecheck.ExpectKnownValue(testResource, ra.AtMapKey("managed"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(testResource, ra.AtMapKey("other_config"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(testResource, ra.AtMapKey("prefix_valid_lifetime"), knownvalue.Int64Exact(86400)),
@@ -863,8 +882,8 @@ func TestAccIPv6BootServer_basic(t *testing.T) {
 
 // The boot settings default to config.DefaultBoot, change in place, and
 // drift like the rest.
-func TestAccIPv6BootServer_boot(t *testing.T) {
-	lab := newAccLab(t)
+func TestIPv6BootServer_boot(t *testing.T) {
+	lab := newFastLab(t)
 	rulesBody := func(loader string) string {
 		return statefulBody + fmt.Sprintf(`
   boot = {
@@ -896,7 +915,7 @@ func TestAccIPv6BootServer_boot(t *testing.T) {
 		}
 		return st.GetConfig().GetBoot().GetRules()[i]
 	}
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkBootServerDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -996,8 +1015,8 @@ func TestAccIPv6BootServer_boot(t *testing.T) {
 // Any spelling of an address is the same address: what the user wrote stays
 // in state, and the agent's canonical form shows no diff (the test framework
 // plans again after each apply and fails on any change).
-func TestAccIPv6BootServer_addressSpelling(t *testing.T) {
-	lab := newAccLab(t)
+func TestIPv6BootServer_addressSpelling(t *testing.T) {
+	lab := newFastLab(t)
 	body := `
   router_advertisement = { rdnss = ["2001:DB8:1:0::53"] }
   dhcpv6 = {
@@ -1005,7 +1024,7 @@ func TestAccIPv6BootServer_addressSpelling(t *testing.T) {
   }
 `
 	cfg := bootServerConfig(lab.providerConfig(), lab.ServerIf, "2001:DB8:1::/64", body)
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkBootServerDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -1027,16 +1046,11 @@ func TestAccIPv6BootServer_addressSpelling(t *testing.T) {
 
 // Changing the interface moves the boot server in place; the link-local
 // address is recomputed, not carried over from the old interface.
-func TestAccIPv6BootServer_moveInterface(t *testing.T) {
-	lab := newAccLab(t)
-	// A second link in the server namespace: a veth pair, since RAs need a
-	// multicast-capable interface.
-	second, peer := "nb"+lab.ID+"m", "nb"+lab.ID+"p"
-	lab.MustExec(t, lab.ServerNS, "ip", "link", "add", second, "type", "veth", "peer", "name", peer)
-	lab.MustExec(t, lab.ServerNS, "ip", "link", "set", second, "up")
-	lab.MustExec(t, lab.ServerNS, "ip", "link", "set", peer, "up")
+func TestIPv6BootServer_moveInterface(t *testing.T) {
+	lab := newFastLab(t)
+	second := fastSecondIf
 	var firstLinkLocal string
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		CheckDestroy:             lab.checkBootServerDestroyed(t),
 		Steps: []tfresource.TestStep{
@@ -1058,8 +1072,8 @@ func TestAccIPv6BootServer_moveInterface(t *testing.T) {
 					if attrs["interface"] != second {
 						return fmt.Errorf("interface = %q, want %q", attrs["interface"], second)
 					}
-					if attrs["link_local_address"] == firstLinkLocal {
-						return errors.New("link_local_address still that of the first interface")
+					if attrs["link_local_address"] == firstLinkLocal || attrs["link_local_address"] != fastSecondLinkLocal {
+						return fmt.Errorf("link_local_address = %q, want the second interface's %s", attrs["link_local_address"], fastSecondLinkLocal)
 					}
 					return nil
 				},
@@ -1068,9 +1082,9 @@ func TestAccIPv6BootServer_moveInterface(t *testing.T) {
 	})
 }
 
-func TestAccIPv6BootServer_missingInterface(t *testing.T) {
-	lab := newAccLab(t)
-	tfresource.Test(t, tfresource.TestCase{
+func TestIPv6BootServer_missingInterface(t *testing.T) {
+	lab := newFastLab(t)
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{{
 			Config:      bootServerConfig(lab.providerConfig(), "nbmissing0", lab.Prefix, statefulBody),
@@ -1079,10 +1093,10 @@ func TestAccIPv6BootServer_missingInterface(t *testing.T) {
 	})
 }
 
-func TestAccIPv6BootServer_rangeOutsidePrefixFailsAtPlan(t *testing.T) {
-	lab := newAccLab(t)
+func TestIPv6BootServer_rangeOutsidePrefixFailsAtPlan(t *testing.T) {
+	lab := newFastLab(t)
 	body := `dhcpv6 = { ranges = [{ start = "2001:db8:9::1000", end = "2001:db8:9::1fff" }] }`
-	tfresource.Test(t, tfresource.TestCase{
+	tfresource.UnitTest(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testProviderFactories,
 		Steps: []tfresource.TestStep{{
 			Config:      bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, body),

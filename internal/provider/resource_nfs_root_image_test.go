@@ -53,6 +53,7 @@ resource "netboot_nfs_root_image" "test" {
 // The schema's validators run at plan, before the provider connects: none
 // of these reaches an agent.
 func TestNFSRootImage_invalidConfigFailsAtPlan(t *testing.T) {
+	t.Parallel()
 	const base = `
   name        = "img"
   boot_server = "lab"
@@ -243,7 +244,7 @@ func randomMarker(t *testing.T) string {
 
 // checkNFSRootImagesDestroyed is CheckDestroy: the agent holds no images,
 // and the image's kernel and initrd artifacts are gone with it.
-func (l *accLab) checkNFSRootImagesDestroyed(t *testing.T) func(*terraform.State) error {
+func (l *agentLab) checkNFSRootImagesDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
 		conn := l.conn(t)
 		list, err := conn.ListNFSRootImages(context.Background(), &netbootv1.ListNFSRootImagesRequest{})
@@ -264,7 +265,7 @@ func (l *accLab) checkNFSRootImagesDestroyed(t *testing.T) func(*terraform.State
 
 // agentServesImage checks that the agent serves the initrd and kernel the
 // state names, with the digests the state holds.
-func (l *accLab) agentServesImage(t *testing.T) tfresource.TestCheckFunc {
+func (l *agentLab) agentServesImage(t *testing.T) tfresource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		res, ok := s.RootModule().Resources[nfsImageRes]
 		if !ok {
@@ -280,7 +281,7 @@ func (l *accLab) agentServesImage(t *testing.T) tfresource.TestCheckFunc {
 // imageFilesNotListed checks that listing netboot_artifact (terraform
 // query) leaves out the image's kernel and initrd, which belong to the
 // image, though the agent holds them as artifacts.
-func (l *accLab) imageFilesNotListed(t *testing.T) tfresource.TestCheckFunc {
+func (l *agentLab) imageFilesNotListed(t *testing.T) tfresource.TestCheckFunc {
 	return func(s *terraform.State) error {
 		a := s.RootModule().Resources[nfsImageRes].Primary.Attributes
 		held, err := l.conn(t).ListArtifacts(context.Background(), &netbootv1.ListArtifactsRequest{})
@@ -446,8 +447,8 @@ func TestAccNFSRootImage_basic(t *testing.T) {
 // A literal address in nfsroot= is refused at plan, with the reason, both
 // as an image's hostname and in a boot entry's kernel arguments; nothing
 // reaches the agent.
-func TestAccNFSRootImage_literalAddressRefused(t *testing.T) {
-	lab := newAccLab(t)
+func TestNFSRootImage_literalAddressRefused(t *testing.T) {
+	lab := newFastLab(t)
 	image := func(hostname string) string {
 		return fmt.Sprintf(`
 resource "netboot_nfs_root_image" "test" {
@@ -476,7 +477,7 @@ resource "netboot_boot_entry" "test" {
 `, `nfsroot host "[2001:db8:1::1]:/roots/x" ` + splitAtColon},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
+			tfresource.UnitTest(t, tfresource.TestCase{
 				ProtoV6ProviderFactories: testProviderFactories,
 				Steps: []tfresource.TestStep{{
 					Config:      lab.providerConfig() + tc.config,

@@ -111,17 +111,29 @@ func (a *Agent) start(t testing.TB) {
 	t.Fatalf("agent did not open %s within 15 s; log:\n%s", socket, log)
 }
 
-// publishArgs let a lab agent publish what tests write under the temp dir
-// (agent_path files, NFS roots) besides the default directories (kernels in
-// /boot).
-func publishArgs() []string {
-	var args []string
+// PublishDirs are what a test agent may publish: what tests write under the
+// temp dir (agent_path files, NFS roots) besides the default directories
+// that exist (kernels in /boot).
+func PublishDirs() (artifactPaths, nfsRootPaths []string) {
 	for _, d := range append(slices.Clone(artifact.DefaultFileDirs), os.TempDir()) {
 		if info, err := os.Stat(d); err == nil && info.IsDir() {
-			args = append(args, "--artifact-path", d)
+			artifactPaths = append(artifactPaths, d)
 		}
 	}
-	return append(args, "--nfs-root-path", os.TempDir())
+	return artifactPaths, []string{os.TempDir()}
+}
+
+// publishArgs are PublishDirs as the agent's flags.
+func publishArgs() []string {
+	var args []string
+	artifactPaths, nfsRootPaths := PublishDirs()
+	for _, d := range artifactPaths {
+		args = append(args, "--artifact-path", d)
+	}
+	for _, d := range nfsRootPaths {
+		args = append(args, "--nfs-root-path", d)
+	}
+	return args
 }
 
 // Kill9 kills the agent the way a crash or power cut would: no shutdown code runs.
