@@ -57,6 +57,12 @@ func withTimeout(ctx context.Context, t timeouts.Value, op string, diags *diag.D
 // addTimedOut reports doing as timed out and returns true when ctx's
 // timeout (withTimeout) ran out, rather than the RPC error it caused.
 func addTimedOut(ctx context.Context, diags *diag.Diagnostics, doing, outcome string) bool {
+	// The agent's copy of the deadline (gRPC sends it along) runs out a
+	// moment before ours, so its error can arrive first: an error this
+	// close to the deadline waits for it.
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < time.Second {
+		<-ctx.Done()
+	}
 	cause := context.Cause(ctx)
 	if !errors.Is(cause, errTimedOut) {
 		return false
