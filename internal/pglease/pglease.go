@@ -80,8 +80,8 @@ type DB struct {
 	done chan struct{}
 }
 
-// pingInterval is how often an unreachable database is tried again, so
-// that Err clears when it is back even if no client asks for a lease.
+// pingInterval is how often the database is pinged, so that Err tells
+// whether it is reachable even while no client asks for a lease.
 const pingInterval = 2 * time.Second
 
 // Open connects to the database at url (a postgres:// URL or key=value
@@ -120,7 +120,7 @@ func (db *DB) Close() {
 	db.pool.Close()
 }
 
-// watch pings the database while it is unreachable.
+// watch pings the database until Close.
 func (db *DB) watch() {
 	defer close(db.done)
 	tick := time.NewTicker(pingInterval)
@@ -131,15 +131,9 @@ func (db *DB) watch() {
 			return
 		case <-tick.C:
 		}
-		if db.Err() == nil {
-			continue
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		err := db.pool.Ping(ctx)
+		db.note(db.pool.Ping(ctx))
 		cancel()
-		if err == nil {
-			db.note(nil)
-		}
 	}
 }
 
@@ -218,11 +212,14 @@ func (db *DB) note(err error) error {
 func (db *DB) Leases(bootServer string) *Leases { return &Leases{db: db, name: bootServer} }
 
 // Leases stores the leases of one boot server; it implements the DHCPv6
-// server's LeaseStore.
+// server's SharedLeaseStore.
 type Leases struct {
 	db   *DB
 	name string
 }
+
+// Err is the database's last failure (DB.Err).
+func (ls *Leases) Err() error { return ls.db.Err() }
 
 const columns = `kind, address, prefix_length, duid, iaid, preferred_until, valid_until, last_transaction,
 	client_arch, user_class, hardware_addr, hardware_addr_source`
