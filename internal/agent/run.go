@@ -27,6 +27,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
+	"github.com/netbootlab/terraform-provider-netboot/internal/pglease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
 
@@ -57,6 +58,11 @@ type Options struct {
 	// DHCPv6ProbeInterval is how often each boot server solicits, as a
 	// client, to find other DHCPv6 servers on its link; 0: never.
 	DHCPv6ProbeInterval time.Duration
+
+	// LeaseDB, when set, is the PostgreSQL connection URL that keeps the
+	// leases instead of the state file (pglease), shared with the other
+	// agents of the same links.
+	LeaseDB string
 }
 
 // snapshotPeriod is how often the state file is copied to its snapshot
@@ -119,6 +125,13 @@ func run(ctx context.Context, opts Options) error {
 		return err
 	}
 	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
+	if opts.LeaseDB != "" {
+		if svc.leaseDB, err = pglease.Open(ctx, opts.LeaseDB, logger.With(eventkind.Agent.Attr())); err != nil {
+			return err
+		}
+		defer svc.leaseDB.Close()
+		logger.Info("leases are kept in the lease database (PostgreSQL)", eventkind.Agent.Attr(), "schema_version", pglease.SchemaVersion)
+	}
 	svc.probeInterval = opts.DHCPv6ProbeInterval
 	if err := svc.restore(); err != nil {
 		return err

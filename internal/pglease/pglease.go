@@ -84,6 +84,15 @@ type DB struct {
 // whether it is reachable even while no client asks for a lease.
 const pingInterval = 2 * time.Second
 
+// CheckURL reports whether url is a connection URL or string Open can use,
+// without connecting.
+func CheckURL(url string) error {
+	if _, err := pgxpool.ParseConfig(url); err != nil {
+		return fmt.Errorf("lease database URL: %w", err)
+	}
+	return nil
+}
+
 // Open connects to the database at url (a postgres:// URL or key=value
 // connection string), then creates or migrates its schema. It fails when
 // the database holds a newer schema than this agent knows.
@@ -91,10 +100,10 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("lease database URL: %w", err)
+	if err := CheckURL(url); err != nil {
+		return nil, err
 	}
+	cfg, _ := pgxpool.ParseConfig(url)
 	cfg.ConnConfig.ConnectTimeout = opTimeout
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
