@@ -150,3 +150,73 @@ func holds(t *testing.T, conn *agentclient.Conn, address string) bool {
 	}
 	return false
 }
+
+// TestLeaseDatabaseOutage stops PostgreSQL under an agent: status and
+// metrics say so, a new client gets no lease while RA and
+// Information-requests are still answered, and once PostgreSQL is back the
+// agent grants leases again without a restart.
+func TestLeaseDatabaseOutage(t *testing.T) {
+	testlab.RequireRoot(t, "dhclient", "rdisc6", "curl")
+	lab := testlab.New(t)
+	pg := testlab.StartPostgreSQL(t)
+	stateDir := t.TempDir()
+	lab.StartAgent(t, stateDir, "--lease-db", pg.URL, "--metrics-listen", "[::1]:9447")
+	conn := connect(t, stateDir)
+	ctx := context.Background()
+	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+	statusError := func() string {
+		t.Helper()
+		st, err := conn.GetBootServer(ctx, &netbootv1.GetBootServerRequest{Name: "lab"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.GetStatus().GetError()
+	}
+	waitStatus := func(down bool) {
+		t.Helper()
+		for i := 0; (statusError() != "") != down; i++ {
+			if i == 100 {
+				t.Fatalf("status error %q 10s on, want the database down = %v", statusError(), down)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	metrics := func() string {
+		return lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
+	}
+
+	pg.Stop(t)
+	waitStatus(true)
+	if got := statusError(); !strings.Contains(got, "lease database unreachable, granting no new leases") {
+		t.Errorf("status error %q", got)
+	}
+	if m := metrics(); !strings.Contains(m, "netboot_lease_database_up 0") {
+		t.Errorf("metrics while the database is down lack netboot_lease_database_up 0:\n%s", m)
+	}
+	lab.MustExec(t, lab.ClientNS, "rdisc6", "-1", "-w", "3000", lab.ClientIf)
+	if info := dhclient(t, lab, t.TempDir(), "-S"); !strings.Contains(info, "new_dhcp6_name_servers=2001:db8:1::53") {
+		t.Errorf("Information-request unanswered while the database is down:\n%s", info)
+	}
+	// No Advertise: dhclient -1 gives up on getting a lease.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dhclient6.conf"), []byte("timeout 5;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := lab.Exec(ctx, lab.ClientNS, "dhclient", "-6", "-1", "-v", "-cf", filepath.Join(dir, "dhclient6.conf"),
+		"-lf", filepath.Join(dir, "leases"), "-pf", filepath.Join(dir, "pid"), "-sf", "/bin/true", lab.ClientIf)
+	if err == nil || strings.Contains(out, "Bound to lease") {
+		t.Errorf("dhclient got a lease while the database is down:\n%s", out)
+	}
+
+	pg.Start(t)
+	waitStatus(false)
+	if m := metrics(); !strings.Contains(m, "netboot_lease_database_up 1") {
+		t.Errorf("metrics after the database is back lack netboot_lease_database_up 1:\n%s", m)
+	}
+	leased := lastIAAddr(t, dhclient(t, lab, t.TempDir()))
+	if !holds(t, conn, leased) {
+		t.Errorf("agent does not hold %s after the database came back", leased)
+	}
+}
