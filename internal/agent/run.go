@@ -126,7 +126,11 @@ func run(ctx context.Context, opts Options) error {
 	}
 	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
 	if opts.LeaseDB != "" {
-		if svc.leaseDB, err = pglease.Open(ctx, opts.LeaseDB, logger.With(eventkind.Agent.Attr())); err != nil {
+		writer, err := leaseDBWriter(opts.StateDir)
+		if err != nil {
+			return err
+		}
+		if svc.leaseDB, err = pglease.Open(ctx, opts.LeaseDB, writer, logger.With(eventkind.Agent.Attr())); err != nil {
 			return err
 		}
 		defer svc.leaseDB.Close()
@@ -280,4 +284,26 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// leaseDBWriterFile holds the agent's name in the lease database's
+// written_by column, kept across restarts (pglease.Open).
+const leaseDBWriterFile = "lease-db-writer"
+
+// leaseDBWriter reads the agent's written_by name from the state dir,
+// making one the first time.
+func leaseDBWriter(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, leaseDBWriterFile)
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("reading the lease database writer name: %w", err)
+	}
+	name := pglease.NewWriterID()
+	if err := writeFileAtomic(path, []byte(name+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("writing the lease database writer name: %w", err)
+	}
+	return name, nil
 }

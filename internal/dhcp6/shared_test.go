@@ -20,7 +20,7 @@ import (
 // agents share.
 func sharedHandler(t *testing.T, url string) *handler {
 	t.Helper()
-	db, err := pglease.Open(context.Background(), url, nil)
+	db, err := pglease.Open(context.Background(), url, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

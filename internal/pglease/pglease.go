@@ -7,7 +7,7 @@
 // another client (kind, DUID, IAID) stores nothing and fails with a
 // lease.ConflictError naming the holder, which the DHCPv6 server learns as
 // taken before the client retransmits. Deletes only remove rows this
-// process wrote last, or rows that have expired, so an agent never deletes
+// agent wrote last, or rows that have expired, so an agent never deletes
 // a lease its peer granted since. Times are judged by the database's clock.
 package pglease
 
@@ -69,7 +69,7 @@ const opTimeout = 5 * time.Second
 type DB struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
-	// writer names this process in written_by.
+	// writer names this agent in written_by.
 	writer string
 
 	mu     sync.Mutex
@@ -95,8 +95,10 @@ func CheckURL(url string) error {
 
 // Open connects to the database at url (a postgres:// URL or key=value
 // connection string), then creates or migrates its schema. It fails when
-// the database holds a newer schema than this agent knows.
-func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
+// the database holds a newer schema than this agent knows. writer names
+// this agent in written_by, the same across its restarts so that it may
+// still delete the rows it wrote before; "" names this process only.
+func Open(ctx context.Context, url, writer string, logger *slog.Logger) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,10 +111,10 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lease database: %w", err)
 	}
-	host, _ := os.Hostname()
-	var id [4]byte
-	_, _ = rand.Read(id[:])
-	db := &DB{pool: pool, logger: logger, writer: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(id[:])),
+	if writer == "" {
+		writer = NewWriterID()
+	}
+	db := &DB{pool: pool, logger: logger, writer: writer,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
@@ -120,6 +122,15 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 	}
 	go db.watch()
 	return db, nil
+}
+
+// NewWriterID is a new name for an agent in written_by: its host name and a
+// random part.
+func NewWriterID() string {
+	host, _ := os.Hostname()
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return host + "/" + hex.EncodeToString(id[:])
 }
 
 // Close closes the connections.
@@ -236,7 +247,7 @@ const columns = `kind, address, prefix_length, duid, iaid, preferred_until, vali
 // PutLeases stores put and deletes the leases of del in one transaction,
 // committed before it returns. A put whose address holds another client's
 // live lease fails the whole transaction with a *lease.ConflictError.
-// Deletes remove only rows this process wrote last or that have expired.
+// Deletes remove only rows this agent wrote last or that have expired.
 func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	if len(put) == 0 && len(del) == 0 {
 		return nil

@@ -24,7 +24,7 @@ func open(t *testing.T) (pg *testlab.PostgreSQL, a, b *Leases) {
 
 func openOn(t *testing.T, url string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), url, nil)
+	db, err := Open(context.Background(), url, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +136,37 @@ func TestConflictBetweenAgents(t *testing.T) {
 	equalLeases(t, got, []lease.Lease{renewed})
 }
 
+// TestDeleteAfterRestart: an agent opened again under the same writer
+// name deletes what it wrote before; another agent does not.
+func TestDeleteAfterRestart(t *testing.T) {
+	pg := testlab.StartPostgreSQL(t)
+	open := func(writer string) *Leases {
+		db, err := Open(context.Background(), pg.URL, writer, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		return db.Leases("site")
+	}
+	l := testLease("2001:db8::10", 1, 1)
+	if err := open("host/a").PutLeases([]lease.Lease{l}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := open("host/b").PutLeases(nil, []netip.Addr{l.Address}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := open("host/a")
+	if got, err := restarted.Leases(); err != nil || len(got) != 1 {
+		t.Fatalf("after another agent's delete: %v, %v; want the lease kept", got, err)
+	}
+	if err := restarted.PutLeases(nil, []netip.Addr{l.Address}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := restarted.Leases(); err != nil || len(got) != 0 {
+		t.Errorf("after the restarted writer's delete: %v, %v; want none", got, err)
+	}
+}
+
 func TestExpiredRowIsFree(t *testing.T) {
 	_, a, b := open(t)
 	old := testLease("2001:db8::10", 1, 1)
@@ -216,10 +247,10 @@ func TestSchemaMigration(t *testing.T) {
 	if _, err := conn.Exec(context.Background(), `INSERT INTO netboot_schema_migrations (version) VALUES ($1)`, SchemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(context.Background(), pg.URL, nil); err == nil {
+	if _, err := Open(context.Background(), pg.URL, "", nil); err == nil {
 		t.Error("Open of a database with a newer schema succeeded")
 	}
-	if _, err := Open(context.Background(), "postgres://[::1", nil); err == nil {
+	if _, err := Open(context.Background(), "postgres://[::1", "", nil); err == nil {
 		t.Error("Open of a malformed URL succeeded")
 	}
 }
