@@ -89,6 +89,15 @@ func (s *service) writeMetrics(w io.Writer) {
 	}
 	s.mu.Unlock()
 	add("netboot_artifacts", "", uint64(len(s.artifacts.List())))
+	if s.leaseDB != nil {
+		// 0 while the lease database is unreachable: no new leases then.
+		up := uint64(1)
+		if s.leaseDB.Err() != nil {
+			up = 0
+		}
+		add("netboot_lease_database_up", "", up)
+		add("netboot_lease_database_errors_total", "", s.leaseDB.Failures())
+	}
 
 	names := make([]string, 0, len(families))
 	for name := range families {

@@ -27,6 +27,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
+	"github.com/netbootlab/terraform-provider-netboot/internal/pglease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
 
@@ -61,6 +62,10 @@ type Options struct {
 	// Offline, when set, keeps every boot server off the network: no
 	// interface is looked up on the host and no protocol server binds.
 	Offline *Offline
+	// LeaseDB, when set, is the PostgreSQL connection URL that keeps the
+	// leases instead of the state file (pglease), shared with the other
+	// agents of the same links.
+	LeaseDB string
 }
 
 // snapshotPeriod is how often the state file is copied to its snapshot
@@ -123,6 +128,17 @@ func run(ctx context.Context, opts Options) error {
 		return err
 	}
 	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
+	if opts.LeaseDB != "" {
+		writer, err := leaseDBWriter(opts.StateDir)
+		if err != nil {
+			return err
+		}
+		if svc.leaseDB, err = pglease.Open(ctx, opts.LeaseDB, writer, logger.With(eventkind.Agent.Attr())); err != nil {
+			return err
+		}
+		defer svc.leaseDB.Close()
+		logger.Info("leases are kept in the lease database (PostgreSQL)", eventkind.Agent.Attr(), "schema_version", pglease.SchemaVersion)
+	}
 	svc.probeInterval = opts.DHCPv6ProbeInterval
 	if opts.Offline != nil {
 		svc.offline, svc.lookupLink = opts.Offline, opts.Offline.lookup
@@ -274,4 +290,26 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// leaseDBWriterFile holds the agent's name in the lease database's
+// written_by column, kept across restarts (pglease.Open).
+const leaseDBWriterFile = "lease-db-writer"
+
+// leaseDBWriter reads the agent's written_by name from the state dir,
+// making one the first time.
+func leaseDBWriter(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, leaseDBWriterFile)
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("reading the lease database writer name: %w", err)
+	}
+	name := pglease.NewWriterID()
+	if err := writeFileAtomic(path, []byte(name+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("writing the lease database writer name: %w", err)
+	}
+	return name, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/pglease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 )
 
@@ -38,8 +39,11 @@ var Version = "dev"
 type service struct {
 	netbootv1.UnimplementedAgentServer
 
-	ctx       context.Context // the agent's lifetime; servers run under it
-	store     *store.Store
+	ctx   context.Context // the agent's lifetime; servers run under it
+	store *store.Store
+	// leaseDB, when set (agent --lease-db), keeps the leases instead of
+	// store, shared with other agents.
+	leaseDB   *pglease.DB
 	artifacts *artifact.Store
 	logger    *slog.Logger
 	stateDir  string
@@ -75,7 +79,11 @@ func newService(ctx context.Context, st *store.Store, artifacts *artifact.Store,
 // newSite makes a site whose TFTP and HTTP servers serve the rendered iPXE
 // scripts and GRUB configurations over the artifacts.
 func (s *service) newSite(cfg config.BootServer) *site {
-	st := newSite(cfg, s.store.Leases(cfg.Name), s.logger)
+	var leases leaseStore = s.store.Leases(cfg.Name)
+	if s.leaseDB != nil {
+		leases = s.leaseDB.Leases(cfg.Name)
+	}
+	st := newSite(cfg, leases, s.logger)
 	st.files = newChainFS(menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS()), st.logger)
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval
@@ -373,6 +381,11 @@ func (s *service) state(st *site) *netbootv1.BootServerState {
 		}
 	} else if st.err == nil {
 		statusPB.Error = err.Error()
+	}
+	if s.leaseDB != nil && statusPB.Error == "" {
+		if err := s.leaseDB.Err(); err != nil {
+			statusPB.Error = "lease database unreachable, granting no new leases: " + err.Error()
+		}
 	}
 	if st.dhcp != nil {
 		statusPB.ServerDuid = hex.EncodeToString(st.dhcp.ServerDUID())

@@ -17,11 +17,11 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/dnsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/httpboot"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
 	"github.com/netbootlab/terraform-provider-netboot/internal/ra"
-	"github.com/netbootlab/terraform-provider-netboot/internal/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/tftp"
 )
 
@@ -30,7 +30,7 @@ import (
 // reports why it is not serving; the agent retries it.
 type site struct {
 	cfg    config.BootServer
-	leases *store.Leases
+	leases leaseStore
 	files  fs.FS // what TFTP and HTTP serve
 	logger *slog.Logger
 
@@ -67,7 +67,14 @@ func (s *site) serverLogger(component eventkind.Kind) *slog.Logger {
 	return s.logger.With(componentKey, string(component))
 }
 
-func newSite(cfg config.BootServer, leases *store.Leases, logger *slog.Logger) *site {
+// leaseStore keeps one boot server's leases: the state file's bucket
+// (store.Leases) or the shared lease database (pglease.Leases).
+type leaseStore interface {
+	dhcp6.LeaseStore
+	LeasesAfter(after netip.Addr, limit int) ([]lease.Lease, error)
+}
+
+func newSite(cfg config.BootServer, leases leaseStore, logger *slog.Logger) *site {
 	return &site{cfg: cfg, leases: leases, lookup: link.Resolve, logger: logger.With("boot_server", cfg.Name)}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
+	"github.com/netbootlab/terraform-provider-netboot/internal/pglease"
 )
 
 // Main runs `terraform-provider-netboot agent [flags]` (the daemon) and its
@@ -64,6 +65,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile (pprof) to this file while the agent runs, for performance reports")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&opts.LeaseDB, "lease-db", "", "PostgreSQL connection URL (postgres://USER@HOST/DB or key=value form) that keeps the DHCPv6 leases instead of the state file, "+
+		"shared with other agents serving the same links; put the password in ~/.pgpass or PGPASSFILE rather than in the URL. Default: the state file")
 	fs.BoolVar(&opts.AllowEmptyState, "allow-empty-state", false, "start with no configuration and no leases when state.db is missing or empty although "+
 		"state.db.snapshot shows there was state (the snapshot is set aside); agent db restore gets that state back instead")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
@@ -75,6 +78,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.NoFsync = !*fsync
+	if opts.LeaseDB != "" {
+		if err := pglease.CheckURL(opts.LeaseDB); err != nil {
+			fmt.Fprintf(stderr, "agent: --lease-db: %v\n", err)
+			return 2
+		}
+	}
 	if opts.DHCPv6ProbeInterval != 0 && opts.DHCPv6ProbeInterval < dhcp6probe.MinInterval {
 		fmt.Fprintf(stderr, "agent: --dhcpv6-probe-interval %s: want 0 (off) or at least %s\n", opts.DHCPv6ProbeInterval, dhcp6probe.MinInterval)
 		return 2

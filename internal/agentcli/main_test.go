@@ -83,6 +83,13 @@ func TestLogsKinds(t *testing.T) {
 	}
 }
 
+func TestLeaseDBURLChecked(t *testing.T) {
+	code, stdout, stderr := runMain("--lease-db", "postgres://[::1", "--state-dir", t.TempDir())
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "--lease-db: lease database URL") {
+		t.Errorf("--lease-db with a malformed URL: exit %d, stdout %q, stderr %q; want 2 and the error", code, stdout, stderr)
+	}
+}
+
 // startAgent runs an agent in-process on stateDir until the test ends.
 func startAgent(t *testing.T, stateDir string) {
 	t.Helper()

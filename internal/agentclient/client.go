@@ -45,6 +45,9 @@ type Options struct {
 	// NoLaunch reports a missing local agent as an error instead of
 	// launching one (for tools and tests that inspect a given agent).
 	NoLaunch bool
+	// LeaseDB, when set, is passed to a launched local agent as
+	// --lease-db; an agent already running keeps its own.
+	LeaseDB string
 }
 
 // Conn is a connected, healthy agent.
@@ -121,7 +124,7 @@ func connectLocal(ctx context.Context, opts Options) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("no agent answers on %s: %w; start one with `terraform-provider-netboot agent --state-dir %s`", socket, err, opts.StateDir)
 	}
-	agent, err := launch(opts.StateDir)
+	agent, err := launch(opts.StateDir, opts.LeaseDB)
 	if err != nil {
 		cc.Close()
 		return nil, err
@@ -176,9 +179,9 @@ type launchedAgent struct {
 	exited   chan error
 }
 
-// launch starts `<binary> agent --state-dir DIR` in its own session, with its
-// output in the state dir's log, so it outlives terraform.
-func launch(stateDir string) (*launchedAgent, error) {
+// launch starts `<binary> agent --state-dir DIR [--lease-db URL]` in its own
+// session, with its output in the state dir's log, so it outlives terraform.
+func launch(stateDir, leaseDB string) (*launchedAgent, error) {
 	binary := os.Getenv(AgentBinaryEnv)
 	if binary == "" {
 		exe, err := os.Executable()
@@ -199,7 +202,11 @@ func launch(stateDir string) (*launchedAgent, error) {
 	if info, err := logFile.Stat(); err == nil {
 		a.logStart = info.Size()
 	}
-	a.cmd = exec.Command(binary, "agent", "--state-dir", stateDir)
+	args := []string{"agent", "--state-dir", stateDir}
+	if leaseDB != "" {
+		args = append(args, "--lease-db", leaseDB)
+	}
+	a.cmd = exec.Command(binary, args...)
 	a.cmd.Stdout, a.cmd.Stderr = logFile, logFile
 	detach(a.cmd)
 	a.started = time.Now()

@@ -83,6 +83,22 @@ func fakeAgent(t *testing.T, script string) (pidFile string) {
 	return pidFile
 }
 
+func TestLaunchPassesTheLeaseDB(t *testing.T) {
+	pidFile := fakeAgent(t, `echo "$@" > "$0.args"; exit 3`)
+	const url = "postgres://netboot@db.example/netboot"
+	dir := t.TempDir()
+	_, err := agentclient.Connect(context.Background(), agentclient.Options{StateDir: dir, LeaseDB: url, Timeout: 10 * time.Second})
+	var exit *agentclient.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("Connect = %v, want an ExitError", err)
+	}
+	args, err := os.ReadFile(strings.TrimSuffix(pidFile, ".pid") + ".args")
+	must(t, err)
+	if want := "agent --state-dir " + dir + " --lease-db " + url; strings.TrimSpace(string(args)) != want {
+		t.Errorf("launched with %q, want %q", args, want)
+	}
+}
+
 func TestLaunchShowsAPanicFromTheLog(t *testing.T) {
 	fakeAgent(t, "echo 'goroutine noise' >&2; echo 'panic: something broke' >&2; echo '  trace' >&2; exit 2")
 	_, err := agentclient.Connect(context.Background(), agentclient.Options{StateDir: t.TempDir(), Timeout: 10 * time.Second})

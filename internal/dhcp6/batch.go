@@ -1,11 +1,69 @@
 package dhcp6
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
 )
+
+// SharedLeaseStore is a LeaseStore that other agents serving the same link
+// write too (pglease, behind agent --lease-db). Its PutLeases fails with a
+// *lease.ConflictError when a peer leased one of the addresses first.
+type SharedLeaseStore interface {
+	LeaseStore
+	// LeaseOf returns the client IA's live lease, which a peer may have
+	// granted: a client renewing or rebinding here keeps its address.
+	LeaseOf(kind lease.Kind, duid []byte, iaid uint32) (l lease.Lease, ok bool, err error)
+	// Err is the store's last failure, nil once it works again.
+	Err() error
+}
+
+// writable refuses, as a discard, the messages that would grant or extend a
+// lease while a shared store is unreachable: a client then turns to a peer
+// agent instead of waiting for Replies this server cannot commit. Messages
+// that store nothing (Information-request, Confirm) are still answered.
+func (h *handler) writable(typ dhcpv6.MessageType) error {
+	shared, ok := h.store.(SharedLeaseStore)
+	if !ok {
+		return nil
+	}
+	switch typ {
+	case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
+		if err := shared.Err(); err != nil {
+			return fmt.Errorf("%w: the lease database is unreachable: %v", errDiscard, err)
+		}
+	}
+	return nil
+}
+
+// adopt loads into the pool the lease a shared store holds for req's
+// client IA when the pool has none, so a Renew or Rebind of a lease a
+// peer agent granted extends it here.
+func (h *handler) adopt(req lease.Lease, now time.Time) {
+	shared, ok := h.store.(SharedLeaseStore)
+	if !ok {
+		return
+	}
+	if _, ok := h.pool.Lookup(req.Kind, req.DUID, req.IAID, now); ok {
+		return
+	}
+	l, ok, err := shared.LeaseOf(req.Kind, req.DUID, req.IAID)
+	if err != nil {
+		h.logger.Warn("looking up a client's lease in the lease database", "iaid", req.IAID, "error", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	if dropped := h.pool.Load([]lease.Lease{l}, now); len(dropped) == 0 {
+		h.logger.Info("took over a lease from the lease database", leaseAttrs(l)...)
+	}
+}
 
 // batch collects the lease changes of the messages handled from one read of
 // the socket, so they reach storage together: one PutLeases call, which
@@ -113,11 +171,17 @@ func (h *handler) logStored(b *batch) {
 }
 
 // abandon undoes what b did to the pool when its changes could not be
-// stored: the bindings b made are released again and its renewals go back
-// to their stored lifetimes, so the pool holds nothing that storage lacks,
-// and the clients' retransmissions bind anew.
-func (h *handler) abandon(b *batch) {
+// stored (err): the bindings b made are released again and its renewals go
+// back to their stored lifetimes, so the pool holds nothing that storage
+// lacks, and the clients' retransmissions bind anew. When a peer agent
+// holds some of the addresses (a *lease.ConflictError), the pool learns
+// its leases, so the retransmissions get other addresses.
+func (h *handler) abandon(b *batch, err error, now time.Time) {
 	h.pool.Revert(b.leases())
+	var conflict *lease.ConflictError
+	if errors.As(err, &conflict) {
+		h.pool.Load(conflict.Taken, now)
+	}
 }
 
 // forget records the deletion of leases the pool dropped (expired) in b,

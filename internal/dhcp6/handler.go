@@ -74,6 +74,9 @@ func (h *handler) handle(b *batch, req *dhcpv6.Message, peer netip.Addr, unicast
 	if resp, err := h.validate(req, unicast); resp != nil || err != nil {
 		return resp, err
 	}
+	if err := h.writable(req.MessageType); err != nil {
+		return nil, err
+	}
 	c := clientOf(req, peer)
 	switch req.MessageType {
 	case dhcpv6.MessageTypeSolicit:
@@ -390,7 +393,9 @@ func (h *handler) renew(b *batch, req *dhcpv6.Message, c client, cfg *Config, no
 	resp := h.response(req, dhcpv6.MessageTypeReply)
 	for _, x := range iasOf(req) {
 		attrs := append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
-		l, err := h.pool.Renew(c.lease(x.kind, x.iaid(), netip.Addr{}, cfg, now), now)
+		want := c.lease(x.kind, x.iaid(), netip.Addr{}, cfg, now)
+		h.adopt(want, now)
+		l, err := h.pool.Renew(want, now)
 		switch {
 		case err == nil:
 			b.put(l, "renewed "+what(x.kind), append(append(attrs, leaseAttrs(l)...), "valid_until", l.ValidUntil)...)

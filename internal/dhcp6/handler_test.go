@@ -117,7 +117,7 @@ func (h *handler) handleAlone(req *dhcpv6.Message, peer netip.Addr, unicast bool
 		return nil, err
 	}
 	if err := h.persist(&b); err != nil {
-		h.abandon(&b)
+		h.abandon(&b, err, now)
 		if b.puts > 0 {
 			return nil, err
 		}

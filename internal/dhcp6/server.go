@@ -452,7 +452,7 @@ func (s *Server) commit(b *batch) error {
 // are released and the Replies it held are dropped, so the clients
 // retransmit.
 func (s *Server) abandon(b *batch, err error) {
-	s.h.abandon(b)
+	s.h.abandon(b, err, s.now())
 	if len(b.held) > 0 {
 		s.logger.Error("storing leases: withholding the Replies that announce them", "replies", len(b.held), "error", err)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
 	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
+	"github.com/netbootlab/terraform-provider-netboot/internal/pglease"
 )
 
 var (
@@ -40,6 +41,7 @@ const (
 	envCACert     = "NETBOOT_CA_CERT"
 	envClientCert = "NETBOOT_CLIENT_CERT"
 	envClientKey  = "NETBOOT_CLIENT_KEY"
+	envLeaseDB    = "NETBOOT_LEASE_DB"
 )
 
 const defaultTimeout = 30 * time.Second
@@ -64,6 +66,7 @@ type providerModel struct {
 	CACert     types.String `tfsdk:"ca_cert"`
 	ClientCert types.String `tfsdk:"client_cert"`
 	ClientKey  types.String `tfsdk:"client_key"`
+	LeaseDB    types.String `tfsdk:"lease_db"`
 	Timeout    types.Int64  `tfsdk:"timeout"`
 }
 
@@ -117,6 +120,19 @@ func (p *netbootProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Optional:  true,
 				Sensitive: true,
 			},
+			"lease_db": schema.StringAttribute{
+				MarkdownDescription: "PostgreSQL connection URL (`postgres://USER@HOST/DB`) or `key=value` string " +
+					"passed as `--lease-db` to the local agent **when the provider launches it**: its DHCPv6 leases " +
+					"are then kept in that database, shared with other agents of the same links (guide \"Two agents, " +
+					"one site\"). An agent already running keeps the lease store it was started with. Put the password " +
+					"in a `.pgpass` file rather than here. Not used with `endpoint`. Environment variable: `" + envLeaseDB + "`.",
+				Optional:  true,
+				Sensitive: true,
+				Validators: []validator.String{
+					stringvalidator.LengthAtLeast(1),
+					stringvalidator.ConflictsWith(path.MatchRoot("endpoint")),
+				},
+			},
 			"timeout": schema.Int64Attribute{
 				MarkdownDescription: "Seconds to wait for the agent to answer when connecting (including " +
 					"launching the local agent). Defaults to `30`.",
@@ -149,7 +165,14 @@ func (p *netbootProvider) Configure(ctx context.Context, req provider.ConfigureR
 		CACert:     stringOrEnv(cfg.CACert, envCACert),
 		ClientCert: stringOrEnv(cfg.ClientCert, envClientCert),
 		ClientKey:  stringOrEnv(cfg.ClientKey, envClientKey),
+		LeaseDB:    stringOrEnv(cfg.LeaseDB, envLeaseDB),
 		Timeout:    defaultTimeout,
+	}
+	if opts.LeaseDB != "" {
+		if err := pglease.CheckURL(opts.LeaseDB); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("lease_db"), "Invalid lease_db", err.Error())
+			return
+		}
 	}
 	// state_dir written in the configuration means the local agent, whatever
 	// the environment says about a remote one.

@@ -156,6 +156,14 @@ func TestProvider_configureErrorsSayWhatToFix(t *testing.T) {
   endpoint  = "[::1]:7447"
   state_dir = "/tmp"
 }`, `Attribute "state_dir" cannot be specified when "endpoint" is specified`},
+		{"endpoint and lease_db", `provider "netboot" {
+  endpoint = "[::1]:7447"
+  lease_db = "postgres://netboot@db.example/netboot"
+}`, `Attribute "endpoint" cannot be specified when "lease_db" is specified`},
+		{"malformed lease_db", `provider "netboot" {
+  state_dir = "/nonexistent"
+  lease_db  = "postgres://[::1"
+}`, "Invalid lease_db"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tfresource.UnitTest(t, tfresource.TestCase{

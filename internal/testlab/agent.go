@@ -62,6 +62,7 @@ type Agent struct {
 	StateDir string
 	LogPath  string
 	lab      *Lab
+	ns       string
 	cmd      *exec.Cmd
 	args     []string
 }
@@ -71,7 +72,13 @@ type Agent struct {
 // extraArgs are added to the agent's command line (e.g. --metrics-listen).
 func (l *Lab) StartAgent(t testing.TB, stateDir string, extraArgs ...string) *Agent {
 	t.Helper()
-	a := &Agent{StateDir: stateDir, LogPath: filepath.Join(stateDir, "agent-test.log"), lab: l, args: extraArgs}
+	return l.StartAgentIn(t, l.ServerNS, stateDir, extraArgs...)
+}
+
+// StartAgentIn is StartAgent in namespace ns, e.g. a Server's.
+func (l *Lab) StartAgentIn(t testing.TB, ns, stateDir string, extraArgs ...string) *Agent {
+	t.Helper()
+	a := &Agent{StateDir: stateDir, LogPath: filepath.Join(stateDir, "agent-test.log"), lab: l, ns: ns, args: extraArgs}
 	a.start(t)
 	t.Cleanup(func() {
 		a.Stop(t)
@@ -93,7 +100,7 @@ func (a *Agent) start(t testing.TB) {
 	defer logFile.Close()
 	args := append([]string{Binary(t), "agent", "--state-dir", a.StateDir, "--log-level", "debug"}, publishArgs()...)
 	args = append(args, a.args...)
-	a.cmd = a.lab.Command(t, a.lab.ServerNS, args...)
+	a.cmd = a.lab.Command(t, a.ns, args...)
 	a.cmd.Stdout, a.cmd.Stderr = logFile, logFile
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

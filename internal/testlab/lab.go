@@ -29,6 +29,8 @@ type Lab struct {
 	ClientIf   string
 	Prefix     string // e.g. "2001:db8:1::/64"
 	ServerAddr string // e.g. "2001:db8:1::1"
+	// Servers are the namespaces AddServer added, beside ServerNS.
+	Servers []Server
 }
 
 // StrictEnv set to "1" (as .ci/run does) turns every "this machine lacks
@@ -172,7 +174,11 @@ func (l *Lab) Command(t testing.TB, ns string, args ...string) *exec.Cmd {
 }
 
 func (l *Lab) destroy() {
-	for _, ns := range []string{l.ClientNS, l.ServerNS} {
+	namespaces := []string{l.ClientNS, l.ServerNS}
+	for _, s := range l.Servers {
+		namespaces = append(namespaces, s.NS)
+	}
+	for _, ns := range namespaces {
 		// Processes left in our namespaces are ours: a test started them.
 		if out, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
 			for _, pid := range strings.Fields(string(out)) {

@@ -1,0 +1,222 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+)
+
+// TestTwoAgentsOneLinkSurviveKill9 runs two agents in two namespaces
+// bridged onto one client link, both on one PostgreSQL lease database and
+// with the same boot server. dhclient gets a lease; the agent that granted
+// it is killed with SIGKILL; dhclient run again with its lease file gets the
+// same address from the other agent, which then holds the lease.
+func TestTwoAgentsOneLinkSurviveKill9(t *testing.T) {
+	testlab.RequireRoot(t, "dhclient")
+	lab := testlab.New(t)
+	second := lab.AddServer(t)
+	pg := testlab.StartPostgreSQL(t)
+	ctx := context.Background()
+
+	dirs := []string{t.TempDir(), t.TempDir()}
+	agents := []*testlab.Agent{
+		lab.StartAgent(t, dirs[0], "--lease-db", pg.URL),
+		lab.StartAgentIn(t, second.NS, dirs[1], "--lease-db", pg.URL),
+	}
+	conns := make([]*agentclient.Conn, len(agents))
+	for i, dir := range dirs {
+		conns[i] = connect(t, dir)
+		state, err := conns[i].PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !state.GetStatus().GetServing() || state.GetStatus().GetError() != "" {
+			t.Fatalf("agent %d: status after put = %v", i, state.GetStatus())
+		}
+	}
+
+	client := t.TempDir()
+	leased := lastIAAddr(t, dhclient(t, lab, client))
+	answered := -1
+	for i, conn := range conns {
+		if holds(t, conn, leased) {
+			answered = i
+		}
+	}
+	if answered < 0 {
+		t.Fatalf("neither agent holds the lease of %s", leased)
+	}
+	survivor := 1 - answered
+	t.Logf("agent %d granted %s; killing it", answered, leased)
+	agents[answered].Kill9(t)
+
+	// The client's lease is older than T2: dhclient confirms it, then
+	// rebinds at once (its Renews name the dead agent, whom alone they are
+	// for), and the other agent answers.
+	again := rebind(t, lab, client, 2900*time.Second)
+	if again != leased {
+		t.Fatalf("after kill -9 of the granting agent, the client rebound to %s, want %s", again, leased)
+	}
+	if !holds(t, conns[survivor], leased) {
+		t.Errorf("the surviving agent does not hold the lease of %s", leased)
+	}
+
+	db, err := pgx.Connect(ctx, pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM netboot_leases WHERE boot_server = 'lab' AND address = $1::inet`, leased).Scan(&n); err != nil || n != 1 {
+		t.Errorf("netboot_leases rows of %s: %d, %v; want 1", leased, n, err)
+	}
+}
+
+var startsPattern = regexp.MustCompile(`starts (\d+);`)
+
+// rebind ages the lease that dhclient recorded in dir by age, runs dhclient
+// in the foreground until its script reports a Rebind, and returns the
+// address the Reply gave.
+func rebind(t *testing.T, lab *testlab.Lab, dir string, age time.Duration) string {
+	t.Helper()
+	lf := filepath.Join(dir, "dhclient6.leases")
+	leases, err := os.ReadFile(lf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aged := startsPattern.ReplaceAllStringFunc(string(leases), func(m string) string {
+		n, _ := strconv.ParseInt(startsPattern.FindStringSubmatch(m)[1], 10, 64)
+		return fmt.Sprintf("starts %d;", n-int64(age.Seconds()))
+	})
+	if err := os.WriteFile(lf, []byte(aged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The script records only the Rebind's address, in dir.
+	rebound := filepath.Join(dir, "rebound")
+	script := filepath.Join(dir, "rebind.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n[ \"$reason\" = REBIND6 ] && echo \"$new_ip6_address\" >> \""+rebound+"\"\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := lab.Command(t, lab.ClientNS, "dhclient", "-6", "-d", "-v", "-cf", filepath.Join(dir, "dhclient6.conf"), "-lf", lf,
+		"-pf", filepath.Join(dir, "dhclient6-rebind.pid"), "-sf", script, lab.ClientIf)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got, err := os.ReadFile(rebound); err == nil && strings.HasSuffix(string(got), "\n") {
+			return strings.TrimSpace(string(got))
+		}
+	}
+	t.Fatalf("dhclient did not rebind within 60s:\n%s", out.String())
+	return ""
+}
+
+// lastIAAddr is the last address a dhclient lease file records: the
+// file gains a lease per run.
+func lastIAAddr(t *testing.T, leaseFile string) string {
+	t.Helper()
+	m := iaaddrPattern.FindAllStringSubmatch(leaseFile, -1)
+	if m == nil {
+		t.Fatalf("no iaaddr in dhclient lease:\n%s", leaseFile)
+	}
+	return m[len(m)-1][1]
+}
+
+func holds(t *testing.T, conn *agentclient.Conn, address string) bool {
+	t.Helper()
+	leases, err := conn.ListLeases(context.Background(), &netbootv1.ListLeasesRequest{BootServer: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leases.GetLeases() {
+		if l.GetAddress() == address {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLeaseDatabaseOutage stops PostgreSQL under an agent: status and
+// metrics say so, a new client gets no lease while RA and
+// Information-requests are still answered, and once PostgreSQL is back the
+// agent grants leases again without a restart.
+func TestLeaseDatabaseOutage(t *testing.T) {
+	testlab.RequireRoot(t, "dhclient", "rdisc6", "curl")
+	lab := testlab.New(t)
+	pg := testlab.StartPostgreSQL(t)
+	stateDir := t.TempDir()
+	lab.StartAgent(t, stateDir, "--lease-db", pg.URL, "--metrics-listen", "[::1]:9447")
+	conn := connect(t, stateDir)
+	ctx := context.Background()
+	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+	statusError := func() string {
+		t.Helper()
+		st, err := conn.GetBootServer(ctx, &netbootv1.GetBootServerRequest{Name: "lab"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.GetStatus().GetError()
+	}
+	waitStatus := func(down bool) {
+		t.Helper()
+		for i := 0; (statusError() != "") != down; i++ {
+			if i == 100 {
+				t.Fatalf("status error %q 10s on, want the database down = %v", statusError(), down)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	metrics := func() string {
+		return lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
+	}
+
+	pg.Stop(t)
+	waitStatus(true)
+	if got := statusError(); !strings.Contains(got, "lease database unreachable, granting no new leases") {
+		t.Errorf("status error %q", got)
+	}
+	if m := metrics(); !strings.Contains(m, "netboot_lease_database_up 0") {
+		t.Errorf("metrics while the database is down lack netboot_lease_database_up 0:\n%s", m)
+	}
+	lab.MustExec(t, lab.ClientNS, "rdisc6", "-1", "-w", "3000", lab.ClientIf)
+	if info := dhclient(t, lab, t.TempDir(), "-S"); !strings.Contains(info, "new_dhcp6_name_servers=2001:db8:1::53") {
+		t.Errorf("Information-request unanswered while the database is down:\n%s", info)
+	}
+	// No Advertise: dhclient -1 gives up on getting a lease.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dhclient6.conf"), []byte("timeout 5;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := lab.Exec(ctx, lab.ClientNS, "dhclient", "-6", "-1", "-v", "-cf", filepath.Join(dir, "dhclient6.conf"),
+		"-lf", filepath.Join(dir, "leases"), "-pf", filepath.Join(dir, "pid"), "-sf", "/bin/true", lab.ClientIf)
+	if err == nil || strings.Contains(out, "Bound to lease") {
+		t.Errorf("dhclient got a lease while the database is down:\n%s", out)
+	}
+
+	pg.Start(t)
+	waitStatus(false)
+	if m := metrics(); !strings.Contains(m, "netboot_lease_database_up 1") {
+		t.Errorf("metrics after the database is back lack netboot_lease_database_up 1:\n%s", m)
+	}
+	leased := lastIAAddr(t, dhclient(t, lab, t.TempDir()))
+	if !holds(t, conn, leased) {
+		t.Errorf("agent does not hold %s after the database came back", leased)
+	}
+}
