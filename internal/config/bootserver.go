@@ -139,6 +139,29 @@ type DHCPv6 struct {
 	// no limit.
 	MaxIAsPerMessage   int
 	MaxLeasesPerClient int
+	// RelayedLinks are the links behind DHCPv6 relays this server also
+	// serves, each Name once. Their clients share every setting above but
+	// the ones a RelayedLink overrides.
+	RelayedLinks []RelayedLink
+}
+
+// RelayedLink is a link the agent has no interface on: its clients reach
+// the server through a DHCPv6 relay (RFC 8415 section 19), which names the
+// link by an address on it (the relay's link-address). Only the mode
+// "stateful" leases on it; the addresses it leases come from its own ranges,
+// apart from every other link's.
+type RelayedLink struct {
+	// Name is the operator's key for the link (a VLAN's name).
+	Name string
+	// Prefix is the link's on-link /64: a Relay-Forward whose innermost
+	// link-address is inside it is this link's.
+	Prefix          netip.Prefix
+	Ranges          []AddressRange
+	TemporaryRanges []AddressRange
+	// DNSServers and DomainSearch, when set, replace dhcpv6's for the
+	// link's clients.
+	DNSServers   []netip.Addr
+	DomainSearch []string
 }
 
 // RateLimit is a token bucket per client DUID and one per source address

@@ -1,0 +1,67 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func vlan(name, prefix string, ranges ...AddressRange) RelayedLink {
+	return RelayedLink{Name: name, Prefix: netip.MustParsePrefix(prefix), Ranges: ranges}
+}
+
+func TestValidateRelayedLinks(t *testing.T) {
+	v10 := vlan("vlan10", "2001:db8:10::/64", rangeOf("2001:db8:10::100", "2001:db8:10::1ff"))
+	v20 := vlan("vlan20", "2001:db8:20::/64", rangeOf("2001:db8:20::100", "2001:db8:20::1ff"))
+	tests := []struct {
+		name   string
+		links  []RelayedLink
+		modify func(*BootServer)
+		field  string // "" means valid
+		reason string
+	}{
+		{"two links", []RelayedLink{v10, v20}, nil, "", ""},
+		{"range outside the link", []RelayedLink{vlan("vlan10", "2001:db8:10::/64", rangeOf("2001:db8:20::100", "2001:db8:20::1ff"))}, nil,
+			`dhcpv6.relayed_links["vlan10"].ranges[0].start`, "outside prefix 2001:db8:10::/64"},
+		{"no range", []RelayedLink{vlan("vlan10", "2001:db8:10::/64")}, nil, `dhcpv6.relayed_links["vlan10"].ranges`, "at least one range"},
+		{"prefix /48", []RelayedLink{vlan("vlan10", "2001:db8:10::/48", rangeOf("2001:db8:10::100", "2001:db8:10::1ff"))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix`, "must be a /64"},
+		{"the boot server's own prefix", []RelayedLink{vlan("vlan10", "2001:db8:1::/64", rangeOf("2001:db8:1::8000", "2001:db8:1::80ff"))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix`, "boot server's own prefix"},
+		{"two links on one prefix", []RelayedLink{v10, {Name: "vlan11", Prefix: v10.Prefix, Ranges: []AddressRange{rangeOf("2001:db8:10::300", "2001:db8:10::3ff")}}}, nil,
+			`dhcpv6.relayed_links["vlan11"].prefix`, `prefix of relayed_links["vlan10"]`},
+		{"name twice", []RelayedLink{v10, v10}, nil, `dhcpv6.relayed_links["vlan10"]`, "named twice"},
+		{"overlapping temporary range", []RelayedLink{{Name: "v", Prefix: v10.Prefix, Ranges: v10.Ranges,
+			TemporaryRanges: []AddressRange{rangeOf("2001:db8:10::1f0", "2001:db8:10::2ff")}}}, nil,
+			`dhcpv6.relayed_links["v"].temporary_ranges[0]`, "overlaps ranges[0]"},
+		{"bad DNS server", []RelayedLink{{Name: "v", Prefix: v10.Prefix, Ranges: v10.Ranges, DNSServers: []netip.Addr{netip.MustParseAddr("ff02::1")}}}, nil,
+			`dhcpv6.relayed_links["v"].dns_servers[0]`, ""},
+		{"bad domain", []RelayedLink{{Name: "v", Prefix: v10.Prefix, Ranges: v10.Ranges, DomainSearch: []string{"bad domain"}}}, nil,
+			`dhcpv6.relayed_links["v"].domain_search[0]`, ""},
+		{"stateless", []RelayedLink{v10}, func(b *BootServer) { b.DHCPv6.Mode, b.DHCPv6.Ranges, b.RA.Managed = DHCPv6Stateless, nil, false },
+			"dhcpv6.relayed_links", `mode = "stateful"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := validStateful()
+			b.DHCPv6.RelayedLinks = tt.links
+			if tt.modify != nil {
+				tt.modify(&b)
+			}
+			err := b.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			fes, _ := AsFieldErrors(err)
+			for _, fe := range fes {
+				if fe.Field() == tt.field && strings.Contains(fe.Reason, tt.reason) {
+					return
+				}
+			}
+			t.Fatalf("Validate() = %v, want %s: …%s…", err, tt.field, tt.reason)
+		})
+	}
+}
