@@ -1,0 +1,239 @@
+package dhcp6
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
+)
+
+// hopLimit is RFC 8415's HOP_COUNT_LIMIT (section 7.6): a Relay-Forward
+// nested in more relays than this, or whose hop-count says it went through
+// more, has looped or been forged, and is dropped. RFC 3315 allowed 32; real
+// sites have one relay, two at most, so the tighter bound costs nothing.
+const hopLimit = 8
+
+// errHopLimit marks a Relay-Forward dropped for going beyond hopLimit.
+var errHopLimit = errors.New("relayed through more than the hop limit")
+
+// unwrapRelay takes a Relay-Forward apart (RFC 8415 section 19.2): the
+// relays it went through, outermost first, and the client's message inside
+// the innermost.
+func unwrapRelay(rm *dhcpv6.RelayMessage) (relays []*dhcpv6.RelayMessage, msg *dhcpv6.Message, err error) {
+	var cur dhcpv6.DHCPv6 = rm
+	for {
+		r, isRelay := cur.(*dhcpv6.RelayMessage)
+		if !isRelay {
+			break
+		}
+		if r.MessageType != dhcpv6.MessageTypeRelayForward {
+			return nil, nil, fmt.Errorf("a %s inside a Relay-Forward", r.MessageType)
+		}
+		if len(relays) == hopLimit || r.HopCount >= hopLimit {
+			return nil, nil, fmt.Errorf("%w (%d, hop-count %d)", errHopLimit, hopLimit, r.HopCount)
+		}
+		if len(r.LinkAddr) != net.IPv6len || len(r.PeerAddr) != net.IPv6len {
+			return nil, nil, errors.New("relay header without link-address or peer-address")
+		}
+		relays = append(relays, r)
+		if cur = r.Options.RelayMessage(); cur == nil {
+			return nil, nil, errors.New("Relay-Forward without a Relay Message option (9)")
+		}
+	}
+	return relays, cur.(*dhcpv6.Message), nil
+}
+
+// wrapReply puts resp into one Relay-Reply per relay the request came
+// through, innermost first, each with the link-address, peer-address and
+// Interface-Id (option 18) its Relay-Forward carried (RFC 8415 section
+// 19.3), so each relay knows where to pass it on.
+func wrapReply(relays []*dhcpv6.RelayMessage, resp dhcpv6.DHCPv6) dhcpv6.DHCPv6 {
+	for _, r := range slices.Backward(relays) {
+		reply := &dhcpv6.RelayMessage{MessageType: dhcpv6.MessageTypeRelayReply, HopCount: r.HopCount, LinkAddr: r.LinkAddr, PeerAddr: r.PeerAddr}
+		if iid := r.GetOneOption(dhcpv6.OptionInterfaceID); iid != nil {
+			reply.AddOption(iid)
+		}
+		reply.AddOption(dhcpv6.OptRelayMessage(resp))
+		resp = reply
+	}
+	return resp
+}
+
+// relayedClient is what the innermost relay saw of the client: its
+// address on the link (peer-address), the link (link-address), and its
+// link-layer address when the relay sends one (RFC 6939, option 79).
+type relayedClient struct {
+	peer     netip.Addr
+	linkAddr netip.Addr
+	hwAddr   net.HardwareAddr
+}
+
+func relayedClientOf(innermost *dhcpv6.RelayMessage) relayedClient {
+	peer, _ := netip.AddrFromSlice(innermost.PeerAddr)
+	linkAddr, _ := netip.AddrFromSlice(innermost.LinkAddr)
+	c := relayedClient{peer: peer, linkAddr: linkAddr}
+	if _, mac := innermost.Options.ClientLinkLayerAddress(); len(mac) == 6 {
+		c.hwAddr = mac
+	}
+	return c
+}
+
+// relayReplyPort is where a Relay-Reply goes: port 547, unless the relay
+// sent from another port and said so with a Relay Source Port option
+// (RFC 8357 section 5.2), then back to that port.
+func relayReplyPort(outermost *dhcpv6.RelayMessage, srcPort int) int {
+	if outermost.Options.RelayPort() != nil && srcPort > 0 {
+		return srcPort
+	}
+	return dhcpv6.DefaultServerPort
+}
+
+// relayedLink is one link behind a relay as the server serves it: a
+// handler of its own, so its clients lease from its own pool and get its
+// options, apart from every other link's.
+type relayedLink struct {
+	name   string
+	prefix netip.Prefix
+	h      *handler
+}
+
+// relayedConfig is cfg as the clients of link l see it: l's prefix,
+// ranges and, where l sets them, DNS options; everything else as cfg.
+func relayedConfig(cfg Config, l config.RelayedLink) Config {
+	cfg.Prefix = l.Prefix
+	cfg.DHCPv6.Ranges = l.Ranges
+	cfg.DHCPv6.TemporaryRanges = l.TemporaryRanges
+	cfg.DHCPv6.PrefixDelegation = nil
+	if len(l.DNSServers) > 0 {
+		cfg.DHCPv6.DNSServers = l.DNSServers
+	}
+	if len(l.DomainSearch) > 0 {
+		cfg.DHCPv6.DomainSearch = l.DomainSearch
+	}
+	cfg.DHCPv6.RelayedLinks = nil
+	return cloneConfig(cfg)
+}
+
+// applyRelayedLinks makes the server's relayed links those of cfg: a
+// link whose prefix it already serves keeps its pool and leases and takes
+// the new ranges; a new one gets a pool, loaded with the leases stored for
+// its ranges when load is set (Start loads every link's itself); a link no
+// longer configured stops being served, its stored leases dropped by the
+// next Start.
+func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
+	old := map[netip.Prefix]*relayedLink{}
+	if cur := s.relayed.Load(); cur != nil {
+		for _, l := range *cur {
+			old[l.prefix] = l
+		}
+	}
+	links := make([]*relayedLink, 0, len(cfg.DHCPv6.RelayedLinks))
+	for _, rl := range cfg.DHCPv6.RelayedLinks {
+		lcfg := relayedConfig(cfg, rl)
+		if l, ok := old[rl.Prefix]; ok {
+			l.h.pool.Update(spacesOf(lcfg))
+			l.h.cfg.Store(&lcfg)
+			links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: l.h})
+			continue
+		}
+		h := newHandler(s.h.serverID, lcfg, lease.NewPool(spacesOf(lcfg)), s.h.store, s.logger.With("link", rl.Name, "link_prefix", rl.Prefix))
+		if load {
+			stored, err := s.h.store.Leases()
+			if err != nil {
+				return fmt.Errorf("loading the leases of relayed link %s: %w", rl.Name, err)
+			}
+			var mine []lease.Lease
+			for _, l := range stored {
+				if ownsLease(&lcfg, l) {
+					mine = append(mine, l)
+				}
+			}
+			// What Load drops stays in storage until the next Start.
+			h.pool.Load(mine, s.now())
+		}
+		links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: h})
+	}
+	s.relayed.Store(&links)
+	return nil
+}
+
+// ownsLease reports whether l was leased from cfg's ranges.
+func ownsLease(cfg *Config, l lease.Lease) bool {
+	if l.Kind == lease.PD {
+		return false
+	}
+	return inSpace(l.Kind, netip.PrefixFrom(l.Address, 128), cfg)
+}
+
+// handlerFor is the handler of the link a relay names by link-address:
+// the relayed link whose prefix holds it, or the directly attached link
+// when it is inside its prefix (a relay on the agent's own link). ok is
+// false for an address on no served link.
+func (s *Server) handlerFor(linkAddr netip.Addr) (h *handler, name string, ok bool) {
+	if s.h.cfg.Load().Prefix.Contains(linkAddr) {
+		return s.h, "", true
+	}
+	if cur := s.relayed.Load(); cur != nil {
+		for _, l := range *cur {
+			if l.prefix.Contains(linkAddr) {
+				return l.h, l.name, true
+			}
+		}
+	}
+	return nil, "", false
+}
+
+// handlers are the direct link's handler, then each relayed link's.
+func (s *Server) handlers() iter.Seq[*handler] {
+	return func(yield func(*handler) bool) {
+		if !yield(s.h) {
+			return
+		}
+		if cur := s.relayed.Load(); cur != nil {
+			for _, l := range *cur {
+				if !yield(l.h) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// unwrapDatagram is the client message inside a Relay-Forward, the relays
+// it came through and what the innermost saw of the client; ok is false,
+// with the drop counted and logged, when it is not to be answered.
+func (s *Server) unwrapDatagram(rm *dhcpv6.RelayMessage, peer netip.Addr) (relays []*dhcpv6.RelayMessage, req *dhcpv6.Message, h *handler, rc relayedClient, ok bool) {
+	counts := &s.stats.byType[rm.MessageType]
+	if rm.MessageType != dhcpv6.MessageTypeRelayForward {
+		counts.dropped.Add(1)
+		s.logger.Debug("dropping DHCPv6 message a server does not answer", "peer", peer, "msg_type", rm.MessageType.String())
+		return nil, nil, nil, rc, false
+	}
+	relays, req, err := unwrapRelay(rm)
+	if err != nil {
+		counts.dropped.Add(1)
+		if errors.Is(err, errHopLimit) {
+			s.stats.relayHopLimit.Add(1)
+		}
+		s.logger.Debug("dropping Relay-Forward", "peer", peer, "error", err)
+		return nil, nil, nil, rc, false
+	}
+	rc = relayedClientOf(relays[len(relays)-1])
+	h, _, found := s.handlerFor(rc.linkAddr)
+	if !found {
+		counts.dropped.Add(1)
+		s.stats.relayUnknownLink.Add(1)
+		s.logger.Debug("dropping Relay-Forward from a link this server does not serve", "peer", peer, "link_address", rc.linkAddr,
+			"client_peer", rc.peer, "msg_type", req.MessageType.String(), slog.Int("relays", len(relays)))
+		return nil, nil, nil, rc, false
+	}
+	return relays, req, h, rc, true
+}
