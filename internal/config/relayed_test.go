@@ -2,6 +2,8 @@ package config
 
 import (
 	"net/netip"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,5 +65,39 @@ func TestValidateRelayedLinks(t *testing.T) {
 			}
 			t.Fatalf("Validate() = %v, want %s: …%s…", err, tt.field, tt.reason)
 		})
+	}
+}
+
+// TestRelayedLinksProto checks that relayed links round-trip through the
+// API, come back sorted by name, and that an unparseable value is named
+// by its map key.
+func TestRelayedLinksProto(t *testing.T) {
+	b := validStateful()
+	v20 := vlan("vlan20", "2001:db8:20::/64", rangeOf("2001:db8:20::100", "2001:db8:20::1ff"))
+	v20.DNSServers = []netip.Addr{netip.MustParseAddr("2001:db8:20::53")}
+	v20.DomainSearch = []string{"vlan20.example"}
+	v20.TemporaryRanges = []AddressRange{rangeOf("2001:db8:20::1000", "2001:db8:20::10ff")}
+	b.DHCPv6.RelayedLinks = []RelayedLink{v20, vlan("vlan10", "2001:db8:10::/64", rangeOf("2001:db8:10::100", "2001:db8:10::1ff"))}
+	got, err := FromProto(b.ToProto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []RelayedLink{b.DHCPv6.RelayedLinks[1], v20}
+	if !reflect.DeepEqual(got.DHCPv6.RelayedLinks, want) {
+		t.Fatalf("round trip: %+v, want %+v", got.DHCPv6.RelayedLinks, want)
+	}
+	pb := b.ToProto()
+	pb.Dhcpv6.RelayedLinks["vlan20"].Prefix = "vlan20"
+	pb.Dhcpv6.RelayedLinks["vlan20"].Ranges[0].End = "x"
+	_, err = FromProto(pb)
+	fes, _ := AsFieldErrors(err)
+	var fields []string
+	for _, fe := range fes {
+		fields = append(fields, fe.Field())
+	}
+	for _, f := range []string{`dhcpv6.relayed_links["vlan20"].prefix`, `dhcpv6.relayed_links["vlan20"].ranges[0].end`} {
+		if !slices.Contains(fields, f) {
+			t.Errorf("FromProto errors on %v, want one on %s", fields, f)
+		}
 	}
 }
