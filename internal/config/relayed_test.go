@@ -33,6 +33,7 @@ func TestValidateRelayedLinks(t *testing.T) {
 		{"two links on one prefix", []RelayedLink{v10, {Name: "vlan11", Prefix: v10.Prefix, Ranges: []AddressRange{rangeOf("2001:db8:10::300", "2001:db8:10::3ff")}}}, nil,
 			`dhcpv6.relayed_links["vlan11"].prefix`, `prefix of relayed_links["vlan10"]`},
 		{"name twice", []RelayedLink{v10, v10}, nil, `dhcpv6.relayed_links["vlan10"]`, "named twice"},
+		{"bad name", []RelayedLink{{Name: "VLAN.10", Prefix: v10.Prefix, Ranges: v10.Ranges}}, nil, `dhcpv6.relayed_links["VLAN.10"]`, "lowercase"},
 		{"overlapping temporary range", []RelayedLink{{Name: "v", Prefix: v10.Prefix, Ranges: v10.Ranges,
 			TemporaryRanges: []AddressRange{rangeOf("2001:db8:10::1f0", "2001:db8:10::2ff")}}}, nil,
 			`dhcpv6.relayed_links["v"].temporary_ranges[0]`, "overlaps ranges[0]"},

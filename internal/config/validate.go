@@ -567,8 +567,8 @@ func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, pr
 	for _, l := range d.RelayedLinks {
 		base := []any{"dhcpv6", "relayed_links", MapKey(l.Name)}
 		at := func(more ...any) []any { return append(slices.Clone(base), more...) }
-		if l.Name == "" {
-			errs.add("must not be empty", at()...)
+		if err := CheckName(l.Name); err != nil {
+			errs.add("name (the map key) "+err.Error(), at()...)
 		} else if names[l.Name] {
 			errs.add("is named twice", at()...)
 		}
