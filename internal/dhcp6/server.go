@@ -142,7 +142,7 @@ type Server struct {
 	// relays (replaced whole by Apply).
 	h       *handler
 	relayed atomic.Pointer[[]*relayedLink]
-	stats counters
+	stats   counters
 	// overlapFrom is the smallest read whose batch is stored by the
 	// committer goroutine while the next is handled; smaller ones are
 	// stored inline. Tests set 0 to always overlap.
