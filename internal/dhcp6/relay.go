@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 
@@ -236,4 +237,45 @@ func (s *Server) unwrapDatagram(rm *dhcpv6.RelayMessage, peer netip.Addr) (relay
 		return nil, nil, nil, rc, false
 	}
 	return relays, req, h, rc, true
+}
+
+// leasequeryHandler is the handler of the link a LEASEQUERY sent straight
+// to the server asks about (RFC 5007 section 4.3.2): the link its
+// link-address is on; with no link-address, the link holding the queried
+// address, or the first where the queried client has bindings; else the
+// direct link's, which refuses it as it always did.
+func (s *Server) leasequeryHandler(req *dhcpv6.Message, now time.Time) *handler {
+	opt := req.GetOneOption(dhcpv6.OptionLQQuery)
+	if opt == nil {
+		return s.h
+	}
+	q, err := parseLQQuery(opt.ToBytes())
+	if err != nil {
+		return s.h
+	}
+	if !q.linkAddr.IsUnspecified() {
+		if h, _, ok := s.handlerFor(q.linkAddr); ok {
+			return h
+		}
+		return s.h
+	}
+	switch q.queryType {
+	case lqQueryByAddress:
+		if o, ok := q.options.GetOne(dhcpv6.OptionIAAddr).(*dhcpv6.OptIAAddress); ok {
+			if a, ok := netip.AddrFromSlice(o.IPv6Addr); ok {
+				if h, _, ok := s.handlerFor(a); ok {
+					return h
+				}
+			}
+		}
+	case lqQueryByClientID:
+		if cid := q.options.GetOne(dhcpv6.OptionClientID); cid != nil {
+			for h := range s.handlers() {
+				if len(h.pool.LookupClient(cid.ToBytes(), now)) > 0 {
+					return h
+				}
+			}
+		}
+	}
+	return s.h
 }

@@ -87,6 +87,7 @@ func relayServer(t *testing.T) (*Server, *rawConn, *memStore) {
 	t.Helper()
 	cfg := testConfig(config.DHCPv6Stateful)
 	cfg.DHCPv6.RelayedLinks = []config.RelayedLink{vlan10, vlan20}
+	cfg.DHCPv6.AllowLeasequery = true
 	st := newMemStore()
 	conn := &rawConn{}
 	now := t0
@@ -359,5 +360,49 @@ func TestApplyRelayedLinks(t *testing.T) {
 	}
 	if _, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:20::1"}), 547); reply != nil {
 		t.Errorf("answered a client of the removed vlan20: %s", reply.Summary())
+	}
+}
+
+// TestLeasequeryForRelayedLink checks that a leasequery sent straight to
+// the server (RFC 5007, as relays send them) is answered from the link it
+// names, or, naming none, from the link of the address or client.
+func TestLeasequeryForRelayedLink(t *testing.T) {
+	srv, conn, _ := relayServer(t)
+	cid, _ := batchClient(11)
+	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:10::1"}), 547)
+	if reply == nil {
+		t.Fatal("no Relay-Reply")
+	}
+	addr, _, _ := leased(t, reply)
+	for _, tt := range []struct {
+		name  string
+		query dhcpv6.Option
+		found bool
+	}{
+		{"by address", byAddress(addr.String()), true},
+		{"by client", byClientID(cid), true},
+		{"by address on its link", lqQueryOption(lqQueryByAddress, netip.MustParseAddr("2001:db8:10::1"), &dhcpv6.OptIAAddress{IPv6Addr: addr.AsSlice()}), true},
+		{"by client on its link", lqQueryOption(lqQueryByClientID, netip.MustParseAddr("2001:db8:10::1"), dhcpv6.OptClientID(cid)), true},
+		{"by client on another link", lqQueryOption(lqQueryByClientID, netip.MustParseAddr("2001:db8:20::1"), dhcpv6.OptClientID(cid)), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn.sent = nil
+			lq := newLeasequery(t, requestorDUID, tt.query)
+			var b batch
+			b.reset()
+			d := datagram(lq, relayAddr)
+			srv.serveBatch([]ipv6.Message{d}, &b)
+			if len(conn.sent) != 1 {
+				t.Fatalf("%d responses", len(conn.sent))
+			}
+			m, err := dhcpv6.MessageFromBytes(conn.sent[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.GetOneOption(dhcpv6.OptionClientData) != nil; got != tt.found {
+				t.Errorf("client data in the reply: %v, want %v (%s)", got, tt.found, m.Summary())
+			}
+		})
 	}
 }

@@ -11,7 +11,7 @@
 // among the configured relayed links, whose own pool and options serve the
 // client; the reply goes back wrapped in one Relay-Reply per relay. A
 // Relay-Forward naming no served link, or nested beyond the hop limit, is
-// dropped and counted.
+// dropped and counted. A leasequery is answered from the link it names.
 //
 // Every message passes two token buckets first (ratelimit.go): one per
 // source address, before the message is even parsed, and one per client
@@ -611,6 +611,9 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 	var src net.IP
 	if unicast {
 		src = cm.Dst
+	}
+	if relays == nil && req.MessageType == dhcpv6.MessageTypeLeaseQuery {
+		h = s.leasequeryHandler(req, now)
 	}
 	puts := b.puts
 	// A relayed message counts as multicast (RFC 8415 section 18.4 is
