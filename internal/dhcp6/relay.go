@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
@@ -104,6 +105,68 @@ type relayedLink struct {
 	name   string
 	prefix netip.Prefix
 	h      *handler
+	relays *relaysSeen
+}
+
+// maxRelaysSeen bounds the relay addresses remembered per link: a link
+// has one or two relays, and forged sources must not grow the list.
+const maxRelaysSeen = 8
+
+// relaysSeen are the addresses relays of one link sent from, the most
+// recent last, for the operator's status.
+type relaysSeen struct {
+	mu    sync.Mutex
+	addrs []netip.Addr
+}
+
+func (r *relaysSeen) note(a netip.Addr) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i := slices.Index(r.addrs, a); i >= 0 {
+		if i == len(r.addrs)-1 {
+			return
+		}
+		r.addrs = slices.Delete(r.addrs, i, i+1)
+	} else if len(r.addrs) == maxRelaysSeen {
+		r.addrs = slices.Delete(r.addrs, 0, 1)
+	}
+	r.addrs = append(r.addrs, a)
+}
+
+func (r *relaysSeen) list() []netip.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.addrs)
+}
+
+// RelayedLinkStatus is what the server knows of one relayed link.
+type RelayedLinkStatus struct {
+	Name   string
+	Prefix netip.Prefix
+	// Relays are the addresses its relays sent from lately, the most
+	// recent last (at most 8).
+	Relays []netip.Addr
+	// Leases counts the link's live leases.
+	Leases int
+}
+
+// RelayedLinks returns the status of each relayed link, in the order of
+// the configuration.
+func (s *Server) RelayedLinks() []RelayedLinkStatus {
+	cur := s.relayed.Load()
+	if cur == nil {
+		return nil
+	}
+	now := s.now()
+	out := make([]RelayedLinkStatus, 0, len(*cur))
+	for _, l := range *cur {
+		n := 0
+		for range l.h.pool.Live(now) {
+			n++
+		}
+		out = append(out, RelayedLinkStatus{Name: l.name, Prefix: l.prefix, Relays: l.relays.list(), Leases: n})
+	}
+	return out
 }
 
 // relayedConfig is cfg as the clients of link l see it: l's prefix,
@@ -142,7 +205,7 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 		if l, ok := old[rl.Prefix]; ok {
 			l.h.pool.Update(spacesOf(lcfg))
 			l.h.cfg.Store(&lcfg)
-			links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: l.h})
+			links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: l.h, relays: l.relays})
 			continue
 		}
 		h := newHandler(s.h.serverID, lcfg, lease.NewPool(spacesOf(lcfg)), s.h.store, s.logger.With("link", rl.Name, "link_prefix", rl.Prefix))
@@ -160,7 +223,7 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 			// What Load drops stays in storage until the next Start.
 			h.pool.Load(mine, s.now())
 		}
-		links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: h})
+		links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: h, relays: &relaysSeen{}})
 	}
 	s.relayed.Store(&links)
 	return nil
@@ -175,21 +238,21 @@ func ownsLease(cfg *Config, l lease.Lease) bool {
 }
 
 // handlerFor is the handler of the link a relay names by link-address:
-// the relayed link whose prefix holds it, or the directly attached link
-// when it is inside its prefix (a relay on the agent's own link). ok is
-// false for an address on no served link.
-func (s *Server) handlerFor(linkAddr netip.Addr) (h *handler, name string, ok bool) {
+// the relayed link whose prefix holds it (rl), or the directly attached
+// link when it is inside its prefix (a relay on the agent's own link; rl
+// nil). ok is false for an address on no served link.
+func (s *Server) handlerFor(linkAddr netip.Addr) (h *handler, rl *relayedLink, ok bool) {
 	if s.h.cfg.Load().Prefix.Contains(linkAddr) {
-		return s.h, "", true
+		return s.h, nil, true
 	}
 	if cur := s.relayed.Load(); cur != nil {
 		for _, l := range *cur {
 			if l.prefix.Contains(linkAddr) {
-				return l.h, l.name, true
+				return l.h, l, true
 			}
 		}
 	}
-	return nil, "", false
+	return nil, nil, false
 }
 
 // handlers are the direct link's handler, then each relayed link's.
@@ -228,13 +291,16 @@ func (s *Server) unwrapDatagram(rm *dhcpv6.RelayMessage, peer netip.Addr) (relay
 		return nil, nil, nil, rc, false
 	}
 	rc = relayedClientOf(relays[len(relays)-1])
-	h, _, found := s.handlerFor(rc.linkAddr)
+	h, rl, found := s.handlerFor(rc.linkAddr)
 	if !found {
 		counts.dropped.Add(1)
 		s.stats.relayUnknownLink.Add(1)
 		s.logger.Debug("dropping Relay-Forward from a link this server does not serve", "peer", peer, "link_address", rc.linkAddr,
 			"client_peer", rc.peer, "msg_type", req.MessageType.String(), slog.Int("relays", len(relays)))
 		return nil, nil, nil, rc, false
+	}
+	if rl != nil {
+		rl.relays.note(peer)
 	}
 	return relays, req, h, rc, true
 }

@@ -335,8 +335,8 @@ func TestRelayedLeasesLoadPerLink(t *testing.T) {
 	if got := len(srv.Leases()); got != 3 {
 		t.Errorf("%d leases listed, want 3", got)
 	}
-	h, name, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1"))
-	if _, ok := h.pool.LookupAddress(netip.MustParseAddr("2001:db8:10::102"), t0); !ok || name != "vlan10" {
+	h, rl, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1"))
+	if _, ok := h.pool.LookupAddress(netip.MustParseAddr("2001:db8:10::102"), t0); !ok || rl == nil || rl.name != "vlan10" {
 		t.Errorf("lease of vlan10 not in vlan10's pool")
 	}
 }
@@ -404,5 +404,32 @@ func TestLeasequeryForRelayedLink(t *testing.T) {
 				t.Errorf("client data in the reply: %v, want %v (%s)", got, tt.found, m.Summary())
 			}
 		})
+	}
+}
+
+// TestRelayedLinksStatus checks what the operator sees per link: the
+// relays heard, the most recent last and at most maxRelaysSeen, and the
+// leases held.
+func TestRelayedLinksStatus(t *testing.T) {
+	srv, conn, _ := relayServer(t)
+	cid, _ := batchClient(12)
+	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	if _, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:10::1"}), 547); reply == nil {
+		t.Fatal("no Relay-Reply")
+	}
+	st := srv.RelayedLinks()
+	if len(st) != 2 || st[0].Name != "vlan10" || st[0].Leases != 1 || len(st[0].Relays) != 1 || st[0].Relays[0] != relayAddr ||
+		st[1].Name != "vlan20" || st[1].Leases != 0 || len(st[1].Relays) != 0 {
+		t.Fatalf("RelayedLinks() = %+v", st)
+	}
+
+	var seen relaysSeen
+	for i := range maxRelaysSeen + 3 {
+		seen.note(netip.AddrFrom16([16]byte{0x20, 0x01, 15: byte(i)}))
+	}
+	seen.note(netip.AddrFrom16([16]byte{0x20, 0x01, 15: 5}))
+	got := seen.list()
+	if len(got) != maxRelaysSeen || got[0].As16()[15] != 3 || got[len(got)-1].As16()[15] != 5 {
+		t.Errorf("relays seen %v, want the last %d, the one heard again last", got, maxRelaysSeen)
 	}
 }
