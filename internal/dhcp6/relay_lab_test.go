@@ -74,6 +74,11 @@ func TestDhclientThroughDhcrelay(t *testing.T) {
 			t.Errorf("no server lease for %s", addr)
 		}
 	}
+	for _, ls := range srv.RelayedLinks() {
+		if ls.Leases != 1 || len(ls.Relays) != 1 || ls.Relays[0] != netip.MustParseAddr(testlab.RouterAddr) {
+			t.Errorf("status of %s: %d leases, relays %v; want 1 and the router's %s", ls.Name, ls.Leases, ls.Relays, testlab.RouterAddr)
+		}
+	}
 	st := srv.Stats()
 	if c := st.ByType["RELAY-FORW"]; c.Received == 0 || c.Replied == 0 {
 		t.Errorf("RELAY-FORW counted %+v, want received and replied", c)

@@ -931,7 +931,9 @@ type BootServerStatus struct {
 	// other_servers are the other routers (Router Advertisements) and DHCPv6
 	// servers (answers to the agent's probe Solicit) heard on the link in the
 	// last hour: routers first, then DHCPv6 servers, each by source address.
-	OtherServers  []*OtherServer `protobuf:"bytes,10,rep,name=other_servers,json=otherServers,proto3" json:"other_servers,omitempty"`
+	OtherServers []*OtherServer `protobuf:"bytes,10,rep,name=other_servers,json=otherServers,proto3" json:"other_servers,omitempty"`
+	// relayed_links are the links behind DHCPv6 relays served, in name order.
+	RelayedLinks  []*RelayedLinkStatus `protobuf:"bytes,11,rep,name=relayed_links,json=relayedLinks,proto3" json:"relayed_links,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1036,6 +1038,84 @@ func (x *BootServerStatus) GetOtherServers() []*OtherServer {
 	return nil
 }
 
+func (x *BootServerStatus) GetRelayedLinks() []*RelayedLinkStatus {
+	if x != nil {
+		return x.RelayedLinks
+	}
+	return nil
+}
+
+// RelayedLinkStatus is what the agent knows of one link behind a relay.
+type RelayedLinkStatus struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Prefix string                 `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// relay_addresses are the addresses its relays sent from lately, the
+	// most recent last (at most 8).
+	RelayAddresses []string `protobuf:"bytes,3,rep,name=relay_addresses,json=relayAddresses,proto3" json:"relay_addresses,omitempty"`
+	ActiveLeases   uint64   `protobuf:"varint,4,opt,name=active_leases,json=activeLeases,proto3" json:"active_leases,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RelayedLinkStatus) Reset() {
+	*x = RelayedLinkStatus{}
+	mi := &file_netboot_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayedLinkStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayedLinkStatus) ProtoMessage() {}
+
+func (x *RelayedLinkStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayedLinkStatus.ProtoReflect.Descriptor instead.
+func (*RelayedLinkStatus) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RelayedLinkStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RelayedLinkStatus) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *RelayedLinkStatus) GetRelayAddresses() []string {
+	if x != nil {
+		return x.RelayAddresses
+	}
+	return nil
+}
+
+func (x *RelayedLinkStatus) GetActiveLeases() uint64 {
+	if x != nil {
+		return x.ActiveLeases
+	}
+	return 0
+}
+
 // OtherServer is another Router Advertisement or DHCPv6 server on a boot
 // server's link: clients may take their configuration from it instead.
 type OtherServer struct {
@@ -1068,7 +1148,7 @@ type OtherServer struct {
 
 func (x *OtherServer) Reset() {
 	*x = OtherServer{}
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1160,7 @@ func (x *OtherServer) String() string {
 func (*OtherServer) ProtoMessage() {}
 
 func (x *OtherServer) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1173,7 @@ func (x *OtherServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OtherServer.ProtoReflect.Descriptor instead.
 func (*OtherServer) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{10}
+	return file_netboot_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OtherServer) GetProtocol() string {
@@ -1168,7 +1248,7 @@ type PutBootServerRequest struct {
 
 func (x *PutBootServerRequest) Reset() {
 	*x = PutBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1260,7 @@ func (x *PutBootServerRequest) String() string {
 func (*PutBootServerRequest) ProtoMessage() {}
 
 func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1273,7 @@ func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootServerRequest.ProtoReflect.Descriptor instead.
 func (*PutBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{11}
+	return file_netboot_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutBootServerRequest) GetBootServer() *BootServer {
@@ -1212,7 +1292,7 @@ type GetBootServerRequest struct {
 
 func (x *GetBootServerRequest) Reset() {
 	*x = GetBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1304,7 @@ func (x *GetBootServerRequest) String() string {
 func (*GetBootServerRequest) ProtoMessage() {}
 
 func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1317,7 @@ func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootServerRequest.ProtoReflect.Descriptor instead.
 func (*GetBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{12}
+	return file_netboot_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetBootServerRequest) GetName() string {
@@ -1265,7 +1345,7 @@ type ListBootServersRequest struct {
 
 func (x *ListBootServersRequest) Reset() {
 	*x = ListBootServersRequest{}
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1357,7 @@ func (x *ListBootServersRequest) String() string {
 func (*ListBootServersRequest) ProtoMessage() {}
 
 func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1370,7 @@ func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersRequest.ProtoReflect.Descriptor instead.
 func (*ListBootServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{13}
+	return file_netboot_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListBootServersRequest) GetPageSize() int32 {
@@ -1317,7 +1397,7 @@ type ListBootServersResponse struct {
 
 func (x *ListBootServersResponse) Reset() {
 	*x = ListBootServersResponse{}
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1409,7 @@ func (x *ListBootServersResponse) String() string {
 func (*ListBootServersResponse) ProtoMessage() {}
 
 func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1422,7 @@ func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersResponse.ProtoReflect.Descriptor instead.
 func (*ListBootServersResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{14}
+	return file_netboot_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListBootServersResponse) GetBootServers() []*BootServerState {
@@ -1368,7 +1448,7 @@ type DeleteBootServerRequest struct {
 
 func (x *DeleteBootServerRequest) Reset() {
 	*x = DeleteBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1460,7 @@ func (x *DeleteBootServerRequest) String() string {
 func (*DeleteBootServerRequest) ProtoMessage() {}
 
 func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1473,7 @@ func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{15}
+	return file_netboot_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteBootServerRequest) GetName() string {
@@ -1411,7 +1491,7 @@ type DeleteBootServerResponse struct {
 
 func (x *DeleteBootServerResponse) Reset() {
 	*x = DeleteBootServerResponse{}
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1503,7 @@ func (x *DeleteBootServerResponse) String() string {
 func (*DeleteBootServerResponse) ProtoMessage() {}
 
 func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1516,7 @@ func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{16}
+	return file_netboot_proto_rawDescGZIP(), []int{17}
 }
 
 type ListLeasesRequest struct {
@@ -1450,7 +1530,7 @@ type ListLeasesRequest struct {
 
 func (x *ListLeasesRequest) Reset() {
 	*x = ListLeasesRequest{}
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1542,7 @@ func (x *ListLeasesRequest) String() string {
 func (*ListLeasesRequest) ProtoMessage() {}
 
 func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1555,7 @@ func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesRequest.ProtoReflect.Descriptor instead.
 func (*ListLeasesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{17}
+	return file_netboot_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListLeasesRequest) GetBootServer() string {
@@ -1509,7 +1589,7 @@ type ListLeasesResponse struct {
 
 func (x *ListLeasesResponse) Reset() {
 	*x = ListLeasesResponse{}
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1601,7 @@ func (x *ListLeasesResponse) String() string {
 func (*ListLeasesResponse) ProtoMessage() {}
 
 func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1614,7 @@ func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesResponse.ProtoReflect.Descriptor instead.
 func (*ListLeasesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{18}
+	return file_netboot_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListLeasesResponse) GetLeases() []*Lease {
@@ -1574,7 +1654,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1586,7 +1666,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1599,7 +1679,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{19}
+	return file_netboot_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Lease) GetBootServer() string {
@@ -1696,7 +1776,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1788,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1801,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{20}
+	return file_netboot_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Artifact) GetPath() string {
@@ -1774,7 +1854,7 @@ type ArtifactHeader struct {
 
 func (x *ArtifactHeader) Reset() {
 	*x = ArtifactHeader{}
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1866,7 @@ func (x *ArtifactHeader) String() string {
 func (*ArtifactHeader) ProtoMessage() {}
 
 func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1879,7 @@ func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactHeader) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{21}
+	return file_netboot_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ArtifactHeader) GetPath() string {
@@ -1843,7 +1923,7 @@ type PutArtifactRequest struct {
 
 func (x *PutArtifactRequest) Reset() {
 	*x = PutArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +1935,7 @@ func (x *PutArtifactRequest) String() string {
 func (*PutArtifactRequest) ProtoMessage() {}
 
 func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +1948,7 @@ func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PutArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{22}
+	return file_netboot_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PutArtifactRequest) GetPart() isPutArtifactRequest_Part {
@@ -1921,7 +2001,7 @@ type GetArtifactRequest struct {
 
 func (x *GetArtifactRequest) Reset() {
 	*x = GetArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2013,7 @@ func (x *GetArtifactRequest) String() string {
 func (*GetArtifactRequest) ProtoMessage() {}
 
 func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2026,7 @@ func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArtifactRequest.ProtoReflect.Descriptor instead.
 func (*GetArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{23}
+	return file_netboot_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetArtifactRequest) GetPath() string {
@@ -1966,7 +2046,7 @@ type ListArtifactsRequest struct {
 
 func (x *ListArtifactsRequest) Reset() {
 	*x = ListArtifactsRequest{}
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2058,7 @@ func (x *ListArtifactsRequest) String() string {
 func (*ListArtifactsRequest) ProtoMessage() {}
 
 func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2071,7 @@ func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsRequest.ProtoReflect.Descriptor instead.
 func (*ListArtifactsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{24}
+	return file_netboot_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListArtifactsRequest) GetPageSize() int32 {
@@ -2018,7 +2098,7 @@ type ListArtifactsResponse struct {
 
 func (x *ListArtifactsResponse) Reset() {
 	*x = ListArtifactsResponse{}
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2110,7 @@ func (x *ListArtifactsResponse) String() string {
 func (*ListArtifactsResponse) ProtoMessage() {}
 
 func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2123,7 @@ func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsResponse.ProtoReflect.Descriptor instead.
 func (*ListArtifactsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{25}
+	return file_netboot_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListArtifactsResponse) GetArtifacts() []*Artifact {
@@ -2069,7 +2149,7 @@ type DeleteArtifactRequest struct {
 
 func (x *DeleteArtifactRequest) Reset() {
 	*x = DeleteArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2161,7 @@ func (x *DeleteArtifactRequest) String() string {
 func (*DeleteArtifactRequest) ProtoMessage() {}
 
 func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2174,7 @@ func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{26}
+	return file_netboot_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteArtifactRequest) GetPath() string {
@@ -2112,7 +2192,7 @@ type DeleteArtifactResponse struct {
 
 func (x *DeleteArtifactResponse) Reset() {
 	*x = DeleteArtifactResponse{}
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2204,7 @@ func (x *DeleteArtifactResponse) String() string {
 func (*DeleteArtifactResponse) ProtoMessage() {}
 
 func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2217,7 @@ func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{27}
+	return file_netboot_proto_rawDescGZIP(), []int{28}
 }
 
 // LinuxBoot is a kernel, its initrds and its arguments. kernel and initrds
@@ -2155,7 +2235,7 @@ type LinuxBoot struct {
 
 func (x *LinuxBoot) Reset() {
 	*x = LinuxBoot{}
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2167,7 +2247,7 @@ func (x *LinuxBoot) String() string {
 func (*LinuxBoot) ProtoMessage() {}
 
 func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2180,7 +2260,7 @@ func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinuxBoot.ProtoReflect.Descriptor instead.
 func (*LinuxBoot) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{28}
+	return file_netboot_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LinuxBoot) GetKernel() string {
@@ -2225,7 +2305,7 @@ type BootEntry struct {
 
 func (x *BootEntry) Reset() {
 	*x = BootEntry{}
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2317,7 @@ func (x *BootEntry) String() string {
 func (*BootEntry) ProtoMessage() {}
 
 func (x *BootEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2330,7 @@ func (x *BootEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootEntry.ProtoReflect.Descriptor instead.
 func (*BootEntry) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{29}
+	return file_netboot_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BootEntry) GetName() string {
@@ -2324,7 +2404,7 @@ type MenuItem struct {
 
 func (x *MenuItem) Reset() {
 	*x = MenuItem{}
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2416,7 @@ func (x *MenuItem) String() string {
 func (*MenuItem) ProtoMessage() {}
 
 func (x *MenuItem) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2429,7 @@ func (x *MenuItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MenuItem.ProtoReflect.Descriptor instead.
 func (*MenuItem) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{30}
+	return file_netboot_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *MenuItem) GetEntry() string {
@@ -2403,7 +2483,7 @@ type HostMatch struct {
 
 func (x *HostMatch) Reset() {
 	*x = HostMatch{}
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2495,7 @@ func (x *HostMatch) String() string {
 func (*HostMatch) ProtoMessage() {}
 
 func (x *HostMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2508,7 @@ func (x *HostMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostMatch.ProtoReflect.Descriptor instead.
 func (*HostMatch) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{31}
+	return file_netboot_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *HostMatch) GetMacs() []string {
@@ -2481,7 +2561,7 @@ type BootMenu struct {
 
 func (x *BootMenu) Reset() {
 	*x = BootMenu{}
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2493,7 +2573,7 @@ func (x *BootMenu) String() string {
 func (*BootMenu) ProtoMessage() {}
 
 func (x *BootMenu) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2506,7 +2586,7 @@ func (x *BootMenu) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootMenu.ProtoReflect.Descriptor instead.
 func (*BootMenu) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{32}
+	return file_netboot_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BootMenu) GetName() string {
@@ -2581,7 +2661,7 @@ type PutBootEntryRequest struct {
 
 func (x *PutBootEntryRequest) Reset() {
 	*x = PutBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2673,7 @@ func (x *PutBootEntryRequest) String() string {
 func (*PutBootEntryRequest) ProtoMessage() {}
 
 func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2686,7 @@ func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*PutBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{33}
+	return file_netboot_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutBootEntryRequest) GetEntry() *BootEntry {
@@ -2625,7 +2705,7 @@ type GetBootEntryRequest struct {
 
 func (x *GetBootEntryRequest) Reset() {
 	*x = GetBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2717,7 @@ func (x *GetBootEntryRequest) String() string {
 func (*GetBootEntryRequest) ProtoMessage() {}
 
 func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2730,7 @@ func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*GetBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{34}
+	return file_netboot_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetBootEntryRequest) GetName() string {
@@ -2670,7 +2750,7 @@ type ListBootEntriesRequest struct {
 
 func (x *ListBootEntriesRequest) Reset() {
 	*x = ListBootEntriesRequest{}
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +2762,7 @@ func (x *ListBootEntriesRequest) String() string {
 func (*ListBootEntriesRequest) ProtoMessage() {}
 
 func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +2775,7 @@ func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{35}
+	return file_netboot_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListBootEntriesRequest) GetPageSize() int32 {
@@ -2722,7 +2802,7 @@ type ListBootEntriesResponse struct {
 
 func (x *ListBootEntriesResponse) Reset() {
 	*x = ListBootEntriesResponse{}
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +2814,7 @@ func (x *ListBootEntriesResponse) String() string {
 func (*ListBootEntriesResponse) ProtoMessage() {}
 
 func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +2827,7 @@ func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{36}
+	return file_netboot_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListBootEntriesResponse) GetEntries() []*BootEntry {
@@ -2773,7 +2853,7 @@ type DeleteBootEntryRequest struct {
 
 func (x *DeleteBootEntryRequest) Reset() {
 	*x = DeleteBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +2865,7 @@ func (x *DeleteBootEntryRequest) String() string {
 func (*DeleteBootEntryRequest) ProtoMessage() {}
 
 func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +2878,7 @@ func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{37}
+	return file_netboot_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteBootEntryRequest) GetName() string {
@@ -2816,7 +2896,7 @@ type DeleteBootEntryResponse struct {
 
 func (x *DeleteBootEntryResponse) Reset() {
 	*x = DeleteBootEntryResponse{}
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +2908,7 @@ func (x *DeleteBootEntryResponse) String() string {
 func (*DeleteBootEntryResponse) ProtoMessage() {}
 
 func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +2921,7 @@ func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{38}
+	return file_netboot_proto_rawDescGZIP(), []int{39}
 }
 
 type PutBootMenuRequest struct {
@@ -2853,7 +2933,7 @@ type PutBootMenuRequest struct {
 
 func (x *PutBootMenuRequest) Reset() {
 	*x = PutBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +2945,7 @@ func (x *PutBootMenuRequest) String() string {
 func (*PutBootMenuRequest) ProtoMessage() {}
 
 func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +2958,7 @@ func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*PutBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{39}
+	return file_netboot_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PutBootMenuRequest) GetMenu() *BootMenu {
@@ -2897,7 +2977,7 @@ type GetBootMenuRequest struct {
 
 func (x *GetBootMenuRequest) Reset() {
 	*x = GetBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2909,7 +2989,7 @@ func (x *GetBootMenuRequest) String() string {
 func (*GetBootMenuRequest) ProtoMessage() {}
 
 func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2922,7 +3002,7 @@ func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*GetBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{40}
+	return file_netboot_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetBootMenuRequest) GetName() string {
@@ -2942,7 +3022,7 @@ type ListBootMenusRequest struct {
 
 func (x *ListBootMenusRequest) Reset() {
 	*x = ListBootMenusRequest{}
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2954,7 +3034,7 @@ func (x *ListBootMenusRequest) String() string {
 func (*ListBootMenusRequest) ProtoMessage() {}
 
 func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2967,7 +3047,7 @@ func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusRequest.ProtoReflect.Descriptor instead.
 func (*ListBootMenusRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{41}
+	return file_netboot_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListBootMenusRequest) GetPageSize() int32 {
@@ -2994,7 +3074,7 @@ type ListBootMenusResponse struct {
 
 func (x *ListBootMenusResponse) Reset() {
 	*x = ListBootMenusResponse{}
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3006,7 +3086,7 @@ func (x *ListBootMenusResponse) String() string {
 func (*ListBootMenusResponse) ProtoMessage() {}
 
 func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3019,7 +3099,7 @@ func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusResponse.ProtoReflect.Descriptor instead.
 func (*ListBootMenusResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{42}
+	return file_netboot_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListBootMenusResponse) GetMenus() []*BootMenu {
@@ -3045,7 +3125,7 @@ type DeleteBootMenuRequest struct {
 
 func (x *DeleteBootMenuRequest) Reset() {
 	*x = DeleteBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3137,7 @@ func (x *DeleteBootMenuRequest) String() string {
 func (*DeleteBootMenuRequest) ProtoMessage() {}
 
 func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3150,7 @@ func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{43}
+	return file_netboot_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DeleteBootMenuRequest) GetName() string {
@@ -3088,7 +3168,7 @@ type DeleteBootMenuResponse struct {
 
 func (x *DeleteBootMenuResponse) Reset() {
 	*x = DeleteBootMenuResponse{}
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3180,7 @@ func (x *DeleteBootMenuResponse) String() string {
 func (*DeleteBootMenuResponse) ProtoMessage() {}
 
 func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3193,7 @@ func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{44}
+	return file_netboot_proto_rawDescGZIP(), []int{45}
 }
 
 type RenderScriptRequest struct {
@@ -3131,7 +3211,7 @@ type RenderScriptRequest struct {
 
 func (x *RenderScriptRequest) Reset() {
 	*x = RenderScriptRequest{}
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3143,7 +3223,7 @@ func (x *RenderScriptRequest) String() string {
 func (*RenderScriptRequest) ProtoMessage() {}
 
 func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3156,7 +3236,7 @@ func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptRequest.ProtoReflect.Descriptor instead.
 func (*RenderScriptRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{45}
+	return file_netboot_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RenderScriptRequest) GetBootServer() string {
@@ -3213,7 +3293,7 @@ type RenderScriptResponse struct {
 
 func (x *RenderScriptResponse) Reset() {
 	*x = RenderScriptResponse{}
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3225,7 +3305,7 @@ func (x *RenderScriptResponse) String() string {
 func (*RenderScriptResponse) ProtoMessage() {}
 
 func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3238,7 +3318,7 @@ func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptResponse.ProtoReflect.Descriptor instead.
 func (*RenderScriptResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{46}
+	return file_netboot_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RenderScriptResponse) GetScript() string {
@@ -3293,7 +3373,7 @@ type NFSRootImage struct {
 
 func (x *NFSRootImage) Reset() {
 	*x = NFSRootImage{}
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3305,7 +3385,7 @@ func (x *NFSRootImage) String() string {
 func (*NFSRootImage) ProtoMessage() {}
 
 func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3318,7 +3398,7 @@ func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImage.ProtoReflect.Descriptor instead.
 func (*NFSRootImage) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{47}
+	return file_netboot_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *NFSRootImage) GetName() string {
@@ -3426,7 +3506,7 @@ type NFSRootImageState struct {
 
 func (x *NFSRootImageState) Reset() {
 	*x = NFSRootImageState{}
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3438,7 +3518,7 @@ func (x *NFSRootImageState) String() string {
 func (*NFSRootImageState) ProtoMessage() {}
 
 func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3451,7 +3531,7 @@ func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImageState.ProtoReflect.Descriptor instead.
 func (*NFSRootImageState) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{48}
+	return file_netboot_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *NFSRootImageState) GetConfig() *NFSRootImage {
@@ -3526,7 +3606,7 @@ type PutNFSRootImageRequest struct {
 
 func (x *PutNFSRootImageRequest) Reset() {
 	*x = PutNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3538,7 +3618,7 @@ func (x *PutNFSRootImageRequest) String() string {
 func (*PutNFSRootImageRequest) ProtoMessage() {}
 
 func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3551,7 +3631,7 @@ func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*PutNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{49}
+	return file_netboot_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PutNFSRootImageRequest) GetImage() *NFSRootImage {
@@ -3570,7 +3650,7 @@ type GetNFSRootImageRequest struct {
 
 func (x *GetNFSRootImageRequest) Reset() {
 	*x = GetNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3582,7 +3662,7 @@ func (x *GetNFSRootImageRequest) String() string {
 func (*GetNFSRootImageRequest) ProtoMessage() {}
 
 func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3595,7 +3675,7 @@ func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*GetNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{50}
+	return file_netboot_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetNFSRootImageRequest) GetName() string {
@@ -3615,7 +3695,7 @@ type ListNFSRootImagesRequest struct {
 
 func (x *ListNFSRootImagesRequest) Reset() {
 	*x = ListNFSRootImagesRequest{}
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3627,7 +3707,7 @@ func (x *ListNFSRootImagesRequest) String() string {
 func (*ListNFSRootImagesRequest) ProtoMessage() {}
 
 func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3640,7 +3720,7 @@ func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{51}
+	return file_netboot_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListNFSRootImagesRequest) GetPageSize() int32 {
@@ -3667,7 +3747,7 @@ type ListNFSRootImagesResponse struct {
 
 func (x *ListNFSRootImagesResponse) Reset() {
 	*x = ListNFSRootImagesResponse{}
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3679,7 +3759,7 @@ func (x *ListNFSRootImagesResponse) String() string {
 func (*ListNFSRootImagesResponse) ProtoMessage() {}
 
 func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3692,7 +3772,7 @@ func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{52}
+	return file_netboot_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListNFSRootImagesResponse) GetImages() []*NFSRootImageState {
@@ -3718,7 +3798,7 @@ type DeleteNFSRootImageRequest struct {
 
 func (x *DeleteNFSRootImageRequest) Reset() {
 	*x = DeleteNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3730,7 +3810,7 @@ func (x *DeleteNFSRootImageRequest) String() string {
 func (*DeleteNFSRootImageRequest) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3743,7 +3823,7 @@ func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{53}
+	return file_netboot_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DeleteNFSRootImageRequest) GetName() string {
@@ -3761,7 +3841,7 @@ type DeleteNFSRootImageResponse struct {
 
 func (x *DeleteNFSRootImageResponse) Reset() {
 	*x = DeleteNFSRootImageResponse{}
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3773,7 +3853,7 @@ func (x *DeleteNFSRootImageResponse) String() string {
 func (*DeleteNFSRootImageResponse) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3786,7 +3866,7 @@ func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageResponse.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{54}
+	return file_netboot_proto_rawDescGZIP(), []int{55}
 }
 
 type GetAgentInfoRequest struct {
@@ -3797,7 +3877,7 @@ type GetAgentInfoRequest struct {
 
 func (x *GetAgentInfoRequest) Reset() {
 	*x = GetAgentInfoRequest{}
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3809,7 +3889,7 @@ func (x *GetAgentInfoRequest) String() string {
 func (*GetAgentInfoRequest) ProtoMessage() {}
 
 func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3822,7 +3902,7 @@ func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentInfoRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{55}
+	return file_netboot_proto_rawDescGZIP(), []int{56}
 }
 
 type AgentInfo struct {
@@ -3837,7 +3917,7 @@ type AgentInfo struct {
 
 func (x *AgentInfo) Reset() {
 	*x = AgentInfo{}
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3849,7 +3929,7 @@ func (x *AgentInfo) String() string {
 func (*AgentInfo) ProtoMessage() {}
 
 func (x *AgentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3862,7 +3942,7 @@ func (x *AgentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInfo.ProtoReflect.Descriptor instead.
 func (*AgentInfo) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{56}
+	return file_netboot_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AgentInfo) GetVersion() string {
@@ -3920,7 +4000,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3932,7 +4012,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3945,7 +4025,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{57}
+	return file_netboot_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Progress) GetOperation() string {
@@ -4038,7 +4118,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4050,7 +4130,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4063,7 +4143,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{58}
+	return file_netboot_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *WatchEventsRequest) GetKinds() []string {
@@ -4129,7 +4209,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4141,7 +4221,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4154,7 +4234,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{59}
+	return file_netboot_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -4231,7 +4311,7 @@ type ListHostsRequest struct {
 
 func (x *ListHostsRequest) Reset() {
 	*x = ListHostsRequest{}
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4243,7 +4323,7 @@ func (x *ListHostsRequest) String() string {
 func (*ListHostsRequest) ProtoMessage() {}
 
 func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4256,7 +4336,7 @@ func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsRequest.ProtoReflect.Descriptor instead.
 func (*ListHostsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{60}
+	return file_netboot_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListHostsRequest) GetBootServer() string {
@@ -4290,7 +4370,7 @@ type ListHostsResponse struct {
 
 func (x *ListHostsResponse) Reset() {
 	*x = ListHostsResponse{}
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4302,7 +4382,7 @@ func (x *ListHostsResponse) String() string {
 func (*ListHostsResponse) ProtoMessage() {}
 
 func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4315,7 +4395,7 @@ func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsResponse.ProtoReflect.Descriptor instead.
 func (*ListHostsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{61}
+	return file_netboot_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListHostsResponse) GetHosts() []*Host {
@@ -4355,7 +4435,7 @@ type Host struct {
 
 func (x *Host) Reset() {
 	*x = Host{}
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4367,7 +4447,7 @@ func (x *Host) String() string {
 func (*Host) ProtoMessage() {}
 
 func (x *Host) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4380,7 +4460,7 @@ func (x *Host) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Host.ProtoReflect.Descriptor instead.
 func (*Host) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{62}
+	return file_netboot_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Host) GetBootServer() string {
@@ -4463,7 +4543,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4475,7 +4555,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4488,7 +4568,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{63}
+	return file_netboot_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListOperationsRequest) GetPageSize() int32 {
@@ -4515,7 +4595,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4527,7 +4607,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4540,7 +4620,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{64}
+	return file_netboot_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Progress {
@@ -4575,7 +4655,7 @@ type DHCPv6RateLimit struct {
 
 func (x *DHCPv6RateLimit) Reset() {
 	*x = DHCPv6RateLimit{}
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4587,7 +4667,7 @@ func (x *DHCPv6RateLimit) String() string {
 func (*DHCPv6RateLimit) ProtoMessage() {}
 
 func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4600,7 +4680,7 @@ func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6RateLimit.ProtoReflect.Descriptor instead.
 func (*DHCPv6RateLimit) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{65}
+	return file_netboot_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DHCPv6RateLimit) GetPerClientPerSecond() uint32 {
@@ -4641,7 +4721,7 @@ type ProbeOtherServersRequest struct {
 
 func (x *ProbeOtherServersRequest) Reset() {
 	*x = ProbeOtherServersRequest{}
-	mi := &file_netboot_proto_msgTypes[66]
+	mi := &file_netboot_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4653,7 +4733,7 @@ func (x *ProbeOtherServersRequest) String() string {
 func (*ProbeOtherServersRequest) ProtoMessage() {}
 
 func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[66]
+	mi := &file_netboot_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4666,7 +4746,7 @@ func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeOtherServersRequest.ProtoReflect.Descriptor instead.
 func (*ProbeOtherServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{66}
+	return file_netboot_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ProbeOtherServersRequest) GetBootServer() string {
@@ -4770,7 +4850,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x06length\x18\x03 \x01(\rR\x06length\"w\n" +
 	"\x0fBootServerState\x12.\n" +
 	"\x06config\x18\x01 \x01(\v2\x16.netboot.v1.BootServerR\x06config\x124\n" +
-	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\x8a\x03\n" +
+	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\xce\x03\n" +
 	"\x10BootServerStatus\x12,\n" +
 	"\x12link_local_address\x18\x01 \x01(\tR\x10linkLocalAddress\x12)\n" +
 	"\x10global_addresses\x18\x02 \x03(\tR\x0fglobalAddresses\x12\x1f\n" +
@@ -4783,7 +4863,13 @@ const file_netboot_proto_rawDesc = "" +
 	"\rtftp_url_base\x18\b \x01(\tR\vtftpUrlBase\x12\"\n" +
 	"\rhttp_url_base\x18\t \x01(\tR\vhttpUrlBase\x12<\n" +
 	"\rother_servers\x18\n" +
-	" \x03(\v2\x17.netboot.v1.OtherServerR\fotherServers\"\xb2\x02\n" +
+	" \x03(\v2\x17.netboot.v1.OtherServerR\fotherServers\x12B\n" +
+	"\rrelayed_links\x18\v \x03(\v2\x1d.netboot.v1.RelayedLinkStatusR\frelayedLinks\"\x8d\x01\n" +
+	"\x11RelayedLinkStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12'\n" +
+	"\x0frelay_addresses\x18\x03 \x03(\tR\x0erelayAddresses\x12#\n" +
+	"\ractive_leases\x18\x04 \x01(\x04R\factiveLeases\"\xb2\x02\n" +
 	"\vOtherServer\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\tR\bprotocol\x12%\n" +
 	"\x0esource_address\x18\x02 \x01(\tR\rsourceAddress\x12,\n" +
@@ -5112,7 +5198,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                 // 0: netboot.v1.BootServer
 	(*Boot)(nil),                       // 1: netboot.v1.Boot
@@ -5124,65 +5210,66 @@ var file_netboot_proto_goTypes = []any{
 	(*PrefixDelegation)(nil),           // 7: netboot.v1.PrefixDelegation
 	(*BootServerState)(nil),            // 8: netboot.v1.BootServerState
 	(*BootServerStatus)(nil),           // 9: netboot.v1.BootServerStatus
-	(*OtherServer)(nil),                // 10: netboot.v1.OtherServer
-	(*PutBootServerRequest)(nil),       // 11: netboot.v1.PutBootServerRequest
-	(*GetBootServerRequest)(nil),       // 12: netboot.v1.GetBootServerRequest
-	(*ListBootServersRequest)(nil),     // 13: netboot.v1.ListBootServersRequest
-	(*ListBootServersResponse)(nil),    // 14: netboot.v1.ListBootServersResponse
-	(*DeleteBootServerRequest)(nil),    // 15: netboot.v1.DeleteBootServerRequest
-	(*DeleteBootServerResponse)(nil),   // 16: netboot.v1.DeleteBootServerResponse
-	(*ListLeasesRequest)(nil),          // 17: netboot.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),         // 18: netboot.v1.ListLeasesResponse
-	(*Lease)(nil),                      // 19: netboot.v1.Lease
-	(*Artifact)(nil),                   // 20: netboot.v1.Artifact
-	(*ArtifactHeader)(nil),             // 21: netboot.v1.ArtifactHeader
-	(*PutArtifactRequest)(nil),         // 22: netboot.v1.PutArtifactRequest
-	(*GetArtifactRequest)(nil),         // 23: netboot.v1.GetArtifactRequest
-	(*ListArtifactsRequest)(nil),       // 24: netboot.v1.ListArtifactsRequest
-	(*ListArtifactsResponse)(nil),      // 25: netboot.v1.ListArtifactsResponse
-	(*DeleteArtifactRequest)(nil),      // 26: netboot.v1.DeleteArtifactRequest
-	(*DeleteArtifactResponse)(nil),     // 27: netboot.v1.DeleteArtifactResponse
-	(*LinuxBoot)(nil),                  // 28: netboot.v1.LinuxBoot
-	(*BootEntry)(nil),                  // 29: netboot.v1.BootEntry
-	(*MenuItem)(nil),                   // 30: netboot.v1.MenuItem
-	(*HostMatch)(nil),                  // 31: netboot.v1.HostMatch
-	(*BootMenu)(nil),                   // 32: netboot.v1.BootMenu
-	(*PutBootEntryRequest)(nil),        // 33: netboot.v1.PutBootEntryRequest
-	(*GetBootEntryRequest)(nil),        // 34: netboot.v1.GetBootEntryRequest
-	(*ListBootEntriesRequest)(nil),     // 35: netboot.v1.ListBootEntriesRequest
-	(*ListBootEntriesResponse)(nil),    // 36: netboot.v1.ListBootEntriesResponse
-	(*DeleteBootEntryRequest)(nil),     // 37: netboot.v1.DeleteBootEntryRequest
-	(*DeleteBootEntryResponse)(nil),    // 38: netboot.v1.DeleteBootEntryResponse
-	(*PutBootMenuRequest)(nil),         // 39: netboot.v1.PutBootMenuRequest
-	(*GetBootMenuRequest)(nil),         // 40: netboot.v1.GetBootMenuRequest
-	(*ListBootMenusRequest)(nil),       // 41: netboot.v1.ListBootMenusRequest
-	(*ListBootMenusResponse)(nil),      // 42: netboot.v1.ListBootMenusResponse
-	(*DeleteBootMenuRequest)(nil),      // 43: netboot.v1.DeleteBootMenuRequest
-	(*DeleteBootMenuResponse)(nil),     // 44: netboot.v1.DeleteBootMenuResponse
-	(*RenderScriptRequest)(nil),        // 45: netboot.v1.RenderScriptRequest
-	(*RenderScriptResponse)(nil),       // 46: netboot.v1.RenderScriptResponse
-	(*NFSRootImage)(nil),               // 47: netboot.v1.NFSRootImage
-	(*NFSRootImageState)(nil),          // 48: netboot.v1.NFSRootImageState
-	(*PutNFSRootImageRequest)(nil),     // 49: netboot.v1.PutNFSRootImageRequest
-	(*GetNFSRootImageRequest)(nil),     // 50: netboot.v1.GetNFSRootImageRequest
-	(*ListNFSRootImagesRequest)(nil),   // 51: netboot.v1.ListNFSRootImagesRequest
-	(*ListNFSRootImagesResponse)(nil),  // 52: netboot.v1.ListNFSRootImagesResponse
-	(*DeleteNFSRootImageRequest)(nil),  // 53: netboot.v1.DeleteNFSRootImageRequest
-	(*DeleteNFSRootImageResponse)(nil), // 54: netboot.v1.DeleteNFSRootImageResponse
-	(*GetAgentInfoRequest)(nil),        // 55: netboot.v1.GetAgentInfoRequest
-	(*AgentInfo)(nil),                  // 56: netboot.v1.AgentInfo
-	(*Progress)(nil),                   // 57: netboot.v1.Progress
-	(*WatchEventsRequest)(nil),         // 58: netboot.v1.WatchEventsRequest
-	(*Event)(nil),                      // 59: netboot.v1.Event
-	(*ListHostsRequest)(nil),           // 60: netboot.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),          // 61: netboot.v1.ListHostsResponse
-	(*Host)(nil),                       // 62: netboot.v1.Host
-	(*ListOperationsRequest)(nil),      // 63: netboot.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),     // 64: netboot.v1.ListOperationsResponse
-	(*DHCPv6RateLimit)(nil),            // 65: netboot.v1.DHCPv6RateLimit
-	(*ProbeOtherServersRequest)(nil),   // 66: netboot.v1.ProbeOtherServersRequest
-	nil,                                // 67: netboot.v1.DHCPv6.RelayedLinksEntry
-	nil,                                // 68: netboot.v1.Event.AttrsEntry
+	(*RelayedLinkStatus)(nil),          // 10: netboot.v1.RelayedLinkStatus
+	(*OtherServer)(nil),                // 11: netboot.v1.OtherServer
+	(*PutBootServerRequest)(nil),       // 12: netboot.v1.PutBootServerRequest
+	(*GetBootServerRequest)(nil),       // 13: netboot.v1.GetBootServerRequest
+	(*ListBootServersRequest)(nil),     // 14: netboot.v1.ListBootServersRequest
+	(*ListBootServersResponse)(nil),    // 15: netboot.v1.ListBootServersResponse
+	(*DeleteBootServerRequest)(nil),    // 16: netboot.v1.DeleteBootServerRequest
+	(*DeleteBootServerResponse)(nil),   // 17: netboot.v1.DeleteBootServerResponse
+	(*ListLeasesRequest)(nil),          // 18: netboot.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),         // 19: netboot.v1.ListLeasesResponse
+	(*Lease)(nil),                      // 20: netboot.v1.Lease
+	(*Artifact)(nil),                   // 21: netboot.v1.Artifact
+	(*ArtifactHeader)(nil),             // 22: netboot.v1.ArtifactHeader
+	(*PutArtifactRequest)(nil),         // 23: netboot.v1.PutArtifactRequest
+	(*GetArtifactRequest)(nil),         // 24: netboot.v1.GetArtifactRequest
+	(*ListArtifactsRequest)(nil),       // 25: netboot.v1.ListArtifactsRequest
+	(*ListArtifactsResponse)(nil),      // 26: netboot.v1.ListArtifactsResponse
+	(*DeleteArtifactRequest)(nil),      // 27: netboot.v1.DeleteArtifactRequest
+	(*DeleteArtifactResponse)(nil),     // 28: netboot.v1.DeleteArtifactResponse
+	(*LinuxBoot)(nil),                  // 29: netboot.v1.LinuxBoot
+	(*BootEntry)(nil),                  // 30: netboot.v1.BootEntry
+	(*MenuItem)(nil),                   // 31: netboot.v1.MenuItem
+	(*HostMatch)(nil),                  // 32: netboot.v1.HostMatch
+	(*BootMenu)(nil),                   // 33: netboot.v1.BootMenu
+	(*PutBootEntryRequest)(nil),        // 34: netboot.v1.PutBootEntryRequest
+	(*GetBootEntryRequest)(nil),        // 35: netboot.v1.GetBootEntryRequest
+	(*ListBootEntriesRequest)(nil),     // 36: netboot.v1.ListBootEntriesRequest
+	(*ListBootEntriesResponse)(nil),    // 37: netboot.v1.ListBootEntriesResponse
+	(*DeleteBootEntryRequest)(nil),     // 38: netboot.v1.DeleteBootEntryRequest
+	(*DeleteBootEntryResponse)(nil),    // 39: netboot.v1.DeleteBootEntryResponse
+	(*PutBootMenuRequest)(nil),         // 40: netboot.v1.PutBootMenuRequest
+	(*GetBootMenuRequest)(nil),         // 41: netboot.v1.GetBootMenuRequest
+	(*ListBootMenusRequest)(nil),       // 42: netboot.v1.ListBootMenusRequest
+	(*ListBootMenusResponse)(nil),      // 43: netboot.v1.ListBootMenusResponse
+	(*DeleteBootMenuRequest)(nil),      // 44: netboot.v1.DeleteBootMenuRequest
+	(*DeleteBootMenuResponse)(nil),     // 45: netboot.v1.DeleteBootMenuResponse
+	(*RenderScriptRequest)(nil),        // 46: netboot.v1.RenderScriptRequest
+	(*RenderScriptResponse)(nil),       // 47: netboot.v1.RenderScriptResponse
+	(*NFSRootImage)(nil),               // 48: netboot.v1.NFSRootImage
+	(*NFSRootImageState)(nil),          // 49: netboot.v1.NFSRootImageState
+	(*PutNFSRootImageRequest)(nil),     // 50: netboot.v1.PutNFSRootImageRequest
+	(*GetNFSRootImageRequest)(nil),     // 51: netboot.v1.GetNFSRootImageRequest
+	(*ListNFSRootImagesRequest)(nil),   // 52: netboot.v1.ListNFSRootImagesRequest
+	(*ListNFSRootImagesResponse)(nil),  // 53: netboot.v1.ListNFSRootImagesResponse
+	(*DeleteNFSRootImageRequest)(nil),  // 54: netboot.v1.DeleteNFSRootImageRequest
+	(*DeleteNFSRootImageResponse)(nil), // 55: netboot.v1.DeleteNFSRootImageResponse
+	(*GetAgentInfoRequest)(nil),        // 56: netboot.v1.GetAgentInfoRequest
+	(*AgentInfo)(nil),                  // 57: netboot.v1.AgentInfo
+	(*Progress)(nil),                   // 58: netboot.v1.Progress
+	(*WatchEventsRequest)(nil),         // 59: netboot.v1.WatchEventsRequest
+	(*Event)(nil),                      // 60: netboot.v1.Event
+	(*ListHostsRequest)(nil),           // 61: netboot.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),          // 62: netboot.v1.ListHostsResponse
+	(*Host)(nil),                       // 63: netboot.v1.Host
+	(*ListOperationsRequest)(nil),      // 64: netboot.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),     // 65: netboot.v1.ListOperationsResponse
+	(*DHCPv6RateLimit)(nil),            // 66: netboot.v1.DHCPv6RateLimit
+	(*ProbeOtherServersRequest)(nil),   // 67: netboot.v1.ProbeOtherServersRequest
+	nil,                                // 68: netboot.v1.DHCPv6.RelayedLinksEntry
+	nil,                                // 69: netboot.v1.Event.AttrsEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -5192,95 +5279,96 @@ var file_netboot_proto_depIdxs = []int32{
 	4,  // 4: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 5: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
 	7,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	65, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
-	67, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
+	66, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
+	68, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
 	4,  // 9: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 10: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
 	0,  // 11: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
 	9,  // 12: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
-	10, // 13: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
-	0,  // 14: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
-	8,  // 15: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
-	19, // 16: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
-	57, // 17: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
-	21, // 18: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
-	20, // 19: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
-	28, // 20: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
-	28, // 21: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
-	28, // 22: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	30, // 23: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
-	31, // 24: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
-	29, // 25: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
-	29, // 26: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
-	32, // 27: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
-	32, // 28: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
-	47, // 29: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	57, // 30: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
-	47, // 31: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
-	48, // 32: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	68, // 33: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	62, // 34: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	57, // 35: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	6,  // 36: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	11, // 37: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	12, // 38: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	13, // 39: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	15, // 40: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	17, // 41: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	55, // 42: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	22, // 43: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	23, // 44: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	24, // 45: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	26, // 46: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	33, // 47: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	34, // 48: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	35, // 49: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	37, // 50: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	39, // 51: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	40, // 52: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	41, // 53: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	43, // 54: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	45, // 55: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	49, // 56: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	50, // 57: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	51, // 58: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	53, // 59: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	58, // 60: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	60, // 61: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	63, // 62: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	66, // 63: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	8,  // 64: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 65: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	14, // 66: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	16, // 67: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	18, // 68: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	56, // 69: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	20, // 70: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	20, // 71: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	25, // 72: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	27, // 73: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	29, // 74: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	29, // 75: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	36, // 76: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	38, // 77: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	32, // 78: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	32, // 79: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	42, // 80: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	44, // 81: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	46, // 82: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	48, // 83: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	48, // 84: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	52, // 85: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	54, // 86: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	59, // 87: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	61, // 88: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	64, // 89: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 90: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	64, // [64:91] is the sub-list for method output_type
-	37, // [37:64] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	11, // 13: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
+	10, // 14: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
+	0,  // 15: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
+	8,  // 16: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
+	20, // 17: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
+	58, // 18: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
+	22, // 19: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
+	21, // 20: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
+	29, // 21: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
+	29, // 22: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
+	29, // 23: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
+	31, // 24: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
+	32, // 25: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
+	30, // 26: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
+	30, // 27: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
+	33, // 28: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
+	33, // 29: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
+	48, // 30: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
+	58, // 31: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	48, // 32: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
+	49, // 33: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
+	69, // 34: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	63, // 35: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	58, // 36: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	6,  // 37: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 38: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 39: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 40: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 41: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 42: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 43: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 44: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 45: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 46: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 47: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 48: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 49: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 50: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 51: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 52: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 53: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 54: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 55: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 56: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 57: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 58: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 59: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 60: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	59, // 61: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	61, // 62: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	64, // 63: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	67, // 64: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	8,  // 65: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 66: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 67: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 68: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 69: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 70: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 71: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 72: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 73: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 74: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 75: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 76: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 77: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 78: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 79: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 80: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 81: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 82: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 83: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 84: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 85: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 86: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 87: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	60, // 88: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	62, // 89: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	65, // 90: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 91: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	65, // [65:92] is the sub-list for method output_type
+	38, // [38:65] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -5289,7 +5377,7 @@ func file_netboot_proto_init() {
 		return
 	}
 	file_netboot_proto_msgTypes[5].OneofWrappers = []any{}
-	file_netboot_proto_msgTypes[22].OneofWrappers = []any{
+	file_netboot_proto_msgTypes[23].OneofWrappers = []any{
 		(*PutArtifactRequest_Header)(nil),
 		(*PutArtifactRequest_Chunk)(nil),
 	}
@@ -5299,7 +5387,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   69,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
