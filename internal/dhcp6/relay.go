@@ -191,12 +191,19 @@ func relayedConfig(cfg Config, l config.RelayedLink) Config {
 // the new ranges; a new one gets a pool, loaded with the leases stored for
 // its ranges when load is set (Start loads every link's itself); a link no
 // longer configured stops being served, its stored leases dropped by the
-// next Start.
+// next Start. It changes nothing when it fails.
 func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 	old := map[netip.Prefix]*relayedLink{}
 	if cur := s.relayed.Load(); cur != nil {
 		for _, l := range *cur {
 			old[l.prefix] = l
+		}
+	}
+	var stored []lease.Lease
+	if load && slices.ContainsFunc(cfg.DHCPv6.RelayedLinks, func(rl config.RelayedLink) bool { return old[rl.Prefix] == nil }) {
+		var err error
+		if stored, err = s.h.store.Leases(); err != nil {
+			return fmt.Errorf("loading the leases of new relayed links: %w", err)
 		}
 	}
 	links := make([]*relayedLink, 0, len(cfg.DHCPv6.RelayedLinks))
@@ -209,20 +216,14 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 			continue
 		}
 		h := newHandler(s.h.serverID, lcfg, lease.NewPool(spacesOf(lcfg)), s.h.store, s.logger.With("link", rl.Name, "link_prefix", rl.Prefix))
-		if load {
-			stored, err := s.h.store.Leases()
-			if err != nil {
-				return fmt.Errorf("loading the leases of relayed link %s: %w", rl.Name, err)
+		var mine []lease.Lease
+		for _, l := range stored {
+			if ownsLease(&lcfg, l) {
+				mine = append(mine, l)
 			}
-			var mine []lease.Lease
-			for _, l := range stored {
-				if ownsLease(&lcfg, l) {
-					mine = append(mine, l)
-				}
-			}
-			// What Load drops stays in storage until the next Start.
-			h.pool.Load(mine, s.now())
 		}
+		// What Load drops stays in storage until the next Start.
+		h.pool.Load(mine, s.now())
 		links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: h, relays: &relaysSeen{}})
 	}
 	s.relayed.Store(&links)

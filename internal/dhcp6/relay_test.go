@@ -433,3 +433,35 @@ func TestRelayedLinksStatus(t *testing.T) {
 		t.Errorf("relays seen %v, want the last %d, the one heard again last", got, maxRelaysSeen)
 	}
 }
+
+// unreadableStore is a memStore whose leases cannot be read.
+type unreadableStore struct{ *memStore }
+
+func (unreadableStore) Leases() ([]lease.Lease, error) { return nil, errors.New("disk gone") }
+
+// TestApplyRelayedLinksUnreadableStore checks that a new link whose stored
+// leases cannot be read fails Apply whole: no link added, none changed.
+func TestApplyRelayedLinksUnreadableStore(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	cfg.DHCPv6.RelayedLinks = []config.RelayedLink{vlan10}
+	now := t0
+	srv := newTestServer(t, cfg, unreadableStore{newMemStore()}, &rawConn{}, &now)
+	if err := srv.applyRelayedLinks(cfg, false); err != nil {
+		t.Fatal(err)
+	}
+	next := cfg
+	moved := vlan10
+	moved.Ranges = vlan20.Ranges
+	next.DHCPv6.RelayedLinks = []config.RelayedLink{moved, vlan20}
+	if err := srv.applyRelayedLinks(next, true); err == nil {
+		t.Fatal("Apply with unreadable leases succeeded")
+	}
+	st := srv.RelayedLinks()
+	if len(st) != 1 || st[0].Name != "vlan10" {
+		t.Fatalf("links after a failed Apply: %+v", st)
+	}
+	h, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1"))
+	if got := h.cfg.Load().DHCPv6.Ranges; got[0] != vlan10.Ranges[0] {
+		t.Errorf("vlan10's ranges changed to %v by a failed Apply", got)
+	}
+}

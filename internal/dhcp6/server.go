@@ -216,7 +216,9 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 
 // Apply switches to a new configuration of the same interface: ranges,
 // options and mode take effect with the next message. Leases stay; those
-// outside the new ranges end at their next Renew or Rebind.
+// outside the new ranges end at their next Renew or Rebind. A relayed link
+// added gets the leases storage holds for its ranges; should reading them
+// fail, Apply changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	if cfg.Interface.Name != s.link.ifi.Name || cfg.Interface.Index != s.link.ifi.Index {
 		return fmt.Errorf("moving the DHCPv6 server from %s to %s needs Stop and Start", s.link.ifi.Name, cfg.Interface.Name)
@@ -225,11 +227,11 @@ func (s *Server) Apply(cfg Config) error {
 		return fmt.Errorf("DHCPv6 on %s: mode %q means Stop, not Apply", cfg.Interface.Name, cfg.DHCPv6.Mode)
 	}
 	cfg = cloneConfig(cfg)
-	s.h.pool.Update(spacesOf(cfg))
-	s.h.cfg.Store(&cfg)
 	if err := s.applyRelayedLinks(cfg, true); err != nil {
 		return fmt.Errorf("DHCPv6 on %s: %w", cfg.Interface.Name, err)
 	}
+	s.h.pool.Update(spacesOf(cfg))
+	s.h.cfg.Store(&cfg)
 	s.logger.Info("DHCPv6 configuration applied", configAttrs(cfg)...)
 	warnBootAddr(s.logger, cfg)
 	return nil
