@@ -256,6 +256,12 @@ func (s *Server) handlerFor(linkAddr netip.Addr) (h *handler, rl *relayedLink, o
 	return nil, nil, false
 }
 
+// hasRelayedLinks reports whether any link behind a relay is served.
+func (s *Server) hasRelayedLinks() bool {
+	cur := s.relayed.Load()
+	return cur != nil && len(*cur) > 0
+}
+
 // handlers are the direct link's handler, then each relayed link's.
 func (s *Server) handlers() iter.Seq[*handler] {
 	return func(yield func(*handler) bool) {

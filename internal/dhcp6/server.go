@@ -275,6 +275,9 @@ func (s *Server) Stop() {
 // Leases returns the live leases of every kind and link sorted by address.
 func (s *Server) Leases() []lease.Lease {
 	now := s.now()
+	if !s.hasRelayedLinks() {
+		return s.h.pool.List(now)
+	}
 	var out []lease.Lease
 	for h := range s.handlers() {
 		out = append(out, h.pool.List(now)...)
@@ -287,6 +290,9 @@ func (s *Server) Leases() []lease.Lease {
 // of every link (see lease.Pool.ListAfter).
 func (s *Server) LeasesAfter(after netip.Addr, limit int) []lease.Lease {
 	now := s.now()
+	if !s.hasRelayedLinks() {
+		return s.h.pool.ListAfter(after, limit, now)
+	}
 	var out []lease.Lease
 	for h := range s.handlers() {
 		out = append(out, h.pool.ListAfter(after, limit, now)...)
