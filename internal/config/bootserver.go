@@ -101,6 +101,12 @@ type PrefixDelegation struct {
 	Length int
 }
 
+// Covers reports whether a lies in one of the prefixes to delegate.
+func (pd *PrefixDelegation) Covers(a netip.Addr) bool {
+	last := netip.PrefixFrom(pd.End, pd.Length)
+	return !a.Less(pd.Start) && (last.Contains(a) || a.Less(pd.End))
+}
+
 // Contains reports whether p is one of the prefixes to delegate.
 func (pd *PrefixDelegation) Contains(p netip.Prefix) bool {
 	return p.IsValid() && p.Bits() == pd.Length && p.Masked() == p &&

@@ -41,6 +41,10 @@ func TestValidateRelayedLinks(t *testing.T) {
 			`dhcpv6.relayed_links["v"].dns_servers[0]`, ""},
 		{"bad domain", []RelayedLink{{Name: "v", Prefix: v10.Prefix, Ranges: v10.Ranges, DomainSearch: []string{"bad domain"}}}, nil,
 			`dhcpv6.relayed_links["v"].domain_search[0]`, ""},
+		{"delegated prefix", []RelayedLink{v10}, func(b *BootServer) { b.DHCPv6.PrefixDelegation = seedPD("2001:db8:10::", "2001:db8:10:ff00::", 56) },
+			`dhcpv6.relayed_links["vlan10"].prefix`, "prefix_delegation delegates"},
+		{"delegated prefixes elsewhere", []RelayedLink{v10}, func(b *BootServer) { b.DHCPv6.PrefixDelegation = seedPD("2001:db8:100::", "2001:db8:1ff::", 48) },
+			"", ""},
 		{"stateless", []RelayedLink{v10}, func(b *BootServer) { b.DHCPv6.Mode, b.DHCPv6.Ranges, b.RA.Managed = DHCPv6Stateless, nil, false },
 			"dhcpv6.relayed_links", `mode = "stateful"`},
 	}

@@ -580,6 +580,9 @@ func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, pr
 				errs.addVs(fmt.Sprintf("is the boot server's own prefix %s: a relayed link needs a prefix of its own", prefix), at("prefix"), []any{"prefix"})
 			case dup:
 				errs.addVs(fmt.Sprintf("is also the prefix of relayed_links[%q]", other), at("prefix"), []any{"dhcpv6", "relayed_links", MapKey(other), "prefix"})
+			case d.PrefixDelegation != nil && d.PrefixDelegation.Covers(l.Prefix.Addr()):
+				errs.addVs("lies in the prefixes dhcpv6.prefix_delegation delegates: a link's own prefix cannot be delegated to a router",
+					at("prefix"), []any{"dhcpv6", "prefix_delegation"})
 			default:
 				seen[l.Prefix] = l.Name
 			}
