@@ -138,8 +138,8 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 		NestedObject: schema.NestedAttributeObject{
 			Attributes: map[string]schema.Attribute{
 				"prefix": schema.StringAttribute{
-					MarkdownDescription: "The link's on-link /64, e.g. `\"2001:db8:10::/64\"`; apart from `prefix` and " +
-						"every other link's.",
+					MarkdownDescription: "The link's on-link /64, e.g. `\"2001:db8:10::/64\"`; apart from `prefix`, " +
+						"every other link's and the prefixes `prefix_delegation` delegates.",
 					CustomType: ipv6types.PrefixType{},
 					Required:   true,
 				},
