@@ -168,7 +168,14 @@ type RelayedLink struct {
 	// link's clients.
 	DNSServers   []netip.Addr
 	DomainSearch []string
+	// InterfaceID, when set, names the link for a relay that sends no
+	// link-address (::), by the Interface-Id option (18) it sends.
+	InterfaceID string
 }
+
+// MaxInterfaceIDLength bounds relayed_links[].interface_id: relays send an
+// interface name or a short circuit identifier.
+const MaxInterfaceIDLength = 128
 
 // RateLimit is a token bucket per client DUID and one per source address
 // (DHCPv6 clients send from their link-local address). A message either

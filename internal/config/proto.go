@@ -281,6 +281,7 @@ func relayedLinksFromProto(errs *FieldErrors, in map[string]*netbootv1.RelayedLi
 			TemporaryRanges: parseRanges(errs, pb.GetTemporaryRanges(), at("temporary_ranges")...),
 			DNSServers:      parseAddrs(errs, pb.GetDnsServers(), at("dns_servers")...),
 			DomainSearch:    pb.GetDomainSearch(),
+			InterfaceID:     pb.GetInterfaceId(),
 		}
 		if p, err := netip.ParsePrefix(pb.GetPrefix()); err == nil {
 			l.Prefix = p
@@ -299,7 +300,7 @@ func relayedLinksToProto(in []RelayedLink) map[string]*netbootv1.RelayedLink {
 	out := map[string]*netbootv1.RelayedLink{}
 	for _, l := range in {
 		out[l.Name] = &netbootv1.RelayedLink{Prefix: l.Prefix.String(), Ranges: rangesToProto(l.Ranges), TemporaryRanges: rangesToProto(l.TemporaryRanges),
-			DnsServers: addrStrings(l.DNSServers), DomainSearch: l.DomainSearch}
+			DnsServers: addrStrings(l.DNSServers), DomainSearch: l.DomainSearch, InterfaceId: l.InterfaceID}
 	}
 	return out
 }

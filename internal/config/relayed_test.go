@@ -45,6 +45,11 @@ func TestValidateRelayedLinks(t *testing.T) {
 			`dhcpv6.relayed_links["vlan10"].prefix`, "prefix_delegation delegates"},
 		{"delegated prefixes elsewhere", []RelayedLink{v10}, func(b *BootServer) { b.DHCPv6.PrefixDelegation = seedPD("2001:db8:100::", "2001:db8:1ff::", 48) },
 			"", ""},
+		{"interface-id twice", []RelayedLink{{Name: "a", Prefix: v10.Prefix, Ranges: v10.Ranges, InterfaceID: "eth1.10"},
+			{Name: "b", Prefix: v20.Prefix, Ranges: v20.Ranges, InterfaceID: "eth1.10"}}, nil,
+			`dhcpv6.relayed_links["b"].interface_id`, `interface_id of relayed_links["a"]`},
+		{"interface-id too long", []RelayedLink{{Name: "a", Prefix: v10.Prefix, Ranges: v10.Ranges, InterfaceID: strings.Repeat("x", MaxInterfaceIDLength+1)}}, nil,
+			`dhcpv6.relayed_links["a"].interface_id`, "at most"},
 		{"stateless", []RelayedLink{v10}, func(b *BootServer) { b.DHCPv6.Mode, b.DHCPv6.Ranges, b.RA.Managed = DHCPv6Stateless, nil, false },
 			"dhcpv6.relayed_links", `mode = "stateful"`},
 	}
@@ -82,6 +87,7 @@ func TestRelayedLinksProto(t *testing.T) {
 	v20.DNSServers = []netip.Addr{netip.MustParseAddr("2001:db8:20::53")}
 	v20.DomainSearch = []string{"vlan20.example"}
 	v20.TemporaryRanges = []AddressRange{rangeOf("2001:db8:20::1000", "2001:db8:20::10ff")}
+	v20.InterfaceID = "eth1.20"
 	b.DHCPv6.RelayedLinks = []RelayedLink{v20, vlan("vlan10", "2001:db8:10::/64", rangeOf("2001:db8:10::100", "2001:db8:10::1ff"))}
 	got, err := FromProto(b.ToProto())
 	if err != nil {

@@ -561,6 +561,7 @@ func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, pr
 	}
 	seen := map[netip.Prefix]string{}
 	names := map[string]bool{}
+	interfaceIDs := map[string]string{}
 	if prefixOK {
 		seen[prefix] = ""
 	}
@@ -596,6 +597,16 @@ func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, pr
 			if reason := unicastIPv6Reason(a); reason != "" {
 				errs.add(reason, at("dns_servers", j)...)
 			}
+		}
+		switch other, dup := interfaceIDs[l.InterfaceID]; {
+		case l.InterfaceID == "":
+		case len(l.InterfaceID) > MaxInterfaceIDLength:
+			errs.add(fmt.Sprintf("must be at most %d bytes, got %d", MaxInterfaceIDLength, len(l.InterfaceID)), at("interface_id")...)
+		case dup:
+			errs.addVs(fmt.Sprintf("is also the interface_id of relayed_links[%q]", other), at("interface_id"),
+				[]any{"dhcpv6", "relayed_links", MapKey(other), "interface_id"})
+		default:
+			interfaceIDs[l.InterfaceID] = l.Name
 		}
 		for j, s := range l.DomainSearch {
 			if reason := ValidDomainName(s); reason != "" {

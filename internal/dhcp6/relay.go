@@ -73,15 +73,16 @@ func wrapReply(relays []*dhcpv6.RelayMessage, resp dhcpv6.DHCPv6) dhcpv6.DHCPv6 
 // address on the link (peer-address), the link (link-address), and its
 // link-layer address when the relay sends one (RFC 6939, option 79).
 type relayedClient struct {
-	peer     netip.Addr
-	linkAddr netip.Addr
-	hwAddr   net.HardwareAddr
+	peer        netip.Addr
+	linkAddr    netip.Addr
+	interfaceID []byte
+	hwAddr      net.HardwareAddr
 }
 
 func relayedClientOf(innermost *dhcpv6.RelayMessage) relayedClient {
 	peer, _ := netip.AddrFromSlice(innermost.PeerAddr)
 	linkAddr, _ := netip.AddrFromSlice(innermost.LinkAddr)
-	c := relayedClient{peer: peer, linkAddr: linkAddr}
+	c := relayedClient{peer: peer, linkAddr: linkAddr, interfaceID: innermost.Options.InterfaceID()}
 	if _, mac := innermost.Options.ClientLinkLayerAddress(); len(mac) == 6 {
 		c.hwAddr = mac
 	}
@@ -102,10 +103,11 @@ func relayReplyPort(outermost *dhcpv6.RelayMessage, srcPort int) int {
 // handler of its own, so its clients lease from its own pool and get its
 // options, apart from every other link's.
 type relayedLink struct {
-	name   string
-	prefix netip.Prefix
-	h      *handler
-	relays *relaysSeen
+	name        string
+	prefix      netip.Prefix
+	interfaceID string
+	h           *handler
+	relays      *relaysSeen
 }
 
 // maxRelaysSeen bounds the relay addresses remembered per link: a link
@@ -212,7 +214,7 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 		if l, ok := old[rl.Prefix]; ok {
 			l.h.pool.Update(spacesOf(lcfg))
 			l.h.cfg.Store(&lcfg)
-			links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: l.h, relays: l.relays})
+			links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, interfaceID: rl.InterfaceID, h: l.h, relays: l.relays})
 			continue
 		}
 		h := newHandler(s.h.serverID, lcfg, lease.NewPool(spacesOf(lcfg)), s.h.store, s.logger.With("link", rl.Name, "link_prefix", rl.Prefix))
@@ -224,7 +226,7 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 		}
 		// What Load drops stays in storage until the next Start.
 		h.pool.Load(mine, s.now())
-		links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, h: h, relays: &relaysSeen{}})
+		links = append(links, &relayedLink{name: rl.Name, prefix: rl.Prefix, interfaceID: rl.InterfaceID, h: h, relays: &relaysSeen{}})
 	}
 	s.relayed.Store(&links)
 	return nil
@@ -243,6 +245,25 @@ func ownsLease(cfg *Config, l lease.Lease) bool {
 // link when it is inside its prefix (a relay on the agent's own link; rl
 // nil). ok is false for an address on no served link.
 func (s *Server) handlerFor(linkAddr netip.Addr) (h *handler, rl *relayedLink, ok bool) {
+	return s.handlerOf(relayedClient{linkAddr: linkAddr})
+}
+
+// handlerOf is handlerFor for what a relay said of its client's link:
+// its link-address, or, only when that is unspecified (::), its
+// Interface-Id matched against the links' interface_id. A relay that
+// names a link-address cannot pick another link by Interface-Id.
+func (s *Server) handlerOf(rc relayedClient) (h *handler, rl *relayedLink, ok bool) {
+	if rc.linkAddr.IsUnspecified() && len(rc.interfaceID) > 0 {
+		if cur := s.relayed.Load(); cur != nil {
+			for _, l := range *cur {
+				if l.interfaceID != "" && l.interfaceID == string(rc.interfaceID) {
+					return l.h, l, true
+				}
+			}
+		}
+		return nil, nil, false
+	}
+	linkAddr := rc.linkAddr
 	if s.h.cfg.Load().Prefix.Contains(linkAddr) {
 		return s.h, nil, true
 	}
@@ -298,11 +319,12 @@ func (s *Server) unwrapDatagram(rm *dhcpv6.RelayMessage, peer netip.Addr) (relay
 		return nil, nil, nil, rc, false
 	}
 	rc = relayedClientOf(relays[len(relays)-1])
-	h, rl, found := s.handlerFor(rc.linkAddr)
+	h, rl, found := s.handlerOf(rc)
 	if !found {
 		counts.dropped.Add(1)
 		s.stats.relayUnknownLink.Add(1)
 		s.logger.Debug("dropping Relay-Forward from a link this server does not serve", "peer", peer, "link_address", rc.linkAddr,
+			"interface_id", fmt.Sprintf("%q", rc.interfaceID),
 			"client_peer", rc.peer, "msg_type", req.MessageType.String(), slog.Int("relays", len(relays)))
 		return nil, nil, nil, rc, false
 	}

@@ -465,3 +465,46 @@ func TestApplyRelayedLinksUnreadableStore(t *testing.T) {
 		t.Errorf("vlan10's ranges changed to %v by a failed Apply", got)
 	}
 }
+
+// TestRelayedLinkByInterfaceID checks that a relay sending no
+// link-address names the link by Interface-Id, and that a relay sending
+// one cannot pick another link by Interface-Id.
+func TestRelayedLinkByInterfaceID(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	byID := vlan10
+	byID.InterfaceID = "eth1.10"
+	cfg.DHCPv6.RelayedLinks = []config.RelayedLink{byID, vlan20}
+	cid, _ := batchClient(13)
+	for _, tt := range []struct {
+		name string
+		hop  relayHop
+		want *config.RelayedLink // nil: dropped
+	}{
+		{"no link-address, its Interface-Id", relayHop{linkAddr: "::", interfaceID: "eth1.10"}, &vlan10},
+		{"a link-address wins over Interface-Id", relayHop{linkAddr: "2001:db8:20::1", interfaceID: "eth1.10"}, &vlan20},
+		{"no link-address, unknown Interface-Id", relayHop{linkAddr: "::", interfaceID: "eth1.99"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			conn := &rawConn{}
+			srv := newTestServer(t, cfg, newMemStore(), conn, &now)
+			if err := srv.applyRelayedLinks(cfg, true); err != nil {
+				t.Fatal(err)
+			}
+			req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+			_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, tt.hop), 547)
+			if tt.want == nil {
+				if reply != nil || srv.Stats().RelayUnknownLink != 1 {
+					t.Fatalf("reply %v, unknown-link drops %d; want it dropped and counted", reply, srv.Stats().RelayUnknownLink)
+				}
+				return
+			}
+			if reply == nil {
+				t.Fatal("no Relay-Reply")
+			}
+			if addr, _, _ := leased(t, reply); !inRanges(addr, tt.want.Ranges) {
+				t.Errorf("leased %s, want one of %s's", addr, tt.want.Name)
+			}
+		})
+	}
+}

@@ -78,6 +78,7 @@ type relayedLinkModel struct {
 	TemporaryRanges types.List       `tfsdk:"temporary_ranges"`
 	DNSServers      types.List       `tfsdk:"dns_servers"`
 	DomainSearch    types.List       `tfsdk:"domain_search"`
+	InterfaceID     types.String     `tfsdk:"interface_id"`
 }
 
 // rateLimitModel is dhcpv6.rate_limit.
@@ -115,6 +116,7 @@ var (
 		"temporary_ranges": types.ListType{ElemType: addressRangeObjectType},
 		"dns_servers":      addressListType,
 		"domain_search":    stringListType,
+		"interface_id":     types.StringType,
 	}}
 
 	prefixDelegationAttrTypes = map[string]attr.Type{
@@ -432,6 +434,7 @@ func relayedLinksToProto(ctx context.Context, m types.Map, diags *diag.Diagnosti
 		pl.TemporaryRanges = rangesToProto(ctx, l.TemporaryRanges, diags)
 		pl.DnsServers = listStrings(ctx, l.DNSServers)
 		pl.DomainSearch = listStrings(ctx, l.DomainSearch)
+		pl.InterfaceId = l.InterfaceID.ValueString()
 	}
 	return out
 }
@@ -445,6 +448,7 @@ func relayedLinksFromProto(in map[string]*netbootv1.RelayedLink) types.Map {
 			"temporary_ranges": rangesFromProto(l.GetTemporaryRanges()),
 			"dns_servers":      addressList(l.GetDnsServers()),
 			"domain_search":    stringList(l.GetDomainSearch()),
+			"interface_id":     types.StringValue(l.GetInterfaceId()),
 		})
 	}
 	return types.MapValueMust(relayedLinkObjectType, links)

@@ -134,6 +134,7 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 									Computed:            true,
 								},
 								"domain_search": schema.ListAttribute{MarkdownDescription: "Search domains sent to the link's clients; empty: `dhcpv6.domain_search`.", ElementType: types.StringType, Computed: true},
+								"interface_id":  schema.StringAttribute{MarkdownDescription: "Interface-Id naming the link for a relay without a link-address; empty: none.", Computed: true},
 							},
 						},
 					},

@@ -149,6 +149,15 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 					"addresses from, inside the link's `prefix` and overlapping none of its `ranges`."),
 				"dns_servers":   addressListAttribute("DNS servers for the link's clients; empty sends `dhcpv6.dns_servers`."),
 				"domain_search": domainListAttribute("Search domains for the link's clients; empty sends `dhcpv6.domain_search`."),
+				"interface_id": schema.StringAttribute{
+					MarkdownDescription: "Names the link for a relay that sends no link-address (`::`, a relay " +
+						"without a global address on the link) by the Interface-Id option (18) it sends, e.g. the " +
+						"relay's interface name `\"eth1.10\"`. A relay that sends a link-address is matched by it " +
+						"alone. At most 128 bytes, each value on one link only. Defaults to `\"\"` (none).",
+					Optional: true,
+					Computed: true,
+					Default:  stringdefault.StaticString(""),
+				},
 			},
 		},
 	}

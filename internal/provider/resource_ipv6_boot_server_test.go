@@ -543,7 +543,7 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 				"vlan10": {Prefix: "2001:db8:10::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:10::100", End: "2001:db8:10::1ff"}}},
 				"vlan20": {Prefix: "2001:db8:20::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:20::100", End: "2001:db8:20::1ff"}},
 					TemporaryRanges: []*netbootv1.AddressRange{{Start: "2001:db8:20::1000", End: "2001:db8:20::10ff"}},
-					DnsServers:      []string{"2001:db8:20::53"}, DomainSearch: []string{"vlan20.example"}},
+					DnsServers:      []string{"2001:db8:20::53"}, DomainSearch: []string{"vlan20.example"}, InterfaceId: "eth1.20"},
 			},
 		},
 		Boot: &netbootv1.Boot{

@@ -720,8 +720,11 @@ type RelayedLink struct {
 	TemporaryRanges []*AddressRange `protobuf:"bytes,3,rep,name=temporary_ranges,json=temporaryRanges,proto3" json:"temporary_ranges,omitempty"`
 	// dns_servers and domain_search, when set, replace the boot server's for
 	// the link's clients.
-	DnsServers    []string `protobuf:"bytes,4,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"`
-	DomainSearch  []string `protobuf:"bytes,5,rep,name=domain_search,json=domainSearch,proto3" json:"domain_search,omitempty"`
+	DnsServers   []string `protobuf:"bytes,4,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"`
+	DomainSearch []string `protobuf:"bytes,5,rep,name=domain_search,json=domainSearch,proto3" json:"domain_search,omitempty"`
+	// interface_id, when set, names the link for a relay that sends no
+	// link-address (::), by the Interface-Id option it sends.
+	InterfaceId   string `protobuf:"bytes,6,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -789,6 +792,13 @@ func (x *RelayedLink) GetDomainSearch() []string {
 		return x.DomainSearch
 	}
 	return nil
+}
+
+func (x *RelayedLink) GetInterfaceId() string {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return ""
 }
 
 // PrefixDelegation is dhcpd6.conf's "prefix6 START END /LENGTH": every
@@ -4836,14 +4846,15 @@ const file_netboot_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05value\x18\x02 \x01(\v2\x17.netboot.v1.RelayedLinkR\x05value:\x028\x01B\x16\n" +
 	"\x14_max_ias_per_messageB\x18\n" +
-	"\x16_max_leases_per_client\"\xe2\x01\n" +
+	"\x16_max_leases_per_client\"\x85\x02\n" +
 	"\vRelayedLink\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x120\n" +
 	"\x06ranges\x18\x02 \x03(\v2\x18.netboot.v1.AddressRangeR\x06ranges\x12C\n" +
 	"\x10temporary_ranges\x18\x03 \x03(\v2\x18.netboot.v1.AddressRangeR\x0ftemporaryRanges\x12\x1f\n" +
 	"\vdns_servers\x18\x04 \x03(\tR\n" +
 	"dnsServers\x12#\n" +
-	"\rdomain_search\x18\x05 \x03(\tR\fdomainSearch\"R\n" +
+	"\rdomain_search\x18\x05 \x03(\tR\fdomainSearch\x12!\n" +
+	"\finterface_id\x18\x06 \x01(\tR\vinterfaceId\"R\n" +
 	"\x10PrefixDelegation\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
 	"\x03end\x18\x02 \x01(\tR\x03end\x12\x16\n" +
