@@ -61,6 +61,10 @@ func (s *service) writeMetrics(w io.Writer) {
 				add("netboot_dhcpv6_dropped_by_reason_total", labels+`,reason="rate_limited"`, m.RateLimited)
 			}
 			add("netboot_dhcpv6_malformed_total", server, stats.Malformed)
+			// Part of the RELAY-FORW drops: a relay of a link not
+			// configured in dhcpv6.relayed_links, or a relay loop.
+			add("netboot_dhcpv6_relay_dropped_total", server+`,reason="unknown_link"`, stats.RelayUnknownLink)
+			add("netboot_dhcpv6_relay_dropped_total", server+`,reason="hop_limit"`, stats.RelayHopLimit)
 		}
 		if st.probe != nil {
 			addStruct(add, "netboot_dhcpv6_probe", server, st.probe.Stats())

@@ -396,6 +396,15 @@ func (s *service) state(st *site) *netbootv1.BootServerState {
 	statusPB.TftpUrlBase, statusPB.HttpUrlBase = st.urlBases()
 	statusPB.ActiveLeases = uint64(s.countLeases(st, time.Now()))
 	statusPB.OtherServers = otherServersToProto(st.otherServers())
+	if st.dhcp != nil {
+		for _, l := range st.dhcp.RelayedLinks() {
+			ls := &netbootv1.RelayedLinkStatus{Name: l.Name, Prefix: l.Prefix.String(), ActiveLeases: uint64(l.Leases)}
+			for _, a := range l.Relays {
+				ls.RelayAddresses = append(ls.RelayAddresses, a.String())
+			}
+			statusPB.RelayedLinks = append(statusPB.RelayedLinks, ls)
+		}
+	}
 	return &netbootv1.BootServerState{Config: st.cfg.ToProto(), Status: statusPB}
 }
 

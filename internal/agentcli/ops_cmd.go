@@ -149,6 +149,10 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 		if code := flushTable(tw, stderr); code != 0 {
 			return code
 		}
+		if err := printRelayedLinks(stdout, servers); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		printOtherServers(stdout, servers)
 		return 0
 	case "leases":

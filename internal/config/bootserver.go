@@ -101,6 +101,12 @@ type PrefixDelegation struct {
 	Length int
 }
 
+// Covers reports whether a lies in one of the prefixes to delegate.
+func (pd *PrefixDelegation) Covers(a netip.Addr) bool {
+	last := netip.PrefixFrom(pd.End, pd.Length)
+	return !a.Less(pd.Start) && (last.Contains(a) || a.Less(pd.End))
+}
+
 // Contains reports whether p is one of the prefixes to delegate.
 func (pd *PrefixDelegation) Contains(p netip.Prefix) bool {
 	return p.IsValid() && p.Bits() == pd.Length && p.Masked() == p &&
@@ -139,7 +145,37 @@ type DHCPv6 struct {
 	// no limit.
 	MaxIAsPerMessage   int
 	MaxLeasesPerClient int
+	// RelayedLinks are the links behind DHCPv6 relays this server also
+	// serves, each Name once. Their clients share every setting above but
+	// the ones a RelayedLink overrides.
+	RelayedLinks []RelayedLink
 }
+
+// RelayedLink is a link the agent has no interface on: its clients reach
+// the server through a DHCPv6 relay (RFC 8415 section 19), which names the
+// link by an address on it (the relay's link-address). Only the mode
+// "stateful" leases on it; the addresses it leases come from its own ranges,
+// apart from every other link's.
+type RelayedLink struct {
+	// Name is the operator's key for the link (a VLAN's name).
+	Name string
+	// Prefix is the link's on-link /64: a Relay-Forward whose innermost
+	// link-address is inside it is this link's.
+	Prefix          netip.Prefix
+	Ranges          []AddressRange
+	TemporaryRanges []AddressRange
+	// DNSServers and DomainSearch, when set, replace dhcpv6's for the
+	// link's clients.
+	DNSServers   []netip.Addr
+	DomainSearch []string
+	// InterfaceID, when set, names the link for a relay that sends no
+	// link-address (::), by the Interface-Id option (18) it sends.
+	InterfaceID string
+}
+
+// MaxInterfaceIDLength bounds relayed_links[].interface_id: relays send an
+// interface name or a short circuit identifier.
+const MaxInterfaceIDLength = 128
 
 // RateLimit is a token bucket per client DUID and one per source address
 // (DHCPv6 clients send from their link-local address). A message either

@@ -20,6 +20,15 @@ func FuzzFromProto(f *testing.F) {
 			Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:1::100", End: "2001:db8:1::1ff"}},
 		}},
 		{Name: "Bad Name", Prefix: "2001:db8::/48"},
+		{Name: "site", Interface: "eth0", Prefix: "2001:db8:1::/64", Dhcpv6: &netbootv1.DHCPv6{
+			Mode:   "stateful",
+			Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:1::100", End: "2001:db8:1::1ff"}},
+			RelayedLinks: map[string]*netbootv1.RelayedLink{
+				"vlan10": {Prefix: "2001:db8:10::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:10::100", End: "2001:db8:10::1ff"}},
+					DnsServers: []string{"2001:db8:10::53"}, DomainSearch: []string{"vlan10.example"}},
+				"Bad.Name": {Prefix: "2001:db8:20::/64"},
+			},
+		}},
 	} {
 		b, err := proto.Marshal(pb)
 		if err != nil {

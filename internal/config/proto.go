@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -108,8 +109,9 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 	} else {
 		b.DHCPv6.Preference = uint8(d.GetPreference())
 	}
-	b.DHCPv6.Ranges = parseRanges(&errs, d.GetRanges(), "ranges")
-	b.DHCPv6.TemporaryRanges = parseRanges(&errs, d.GetTemporaryRanges(), "temporary_ranges")
+	b.DHCPv6.Ranges = parseRanges(&errs, d.GetRanges(), "dhcpv6", "ranges")
+	b.DHCPv6.TemporaryRanges = parseRanges(&errs, d.GetTemporaryRanges(), "dhcpv6", "temporary_ranges")
+	b.DHCPv6.RelayedLinks = relayedLinksFromProto(&errs, d.GetRelayedLinks())
 	if pd := d.GetPrefixDelegation(); pd != nil {
 		b.DHCPv6.PrefixDelegation = &PrefixDelegation{
 			Start:  parseAddr(&errs, pd.GetStart(), "dhcpv6", "prefix_delegation", "start"),
@@ -218,6 +220,7 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 	}
 	pb.Dhcpv6.Ranges = rangesToProto(b.DHCPv6.Ranges)
 	pb.Dhcpv6.TemporaryRanges = rangesToProto(b.DHCPv6.TemporaryRanges)
+	pb.Dhcpv6.RelayedLinks = relayedLinksToProto(b.DHCPv6.RelayedLinks)
 	if pd := b.DHCPv6.PrefixDelegation; pd != nil {
 		pb.Dhcpv6.PrefixDelegation = &netbootv1.PrefixDelegation{Start: pd.Start.String(), End: pd.End.String(), Length: uint32(pd.Length)}
 	}
@@ -251,15 +254,53 @@ func parseAddrs(errs *FieldErrors, in []string, path ...any) []netip.Addr {
 	return out
 }
 
-// parseRanges reads dhcpv6.<name>; an unparseable address becomes a
-// FieldError and the invalid zero Addr, which Validate then skips.
-func parseRanges(errs *FieldErrors, in []*netbootv1.AddressRange, name string) []AddressRange {
+// parseRanges reads the ranges at path (dhcpv6.ranges, …); an unparseable
+// address becomes a FieldError and the invalid zero Addr, which Validate
+// then skips.
+func parseRanges(errs *FieldErrors, in []*netbootv1.AddressRange, path ...any) []AddressRange {
 	var out []AddressRange
 	for i, r := range in {
 		out = append(out, AddressRange{
-			Start: parseAddr(errs, r.GetStart(), "dhcpv6", name, i, "start"),
-			End:   parseAddr(errs, r.GetEnd(), "dhcpv6", name, i, "end"),
+			Start: parseAddr(errs, r.GetStart(), append(slices.Clone(path), i, "start")...),
+			End:   parseAddr(errs, r.GetEnd(), append(slices.Clone(path), i, "end")...),
 		})
+	}
+	return out
+}
+
+// relayedLinksFromProto reads dhcpv6.relayed_links, sorted by name.
+func relayedLinksFromProto(errs *FieldErrors, in map[string]*netbootv1.RelayedLink) []RelayedLink {
+	var out []RelayedLink
+	for _, name := range slices.Sorted(maps.Keys(in)) {
+		pb := in[name]
+		base := []any{"dhcpv6", "relayed_links", MapKey(name)}
+		at := func(more ...any) []any { return append(slices.Clone(base), more...) }
+		l := RelayedLink{
+			Name:            name,
+			Ranges:          parseRanges(errs, pb.GetRanges(), at("ranges")...),
+			TemporaryRanges: parseRanges(errs, pb.GetTemporaryRanges(), at("temporary_ranges")...),
+			DNSServers:      parseAddrs(errs, pb.GetDnsServers(), at("dns_servers")...),
+			DomainSearch:    pb.GetDomainSearch(),
+			InterfaceID:     pb.GetInterfaceId(),
+		}
+		if p, err := netip.ParsePrefix(pb.GetPrefix()); err == nil {
+			l.Prefix = p
+		} else if pb.GetPrefix() != "" {
+			errs.add("must be an IPv6 prefix such as \"2001:db8:10::/64\": "+err.Error(), at("prefix")...)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func relayedLinksToProto(in []RelayedLink) map[string]*netbootv1.RelayedLink {
+	if len(in) == 0 {
+		return nil
+	}
+	out := map[string]*netbootv1.RelayedLink{}
+	for _, l := range in {
+		out[l.Name] = &netbootv1.RelayedLink{Prefix: l.Prefix.String(), Ranges: rangesToProto(l.Ranges), TemporaryRanges: rangesToProto(l.TemporaryRanges),
+			DnsServers: addrStrings(l.DNSServers), DomainSearch: l.DomainSearch, InterfaceId: l.InterfaceID}
 	}
 	return out
 }

@@ -36,6 +36,8 @@ func (e *FieldError) Field() string {
 		switch s := step.(type) {
 		case int:
 			b.WriteString("[" + strconv.Itoa(s) + "]")
+		case MapKey:
+			b.WriteString("[" + strconv.Quote(string(s)) + "]")
 		default:
 			if b.Len() > 0 {
 				b.WriteByte('.')
@@ -45,6 +47,10 @@ func (e *FieldError) Field() string {
 	}
 	return b.String()
 }
+
+// MapKey is a step of FieldError.Path: the key of an element of a map
+// attribute, such as dhcpv6.relayed_links["vlan10"].
+type MapKey string
 
 func (e *FieldError) Error() string { return e.Field() + ": " + e.Reason }
 
@@ -168,18 +174,22 @@ func (b *BootServer) Validate() error {
 }
 
 func (b *BootServer) validatePrefix(errs *FieldErrors) bool {
-	p := b.Prefix
+	return checkLinkPrefix(errs, b.Prefix, "prefix")
+}
+
+// checkLinkPrefix validates the on-link prefix of a link at path.
+func checkLinkPrefix(errs *FieldErrors, p netip.Prefix, path ...any) bool {
 	switch {
 	case !p.IsValid():
-		errs.add("must be an IPv6 prefix such as \"2001:db8:1::/64\"", "prefix")
+		errs.add("must be an IPv6 prefix such as \"2001:db8:1::/64\"", path...)
 	case !p.Addr().Is6() || p.Addr().Is4In6():
-		errs.add("must be an IPv6 prefix, not IPv4", "prefix")
+		errs.add("must be an IPv6 prefix, not IPv4", path...)
 	case p.Bits() != 64:
-		errs.add(fmt.Sprintf("must be a /64 (SLAAC and iPXE need a /64 on-link prefix), got /%d", p.Bits()), "prefix")
+		errs.add(fmt.Sprintf("must be a /64 (SLAAC and iPXE need a /64 on-link prefix), got /%d", p.Bits()), path...)
 	case p.Masked() != p:
-		errs.add(fmt.Sprintf("has host bits set: write %s", p.Masked()), "prefix")
+		errs.add(fmt.Sprintf("has host bits set: write %s", p.Masked()), path...)
 	case p.Addr().IsLinkLocalUnicast() || p.Addr().IsMulticast():
-		errs.add("must be a global or unique-local prefix, not link-local or multicast", "prefix")
+		errs.add("must be a global or unique-local prefix, not link-local or multicast", path...)
 	default:
 		return true
 	}
@@ -280,8 +290,10 @@ func (d *DHCPv6) validate(errs *FieldErrors, prefix netip.Prefix, prefixOK bool)
 	if d.Mode != DHCPv6Stateful && len(d.TemporaryRanges) > 0 {
 		errs.addVs("are only used when mode is \"stateful\": remove them or set mode = \"stateful\"", []any{block, "temporary_ranges"}, modePath)
 	}
-	ranges := checkRanges(errs, "ranges", d.Ranges, prefix, prefixOK, validRanges{})
-	checkRanges(errs, "temporary_ranges", d.TemporaryRanges, prefix, prefixOK, ranges)
+	base := []any{block}
+	ranges := checkRanges(errs, base, "ranges", d.Ranges, prefix, prefixOK, validRanges{})
+	checkRanges(errs, base, "temporary_ranges", d.TemporaryRanges, prefix, prefixOK, ranges)
+	d.validateRelayedLinks(errs, prefix, prefixOK)
 	if d.PrefixDelegation != nil {
 		if d.Mode != DHCPv6Stateful {
 			errs.addVs("is only used when mode is \"stateful\": remove it or set mode = \"stateful\"", []any{block, "prefix_delegation"}, modePath)
@@ -361,27 +373,33 @@ func (rl *RateLimit) validate(errs *FieldErrors) {
 	}
 }
 
-// checkRanges validates the ranges of dhcpv6.<name>: inside the prefix,
-// start ≤ end, and overlapping neither each other nor the valid ranges of
-// other, another list. It returns its own valid ranges.
-func checkRanges(errs *FieldErrors, name string, ranges []AddressRange, prefix netip.Prefix, prefixOK bool, other validRanges) validRanges {
-	const block = "dhcpv6"
+// checkRanges validates the ranges at base.<name> (dhcpv6.ranges, or a
+// relayed link's): inside the link's prefix (at base.prefix, or the boot
+// server's for dhcpv6 itself), start ≤ end, and overlapping neither each
+// other nor the valid ranges of other, another list. It returns its own
+// valid ranges.
+func checkRanges(errs *FieldErrors, base []any, name string, ranges []AddressRange, prefix netip.Prefix, prefixOK bool, other validRanges) validRanges {
+	at := func(more ...any) []any { return append(slices.Clone(base), more...) }
+	prefixPath := []any{"prefix"}
+	if len(base) > 1 {
+		prefixPath = at("prefix")
+	}
 	own := validRanges{name: name}
 	for i, r := range ranges {
-		startOK := checkRangeEnd(errs, r.Start, prefix, prefixOK, block, name, i, "start")
-		endOK := checkRangeEnd(errs, r.End, prefix, prefixOK, block, name, i, "end")
+		startOK := checkRangeEnd(errs, r.Start, prefix, prefixOK, prefixPath, at(name, i, "start")...)
+		endOK := checkRangeEnd(errs, r.End, prefix, prefixOK, prefixPath, at(name, i, "end")...)
 		if !startOK || !endOK {
 			continue
 		}
 		if r.End.Less(r.Start) {
-			errs.addVs(fmt.Sprintf("must not be below start (%s)", r.Start), []any{block, name, i, "end"}, []any{block, name, i, "start"})
+			errs.addVs(fmt.Sprintf("must not be below start (%s)", r.Start), at(name, i, "end"), at(name, i, "start"))
 			continue
 		}
 		for _, list := range []validRanges{own, other} {
 			for j, o := range list.ranges {
 				if overlaps(r, o) {
 					errs.addVs(fmt.Sprintf("overlaps %s[%d] (%s-%s)", list.name, list.index[j], o.Start, o.End),
-						[]any{block, name, i}, []any{block, list.name, list.index[j]})
+						at(name, i), at(list.name, list.index[j]))
 				}
 			}
 		}
@@ -451,13 +469,13 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
-func checkRangeEnd(errs *FieldErrors, a netip.Addr, prefix netip.Prefix, prefixOK bool, path ...any) bool {
+func checkRangeEnd(errs *FieldErrors, a netip.Addr, prefix netip.Prefix, prefixOK bool, prefixPath []any, path ...any) bool {
 	if reason := unicastIPv6Reason(a); reason != "" {
 		errs.add(reason, path...)
 		return false
 	}
 	if prefixOK && !prefix.Contains(a) {
-		errs.addVs(fmt.Sprintf("%s is outside prefix %s", a, prefix), path, []any{"prefix"})
+		errs.addVs(fmt.Sprintf("%s is outside prefix %s", a, prefix), path, prefixPath)
 		return false
 	}
 	return true
@@ -529,6 +547,71 @@ func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {
 	for j, p := range r.Parameters {
 		if p == "" || len(p) > 65535 {
 			errs.add("must be a non-empty string (option 60 parameter)", append(at("parameters"), j)...)
+		}
+	}
+}
+
+// validateRelayedLinks checks dhcpv6.relayed_links: each link a /64 apart
+// from the boot server's own prefix and from each other (a link-address
+// must name one link, no more), its ranges inside its prefix, and its
+// option overrides as dhcpv6's own.
+func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, prefixOK bool) {
+	if len(d.RelayedLinks) > 0 && d.Mode != DHCPv6Stateful {
+		errs.addVs("are only served when mode is \"stateful\": remove them or set mode = \"stateful\"", []any{"dhcpv6", "relayed_links"}, []any{"dhcpv6", "mode"})
+	}
+	seen := map[netip.Prefix]string{}
+	names := map[string]bool{}
+	interfaceIDs := map[string]string{}
+	if prefixOK {
+		seen[prefix] = ""
+	}
+	for _, l := range d.RelayedLinks {
+		base := []any{"dhcpv6", "relayed_links", MapKey(l.Name)}
+		at := func(more ...any) []any { return append(slices.Clone(base), more...) }
+		if err := CheckName(l.Name); err != nil {
+			errs.add("name (the map key) "+err.Error(), at()...)
+		} else if names[l.Name] {
+			errs.add("is named twice", at()...)
+		}
+		names[l.Name] = true
+		ok := checkLinkPrefix(errs, l.Prefix, at("prefix")...)
+		if ok {
+			switch other, dup := seen[l.Prefix]; {
+			case dup && other == "":
+				errs.addVs(fmt.Sprintf("is the boot server's own prefix %s: a relayed link needs a prefix of its own", prefix), at("prefix"), []any{"prefix"})
+			case dup:
+				errs.addVs(fmt.Sprintf("is also the prefix of relayed_links[%q]", other), at("prefix"), []any{"dhcpv6", "relayed_links", MapKey(other), "prefix"})
+			case d.PrefixDelegation != nil && d.PrefixDelegation.Covers(l.Prefix.Addr()):
+				errs.addVs("lies in the prefixes dhcpv6.prefix_delegation delegates: a link's own prefix cannot be delegated to a router",
+					at("prefix"), []any{"dhcpv6", "prefix_delegation"})
+			default:
+				seen[l.Prefix] = l.Name
+			}
+		}
+		if len(l.Ranges) == 0 {
+			errs.add("needs at least one range: the link's clients lease addresses from it", at("ranges")...)
+		}
+		ranges := checkRanges(errs, base, "ranges", l.Ranges, l.Prefix, ok, validRanges{})
+		checkRanges(errs, base, "temporary_ranges", l.TemporaryRanges, l.Prefix, ok, ranges)
+		for j, a := range l.DNSServers {
+			if reason := unicastIPv6Reason(a); reason != "" {
+				errs.add(reason, at("dns_servers", j)...)
+			}
+		}
+		switch other, dup := interfaceIDs[l.InterfaceID]; {
+		case l.InterfaceID == "":
+		case len(l.InterfaceID) > MaxInterfaceIDLength:
+			errs.add(fmt.Sprintf("must be at most %d bytes, got %d", MaxInterfaceIDLength, len(l.InterfaceID)), at("interface_id")...)
+		case dup:
+			errs.addVs(fmt.Sprintf("is also the interface_id of relayed_links[%q]", other), at("interface_id"),
+				[]any{"dhcpv6", "relayed_links", MapKey(other), "interface_id"})
+		default:
+			interfaceIDs[l.InterfaceID] = l.Name
+		}
+		for j, s := range l.DomainSearch {
+			if reason := ValidDomainName(s); reason != "" {
+				errs.add(reason, at("domain_search", j)...)
+			}
 		}
 	}
 }

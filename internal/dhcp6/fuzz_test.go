@@ -11,6 +11,8 @@ import (
 
 // FuzzHandle feeds arbitrary datagrams through the parser and the handler,
 // as the server does: neither may panic, and every response must encode.
+// A Relay-Forward is unwrapped, its client message handled, and the
+// response wrapped again as the server sends it.
 // Each run meets a stateful server with every kind of IA, or a stateless
 // one.
 func FuzzHandle(f *testing.F) {
@@ -33,14 +35,30 @@ func FuzzHandle(f *testing.F) {
 	f.Add(withIAs(f, dhcpv6.MessageTypeRelease, serverDUID, iaPD(1, "2001:db8:1:100::/64")).ToBytes(), false)
 	f.Add(newLeasequery(f, requestorDUID, byAddress("2001:db8:1::100")).ToBytes(), true)
 	f.Add(newLeasequery(f, requestorDUID, byClientID(clientDUID)).ToBytes(), false)
+	// Relayed: once, through two relays with Interface-Ids, option 79
+	// and Relay Source Port, and beyond the hop limit.
+	f.Add(relayed(f, sol, relayHop{linkAddr: "2001:db8:10::1", interfaceID: "eth1.10", mac: relayMAC}).ToBytes(), false)
+	f.Add(relayed(f, clientMessage(f, dhcpv6.MessageTypeRequest, clientDUID, serverDUID, iaNA(clientIAID)),
+		relayHop{linkAddr: "2001:db8:20::1", interfaceID: "in"}, relayHop{linkAddr: "2001:db8:1::fe", interfaceID: "out", sourcePort: true}).ToBytes(), false)
+	deep := make([]relayHop, hopLimit+1)
+	for i := range deep {
+		deep[i] = relayHop{linkAddr: "2001:db8:10::1"}
+	}
+	f.Add(relayed(f, sol, deep...).ToBytes(), false)
 	f.Fuzz(func(t *testing.T, data []byte, stateless bool) {
 		parsed, _, err := parseDatagram(data)
 		if err != nil {
 			return
 		}
+		var relays []*dhcpv6.RelayMessage
 		req, ok := parsed.(*dhcpv6.Message)
 		if !ok {
-			return
+			if relays, req, err = unwrapRelay(parsed.(*dhcpv6.RelayMessage)); err != nil {
+				return
+			}
+			if len(relays) > hopLimit {
+				t.Fatalf("unwrapped %d relays, beyond the hop limit %d", len(relays), hopLimit)
+			}
 		}
 		mode := config.DHCPv6Stateful
 		if stateless {
@@ -65,6 +83,15 @@ func FuzzHandle(f *testing.F) {
 					}
 					if u := parsed.Options.BootFileURL(); u != "" && !req.Options.RequestedOptions().Contains(dhcpv6.OptionBootfileURL) {
 						t.Fatalf("boot-file URL %q sent to a client that did not ask", u)
+					}
+					if relays != nil {
+						wrapped, err := dhcpv6.FromBytes(wrapReply(relays, resp).ToBytes())
+						if err != nil {
+							t.Fatalf("Relay-Reply does not parse: %v", err)
+						}
+						if layers, _, err := unwrapReply(wrapped.(*dhcpv6.RelayMessage)); err != nil || len(layers) != len(relays) {
+							t.Fatalf("Relay-Reply of %d layers (%v), want %d", len(layers), err, len(relays))
+						}
 					}
 				}
 			}

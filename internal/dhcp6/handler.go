@@ -66,6 +66,12 @@ func newHandler(serverID dhcpv6.DUID, cfg Config, pool *lease.Pool, store LeaseS
 // errDiscard for messages RFC 8415 (or RFC 5007) says to drop, and any
 // other error for a message it could not handle.
 func (h *handler) handle(b *batch, req *dhcpv6.Message, peer netip.Addr, unicast bool, now time.Time) (*dhcpv6.Message, error) {
+	return h.handleFrom(b, req, peer, nil, unicast, now)
+}
+
+// handleFrom is handle for a client whose link-layer address a relay
+// reported (relayedMAC; nil for a client on the agent's link).
+func (h *handler) handleFrom(b *batch, req *dhcpv6.Message, peer netip.Addr, relayedMAC net.HardwareAddr, unicast bool, now time.Time) (*dhcpv6.Message, error) {
 	cfg := h.cfg.Load()
 	if req.MessageType == dhcpv6.MessageTypeLeaseQuery {
 		// Requestors send it by unicast too (RFC 5007 section 4.2).
@@ -78,6 +84,10 @@ func (h *handler) handle(b *batch, req *dhcpv6.Message, peer netip.Addr, unicast
 		return nil, err
 	}
 	c := clientOf(req, peer)
+	if relayedMAC != nil && c.hwSource != "duid" {
+		// The relay saw the frame: surer than an interface identifier.
+		c.hwAddr, c.hwSource = relayedMAC.String(), "relay"
+	}
 	switch req.MessageType {
 	case dhcpv6.MessageTypeSolicit:
 		return h.solicit(b, req, c, cfg, now)

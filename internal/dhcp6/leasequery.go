@@ -132,11 +132,7 @@ func (h *handler) lookupQuery(req *dhcpv6.Message, cfg *Config, now time.Time) (
 // delegates reports whether a lies in the prefixes cfg delegates.
 func delegates(cfg *Config, a netip.Addr) bool {
 	pd := cfg.DHCPv6.PrefixDelegation
-	if pd == nil {
-		return false
-	}
-	last := netip.PrefixFrom(pd.End, pd.Length)
-	return !a.Less(pd.Start) && (last.Contains(a) || a.Less(pd.End))
+	return pd != nil && pd.Covers(a)
 }
 
 // clientData is OPTION_CLIENT_DATA (RFC 5007 section 4.1.2.2) for one

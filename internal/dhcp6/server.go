@@ -2,10 +2,16 @@
 // stateful mode it leases IA_NA addresses from the configured ranges, IA_TA
 // temporary addresses from the temporary ranges and IA_PD prefixes from the
 // prefix delegation pool; in both modes it answers Information-requests
-// with DNS options, on one interface, for directly attached clients
-// (relayed messages are dropped). When allowed, it answers RFC 5007
-// leasequeries by address and by client DUID, sent by unicast or multicast
-// (leasequery.go).
+// with DNS options, on one interface, for directly attached clients. When
+// allowed, it answers RFC 5007 leasequeries by address and by client DUID,
+// sent by unicast or multicast (leasequery.go).
+//
+// Clients on other links reach it through DHCPv6 relays (relay.go, RFC
+// 8415 section 19): the innermost relay's link-address picks the link,
+// among the configured relayed links, whose own pool and options serve the
+// client; the reply goes back wrapped in one Relay-Reply per relay. A
+// Relay-Forward naming no served link, or nested beyond the hop limit, is
+// dropped and counted. A leasequery is answered from the link it names.
 //
 // Every message passes two token buckets first (ratelimit.go): one per
 // source address, before the message is even parsed, and one per client
@@ -55,6 +61,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
@@ -129,10 +136,13 @@ type packetConn interface {
 
 // Server is a running DHCPv6 server.
 type Server struct {
-	link  *serverLink
-	conn  packetConn
-	h     *handler
-	stats counters
+	link *serverLink
+	conn packetConn
+	// h serves the directly attached link; relayed, the links behind
+	// relays (replaced whole by Apply).
+	h       *handler
+	relayed atomic.Pointer[[]*relayedLink]
+	stats   counters
 	// overlapFrom is the smallest read whose batch is stored by the
 	// committer goroutine while the next is handled; smaller ones are
 	// stored inline. Tests set 0 to always overlap.
@@ -184,7 +194,11 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 		return nil, fmt.Errorf("starting DHCPv6 server on %s: loading leases: %w", l.ifi.Name, err)
 	}
 	var stale batch
-	stale.forget(pool.Load(stored, s.now()))
+	if err := s.applyRelayedLinks(cfg, false); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("starting DHCPv6 server on %s: %w", l.ifi.Name, err)
+	}
+	s.loadLeases(stored, &stale)
 	if err := s.h.persist(&stale); err != nil {
 		// Only stale records stay; the next Start drops them again.
 		logger.Warn("deleting leases that expired or lie outside the ranges from storage", "leases", len(stale.writes), "error", err)
@@ -202,7 +216,9 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 
 // Apply switches to a new configuration of the same interface: ranges,
 // options and mode take effect with the next message. Leases stay; those
-// outside the new ranges end at their next Renew or Rebind.
+// outside the new ranges end at their next Renew or Rebind. A relayed link
+// added gets the leases storage holds for its ranges; should reading them
+// fail, Apply changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	if cfg.Interface.Name != s.link.ifi.Name || cfg.Interface.Index != s.link.ifi.Index {
 		return fmt.Errorf("moving the DHCPv6 server from %s to %s needs Stop and Start", s.link.ifi.Name, cfg.Interface.Name)
@@ -211,6 +227,9 @@ func (s *Server) Apply(cfg Config) error {
 		return fmt.Errorf("DHCPv6 on %s: mode %q means Stop, not Apply", cfg.Interface.Name, cfg.DHCPv6.Mode)
 	}
 	cfg = cloneConfig(cfg)
+	if err := s.applyRelayedLinks(cfg, true); err != nil {
+		return fmt.Errorf("DHCPv6 on %s: %w", cfg.Interface.Name, err)
+	}
 	s.h.pool.Update(spacesOf(cfg))
 	s.h.cfg.Store(&cfg)
 	s.logger.Info("DHCPv6 configuration applied", configAttrs(cfg)...)
@@ -253,18 +272,78 @@ func (s *Server) Stop() {
 	s.wg.Wait()
 }
 
-// Leases returns the live leases of every kind sorted by address.
-func (s *Server) Leases() []lease.Lease { return s.h.pool.List(s.now()) }
-
-// LeasesAfter returns the first limit live leases above after, by address
-// (see lease.Pool.ListAfter).
-func (s *Server) LeasesAfter(after netip.Addr, limit int) []lease.Lease {
-	return s.h.pool.ListAfter(after, limit, s.now())
+// Leases returns the live leases of every kind and link sorted by address.
+func (s *Server) Leases() []lease.Lease {
+	now := s.now()
+	if !s.hasRelayedLinks() {
+		return s.h.pool.List(now)
+	}
+	var out []lease.Lease
+	for h := range s.handlers() {
+		out = append(out, h.pool.List(now)...)
+	}
+	slices.SortFunc(out, func(a, b lease.Lease) int { return a.Address.Compare(b.Address) })
+	return out
 }
 
-// LiveLeases yields the live leases in no order, holding the pool's lock
-// (see lease.Pool.Live).
-func (s *Server) LiveLeases() iter.Seq[lease.Lease] { return s.h.pool.Live(s.now()) }
+// LeasesAfter returns the first limit live leases above after, by address,
+// of every link (see lease.Pool.ListAfter).
+func (s *Server) LeasesAfter(after netip.Addr, limit int) []lease.Lease {
+	now := s.now()
+	if !s.hasRelayedLinks() {
+		return s.h.pool.ListAfter(after, limit, now)
+	}
+	var out []lease.Lease
+	for h := range s.handlers() {
+		out = append(out, h.pool.ListAfter(after, limit, now)...)
+	}
+	slices.SortFunc(out, func(a, b lease.Lease) int { return a.Address.Compare(b.Address) })
+	if limit >= 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// LiveLeases yields the live leases in no order, holding each link's pool
+// lock in turn (see lease.Pool.Live).
+func (s *Server) LiveLeases() iter.Seq[lease.Lease] {
+	return func(yield func(lease.Lease) bool) {
+		now := s.now()
+		for h := range s.handlers() {
+			for l := range h.pool.Live(now) {
+				if !yield(l) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// loadLeases hands each stored lease to the pool of its link, and records
+// in stale the deletion of those no pool takes (expired, or in no range).
+func (s *Server) loadLeases(stored []lease.Lease, stale *batch) {
+	byLink := map[*handler][]lease.Lease{}
+	for _, l := range stored {
+		h := s.leaseHandler(l)
+		byLink[h] = append(byLink[h], l)
+	}
+	for h := range s.handlers() {
+		stale.forget(h.pool.Load(byLink[h], s.now()))
+	}
+}
+
+// leaseHandler is the handler whose pool a stored lease belongs to: the
+// relayed link whose ranges hold it, else the direct link's.
+func (s *Server) leaseHandler(l lease.Lease) *handler {
+	if cur := s.relayed.Load(); cur != nil {
+		for _, rl := range *cur {
+			if ownsLease(rl.h.cfg.Load(), l) {
+				return rl.h
+			}
+		}
+	}
+	return s.h
+}
 
 // ServerDUID is the server's DUID-LL, built from the interface's hardware
 // address, so it survives restarts (RFC 8415 section 11.4).
@@ -314,7 +393,9 @@ func (s *Server) serve(ctx context.Context) {
 		}
 		n, err := s.conn.ReadBatch(ms, flags)
 		if now := s.now(); !accumulating && !now.Before(nextExpiry) {
-			cur.forget(s.h.pool.Expire(now))
+			for h := range s.handlers() {
+				cur.forget(h.pool.Expire(now))
+			}
 			nextExpiry = now.Add(expireInterval)
 		}
 		switch {
@@ -442,7 +523,9 @@ func (s *Server) commit(b *batch) error {
 	if err := s.h.persist(b); err != nil {
 		return err
 	}
-	s.h.stored(b)
+	for h := range s.handlers() {
+		h.stored(b)
+	}
 	s.sendPaced(b.held, &b.out)
 	s.h.logStored(b)
 	return nil
@@ -452,7 +535,9 @@ func (s *Server) commit(b *batch) error {
 // are released and the Replies it held are dropped, so the clients
 // retransmit.
 func (s *Server) abandon(b *batch, err error) {
-	s.h.abandon(b, err, s.now())
+	for h := range s.handlers() {
+		h.abandon(b, err, s.now())
+	}
 	if len(b.held) > 0 {
 		s.logger.Error("storing leases: withholding the Replies that announce them", "replies", len(b.held), "error", err)
 	}
@@ -489,10 +574,11 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 	limits := s.rateLimiters()
 	// A flood from one address costs no parsing: the message type is the
 	// first byte.
-	source := peer.As16()
-	if v := limits.source.allow(source[:], now); !v.ok && len(data) > 0 {
+	// A relay's address is the source of every client behind it: those
+	// are limited by the client's own address, once unwrapped.
+	relayed := len(data) > 0 && dhcpv6.MessageType(data[0]) == dhcpv6.MessageTypeRelayForward
+	if !relayed && len(data) > 0 && !s.allowSource(limits, peer, dhcpv6.MessageType(data[0]), now) {
 		s.stats.byType[data[0]].received.Add(1)
-		s.rateLimited(v, dhcpv6.MessageType(data[0]), "source", limits.cfg.PerSourcePerSecond, limits.cfg.PerSourceBurst, "peer", peer)
 		return response{}, false
 	}
 	parsed, ignored, err := parseDatagram(data)
@@ -506,16 +592,25 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 	if ignored != nil {
 		s.logger.Debug("answering DHCPv6 message without an option it could not parse", "peer", peer, "msg_type", parsed.Type().String(), "reason", ignored)
 	}
+	h, clientPeer, typ := s.h, peer, parsed.Type()
+	var relays []*dhcpv6.RelayMessage
+	var relayedMAC net.HardwareAddr
 	req, isMsg := parsed.(*dhcpv6.Message)
 	if !isMsg {
-		counts.dropped.Add(1)
-		s.logger.Debug("dropping relayed DHCPv6 message: only directly attached clients are served", "peer", peer, "msg_type", parsed.Type().String())
-		return response{}, false
+		var rc relayedClient
+		var ok bool
+		if relays, req, h, rc, ok = s.unwrapDatagram(parsed.(*dhcpv6.RelayMessage), peer); !ok {
+			return response{}, false
+		}
+		clientPeer, relayedMAC = rc.peer, rc.hwAddr
+		if !s.allowSource(limits, clientPeer, typ, now) {
+			return response{}, false
+		}
 	}
 	if cid := req.GetOneOption(dhcpv6.OptionClientID); cid != nil {
 		duid := cid.ToBytes()
 		if v := limits.client.allow(duid, now); !v.ok {
-			s.rateLimited(v, req.MessageType, "client", limits.cfg.PerClientPerSecond, limits.cfg.Burst, "peer", peer, "duid", hex.EncodeToString(duid))
+			s.rateLimited(v, typ, "client", limits.cfg.PerClientPerSecond, limits.cfg.Burst, "peer", peer, "duid", hex.EncodeToString(duid))
 			return response{}, false
 		}
 	}
@@ -525,29 +620,52 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 	if unicast {
 		src = cm.Dst
 	}
+	if relays == nil && req.MessageType == dhcpv6.MessageTypeLeaseQuery {
+		h = s.leasequeryHandler(req, now)
+	}
 	puts := b.puts
-	resp, err := s.h.handle(b, req, peer, unicast, now)
+	// A relayed message counts as multicast (RFC 8415 section 18.4 is
+	// about clients unicasting to the server, not relays).
+	resp, err := h.handleFrom(b, req, clientPeer, relayedMAC, unicast && relays == nil, now)
 	if err != nil {
 		counts.dropped.Add(1)
 		level := slog.LevelError
 		if errors.Is(err, errDiscard) {
 			level = slog.LevelDebug
 		}
-		s.logger.Log(context.Background(), level, "dropping DHCPv6 message", "peer", peer, "msg_type", req.MessageType.String(), "error", err)
+		s.logger.Log(context.Background(), level, "dropping DHCPv6 message", "peer", peer, "client_peer", clientPeer, "msg_type", req.MessageType.String(), "error", err)
 		return response{}, false
 	}
 	// Replies go to the client's source address (link-local, or a
 	// leasequery requestor's) on this interface; the control message in
-	// send names the interface, so no zone is needed. Encoding now frees
-	// the receive slot for the next read.
+	// send names the interface, so no zone is needed. A relayed client's
+	// goes to the relay that sent it, wrapped. Encoding now frees the
+	// receive slot for the next read.
+	dst := &net.UDPAddr{IP: udp.IP, Port: udp.Port}
+	var wire dhcpv6.DHCPv6 = resp
+	if relays != nil {
+		wire = wrapReply(relays, resp)
+		dst.Port = relayReplyPort(relays[0], udp.Port)
+	}
 	return response{
-		wire:   resp.ToBytes(),
-		dst:    &net.UDPAddr{IP: udp.IP, Port: udp.Port},
+		wire:   wire.ToBytes(),
+		dst:    dst,
 		src:    src,
 		peer:   peer,
-		typ:    req.MessageType,
+		typ:    typ,
 		stored: b.puts != puts,
 	}, true
+}
+
+// allowSource is the per-source token bucket of a message of typ from
+// source; it counts as dropped, and logs, what it refuses.
+func (s *Server) allowSource(limits *limiters, source netip.Addr, typ dhcpv6.MessageType, now time.Time) bool {
+	key := source.As16()
+	v := limits.source.allow(key[:], now)
+	if !v.ok {
+		s.rateLimited(v, typ, "source", limits.cfg.PerSourcePerSecond, limits.cfg.PerSourceBurst, "peer", source)
+	}
+	return v.ok
 }
 
 // rateLimiters returns the rate-limit tables of the current configuration.

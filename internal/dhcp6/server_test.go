@@ -95,14 +95,21 @@ func newDhclient(t *testing.T) *dhclient {
 	return d
 }
 
-// run starts dhclient in the foreground; it is killed at cleanup or by stop.
+// run starts dhclient in the foreground on the lab's client interface; it
+// is killed at cleanup or by stop.
 func (d *dhclient) run(t *testing.T, lab *testlab.Lab, extra ...string) func() {
+	t.Helper()
+	return d.runOn(t, lab, lab.ClientNS, lab.ClientIf, extra...)
+}
+
+// runOn is run on interface ifname of namespace ns.
+func (d *dhclient) runOn(t *testing.T, lab *testlab.Lab, ns, ifname string, extra ...string) func() {
 	t.Helper()
 	pidFile := filepath.Join(d.dir, "dhclient6.pid")
 	args := append([]string{"dhclient", "-6", "-d", "-1", "-v"}, extra...)
 	args = append(args, "-cf", filepath.Join(d.dir, "dhclient.conf"), "-lf", d.leaseFile, "-pf", pidFile,
-		"-sf", filepath.Join(d.dir, "script.sh"), lab.ClientIf)
-	cmd := lab.Command(t, lab.ClientNS, args...)
+		"-sf", filepath.Join(d.dir, "script.sh"), ifname)
+	cmd := lab.Command(t, ns, args...)
 	d.out = &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = d.out, d.out
 	if err := cmd.Start(); err != nil {

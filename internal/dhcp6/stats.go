@@ -13,6 +13,12 @@ type Stats struct {
 	ByType map[string]MessageStats
 	// Malformed counts datagrams that did not parse as DHCPv6.
 	Malformed uint64
+	// RelayUnknownLink counts Relay-Forwards dropped because their
+	// innermost link-address is on no served link, RelayHopLimit those
+	// nested in more relays than the hop limit. Both are also among the
+	// RELAY-FORW drops.
+	RelayUnknownLink uint64
+	RelayHopLimit    uint64
 }
 
 // MessageStats counts one message type. Every received message is either
@@ -31,10 +37,13 @@ type MessageStats struct {
 type counters struct {
 	byType    [256]struct{ received, replied, dropped, rateLimited atomic.Uint64 }
 	malformed atomic.Uint64
+
+	relayUnknownLink, relayHopLimit atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
-	s := Stats{ByType: map[string]MessageStats{}, Malformed: c.malformed.Load()}
+	s := Stats{ByType: map[string]MessageStats{}, Malformed: c.malformed.Load(),
+		RelayUnknownLink: c.relayUnknownLink.Load(), RelayHopLimit: c.relayHopLimit.Load()}
 	for i := range c.byType {
 		t := &c.byType[i]
 		if n := t.received.Load(); n > 0 {

@@ -45,7 +45,8 @@ type Lease struct {
 	UserClass    string  `json:"user_class,omitempty"`
 	HardwareAddr string  `json:"hardware_addr,omitempty"`
 	// HardwareAddrSource says where HardwareAddr came from: "duid" (the
-	// client's DUID-LL or DUID-LLT) or "link-local" (the EUI-64 interface
+	// client's DUID-LL or DUID-LLT), "relay" (the Client Link-Layer
+	// Address option a DHCPv6 relay added, RFC 6939) or "link-local" (the EUI-64 interface
 	// identifier of the client's link-local source address).
 	HardwareAddrSource string `json:"hardware_addr_source,omitempty"`
 }

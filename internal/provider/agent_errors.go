@@ -185,6 +185,13 @@ func fieldPathIn(typ tftypes.Type, steps []any) path.Path {
 			} else {
 				typ = nil
 			}
+		case config.MapKey:
+			p = p.AtMapKey(string(s))
+			if m, ok := typ.(tftypes.Map); ok {
+				typ = m.ElementType
+			} else {
+				typ = nil
+			}
 		default:
 			return path.Empty()
 		}
@@ -192,8 +199,9 @@ func fieldPathIn(typ tftypes.Type, steps []any) path.Path {
 	return p
 }
 
-// parseField splits an HCL path such as "dhcpv6.ranges[0].start" into
-// names and indexes; nil if it is not one.
+// parseField splits an HCL path such as "dhcpv6.ranges[0].start" or
+// dhcpv6.relayed_links["vlan10"].prefix into names, indexes and map keys
+// (whose names hold no '.'); nil if it is not one.
 func parseField(field string) []any {
 	var steps []any
 	for _, part := range strings.Split(field, ".") {
@@ -204,11 +212,13 @@ func parseField(field string) []any {
 		steps = append(steps, name)
 		for rest != "" {
 			idx, after, ok := strings.Cut(rest, "]")
-			n, err := strconv.Atoi(idx)
-			if !ok || err != nil || n < 0 {
+			if key, err := strconv.Unquote(idx); ok && err == nil {
+				steps = append(steps, config.MapKey(key))
+			} else if n, err := strconv.Atoi(idx); ok && err == nil && n >= 0 {
+				steps = append(steps, n)
+			} else {
 				return nil
 			}
-			steps = append(steps, n)
 			if after == "" {
 				break
 			}

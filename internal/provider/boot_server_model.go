@@ -68,6 +68,17 @@ type dhcpv6Model struct {
 	AllowLeasequery    types.Bool   `tfsdk:"allow_leasequery"`
 	MaxIAsPerMessage   types.Int64  `tfsdk:"max_ias_per_message"`
 	MaxLeasesPerClient types.Int64  `tfsdk:"max_leases_per_client"`
+	RelayedLinks       types.Map    `tfsdk:"relayed_links"`
+}
+
+// relayedLinkModel is one element of dhcpv6.relayed_links.
+type relayedLinkModel struct {
+	Prefix          ipv6types.Prefix `tfsdk:"prefix"`
+	Ranges          types.List       `tfsdk:"ranges"`
+	TemporaryRanges types.List       `tfsdk:"temporary_ranges"`
+	DNSServers      types.List       `tfsdk:"dns_servers"`
+	DomainSearch    types.List       `tfsdk:"domain_search"`
+	InterfaceID     types.String     `tfsdk:"interface_id"`
 }
 
 // rateLimitModel is dhcpv6.rate_limit.
@@ -97,6 +108,15 @@ var (
 	addressRangeObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
 		"start": ipv6types.AddressType{},
 		"end":   ipv6types.AddressType{},
+	}}
+
+	relayedLinkObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"prefix":           ipv6types.PrefixType{},
+		"ranges":           types.ListType{ElemType: addressRangeObjectType},
+		"temporary_ranges": types.ListType{ElemType: addressRangeObjectType},
+		"dns_servers":      addressListType,
+		"domain_search":    stringListType,
+		"interface_id":     types.StringType,
 	}}
 
 	prefixDelegationAttrTypes = map[string]attr.Type{
@@ -145,6 +165,7 @@ var (
 		"allow_leasequery":      types.BoolType,
 		"max_ias_per_message":   types.Int64Type,
 		"max_leases_per_client": types.Int64Type,
+		"relayed_links":         types.MapType{ElemType: relayedLinkObjectType},
 	}
 )
 
@@ -190,6 +211,7 @@ func defaultDHCPv6() types.Object {
 		"allow_leasequery":      types.BoolValue(false),
 		"max_ias_per_message":   types.Int64Value(int64(d.MaxIAsPerMessage)),
 		"max_leases_per_client": types.Int64Value(int64(d.MaxLeasesPerClient)),
+		"relayed_links":         types.MapValueMust(relayedLinkObjectType, map[string]attr.Value{}),
 	})
 }
 
@@ -357,6 +379,7 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 	pb.Dhcpv6.RateLimit = rl
 	pb.Dhcpv6.Ranges = rangesToProto(ctx, dh.Ranges, &diags)
 	pb.Dhcpv6.TemporaryRanges = rangesToProto(ctx, dh.TemporaryRanges, &diags)
+	pb.Dhcpv6.RelayedLinks = relayedLinksToProto(ctx, dh.RelayedLinks, &diags)
 	if !dh.PrefixDelegation.IsNull() && !dh.PrefixDelegation.IsUnknown() {
 		var pd prefixDelegationModel
 		diags.Append(dh.PrefixDelegation.As(ctx, &pd, basetypes.ObjectAsOptions{})...)
@@ -388,6 +411,47 @@ func rangesToProto(ctx context.Context, l types.List, diags *diag.Diagnostics) [
 		pr.Start, pr.End = r.Start.ValueString(), r.End.ValueString()
 	}
 	return out
+}
+
+// relayedLinksToProto reads dhcpv6.relayed_links; a link still unknown (a
+// module input) goes as an empty one, as rangesToProto does.
+func relayedLinksToProto(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[string]*netbootv1.RelayedLink {
+	if m.IsNull() || m.IsUnknown() || len(m.Elements()) == 0 {
+		return nil
+	}
+	out := map[string]*netbootv1.RelayedLink{}
+	for name, e := range m.Elements() {
+		pl := &netbootv1.RelayedLink{}
+		out[name] = pl
+		obj, ok := e.(types.Object)
+		if !ok || obj.IsNull() || obj.IsUnknown() {
+			continue
+		}
+		var l relayedLinkModel
+		diags.Append(obj.As(ctx, &l, basetypes.ObjectAsOptions{})...)
+		pl.Prefix = l.Prefix.ValueString()
+		pl.Ranges = rangesToProto(ctx, l.Ranges, diags)
+		pl.TemporaryRanges = rangesToProto(ctx, l.TemporaryRanges, diags)
+		pl.DnsServers = listStrings(ctx, l.DNSServers)
+		pl.DomainSearch = listStrings(ctx, l.DomainSearch)
+		pl.InterfaceId = l.InterfaceID.ValueString()
+	}
+	return out
+}
+
+func relayedLinksFromProto(in map[string]*netbootv1.RelayedLink) types.Map {
+	links := make(map[string]attr.Value, len(in))
+	for name, l := range in {
+		links[name] = types.ObjectValueMust(relayedLinkObjectType.AttrTypes, map[string]attr.Value{
+			"prefix":           ipv6types.NewPrefixValue(l.GetPrefix()),
+			"ranges":           rangesFromProto(l.GetRanges()),
+			"temporary_ranges": rangesFromProto(l.GetTemporaryRanges()),
+			"dns_servers":      addressList(l.GetDnsServers()),
+			"domain_search":    stringList(l.GetDomainSearch()),
+			"interface_id":     types.StringValue(l.GetInterfaceId()),
+		})
+	}
+	return types.MapValueMust(relayedLinkObjectType, links)
 }
 
 func rangesFromProto(in []*netbootv1.AddressRange) types.List {
@@ -459,6 +523,7 @@ func (m *bootServerModel) fromProto(ctx context.Context, st *netbootv1.BootServe
 		AllowLeasequery:    types.BoolValue(dh.GetAllowLeasequery()),
 		MaxIAsPerMessage:   types.Int64Value(int64(limitOr(dh.MaxIasPerMessage, config.Defaults.MaxIAsPerMessage))),
 		MaxLeasesPerClient: types.Int64Value(int64(limitOr(dh.MaxLeasesPerClient, config.Defaults.MaxLeasesPerClient))),
+		RelayedLinks:       relayedLinksFromProto(dh.GetRelayedLinks()),
 	})
 	diags.Append(d...)
 	m.DHCPv6 = dhObj

@@ -120,6 +120,24 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 					"valid_lifetime":     computedSeconds("Valid lifetime of leased addresses"),
 					"info_refresh_time":  computedSeconds("Information refresh time (0: client default)"),
 					"rapid_commit":       schema.BoolAttribute{MarkdownDescription: "Whether Rapid Commit is honoured.", Computed: true},
+					"relayed_links": schema.MapNestedAttribute{
+						MarkdownDescription: "Links behind DHCPv6 relays also served, by name.",
+						Computed:            true,
+						NestedObject: schema.NestedAttributeObject{
+							Attributes: map[string]schema.Attribute{
+								"prefix":           schema.StringAttribute{MarkdownDescription: "The link's on-link /64.", CustomType: ipv6types.PrefixType{}, Computed: true},
+								"ranges":           computedRanges("Inclusive address ranges the link's IA_NA addresses are leased from."),
+								"temporary_ranges": computedRanges("Inclusive address ranges the link's IA_TA temporary addresses are leased from."),
+								"dns_servers": schema.ListAttribute{
+									MarkdownDescription: "DNS servers sent to the link's clients; empty: `dhcpv6.dns_servers`.",
+									ElementType:         ipv6types.AddressType{},
+									Computed:            true,
+								},
+								"domain_search": schema.ListAttribute{MarkdownDescription: "Search domains sent to the link's clients; empty: `dhcpv6.domain_search`.", ElementType: types.StringType, Computed: true},
+								"interface_id":  schema.StringAttribute{MarkdownDescription: "Interface-Id naming the link for a relay without a link-address; empty: none.", Computed: true},
+							},
+						},
+					},
 					"rate_limit": schema.SingleNestedAttribute{
 						MarkdownDescription: "Per-client limits on DHCPv6 messages; `0` means that bucket is off.",
 						Computed:            true,

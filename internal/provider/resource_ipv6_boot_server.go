@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -114,6 +115,51 @@ func addressListAttribute(description string) schema.ListAttribute {
 		Computed:            true,
 		Default:             listdefault.StaticValue(types.ListValueMust(ipv6types.AddressType{}, []attr.Value{})),
 		Validators:          []validator.List{listvalidator.NoNullValues()},
+	}
+}
+
+// relayedLinksAttribute is dhcpv6.relayed_links: the links behind DHCPv6
+// relays, keyed by a name, so a map of VLANs converts with one for
+// expression.
+func relayedLinksAttribute() schema.MapNestedAttribute {
+	return schema.MapNestedAttribute{
+		MarkdownDescription: "Links behind DHCPv6 relays (RFC 8415 section 19) this boot server also serves, by a " +
+			"name of your choice (1-63 lowercase letters, digits, `-` or `_`), e.g. the VLAN's. A router on each such " +
+			"link relays its clients' messages to the agent (e.g. ISC `dhcrelay -6`) and names the link by an " +
+			"address inside the link's `prefix`; the client leases from that link's `ranges` alone, whatever it asks " +
+			"for. Relayed clients share every other `dhcpv6` setting and the `boot` rules, and their boot-file URLs " +
+			"name the boot server's global address (`boot.server_address`, or its first global address in " +
+			"`prefix`), which must be routed from those links. Only with mode `stateful`. The relays must reach " +
+			"the agent on `interface`. A Relay-Forward naming no link here is dropped and counted in " +
+			"`netboot_dhcpv6_relay_dropped_total{reason=\"unknown_link\"}`. Defaults to `{}`.",
+		Optional: true,
+		Computed: true,
+		Default:  mapdefault.StaticValue(types.MapValueMust(relayedLinkObjectType, map[string]attr.Value{})),
+		NestedObject: schema.NestedAttributeObject{
+			Attributes: map[string]schema.Attribute{
+				"prefix": schema.StringAttribute{
+					MarkdownDescription: "The link's on-link /64, e.g. `\"2001:db8:10::/64\"`; apart from `prefix`, " +
+						"every other link's and the prefixes `prefix_delegation` delegates.",
+					CustomType: ipv6types.PrefixType{},
+					Required:   true,
+				},
+				"ranges": rangesAttribute("Inclusive address ranges to lease the link's IA_NA addresses from, inside " +
+					"the link's `prefix`. At least one."),
+				"temporary_ranges": rangesAttribute("Inclusive address ranges to lease the link's IA_TA temporary " +
+					"addresses from, inside the link's `prefix` and overlapping none of its `ranges`."),
+				"dns_servers":   addressListAttribute("DNS servers for the link's clients; empty sends `dhcpv6.dns_servers`."),
+				"domain_search": domainListAttribute("Search domains for the link's clients; empty sends `dhcpv6.domain_search`."),
+				"interface_id": schema.StringAttribute{
+					MarkdownDescription: "Names the link for a relay that sends no link-address (`::`, a relay " +
+						"without a global address on the link) by the Interface-Id option (18) it sends, e.g. the " +
+						"relay's interface name `\"eth1.10\"`. A relay that sends a link-address is matched by it " +
+						"alone. At most 128 bytes, each value on one link only. Defaults to `\"\"` (none).",
+					Optional: true,
+					Computed: true,
+					Default:  stringdefault.StaticString(""),
+				},
+			},
+		},
 	}
 }
 
@@ -466,6 +512,7 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 						"client DUID may hold at once, of every kind; its further IAs get NoAddrsAvail or "+
 						"NoPrefixAvail until it releases one or one expires. Leases it holds are always renewed, "+
 						"also after this is lowered.", d.MaxLeasesPerClient, config.MaxLeasesPerClient),
+					"relayed_links": relayedLinksAttribute(),
 				},
 			},
 			"boot": bootSchemaAttribute(),

@@ -107,6 +107,15 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 		{"range outside prefix", "2001:db8:1::/64",
 			`dhcpv6 = { ranges = [{ start = "2001:db8:1::1000", end = "2001:db8:2::1" }] }`,
 			"dhcpv6.ranges[0].end 2001:db8:2::1 is outside prefix 2001:db8:1::/64"},
+		{"relayed range outside its link", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   relayed_links = { for name, id in { vlan10 = 10, vlan20 = 20 } : name => {
+			     prefix = "2001:db8:${id}::/64"
+			     ranges = [{ start = "2001:db8:${id}::100", end = "2001:db8:99::1ff" }]
+			   } }
+			 }`,
+			`dhcpv6.relayed_links["vlan20"].ranges[0].end 2001:db8:99::1ff is outside prefix 2001:db8:20::/64`},
 		{"stateful without ranges", "2001:db8:1::/64", ``,
 			`dhcpv6.ranges needs at least one range when mode is "stateful"`},
 		{"stateful with managed off", "2001:db8:1::/64",
@@ -530,6 +539,12 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 			AllowLeasequery: true,
 			// 0 (no limit) reads back as 0, not as the default.
 			MaxIasPerMessage: proto.Uint32(4), MaxLeasesPerClient: proto.Uint32(0),
+			RelayedLinks: map[string]*netbootv1.RelayedLink{
+				"vlan10": {Prefix: "2001:db8:10::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:10::100", End: "2001:db8:10::1ff"}}},
+				"vlan20": {Prefix: "2001:db8:20::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:20::100", End: "2001:db8:20::1ff"}},
+					TemporaryRanges: []*netbootv1.AddressRange{{Start: "2001:db8:20::1000", End: "2001:db8:20::10ff"}},
+					DnsServers:      []string{"2001:db8:20::53"}, DomainSearch: []string{"vlan20.example"}, InterfaceId: "eth1.20"},
+			},
 		},
 		Boot: &netbootv1.Boot{
 			Rules: []*netbootv1.BootFileRule{
@@ -648,6 +663,7 @@ func TestFieldPaths(t *testing.T) {
 		{"dhcpv6.ranges[12]", path.Root("dhcpv6").AtName("ranges").AtListIndex(12)},
 		{"router_advertisement.rdnss[1]", path.Root("router_advertisement").AtName("rdnss").AtListIndex(1)},
 		{"a[1][2]", path.Root("a").AtListIndex(1).AtListIndex(2)},
+		{`dhcpv6.relayed_links["vlan10"].ranges[0].start`, path.Root("dhcpv6").AtName("relayed_links").AtMapKey("vlan10").AtName("ranges").AtListIndex(0).AtName("start")},
 		{"", path.Empty()},
 		{"dhcpv6..mode", path.Empty()},
 		{"ranges[x]", path.Empty()},

@@ -97,18 +97,7 @@ func New(t testing.TB) *Lab {
 	}
 	t.Cleanup(l.destroy)
 	for _, ns := range []string{l.ServerNS, l.ClientNS} {
-		mustRun(t, "ip", "netns", "add", ns)
-		// `ip netns exec` bind-mounts /etc/netns/NS/* over /etc, so a client's
-		// resolv.conf writes stay inside the namespace.
-		dir := filepath.Join("/etc/netns", ns)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		l.MustExec(t, ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
-		l.MustExec(t, ns, "ip", "link", "set", "lo", "up")
+		l.addNamespace(t, ns)
 	}
 	mustRun(t, "ip", "link", "add", l.ServerIf, "netns", l.ServerNS, "type", "veth", "peer", "name", l.ClientIf, "netns", l.ClientNS)
 	l.MustExec(t, l.ClientNS, "sysctl", "-qw", "net.ipv6.conf.all.accept_ra=2", "net.ipv6.conf.default.accept_ra=2", "net.ipv6.conf."+l.ClientIf+".accept_ra=2")
@@ -117,6 +106,24 @@ func New(t testing.TB) *Lab {
 	l.MustExec(t, l.ServerNS, "ip", "-6", "addr", "add", l.ServerAddr+"/64", "dev", l.ServerIf, "nodad")
 	l.waitNotTentative(t)
 	return l
+}
+
+// addNamespace creates network namespace ns with lo up and no duplicate
+// address detection; the caller removes it.
+func (l *Lab) addNamespace(t testing.TB, ns string) {
+	t.Helper()
+	mustRun(t, "ip", "netns", "add", ns)
+	// `ip netns exec` bind-mounts /etc/netns/NS/* over /etc, so a client's
+	// resolv.conf writes stay inside the namespace.
+	dir := filepath.Join("/etc/netns", ns)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.MustExec(t, ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+	l.MustExec(t, ns, "ip", "link", "set", "lo", "up")
 }
 
 // waitNotTentative waits until both ends have usable link-local addresses:
@@ -178,7 +185,12 @@ func (l *Lab) destroy() {
 	for _, s := range l.Servers {
 		namespaces = append(namespaces, s.NS)
 	}
-	for _, ns := range namespaces {
+	destroyNamespaces(namespaces...)
+}
+
+// destroyNamespaces kills what runs in the namespaces and deletes them.
+func destroyNamespaces(names ...string) {
+	for _, ns := range names {
 		// Processes left in our namespaces are ours: a test started them.
 		if out, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
 			for _, pid := range strings.Fields(string(out)) {

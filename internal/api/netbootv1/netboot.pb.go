@@ -546,8 +546,11 @@ type DHCPv6 struct {
 	// DUID may hold at once; its further IAs get NoAddrsAvail or
 	// NoPrefixAvail. Unset means the default.
 	MaxLeasesPerClient *uint32 `protobuf:"varint,17,opt,name=max_leases_per_client,json=maxLeasesPerClient,proto3,oneof" json:"max_leases_per_client,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// relayed_links are the links behind DHCPv6 relays this boot server
+	// also serves, by the operator's name for each (a VLAN's).
+	RelayedLinks  map[string]*RelayedLink `protobuf:"bytes,18,rep,name=relayed_links,json=relayedLinks,proto3" json:"relayed_links,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DHCPv6) Reset() {
@@ -699,6 +702,105 @@ func (x *DHCPv6) GetMaxLeasesPerClient() uint32 {
 	return 0
 }
 
+func (x *DHCPv6) GetRelayedLinks() map[string]*RelayedLink {
+	if x != nil {
+		return x.RelayedLinks
+	}
+	return nil
+}
+
+// RelayedLink is a link whose clients reach the agent through a DHCPv6
+// relay, which names it by an address inside prefix (the link-address of
+// its Relay-Forward).
+type RelayedLink struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// prefix is the link's on-link /64.
+	Prefix          string          `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	Ranges          []*AddressRange `protobuf:"bytes,2,rep,name=ranges,proto3" json:"ranges,omitempty"`
+	TemporaryRanges []*AddressRange `protobuf:"bytes,3,rep,name=temporary_ranges,json=temporaryRanges,proto3" json:"temporary_ranges,omitempty"`
+	// dns_servers and domain_search, when set, replace the boot server's for
+	// the link's clients.
+	DnsServers   []string `protobuf:"bytes,4,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"`
+	DomainSearch []string `protobuf:"bytes,5,rep,name=domain_search,json=domainSearch,proto3" json:"domain_search,omitempty"`
+	// interface_id, when set, names the link for a relay that sends no
+	// link-address (::), by the Interface-Id option it sends.
+	InterfaceId   string `protobuf:"bytes,6,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelayedLink) Reset() {
+	*x = RelayedLink{}
+	mi := &file_netboot_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayedLink) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayedLink) ProtoMessage() {}
+
+func (x *RelayedLink) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayedLink.ProtoReflect.Descriptor instead.
+func (*RelayedLink) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RelayedLink) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *RelayedLink) GetRanges() []*AddressRange {
+	if x != nil {
+		return x.Ranges
+	}
+	return nil
+}
+
+func (x *RelayedLink) GetTemporaryRanges() []*AddressRange {
+	if x != nil {
+		return x.TemporaryRanges
+	}
+	return nil
+}
+
+func (x *RelayedLink) GetDnsServers() []string {
+	if x != nil {
+		return x.DnsServers
+	}
+	return nil
+}
+
+func (x *RelayedLink) GetDomainSearch() []string {
+	if x != nil {
+		return x.DomainSearch
+	}
+	return nil
+}
+
+func (x *RelayedLink) GetInterfaceId() string {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return ""
+}
+
 // PrefixDelegation is dhcpd6.conf's "prefix6 START END /LENGTH": every
 // prefix of length from the one at start to the one at end, outside the
 // on-link prefix.
@@ -716,7 +818,7 @@ type PrefixDelegation struct {
 
 func (x *PrefixDelegation) Reset() {
 	*x = PrefixDelegation{}
-	mi := &file_netboot_proto_msgTypes[6]
+	mi := &file_netboot_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +830,7 @@ func (x *PrefixDelegation) String() string {
 func (*PrefixDelegation) ProtoMessage() {}
 
 func (x *PrefixDelegation) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[6]
+	mi := &file_netboot_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +843,7 @@ func (x *PrefixDelegation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrefixDelegation.ProtoReflect.Descriptor instead.
 func (*PrefixDelegation) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{6}
+	return file_netboot_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PrefixDelegation) GetStart() string {
@@ -777,7 +879,7 @@ type BootServerState struct {
 
 func (x *BootServerState) Reset() {
 	*x = BootServerState{}
-	mi := &file_netboot_proto_msgTypes[7]
+	mi := &file_netboot_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +891,7 @@ func (x *BootServerState) String() string {
 func (*BootServerState) ProtoMessage() {}
 
 func (x *BootServerState) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[7]
+	mi := &file_netboot_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +904,7 @@ func (x *BootServerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootServerState.ProtoReflect.Descriptor instead.
 func (*BootServerState) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{7}
+	return file_netboot_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BootServerState) GetConfig() *BootServer {
@@ -839,14 +941,16 @@ type BootServerStatus struct {
 	// other_servers are the other routers (Router Advertisements) and DHCPv6
 	// servers (answers to the agent's probe Solicit) heard on the link in the
 	// last hour: routers first, then DHCPv6 servers, each by source address.
-	OtherServers  []*OtherServer `protobuf:"bytes,10,rep,name=other_servers,json=otherServers,proto3" json:"other_servers,omitempty"`
+	OtherServers []*OtherServer `protobuf:"bytes,10,rep,name=other_servers,json=otherServers,proto3" json:"other_servers,omitempty"`
+	// relayed_links are the links behind DHCPv6 relays served, in name order.
+	RelayedLinks  []*RelayedLinkStatus `protobuf:"bytes,11,rep,name=relayed_links,json=relayedLinks,proto3" json:"relayed_links,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BootServerStatus) Reset() {
 	*x = BootServerStatus{}
-	mi := &file_netboot_proto_msgTypes[8]
+	mi := &file_netboot_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +962,7 @@ func (x *BootServerStatus) String() string {
 func (*BootServerStatus) ProtoMessage() {}
 
 func (x *BootServerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[8]
+	mi := &file_netboot_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +975,7 @@ func (x *BootServerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootServerStatus.ProtoReflect.Descriptor instead.
 func (*BootServerStatus) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{8}
+	return file_netboot_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BootServerStatus) GetLinkLocalAddress() string {
@@ -944,6 +1048,84 @@ func (x *BootServerStatus) GetOtherServers() []*OtherServer {
 	return nil
 }
 
+func (x *BootServerStatus) GetRelayedLinks() []*RelayedLinkStatus {
+	if x != nil {
+		return x.RelayedLinks
+	}
+	return nil
+}
+
+// RelayedLinkStatus is what the agent knows of one link behind a relay.
+type RelayedLinkStatus struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Prefix string                 `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// relay_addresses are the addresses its relays sent from lately, the
+	// most recent last (at most 8).
+	RelayAddresses []string `protobuf:"bytes,3,rep,name=relay_addresses,json=relayAddresses,proto3" json:"relay_addresses,omitempty"`
+	ActiveLeases   uint64   `protobuf:"varint,4,opt,name=active_leases,json=activeLeases,proto3" json:"active_leases,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RelayedLinkStatus) Reset() {
+	*x = RelayedLinkStatus{}
+	mi := &file_netboot_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayedLinkStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayedLinkStatus) ProtoMessage() {}
+
+func (x *RelayedLinkStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayedLinkStatus.ProtoReflect.Descriptor instead.
+func (*RelayedLinkStatus) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RelayedLinkStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RelayedLinkStatus) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *RelayedLinkStatus) GetRelayAddresses() []string {
+	if x != nil {
+		return x.RelayAddresses
+	}
+	return nil
+}
+
+func (x *RelayedLinkStatus) GetActiveLeases() uint64 {
+	if x != nil {
+		return x.ActiveLeases
+	}
+	return 0
+}
+
 // OtherServer is another Router Advertisement or DHCPv6 server on a boot
 // server's link: clients may take their configuration from it instead.
 type OtherServer struct {
@@ -976,7 +1158,7 @@ type OtherServer struct {
 
 func (x *OtherServer) Reset() {
 	*x = OtherServer{}
-	mi := &file_netboot_proto_msgTypes[9]
+	mi := &file_netboot_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1170,7 @@ func (x *OtherServer) String() string {
 func (*OtherServer) ProtoMessage() {}
 
 func (x *OtherServer) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[9]
+	mi := &file_netboot_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1183,7 @@ func (x *OtherServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OtherServer.ProtoReflect.Descriptor instead.
 func (*OtherServer) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{9}
+	return file_netboot_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OtherServer) GetProtocol() string {
@@ -1076,7 +1258,7 @@ type PutBootServerRequest struct {
 
 func (x *PutBootServerRequest) Reset() {
 	*x = PutBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1088,7 +1270,7 @@ func (x *PutBootServerRequest) String() string {
 func (*PutBootServerRequest) ProtoMessage() {}
 
 func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1101,7 +1283,7 @@ func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootServerRequest.ProtoReflect.Descriptor instead.
 func (*PutBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{10}
+	return file_netboot_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutBootServerRequest) GetBootServer() *BootServer {
@@ -1120,7 +1302,7 @@ type GetBootServerRequest struct {
 
 func (x *GetBootServerRequest) Reset() {
 	*x = GetBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1132,7 +1314,7 @@ func (x *GetBootServerRequest) String() string {
 func (*GetBootServerRequest) ProtoMessage() {}
 
 func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1145,7 +1327,7 @@ func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootServerRequest.ProtoReflect.Descriptor instead.
 func (*GetBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{11}
+	return file_netboot_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetBootServerRequest) GetName() string {
@@ -1173,7 +1355,7 @@ type ListBootServersRequest struct {
 
 func (x *ListBootServersRequest) Reset() {
 	*x = ListBootServersRequest{}
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1367,7 @@ func (x *ListBootServersRequest) String() string {
 func (*ListBootServersRequest) ProtoMessage() {}
 
 func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1380,7 @@ func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersRequest.ProtoReflect.Descriptor instead.
 func (*ListBootServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{12}
+	return file_netboot_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListBootServersRequest) GetPageSize() int32 {
@@ -1225,7 +1407,7 @@ type ListBootServersResponse struct {
 
 func (x *ListBootServersResponse) Reset() {
 	*x = ListBootServersResponse{}
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1419,7 @@ func (x *ListBootServersResponse) String() string {
 func (*ListBootServersResponse) ProtoMessage() {}
 
 func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1432,7 @@ func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersResponse.ProtoReflect.Descriptor instead.
 func (*ListBootServersResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{13}
+	return file_netboot_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListBootServersResponse) GetBootServers() []*BootServerState {
@@ -1276,7 +1458,7 @@ type DeleteBootServerRequest struct {
 
 func (x *DeleteBootServerRequest) Reset() {
 	*x = DeleteBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1470,7 @@ func (x *DeleteBootServerRequest) String() string {
 func (*DeleteBootServerRequest) ProtoMessage() {}
 
 func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1483,7 @@ func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{14}
+	return file_netboot_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteBootServerRequest) GetName() string {
@@ -1319,7 +1501,7 @@ type DeleteBootServerResponse struct {
 
 func (x *DeleteBootServerResponse) Reset() {
 	*x = DeleteBootServerResponse{}
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1513,7 @@ func (x *DeleteBootServerResponse) String() string {
 func (*DeleteBootServerResponse) ProtoMessage() {}
 
 func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1526,7 @@ func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{15}
+	return file_netboot_proto_rawDescGZIP(), []int{17}
 }
 
 type ListLeasesRequest struct {
@@ -1358,7 +1540,7 @@ type ListLeasesRequest struct {
 
 func (x *ListLeasesRequest) Reset() {
 	*x = ListLeasesRequest{}
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1552,7 @@ func (x *ListLeasesRequest) String() string {
 func (*ListLeasesRequest) ProtoMessage() {}
 
 func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1565,7 @@ func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesRequest.ProtoReflect.Descriptor instead.
 func (*ListLeasesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{16}
+	return file_netboot_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListLeasesRequest) GetBootServer() string {
@@ -1417,7 +1599,7 @@ type ListLeasesResponse struct {
 
 func (x *ListLeasesResponse) Reset() {
 	*x = ListLeasesResponse{}
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1611,7 @@ func (x *ListLeasesResponse) String() string {
 func (*ListLeasesResponse) ProtoMessage() {}
 
 func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1624,7 @@ func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesResponse.ProtoReflect.Descriptor instead.
 func (*ListLeasesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{17}
+	return file_netboot_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListLeasesResponse) GetLeases() []*Lease {
@@ -1482,7 +1664,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1676,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1689,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{18}
+	return file_netboot_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Lease) GetBootServer() string {
@@ -1604,7 +1786,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1798,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1811,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{19}
+	return file_netboot_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Artifact) GetPath() string {
@@ -1682,7 +1864,7 @@ type ArtifactHeader struct {
 
 func (x *ArtifactHeader) Reset() {
 	*x = ArtifactHeader{}
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1876,7 @@ func (x *ArtifactHeader) String() string {
 func (*ArtifactHeader) ProtoMessage() {}
 
 func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1889,7 @@ func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactHeader) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{20}
+	return file_netboot_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ArtifactHeader) GetPath() string {
@@ -1751,7 +1933,7 @@ type PutArtifactRequest struct {
 
 func (x *PutArtifactRequest) Reset() {
 	*x = PutArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +1945,7 @@ func (x *PutArtifactRequest) String() string {
 func (*PutArtifactRequest) ProtoMessage() {}
 
 func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +1958,7 @@ func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PutArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{21}
+	return file_netboot_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PutArtifactRequest) GetPart() isPutArtifactRequest_Part {
@@ -1829,7 +2011,7 @@ type GetArtifactRequest struct {
 
 func (x *GetArtifactRequest) Reset() {
 	*x = GetArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +2023,7 @@ func (x *GetArtifactRequest) String() string {
 func (*GetArtifactRequest) ProtoMessage() {}
 
 func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +2036,7 @@ func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArtifactRequest.ProtoReflect.Descriptor instead.
 func (*GetArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{22}
+	return file_netboot_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetArtifactRequest) GetPath() string {
@@ -1874,7 +2056,7 @@ type ListArtifactsRequest struct {
 
 func (x *ListArtifactsRequest) Reset() {
 	*x = ListArtifactsRequest{}
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +2068,7 @@ func (x *ListArtifactsRequest) String() string {
 func (*ListArtifactsRequest) ProtoMessage() {}
 
 func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +2081,7 @@ func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsRequest.ProtoReflect.Descriptor instead.
 func (*ListArtifactsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{23}
+	return file_netboot_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListArtifactsRequest) GetPageSize() int32 {
@@ -1926,7 +2108,7 @@ type ListArtifactsResponse struct {
 
 func (x *ListArtifactsResponse) Reset() {
 	*x = ListArtifactsResponse{}
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1938,7 +2120,7 @@ func (x *ListArtifactsResponse) String() string {
 func (*ListArtifactsResponse) ProtoMessage() {}
 
 func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1951,7 +2133,7 @@ func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsResponse.ProtoReflect.Descriptor instead.
 func (*ListArtifactsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{24}
+	return file_netboot_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListArtifactsResponse) GetArtifacts() []*Artifact {
@@ -1977,7 +2159,7 @@ type DeleteArtifactRequest struct {
 
 func (x *DeleteArtifactRequest) Reset() {
 	*x = DeleteArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2171,7 @@ func (x *DeleteArtifactRequest) String() string {
 func (*DeleteArtifactRequest) ProtoMessage() {}
 
 func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2184,7 @@ func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{25}
+	return file_netboot_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteArtifactRequest) GetPath() string {
@@ -2020,7 +2202,7 @@ type DeleteArtifactResponse struct {
 
 func (x *DeleteArtifactResponse) Reset() {
 	*x = DeleteArtifactResponse{}
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2214,7 @@ func (x *DeleteArtifactResponse) String() string {
 func (*DeleteArtifactResponse) ProtoMessage() {}
 
 func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2227,7 @@ func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{26}
+	return file_netboot_proto_rawDescGZIP(), []int{28}
 }
 
 // LinuxBoot is a kernel, its initrds and its arguments. kernel and initrds
@@ -2063,7 +2245,7 @@ type LinuxBoot struct {
 
 func (x *LinuxBoot) Reset() {
 	*x = LinuxBoot{}
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2075,7 +2257,7 @@ func (x *LinuxBoot) String() string {
 func (*LinuxBoot) ProtoMessage() {}
 
 func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2088,7 +2270,7 @@ func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinuxBoot.ProtoReflect.Descriptor instead.
 func (*LinuxBoot) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{27}
+	return file_netboot_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LinuxBoot) GetKernel() string {
@@ -2133,7 +2315,7 @@ type BootEntry struct {
 
 func (x *BootEntry) Reset() {
 	*x = BootEntry{}
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2327,7 @@ func (x *BootEntry) String() string {
 func (*BootEntry) ProtoMessage() {}
 
 func (x *BootEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2340,7 @@ func (x *BootEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootEntry.ProtoReflect.Descriptor instead.
 func (*BootEntry) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{28}
+	return file_netboot_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BootEntry) GetName() string {
@@ -2232,7 +2414,7 @@ type MenuItem struct {
 
 func (x *MenuItem) Reset() {
 	*x = MenuItem{}
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2426,7 @@ func (x *MenuItem) String() string {
 func (*MenuItem) ProtoMessage() {}
 
 func (x *MenuItem) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2439,7 @@ func (x *MenuItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MenuItem.ProtoReflect.Descriptor instead.
 func (*MenuItem) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{29}
+	return file_netboot_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *MenuItem) GetEntry() string {
@@ -2311,7 +2493,7 @@ type HostMatch struct {
 
 func (x *HostMatch) Reset() {
 	*x = HostMatch{}
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2505,7 @@ func (x *HostMatch) String() string {
 func (*HostMatch) ProtoMessage() {}
 
 func (x *HostMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2518,7 @@ func (x *HostMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostMatch.ProtoReflect.Descriptor instead.
 func (*HostMatch) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{30}
+	return file_netboot_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *HostMatch) GetMacs() []string {
@@ -2389,7 +2571,7 @@ type BootMenu struct {
 
 func (x *BootMenu) Reset() {
 	*x = BootMenu{}
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2401,7 +2583,7 @@ func (x *BootMenu) String() string {
 func (*BootMenu) ProtoMessage() {}
 
 func (x *BootMenu) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2414,7 +2596,7 @@ func (x *BootMenu) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootMenu.ProtoReflect.Descriptor instead.
 func (*BootMenu) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{31}
+	return file_netboot_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BootMenu) GetName() string {
@@ -2489,7 +2671,7 @@ type PutBootEntryRequest struct {
 
 func (x *PutBootEntryRequest) Reset() {
 	*x = PutBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2683,7 @@ func (x *PutBootEntryRequest) String() string {
 func (*PutBootEntryRequest) ProtoMessage() {}
 
 func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2696,7 @@ func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*PutBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{32}
+	return file_netboot_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutBootEntryRequest) GetEntry() *BootEntry {
@@ -2533,7 +2715,7 @@ type GetBootEntryRequest struct {
 
 func (x *GetBootEntryRequest) Reset() {
 	*x = GetBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2545,7 +2727,7 @@ func (x *GetBootEntryRequest) String() string {
 func (*GetBootEntryRequest) ProtoMessage() {}
 
 func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2558,7 +2740,7 @@ func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*GetBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{33}
+	return file_netboot_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetBootEntryRequest) GetName() string {
@@ -2578,7 +2760,7 @@ type ListBootEntriesRequest struct {
 
 func (x *ListBootEntriesRequest) Reset() {
 	*x = ListBootEntriesRequest{}
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2772,7 @@ func (x *ListBootEntriesRequest) String() string {
 func (*ListBootEntriesRequest) ProtoMessage() {}
 
 func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2785,7 @@ func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{34}
+	return file_netboot_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListBootEntriesRequest) GetPageSize() int32 {
@@ -2630,7 +2812,7 @@ type ListBootEntriesResponse struct {
 
 func (x *ListBootEntriesResponse) Reset() {
 	*x = ListBootEntriesResponse{}
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2642,7 +2824,7 @@ func (x *ListBootEntriesResponse) String() string {
 func (*ListBootEntriesResponse) ProtoMessage() {}
 
 func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2655,7 +2837,7 @@ func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{35}
+	return file_netboot_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListBootEntriesResponse) GetEntries() []*BootEntry {
@@ -2681,7 +2863,7 @@ type DeleteBootEntryRequest struct {
 
 func (x *DeleteBootEntryRequest) Reset() {
 	*x = DeleteBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2693,7 +2875,7 @@ func (x *DeleteBootEntryRequest) String() string {
 func (*DeleteBootEntryRequest) ProtoMessage() {}
 
 func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2706,7 +2888,7 @@ func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{36}
+	return file_netboot_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteBootEntryRequest) GetName() string {
@@ -2724,7 +2906,7 @@ type DeleteBootEntryResponse struct {
 
 func (x *DeleteBootEntryResponse) Reset() {
 	*x = DeleteBootEntryResponse{}
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +2918,7 @@ func (x *DeleteBootEntryResponse) String() string {
 func (*DeleteBootEntryResponse) ProtoMessage() {}
 
 func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +2931,7 @@ func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{37}
+	return file_netboot_proto_rawDescGZIP(), []int{39}
 }
 
 type PutBootMenuRequest struct {
@@ -2761,7 +2943,7 @@ type PutBootMenuRequest struct {
 
 func (x *PutBootMenuRequest) Reset() {
 	*x = PutBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2773,7 +2955,7 @@ func (x *PutBootMenuRequest) String() string {
 func (*PutBootMenuRequest) ProtoMessage() {}
 
 func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2786,7 +2968,7 @@ func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*PutBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{38}
+	return file_netboot_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PutBootMenuRequest) GetMenu() *BootMenu {
@@ -2805,7 +2987,7 @@ type GetBootMenuRequest struct {
 
 func (x *GetBootMenuRequest) Reset() {
 	*x = GetBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2817,7 +2999,7 @@ func (x *GetBootMenuRequest) String() string {
 func (*GetBootMenuRequest) ProtoMessage() {}
 
 func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2830,7 +3012,7 @@ func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*GetBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{39}
+	return file_netboot_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetBootMenuRequest) GetName() string {
@@ -2850,7 +3032,7 @@ type ListBootMenusRequest struct {
 
 func (x *ListBootMenusRequest) Reset() {
 	*x = ListBootMenusRequest{}
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +3044,7 @@ func (x *ListBootMenusRequest) String() string {
 func (*ListBootMenusRequest) ProtoMessage() {}
 
 func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,7 +3057,7 @@ func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusRequest.ProtoReflect.Descriptor instead.
 func (*ListBootMenusRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{40}
+	return file_netboot_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListBootMenusRequest) GetPageSize() int32 {
@@ -2902,7 +3084,7 @@ type ListBootMenusResponse struct {
 
 func (x *ListBootMenusResponse) Reset() {
 	*x = ListBootMenusResponse{}
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3096,7 @@ func (x *ListBootMenusResponse) String() string {
 func (*ListBootMenusResponse) ProtoMessage() {}
 
 func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3109,7 @@ func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusResponse.ProtoReflect.Descriptor instead.
 func (*ListBootMenusResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{41}
+	return file_netboot_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListBootMenusResponse) GetMenus() []*BootMenu {
@@ -2953,7 +3135,7 @@ type DeleteBootMenuRequest struct {
 
 func (x *DeleteBootMenuRequest) Reset() {
 	*x = DeleteBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2965,7 +3147,7 @@ func (x *DeleteBootMenuRequest) String() string {
 func (*DeleteBootMenuRequest) ProtoMessage() {}
 
 func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2978,7 +3160,7 @@ func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{42}
+	return file_netboot_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DeleteBootMenuRequest) GetName() string {
@@ -2996,7 +3178,7 @@ type DeleteBootMenuResponse struct {
 
 func (x *DeleteBootMenuResponse) Reset() {
 	*x = DeleteBootMenuResponse{}
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3008,7 +3190,7 @@ func (x *DeleteBootMenuResponse) String() string {
 func (*DeleteBootMenuResponse) ProtoMessage() {}
 
 func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3021,7 +3203,7 @@ func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{43}
+	return file_netboot_proto_rawDescGZIP(), []int{45}
 }
 
 type RenderScriptRequest struct {
@@ -3039,7 +3221,7 @@ type RenderScriptRequest struct {
 
 func (x *RenderScriptRequest) Reset() {
 	*x = RenderScriptRequest{}
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3051,7 +3233,7 @@ func (x *RenderScriptRequest) String() string {
 func (*RenderScriptRequest) ProtoMessage() {}
 
 func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3064,7 +3246,7 @@ func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptRequest.ProtoReflect.Descriptor instead.
 func (*RenderScriptRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{44}
+	return file_netboot_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RenderScriptRequest) GetBootServer() string {
@@ -3121,7 +3303,7 @@ type RenderScriptResponse struct {
 
 func (x *RenderScriptResponse) Reset() {
 	*x = RenderScriptResponse{}
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3315,7 @@ func (x *RenderScriptResponse) String() string {
 func (*RenderScriptResponse) ProtoMessage() {}
 
 func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,7 +3328,7 @@ func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptResponse.ProtoReflect.Descriptor instead.
 func (*RenderScriptResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{45}
+	return file_netboot_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RenderScriptResponse) GetScript() string {
@@ -3201,7 +3383,7 @@ type NFSRootImage struct {
 
 func (x *NFSRootImage) Reset() {
 	*x = NFSRootImage{}
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3213,7 +3395,7 @@ func (x *NFSRootImage) String() string {
 func (*NFSRootImage) ProtoMessage() {}
 
 func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3226,7 +3408,7 @@ func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImage.ProtoReflect.Descriptor instead.
 func (*NFSRootImage) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{46}
+	return file_netboot_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *NFSRootImage) GetName() string {
@@ -3334,7 +3516,7 @@ type NFSRootImageState struct {
 
 func (x *NFSRootImageState) Reset() {
 	*x = NFSRootImageState{}
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3346,7 +3528,7 @@ func (x *NFSRootImageState) String() string {
 func (*NFSRootImageState) ProtoMessage() {}
 
 func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3541,7 @@ func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImageState.ProtoReflect.Descriptor instead.
 func (*NFSRootImageState) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{47}
+	return file_netboot_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *NFSRootImageState) GetConfig() *NFSRootImage {
@@ -3434,7 +3616,7 @@ type PutNFSRootImageRequest struct {
 
 func (x *PutNFSRootImageRequest) Reset() {
 	*x = PutNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3628,7 @@ func (x *PutNFSRootImageRequest) String() string {
 func (*PutNFSRootImageRequest) ProtoMessage() {}
 
 func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3641,7 @@ func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*PutNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{48}
+	return file_netboot_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PutNFSRootImageRequest) GetImage() *NFSRootImage {
@@ -3478,7 +3660,7 @@ type GetNFSRootImageRequest struct {
 
 func (x *GetNFSRootImageRequest) Reset() {
 	*x = GetNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3490,7 +3672,7 @@ func (x *GetNFSRootImageRequest) String() string {
 func (*GetNFSRootImageRequest) ProtoMessage() {}
 
 func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3503,7 +3685,7 @@ func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*GetNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{49}
+	return file_netboot_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetNFSRootImageRequest) GetName() string {
@@ -3523,7 +3705,7 @@ type ListNFSRootImagesRequest struct {
 
 func (x *ListNFSRootImagesRequest) Reset() {
 	*x = ListNFSRootImagesRequest{}
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3535,7 +3717,7 @@ func (x *ListNFSRootImagesRequest) String() string {
 func (*ListNFSRootImagesRequest) ProtoMessage() {}
 
 func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3548,7 +3730,7 @@ func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{50}
+	return file_netboot_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListNFSRootImagesRequest) GetPageSize() int32 {
@@ -3575,7 +3757,7 @@ type ListNFSRootImagesResponse struct {
 
 func (x *ListNFSRootImagesResponse) Reset() {
 	*x = ListNFSRootImagesResponse{}
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3587,7 +3769,7 @@ func (x *ListNFSRootImagesResponse) String() string {
 func (*ListNFSRootImagesResponse) ProtoMessage() {}
 
 func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3600,7 +3782,7 @@ func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{51}
+	return file_netboot_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListNFSRootImagesResponse) GetImages() []*NFSRootImageState {
@@ -3626,7 +3808,7 @@ type DeleteNFSRootImageRequest struct {
 
 func (x *DeleteNFSRootImageRequest) Reset() {
 	*x = DeleteNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3638,7 +3820,7 @@ func (x *DeleteNFSRootImageRequest) String() string {
 func (*DeleteNFSRootImageRequest) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3651,7 +3833,7 @@ func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{52}
+	return file_netboot_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DeleteNFSRootImageRequest) GetName() string {
@@ -3669,7 +3851,7 @@ type DeleteNFSRootImageResponse struct {
 
 func (x *DeleteNFSRootImageResponse) Reset() {
 	*x = DeleteNFSRootImageResponse{}
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3681,7 +3863,7 @@ func (x *DeleteNFSRootImageResponse) String() string {
 func (*DeleteNFSRootImageResponse) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3694,7 +3876,7 @@ func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageResponse.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{53}
+	return file_netboot_proto_rawDescGZIP(), []int{55}
 }
 
 type GetAgentInfoRequest struct {
@@ -3705,7 +3887,7 @@ type GetAgentInfoRequest struct {
 
 func (x *GetAgentInfoRequest) Reset() {
 	*x = GetAgentInfoRequest{}
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3717,7 +3899,7 @@ func (x *GetAgentInfoRequest) String() string {
 func (*GetAgentInfoRequest) ProtoMessage() {}
 
 func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3730,7 +3912,7 @@ func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentInfoRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{54}
+	return file_netboot_proto_rawDescGZIP(), []int{56}
 }
 
 type AgentInfo struct {
@@ -3745,7 +3927,7 @@ type AgentInfo struct {
 
 func (x *AgentInfo) Reset() {
 	*x = AgentInfo{}
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3757,7 +3939,7 @@ func (x *AgentInfo) String() string {
 func (*AgentInfo) ProtoMessage() {}
 
 func (x *AgentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3770,7 +3952,7 @@ func (x *AgentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInfo.ProtoReflect.Descriptor instead.
 func (*AgentInfo) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{55}
+	return file_netboot_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AgentInfo) GetVersion() string {
@@ -3828,7 +4010,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3840,7 +4022,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3853,7 +4035,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{56}
+	return file_netboot_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Progress) GetOperation() string {
@@ -3946,7 +4128,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3958,7 +4140,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3971,7 +4153,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{57}
+	return file_netboot_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *WatchEventsRequest) GetKinds() []string {
@@ -4037,7 +4219,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4049,7 +4231,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4062,7 +4244,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{58}
+	return file_netboot_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -4139,7 +4321,7 @@ type ListHostsRequest struct {
 
 func (x *ListHostsRequest) Reset() {
 	*x = ListHostsRequest{}
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4151,7 +4333,7 @@ func (x *ListHostsRequest) String() string {
 func (*ListHostsRequest) ProtoMessage() {}
 
 func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4164,7 +4346,7 @@ func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsRequest.ProtoReflect.Descriptor instead.
 func (*ListHostsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{59}
+	return file_netboot_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListHostsRequest) GetBootServer() string {
@@ -4198,7 +4380,7 @@ type ListHostsResponse struct {
 
 func (x *ListHostsResponse) Reset() {
 	*x = ListHostsResponse{}
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4210,7 +4392,7 @@ func (x *ListHostsResponse) String() string {
 func (*ListHostsResponse) ProtoMessage() {}
 
 func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4223,7 +4405,7 @@ func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsResponse.ProtoReflect.Descriptor instead.
 func (*ListHostsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{60}
+	return file_netboot_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListHostsResponse) GetHosts() []*Host {
@@ -4263,7 +4445,7 @@ type Host struct {
 
 func (x *Host) Reset() {
 	*x = Host{}
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4275,7 +4457,7 @@ func (x *Host) String() string {
 func (*Host) ProtoMessage() {}
 
 func (x *Host) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4288,7 +4470,7 @@ func (x *Host) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Host.ProtoReflect.Descriptor instead.
 func (*Host) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{61}
+	return file_netboot_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Host) GetBootServer() string {
@@ -4371,7 +4553,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4383,7 +4565,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4396,7 +4578,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{62}
+	return file_netboot_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListOperationsRequest) GetPageSize() int32 {
@@ -4423,7 +4605,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4435,7 +4617,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4448,7 +4630,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{63}
+	return file_netboot_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Progress {
@@ -4483,7 +4665,7 @@ type DHCPv6RateLimit struct {
 
 func (x *DHCPv6RateLimit) Reset() {
 	*x = DHCPv6RateLimit{}
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4495,7 +4677,7 @@ func (x *DHCPv6RateLimit) String() string {
 func (*DHCPv6RateLimit) ProtoMessage() {}
 
 func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4508,7 +4690,7 @@ func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6RateLimit.ProtoReflect.Descriptor instead.
 func (*DHCPv6RateLimit) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{64}
+	return file_netboot_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DHCPv6RateLimit) GetPerClientPerSecond() uint32 {
@@ -4549,7 +4731,7 @@ type ProbeOtherServersRequest struct {
 
 func (x *ProbeOtherServersRequest) Reset() {
 	*x = ProbeOtherServersRequest{}
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4561,7 +4743,7 @@ func (x *ProbeOtherServersRequest) String() string {
 func (*ProbeOtherServersRequest) ProtoMessage() {}
 
 func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4574,7 +4756,7 @@ func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeOtherServersRequest.ProtoReflect.Descriptor instead.
 func (*ProbeOtherServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{65}
+	return file_netboot_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ProbeOtherServersRequest) GetBootServer() string {
@@ -4635,7 +4817,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x14dns_lifetime_seconds\x18\f \x01(\rR\x12dnsLifetimeSeconds\"6\n" +
 	"\fAddressRange\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\tR\x03end\"\xf9\x06\n" +
+	"\x03end\x18\x02 \x01(\tR\x03end\"\x9e\b\n" +
 	"\x06DHCPv6\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x120\n" +
 	"\x06ranges\x18\x02 \x03(\v2\x18.netboot.v1.AddressRangeR\x06ranges\x12\x1f\n" +
@@ -4658,16 +4840,28 @@ const file_netboot_proto_rawDesc = "" +
 	"rate_limit\x18\x0e \x01(\v2\x1b.netboot.v1.DHCPv6RateLimitR\trateLimit\x12)\n" +
 	"\x10allow_leasequery\x18\x0f \x01(\bR\x0fallowLeasequery\x122\n" +
 	"\x13max_ias_per_message\x18\x10 \x01(\rH\x00R\x10maxIasPerMessage\x88\x01\x01\x126\n" +
-	"\x15max_leases_per_client\x18\x11 \x01(\rH\x01R\x12maxLeasesPerClient\x88\x01\x01B\x16\n" +
+	"\x15max_leases_per_client\x18\x11 \x01(\rH\x01R\x12maxLeasesPerClient\x88\x01\x01\x12I\n" +
+	"\rrelayed_links\x18\x12 \x03(\v2$.netboot.v1.DHCPv6.RelayedLinksEntryR\frelayedLinks\x1aX\n" +
+	"\x11RelayedLinksEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
+	"\x05value\x18\x02 \x01(\v2\x17.netboot.v1.RelayedLinkR\x05value:\x028\x01B\x16\n" +
 	"\x14_max_ias_per_messageB\x18\n" +
-	"\x16_max_leases_per_client\"R\n" +
+	"\x16_max_leases_per_client\"\x85\x02\n" +
+	"\vRelayedLink\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x120\n" +
+	"\x06ranges\x18\x02 \x03(\v2\x18.netboot.v1.AddressRangeR\x06ranges\x12C\n" +
+	"\x10temporary_ranges\x18\x03 \x03(\v2\x18.netboot.v1.AddressRangeR\x0ftemporaryRanges\x12\x1f\n" +
+	"\vdns_servers\x18\x04 \x03(\tR\n" +
+	"dnsServers\x12#\n" +
+	"\rdomain_search\x18\x05 \x03(\tR\fdomainSearch\x12!\n" +
+	"\finterface_id\x18\x06 \x01(\tR\vinterfaceId\"R\n" +
 	"\x10PrefixDelegation\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
 	"\x03end\x18\x02 \x01(\tR\x03end\x12\x16\n" +
 	"\x06length\x18\x03 \x01(\rR\x06length\"w\n" +
 	"\x0fBootServerState\x12.\n" +
 	"\x06config\x18\x01 \x01(\v2\x16.netboot.v1.BootServerR\x06config\x124\n" +
-	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\x8a\x03\n" +
+	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\xce\x03\n" +
 	"\x10BootServerStatus\x12,\n" +
 	"\x12link_local_address\x18\x01 \x01(\tR\x10linkLocalAddress\x12)\n" +
 	"\x10global_addresses\x18\x02 \x03(\tR\x0fglobalAddresses\x12\x1f\n" +
@@ -4680,7 +4874,13 @@ const file_netboot_proto_rawDesc = "" +
 	"\rtftp_url_base\x18\b \x01(\tR\vtftpUrlBase\x12\"\n" +
 	"\rhttp_url_base\x18\t \x01(\tR\vhttpUrlBase\x12<\n" +
 	"\rother_servers\x18\n" +
-	" \x03(\v2\x17.netboot.v1.OtherServerR\fotherServers\"\xb2\x02\n" +
+	" \x03(\v2\x17.netboot.v1.OtherServerR\fotherServers\x12B\n" +
+	"\rrelayed_links\x18\v \x03(\v2\x1d.netboot.v1.RelayedLinkStatusR\frelayedLinks\"\x8d\x01\n" +
+	"\x11RelayedLinkStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12'\n" +
+	"\x0frelay_addresses\x18\x03 \x03(\tR\x0erelayAddresses\x12#\n" +
+	"\ractive_leases\x18\x04 \x01(\x04R\factiveLeases\"\xb2\x02\n" +
 	"\vOtherServer\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\tR\bprotocol\x12%\n" +
 	"\x0esource_address\x18\x02 \x01(\tR\rsourceAddress\x12,\n" +
@@ -5009,7 +5209,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                 // 0: netboot.v1.BootServer
 	(*Boot)(nil),                       // 1: netboot.v1.Boot
@@ -5017,67 +5217,70 @@ var file_netboot_proto_goTypes = []any{
 	(*RouterAdvertisement)(nil),        // 3: netboot.v1.RouterAdvertisement
 	(*AddressRange)(nil),               // 4: netboot.v1.AddressRange
 	(*DHCPv6)(nil),                     // 5: netboot.v1.DHCPv6
-	(*PrefixDelegation)(nil),           // 6: netboot.v1.PrefixDelegation
-	(*BootServerState)(nil),            // 7: netboot.v1.BootServerState
-	(*BootServerStatus)(nil),           // 8: netboot.v1.BootServerStatus
-	(*OtherServer)(nil),                // 9: netboot.v1.OtherServer
-	(*PutBootServerRequest)(nil),       // 10: netboot.v1.PutBootServerRequest
-	(*GetBootServerRequest)(nil),       // 11: netboot.v1.GetBootServerRequest
-	(*ListBootServersRequest)(nil),     // 12: netboot.v1.ListBootServersRequest
-	(*ListBootServersResponse)(nil),    // 13: netboot.v1.ListBootServersResponse
-	(*DeleteBootServerRequest)(nil),    // 14: netboot.v1.DeleteBootServerRequest
-	(*DeleteBootServerResponse)(nil),   // 15: netboot.v1.DeleteBootServerResponse
-	(*ListLeasesRequest)(nil),          // 16: netboot.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),         // 17: netboot.v1.ListLeasesResponse
-	(*Lease)(nil),                      // 18: netboot.v1.Lease
-	(*Artifact)(nil),                   // 19: netboot.v1.Artifact
-	(*ArtifactHeader)(nil),             // 20: netboot.v1.ArtifactHeader
-	(*PutArtifactRequest)(nil),         // 21: netboot.v1.PutArtifactRequest
-	(*GetArtifactRequest)(nil),         // 22: netboot.v1.GetArtifactRequest
-	(*ListArtifactsRequest)(nil),       // 23: netboot.v1.ListArtifactsRequest
-	(*ListArtifactsResponse)(nil),      // 24: netboot.v1.ListArtifactsResponse
-	(*DeleteArtifactRequest)(nil),      // 25: netboot.v1.DeleteArtifactRequest
-	(*DeleteArtifactResponse)(nil),     // 26: netboot.v1.DeleteArtifactResponse
-	(*LinuxBoot)(nil),                  // 27: netboot.v1.LinuxBoot
-	(*BootEntry)(nil),                  // 28: netboot.v1.BootEntry
-	(*MenuItem)(nil),                   // 29: netboot.v1.MenuItem
-	(*HostMatch)(nil),                  // 30: netboot.v1.HostMatch
-	(*BootMenu)(nil),                   // 31: netboot.v1.BootMenu
-	(*PutBootEntryRequest)(nil),        // 32: netboot.v1.PutBootEntryRequest
-	(*GetBootEntryRequest)(nil),        // 33: netboot.v1.GetBootEntryRequest
-	(*ListBootEntriesRequest)(nil),     // 34: netboot.v1.ListBootEntriesRequest
-	(*ListBootEntriesResponse)(nil),    // 35: netboot.v1.ListBootEntriesResponse
-	(*DeleteBootEntryRequest)(nil),     // 36: netboot.v1.DeleteBootEntryRequest
-	(*DeleteBootEntryResponse)(nil),    // 37: netboot.v1.DeleteBootEntryResponse
-	(*PutBootMenuRequest)(nil),         // 38: netboot.v1.PutBootMenuRequest
-	(*GetBootMenuRequest)(nil),         // 39: netboot.v1.GetBootMenuRequest
-	(*ListBootMenusRequest)(nil),       // 40: netboot.v1.ListBootMenusRequest
-	(*ListBootMenusResponse)(nil),      // 41: netboot.v1.ListBootMenusResponse
-	(*DeleteBootMenuRequest)(nil),      // 42: netboot.v1.DeleteBootMenuRequest
-	(*DeleteBootMenuResponse)(nil),     // 43: netboot.v1.DeleteBootMenuResponse
-	(*RenderScriptRequest)(nil),        // 44: netboot.v1.RenderScriptRequest
-	(*RenderScriptResponse)(nil),       // 45: netboot.v1.RenderScriptResponse
-	(*NFSRootImage)(nil),               // 46: netboot.v1.NFSRootImage
-	(*NFSRootImageState)(nil),          // 47: netboot.v1.NFSRootImageState
-	(*PutNFSRootImageRequest)(nil),     // 48: netboot.v1.PutNFSRootImageRequest
-	(*GetNFSRootImageRequest)(nil),     // 49: netboot.v1.GetNFSRootImageRequest
-	(*ListNFSRootImagesRequest)(nil),   // 50: netboot.v1.ListNFSRootImagesRequest
-	(*ListNFSRootImagesResponse)(nil),  // 51: netboot.v1.ListNFSRootImagesResponse
-	(*DeleteNFSRootImageRequest)(nil),  // 52: netboot.v1.DeleteNFSRootImageRequest
-	(*DeleteNFSRootImageResponse)(nil), // 53: netboot.v1.DeleteNFSRootImageResponse
-	(*GetAgentInfoRequest)(nil),        // 54: netboot.v1.GetAgentInfoRequest
-	(*AgentInfo)(nil),                  // 55: netboot.v1.AgentInfo
-	(*Progress)(nil),                   // 56: netboot.v1.Progress
-	(*WatchEventsRequest)(nil),         // 57: netboot.v1.WatchEventsRequest
-	(*Event)(nil),                      // 58: netboot.v1.Event
-	(*ListHostsRequest)(nil),           // 59: netboot.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),          // 60: netboot.v1.ListHostsResponse
-	(*Host)(nil),                       // 61: netboot.v1.Host
-	(*ListOperationsRequest)(nil),      // 62: netboot.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),     // 63: netboot.v1.ListOperationsResponse
-	(*DHCPv6RateLimit)(nil),            // 64: netboot.v1.DHCPv6RateLimit
-	(*ProbeOtherServersRequest)(nil),   // 65: netboot.v1.ProbeOtherServersRequest
-	nil,                                // 66: netboot.v1.Event.AttrsEntry
+	(*RelayedLink)(nil),                // 6: netboot.v1.RelayedLink
+	(*PrefixDelegation)(nil),           // 7: netboot.v1.PrefixDelegation
+	(*BootServerState)(nil),            // 8: netboot.v1.BootServerState
+	(*BootServerStatus)(nil),           // 9: netboot.v1.BootServerStatus
+	(*RelayedLinkStatus)(nil),          // 10: netboot.v1.RelayedLinkStatus
+	(*OtherServer)(nil),                // 11: netboot.v1.OtherServer
+	(*PutBootServerRequest)(nil),       // 12: netboot.v1.PutBootServerRequest
+	(*GetBootServerRequest)(nil),       // 13: netboot.v1.GetBootServerRequest
+	(*ListBootServersRequest)(nil),     // 14: netboot.v1.ListBootServersRequest
+	(*ListBootServersResponse)(nil),    // 15: netboot.v1.ListBootServersResponse
+	(*DeleteBootServerRequest)(nil),    // 16: netboot.v1.DeleteBootServerRequest
+	(*DeleteBootServerResponse)(nil),   // 17: netboot.v1.DeleteBootServerResponse
+	(*ListLeasesRequest)(nil),          // 18: netboot.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),         // 19: netboot.v1.ListLeasesResponse
+	(*Lease)(nil),                      // 20: netboot.v1.Lease
+	(*Artifact)(nil),                   // 21: netboot.v1.Artifact
+	(*ArtifactHeader)(nil),             // 22: netboot.v1.ArtifactHeader
+	(*PutArtifactRequest)(nil),         // 23: netboot.v1.PutArtifactRequest
+	(*GetArtifactRequest)(nil),         // 24: netboot.v1.GetArtifactRequest
+	(*ListArtifactsRequest)(nil),       // 25: netboot.v1.ListArtifactsRequest
+	(*ListArtifactsResponse)(nil),      // 26: netboot.v1.ListArtifactsResponse
+	(*DeleteArtifactRequest)(nil),      // 27: netboot.v1.DeleteArtifactRequest
+	(*DeleteArtifactResponse)(nil),     // 28: netboot.v1.DeleteArtifactResponse
+	(*LinuxBoot)(nil),                  // 29: netboot.v1.LinuxBoot
+	(*BootEntry)(nil),                  // 30: netboot.v1.BootEntry
+	(*MenuItem)(nil),                   // 31: netboot.v1.MenuItem
+	(*HostMatch)(nil),                  // 32: netboot.v1.HostMatch
+	(*BootMenu)(nil),                   // 33: netboot.v1.BootMenu
+	(*PutBootEntryRequest)(nil),        // 34: netboot.v1.PutBootEntryRequest
+	(*GetBootEntryRequest)(nil),        // 35: netboot.v1.GetBootEntryRequest
+	(*ListBootEntriesRequest)(nil),     // 36: netboot.v1.ListBootEntriesRequest
+	(*ListBootEntriesResponse)(nil),    // 37: netboot.v1.ListBootEntriesResponse
+	(*DeleteBootEntryRequest)(nil),     // 38: netboot.v1.DeleteBootEntryRequest
+	(*DeleteBootEntryResponse)(nil),    // 39: netboot.v1.DeleteBootEntryResponse
+	(*PutBootMenuRequest)(nil),         // 40: netboot.v1.PutBootMenuRequest
+	(*GetBootMenuRequest)(nil),         // 41: netboot.v1.GetBootMenuRequest
+	(*ListBootMenusRequest)(nil),       // 42: netboot.v1.ListBootMenusRequest
+	(*ListBootMenusResponse)(nil),      // 43: netboot.v1.ListBootMenusResponse
+	(*DeleteBootMenuRequest)(nil),      // 44: netboot.v1.DeleteBootMenuRequest
+	(*DeleteBootMenuResponse)(nil),     // 45: netboot.v1.DeleteBootMenuResponse
+	(*RenderScriptRequest)(nil),        // 46: netboot.v1.RenderScriptRequest
+	(*RenderScriptResponse)(nil),       // 47: netboot.v1.RenderScriptResponse
+	(*NFSRootImage)(nil),               // 48: netboot.v1.NFSRootImage
+	(*NFSRootImageState)(nil),          // 49: netboot.v1.NFSRootImageState
+	(*PutNFSRootImageRequest)(nil),     // 50: netboot.v1.PutNFSRootImageRequest
+	(*GetNFSRootImageRequest)(nil),     // 51: netboot.v1.GetNFSRootImageRequest
+	(*ListNFSRootImagesRequest)(nil),   // 52: netboot.v1.ListNFSRootImagesRequest
+	(*ListNFSRootImagesResponse)(nil),  // 53: netboot.v1.ListNFSRootImagesResponse
+	(*DeleteNFSRootImageRequest)(nil),  // 54: netboot.v1.DeleteNFSRootImageRequest
+	(*DeleteNFSRootImageResponse)(nil), // 55: netboot.v1.DeleteNFSRootImageResponse
+	(*GetAgentInfoRequest)(nil),        // 56: netboot.v1.GetAgentInfoRequest
+	(*AgentInfo)(nil),                  // 57: netboot.v1.AgentInfo
+	(*Progress)(nil),                   // 58: netboot.v1.Progress
+	(*WatchEventsRequest)(nil),         // 59: netboot.v1.WatchEventsRequest
+	(*Event)(nil),                      // 60: netboot.v1.Event
+	(*ListHostsRequest)(nil),           // 61: netboot.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),          // 62: netboot.v1.ListHostsResponse
+	(*Host)(nil),                       // 63: netboot.v1.Host
+	(*ListOperationsRequest)(nil),      // 64: netboot.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),     // 65: netboot.v1.ListOperationsResponse
+	(*DHCPv6RateLimit)(nil),            // 66: netboot.v1.DHCPv6RateLimit
+	(*ProbeOtherServersRequest)(nil),   // 67: netboot.v1.ProbeOtherServersRequest
+	nil,                                // 68: netboot.v1.DHCPv6.RelayedLinksEntry
+	nil,                                // 69: netboot.v1.Event.AttrsEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -5086,92 +5289,97 @@ var file_netboot_proto_depIdxs = []int32{
 	2,  // 3: netboot.v1.Boot.rules:type_name -> netboot.v1.BootFileRule
 	4,  // 4: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 5: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
-	6,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	64, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
-	0,  // 8: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
-	8,  // 9: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
-	9,  // 10: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
-	0,  // 11: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
-	7,  // 12: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
-	18, // 13: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
-	56, // 14: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
-	20, // 15: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
-	19, // 16: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
-	27, // 17: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
-	27, // 18: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
-	27, // 19: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	29, // 20: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
-	30, // 21: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
-	28, // 22: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
-	28, // 23: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
-	31, // 24: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
-	31, // 25: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
-	46, // 26: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	56, // 27: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
-	46, // 28: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
-	47, // 29: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	66, // 30: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	61, // 31: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	56, // 32: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	10, // 33: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	11, // 34: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	12, // 35: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	14, // 36: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	16, // 37: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	54, // 38: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	21, // 39: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	22, // 40: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	23, // 41: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	25, // 42: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	32, // 43: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	33, // 44: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	34, // 45: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	36, // 46: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	38, // 47: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	39, // 48: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	40, // 49: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	42, // 50: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	44, // 51: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	48, // 52: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	49, // 53: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	50, // 54: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	52, // 55: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	57, // 56: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	59, // 57: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	62, // 58: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	65, // 59: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	7,  // 60: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	7,  // 61: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	13, // 62: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	15, // 63: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	17, // 64: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	55, // 65: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	19, // 66: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	19, // 67: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	24, // 68: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	26, // 69: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	28, // 70: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	28, // 71: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	35, // 72: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	37, // 73: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	31, // 74: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	31, // 75: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	41, // 76: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	43, // 77: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	45, // 78: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	47, // 79: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	47, // 80: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	51, // 81: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	53, // 82: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	58, // 83: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	60, // 84: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	63, // 85: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	7,  // 86: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	60, // [60:87] is the sub-list for method output_type
-	33, // [33:60] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	7,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
+	66, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
+	68, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
+	4,  // 9: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
+	4,  // 10: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
+	0,  // 11: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
+	9,  // 12: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
+	11, // 13: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
+	10, // 14: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
+	0,  // 15: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
+	8,  // 16: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
+	20, // 17: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
+	58, // 18: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
+	22, // 19: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
+	21, // 20: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
+	29, // 21: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
+	29, // 22: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
+	29, // 23: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
+	31, // 24: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
+	32, // 25: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
+	30, // 26: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
+	30, // 27: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
+	33, // 28: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
+	33, // 29: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
+	48, // 30: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
+	58, // 31: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	48, // 32: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
+	49, // 33: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
+	69, // 34: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	63, // 35: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	58, // 36: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	6,  // 37: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 38: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 39: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 40: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 41: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 42: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 43: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 44: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 45: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 46: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 47: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 48: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 49: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 50: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 51: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 52: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 53: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 54: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 55: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 56: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 57: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 58: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 59: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 60: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	59, // 61: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	61, // 62: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	64, // 63: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	67, // 64: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	8,  // 65: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 66: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 67: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 68: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 69: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 70: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 71: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 72: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 73: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 74: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 75: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 76: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 77: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 78: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 79: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 80: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 81: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 82: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 83: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 84: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 85: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 86: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 87: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	60, // 88: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	62, // 89: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	65, // 90: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 91: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	65, // [65:92] is the sub-list for method output_type
+	38, // [38:65] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -5180,7 +5388,7 @@ func file_netboot_proto_init() {
 		return
 	}
 	file_netboot_proto_msgTypes[5].OneofWrappers = []any{}
-	file_netboot_proto_msgTypes[21].OneofWrappers = []any{
+	file_netboot_proto_msgTypes[23].OneofWrappers = []any{
 		(*PutArtifactRequest_Header)(nil),
 		(*PutArtifactRequest_Chunk)(nil),
 	}
@@ -5190,7 +5398,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   67,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,2 @@
+# Inputs of the plan scripts/validate-examples.sh runs.
+interface = "eth1"
