@@ -136,12 +136,15 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 		Computed: true,
 		Default:  mapdefault.StaticValue(types.MapValueMust(relayedLinkObjectType, map[string]attr.Value{})),
 		NestedObject: schema.NestedAttributeObject{
+			// Optional plus requiredInElement rather than Required, so
+			// `relayed_links = { vlan10 = var.vlan }` passes `terraform validate`.
+			Validators: []validator.Object{requiredInElement{"prefix"}},
 			Attributes: map[string]schema.Attribute{
 				"prefix": schema.StringAttribute{
-					MarkdownDescription: "The link's on-link /64, e.g. `\"2001:db8:10::/64\"`; apart from `prefix`, " +
+					MarkdownDescription: "Required. The link's on-link /64, e.g. `\"2001:db8:10::/64\"`; apart from `prefix`, " +
 						"every other link's and the prefixes `prefix_delegation` delegates.",
 					CustomType: ipv6types.PrefixType{},
-					Required:   true,
+					Optional:   true,
 				},
 				"ranges": rangesAttribute("Inclusive address ranges to lease the link's IA_NA addresses from, inside " +
 					"the link's `prefix`. At least one."),
@@ -171,9 +174,9 @@ func rangesAttribute(description string) schema.ListNestedAttribute {
 		Computed:            true,
 		Default:             listdefault.StaticValue(types.ListValueMust(addressRangeObjectType, []attr.Value{})),
 		NestedObject: schema.NestedAttributeObject{
-			// Optional plus requiredInListElement rather than Required, so
+			// Optional plus requiredInElement rather than Required, so
 			// `ranges = [var.range]` passes `terraform validate`.
-			Validators: []validator.Object{requiredInListElement{"start", "end"}},
+			Validators: []validator.Object{requiredInElement{"start", "end"}},
 			Attributes: map[string]schema.Attribute{
 				"start": schema.StringAttribute{
 					MarkdownDescription: "Required. First address of the range, e.g. `\"2001:db8:1::1000\"`.",
