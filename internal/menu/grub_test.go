@@ -54,24 +54,7 @@ func grubInjection() *Catalog {
 	return &Catalog{Entries: map[string]Entry{e.Name: e}, Menus: map[string]Menu{m.Name: m}}
 }
 
-func TestRenderGrubGolden(t *testing.T) {
-	for _, tc := range grubGoldenCases(t) {
-		file := filepath.Join("testdata", tc.name+".golden")
-		if *update {
-			if err := os.WriteFile(file, tc.script, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatalf("%v (run go test -update to create it)", err)
-		}
-		if !bytes.Equal(tc.script, want) {
-			t.Errorf("%s differs from %s (go test -update rewrites it):\n%s", tc.name, file, tc.script)
-		}
-	}
-}
+func TestRenderGrubGolden(t *testing.T) { checkGolden(t, grubGoldenCases(t)) }
 
 // TestRenderGrubInjection checks each hostile value stays one quoted word:
 // GRUB expands nothing inside single quotes, and a single quote inside

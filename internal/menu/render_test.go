@@ -124,8 +124,13 @@ func goldenCases(t *testing.T) []goldenCase {
 	return out
 }
 
-func TestRenderGolden(t *testing.T) {
-	for _, tc := range goldenCases(t) {
+func TestRenderGolden(t *testing.T) { checkGolden(t, goldenCases(t)) }
+
+// checkGolden compares each case with testdata/<name>.golden, or rewrites
+// the files with -update.
+func checkGolden(t *testing.T, cases []goldenCase) {
+	t.Helper()
+	for _, tc := range cases {
 		file := filepath.Join("testdata", tc.name+".golden")
 		if *update {
 			if err := os.WriteFile(file, tc.script, 0o644); err != nil {
