@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -76,17 +75,7 @@ func TestAccIPv6BootServer_relayedLinks(t *testing.T) {
 			{
 				// Drift: a link removed over gRPC behind Terraform's back.
 				PreConfig: func() {
-					conn := lab.conn(t)
-					ctx := context.Background()
-					st, err := conn.GetBootServer(ctx, &netbootv1.GetBootServerRequest{Name: "acc"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					bs := st.GetConfig()
-					delete(bs.Dhcpv6.RelayedLinks, "vlan30")
-					if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {
-						t.Fatal(err)
-					}
+					lab.changeBootServer(t, "acc", func(bs *netbootv1.BootServer) { delete(bs.Dhcpv6.RelayedLinks, "vlan30") })
 				},
 				Config:             bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, three),
 				PlanOnly:           true,

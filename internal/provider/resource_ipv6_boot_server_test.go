@@ -691,6 +691,22 @@ func rangeValue(start, end string) types.Object {
 	})
 }
 
+// changeBootServer changes the agent's boot server name behind Terraform's
+// back, as an operator with another tool would: the drift steps' change.
+func (l *agentLab) changeBootServer(t *testing.T, name string, change func(*netbootv1.BootServer)) {
+	t.Helper()
+	conn := l.conn(t)
+	st, err := conn.GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := st.GetConfig()
+	change(bs)
+	if _, err := conn.PutBootServer(context.Background(), &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkBootServerDestroyed is CheckDestroy: the agent no longer has it.
 func (l *agentLab) checkBootServerDestroyed(t *testing.T) func(*terraform.State) error {
 	return func(*terraform.State) error {
@@ -847,17 +863,9 @@ func TestIPv6BootServer_basic(t *testing.T) {
 			{
 				// Drift: the server is changed over gRPC behind Terraform's back.
 				PreConfig: func() {
-					conn := lab.conn(t)
-					ctx := context.Background()
-					st, err := conn.GetBootServer(ctx, &netbootv1.GetBootServerRequest{Name: "acc"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					bs := st.GetConfig()
-					bs.RouterAdvertisement.Rdnss = []string{"2001:db8:1::99"}
-					if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {
-						t.Fatal(err)
-					}
+					lab.changeBootServer(t, "acc", func(bs *netbootv1.BootServer) {
+						bs.RouterAdvertisement.Rdnss = []string{"2001:db8:1::99"}
+					})
 				},
 				Config:             bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statelessBody),
 				PlanOnly:           true,
@@ -996,16 +1004,7 @@ func TestIPv6BootServer_boot(t *testing.T) {
 			{
 				// Drift: a rule is changed over gRPC behind Terraform's back.
 				PreConfig: func() {
-					conn := lab.conn(t)
-					st, err := conn.GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "acc"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					bs := st.GetConfig()
-					bs.Boot.Rules[1].File = "other.efi"
-					if _, err := conn.PutBootServer(context.Background(), &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {
-						t.Fatal(err)
-					}
+					lab.changeBootServer(t, "acc", func(bs *netbootv1.BootServer) { bs.Boot.Rules[1].File = "other.efi" })
 				},
 				Config:             bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, rulesBody("snponly.efi")),
 				PlanOnly:           true,
