@@ -4,7 +4,7 @@ import (
 	"os"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/agentcli"
 )
 
 // runAgent runs the agent subcommand.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/provider"
+	"github.com/netbootlab/terraform-provider-netboot/internal/terraform/provider"
 )
 
 // version is set by goreleaser.

@@ -11,10 +11,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
-	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // PutArtifact receives a header and, for uploads, the content in chunks.

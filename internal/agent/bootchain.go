@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
 // missingChainFile says what a request for name, which the boot server

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // systemdUnit is the unit operators install; its capability list is the one

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // TestLeasesSurviveKill9UnderLoad kills the agent with SIGKILL while Kea's

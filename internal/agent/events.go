@@ -14,9 +14,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
-	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // defaultEventCapacity is how many events the agent keeps for `agent logs`.

@@ -13,9 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // TestTwoAgentsOneLinkSurviveKill9 runs two agents in two namespaces

@@ -11,11 +11,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/bootfile"
-	"github.com/netbootlab/terraform-provider-netboot/internal/keyset"
-	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
-	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/keyset"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // ListHosts groups the live leases by client and shows what each client

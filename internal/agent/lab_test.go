@@ -13,9 +13,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 func labBootServer(lab *testlab.Lab, mode string) *netbootv1.BootServer {

@@ -11,11 +11,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
-	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
-	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // loadCatalog reads the stored entries and menus into the catalog that

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/otherserver"
 )
 
 // metricsHandler serves the agent's counters in the Prometheus text format

@@ -15,13 +15,13 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
-	"github.com/netbootlab/terraform-provider-netboot/internal/nfsroot"
-	"github.com/netbootlab/terraform-provider-netboot/internal/nfsserve"
-	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/nfsserve"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/nfsroot"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // nfsImage is what a site serves for one NFS root image: the export and the

@@ -11,8 +11,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/link"
-	"github.com/netbootlab/terraform-provider-netboot/internal/paths"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/paths"
 )
 
 // Offline runs the agent's core (store, artifacts, menus, the gRPC service)

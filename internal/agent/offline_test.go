@@ -14,9 +14,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // An offline agent validates, stores and reports boot servers on the links

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/agentcli"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // runOps runs `agent <args> --state-dir stateDir` in-process, as an operator

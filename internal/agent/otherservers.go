@@ -8,9 +8,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/dhcp6probe"
-	"github.com/netbootlab/terraform-provider-netboot/internal/otherserver"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6probe"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/otherserver"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // ProbeOtherServers probes one boot server's link now and returns its state

@@ -14,9 +14,9 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentcli"
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/agentcli"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // TestAgentReportsOtherServersOnItsLink: with a real radvd that contradicts

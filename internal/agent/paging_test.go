@@ -19,12 +19,12 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agentclient"
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
-	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
-	"github.com/netbootlab/terraform-provider-netboot/internal/store"
-	"github.com/netbootlab/terraform-provider-netboot/internal/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // absentBootServer is a stateful boot server on an interface the host

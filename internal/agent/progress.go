@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // progressInterval is how often a long operation logs its progress.

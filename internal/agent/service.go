@@ -19,15 +19,15 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/api/netbootv1"
-	"github.com/netbootlab/terraform-provider-netboot/internal/artifact"
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
-	"github.com/netbootlab/terraform-provider-netboot/internal/lease"
-	"github.com/netbootlab/terraform-provider-netboot/internal/link"
-	"github.com/netbootlab/terraform-provider-netboot/internal/menu"
-	"github.com/netbootlab/terraform-provider-netboot/internal/pglease"
-	"github.com/netbootlab/terraform-provider-netboot/internal/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/pglease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
 // Version is set by main from the build.

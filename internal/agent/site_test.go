@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/config"
-	"github.com/netbootlab/terraform-provider-netboot/internal/link"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 )
 
 // The boot server's TFTP limits reach its TFTP server.

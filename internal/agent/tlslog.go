@@ -14,7 +14,7 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/eventkind"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
 // handshakeLogRate bounds how many refused TLS handshakes are logged: a

@@ -1,0 +1,535 @@
+// Package store keeps the agent's configuration and leases in one bbolt file
+// under the state dir. Every write is one bbolt transaction, fsynced before it
+// returns, so a kill -9 at any moment leaves either the old or the new state.
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/keyset"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
+)
+
+// SchemaVersion is the layout of the state file. Open migrates older layouts
+// forward and refuses newer ones, so an upgrade never loses leases and a
+// downgrade never misreads them.
+//
+// Version 2 added lease records keyed by sequence (see Leases); version 1
+// records, keyed by address, are still read and are replaced as their
+// leases change, so the step from 1 is only the version number.
+const SchemaVersion = 2
+
+// FileName is the state file inside the state dir.
+const FileName = "state.db"
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketLeases     = []byte("leases") // holds one sub-bucket per boot server
+	keySchemaVersion = []byte("schema_version")
+)
+
+// ErrNotFound is returned when an object does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the agent's persistent state.
+type Store struct {
+	db *bolt.DB
+
+	mu     sync.Mutex
+	leases map[string]*Leases // by boot server: one index per bucket
+
+	// configChanged asks the snapshot loop for a new snapshot.
+	configChanged chan struct{}
+}
+
+// Open opens (creating if needed) the state file in dir. Every write is
+// on disk (fsync) when it returns.
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// Options tune how the state file is written.
+type Options struct {
+	// NoSync leaves writes in the OS page cache instead of fsyncing each
+	// transaction: they still survive the agent crashing or being killed
+	// (the kernel holds them), but not a power cut or kernel crash, which
+	// may lose the last seconds of changes. Atomicity is unchanged: bbolt
+	// never exposes a half-written transaction. It is what Kea's memfile
+	// lease file does, and trades durability for latency.
+	NoSync bool
+	// AllowEmpty starts with no configuration and no leases when the state
+	// file is missing or empty although a snapshot shows there was state:
+	// the operator's word that it is gone for good. The snapshot is set
+	// aside, not overwritten.
+	AllowEmpty bool
+}
+
+// OpenWith is Open with options. It first checks the file (see
+// checkFile): a damaged, emptied or vanished state file is a *FileError
+// that names the file and the way out, never a panic and never a silent
+// fresh start.
+func OpenWith(dir string, o Options) (*Store, error) {
+	if err := checkBeforeOpen(dir, o.AllowEmpty); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := openBolt(path, &bolt.Options{
+		Timeout: lockTimeout,
+		NoSync:  o.NoSync,
+		// Lease commits are frequent and small: not writing the free list
+		// with each (it is rebuilt by a scan at open) and keeping it in a
+		// map (etcd's settings) cuts what each commit writes and costs.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, errInconsistent) {
+		return nil, damaged(dir, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, configChanged: make(chan struct{}, 1)}
+	if err := noPanic(s.migrate); err != nil {
+		_ = db.Close()
+		if errors.Is(err, errInconsistent) {
+			return nil, damaged(dir, err)
+		}
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close releases the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		version := 0
+		if v := meta.Get(keySchemaVersion); v != nil {
+			if err := json.Unmarshal(v, &version); err != nil {
+				return fmt.Errorf("reading schema version: %w", err)
+			}
+		}
+		if version > SchemaVersion {
+			return fmt.Errorf("state written by a newer agent (schema %d, this agent knows %d): upgrade the agent", version, SchemaVersion)
+		}
+		// Version 0 is an empty file; later versions add their steps here.
+		for _, name := range [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, bucketLeases} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		v, _ := json.Marshal(SchemaVersion)
+		return meta.Put(keySchemaVersion, v)
+	})
+}
+
+// Kind is a bucket of named API objects stored as protobuf.
+type Kind struct {
+	bucket []byte
+	noun   string // for errors: "boot server", "boot entry", …
+}
+
+// The kinds of object the agent stores.
+var (
+	BootServers = Kind{[]byte("boot_servers"), "boot server"}
+	BootEntries = Kind{[]byte("boot_entries"), "boot entry"}
+	BootMenus   = Kind{[]byte("boot_menus"), "boot menu"}
+	// NFSRootImages stores NFSRootImageState: the config plus what the
+	// agent built from it.
+	NFSRootImages = Kind{[]byte("nfs_root_images"), "NFS root image"}
+)
+
+// Put creates or replaces the object name of kind k.
+func (s *Store) Put(k Kind, name string, m proto.Message) error {
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding %s %q: %w", k.noun, name, err)
+	}
+	return s.updateConfig(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(k.bucket)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(name), data)
+	})
+}
+
+// Get decodes the object name into m; ErrNotFound when it does not exist.
+func (s *Store) Get(k Kind, name string, m proto.Message) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var data []byte
+		if b := tx.Bucket(k.bucket); b != nil {
+			data = b.Get([]byte(name))
+		}
+		if data == nil {
+			return fmt.Errorf("%s %q: %w", k.noun, name, ErrNotFound)
+		}
+		return proto.Unmarshal(data, m)
+	})
+}
+
+// List calls each with every object of kind k, in name order.
+func (s *Store) List(k Kind, each func(name string, data []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(k.bucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(name, data []byte) error { return each(string(name), data) })
+	})
+}
+
+// Delete removes the object name; ErrNotFound when it does not exist. For
+// boot servers it removes their leases in the same transaction.
+func (s *Store) Delete(k Kind, name string) error {
+	return s.updateConfig(func(tx *bolt.Tx) error {
+		b := tx.Bucket(k.bucket)
+		if b == nil || b.Get([]byte(name)) == nil {
+			return fmt.Errorf("%s %q: %w", k.noun, name, ErrNotFound)
+		}
+		if err := b.Delete([]byte(name)); err != nil {
+			return err
+		}
+		if string(k.bucket) != string(BootServers.bucket) {
+			return nil
+		}
+		err := tx.Bucket(bucketLeases).DeleteBucket([]byte(name))
+		if errors.Is(err, berrors.ErrBucketNotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+// PutBootServer creates or replaces a boot server's configuration.
+func (s *Store) PutBootServer(b *netbootv1.BootServer) error {
+	return s.Put(BootServers, b.GetName(), b)
+}
+
+// GetBootServer returns ErrNotFound when name is unknown.
+func (s *Store) GetBootServer(name string) (*netbootv1.BootServer, error) {
+	b := &netbootv1.BootServer{}
+	if err := s.Get(BootServers, name, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// ListBootServers returns every boot server, sorted by name.
+func (s *Store) ListBootServers() ([]*netbootv1.BootServer, error) {
+	var out []*netbootv1.BootServer
+	err := s.List(BootServers, func(_ string, data []byte) error {
+		b := &netbootv1.BootServer{}
+		if err := proto.Unmarshal(data, b); err != nil {
+			return err
+		}
+		out = append(out, b)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteBootServer removes a boot server and its leases in one transaction.
+func (s *Store) DeleteBootServer(name string) error { return s.Delete(BootServers, name) }
+
+// Leases returns the lease store of one boot server, the same one for
+// every call with the same name.
+func (s *Store) Leases(bootServer string) *Leases {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases == nil {
+		s.leases = make(map[string]*Leases)
+	}
+	ls := s.leases[bootServer]
+	if ls == nil {
+		ls = &Leases{db: s.db, bucket: []byte(bootServer)}
+		s.leases[bootServer] = ls
+	}
+	return ls
+}
+
+// Leases persists the leases of one boot server. PutLeases writes a whole
+// batch in one transaction, so one fsync covers it (the DHCPv6 server's
+// group commit), and returns only once the changes are on disk.
+//
+// A lease record is keyed by a sequence number from the bucket, its value
+// the 16-byte address and then the lease as JSON; a changed lease gets a
+// new record and its old one is deleted. Keyed by address, as schema 1
+// stored them (and as is still read), the records of a boot storm land on
+// random pages, since addresses are spread by a hash of the client:
+// storing 64 new leases then rewrote about as many 4 KiB pages, and the
+// commits were a quarter of the DHCPv6 server's CPU at 12,000 exchanges a
+// second. Keyed by sequence, new leases append to the last page.
+type Leases struct {
+	db     *bolt.DB
+	bucket []byte
+
+	mu sync.Mutex // guards keys and serializes PutLeases
+	// keys is the record key of each address's lease, learned by a scan on
+	// first use. It is checked against the record before a delete, and
+	// learned again if it is stale (the bucket was deleted with its boot
+	// server).
+	keys map[netip.Addr][]byte
+}
+
+// errNoAddress refuses a lease without a plain IPv6 address (no zone):
+// it could never be found again by address.
+var errNoAddress = errors.New("lease has no IPv6 address without a zone")
+
+// PutLeases stores put and forgets the leases of del (missing ones are no
+// error) in one transaction, fsynced before it returns: either all of it is
+// on disk or, on error, none of it. Deletes apply after puts.
+func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
+	if len(put) == 0 && len(del) == 0 {
+		return nil
+	}
+	records := make([][]byte, len(put))
+	for i, l := range put {
+		if !l.Address.Is6() || l.Address.Zone() != "" {
+			return fmt.Errorf("storing lease %q of DUID %x: %w", l.Address, l.DUID, errNoAddress)
+		}
+		a := l.Address.As16()
+		data, err := json.Marshal(l)
+		if err != nil {
+			return fmt.Errorf("encoding lease of %s: %w", l.Address, err)
+		}
+		records[i] = append(a[:], data...)
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	// The index changes with the transaction and is thrown away if it
+	// fails, to be learned again.
+	var changed map[netip.Addr][]byte
+	err := ls.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketLeases).CreateBucketIfNotExists(ls.bucket)
+		if err != nil {
+			return err
+		}
+		// Records are appended: pack the pages full.
+		b.FillPercent = 0.95
+		if ls.keys == nil {
+			ls.keys = scanKeys(b)
+		}
+		changed = make(map[netip.Addr][]byte, len(put)+len(del))
+		for i, l := range put {
+			if err := ls.deleteRecord(b, l.Address, changed); err != nil {
+				return fmt.Errorf("replacing lease of %s: %w", l.Address, err)
+			}
+			seq, err := b.NextSequence()
+			if err != nil {
+				return fmt.Errorf("storing lease of %s: %w", l.Address, err)
+			}
+			key := binary.BigEndian.AppendUint64(nil, seq)
+			if err := b.Put(key, records[i]); err != nil {
+				return fmt.Errorf("storing lease of %s: %w", l.Address, err)
+			}
+			changed[l.Address] = key
+		}
+		for _, a := range del {
+			if err := ls.deleteRecord(b, a, changed); err != nil {
+				return fmt.Errorf("deleting lease of %s: %w", a, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		ls.keys = nil
+		return err
+	}
+	for a, key := range changed {
+		if key == nil {
+			delete(ls.keys, a)
+		} else {
+			ls.keys[a] = key
+		}
+	}
+	return nil
+}
+
+// deleteRecord deletes the record of a's lease, if any, and notes it in
+// changed (nil: no record). A stale index is learned again from b.
+func (ls *Leases) deleteRecord(b *bolt.Bucket, a netip.Addr, changed map[netip.Addr][]byte) error {
+	key, ok := changed[a]
+	if !ok {
+		key = ls.keys[a]
+	}
+	if key != nil && !recordOf(b, key, a) {
+		ls.keys = scanKeys(b)
+		clear(changed) // the scan sees this transaction's writes
+		key = ls.keys[a]
+	}
+	changed[a] = nil
+	if key == nil {
+		return nil
+	}
+	return b.Delete(key)
+}
+
+// recordOf says whether b's record under key is a lease of address a.
+func recordOf(b *bolt.Bucket, key []byte, a netip.Addr) bool {
+	v := b.Get(key)
+	addr, ok := recordAddr(key, v)
+	return ok && addr == a
+}
+
+// recordAddr is the address of the lease record key → v: in the key of a
+// schema 1 record, ahead of the JSON in a sequence-keyed one.
+func recordAddr(key, v []byte) (netip.Addr, bool) {
+	switch {
+	case v == nil:
+		return netip.Addr{}, false
+	case len(key) == 16:
+		return netip.AddrFrom16([16]byte(key)), true
+	case len(key) == 8 && len(v) >= 16:
+		return netip.AddrFrom16([16]byte(v[:16])), true
+	}
+	return netip.Addr{}, false
+}
+
+// recordJSON is the lease JSON of the record key → v.
+func recordJSON(key, v []byte) []byte {
+	if len(key) == 8 && len(v) >= 16 {
+		return v[16:]
+	}
+	return v
+}
+
+// scanKeys indexes b's records by address.
+func scanKeys(b *bolt.Bucket) map[netip.Addr][]byte {
+	keys := make(map[netip.Addr][]byte)
+	_ = b.ForEach(func(k, v []byte) error {
+		if a, ok := recordAddr(k, v); ok {
+			keys[a] = bytes.Clone(k)
+		}
+		return nil
+	})
+	return keys
+}
+
+// Leases returns every stored lease, sorted by address.
+func (ls *Leases) Leases() ([]lease.Lease, error) {
+	var out []lease.Lease
+	err := ls.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeases).Bucket(ls.bucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var l lease.Lease
+			if err := json.Unmarshal(recordJSON(k, v), &l); err != nil {
+				return fmt.Errorf("decoding lease: %w", err)
+			}
+			out = append(out, l)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
+	return out, err
+}
+
+// LeasesAfter returns, sorted by address, the first limit stored leases
+// whose address is above after (from the lowest when after is invalid),
+// live or not. It decodes only those: a page of a large bucket costs one
+// pass over its keys.
+func (ls *Leases) LeasesAfter(after netip.Addr, limit int) ([]lease.Lease, error) {
+	var out []lease.Lease
+	err := ls.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLeases).Bucket(ls.bucket)
+		if b == nil {
+			return nil
+		}
+		page := keyset.New[netip.Addr, []byte](limit, netip.Addr.Compare)
+		err := b.ForEach(func(k, v []byte) error {
+			if a, ok := recordAddr(k, v); ok && (!after.IsValid() || a.Compare(after) > 0) {
+				page.Offer(a, k) // k stays valid until the transaction ends
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		addrs, keys := page.Sorted()
+		for _, a := range addrs {
+			var l lease.Lease
+			if err := json.Unmarshal(recordJSON(keys[a], b.Get(keys[a])), &l); err != nil {
+				return fmt.Errorf("decoding lease of %s: %w", a, err)
+			}
+			out = append(out, l)
+		}
+		return nil
+	})
+	return out, err
+}
+
+var bucketArtifacts = []byte("artifacts")
+
+// ArtifactRecord is what the store keeps about one served file; its content
+// lives in the artifact blob store under SHA256.
+type ArtifactRecord struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Source string `json:"source"`
+}
+
+// PutArtifact records path → content.
+func (s *Store) PutArtifact(r ArtifactRecord) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.updateConfig(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketArtifacts)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(r.Path), data)
+	})
+}
+
+// DeleteArtifact forgets path; ErrNotFound when it is unknown.
+func (s *Store) DeleteArtifact(path string) error {
+	return s.updateConfig(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketArtifacts)
+		if b == nil || b.Get([]byte(path)) == nil {
+			return fmt.Errorf("artifact %q: %w", path, ErrNotFound)
+		}
+		return b.Delete([]byte(path))
+	})
+}
+
+// ListArtifacts returns every artifact record, sorted by path.
+func (s *Store) ListArtifacts() ([]ArtifactRecord, error) {
+	var out []ArtifactRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketArtifacts)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, data []byte) error {
+			var r ArtifactRecord
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("decoding artifact record: %w", err)
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
+}

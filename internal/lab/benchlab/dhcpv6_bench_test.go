@@ -1,0 +1,262 @@
+package benchlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+)
+
+// dhcpv6Bench drives perfdhcp's simulated clients (1,000,000 random DUIDs)
+// at fixed rates against the agent and against Kea, each freshly started
+// with an empty lease database for every run.
+type dhcpv6Bench struct {
+	runs  int
+	rates []int
+	// Per rate, one cell per server: serverAgent, serverKea, serverAgentNoFsync.
+	exchanges, drops, avgDelay, maxDelay, cpu map[int]*[dhcpServers]Cell
+	// held is the highest rate with drops under holdDrops, per run.
+	held [dhcpServers]Cell
+}
+
+// The servers compared, in the table's column order: the agent as it runs
+// by default, Kea, and the agent persisting as Kea does (no fsync).
+const (
+	serverAgent = iota
+	serverKea
+	serverAgentNoFsync
+	dhcpServers
+)
+
+// holdDrops is the drop share (%) under which a server holds a rate.
+const holdDrops = 0.1
+
+// perfdhcpSeconds is how long each perfdhcp run offers load (-p).
+const perfdhcpSeconds = 10
+
+func newDHCPv6Bench(runs int, rates []int) *dhcpv6Bench {
+	b := &dhcpv6Bench{runs: runs, rates: rates,
+		exchanges: map[int]*[dhcpServers]Cell{}, drops: map[int]*[dhcpServers]Cell{}, avgDelay: map[int]*[dhcpServers]Cell{}, maxDelay: map[int]*[dhcpServers]Cell{},
+		cpu: map[int]*[dhcpServers]Cell{}}
+	for _, r := range b.rates {
+		b.exchanges[r], b.drops[r], b.avgDelay[r], b.maxDelay[r], b.cpu[r] = &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}
+	}
+	return b
+}
+
+func (b *dhcpv6Bench) name() string { return "DHCPv6" }
+
+// fail records reason for server s in every cell of rate (0: every rate).
+func (b *dhcpv6Bench) fail(s, rate int, reason string) {
+	for _, r := range b.rates {
+		if rate == 0 || r == rate {
+			for _, m := range []map[int]*[dhcpServers]Cell{b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu} {
+				m[r][s].Fail(reason)
+			}
+		}
+	}
+	if rate == 0 {
+		b.held[s].Fail(reason)
+	}
+}
+
+func (b *dhcpv6Bench) run(t *testing.T) {
+	if err := errNotInstalled("perfdhcp"); err != nil {
+		for s := range dhcpServers {
+			b.fail(s, 0, err.Error())
+		}
+		return
+	}
+	keaMissing := errNotInstalled("kea-dhcp6")
+	if keaMissing != nil {
+		b.fail(serverKea, 0, keaMissing.Error())
+	}
+	lab := testlab.New(t)
+	for run := range b.runs {
+		var held [dhcpServers]float64
+		var measured [dhcpServers]bool
+		for _, rate := range b.rates {
+			for s := range dhcpServers {
+				if s == serverKea && keaMissing != nil {
+					continue
+				}
+				if skipped(s) {
+					continue
+				}
+				p, cpu, err := b.once(t, lab, s, rate)
+				if err != nil {
+					t.Logf("run %d, %d/s, %s: %v", run+1, rate, b.section().Servers[s], err)
+					b.fail(s, rate, err.Error())
+					continue
+				}
+				cpuPer1000 := 1000 * cpu.Seconds() * 1000 / float64(max(p.Received[1], 1))
+				t.Logf("run %d, %d/s, %s: %.0f exchanges/s, %.3f %% drops, avg delay %.3f ms, max %.1f ms, server CPU %s (%.0f ms per 1,000 exchanges)",
+					run+1, rate, b.section().Servers[s], p.Rate, p.DropPercent(), p.AvgDelayMs(), p.MaxDelayMs(), cpu, cpuPer1000)
+				b.exchanges[rate][s].Add(p.Rate)
+				b.drops[rate][s].Add(p.DropPercent())
+				b.avgDelay[rate][s].Add(p.AvgDelayMs())
+				b.maxDelay[rate][s].Add(p.MaxDelayMs())
+				b.cpu[rate][s].Add(cpuPer1000)
+				measured[s] = true
+				if p.DropPercent() < holdDrops {
+					held[s] = max(held[s], float64(rate))
+				}
+			}
+		}
+		for s := range dhcpServers {
+			if measured[s] {
+				b.held[s].Add(held[s])
+			}
+		}
+	}
+}
+
+// once starts server s (serverAgent, …) on an empty lease database,
+// offers rate exchanges per second for perfdhcpSeconds and stops it. It
+// returns perfdhcp's report and the CPU time the server used meanwhile.
+func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhcp, time.Duration, error) {
+	dir := t.TempDir()
+	var server *daemon
+	if s != serverKea {
+		var args []string
+		if s == serverAgentNoFsync {
+			args = append(args, "--fsync=false")
+		}
+		// NETBOOT_BENCH_PROFILE_DIR=DIR keeps a CPU profile of every agent
+		// run there, to find what an exchange costs.
+		if dir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR"); dir != "" {
+			args = append(args, "--cpu-profile", filepath.Join(dir, fmt.Sprintf("dhcpv6-%s-%d.pprof", dhcpServerNames[s], rate)))
+		}
+		a, err := startAgent(t, lab, dir, args...)
+		if err != nil {
+			return Perfdhcp{}, 0, err
+		}
+		defer a.stop()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := a.serve(ctx, bootServer(lab, poolStart, poolEnd)); err != nil {
+			return Perfdhcp{}, 0, err
+		}
+		server = a.daemon
+	} else {
+		k, err := startKea(t, lab, dir)
+		if err != nil {
+			return Perfdhcp{}, 0, err
+		}
+		defer k.stop()
+		server = k
+	}
+	cpuBefore, err := server.cpuTime()
+	if err != nil {
+		return Perfdhcp{}, 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(perfdhcpSeconds+60)*time.Second)
+	defer cancel()
+	clientBefore, serverBefore := udpErrors(ctx, lab, lab.ClientNS), udpErrors(ctx, lab, lab.ServerNS)
+	// perfdhcp exits 3 when packets were dropped: that is data here.
+	argv := []string{"perfdhcp", "-6", "-l", lab.ClientIf,
+		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000", "-W", "1000000"}
+	// NETBOOT_BENCH_PERFDHCP_ARGS adds perfdhcp flags, e.g. "-t 1" for a
+	// report every second (shown with -v), to see when answers go missing.
+	extra := strings.Fields(os.Getenv("NETBOOT_BENCH_PERFDHCP_ARGS"))
+	argv = append(argv, extra...)
+	out, runErr := lab.Exec(ctx, lab.ClientNS, argv...)
+	if len(extra) > 0 {
+		t.Logf("perfdhcp output:\n%s", out)
+	}
+	cpuAfter, err := server.cpuTime()
+	if err != nil {
+		return Perfdhcp{}, 0, err
+	}
+	// Where datagrams were lost: a socket whose receive buffer was full
+	// (Udp6RcvbufErrors) on the client's or the server's side.
+	t.Logf("%d/s, server %d: UDP receive-buffer drops: perfdhcp's side %d, server's side %d",
+		rate, s, udpErrors(ctx, lab, lab.ClientNS)-clientBefore, udpErrors(ctx, lab, lab.ServerNS)-serverBefore)
+	p, err := ParsePerfdhcp(out)
+	if err != nil {
+		return p, 0, fmt.Errorf("%w (perfdhcp: %v)", err, runErr)
+	}
+	// perfdhcp divides by its whole run, the -W wait included.
+	p.Rate = float64(p.Received[1]) / perfdhcpSeconds
+	if p.Received[0] == 0 {
+		return p, 0, errors.New("no Advertise came back")
+	}
+	return p, cpuAfter - cpuBefore, nil
+}
+
+// dhcpServerNames name the servers in NETBOOT_BENCH_DHCP_SKIP, which
+// leaves some out (e.g. "kea,agent-nofsync" for A/B runs of the agent).
+var dhcpServerNames = [dhcpServers]string{"agent", "kea", "agent-nofsync"}
+
+func skipped(s int) bool {
+	return slices.Contains(strings.Split(os.Getenv("NETBOOT_BENCH_DHCP_SKIP"), ","), dhcpServerNames[s])
+}
+
+func (b *dhcpv6Bench) section() Section {
+	s := Section{
+		Title: "DHCPv6: 4-way exchanges (perfdhcp)",
+		Intro: []string{
+			fmt.Sprintf("`perfdhcp -6 -l <client interface> -r RATE -p %d -R 1000000 -W 1000000` in the client namespace: "+
+				"Solicit → Advertise → Request → Reply for up to a million simulated clients (random DUIDs), "+
+				"against a server started afresh, with an empty lease database, for every run. Both servers lease from "+
+				"the same /96 (`%s`) with the same lifetimes and boot-file classes (`internal/lab/benchlab/testdata/peers/kea-dhcp6.json.tmpl` "+
+				"on the lab's interface and prefix), and the same options in every answer (DNS server, domain search list, "+
+				"preference 255; Kea with `always-send`), so their answers are within a few bytes of each other. "+
+				"perfdhcp sends all its clients from one address, so the agent's per-source limit (`rate_limit.per_source_per_second`, "+
+				"20,000 messages/s by default) is off here, as Kea has none; its per-client limit stays on.", perfdhcpSeconds, poolPrefix),
+			"**How each persists.** By default the agent stores every lease in bbolt before the Reply that grants it " +
+				"leaves: one fsync per batch of messages read together (group commit), so a granted lease survives a " +
+				"power cut. Kea's memfile with `persist: true` appends each lease to its CSV file but **never fsyncs**: " +
+				"the leases of the last seconds before a power cut are lost, and so it does less work per lease. " +
+				"The third column is the agent with `--fsync=false`, which persists as Kea does (each lease written to " +
+				"the OS before its Reply, safe against a crash or kill -9, not against a power cut): that column against " +
+				"Kea compares like with like, and against the first column shows what durability costs. " +
+				"The agent runs at its default log level (info: a line per lease), Kea at WARN as in the reference config.",
+			"Drops = Solicits that never got their Reply (either answer lost), as a share of Solicits sent. " +
+				"`-W 1000000` lets perfdhcp wait one second (its drop time) for answers still in flight when the offered load " +
+				"stops, so those count as answered, not lost; 4-way exchanges/s = completed exchanges ÷ the seconds of offered load. " +
+				"Delay = time from a Solicit or Request to its answer, averaged over all answers; max is the longest. " +
+				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed " +
+				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.",
+		},
+		Servers: []string{"agent (bbolt, fsync per batch)", "Kea 2.2 (memfile, persist=true, no fsync)", "agent --fsync=false (bbolt, no fsync)"},
+		Runs:    b.runs,
+	}
+	for _, r := range b.rates {
+		rate := FormatNumber(float64(r), 0) + "/s offered"
+		s.Rows = append(s.Rows,
+			Row{Figure: rate + ": 4-way exchanges/s", Digits: 0, Better: HigherIsBetter, Cells: b.exchanges[r][:]},
+			Row{Figure: rate + ": drops %", Digits: 3, Better: LowerIsBetter, Cells: b.drops[r][:]},
+			Row{Figure: rate + ": avg delay ms", Digits: 2, Better: LowerIsBetter, Cells: b.avgDelay[r][:]},
+			Row{Figure: rate + ": max delay ms", Digits: 1, Better: LowerIsBetter, Cells: b.maxDelay[r][:]},
+			Row{Figure: rate + ": server CPU ms per 1,000 exchanges", Digits: 0, Better: LowerIsBetter, Cells: b.cpu[r][:]},
+		)
+	}
+	s.Rows = append(s.Rows, Row{Figure: fmt.Sprintf("highest offered rate held with < %.1f %% drops (0: none)", holdDrops),
+		Digits: 0, Better: HigherIsBetter, Cells: b.held[:]})
+	return s
+}
+
+// udpErrors returns the Udp6RcvbufErrors counter of namespace ns: datagrams
+// dropped because a socket's receive buffer was full (0 if unreadable).
+func udpErrors(ctx context.Context, lab *testlab.Lab, ns string) int {
+	out, err := lab.Exec(ctx, ns, "cat", "/proc/net/snmp6")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "Udp6RcvbufErrors" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}

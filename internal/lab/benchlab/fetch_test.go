@@ -1,0 +1,142 @@
+package benchlab
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+)
+
+// addClients gives the client end of the link n addresses of its own, one
+// per simulated machine: the agent limits TFTP transfers per client
+// address, as a server facing real machines should, so 50 clients must not
+// share one.
+func addClients(t *testing.T, lab *testlab.Lab, n int) []string {
+	t.Helper()
+	var batch strings.Builder
+	addrs := make([]string, n)
+	for i := range n {
+		addrs[i] = fmt.Sprintf("2001:db8:1::c:%x", i+1)
+		fmt.Fprintf(&batch, "addr add %s/64 dev %s nodad\n", addrs[i], lab.ClientIf)
+	}
+	path := filepath.Join(t.TempDir(), "clients.batch")
+	if err := os.WriteFile(path, []byte(batch.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lab.MustExec(t, lab.ClientNS, "ip", "-batch", path)
+	return addrs
+}
+
+// fetch is one curl transfer's outcome.
+type fetch struct {
+	bytes   int64
+	seconds float64 // curl's time_total
+	code    int
+	err     error
+}
+
+// fetchAll starts one curl per client address at once in the client
+// namespace, each fetching url into /dev/null, and waits for them all. It
+// returns each transfer's outcome and the wall time from starting the
+// first curl to the exit of the last.
+func fetchAll(lab *testlab.Lab, url string, clients []string, extra ...string) ([]fetch, time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmds := make([]*exec.Cmd, len(clients))
+	outs := make([]strings.Builder, len(clients))
+	results := make([]fetch, len(clients))
+	start := time.Now()
+	for i, addr := range clients {
+		args := append([]string{"netns", "exec", lab.ClientNS, "curl", "-g", "-sS", "--max-time", "300",
+			"--interface", addr, "-o", "/dev/null", "-w", "%{size_download} %{time_total} %{response_code}"}, extra...)
+		cmds[i] = exec.CommandContext(ctx, "ip", append(args, url)...)
+		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+		if err := cmds[i].Start(); err != nil {
+			results[i].err = err
+			cmds[i] = nil
+		}
+	}
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		err := cmd.Wait()
+		out := outs[i].String()
+		// -w's line comes last, after any error message.
+		fields := strings.Fields(out)
+		if len(fields) >= 3 {
+			f := fields[len(fields)-3:]
+			results[i].bytes, _ = strconv.ParseInt(f[0], 10, 64)
+			results[i].seconds, _ = strconv.ParseFloat(f[1], 64)
+			results[i].code, _ = strconv.Atoi(f[2])
+		}
+		if err != nil {
+			results[i].err = fmt.Errorf("curl from %s: %w: %s", clients[i], err, strings.TrimSpace(out))
+		}
+	}
+	return results, time.Since(start)
+}
+
+// throughput checks that every fetch got size bytes and returns the mean
+// time per fetch (ms) and the aggregate rate (MB/s, 10^6 bytes). One
+// client's rate is from curl's own timing; many clients' is all bytes over
+// the wall time, which includes starting the curl processes.
+func throughput(results []fetch, wall time.Duration, size int64) (perFetchMs, mbps float64, err error) {
+	var sum float64
+	failed := 0
+	var first error
+	for _, r := range results {
+		switch {
+		case r.err != nil:
+			failed++
+			first = cmp.Or(first, r.err)
+		case r.bytes != size:
+			failed++
+			first = cmp.Or(first, fmt.Errorf("got %d of %d bytes (code %d)", r.bytes, size, r.code))
+		case r.code != 0 && r.code != 200:
+			failed++
+			first = cmp.Or(first, fmt.Errorf("HTTP status %d", r.code))
+		}
+		sum += r.seconds
+	}
+	if failed > 0 {
+		return 0, 0, fmt.Errorf("%d of %d fetches failed: %w", failed, len(results), first)
+	}
+	if len(results) == 0 {
+		return 0, 0, errors.New("no fetches")
+	}
+	perFetchMs = 1000 * sum / float64(len(results))
+	if len(results) == 1 {
+		return perFetchMs, float64(size) / results[0].seconds / 1e6, nil
+	}
+	return perFetchMs, float64(size) * float64(len(results)) / wall.Seconds() / 1e6, nil
+}
+
+// checkRange asks for the first 100 bytes of url and says whether the
+// server honoured the Range header.
+func checkRange(lab *testlab.Lab, url, client string) Cell {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := lab.Exec(ctx, lab.ClientNS, "curl", "-g", "-sS", "--interface", client, "-r", "0-99",
+		"-o", "/dev/null", "-w", "%{response_code} %{size_download}", url)
+	if err != nil {
+		return Cell{Failures: []string{err.Error()}}
+	}
+	var code, size int
+	if _, err := fmt.Sscanf(strings.TrimSpace(out), "%d %d", &code, &size); err != nil {
+		return Cell{Failures: []string{"curl printed " + out}}
+	}
+	if code == 206 && size == 100 {
+		return Cell{Text: "yes (206, 100 bytes)"}
+	}
+	return Cell{Text: fmt.Sprintf("no (%d, %s bytes)", code, FormatNumber(float64(size), 0))}
+}

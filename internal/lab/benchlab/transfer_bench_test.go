@@ -1,0 +1,227 @@
+package benchlab
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+)
+
+// transferBench fetches files with many curl clients at once from the
+// agent and from reference file servers (TFTP or HTTP).
+type transferBench struct {
+	title   string
+	runs    int
+	scheme  string   // "tftp" or "http"
+	curl    []string // extra curl arguments
+	servers []fileServer
+	cases   []transferCase
+	// Per case, one cell per server.
+	perFetch, rate [][]Cell
+	// rangeCheck asks each server for bytes 0-99 of the first case's file.
+	rangeCheck bool
+	ranges     []Cell
+	intro      []string
+	notes      []string
+}
+
+type transferCase struct {
+	file    string
+	size    int64
+	clients int
+	// maxRuns, when set, caps the runs of a case too slow to repeat
+	// within make bench's time.
+	maxRuns int
+}
+
+// fileServer is one implementation under test: start serves the payload
+// directory on the lab link until the returned stop.
+type fileServer struct {
+	name  string
+	needs []string
+	start func(t *testing.T, lab *testlab.Lab) (stop func(), err error)
+}
+
+// maxClients is the most concurrent clients a case uses.
+const maxClients = 50
+
+func newTransferBench(title string, runs int, scheme string, curl []string, servers []fileServer, cases []transferCase) *transferBench {
+	b := &transferBench{title: title, runs: runs, scheme: scheme, curl: curl, servers: servers, cases: cases,
+		ranges: make([]Cell, len(servers))}
+	for range cases {
+		b.perFetch = append(b.perFetch, make([]Cell, len(servers)))
+		b.rate = append(b.rate, make([]Cell, len(servers)))
+	}
+	return b
+}
+
+// agentFiles serves p's files from the agent, uploaded once to a state
+// dir the agent keeps across the runs' restarts.
+func agentFiles(p *payloads, files ...string) fileServer {
+	var stateDir string
+	var uploaded bool
+	return fileServer{name: "agent", start: func(t *testing.T, lab *testlab.Lab) (func(), error) {
+		if stateDir == "" {
+			stateDir = t.TempDir()
+		}
+		return agentServing(t, lab, stateDir, p, files, &uploaded)
+	}}
+}
+
+// peerFiles serves p's directory with a reference server.
+func peerFiles(name string, p *payloads, needs []string, start func(*testing.T, *testlab.Lab, string, string) (*daemon, error)) fileServer {
+	return fileServer{name: name, needs: needs, start: func(t *testing.T, lab *testlab.Lab) (func(), error) {
+		d, err := start(t, lab, p.dir, t.TempDir())
+		if err != nil {
+			return nil, err
+		}
+		return d.stop, nil
+	}}
+}
+
+func newTFTPBench(runs int, p *payloads) *transferBench {
+	b := newTransferBench("TFTP", runs, "tftp", []string{"--tftp-blksize", "1428"},
+		[]fileServer{
+			agentFiles(p, bootLoader, bigFile),
+			peerFiles("tftpd-hpa (in.tftpd)", p, []string{"in.tftpd"}, startTFTPD),
+		},
+		[]transferCase{
+			{bootLoader, p.sizes[bootLoader], 1, 0}, {bootLoader, p.sizes[bootLoader], maxClients, 0},
+			{bigFile, p.sizes[bigFile], 1, 0},
+			// About 25 s a run for either server: two runs.
+			{bigFile, p.sizes[bigFile], maxClients, 2},
+		})
+	b.intro = []string{
+		fmt.Sprintf("`curl --tftp-blksize 1428 tftp://[server]/FILE` from the client namespace, each client from an "+
+			"address of its own (the agent allows 4 transfers per client address). `%s` is %s (%s); `%s` is %s of random bytes. "+
+			"`in.tftpd -L -6 -a [server]:69 -s DIR` in the server namespace; the agent serves the same files uploaded with PutArtifact.",
+			bootLoader, sizeText(p.sizes[bootLoader]), p.about[bootLoader], bigFile, sizeText(p.sizes[bigFile])),
+	}
+	b.notes = []string{transferNote,
+		fmt.Sprintf("%d clients × %s (2.5 GB a run, about 25 s) runs twice per server (n=2) to keep `make bench` short.",
+			maxClients, sizeText(p.sizes[bigFile]))}
+	return b
+}
+
+func newHTTPBench(runs int, p *payloads) *transferBench {
+	b := newTransferBench("HTTP", runs, "http", nil,
+		[]fileServer{
+			agentFiles(p, kernelFile, initrdFile),
+			peerFiles("python3 -m http.server", p, []string{python()}, startPythonHTTP),
+			peerFiles("busybox httpd", p, []string{"busybox"}, startBusyboxHTTP),
+		},
+		[]transferCase{{kernelFile, p.sizes[kernelFile], maxClients, 0}, {initrdFile, p.sizes[initrdFile], maxClients, 0}})
+	b.rangeCheck = true
+	b.intro = []string{
+		fmt.Sprintf("%d clients at once, each from an address of its own, `curl http://[server]/FILE`. `%s` is %s (%s), "+
+			"`%s` %s of random bytes. The lab README's reference HTTP server is `python3 -m http.server`; busybox httpd "+
+			"is a second, lighter peer.", maxClients, kernelFile, sizeText(p.sizes[kernelFile]), p.about[kernelFile],
+			initrdFile, sizeText(p.sizes[initrdFile])),
+	}
+	b.notes = []string{transferNote,
+		"Range: `curl -r 0-99` must give status 206 and 100 bytes; iPXE and UEFI HTTP boot resume and probe with Range requests."}
+	return b
+}
+
+const transferNote = "Time per fetch is the mean of curl's `time_total` over the clients of a run. MB/s is 10^6 bytes per second: " +
+	"for one client, the file size over curl's time; for many, all bytes over the wall time from starting the first curl " +
+	"to the end of the last, which includes starting the curl processes (it dominates for small files)."
+
+func (b *transferBench) name() string { return b.title }
+
+func (b *transferBench) fail(s int, reason string) {
+	for c := range b.cases {
+		b.perFetch[c][s].Fail(reason)
+		b.rate[c][s].Fail(reason)
+	}
+	if b.rangeCheck && len(b.ranges[s].Runs) == 0 && b.ranges[s].Text == "" {
+		b.ranges[s].Fail(reason)
+	}
+}
+
+func (b *transferBench) run(t *testing.T) {
+	if err := errNotInstalled("curl"); err != nil {
+		for s := range b.servers {
+			b.fail(s, err.Error())
+		}
+		return
+	}
+	missing := make([]error, len(b.servers))
+	for s, srv := range b.servers {
+		if missing[s] = errNotInstalled(srv.needs...); missing[s] != nil {
+			b.fail(s, missing[s].Error())
+		}
+	}
+	lab := testlab.New(t)
+	clients := addClients(t, lab, maxClients)
+	for run := range b.runs {
+		for s, srv := range b.servers {
+			if missing[s] != nil {
+				continue
+			}
+			stop, err := srv.start(t, lab)
+			if err != nil {
+				t.Logf("run %d, %s: %v", run+1, srv.name, err)
+				b.fail(s, err.Error())
+				continue
+			}
+			if b.rangeCheck && run == 0 {
+				b.ranges[s] = checkRange(lab, b.url(lab, b.cases[0].file), clients[0])
+			}
+			for c, tc := range b.cases {
+				if tc.maxRuns > 0 && run >= tc.maxRuns || !caseChosen(tc) {
+					continue
+				}
+				results, wall := fetchAll(lab, b.url(lab, tc.file), clients[:tc.clients], b.curl...)
+				perFetch, mbps, err := throughput(results, wall, tc.size)
+				if err != nil {
+					t.Logf("run %d, %s, %s ×%d: %v", run+1, srv.name, tc.file, tc.clients, err)
+					b.perFetch[c][s].Fail(err.Error())
+					b.rate[c][s].Fail(err.Error())
+					continue
+				}
+				t.Logf("run %d, %s, %s ×%d: %.1f ms per fetch, %.1f MB/s (wall %s)", run+1, srv.name, tc.file, tc.clients, perFetch, mbps, wall)
+				b.perFetch[c][s].Add(perFetch)
+				b.rate[c][s].Add(mbps)
+			}
+			stop()
+		}
+	}
+}
+
+// caseChosen: NETBOOT_BENCH_CASES=undionly.kpxe×50,… measures only the
+// cases named, to look into one.
+func caseChosen(tc transferCase) bool {
+	only := os.Getenv("NETBOOT_BENCH_CASES")
+	return only == "" || slices.Contains(strings.Split(only, ","), tc.name())
+}
+
+// name is FILE×CLIENTS, as NETBOOT_BENCH_CASES names a case.
+func (tc transferCase) name() string { return fmt.Sprintf("%s×%d", tc.file, tc.clients) }
+
+func (b *transferBench) url(lab *testlab.Lab, file string) string {
+	return b.scheme + "://[" + lab.ServerAddr + "]/" + file
+}
+
+func (b *transferBench) section() Section {
+	s := Section{Title: b.title, Intro: b.intro, Notes: b.notes, Runs: b.runs}
+	for _, srv := range b.servers {
+		s.Servers = append(s.Servers, srv.name)
+	}
+	for c, tc := range b.cases {
+		what := fmt.Sprintf("%s (%s), %d client", tc.file, sizeText(tc.size), tc.clients)
+		if tc.clients > 1 {
+			what += "s"
+		}
+		s.Rows = append(s.Rows,
+			Row{Figure: what + ": time per fetch ms", Digits: 1, Better: LowerIsBetter, Cells: b.perFetch[c]},
+			Row{Figure: what + ": MB/s", Digits: 1, Better: HigherIsBetter, Cells: b.rate[c]})
+	}
+	if b.rangeCheck {
+		s.Rows = append(s.Rows, Row{Figure: fmt.Sprintf("honours Range (`curl -r 0-99` of %s)", b.cases[0].file), Cells: b.ranges})
+	}
+	return s
+}

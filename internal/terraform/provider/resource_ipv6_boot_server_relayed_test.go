@@ -1,0 +1,92 @@
+package provider
+
+import (
+	"fmt"
+	"testing"
+
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
+)
+
+// relayedBody is a stateful boot server whose relayed_links come from a map
+// of VLAN ids with for, each leasing ::<first>00 to ::<first>ff of its /64.
+func relayedBody(vlans string, first map[string]int) string {
+	return fmt.Sprintf(`
+  dhcpv6 = {
+    ranges = [{ start = "2001:db8:1::1000", end = "2001:db8:1::1fff" }]
+    relayed_links = { for name, id in %s : name => {
+      prefix = "2001:db8:${id}::/64"
+      ranges = [{ start = "2001:db8:${id}::${lookup(%s, name, 1)}00", end = "2001:db8:${id}::${lookup(%s, name, 1)}ff" }]
+    } }
+  }
+`, vlans, hclMap(first), hclMap(first))
+}
+
+func hclMap(m map[string]int) string {
+	s := "{"
+	for k, v := range m {
+		s += fmt.Sprintf(" %s = %d,", k, v)
+	}
+	return s + " }"
+}
+
+// Links behind relays are created from a map, added and changed in place,
+// imported, and their drift is seen.
+func TestAccIPv6BootServer_relayedLinks(t *testing.T) {
+	lab := newAccLab(t)
+	two := relayedBody(`{ vlan10 = 10, vlan20 = 20 }`, nil)
+	three := relayedBody(`{ vlan10 = 10, vlan20 = 20, vlan30 = 30 }`, map[string]int{"vlan20": 2})
+	links := tfjsonpath.New("dhcpv6").AtMapKey("relayed_links")
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkBootServerDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, two),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testResource, links, knownvalue.MapSizeExact(2)),
+					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan20").AtMapKey("prefix"), knownvalue.StringExact("2001:db8:20::/64")),
+					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan10").AtMapKey("ranges").AtSliceIndex(0).AtMapKey("end"), knownvalue.StringExact("2001:db8:10::1ff")),
+					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan10").AtMapKey("dns_servers"), knownvalue.ListSizeExact(0)),
+				},
+			},
+			{
+				// A link added, another's range moved: in place.
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, three),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testResource, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testResource, links, knownvalue.MapSizeExact(3)),
+					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan20").AtMapKey("ranges").AtSliceIndex(0).AtMapKey("start"), knownvalue.StringExact("2001:db8:20::200")),
+				},
+			},
+			{
+				ResourceName:      testResource,
+				ImportState:       true,
+				ImportStateId:     "acc",
+				ImportStateVerify: true,
+			},
+			{
+				// Drift: a link removed over gRPC behind Terraform's back.
+				PreConfig: func() {
+					lab.changeBootServer(t, "acc", func(bs *netbootv1.BootServer) { delete(bs.Dhcpv6.RelayedLinks, "vlan30") })
+				},
+				Config:             bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, three),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, three),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testResource, links, knownvalue.MapSizeExact(3)),
+				},
+			},
+		},
+	})
+}
