@@ -1,9 +1,7 @@
 package agent_test
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +12,7 @@ import (
 
 // TestLeasesSurviveKill9UnderLoad kills the agent with SIGKILL while Kea's
 // perfdhcp runs 4-way exchanges against it. Every Reply that crossed the
-// link (captured by tshark on the client side) must name a lease the
+// link (captured on the client side) must name a lease the
 // restarted agent still holds for the same client, and no address may have
 // been granted to two clients.
 func TestLeasesSurviveKill9UnderLoad(t *testing.T) {
@@ -33,34 +31,7 @@ func TestLeasesSurviveKill9UnderLoad(t *testing.T) {
 	}
 	serverDUID := state.GetStatus().GetServerDuid()
 
-	capture := lab.Command(t, lab.ClientNS, "tshark", "-i", lab.ClientIf, "-l", "-n", "-f", "udp dst port 546",
-		"-Y", "dhcpv6.msgtype == 7", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
-		"-e", "dhcpv6.iaaddr.ip", "-e", "dhcpv6.duid.bytes")
-	out, err := capture.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	capture.Stderr = nil
-	if err := capture.Start(); err != nil {
-		t.Fatal(err)
-	}
-	replies := make(chan [2]string, 100000)
-	go func() {
-		defer close(replies)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			f := strings.Split(sc.Text(), "\t")
-			if len(f) != 2 || f[0] == "" {
-				continue
-			}
-			for _, duid := range strings.Split(strings.ReplaceAll(f[1], ":", ""), ",") {
-				if duid != serverDUID {
-					replies <- [2]string{f[0], duid}
-				}
-			}
-		}
-	}()
-	time.Sleep(2 * time.Second) // tshark needs a moment to open the interface
+	capture := captureReplies(t, lab)
 
 	load := lab.Command(t, lab.ClientNS, "perfdhcp", "-6", "-l", lab.ClientIf, "-r", "300", "-p", "8", "-R", "1000000")
 	var loadOut strings.Builder
@@ -73,9 +44,7 @@ func TestLeasesSurviveKill9UnderLoad(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	agent.Restart(t)
 	_ = load.Wait() // perfdhcp exits non-zero when it saw drops; the crash causes some
-	time.Sleep(time.Second)
-	_ = capture.Process.Signal(os.Interrupt)
-	_ = capture.Wait()
+	gs := capture.grants(t, serverDUID)
 
 	conn = connect(t, stateDir)
 	leases, err := conn.ListLeases(ctx, &netbootv1.ListLeasesRequest{BootServer: "lab"})
@@ -86,17 +55,13 @@ func TestLeasesSurviveKill9UnderLoad(t *testing.T) {
 	for _, l := range leases.GetLeases() {
 		held[l.GetAddress()] = l.GetClientDuid()
 	}
-	granted := map[string]string{}
-	n := 0
-	for r := range replies {
-		n++
-		if prev, ok := granted[r[0]]; ok && prev != r[1] {
-			t.Errorf("address %s granted to two clients: %s and %s", r[0], prev, r[1])
-		}
-		granted[r[0]] = r[1]
+	checkOneClientEach(t, gs)
+	if len(gs) < 100 {
+		t.Fatalf("only %d Replies captured: the load did not run", len(gs))
 	}
-	if n < 100 {
-		t.Fatalf("only %d Replies captured: the load did not run", n)
+	granted := map[string]string{}
+	for _, g := range gs {
+		granted[g.address] = g.client
 	}
 	for addr, duid := range granted {
 		if held[addr] != duid {
@@ -104,5 +69,5 @@ func TestLeasesSurviveKill9UnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("perfdhcp:\n%s", loadOut.String())
-	t.Logf("%d Replies granted %d addresses; after kill -9 and restart the agent holds %d leases", n, len(granted), len(held))
+	t.Logf("%d Replies granted %d addresses; after kill -9 and restart the agent holds %d leases", len(gs), len(granted), len(held))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,6 +83,99 @@ func TestTwoAgentsOneLinkSurviveKill9(t *testing.T) {
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM netboot_leases WHERE boot_server = 'lab' AND address = $1::inet`, leased).Scan(&n); err != nil || n != 1 {
 		t.Errorf("netboot_leases rows of %s: %d, %v; want 1", leased, n, err)
 	}
+}
+
+// TestTwoAgentsKill9UnderLoad runs a perfdhcp storm at 2,000 exchanges/s
+// against two agents on one link and one PostgreSQL lease database, and
+// kills one of them with SIGKILL halfway. Every address a captured Reply
+// gave is in the database exactly once, for the client it was given to;
+// no address went to two clients; the survivor kept answering.
+func TestTwoAgentsKill9UnderLoad(t *testing.T) {
+	testlab.RequireRoot(t, "perfdhcp", "tshark")
+	lab := testlab.New(t)
+	second := lab.AddServer(t)
+	pg := testlab.StartPostgreSQL(t)
+	ctx := context.Background()
+
+	bs := labBootServer(lab, "stateful")
+	bs.Dhcpv6.Ranges = []*netbootv1.AddressRange{{Start: "2001:db8:1::1:0", End: "2001:db8:1::ffff:ffff"}}
+	dirs := []string{t.TempDir(), t.TempDir()}
+	agents := []*testlab.Agent{
+		lab.StartAgent(t, dirs[0], "--lease-db", pg.URL),
+		lab.StartAgentIn(t, second.NS, dirs[1], "--lease-db", pg.URL),
+	}
+	duids := make([]string, len(agents))
+	for i, dir := range dirs {
+		state, err := connect(t, dir).PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: bs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		duids[i] = state.GetStatus().GetServerDuid()
+	}
+
+	capture := captureReplies(t, lab)
+	load := lab.Command(t, lab.ClientNS, "perfdhcp", "-6", "-l", lab.ClientIf, "-r", "2000", "-p", "10", "-R", "1000000")
+	var loadOut strings.Builder
+	load.Stdout, load.Stderr = &loadOut, &loadOut
+	if err := load.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second)
+	agents[0].Kill9(t)
+	killed := time.Now()
+	_ = load.Wait() // perfdhcp exits non-zero when it saw drops; the kill causes some
+	gs := capture.grants(t, duids...)
+	t.Logf("perfdhcp:\n%s", loadOut.String())
+
+	checkOneClientEach(t, gs)
+	stored := leaseRows(t, pg)
+	var before, after [2]int
+	for _, g := range gs {
+		i := slices.Index(duids, g.server)
+		if g.at.Before(killed) {
+			before[i]++
+		} else {
+			after[i]++
+		}
+		switch rows := stored[g.address]; {
+		case len(rows) != 1:
+			t.Errorf("Reply of agent %d gave %s to %s; the database holds it %d times: %v", i, g.address, g.client, len(rows), rows)
+		case rows[0] != g.client:
+			t.Errorf("Reply of agent %d gave %s to %s; the database holds it for %s", i, g.address, g.client, rows[0])
+		}
+	}
+	t.Logf("Replies before the kill: %v; after: %v (by agent); %d rows in the database", before, after, len(stored))
+	if before[0] < 100 || before[1] < 100 {
+		t.Errorf("Replies of each agent before the kill: %v, want 100 or more: both should answer", before)
+	}
+	if after[1] < 100 {
+		t.Errorf("the surviving agent sent %d Replies after the kill, want 100 or more", after[1])
+	}
+}
+
+// leaseRows are the client DUIDs (hex) the database holds for each
+// address of boot server "lab", live or not.
+func leaseRows(t *testing.T, pg *testlab.PostgreSQL) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	rows, err := db.Query(ctx, `SELECT host(address), encode(duid, 'hex') FROM netboot_leases WHERE boot_server = 'lab'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	var addr, duid string
+	if _, err := pgx.ForEachRow(rows, []any{&addr, &duid}, func() error {
+		out[addr] = append(out[addr], duid)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 var startsPattern = regexp.MustCompile(`starts (\d+);`)
