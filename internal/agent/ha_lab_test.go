@@ -260,39 +260,9 @@ func TestLeaseDatabaseOutage(t *testing.T) {
 	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
 		t.Fatal(err)
 	}
-	statusError := func() string {
-		t.Helper()
-		st, err := conn.GetBootServer(ctx, &netbootv1.GetBootServerRequest{Name: "lab"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.GetStatus().GetError()
-	}
-	waitStatus := func(down bool) {
-		t.Helper()
-		for i := 0; (statusError() != "") != down; i++ {
-			if i == 100 {
-				t.Fatalf("status error %q 10s on, want the database down = %v", statusError(), down)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	metrics := func() string {
-		return lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
-	}
 
 	pg.Stop(t)
-	waitStatus(true)
-	if got := statusError(); !strings.Contains(got, "lease database unreachable, granting no new leases") {
-		t.Errorf("status error %q", got)
-	}
-	if m := metrics(); !strings.Contains(m, "netboot_lease_database_up 0") {
-		t.Errorf("metrics while the database is down lack netboot_lease_database_up 0:\n%s", m)
-	}
-	lab.MustExec(t, lab.ClientNS, "rdisc6", "-1", "-w", "3000", lab.ClientIf)
-	if info := dhclient(t, lab, t.TempDir(), "-S"); !strings.Contains(info, "new_dhcp6_name_servers=2001:db8:1::53") {
-		t.Errorf("Information-request unanswered while the database is down:\n%s", info)
-	}
+	checkLeaseDBDown(t, lab, conn)
 	// No Advertise: dhclient -1 gives up on getting a lease.
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "dhclient6.conf"), []byte("timeout 5;\n"), 0o644); err != nil {
@@ -305,12 +275,139 @@ func TestLeaseDatabaseOutage(t *testing.T) {
 	}
 
 	pg.Start(t)
-	waitStatus(false)
-	if m := metrics(); !strings.Contains(m, "netboot_lease_database_up 1") {
-		t.Errorf("metrics after the database is back lack netboot_lease_database_up 1:\n%s", m)
-	}
+	checkLeaseDBUp(t, lab, conn)
 	leased := lastIAAddr(t, dhclient(t, lab, t.TempDir()))
 	if !holds(t, conn, leased) {
 		t.Errorf("agent does not hold %s after the database came back", leased)
+	}
+}
+
+// TestLeaseDatabaseOutageUnderLoad stops PostgreSQL while perfdhcp runs
+// 1,000 exchanges/s against an agent, and starts it again: no Reply gives
+// an address the database lacks, none leaves while it is down (though RA
+// and Information-requests are answered, and the log, status and metrics
+// say so), and Replies resume without restarting the agent.
+func TestLeaseDatabaseOutageUnderLoad(t *testing.T) {
+	testlab.RequireRoot(t, "perfdhcp", "tshark", "dhclient", "rdisc6", "curl")
+	lab := testlab.New(t)
+	pg := testlab.StartPostgreSQL(t)
+	stateDir := t.TempDir()
+	agent := lab.StartAgent(t, stateDir, "--lease-db", pg.URL, "--metrics-listen", "[::1]:9447")
+	conn := connect(t, stateDir)
+	ctx := context.Background()
+	bs := labBootServer(lab, "stateful")
+	bs.Dhcpv6.Ranges = []*netbootv1.AddressRange{{Start: "2001:db8:1::1:0", End: "2001:db8:1::ffff:ffff"}}
+	state, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: bs})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	capture := captureReplies(t, lab)
+	load := lab.Command(t, lab.ClientNS, "perfdhcp", "-6", "-l", lab.ClientIf, "-r", "1000", "-p", "16", "-R", "1000000")
+	var loadOut strings.Builder
+	load.Stdout, load.Stderr = &loadOut, &loadOut
+	if err := load.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	pg.Stop(t)
+	// A Reply whose commit the database acknowledged as it went down may
+	// still be on its way.
+	down := time.Now().Add(200 * time.Millisecond)
+	checkLeaseDBDown(t, lab, conn)
+	time.Sleep(3 * time.Second)
+	up := time.Now()
+	pg.Start(t)
+	checkLeaseDBUp(t, lab, conn)
+	_ = load.Wait() // perfdhcp exits non-zero when it saw drops; the outage causes many
+	gs := capture.grants(t, state.GetStatus().GetServerDuid())
+	t.Logf("perfdhcp:\n%s", loadOut.String())
+
+	checkOneClientEach(t, gs)
+	stored := leaseRows(t, pg)
+	var before, during, after int
+	for _, g := range gs {
+		switch {
+		case g.at.Before(down):
+			before++
+		case g.at.Before(up):
+			during++
+			t.Errorf("Reply gave %s to %s at %s, while the lease database was down", g.address, g.client, g.at.Format(time.StampMicro))
+		default:
+			after++
+		}
+		if rows := stored[g.address]; len(rows) != 1 || rows[0] != g.client {
+			t.Errorf("Reply gave %s to %s; the database holds it for %v", g.address, g.client, rows)
+		}
+	}
+	t.Logf("Replies before the outage: %d, during: %d, after: %d; %d rows in the database", before, during, after, len(stored))
+	if before < 100 || after < 100 {
+		t.Errorf("Replies before the outage: %d, after: %d; want 100 or more of each", before, after)
+	}
+	log, err := os.ReadFile(agent.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lease database unreachable: granting no new leases until it is back", "lease database reachable again"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("agent log lacks %q", want)
+		}
+	}
+}
+
+// leaseDBStatus is the error the agent's status shows for boot server lab.
+func leaseDBStatus(t *testing.T, conn *agentclient.Conn) string {
+	t.Helper()
+	st, err := conn.GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.GetStatus().GetError()
+}
+
+// waitLeaseDB waits until the status of boot server lab says the lease
+// database is down, or says nothing.
+func waitLeaseDB(t *testing.T, conn *agentclient.Conn, down bool) {
+	t.Helper()
+	for i := 0; (leaseDBStatus(t, conn) != "") != down; i++ {
+		if i == 100 {
+			t.Fatalf("status error %q 10s on, want the database down = %v", leaseDBStatus(t, conn), down)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// labMetrics are the metrics of the agent started with --metrics-listen
+// [::1]:9447 in the lab's server namespace.
+func labMetrics(t *testing.T, lab *testlab.Lab) string {
+	t.Helper()
+	return lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
+}
+
+// checkLeaseDBDown waits until the agent notices that the lease database is
+// down, then checks that its status and metrics say so and that it still
+// answers Router Solicitations and Information-requests.
+func checkLeaseDBDown(t *testing.T, lab *testlab.Lab, conn *agentclient.Conn) {
+	t.Helper()
+	waitLeaseDB(t, conn, true)
+	if got := leaseDBStatus(t, conn); !strings.Contains(got, "lease database unreachable, granting no new leases") {
+		t.Errorf("status error %q", got)
+	}
+	if m := labMetrics(t, lab); !strings.Contains(m, "netboot_lease_database_up 0") {
+		t.Errorf("metrics while the database is down lack netboot_lease_database_up 0:\n%s", m)
+	}
+	lab.MustExec(t, lab.ClientNS, "rdisc6", "-1", "-w", "3000", lab.ClientIf)
+	if info := dhclient(t, lab, t.TempDir(), "-S"); !strings.Contains(info, "new_dhcp6_name_servers=2001:db8:1::53") {
+		t.Errorf("Information-request unanswered while the database is down:\n%s", info)
+	}
+}
+
+// checkLeaseDBUp waits until the agent's status no longer says the lease
+// database is down, and checks its metrics agree.
+func checkLeaseDBUp(t *testing.T, lab *testlab.Lab, conn *agentclient.Conn) {
+	t.Helper()
+	waitLeaseDB(t, conn, false)
+	if m := labMetrics(t, lab); !strings.Contains(m, "netboot_lease_database_up 1") {
+		t.Errorf("metrics after the database is back lack netboot_lease_database_up 1:\n%s", m)
 	}
 }
