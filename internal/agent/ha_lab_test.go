@@ -178,6 +178,95 @@ func leaseRows(t *testing.T, pg *testlab.PostgreSQL) map[string][]string {
 	return out
 }
 
+// TestTwoAgentsPeersAndDeletion runs two agents on one PostgreSQL lease
+// database: the status of either lists both, with whether they hold the
+// same configuration and artifacts; a boot server's leases stay in the
+// database while the other agent still serves it, and go once neither does.
+func TestTwoAgentsPeersAndDeletion(t *testing.T) {
+	testlab.RequireRoot(t, "dhclient")
+	lab := testlab.New(t)
+	second := lab.AddServer(t)
+	pg := testlab.StartPostgreSQL(t)
+	ctx := context.Background()
+	dirs := []string{t.TempDir(), t.TempDir()}
+	lab.StartAgent(t, dirs[0], "--lease-db", pg.URL)
+	lab.StartAgentIn(t, second.NS, dirs[1], "--lease-db", pg.URL)
+	conns := make([]*agentclient.Conn, len(dirs))
+	names := make([]string, len(dirs))
+	for i, dir := range dirs {
+		conns[i] = connect(t, dir)
+		if _, err := conns[i].PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "lease-db-writer"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[i] = strings.TrimSpace(string(b))
+	}
+	leased := lastIAAddr(t, dhclient(t, lab, t.TempDir()))
+
+	// peers waits until agent 0's status shows what ok accepts.
+	peers := func(what string, ok func(map[string]*netbootv1.LeaseDatabaseAgent) bool) {
+		t.Helper()
+		var db *netbootv1.LeaseDatabase
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			info, err := conns[0].GetAgentInfo(ctx, &netbootv1.GetAgentInfoRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db = info.GetLeaseDatabase()
+			byName := map[string]*netbootv1.LeaseDatabaseAgent{}
+			for _, a := range db.GetAgents() {
+				byName[a.GetName()] = a
+			}
+			if db.GetReachable() && db.GetAgent() == names[0] && ok(byName) {
+				return
+			}
+		}
+		t.Fatalf("status of agent 0 does not show %s within 10s: %v", what, db)
+	}
+	peers("both agents serving lab with the same objects", func(a map[string]*netbootv1.LeaseDatabaseAgent) bool {
+		return len(a) == 2 && a[names[0]].GetThis() && a[names[1]].GetLive() && slices.Equal(a[names[1]].GetBootServers(), []string{"lab"}) &&
+			a[names[1]].GetSameConfig() && a[names[1]].GetSameArtifacts()
+	})
+	out := lab.MustExec(t, lab.ServerNS, testlab.Binary(t), "agent", "status", "--state-dir", dirs[0])
+	t.Logf("agent status:\n%s", out)
+	for _, want := range []string{"LEASE DATABASE (PostgreSQL): reachable", names[0] + " (this)", names[1]} {
+		if !strings.Contains(out, want) {
+			t.Errorf("agent status lacks %q:\n%s", want, out)
+		}
+	}
+
+	content := []byte("only on agent 1\n")
+	if _, err := putArtifact(t, conns[1], &netbootv1.ArtifactHeader{Path: "only.txt", Sha256: sha(content)}, content); err != nil {
+		t.Fatal(err)
+	}
+	peers("agent 1 holding other artifacts", func(a map[string]*netbootv1.LeaseDatabaseAgent) bool {
+		return a[names[1]].GetSameConfig() && !a[names[1]].GetSameArtifacts() && a[names[1]].GetArtifacts() == a[names[0]].GetArtifacts()+1
+	})
+
+	rows := func() int {
+		t.Helper()
+		return len(leaseRows(t, pg))
+	}
+	if _, err := conns[0].DeleteBootServer(ctx, &netbootv1.DeleteBootServerRequest{Name: "lab"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 1 {
+		t.Errorf("after agent 0 deleted boot server lab, which agent 1 still serves: %d lease rows, want the 1 of %s", n, leased)
+	}
+	peers("agent 0 serving nothing", func(a map[string]*netbootv1.LeaseDatabaseAgent) bool {
+		return len(a[names[0]].GetBootServers()) == 0 && !a[names[1]].GetSameConfig()
+	})
+	if _, err := conns[1].DeleteBootServer(ctx, &netbootv1.DeleteBootServerRequest{Name: "lab"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 0 {
+		t.Errorf("after both agents deleted boot server lab: %d lease rows, want none", n)
+	}
+}
+
 var startsPattern = regexp.MustCompile(`starts (\d+);`)
 
 // rebind ages the lease that dhclient recorded in dir by age, runs dhclient

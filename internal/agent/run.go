@@ -147,6 +147,9 @@ func run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer svc.shutdown()
+	if svc.leaseDB != nil {
+		svc.leaseDB.Report(func() pglease.Inventory { return svc.inventory(opts.Listen) })
+	}
 	go svc.retryLoop(5 * time.Second)
 
 	healthSrv := health.NewServer()

@@ -245,6 +245,7 @@ func (s *service) DeleteBootServer(_ context.Context, req *netbootv1.DeleteBootS
 	st.stop()
 	delete(s.sites, req.GetName())
 	s.logger.Info("boot server deleted", eventkind.Config.Attr(), "boot_server", req.GetName())
+	s.forgetLeases(req.GetName())
 	return &netbootv1.DeleteBootServerResponse{}, nil
 }
 
@@ -307,8 +308,9 @@ func (s *service) siteNames(name string) ([]string, error) {
 	return []string{name}, nil
 }
 
-func (s *service) GetAgentInfo(context.Context, *netbootv1.GetAgentInfoRequest) (*netbootv1.AgentInfo, error) {
-	return &netbootv1.AgentInfo{Version: Version, Pid: int64(os.Getpid()), StateDir: s.stateDir, StartedUnix: s.started.Unix()}, nil
+func (s *service) GetAgentInfo(ctx context.Context, _ *netbootv1.GetAgentInfoRequest) (*netbootv1.AgentInfo, error) {
+	return &netbootv1.AgentInfo{Version: Version, Pid: int64(os.Getpid()), StateDir: s.stateDir, StartedUnix: s.started.Unix(),
+		LeaseDatabase: s.leaseDatabase(ctx)}, nil
 }
 
 // liveLeases yields st's live leases in no order: the running server's

@@ -154,6 +154,10 @@ func opsMain(command string, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		printOtherServers(stdout, servers)
+		if err := printLeaseDatabase(stdout, info.GetLeaseDatabase()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		return 0
 	case "leases":
 		// Streamed page by page: a busy site has millions.

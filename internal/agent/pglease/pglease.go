@@ -9,6 +9,11 @@
 // taken before the client retransmits. Deletes only remove rows this
 // agent wrote last, or rows that have expired, so an agent never deletes
 // a lease its peer granted since. Times are judged by the database's clock.
+//
+// One row of netboot_agents is one agent: what it serves and digests of
+// its configuration and artifacts, refreshed at every ping, so the status
+// of each agent shows its peers; a boot server's leases are deleted when
+// the last agent serving it forgets it (ForgetBootServer).
 package pglease
 
 import (
@@ -51,6 +56,18 @@ var migrations = []string{
 		PRIMARY KEY (boot_server, address)
 	);
 	CREATE INDEX netboot_leases_client ON netboot_leases (boot_server, kind, duid, iaid)`,
+	`CREATE TABLE netboot_agents (
+		name             text        PRIMARY KEY,
+		host             text        NOT NULL,
+		version          text        NOT NULL,
+		listen           text        NOT NULL DEFAULT '',
+		started_at       timestamptz NOT NULL,
+		seen_at          timestamptz NOT NULL,
+		boot_servers     text[]      NOT NULL DEFAULT '{}',
+		config_digest    text        NOT NULL DEFAULT '',
+		artifacts_digest text        NOT NULL DEFAULT '',
+		artifacts        integer     NOT NULL DEFAULT 0
+	)`,
 }
 
 // SchemaVersion is the schema version this agent creates and expects.
@@ -75,13 +92,21 @@ type DB struct {
 	mu     sync.Mutex
 	err    error // the last operation's failure, nil once one succeeded
 	failed uint64
+	// inventory is what heartbeats report (Report); forgets counts
+	// ForgetBootServer calls, so a heartbeat whose inventory predates
+	// one is not recorded.
+	inventory func() Inventory
+	forgets   uint64
+	// reportMu keeps a heartbeat's write and ForgetBootServer apart.
+	reportMu sync.Mutex
 
 	stop chan struct{}
 	done chan struct{}
 }
 
-// pingInterval is how often the database is pinged, so that Err tells
-// whether it is reachable even while no client asks for a lease.
+// pingInterval is how often the database is pinged (by a heartbeat, see
+// Report), so that Err tells whether it is reachable even while no client
+// asks for a lease.
 const pingInterval = 2 * time.Second
 
 // CheckURL reports whether url is a connection URL or string Open can use,
@@ -140,7 +165,7 @@ func (db *DB) Close() {
 	db.pool.Close()
 }
 
-// watch pings the database until Close.
+// watch sends heartbeats until Close.
 func (db *DB) watch() {
 	defer close(db.done)
 	tick := time.NewTicker(pingInterval)
@@ -151,9 +176,7 @@ func (db *DB) watch() {
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		db.note(db.pool.Ping(ctx))
-		cancel()
+		db.heartbeat()
 	}
 }
 

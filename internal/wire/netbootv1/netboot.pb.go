@@ -3916,11 +3916,14 @@ func (*GetAgentInfoRequest) Descriptor() ([]byte, []int) {
 }
 
 type AgentInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
-	Pid           int64                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
-	StateDir      string                 `protobuf:"bytes,3,opt,name=state_dir,json=stateDir,proto3" json:"state_dir,omitempty"`
-	StartedUnix   int64                  `protobuf:"varint,4,opt,name=started_unix,json=startedUnix,proto3" json:"started_unix,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Version     string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	Pid         int64                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	StateDir    string                 `protobuf:"bytes,3,opt,name=state_dir,json=stateDir,proto3" json:"state_dir,omitempty"`
+	StartedUnix int64                  `protobuf:"varint,4,opt,name=started_unix,json=startedUnix,proto3" json:"started_unix,omitempty"`
+	// lease_database is set when the agent keeps its leases in a shared
+	// PostgreSQL database (agent --lease-db).
+	LeaseDatabase *LeaseDatabase `protobuf:"bytes,5,opt,name=lease_database,json=leaseDatabase,proto3" json:"lease_database,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3983,6 +3986,246 @@ func (x *AgentInfo) GetStartedUnix() int64 {
 	return 0
 }
 
+func (x *AgentInfo) GetLeaseDatabase() *LeaseDatabase {
+	if x != nil {
+		return x.LeaseDatabase
+	}
+	return nil
+}
+
+// LeaseDatabase is the shared lease database of an agent and the agents
+// recorded in it.
+type LeaseDatabase struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reachable is false while the agent cannot reach it (then error says
+	// why) and grants no new leases.
+	Reachable bool   `protobuf:"varint,1,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	Error     string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// agent is this agent's name in it (the written_by of its leases).
+	Agent string `protobuf:"bytes,3,opt,name=agent,proto3" json:"agent,omitempty"`
+	// agents are every agent recorded in it, this one included, by name.
+	Agents        []*LeaseDatabaseAgent `protobuf:"bytes,4,rep,name=agents,proto3" json:"agents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseDatabase) Reset() {
+	*x = LeaseDatabase{}
+	mi := &file_netboot_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseDatabase) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseDatabase) ProtoMessage() {}
+
+func (x *LeaseDatabase) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseDatabase.ProtoReflect.Descriptor instead.
+func (*LeaseDatabase) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *LeaseDatabase) GetReachable() bool {
+	if x != nil {
+		return x.Reachable
+	}
+	return false
+}
+
+func (x *LeaseDatabase) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *LeaseDatabase) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *LeaseDatabase) GetAgents() []*LeaseDatabaseAgent {
+	if x != nil {
+		return x.Agents
+	}
+	return nil
+}
+
+// LeaseDatabaseAgent is an agent as it last reported itself to the lease
+// database (every 2 seconds while it runs).
+type LeaseDatabaseAgent struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Host    string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	Version string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// listen is its --listen address, empty without one.
+	Listen      string `protobuf:"bytes,4,opt,name=listen,proto3" json:"listen,omitempty"`
+	StartedUnix int64  `protobuf:"varint,5,opt,name=started_unix,json=startedUnix,proto3" json:"started_unix,omitempty"`
+	// seen_seconds_ago is how long ago it last reported; live says that is
+	// recent enough for it to be running.
+	SeenSecondsAgo int64 `protobuf:"varint,6,opt,name=seen_seconds_ago,json=seenSecondsAgo,proto3" json:"seen_seconds_ago,omitempty"`
+	Live           bool  `protobuf:"varint,7,opt,name=live,proto3" json:"live,omitempty"`
+	// this is the agent that answered.
+	This        bool     `protobuf:"varint,8,opt,name=this,proto3" json:"this,omitempty"`
+	BootServers []string `protobuf:"bytes,9,rep,name=boot_servers,json=bootServers,proto3" json:"boot_servers,omitempty"`
+	// config_digest covers its boot servers (but their interface names),
+	// boot entries, boot menus and NFS root images; artifacts_digest the
+	// path and SHA-256 of each of its artifacts.
+	ConfigDigest    string `protobuf:"bytes,10,opt,name=config_digest,json=configDigest,proto3" json:"config_digest,omitempty"`
+	ArtifactsDigest string `protobuf:"bytes,11,opt,name=artifacts_digest,json=artifactsDigest,proto3" json:"artifacts_digest,omitempty"`
+	Artifacts       uint32 `protobuf:"varint,12,opt,name=artifacts,proto3" json:"artifacts,omitempty"`
+	// same_config and same_artifacts compare the digests with the
+	// answering agent's.
+	SameConfig    bool `protobuf:"varint,13,opt,name=same_config,json=sameConfig,proto3" json:"same_config,omitempty"`
+	SameArtifacts bool `protobuf:"varint,14,opt,name=same_artifacts,json=sameArtifacts,proto3" json:"same_artifacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseDatabaseAgent) Reset() {
+	*x = LeaseDatabaseAgent{}
+	mi := &file_netboot_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseDatabaseAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseDatabaseAgent) ProtoMessage() {}
+
+func (x *LeaseDatabaseAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseDatabaseAgent.ProtoReflect.Descriptor instead.
+func (*LeaseDatabaseAgent) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *LeaseDatabaseAgent) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LeaseDatabaseAgent) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *LeaseDatabaseAgent) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *LeaseDatabaseAgent) GetListen() string {
+	if x != nil {
+		return x.Listen
+	}
+	return ""
+}
+
+func (x *LeaseDatabaseAgent) GetStartedUnix() int64 {
+	if x != nil {
+		return x.StartedUnix
+	}
+	return 0
+}
+
+func (x *LeaseDatabaseAgent) GetSeenSecondsAgo() int64 {
+	if x != nil {
+		return x.SeenSecondsAgo
+	}
+	return 0
+}
+
+func (x *LeaseDatabaseAgent) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
+func (x *LeaseDatabaseAgent) GetThis() bool {
+	if x != nil {
+		return x.This
+	}
+	return false
+}
+
+func (x *LeaseDatabaseAgent) GetBootServers() []string {
+	if x != nil {
+		return x.BootServers
+	}
+	return nil
+}
+
+func (x *LeaseDatabaseAgent) GetConfigDigest() string {
+	if x != nil {
+		return x.ConfigDigest
+	}
+	return ""
+}
+
+func (x *LeaseDatabaseAgent) GetArtifactsDigest() string {
+	if x != nil {
+		return x.ArtifactsDigest
+	}
+	return ""
+}
+
+func (x *LeaseDatabaseAgent) GetArtifacts() uint32 {
+	if x != nil {
+		return x.Artifacts
+	}
+	return 0
+}
+
+func (x *LeaseDatabaseAgent) GetSameConfig() bool {
+	if x != nil {
+		return x.SameConfig
+	}
+	return false
+}
+
+func (x *LeaseDatabaseAgent) GetSameArtifacts() bool {
+	if x != nil {
+		return x.SameArtifacts
+	}
+	return false
+}
+
 // Progress is the state of one long operation.
 type Progress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4010,7 +4253,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4022,7 +4265,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4035,7 +4278,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{58}
+	return file_netboot_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Progress) GetOperation() string {
@@ -4128,7 +4371,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4140,7 +4383,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4153,7 +4396,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{59}
+	return file_netboot_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *WatchEventsRequest) GetKinds() []string {
@@ -4219,7 +4462,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4231,7 +4474,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4244,7 +4487,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{60}
+	return file_netboot_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -4321,7 +4564,7 @@ type ListHostsRequest struct {
 
 func (x *ListHostsRequest) Reset() {
 	*x = ListHostsRequest{}
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4333,7 +4576,7 @@ func (x *ListHostsRequest) String() string {
 func (*ListHostsRequest) ProtoMessage() {}
 
 func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4346,7 +4589,7 @@ func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsRequest.ProtoReflect.Descriptor instead.
 func (*ListHostsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{61}
+	return file_netboot_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListHostsRequest) GetBootServer() string {
@@ -4380,7 +4623,7 @@ type ListHostsResponse struct {
 
 func (x *ListHostsResponse) Reset() {
 	*x = ListHostsResponse{}
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4392,7 +4635,7 @@ func (x *ListHostsResponse) String() string {
 func (*ListHostsResponse) ProtoMessage() {}
 
 func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4405,7 +4648,7 @@ func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsResponse.ProtoReflect.Descriptor instead.
 func (*ListHostsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{62}
+	return file_netboot_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListHostsResponse) GetHosts() []*Host {
@@ -4445,7 +4688,7 @@ type Host struct {
 
 func (x *Host) Reset() {
 	*x = Host{}
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4457,7 +4700,7 @@ func (x *Host) String() string {
 func (*Host) ProtoMessage() {}
 
 func (x *Host) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4470,7 +4713,7 @@ func (x *Host) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Host.ProtoReflect.Descriptor instead.
 func (*Host) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{63}
+	return file_netboot_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Host) GetBootServer() string {
@@ -4553,7 +4796,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4565,7 +4808,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4578,7 +4821,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{64}
+	return file_netboot_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ListOperationsRequest) GetPageSize() int32 {
@@ -4605,7 +4848,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4617,7 +4860,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4630,7 +4873,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{65}
+	return file_netboot_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Progress {
@@ -4665,7 +4908,7 @@ type DHCPv6RateLimit struct {
 
 func (x *DHCPv6RateLimit) Reset() {
 	*x = DHCPv6RateLimit{}
-	mi := &file_netboot_proto_msgTypes[66]
+	mi := &file_netboot_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4677,7 +4920,7 @@ func (x *DHCPv6RateLimit) String() string {
 func (*DHCPv6RateLimit) ProtoMessage() {}
 
 func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[66]
+	mi := &file_netboot_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4690,7 +4933,7 @@ func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6RateLimit.ProtoReflect.Descriptor instead.
 func (*DHCPv6RateLimit) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{66}
+	return file_netboot_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *DHCPv6RateLimit) GetPerClientPerSecond() uint32 {
@@ -4731,7 +4974,7 @@ type ProbeOtherServersRequest struct {
 
 func (x *ProbeOtherServersRequest) Reset() {
 	*x = ProbeOtherServersRequest{}
-	mi := &file_netboot_proto_msgTypes[67]
+	mi := &file_netboot_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4743,7 +4986,7 @@ func (x *ProbeOtherServersRequest) String() string {
 func (*ProbeOtherServersRequest) ProtoMessage() {}
 
 func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[67]
+	mi := &file_netboot_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4756,7 +4999,7 @@ func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeOtherServersRequest.ProtoReflect.Descriptor instead.
 func (*ProbeOtherServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{67}
+	return file_netboot_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ProbeOtherServersRequest) GetBootServer() string {
@@ -5082,12 +5325,35 @@ const file_netboot_proto_rawDesc = "" +
 	"\x19DeleteNFSRootImageRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x1c\n" +
 	"\x1aDeleteNFSRootImageResponse\"\x15\n" +
-	"\x13GetAgentInfoRequest\"w\n" +
+	"\x13GetAgentInfoRequest\"\xb9\x01\n" +
 	"\tAgentInfo\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x03R\x03pid\x12\x1b\n" +
 	"\tstate_dir\x18\x03 \x01(\tR\bstateDir\x12!\n" +
-	"\fstarted_unix\x18\x04 \x01(\x03R\vstartedUnix\"\xb0\x02\n" +
+	"\fstarted_unix\x18\x04 \x01(\x03R\vstartedUnix\x12@\n" +
+	"\x0elease_database\x18\x05 \x01(\v2\x19.netboot.v1.LeaseDatabaseR\rleaseDatabase\"\x91\x01\n" +
+	"\rLeaseDatabase\x12\x1c\n" +
+	"\treachable\x18\x01 \x01(\bR\treachable\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x14\n" +
+	"\x05agent\x18\x03 \x01(\tR\x05agent\x126\n" +
+	"\x06agents\x18\x04 \x03(\v2\x1e.netboot.v1.LeaseDatabaseAgentR\x06agents\"\xbc\x03\n" +
+	"\x12LeaseDatabaseAgent\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12\x16\n" +
+	"\x06listen\x18\x04 \x01(\tR\x06listen\x12!\n" +
+	"\fstarted_unix\x18\x05 \x01(\x03R\vstartedUnix\x12(\n" +
+	"\x10seen_seconds_ago\x18\x06 \x01(\x03R\x0eseenSecondsAgo\x12\x12\n" +
+	"\x04live\x18\a \x01(\bR\x04live\x12\x12\n" +
+	"\x04this\x18\b \x01(\bR\x04this\x12!\n" +
+	"\fboot_servers\x18\t \x03(\tR\vbootServers\x12#\n" +
+	"\rconfig_digest\x18\n" +
+	" \x01(\tR\fconfigDigest\x12)\n" +
+	"\x10artifacts_digest\x18\v \x01(\tR\x0fartifactsDigest\x12\x1c\n" +
+	"\tartifacts\x18\f \x01(\rR\tartifacts\x12\x1f\n" +
+	"\vsame_config\x18\r \x01(\bR\n" +
+	"sameConfig\x12%\n" +
+	"\x0esame_artifacts\x18\x0e \x01(\bR\rsameArtifacts\"\xb0\x02\n" +
 	"\bProgress\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x14\n" +
@@ -5209,7 +5475,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                 // 0: netboot.v1.BootServer
 	(*Boot)(nil),                       // 1: netboot.v1.Boot
@@ -5269,18 +5535,20 @@ var file_netboot_proto_goTypes = []any{
 	(*DeleteNFSRootImageResponse)(nil), // 55: netboot.v1.DeleteNFSRootImageResponse
 	(*GetAgentInfoRequest)(nil),        // 56: netboot.v1.GetAgentInfoRequest
 	(*AgentInfo)(nil),                  // 57: netboot.v1.AgentInfo
-	(*Progress)(nil),                   // 58: netboot.v1.Progress
-	(*WatchEventsRequest)(nil),         // 59: netboot.v1.WatchEventsRequest
-	(*Event)(nil),                      // 60: netboot.v1.Event
-	(*ListHostsRequest)(nil),           // 61: netboot.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),          // 62: netboot.v1.ListHostsResponse
-	(*Host)(nil),                       // 63: netboot.v1.Host
-	(*ListOperationsRequest)(nil),      // 64: netboot.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),     // 65: netboot.v1.ListOperationsResponse
-	(*DHCPv6RateLimit)(nil),            // 66: netboot.v1.DHCPv6RateLimit
-	(*ProbeOtherServersRequest)(nil),   // 67: netboot.v1.ProbeOtherServersRequest
-	nil,                                // 68: netboot.v1.DHCPv6.RelayedLinksEntry
-	nil,                                // 69: netboot.v1.Event.AttrsEntry
+	(*LeaseDatabase)(nil),              // 58: netboot.v1.LeaseDatabase
+	(*LeaseDatabaseAgent)(nil),         // 59: netboot.v1.LeaseDatabaseAgent
+	(*Progress)(nil),                   // 60: netboot.v1.Progress
+	(*WatchEventsRequest)(nil),         // 61: netboot.v1.WatchEventsRequest
+	(*Event)(nil),                      // 62: netboot.v1.Event
+	(*ListHostsRequest)(nil),           // 63: netboot.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),          // 64: netboot.v1.ListHostsResponse
+	(*Host)(nil),                       // 65: netboot.v1.Host
+	(*ListOperationsRequest)(nil),      // 66: netboot.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),     // 67: netboot.v1.ListOperationsResponse
+	(*DHCPv6RateLimit)(nil),            // 68: netboot.v1.DHCPv6RateLimit
+	(*ProbeOtherServersRequest)(nil),   // 69: netboot.v1.ProbeOtherServersRequest
+	nil,                                // 70: netboot.v1.DHCPv6.RelayedLinksEntry
+	nil,                                // 71: netboot.v1.Event.AttrsEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -5290,8 +5558,8 @@ var file_netboot_proto_depIdxs = []int32{
 	4,  // 4: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 5: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
 	7,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	66, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
-	68, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
+	68, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
+	70, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
 	4,  // 9: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 10: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
 	0,  // 11: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
@@ -5301,7 +5569,7 @@ var file_netboot_proto_depIdxs = []int32{
 	0,  // 15: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
 	8,  // 16: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
 	20, // 17: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
-	58, // 18: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
+	60, // 18: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
 	22, // 19: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
 	21, // 20: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
 	29, // 21: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
@@ -5314,72 +5582,74 @@ var file_netboot_proto_depIdxs = []int32{
 	33, // 28: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
 	33, // 29: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
 	48, // 30: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	58, // 31: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	60, // 31: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
 	48, // 32: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
 	49, // 33: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	69, // 34: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	63, // 35: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	58, // 36: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	6,  // 37: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	12, // 38: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	13, // 39: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	14, // 40: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	16, // 41: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	18, // 42: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	56, // 43: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	23, // 44: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	24, // 45: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	25, // 46: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	27, // 47: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	34, // 48: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	35, // 49: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	36, // 50: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	38, // 51: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	40, // 52: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	41, // 53: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	42, // 54: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	44, // 55: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	46, // 56: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	50, // 57: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	51, // 58: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	52, // 59: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	54, // 60: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	59, // 61: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	61, // 62: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	64, // 63: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	67, // 64: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	8,  // 65: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 66: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	15, // 67: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	17, // 68: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	19, // 69: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	57, // 70: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	21, // 71: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	21, // 72: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	26, // 73: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	28, // 74: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	30, // 75: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	30, // 76: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	37, // 77: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	39, // 78: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	33, // 79: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	33, // 80: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	43, // 81: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	45, // 82: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	47, // 83: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	49, // 84: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	49, // 85: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	53, // 86: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	55, // 87: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	60, // 88: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	62, // 89: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	65, // 90: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 91: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	65, // [65:92] is the sub-list for method output_type
-	38, // [38:65] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	58, // 34: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
+	59, // 35: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
+	71, // 36: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	65, // 37: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	60, // 38: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	6,  // 39: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 40: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 41: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 42: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 43: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 44: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 45: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 46: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 47: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 48: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 49: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 50: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 51: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 52: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 53: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 54: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 55: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 56: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 57: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 58: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 59: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 60: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 61: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 62: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	61, // 63: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	63, // 64: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	66, // 65: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	69, // 66: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	8,  // 67: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 68: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 69: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 70: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 71: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 72: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 73: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 74: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 75: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 76: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 77: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 78: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 79: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 80: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 81: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 82: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 83: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 84: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 85: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 86: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 87: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 88: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 89: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	62, // 90: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	64, // 91: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	67, // 92: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 93: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	67, // [67:94] is the sub-list for method output_type
+	40, // [40:67] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -5398,7 +5668,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   70,
+			NumMessages:   72,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
