@@ -42,6 +42,7 @@ func TestBenchmarks(t *testing.T) {
 
 	benches := []bench{
 		newDHCPv6Bench(dhcpRuns, envInts(t, "NETBOOT_BENCH_DHCP_RATES", []int{1000, 4000, 8000, 10000, 12000, 14000, 16000})),
+		newPostgreSQLBench(dhcpRuns, envInts(t, "NETBOOT_BENCH_PG_RATES", []int{1000, 2000, 4000, 8000})),
 		newTFTPBench(runs, p),
 		newHTTPBench(runs, p),
 		newBootBench(boots),
@@ -56,7 +57,7 @@ func TestBenchmarks(t *testing.T) {
 		}
 	}
 	checkNames(t, "NETBOOT_BENCH_ONLY", names)
-	checkNames(t, "NETBOOT_BENCH_DHCP_SKIP", dhcpServerNames[:])
+	checkNames(t, "NETBOOT_BENCH_DHCP_SKIP", dhcpServerKeys(benches))
 	checkNames(t, "NETBOOT_BENCH_CASES", cases)
 	// NETBOOT_BENCH_ONLY=DHCPv6,TFTP measures some sections, e.g. after a
 	// change to one server; the report then holds only those.

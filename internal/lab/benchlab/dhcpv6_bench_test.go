@@ -16,24 +16,78 @@ import (
 )
 
 // dhcpv6Bench drives perfdhcp's simulated clients (1,000,000 random DUIDs)
-// at fixed rates against the agent and against Kea, each freshly started
-// with an empty lease database for every run.
+// at fixed rates against each of its servers, each freshly started with an
+// empty lease database for every run.
 type dhcpv6Bench struct {
-	runs  int
-	rates []int
-	// Per rate, one cell per server: serverAgent, serverKea, serverAgentNoFsync.
-	exchanges, drops, avgDelay, maxDelay, cpu map[int]*[dhcpServers]Cell
+	key   string // its name in NETBOOT_BENCH_ONLY
+	title string
+	intro []string
+	notes []string
+	// servers are the table's columns, the agent's first.
+	servers []dhcpServer
+	// prepare, when set, runs once before the runs, e.g. to start a
+	// database the servers share; an error fails every cell.
+	prepare func(t *testing.T) error
+	runs    int
+	rates   []int
+	// Per rate, one cell per server.
+	exchanges, drops, avgDelay, maxDelay, cpu map[int][]Cell
 	// held is the highest rate with drops under holdDrops, per run.
-	held [dhcpServers]Cell
+	held []Cell
 }
 
-// The servers compared, in the table's column order: the agent as it runs
-// by default, Kea, and the agent persisting as Kea does (no fsync).
-const (
-	serverAgent = iota
-	serverKea
-	serverAgentNoFsync
-	dhcpServers
+// dhcpServer is one column of a DHCPv6 section.
+type dhcpServer struct {
+	// key names it in NETBOOT_BENCH_DHCP_SKIP; label heads its column.
+	key, label string
+	// needs are the programs it runs, reported missing in its cells.
+	needs []string
+	// start starts it serving the lab link, state in dir, on an empty
+	// lease database; the caller stops what it returns.
+	start func(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error)
+}
+
+// agentServer is the agent with args as a DHCPv6 column.
+func agentServer(key, label string, args ...func(t *testing.T) ([]string, error)) dhcpServer {
+	return dhcpServer{key: key, label: label, start: func(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
+		var argv []string
+		for _, f := range args {
+			more, err := f(t)
+			if err != nil {
+				return nil, err
+			}
+			argv = append(argv, more...)
+		}
+		// NETBOOT_BENCH_PROFILE_DIR=DIR keeps a CPU profile of every agent
+		// run there, to find what an exchange costs.
+		if pdir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR"); pdir != "" {
+			argv = append(argv, "--cpu-profile", filepath.Join(pdir, fmt.Sprintf("dhcpv6-%s-%s.pprof", key, filepath.Base(dir))))
+		}
+		a, err := startAgent(t, lab, dir, argv...)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := a.serve(ctx, bootServer(lab, poolStart, poolEnd)); err != nil {
+			a.stop()
+			return nil, err
+		}
+		return a.daemon, nil
+	}}
+}
+
+// fixedArgs are agent arguments known in advance.
+func fixedArgs(args ...string) func(*testing.T) ([]string, error) {
+	return func(*testing.T) ([]string, error) { return args, nil }
+}
+
+// The servers of the DHCPv6 sections, by key.
+var (
+	dhcpAgent        = agentServer("agent", "agent (bbolt, fsync per batch)")
+	dhcpAgentNoFsync = agentServer("agent-nofsync", "agent --fsync=false (bbolt, no fsync)", fixedArgs("--fsync=false"))
+	dhcpKea          = dhcpServer{key: "kea", label: "Kea 2.2 (memfile, persist=true, no fsync)", needs: []string{"kea-dhcp6"},
+		start: func(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) { return startKea(t, lab, dir, nil) }}
 )
 
 // holdDrops is the drop share (%) under which a server holds a rate.
@@ -43,22 +97,47 @@ const holdDrops = 0.1
 const perfdhcpSeconds = 10
 
 func newDHCPv6Bench(runs int, rates []int) *dhcpv6Bench {
-	b := &dhcpv6Bench{runs: runs, rates: rates,
-		exchanges: map[int]*[dhcpServers]Cell{}, drops: map[int]*[dhcpServers]Cell{}, avgDelay: map[int]*[dhcpServers]Cell{}, maxDelay: map[int]*[dhcpServers]Cell{},
-		cpu: map[int]*[dhcpServers]Cell{}}
+	return newDHCPBench(&dhcpv6Bench{
+		key:     "DHCPv6",
+		title:   "DHCPv6: 4-way exchanges (perfdhcp)",
+		servers: []dhcpServer{dhcpAgent, dhcpKea, dhcpAgentNoFsync},
+		intro: []string{
+			"**How each persists.** By default the agent stores every lease in bbolt before the Reply that grants it " +
+				"leaves: one fsync per batch of messages read together (group commit), so a granted lease survives a " +
+				"power cut. Kea's memfile with `persist: true` appends each lease to its CSV file but **never fsyncs**: " +
+				"the leases of the last seconds before a power cut are lost, and so it does less work per lease. " +
+				"The third column is the agent with `--fsync=false`, which persists as Kea does (each lease written to " +
+				"the OS before its Reply, safe against a crash or kill -9, not against a power cut): that column against " +
+				"Kea compares like with like, and against the first column shows what durability costs. " +
+				"The agent runs at its default log level (info: a line per lease), Kea at WARN as in the reference config.",
+		},
+	}, runs, rates)
+}
+
+// newDHCPBench sizes b's cells for its servers and rates.
+func newDHCPBench(b *dhcpv6Bench, runs int, rates []int) *dhcpv6Bench {
+	b.runs, b.rates = runs, rates
+	b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu = map[int][]Cell{}, map[int][]Cell{}, map[int][]Cell{}, map[int][]Cell{}, map[int][]Cell{}
 	for _, r := range b.rates {
-		b.exchanges[r], b.drops[r], b.avgDelay[r], b.maxDelay[r], b.cpu[r] = &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}, &[dhcpServers]Cell{}
+		for _, m := range b.metrics() {
+			m[r] = make([]Cell, len(b.servers))
+		}
 	}
+	b.held = make([]Cell, len(b.servers))
 	return b
 }
 
-func (b *dhcpv6Bench) name() string { return "DHCPv6" }
+func (b *dhcpv6Bench) metrics() []map[int][]Cell {
+	return []map[int][]Cell{b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu}
+}
+
+func (b *dhcpv6Bench) name() string { return b.key }
 
 // fail records reason for server s in every cell of rate (0: every rate).
 func (b *dhcpv6Bench) fail(s, rate int, reason string) {
 	for _, r := range b.rates {
 		if rate == 0 || r == rate {
-			for _, m := range []map[int]*[dhcpServers]Cell{b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu} {
+			for _, m := range b.metrics() {
 				m[r][s].Fail(reason)
 			}
 		}
@@ -70,36 +149,43 @@ func (b *dhcpv6Bench) fail(s, rate int, reason string) {
 
 func (b *dhcpv6Bench) run(t *testing.T) {
 	if err := errNotInstalled("perfdhcp"); err != nil {
-		for s := range dhcpServers {
+		for s := range b.servers {
 			b.fail(s, 0, err.Error())
 		}
 		return
 	}
-	keaMissing := errNotInstalled("kea-dhcp6")
-	if keaMissing != nil {
-		b.fail(serverKea, 0, keaMissing.Error())
+	missing := make([]error, len(b.servers))
+	for s, srv := range b.servers {
+		if missing[s] = errNotInstalled(srv.needs...); missing[s] != nil {
+			b.fail(s, 0, missing[s].Error())
+		}
+	}
+	if b.prepare != nil {
+		if err := b.prepare(t); err != nil {
+			for s := range b.servers {
+				b.fail(s, 0, err.Error())
+			}
+			return
+		}
 	}
 	lab := testlab.New(t)
 	for run := range b.runs {
-		var held [dhcpServers]float64
-		var measured [dhcpServers]bool
+		held := make([]float64, len(b.servers))
+		measured := make([]bool, len(b.servers))
 		for _, rate := range b.rates {
-			for s := range dhcpServers {
-				if s == serverKea && keaMissing != nil {
+			for s, srv := range b.servers {
+				if missing[s] != nil || skipped(srv.key) {
 					continue
 				}
-				if skipped(s) {
-					continue
-				}
-				p, cpu, err := b.once(t, lab, s, rate)
+				p, cpu, err := b.once(t, lab, srv, rate)
 				if err != nil {
-					t.Logf("run %d, %d/s, %s: %v", run+1, rate, b.section().Servers[s], err)
+					t.Logf("run %d, %d/s, %s: %v", run+1, rate, srv.label, err)
 					b.fail(s, rate, err.Error())
 					continue
 				}
 				cpuPer1000 := 1000 * cpu.Seconds() * 1000 / float64(max(p.Received[1], 1))
 				t.Logf("run %d, %d/s, %s: %.0f exchanges/s, %.3f %% drops, avg delay %.3f ms, max %.1f ms, server CPU %s (%.0f ms per 1,000 exchanges)",
-					run+1, rate, b.section().Servers[s], p.Rate, p.DropPercent(), p.AvgDelayMs(), p.MaxDelayMs(), cpu, cpuPer1000)
+					run+1, rate, srv.label, p.Rate, p.DropPercent(), p.AvgDelayMs(), p.MaxDelayMs(), cpu, cpuPer1000)
 				b.exchanges[rate][s].Add(p.Rate)
 				b.drops[rate][s].Add(p.DropPercent())
 				b.avgDelay[rate][s].Add(p.AvgDelayMs())
@@ -111,7 +197,7 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 				}
 			}
 		}
-		for s := range dhcpServers {
+		for s := range b.servers {
 			if measured[s] {
 				b.held[s].Add(held[s])
 			}
@@ -119,41 +205,15 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 	}
 }
 
-// once starts server s (serverAgent, …) on an empty lease database,
-// offers rate exchanges per second for perfdhcpSeconds and stops it. It
-// returns perfdhcp's report and the CPU time the server used meanwhile.
-func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhcp, time.Duration, error) {
-	dir := t.TempDir()
-	var server *daemon
-	if s != serverKea {
-		var args []string
-		if s == serverAgentNoFsync {
-			args = append(args, "--fsync=false")
-		}
-		// NETBOOT_BENCH_PROFILE_DIR=DIR keeps a CPU profile of every agent
-		// run there, to find what an exchange costs.
-		if dir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR"); dir != "" {
-			args = append(args, "--cpu-profile", filepath.Join(dir, fmt.Sprintf("dhcpv6-%s-%d.pprof", dhcpServerNames[s], rate)))
-		}
-		a, err := startAgent(t, lab, dir, args...)
-		if err != nil {
-			return Perfdhcp{}, 0, err
-		}
-		defer a.stop()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := a.serve(ctx, bootServer(lab, poolStart, poolEnd)); err != nil {
-			return Perfdhcp{}, 0, err
-		}
-		server = a.daemon
-	} else {
-		k, err := startKea(t, lab, dir)
-		if err != nil {
-			return Perfdhcp{}, 0, err
-		}
-		defer k.stop()
-		server = k
+// once starts srv on an empty lease database, offers rate exchanges per
+// second for perfdhcpSeconds and stops it. It returns perfdhcp's report
+// and the CPU time the server used meanwhile.
+func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate int) (Perfdhcp, time.Duration, error) {
+	server, err := srv.start(t, lab, t.TempDir())
+	if err != nil {
+		return Perfdhcp{}, 0, err
 	}
+	defer server.stop()
 	cpuBefore, err := server.cpuTime()
 	if err != nil {
 		return Perfdhcp{}, 0, err
@@ -178,8 +238,8 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 	}
 	// Where datagrams were lost: a socket whose receive buffer was full
 	// (Udp6RcvbufErrors) on the client's or the server's side.
-	t.Logf("%d/s, server %d: UDP receive-buffer drops: perfdhcp's side %d, server's side %d",
-		rate, s, udpErrors(ctx, lab, lab.ClientNS)-clientBefore, udpErrors(ctx, lab, lab.ServerNS)-serverBefore)
+	t.Logf("%d/s, %s: UDP receive-buffer drops: perfdhcp's side %d, server's side %d",
+		rate, srv.key, udpErrors(ctx, lab, lab.ClientNS)-clientBefore, udpErrors(ctx, lab, lab.ServerNS)-serverBefore)
 	p, err := ParsePerfdhcp(out)
 	if err != nil {
 		return p, 0, fmt.Errorf("%w (perfdhcp: %v)", err, runErr)
@@ -192,18 +252,30 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 	return p, cpuAfter - cpuBefore, nil
 }
 
-// dhcpServerNames name the servers in NETBOOT_BENCH_DHCP_SKIP, which
+// dhcpServerKeys name the servers in NETBOOT_BENCH_DHCP_SKIP, which
 // leaves some out (e.g. "kea,agent-nofsync" for A/B runs of the agent).
-var dhcpServerNames = [dhcpServers]string{"agent", "kea", "agent-nofsync"}
+func dhcpServerKeys(benches []bench) []string {
+	var keys []string
+	for _, b := range benches {
+		if d, ok := b.(*dhcpv6Bench); ok {
+			for _, s := range d.servers {
+				if !slices.Contains(keys, s.key) {
+					keys = append(keys, s.key)
+				}
+			}
+		}
+	}
+	return keys
+}
 
-func skipped(s int) bool {
-	return slices.Contains(strings.Split(os.Getenv("NETBOOT_BENCH_DHCP_SKIP"), ","), dhcpServerNames[s])
+func skipped(key string) bool {
+	return slices.Contains(strings.Split(os.Getenv("NETBOOT_BENCH_DHCP_SKIP"), ","), key)
 }
 
 func (b *dhcpv6Bench) section() Section {
 	s := Section{
-		Title: "DHCPv6: 4-way exchanges (perfdhcp)",
-		Intro: []string{
+		Title: b.title,
+		Intro: append([]string{
 			fmt.Sprintf("`perfdhcp -6 -l <client interface> -r RATE -p %d -R 1000000 -W 1000000` in the client namespace: "+
 				"Solicit → Advertise → Request → Reply for up to a million simulated clients (random DUIDs), "+
 				"against a server started afresh, with an empty lease database, for every run. Both servers lease from "+
@@ -212,36 +284,31 @@ func (b *dhcpv6Bench) section() Section {
 				"preference 255; Kea with `always-send`), so their answers are within a few bytes of each other. "+
 				"perfdhcp sends all its clients from one address, so the agent's per-source limit (`rate_limit.per_source_per_second`, "+
 				"20,000 messages/s by default) is off here, as Kea has none; its per-client limit stays on.", perfdhcpSeconds, poolPrefix),
-			"**How each persists.** By default the agent stores every lease in bbolt before the Reply that grants it " +
-				"leaves: one fsync per batch of messages read together (group commit), so a granted lease survives a " +
-				"power cut. Kea's memfile with `persist: true` appends each lease to its CSV file but **never fsyncs**: " +
-				"the leases of the last seconds before a power cut are lost, and so it does less work per lease. " +
-				"The third column is the agent with `--fsync=false`, which persists as Kea does (each lease written to " +
-				"the OS before its Reply, safe against a crash or kill -9, not against a power cut): that column against " +
-				"Kea compares like with like, and against the first column shows what durability costs. " +
-				"The agent runs at its default log level (info: a line per lease), Kea at WARN as in the reference config.",
-			"Drops = Solicits that never got their Reply (either answer lost), as a share of Solicits sent. " +
-				"`-W 1000000` lets perfdhcp wait one second (its drop time) for answers still in flight when the offered load " +
-				"stops, so those count as answered, not lost; 4-way exchanges/s = completed exchanges ÷ the seconds of offered load. " +
-				"Delay = time from a Solicit or Request to its answer, averaged over all answers; max is the longest. " +
-				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed " +
-				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.",
-		},
-		Servers: []string{"agent (bbolt, fsync per batch)", "Kea 2.2 (memfile, persist=true, no fsync)", "agent --fsync=false (bbolt, no fsync)"},
-		Runs:    b.runs,
+		}, append(slices.Clone(b.intro),
+			"Drops = Solicits that never got their Reply (either answer lost), as a share of Solicits sent. "+
+				"`-W 1000000` lets perfdhcp wait one second (its drop time) for answers still in flight when the offered load "+
+				"stops, so those count as answered, not lost; 4-way exchanges/s = completed exchanges ÷ the seconds of offered load. "+
+				"Delay = time from a Solicit or Request to its answer, averaged over all answers; max is the longest. "+
+				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed "+
+				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.")...),
+		Notes: b.notes,
+		Runs:  b.runs,
+	}
+	for _, srv := range b.servers {
+		s.Servers = append(s.Servers, srv.label)
 	}
 	for _, r := range b.rates {
 		rate := FormatNumber(float64(r), 0) + "/s offered"
 		s.Rows = append(s.Rows,
-			Row{Figure: rate + ": 4-way exchanges/s", Digits: 0, Better: HigherIsBetter, Cells: b.exchanges[r][:]},
-			Row{Figure: rate + ": drops %", Digits: 3, Better: LowerIsBetter, Cells: b.drops[r][:]},
-			Row{Figure: rate + ": avg delay ms", Digits: 2, Better: LowerIsBetter, Cells: b.avgDelay[r][:]},
-			Row{Figure: rate + ": max delay ms", Digits: 1, Better: LowerIsBetter, Cells: b.maxDelay[r][:]},
-			Row{Figure: rate + ": server CPU ms per 1,000 exchanges", Digits: 0, Better: LowerIsBetter, Cells: b.cpu[r][:]},
+			Row{Figure: rate + ": 4-way exchanges/s", Digits: 0, Better: HigherIsBetter, Cells: b.exchanges[r]},
+			Row{Figure: rate + ": drops %", Digits: 3, Better: LowerIsBetter, Cells: b.drops[r]},
+			Row{Figure: rate + ": avg delay ms", Digits: 2, Better: LowerIsBetter, Cells: b.avgDelay[r]},
+			Row{Figure: rate + ": max delay ms", Digits: 1, Better: LowerIsBetter, Cells: b.maxDelay[r]},
+			Row{Figure: rate + ": server CPU ms per 1,000 exchanges", Digits: 0, Better: LowerIsBetter, Cells: b.cpu[r]},
 		)
 	}
 	s.Rows = append(s.Rows, Row{Figure: fmt.Sprintf("highest offered rate held with < %.1f %% drops (0: none)", holdDrops),
-		Digits: 0, Better: HigherIsBetter, Cells: b.held[:]})
+		Digits: 0, Better: HigherIsBetter, Cells: b.held})
 	return s
 }
 

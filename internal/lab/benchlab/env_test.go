@@ -21,6 +21,7 @@ func machine(root string) [][2]string {
 		{"Agent (`git describe --always --dirty`)", gitDescribe(root)},
 		{"Go (`go version`)", firstLine("go", "version")},
 		{"Kea (`kea-dhcp6 -v`)", firstLine("kea-dhcp6", "-v")},
+		{"PostgreSQL (`postgres --version`)", firstLine(postgresBinary(), "--version")},
 		{"perfdhcp (`perfdhcp -v`)", firstLine("perfdhcp", "-v")},
 		{"tftpd-hpa (`in.tftpd -V`)", firstLine("in.tftpd", "-V")},
 		{"curl (`curl --version`)", firstLine("curl", "--version")},
@@ -34,6 +35,19 @@ func machine(root string) [][2]string {
 		rows = append(rows, [2]string{"Guest kernel", filepath.Base(kernels[len(kernels)-1])})
 	}
 	return rows
+}
+
+// postgresBinary is the PostgreSQL server binary: on PATH, else the
+// newest of Debian's /usr/lib/postgresql/VERSION/bin.
+func postgresBinary() string {
+	if _, err := exec.LookPath("postgres"); err == nil {
+		return "postgres"
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	if len(found) == 0 {
+		return "postgres"
+	}
+	return found[len(found)-1]
 }
 
 // firstLine runs a command and returns the first non-empty line it printed.

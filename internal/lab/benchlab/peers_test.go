@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -248,12 +249,20 @@ const (
 )
 
 // startKea runs kea-dhcp6 with testdata/peers/kea-dhcp6.json.tmpl on the
-// lab link (memfile, persist on, the agent's lifetimes and boot-file
-// classes), its lease file, logs, PID and lock files in dir.
-func startKea(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
+// lab link (the agent's lifetimes and boot-file classes), its logs, PID and
+// lock files in dir. Its leases are in pg when set (a PostgreSQL database
+// that kea-admin db-init made), else in a memfile in dir, persist on.
+func startKea(t *testing.T, lab *testlab.Lab, dir string, pg *keaPostgreSQL) (*daemon, error) {
 	t.Helper()
 	path := filepath.Join(dir, "kea6.json")
-	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir); err != nil {
+	params := map[string]string{}
+	if pg != nil {
+		params["PgHost"], params["PgName"], params["PgUser"] = pg.host, pg.name, pg.user
+		if pg.threads > 0 {
+			params["MultiThreading"] = strconv.Itoa(pg.threads)
+		}
+	}
+	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir, params); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "kea-dhcp6", filepath.Join(dir, "kea6.out"),
@@ -272,15 +281,18 @@ var peerConfigs embed.FS
 
 // writePeerConfig fills in a reference peer's configuration template for
 // this lab and run directory and writes it to path.
-func writePeerConfig(path, name string, lab *testlab.Lab, dir string) error {
+// params adds template parameters.
+func writePeerConfig(path, name string, lab *testlab.Lab, dir string, params map[string]string) error {
 	tmpl, err := template.ParseFS(peerConfigs, "testdata/peers/"+name)
 	if err != nil {
 		return err
 	}
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, map[string]string{
+	values := map[string]string{
 		"Interface": lab.ServerIf, "ServerAddr": lab.ServerAddr, "Prefix": lab.Prefix, "Pool": poolPrefix, "Dir": dir,
-	}); err != nil {
+	}
+	maps.Copy(values, params)
+	if err := tmpl.Execute(&out, values); err != nil {
 		return fmt.Errorf("rendering %s: %w", name, err)
 	}
 	return os.WriteFile(path, out.Bytes(), 0o644)
@@ -342,7 +354,7 @@ func startBusyboxHTTP(t *testing.T, lab *testlab.Lab, dir, logDir string) (*daem
 func startRadvd(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 	t.Helper()
 	path := filepath.Join(dir, "radvd.conf")
-	if err := writePeerConfig(path, "radvd.conf.tmpl", lab, dir); err != nil {
+	if err := writePeerConfig(path, "radvd.conf.tmpl", lab, dir, nil); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "radvd", filepath.Join(dir, "radvd.out"), nil,
@@ -377,17 +389,27 @@ func errNotInstalled(tools ...string) error {
 // completely: Kea's is valid JSON and neither leaves a field unset.
 func TestPeerConfigsRender(t *testing.T) {
 	lab := &testlab.Lab{ServerIf: "nbs0", ServerAddr: "2001:db8:1::1", Prefix: "2001:db8:1::/64"}
-	for _, name := range []string{"kea-dhcp6.json.tmpl", "radvd.conf.tmpl"} {
+	for _, c := range []struct {
+		name   string
+		params map[string]string
+		want   string
+	}{
+		{"kea-dhcp6.json.tmpl", nil, `"memfile"`},
+		{"kea-dhcp6.json.tmpl", map[string]string{"PgHost": "/tmp/pg", "PgName": "bench_1", "PgUser": "postgres"}, `"type": "postgresql", "host": "/tmp/pg"`},
+		{"kea-dhcp6.json.tmpl", map[string]string{"PgHost": "/tmp/pg", "PgName": "bench_1", "PgUser": "postgres", "MultiThreading": "4"}, `"thread-pool-size": 4`},
+		{"radvd.conf.tmpl", nil, "nbs0"},
+	} {
+		name := c.name
 		path := filepath.Join(t.TempDir(), name)
-		if err := writePeerConfig(path, name, lab, "/run/peer"); err != nil {
+		if err := writePeerConfig(path, name, lab, "/run/peer", c.params); err != nil {
 			t.Fatal(err)
 		}
 		out, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(out), "<no value>") || !strings.Contains(string(out), "nbs0") {
-			t.Errorf("%s rendered incompletely:\n%s", name, out)
+		if strings.Contains(string(out), "<no value>") || !strings.Contains(string(out), "nbs0") || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s with %v rendered incompletely, or without %s:\n%s", name, c.params, c.want, out)
 		}
 		if strings.HasSuffix(name, ".json.tmpl") && !json.Valid(out) {
 			t.Errorf("%s is not valid JSON:\n%s", name, out)

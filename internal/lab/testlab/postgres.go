@@ -1,6 +1,7 @@
 package testlab
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -8,9 +9,12 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // PostgreSQL is a database server a test started for itself: a cluster made
@@ -142,6 +146,26 @@ func (p *PostgreSQL) Stop(t testing.TB) {
 		t.Errorf("postgres (pid %d) did not stop within 30s; killed", p.cmd.Process.Pid)
 	}
 	p.cmd = nil
+}
+
+// SocketDir is the directory of the server's unix socket, which libpq
+// clients (psql, Kea) take as their host.
+func (p *PostgreSQL) SocketDir() string { return p.dir }
+
+// CreateDatabase creates an empty database named name and returns the URL
+// that connects to it.
+func (p *PostgreSQL) CreateDatabase(name string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, p.URL)
+	if err != nil {
+		return "", fmt.Errorf("connecting to %s: %w", p, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("creating database %s: %w", name, err)
+	}
+	return strings.Replace(p.URL, "@/postgres?", "@/"+url.PathEscape(name)+"?", 1), nil
 }
 
 // String is the URL, for logs.
