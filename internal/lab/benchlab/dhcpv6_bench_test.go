@@ -22,7 +22,6 @@ type dhcpv6Bench struct {
 	key   string // its name in NETBOOT_BENCH_ONLY
 	title string
 	intro []string
-	notes []string
 	// servers are the table's columns, the agent's first.
 	servers []dhcpServer
 	// prepare, when set, runs once before the runs, e.g. to start a
@@ -278,7 +277,7 @@ func (b *dhcpv6Bench) section() Section {
 		Intro: append([]string{
 			fmt.Sprintf("`perfdhcp -6 -l <client interface> -r RATE -p %d -R 1000000 -W 1000000` in the client namespace: "+
 				"Solicit → Advertise → Request → Reply for up to a million simulated clients (random DUIDs), "+
-				"against a server started afresh, with an empty lease database, for every run. Both servers lease from "+
+				"against a server started afresh, with an empty lease database, for every run. Every server leases from "+
 				"the same /96 (`%s`) with the same lifetimes and boot-file classes (`internal/lab/benchlab/testdata/peers/kea-dhcp6.json.tmpl` "+
 				"on the lab's interface and prefix), and the same options in every answer (DNS server, domain search list, "+
 				"preference 255; Kea with `always-send`), so their answers are within a few bytes of each other. "+
@@ -291,7 +290,6 @@ func (b *dhcpv6Bench) section() Section {
 				"Delay = time from a Solicit or Request to its answer, averaged over all answers; max is the longest. "+
 				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed "+
 				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.")...),
-		Notes: b.notes,
 		Runs:  b.runs,
 	}
 	for _, srv := range b.servers {
