@@ -290,7 +290,7 @@ func (b *dhcpv6Bench) section() Section {
 				"Delay = time from a Solicit or Request to its answer, averaged over all answers; max is the longest. "+
 				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed "+
 				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.")...),
-		Runs:  b.runs,
+		Runs: b.runs,
 	}
 	for _, srv := range b.servers {
 		s.Servers = append(s.Servers, srv.label)
