@@ -339,7 +339,7 @@ func holds(t *testing.T, conn *agentclient.Conn, address string) bool {
 // Information-requests are still answered, and once PostgreSQL is back the
 // agent grants leases again without a restart.
 func TestLeaseDatabaseOutage(t *testing.T) {
-	testlab.RequireRoot(t, "dhclient", "rdisc6", "curl")
+	testlab.RequireRoot(t, "dhclient", "rdisc6", "curl", "tftp")
 	lab := testlab.New(t)
 	pg := testlab.StartPostgreSQL(t)
 	stateDir := t.TempDir()
@@ -349,6 +349,7 @@ func TestLeaseDatabaseOutage(t *testing.T) {
 	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
 		t.Fatal(err)
 	}
+	putOutageArtifact(t, conn)
 
 	pg.Stop(t)
 	checkLeaseDBDown(t, lab, conn)
@@ -377,7 +378,7 @@ func TestLeaseDatabaseOutage(t *testing.T) {
 // and Information-requests are answered, and the log, status and metrics
 // say so), and Replies resume without restarting the agent.
 func TestLeaseDatabaseOutageUnderLoad(t *testing.T) {
-	testlab.RequireRoot(t, "perfdhcp", "tshark", "dhclient", "rdisc6", "curl")
+	testlab.RequireRoot(t, "perfdhcp", "tshark", "dhclient", "rdisc6", "curl", "tftp")
 	lab := testlab.New(t)
 	pg := testlab.StartPostgreSQL(t)
 	stateDir := t.TempDir()
@@ -390,6 +391,7 @@ func TestLeaseDatabaseOutageUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	putOutageArtifact(t, conn)
 
 	capture := captureReplies(t, lab)
 	load := lab.Command(t, lab.ClientNS, "perfdhcp", "-6", "-l", lab.ClientIf, "-r", "1000", "-p", "16", "-R", "1000000")
@@ -473,9 +475,20 @@ func labMetrics(t *testing.T, lab *testlab.Lab) string {
 	return lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
 }
 
+// outageArtifact is what checkLeaseDBDown fetches over HTTP and TFTP.
+var outageArtifact = []byte("served while the lease database is down\n")
+
+func putOutageArtifact(t *testing.T, conn *agentclient.Conn) {
+	t.Helper()
+	if _, err := putArtifact(t, conn, &netbootv1.ArtifactHeader{Path: "outage.txt", Sha256: sha(outageArtifact)}, outageArtifact); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkLeaseDBDown waits until the agent notices that the lease database is
 // down, then checks that its status and metrics say so and that it still
-// answers Router Solicitations and Information-requests.
+// answers Router Solicitations and Information-requests, and serves
+// artifacts over HTTP and TFTP (putOutageArtifact).
 func checkLeaseDBDown(t *testing.T, lab *testlab.Lab, conn *agentclient.Conn) {
 	t.Helper()
 	waitLeaseDB(t, conn, true)
@@ -488,6 +501,14 @@ func checkLeaseDBDown(t *testing.T, lab *testlab.Lab, conn *agentclient.Conn) {
 	lab.MustExec(t, lab.ClientNS, "rdisc6", "-1", "-w", "3000", lab.ClientIf)
 	if info := dhclient(t, lab, t.TempDir(), "-S"); !strings.Contains(info, "new_dhcp6_name_servers=2001:db8:1::53") {
 		t.Errorf("Information-request unanswered while the database is down:\n%s", info)
+	}
+	if body := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-6", "-sS", "--fail", "http://["+lab.ServerAddr+"]/outage.txt"); body != string(outageArtifact) {
+		t.Errorf("HTTP while the database is down got %q", body)
+	}
+	got := filepath.Join(t.TempDir(), "outage.txt")
+	lab.MustExec(t, lab.ClientNS, "tftp", "-6", lab.ServerAddr, "-m", "binary", "-c", "get", "outage.txt", got)
+	if body, err := os.ReadFile(got); err != nil || string(body) != string(outageArtifact) {
+		t.Errorf("TFTP while the database is down got %q, %v", body, err)
 	}
 }
 
