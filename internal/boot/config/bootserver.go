@@ -164,6 +164,10 @@ type RelayedLink struct {
 	Prefix          netip.Prefix
 	Ranges          []AddressRange
 	TemporaryRanges []AddressRange
+	// PrefixDelegation, when set, delegates prefixes to the link's
+	// requesting routers by IA_PD, as DHCPv6.PrefixDelegation does for the
+	// directly attached link; unset, the link's IA_PDs get NoPrefixAvail.
+	PrefixDelegation *PrefixDelegation
 	// DNSServers and DomainSearch, when set, replace dhcpv6's for the
 	// link's clients.
 	DNSServers   []netip.Addr

@@ -150,6 +150,11 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 					"the link's `prefix`. At least one."),
 				"temporary_ranges": rangesAttribute("Inclusive address ranges to lease the link's IA_TA temporary " +
 					"addresses from, inside the link's `prefix` and overlapping none of its `ranges`."),
+				"prefix_delegation": prefixDelegationAttribute("Prefixes to delegate by IA_PD to requesting routers on the "+
+					"link, as `dhcpv6.prefix_delegation` does on the boot server's own link, e.g. `{ start = "+
+					"\"2001:db8:1000::\", end = \"2001:db8:1000:ff00::\", length = 56 }` for 256 /56s. They must lie "+
+					"outside every link's prefix and apart from every other pool. Unset, the link's routers get "+
+					"NoPrefixAvail.", true),
 				"dns_servers":   addressListAttribute("DNS servers for the link's clients; empty sends `dhcpv6.dns_servers`."),
 				"domain_search": domainListAttribute("Search domains for the link's clients; empty sends `dhcpv6.domain_search`."),
 				"interface_id": schema.StringAttribute{
@@ -164,6 +169,43 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 			},
 		},
 	}
+}
+
+// prefixDelegationAttribute is a prefix_delegation: dhcpv6's, or, inElement,
+// a relayed link's, whose attributes cannot be Required (see
+// requiredInElement).
+func prefixDelegationAttribute(description string, inElement bool) schema.SingleNestedAttribute {
+	required := ""
+	if inElement {
+		required = "Required. "
+	}
+	a := schema.SingleNestedAttribute{
+		MarkdownDescription: description,
+		Optional:            true,
+		Attributes: map[string]schema.Attribute{
+			"start": schema.StringAttribute{
+				MarkdownDescription: required + "Address of the first prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:100::\"`.",
+				CustomType:          ipv6types.AddressType{},
+				Required:            !inElement,
+				Optional:            inElement,
+			},
+			"end": schema.StringAttribute{
+				MarkdownDescription: required + "Address of the last prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:111::\"`.",
+				CustomType:          ipv6types.AddressType{},
+				Required:            !inElement,
+				Optional:            inElement,
+			},
+			"length": schema.Int64Attribute{
+				MarkdownDescription: required + "Length of each delegated prefix, between 48 and 64, e.g. `64` or `56`.",
+				Required:            !inElement,
+				Optional:            inElement,
+			},
+		},
+	}
+	if inElement {
+		a.Validators = []validator.Object{requiredInElement{"start", "end", "length"}}
+	}
+	return a
 }
 
 // rangesAttribute is a list of inclusive address ranges, empty by default.
@@ -451,30 +493,11 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 					"temporary_ranges": rangesAttribute("Inclusive address ranges to lease IA_TA temporary addresses " +
 						"from (RFC 8415; dhcpd6.conf's `range6 … temporary`), inside `prefix` and overlapping neither " +
 						"each other nor `ranges`. Only with mode `stateful`."),
-					"prefix_delegation": schema.SingleNestedAttribute{
-						MarkdownDescription: "Prefixes to delegate to requesting routers by IA_PD (RFC 8415), as " +
-							"dhcpd6.conf's `prefix6 START END /LENGTH` says it: every prefix of `length` bits from the one " +
-							"at `start` to the one at `end`, e.g. `{ start = \"2001:db8:1:100::\", end = " +
-							"\"2001:db8:1:111::\", length = 64 }` for 18 /64s. They must lie outside `prefix`. Only with " +
-							"mode `stateful`; unset delegates nothing.",
-						Optional: true,
-						Attributes: map[string]schema.Attribute{
-							"start": schema.StringAttribute{
-								MarkdownDescription: "Address of the first prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:100::\"`.",
-								CustomType:          ipv6types.AddressType{},
-								Required:            true,
-							},
-							"end": schema.StringAttribute{
-								MarkdownDescription: "Address of the last prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:111::\"`.",
-								CustomType:          ipv6types.AddressType{},
-								Required:            true,
-							},
-							"length": schema.Int64Attribute{
-								MarkdownDescription: "Length of each delegated prefix, between 48 and 64, e.g. `64` or `56`.",
-								Required:            true,
-							},
-						},
-					},
+					"prefix_delegation": prefixDelegationAttribute("Prefixes to delegate to requesting routers by IA_PD (RFC 8415), as "+
+						"dhcpd6.conf's `prefix6 START END /LENGTH` says it: every prefix of `length` bits from the one "+
+						"at `start` to the one at `end`, e.g. `{ start = \"2001:db8:1:100::\", end = "+
+						"\"2001:db8:1:111::\", length = 64 }` for 18 /64s. They must lie outside `prefix` and every "+
+						"relayed link's prefix and pool. Only with mode `stateful`; unset delegates nothing.", false),
 					"dns_servers":   addressListAttribute("DNS servers sent in the DNS Recursive Name Server option."),
 					"domain_search": domainListAttribute("Search domains sent in the Domain Search List option."),
 					"preference": schema.Int64Attribute{

@@ -14,14 +14,16 @@ import (
 )
 
 // relayedBody is a stateful boot server whose relayed_links come from a map
-// of VLAN ids with for, each leasing ::<first>00 to ::<first>ff of its /64.
+// of VLAN ids with for, each leasing ::<first>00 to ::<first>ff of its /64
+// and delegating the /56s of 2001:db8:<id>00::/48.
 func relayedBody(vlans string, first map[string]int) string {
 	return fmt.Sprintf(`
   dhcpv6 = {
     ranges = [{ start = "2001:db8:1::1000", end = "2001:db8:1::1fff" }]
     relayed_links = { for name, id in %s : name => {
-      prefix = "2001:db8:${id}::/64"
-      ranges = [{ start = "2001:db8:${id}::${lookup(%s, name, 1)}00", end = "2001:db8:${id}::${lookup(%s, name, 1)}ff" }]
+      prefix            = "2001:db8:${id}::/64"
+      ranges            = [{ start = "2001:db8:${id}::${lookup(%s, name, 1)}00", end = "2001:db8:${id}::${lookup(%s, name, 1)}ff" }]
+      prefix_delegation = { start = "2001:db8:${id}00::", end = "2001:db8:${id}00:ff00::", length = 56 }
     } }
   }
 `, vlans, hclMap(first), hclMap(first))
@@ -53,6 +55,7 @@ func TestAccIPv6BootServer_relayedLinks(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan20").AtMapKey("prefix"), knownvalue.StringExact("2001:db8:20::/64")),
 					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan10").AtMapKey("ranges").AtSliceIndex(0).AtMapKey("end"), knownvalue.StringExact("2001:db8:10::1ff")),
 					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan10").AtMapKey("dns_servers"), knownvalue.ListSizeExact(0)),
+					statecheck.ExpectKnownValue(testResource, links.AtMapKey("vlan20").AtMapKey("prefix_delegation").AtMapKey("end"), knownvalue.StringExact("2001:db8:2000:ff00::")),
 				},
 			},
 			{

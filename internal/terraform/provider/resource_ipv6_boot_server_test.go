@@ -116,6 +116,26 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			   } }
 			 }`,
 			`dhcpv6.relayed_links["vlan20"].ranges[0].end 2001:db8:99::1ff is outside prefix 2001:db8:20::/64`},
+		{"two relayed links delegate one prefix", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   relayed_links = { for name, id in { vlan10 = 10, vlan20 = 20 } : name => {
+			     prefix            = "2001:db8:${id}::/64"
+			     ranges            = [{ start = "2001:db8:${id}::100", end = "2001:db8:${id}::1ff" }]
+			     prefix_delegation = { start = "2001:db8:1000::", end = "2001:db8:10ff::", length = 48 }
+			   } }
+			 }`,
+			`dhcpv6.relayed_links["vlan20"].prefix_delegation overlaps the prefixes dhcpv6.relayed_links["vlan10"].prefix_delegation delegates`},
+		{"relayed link delegates without a length", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   relayed_links = { vlan10 = {
+			     prefix            = "2001:db8:10::/64"
+			     ranges            = [{ start = "2001:db8:10::100", end = "2001:db8:10::1ff" }]
+			     prefix_delegation = { start = "2001:db8:1000::", end = "2001:db8:10ff::" }
+			   } }
+			 }`,
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation sets no length`},
 		{"stateful without ranges", "2001:db8:1::/64", ``,
 			`dhcpv6.ranges needs at least one range when mode is "stateful"`},
 		{"stateful with managed off", "2001:db8:1::/64",

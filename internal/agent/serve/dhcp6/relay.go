@@ -172,12 +172,13 @@ func (s *Server) RelayedLinks() []RelayedLinkStatus {
 }
 
 // relayedConfig is cfg as the clients of link l see it: l's prefix,
-// ranges and, where l sets them, DNS options; everything else as cfg.
+// ranges, prefix delegation and, where l sets them, DNS options;
+// everything else as cfg.
 func relayedConfig(cfg Config, l config.RelayedLink) Config {
 	cfg.Prefix = l.Prefix
 	cfg.DHCPv6.Ranges = l.Ranges
 	cfg.DHCPv6.TemporaryRanges = l.TemporaryRanges
-	cfg.DHCPv6.PrefixDelegation = nil
+	cfg.DHCPv6.PrefixDelegation = l.PrefixDelegation
 	if len(l.DNSServers) > 0 {
 		cfg.DHCPv6.DNSServers = l.DNSServers
 	}
@@ -232,12 +233,10 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 	return nil
 }
 
-// ownsLease reports whether l was leased from cfg's ranges.
+// ownsLease reports whether l was leased from cfg's ranges or delegated
+// from its pool.
 func ownsLease(cfg *Config, l lease.Lease) bool {
-	if l.Kind == lease.PD {
-		return false
-	}
-	return inSpace(l.Kind, netip.PrefixFrom(l.Address, 128), cfg)
+	return inSpace(l.Kind, l.Prefix(), cfg)
 }
 
 // handlerFor is the handler of the link a relay names by link-address:
@@ -337,8 +336,8 @@ func (s *Server) unwrapDatagram(rm *dhcpv6.RelayMessage, peer netip.Addr) (relay
 // leasequeryHandler is the handler of the link a LEASEQUERY sent straight
 // to the server asks about (RFC 5007 section 4.3.2): the link its
 // link-address is on; with no link-address, the link holding the queried
-// address, or the first where the queried client has bindings; else the
-// direct link's, which refuses it as it always did.
+// address or delegating its prefix, or the first where the queried client
+// has bindings; else the direct link's, which refuses it as it always did.
 func (s *Server) leasequeryHandler(req *dhcpv6.Message, now time.Time) *handler {
 	opt := req.GetOneOption(dhcpv6.OptionLQQuery)
 	if opt == nil {
@@ -360,6 +359,11 @@ func (s *Server) leasequeryHandler(req *dhcpv6.Message, now time.Time) *handler 
 			if a, ok := netip.AddrFromSlice(o.IPv6Addr); ok {
 				if h, _, ok := s.handlerFor(a); ok {
 					return h
+				}
+				for h := range s.handlers() {
+					if delegates(h.cfg.Load(), a) {
+						return h
+					}
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 )
@@ -19,33 +20,9 @@ import (
 // server on a third link. Each dhclient leases from its own link's range
 // and gets the boot-file URL naming the server's global address.
 func TestDhclientThroughDhcrelay(t *testing.T) {
-	testlab.RequireRoot(t, "dhclient", "dhcrelay")
-	lab := testlab.New(t)
-	links := []*testlab.RoutedLink{lab.AddRoutedLink(t, 1), lab.AddRoutedLink(t, 2)}
-	cfg := labBootConfig(t, lab, config.DHCPv6Stateful)
-	for i, l := range links {
-		p := netip.MustParsePrefix(l.Prefix)
-		cfg.DHCPv6.RelayedLinks = append(cfg.DHCPv6.RelayedLinks, config.RelayedLink{
-			Name: fmt.Sprintf("link%d", i+1), Prefix: p,
-			Ranges: []config.AddressRange{{Start: p.Addr().Next().Next(), End: netip.MustParseAddr(strings.TrimSuffix(l.Prefix, "/64") + "ff")}},
-		})
-	}
+	lab, links, cfg := relayLab(t)
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
-
-	// The relay hears clients on both links and unicasts to the server
-	// through the router's interface on the server's link.
-	relayOut := &bytes.Buffer{}
-	relay := lab.Command(t, lab.ClientNS, "dhcrelay", "-6", "-d", "-pf", filepath.Join(t.TempDir(), "dhcrelay.pid"),
-		"-l", links[0].RouterIf, "-l", links[1].RouterIf, "-u", lab.ServerAddr+"%"+lab.ClientIf)
-	relay.Stdout, relay.Stderr = relayOut, relayOut
-	if err := relay.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("dhcrelay output:\n%s", relayOut)
-		}
-	})
+	startDhcrelay(t, lab, links...)
 
 	for i, l := range links {
 		want := cfg.DHCPv6.RelayedLinks[i]
@@ -85,5 +62,74 @@ func TestDhclientThroughDhcrelay(t *testing.T) {
 	}
 	if st.RelayUnknownLink != 0 || st.RelayHopLimit != 0 {
 		t.Errorf("relay drops: unknown link %d, hop limit %d", st.RelayUnknownLink, st.RelayHopLimit)
+	}
+}
+
+// relayLab is the lab of a site with two links behind one router, and a
+// configuration serving both as relayed links, each leasing from ::2 to
+// ::ff of its prefix.
+func relayLab(t *testing.T) (*testlab.Lab, []*testlab.RoutedLink, Config) {
+	t.Helper()
+	testlab.RequireRoot(t, "dhclient", "dhcrelay")
+	lab := testlab.New(t)
+	links := []*testlab.RoutedLink{lab.AddRoutedLink(t, 1), lab.AddRoutedLink(t, 2)}
+	cfg := labBootConfig(t, lab, config.DHCPv6Stateful)
+	for i, l := range links {
+		p := netip.MustParsePrefix(l.Prefix)
+		cfg.DHCPv6.RelayedLinks = append(cfg.DHCPv6.RelayedLinks, config.RelayedLink{
+			Name: fmt.Sprintf("link%d", i+1), Prefix: p,
+			Ranges: []config.AddressRange{{Start: p.Addr().Next().Next(), End: netip.MustParseAddr(strings.TrimSuffix(l.Prefix, "/64") + "ff")}},
+		})
+	}
+	return lab, links, cfg
+}
+
+// startDhcrelay runs ISC dhcrelay -6 in the router: it hears clients on
+// links and unicasts to the server through the router's interface on the
+// server's link. Its output goes to the test log on failure.
+func startDhcrelay(t *testing.T, lab *testlab.Lab, links ...*testlab.RoutedLink) {
+	t.Helper()
+	args := []string{"dhcrelay", "-6", "-d", "-pf", filepath.Join(t.TempDir(), "dhcrelay.pid")}
+	for _, l := range links {
+		args = append(args, "-l", l.RouterIf)
+	}
+	relayOut := &bytes.Buffer{}
+	relay := lab.Command(t, lab.ClientNS, append(args, "-u", lab.ServerAddr+"%"+lab.ClientIf)...)
+	relay.Stdout, relay.Stderr = relayOut, relayOut
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("dhcrelay output:\n%s", relayOut)
+		}
+	})
+}
+
+// TestDhclientPrefixDelegationThroughDhcrelay: a router behind dhcrelay
+// -6 asks for a prefix (dhclient -P) and gets one of its own link's pool,
+// which the server counts on that link.
+func TestDhclientPrefixDelegationThroughDhcrelay(t *testing.T) {
+	lab, links, cfg := relayLab(t)
+	pool := &config.PrefixDelegation{Start: netip.MustParseAddr("2001:db8:1000::"), End: netip.MustParseAddr("2001:db8:1000:ff00::"), Length: 56}
+	cfg.DHCPv6.RelayedLinks[0].PrefixDelegation = pool
+	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
+	startDhcrelay(t, lab, links...)
+
+	d := newDhclient(t)
+	d.runOn(t, lab, links[0].NS, links[0].ClientIf, "-P")
+	env := d.waitEvent(t, 60*time.Second, "BOUND6")
+	p := netip.MustParsePrefix(d.leaseFileMatch(t, iaprefPattern))
+	if !pool.Contains(p) {
+		t.Fatalf("dhclient on %s got prefix %s, not one of link1's pool %+v", links[0].Prefix, p, *pool)
+	}
+	if got := env["new_ip6_prefix"]; got != p.String() {
+		t.Errorf("script got new_ip6_prefix=%q, lease file says %s", got, p)
+	}
+	if l, ok := findLease(srv.Leases(), p.Addr()); !ok || l.Kind != lease.PD || l.Prefix() != p {
+		t.Fatalf("server leases %v, want the delegation of %s", srv.Leases(), p)
+	}
+	if st := srv.RelayedLinks(); st[0].Leases != 1 || st[1].Leases != 0 {
+		t.Errorf("RelayedLinks() = %+v, want the delegation on link1", st)
 	}
 }
