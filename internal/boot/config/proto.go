@@ -39,8 +39,13 @@ var Defaults = struct {
 	DHCPv6Mode:              DHCPv6Stateful,
 	// A client gets 20 messages at once and 10 a second after; one source
 	// address gets 20,000 a second, above the 16,000 messages a second of
-	// perfdhcp's 8,000 exchanges, the most the benchmarks offer.
-	RateLimit: RateLimit{PerClientPerSecond: 10, Burst: 20, PerSourcePerSecond: 20000, PerSourceBurst: 40000},
+	// perfdhcp's 8,000 exchanges, the most the benchmarks offer. One relay
+	// gets 5,000 a second, a quarter of that, and 10,000 at once: the
+	// Solicit, Request and a retransmission or two of thousands of
+	// machines powered on together behind it, while a relay gone wild
+	// leaves most of the server to the others.
+	RateLimit: RateLimit{PerClientPerSecond: 10, Burst: 20, PerSourcePerSecond: 20000, PerSourceBurst: 40000,
+		PerRelayPerSecond: 5000, PerRelayBurst: 10000},
 	// A host asks for one address per interface, a router for a prefix or
 	// two: 8 IAs in one message and 16 leases per DUID leave room for a
 	// multi-homed client and its retries while stopping a flood of IAs.
@@ -102,6 +107,8 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 			Burst:              rl.GetBurst(),
 			PerSourcePerSecond: rl.GetPerSourcePerSecond(),
 			PerSourceBurst:     rl.GetPerSourceBurst(),
+			PerRelayPerSecond:  rl.GetPerRelayPerSecond(),
+			PerRelayBurst:      rl.GetPerRelayBurst(),
 		}
 	}
 	if d.GetPreference() > 255 {
@@ -206,6 +213,8 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 				Burst:              b.DHCPv6.RateLimit.Burst,
 				PerSourcePerSecond: b.DHCPv6.RateLimit.PerSourcePerSecond,
 				PerSourceBurst:     b.DHCPv6.RateLimit.PerSourceBurst,
+				PerRelayPerSecond:  b.DHCPv6.RateLimit.PerRelayPerSecond,
+				PerRelayBurst:      b.DHCPv6.RateLimit.PerRelayBurst,
 			},
 			AllowLeasequery:    b.DHCPv6.AllowLeasequery,
 			MaxIasPerMessage:   proto.Uint32(uint32(b.DHCPv6.MaxIAsPerMessage)),

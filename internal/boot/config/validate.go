@@ -363,6 +363,7 @@ func (rl *RateLimit) validate(errs *FieldErrors) {
 	}{
 		{rl.PerClientPerSecond, rl.Burst, "per_client_per_second", "burst"},
 		{rl.PerSourcePerSecond, rl.PerSourceBurst, "per_source_per_second", "per_source_burst"},
+		{rl.PerRelayPerSecond, rl.PerRelayBurst, "per_relay_per_second", "per_relay_burst"},
 	} {
 		if b.rate > MaxRate {
 			errs.add(fmt.Sprintf("must be between 0 (no limit) and %d messages per second", MaxRate), at(b.rateName)...)

@@ -86,6 +86,8 @@ type rateLimitModel struct {
 	Burst              types.Int64 `tfsdk:"burst"`
 	PerSourcePerSecond types.Int64 `tfsdk:"per_source_per_second"`
 	PerSourceBurst     types.Int64 `tfsdk:"per_source_burst"`
+	PerRelayPerSecond  types.Int64 `tfsdk:"per_relay_per_second"`
+	PerRelayBurst      types.Int64 `tfsdk:"per_relay_burst"`
 }
 
 type addressRangeModel struct {
@@ -130,6 +132,8 @@ var (
 		"burst":                 types.Int64Type,
 		"per_source_per_second": types.Int64Type,
 		"per_source_burst":      types.Int64Type,
+		"per_relay_per_second":  types.Int64Type,
+		"per_relay_burst":       types.Int64Type,
 	}
 
 	routerAdvertisementAttrTypes = map[string]attr.Type{
@@ -222,6 +226,8 @@ func rateLimitValue(rl config.RateLimit) types.Object {
 		"burst":                 types.Int64Value(int64(rl.Burst)),
 		"per_source_per_second": types.Int64Value(int64(rl.PerSourcePerSecond)),
 		"per_source_burst":      types.Int64Value(int64(rl.PerSourceBurst)),
+		"per_relay_per_second":  types.Int64Value(int64(rl.PerRelayPerSecond)),
+		"per_relay_burst":       types.Int64Value(int64(rl.PerRelayBurst)),
 	})
 }
 
@@ -361,6 +367,7 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 	rl := &netbootv1.DHCPv6RateLimit{
 		PerClientPerSecond: d.RateLimit.PerClientPerSecond, Burst: d.RateLimit.Burst,
 		PerSourcePerSecond: d.RateLimit.PerSourcePerSecond, PerSourceBurst: d.RateLimit.PerSourceBurst,
+		PerRelayPerSecond: d.RateLimit.PerRelayPerSecond, PerRelayBurst: d.RateLimit.PerRelayBurst,
 	}
 	if !dh.RateLimit.IsNull() && !dh.RateLimit.IsUnknown() {
 		var m rateLimitModel
@@ -370,6 +377,8 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 		rl.Burst = num(m.Burst, rl.Burst, rlPath.AtName("burst"))
 		rl.PerSourcePerSecond = num(m.PerSourcePerSecond, rl.PerSourcePerSecond, rlPath.AtName("per_source_per_second"))
 		rl.PerSourceBurst = num(m.PerSourceBurst, rl.PerSourceBurst, rlPath.AtName("per_source_burst"))
+		rl.PerRelayPerSecond = num(m.PerRelayPerSecond, rl.PerRelayPerSecond, rlPath.AtName("per_relay_per_second"))
+		rl.PerRelayBurst = num(m.PerRelayBurst, rl.PerRelayBurst, rlPath.AtName("per_relay_burst"))
 	}
 	pb.Dhcpv6.RateLimit = rl
 	pb.Dhcpv6.Ranges = rangesToProto(ctx, dh.Ranges, &diags)
@@ -562,6 +571,7 @@ func rateLimitFromProto(rl *netbootv1.DHCPv6RateLimit) types.Object {
 	return rateLimitValue(config.RateLimit{
 		PerClientPerSecond: rl.GetPerClientPerSecond(), Burst: rl.GetBurst(),
 		PerSourcePerSecond: rl.GetPerSourcePerSecond(), PerSourceBurst: rl.GetPerSourceBurst(),
+		PerRelayPerSecond: rl.GetPerRelayPerSecond(), PerRelayBurst: rl.GetPerRelayBurst(),
 	})
 }
 

@@ -151,6 +151,8 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 							"burst":                 schema.Int64Attribute{MarkdownDescription: "Messages one client DUID may send at once.", Computed: true},
 							"per_source_per_second": schema.Int64Attribute{MarkdownDescription: "Messages per second one source address may send after its burst.", Computed: true},
 							"per_source_burst":      schema.Int64Attribute{MarkdownDescription: "Messages one source address may send at once.", Computed: true},
+							"per_relay_per_second":  schema.Int64Attribute{MarkdownDescription: "Relay-Forwards per second one relay address may send after its burst.", Computed: true},
+							"per_relay_burst":       schema.Int64Attribute{MarkdownDescription: "Relay-Forwards one relay address may send at once.", Computed: true},
 						},
 					},
 					"allow_leasequery":      schema.BoolAttribute{MarkdownDescription: "Whether RFC 5007 LEASEQUERY is answered.", Computed: true},

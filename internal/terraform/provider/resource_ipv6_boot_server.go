@@ -73,9 +73,9 @@ func rateLimitAttribute() schema.SingleNestedAttribute {
 		}
 	}
 	return schema.SingleNestedAttribute{
-		MarkdownDescription: "Per-client limits on DHCPv6 messages: a token bucket per client DUID and one per " +
+		MarkdownDescription: "Per-client limits on DHCPv6 messages: a token bucket per client DUID, one per " +
 			"source address (clients send from their link-local address, so a host inventing DUIDs is caught " +
-			"too). Messages over a limit are dropped before any lease work, counted in " +
+			"too) and one per relay address. Messages over a limit are dropped before any lease work, counted in " +
 			"`netboot_dhcpv6_dropped_by_reason_total{reason=\"rate_limited\"}` and logged at most once per " +
 			"client every 10 seconds. A rate of `0` turns that bucket off; a bucket that is on needs a burst of " +
 			"at least 2, since a client sends its Request right after its Solicit.",
@@ -91,6 +91,13 @@ func rateLimitAttribute() schema.SingleNestedAttribute {
 				"such as perfdhcp, which simulate many clients from one address, are not throttled; on a link "+
 				"of real hosts only, a few times `per_client_per_second` is enough.", d.PerSourcePerSecond, config.MaxRate),
 			"per_source_burst": count("Messages one source address may send at once.", d.PerSourceBurst, config.MaxBurst),
+			"per_relay_per_second": count("Relay-Forwards per second one DHCPv6 relay address may send after its "+
+				"burst, counted before they are unwrapped, so one relay gone wild (or a flood sent in a relay's "+
+				"name) leaves the server to the other relays' clients. Drops are also counted in "+
+				"`netboot_dhcpv6_relay_dropped_total{reason=\"rate_limited\"}`. The clients behind a relay "+
+				"still have their own limits.", d.PerRelayPerSecond, config.MaxRate),
+			"per_relay_burst": count("Relay-Forwards one relay address may send at once: the clients of its "+
+				"links powering on together.", d.PerRelayBurst, config.MaxBurst),
 		},
 	}
 }

@@ -555,7 +555,7 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 			DnsServers:       []string{"2001:db8:1::53"}, DomainSearch: []string{"lab.example"}, Preference: 255,
 			RenewTimeSeconds: 1800, RebindTimeSeconds: 2880, PreferredLifetimeSeconds: 3600, ValidLifetimeSeconds: 7200,
 			RapidCommit: true, InfoRefreshTimeSeconds: 600,
-			RateLimit:       &netbootv1.DHCPv6RateLimit{PerClientPerSecond: 3, Burst: 6, PerSourcePerSecond: 0, PerSourceBurst: 0},
+			RateLimit:       &netbootv1.DHCPv6RateLimit{PerClientPerSecond: 3, Burst: 6, PerSourcePerSecond: 0, PerSourceBurst: 0, PerRelayPerSecond: 7, PerRelayBurst: 14},
 			AllowLeasequery: true,
 			// 0 (no limit) reads back as 0, not as the default.
 			MaxIasPerMessage: proto.Uint32(4), MaxLeasesPerClient: proto.Uint32(0),
@@ -563,7 +563,8 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 				"vlan10": {Prefix: "2001:db8:10::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:10::100", End: "2001:db8:10::1ff"}}},
 				"vlan20": {Prefix: "2001:db8:20::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:20::100", End: "2001:db8:20::1ff"}},
 					TemporaryRanges: []*netbootv1.AddressRange{{Start: "2001:db8:20::1000", End: "2001:db8:20::10ff"}},
-					DnsServers:      []string{"2001:db8:20::53"}, DomainSearch: []string{"vlan20.example"}, InterfaceId: "eth1.20"},
+					DnsServers:      []string{"2001:db8:20::53"}, DomainSearch: []string{"vlan20.example"}, InterfaceId: "eth1.20",
+					PrefixDelegation: &netbootv1.PrefixDelegation{Start: "2001:db8:2000::", End: "2001:db8:20ff::", Length: 48}},
 			},
 		},
 		Boot: &netbootv1.Boot{

@@ -4669,8 +4669,12 @@ type DHCPv6RateLimit struct {
 	// source address, whatever DUIDs they carry.
 	PerSourcePerSecond uint32 `protobuf:"varint,3,opt,name=per_source_per_second,json=perSourcePerSecond,proto3" json:"per_source_per_second,omitempty"`
 	PerSourceBurst     uint32 `protobuf:"varint,4,opt,name=per_source_burst,json=perSourceBurst,proto3" json:"per_source_burst,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// per_relay_per_second and per_relay_burst bound the Relay-Forwards from
+	// one relay address, before they are unwrapped.
+	PerRelayPerSecond uint32 `protobuf:"varint,5,opt,name=per_relay_per_second,json=perRelayPerSecond,proto3" json:"per_relay_per_second,omitempty"`
+	PerRelayBurst     uint32 `protobuf:"varint,6,opt,name=per_relay_burst,json=perRelayBurst,proto3" json:"per_relay_burst,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *DHCPv6RateLimit) Reset() {
@@ -4727,6 +4731,20 @@ func (x *DHCPv6RateLimit) GetPerSourcePerSecond() uint32 {
 func (x *DHCPv6RateLimit) GetPerSourceBurst() uint32 {
 	if x != nil {
 		return x.PerSourceBurst
+	}
+	return 0
+}
+
+func (x *DHCPv6RateLimit) GetPerRelayPerSecond() uint32 {
+	if x != nil {
+		return x.PerRelayPerSecond
+	}
+	return 0
+}
+
+func (x *DHCPv6RateLimit) GetPerRelayBurst() uint32 {
+	if x != nil {
+		return x.PerRelayBurst
 	}
 	return 0
 }
@@ -5169,12 +5187,14 @@ const file_netboot_proto_rawDesc = "" +
 	"\n" +
 	"operations\x18\x01 \x03(\v2\x14.netboot.v1.ProgressR\n" +
 	"operations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x02\n" +
 	"\x0fDHCPv6RateLimit\x121\n" +
 	"\x15per_client_per_second\x18\x01 \x01(\rR\x12perClientPerSecond\x12\x14\n" +
 	"\x05burst\x18\x02 \x01(\rR\x05burst\x121\n" +
 	"\x15per_source_per_second\x18\x03 \x01(\rR\x12perSourcePerSecond\x12(\n" +
-	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst\";\n" +
+	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst\x12/\n" +
+	"\x14per_relay_per_second\x18\x05 \x01(\rR\x11perRelayPerSecond\x12&\n" +
+	"\x0fper_relay_burst\x18\x06 \x01(\rR\rperRelayBurst\";\n" +
 	"\x18ProbeOtherServersRequest\x12\x1f\n" +
 	"\vboot_server\x18\x01 \x01(\tR\n" +
 	"bootServer2\xb8\x11\n" +

@@ -298,6 +298,20 @@ func (s *Server) handlers() iter.Seq[*handler] {
 	}
 }
 
+// allowRelay is the per-relay token bucket of a Relay-Forward from relay,
+// taken before the message is parsed, so one relay (or a flood sent in its
+// name) cannot take the server from the others; it counts as dropped, and
+// logs, what it refuses.
+func (s *Server) allowRelay(limits *limiters, relay netip.Addr, now time.Time) bool {
+	key := relay.As16()
+	v := limits.relay.allow(key[:], now)
+	if !v.ok {
+		s.stats.relayRateLimited.Add(1)
+		s.rateLimited(v, dhcpv6.MessageTypeRelayForward, "relay", limits.cfg.PerRelayPerSecond, limits.cfg.PerRelayBurst, "peer", relay)
+	}
+	return v.ok
+}
+
 // unwrapDatagram is the client message inside a Relay-Forward, the relays
 // it came through and what the innermost saw of the client; ok is false,
 // with the drop counted and logged, when it is not to be answered.

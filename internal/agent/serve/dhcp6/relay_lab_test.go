@@ -2,6 +2,7 @@ package dhcp6
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -131,5 +132,45 @@ func TestDhclientPrefixDelegationThroughDhcrelay(t *testing.T) {
 	}
 	if st := srv.RelayedLinks(); st[0].Leases != 1 || st[1].Leases != 0 {
 		t.Errorf("RelayedLinks() = %+v, want the delegation on link1", st)
+	}
+}
+
+// TestRelayFloodDoesNotStarveOtherRelays: Kea's perfdhcp simulates a relay
+// (-A 1) flooding the server from its own address while dhcrelay relays a
+// real client: the flood is cut to its relay's rate limit before any
+// parsing, and the client behind dhcrelay still gets its lease.
+func TestRelayFloodDoesNotStarveOtherRelays(t *testing.T) {
+	lab, links, cfg := relayLab(t)
+	testlab.RequireRoot(t, "perfdhcp")
+	cfg.DHCPv6.RateLimit.PerRelayPerSecond, cfg.DHCPv6.RateLimit.PerRelayBurst = 200, 400
+	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
+	startDhcrelay(t, lab, links...)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	flood := make(chan string, 1)
+	go func() {
+		// perfdhcp exits non-zero when its exchanges are dropped: the point.
+		out, _ := lab.Exec(ctx, lab.ClientNS, "perfdhcp", "-6", "-A", "1", "-l", lab.ClientIf, "-r", "3000", "-p", "8", "-R", "100000", lab.ServerAddr)
+		flood <- out
+	}()
+	time.Sleep(2 * time.Second)
+	d := newDhclient(t)
+	d.runOn(t, lab, links[0].NS, links[0].ClientIf)
+	d.waitEvent(t, 30*time.Second, "BOUND6")
+	addr := d.leasedAddr(t)
+	if !inRanges(addr, cfg.DHCPv6.RelayedLinks[0].Ranges) {
+		t.Errorf("client behind dhcrelay leased %s, want one of link1's", addr)
+	}
+	out := <-flood
+	st := srv.Stats()
+	rf := st.ByType["RELAY-FORW"]
+	t.Logf("RELAY-FORW %+v, relay rate limited %d, unknown link %d", rf, st.RelayRateLimited, st.RelayUnknownLink)
+	if st.RelayRateLimited == 0 {
+		t.Errorf("no Relay-Forward of the flood was rate limited; perfdhcp said:\n%s", out)
+	}
+	// About burst + 8 s × rate passed; the rest was refused unparsed.
+	if passed := rf.Received - st.RelayRateLimited; passed > 400+9*200+20 {
+		t.Errorf("%d Relay-Forwards passed the relay limit of 200/s (burst 400) in 8 s", passed)
 	}
 }
