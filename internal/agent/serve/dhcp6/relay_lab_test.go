@@ -1,7 +1,6 @@
 package dhcp6
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -23,7 +22,7 @@ import (
 func TestDhclientThroughDhcrelay(t *testing.T) {
 	lab, links, cfg := relayLab(t)
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
-	startDhcrelay(t, lab, links...)
+	lab.StartDhcrelay(t, links...)
 
 	for i, l := range links {
 		want := cfg.DHCPv6.RelayedLinks[i]
@@ -85,28 +84,6 @@ func relayLab(t *testing.T) (*testlab.Lab, []*testlab.RoutedLink, Config) {
 	return lab, links, cfg
 }
 
-// startDhcrelay runs ISC dhcrelay -6 in the router: it hears clients on
-// links and unicasts to the server through the router's interface on the
-// server's link. Its output goes to the test log on failure.
-func startDhcrelay(t *testing.T, lab *testlab.Lab, links ...*testlab.RoutedLink) {
-	t.Helper()
-	args := []string{"dhcrelay", "-6", "-d", "-pf", filepath.Join(t.TempDir(), "dhcrelay.pid")}
-	for _, l := range links {
-		args = append(args, "-l", l.RouterIf)
-	}
-	relayOut := &bytes.Buffer{}
-	relay := lab.Command(t, lab.ClientNS, append(args, "-u", lab.ServerAddr+"%"+lab.ClientIf)...)
-	relay.Stdout, relay.Stderr = relayOut, relayOut
-	if err := relay.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("dhcrelay output:\n%s", relayOut)
-		}
-	})
-}
-
 // TestDhclientPrefixDelegationThroughDhcrelay: a router behind dhcrelay
 // -6 asks for a prefix (dhclient -P) and gets one of its own link's pool,
 // which the server counts on that link.
@@ -115,7 +92,7 @@ func TestDhclientPrefixDelegationThroughDhcrelay(t *testing.T) {
 	pool := &config.PrefixDelegation{Start: netip.MustParseAddr("2001:db8:1000::"), End: netip.MustParseAddr("2001:db8:1000:ff00::"), Length: 56}
 	cfg.DHCPv6.RelayedLinks[0].PrefixDelegation = pool
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
-	startDhcrelay(t, lab, links...)
+	lab.StartDhcrelay(t, links...)
 
 	d := newDhclient(t)
 	d.runOn(t, lab, links[0].NS, links[0].ClientIf, "-P")
@@ -144,7 +121,7 @@ func TestRelayFloodDoesNotStarveOtherRelays(t *testing.T) {
 	testlab.RequireRoot(t, "perfdhcp")
 	cfg.DHCPv6.RateLimit.PerRelayPerSecond, cfg.DHCPv6.RateLimit.PerRelayBurst = 200, 400
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
-	startDhcrelay(t, lab, links...)
+	lab.StartDhcrelay(t, links...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -508,3 +508,41 @@ func TestRelayedLinkByInterfaceID(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyEditingOneRelayedLink checks that Apply changing one link's
+// range changes that link in place and leaves every other link as it was:
+// the same handler and pool, its leases and the relays heard.
+func TestApplyEditingOneRelayedLink(t *testing.T) {
+	srv, conn, _ := relayServer(t)
+	cid, _ := batchClient(31)
+	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:10::1"}), 547)
+	if reply == nil {
+		t.Fatal("no Relay-Reply")
+	}
+	addr, _, _ := leased(t, reply)
+	h10, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1"))
+	h20, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:20::1"))
+	pool10 := h10.pool
+
+	moved := vlan20
+	moved.Ranges = []config.AddressRange{{Start: netip.MustParseAddr("2001:db8:20::200"), End: netip.MustParseAddr("2001:db8:20::2ff")}}
+	cfg := testConfig(config.DHCPv6Stateful)
+	cfg.DHCPv6.RelayedLinks = []config.RelayedLink{vlan10, moved}
+	cfg.Interface.Index = srv.link.ifi.Index
+	if err := srv.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if h, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1")); h != h10 || h.pool != pool10 {
+		t.Error("vlan10 got a new handler or pool when only vlan20 changed")
+	}
+	if h, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:20::1")); h != h20 || h.cfg.Load().DHCPv6.Ranges[0] != moved.Ranges[0] {
+		t.Error("vlan20 was not changed in place")
+	}
+	if _, ok := h10.pool.LookupAddress(addr, t0); !ok {
+		t.Errorf("vlan10's lease of %s dropped", addr)
+	}
+	if st := srv.RelayedLinks(); st[0].Leases != 1 || len(st[0].Relays) != 1 {
+		t.Errorf("vlan10's status after the edit: %+v", st[0])
+	}
+}
