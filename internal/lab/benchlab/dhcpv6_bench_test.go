@@ -17,10 +17,12 @@ import (
 
 // dhcpv6Bench drives perfdhcp's simulated clients (1,000,000 random DUIDs)
 // at fixed rates against the agent and against Kea, each freshly started
-// with an empty lease database for every run.
+// with an empty lease database for every run. Relayed, perfdhcp acts as
+// one relay (-A 1) for the clients of relayedSubnets.
 type dhcpv6Bench struct {
-	runs  int
-	rates []int
+	runs    int
+	rates   []int
+	relayed bool
 	// Per rate, one cell per server: serverAgent, serverKea, serverAgentNoFsync.
 	exchanges, drops, avgDelay, maxDelay, cpu map[int]*[dhcpServers]Cell
 	// held is the highest rate with drops under holdDrops, per run.
@@ -42,8 +44,8 @@ const holdDrops = 0.1
 // perfdhcpSeconds is how long each perfdhcp run offers load (-p).
 const perfdhcpSeconds = 10
 
-func newDHCPv6Bench(runs int, rates []int) *dhcpv6Bench {
-	b := &dhcpv6Bench{runs: runs, rates: rates,
+func newDHCPv6Bench(runs int, rates []int, relayed bool) *dhcpv6Bench {
+	b := &dhcpv6Bench{runs: runs, rates: rates, relayed: relayed,
 		exchanges: map[int]*[dhcpServers]Cell{}, drops: map[int]*[dhcpServers]Cell{}, avgDelay: map[int]*[dhcpServers]Cell{}, maxDelay: map[int]*[dhcpServers]Cell{},
 		cpu: map[int]*[dhcpServers]Cell{}}
 	for _, r := range b.rates {
@@ -52,7 +54,12 @@ func newDHCPv6Bench(runs int, rates []int) *dhcpv6Bench {
 	return b
 }
 
-func (b *dhcpv6Bench) name() string { return "DHCPv6" }
+func (b *dhcpv6Bench) name() string {
+	if b.relayed {
+		return "DHCPv6-relayed"
+	}
+	return "DHCPv6"
+}
 
 // fail records reason for server s in every cell of rate (0: every rate).
 func (b *dhcpv6Bench) fail(s, rate int, reason string) {
@@ -80,6 +87,21 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 		b.fail(serverKea, 0, keaMissing.Error())
 	}
 	lab := testlab.New(t)
+	var relayFlags []string
+	if b.relayed {
+		// perfdhcp relays from an address of its own on the server's link,
+		// naming one of the subnets by link-address (its -J list).
+		lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", testlab.RouterAddr+"/64", "dev", lab.ClientIf, "nodad")
+		list := filepath.Join(t.TempDir(), "link-addresses")
+		var lines []string
+		for _, r := range relayedSubnets {
+			lines = append(lines, strings.TrimSuffix(r.Prefix, "/64")+"1")
+		}
+		if err := os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		relayFlags = []string{"-A", "1", "-J", list}
+	}
 	for run := range b.runs {
 		var held [dhcpServers]float64
 		var measured [dhcpServers]bool
@@ -91,7 +113,7 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 				if skipped(s) {
 					continue
 				}
-				p, cpu, err := b.once(t, lab, s, rate)
+				p, cpu, err := b.once(t, lab, s, rate, relayFlags)
 				if err != nil {
 					t.Logf("run %d, %d/s, %s: %v", run+1, rate, b.section().Servers[s], err)
 					b.fail(s, rate, err.Error())
@@ -120,10 +142,15 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 }
 
 // once starts server s (serverAgent, …) on an empty lease database,
-// offers rate exchanges per second for perfdhcpSeconds and stops it. It
-// returns perfdhcp's report and the CPU time the server used meanwhile.
-func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhcp, time.Duration, error) {
+// offers rate exchanges per second for perfdhcpSeconds (with relayFlags,
+// through one simulated relay) and stops it. It returns perfdhcp's report
+// and the CPU time the server used meanwhile.
+func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int, relayFlags []string) (Perfdhcp, time.Duration, error) {
 	dir := t.TempDir()
+	var relayed []relayedSubnet
+	if b.relayed {
+		relayed = relayedSubnets
+	}
 	var server *daemon
 	if s != serverKea {
 		var args []string
@@ -142,12 +169,12 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 		defer a.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := a.serve(ctx, bootServer(lab, poolStart, poolEnd)); err != nil {
+		if err := a.serve(ctx, relayedBootServer(lab, relayed)); err != nil {
 			return Perfdhcp{}, 0, err
 		}
 		server = a.daemon
 	} else {
-		k, err := startKea(t, lab, dir)
+		k, err := startKea(t, lab, dir, relayed)
 		if err != nil {
 			return Perfdhcp{}, 0, err
 		}
@@ -164,6 +191,10 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 	// perfdhcp exits 3 when packets were dropped: that is data here.
 	argv := []string{"perfdhcp", "-6", "-l", lab.ClientIf,
 		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000", "-W", "1000000"}
+	if relayFlags != nil {
+		// A relay unicasts to the server.
+		argv = append(append(argv, relayFlags...), lab.ServerAddr)
+	}
 	// NETBOOT_BENCH_PERFDHCP_ARGS adds perfdhcp flags, e.g. "-t 1" for a
 	// report every second (shown with -v), to see when answers go missing.
 	extra := strings.Fields(os.Getenv("NETBOOT_BENCH_PERFDHCP_ARGS"))
@@ -196,11 +227,17 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 // leaves some out (e.g. "kea,agent-nofsync" for A/B runs of the agent).
 var dhcpServerNames = [dhcpServers]string{"agent", "kea", "agent-nofsync"}
 
+// dhcpServerTitles head the servers' columns.
+var dhcpServerTitles = [dhcpServers]string{"agent (bbolt, fsync per batch)", "Kea 2.2 (memfile, persist=true, no fsync)", "agent --fsync=false (bbolt, no fsync)"}
+
 func skipped(s int) bool {
 	return slices.Contains(strings.Split(os.Getenv("NETBOOT_BENCH_DHCP_SKIP"), ","), dhcpServerNames[s])
 }
 
 func (b *dhcpv6Bench) section() Section {
+	if b.relayed {
+		return b.relayedSection()
+	}
 	s := Section{
 		Title: "DHCPv6: 4-way exchanges (perfdhcp)",
 		Intro: []string{
@@ -227,9 +264,38 @@ func (b *dhcpv6Bench) section() Section {
 				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed " +
 				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.",
 		},
-		Servers: []string{"agent (bbolt, fsync per batch)", "Kea 2.2 (memfile, persist=true, no fsync)", "agent --fsync=false (bbolt, no fsync)"},
+		Servers: dhcpServerTitles[:],
 		Runs:    b.runs,
 	}
+	return b.withRows(s)
+}
+
+// relayedSection is the relayed run's table: the same figures, through one
+// relay.
+func (b *dhcpv6Bench) relayedSection() Section {
+	var links []string
+	for _, r := range relayedSubnets {
+		links = append(links, fmt.Sprintf("`%s` (pool `%s`)", r.Prefix, r.Pool))
+	}
+	s := Section{
+		Title: "DHCPv6 through a relay: 4-way exchanges (perfdhcp -A 1)",
+		Intro: []string{
+			fmt.Sprintf("As the table above, but perfdhcp is one DHCPv6 relay (`-A 1`): it wraps each message in a Relay-Forward "+
+				"from its address `%s` on the server's link, naming one of two links behind it by link-address (`-J`, one at random "+
+				"per message), %s, and unicasts it to the server, which answers with a Relay-Reply. Both servers serve the two "+
+				"links as relayed subnets beside the direct one (the agent's `dhcpv6.relayed_links`; Kea's `subnet6` entries "+
+				"without an interface, picked by link-address), and lease each client from its link's pool. The agent's "+
+				"per-relay limit (`rate_limit.per_relay_per_second`) is off here with the per-source one, as Kea has neither. "+
+				"Compare each cell with the same cell of the table above for what relaying costs.", testlab.RouterAddr, strings.Join(links, " and ")),
+		},
+		Servers: dhcpServerTitles[:],
+		Runs:    b.runs,
+	}
+	return b.withRows(s)
+}
+
+// withRows adds the measured rows to s.
+func (b *dhcpv6Bench) withRows(s Section) Section {
 	for _, r := range b.rates {
 		rate := FormatNumber(float64(r), 0) + "/s offered"
 		s.Rows = append(s.Rows,

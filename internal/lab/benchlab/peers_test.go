@@ -231,8 +231,9 @@ func bootServer(lab *testlab.Lab, rangeStart, rangeEnd string) *netbootv1.BootSe
 			PreferredLifetimeSeconds: 3000, ValidLifetimeSeconds: 4000,
 			// perfdhcp sends all its simulated clients from one address,
 			// which the default per-source limit (20,000 messages/s, there
-			// for a relay gone wild or a flood) would cap at 10,000
-			// exchanges/s; Kea has no such limit. The per-DUID limit stays.
+			// for a host gone wild or a flood) would cap at 10,000
+			// exchanges/s, and, relayed, the per-relay limit at 2,500; Kea
+			// has no such limits. The per-DUID limit stays.
 			RateLimit: &netbootv1.DHCPv6RateLimit{
 				PerClientPerSecond: config.Defaults.RateLimit.PerClientPerSecond, Burst: config.Defaults.RateLimit.Burst,
 			},
@@ -247,13 +248,40 @@ const (
 	poolEnd    = "2001:db8:1::1:ffff:ffff"
 )
 
+// relayedSubnet is a link behind a relay, as both DHCPv6 servers serve it
+// in the relayed benchmark: its /64 and a /96 pool in it.
+type relayedSubnet struct {
+	Name, Prefix, Pool, PoolStart, PoolEnd string
+}
+
+// relayedSubnets are the two links perfdhcp -A 1 names by link-address
+// (-J), one at random per message.
+var relayedSubnets = []relayedSubnet{
+	{"vlan10", "2001:db8:10::/64", "2001:db8:10::1:0:0/96", "2001:db8:10::1:0:0", "2001:db8:10::1:ffff:ffff"},
+	{"vlan20", "2001:db8:20::/64", "2001:db8:20::1:0:0/96", "2001:db8:20::1:0:0", "2001:db8:20::1:ffff:ffff"},
+}
+
+// relayedBootServer is bootServer also serving relayed.
+func relayedBootServer(lab *testlab.Lab, relayed []relayedSubnet) *netbootv1.BootServer {
+	bs := bootServer(lab, poolStart, poolEnd)
+	if len(relayed) > 0 {
+		bs.Dhcpv6.RelayedLinks = map[string]*netbootv1.RelayedLink{}
+	}
+	for _, r := range relayed {
+		bs.Dhcpv6.RelayedLinks[r.Name] = &netbootv1.RelayedLink{Prefix: r.Prefix,
+			Ranges: []*netbootv1.AddressRange{{Start: r.PoolStart, End: r.PoolEnd}}}
+	}
+	return bs
+}
+
 // startKea runs kea-dhcp6 with testdata/peers/kea-dhcp6.json.tmpl on the
 // lab link (memfile, persist on, the agent's lifetimes and boot-file
-// classes), its lease file, logs, PID and lock files in dir.
-func startKea(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
+// classes) and the relayed subnets, its lease file, logs, PID and lock
+// files in dir.
+func startKea(t *testing.T, lab *testlab.Lab, dir string, relayed []relayedSubnet) (*daemon, error) {
 	t.Helper()
 	path := filepath.Join(dir, "kea6.json")
-	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir); err != nil {
+	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir, relayed); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "kea-dhcp6", filepath.Join(dir, "kea6.out"),
@@ -271,15 +299,16 @@ func startKea(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 var peerConfigs embed.FS
 
 // writePeerConfig fills in a reference peer's configuration template for
-// this lab and run directory and writes it to path.
-func writePeerConfig(path, name string, lab *testlab.Lab, dir string) error {
+// this lab, run directory and relayed subnets and writes it to path.
+func writePeerConfig(path, name string, lab *testlab.Lab, dir string, relayed []relayedSubnet) error {
 	tmpl, err := template.ParseFS(peerConfigs, "testdata/peers/"+name)
 	if err != nil {
 		return err
 	}
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, map[string]string{
+	if err := tmpl.Execute(&out, map[string]any{
 		"Interface": lab.ServerIf, "ServerAddr": lab.ServerAddr, "Prefix": lab.Prefix, "Pool": poolPrefix, "Dir": dir,
+		"Relayed": relayed,
 	}); err != nil {
 		return fmt.Errorf("rendering %s: %w", name, err)
 	}
@@ -342,7 +371,7 @@ func startBusyboxHTTP(t *testing.T, lab *testlab.Lab, dir, logDir string) (*daem
 func startRadvd(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 	t.Helper()
 	path := filepath.Join(dir, "radvd.conf")
-	if err := writePeerConfig(path, "radvd.conf.tmpl", lab, dir); err != nil {
+	if err := writePeerConfig(path, "radvd.conf.tmpl", lab, dir, nil); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "radvd", filepath.Join(dir, "radvd.out"), nil,
@@ -379,7 +408,7 @@ func TestPeerConfigsRender(t *testing.T) {
 	lab := &testlab.Lab{ServerIf: "nbs0", ServerAddr: "2001:db8:1::1", Prefix: "2001:db8:1::/64"}
 	for _, name := range []string{"kea-dhcp6.json.tmpl", "radvd.conf.tmpl"} {
 		path := filepath.Join(t.TempDir(), name)
-		if err := writePeerConfig(path, name, lab, "/run/peer"); err != nil {
+		if err := writePeerConfig(path, name, lab, "/run/peer", nil); err != nil {
 			t.Fatal(err)
 		}
 		out, err := os.ReadFile(path)
