@@ -149,6 +149,20 @@ func unwrapReply(rr *dhcpv6.RelayMessage) ([]*dhcpv6.RelayMessage, *dhcpv6.Messa
 	}
 }
 
+// leaseRelayed has client n lease an address by a Request relayed from
+// linkAddr, and returns its DUID and the address.
+func leaseRelayed(t *testing.T, srv *Server, conn *rawConn, n int, linkAddr string) (dhcpv6.DUID, netip.Addr) {
+	t.Helper()
+	cid, _ := batchClient(n)
+	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: linkAddr}), dhcpv6.DefaultServerPort)
+	if reply == nil {
+		t.Fatal("no Relay-Reply")
+	}
+	addr, _, _ := leased(t, reply)
+	return cid, addr
+}
+
 func inRanges(a netip.Addr, ranges []config.AddressRange) bool {
 	for _, r := range ranges {
 		if r.Contains(a) {
@@ -368,13 +382,7 @@ func TestApplyRelayedLinks(t *testing.T) {
 // names, or, naming none, from the link of the address or client.
 func TestLeasequeryForRelayedLink(t *testing.T) {
 	srv, conn, _ := relayServer(t)
-	cid, _ := batchClient(11)
-	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
-	_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:10::1"}), 547)
-	if reply == nil {
-		t.Fatal("no Relay-Reply")
-	}
-	addr, _, _ := leased(t, reply)
+	cid, addr := leaseRelayed(t, srv, conn, 11, "2001:db8:10::1")
 	for _, tt := range []struct {
 		name  string
 		query dhcpv6.Option
@@ -514,13 +522,7 @@ func TestRelayedLinkByInterfaceID(t *testing.T) {
 // the same handler and pool, its leases and the relays heard.
 func TestApplyEditingOneRelayedLink(t *testing.T) {
 	srv, conn, _ := relayServer(t)
-	cid, _ := batchClient(31)
-	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
-	_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:10::1"}), 547)
-	if reply == nil {
-		t.Fatal("no Relay-Reply")
-	}
-	addr, _, _ := leased(t, reply)
+	_, addr := leaseRelayed(t, srv, conn, 31, "2001:db8:10::1")
 	h10, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1"))
 	h20, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:20::1"))
 	pool10 := h10.pool
