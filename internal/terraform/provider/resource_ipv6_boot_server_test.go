@@ -825,6 +825,7 @@ func TestIPv6BootServer_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("rate_limit"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"per_client_per_second": knownvalue.Int64Exact(10), "burst": knownvalue.Int64Exact(20),
 						"per_source_per_second": knownvalue.Int64Exact(20000), "per_source_burst": knownvalue.Int64Exact(40000),
+						"per_relay_per_second": knownvalue.Int64Exact(5000), "per_relay_burst": knownvalue.Int64Exact(10000),
 					})),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("allow_leasequery"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_ias_per_message"), knownvalue.Int64Exact(8)),
@@ -847,6 +848,7 @@ func TestIPv6BootServer_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("rate_limit"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"per_client_per_second": knownvalue.Int64Exact(5), "burst": knownvalue.Int64Exact(20),
 						"per_source_per_second": knownvalue.Int64Exact(0), "per_source_burst": knownvalue.Int64Exact(40000),
+						"per_relay_per_second": knownvalue.Int64Exact(5000), "per_relay_burst": knownvalue.Int64Exact(10000),
 					})),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("allow_leasequery"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_ias_per_message"), knownvalue.Int64Exact(2)),
