@@ -112,29 +112,39 @@ func TestDhclientPrefixDelegationThroughDhcrelay(t *testing.T) {
 	}
 }
 
-// TestRelayFloodDoesNotStarveOtherRelays: Kea's perfdhcp simulates a relay
-// (-A 1) flooding the server from its own address while dhcrelay relays a
-// real client: the flood is cut to its relay's rate limit before any
-// parsing, and the client behind dhcrelay still gets its lease.
+// TestRelayFloodDoesNotStarveOtherRelays: on link2, a rogue host runs
+// Kea's perfdhcp as a relay (-A 1) flooding the server from its own
+// address, while dhcrelay on the router relays a real client of link1:
+// the flood is cut to its relay's rate limit before any parsing, and the
+// client behind dhcrelay, whose relay has a bucket of its own, gets its
+// lease at once.
 func TestRelayFloodDoesNotStarveOtherRelays(t *testing.T) {
 	lab, links, cfg := relayLab(t)
 	testlab.RequireRoot(t, "perfdhcp")
 	cfg.DHCPv6.RateLimit.PerRelayPerSecond, cfg.DHCPv6.RateLimit.PerRelayBurst = 200, 400
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
-	lab.StartDhcrelay(t, links...)
+	lab.StartDhcrelay(t, links[0])
+	const flooder = "2001:db8:20::fd"
+	lab.MustExec(t, links[1].NS, "ip", "-6", "addr", "add", flooder+"/64", "dev", links[1].ClientIf, "nodad")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	flood := make(chan string, 1)
 	go func() {
 		// perfdhcp exits non-zero when its exchanges are dropped: the point.
-		out, _ := lab.Exec(ctx, lab.ClientNS, "perfdhcp", "-6", "-A", "1", "-l", lab.ClientIf, "-r", "3000", "-p", "8", "-R", "100000", lab.ServerAddr)
+		out, _ := lab.Exec(ctx, links[1].NS, "perfdhcp", "-6", "-A", "1", "-l", links[1].ClientIf, "-r", "3000", "-p", "8", "-R", "100000", lab.ServerAddr)
 		flood <- out
 	}()
 	time.Sleep(2 * time.Second)
+	start := time.Now()
 	d := newDhclient(t)
 	d.runOn(t, lab, links[0].NS, links[0].ClientIf)
 	d.waitEvent(t, 30*time.Second, "BOUND6")
+	// Unthrottled, dhclient binds after its first Solicit's one second of
+	// collecting Advertises; starved, it would wait out retransmissions.
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the client behind dhcrelay took %s to bind during the flood", took.Round(time.Second))
+	}
 	addr := d.leasedAddr(t)
 	if !inRanges(addr, cfg.DHCPv6.RelayedLinks[0].Ranges) {
 		t.Errorf("client behind dhcrelay leased %s, want one of link1's", addr)
@@ -149,5 +159,14 @@ func TestRelayFloodDoesNotStarveOtherRelays(t *testing.T) {
 	// About burst + 8 s × rate passed; the rest was refused unparsed.
 	if passed := rf.Received - st.RelayRateLimited; passed > 400+9*200+20 {
 		t.Errorf("%d Relay-Forwards passed the relay limit of 200/s (burst 400) in 8 s", passed)
+	}
+	for _, ls := range srv.RelayedLinks() {
+		want := testlab.RouterAddr
+		if ls.Name == "link2" {
+			want = flooder
+		}
+		if len(ls.Relays) != 1 || ls.Relays[0] != netip.MustParseAddr(want) {
+			t.Errorf("%s heard relays %v, want %s", ls.Name, ls.Relays, want)
+		}
 	}
 }
