@@ -149,7 +149,7 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 			Attributes: map[string]schema.Attribute{
 				"prefix": schema.StringAttribute{
 					MarkdownDescription: "Required. The link's on-link /64, e.g. `\"2001:db8:10::/64\"`; apart from `prefix`, " +
-						"every other link's and the prefixes `prefix_delegation` delegates.",
+						"every other link's, and the prefixes `dhcpv6.prefix_delegation` and every link's `prefix_delegation` delegate.",
 					CustomType: ipv6types.PrefixType{},
 					Optional:   true,
 				},
