@@ -475,9 +475,9 @@ func (pd *PrefixDelegation) span() AddressRange {
 }
 
 // validateDelegationsApart checks what no single pool's check can: that no
-// two links delegate the same prefix (a relay could then pick which link's
-// binding a router gets) and that no link delegates another link's
-// on-link prefix.
+// two links delegate the same prefix (each link leases from its own pool,
+// so two routers could get it, one on each link) and that no link
+// delegates another link's on-link prefix.
 func (d *DHCPv6) validateDelegationsApart(errs *FieldErrors, prefix netip.Prefix, prefixOK bool) {
 	type pool struct {
 		path []any
