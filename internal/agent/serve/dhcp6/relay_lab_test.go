@@ -119,8 +119,8 @@ func TestDhclientPrefixDelegationThroughDhcrelay(t *testing.T) {
 // client behind dhcrelay, whose relay has a bucket of its own, gets its
 // lease at once.
 func TestRelayFloodDoesNotStarveOtherRelays(t *testing.T) {
-	lab, links, cfg := relayLab(t)
 	testlab.RequireRoot(t, "perfdhcp")
+	lab, links, cfg := relayLab(t)
 	cfg.DHCPv6.RateLimit.PerRelayPerSecond, cfg.DHCPv6.RateLimit.PerRelayBurst = 200, 400
 	srv := startIn(t, lab.ServerNS, cfg, newMemStore())
 	lab.StartDhcrelay(t, links[0])
