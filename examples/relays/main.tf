@@ -24,14 +24,24 @@ variable "prefix" {
 }
 
 variable "vlans" {
-  description = "The VLANs behind relays, by name: each one's /64, and DNS servers if not the site's."
+  description = "The VLANs behind relays, by name: each one's /64, DNS servers if not the site's, and prefixes to delegate to its routers."
   type = map(object({
     prefix      = string
     dns_servers = optional(list(string), [])
+    prefix_delegation = optional(object({
+      start  = string
+      end    = string
+      length = number
+    }))
   }))
   default = {
     vlan10 = { prefix = "2001:db8:10::/64" }
-    vlan20 = { prefix = "2001:db8:20::/64", dns_servers = ["2001:db8:20::53"] }
+    vlan20 = {
+      prefix      = "2001:db8:20::/64"
+      dns_servers = ["2001:db8:20::53"]
+      # The 256 /56s of 2001:db8:2000::/48, for routers on vlan20 that ask (IA_PD).
+      prefix_delegation = { start = "2001:db8:2000::", end = "2001:db8:2000:ff00::", length = 56 }
+    }
   }
 }
 
@@ -55,9 +65,10 @@ resource "netboot_ipv6_boot_server" "site" {
     # Addresses ::1000 to ::1fff of each VLAN's /64.
     relayed_links = {
       for name, vlan in var.vlans : name => {
-        prefix      = vlan.prefix
-        ranges      = [{ start = cidrhost(vlan.prefix, 4096), end = cidrhost(vlan.prefix, 8191) }]
-        dns_servers = vlan.dns_servers
+        prefix            = vlan.prefix
+        ranges            = [{ start = cidrhost(vlan.prefix, 4096), end = cidrhost(vlan.prefix, 8191) }]
+        dns_servers       = vlan.dns_servers
+        prefix_delegation = vlan.prefix_delegation
       }
     }
   }

@@ -68,6 +68,13 @@ func dhclient(t *testing.T, lab *testlab.Lab, dir string, extra ...string) strin
 // writes into dir, so no resolv.conf is ever touched.
 func dhclientWithConf(t *testing.T, lab *testlab.Lab, dir string, extra ...string) string {
 	t.Helper()
+	return dhclientOn(t, lab, lab.ClientNS, lab.ClientIf, dir, extra...)
+}
+
+// dhclientOn is dhclientWithConf on interface ifname of namespace ns, such
+// as a client's on a link behind a relay.
+func dhclientOn(t *testing.T, lab *testlab.Lab, ns, ifname, dir string, extra ...string) string {
+	t.Helper()
 	script := filepath.Join(dir, "record.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nenv >> \""+filepath.Join(dir, "script.env")+"\"\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -78,7 +85,7 @@ func dhclientWithConf(t *testing.T, lab *testlab.Lab, dir string, extra ...strin
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := append([]string{"dhclient", "-6", "-1", "-v", "-cf", cf, "-lf", lf, "-pf", pf, "-sf", script}, extra...)
-	out, err := lab.Exec(ctx, lab.ClientNS, append(args, lab.ClientIf)...)
+	out, err := lab.Exec(ctx, ns, append(args, ifname)...)
 	// dhclient forks into the background once bound: stop it (by its pid file).
 	if pid, perr := os.ReadFile(pf); perr == nil {
 		if n, cerr := strconv.Atoi(strings.TrimSpace(string(pid))); cerr == nil {

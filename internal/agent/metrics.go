@@ -62,9 +62,11 @@ func (s *service) writeMetrics(w io.Writer) {
 			}
 			add("netboot_dhcpv6_malformed_total", server, stats.Malformed)
 			// Part of the RELAY-FORW drops: a relay of a link not
-			// configured in dhcpv6.relayed_links, or a relay loop.
+			// configured in dhcpv6.relayed_links, a relay loop, or a
+			// relay over dhcpv6.rate_limit.per_relay_per_second.
 			add("netboot_dhcpv6_relay_dropped_total", server+`,reason="unknown_link"`, stats.RelayUnknownLink)
 			add("netboot_dhcpv6_relay_dropped_total", server+`,reason="hop_limit"`, stats.RelayHopLimit)
+			add("netboot_dhcpv6_relay_dropped_total", server+`,reason="rate_limited"`, stats.RelayRateLimited)
 		}
 		if st.probe != nil {
 			addStruct(add, "netboot_dhcpv6_probe", server, st.probe.Stats())

@@ -164,6 +164,10 @@ type RelayedLink struct {
 	Prefix          netip.Prefix
 	Ranges          []AddressRange
 	TemporaryRanges []AddressRange
+	// PrefixDelegation, when set, delegates prefixes to the link's
+	// requesting routers by IA_PD, as DHCPv6.PrefixDelegation does for the
+	// directly attached link; unset, the link's IA_PDs get NoPrefixAvail.
+	PrefixDelegation *PrefixDelegation
 	// DNSServers and DomainSearch, when set, replace dhcpv6's for the
 	// link's clients.
 	DNSServers   []netip.Addr
@@ -177,8 +181,9 @@ type RelayedLink struct {
 // interface name or a short circuit identifier.
 const MaxInterfaceIDLength = 128
 
-// RateLimit is a token bucket per client DUID and one per source address
-// (DHCPv6 clients send from their link-local address). A message either
+// RateLimit is a token bucket per client DUID, one per source address
+// (DHCPv6 clients send from their link-local address) and one per relay
+// address. A message either
 // bucket refuses is dropped before any lease work. A rate of 0 turns that
 // bucket off.
 type RateLimit struct {
@@ -193,4 +198,12 @@ type RateLimit struct {
 	// so the default sits above what the server can serve.
 	PerSourcePerSecond uint32
 	PerSourceBurst     uint32
+	// PerRelayPerSecond and PerRelayBurst bound the Relay-Forwards from
+	// one relay address, checked before they are unwrapped: a relay gone
+	// wild, or a flood sent in a relay's name, then costs the server no
+	// parsing beyond the first byte and leaves room for every other relay's
+	// clients. The clients behind a relay are still limited one by one
+	// once unwrapped.
+	PerRelayPerSecond uint32
+	PerRelayBurst     uint32
 }

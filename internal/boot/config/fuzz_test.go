@@ -29,6 +29,17 @@ func FuzzFromProto(f *testing.F) {
 				"Bad.Name": {Prefix: "2001:db8:20::/64"},
 			},
 		}},
+		{Name: "site", Interface: "eth0", Prefix: "2001:db8:1::/64", Dhcpv6: &netbootv1.DHCPv6{
+			Mode:      "stateful",
+			Ranges:    []*netbootv1.AddressRange{{Start: "2001:db8:1::100", End: "2001:db8:1::1ff"}},
+			RateLimit: &netbootv1.DHCPv6RateLimit{PerRelayPerSecond: 100, PerRelayBurst: 200},
+			RelayedLinks: map[string]*netbootv1.RelayedLink{
+				"vlan10": {Prefix: "2001:db8:10::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:10::100", End: "2001:db8:10::1ff"}},
+					PrefixDelegation: &netbootv1.PrefixDelegation{Start: "2001:db8:1000::", End: "2001:db8:10ff::", Length: 48}},
+				"vlan20": {Prefix: "2001:db8:20::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:20::100", End: "2001:db8:20::1ff"}},
+					PrefixDelegation: &netbootv1.PrefixDelegation{Start: "2001:db8:10ff::", End: "2001:db8:10ff::", Length: 56}},
+			},
+		}},
 	} {
 		b, err := proto.Marshal(pb)
 		if err != nil {

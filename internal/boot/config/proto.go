@@ -39,8 +39,13 @@ var Defaults = struct {
 	DHCPv6Mode:              DHCPv6Stateful,
 	// A client gets 20 messages at once and 10 a second after; one source
 	// address gets 20,000 a second, above the 16,000 messages a second of
-	// perfdhcp's 8,000 exchanges, the most the benchmarks offer.
-	RateLimit: RateLimit{PerClientPerSecond: 10, Burst: 20, PerSourcePerSecond: 20000, PerSourceBurst: 40000},
+	// perfdhcp's 8,000 exchanges, the most the benchmarks offer. One relay
+	// gets 5,000 a second, a quarter of that, and 10,000 at once: the
+	// Solicit, Request and a retransmission or two of thousands of
+	// machines powered on together behind it, while a relay gone wild
+	// leaves most of the server to the others.
+	RateLimit: RateLimit{PerClientPerSecond: 10, Burst: 20, PerSourcePerSecond: 20000, PerSourceBurst: 40000,
+		PerRelayPerSecond: 5000, PerRelayBurst: 10000},
 	// A host asks for one address per interface, a router for a prefix or
 	// two: 8 IAs in one message and 16 leases per DUID leave room for a
 	// multi-homed client and its retries while stopping a flood of IAs.
@@ -102,6 +107,8 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 			Burst:              rl.GetBurst(),
 			PerSourcePerSecond: rl.GetPerSourcePerSecond(),
 			PerSourceBurst:     rl.GetPerSourceBurst(),
+			PerRelayPerSecond:  rl.GetPerRelayPerSecond(),
+			PerRelayBurst:      rl.GetPerRelayBurst(),
 		}
 	}
 	if d.GetPreference() > 255 {
@@ -112,13 +119,7 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 	b.DHCPv6.Ranges = parseRanges(&errs, d.GetRanges(), "dhcpv6", "ranges")
 	b.DHCPv6.TemporaryRanges = parseRanges(&errs, d.GetTemporaryRanges(), "dhcpv6", "temporary_ranges")
 	b.DHCPv6.RelayedLinks = relayedLinksFromProto(&errs, d.GetRelayedLinks())
-	if pd := d.GetPrefixDelegation(); pd != nil {
-		b.DHCPv6.PrefixDelegation = &PrefixDelegation{
-			Start:  parseAddr(&errs, pd.GetStart(), "dhcpv6", "prefix_delegation", "start"),
-			End:    parseAddr(&errs, pd.GetEnd(), "dhcpv6", "prefix_delegation", "end"),
-			Length: int(min(pd.GetLength(), 255)),
-		}
-	}
+	b.DHCPv6.PrefixDelegation = prefixDelegationFromProto(&errs, d.GetPrefixDelegation(), "dhcpv6", "prefix_delegation")
 	b.Boot = bootFromProto(&errs, pb.GetBoot())
 	if len(errs) == 0 {
 		return b, b.Validate()
@@ -212,6 +213,8 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 				Burst:              b.DHCPv6.RateLimit.Burst,
 				PerSourcePerSecond: b.DHCPv6.RateLimit.PerSourcePerSecond,
 				PerSourceBurst:     b.DHCPv6.RateLimit.PerSourceBurst,
+				PerRelayPerSecond:  b.DHCPv6.RateLimit.PerRelayPerSecond,
+				PerRelayBurst:      b.DHCPv6.RateLimit.PerRelayBurst,
 			},
 			AllowLeasequery:    b.DHCPv6.AllowLeasequery,
 			MaxIasPerMessage:   proto.Uint32(uint32(b.DHCPv6.MaxIAsPerMessage)),
@@ -221,9 +224,7 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 	pb.Dhcpv6.Ranges = rangesToProto(b.DHCPv6.Ranges)
 	pb.Dhcpv6.TemporaryRanges = rangesToProto(b.DHCPv6.TemporaryRanges)
 	pb.Dhcpv6.RelayedLinks = relayedLinksToProto(b.DHCPv6.RelayedLinks)
-	if pd := b.DHCPv6.PrefixDelegation; pd != nil {
-		pb.Dhcpv6.PrefixDelegation = &netbootv1.PrefixDelegation{Start: pd.Start.String(), End: pd.End.String(), Length: uint32(pd.Length)}
-	}
+	pb.Dhcpv6.PrefixDelegation = prefixDelegationToProto(b.DHCPv6.PrefixDelegation)
 	pb.Boot = &netbootv1.Boot{TftpEnabled: b.Boot.TFTP, HttpEnabled: b.Boot.HTTP, HttpPort: uint32(b.Boot.HTTPPort),
 		TftpMaxTransfers: uint32(b.Boot.TFTPMaxTransfers), TftpMaxTransfersPerClient: uint32(b.Boot.TFTPMaxTransfersPerClient)}
 	if b.Boot.ServerAddress.IsValid() {
@@ -276,12 +277,13 @@ func relayedLinksFromProto(errs *FieldErrors, in map[string]*netbootv1.RelayedLi
 		base := []any{"dhcpv6", "relayed_links", MapKey(name)}
 		at := func(more ...any) []any { return append(slices.Clone(base), more...) }
 		l := RelayedLink{
-			Name:            name,
-			Ranges:          parseRanges(errs, pb.GetRanges(), at("ranges")...),
-			TemporaryRanges: parseRanges(errs, pb.GetTemporaryRanges(), at("temporary_ranges")...),
-			DNSServers:      parseAddrs(errs, pb.GetDnsServers(), at("dns_servers")...),
-			DomainSearch:    pb.GetDomainSearch(),
-			InterfaceID:     pb.GetInterfaceId(),
+			Name:             name,
+			Ranges:           parseRanges(errs, pb.GetRanges(), at("ranges")...),
+			TemporaryRanges:  parseRanges(errs, pb.GetTemporaryRanges(), at("temporary_ranges")...),
+			PrefixDelegation: prefixDelegationFromProto(errs, pb.GetPrefixDelegation(), at("prefix_delegation")...),
+			DNSServers:       parseAddrs(errs, pb.GetDnsServers(), at("dns_servers")...),
+			DomainSearch:     pb.GetDomainSearch(),
+			InterfaceID:      pb.GetInterfaceId(),
 		}
 		if p, err := netip.ParsePrefix(pb.GetPrefix()); err == nil {
 			l.Prefix = p
@@ -300,9 +302,30 @@ func relayedLinksToProto(in []RelayedLink) map[string]*netbootv1.RelayedLink {
 	out := map[string]*netbootv1.RelayedLink{}
 	for _, l := range in {
 		out[l.Name] = &netbootv1.RelayedLink{Prefix: l.Prefix.String(), Ranges: rangesToProto(l.Ranges), TemporaryRanges: rangesToProto(l.TemporaryRanges),
-			DnsServers: addrStrings(l.DNSServers), DomainSearch: l.DomainSearch, InterfaceId: l.InterfaceID}
+			PrefixDelegation: prefixDelegationToProto(l.PrefixDelegation), DnsServers: addrStrings(l.DNSServers), DomainSearch: l.DomainSearch,
+			InterfaceId: l.InterfaceID}
 	}
 	return out
+}
+
+// prefixDelegationFromProto reads the prefix_delegation at path; nil when
+// unset.
+func prefixDelegationFromProto(errs *FieldErrors, pd *netbootv1.PrefixDelegation, path ...any) *PrefixDelegation {
+	if pd == nil {
+		return nil
+	}
+	return &PrefixDelegation{
+		Start:  parseAddr(errs, pd.GetStart(), append(slices.Clone(path), "start")...),
+		End:    parseAddr(errs, pd.GetEnd(), append(slices.Clone(path), "end")...),
+		Length: int(min(pd.GetLength(), 255)),
+	}
+}
+
+func prefixDelegationToProto(pd *PrefixDelegation) *netbootv1.PrefixDelegation {
+	if pd == nil {
+		return nil
+	}
+	return &netbootv1.PrefixDelegation{Start: pd.Start.String(), End: pd.End.String(), Length: uint32(pd.Length)}
 }
 
 func parseAddr(errs *FieldErrors, s string, path ...any) netip.Addr {

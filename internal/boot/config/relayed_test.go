@@ -12,6 +12,11 @@ func vlan(name, prefix string, ranges ...AddressRange) RelayedLink {
 	return RelayedLink{Name: name, Prefix: netip.MustParsePrefix(prefix), Ranges: ranges}
 }
 
+func withPD(l RelayedLink, pd *PrefixDelegation) RelayedLink {
+	l.PrefixDelegation = pd
+	return l
+}
+
 func TestValidateRelayedLinks(t *testing.T) {
 	v10 := vlan("vlan10", "2001:db8:10::/64", rangeOf("2001:db8:10::100", "2001:db8:10::1ff"))
 	v20 := vlan("vlan20", "2001:db8:20::/64", rangeOf("2001:db8:20::100", "2001:db8:20::1ff"))
@@ -45,6 +50,26 @@ func TestValidateRelayedLinks(t *testing.T) {
 			`dhcpv6.relayed_links["vlan10"].prefix`, "prefix_delegation delegates"},
 		{"delegated prefixes elsewhere", []RelayedLink{v10}, func(b *BootServer) { b.DHCPv6.PrefixDelegation = seedPD("2001:db8:100::", "2001:db8:1ff::", 48) },
 			"", ""},
+		{"link delegates", []RelayedLink{withPD(v10, seedPD("2001:db8:1000::", "2001:db8:10ff::", 48)), withPD(v20, seedPD("2001:db8:2000::", "2001:db8:2000:ff00::", 56))},
+			func(b *BootServer) { b.DHCPv6.PrefixDelegation = seedPD("2001:db8:100::", "2001:db8:1ff::", 48) }, "", ""},
+		{"link delegates its own prefix", []RelayedLink{withPD(v10, seedPD("2001:db8:10::", "2001:db8:10:ff00::", 56))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation`, "overlap the on-link prefix 2001:db8:10::/64"},
+		{"link delegates misaligned", []RelayedLink{withPD(v10, seedPD("2001:db8:1000::1", "2001:db8:10ff::", 48))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation.start`, "bits set beyond /48"},
+		{"link delegates too long", []RelayedLink{withPD(v10, seedPD("2001:db8:1000::", "2001:db8:10ff::", 80))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation.length`, "between 48 and 64"},
+		{"link delegates reversed", []RelayedLink{withPD(v10, seedPD("2001:db8:10ff::", "2001:db8:1000::", 48))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation.end`, "below start"},
+		{"link delegates another link's prefix", []RelayedLink{v10, withPD(v20, seedPD("2001:db8:10::", "2001:db8:10::", 48))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix`, `relayed_links["vlan20"].prefix_delegation delegates`},
+		{"link delegates the boot server's prefix", []RelayedLink{withPD(v10, seedPD("2001:db8:1::", "2001:db8:1::", 64))}, nil,
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation`, "boot server's own prefix 2001:db8:1::/64"},
+		{"two links delegate the same prefixes", []RelayedLink{withPD(v10, seedPD("2001:db8:1000::", "2001:db8:10ff::", 48)),
+			withPD(v20, seedPD("2001:db8:10ff:ff00::", "2001:db8:10ff:ff00::", 56))}, nil,
+			`dhcpv6.relayed_links["vlan20"].prefix_delegation`, `overlaps the prefixes dhcpv6.relayed_links["vlan10"].prefix_delegation delegates`},
+		{"a link delegates what dhcpv6 does", []RelayedLink{withPD(v10, seedPD("2001:db8:180::", "2001:db8:180::", 48))},
+			func(b *BootServer) { b.DHCPv6.PrefixDelegation = seedPD("2001:db8:100::", "2001:db8:1ff::", 48) },
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation`, "overlaps the prefixes dhcpv6.prefix_delegation delegates"},
 		{"interface-id twice", []RelayedLink{{Name: "a", Prefix: v10.Prefix, Ranges: v10.Ranges, InterfaceID: "eth1.10"},
 			{Name: "b", Prefix: v20.Prefix, Ranges: v20.Ranges, InterfaceID: "eth1.10"}}, nil,
 			`dhcpv6.relayed_links["b"].interface_id`, `interface_id of relayed_links["a"]`},
@@ -88,6 +113,7 @@ func TestRelayedLinksProto(t *testing.T) {
 	v20.DomainSearch = []string{"vlan20.example"}
 	v20.TemporaryRanges = []AddressRange{rangeOf("2001:db8:20::1000", "2001:db8:20::10ff")}
 	v20.InterfaceID = "eth1.20"
+	v20.PrefixDelegation = seedPD("2001:db8:2000::", "2001:db8:20ff::", 48)
 	b.DHCPv6.RelayedLinks = []RelayedLink{v20, vlan("vlan10", "2001:db8:10::/64", rangeOf("2001:db8:10::100", "2001:db8:10::1ff"))}
 	got, err := FromProto(b.ToProto())
 	if err != nil {
@@ -100,13 +126,15 @@ func TestRelayedLinksProto(t *testing.T) {
 	pb := b.ToProto()
 	pb.Dhcpv6.RelayedLinks["vlan20"].Prefix = "vlan20"
 	pb.Dhcpv6.RelayedLinks["vlan20"].Ranges[0].End = "x"
+	pb.Dhcpv6.RelayedLinks["vlan20"].PrefixDelegation.Start = "x"
 	_, err = FromProto(pb)
 	fes, _ := AsFieldErrors(err)
 	var fields []string
 	for _, fe := range fes {
 		fields = append(fields, fe.Field())
 	}
-	for _, f := range []string{`dhcpv6.relayed_links["vlan20"].prefix`, `dhcpv6.relayed_links["vlan20"].ranges[0].end`} {
+	for _, f := range []string{`dhcpv6.relayed_links["vlan20"].prefix`, `dhcpv6.relayed_links["vlan20"].ranges[0].end`,
+		`dhcpv6.relayed_links["vlan20"].prefix_delegation.start`} {
 		if !slices.Contains(fields, f) {
 			t.Errorf("FromProto errors on %v, want one on %s", fields, f)
 		}

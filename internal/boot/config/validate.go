@@ -298,8 +298,9 @@ func (d *DHCPv6) validate(errs *FieldErrors, prefix netip.Prefix, prefixOK bool)
 		if d.Mode != DHCPv6Stateful {
 			errs.addVs("is only used when mode is \"stateful\": remove it or set mode = \"stateful\"", []any{block, "prefix_delegation"}, modePath)
 		}
-		d.PrefixDelegation.validate(errs, prefix, prefixOK)
+		d.PrefixDelegation.validate(errs, []any{block, "prefix_delegation"}, prefix, prefixOK, []any{"prefix"})
 	}
+	d.validateDelegationsApart(errs, prefix, prefixOK)
 	for i, a := range d.DNSServers {
 		if reason := unicastIPv6Reason(a); reason != "" {
 			errs.add(reason, block, "dns_servers", i)
@@ -362,6 +363,7 @@ func (rl *RateLimit) validate(errs *FieldErrors) {
 	}{
 		{rl.PerClientPerSecond, rl.Burst, "per_client_per_second", "burst"},
 		{rl.PerSourcePerSecond, rl.PerSourceBurst, "per_source_per_second", "per_source_burst"},
+		{rl.PerRelayPerSecond, rl.PerRelayBurst, "per_relay_per_second", "per_relay_burst"},
 	} {
 		if b.rate > MaxRate {
 			errs.add(fmt.Sprintf("must be between 0 (no limit) and %d messages per second", MaxRate), at(b.rateName)...)
@@ -419,11 +421,11 @@ type validRanges struct {
 
 func overlaps(a, b AddressRange) bool { return !a.End.Less(b.Start) && !b.End.Less(a.Start) }
 
-// validate checks dhcpv6.prefix_delegation: as dhcpd6.conf's prefix6, two
-// prefix addresses aligned to a length of 48 to 64 bits, in order, and
-// outside the on-link prefix, whose addresses are the link's own.
-func (pd *PrefixDelegation) validate(errs *FieldErrors, onLink netip.Prefix, prefixOK bool) {
-	path := []any{"dhcpv6", "prefix_delegation"}
+// validate checks the prefix_delegation at path (dhcpv6's or a relayed
+// link's): as dhcpd6.conf's prefix6, two prefix addresses aligned to a
+// length of 48 to 64 bits, in order, and outside the link's on-link prefix
+// (at onLinkPath), whose addresses are the link's own.
+func (pd *PrefixDelegation) validate(errs *FieldErrors, path []any, onLink netip.Prefix, prefixOK bool, onLinkPath []any) {
 	at := func(name string) []any { return append(slices.Clone(path), name) }
 	lengthOK := pd.Length >= 48 && pd.Length <= 64
 	if !lengthOK {
@@ -456,9 +458,62 @@ func (pd *PrefixDelegation) validate(errs *FieldErrors, onLink netip.Prefix, pre
 	last := lastAddr(netip.PrefixFrom(pd.End, pd.Length))
 	if prefixOK && !last.Less(onLink.Addr()) && !lastAddr(onLink).Less(pd.Start) {
 		errs.addVs(fmt.Sprintf("delegated prefixes %s/%d to %s/%d overlap the on-link prefix %s: delegate prefixes outside it",
-			pd.Start, pd.Length, pd.End, pd.Length, onLink), path, []any{"prefix"})
+			pd.Start, pd.Length, pd.End, pd.Length, onLink), path, onLinkPath)
 	}
 }
+
+// valid reports whether pd passes validate whatever the link's prefix.
+func (pd *PrefixDelegation) valid() bool {
+	var errs FieldErrors
+	pd.validate(&errs, nil, netip.Prefix{}, false, nil)
+	return len(errs) == 0
+}
+
+// span is the first and the last address of the prefixes pd delegates.
+func (pd *PrefixDelegation) span() AddressRange {
+	return AddressRange{Start: pd.Start, End: lastAddr(netip.PrefixFrom(pd.End, pd.Length))}
+}
+
+// validateDelegationsApart checks what no single pool's check can: that no
+// two links delegate the same prefix (each link leases from its own pool,
+// so two routers could get it, one on each link) and that no link
+// delegates another link's on-link prefix.
+func (d *DHCPv6) validateDelegationsApart(errs *FieldErrors, prefix netip.Prefix, prefixOK bool) {
+	type pool struct {
+		path []any
+		link string // "" for the boot server's own link
+		pd   *PrefixDelegation
+	}
+	var pools []pool
+	if d.PrefixDelegation != nil && d.PrefixDelegation.valid() {
+		pools = append(pools, pool{[]any{"dhcpv6", "prefix_delegation"}, "", d.PrefixDelegation})
+	}
+	for _, l := range d.RelayedLinks {
+		if l.PrefixDelegation != nil && l.PrefixDelegation.valid() {
+			pools = append(pools, pool{[]any{"dhcpv6", "relayed_links", MapKey(l.Name), "prefix_delegation"}, l.Name, l.PrefixDelegation})
+		}
+	}
+	for i, p := range pools {
+		for _, o := range pools[:i] {
+			if overlaps(p.pd.span(), o.pd.span()) {
+				errs.addVs(fmt.Sprintf("overlaps the prefixes %s delegates: each prefix is delegated on one link only", fieldOf(o.path)), p.path, o.path)
+			}
+		}
+		if p.link != "" && prefixOK && p.pd.Covers(prefix.Addr()) {
+			errs.addVs(fmt.Sprintf("delegates the boot server's own prefix %s: delegate prefixes outside it", prefix), p.path, []any{"prefix"})
+		}
+		for _, l := range d.RelayedLinks {
+			if l.Name == p.link || !l.Prefix.IsValid() || l.Prefix.Bits() != 64 || !p.pd.Covers(l.Prefix.Masked().Addr()) {
+				continue
+			}
+			errs.addVs(fmt.Sprintf("lies in the prefixes %s delegates: a link's own prefix cannot be delegated to a router", fieldOf(p.path)),
+				[]any{"dhcpv6", "relayed_links", MapKey(l.Name), "prefix"}, p.path)
+		}
+	}
+}
+
+// fieldOf renders path as FieldError.Field does.
+func fieldOf(path []any) string { return (&FieldError{Path: path}).Field() }
 
 // lastAddr is the highest address of p.
 func lastAddr(p netip.Prefix) netip.Addr {
@@ -554,7 +609,7 @@ func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {
 // validateRelayedLinks checks dhcpv6.relayed_links: each link a /64 apart
 // from the boot server's own prefix and from each other (a link-address
 // must name one link, no more), its ranges inside its prefix, and its
-// option overrides as dhcpv6's own.
+// prefix delegation and option overrides as dhcpv6's own.
 func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, prefixOK bool) {
 	if len(d.RelayedLinks) > 0 && d.Mode != DHCPv6Stateful {
 		errs.addVs("are only served when mode is \"stateful\": remove them or set mode = \"stateful\"", []any{"dhcpv6", "relayed_links"}, []any{"dhcpv6", "mode"})
@@ -581,9 +636,6 @@ func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, pr
 				errs.addVs(fmt.Sprintf("is the boot server's own prefix %s: a relayed link needs a prefix of its own", prefix), at("prefix"), []any{"prefix"})
 			case dup:
 				errs.addVs(fmt.Sprintf("is also the prefix of relayed_links[%q]", other), at("prefix"), []any{"dhcpv6", "relayed_links", MapKey(other), "prefix"})
-			case d.PrefixDelegation != nil && d.PrefixDelegation.Covers(l.Prefix.Addr()):
-				errs.addVs("lies in the prefixes dhcpv6.prefix_delegation delegates: a link's own prefix cannot be delegated to a router",
-					at("prefix"), []any{"dhcpv6", "prefix_delegation"})
 			default:
 				seen[l.Prefix] = l.Name
 			}
@@ -593,6 +645,9 @@ func (d *DHCPv6) validateRelayedLinks(errs *FieldErrors, prefix netip.Prefix, pr
 		}
 		ranges := checkRanges(errs, base, "ranges", l.Ranges, l.Prefix, ok, validRanges{})
 		checkRanges(errs, base, "temporary_ranges", l.TemporaryRanges, l.Prefix, ok, ranges)
+		if l.PrefixDelegation != nil {
+			l.PrefixDelegation.validate(errs, at("prefix_delegation"), l.Prefix, ok, at("prefix"))
+		}
 		for j, a := range l.DNSServers {
 			if reason := unicastIPv6Reason(a); reason != "" {
 				errs.add(reason, at("dns_servers", j)...)

@@ -130,6 +130,8 @@ func TestValidate(t *testing.T) {
 		{"rate limits off", func(b *BootServer) { b.DHCPv6.RateLimit = RateLimit{} }, "", ""},
 		{"client burst of 1", func(b *BootServer) { b.DHCPv6.RateLimit = RateLimit{PerClientPerSecond: 10, Burst: 1} }, "dhcpv6.rate_limit.burst", "between 2 and"},
 		{"client rate without burst", func(b *BootServer) { b.DHCPv6.RateLimit = RateLimit{PerClientPerSecond: 10} }, "dhcpv6.rate_limit.burst", "Solicit and Request"},
+		{"relay burst of 1", func(b *BootServer) { b.DHCPv6.RateLimit.PerRelayPerSecond, b.DHCPv6.RateLimit.PerRelayBurst = 10, 1 }, "dhcpv6.rate_limit.per_relay_burst", "between 2 and"},
+		{"relay rate too high", func(b *BootServer) { b.DHCPv6.RateLimit.PerRelayPerSecond = MaxRate + 1 }, "dhcpv6.rate_limit.per_relay_per_second", "between 0 (no limit)"},
 		{"client rate too high", func(b *BootServer) { b.DHCPv6.RateLimit = RateLimit{PerClientPerSecond: MaxRate + 1, Burst: 2} }, "dhcpv6.rate_limit.per_client_per_second", "between 0 (no limit)"},
 		{"source burst of 1", func(b *BootServer) {
 			b.DHCPv6.RateLimit = Defaults.RateLimit

@@ -18,13 +18,26 @@ import (
 // the tap's name; the Lab removes it with the namespace.
 func (l *Lab) AttachTap(t testing.TB) string {
 	t.Helper()
-	bridge, tap := "nb"+l.ID+"b", "nb"+l.ID+"t"
-	l.MustExec(t, l.ClientNS, "ip", "link", "add", bridge, "type", "bridge")
-	l.MustExec(t, l.ClientNS, "ip", "link", "set", l.ClientIf, "master", bridge)
-	l.MustExec(t, l.ClientNS, "ip", "tuntap", "add", tap, "mode", "tap")
-	l.MustExec(t, l.ClientNS, "ip", "link", "set", tap, "master", bridge)
-	l.MustExec(t, l.ClientNS, "ip", "link", "set", tap, "up")
-	l.MustExec(t, l.ClientNS, "ip", "link", "set", bridge, "up")
+	return l.attachTap(t, l.ClientNS, l.ClientIf, "nb"+l.ID+"b", "nb"+l.ID+"t")
+}
+
+// AttachTap puts the client end of the routed link on a bridge with a new
+// tap device, so a QEMU guest booted with QEMU.NS = r.NS sits on the link
+// behind the router. It returns the tap's name; the Lab removes it with the
+// namespace.
+func (r *RoutedLink) AttachTap(t testing.TB, l *Lab) string {
+	t.Helper()
+	return l.attachTap(t, r.NS, r.ClientIf, r.ClientIf+"b", r.ClientIf+"t")
+}
+
+func (l *Lab) attachTap(t testing.TB, ns, ifname, bridge, tap string) string {
+	t.Helper()
+	l.MustExec(t, ns, "ip", "link", "add", bridge, "type", "bridge")
+	l.MustExec(t, ns, "ip", "link", "set", ifname, "master", bridge)
+	l.MustExec(t, ns, "ip", "tuntap", "add", tap, "mode", "tap")
+	l.MustExec(t, ns, "ip", "link", "set", tap, "master", bridge)
+	l.MustExec(t, ns, "ip", "link", "set", tap, "up")
+	l.MustExec(t, ns, "ip", "link", "set", bridge, "up")
 	return tap
 }
 
@@ -66,11 +79,14 @@ type QEMU struct {
 	// Hooks run once each, on the test's goroutine, when their key first
 	// appears on the serial console.
 	Hooks map[string]func()
+	// NS is the namespace of the guest's tap: the lab's client namespace
+	// when empty, a RoutedLink's NS for a guest behind the router.
+	NS string
 }
 
 // Boot runs an unmodified iPXE (or q.Kernel, or Secure Boot firmware
 // booting from the network) in qemu-system-x86_64 (TCG, no
-// KVM needed) on tap in the client namespace until Marker appears on the
+// KVM needed) on tap in the client namespace (or q.NS) until Marker appears on the
 // serial console or Timeout passes. It returns the console log and how long
 // the boot took.
 func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.Duration, ok bool) {
@@ -123,7 +139,11 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), q.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.ClientNS}, args...)...)
+	ns := q.NS
+	if ns == "" {
+		ns = l.ClientNS
+	}
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

@@ -1,7 +1,9 @@
 package testlab
 
 import (
+	"bytes"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +88,27 @@ func linkLocalOf(out string) string {
 		}
 	}
 	return ""
+}
+
+// StartDhcrelay runs ISC dhcrelay -6 in the router (the lab's client
+// namespace) for links: it hears their clients and unicasts to the server
+// through the router's interface on the server's link, from RouterAddr.
+// It is killed at cleanup; its output goes to the test log on failure.
+func (l *Lab) StartDhcrelay(t testing.TB, links ...*RoutedLink) {
+	t.Helper()
+	args := []string{"dhcrelay", "-6", "-d", "-pf", filepath.Join(t.TempDir(), "dhcrelay.pid")}
+	for _, r := range links {
+		args = append(args, "-l", r.RouterIf)
+	}
+	out := &bytes.Buffer{}
+	relay := l.Command(t, l.ClientNS, append(args, "-u", l.ServerAddr+"%"+l.ClientIf)...)
+	relay.Stdout, relay.Stderr = out, out
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("dhcrelay output:\n%s", out)
+		}
+	})
 }

@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"math"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -73,12 +71,13 @@ type dhcpv6Model struct {
 
 // relayedLinkModel is one element of dhcpv6.relayed_links.
 type relayedLinkModel struct {
-	Prefix          ipv6types.Prefix `tfsdk:"prefix"`
-	Ranges          types.List       `tfsdk:"ranges"`
-	TemporaryRanges types.List       `tfsdk:"temporary_ranges"`
-	DNSServers      types.List       `tfsdk:"dns_servers"`
-	DomainSearch    types.List       `tfsdk:"domain_search"`
-	InterfaceID     types.String     `tfsdk:"interface_id"`
+	Prefix           ipv6types.Prefix `tfsdk:"prefix"`
+	Ranges           types.List       `tfsdk:"ranges"`
+	TemporaryRanges  types.List       `tfsdk:"temporary_ranges"`
+	PrefixDelegation types.Object     `tfsdk:"prefix_delegation"`
+	DNSServers       types.List       `tfsdk:"dns_servers"`
+	DomainSearch     types.List       `tfsdk:"domain_search"`
+	InterfaceID      types.String     `tfsdk:"interface_id"`
 }
 
 // rateLimitModel is dhcpv6.rate_limit.
@@ -87,6 +86,8 @@ type rateLimitModel struct {
 	Burst              types.Int64 `tfsdk:"burst"`
 	PerSourcePerSecond types.Int64 `tfsdk:"per_source_per_second"`
 	PerSourceBurst     types.Int64 `tfsdk:"per_source_burst"`
+	PerRelayPerSecond  types.Int64 `tfsdk:"per_relay_per_second"`
+	PerRelayBurst      types.Int64 `tfsdk:"per_relay_burst"`
 }
 
 type addressRangeModel struct {
@@ -111,12 +112,13 @@ var (
 	}}
 
 	relayedLinkObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
-		"prefix":           ipv6types.PrefixType{},
-		"ranges":           types.ListType{ElemType: addressRangeObjectType},
-		"temporary_ranges": types.ListType{ElemType: addressRangeObjectType},
-		"dns_servers":      addressListType,
-		"domain_search":    stringListType,
-		"interface_id":     types.StringType,
+		"prefix":            ipv6types.PrefixType{},
+		"ranges":            types.ListType{ElemType: addressRangeObjectType},
+		"temporary_ranges":  types.ListType{ElemType: addressRangeObjectType},
+		"prefix_delegation": types.ObjectType{AttrTypes: prefixDelegationAttrTypes},
+		"dns_servers":       addressListType,
+		"domain_search":     stringListType,
+		"interface_id":      types.StringType,
 	}}
 
 	prefixDelegationAttrTypes = map[string]attr.Type{
@@ -130,6 +132,8 @@ var (
 		"burst":                 types.Int64Type,
 		"per_source_per_second": types.Int64Type,
 		"per_source_burst":      types.Int64Type,
+		"per_relay_per_second":  types.Int64Type,
+		"per_relay_burst":       types.Int64Type,
 	}
 
 	routerAdvertisementAttrTypes = map[string]attr.Type{
@@ -222,6 +226,8 @@ func rateLimitValue(rl config.RateLimit) types.Object {
 		"burst":                 types.Int64Value(int64(rl.Burst)),
 		"per_source_per_second": types.Int64Value(int64(rl.PerSourcePerSecond)),
 		"per_source_burst":      types.Int64Value(int64(rl.PerSourceBurst)),
+		"per_relay_per_second":  types.Int64Value(int64(rl.PerRelayPerSecond)),
+		"per_relay_burst":       types.Int64Value(int64(rl.PerRelayBurst)),
 	})
 }
 
@@ -318,12 +324,7 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 		if v.IsNull() || v.IsUnknown() {
 			return def
 		}
-		n := v.ValueInt64()
-		if n < 0 || n > math.MaxUint32 {
-			diags.AddAttributeError(p, "Number out of range", fmt.Sprintf("Must be between 0 and %d, got %d.", uint32(math.MaxUint32), n))
-			return 0
-		}
-		return uint32(n)
+		return uint32Of(&diags, v.ValueInt64(), p)
 	}
 	secs := func(v types.Int64, def time.Duration, p path.Path) uint32 {
 		return num(v, uint32(def/time.Second), p)
@@ -366,6 +367,7 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 	rl := &netbootv1.DHCPv6RateLimit{
 		PerClientPerSecond: d.RateLimit.PerClientPerSecond, Burst: d.RateLimit.Burst,
 		PerSourcePerSecond: d.RateLimit.PerSourcePerSecond, PerSourceBurst: d.RateLimit.PerSourceBurst,
+		PerRelayPerSecond: d.RateLimit.PerRelayPerSecond, PerRelayBurst: d.RateLimit.PerRelayBurst,
 	}
 	if !dh.RateLimit.IsNull() && !dh.RateLimit.IsUnknown() {
 		var m rateLimitModel
@@ -375,24 +377,33 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 		rl.Burst = num(m.Burst, rl.Burst, rlPath.AtName("burst"))
 		rl.PerSourcePerSecond = num(m.PerSourcePerSecond, rl.PerSourcePerSecond, rlPath.AtName("per_source_per_second"))
 		rl.PerSourceBurst = num(m.PerSourceBurst, rl.PerSourceBurst, rlPath.AtName("per_source_burst"))
+		rl.PerRelayPerSecond = num(m.PerRelayPerSecond, rl.PerRelayPerSecond, rlPath.AtName("per_relay_per_second"))
+		rl.PerRelayBurst = num(m.PerRelayBurst, rl.PerRelayBurst, rlPath.AtName("per_relay_burst"))
 	}
 	pb.Dhcpv6.RateLimit = rl
 	pb.Dhcpv6.Ranges = rangesToProto(ctx, dh.Ranges, &diags)
 	pb.Dhcpv6.TemporaryRanges = rangesToProto(ctx, dh.TemporaryRanges, &diags)
 	pb.Dhcpv6.RelayedLinks = relayedLinksToProto(ctx, dh.RelayedLinks, &diags)
-	if !dh.PrefixDelegation.IsNull() && !dh.PrefixDelegation.IsUnknown() {
-		var pd prefixDelegationModel
-		diags.Append(dh.PrefixDelegation.As(ctx, &pd, basetypes.ObjectAsOptions{})...)
-		pb.Dhcpv6.PrefixDelegation = &netbootv1.PrefixDelegation{
-			Start:  pd.Start.ValueString(),
-			End:    pd.End.ValueString(),
-			Length: num(pd.Length, 0, dhPath.AtName("prefix_delegation").AtName("length")),
-		}
-	}
+	pb.Dhcpv6.PrefixDelegation = prefixDelegationToProto(ctx, dh.PrefixDelegation, dhPath.AtName("prefix_delegation"), &diags)
 	boot, bootDiags := bootToProto(ctx, m.Boot)
 	diags.Append(bootDiags...)
 	pb.Boot = boot
 	return pb, diags
+}
+
+// prefixDelegationToProto reads the prefix_delegation at p, dhcpv6's or a
+// relayed link's; nil when unset or still unknown.
+func prefixDelegationToProto(ctx context.Context, obj types.Object, p path.Path, diags *diag.Diagnostics) *netbootv1.PrefixDelegation {
+	if obj.IsNull() || obj.IsUnknown() {
+		return nil
+	}
+	var pd prefixDelegationModel
+	diags.Append(obj.As(ctx, &pd, basetypes.ObjectAsOptions{})...)
+	out := &netbootv1.PrefixDelegation{Start: pd.Start.ValueString(), End: pd.End.ValueString()}
+	if !pd.Length.IsNull() && !pd.Length.IsUnknown() {
+		out.Length = uint32Of(diags, pd.Length.ValueInt64(), p.AtName("length"))
+	}
+	return out
 }
 
 // rangesToProto reads a list of ranges; a range still unknown (a module
@@ -435,6 +446,7 @@ func relayedLinksToProto(ctx context.Context, m types.Map, diags *diag.Diagnosti
 		pl.DnsServers = listStrings(ctx, l.DNSServers)
 		pl.DomainSearch = listStrings(ctx, l.DomainSearch)
 		pl.InterfaceId = l.InterfaceID.ValueString()
+		pl.PrefixDelegation = prefixDelegationToProto(ctx, l.PrefixDelegation, path.Root("dhcpv6").AtName("relayed_links").AtMapKey(name).AtName("prefix_delegation"), diags)
 	}
 	return out
 }
@@ -443,12 +455,13 @@ func relayedLinksFromProto(in map[string]*netbootv1.RelayedLink) types.Map {
 	links := make(map[string]attr.Value, len(in))
 	for name, l := range in {
 		links[name] = types.ObjectValueMust(relayedLinkObjectType.AttrTypes, map[string]attr.Value{
-			"prefix":           ipv6types.NewPrefixValue(l.GetPrefix()),
-			"ranges":           rangesFromProto(l.GetRanges()),
-			"temporary_ranges": rangesFromProto(l.GetTemporaryRanges()),
-			"dns_servers":      addressList(l.GetDnsServers()),
-			"domain_search":    stringList(l.GetDomainSearch()),
-			"interface_id":     types.StringValue(l.GetInterfaceId()),
+			"prefix":            ipv6types.NewPrefixValue(l.GetPrefix()),
+			"ranges":            rangesFromProto(l.GetRanges()),
+			"temporary_ranges":  rangesFromProto(l.GetTemporaryRanges()),
+			"prefix_delegation": prefixDelegationFromProto(l.GetPrefixDelegation()),
+			"dns_servers":       addressList(l.GetDnsServers()),
+			"domain_search":     stringList(l.GetDomainSearch()),
+			"interface_id":      types.StringValue(l.GetInterfaceId()),
 		})
 	}
 	return types.MapValueMust(relayedLinkObjectType, links)
@@ -558,6 +571,7 @@ func rateLimitFromProto(rl *netbootv1.DHCPv6RateLimit) types.Object {
 	return rateLimitValue(config.RateLimit{
 		PerClientPerSecond: rl.GetPerClientPerSecond(), Burst: rl.GetBurst(),
 		PerSourcePerSecond: rl.GetPerSourcePerSecond(), PerSourceBurst: rl.GetPerSourceBurst(),
+		PerRelayPerSecond: rl.GetPerRelayPerSecond(), PerRelayBurst: rl.GetPerRelayBurst(),
 	})
 }
 

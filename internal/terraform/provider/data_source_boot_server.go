@@ -52,6 +52,18 @@ func computedRanges(description string) schema.ListNestedAttribute {
 	}
 }
 
+func computedPrefixDelegation(description string) schema.SingleNestedAttribute {
+	return schema.SingleNestedAttribute{
+		MarkdownDescription: description,
+		Computed:            true,
+		Attributes: map[string]schema.Attribute{
+			"start":  schema.StringAttribute{MarkdownDescription: "Address of the first delegated prefix.", CustomType: ipv6types.AddressType{}, Computed: true},
+			"end":    schema.StringAttribute{MarkdownDescription: "Address of the last delegated prefix.", CustomType: ipv6types.AddressType{}, Computed: true},
+			"length": schema.Int64Attribute{MarkdownDescription: "Length of each delegated prefix.", Computed: true},
+		},
+	}
+}
+
 func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One boot server on the agent, as the `netboot_ipv6_boot_server` resource describes it, " +
@@ -95,18 +107,10 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				MarkdownDescription: "DHCPv6 server settings.",
 				Computed:            true,
 				Attributes: map[string]schema.Attribute{
-					"mode":             schema.StringAttribute{MarkdownDescription: "`stateful`, `stateless` or `off`.", Computed: true},
-					"ranges":           computedRanges("Inclusive address ranges IA_NA addresses are leased from."),
-					"temporary_ranges": computedRanges("Inclusive address ranges IA_TA temporary addresses are leased from."),
-					"prefix_delegation": schema.SingleNestedAttribute{
-						MarkdownDescription: "Prefixes delegated by IA_PD; null when none are.",
-						Computed:            true,
-						Attributes: map[string]schema.Attribute{
-							"start":  schema.StringAttribute{MarkdownDescription: "Address of the first delegated prefix.", CustomType: ipv6types.AddressType{}, Computed: true},
-							"end":    schema.StringAttribute{MarkdownDescription: "Address of the last delegated prefix.", CustomType: ipv6types.AddressType{}, Computed: true},
-							"length": schema.Int64Attribute{MarkdownDescription: "Length of each delegated prefix.", Computed: true},
-						},
-					},
+					"mode":              schema.StringAttribute{MarkdownDescription: "`stateful`, `stateless` or `off`.", Computed: true},
+					"ranges":            computedRanges("Inclusive address ranges IA_NA addresses are leased from."),
+					"temporary_ranges":  computedRanges("Inclusive address ranges IA_TA temporary addresses are leased from."),
+					"prefix_delegation": computedPrefixDelegation("Prefixes delegated by IA_PD; null when none are."),
 					"dns_servers": schema.ListAttribute{
 						MarkdownDescription: "DNS servers sent to clients.",
 						ElementType:         ipv6types.AddressType{},
@@ -125,9 +129,10 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 						Computed:            true,
 						NestedObject: schema.NestedAttributeObject{
 							Attributes: map[string]schema.Attribute{
-								"prefix":           schema.StringAttribute{MarkdownDescription: "The link's on-link /64.", CustomType: ipv6types.PrefixType{}, Computed: true},
-								"ranges":           computedRanges("Inclusive address ranges the link's IA_NA addresses are leased from."),
-								"temporary_ranges": computedRanges("Inclusive address ranges the link's IA_TA temporary addresses are leased from."),
+								"prefix":            schema.StringAttribute{MarkdownDescription: "The link's on-link /64.", CustomType: ipv6types.PrefixType{}, Computed: true},
+								"ranges":            computedRanges("Inclusive address ranges the link's IA_NA addresses are leased from."),
+								"temporary_ranges":  computedRanges("Inclusive address ranges the link's IA_TA temporary addresses are leased from."),
+								"prefix_delegation": computedPrefixDelegation("Prefixes delegated by IA_PD to the link's routers; null when none are."),
 								"dns_servers": schema.ListAttribute{
 									MarkdownDescription: "DNS servers sent to the link's clients; empty: `dhcpv6.dns_servers`.",
 									ElementType:         ipv6types.AddressType{},
@@ -146,6 +151,8 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 							"burst":                 schema.Int64Attribute{MarkdownDescription: "Messages one client DUID may send at once.", Computed: true},
 							"per_source_per_second": schema.Int64Attribute{MarkdownDescription: "Messages per second one source address may send after its burst.", Computed: true},
 							"per_source_burst":      schema.Int64Attribute{MarkdownDescription: "Messages one source address may send at once.", Computed: true},
+							"per_relay_per_second":  schema.Int64Attribute{MarkdownDescription: "Relay-Forwards per second one relay address may send after its burst.", Computed: true},
+							"per_relay_burst":       schema.Int64Attribute{MarkdownDescription: "Relay-Forwards one relay address may send at once.", Computed: true},
 						},
 					},
 					"allow_leasequery":      schema.BoolAttribute{MarkdownDescription: "Whether RFC 5007 LEASEQUERY is answered.", Computed: true},

@@ -103,12 +103,19 @@ data "netboot_leases" "test" {
 // in the client namespace, as accLab.dhclient does for an address.
 func dhclientOnce(t *testing.T, l *accLab, args ...string) {
 	t.Helper()
+	dhclientOnceOn(t, l, l.ClientNS, l.ClientIf, args...)
+}
+
+// dhclientOnceOn is dhclientOnce on interface ifname of namespace ns, such
+// as a client's behind a relay.
+func dhclientOnceOn(t *testing.T, l *accLab, ns, ifname string, args ...string) {
+	t.Helper()
 	dir := t.TempDir()
 	lf, pf := filepath.Join(dir, "dhclient6.leases"), filepath.Join(dir, "dhclient6.pid")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := append(append([]string{"dhclient", "-6", "-1", "-v"}, args...), "-lf", lf, "-pf", pf, "-sf", "/bin/true", l.ClientIf)
-	out, err := l.Exec(ctx, l.ClientNS, cmd...)
+	cmd := append(append([]string{"dhclient", "-6", "-1", "-v"}, args...), "-lf", lf, "-pf", pf, "-sf", "/bin/true", ifname)
+	out, err := l.Exec(ctx, ns, cmd...)
 	// dhclient forks into the background once bound: stop it by its pid file.
 	if pid, perr := os.ReadFile(pf); perr == nil {
 		if n, cerr := strconv.Atoi(strings.TrimSpace(string(pid))); cerr == nil {

@@ -73,9 +73,9 @@ func rateLimitAttribute() schema.SingleNestedAttribute {
 		}
 	}
 	return schema.SingleNestedAttribute{
-		MarkdownDescription: "Per-client limits on DHCPv6 messages: a token bucket per client DUID and one per " +
+		MarkdownDescription: "Per-client limits on DHCPv6 messages: a token bucket per client DUID, one per " +
 			"source address (clients send from their link-local address, so a host inventing DUIDs is caught " +
-			"too). Messages over a limit are dropped before any lease work, counted in " +
+			"too) and one per relay address. Messages over a limit are dropped before any lease work, counted in " +
 			"`netboot_dhcpv6_dropped_by_reason_total{reason=\"rate_limited\"}` and logged at most once per " +
 			"client every 10 seconds. A rate of `0` turns that bucket off; a bucket that is on needs a burst of " +
 			"at least 2, since a client sends its Request right after its Solicit.",
@@ -91,6 +91,13 @@ func rateLimitAttribute() schema.SingleNestedAttribute {
 				"such as perfdhcp, which simulate many clients from one address, are not throttled; on a link "+
 				"of real hosts only, a few times `per_client_per_second` is enough.", d.PerSourcePerSecond, config.MaxRate),
 			"per_source_burst": count("Messages one source address may send at once.", d.PerSourceBurst, config.MaxBurst),
+			"per_relay_per_second": count("Relay-Forwards per second one DHCPv6 relay address may send after its "+
+				"burst, counted before they are unwrapped, so one relay gone wild (or a flood sent in a relay's "+
+				"name) leaves the server to the other relays' clients. Drops are also counted in "+
+				"`netboot_dhcpv6_relay_dropped_total{reason=\"rate_limited\"}`. The clients behind a relay "+
+				"still have their own limits.", d.PerRelayPerSecond, config.MaxRate),
+			"per_relay_burst": count("Relay-Forwards one relay address may send at once: the clients of its "+
+				"links powering on together.", d.PerRelayBurst, config.MaxBurst),
 		},
 	}
 }
@@ -142,7 +149,7 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 			Attributes: map[string]schema.Attribute{
 				"prefix": schema.StringAttribute{
 					MarkdownDescription: "Required. The link's on-link /64, e.g. `\"2001:db8:10::/64\"`; apart from `prefix`, " +
-						"every other link's and the prefixes `prefix_delegation` delegates.",
+						"every other link's, and the prefixes `dhcpv6.prefix_delegation` and every link's `prefix_delegation` delegate.",
 					CustomType: ipv6types.PrefixType{},
 					Optional:   true,
 				},
@@ -150,6 +157,11 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 					"the link's `prefix`. At least one."),
 				"temporary_ranges": rangesAttribute("Inclusive address ranges to lease the link's IA_TA temporary " +
 					"addresses from, inside the link's `prefix` and overlapping none of its `ranges`."),
+				"prefix_delegation": prefixDelegationAttribute("Prefixes to delegate by IA_PD to requesting routers on the "+
+					"link, as `dhcpv6.prefix_delegation` does on the boot server's own link, e.g. `{ start = "+
+					"\"2001:db8:1000::\", end = \"2001:db8:1000:ff00::\", length = 56 }` for 256 /56s. They must lie "+
+					"outside every link's prefix and apart from every other pool. Unset, the link's routers get "+
+					"NoPrefixAvail.", true),
 				"dns_servers":   addressListAttribute("DNS servers for the link's clients; empty sends `dhcpv6.dns_servers`."),
 				"domain_search": domainListAttribute("Search domains for the link's clients; empty sends `dhcpv6.domain_search`."),
 				"interface_id": schema.StringAttribute{
@@ -164,6 +176,43 @@ func relayedLinksAttribute() schema.MapNestedAttribute {
 			},
 		},
 	}
+}
+
+// prefixDelegationAttribute is a prefix_delegation: dhcpv6's, or, inElement,
+// a relayed link's, whose attributes cannot be Required (see
+// requiredInElement).
+func prefixDelegationAttribute(description string, inElement bool) schema.SingleNestedAttribute {
+	required := ""
+	if inElement {
+		required = "Required. "
+	}
+	a := schema.SingleNestedAttribute{
+		MarkdownDescription: description,
+		Optional:            true,
+		Attributes: map[string]schema.Attribute{
+			"start": schema.StringAttribute{
+				MarkdownDescription: required + "Address of the first prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:100::\"`.",
+				CustomType:          ipv6types.AddressType{},
+				Required:            !inElement,
+				Optional:            inElement,
+			},
+			"end": schema.StringAttribute{
+				MarkdownDescription: required + "Address of the last prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:111::\"`.",
+				CustomType:          ipv6types.AddressType{},
+				Required:            !inElement,
+				Optional:            inElement,
+			},
+			"length": schema.Int64Attribute{
+				MarkdownDescription: required + "Length of each delegated prefix, between 48 and 64, e.g. `64` or `56`.",
+				Required:            !inElement,
+				Optional:            inElement,
+			},
+		},
+	}
+	if inElement {
+		a.Validators = []validator.Object{requiredInElement{"start", "end", "length"}}
+	}
+	return a
 }
 
 // rangesAttribute is a list of inclusive address ranges, empty by default.
@@ -451,30 +500,11 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 					"temporary_ranges": rangesAttribute("Inclusive address ranges to lease IA_TA temporary addresses " +
 						"from (RFC 8415; dhcpd6.conf's `range6 … temporary`), inside `prefix` and overlapping neither " +
 						"each other nor `ranges`. Only with mode `stateful`."),
-					"prefix_delegation": schema.SingleNestedAttribute{
-						MarkdownDescription: "Prefixes to delegate to requesting routers by IA_PD (RFC 8415), as " +
-							"dhcpd6.conf's `prefix6 START END /LENGTH` says it: every prefix of `length` bits from the one " +
-							"at `start` to the one at `end`, e.g. `{ start = \"2001:db8:1:100::\", end = " +
-							"\"2001:db8:1:111::\", length = 64 }` for 18 /64s. They must lie outside `prefix`. Only with " +
-							"mode `stateful`; unset delegates nothing.",
-						Optional: true,
-						Attributes: map[string]schema.Attribute{
-							"start": schema.StringAttribute{
-								MarkdownDescription: "Address of the first prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:100::\"`.",
-								CustomType:          ipv6types.AddressType{},
-								Required:            true,
-							},
-							"end": schema.StringAttribute{
-								MarkdownDescription: "Address of the last prefix to delegate, aligned to `length`, e.g. `\"2001:db8:1:111::\"`.",
-								CustomType:          ipv6types.AddressType{},
-								Required:            true,
-							},
-							"length": schema.Int64Attribute{
-								MarkdownDescription: "Length of each delegated prefix, between 48 and 64, e.g. `64` or `56`.",
-								Required:            true,
-							},
-						},
-					},
+					"prefix_delegation": prefixDelegationAttribute("Prefixes to delegate to requesting routers by IA_PD (RFC 8415), as "+
+						"dhcpd6.conf's `prefix6 START END /LENGTH` says it: every prefix of `length` bits from the one "+
+						"at `start` to the one at `end`, e.g. `{ start = \"2001:db8:1:100::\", end = "+
+						"\"2001:db8:1:111::\", length = 64 }` for 18 /64s. They must lie outside `prefix` and every "+
+						"relayed link's prefix and pool. Only with mode `stateful`; unset delegates nothing.", false),
 					"dns_servers":   addressListAttribute("DNS servers sent in the DNS Recursive Name Server option."),
 					"domain_search": domainListAttribute("Search domains sent in the Domain Search List option."),
 					"preference": schema.Int64Attribute{

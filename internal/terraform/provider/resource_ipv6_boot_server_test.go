@@ -116,6 +116,26 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			   } }
 			 }`,
 			`dhcpv6.relayed_links["vlan20"].ranges[0].end 2001:db8:99::1ff is outside prefix 2001:db8:20::/64`},
+		{"two relayed links delegate one prefix", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   relayed_links = { for name, id in { vlan10 = 10, vlan20 = 20 } : name => {
+			     prefix            = "2001:db8:${id}::/64"
+			     ranges            = [{ start = "2001:db8:${id}::100", end = "2001:db8:${id}::1ff" }]
+			     prefix_delegation = { start = "2001:db8:1000::", end = "2001:db8:10ff::", length = 48 }
+			   } }
+			 }`,
+			`dhcpv6.relayed_links["vlan20"].prefix_delegation overlaps the prefixes dhcpv6.relayed_links["vlan10"].prefix_delegation delegates`},
+		{"relayed link delegates without a length", "2001:db8:1::/64",
+			`dhcpv6 = {
+			   ` + ranges + `
+			   relayed_links = { vlan10 = {
+			     prefix            = "2001:db8:10::/64"
+			     ranges            = [{ start = "2001:db8:10::100", end = "2001:db8:10::1ff" }]
+			     prefix_delegation = { start = "2001:db8:1000::", end = "2001:db8:10ff::" }
+			   } }
+			 }`,
+			`dhcpv6.relayed_links["vlan10"].prefix_delegation sets no length`},
 		{"stateful without ranges", "2001:db8:1::/64", ``,
 			`dhcpv6.ranges needs at least one range when mode is "stateful"`},
 		{"stateful with managed off", "2001:db8:1::/64",
@@ -535,7 +555,7 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 			DnsServers:       []string{"2001:db8:1::53"}, DomainSearch: []string{"lab.example"}, Preference: 255,
 			RenewTimeSeconds: 1800, RebindTimeSeconds: 2880, PreferredLifetimeSeconds: 3600, ValidLifetimeSeconds: 7200,
 			RapidCommit: true, InfoRefreshTimeSeconds: 600,
-			RateLimit:       &netbootv1.DHCPv6RateLimit{PerClientPerSecond: 3, Burst: 6, PerSourcePerSecond: 0, PerSourceBurst: 0},
+			RateLimit:       &netbootv1.DHCPv6RateLimit{PerClientPerSecond: 3, Burst: 6, PerSourcePerSecond: 0, PerSourceBurst: 0, PerRelayPerSecond: 7, PerRelayBurst: 14},
 			AllowLeasequery: true,
 			// 0 (no limit) reads back as 0, not as the default.
 			MaxIasPerMessage: proto.Uint32(4), MaxLeasesPerClient: proto.Uint32(0),
@@ -543,7 +563,8 @@ func TestFromProtoToProtoRoundTrip(t *testing.T) {
 				"vlan10": {Prefix: "2001:db8:10::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:10::100", End: "2001:db8:10::1ff"}}},
 				"vlan20": {Prefix: "2001:db8:20::/64", Ranges: []*netbootv1.AddressRange{{Start: "2001:db8:20::100", End: "2001:db8:20::1ff"}},
 					TemporaryRanges: []*netbootv1.AddressRange{{Start: "2001:db8:20::1000", End: "2001:db8:20::10ff"}},
-					DnsServers:      []string{"2001:db8:20::53"}, DomainSearch: []string{"vlan20.example"}, InterfaceId: "eth1.20"},
+					DnsServers:      []string{"2001:db8:20::53"}, DomainSearch: []string{"vlan20.example"}, InterfaceId: "eth1.20",
+					PrefixDelegation: &netbootv1.PrefixDelegation{Start: "2001:db8:2000::", End: "2001:db8:20ff::", Length: 48}},
 			},
 		},
 		Boot: &netbootv1.Boot{
@@ -804,6 +825,7 @@ func TestIPv6BootServer_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("rate_limit"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"per_client_per_second": knownvalue.Int64Exact(10), "burst": knownvalue.Int64Exact(20),
 						"per_source_per_second": knownvalue.Int64Exact(20000), "per_source_burst": knownvalue.Int64Exact(40000),
+						"per_relay_per_second": knownvalue.Int64Exact(5000), "per_relay_burst": knownvalue.Int64Exact(10000),
 					})),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("allow_leasequery"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_ias_per_message"), knownvalue.Int64Exact(8)),
@@ -826,6 +848,7 @@ func TestIPv6BootServer_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("rate_limit"), knownvalue.ObjectExact(map[string]knownvalue.Check{
 						"per_client_per_second": knownvalue.Int64Exact(5), "burst": knownvalue.Int64Exact(20),
 						"per_source_per_second": knownvalue.Int64Exact(0), "per_source_burst": knownvalue.Int64Exact(40000),
+						"per_relay_per_second": knownvalue.Int64Exact(5000), "per_relay_burst": knownvalue.Int64Exact(10000),
 					})),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("allow_leasequery"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(testResource, dh.AtMapKey("max_ias_per_message"), knownvalue.Int64Exact(2)),

@@ -724,9 +724,12 @@ type RelayedLink struct {
 	DomainSearch []string `protobuf:"bytes,5,rep,name=domain_search,json=domainSearch,proto3" json:"domain_search,omitempty"`
 	// interface_id, when set, names the link for a relay that sends no
 	// link-address (::), by the Interface-Id option it sends.
-	InterfaceId   string `protobuf:"bytes,6,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	InterfaceId string `protobuf:"bytes,6,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	// prefix_delegation, when set, delegates prefixes to the link's
+	// requesting routers, apart from every other link's.
+	PrefixDelegation *PrefixDelegation `protobuf:"bytes,7,opt,name=prefix_delegation,json=prefixDelegation,proto3" json:"prefix_delegation,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RelayedLink) Reset() {
@@ -799,6 +802,13 @@ func (x *RelayedLink) GetInterfaceId() string {
 		return x.InterfaceId
 	}
 	return ""
+}
+
+func (x *RelayedLink) GetPrefixDelegation() *PrefixDelegation {
+	if x != nil {
+		return x.PrefixDelegation
+	}
+	return nil
 }
 
 // PrefixDelegation is dhcpd6.conf's "prefix6 START END /LENGTH": every
@@ -4902,8 +4912,12 @@ type DHCPv6RateLimit struct {
 	// source address, whatever DUIDs they carry.
 	PerSourcePerSecond uint32 `protobuf:"varint,3,opt,name=per_source_per_second,json=perSourcePerSecond,proto3" json:"per_source_per_second,omitempty"`
 	PerSourceBurst     uint32 `protobuf:"varint,4,opt,name=per_source_burst,json=perSourceBurst,proto3" json:"per_source_burst,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// per_relay_per_second and per_relay_burst bound the Relay-Forwards from
+	// one relay address, before they are unwrapped.
+	PerRelayPerSecond uint32 `protobuf:"varint,5,opt,name=per_relay_per_second,json=perRelayPerSecond,proto3" json:"per_relay_per_second,omitempty"`
+	PerRelayBurst     uint32 `protobuf:"varint,6,opt,name=per_relay_burst,json=perRelayBurst,proto3" json:"per_relay_burst,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *DHCPv6RateLimit) Reset() {
@@ -4960,6 +4974,20 @@ func (x *DHCPv6RateLimit) GetPerSourcePerSecond() uint32 {
 func (x *DHCPv6RateLimit) GetPerSourceBurst() uint32 {
 	if x != nil {
 		return x.PerSourceBurst
+	}
+	return 0
+}
+
+func (x *DHCPv6RateLimit) GetPerRelayPerSecond() uint32 {
+	if x != nil {
+		return x.PerRelayPerSecond
+	}
+	return 0
+}
+
+func (x *DHCPv6RateLimit) GetPerRelayBurst() uint32 {
+	if x != nil {
+		return x.PerRelayBurst
 	}
 	return 0
 }
@@ -5089,7 +5117,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05value\x18\x02 \x01(\v2\x17.netboot.v1.RelayedLinkR\x05value:\x028\x01B\x16\n" +
 	"\x14_max_ias_per_messageB\x18\n" +
-	"\x16_max_leases_per_client\"\x85\x02\n" +
+	"\x16_max_leases_per_client\"\xd0\x02\n" +
 	"\vRelayedLink\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x120\n" +
 	"\x06ranges\x18\x02 \x03(\v2\x18.netboot.v1.AddressRangeR\x06ranges\x12C\n" +
@@ -5097,7 +5125,8 @@ const file_netboot_proto_rawDesc = "" +
 	"\vdns_servers\x18\x04 \x03(\tR\n" +
 	"dnsServers\x12#\n" +
 	"\rdomain_search\x18\x05 \x03(\tR\fdomainSearch\x12!\n" +
-	"\finterface_id\x18\x06 \x01(\tR\vinterfaceId\"R\n" +
+	"\finterface_id\x18\x06 \x01(\tR\vinterfaceId\x12I\n" +
+	"\x11prefix_delegation\x18\a \x01(\v2\x1c.netboot.v1.PrefixDelegationR\x10prefixDelegation\"R\n" +
 	"\x10PrefixDelegation\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
 	"\x03end\x18\x02 \x01(\tR\x03end\x12\x16\n" +
@@ -5424,12 +5453,14 @@ const file_netboot_proto_rawDesc = "" +
 	"\n" +
 	"operations\x18\x01 \x03(\v2\x14.netboot.v1.ProgressR\n" +
 	"operations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x02\n" +
 	"\x0fDHCPv6RateLimit\x121\n" +
 	"\x15per_client_per_second\x18\x01 \x01(\rR\x12perClientPerSecond\x12\x14\n" +
 	"\x05burst\x18\x02 \x01(\rR\x05burst\x121\n" +
 	"\x15per_source_per_second\x18\x03 \x01(\rR\x12perSourcePerSecond\x12(\n" +
-	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst\";\n" +
+	"\x10per_source_burst\x18\x04 \x01(\rR\x0eperSourceBurst\x12/\n" +
+	"\x14per_relay_per_second\x18\x05 \x01(\rR\x11perRelayPerSecond\x12&\n" +
+	"\x0fper_relay_burst\x18\x06 \x01(\rR\rperRelayBurst\";\n" +
 	"\x18ProbeOtherServersRequest\x12\x1f\n" +
 	"\vboot_server\x18\x01 \x01(\tR\n" +
 	"bootServer2\xb8\x11\n" +
@@ -5562,94 +5593,95 @@ var file_netboot_proto_depIdxs = []int32{
 	70, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
 	4,  // 9: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 10: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
-	0,  // 11: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
-	9,  // 12: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
-	11, // 13: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
-	10, // 14: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
-	0,  // 15: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
-	8,  // 16: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
-	20, // 17: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
-	60, // 18: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
-	22, // 19: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
-	21, // 20: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
-	29, // 21: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
-	29, // 22: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
-	29, // 23: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	31, // 24: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
-	32, // 25: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
-	30, // 26: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
-	30, // 27: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
-	33, // 28: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
-	33, // 29: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
-	48, // 30: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	60, // 31: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
-	48, // 32: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
-	49, // 33: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	58, // 34: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
-	59, // 35: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
-	71, // 36: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	65, // 37: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	60, // 38: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	6,  // 39: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	12, // 40: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	13, // 41: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	14, // 42: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	16, // 43: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	18, // 44: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	56, // 45: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	23, // 46: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	24, // 47: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	25, // 48: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	27, // 49: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	34, // 50: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	35, // 51: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	36, // 52: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	38, // 53: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	40, // 54: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	41, // 55: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	42, // 56: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	44, // 57: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	46, // 58: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	50, // 59: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	51, // 60: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	52, // 61: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	54, // 62: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	61, // 63: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	63, // 64: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	66, // 65: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	69, // 66: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	8,  // 67: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 68: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	15, // 69: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	17, // 70: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	19, // 71: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	57, // 72: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	21, // 73: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	21, // 74: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	26, // 75: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	28, // 76: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	30, // 77: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	30, // 78: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	37, // 79: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	39, // 80: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	33, // 81: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	33, // 82: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	43, // 83: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	45, // 84: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	47, // 85: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	49, // 86: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	49, // 87: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	53, // 88: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	55, // 89: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	62, // 90: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	64, // 91: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	67, // 92: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 93: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	67, // [67:94] is the sub-list for method output_type
-	40, // [40:67] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	7,  // 11: netboot.v1.RelayedLink.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
+	0,  // 12: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
+	9,  // 13: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
+	11, // 14: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
+	10, // 15: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
+	0,  // 16: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
+	8,  // 17: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
+	20, // 18: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
+	60, // 19: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
+	22, // 20: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
+	21, // 21: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
+	29, // 22: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
+	29, // 23: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
+	29, // 24: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
+	31, // 25: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
+	32, // 26: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
+	30, // 27: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
+	30, // 28: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
+	33, // 29: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
+	33, // 30: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
+	48, // 31: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
+	60, // 32: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	48, // 33: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
+	49, // 34: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
+	58, // 35: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
+	59, // 36: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
+	71, // 37: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	65, // 38: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	60, // 39: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	6,  // 40: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 41: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 42: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 43: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 44: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 45: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 46: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 47: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 48: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 49: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 50: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 51: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 52: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 53: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 54: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 55: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 56: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 57: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 58: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 59: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 60: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 61: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 62: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 63: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	61, // 64: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	63, // 65: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	66, // 66: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	69, // 67: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	8,  // 68: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 69: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 70: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 71: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 72: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 73: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 74: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 75: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 76: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 77: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 78: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 79: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 80: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 81: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 82: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 83: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 84: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 85: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 86: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 87: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 88: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 89: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 90: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	62, // 91: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	64, // 92: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	67, // 93: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 94: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	68, // [68:95] is the sub-list for method output_type
+	41, // [41:68] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }

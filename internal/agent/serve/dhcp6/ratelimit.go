@@ -17,6 +17,8 @@ import (
 const (
 	maxClientBuckets = 8192
 	maxSourceBuckets = 4096
+	// A site has tens of relays.
+	maxRelayBuckets = 1024
 )
 
 // overflowShare sizes the bucket that keys the table has no room for
@@ -113,11 +115,12 @@ func (t *limiterTable) lookup(key []byte, now time.Time) *bucket {
 
 func (t *limiterTable) len() int { return t.lru.Len() }
 
-// limiters are the two tables of one rate_limit configuration.
+// limiters are the tables of one rate_limit configuration.
 type limiters struct {
 	cfg    config.RateLimit
 	client *limiterTable // by client DUID
 	source *limiterTable // by source address
+	relay  *limiterTable // by relay address, for Relay-Forwards
 }
 
 func newLimiters(cfg config.RateLimit) *limiters {
@@ -125,5 +128,6 @@ func newLimiters(cfg config.RateLimit) *limiters {
 		cfg:    cfg,
 		client: newLimiterTable(cfg.PerClientPerSecond, cfg.Burst, maxClientBuckets),
 		source: newLimiterTable(cfg.PerSourcePerSecond, cfg.PerSourceBurst, maxSourceBuckets),
+		relay:  newLimiterTable(cfg.PerRelayPerSecond, cfg.PerRelayBurst, maxRelayBuckets),
 	}
 }

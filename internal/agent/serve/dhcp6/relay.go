@@ -172,12 +172,13 @@ func (s *Server) RelayedLinks() []RelayedLinkStatus {
 }
 
 // relayedConfig is cfg as the clients of link l see it: l's prefix,
-// ranges and, where l sets them, DNS options; everything else as cfg.
+// ranges, prefix delegation and, where l sets them, DNS options;
+// everything else as cfg.
 func relayedConfig(cfg Config, l config.RelayedLink) Config {
 	cfg.Prefix = l.Prefix
 	cfg.DHCPv6.Ranges = l.Ranges
 	cfg.DHCPv6.TemporaryRanges = l.TemporaryRanges
-	cfg.DHCPv6.PrefixDelegation = nil
+	cfg.DHCPv6.PrefixDelegation = l.PrefixDelegation
 	if len(l.DNSServers) > 0 {
 		cfg.DHCPv6.DNSServers = l.DNSServers
 	}
@@ -232,12 +233,10 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 	return nil
 }
 
-// ownsLease reports whether l was leased from cfg's ranges.
+// ownsLease reports whether l was leased from cfg's ranges or delegated
+// from its pool.
 func ownsLease(cfg *Config, l lease.Lease) bool {
-	if l.Kind == lease.PD {
-		return false
-	}
-	return inSpace(l.Kind, netip.PrefixFrom(l.Address, 128), cfg)
+	return inSpace(l.Kind, l.Prefix(), cfg)
 }
 
 // handlerFor is the handler of the link a relay names by link-address:
@@ -299,6 +298,20 @@ func (s *Server) handlers() iter.Seq[*handler] {
 	}
 }
 
+// allowRelay is the per-relay token bucket of a Relay-Forward from relay,
+// taken before the message is parsed, so one relay (or a flood sent in its
+// name) cannot take the server from the others; it counts as dropped, and
+// logs, what it refuses.
+func (s *Server) allowRelay(limits *limiters, relay netip.Addr, now time.Time) bool {
+	key := relay.As16()
+	v := limits.relay.allow(key[:], now)
+	if !v.ok {
+		s.stats.relayRateLimited.Add(1)
+		s.rateLimited(v, dhcpv6.MessageTypeRelayForward, "relay", limits.cfg.PerRelayPerSecond, limits.cfg.PerRelayBurst, "peer", relay)
+	}
+	return v.ok
+}
+
 // unwrapDatagram is the client message inside a Relay-Forward, the relays
 // it came through and what the innermost saw of the client; ok is false,
 // with the drop counted and logged, when it is not to be answered.
@@ -337,8 +350,8 @@ func (s *Server) unwrapDatagram(rm *dhcpv6.RelayMessage, peer netip.Addr) (relay
 // leasequeryHandler is the handler of the link a LEASEQUERY sent straight
 // to the server asks about (RFC 5007 section 4.3.2): the link its
 // link-address is on; with no link-address, the link holding the queried
-// address, or the first where the queried client has bindings; else the
-// direct link's, which refuses it as it always did.
+// address or delegating its prefix, or the first where the queried client
+// has bindings; else the direct link's, which refuses it as it always did.
 func (s *Server) leasequeryHandler(req *dhcpv6.Message, now time.Time) *handler {
 	opt := req.GetOneOption(dhcpv6.OptionLQQuery)
 	if opt == nil {
@@ -360,6 +373,11 @@ func (s *Server) leasequeryHandler(req *dhcpv6.Message, now time.Time) *handler 
 			if a, ok := netip.AddrFromSlice(o.IPv6Addr); ok {
 				if h, _, ok := s.handlerFor(a); ok {
 					return h
+				}
+				for h := range s.handlers() {
+					if delegates(h.cfg.Load(), a) {
+						return h
+					}
 				}
 			}
 		}

@@ -149,6 +149,20 @@ func unwrapReply(rr *dhcpv6.RelayMessage) ([]*dhcpv6.RelayMessage, *dhcpv6.Messa
 	}
 }
 
+// leaseRelayed has client n lease an address by a Request relayed from
+// linkAddr, and returns its DUID and the address.
+func leaseRelayed(t *testing.T, srv *Server, conn *rawConn, n int, linkAddr string) (dhcpv6.DUID, netip.Addr) {
+	t.Helper()
+	cid, _ := batchClient(n)
+	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
+	_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: linkAddr}), dhcpv6.DefaultServerPort)
+	if reply == nil {
+		t.Fatal("no Relay-Reply")
+	}
+	addr, _, _ := leased(t, reply)
+	return cid, addr
+}
+
 func inRanges(a netip.Addr, ranges []config.AddressRange) bool {
 	for _, r := range ranges {
 		if r.Contains(a) {
@@ -368,13 +382,7 @@ func TestApplyRelayedLinks(t *testing.T) {
 // names, or, naming none, from the link of the address or client.
 func TestLeasequeryForRelayedLink(t *testing.T) {
 	srv, conn, _ := relayServer(t)
-	cid, _ := batchClient(11)
-	req := clientMessage(t, dhcpv6.MessageTypeRequest, cid, serverDUID, iaNA(1))
-	_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:10::1"}), 547)
-	if reply == nil {
-		t.Fatal("no Relay-Reply")
-	}
-	addr, _, _ := leased(t, reply)
+	cid, addr := leaseRelayed(t, srv, conn, 11, "2001:db8:10::1")
 	for _, tt := range []struct {
 		name  string
 		query dhcpv6.Option
@@ -506,5 +514,37 @@ func TestRelayedLinkByInterfaceID(t *testing.T) {
 				t.Errorf("leased %s, want one of %s's", addr, tt.want.Name)
 			}
 		})
+	}
+}
+
+// TestApplyEditingOneRelayedLink checks that Apply changing one link's
+// range changes that link in place and leaves every other link as it was:
+// the same handler and pool, its leases and the relays heard.
+func TestApplyEditingOneRelayedLink(t *testing.T) {
+	srv, conn, _ := relayServer(t)
+	_, addr := leaseRelayed(t, srv, conn, 31, "2001:db8:10::1")
+	h10, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1"))
+	h20, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:20::1"))
+	pool10 := h10.pool
+
+	moved := vlan20
+	moved.Ranges = []config.AddressRange{{Start: netip.MustParseAddr("2001:db8:20::200"), End: netip.MustParseAddr("2001:db8:20::2ff")}}
+	cfg := testConfig(config.DHCPv6Stateful)
+	cfg.DHCPv6.RelayedLinks = []config.RelayedLink{vlan10, moved}
+	cfg.Interface.Index = srv.link.ifi.Index
+	if err := srv.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if h, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:10::1")); h != h10 || h.pool != pool10 {
+		t.Error("vlan10 got a new handler or pool when only vlan20 changed")
+	}
+	if h, _, _ := srv.handlerFor(netip.MustParseAddr("2001:db8:20::1")); h != h20 || h.cfg.Load().DHCPv6.Ranges[0] != moved.Ranges[0] {
+		t.Error("vlan20 was not changed in place")
+	}
+	if _, ok := h10.pool.LookupAddress(addr, t0); !ok {
+		t.Errorf("vlan10's lease of %s dropped", addr)
+	}
+	if st := srv.RelayedLinks(); st[0].Leases != 1 || len(st[0].Relays) != 1 {
+		t.Errorf("vlan10's status after the edit: %+v", st[0])
 	}
 }

@@ -574,12 +574,21 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 	limits := s.rateLimiters()
 	// A flood from one address costs no parsing: the message type is the
 	// first byte.
-	// A relay's address is the source of every client behind it: those
+	// A relay's address is the source of every client behind it: its
+	// Relay-Forwards pass a bucket per relay (allowRelay), and its clients
 	// are limited by the client's own address, once unwrapped.
-	relayed := len(data) > 0 && dhcpv6.MessageType(data[0]) == dhcpv6.MessageTypeRelayForward
-	if !relayed && len(data) > 0 && !s.allowSource(limits, peer, dhcpv6.MessageType(data[0]), now) {
-		s.stats.byType[data[0]].received.Add(1)
-		return response{}, false
+	if len(data) > 0 {
+		typ := dhcpv6.MessageType(data[0])
+		var allowed bool
+		if typ == dhcpv6.MessageTypeRelayForward {
+			allowed = s.allowRelay(limits, peer, now)
+		} else {
+			allowed = s.allowSource(limits, peer, typ, now)
+		}
+		if !allowed {
+			s.stats.byType[typ].received.Add(1)
+			return response{}, false
+		}
 	}
 	parsed, ignored, err := parseDatagram(data)
 	if err != nil {

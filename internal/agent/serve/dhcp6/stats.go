@@ -15,10 +15,11 @@ type Stats struct {
 	Malformed uint64
 	// RelayUnknownLink counts Relay-Forwards dropped because their
 	// innermost link-address is on no served link, RelayHopLimit those
-	// nested in more relays than the hop limit. Both are also among the
-	// RELAY-FORW drops.
+	// nested in more relays than the hop limit, RelayRateLimited those over
+	// their relay's rate limit. All are also among the RELAY-FORW drops.
 	RelayUnknownLink uint64
 	RelayHopLimit    uint64
+	RelayRateLimited uint64
 }
 
 // MessageStats counts one message type. Every received message is either
@@ -38,12 +39,12 @@ type counters struct {
 	byType    [256]struct{ received, replied, dropped, rateLimited atomic.Uint64 }
 	malformed atomic.Uint64
 
-	relayUnknownLink, relayHopLimit atomic.Uint64
+	relayUnknownLink, relayHopLimit, relayRateLimited atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	s := Stats{ByType: map[string]MessageStats{}, Malformed: c.malformed.Load(),
-		RelayUnknownLink: c.relayUnknownLink.Load(), RelayHopLimit: c.relayHopLimit.Load()}
+		RelayUnknownLink: c.relayUnknownLink.Load(), RelayHopLimit: c.relayHopLimit.Load(), RelayRateLimited: c.relayRateLimited.Load()}
 	for i := range c.byType {
 		t := &c.byType[i]
 		if n := t.received.Load(); n > 0 {
