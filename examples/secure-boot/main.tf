@@ -122,10 +122,14 @@ resource "netboot_boot_entry" "local" {
   kind  = "exit"
 }
 
-# Rendered as grub/grub.cfg for GRUB (and as start.ipxe for iPXE clients).
+# Rendered as grub/grub.cfg for GRUB only: iPXE clients of this boot server
+# get menus of their own. A menu for GRUB alone may only list entries GRUB
+# can boot (linux entries with published kernels, exit): the plan refuses a
+# chain, sanboot or script entry here.
 resource "netboot_boot_menu" "main" {
   name         = "main"
   title        = "Secure Boot"
+  formats      = ["grub"]
   items        = [{ entry = netboot_boot_entry.debian.name }, { entry = netboot_boot_entry.local.name }]
   default_item = netboot_boot_entry.debian.name
   timeout      = 5

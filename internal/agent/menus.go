@@ -64,6 +64,16 @@ func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryReq
 	defer s.mu.Unlock()
 	next := s.nextCatalog()
 	next.Entries[e.Name] = e
+	// A menu for GRUB alone may only lead to entries GRUB boots: the
+	// entry is refused here when it changes into one GRUB cannot boot.
+	var ces menu.CatalogErrors
+	if errors.As(menu.ValidateCatalog(next.Entries, next.Menus), &ces) {
+		for _, ce := range ces {
+			if ce.Entry == e.Name {
+				return nil, status.Errorf(codes.FailedPrecondition, "boot entry %q: %v", e.Name, ce)
+			}
+		}
+	}
 	if err := s.store.Put(store.BootEntries, e.Name, e.ToProto()); err != nil {
 		return nil, status.Errorf(codes.Internal, "saving boot entry %q: %v", e.Name, err)
 	}
