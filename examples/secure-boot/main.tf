@@ -95,8 +95,9 @@ resource "netboot_ipv6_boot_server" "site" {
       # x64 UEFI firmware (architecture 7): shim over TFTP, the only
       # scheme EDK2's PXE client accepts.
       { arch = [7], file = "shimx64.efi", via = "tftp" },
-      # x64 UEFI HTTP boot (architecture 16) fetches shim over HTTP; shim
-      # and GRUB then fetch the rest over HTTP from the same place.
+      # x64 UEFI HTTP boot (architecture 16) fetches shim over HTTP, and
+      # shim GRUB. Debian 12's GRUB gets no network from an HTTP boot and
+      # stops at its prompt (guide "Secure Boot"): use PXE (arch 7) with it.
       { arch = [16], file = "shimx64.efi", via = "http" },
     ]
   }
