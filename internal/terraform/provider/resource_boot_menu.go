@@ -172,12 +172,13 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 	resp.Schema = schema.Schema{
 		// Version 1: match's fields and boot_servers are sets (lists in 0).
 		Version: 1,
-		MarkdownDescription: "An iPXE menu of `netboot_boot_entry` entries and submenus, and which hosts get it. Every " +
+		MarkdownDescription: "A boot menu of `netboot_boot_entry` entries and submenus, rendered for iPXE and GRUB, and which hosts get it. Every " +
 			"attribute but `name` changes in place, and boot servers serve the change at once.\n\n" +
 			"**Which menu a host gets.** iPXE reports the host's MAC address, SMBIOS UUID, build architecture and " +
 			"platform in the URL of its script, and the agent picks one menu for it:\n\n" + menuSelectionRule + "\n" +
-			"The agent refuses a second default menu on a boot server, and two menus offered on the same boot server " +
-			"with the same `match`, which would tie for every host they match. A menu with neither `match` nor " +
+			"The agent refuses a second default menu on a boot server for the same boot loader (`formats`), and two " +
+			"menus offered on the same boot server to the same boot loader with the same `match`, which would tie for " +
+			"every host they match. A menu with neither `match` nor " +
 			"`is_default` is only reached as a submenu.\n\n" +
 			"**What a boot server serves**, at its `boot_url_base`:\n\n" + menuURLLayout + "\n" +
 			"Items name entries and submenus: write `entry = netboot_boot_entry.<label>.name` and `menu = " +
