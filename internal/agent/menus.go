@@ -70,7 +70,7 @@ func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryReq
 	if errors.As(menu.ValidateCatalog(next.Entries, next.Menus), &ces) {
 		for _, ce := range ces {
 			if ce.Entry == e.Name {
-				return nil, status.Errorf(codes.FailedPrecondition, "boot entry %q: %v", e.Name, ce)
+				return nil, status.Error(codes.FailedPrecondition, ce.EntryRefusal())
 			}
 		}
 	}

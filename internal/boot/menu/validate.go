@@ -466,6 +466,12 @@ type CatalogError struct {
 
 func (e *CatalogError) Error() string { return fmt.Sprintf("menu %q: %s", e.Menu, e.Field.Error()) }
 
+// EntryRefusal says why a change making e.Entry what e reports is
+// refused: the menu still leads to the entry.
+func (e *CatalogError) EntryRefusal() string {
+	return fmt.Sprintf("boot entry %q: %v; take it out of that menu first", e.Entry, e)
+}
+
 // CatalogErrors lists every problem ValidateCatalog found.
 type CatalogErrors []*CatalogError
 

@@ -292,9 +292,9 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"can boot: `exit`, and `linux` entries whose UEFI kernel and initrds are artifact paths (GRUB fetches " +
 					"files from its boot server, not from URLs). An item naming a `chain`, `sanboot` or `script` entry, or a " +
 					"kernel given as a URL, is refused with the entry and the reason: at plan when the agent already has " +
-					"the entry, else at apply; changing an entry so that such a menu could not boot it is refused too. " +
-					"The plan checks the entries as the agent has them, so change an entry into one GRUB boots in an " +
-					"apply before listing it here.",
+					"the entry, else at apply. Changing an entry so that such a menu could not boot it is refused too (at " +
+					"plan as well): take it out of the menu in an earlier apply. The plan checks the entries as the agent " +
+					"has them, so change an entry into one GRUB boots in an apply before listing it here.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Computed:    true,
@@ -362,26 +362,36 @@ func (r *bootMenuResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if !mn.GrubOnly() {
 		return
 	}
-	entries, err := agentclient.All(ctx, r.agent.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
+	c, err := agentCatalog(ctx, r.agent)
 	if err != nil {
 		return
-	}
-	menus, err := agentclient.All(ctx, r.agent.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
-	if err != nil {
-		return
-	}
-	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}}
-	for _, e := range entries {
-		c.Entries[e.GetName()] = menu.EntryFromProto(e)
-	}
-	for _, other := range menus {
-		c.Menus[other.GetName()] = menu.MenuFromProto(other)
 	}
 	c.Menus[mn.Name] = mn
 	problems := menu.GrubOnlyProblems(c.Entries, c.Menus, mn.Name)
 	if len(problems) > 0 {
 		addValidationErrors(&resp.Diagnostics, "boot menu", problems.ForMenu(mn.Name), req.Plan.Raw)
 	}
+}
+
+// agentCatalog reads every boot entry and menu the agent has, for checks
+// at plan between the planned object and the others.
+func agentCatalog(ctx context.Context, agent *agentclient.Conn) (*menu.Catalog, error) {
+	entries, err := agentclient.All(ctx, agent.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
+	if err != nil {
+		return nil, err
+	}
+	menus, err := agentclient.All(ctx, agent.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
+	if err != nil {
+		return nil, err
+	}
+	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}}
+	for _, e := range entries {
+		c.Entries[e.GetName()] = menu.EntryFromProto(e)
+	}
+	for _, m := range menus {
+		c.Menus[m.GetName()] = menu.MenuFromProto(m)
+	}
+	return c, nil
 }
 
 // toProto builds the API's BootMenu, filling in the schema's defaults for

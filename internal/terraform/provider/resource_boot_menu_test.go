@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
@@ -651,7 +653,8 @@ resource "netboot_boot_menu" "rack" {
 // A menu for GRUB alone may only lead to entries GRUB boots: one the agent
 // already has fails at plan, naming the item and the reason; one created in
 // the same run fails at apply with the same words; and an entry changed
-// into one GRUB cannot boot is refused while such a menu lists it.
+// into one GRUB cannot boot is refused while such a menu lists it, at plan
+// and, behind Terraform's back, by the agent.
 func TestBootMenu_grubOnlyRefusesIPXEEntries(t *testing.T) {
 	lab := newFastLab(t)
 	entries := lab.providerConfig() + `
@@ -709,7 +712,20 @@ resource "netboot_boot_entry" "san" {
 				// An entry the menu lists turns into a URL kernel GRUB cannot fetch.
 				Config: strings.Replace(entries, `kernel = "debian/vmlinuz"`, `kernel = "http://[2001:db8::1]/vmlinuz"`, 1) +
 					menuWith(`{ entry = netboot_boot_entry.linux.name }`),
-				ExpectError: errorText(`boot entry "linux": menu "sb": items[0].entry: boot entry "linux" cannot boot from GRUB`),
+				PlanOnly:    true,
+				ExpectError: errorText(`boot entry "linux": menu "sb": items[0].entry: boot entry "linux" cannot boot from GRUB: GRUB loads files from its boot server by path`),
+			},
+			{
+				// The agent refuses the same change made over gRPC, in the same words.
+				PreConfig: func() {
+					_, err := lab.conn(t).PutBootEntry(context.Background(), &netbootv1.PutBootEntryRequest{Entry: &netbootv1.BootEntry{
+						Name: "linux", Kind: "chain", Url: "http://[2001:db8::1]/other.ipxe"}})
+					const want = `boot entry "linux": menu "sb": items[0].entry: boot entry "linux" cannot boot from GRUB: kind "chain" runs in iPXE only`
+					if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "take it out of that menu first") {
+						t.Errorf("PutBootEntry = %v, want FailedPrecondition with %q", err, want)
+					}
+				},
+				Config: entries + menuWith(`{ entry = netboot_boot_entry.linux.name }`),
 			},
 			{
 				// For both loaders, the same items are fine.
