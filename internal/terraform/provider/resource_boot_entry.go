@@ -148,7 +148,9 @@ func (r *bootEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"from the boot server GRUB was loaded from, so its kernel and initrds must be artifact paths, not URLs; every " +
 			"argument is passed as one single-quoted word, in which GRUB expands nothing (iPXE's `${...}` settings stay " +
 			"as written). `exit` returns to the firmware's next boot option. `chain`, `sanboot` and `script` run in iPXE " +
-			"only: GRUB lists them, and choosing one says so.\n\n" +
+			"only: in a menu for both boot loaders GRUB lists them, and choosing one says so; a menu for GRUB alone " +
+			"(`formats = [\"grub\"]`) may not lead to one, so changing an entry it leads to into one GRUB cannot boot " +
+			"fails at plan.\n\n" +
 			"Import takes the entry's `name`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
