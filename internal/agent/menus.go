@@ -66,11 +66,12 @@ func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryReq
 	next.Entries[e.Name] = e
 	// A menu for GRUB alone may only lead to entries GRUB boots: the
 	// entry is refused here when it changes into one GRUB cannot boot.
-	var ces menu.CatalogErrors
-	if errors.As(menu.ValidateCatalog(next.Entries, next.Menus), &ces) {
-		for _, ce := range ces {
-			if ce.Entry == e.Name {
-				return nil, status.Error(codes.FailedPrecondition, ce.EntryRefusal())
+	if menu.GrubProblem(e) != "" {
+		for _, name := range sortedKeys(next.Menus) {
+			for _, ce := range menu.GrubOnlyProblems(next.Entries, next.Menus, name) {
+				if ce.Entry == e.Name {
+					return nil, status.Error(codes.FailedPrecondition, ce.EntryRefusal())
+				}
 			}
 		}
 	}

@@ -241,9 +241,10 @@ func (r *bootEntryResource) ValidateConfig(ctx context.Context, req resource.Val
 // cannot boot while a menu for GRUB alone on the agent leads to it: the
 // agent would refuse it at apply with the same words
 // (menu.GrubOnlyProblems). Values known only after apply, or no agent to
-// ask, leave it to the agent.
+// ask, leave it to the agent. A new entry is in no menu yet, and one left
+// as it is was checked when it changed.
 func (r *bootEntryResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.agent == nil || !req.Config.Raw.IsFullyKnown() {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() || req.Plan.Raw.Equal(req.State.Raw) || r.agent == nil || !req.Config.Raw.IsFullyKnown() {
 		return
 	}
 	var m bootEntryModel

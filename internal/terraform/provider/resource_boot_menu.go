@@ -345,9 +345,11 @@ func (r *bootMenuResource) ValidateConfig(ctx context.Context, req resource.Vali
 // ModifyPlan refuses, at plan, a menu for GRUB alone that leads to an entry
 // GRUB cannot boot, as far as the agent's entries and menus tell: one made
 // in the same run is the agent's to refuse at apply, with the same words
-// (menu.GrubOnlyProblems). Without an agent to ask, apply checks alone.
+// (menu.GrubOnlyProblems). Without an agent to ask, apply checks alone. A
+// menu left as it is was checked when it changed (and entries when they
+// change).
 func (r *bootMenuResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.agent == nil {
+	if req.Plan.Raw.IsNull() || req.Plan.Raw.Equal(req.State.Raw) || r.agent == nil {
 		return
 	}
 	var m bootMenuModel
