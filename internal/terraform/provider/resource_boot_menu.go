@@ -115,7 +115,7 @@ const menuSelectionRule = "" +
 // menuURLLayout is what a boot server serves for menus, in Markdown.
 const menuURLLayout = "" +
 	"- `<boot_url_base>/start.ipxe` chains to the host's own script. The agent generates it while at least one " +
-	"menu offered on the boot server matches hosts or is a default (it then replaces a `netboot_artifact` at " +
+	"menu offered on the boot server to iPXE matches hosts or is a default (it then replaces a `netboot_artifact` at " +
 	"`start.ipxe`); the boot server's default boot rules hand `start.ipxe` to iPXE.\n" +
 	"- `<boot_url_base>/netboot/host/mac-<mac>/uuid-<uuid>/arch-<buildarch>/platform-<platform>/menu.ipxe`, with the " +
 	"values iPXE fills in (`${netX/mac:hexhyp}`, `${uuid}`, `${buildarch}`, `${platform}`), is that host's script: " +
@@ -123,7 +123,7 @@ const menuURLLayout = "" +
 	"gets a script that says so and boots from the local disk.\n" +
 	"- Kernels and initrds given as artifact paths are fetched from `<boot_url_base>/<path>`.\n" +
 	"- For a network GRUB (UEFI Secure Boot: shim, then GRUB, see the \"Secure Boot\" guide), over TFTP and HTTP: " +
-	"`grub/grub.cfg`, generated under the same condition as `start.ipxe`, loads " +
+	"`grub/grub.cfg`, generated under the same condition as `start.ipxe` for menus offered to GRUB, loads " +
 	"`netboot/host/mac-<mac>/uuid-/arch-<cpu>/platform-<platform>/grub.cfg` with the values GRUB fills in " +
 	"(`$net_default_mac`, `$grub_cpu`, `$grub_platform`; GRUB reports no UUID): the same menu chosen by the same " +
 	"rule, as `menuentry` and `submenu` blocks. Gaps are left out; in a menu for both boot loaders, entries only " +
