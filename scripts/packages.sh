@@ -13,10 +13,12 @@ lab=(iproute2 ndisc6 isc-dhcp-client curl ca-certificates git make qemu-system-x
 # Every test: the lab's, plus the other real clients and tools the protocol
 # and acceptance tests drive; the Secure Boot boot runs Debian's signed shim
 # and GRUB under OVMF's Secure Boot build (ovmf), and GRUB's own parser
-# checks the rendered grub.cfg (grub-common); the shared lease database
+# checks the rendered grub.cfg (grub-common); the arm64 boot runs in
+# qemu-system-aarch64 on AAVMF (qemu-system-arm, qemu-efi-aarch64; its arm64
+# shim, GRUB and kernel come from scripts/arm64-chain.sh); the shared lease database
 # tests start their own PostgreSQL (postgresql); the relayed-link tests run
 # ISC's DHCPv6 relay (isc-dhcp-relay).
-test=("${lab[@]}" radvd isc-dhcp-relay kea-dhcp6-server tftp-hpa bind9-dnsutils unzip protobuf-compiler busybox-static ovmf nfs-common kea-admin tshark systemd shim-signed grub-efi-amd64-signed grub-common postgresql)
+test=("${lab[@]}" radvd isc-dhcp-relay kea-dhcp6-server tftp-hpa bind9-dnsutils unzip protobuf-compiler busybox-static ovmf nfs-common kea-admin tshark systemd shim-signed grub-efi-amd64-signed grub-common postgresql qemu-system-arm qemu-efi-aarch64)
 # The benchmark's reference peers.
 bench=("${test[@]}" tftpd-hpa)
 

@@ -95,8 +95,9 @@ resource "netboot_ipv6_boot_server" "site" {
       # x64 UEFI firmware (architecture 7): shim over TFTP, the only
       # scheme EDK2's PXE client accepts.
       { arch = [7], file = "shimx64.efi", via = "tftp" },
-      # x64 UEFI HTTP boot (architecture 16) fetches shim over HTTP; shim
-      # and GRUB then fetch the rest over HTTP from the same place.
+      # x64 UEFI HTTP boot (architecture 16) fetches shim over HTTP, and
+      # shim GRUB. Debian 12's GRUB gets no network from an HTTP boot and
+      # stops at its prompt (guide "Secure Boot"): use PXE (arch 7) with it.
       { arch = [16], file = "shimx64.efi", via = "http" },
     ]
   }
@@ -122,10 +123,14 @@ resource "netboot_boot_entry" "local" {
   kind  = "exit"
 }
 
-# Rendered as grub/grub.cfg for GRUB (and as start.ipxe for iPXE clients).
+# Rendered as grub/grub.cfg for GRUB only: iPXE clients of this boot server
+# get menus of their own. A menu for GRUB alone may only list entries GRUB
+# can boot (linux entries with published kernels, exit): the plan refuses a
+# chain, sanboot or script entry here.
 resource "netboot_boot_menu" "main" {
   name         = "main"
   title        = "Secure Boot"
+  formats      = ["grub"]
   items        = [{ entry = netboot_boot_entry.debian.name }, { entry = netboot_boot_entry.local.name }]
   default_item = netboot_boot_entry.debian.name
   timeout      = 5

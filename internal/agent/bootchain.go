@@ -29,8 +29,8 @@ func missingChainFile(name string) string {
 			"shim trusts (serve shim and GRUB from the same distribution)"
 	}
 	if name == "grub/grub.cfg" {
-		return "GRUB reads its configuration here: offer a boot menu on this boot server (is_default or " +
-			"match), or publish a grub/grub.cfg artifact"
+		return "GRUB reads its configuration here: offer a boot menu to GRUB on this boot server (is_default or " +
+			"match, and formats with \"grub\"), or publish a grub/grub.cfg artifact"
 	}
 	return ""
 }

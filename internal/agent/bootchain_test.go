@@ -15,7 +15,7 @@ func TestMissingChainFile(t *testing.T) {
 		{"grubx64.efi", "publish the distribution's signed network GRUB"},
 		{"grubaa64.efi", "signed network GRUB"},
 		{"mmx64.efi", "not signed by a key this shim trusts"},
-		{"grub/grub.cfg", "offer a boot menu on this boot server"},
+		{"grub/grub.cfg", "offer a boot menu to GRUB on this boot server"},
 		// Asked for and done without.
 		{"revocations_sku.efi", ""},
 		{"revocations_sbat.efi", ""},

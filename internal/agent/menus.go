@@ -64,6 +64,17 @@ func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryReq
 	defer s.mu.Unlock()
 	next := s.nextCatalog()
 	next.Entries[e.Name] = e
+	// A menu for GRUB alone may only lead to entries GRUB boots: the
+	// entry is refused here when it changes into one GRUB cannot boot.
+	if menu.GrubProblem(e) != "" {
+		for _, name := range sortedKeys(next.Menus) {
+			for _, ce := range menu.GrubOnlyProblems(next.Entries, next.Menus, name) {
+				if ce.Entry == e.Name {
+					return nil, status.Error(codes.FailedPrecondition, ce.EntryRefusal())
+				}
+			}
+		}
+	}
 	if err := s.store.Put(store.BootEntries, e.Name, e.ToProto()); err != nil {
 		return nil, status.Errorf(codes.Internal, "saving boot entry %q: %v", e.Name, err)
 	}

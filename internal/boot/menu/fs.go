@@ -47,7 +47,7 @@ func (s *scriptFS) Open(name string) (fs.File, error) {
 		c = &Catalog{}
 	}
 	switch {
-	case (name == StartPath || name == GrubStartPath) && offersMenus(c, s.bootServer), strings.HasPrefix(name, hostPathPrefix):
+	case name == StartPath && offersMenus(c, s.bootServer, FormatIPXE), name == GrubStartPath && offersMenus(c, s.bootServer, FormatGRUB), strings.HasPrefix(name, hostPathPrefix):
 		script, _, _, err := Render(c, s.bootServer, s.httpBase(), name, Host{})
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}

@@ -43,7 +43,9 @@ func FuzzEntryValidate(f *testing.F) {
 
 // FuzzMenuValidate feeds PutBootMenu's validator arbitrary requests.
 func FuzzMenuValidate(f *testing.F) {
-	for _, m := range testCatalog().Menus {
+	menus := testCatalog().Menus
+	menus["sb"] = Menu{Name: "sb", Items: []Item{{Entry: "local"}}, Formats: []Format{FormatGRUB}}
+	for _, m := range menus {
 		b, err := proto.Marshal(m.ToProto())
 		if err != nil {
 			f.Fatal(err)

@@ -148,6 +148,40 @@ func TestGrubFS(t *testing.T) {
 	}
 }
 
+// TestFormatsChooseTheBootLoader checks that a menu is chosen only for the
+// boot loaders its formats name: with an iPXE menu and a GRUB menu both
+// the default, each loader gets its own, and a boot server whose only menu
+// is for iPXE serves GRUB its own grub/grub.cfg.
+func TestFormatsChooseTheBootLoader(t *testing.T) {
+	c := &Catalog{
+		Entries: map[string]Entry{
+			"linux": {Name: "linux", Kind: KindLinux, Linux: &Linux{Kernel: "linux/vmlinuz"}},
+			"shell": {Name: "shell", Kind: KindScript, Script: "shell"},
+		},
+		Menus: map[string]Menu{
+			"ipxe": {Name: "ipxe", Items: []Item{{Entry: "shell"}}, IsDefault: true, Formats: []Format{FormatIPXE}},
+			"sb":   {Name: "sb", Items: []Item{{Entry: "linux"}}, IsDefault: true, Formats: []Format{FormatGRUB}},
+		},
+	}
+	if err := ValidateCatalog(c.Entries, c.Menus); err != nil {
+		t.Fatal(err)
+	}
+	h := Host{MAC: "52:54:00:12:34:56", BuildArch: "x86_64", Platform: "efi"}
+	for p, want := range map[string]string{HostPath(h): "ipxe", GrubHostPath(h): "sb"} {
+		if _, got, _, err := Render(c, testBootServer, "http://[2001:db8::1]", p, Host{}); err != nil || got != want {
+			t.Errorf("Render(%s) chose menu %q (%v), want %q", p, got, err, want)
+		}
+	}
+	delete(c.Menus, "sb")
+	fsys, _ := newTestFS(c)
+	if got := readAll(t, fsys, GrubStartPath); string(got) != "echo hand-written\n" {
+		t.Errorf("%s with only an iPXE menu = %q, want the boot server's own file", GrubStartPath, got)
+	}
+	if got := readAll(t, fsys, StartPath); !bytes.Contains(got, []byte("#!ipxe")) {
+		t.Errorf("%s with an iPXE menu = %q, want it rendered", StartPath, got)
+	}
+}
+
 func TestIsGrubPath(t *testing.T) {
 	for p, want := range map[string]bool{
 		GrubStartPath:                 true,

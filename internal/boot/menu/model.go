@@ -10,6 +10,7 @@
 package menu
 
 import (
+	"slices"
 	"time"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -64,6 +65,20 @@ type Entry struct {
 	Script string
 }
 
+// Format is a boot loader a menu is rendered for.
+type Format string
+
+const (
+	// FormatIPXE is an iPXE script (menu.ipxe).
+	FormatIPXE Format = "ipxe"
+	// FormatGRUB is a GRUB configuration (grub.cfg), for the signed
+	// shim → GRUB chain UEFI Secure Boot needs.
+	FormatGRUB Format = "grub"
+)
+
+// Formats lists every Format in the order the documentation gives them.
+var Formats = []Format{FormatIPXE, FormatGRUB}
+
 // Item is one line of a menu: exactly one of Entry, Menu (a submenu) or Gap.
 type Item struct {
 	Entry string
@@ -111,7 +126,20 @@ type Menu struct {
 	// BootServers limits which boot servers offer this menu to hosts;
 	// empty means all. Submenus are reachable from any boot server.
 	BootServers []string
+	// Formats are the boot loaders whose hosts this menu is chosen for;
+	// empty means all. A menu for GRUB alone (GrubOnly) may only offer
+	// entries GRUB can boot: listing iPXE's would only show errors.
+	Formats []Format
 }
+
+// For reports whether m is chosen for hosts running boot loader f.
+func (m *Menu) For(f Format) bool {
+	return len(m.Formats) == 0 || slices.Contains(m.Formats, f)
+}
+
+// GrubOnly reports whether m is for GRUB alone, so every entry it leads
+// to must boot from GRUB (ValidateCatalog).
+func (m *Menu) GrubOnly() bool { return m.For(FormatGRUB) && !m.For(FormatIPXE) }
 
 // Catalog is an immutable snapshot of every entry and menu, keyed by name.
 // The agent builds a new one on each change and swaps it atomically; nothing
@@ -177,6 +205,9 @@ func MenuFromProto(pb *netbootv1.BootMenu) Menu {
 		IsDefault:   pb.GetIsDefault(),
 		BootServers: clone(pb.GetBootServers()),
 	}
+	for _, f := range pb.GetFormats() {
+		m.Formats = append(m.Formats, Format(f))
+	}
 	for _, it := range pb.GetItems() {
 		m.Items = append(m.Items, Item{Entry: it.GetEntry(), Menu: it.GetMenu(), Gap: it.GetGap(), Text: it.GetText(), Key: it.GetKey()})
 	}
@@ -201,6 +232,9 @@ func (m Menu) ToProto() *netbootv1.BootMenu {
 		Template:       m.Template,
 		IsDefault:      m.IsDefault,
 		BootServers:    clone(m.BootServers),
+	}
+	for _, f := range m.Formats {
+		pb.Formats = append(pb.Formats, string(f))
 	}
 	for _, it := range m.Items {
 		pb.Items = append(pb.Items, &netbootv1.MenuItem{Entry: it.Entry, Menu: it.Menu, Gap: it.Gap, Text: it.Text, Key: it.Key})

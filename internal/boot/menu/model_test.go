@@ -18,6 +18,7 @@ func TestProtoRoundTrip(t *testing.T) {
 			t.Errorf("entry %s: proto round trip differs", name)
 		}
 	}
+	c.Menus["sb"] = Menu{Name: "sb", Items: []Item{{Entry: "local"}}, Formats: []Format{FormatGRUB}}
 	for name, m := range c.Menus {
 		pb := m.ToProto()
 		if got := MenuFromProto(pb); !reflect.DeepEqual(got, m) {

@@ -501,10 +501,11 @@ func checkHost(h Host) error {
 }
 
 // offersMenus reports whether any menu can be chosen for hosts of
-// bootServer, so that start.ipxe should be generated.
-func offersMenus(c *Catalog, bootServer string) bool {
+// bootServer running boot loader f, so that f's start file (start.ipxe,
+// GrubStartPath) should be generated.
+func offersMenus(c *Catalog, bootServer string, f Format) bool {
 	for _, m := range c.Menus {
-		if m.offered(bootServer) && m.selectable() {
+		if m.offered(bootServer, f) && m.selectable() {
 			return true
 		}
 	}
@@ -536,9 +537,13 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 		return nil, "", "", fmt.Errorf("boot server %q has no usable HTTP URL (%q): boot.http must be on and the server needs an address", bootServer, httpBase)
 	}
 	grub := IsGrubPath(name)
+	format := FormatIPXE
+	if grub {
+		format = FormatGRUB
+	}
 	switch name {
 	case StartPath, GrubStartPath:
-		if !offersMenus(catalog, bootServer) {
+		if !offersMenus(catalog, bootServer, format) {
 			return nil, "", "", fmt.Errorf("%w %q, so %s comes from its own files", ErrNoMenus, bootServer, name)
 		}
 		if grub {
@@ -559,7 +564,7 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 	for _, n := range slices.Sorted(maps.Keys(catalog.Menus)) {
 		menus = append(menus, catalog.Menus[n])
 	}
-	m, reason := Select(menus, bootServer, h)
+	m, reason := Select(menus, bootServer, format, h)
 	if m == nil && grub {
 		return renderGrubNoMatch(bootServer, reason, h), "", reason, nil
 	}

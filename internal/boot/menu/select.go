@@ -78,9 +78,10 @@ func NormalizeUUID(s string) (string, bool) {
 	return p[:8] + "-" + p[8:12] + "-" + p[12:16] + "-" + p[16:20] + "-" + p[20:], true
 }
 
-// offered reports whether m may be chosen for hosts of bootServer.
-func (m *Menu) offered(bootServer string) bool {
-	return len(m.BootServers) == 0 || slices.Contains(m.BootServers, bootServer)
+// offered reports whether m may be chosen for hosts of bootServer that
+// run boot loader f.
+func (m *Menu) offered(bootServer string, f Format) bool {
+	return (len(m.BootServers) == 0 || slices.Contains(m.BootServers, bootServer)) && m.For(f)
 }
 
 // selectable reports whether m can be chosen for a host at all, rather than
@@ -141,12 +142,14 @@ func (m *Menu) score(h Host) (int, []string) {
 	return score, on
 }
 
-// Select picks the menu for host h on boot server bootServer and says why.
+// Select picks the menu for host h, running boot loader f, on boot server
+// bootServer and says why.
 //
 // The rule, as documented for users:
 //
 //   - A menu is offered on a boot server when its boot_servers is empty or
-//     names that boot server.
+//     names that boot server, to the boot loaders its formats name (all
+//     when empty).
 //   - An offered menu matches a host when every field set in its match
 //     matches: macs contains the host's MAC address, uuids its SMBIOS UUID,
 //     platforms its iPXE ${platform} ("efi", "pcbios") and buildarchs its
@@ -162,14 +165,14 @@ func (m *Menu) score(h Host) (int, []string) {
 //
 // Select returns nil when no menu applies. The order of menus does not
 // matter.
-func Select(menus []Menu, bootServer string, h Host) (*Menu, string) {
+func Select(menus []Menu, bootServer string, f Format, h Host) (*Menu, string) {
 	best, bestScore := -1, -1
 	var bestOn []string
 	var ties []string
 	def := -1
 	for i := range menus {
 		m := &menus[i]
-		if !m.offered(bootServer) {
+		if !m.offered(bootServer, f) {
 			continue
 		}
 		if m.IsDefault && (def < 0 || m.Name < menus[def].Name) {

@@ -82,7 +82,7 @@ func TestSelect(t *testing.T) {
 			for range 5 {
 				shuffled := append([]Menu(nil), menus...)
 				rand.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-				m, reason := Select(shuffled, "lab", tc.host)
+				m, reason := Select(shuffled, "lab", FormatIPXE, tc.host)
 				if m == nil || m.Name != tc.want {
 					t.Fatalf("Select = %v (%s), want %s", m, reason, tc.want)
 				}
@@ -99,7 +99,7 @@ func TestSelectNone(t *testing.T) {
 		{Name: "a", Items: []Item{{Entry: "x"}}, Match: Match{Platforms: []string{"efi"}}},
 		{Name: "elsewhere", Items: []Item{{Entry: "x"}}, IsDefault: true, BootServers: []string{"lab2"}},
 	}
-	m, reason := Select(menus, "lab", Host{Platform: "pcbios"})
+	m, reason := Select(menus, "lab", FormatIPXE, Host{Platform: "pcbios"})
 	if m != nil {
 		t.Fatalf("Select = %s, want none", m.Name)
 	}

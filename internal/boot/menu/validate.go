@@ -320,6 +320,16 @@ func (m *Menu) Validate() error {
 			seen[bs] = i
 		}
 	}
+	seenFormat := map[Format]int{}
+	for i, f := range m.Formats {
+		if !slices.Contains(Formats, f) {
+			add(&errs, fmt.Sprintf("must be \"ipxe\" or \"grub\", got %q", f), "formats", i)
+		} else if j, dup := seenFormat[f]; dup {
+			add(&errs, fmt.Sprintf("repeats formats[%d]", j), "formats", i)
+		} else {
+			seenFormat[f] = i
+		}
+	}
 	return result(errs)
 }
 
@@ -449,9 +459,18 @@ func oneOf(list []string) func(string) (string, bool) {
 type CatalogError struct {
 	Menu  string
 	Field *config.FieldError
+	// Entry names the boot entry at fault, when the problem is an entry a
+	// GRUB menu cannot boot: changing that entry is refused too.
+	Entry string
 }
 
 func (e *CatalogError) Error() string { return fmt.Sprintf("menu %q: %s", e.Menu, e.Field.Error()) }
+
+// EntryRefusal says why a change making e.Entry what e reports is
+// refused: the menu still leads to the entry.
+func (e *CatalogError) EntryRefusal() string {
+	return fmt.Sprintf("boot entry %q: %v; take it out of that menu first", e.Entry, e)
+}
 
 // CatalogErrors lists every problem ValidateCatalog found.
 type CatalogErrors []*CatalogError
@@ -478,10 +497,12 @@ func (es CatalogErrors) ForMenu(name string) config.FieldErrors {
 
 // ValidateCatalog checks what no single object can: every item names an
 // existing entry or menu (cycles between menus are fine: they are goto
-// labels); at most one default menu per boot server; no two menus offered on
-// the same boot server have the same match, which would make them tie for
-// every host they match. The error, if any, is CatalogErrors, each naming a
-// menu. Keys must equal the objects' names.
+// labels); a menu for GRUB alone leads only to entries GRUB can boot
+// (GrubOnlyProblems); at most one default menu per boot server and boot
+// loader; no two menus offered on the same boot server to the same boot
+// loader have the same match, which would make them tie for every host they
+// match. The error, if any, is CatalogErrors, each naming a menu. Keys must
+// equal the objects' names.
 func ValidateCatalog(entries map[string]Entry, menus map[string]Menu) error {
 	var errs CatalogErrors
 	fail := func(menu, reason string, path ...any) {
@@ -489,6 +510,7 @@ func ValidateCatalog(entries map[string]Entry, menus map[string]Menu) error {
 	}
 	names := slices.Sorted(maps.Keys(menus))
 	for _, name := range names {
+		errs = append(errs, GrubOnlyProblems(entries, menus, name)...)
 		for i, it := range menus[name].Items {
 			if _, ok := entries[it.Entry]; it.Entry != "" && !ok {
 				fail(name, fmt.Sprintf("boot entry %q does not exist", it.Entry), "items", i, "entry")
@@ -503,11 +525,11 @@ func ValidateCatalog(entries map[string]Entry, menus map[string]Menu) error {
 		for _, a := range names[:j] {
 			ma := menus[a]
 			where, overlap := sharedBootServers(ma.BootServers, mb.BootServers)
-			if !overlap {
+			if !overlap || !slices.ContainsFunc(Formats, func(f Format) bool { return ma.For(f) && mb.For(f) }) {
 				continue
 			}
 			if ma.IsDefault && mb.IsDefault {
-				fail(b, fmt.Sprintf("conflicts with menu %q, already the default menu on %s: a boot server has at most one default menu", a, where), "is_default")
+				fail(b, fmt.Sprintf("conflicts with menu %q, already the default menu on %s: a boot server has at most one default menu per boot loader (formats)", a, where), "is_default")
 			}
 			if !ma.Match.IsZero() && ma.Match.key() == mb.Match.key() {
 				fail(b, fmt.Sprintf("is the same as menu %q's on %s: a host would match both equally; merge them or make one more specific", a, where), "match")
@@ -518,6 +540,53 @@ func ValidateCatalog(entries map[string]Entry, menus map[string]Menu) error {
 		return errs
 	}
 	return nil
+}
+
+// GrubOnlyProblems lists the items of menu name, if it is for GRUB alone
+// (Menu.GrubOnly), that lead to a boot entry GRUB cannot boot (GrubProblem),
+// directly or through submenus: in a GRUB-only menu such an entry could
+// only show an error. Entries and menus missing from the maps are skipped
+// (ValidateCatalog reports them), so a caller holding only some of the
+// objects gets the problems among those.
+func GrubOnlyProblems(entries map[string]Entry, menus map[string]Menu, name string) CatalogErrors {
+	m, ok := menus[name]
+	if !ok || !m.GrubOnly() {
+		return nil
+	}
+	var errs CatalogErrors
+	for i, it := range m.Items {
+		if e, ok := entries[it.Entry]; ok && it.Entry != "" {
+			if p := GrubProblem(e); p != "" {
+				errs = append(errs, &CatalogError{Menu: name, Entry: e.Name, Field: &config.FieldError{Path: []any{"items", i, "entry"},
+					Reason: fmt.Sprintf("boot entry %q cannot boot from GRUB: %s; a menu whose formats are only \"grub\" may offer only entries GRUB boots (add \"ipxe\" to formats to keep it for iPXE hosts)", e.Name, p)}})
+			}
+		}
+		if it.Menu == "" {
+			continue
+		}
+		seen := map[string]bool{name: true}
+		var walk func(sub string)
+		walk = func(sub string) {
+			sm, ok := menus[sub]
+			if !ok || seen[sub] {
+				return
+			}
+			seen[sub] = true
+			for _, sit := range sm.Items {
+				if e, ok := entries[sit.Entry]; ok && sit.Entry != "" {
+					if p := GrubProblem(e); p != "" {
+						errs = append(errs, &CatalogError{Menu: name, Entry: e.Name, Field: &config.FieldError{Path: []any{"items", i, "menu"},
+							Reason: fmt.Sprintf("leads to boot entry %q (in menu %q), which cannot boot from GRUB: %s; a menu whose formats are only \"grub\" may lead only to entries GRUB boots", e.Name, sub, p)}})
+					}
+				}
+				if sit.Menu != "" {
+					walk(sit.Menu)
+				}
+			}
+		}
+		walk(it.Menu)
+	}
+	return errs
 }
 
 // sharedBootServers says whether two menus are offered on a common boot

@@ -188,6 +188,8 @@ func TestMenuValidate(t *testing.T) {
 		{"bad buildarch", menu(func(m *Menu) { m.Match.BuildArchs = []string{"amd64"} }), "match.buildarchs[0]", "x86_64"},
 		{"bad boot server", menu(func(m *Menu) { m.BootServers = []string{"lab", "Lab 2"} }), "boot_servers[1]", "boot server"},
 		{"duplicate boot server", menu(func(m *Menu) { m.BootServers = []string{"lab", "lab"} }), "boot_servers[1]", "repeats"},
+		{"unknown format", menu(func(m *Menu) { m.Formats = []Format{"grub", "pxelinux"} }), "formats[1]", `"ipxe" or "grub"`},
+		{"duplicate format", menu(func(m *Menu) { m.Formats = []Format{"grub", "grub"} }), "formats[1]", "repeats formats[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.menu.Validate()
@@ -203,7 +205,12 @@ func TestMenuValidate(t *testing.T) {
 }
 
 func TestValidateCatalog(t *testing.T) {
-	entries := map[string]Entry{"centos": {Name: "centos", Kind: KindExit}}
+	entries := map[string]Entry{
+		"centos": {Name: "centos", Kind: KindExit},
+		"shell":  {Name: "shell", Kind: KindScript, Script: "shell"},
+		"san":    {Name: "san", Kind: KindSanboot, URL: "http://[2001:db8::1]/disk.img"},
+		"remote": {Name: "remote", Kind: KindLinux, Linux: &Linux{Kernel: "http://[2001:db8::1]/vmlinuz"}},
+	}
 	for _, tc := range []struct {
 		name  string
 		menus []Menu
@@ -244,6 +251,26 @@ func TestValidateCatalog(t *testing.T) {
 			{Name: "a", Items: []Item{{Entry: "centos"}}},
 			{Name: "b", Items: []Item{{Entry: "centos"}}},
 		}, nil},
+		{"a default for each boot loader", []Menu{
+			{Name: "a", Items: []Item{{Entry: "centos"}}, IsDefault: true, Formats: []Format{FormatIPXE}},
+			{Name: "b", Items: []Item{{Entry: "centos"}}, IsDefault: true, Formats: []Format{FormatGRUB}},
+		}, nil},
+		{"defaults sharing a boot loader", []Menu{
+			{Name: "a", Items: []Item{{Entry: "centos"}}, IsDefault: true},
+			{Name: "b", Items: []Item{{Entry: "centos"}}, IsDefault: true, Formats: []Format{FormatGRUB}},
+		}, []string{"b: is_default"}},
+		{"same match for different boot loaders", []Menu{
+			{Name: "a", Items: []Item{{Entry: "centos"}}, Match: Match{Platforms: []string{"efi"}}, Formats: []Format{FormatIPXE}},
+			{Name: "b", Items: []Item{{Entry: "centos"}}, Match: Match{Platforms: []string{"efi"}}, Formats: []Format{FormatGRUB}},
+		}, nil},
+		{"GRUB-only menu offering iPXE-only entries", []Menu{
+			{Name: "a", Items: []Item{{Entry: "centos"}, {Entry: "shell"}, {Menu: "b"}, {Entry: "remote"}}, IsDefault: true, Formats: []Format{FormatGRUB}},
+			{Name: "b", Items: []Item{{Entry: "san"}, {Menu: "a"}}},
+		}, []string{"a: items[1].entry", "a: items[2].menu", "a: items[3].entry"}},
+		{"iPXE-only entries in a menu for both boot loaders", []Menu{
+			{Name: "a", Items: []Item{{Entry: "shell"}, {Menu: "b"}}, IsDefault: true, Formats: []Format{FormatIPXE, FormatGRUB}},
+			{Name: "b", Items: []Item{{Entry: "san"}}},
+		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			menus := map[string]Menu{}
@@ -279,6 +306,35 @@ func TestCatalogErrorsForMenu(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), `menu "a": items[0].entry: boot entry "x" does not exist`) {
 		t.Errorf("Error() = %q", err)
+	}
+}
+
+// TestGrubOnlyProblemsSayWhy checks the reasons a GRUB-only menu is
+// refused with, and that each names the entry at fault, which is what the
+// agent refuses an entry change by.
+func TestGrubOnlyProblemsSayWhy(t *testing.T) {
+	entries := map[string]Entry{
+		"chain": {Name: "chain", Kind: KindChain, URL: "http://[2001:db8::1]/other.ipxe"},
+		"san":   {Name: "san", Kind: KindSanboot, URL: "http://[2001:db8::1]/disk.img"},
+	}
+	menus := map[string]Menu{
+		"sb":    {Name: "sb", Items: []Item{{Entry: "chain"}, {Menu: "tools"}, {Entry: "gone"}}, Formats: []Format{FormatGRUB}},
+		"tools": {Name: "tools", Items: []Item{{Entry: "san"}}},
+	}
+	errs := GrubOnlyProblems(entries, menus, "sb")
+	if len(errs) != 2 {
+		t.Fatalf("GrubOnlyProblems = %v, want 2 problems (a missing entry is ValidateCatalog's to report)", errs)
+	}
+	for i, want := range []struct{ entry, field, reason string }{
+		{"chain", "items[0].entry", `boot entry "chain" cannot boot from GRUB: kind "chain" runs in iPXE only; a menu whose formats are only "grub"`},
+		{"san", "items[1].menu", `leads to boot entry "san" (in menu "tools"), which cannot boot from GRUB: kind "sanboot" runs in iPXE only`},
+	} {
+		if errs[i].Entry != want.entry || errs[i].Field.Field() != want.field || !strings.Contains(errs[i].Field.Reason, want.reason) {
+			t.Errorf("problem %d = entry %q, %s: %s; want entry %q, %s: ...%s...", i, errs[i].Entry, errs[i].Field.Field(), errs[i].Field.Reason, want.entry, want.field, want.reason)
+		}
+	}
+	if errs := GrubOnlyProblems(entries, menus, "tools"); errs != nil {
+		t.Errorf("a menu for every boot loader has GRUB problems: %v", errs)
 	}
 }
 

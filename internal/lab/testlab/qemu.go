@@ -55,6 +55,11 @@ const (
 	// IPv6, and runs only signed images (shim, then GRUB and the kernel
 	// shim checks).
 	SecureBoot
+	// ARM64 boots AAVMF, UEFI for qemu-system-aarch64's virt machine
+	// (QEMU.Code, with a copy of QEMU.Vars), no disk: the firmware boots
+	// from the network itself, over IPv6. With the .ms images (Microsoft's
+	// keys enrolled) Secure Boot is on.
+	ARM64
 )
 
 // Secure Boot firmware files (Debian ovmf).
@@ -66,6 +71,9 @@ const (
 // noIPv4PXE makes OVMF skip PXE over IPv4, which it tries before IPv6 and
 // which costs minutes under TCG on an IPv6-only link.
 var noIPv4PXE = []string{"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"}
+
+// noIPv6PXE makes OVMF skip PXE over IPv6 too.
+var noIPv6PXE = []string{"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"}
 
 // QEMU describes one guest boot.
 type QEMU struct {
@@ -82,18 +90,28 @@ type QEMU struct {
 	// NS is the namespace of the guest's tap: the lab's client namespace
 	// when empty, a RoutedLink's NS for a guest behind the router.
 	NS string
+	// HTTPBoot makes UEFI firmware skip PXE over IPv6 as well, so the boot
+	// option it tries first is UEFI HTTP boot over IPv6.
+	HTTPBoot bool
+	// Code and Vars are the firmware and variable store images of ARM64.
+	Code, Vars string
 }
 
 // Boot runs an unmodified iPXE (or q.Kernel, or Secure Boot firmware
-// booting from the network) in qemu-system-x86_64 (TCG, no
-// KVM needed) on tap in the client namespace (or q.NS) until Marker appears on the
+// booting from the network) in qemu-system-x86_64, or arm64 UEFI firmware
+// in qemu-system-aarch64 (TCG, no KVM needed), on tap in the client
+// namespace (or q.NS) until Marker appears on the
 // serial console or Timeout passes. It returns the console log and how long
 // the boot took.
 func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.Duration, ok bool) {
 	t.Helper()
 	dir := t.TempDir()
 	serial := filepath.Join(dir, "serial.log")
-	args := []string{"qemu-system-x86_64", "-m", "512", "-nographic", "-no-reboot", "-monitor", "none",
+	qemu := "qemu-system-x86_64"
+	if q.Firmware == ARM64 {
+		qemu = "qemu-system-aarch64"
+	}
+	args := []string{qemu, "-m", "512", "-nographic", "-no-reboot", "-monitor", "none",
 		"-netdev", "tap,id=n0,ifname=" + tap + ",script=no,downscript=no",
 		"-serial", "file:" + serial}
 	switch {
@@ -120,14 +138,7 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 			"-device", "virtio-net-pci,netdev=n0,romfile=")
 		args = append(args, noIPv4PXE...)
 	case q.Firmware == SecureBoot:
-		vars, err := os.ReadFile(SecureBootVars)
-		if err != nil {
-			Unavailable(t, "needs %s (apt-get install ovmf)", SecureBootVars)
-		}
-		varsCopy := filepath.Join(dir, "OVMF_VARS.fd")
-		if err := os.WriteFile(varsCopy, vars, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		varsCopy := copyVars(t, SecureBootVars, dir)
 		// SMM and a secure flash keep the variable store (and so the
 		// Secure Boot keys) out of the guest's reach.
 		args = append(args, "-machine", "q35,smm=on",
@@ -136,6 +147,18 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 			"-drive", "if=pflash,format=raw,unit=1,file="+varsCopy,
 			"-device", "virtio-net-pci,netdev=n0,romfile=")
 		args = append(args, noIPv4PXE...)
+	case q.Firmware == ARM64:
+		varsCopy := copyVars(t, q.Vars, dir)
+		// TCG emulates a Cortex-A57 faster than "max", whose pointer
+		// authentication is costly to emulate.
+		args = append(args, "-machine", "virt", "-cpu", "cortex-a57",
+			"-drive", "if=pflash,format=raw,unit=0,file="+q.Code+",readonly=on",
+			"-drive", "if=pflash,format=raw,unit=1,file="+varsCopy,
+			"-device", "virtio-net-pci,netdev=n0,romfile=")
+		args = append(args, noIPv4PXE...)
+	}
+	if q.HTTPBoot {
+		args = append(args, noIPv6PXE...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), q.Timeout)
 	defer cancel()
@@ -188,6 +211,21 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	}
 }
 
+// copyVars copies a UEFI variable store into dir, so the guest writes
+// its own copy.
+func copyVars(t testing.TB, vars, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(vars)
+	if err != nil {
+		Unavailable(t, "needs %s (apt-get install ovmf, or qemu-efi-aarch64 for arm64)", vars)
+	}
+	varsCopy := filepath.Join(dir, "VARS.fd")
+	if err := os.WriteFile(varsCopy, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return varsCopy
+}
+
 // InitErrors returns the serial console lines on which an initramfs's /init
 // script, or a command it ran, reported an error: busybox sh starts its own
 // with "/init:" ("/init: line 23: can't open /proc/uptime: no such file"),
@@ -210,9 +248,16 @@ func InitErrors(console string) []string {
 // the kernel and initrd the menu chose really booted.
 func MarkerInitramfs(t testing.TB, marker string) []byte {
 	t.Helper()
-	busybox, err := os.ReadFile("/bin/busybox")
+	return MarkerInitramfsWith(t, "/bin/busybox", marker)
+}
+
+// MarkerInitramfsWith is MarkerInitramfs with the static busybox at path,
+// e.g. one built for another architecture.
+func MarkerInitramfsWith(t testing.TB, path, marker string) []byte {
+	t.Helper()
+	busybox, err := os.ReadFile(path)
 	if err != nil {
-		Unavailable(t, "needs busybox-static (/bin/busybox)")
+		Unavailable(t, "needs a static busybox at %s (Debian busybox-static)", path)
 	}
 	init := "#!/bin/busybox sh\n/bin/busybox echo \"" + marker + "\"\n/bin/busybox poweroff -f\n"
 	var w Initramfs

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -30,6 +31,7 @@ var (
 	_ resource.ResourceWithImportState    = &bootEntryResource{}
 	_ resource.ResourceWithIdentity       = &bootEntryResource{}
 	_ resource.ResourceWithValidateConfig = &bootEntryResource{}
+	_ resource.ResourceWithModifyPlan     = &bootEntryResource{}
 )
 
 func newBootEntryResource() resource.Resource { return &bootEntryResource{} }
@@ -146,7 +148,9 @@ func (r *bootEntryResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"from the boot server GRUB was loaded from, so its kernel and initrds must be artifact paths, not URLs; every " +
 			"argument is passed as one single-quoted word, in which GRUB expands nothing (iPXE's `${...}` settings stay " +
 			"as written). `exit` returns to the firmware's next boot option. `chain`, `sanboot` and `script` run in iPXE " +
-			"only: GRUB lists them, and choosing one says so.\n\n" +
+			"only: in a menu for both boot loaders GRUB lists them, and choosing one says so; a menu for GRUB alone " +
+			"(`formats = [\"grub\"]`) may not lead to one, so changing an entry it leads to into one GRUB cannot boot " +
+			"fails at plan.\n\n" +
 			"Import takes the entry's `name`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -231,6 +235,42 @@ func (r *bootEntryResource) ValidateConfig(ctx context.Context, req resource.Val
 		return
 	}
 	addValidationErrors(&resp.Diagnostics, "boot entry", e.Validate(), req.Config.Raw, "name")
+}
+
+// ModifyPlan refuses, at plan, a change that makes the entry one GRUB
+// cannot boot while a menu for GRUB alone on the agent leads to it: the
+// agent would refuse it at apply with the same words
+// (menu.GrubOnlyProblems). Values known only after apply, or no agent to
+// ask, leave it to the agent. A new entry is in no menu yet, and one left
+// as it is was checked when it changed.
+func (r *bootEntryResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() || req.Plan.Raw.Equal(req.State.Raw) || r.agent == nil || !req.Config.Raw.IsFullyKnown() {
+		return
+	}
+	var m bootEntryModel
+	if diags := req.Plan.Get(ctx, &m); diags.HasError() {
+		return
+	}
+	pb, diags := m.toProto(ctx)
+	if diags.HasError() {
+		return
+	}
+	e := menu.EntryFromProto(pb)
+	if menu.GrubProblem(e) == "" {
+		return
+	}
+	c, err := agentCatalog(ctx, r.agent)
+	if err != nil {
+		return
+	}
+	c.Entries[e.Name] = e
+	for _, name := range slices.Sorted(maps.Keys(c.Menus)) {
+		for _, ce := range menu.GrubOnlyProblems(c.Entries, c.Menus, name) {
+			if ce.Entry == e.Name {
+				resp.Diagnostics.AddError(invalidSummary("boot entry"), ce.EntryRefusal())
+			}
+		}
+	}
 }
 
 // toProto builds the API's BootEntry; a null kind (a raw configuration) is

@@ -34,6 +34,7 @@ var (
 	_ resource.ResourceWithImportState    = &bootMenuResource{}
 	_ resource.ResourceWithIdentity       = &bootMenuResource{}
 	_ resource.ResourceWithValidateConfig = &bootMenuResource{}
+	_ resource.ResourceWithModifyPlan     = &bootMenuResource{}
 )
 
 func newBootMenuResource() resource.Resource { return &bootMenuResource{} }
@@ -55,6 +56,7 @@ type bootMenuModel struct {
 	Match       types.Object `tfsdk:"match"`
 	IsDefault   types.Bool   `tfsdk:"is_default"`
 	BootServers types.Set    `tfsdk:"boot_servers"`
+	Formats     types.Set    `tfsdk:"formats"`
 }
 
 // menuItemModel is one line of a menu. Unset strings are null, never empty,
@@ -99,7 +101,8 @@ const (
 
 // menuSelectionRule is the rule menu.Select documents, in Markdown.
 const menuSelectionRule = "" +
-	"- A menu is offered on a boot server when its `boot_servers` is empty or names that boot server.\n" +
+	"- A menu is offered on a boot server when its `boot_servers` is empty or names that boot server, to the boot " +
+	"loaders its `formats` name: iPXE, GRUB or both.\n" +
 	"- An offered menu matches a host when every field set in its `match` matches: `macs` contains the host's MAC " +
 	"address, `uuids` its SMBIOS UUID, `platforms` its iPXE `${platform}` (`\"efi\"`, `\"pcbios\"`) and `buildarchs` " +
 	"its `${buildarch}` (`\"x86_64\"`, `\"arm64\"`, ...). Any value within a field will do. MAC addresses and UUIDs " +
@@ -112,7 +115,7 @@ const menuSelectionRule = "" +
 // menuURLLayout is what a boot server serves for menus, in Markdown.
 const menuURLLayout = "" +
 	"- `<boot_url_base>/start.ipxe` chains to the host's own script. The agent generates it while at least one " +
-	"menu offered on the boot server matches hosts or is a default (it then replaces a `netboot_artifact` at " +
+	"menu offered on the boot server to iPXE matches hosts or is a default (it then replaces a `netboot_artifact` at " +
 	"`start.ipxe`); the boot server's default boot rules hand `start.ipxe` to iPXE.\n" +
 	"- `<boot_url_base>/netboot/host/mac-<mac>/uuid-<uuid>/arch-<buildarch>/platform-<platform>/menu.ipxe`, with the " +
 	"values iPXE fills in (`${netX/mac:hexhyp}`, `${uuid}`, `${buildarch}`, `${platform}`), is that host's script: " +
@@ -120,11 +123,11 @@ const menuURLLayout = "" +
 	"gets a script that says so and boots from the local disk.\n" +
 	"- Kernels and initrds given as artifact paths are fetched from `<boot_url_base>/<path>`.\n" +
 	"- For a network GRUB (UEFI Secure Boot: shim, then GRUB, see the \"Secure Boot\" guide), over TFTP and HTTP: " +
-	"`grub/grub.cfg`, generated under the same condition as `start.ipxe`, loads " +
+	"`grub/grub.cfg`, generated under the same condition as `start.ipxe` for menus offered to GRUB, loads " +
 	"`netboot/host/mac-<mac>/uuid-/arch-<cpu>/platform-<platform>/grub.cfg` with the values GRUB fills in " +
 	"(`$net_default_mac`, `$grub_cpu`, `$grub_platform`; GRUB reports no UUID): the same menu chosen by the same " +
-	"rule, as `menuentry` and `submenu` blocks. Gaps are left out; entries only iPXE can run stay listed and say so " +
-	"when chosen.\n\n" +
+	"rule, as `menuentry` and `submenu` blocks. Gaps are left out; in a menu for both boot loaders, entries only " +
+	"iPXE can run stay listed and say so when chosen (see `formats`).\n\n" +
 	"The scripts are rendered on every request, so a change is served as soon as it is applied. The " +
 	"`netboot_rendered_script` data source shows what a host would get, and why, without booting it.\n"
 
@@ -169,12 +172,13 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 	resp.Schema = schema.Schema{
 		// Version 1: match's fields and boot_servers are sets (lists in 0).
 		Version: 1,
-		MarkdownDescription: "An iPXE menu of `netboot_boot_entry` entries and submenus, and which hosts get it. Every " +
+		MarkdownDescription: "A boot menu of `netboot_boot_entry` entries and submenus, rendered for iPXE and GRUB, and which hosts get it. Every " +
 			"attribute but `name` changes in place, and boot servers serve the change at once.\n\n" +
 			"**Which menu a host gets.** iPXE reports the host's MAC address, SMBIOS UUID, build architecture and " +
 			"platform in the URL of its script, and the agent picks one menu for it:\n\n" + menuSelectionRule + "\n" +
-			"The agent refuses a second default menu on a boot server, and two menus offered on the same boot server " +
-			"with the same `match`, which would tie for every host they match. A menu with neither `match` nor " +
+			"The agent refuses a second default menu on a boot server for the same boot loader (`formats`), and two " +
+			"menus offered on the same boot server to the same boot loader with the same `match`, which would tie for " +
+			"every host they match. A menu with neither `match` nor " +
 			"`is_default` is only reached as a submenu.\n\n" +
 			"**What a boot server serves**, at its `boot_url_base`:\n\n" + menuURLLayout + "\n" +
 			"Items name entries and submenus: write `entry = netboot_boot_entry.<label>.name` and `menu = " +
@@ -277,6 +281,30 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Default:     setdefault.StaticValue(types.SetValueMust(types.StringType, []attr.Value{})),
 				Validators:  []validator.Set{setvalidator.NoNullValues()},
 			},
+			"formats": schema.SetAttribute{
+				MarkdownDescription: "The boot loaders whose hosts this menu is chosen for: `\"ipxe\"` (the " +
+					"`menu.ipxe` scripts iPXE runs) and `\"grub\"` (the `grub.cfg` a network GRUB reads after shim, for " +
+					"UEFI Secure Boot). Defaults to both, `[\"ipxe\", \"grub\"]`: GRUB then lists the entries only iPXE " +
+					"can run too, and says why when one is chosen. A menu for one loader leaves the other's hosts to the " +
+					"other menus, so a boot server can have a default menu for each, e.g. an iPXE menu with `chain` and " +
+					"`sanboot` entries and a Secure Boot menu for GRUB.\n\n" +
+					"A menu for GRUB alone (`[\"grub\"]`) may only lead, directly or through submenus, to entries GRUB " +
+					"can boot: `exit`, and `linux` entries whose UEFI kernel and initrds are artifact paths (GRUB fetches " +
+					"files from its boot server, not from URLs). An item naming a `chain`, `sanboot` or `script` entry, or a " +
+					"kernel given as a URL, is refused with the entry and the reason: at plan when the agent already has " +
+					"the entry, else at apply. Changing an entry so that such a menu could not boot it is refused too (at " +
+					"plan as well): take it out of the menu in an earlier apply. The plan checks the entries as the agent " +
+					"has them, so change an entry into one GRUB boots in an apply before listing it here.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Computed:    true,
+				Default: setdefault.StaticValue(types.SetValueMust(types.StringType, []attr.Value{
+					types.StringValue(string(menu.FormatIPXE)), types.StringValue(string(menu.FormatGRUB))})),
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1),
+					setvalidator.ValueStringsAre(stringvalidator.OneOf(string(menu.FormatIPXE), string(menu.FormatGRUB))),
+				},
+			},
 		},
 	}
 }
@@ -311,7 +339,61 @@ func (r *bootMenuResource) ValidateConfig(ctx context.Context, req resource.Vali
 				"match out for a menu that is only a default or a submenu.")
 	}
 	mn := menu.MenuFromProto(pb)
-	addValidationErrors(&resp.Diagnostics, "boot menu", mn.Validate(), req.Config.Raw, "name", "timeout")
+	addValidationErrors(&resp.Diagnostics, "boot menu", mn.Validate(), req.Config.Raw, "name", "timeout", "formats")
+}
+
+// ModifyPlan refuses, at plan, a menu for GRUB alone that leads to an entry
+// GRUB cannot boot, as far as the agent's entries and menus tell: one made
+// in the same run is the agent's to refuse at apply, with the same words
+// (menu.GrubOnlyProblems). Without an agent to ask, apply checks alone. A
+// menu left as it is was checked when it changed (and entries when they
+// change).
+func (r *bootMenuResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.Plan.Raw.Equal(req.State.Raw) || r.agent == nil {
+		return
+	}
+	var m bootMenuModel
+	if diags := req.Plan.Get(ctx, &m); diags.HasError() || m.Items.IsUnknown() || m.Formats.IsUnknown() {
+		return
+	}
+	pb, diags := m.toProto(ctx)
+	if diags.HasError() {
+		return
+	}
+	mn := menu.MenuFromProto(pb)
+	if !mn.GrubOnly() {
+		return
+	}
+	c, err := agentCatalog(ctx, r.agent)
+	if err != nil {
+		return
+	}
+	c.Menus[mn.Name] = mn
+	problems := menu.GrubOnlyProblems(c.Entries, c.Menus, mn.Name)
+	if len(problems) > 0 {
+		addValidationErrors(&resp.Diagnostics, "boot menu", problems.ForMenu(mn.Name), req.Plan.Raw)
+	}
+}
+
+// agentCatalog reads every boot entry and menu the agent has, for checks
+// at plan between the planned object and the others.
+func agentCatalog(ctx context.Context, agent *agentclient.Conn) (*menu.Catalog, error) {
+	entries, err := agentclient.All(ctx, agent.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
+	if err != nil {
+		return nil, err
+	}
+	menus, err := agentclient.All(ctx, agent.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
+	if err != nil {
+		return nil, err
+	}
+	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}}
+	for _, e := range entries {
+		c.Entries[e.GetName()] = menu.EntryFromProto(e)
+	}
+	for _, m := range menus {
+		c.Menus[m.GetName()] = menu.MenuFromProto(m)
+	}
+	return c, nil
 }
 
 // toProto builds the API's BootMenu, filling in the schema's defaults for
@@ -326,6 +408,10 @@ func (m *bootMenuModel) toProto(ctx context.Context) (*netbootv1.BootMenu, diag.
 		Template:       m.Template.ValueString(),
 		IsDefault:      m.IsDefault.ValueBool(),
 		BootServers:    setStrings(ctx, m.BootServers),
+	}
+	// Every loader is the agent's default, sent as none.
+	if formats := setStrings(ctx, m.Formats); len(formats) < len(menu.Formats) {
+		pb.Formats = formats
 	}
 	if !m.Timeout.IsNull() && !m.Timeout.IsUnknown() {
 		pb.TimeoutSeconds = uint32Of(&diags, m.Timeout.ValueInt64(), path.Root("timeout"))
@@ -367,6 +453,10 @@ func (m *bootMenuModel) fromProto(pb *netbootv1.BootMenu) {
 	m.Template = stringOrNull(pb.GetTemplate())
 	m.IsDefault = types.BoolValue(pb.GetIsDefault())
 	m.BootServers = stringSet(pb.GetBootServers())
+	m.Formats = stringSet(pb.GetFormats())
+	if len(pb.GetFormats()) == 0 {
+		m.Formats = stringSet([]string{string(menu.FormatIPXE), string(menu.FormatGRUB)})
+	}
 	items := make([]attr.Value, 0, len(pb.GetItems()))
 	for _, it := range pb.GetItems() {
 		items = append(items, types.ObjectValueMust(menuItemObjectType.AttrTypes, map[string]attr.Value{

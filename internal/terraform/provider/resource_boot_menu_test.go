@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
@@ -644,6 +646,157 @@ resource "netboot_boot_menu" "rack" {
 		Steps: []tfresource.TestStep{
 			{Config: cfg(`["52:54:00:12:34:56", "52:54:00:ab:cd:ef"]`)},
 			{Config: cfg(`["52:54:00:ab:cd:ef", "52:54:00:12:34:56"]`), PlanOnly: true},
+		},
+	})
+}
+
+// A menu for GRUB alone may only lead to entries GRUB boots: one the agent
+// already has fails at plan, naming the item and the reason; one created in
+// the same run fails at apply with the same words; and an entry changed
+// into one GRUB cannot boot is refused while such a menu lists it, at plan
+// and, behind Terraform's back, by the agent.
+func TestBootMenu_grubOnlyRefusesIPXEEntries(t *testing.T) {
+	lab := newFastLab(t)
+	entries := lab.providerConfig() + `
+resource "netboot_boot_entry" "linux" {
+  name  = "linux"
+  kind  = "linux"
+  linux = { kernel = "debian/vmlinuz" }
+}
+
+resource "netboot_boot_entry" "other" {
+  name = "other"
+  kind = "chain"
+  url  = "http://[2001:db8::1]/other.ipxe"
+}
+`
+	menuWith := func(items string) string {
+		return `
+resource "netboot_boot_menu" "sb" {
+  name       = "sb"
+  formats    = ["grub"]
+  items      = [` + items + `]
+  is_default = true
+}
+`
+	}
+	const reason = `boot entry "other" cannot boot from GRUB: kind "chain" runs in iPXE only`
+	tfresource.UnitTest(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkMenusDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: entries + menuWith(`{ entry = netboot_boot_entry.linux.name }`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("netboot_boot_menu.sb", tfjsonpath.New("formats"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("grub")})),
+				},
+			},
+			{
+				// The agent has "other": the plan fails, on the item.
+				Config:      entries + menuWith(`{ entry = netboot_boot_entry.linux.name }, { entry = netboot_boot_entry.other.name }`),
+				PlanOnly:    true,
+				ExpectError: errorTexts(`Invalid boot menu configuration`, `resource "netboot_boot_menu" "sb"`, `items[1].entry `+reason),
+			},
+			{
+				// "san" is new in this run: the agent refuses the menu at apply.
+				Config: entries + `
+resource "netboot_boot_entry" "san" {
+  name = "san"
+  kind = "sanboot"
+  url  = "http://[2001:db8::1]/disk.img"
+}
+` + menuWith(`{ entry = netboot_boot_entry.linux.name }, { entry = netboot_boot_entry.san.name }`),
+				ExpectError: errorText(`items[1].entry boot entry "san" cannot boot from GRUB: kind "sanboot" runs in iPXE only`),
+			},
+			{
+				// An entry the menu lists turns into a URL kernel GRUB cannot fetch.
+				Config: strings.Replace(entries, `kernel = "debian/vmlinuz"`, `kernel = "http://[2001:db8::1]/vmlinuz"`, 1) +
+					menuWith(`{ entry = netboot_boot_entry.linux.name }`),
+				PlanOnly:    true,
+				ExpectError: errorText(`boot entry "linux": menu "sb": items[0].entry: boot entry "linux" cannot boot from GRUB: GRUB loads files from its boot server by path`),
+			},
+			{
+				// The agent refuses the same change made over gRPC, in the same words.
+				PreConfig: func() {
+					_, err := lab.conn(t).PutBootEntry(context.Background(), &netbootv1.PutBootEntryRequest{Entry: &netbootv1.BootEntry{
+						Name: "linux", Kind: "chain", Url: "http://[2001:db8::1]/other.ipxe"}})
+					const want = `boot entry "linux": menu "sb": items[0].entry: boot entry "linux" cannot boot from GRUB: kind "chain" runs in iPXE only`
+					if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "take it out of that menu first") {
+						t.Errorf("PutBootEntry = %v, want FailedPrecondition with %q", err, want)
+					}
+				},
+				Config: entries + menuWith(`{ entry = netboot_boot_entry.linux.name }`),
+			},
+			{
+				// For both loaders, the same items are fine.
+				Config: entries + strings.Replace(menuWith(`{ entry = netboot_boot_entry.linux.name }, { entry = netboot_boot_entry.other.name }`),
+					`["grub"]`, `["ipxe", "grub"]`, 1),
+			},
+		},
+	})
+}
+
+// TestAccBootMenu_formats serves a default menu per boot loader on one boot
+// server: GRUB gets the Secure Boot menu and iPXE the other, as curl sees
+// them; listing the iPXE menu's chain entry in the GRUB menu fails at plan.
+func TestAccBootMenu_formats(t *testing.T) {
+	lab := newAccLab(t, "curl")
+	config := func(sbItems string) string {
+		return bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody) + `
+resource "netboot_boot_entry" "linux" {
+  name  = "linux"
+  title = "Debian (signed)"
+  linux = { kernel = "linux/vmlinuz" }
+}
+
+resource "netboot_boot_entry" "chain" {
+  name = "chain"
+  kind = "chain"
+  url  = "http://[2001:db8::1]/other.ipxe"
+}
+
+resource "netboot_boot_menu" "ipxe" {
+  name       = "ipxe"
+  items      = [{ entry = netboot_boot_entry.chain.name }]
+  is_default = true
+  formats    = ["ipxe"]
+}
+
+resource "netboot_boot_menu" "sb" {
+  name       = "sb"
+  title      = "Secure Boot"
+  items      = [` + sbItems + `]
+  is_default = true
+  formats    = ["grub"]
+}
+`
+	}
+	grubHost := menu.GrubHostPath(menu.Host{MAC: "52:54:00:12:34:56", BuildArch: "x86_64", Platform: "efi"})
+	ipxeHost := menu.HostPath(menu.Host{MAC: "52-54-00-12-34-56", BuildArch: "x86_64", Platform: "efi"})
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkMenusDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: config(`{ entry = netboot_boot_entry.linux.name }`),
+				Check: func(*terraform.State) error {
+					for p, want := range map[string]string{
+						grubHost: "menuentry 'Debian (signed)'",
+						ipxeHost: "chain --autofree http://[2001:db8::1]/other.ipxe",
+					} {
+						got, err := lab.curl(t, p)
+						if err != nil || !strings.Contains(got, want) {
+							return fmt.Errorf("%s = %q (%v), want it to hold %q", p, got, err, want)
+						}
+					}
+					return nil
+				},
+			},
+			{
+				Config:      config(`{ entry = netboot_boot_entry.linux.name }, { entry = netboot_boot_entry.chain.name }`),
+				PlanOnly:    true,
+				ExpectError: errorText(`items[1].entry boot entry "chain" cannot boot from GRUB: kind "chain" runs in iPXE only`),
+			},
 		},
 	})
 }

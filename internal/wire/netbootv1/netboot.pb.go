@@ -2574,7 +2574,10 @@ type BootMenu struct {
 	Match     *HostMatch `protobuf:"bytes,7,opt,name=match,proto3" json:"match,omitempty"`
 	IsDefault bool       `protobuf:"varint,8,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
 	// boot_servers limits which boot servers offer this menu; empty: all.
-	BootServers   []string `protobuf:"bytes,9,rep,name=boot_servers,json=bootServers,proto3" json:"boot_servers,omitempty"`
+	BootServers []string `protobuf:"bytes,9,rep,name=boot_servers,json=bootServers,proto3" json:"boot_servers,omitempty"`
+	// formats are the boot loaders the menu is chosen for: "ipxe", "grub";
+	// empty: both. A menu for "grub" alone may only offer entries GRUB boots.
+	Formats       []string `protobuf:"bytes,10,rep,name=formats,proto3" json:"formats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2668,6 +2671,13 @@ func (x *BootMenu) GetIsDefault() bool {
 func (x *BootMenu) GetBootServers() []string {
 	if x != nil {
 		return x.BootServers
+	}
+	return nil
+}
+
+func (x *BootMenu) GetFormats() []string {
+	if x != nil {
+		return x.Formats
 	}
 	return nil
 }
@@ -5257,7 +5267,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\tplatforms\x18\x03 \x03(\tR\tplatforms\x12\x1e\n" +
 	"\n" +
 	"buildarchs\x18\x04 \x03(\tR\n" +
-	"buildarchs\"\xb7\x02\n" +
+	"buildarchs\"\xd1\x02\n" +
 	"\bBootMenu\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12*\n" +
@@ -5268,7 +5278,9 @@ const file_netboot_proto_rawDesc = "" +
 	"\x05match\x18\a \x01(\v2\x15.netboot.v1.HostMatchR\x05match\x12\x1d\n" +
 	"\n" +
 	"is_default\x18\b \x01(\bR\tisDefault\x12!\n" +
-	"\fboot_servers\x18\t \x03(\tR\vbootServers\"B\n" +
+	"\fboot_servers\x18\t \x03(\tR\vbootServers\x12\x18\n" +
+	"\aformats\x18\n" +
+	" \x03(\tR\aformats\"B\n" +
 	"\x13PutBootEntryRequest\x12+\n" +
 	"\x05entry\x18\x01 \x01(\v2\x15.netboot.v1.BootEntryR\x05entry\")\n" +
 	"\x13GetBootEntryRequest\x12\x12\n" +
