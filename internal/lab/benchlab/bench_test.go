@@ -35,13 +35,15 @@ func TestBenchmarks(t *testing.T) {
 	runs := envInt(t, "NETBOOT_BENCH_RUNS", 3)
 	dhcpRuns := envInt(t, "NETBOOT_BENCH_DHCP_RUNS", 3)
 	boots := envInt(t, "NETBOOT_BENCH_BOOTS", 2)
+	dhcpRates := envInts(t, "NETBOOT_BENCH_DHCP_RATES", []int{1000, 4000, 8000, 10000, 12000, 14000, 16000})
 	testlab.Binary(t) // a tree that does not build fails here, before any lab
 	started := time.Now()
 	info := machine(root)
 	p := preparePayloads(t)
 
 	benches := []bench{
-		newDHCPv6Bench(dhcpRuns, envInts(t, "NETBOOT_BENCH_DHCP_RATES", []int{1000, 4000, 8000, 10000, 12000, 14000, 16000})),
+		newDHCPv6Bench(dhcpRuns, dhcpRates),
+		newRelayedBench(dhcpRuns, dhcpRates),
 		newPostgreSQLBench(dhcpRuns, envInts(t, "NETBOOT_BENCH_PG_RATES", []int{1000, 2000, 4000, 8000})),
 		newTFTPBench(runs, p),
 		newHTTPBench(runs, p),

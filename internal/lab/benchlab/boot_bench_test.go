@@ -122,7 +122,7 @@ func (b *bootBench) once(t *testing.T, lab *testlab.Lab, tap string, s int, www 
 		dir := t.TempDir()
 		for _, start := range []func() (*daemon, error){
 			func() (*daemon, error) { return startRadvd(t, lab, dir) },
-			func() (*daemon, error) { return startKea(t, lab, dir, nil) },
+			func() (*daemon, error) { return startKea(t, lab, dir, peerParams{}) },
 			func() (*daemon, error) { return startPythonHTTP(t, lab, www, dir) },
 		} {
 			d, err := start()

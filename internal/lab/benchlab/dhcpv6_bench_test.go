@@ -17,7 +17,8 @@ import (
 
 // dhcpv6Bench drives perfdhcp's simulated clients (1,000,000 random DUIDs)
 // at fixed rates against each of its servers, each freshly started with an
-// empty lease database for every run.
+// empty lease database for every run. With relayed set, perfdhcp acts as
+// one relay (-A 1) for the clients of those links.
 type dhcpv6Bench struct {
 	key   string // its name in NETBOOT_BENCH_ONLY
 	title string
@@ -27,6 +28,9 @@ type dhcpv6Bench struct {
 	// prepare, when set, runs once before the runs, e.g. to start a
 	// database the servers share; an error fails every cell.
 	prepare func(t *testing.T) error
+	// relayed, when set, are the links behind perfdhcp's relay, which
+	// every server serves beside the lab link.
+	relayed []relayedSubnet
 	runs    int
 	rates   []int
 	// Per rate, one cell per server.
@@ -41,14 +45,14 @@ type dhcpServer struct {
 	key, label string
 	// needs are the programs it runs, reported missing in its cells.
 	needs []string
-	// start starts it serving the lab link, state in dir, on an empty
-	// lease database; the caller stops what it returns.
-	start func(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error)
+	// start starts it serving the lab link and the relayed links, state
+	// in dir, on an empty lease database; the caller stops what it returns.
+	start func(t *testing.T, lab *testlab.Lab, dir string, relayed []relayedSubnet) (*daemon, error)
 }
 
 // agentServer is the agent with args as a DHCPv6 column.
 func agentServer(key, label string, args ...func(t *testing.T) ([]string, error)) dhcpServer {
-	return dhcpServer{key: key, label: label, start: func(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
+	return dhcpServer{key: key, label: label, start: func(t *testing.T, lab *testlab.Lab, dir string, relayed []relayedSubnet) (*daemon, error) {
 		var argv []string
 		for _, f := range args {
 			more, err := f(t)
@@ -68,7 +72,7 @@ func agentServer(key, label string, args ...func(t *testing.T) ([]string, error)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := a.serve(ctx, bootServer(lab, poolStart, poolEnd)); err != nil {
+		if err := a.serve(ctx, relayedBootServer(lab, relayed)); err != nil {
 			a.stop()
 			return nil, err
 		}
@@ -86,7 +90,9 @@ var (
 	dhcpAgent        = agentServer("agent", "agent (bbolt, fsync per batch)")
 	dhcpAgentNoFsync = agentServer("agent-nofsync", "agent --fsync=false (bbolt, no fsync)", fixedArgs("--fsync=false"))
 	dhcpKea          = dhcpServer{key: "kea", label: "Kea 2.2 (memfile, persist=true, no fsync)", needs: []string{"kea-dhcp6"},
-		start: func(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) { return startKea(t, lab, dir, nil) }}
+		start: func(t *testing.T, lab *testlab.Lab, dir string, relayed []relayedSubnet) (*daemon, error) {
+			return startKea(t, lab, dir, peerParams{Relayed: relayed})
+		}}
 )
 
 // holdDrops is the drop share (%) under which a server holds a rate.
@@ -168,6 +174,10 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 		}
 	}
 	lab := testlab.New(t)
+	var clientFlags []string
+	if len(b.relayed) > 0 {
+		clientFlags = relayClient(t, lab, b.relayed)
+	}
 	for run := range b.runs {
 		held := make([]float64, len(b.servers))
 		measured := make([]bool, len(b.servers))
@@ -176,7 +186,7 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 				if missing[s] != nil || skipped(srv.key) {
 					continue
 				}
-				p, cpu, err := b.once(t, lab, srv, rate)
+				p, cpu, err := b.once(t, lab, srv, rate, clientFlags)
 				if err != nil {
 					t.Logf("run %d, %d/s, %s: %v", run+1, rate, srv.label, err)
 					b.fail(s, rate, err.Error())
@@ -205,10 +215,11 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 }
 
 // once starts srv on an empty lease database, offers rate exchanges per
-// second for perfdhcpSeconds and stops it. It returns perfdhcp's report
-// and the CPU time the server used meanwhile.
-func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate int) (Perfdhcp, time.Duration, error) {
-	server, err := srv.start(t, lab, t.TempDir())
+// second for perfdhcpSeconds (with clientFlags added to perfdhcp's) and
+// stops it. It returns perfdhcp's report and the CPU time the server used
+// meanwhile.
+func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate int, clientFlags []string) (Perfdhcp, time.Duration, error) {
+	server, err := srv.start(t, lab, t.TempDir(), b.relayed)
 	if err != nil {
 		return Perfdhcp{}, 0, err
 	}
@@ -223,6 +234,7 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate 
 	// perfdhcp exits 3 when packets were dropped: that is data here.
 	argv := []string{"perfdhcp", "-6", "-l", lab.ClientIf,
 		"-r", strconv.Itoa(rate), "-p", strconv.Itoa(perfdhcpSeconds), "-R", "1000000", "-W", "1000000"}
+	argv = append(argv, clientFlags...)
 	// NETBOOT_BENCH_PERFDHCP_ARGS adds perfdhcp flags, e.g. "-t 1" for a
 	// report every second (shown with -v), to see when answers go missing.
 	extra := strings.Fields(os.Getenv("NETBOOT_BENCH_PERFDHCP_ARGS"))

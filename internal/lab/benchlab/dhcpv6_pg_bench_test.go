@@ -12,15 +12,6 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 )
 
-// keaPostgreSQL is the lease database of a Kea run: a PostgreSQL database
-// over the server's unix socket. threads > 0 turns Kea's multi-threading
-// on with that many threads, which Kea's manual advises with a database
-// backend.
-type keaPostgreSQL struct {
-	host, name, user string
-	threads          int
-}
-
 // newPostgreSQLBench compares the agent and Kea with their leases in
 // PostgreSQL (one server started for the section, a new database for
 // every run), and the agent on bbolt.
@@ -37,10 +28,10 @@ func newPostgreSQLBench(runs int, rates []int) *dhcpv6Bench {
 		_, url, err := database()
 		return []string{"--lease-db", url}, err
 	})
-	// keaOnPG is Kea on its own new database, with threads as keaPostgreSQL.
+	// keaOnPG is Kea on its own new database, with threads as peerParams.MultiThreading.
 	keaOnPG := func(key, label string, threads int) dhcpServer {
 		return dhcpServer{key: key, label: label, needs: []string{"kea-dhcp6", "kea-admin"},
-			start: func(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
+			start: func(t *testing.T, lab *testlab.Lab, dir string, relayed []relayedSubnet) (*daemon, error) {
 				name, _, err := database()
 				if err != nil {
 					return nil, err
@@ -50,7 +41,8 @@ func newPostgreSQLBench(runs int, rates []int) *dhcpv6Bench {
 				if out, err := lab.Exec(ctx, lab.ServerNS, "kea-admin", "db-init", "pgsql", "-h", pg.SocketDir(), "-u", "postgres", "-n", name); err != nil {
 					return nil, fmt.Errorf("kea-admin db-init pgsql: %v: %s", err, brief(out))
 				}
-				return startKea(t, lab, dir, &keaPostgreSQL{host: pg.SocketDir(), name: name, user: "postgres", threads: threads})
+				return startKea(t, lab, dir, peerParams{PgHost: pg.SocketDir(), PgName: name, PgUser: "postgres",
+					MultiThreading: threads, Relayed: relayed})
 			}}
 	}
 	return newDHCPBench(&dhcpv6Bench{

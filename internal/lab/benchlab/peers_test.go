@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -232,8 +232,9 @@ func bootServer(lab *testlab.Lab, rangeStart, rangeEnd string) *netbootv1.BootSe
 			PreferredLifetimeSeconds: 3000, ValidLifetimeSeconds: 4000,
 			// perfdhcp sends all its simulated clients from one address,
 			// which the default per-source limit (20,000 messages/s, there
-			// for a relay gone wild or a flood) would cap at 10,000
-			// exchanges/s; Kea has no such limit. The per-DUID limit stays.
+			// for a host gone wild or a flood) would cap at 10,000
+			// exchanges/s, and, relayed, the per-relay limit at 2,500; Kea
+			// has no such limits. The per-DUID limit stays.
 			RateLimit: &netbootv1.DHCPv6RateLimit{
 				PerClientPerSecond: config.Defaults.RateLimit.PerClientPerSecond, Burst: config.Defaults.RateLimit.Burst,
 			},
@@ -248,21 +249,54 @@ const (
 	poolEnd    = "2001:db8:1::1:ffff:ffff"
 )
 
+// relayedSubnet is a link behind a relay, as the DHCPv6 servers serve it
+// in the relayed benchmark: its /64 and a /96 pool in it.
+type relayedSubnet struct {
+	Name, Prefix, Pool, PoolStart, PoolEnd string
+}
+
+// relayedSubnets are the two links perfdhcp -A 1 names by link-address
+// (-J), one at random per exchange.
+var relayedSubnets = []relayedSubnet{
+	{"vlan10", "2001:db8:10::/64", "2001:db8:10::1:0:0/96", "2001:db8:10::1:0:0", "2001:db8:10::1:ffff:ffff"},
+	{"vlan20", "2001:db8:20::/64", "2001:db8:20::1:0:0/96", "2001:db8:20::1:0:0", "2001:db8:20::1:ffff:ffff"},
+}
+
+// relayedBootServer is bootServer over the lab pool, also serving relayed.
+func relayedBootServer(lab *testlab.Lab, relayed []relayedSubnet) *netbootv1.BootServer {
+	bs := bootServer(lab, poolStart, poolEnd)
+	if len(relayed) > 0 {
+		bs.Dhcpv6.RelayedLinks = map[string]*netbootv1.RelayedLink{}
+	}
+	for _, r := range relayed {
+		bs.Dhcpv6.RelayedLinks[r.Name] = &netbootv1.RelayedLink{Prefix: r.Prefix,
+			Ranges: []*netbootv1.AddressRange{{Start: r.PoolStart, End: r.PoolEnd}}}
+	}
+	return bs
+}
+
+// peerParams are what a run adds to a peer template's parameters; the
+// zero value is the plain lab link.
+type peerParams struct {
+	// PgHost, PgName and PgUser put Kea's leases in a PostgreSQL database
+	// that kea-admin db-init made (PgHost: its unix socket directory);
+	// without them, in a memfile in the run directory, persist on.
+	PgHost, PgName, PgUser string
+	// MultiThreading > 0 turns Kea's multi-threading on with that many
+	// threads, which Kea's manual advises with a database backend.
+	MultiThreading int
+	// Relayed are links behind a relay that Kea serves too, each picked
+	// by the relay's link-address.
+	Relayed []relayedSubnet
+}
+
 // startKea runs kea-dhcp6 with testdata/peers/kea-dhcp6.json.tmpl on the
-// lab link (the agent's lifetimes and boot-file classes), its logs, PID and
-// lock files in dir. Its leases are in pg when set (a PostgreSQL database
-// that kea-admin db-init made), else in a memfile in dir, persist on.
-func startKea(t *testing.T, lab *testlab.Lab, dir string, pg *keaPostgreSQL) (*daemon, error) {
+// lab link (the agent's lifetimes and boot-file classes) and p, its logs,
+// PID and lock files in dir.
+func startKea(t *testing.T, lab *testlab.Lab, dir string, p peerParams) (*daemon, error) {
 	t.Helper()
 	path := filepath.Join(dir, "kea6.json")
-	params := map[string]string{}
-	if pg != nil {
-		params["PgHost"], params["PgName"], params["PgUser"] = pg.host, pg.name, pg.user
-		if pg.threads > 0 {
-			params["MultiThreading"] = strconv.Itoa(pg.threads)
-		}
-	}
-	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir, params); err != nil {
+	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir, p); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "kea-dhcp6", filepath.Join(dir, "kea6.out"),
@@ -280,18 +314,17 @@ func startKea(t *testing.T, lab *testlab.Lab, dir string, pg *keaPostgreSQL) (*d
 var peerConfigs embed.FS
 
 // writePeerConfig fills in a reference peer's configuration template for
-// this lab and run directory and writes it to path.
-// params adds template parameters.
-func writePeerConfig(path, name string, lab *testlab.Lab, dir string, params map[string]string) error {
+// this lab, run directory and p and writes it to path.
+func writePeerConfig(path, name string, lab *testlab.Lab, dir string, p peerParams) error {
 	tmpl, err := template.ParseFS(peerConfigs, "testdata/peers/"+name)
 	if err != nil {
 		return err
 	}
 	var out bytes.Buffer
-	values := map[string]string{
-		"Interface": lab.ServerIf, "ServerAddr": lab.ServerAddr, "Prefix": lab.Prefix, "Pool": poolPrefix, "Dir": dir,
-	}
-	maps.Copy(values, params)
+	values := struct {
+		Interface, ServerAddr, Prefix, Pool, Dir string
+		peerParams
+	}{lab.ServerIf, lab.ServerAddr, lab.Prefix, poolPrefix, dir, p}
 	if err := tmpl.Execute(&out, values); err != nil {
 		return fmt.Errorf("rendering %s: %w", name, err)
 	}
@@ -354,7 +387,7 @@ func startBusyboxHTTP(t *testing.T, lab *testlab.Lab, dir, logDir string) (*daem
 func startRadvd(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 	t.Helper()
 	path := filepath.Join(dir, "radvd.conf")
-	if err := writePeerConfig(path, "radvd.conf.tmpl", lab, dir, nil); err != nil {
+	if err := writePeerConfig(path, "radvd.conf.tmpl", lab, dir, peerParams{}); err != nil {
 		return nil, err
 	}
 	d, err := startDaemon(t, lab, lab.ServerNS, "radvd", filepath.Join(dir, "radvd.out"), nil,
@@ -386,18 +419,25 @@ func errNotInstalled(tools ...string) error {
 }
 
 // TestPeerConfigsRender checks the reference peers' templates fill in
-// completely: Kea's is valid JSON and neither leaves a field unset.
+// completely: Kea's is valid JSON serving the lab link and each relayed
+// link (by link-address: no interface), and neither leaves a field unset.
 func TestPeerConfigsRender(t *testing.T) {
 	lab := &testlab.Lab{ServerIf: "nbs0", ServerAddr: "2001:db8:1::1", Prefix: "2001:db8:1::/64"}
+	pg := peerParams{PgHost: "/tmp/pg", PgName: "bench_1", PgUser: "postgres"}
+	pgThreads, pgRelayed, relayed := pg, pg, peerParams{Relayed: relayedSubnets}
+	pgThreads.MultiThreading = 4
+	pgRelayed.Relayed = relayedSubnets
 	for _, c := range []struct {
 		name   string
-		params map[string]string
+		params peerParams
 		want   string
 	}{
-		{"kea-dhcp6.json.tmpl", nil, `"memfile"`},
-		{"kea-dhcp6.json.tmpl", map[string]string{"PgHost": "/tmp/pg", "PgName": "bench_1", "PgUser": "postgres"}, `"type": "postgresql", "host": "/tmp/pg"`},
-		{"kea-dhcp6.json.tmpl", map[string]string{"PgHost": "/tmp/pg", "PgName": "bench_1", "PgUser": "postgres", "MultiThreading": "4"}, `"thread-pool-size": 4`},
-		{"radvd.conf.tmpl", nil, "nbs0"},
+		{"kea-dhcp6.json.tmpl", peerParams{}, `"memfile"`},
+		{"kea-dhcp6.json.tmpl", pg, `"type": "postgresql", "host": "/tmp/pg"`},
+		{"kea-dhcp6.json.tmpl", pgThreads, `"thread-pool-size": 4`},
+		{"kea-dhcp6.json.tmpl", relayed, `"memfile"`},
+		{"kea-dhcp6.json.tmpl", pgRelayed, `"type": "postgresql", "host": "/tmp/pg"`},
+		{"radvd.conf.tmpl", peerParams{}, "nbs0"},
 	} {
 		name := c.name
 		path := filepath.Join(t.TempDir(), name)
@@ -409,10 +449,38 @@ func TestPeerConfigsRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		if strings.Contains(string(out), "<no value>") || !strings.Contains(string(out), "nbs0") || !strings.Contains(string(out), c.want) {
-			t.Errorf("%s with %v rendered incompletely, or without %s:\n%s", name, c.params, c.want, out)
+			t.Errorf("%s with %+v rendered incompletely, or without %s:\n%s", name, c.params, c.want, out)
 		}
-		if strings.HasSuffix(name, ".json.tmpl") && !json.Valid(out) {
-			t.Errorf("%s is not valid JSON:\n%s", name, out)
+		if !strings.HasSuffix(name, ".json.tmpl") {
+			continue
+		}
+		var kea struct {
+			Dhcp6 struct {
+				Subnet6 []struct {
+					Subnet, Interface string
+					Pools             []struct{ Pool string }
+				}
+			}
+		}
+		if err := json.Unmarshal(out, &kea); err != nil {
+			t.Errorf("%s is not valid JSON: %v\n%s", name, err, out)
+			continue
+		}
+		type subnet struct{ prefix, iface, pool string }
+		want := []subnet{{lab.Prefix, lab.ServerIf, poolPrefix}}
+		for _, r := range c.params.Relayed {
+			want = append(want, subnet{r.Prefix, "", r.Pool})
+		}
+		var got []subnet
+		for _, s := range kea.Dhcp6.Subnet6 {
+			if len(s.Pools) != 1 {
+				t.Errorf("%s with %+v: subnet %s has %d pools, want 1", name, c.params, s.Subnet, len(s.Pools))
+				continue
+			}
+			got = append(got, subnet{s.Subnet, s.Interface, s.Pools[0].Pool})
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s with %+v: subnet6 is %+v, want %+v", name, c.params, got, want)
 		}
 	}
 }
