@@ -30,7 +30,7 @@ func (s *core) PutArtifact(ctx context.Context, h *netbootv1.ArtifactHeader, con
 	)
 	switch {
 	case h.GetAgentPath() != "":
-		rec, err = s.artifacts.PutFromFile(h.GetPath(), h.GetSha256(), "agent_path", h.GetAgentPath())
+		rec, err = s.artifacts.PutFromFile(ctx, h.GetPath(), h.GetSha256(), "agent_path", h.GetAgentPath())
 	case h.GetUrl() != "":
 		rec, err = s.fetchArtifact(ctx, h)
 	default:

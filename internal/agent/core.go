@@ -22,6 +22,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/nfsroot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
@@ -60,6 +61,9 @@ type core struct {
 	catalog atomic.Pointer[menu.Catalog]
 	// images are the NFS root images by name, with what was built for them.
 	images map[string]*netbootv1.NFSRootImageState
+	// buildInitrd builds an NFS root image's initrd: nfsroot.BuildInitrd,
+	// or a stand-in that lets a test build without the host's files.
+	buildInitrd func(context.Context, nfsroot.InitrdOptions) (*nfsroot.Initrd, error)
 
 	// events are the recent log records for WatchEvents; operations track
 	// downloads and builds apart from mu, so they show while one runs.
@@ -70,7 +74,7 @@ type core struct {
 func newCore(ctx context.Context, st *store.Store, artifacts *artifact.Store, stateDir string, logger *slog.Logger, events *eventRing) *core {
 	return &core{ctx: ctx, store: st, artifacts: artifacts, stateDir: stateDir, logger: logger, started: time.Now(), sites: map[string]*site{},
 		images: map[string]*netbootv1.NFSRootImageState{}, events: events, operations: newOperations(progressInterval),
-		lookupLink: link.Resolve}
+		lookupLink: link.Resolve, buildInitrd: nfsroot.BuildInitrd}
 }
 
 // newSite makes a site whose TFTP and HTTP servers serve the rendered iPXE

@@ -31,8 +31,10 @@ type nfsImage struct {
 
 // PutNFSRootImage builds the image's initrd, stores kernel and initrd as
 // artifacts, and has the boot server export the root and answer DNS for its
-// host name. Nothing is stored if any step fails.
-func (s *core) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootImageRequest) (_ *netbootv1.NFSRootImageState, err error) {
+// host name. Nothing is stored if any step fails, and the build stops
+// between steps (and while copying the kernel or building the initrd) when
+// ctx ends, leaving everything as it was.
+func (s *core) PutNFSRootImage(ctx context.Context, req *netbootv1.PutNFSRootImageRequest) (_ *netbootv1.NFSRootImageState, err error) {
 	img := proto.Clone(req.GetImage()).(*netbootv1.NFSRootImage)
 	if img == nil {
 		img = &netbootv1.NFSRootImage{}
@@ -69,8 +71,36 @@ func (s *core) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootImage
 			op.finish(err)
 		}
 	}()
-	op.phase("building initrd")
-	initrd, err := nfsroot.BuildInitrd(nfsroot.InitrdOptions{KernelVersion: img.GetKernelVersion(), ExtraModules: img.GetExtraModules(), Gzip: true})
+	kernelPath, initrdPath := path.Join(nfsRootArtifactDir, img.GetName(), "vmlinuz"), path.Join(nfsRootArtifactDir, img.GetName(), "initrd.img")
+	// Until the image is saved, a failure or the end of ctx (the caller's
+	// timeout) puts both paths back as they were: no new kernel beside an
+	// old initrd, no files of an image that does not exist.
+	snap := s.artifacts.Snapshot(kernelPath, initrdPath)
+	defer snap.Release()
+	defer func() {
+		if err != nil {
+			if rerr := snap.Restore(); rerr != nil {
+				s.logger.Error("restoring the NFS root image's previous files", eventkind.NFSRootImage.Attr(), "image", img.GetName(), "error", rerr)
+			}
+		}
+	}()
+	phase := ""
+	// next starts the next phase, unless ctx ended: then the build stops.
+	next := func(name string) error {
+		if err := ctx.Err(); err != nil {
+			return buildStopped(img.GetName(), phase, err)
+		}
+		phase = name
+		op.phase(name)
+		return nil
+	}
+	if err := next("building initrd"); err != nil {
+		return nil, err
+	}
+	initrd, err := s.buildInitrd(ctx, nfsroot.InitrdOptions{KernelVersion: img.GetKernelVersion(), ExtraModules: img.GetExtraModules(), Gzip: true})
+	if ctx.Err() != nil {
+		return nil, buildStopped(img.GetName(), phase, ctx.Err())
+	}
 	if err != nil {
 		return nil, failedPrecondition("NFS root image %q: building the initrd for kernel_version %q: %v", img.GetName(), img.GetKernelVersion(), err)
 	}
@@ -82,23 +112,32 @@ func (s *core) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootImage
 	if err != nil {
 		return nil, invalidArgumentf("NFS root image %q: %v", img.GetName(), err)
 	}
-	dir := path.Join("nfsroot", img.GetName())
-	op.phase("storing kernel")
-	kernel, err := s.artifacts.PutFromFile(dir+"/vmlinuz", "", "kernel", img.GetKernel())
-	var refusal *artifact.RefusedError
-	if errors.As(err, &refusal) {
-		return nil, refused(fmt.Sprintf("NFS root image %q", img.GetName()), refusal)
+	if err := next("storing kernel"); err != nil {
+		return nil, err
 	}
-	if err != nil {
+	kernel, err := s.artifacts.PutFromFile(ctx, kernelPath, "", "kernel", img.GetKernel())
+	var refusal *artifact.RefusedError
+	switch {
+	case ctx.Err() != nil:
+		return nil, buildStopped(img.GetName(), phase, ctx.Err())
+	case errors.As(err, &refusal):
+		return nil, refused(fmt.Sprintf("NFS root image %q", img.GetName()), refusal)
+	case err != nil:
 		return nil, failedPrecondition("NFS root image %q: storing the kernel %q: %v", img.GetName(), img.GetKernel(), err)
 	}
 	op.note("%s from %s", FormatBytes(kernel.Size), img.GetKernel())
-	op.phase("storing initrd")
-	initrdRec, err := s.artifacts.Put(dir+"/initrd.img", initrd.SHA256, "nfs_root_image:"+img.GetName(), bytes.NewReader(initrd.Data))
+	if err := next("storing initrd"); err != nil {
+		return nil, err
+	}
+	initrdRec, err := s.artifacts.Put(initrdPath, initrd.SHA256, "nfs_root_image:"+img.GetName(), bytes.NewReader(initrd.Data))
 	if err != nil {
 		return nil, internalError("NFS root image %q: storing the initrd: %v", img.GetName(), err)
 	}
-	op.phase("exporting " + img.GetRootDir())
+	// The last point where the build stops: exporting and saving are quick,
+	// local and undone together.
+	if err := next("exporting " + img.GetRootDir()); err != nil {
+		return nil, err
+	}
 	state := &netbootv1.NFSRootImageState{
 		Config: img, KernelPath: kernel.Path, KernelSha256: kernel.SHA256,
 		InitrdPath: initrdRec.Path, InitrdSize: uint64(initrdRec.Size), InitrdSha256: initrdRec.SHA256,
@@ -121,6 +160,23 @@ func (s *core) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootImage
 	s.logger.Info("NFS root image ready", eventkind.NFSRootImage.Attr(), "image", img.GetName(), "boot_server", img.GetBootServer(),
 		"nfsroot", state.GetNfsroot(), "initrd_size", initrd.Size, "kernel_args", args)
 	return state, nil
+}
+
+// nfsRootArtifactDir holds each image's kernel and initrd, under its name.
+const nfsRootArtifactDir = "nfsroot"
+
+// buildStopped is the error of a build that stopped in phase because its
+// context ended (err): it says whether it timed out or was cancelled, and
+// keeps err so the caller gets DeadlineExceeded or Canceled.
+func buildStopped(name, phase string, err error) error {
+	how := "was cancelled"
+	if errors.Is(err, context.DeadlineExceeded) {
+		how = "timed out"
+	}
+	if phase == "" {
+		return fmt.Errorf("NFS root image %q: the build %s before it started; nothing was changed: %w", name, how, err)
+	}
+	return fmt.Errorf("NFS root image %q: the build %s while %s; the agent serves what it served before: %w", name, how, phase, err)
 }
 
 func restoreImage(images map[string]*netbootv1.NFSRootImageState, name string, prev *netbootv1.NFSRootImageState, existed bool) {

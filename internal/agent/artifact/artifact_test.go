@@ -131,11 +131,11 @@ func TestPutFromFileAndURL(t *testing.T) {
 	if err := os.WriteFile(src, []byte("efi"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := s.PutFromFile("ipxe.efi", sum("efi"), "agent_path", src)
+	rec, err := s.PutFromFile(context.Background(), "ipxe.efi", sum("efi"), "agent_path", src)
 	if err != nil || rec.Source != "agent_path:"+src {
 		t.Fatalf("PutFromFile = %+v, %v", rec, err)
 	}
-	if _, err := s.PutFromFile("x", "", "agent_path", "relative/path"); err == nil {
+	if _, err := s.PutFromFile(context.Background(), "x", "", "agent_path", "relative/path"); err == nil {
 		t.Error("relative agent_path accepted")
 	}
 
