@@ -33,6 +33,32 @@ func noAgentProviderConfig(t *testing.T) string {
 	return fmt.Sprintf("provider \"netboot\" {\n  state_dir = %q\n  timeout   = 1\n}\n", t.TempDir())
 }
 
+// planFailure is a configuration whose plan must fail with an error that
+// want matches; name says what is wrong with it.
+type planFailure struct {
+	name, config string
+	want         *regexp.Regexp
+}
+
+// expectPlanFailures plans each configuration in its own step of one test
+// case: the terraform CLI still plans each alone and checks its error, but
+// what every test case costs besides (finding and checking terraform, init,
+// reading the state at the end: four terraform runs) is paid once.
+func expectPlanFailures(t *testing.T, cases []planFailure) {
+	t.Helper()
+	steps := make([]tfresource.TestStep, len(cases))
+	for i, c := range cases {
+		steps[i] = tfresource.TestStep{
+			// Names the case a failing step reports by number.
+			PreConfig:   func() { t.Logf("step %d/%d: %s", i+1, len(cases), c.name) },
+			Config:      c.config,
+			PlanOnly:    true,
+			ExpectError: c.want,
+		}
+	}
+	tfresource.UnitTest(t, tfresource.TestCase{ProtoV6ProviderFactories: testProviderFactories, Steps: steps})
+}
+
 // errorText matches an error message however terraform wraps its lines.
 func errorText(text string) *regexp.Regexp {
 	words := strings.Fields(text)
