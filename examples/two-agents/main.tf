@@ -68,11 +68,10 @@ provider "netboot" {
 # must be the same on both, since leases are stored per boot server name.
 locals {
   site = {
-    name             = "site"
-    prefix           = "2001:db8:a::/64"
-    dhcp_range_start = "2001:db8:a::1000"
-    dhcp_range_end   = "2001:db8:a::1fff"
-    dns_servers      = ["2001:db8:a::53"]
+    name        = "site"
+    prefix      = "2001:db8:a::/64"
+    dhcp_range  = { start = "2001:db8:a::1000", end = "2001:db8:a::1fff" }
+    dns_servers = ["2001:db8:a::53"]
   }
 }
 
@@ -80,24 +79,22 @@ module "agent_a" {
   source    = "../modules/boot-site"
   providers = { netboot = netboot.agent_a }
 
-  name             = local.site.name
-  interface        = var.interface
-  prefix           = local.site.prefix
-  dhcp_range_start = local.site.dhcp_range_start
-  dhcp_range_end   = local.site.dhcp_range_end
-  dns_servers      = local.site.dns_servers
+  name        = local.site.name
+  interface   = var.interface
+  prefix      = local.site.prefix
+  dhcp_range  = local.site.dhcp_range
+  dns_servers = local.site.dns_servers
 }
 
 module "agent_b" {
   source    = "../modules/boot-site"
   providers = { netboot = netboot.agent_b }
 
-  name             = local.site.name
-  interface        = var.interface
-  prefix           = local.site.prefix
-  dhcp_range_start = local.site.dhcp_range_start
-  dhcp_range_end   = local.site.dhcp_range_end
-  dns_servers      = local.site.dns_servers
+  name        = local.site.name
+  interface   = var.interface
+  prefix      = local.site.prefix
+  dhcp_range  = local.site.dhcp_range
+  dns_servers = local.site.dns_servers
 }
 
 output "boot_url_base" {

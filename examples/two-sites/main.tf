@@ -80,25 +80,23 @@ module "site_a" {
   source    = "../modules/boot-site"
   providers = { netboot = netboot.site_a }
 
-  name             = "site-a"
-  interface        = var.site_a_interface
-  prefix           = "2001:db8:a::/64"
-  dhcp_range_start = "2001:db8:a::1000"
-  dhcp_range_end   = "2001:db8:a::1fff"
-  dns_servers      = ["2001:db8:a::53"]
+  name        = "site-a"
+  interface   = var.site_a_interface
+  prefix      = "2001:db8:a::/64"
+  dhcp_range  = { start = "2001:db8:a::1000", end = "2001:db8:a::1fff" }
+  dns_servers = ["2001:db8:a::53"]
 }
 
 module "site_b" {
   source    = "../modules/boot-site"
   providers = { netboot = netboot.site_b }
 
-  name             = "site-b"
-  interface        = var.site_b_interface
-  prefix           = "2001:db8:b::/64"
-  dhcp_range_start = "2001:db8:b::1000"
-  dhcp_range_end   = "2001:db8:b::1fff"
-  dns_servers      = ["2001:db8:b::53"]
-  ipxe_script      = <<-EOT
+  name        = "site-b"
+  interface   = var.site_b_interface
+  prefix      = "2001:db8:b::/64"
+  dhcp_range  = { start = "2001:db8:b::1000", end = "2001:db8:b::1fff" }
+  dns_servers = ["2001:db8:b::53"]
+  ipxe_script = <<-EOT
     echo Site B: chaining to the installer
     chain --autofree http://[2001:db8:b::10]/install.ipxe
   EOT

@@ -10,10 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -248,17 +244,17 @@ func (r *eventRing) unfollow(fl *eventFollower) {
 }
 
 // WatchEvents sends the kept events, then with follow every new one until
-// the client goes away or the agent stops.
-func (s *service) WatchEvents(req *netbootv1.WatchEventsRequest, stream grpc.ServerStreamingServer[netbootv1.Event]) error {
+// ctx ends (the client went away) or the agent stops.
+func (s *core) WatchEvents(ctx context.Context, req *netbootv1.WatchEventsRequest, send func(*netbootv1.Event) error) error {
 	for _, k := range req.GetKinds() {
 		if _, err := eventkind.Parse(k); err != nil {
-			return status.Errorf(codes.InvalidArgument, "kinds: %v", err)
+			return invalidArgumentf("kinds: %v", err)
 		}
 	}
 	f := filterOf(req)
 	if !req.GetFollow() {
 		for _, e := range s.events.snapshot(f) {
-			if err := stream.Send(e); err != nil {
+			if err := send(e); err != nil {
 				return err
 			}
 		}
@@ -267,18 +263,18 @@ func (s *service) WatchEvents(req *netbootv1.WatchEventsRequest, stream grpc.Ser
 	backlog, fl := s.events.follow(f)
 	defer s.events.unfollow(fl)
 	for _, e := range backlog {
-		if err := stream.Send(e); err != nil {
+		if err := send(e); err != nil {
 			return err
 		}
 	}
 	for {
 		select {
-		case <-stream.Context().Done():
+		case <-ctx.Done():
 			return nil
 		case <-s.ctx.Done():
 			return nil
 		case e := <-fl.ch:
-			if err := stream.Send(e); err != nil {
+			if err := send(e); err != nil {
 				return err
 			}
 		}

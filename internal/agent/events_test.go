@@ -2,6 +2,8 @@ package agent
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -241,8 +240,8 @@ func TestEventKindComesFromAttributes(t *testing.T) {
 }
 
 func TestWatchEventsRefusesUnknownKinds(t *testing.T) {
-	err := (&service{}).WatchEvents(&netbootv1.WatchEventsRequest{Kinds: []string{"lease", "leases"}}, nil)
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `kinds: "leases" is not an event kind`) {
+	err := (&core{}).WatchEvents(context.Background(), &netbootv1.WatchEventsRequest{Kinds: []string{"lease", "leases"}}, nil)
+	if !errors.Is(err, errInvalidArgument) || !strings.Contains(err.Error(), `kinds: "leases" is not an event kind`) {
 		t.Errorf("WatchEvents with kind leases: %v, want InvalidArgument naming kinds", err)
 	}
 }

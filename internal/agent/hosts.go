@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
@@ -22,7 +19,7 @@ import (
 // would be served: the boot-file URL its lease's architecture and user class
 // select, and the menu iPXE on it would get. Hosts are paged by boot
 // server, then DUID.
-func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) (*netbootv1.ListHostsResponse, error) {
+func (s *core) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) (*netbootv1.ListHostsResponse, error) {
 	now := time.Now()
 	pg, err := newPage("hosts", req.GetBootServer(), 2, req, now)
 	if err != nil {
@@ -56,7 +53,7 @@ func (s *service) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) 
 		// One more than fits tells whether the listing goes on.
 		hosts, err := s.hostsAfter(name, name == afterServer, afterDUID, pg.room()+1, now)
 		if err != nil {
-			return nil, status.Errorf(codes.Internal, "reading the leases of boot server %q: %v", name, err)
+			return nil, internalError("reading the leases of boot server %q: %v", name, err)
 		}
 		for _, h := range hosts {
 			s.describeHost(name, h.Host, h.arch, menus)
@@ -83,7 +80,7 @@ type leasedHost struct {
 // whose DUID is above after when skip is set. One pass over the leases
 // keeps the limit smallest DUIDs with their leases, so a page groups only
 // the clients it may show.
-func (s *service) hostsAfter(name string, skip bool, after string, limit int, now time.Time) ([]*leasedHost, error) {
+func (s *core) hostsAfter(name string, skip bool, after string, limit int, now time.Time) ([]*leasedHost, error) {
 	leases, err := s.liveLeases(s.sites[name], now)
 	if err != nil {
 		return nil, err
@@ -122,7 +119,7 @@ func (s *service) hostsAfter(name string, skip bool, after string, limit int, no
 
 // describeHost sets what boot server name would serve h: the boot file its
 // rules choose and the menu iPXE on it would get.
-func (s *service) describeHost(name string, h *netbootv1.Host, arch *uint16, menus []menu.Menu) {
+func (s *core) describeHost(name string, h *netbootv1.Host, arch *uint16, menus []menu.Menu) {
 	st := s.sites[name]
 	d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch))
 	h.BootFileUrl, h.BootFileReason = d.URL, d.Reason

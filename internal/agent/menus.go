@@ -7,8 +7,6 @@ import (
 	"maps"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
@@ -20,7 +18,7 @@ import (
 
 // loadCatalog reads the stored entries and menus into the catalog that
 // every boot server renders its scripts from.
-func (s *service) loadCatalog() error {
+func (s *core) loadCatalog() error {
 	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Updated: time.Now()}
 	err := s.store.List(store.BootEntries, func(name string, data []byte) error {
 		pb := &netbootv1.BootEntry{}
@@ -50,12 +48,12 @@ func (s *service) loadCatalog() error {
 
 // nextCatalog copies the current catalog for a change; the copy replaces
 // it only once the change is stored, so renders never see half a change.
-func (s *service) nextCatalog() *menu.Catalog {
+func (s *core) nextCatalog() *menu.Catalog {
 	cur := s.catalog.Load()
 	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Updated: time.Now()}
 }
 
-func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryRequest) (*netbootv1.BootEntry, error) {
+func (s *core) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryRequest) (*netbootv1.BootEntry, error) {
 	e := menu.EntryFromProto(req.GetEntry())
 	if err := e.Validate(); err != nil {
 		return nil, invalidArgument("boot entry", err)
@@ -70,28 +68,28 @@ func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryReq
 		for _, name := range sortedKeys(next.Menus) {
 			for _, ce := range menu.GrubOnlyProblems(next.Entries, next.Menus, name) {
 				if ce.Entry == e.Name {
-					return nil, status.Error(codes.FailedPrecondition, ce.EntryRefusal())
+					return nil, failedPrecondition("%s", ce.EntryRefusal())
 				}
 			}
 		}
 	}
 	if err := s.store.Put(store.BootEntries, e.Name, e.ToProto()); err != nil {
-		return nil, status.Errorf(codes.Internal, "saving boot entry %q: %v", e.Name, err)
+		return nil, internalError("saving boot entry %q: %v", e.Name, err)
 	}
 	s.catalog.Store(next)
 	s.logger.Info("boot entry saved", eventkind.Config.Attr(), "entry", e.Name, "kind", e.Kind)
 	return e.ToProto(), nil
 }
 
-func (s *service) GetBootEntry(_ context.Context, req *netbootv1.GetBootEntryRequest) (*netbootv1.BootEntry, error) {
+func (s *core) GetBootEntry(_ context.Context, req *netbootv1.GetBootEntryRequest) (*netbootv1.BootEntry, error) {
 	e, ok := s.catalog.Load().Entries[req.GetName()]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "boot entry %q does not exist on this agent", req.GetName())
+		return nil, notFound("boot entry %q does not exist on this agent", req.GetName())
 	}
 	return e.ToProto(), nil
 }
 
-func (s *service) ListBootEntries(_ context.Context, req *netbootv1.ListBootEntriesRequest) (*netbootv1.ListBootEntriesResponse, error) {
+func (s *core) ListBootEntries(_ context.Context, req *netbootv1.ListBootEntriesRequest) (*netbootv1.ListBootEntriesResponse, error) {
 	c := s.catalog.Load()
 	entries, next, err := pageByName("boot entries", req, sortedKeys(c.Entries), func(name string) *netbootv1.BootEntry { return c.Entries[name].ToProto() })
 	if err != nil {
@@ -100,31 +98,31 @@ func (s *service) ListBootEntries(_ context.Context, req *netbootv1.ListBootEntr
 	return &netbootv1.ListBootEntriesResponse{Entries: entries, NextPageToken: next}, nil
 }
 
-func (s *service) DeleteBootEntry(_ context.Context, req *netbootv1.DeleteBootEntryRequest) (*netbootv1.DeleteBootEntryResponse, error) {
+func (s *core) DeleteBootEntry(_ context.Context, req *netbootv1.DeleteBootEntryRequest) (*netbootv1.DeleteBootEntryResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := req.GetName()
 	next := s.nextCatalog()
 	if _, ok := next.Entries[name]; !ok {
-		return nil, status.Errorf(codes.NotFound, "boot entry %q does not exist on this agent", name)
+		return nil, notFound("boot entry %q does not exist on this agent", name)
 	}
 	for _, m := range sortedKeys(next.Menus) {
 		for i, it := range next.Menus[m].Items {
 			if it.Entry == name {
-				return nil, status.Errorf(codes.FailedPrecondition, "boot entry %q is item %d of boot menu %q; remove it from the menu first", name, i, m)
+				return nil, failedPrecondition("boot entry %q is item %d of boot menu %q; remove it from the menu first", name, i, m)
 			}
 		}
 	}
 	delete(next.Entries, name)
 	if err := s.store.Delete(store.BootEntries, name); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.Internal, "deleting boot entry %q: %v", name, err)
+		return nil, internalError("deleting boot entry %q: %v", name, err)
 	}
 	s.catalog.Store(next)
 	s.logger.Info("boot entry deleted", eventkind.Config.Attr(), "entry", name)
 	return &netbootv1.DeleteBootEntryResponse{}, nil
 }
 
-func (s *service) PutBootMenu(_ context.Context, req *netbootv1.PutBootMenuRequest) (*netbootv1.BootMenu, error) {
+func (s *core) PutBootMenu(_ context.Context, req *netbootv1.PutBootMenuRequest) (*netbootv1.BootMenu, error) {
 	m := menu.MenuFromProto(req.GetMenu())
 	if err := m.Validate(); err != nil {
 		return nil, invalidArgument("boot menu", err)
@@ -138,25 +136,25 @@ func (s *service) PutBootMenu(_ context.Context, req *netbootv1.PutBootMenuReque
 		if errors.As(err, &ces) && len(ces.ForMenu(m.Name)) > 0 {
 			return nil, invalidArgument("boot menu", ces.ForMenu(m.Name))
 		}
-		return nil, status.Errorf(codes.FailedPrecondition, "boot menu %q: %v", m.Name, err)
+		return nil, failedPrecondition("boot menu %q: %v", m.Name, err)
 	}
 	if err := s.store.Put(store.BootMenus, m.Name, m.ToProto()); err != nil {
-		return nil, status.Errorf(codes.Internal, "saving boot menu %q: %v", m.Name, err)
+		return nil, internalError("saving boot menu %q: %v", m.Name, err)
 	}
 	s.catalog.Store(next)
 	s.logger.Info("boot menu saved", eventkind.Config.Attr(), "menu", m.Name, "items", len(m.Items))
 	return m.ToProto(), nil
 }
 
-func (s *service) GetBootMenu(_ context.Context, req *netbootv1.GetBootMenuRequest) (*netbootv1.BootMenu, error) {
+func (s *core) GetBootMenu(_ context.Context, req *netbootv1.GetBootMenuRequest) (*netbootv1.BootMenu, error) {
 	m, ok := s.catalog.Load().Menus[req.GetName()]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "boot menu %q does not exist on this agent", req.GetName())
+		return nil, notFound("boot menu %q does not exist on this agent", req.GetName())
 	}
 	return m.ToProto(), nil
 }
 
-func (s *service) ListBootMenus(_ context.Context, req *netbootv1.ListBootMenusRequest) (*netbootv1.ListBootMenusResponse, error) {
+func (s *core) ListBootMenus(_ context.Context, req *netbootv1.ListBootMenusRequest) (*netbootv1.ListBootMenusResponse, error) {
 	c := s.catalog.Load()
 	menus, next, err := pageByName("boot menus", req, sortedKeys(c.Menus), func(name string) *netbootv1.BootMenu { return c.Menus[name].ToProto() })
 	if err != nil {
@@ -165,31 +163,31 @@ func (s *service) ListBootMenus(_ context.Context, req *netbootv1.ListBootMenusR
 	return &netbootv1.ListBootMenusResponse{Menus: menus, NextPageToken: next}, nil
 }
 
-func (s *service) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMenuRequest) (*netbootv1.DeleteBootMenuResponse, error) {
+func (s *core) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMenuRequest) (*netbootv1.DeleteBootMenuResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := req.GetName()
 	next := s.nextCatalog()
 	if _, ok := next.Menus[name]; !ok {
-		return nil, status.Errorf(codes.NotFound, "boot menu %q does not exist on this agent", name)
+		return nil, notFound("boot menu %q does not exist on this agent", name)
 	}
 	for _, m := range sortedKeys(next.Menus) {
 		for i, it := range next.Menus[m].Items {
 			if it.Menu == name && m != name {
-				return nil, status.Errorf(codes.FailedPrecondition, "boot menu %q is item %d of boot menu %q; remove it from that menu first", name, i, m)
+				return nil, failedPrecondition("boot menu %q is item %d of boot menu %q; remove it from that menu first", name, i, m)
 			}
 		}
 	}
 	delete(next.Menus, name)
 	if err := s.store.Delete(store.BootMenus, name); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.Internal, "deleting boot menu %q: %v", name, err)
+		return nil, internalError("deleting boot menu %q: %v", name, err)
 	}
 	s.catalog.Store(next)
 	s.logger.Info("boot menu deleted", eventkind.Config.Attr(), "menu", name)
 	return &netbootv1.DeleteBootMenuResponse{}, nil
 }
 
-func (s *service) RenderScript(_ context.Context, req *netbootv1.RenderScriptRequest) (*netbootv1.RenderScriptResponse, error) {
+func (s *core) RenderScript(_ context.Context, req *netbootv1.RenderScriptRequest) (*netbootv1.RenderScriptResponse, error) {
 	s.mu.Lock()
 	st, ok := s.sites[req.GetBootServer()]
 	var httpBase string
@@ -198,10 +196,10 @@ func (s *service) RenderScript(_ context.Context, req *netbootv1.RenderScriptReq
 	}
 	s.mu.Unlock()
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", req.GetBootServer())
+		return nil, notFound("boot server %q does not exist on this agent", req.GetBootServer())
 	}
 	if httpBase == "" {
-		return nil, status.Errorf(codes.FailedPrecondition, "boot server %q serves no HTTP boot URL (HTTP off, or no global address in its prefix yet)", req.GetBootServer())
+		return nil, failedPrecondition("boot server %q serves no HTTP boot URL (HTTP off, or no global address in its prefix yet)", req.GetBootServer())
 	}
 	host := menu.Host{MAC: req.GetMac(), UUID: req.GetUuid(), BuildArch: req.GetBuildarch(), Platform: req.GetPlatform()}
 	script, menuName, reason, err := menu.Render(s.catalog.Load(), req.GetBootServer(), httpBase, req.GetPath(), host)
@@ -209,7 +207,7 @@ func (s *service) RenderScript(_ context.Context, req *netbootv1.RenderScriptReq
 		if _, ok := config.AsFieldErrors(err); ok {
 			return nil, invalidArgument("host", err)
 		}
-		return nil, status.Errorf(codes.FailedPrecondition, "rendering %q for boot server %q: %v", req.GetPath(), req.GetBootServer(), err)
+		return nil, failedPrecondition("rendering %q for boot server %q: %v", req.GetPath(), req.GetBootServer(), err)
 	}
 	return &netbootv1.RenderScriptResponse{Script: string(script), Menu: menuName, Reason: reason}, nil
 }

@@ -17,7 +17,7 @@ import (
 // on the opt-in --metrics-listen address. Every protocol server's Stats
 // struct becomes one counter per field, labelled by boot server, so a new
 // counter in a server shows up here without code.
-func (s *service) metricsHandler() http.Handler {
+func (s *core) metricsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/metrics" {
 			http.NotFound(w, r)
@@ -33,7 +33,7 @@ type sample struct {
 	value  uint64
 }
 
-func (s *service) writeMetrics(w io.Writer) {
+func (s *core) writeMetrics(w io.Writer) {
 	families := map[string][]sample{}
 	add := func(name, labels string, v uint64) { families[name] = append(families[name], sample{labels, v}) }
 

@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
@@ -33,8 +31,10 @@ type nfsImage struct {
 
 // PutNFSRootImage builds the image's initrd, stores kernel and initrd as
 // artifacts, and has the boot server export the root and answer DNS for its
-// host name. Nothing is stored if any step fails.
-func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootImageRequest) (_ *netbootv1.NFSRootImageState, err error) {
+// host name. Nothing is stored if any step fails, and the build stops
+// between steps (and while copying the kernel or building the initrd) when
+// ctx ends, leaving everything as it was.
+func (s *core) PutNFSRootImage(ctx context.Context, req *netbootv1.PutNFSRootImageRequest) (_ *netbootv1.NFSRootImageState, err error) {
 	img := proto.Clone(req.GetImage()).(*netbootv1.NFSRootImage)
 	if img == nil {
 		img = &netbootv1.NFSRootImage{}
@@ -50,15 +50,15 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 	defer s.mu.Unlock()
 	st, ok := s.sites[img.GetBootServer()]
 	if !ok {
-		return nil, status.Errorf(codes.FailedPrecondition, "boot server %q does not exist on this agent; create it first", img.GetBootServer())
+		return nil, failedPrecondition("boot server %q does not exist on this agent; create it first", img.GetBootServer())
 	}
 	if !st.bootAddr.IsValid() {
-		return nil, status.Errorf(codes.FailedPrecondition, "boot server %q has no global address in %s yet: the image's DNS name needs one; add an address to %s or set boot.server_address",
+		return nil, failedPrecondition("boot server %q has no global address in %s yet: the image's DNS name needs one; add an address to %s or set boot.server_address",
 			img.GetBootServer(), st.cfg.Prefix, st.cfg.Interface)
 	}
 	for name, other := range s.images {
 		if name != img.GetName() && other.GetConfig().GetBootServer() == img.GetBootServer() && other.GetConfig().GetExportPath() == img.GetExportPath() {
-			return nil, status.Errorf(codes.FailedPrecondition, "export path %q is already used by NFS root image %q on boot server %q", img.GetExportPath(), name, img.GetBootServer())
+			return nil, failedPrecondition("export path %q is already used by NFS root image %q on boot server %q", img.GetExportPath(), name, img.GetBootServer())
 		}
 	}
 
@@ -68,13 +68,41 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 		s.logger.With(eventkind.NFSRootImage.Attr(), "image", img.GetName(), "boot_server", img.GetBootServer()))
 	defer func() {
 		if err != nil {
-			op.finish(errors.New(status.Convert(err).Message()))
+			op.finish(err)
 		}
 	}()
-	op.phase("building initrd")
-	initrd, err := nfsroot.BuildInitrd(nfsroot.InitrdOptions{KernelVersion: img.GetKernelVersion(), ExtraModules: img.GetExtraModules(), Gzip: true})
+	kernelPath, initrdPath := path.Join(nfsRootArtifactDir, img.GetName(), "vmlinuz"), path.Join(nfsRootArtifactDir, img.GetName(), "initrd.img")
+	// Until the image is saved, a failure or the end of ctx (the caller's
+	// timeout) puts both paths back as they were: no new kernel beside an
+	// old initrd, no files of an image that does not exist.
+	snap := s.artifacts.Snapshot(kernelPath, initrdPath)
+	defer snap.Release()
+	defer func() {
+		if err != nil {
+			if rerr := snap.Restore(); rerr != nil {
+				s.logger.Error("restoring the NFS root image's previous files", eventkind.NFSRootImage.Attr(), "image", img.GetName(), "error", rerr)
+			}
+		}
+	}()
+	phase := ""
+	// next starts the next phase, unless ctx ended: then the build stops.
+	next := func(name string) error {
+		if err := ctx.Err(); err != nil {
+			return buildStopped(img.GetName(), phase, err)
+		}
+		phase = name
+		op.phase(name)
+		return nil
+	}
+	if err := next("building initrd"); err != nil {
+		return nil, err
+	}
+	initrd, err := s.buildInitrd(ctx, nfsroot.InitrdOptions{KernelVersion: img.GetKernelVersion(), ExtraModules: img.GetExtraModules(), Gzip: true})
+	if ctx.Err() != nil {
+		return nil, buildStopped(img.GetName(), phase, ctx.Err())
+	}
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: building the initrd for kernel_version %q: %v", img.GetName(), img.GetKernelVersion(), err)
+		return nil, failedPrecondition("NFS root image %q: building the initrd for kernel_version %q: %v", img.GetName(), img.GetKernelVersion(), err)
 	}
 	op.note("%s for kernel %s", FormatBytes(int64(initrd.Size)), img.GetKernelVersion())
 	args, err := nfsroot.KernelArgs(nfsroot.ArgsOptions{
@@ -82,25 +110,34 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 		DNSServers: []netip.Addr{st.bootAddr}, ReadWrite: img.GetReadWrite(), Console: img.GetConsole(),
 	})
 	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "NFS root image %q: %v", img.GetName(), err)
+		return nil, invalidArgumentf("NFS root image %q: %v", img.GetName(), err)
 	}
-	dir := path.Join("nfsroot", img.GetName())
-	op.phase("storing kernel")
-	kernel, err := s.artifacts.PutFromFile(dir+"/vmlinuz", "", "kernel", img.GetKernel())
-	var refused *artifact.RefusedError
-	if errors.As(err, &refused) {
-		return nil, refusedStatus(fmt.Sprintf("NFS root image %q", img.GetName()), refused)
+	if err := next("storing kernel"); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: storing the kernel %q: %v", img.GetName(), img.GetKernel(), err)
+	kernel, err := s.artifacts.PutFromFile(ctx, kernelPath, "", "kernel", img.GetKernel())
+	var refusal *artifact.RefusedError
+	switch {
+	case ctx.Err() != nil:
+		return nil, buildStopped(img.GetName(), phase, ctx.Err())
+	case errors.As(err, &refusal):
+		return nil, refused(fmt.Sprintf("NFS root image %q", img.GetName()), refusal)
+	case err != nil:
+		return nil, failedPrecondition("NFS root image %q: storing the kernel %q: %v", img.GetName(), img.GetKernel(), err)
 	}
 	op.note("%s from %s", FormatBytes(kernel.Size), img.GetKernel())
-	op.phase("storing initrd")
-	initrdRec, err := s.artifacts.Put(dir+"/initrd.img", initrd.SHA256, "nfs_root_image:"+img.GetName(), bytes.NewReader(initrd.Data))
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "NFS root image %q: storing the initrd: %v", img.GetName(), err)
+	if err := next("storing initrd"); err != nil {
+		return nil, err
 	}
-	op.phase("exporting " + img.GetRootDir())
+	initrdRec, err := s.artifacts.Put(initrdPath, initrd.SHA256, "nfs_root_image:"+img.GetName(), bytes.NewReader(initrd.Data))
+	if err != nil {
+		return nil, internalError("NFS root image %q: storing the initrd: %v", img.GetName(), err)
+	}
+	// The last point where the build stops: exporting and saving are quick,
+	// local and undone together.
+	if err := next("exporting " + img.GetRootDir()); err != nil {
+		return nil, err
+	}
 	state := &netbootv1.NFSRootImageState{
 		Config: img, KernelPath: kernel.Path, KernelSha256: kernel.SHA256,
 		InitrdPath: initrdRec.Path, InitrdSize: uint64(initrdRec.Size), InitrdSha256: initrdRec.SHA256,
@@ -112,17 +149,34 @@ func (s *service) PutNFSRootImage(_ context.Context, req *netbootv1.PutNFSRootIm
 	if err := s.syncImages(); err != nil {
 		restoreImage(s.images, img.GetName(), prev, existed)
 		_ = s.syncImages()
-		return nil, status.Errorf(codes.FailedPrecondition, "NFS root image %q: %v", img.GetName(), err)
+		return nil, failedPrecondition("NFS root image %q: %v", img.GetName(), err)
 	}
 	if err := s.store.Put(store.NFSRootImages, img.GetName(), state); err != nil {
 		restoreImage(s.images, img.GetName(), prev, existed)
 		_ = s.syncImages()
-		return nil, status.Errorf(codes.Internal, "saving NFS root image %q: %v", img.GetName(), err)
+		return nil, internalError("saving NFS root image %q: %v", img.GetName(), err)
 	}
 	op.finish(nil)
 	s.logger.Info("NFS root image ready", eventkind.NFSRootImage.Attr(), "image", img.GetName(), "boot_server", img.GetBootServer(),
 		"nfsroot", state.GetNfsroot(), "initrd_size", initrd.Size, "kernel_args", args)
 	return state, nil
+}
+
+// nfsRootArtifactDir holds each image's kernel and initrd, under its name.
+const nfsRootArtifactDir = "nfsroot"
+
+// buildStopped is the error of a build that stopped in phase because its
+// context ended (err): it says whether it timed out or was cancelled, and
+// keeps err so the caller gets DeadlineExceeded or Canceled.
+func buildStopped(name, phase string, err error) error {
+	how := "was cancelled"
+	if errors.Is(err, context.DeadlineExceeded) {
+		how = "timed out"
+	}
+	if phase == "" {
+		return fmt.Errorf("NFS root image %q: the build %s before it started; nothing was changed: %w", name, how, err)
+	}
+	return fmt.Errorf("NFS root image %q: the build %s while %s; the agent serves what it served before: %w", name, how, phase, err)
 }
 
 func restoreImage(images map[string]*netbootv1.NFSRootImageState, name string, prev *netbootv1.NFSRootImageState, existed bool) {
@@ -135,7 +189,7 @@ func restoreImage(images map[string]*netbootv1.NFSRootImageState, name string, p
 
 // checkImageSources refuses a root_dir or kernel the agent's operator does
 // not let it publish, before any slow step.
-func (s *service) checkImageSources(img *netbootv1.NFSRootImage) error {
+func (s *core) checkImageSources(img *netbootv1.NFSRootImage) error {
 	sources := s.artifacts.Sources()
 	_, err := sources.RootDir("root_dir", img.GetRootDir())
 	if err == nil {
@@ -144,9 +198,9 @@ func (s *service) checkImageSources(img *netbootv1.NFSRootImage) error {
 			f.Close()
 		}
 	}
-	var refused *artifact.RefusedError
-	if errors.As(err, &refused) {
-		return refusedStatus(fmt.Sprintf("NFS root image %q", img.GetName()), refused)
+	var refusal *artifact.RefusedError
+	if errors.As(err, &refusal) {
+		return refused(fmt.Sprintf("NFS root image %q", img.GetName()), refusal)
 	}
 	// Other errors (a missing kernel) are reported where the file is used.
 	return nil
@@ -202,7 +256,7 @@ func completeNFSRootImage(img *netbootv1.NFSRootImage) error {
 }
 
 // imagesFor lists the images boot server serves, by image name.
-func (s *service) imagesFor(bootServer string) []nfsImage {
+func (s *core) imagesFor(bootServer string) []nfsImage {
 	var out []nfsImage
 	for _, name := range sortedKeys(s.images) {
 		c := s.images[name].GetConfig()
@@ -226,7 +280,7 @@ func (s *service) imagesFor(bootServer string) []nfsImage {
 }
 
 // syncImages gives every site the exports and DNS names of its images.
-func (s *service) syncImages() error {
+func (s *core) syncImages() error {
 	var errs []error
 	for name, st := range s.sites {
 		st.images = s.imagesFor(name)
@@ -239,17 +293,17 @@ func (s *service) syncImages() error {
 	return errors.Join(errs...)
 }
 
-func (s *service) GetNFSRootImage(_ context.Context, req *netbootv1.GetNFSRootImageRequest) (*netbootv1.NFSRootImageState, error) {
+func (s *core) GetNFSRootImage(_ context.Context, req *netbootv1.GetNFSRootImageRequest) (*netbootv1.NFSRootImageState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	img, ok := s.images[req.GetName()]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "NFS root image %q does not exist on this agent", req.GetName())
+		return nil, notFound("NFS root image %q does not exist on this agent", req.GetName())
 	}
 	return img, nil
 }
 
-func (s *service) ListNFSRootImages(_ context.Context, req *netbootv1.ListNFSRootImagesRequest) (*netbootv1.ListNFSRootImagesResponse, error) {
+func (s *core) ListNFSRootImages(_ context.Context, req *netbootv1.ListNFSRootImagesRequest) (*netbootv1.ListNFSRootImagesResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	images, next, err := pageByName("NFS root images", req, sortedKeys(s.images), func(name string) *netbootv1.NFSRootImageState { return s.images[name] })
@@ -259,15 +313,15 @@ func (s *service) ListNFSRootImages(_ context.Context, req *netbootv1.ListNFSRoo
 	return &netbootv1.ListNFSRootImagesResponse{Images: images, NextPageToken: next}, nil
 }
 
-func (s *service) DeleteNFSRootImage(_ context.Context, req *netbootv1.DeleteNFSRootImageRequest) (*netbootv1.DeleteNFSRootImageResponse, error) {
+func (s *core) DeleteNFSRootImage(_ context.Context, req *netbootv1.DeleteNFSRootImageRequest) (*netbootv1.DeleteNFSRootImageResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	img, ok := s.images[req.GetName()]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "NFS root image %q does not exist on this agent", req.GetName())
+		return nil, notFound("NFS root image %q does not exist on this agent", req.GetName())
 	}
 	if err := s.store.Delete(store.NFSRootImages, req.GetName()); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.Internal, "deleting NFS root image %q: %v", req.GetName(), err)
+		return nil, internalError("deleting NFS root image %q: %v", req.GetName(), err)
 	}
 	delete(s.images, req.GetName())
 	if err := s.syncImages(); err != nil {
@@ -283,7 +337,7 @@ func (s *service) DeleteNFSRootImage(_ context.Context, req *netbootv1.DeleteNFS
 }
 
 // loadImages reads stored images; restore gives them to their sites.
-func (s *service) loadImages() error {
+func (s *core) loadImages() error {
 	return s.store.List(store.NFSRootImages, func(name string, data []byte) error {
 		st := &netbootv1.NFSRootImageState{}
 		if err := proto.Unmarshal(data, st); err != nil {

@@ -5,9 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6probe"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/otherserver"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -15,7 +12,7 @@ import (
 
 // ProbeOtherServers probes one boot server's link now and returns its state
 // once the answers had time to arrive.
-func (s *service) ProbeOtherServers(ctx context.Context, req *netbootv1.ProbeOtherServersRequest) (*netbootv1.BootServerState, error) {
+func (s *core) ProbeOtherServers(ctx context.Context, req *netbootv1.ProbeOtherServersRequest) (*netbootv1.BootServerState, error) {
 	name := req.GetBootServer()
 	s.mu.Lock()
 	st, ok := s.sites[name]
@@ -25,24 +22,24 @@ func (s *service) ProbeOtherServers(ctx context.Context, req *netbootv1.ProbeOth
 	}
 	s.mu.Unlock()
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", name)
+		return nil, notFound("boot server %q does not exist on this agent", name)
 	}
 	if p == nil {
-		return nil, status.Errorf(codes.FailedPrecondition,
+		return nil, failedPrecondition(
 			"boot server %q does not probe for other DHCPv6 servers: the agent runs with --dhcpv6-probe-interval 0, or the boot server is not serving (see agent status and agent.log)", name)
 	}
 	switch err := p.Probe(ctx); {
 	case errors.Is(err, dhcp6probe.ErrStopped):
-		return nil, status.Errorf(codes.Unavailable, "boot server %q stopped or changed while probing; try again", name)
+		return nil, unavailable("boot server %q stopped or changed while probing; try again", name)
 	case ctx.Err() != nil:
-		return nil, status.FromContextError(ctx.Err()).Err()
+		return nil, ctx.Err()
 	case err != nil:
-		return nil, status.Errorf(codes.FailedPrecondition, "probing the link of boot server %q: %v", name, err)
+		return nil, failedPrecondition("probing the link of boot server %q: %v", name, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok = s.sites[name]; !ok {
-		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", name)
+		return nil, notFound("boot server %q does not exist on this agent", name)
 	}
 	return s.state(st), nil
 }

@@ -20,7 +20,7 @@ import (
 // configuration and artifacts that are equal on agents a Terraform module
 // gave the same objects. Boot servers' interface names are left out, as
 // each host may name its interface differently.
-func (s *service) inventory(listen string) pglease.Inventory {
+func (s *core) inventory(listen string) pglease.Inventory {
 	host, _ := os.Hostname()
 	inv := pglease.Inventory{Host: host, Version: Version, Listen: listen, Started: s.started}
 	config := sha256.New()
@@ -64,7 +64,7 @@ func digestObject(h hash.Hash, kind, name string, m proto.Message) {
 
 // leaseDatabase is the lease database part of GetAgentInfo: nil without
 // one; otherwise the agents recorded in it, compared with this one.
-func (s *service) leaseDatabase(ctx context.Context) *netbootv1.LeaseDatabase {
+func (s *core) leaseDatabase(ctx context.Context) *netbootv1.LeaseDatabase {
 	if s.leaseDB == nil {
 		return nil
 	}
@@ -101,7 +101,7 @@ func (s *service) leaseDatabase(ctx context.Context) *netbootv1.LeaseDatabase {
 // database unless another agent still serves it (pglease.ForgetBootServer).
 // Deleting the boot server does not wait for the database: when it is
 // unreachable the leases stay until they expire.
-func (s *service) forgetLeases(name string) {
+func (s *core) forgetLeases(name string) {
 	if s.leaseDB == nil {
 		return
 	}

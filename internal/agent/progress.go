@@ -229,7 +229,7 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
-func (s *service) ListOperations(_ context.Context, req *netbootv1.ListOperationsRequest) (*netbootv1.ListOperationsResponse, error) {
+func (s *core) ListOperations(_ context.Context, req *netbootv1.ListOperationsRequest) (*netbootv1.ListOperationsResponse, error) {
 	pg, err := newPage("operations", "", 3, req, time.Now())
 	if err != nil {
 		return nil, err

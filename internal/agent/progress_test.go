@@ -51,9 +51,9 @@ func testServiceWith(t *testing.T, interval time.Duration, rules artifact.Source
 	return serveTest(t, svc, dir)
 }
 
-// newTestService is a service over st with the operator's source rules,
+// newTestService is a core over st with the operator's source rules,
 // logging only to its event ring.
-func newTestService(t *testing.T, dir string, st *store.Store, rules artifact.SourceOptions) *service {
+func newTestService(t *testing.T, dir string, st *store.Store, rules artifact.SourceOptions) *core {
 	t.Helper()
 	rules.Private = append(rules.Private, artifact.Private{Path: dir, What: "the agent's state directory"})
 	sources, err := artifact.NewSources(rules)
@@ -68,19 +68,19 @@ func newTestService(t *testing.T, dir string, st *store.Store, rules artifact.So
 	t.Cleanup(cancel)
 	ring := newEventRing(defaultEventCapacity)
 	logger := slog.New(newEventHandler(slog.NewTextHandler(io.Discard, nil), ring))
-	return newService(ctx, st, arts, dir, logger, ring)
+	return newCore(ctx, st, arts, dir, logger, ring)
 }
 
-// serveTest serves svc, healthy, on dir's agent socket, where the agent
+// serveTest serves svc through the gRPC adapter, healthy, on dir's agent socket, where the agent
 // commands find it too, and returns a client for it.
-func serveTest(t *testing.T, svc *service, dir string) netbootv1.AgentClient {
+func serveTest(t *testing.T, svc *core, dir string) netbootv1.AgentClient {
 	t.Helper()
 	l, err := net.Listen("unix", filepath.Join(dir, paths.SocketName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := grpc.NewServer()
-	netbootv1.RegisterAgentServer(g, svc)
+	netbootv1.RegisterAgentServer(g, newGRPCService(svc))
 	healthSrv := health.NewServer()
 	healthSrv.SetServingStatus(netbootv1.Agent_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(g, healthSrv)

@@ -127,7 +127,7 @@ func run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	svc := newService(ctx, st, artifacts, opts.StateDir, logger, events)
+	svc := newCore(ctx, st, artifacts, opts.StateDir, logger, events)
 	if opts.LeaseDB != "" {
 		writer, err := leaseDBWriter(opts.StateDir)
 		if err != nil {
@@ -156,7 +156,7 @@ func run(ctx context.Context, opts Options) error {
 	healthSrv.SetServingStatus(netbootv1.Agent_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	newGRPC := func(opt ...grpc.ServerOption) *grpc.Server {
 		g := grpc.NewServer(opt...)
-		netbootv1.RegisterAgentServer(g, svc)
+		netbootv1.RegisterAgentServer(g, newGRPCService(svc))
 		healthpb.RegisterHealthServer(g, healthSrv)
 		return g
 	}

@@ -11,7 +11,7 @@ resource "netboot_ipv6_boot_server" "this" {
   }
 
   dhcpv6 = {
-    ranges      = [{ start = var.dhcp_range_start, end = var.dhcp_range_end }]
+    ranges      = [var.dhcp_range]
     dns_servers = var.dns_servers
   }
 }

@@ -19,14 +19,9 @@ variable "prefix" {
   type        = string
 }
 
-variable "dhcp_range_start" {
-  description = "First address DHCPv6 leases, inside prefix."
-  type        = string
-}
-
-variable "dhcp_range_end" {
-  description = "Last address DHCPv6 leases, inside prefix."
-  type        = string
+variable "dhcp_range" {
+  description = "The addresses DHCPv6 leases, inside prefix: first (start) and last (end)."
+  type        = object({ start = string, end = string })
 }
 
 variable "dns_servers" {

@@ -50,6 +50,9 @@ type Store struct {
 
 	mu    sync.RWMutex
 	index map[string]Record
+	// held counts the Snapshots keeping each content (by sha256) for a
+	// Restore: replaced content stays on disk while one is held.
+	held map[string]int
 }
 
 // Open loads the index and creates the blob directory. sources decides
@@ -58,7 +61,7 @@ func Open(stateDir string, db *store.Store, sources *Sources) (*Store, error) {
 	if sources == nil {
 		return nil, errors.New("opening the artifact store: no source rules")
 	}
-	s := &Store{dir: filepath.Join(stateDir, "artifacts"), db: db, sources: sources, index: map[string]Record{}}
+	s := &Store{dir: filepath.Join(stateDir, "artifacts"), db: db, sources: sources, index: map[string]Record{}, held: map[string]int{}}
 	if err := os.MkdirAll(filepath.Join(s.dir, "blobs", "sha256"), 0o755); err != nil {
 		return nil, fmt.Errorf("creating artifact store: %w", err)
 	}
@@ -140,14 +143,28 @@ func (s *Store) Put(path, expectSHA256, source string, src io.Reader) (Record, e
 
 // PutFromFile copies a file on the agent host, if the sources allow it;
 // field names the attribute agentPath came from (agent_path, kernel). A
-// refusal is a *RefusedError.
-func (s *Store) PutFromFile(path, expectSHA256, field, agentPath string) (Record, error) {
+// refusal is a *RefusedError. The copy stops when ctx ends, changing
+// nothing.
+func (s *Store) PutFromFile(ctx context.Context, path, expectSHA256, field, agentPath string) (Record, error) {
 	f, err := s.sources.OpenFile(field, agentPath)
 	if err != nil {
 		return Record{}, err
 	}
 	defer f.Close()
-	return s.Put(path, expectSHA256, "agent_path:"+agentPath, f)
+	return s.Put(path, expectSHA256, "agent_path:"+agentPath, contextReader{ctx: ctx, r: f})
+}
+
+// contextReader reads r until ctx ends.
+type contextReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c contextReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // PutFromURL downloads an http(s) URL, if the sources allow its host (a
@@ -236,12 +253,86 @@ func (s *Store) Delete(path string) error {
 }
 
 func (s *Store) removeUnreferencedLocked(sum string) {
+	if s.held[sum] > 0 {
+		return
+	}
 	for _, r := range s.index {
 		if r.SHA256 == sum {
 			return
 		}
 	}
 	_ = os.Remove(s.blobPath(sum))
+}
+
+// Snapshot is what some paths served when it was taken, kept so that a
+// change of several paths can be undone as a whole (Restore). Their content
+// stays on disk until Release, even when a Put replaces it.
+type Snapshot struct {
+	s     *Store
+	paths []string
+	prev  map[string]Record // absent: the path served nothing
+}
+
+// Snapshot takes the records of paths as they are now.
+func (s *Store) Snapshot(paths ...string) *Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn := &Snapshot{s: s, paths: paths, prev: map[string]Record{}}
+	for _, p := range paths {
+		if r, ok := s.index[p]; ok {
+			sn.prev[p] = r
+			s.held[r.SHA256]++
+		}
+	}
+	return sn
+}
+
+// Restore makes every path of the snapshot serve what it served when the
+// snapshot was taken, and removes the content that no path serves now.
+func (sn *Snapshot) Restore() error {
+	s := sn.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, p := range sn.paths {
+		cur, had := s.index[p]
+		prev, existed := sn.prev[p]
+		switch {
+		case existed && (!had || cur != prev):
+			if err := s.db.PutArtifact(prev); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.index[p] = prev
+		case !existed && had:
+			if err := s.db.DeleteArtifact(p); err != nil && !errors.Is(err, store.ErrNotFound) {
+				errs = append(errs, err)
+				continue
+			}
+			delete(s.index, p)
+		default:
+			continue
+		}
+		if had {
+			s.removeUnreferencedLocked(cur.SHA256)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Release lets go of the snapshot's content: what no path serves any more
+// is removed.
+func (sn *Snapshot) Release() {
+	s := sn.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range sn.prev {
+		if s.held[r.SHA256]--; s.held[r.SHA256] <= 0 {
+			delete(s.held, r.SHA256)
+			s.removeUnreferencedLocked(r.SHA256)
+		}
+	}
+	sn.prev = nil
 }
 
 func (s *Store) blobPath(sum string) string {

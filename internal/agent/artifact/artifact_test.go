@@ -131,11 +131,11 @@ func TestPutFromFileAndURL(t *testing.T) {
 	if err := os.WriteFile(src, []byte("efi"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := s.PutFromFile("ipxe.efi", sum("efi"), "agent_path", src)
+	rec, err := s.PutFromFile(context.Background(), "ipxe.efi", sum("efi"), "agent_path", src)
 	if err != nil || rec.Source != "agent_path:"+src {
 		t.Fatalf("PutFromFile = %+v, %v", rec, err)
 	}
-	if _, err := s.PutFromFile("x", "", "agent_path", "relative/path"); err == nil {
+	if _, err := s.PutFromFile(context.Background(), "x", "", "agent_path", "relative/path"); err == nil {
 		t.Error("relative agent_path accepted")
 	}
 
@@ -157,5 +157,53 @@ func TestPutFromFileAndURL(t *testing.T) {
 	}
 	if _, err := s.PutFromURL(context.Background(), "m", "", srv.URL+"/missing", nil); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("404 download: %v", err)
+	}
+}
+
+// A snapshot puts its paths back as they were, content included, however
+// they changed since; released without a restore, it lets the replaced
+// content go. Either way no content is left that no path serves, even
+// after the store is opened again.
+func TestSnapshotRestoresItsPaths(t *testing.T) {
+	for _, restore := range []bool{true, false} {
+		dir := t.TempDir()
+		s, db := openStore(t, dir)
+		if _, err := s.Put("img/vmlinuz", "", "upload", strings.NewReader("old kernel")); err != nil {
+			t.Fatal(err)
+		}
+		sn := s.Snapshot("img/vmlinuz", "img/initrd.img")
+		for path, content := range map[string]string{"img/vmlinuz": "new kernel", "img/initrd.img": "new initrd"} {
+			if _, err := s.Put(path, "", "upload", strings.NewReader(content)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if restore {
+			if err := sn.Restore(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sn.Release()
+		want := map[string]string{"img/vmlinuz": sum("new kernel"), "img/initrd.img": sum("new initrd")}
+		if restore {
+			want = map[string]string{"img/vmlinuz": sum("old kernel")}
+		}
+		db.Close()
+		s, db = openStore(t, dir) // what was stored, not only what is in memory
+		got := map[string]string{}
+		for _, r := range s.List() {
+			got[r.Path] = r.SHA256
+		}
+		if len(got) != len(want) || got["img/vmlinuz"] != want["img/vmlinuz"] || got["img/initrd.img"] != want["img/initrd.img"] {
+			t.Errorf("restore %t: artifacts %v, want %v", restore, got, want)
+		}
+		if n := blobCount(t, dir); n != len(want) {
+			t.Errorf("restore %t: %d contents stored, want %d", restore, n, len(want))
+		}
+		for _, r := range s.List() {
+			if _, err := fs.ReadFile(s.FS(), r.Path); err != nil {
+				t.Errorf("restore %t: %s: %v", restore, r.Path, err)
+			}
+		}
+		db.Close()
 	}
 }

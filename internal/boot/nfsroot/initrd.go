@@ -13,6 +13,7 @@ package nfsroot
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"debug/elf"
 	_ "embed"
@@ -85,8 +86,9 @@ const etcHosts = `127.0.0.1	localhost
 
 // BuildInitrd assembles the initramfs from this host's files. Every file
 // it needs must exist: a missing one is a *MissingFileError naming the
-// Debian package that provides it.
-func BuildInitrd(opts InitrdOptions) (*Initrd, error) {
+// Debian package that provides it. It stops when ctx ends, between steps
+// and between kernel modules, returning an error that wraps ctx's.
+func BuildInitrd(ctx context.Context, opts InitrdOptions) (*Initrd, error) {
 	if err := CheckKernelVersion(opts.KernelVersion); err != nil {
 		return nil, fmt.Errorf("building initramfs: kernel version: %w: want a release such as 6.1.0-56-amd64", err)
 	}
@@ -101,8 +103,12 @@ func BuildInitrd(opts InitrdOptions) (*Initrd, error) {
 	}
 
 	a := newArchive()
-	steps := []func(*archive, InitrdOptions) error{addSkeleton, addBusybox, addMountNFS, addEtc, addModules}
+	modules := func(a *archive, opts InitrdOptions) error { return addModules(ctx, a, opts) }
+	steps := []func(*archive, InitrdOptions) error{addSkeleton, addBusybox, addMountNFS, addEtc, modules}
 	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("building initramfs: %w", err)
+		}
 		if err := step(a, opts); err != nil {
 			return nil, fmt.Errorf("building initramfs: %w", err)
 		}
@@ -208,7 +214,7 @@ func addEtc(a *archive, _ InitrdOptions) error {
 
 // addModules adds the kernel modules in load order, listed one path a line
 // in /etc/nfsroot/modules for /init to insmod.
-func addModules(a *archive, opts InitrdOptions) error {
+func addModules(ctx context.Context, a *archive, opts InitrdOptions) error {
 	if _, err := os.Stat(filepath.Join(opts.ModulesDir, "modules.dep")); errors.Is(err, fs.ErrNotExist) {
 		return &MissingFileError{Path: filepath.Join(opts.ModulesDir, "modules.dep"), Package: "linux-image-" + opts.KernelVersion,
 			Reason: "the modules of kernel " + opts.KernelVersion}
@@ -223,7 +229,10 @@ func addModules(a *archive, opts InitrdOptions) error {
 	}
 	var list strings.Builder
 	for _, name := range order {
-		data, rel, err := idx.read(name)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		data, rel, err := idx.read(ctx, name)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package nfsroot
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"debug/elf"
 	"errors"
 	"io"
@@ -119,15 +120,49 @@ func testOptions(t *testing.T) InitrdOptions {
 	return InitrdOptions{KernelVersion: "6.1.0-test-amd64", ModulesDir: fakeModules(t), MountNFS: mountNFS, ExtraModules: []string{"e1000e"}}
 }
 
+// A build whose context ends stops with the context's error: at the first
+// step, or between modules once its deadline passes.
+func TestBuildInitrdStopsWhenItsContextEnds(t *testing.T) {
+	opts := testOptions(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := BuildInitrd(ctx, opts); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled build: %v, want context.Canceled", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	a := newArchive()
+	calls := 0
+	err := addModules(cancelAfter{ctx, cancel, &calls, 2}, a, opts)
+	if !errors.Is(err, context.Canceled) || len(a.names()) == 0 {
+		t.Errorf("build cancelled between modules: %v with %d files added; want context.Canceled after some", err, len(a.names()))
+	}
+}
+
+// cancelAfter cancels its context at the n-th Err call.
+type cancelAfter struct {
+	context.Context
+	cancel context.CancelFunc
+	calls  *int
+	n      int
+}
+
+func (c cancelAfter) Err() error {
+	if *c.calls++; *c.calls >= c.n {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
 func TestBuildInitrdReproducible(t *testing.T) {
 	opts := testOptions(t)
 	for _, gz := range []bool{false, true} {
 		opts.Gzip = gz
-		a, err := BuildInitrd(opts)
+		a, err := BuildInitrd(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := BuildInitrd(opts)
+		b, err := BuildInitrd(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +214,7 @@ func readCPIO(t *testing.T, b []byte) (map[string]cpioEntry, []string) {
 func TestBuildInitrdContents(t *testing.T) {
 	opts := testOptions(t)
 	opts.Gzip = true
-	initrd, err := BuildInitrd(opts)
+	initrd, err := BuildInitrd(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +381,7 @@ func TestBuildInitrdErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := opts
 			tt.change(&o)
-			_, err := BuildInitrd(o)
+			_, err := BuildInitrd(context.Background(), o)
 			if err == nil {
 				t.Fatal("BuildInitrd succeeded")
 			}

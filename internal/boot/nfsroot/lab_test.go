@@ -56,7 +56,7 @@ func TestQEMUNFSRootOverIPv6(t *testing.T) {
 	}
 
 	built := time.Now()
-	initrd, err := BuildInitrd(InitrdOptions{KernelVersion: release, Gzip: true})
+	initrd, err := BuildInitrd(context.Background(), InitrdOptions{KernelVersion: release, Gzip: true})
 	if err != nil {
 		t.Fatal(err)
 	}

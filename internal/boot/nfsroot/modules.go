@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -109,7 +110,7 @@ func (idx *moduleIndex) order(names []string) ([]string, error) {
 // read returns the module's uncompressed object and its path relative to
 // the modules directory with any compression suffix removed: busybox insmod
 // cannot decompress.
-func (idx *moduleIndex) read(name string) (data []byte, rel string, err error) {
+func (idx *moduleIndex) read(ctx context.Context, name string) (data []byte, rel string, err error) {
 	rel = idx.path[name]
 	p := filepath.Join(idx.dir, rel)
 	switch {
@@ -118,9 +119,9 @@ func (idx *moduleIndex) read(name string) (data []byte, rel string, err error) {
 	case strings.HasSuffix(rel, ".ko.gz"):
 		data, err = gunzip(p)
 	case strings.HasSuffix(rel, ".ko.xz"):
-		data, err = decompressWith(p, "xz", "xz-utils")
+		data, err = decompressWith(ctx, p, "xz", "xz-utils")
 	case strings.HasSuffix(rel, ".ko.zst"):
-		data, err = decompressWith(p, "zstd", "zstd")
+		data, err = decompressWith(ctx, p, "zstd", "zstd")
 	default:
 		err = fmt.Errorf("unknown module file type")
 	}
@@ -146,12 +147,12 @@ func gunzip(p string) ([]byte, error) {
 // decompressWith runs `tool -dc p`: xz and zstd have no decoder in the
 // standard library, and their command-line tools are on every Debian host
 // whose kernel compresses modules that way.
-func decompressWith(p, tool, pkg string) ([]byte, error) {
+func decompressWith(ctx context.Context, p, tool, pkg string) ([]byte, error) {
 	if _, err := exec.LookPath(tool); err != nil {
 		return nil, &MissingFileError{Path: tool, Package: pkg, Reason: "to decompress " + p}
 	}
 	var stderr bytes.Buffer
-	cmd := exec.Command(tool, "-dc", p)
+	cmd := exec.CommandContext(ctx, tool, "-dc", p)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -78,14 +79,16 @@ func defaultBootProto() *netbootv1.Boot {
 	return b.ToProto().GetBoot()
 }
 
-// defaultBoot is the boot attribute when it is left out.
-func defaultBoot() types.Object {
+// defaultBoot is the boot attribute when it is left out, converted once:
+// the schema, built for every terraform command, holds it, and values are
+// never changed in place.
+var defaultBoot = sync.OnceValue(func() types.Object {
 	obj, diags := bootFromProto(context.Background(), defaultBootProto())
 	if diags.HasError() {
 		panic(fmt.Sprintf("default boot settings do not convert: %v", diags))
 	}
 	return obj
-}
+})
 
 // defaultBootRules is boot.rules when it is left out.
 func defaultBootRules() types.List {

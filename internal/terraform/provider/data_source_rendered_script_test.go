@@ -13,6 +13,8 @@ import (
 
 func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
 	t.Parallel()
+	provider := noAgentProviderConfig(t)
+	var cases []planFailure
 	for _, tc := range []struct{ name, body, want string }{
 		{"unknown path", `path = "menu.ipxe"`, `Must be "start.ipxe", "grub/grub.cfg" or a host's menu path`},
 		{"host path with a bad value", `path = "netboot/host/mac-52 54/uuid-/arch-/platform-/menu.ipxe"`, `Must be "start.ipxe", "grub/grub.cfg" or a host's menu path`},
@@ -24,17 +26,9 @@ func TestRenderedScriptDataSource_invalidConfigFailsAtPlan(t *testing.T) {
   path = "start.ipxe"
   mac  = "52:54:00:12:34:56"`, `Attribute "path" cannot be specified when "mac" is specified`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      noAgentProviderConfig(t) + "data \"netboot_rendered_script\" \"test\" {\n  boot_server = \"lab\"\n" + tc.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: errorText(tc.want),
-				}},
-			})
-		})
+		cases = append(cases, planFailure{tc.name, provider + "data \"netboot_rendered_script\" \"test\" {\n  boot_server = \"lab\"\n" + tc.body + "\n}\n", errorText(tc.want)})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // grubHostPath is what a network GRUB on x64 UEFI asks for after

@@ -38,7 +38,10 @@ func newFastLab(t *testing.T, seed ...func(stateDir string)) *fastLab {
 		ArtifactPaths: artifactPaths, NFSRootPaths: nfsRootPaths,
 		// url downloads come from httptest servers on loopback.
 		ArtifactURLAllow: []string{"127.0.0.1", "::1"},
-		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Nothing here survives a power cut anyway: no fsync per write,
+		// which waits on a busy disk.
+		NoFsync: true,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,32 @@ func noAgentProviderConfig(t *testing.T) string {
 	return fmt.Sprintf("provider \"netboot\" {\n  state_dir = %q\n  timeout   = 1\n}\n", t.TempDir())
 }
 
+// planFailure is a configuration whose plan must fail with an error that
+// want matches; name says what is wrong with it.
+type planFailure struct {
+	name, config string
+	want         *regexp.Regexp
+}
+
+// expectPlanFailures plans each configuration in its own step of one test
+// case: the terraform CLI still plans each alone and checks its error, but
+// what every test case costs besides (finding and checking terraform, init,
+// reading the state at the end: four terraform runs) is paid once.
+func expectPlanFailures(t *testing.T, cases []planFailure) {
+	t.Helper()
+	steps := make([]tfresource.TestStep, len(cases))
+	for i, c := range cases {
+		steps[i] = tfresource.TestStep{
+			// Names the case a failing step reports by number.
+			PreConfig:   func() { t.Logf("step %d/%d: %s", i+1, len(cases), c.name) },
+			Config:      c.config,
+			PlanOnly:    true,
+			ExpectError: c.want,
+		}
+	}
+	tfresource.UnitTest(t, tfresource.TestCase{ProtoV6ProviderFactories: testProviderFactories, Steps: steps})
+}
+
 // errorText matches an error message however terraform wraps its lines.
 func errorText(text string) *regexp.Regexp {
 	words := strings.Fields(text)
@@ -84,27 +110,21 @@ func TestExamplesPassValidation(t *testing.T) {
 	}
 	// The url example takes its digest from a variable.
 	t.Setenv("TF_VAR_netboot_xyz_sha256", strings.Repeat("0", 64))
+	provider := noAgentProviderConfig(t)
+	var cases []planFailure
 	for _, example := range examples {
 		// examples/modules/* are modules (used by examples/two-sites), not
 		// tfplugindocs examples: they need their variables.
 		if filepath.Base(filepath.Dir(example)) == "provider" || filepath.Base(filepath.Dir(filepath.Dir(example))) == "modules" {
 			continue
 		}
-		t.Run(filepath.Base(filepath.Dir(example)), func(t *testing.T) {
-			hcl, err := os.ReadFile(example)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      noAgentProviderConfig(t) + string(hcl),
-					PlanOnly:    true,
-					ExpectError: errorText("Cannot reach the netboot agent"),
-				}},
-			})
-		})
+		hcl, err := os.ReadFile(example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, planFailure{filepath.Base(filepath.Dir(example)), provider + string(hcl), errorText("Cannot reach the netboot agent")})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // Every attribute, nested ones too, carries a description: tfplugindocs
@@ -141,6 +161,7 @@ func checkDescribed(t *testing.T, where string, attrs []*tfprotov6.SchemaAttribu
 
 func TestProvider_configureErrorsSayWhatToFix(t *testing.T) {
 	t.Setenv(envEndpoint, "")
+	var cases []planFailure
 	for _, tc := range []struct {
 		name, provider, want string
 	}{
@@ -165,16 +186,9 @@ func TestProvider_configureErrorsSayWhatToFix(t *testing.T) {
   lease_db  = "postgres://[::1"
 }`, "Invalid lease_db"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      tc.provider + "\ndata \"netboot_leases\" \"all\" {}\n",
-					ExpectError: errorText(tc.want),
-				}},
-			})
-		})
+		cases = append(cases, planFailure{tc.name, tc.provider + "\ndata \"netboot_leases\" \"all\" {}\n", errorText(tc.want)})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // A provider configuration known only at apply (here state_dir comes from

@@ -247,6 +247,8 @@ func TestArtifactValidators(t *testing.T) {
 // the provider connects.
 func TestArtifact_invalidConfigFailsAtPlan(t *testing.T) {
 	t.Parallel()
+	provider := noAgentProviderConfig(t)
+	var cases []planFailure
 	for _, tc := range []struct{ name, body, want string }{
 		{"no origin", `path = "ipxe.efi"`,
 			`Exactly one of these attributes must be configured: [source,agent_path,url]`},
@@ -273,17 +275,9 @@ func TestArtifact_invalidConfigFailsAtPlan(t *testing.T) {
   sha256 = "` + strings.Repeat("A", 64) + `"`,
 			`must be 64 lowercase hexadecimal digits`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      noAgentProviderConfig(t) + "resource \"netboot_artifact\" \"test\" {\n" + tc.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: errorText(tc.want),
-				}},
-			})
-		})
+		cases = append(cases, planFailure{tc.name, provider + "resource \"netboot_artifact\" \"test\" {\n" + tc.body + "\n}\n", errorText(tc.want)})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // artifactConfig is an uploaded script and a file copied on the agent host.

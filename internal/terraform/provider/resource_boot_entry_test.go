@@ -34,6 +34,8 @@ func bootEntryConfig(providerConfig, body string) string {
 // names the attribute: none of these reaches an agent.
 func TestBootEntry_invalidConfigFailsAtPlan(t *testing.T) {
 	t.Parallel()
+	provider := noAgentProviderConfig(t)
+	var cases []planFailure
 	for _, tc := range []struct{ name, body, want string }{
 		{"title with a line break", `
   name  = "local"
@@ -102,17 +104,9 @@ func TestBootEntry_invalidConfigFailsAtPlan(t *testing.T) {
   kind = "exit"`,
 			"must be 1-63 lowercase letters, digits, '-' or '_'"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      bootEntryConfig(noAgentProviderConfig(t), tc.body),
-					PlanOnly:    true,
-					ExpectError: errorText(tc.want),
-				}},
-			})
-		})
+		cases = append(cases, planFailure{tc.name, bootEntryConfig(provider, tc.body), errorText(tc.want)})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // validateConfig runs a resource's ValidateConfig on a configuration built

@@ -36,6 +36,8 @@ func bootMenuConfig(providerConfig, body string) string {
 // names the attribute: none of these reaches an agent.
 func TestBootMenu_invalidConfigFailsAtPlan(t *testing.T) {
 	t.Parallel()
+	provider := noAgentProviderConfig(t)
+	var cases []planFailure
 	const items = `items = [{ entry = "local" }]`
 	for _, tc := range []struct {
 		name, body string
@@ -117,17 +119,9 @@ func TestBootMenu_invalidConfigFailsAtPlan(t *testing.T) {
   boot_servers = ["Lab 1"]`,
 			errorText("boot_servers[0] must name a boot server")},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      bootMenuConfig(noAgentProviderConfig(t), tc.body),
-					PlanOnly:    true,
-					ExpectError: tc.want,
-				}},
-			})
-		})
+		cases = append(cases, planFailure{tc.name, bootMenuConfig(provider, tc.body), tc.want})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // Problems are reported on the attribute itself, so Terraform points at it;

@@ -92,6 +92,8 @@ const seedBody = `
 // provider connects: none of these reaches an agent.
 func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 	t.Parallel()
+	provider := noAgentProviderConfig(t)
+	var cases []planFailure
 	const ranges = `ranges = [{ start = "2001:db8:1::1000", end = "2001:db8:1::1fff" }]`
 	for _, tc := range []struct {
 		name, prefix, body, want string
@@ -309,17 +311,9 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			 boot = { rules = [{ macs = ["52-54-00-12-34-56"], file = "ipxe.efi", via = "tftp" }] }`,
 			`boot.rules[0].macs[0] "52-54-00-12-34-56" must be a MAC address written as six colon-separated hex bytes`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      bootServerConfig(noAgentProviderConfig(t), "eth1", tc.prefix, tc.body),
-					PlanOnly:    true,
-					ExpectError: errorText(tc.want),
-				}},
-			})
-		})
+		cases = append(cases, planFailure{tc.name, bootServerConfig(provider, "eth1", tc.prefix, tc.body), errorText(tc.want)})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // An invalid boot rule is reported on the attribute itself, so Terraform

@@ -519,7 +519,7 @@ var nfsRootImageObject = &agentObject[nfsRootImageModel]{
 		st, err := agent.PutNFSRootImage(ctx, &netbootv1.PutNFSRootImageRequest{Image: img})
 		if err != nil {
 			if !addTimedOut(ctx, diags, fmt.Sprintf("building NFS root image %q", img.GetName()),
-				"The provider stopped waiting; a build the agent still finishes is read back at the next plan.") {
+				"The agent stopped the build and serves what it served before (the previous image, or none).") {
 				addNFSRootImageError(diags, img, err)
 			}
 			return

@@ -54,6 +54,8 @@ resource "netboot_nfs_root_image" "test" {
 // of these reaches an agent.
 func TestNFSRootImage_invalidConfigFailsAtPlan(t *testing.T) {
 	t.Parallel()
+	provider := noAgentProviderConfig(t)
+	var cases []planFailure
 	const base = `
   name        = "img"
   boot_server = "lab"
@@ -97,17 +99,9 @@ func TestNFSRootImage_invalidConfigFailsAtPlan(t *testing.T) {
   root_dir    = "/srv/roots/img"
   hostname    = "nfs.example"`, `must be 1-63 lowercase letters`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tfresource.UnitTest(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: testProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      noAgentProviderConfig(t) + "resource \"netboot_nfs_root_image\" \"test\" {\n" + tc.body + "\n}\n",
-					PlanOnly:    true,
-					ExpectError: errorText(tc.want),
-				}},
-			})
-		})
+		cases = append(cases, planFailure{tc.name, provider + "resource \"netboot_nfs_root_image\" \"test\" {\n" + tc.body + "\n}\n", errorText(tc.want)})
 	}
+	expectPlanFailures(t, cases)
 }
 
 // The plan shows what follows from the configuration exactly as the agent

@@ -28,8 +28,9 @@ func timeoutsBlock(ctx context.Context, what string) schema.Block {
 	}
 	b := timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, CreateDescription: desc("create"), UpdateDescription: desc("update")})
 	nested := b.(schema.SingleNestedBlock)
-	nested.MarkdownDescription = fmt.Sprintf("How long the provider waits for %s before the apply fails with a "+
-		"timeout error; the defaults suit a slow link, set shorter ones to fail fast.", what)
+	nested.MarkdownDescription = fmt.Sprintf("How long the provider waits for %s. When it runs out, the agent stops, "+
+		"keeps serving what it served before and the apply fails with a timeout error; the defaults suit a slow link, "+
+		"set shorter ones to fail fast.", what)
 	return nested
 }
 

@@ -15,10 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
@@ -26,6 +22,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/nfsroot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
@@ -33,12 +30,13 @@ import (
 // Version is set by main from the build.
 var Version = "dev"
 
-// service implements the Agent gRPC API. One mutex serialises changes: each
-// Put or Delete is applied to the running servers and the store as a unit,
-// so a concurrent reader sees either the old or the new object.
-type service struct {
-	netbootv1.UnimplementedAgentServer
-
+// core is the agent's logic: it owns the boot servers (sites) and the
+// stored objects, and answers the Agent API's calls with plain Go errors
+// (errors.go). The gRPC service (grpc_service.go) only translates. One
+// mutex serialises changes: each Put or Delete is applied to the running
+// servers and the store as a unit, so a concurrent reader sees either the
+// old or the new object.
+type core struct {
 	ctx   context.Context // the agent's lifetime; servers run under it
 	store *store.Store
 	// leaseDB, when set (agent --lease-db), keeps the leases instead of
@@ -52,7 +50,7 @@ type service struct {
 	// servers; 0 turns probing off.
 	probeInterval time.Duration
 	// lookupLink resolves interfaces for every site: link.Resolve, or a
-	// fake that lets a test run the service without real interfaces.
+	// fake that lets a test run the core without real interfaces.
 	lookupLink link.Lookup
 	offline    *Offline // Options.Offline
 
@@ -63,6 +61,9 @@ type service struct {
 	catalog atomic.Pointer[menu.Catalog]
 	// images are the NFS root images by name, with what was built for them.
 	images map[string]*netbootv1.NFSRootImageState
+	// buildInitrd builds an NFS root image's initrd: nfsroot.BuildInitrd,
+	// or a stand-in that lets a test build without the host's files.
+	buildInitrd func(context.Context, nfsroot.InitrdOptions) (*nfsroot.Initrd, error)
 
 	// events are the recent log records for WatchEvents; operations track
 	// downloads and builds apart from mu, so they show while one runs.
@@ -70,15 +71,15 @@ type service struct {
 	operations *operations
 }
 
-func newService(ctx context.Context, st *store.Store, artifacts *artifact.Store, stateDir string, logger *slog.Logger, events *eventRing) *service {
-	return &service{ctx: ctx, store: st, artifacts: artifacts, stateDir: stateDir, logger: logger, started: time.Now(), sites: map[string]*site{},
+func newCore(ctx context.Context, st *store.Store, artifacts *artifact.Store, stateDir string, logger *slog.Logger, events *eventRing) *core {
+	return &core{ctx: ctx, store: st, artifacts: artifacts, stateDir: stateDir, logger: logger, started: time.Now(), sites: map[string]*site{},
 		images: map[string]*netbootv1.NFSRootImageState{}, events: events, operations: newOperations(progressInterval),
-		lookupLink: link.Resolve}
+		lookupLink: link.Resolve, buildInitrd: nfsroot.BuildInitrd}
 }
 
 // newSite makes a site whose TFTP and HTTP servers serve the rendered iPXE
 // scripts and GRUB configurations over the artifacts.
-func (s *service) newSite(cfg config.BootServer) *site {
+func (s *core) newSite(cfg config.BootServer) *site {
 	var leases leaseStore = s.store.Leases(cfg.Name)
 	if s.leaseDB != nil {
 		leases = s.leaseDB.Leases(cfg.Name)
@@ -94,7 +95,7 @@ func (s *service) newSite(cfg config.BootServer) *site {
 
 // restore starts every stored boot server. A server whose interface is
 // missing is kept and retried by retryLoop.
-func (s *service) restore() error {
+func (s *core) restore() error {
 	if err := s.loadCatalog(); err != nil {
 		return fmt.Errorf("reading stored boot entries and menus: %w", err)
 	}
@@ -125,7 +126,7 @@ func (s *service) restore() error {
 
 // retryLoop restarts sites whose interface was missing (a veth or VLAN that
 // appears after the agent) until ctx ends.
-func (s *service) retryLoop(interval time.Duration) {
+func (s *core) retryLoop(interval time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
@@ -149,7 +150,7 @@ func (s *service) retryLoop(interval time.Duration) {
 }
 
 // shutdown stops every site, sending final RAs.
-func (s *service) shutdown() {
+func (s *core) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range s.sites {
@@ -157,7 +158,7 @@ func (s *service) shutdown() {
 	}
 }
 
-func (s *service) PutBootServer(_ context.Context, req *netbootv1.PutBootServerRequest) (*netbootv1.BootServerState, error) {
+func (s *core) PutBootServer(_ context.Context, req *netbootv1.PutBootServerRequest) (*netbootv1.BootServerState, error) {
 	pb := req.GetBootServer()
 	if pb == nil {
 		return nil, invalidArgument("boot server", config.FieldErrors{{Path: []any{"boot_server"}, Reason: "is required"}})
@@ -167,26 +168,26 @@ func (s *service) PutBootServer(_ context.Context, req *netbootv1.PutBootServerR
 		return nil, invalidArgument("boot server", err)
 	}
 	if _, err := s.lookupLink(cfg.Interface); err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
+		return nil, failedPrecondition("%v", err)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, other := range s.sites {
 		if name != cfg.Name && other.cfg.Interface == cfg.Interface {
-			return nil, status.Errorf(codes.FailedPrecondition,
+			return nil, failedPrecondition(
 				"interface %q is already served by boot server %q; one boot server per interface (delete or move %q first)", cfg.Interface, name, name)
 		}
 	}
 	st, existed := s.sites[cfg.Name]
 	if existed {
 		if err := st.apply(s.ctx, cfg); err != nil {
-			return nil, status.Errorf(codes.FailedPrecondition, "boot server %q: %v; the previous configuration is still serving", cfg.Name, err)
+			return nil, failedPrecondition("boot server %q: %v; the previous configuration is still serving", cfg.Name, err)
 		}
 	} else {
 		st = s.newSite(cfg)
 		if err := st.start(s.ctx); err != nil {
-			return nil, status.Errorf(codes.FailedPrecondition, "boot server %q: %v", cfg.Name, err)
+			return nil, failedPrecondition("boot server %q: %v", cfg.Name, err)
 		}
 	}
 	if err := s.store.PutBootServer(cfg.ToProto()); err != nil {
@@ -200,24 +201,24 @@ func (s *service) PutBootServer(_ context.Context, req *netbootv1.PutBootServerR
 		} else {
 			st.stop()
 		}
-		return nil, status.Errorf(codes.Internal, "saving boot server %q: %v", cfg.Name, err)
+		return nil, internalError("saving boot server %q: %v", cfg.Name, err)
 	}
 	s.sites[cfg.Name] = st
 	s.logger.Info("boot server saved", eventkind.Config.Attr(), "boot_server", cfg.Name, "created", !existed)
 	return s.state(st), nil
 }
 
-func (s *service) GetBootServer(_ context.Context, req *netbootv1.GetBootServerRequest) (*netbootv1.BootServerState, error) {
+func (s *core) GetBootServer(_ context.Context, req *netbootv1.GetBootServerRequest) (*netbootv1.BootServerState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.sites[req.GetName()]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", req.GetName())
+		return nil, notFound("boot server %q does not exist on this agent", req.GetName())
 	}
 	return s.state(st), nil
 }
 
-func (s *service) ListBootServers(_ context.Context, req *netbootv1.ListBootServersRequest) (*netbootv1.ListBootServersResponse, error) {
+func (s *core) ListBootServers(_ context.Context, req *netbootv1.ListBootServersRequest) (*netbootv1.ListBootServersResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	servers, next, err := pageByName("boot servers", req, sortedKeys(s.sites), func(name string) *netbootv1.BootServerState { return s.state(s.sites[name]) })
@@ -227,20 +228,20 @@ func (s *service) ListBootServers(_ context.Context, req *netbootv1.ListBootServ
 	return &netbootv1.ListBootServersResponse{BootServers: servers, NextPageToken: next}, nil
 }
 
-func (s *service) DeleteBootServer(_ context.Context, req *netbootv1.DeleteBootServerRequest) (*netbootv1.DeleteBootServerResponse, error) {
+func (s *core) DeleteBootServer(_ context.Context, req *netbootv1.DeleteBootServerRequest) (*netbootv1.DeleteBootServerResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.sites[req.GetName()]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", req.GetName())
+		return nil, notFound("boot server %q does not exist on this agent", req.GetName())
 	}
 	for _, name := range sortedKeys(s.images) {
 		if s.images[name].GetConfig().GetBootServer() == req.GetName() {
-			return nil, status.Errorf(codes.FailedPrecondition, "boot server %q serves NFS root image %q; delete the image first", req.GetName(), name)
+			return nil, failedPrecondition("boot server %q serves NFS root image %q; delete the image first", req.GetName(), name)
 		}
 	}
 	if err := s.store.DeleteBootServer(req.GetName()); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.Internal, "deleting boot server %q: %v", req.GetName(), err)
+		return nil, internalError("deleting boot server %q: %v", req.GetName(), err)
 	}
 	st.stop()
 	delete(s.sites, req.GetName())
@@ -250,7 +251,7 @@ func (s *service) DeleteBootServer(_ context.Context, req *netbootv1.DeleteBootS
 }
 
 // ListLeases pages the live leases by boot server, then address.
-func (s *service) ListLeases(_ context.Context, req *netbootv1.ListLeasesRequest) (*netbootv1.ListLeasesResponse, error) {
+func (s *core) ListLeases(_ context.Context, req *netbootv1.ListLeasesRequest) (*netbootv1.ListLeasesResponse, error) {
 	now := time.Now()
 	pg, err := newPage("leases", req.GetBootServer(), 2, req, now)
 	if err != nil {
@@ -282,7 +283,7 @@ func (s *service) ListLeases(_ context.Context, req *netbootv1.ListLeasesRequest
 		// One more than fits tells whether the listing goes on.
 		leases, err := s.leasesAfter(s.sites[name], after, pg.room()+1, now)
 		if err != nil {
-			return nil, status.Errorf(codes.Internal, "reading the leases of boot server %q: %v", name, err)
+			return nil, internalError("reading the leases of boot server %q: %v", name, err)
 		}
 		for _, l := range leases {
 			pb := leaseToProto(name, l)
@@ -298,17 +299,17 @@ func (s *service) ListLeases(_ context.Context, req *netbootv1.ListLeasesRequest
 
 // siteNames is the boot server name a request names, or every boot
 // server's in name order when it names none.
-func (s *service) siteNames(name string) ([]string, error) {
+func (s *core) siteNames(name string) ([]string, error) {
 	if name == "" {
 		return sortedKeys(s.sites), nil
 	}
 	if _, ok := s.sites[name]; !ok {
-		return nil, status.Errorf(codes.NotFound, "boot server %q does not exist on this agent", name)
+		return nil, notFound("boot server %q does not exist on this agent", name)
 	}
 	return []string{name}, nil
 }
 
-func (s *service) GetAgentInfo(ctx context.Context, _ *netbootv1.GetAgentInfoRequest) (*netbootv1.AgentInfo, error) {
+func (s *core) GetAgentInfo(ctx context.Context, _ *netbootv1.GetAgentInfoRequest) (*netbootv1.AgentInfo, error) {
 	return &netbootv1.AgentInfo{Version: Version, Pid: int64(os.Getpid()), StateDir: s.stateDir, StartedUnix: s.started.Unix(),
 		LeaseDatabase: s.leaseDatabase(ctx)}, nil
 }
@@ -316,7 +317,7 @@ func (s *service) GetAgentInfo(ctx context.Context, _ *netbootv1.GetAgentInfoReq
 // liveLeases yields st's live leases in no order: the running server's
 // (holding its pool's lock, so the loop body must be quick), or for a site
 // that is not serving the stored ones, so leases are visible either way.
-func (s *service) liveLeases(st *site, now time.Time) (iter.Seq[lease.Lease], error) {
+func (s *core) liveLeases(st *site, now time.Time) (iter.Seq[lease.Lease], error) {
 	if st.dhcp != nil {
 		return st.dhcp.LiveLeases(), nil
 	}
@@ -331,7 +332,7 @@ func (s *service) liveLeases(st *site, now time.Time) (iter.Seq[lease.Lease], er
 }
 
 // countLeases is how many live leases st holds.
-func (s *service) countLeases(st *site, now time.Time) int {
+func (s *core) countLeases(st *site, now time.Time) int {
 	n := 0
 	if live, err := s.liveLeases(st, now); err == nil {
 		for range live {
@@ -345,7 +346,7 @@ func (s *service) countLeases(st *site, now time.Time) int {
 // above after (from the lowest when after is invalid), by address. A site
 // that is not serving reads them from the store, a batch at a time, so a
 // page never decodes the whole bucket.
-func (s *service) leasesAfter(st *site, after netip.Addr, limit int, now time.Time) ([]lease.Lease, error) {
+func (s *core) leasesAfter(st *site, after netip.Addr, limit int, now time.Time) ([]lease.Lease, error) {
 	if st.dhcp != nil {
 		return st.dhcp.LeasesAfter(after, limit), nil
 	}
@@ -369,7 +370,7 @@ func (s *service) leasesAfter(st *site, after netip.Addr, limit int, now time.Ti
 	return out, nil
 }
 
-func (s *service) state(st *site) *netbootv1.BootServerState {
+func (s *core) state(st *site) *netbootv1.BootServerState {
 	statusPB := &netbootv1.BootServerStatus{Serving: st.serving()}
 	if st.err != nil {
 		statusPB.Error = st.err.Error()
@@ -427,24 +428,6 @@ func leaseToProto(server string, l lease.Lease) *netbootv1.Lease {
 		pb.ClientArch = uint32(*l.ClientArch)
 	}
 	return pb
-}
-
-// invalidArgument turns validation errors into InvalidArgument with one
-// BadRequest field violation per attribute, so clients can point at it.
-func invalidArgument(noun string, err error) error {
-	fes, ok := config.AsFieldErrors(err)
-	if !ok {
-		return status.Error(codes.InvalidArgument, err.Error())
-	}
-	st := status.New(codes.InvalidArgument, "invalid "+noun+": "+fes.Error())
-	br := &errdetails.BadRequest{}
-	for _, fe := range fes {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: fe.Field(), Description: fe.Reason})
-	}
-	if withDetails, derr := st.WithDetails(br); derr == nil {
-		st = withDetails
-	}
-	return st.Err()
 }
 
 func sortedKeys[V any](m map[string]V) []string {
