@@ -7,11 +7,14 @@ import (
 	"errors"
 	"hash/fnv"
 	"iter"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
 	"sync"
 	"time"
+	"unique"
+	"unsafe"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/keyset"
@@ -60,46 +63,174 @@ const (
 	declined                  // quarantined after a Decline (RFC 8415 section 18.3.8)
 )
 
+// entry is one address the pool holds. A pool may hold millions, so an
+// entry keeps a lease in fixed-size fields (times as Unix nanoseconds,
+// small enums as codes, the user class and source shared between entries)
+// instead of a Lease with its pointers: a third of the memory, and little
+// for the garbage collector to scan. lease() rebuilds the Lease.
 type entry struct {
-	lease Lease
-	state state
-	until time.Time // end of the offer, quarantine or lease
-	// offer is the entry's place in Pool.offers while it is an offer.
-	offer *list.Element
+	addr      [16]byte
+	duid      string // the same bytes as its byClient key
+	userClass string // interned: most clients send one of a few
+	hwAddr    string
+	iaid      uint32
+	arch      uint16
+	kind      uint8 // code in kinds
+	hwSource  uint8 // code in sources
+	plen      uint8
+	state     state
+	hasArch   bool
 	// unstored: Bind or Renew changed the lease and storage has not
 	// confirmed it yet (Stored). stored is then what storage holds of it,
 	// nil for nothing: lists show that, and Revert goes back to it.
 	unstored bool
-	stored   *Lease
+	// Unix nanoseconds, 0 for the zero time.
+	preferred, valid, lastTx int64
+	until                    int64 // end of the offer, quarantine or lease
+	// offer is the entry's place in Pool.offers while it is an offer.
+	offer  *list.Element
+	stored *Lease
 }
+
+// newEntry holds l (its address without a zone) in state st until until.
+func newEntry(l Lease, st state, until int64) *entry {
+	e := &entry{
+		addr: l.Address.As16(), duid: string(l.DUID), iaid: l.IAID, plen: uint8(l.PrefixLength), state: st,
+		kind: kinds.code(string(kindOf(l.Kind))), hwSource: sources.code(l.HardwareAddrSource),
+		userClass: unique.Make(l.UserClass).Value(), hwAddr: l.HardwareAddr,
+		preferred: nanos(l.PreferredUntil), valid: nanos(l.ValidUntil), lastTx: nanos(l.LastTransaction), until: until,
+	}
+	if l.ClientArch != nil {
+		e.arch, e.hasArch = *l.ClientArch, true
+	}
+	return e
+}
+
+// lease is the lease e holds, its own copy.
+func (e *entry) lease() Lease {
+	l := e.view()
+	l.DUID = []byte(e.duid)
+	return l
+}
+
+// view is the lease e holds with e's own DUID bytes, which must not be
+// changed.
+func (e *entry) view() Lease {
+	l := Lease{
+		Kind: Kind(kinds.name(e.kind)), Address: netip.AddrFrom16(e.addr), PrefixLength: int(e.plen),
+		DUID: unsafe.Slice(unsafe.StringData(e.duid), len(e.duid)), IAID: e.iaid,
+		PreferredUntil: fromNanos(e.preferred), ValidUntil: fromNanos(e.valid), LastTransaction: fromNanos(e.lastTx),
+		UserClass: e.userClass, HardwareAddr: e.hwAddr, HardwareAddrSource: sources.name(e.hwSource),
+	}
+	if e.hasArch {
+		arch := e.arch
+		l.ClientArch = &arch
+	}
+	return l
+}
+
+func (e *entry) address() netip.Addr { return netip.AddrFrom16(e.addr) }
+
+func (e *entry) key() clientKey { return clientKey{e.duid, e.iaid, e.kind} }
+
+// ended reports whether e's offer, quarantine or lease is over at now.
+func (e *entry) ended(now time.Time) bool { return now.UnixNano() >= e.until }
 
 // storedLease is what storage holds of bound e, nil for nothing.
 func (e *entry) storedLease() *Lease {
 	if e.unstored {
 		return e.stored
 	}
-	l := e.lease
+	l := e.lease()
 	return &l
 }
 
 // live is what storage holds of e while it binds at now.
 func (e *entry) live(now time.Time) (*Lease, bool) {
-	if e.state != bound || !now.Before(e.until) {
+	if e.state != bound || e.ended(now) {
 		return nil, false
 	}
 	l := e.storedLease()
 	return l, l != nil && now.Before(l.ValidUntil)
 }
 
+// nanos is t in Unix nanoseconds, 0 for the zero time; times beyond what
+// int64 nanoseconds hold (after 2262) are clamped to the last one.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.After(maxNanos):
+		return math.MaxInt64
+	case t.Before(minNanos):
+		return math.MinInt64 + 1
+	}
+	return t.UnixNano()
+}
+
+var (
+	maxNanos = time.Unix(0, math.MaxInt64)
+	minNanos = time.Unix(0, math.MinInt64+1)
+)
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// codes numbers the few distinct values of a string field (lease kinds,
+// hardware address sources) so an entry holds a byte instead of a string.
+// Only the agent's own constants reach it; past 255 values a new one
+// reads back as "".
+type codes struct {
+	mu    sync.RWMutex
+	names []string
+}
+
+var (
+	kinds   = &codes{names: []string{string(NA), string(TA), string(PD)}}
+	sources = &codes{names: []string{"", "duid", "relay", "link-local"}}
+)
+
+func (c *codes) code(s string) uint8 {
+	c.mu.RLock()
+	i := slices.Index(c.names, s)
+	c.mu.RUnlock()
+	if i >= 0 {
+		return uint8(i)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i := slices.Index(c.names, s); i >= 0 {
+		return uint8(i)
+	}
+	if len(c.names) > math.MaxUint8 {
+		return uint8(slices.Index(c.names, ""))
+	}
+	c.names = append(c.names, s)
+	return uint8(len(c.names) - 1)
+}
+
+func (c *codes) name(code uint8) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if int(code) < len(c.names) {
+		return c.names[code]
+	}
+	return ""
+}
+
 // clientKey identifies one IA of one client (RFC 8415 section 12).
 type clientKey struct {
-	kind Kind
 	duid string
 	iaid uint32
+	kind uint8
 }
 
 func keyOf(kind Kind, duid []byte, iaid uint32) clientKey {
-	return clientKey{kindOf(kind), string(duid), iaid}
+	return clientKey{string(duid), iaid, kinds.code(string(kindOf(kind)))}
 }
 
 // kindOf reads an unset kind as NA, as stored records without one are.
@@ -161,7 +292,7 @@ type Pool struct {
 	ta       space
 	pd       space
 	excluded map[netip.Addr]struct{}
-	byAddr   map[netip.Addr]*entry
+	byAddr   map[[16]byte]*entry
 	byClient map[clientKey]*entry
 	// offers are the entries in state offered, oldest first: at most
 	// MaxOffers of them, and the first to give way when a kind's ranges
@@ -170,7 +301,7 @@ type Pool struct {
 	offers  list.List
 	dropped []Lease // bindings removed internally, reported by Expire
 	// perClient is Spaces.LeasesPerClient; held counts the bound entries
-	// of each DUID, for it.
+	// of each DUID, for it, and is nil while there is no bound.
 	perClient int
 	held      map[string]int
 }
@@ -178,9 +309,8 @@ type Pool struct {
 // NewPool returns an empty pool over s.
 func NewPool(s Spaces) *Pool {
 	p := &Pool{
-		byAddr:   make(map[netip.Addr]*entry),
+		byAddr:   make(map[[16]byte]*entry),
 		byClient: make(map[clientKey]*entry),
-		held:     make(map[string]int),
 	}
 	p.setSpaces(s)
 	return p
@@ -195,7 +325,7 @@ func (p *Pool) Update(s Spaces) {
 	defer p.mu.Unlock()
 	p.setSpaces(s)
 	for _, e := range p.byAddr {
-		if e.state == offered && !p.fits(e.lease) {
+		if e.state == offered && !p.fitsEntry(e) {
 			p.remove(e)
 		}
 	}
@@ -203,6 +333,17 @@ func (p *Pool) Update(s Spaces) {
 
 func (p *Pool) setSpaces(s Spaces) {
 	p.perClient = s.LeasesPerClient
+	switch {
+	case p.perClient <= 0:
+		p.held = nil
+	case p.held == nil:
+		p.held = make(map[string]int)
+		for _, e := range p.byClient {
+			if e.state == bound {
+				p.held[e.duid]++
+			}
+		}
+	}
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
 	if pd := s.Prefixes; pd != nil {
@@ -300,8 +441,8 @@ func (p *Pool) leasable(s *space, a netip.Addr, now time.Time) bool {
 	if _, ok := p.excluded[a]; ok {
 		return false
 	}
-	e := p.byAddr[a]
-	return e == nil || !now.Before(e.until)
+	e := p.byAddr[a.As16()]
+	return e == nil || e.ended(now)
 }
 
 // remove forgets e. A binding removed for a reason the caller did not ask
@@ -311,11 +452,11 @@ func (p *Pool) remove(e *entry) {
 		p.offers.Remove(e.offer)
 		e.offer = nil
 	}
-	if p.byAddr[e.lease.Address] == e {
-		delete(p.byAddr, e.lease.Address)
+	if p.byAddr[e.addr] == e {
+		delete(p.byAddr, e.addr)
 	}
 	if e.state != declined {
-		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
+		k := e.key()
 		if p.byClient[k] == e {
 			delete(p.byClient, k)
 			if e.state == bound {
@@ -327,6 +468,9 @@ func (p *Pool) remove(e *entry) {
 
 // countHeld adds n to the bound entries of duid.
 func (p *Pool) countHeld(duid string, n int) {
+	if p.held == nil {
+		return
+	}
 	if c := p.held[duid] + n; c > 0 {
 		p.held[duid] = c
 	} else {
@@ -346,15 +490,15 @@ func (p *Pool) atLimit(k clientKey) bool {
 
 // install records e, evicting whatever expired entry held its address.
 func (p *Pool) install(e *entry) {
-	if old := p.byAddr[e.lease.Address]; old != nil {
+	if old := p.byAddr[e.addr]; old != nil {
 		if old.state == bound {
-			p.dropped = append(p.dropped, clone(old.lease))
+			p.dropped = append(p.dropped, old.lease())
 		}
 		p.remove(old)
 	}
-	p.byAddr[e.lease.Address] = e
+	p.byAddr[e.addr] = e
 	if e.state != declined {
-		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
+		k := e.key()
 		p.byClient[k] = e
 		if e.state == bound {
 			p.countHeld(k.duid, 1)
@@ -401,9 +545,10 @@ func (p *Pool) allocate(s *space, duid []byte, iaid uint32, hint netip.Addr, now
 	// of this space, so Solicits alone can never lock clients out.
 	for el := p.offers.Front(); el != nil; el = el.Next() {
 		e := el.Value.(*entry)
-		if _, excluded := p.excluded[e.lease.Address]; s.contains(e.lease.Address) && !excluded && !s.reserved(e.lease.Address) {
+		a := e.address()
+		if _, excluded := p.excluded[a]; s.contains(a) && !excluded && !s.reserved(a) {
 			p.remove(e)
-			return e.lease.Address, nil
+			return a, nil
 		}
 	}
 	return netip.Addr{}, ErrPoolExhausted
@@ -425,9 +570,9 @@ func clientHash(duid []byte, iaid uint32) u128 {
 // current returns the client's live entry, dropping one that has expired.
 func (p *Pool) current(k clientKey, now time.Time) *entry {
 	e := p.byClient[k]
-	if e != nil && !now.Before(e.until) {
+	if e != nil && e.ended(now) {
 		if e.state == bound {
-			p.dropped = append(p.dropped, clone(e.lease))
+			p.dropped = append(p.dropped, e.lease())
 		}
 		p.remove(e)
 		return nil
@@ -446,17 +591,17 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 	kind = kindOf(kind)
 	k := keyOf(kind, duid, iaid)
 	if e := p.current(k, now); e != nil {
-		if p.fits(e.lease) {
+		if p.fitsEntry(e) {
 			if e.state == offered {
-				e.until = now.Add(OfferTTL)
+				e.until = now.Add(OfferTTL).UnixNano()
 				p.offers.MoveToBack(e.offer)
 			}
-			return e.lease.Address, nil
+			return e.address(), nil
 		}
 		if e.state == bound {
 			// The lease left the ranges; the client is starting over, so
 			// let it go and let storage follow at the next Expire.
-			p.dropped = append(p.dropped, clone(e.lease))
+			p.dropped = append(p.dropped, e.lease())
 		}
 		p.remove(e)
 	}
@@ -471,11 +616,7 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	p.install(&entry{
-		lease: s.shape(Lease{Kind: kind, Address: a, DUID: bytes.Clone(duid), IAID: iaid}),
-		state: offered,
-		until: now.Add(OfferTTL),
-	})
+	p.install(newEntry(s.shape(Lease{Kind: kind, Address: a, DUID: duid, IAID: iaid}), offered, now.Add(OfferTTL).UnixNano()))
 	return a, nil
 }
 
@@ -494,6 +635,15 @@ func (p *Pool) fits(l Lease) bool {
 	s := p.space(l.Kind)
 	_, excluded := p.excluded[l.Address]
 	return s.contains(l.Address) && !excluded && (l.Kind != PD || l.PrefixLength == s.bits)
+}
+
+// fitsEntry is fits for the lease of e.
+func (p *Pool) fitsEntry(e *entry) bool {
+	k := Kind(kinds.name(e.kind))
+	s := p.space(k)
+	a := e.address()
+	_, excluded := p.excluded[a]
+	return s.contains(a) && !excluded && (k != PD || int(e.plen) == s.bits)
 }
 
 // Bind commits a lease for req.Kind, req.DUID and req.IAID (Request, or
@@ -516,13 +666,13 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 		return Lease{}, nil, ErrClientLimit
 	}
 	if e != nil {
-		if p.fits(e.lease) {
-			addr = e.lease.Address
+		if p.fitsEntry(e) {
+			addr = e.address()
 			if e.state == bound {
 				stored = e.storedLease()
 			}
 		} else if e.state == bound {
-			old := clone(e.lease)
+			old := e.lease()
 			replaced = &old
 		}
 		p.remove(e)
@@ -534,8 +684,10 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	}
 	l = s.shape(clone(req))
 	l.Address = addr
-	p.install(&entry{lease: l, state: bound, until: l.ValidUntil, unstored: true, stored: stored})
-	return clone(l), replaced, nil
+	e = newEntry(l, bound, nanos(l.ValidUntil))
+	e.unstored, e.stored = true, stored
+	p.install(e)
+	return l, replaced, nil
 }
 
 // Renew extends the client's lease (Renew or Rebind, RFC 8415 sections
@@ -551,16 +703,14 @@ func (p *Pool) Renew(req Lease, now time.Time) (Lease, error) {
 	if e == nil || e.state != bound {
 		return Lease{}, ErrNoBinding
 	}
-	if !p.fits(e.lease) {
+	if !p.fitsEntry(e) {
 		p.remove(e)
-		return clone(e.lease), ErrOutOfRange
+		return e.lease(), ErrOutOfRange
 	}
-	e.stored, e.unstored = e.storedLease(), true
-	addr := e.lease.Address
-	e.lease = p.space(req.Kind).shape(clone(req))
-	e.lease.Address = addr
-	e.until = e.lease.ValidUntil
-	return clone(e.lease), nil
+	l := p.space(req.Kind).shape(clone(req))
+	l.Address = e.address()
+	p.renewEntry(e, l, true, e.storedLease())
+	return l, nil
 }
 
 // Stored confirms that storage now holds leases, as Bind or Renew returned
@@ -574,7 +724,7 @@ func (p *Pool) Stored(leases []Lease) {
 		if e == nil {
 			continue
 		}
-		if sameVersion(e.lease, l) {
+		if e.sameVersion(l) {
 			e.unstored, e.stored = false, nil
 		} else {
 			c := clone(l)
@@ -596,8 +746,7 @@ func (p *Pool) Revert(leases []Lease) {
 		case e.stored == nil:
 			p.remove(e)
 		default:
-			e.lease, e.until = *e.stored, e.stored.ValidUntil
-			e.unstored, e.stored = false, nil
+			p.renewEntry(e, *e.stored, false, nil)
 		}
 	}
 }
@@ -606,16 +755,25 @@ func (p *Pool) Revert(leases []Lease) {
 // has yet to confirm it.
 func (p *Pool) unstoredEntry(l Lease) *entry {
 	e := p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
-	if e == nil || e.state != bound || !e.unstored || e.lease.Address != l.Address.WithZone("") {
+	if e == nil || e.state != bound || !e.unstored || e.address() != l.Address.WithZone("") {
 		return nil
 	}
 	return e
 }
 
-// sameVersion reports whether a and b are one outcome of Bind or Renew:
-// each stamps the lease with the time of the client's message.
-func sameVersion(a, b Lease) bool {
-	return a.ValidUntil.Equal(b.ValidUntil) && a.PreferredUntil.Equal(b.PreferredUntil) && a.LastTransaction.Equal(b.LastTransaction)
+// sameVersion reports whether e's lease and l are one outcome of Bind or
+// Renew: each stamps the lease with the time of the client's message.
+func (e *entry) sameVersion(l Lease) bool {
+	return e.valid == nanos(l.ValidUntil) && e.preferred == nanos(l.PreferredUntil) && e.lastTx == nanos(l.LastTransaction)
+}
+
+// renewEntry replaces bound e's lease, on the same address for the same
+// client IA, with l; unstored and stored are as in entry.
+func (p *Pool) renewEntry(e *entry, l Lease, unstored bool, stored *Lease) {
+	n := newEntry(l, bound, nanos(l.ValidUntil))
+	n.unstored, n.stored = unstored, stored
+	n.offer, n.duid = e.offer, e.duid
+	*e = *n
 }
 
 // Release ends the client's lease of kind on addr (RFC 8415 section
@@ -624,11 +782,11 @@ func (p *Pool) Release(kind Kind, duid []byte, iaid uint32, addr netip.Addr) (Le
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.byClient[keyOf(kind, duid, iaid)]
-	if e == nil || e.lease.Address != addr.WithZone("") {
+	if e == nil || e.address() != addr.WithZone("") {
 		return Lease{}, false
 	}
 	p.remove(e)
-	return clone(e.lease), e.state == bound
+	return e.lease(), e.state == bound
 }
 
 // Decline ends the client's lease on addr because the client found the
@@ -639,12 +797,12 @@ func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, unt
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.byClient[keyOf(kind, duid, iaid)]
-	if e == nil || e.lease.Address != addr.WithZone("") {
+	if e == nil || e.address() != addr.WithZone("") {
 		return Lease{}, false
 	}
 	p.remove(e)
-	p.byAddr[e.lease.Address] = &entry{lease: Lease{Kind: e.lease.Kind, Address: e.lease.Address}, state: declined, until: until}
-	return clone(e.lease), true
+	p.byAddr[e.addr] = &entry{addr: e.addr, kind: e.kind, state: declined, until: nanos(until)}
+	return e.lease(), true
 }
 
 // Lookup returns the client's live lease of kind for the IA as the pool
@@ -653,10 +811,10 @@ func (p *Pool) Lookup(kind Kind, duid []byte, iaid uint32, now time.Time) (Lease
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.byClient[keyOf(kind, duid, iaid)]
-	if e == nil || e.state != bound || !now.Before(e.until) {
+	if e == nil || e.state != bound || e.ended(now) {
 		return Lease{}, false
 	}
-	return clone(e.lease), true
+	return e.lease(), true
 }
 
 // LookupAddress returns the live lease on addr, or of the delegated
@@ -665,10 +823,13 @@ func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	addr = addr.WithZone("")
-	e := p.byAddr[addr]
-	if e == nil && p.pd.bits < 128 && addr.Is6() {
-		e = p.byAddr[netip.PrefixFrom(addr, p.pd.bits).Masked().Addr()]
-		if e != nil && (e.lease.Kind != PD || !e.lease.Prefix().Contains(addr)) {
+	if !addr.Is6() {
+		return Lease{}, false
+	}
+	e := p.byAddr[addr.As16()]
+	if e == nil && p.pd.bits < 128 {
+		e = p.byAddr[netip.PrefixFrom(addr, p.pd.bits).Masked().Addr().As16()]
+		if e != nil && (Kind(kinds.name(e.kind)) != PD || !netip.PrefixFrom(e.address(), int(e.plen)).Contains(addr)) {
 			e = nil
 		}
 	}
@@ -680,6 +841,19 @@ func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 		return Lease{}, false
 	}
 	return clone(*l), true
+}
+
+// Count is how many live leases the pool holds.
+func (p *Pool) Count(now time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, e := range p.byAddr {
+		if e.state == bound && !e.ended(now) {
+			n++
+		}
+	}
+	return n
 }
 
 // LookupClient returns the client's live leases of every kind as storage
@@ -725,19 +899,24 @@ func (p *Pool) List(now time.Time) []Lease {
 func (p *Pool) ListAfter(after netip.Addr, limit int, now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	page := keyset.New[netip.Addr, *entry](limit, netip.Addr.Compare)
+	var from [16]byte
+	if after.IsValid() {
+		from = after.As16()
+	}
+	cmp := func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) }
+	page := keyset.New[[16]byte, *entry](limit, cmp)
 	for a, e := range p.byAddr {
-		if after.IsValid() && a.Compare(after) <= 0 || page.Full() && a.Compare(page.Max()) >= 0 {
+		if after.IsValid() && cmp(a, from) <= 0 || page.Full() && cmp(a, page.Max()) >= 0 {
 			continue
 		}
-		if e.state == bound && now.Before(e.until) {
+		if e.state == bound && !e.ended(now) {
 			page.Offer(a, e)
 		}
 	}
 	addrs, entries := page.Sorted()
 	out := make([]Lease, len(addrs))
 	for i, a := range addrs {
-		out[i] = clone(entries[a].lease)
+		out[i] = entries[a].lease()
 	}
 	return out
 }
@@ -750,7 +929,7 @@ func (p *Pool) Live(now time.Time) iter.Seq[Lease] {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for _, e := range p.byAddr {
-			if e.state == bound && now.Before(e.until) && !yield(e.lease) {
+			if e.state == bound && !e.ended(now) && !yield(e.view()) {
 				return
 			}
 		}
@@ -773,7 +952,7 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 			continue
 		}
 		keep := true
-		byAddr, byClient := p.byAddr[l.Address], p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
+		byAddr, byClient := p.byAddr[l.Address.As16()], p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
 		if byClient == byAddr {
 			byClient = nil
 		}
@@ -781,12 +960,12 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 			if old == nil || !keep {
 				continue
 			}
-			if !old.lease.ValidUntil.Before(l.ValidUntil) {
+			if old.valid >= nanos(l.ValidUntil) {
 				keep = false
 				continue
 			}
 			if old.state == bound {
-				dropped = append(dropped, clone(old.lease))
+				dropped = append(dropped, old.lease())
 			}
 			p.remove(old)
 		}
@@ -794,8 +973,7 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 			dropped = append(dropped, clone(l))
 			continue
 		}
-		l = clone(l)
-		p.install(&entry{lease: l, state: bound, until: l.ValidUntil})
+		p.install(newEntry(l, bound, nanos(l.ValidUntil)))
 	}
 	return dropped
 }
@@ -811,18 +989,18 @@ func (p *Pool) Expire(now time.Time) []Lease {
 	for _, l := range p.dropped {
 		// The store deletes by address: an address bound again since it was
 		// dropped must not lose its new record.
-		if e, ok := p.byAddr[l.Address]; ok && e.state == bound {
+		if e, ok := p.byAddr[l.Address.As16()]; ok && e.state == bound {
 			continue
 		}
 		gone = append(gone, l)
 	}
 	p.dropped = nil
 	for _, e := range p.byAddr {
-		if now.Before(e.until) {
+		if !e.ended(now) {
 			continue
 		}
 		if e.state == bound {
-			gone = append(gone, clone(e.lease))
+			gone = append(gone, e.lease())
 		}
 		p.remove(e)
 	}

@@ -4,7 +4,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -281,11 +280,30 @@ type Leases struct {
 	bucket []byte
 
 	mu sync.Mutex // guards keys and serializes PutLeases
-	// keys is the record key of each address's lease, learned by a scan on
-	// first use. It is checked against the record before a delete, and
-	// learned again if it is stale (the bucket was deleted with its boot
-	// server).
-	keys map[netip.Addr][]byte
+	// keys is the record key of each address's lease (see keyOf), learned
+	// by Load or by a scan on first use. It is checked against the record
+	// before a delete, and learned again if it is stale (the bucket was
+	// deleted with its boot server). Plain numbers by plain addresses: a
+	// million of them take tens of MB and nothing for the garbage collector
+	// to scan.
+	keys map[[16]byte]uint64
+}
+
+// keyOf is the record key of a's lease from its index entry: its sequence
+// number, or (0) the address itself for a schema 1 record.
+func keyOf(a [16]byte, seq uint64) []byte {
+	if seq == 0 {
+		return a[:]
+	}
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// seqOf is the index entry of record key k.
+func seqOf(k []byte) uint64 {
+	if len(k) == 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	return 0
 }
 
 // errNoAddress refuses a lease without a plain IPv6 address (no zone):
@@ -314,7 +332,7 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	// The index changes with the transaction and is thrown away if it
-	// fails, to be learned again.
+	// fails, to be learned again. A nil key is a deleted record.
 	var changed map[netip.Addr][]byte
 	err := ls.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketLeases).CreateBucketIfNotExists(ls.bucket)
@@ -354,9 +372,9 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	}
 	for a, key := range changed {
 		if key == nil {
-			delete(ls.keys, a)
+			delete(ls.keys, a.As16())
 		} else {
-			ls.keys[a] = key
+			ls.keys[a.As16()] = seqOf(key)
 		}
 	}
 	return nil
@@ -367,18 +385,27 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 func (ls *Leases) deleteRecord(b *bolt.Bucket, a netip.Addr, changed map[netip.Addr][]byte) error {
 	key, ok := changed[a]
 	if !ok {
-		key = ls.keys[a]
+		key = ls.indexed(a)
 	}
 	if key != nil && !recordOf(b, key, a) {
 		ls.keys = scanKeys(b)
 		clear(changed) // the scan sees this transaction's writes
-		key = ls.keys[a]
+		key = ls.indexed(a)
 	}
 	changed[a] = nil
 	if key == nil {
 		return nil
 	}
 	return b.Delete(key)
+}
+
+// indexed is the record key of a's lease in keys, nil for none.
+func (ls *Leases) indexed(a netip.Addr) []byte {
+	seq, ok := ls.keys[a.As16()]
+	if !ok {
+		return nil
+	}
+	return keyOf(a.As16(), seq)
 }
 
 // recordOf says whether b's record under key is a lease of address a.
@@ -411,11 +438,11 @@ func recordJSON(key, v []byte) []byte {
 }
 
 // scanKeys indexes b's records by address.
-func scanKeys(b *bolt.Bucket) map[netip.Addr][]byte {
-	keys := make(map[netip.Addr][]byte)
+func scanKeys(b *bolt.Bucket) map[[16]byte]uint64 {
+	keys := make(map[[16]byte]uint64)
 	_ = b.ForEach(func(k, v []byte) error {
 		if a, ok := recordAddr(k, v); ok {
-			keys[a] = bytes.Clone(k)
+			keys[a.As16()] = seqOf(k)
 		}
 		return nil
 	})
@@ -425,22 +452,42 @@ func scanKeys(b *bolt.Bucket) map[netip.Addr][]byte {
 // Leases returns every stored lease, sorted by address.
 func (ls *Leases) Leases() ([]lease.Lease, error) {
 	var out []lease.Lease
+	err := ls.Load(func(l lease.Lease) error {
+		out = append(out, l)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
+	return out, err
+}
+
+// Load calls each with every stored lease, in no particular order, and
+// learns the index of their records on the way, so that a server loading
+// a million leases at start neither holds them all at once nor scans them
+// again at its first write. The lease passed is each's own.
+func (ls *Leases) Load(each func(lease.Lease) error) error {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	keys := make(map[[16]byte]uint64)
 	err := ls.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLeases).Bucket(ls.bucket)
 		if b == nil {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
+			if a, ok := recordAddr(k, v); ok {
+				keys[a.As16()] = seqOf(k)
+			}
 			var l lease.Lease
-			if err := json.Unmarshal(recordJSON(k, v), &l); err != nil {
+			if err := lease.Decode(recordJSON(k, v), &l); err != nil {
 				return fmt.Errorf("decoding lease: %w", err)
 			}
-			out = append(out, l)
-			return nil
+			return each(l)
 		})
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
-	return out, err
+	if err == nil {
+		ls.keys = keys
+	}
+	return err
 }
 
 // LeasesAfter returns, sorted by address, the first limit stored leases
@@ -467,7 +514,7 @@ func (ls *Leases) LeasesAfter(after netip.Addr, limit int) ([]lease.Lease, error
 		addrs, keys := page.Sorted()
 		for _, a := range addrs {
 			var l lease.Lease
-			if err := json.Unmarshal(recordJSON(keys[a], b.Get(keys[a])), &l); err != nil {
+			if err := lease.Decode(recordJSON(keys[a], b.Get(keys[a])), &l); err != nil {
 				return fmt.Errorf("decoding lease of %s: %w", a, err)
 			}
 			out = append(out, l)
