@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Decode reads a lease stored as JSON into l, as json.Unmarshal would. A
@@ -14,21 +15,40 @@ import (
 // a scanner that knows their fields, several times faster than the
 // reflection of encoding/json; anything else goes through encoding/json.
 func Decode(b []byte, l *Lease) error {
-	var fast Lease
-	if decodeFast(b, &fast) {
-		if fast.Kind == "" {
-			fast.Kind = NA
+	*l = Lease{}
+	return decode(b, l, nil)
+}
+
+// DecodeView is Decode for a lease only looked at: its strings are b's
+// bytes, and its DUID and client architecture reuse the memory of l's
+// earlier ones, so a loop decoding record after record into one Lease
+// allocates nothing. l is valid while b is, until the next DecodeView.
+func DecodeView(b []byte, l *Lease) error {
+	scratch := &viewScratch{duid: l.DUID[:0], arch: l.ClientArch}
+	*l = Lease{}
+	return decode(b, l, scratch)
+}
+
+// viewScratch is the memory DecodeView reuses; nil for Decode.
+type viewScratch struct {
+	duid []byte
+	arch *uint16
+}
+
+func decode(b []byte, l *Lease, v *viewScratch) error {
+	if decodeFast(b, l, v) {
+		if l.Kind == "" {
+			l.Kind = NA
 		}
-		*l = fast
 		return nil
 	}
 	*l = Lease{}
 	return json.Unmarshal(b, l)
 }
 
-// decodeFast reads b into l if it is a flat JSON object of known fields
-// with plain values, reporting false for anything else.
-func decodeFast(b []byte, l *Lease) bool {
+// decodeFast reads b into the zero l if it is a flat JSON object of known
+// fields with plain values, reporting false for anything else.
+func decodeFast(b []byte, l *Lease, scratch *viewScratch) bool {
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		return false
 	}
@@ -55,7 +75,7 @@ func decodeFast(b []byte, l *Lease) bool {
 			}
 			value, b = b[:i], b[i:]
 		}
-		if !setField(l, string(name), value, str) {
+		if !setField(l, name, value, str, scratch) {
 			return false
 		}
 		if len(b) > 0 {
@@ -91,15 +111,21 @@ func plainString(b []byte) (s, rest []byte, ok bool) {
 }
 
 // setField sets l's field of JSON name to v, a string's content when str
-// else a number's digits.
-func setField(l *Lease, name string, v []byte, str bool) bool {
+// else a number's digits; scratch as in decode.
+func setField(l *Lease, name, v []byte, str bool, scratch *viewScratch) bool {
 	number := func(bits int) (uint64, bool) {
-		n, err := strconv.ParseUint(string(v), 10, bits)
+		n, err := strconv.ParseUint(unsafe.String(unsafe.SliceData(v), len(v)), 10, bits)
 		return n, !str && err == nil
 	}
-	switch name {
+	text := func() string {
+		if scratch != nil {
+			return unsafe.String(unsafe.SliceData(v), len(v))
+		}
+		return string(v)
+	}
+	switch string(name) {
 	case "kind":
-		l.Kind = Kind(v)
+		l.Kind = Kind(text())
 		return str
 	case "address":
 		return str && l.Address.UnmarshalText(v) == nil
@@ -111,7 +137,12 @@ func setField(l *Lease, name string, v []byte, str bool) bool {
 		if !str {
 			return false
 		}
-		d := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
+		var d []byte
+		if n := base64.StdEncoding.DecodedLen(len(v)); scratch != nil && cap(scratch.duid) >= n {
+			d = scratch.duid[:n]
+		} else {
+			d = make([]byte, n)
+		}
 		n, err := base64.StdEncoding.Decode(d, v)
 		l.DUID = d[:n]
 		return err == nil
@@ -127,17 +158,21 @@ func setField(l *Lease, name string, v []byte, str bool) bool {
 		return str && l.LastTransaction.UnmarshalText(v) == nil
 	case "client_arch":
 		n, ok := number(16)
-		arch := uint16(n)
-		l.ClientArch = &arch
+		if scratch != nil && scratch.arch != nil {
+			l.ClientArch = scratch.arch
+		} else {
+			l.ClientArch = new(uint16)
+		}
+		*l.ClientArch = uint16(n)
 		return ok
 	case "user_class":
-		l.UserClass = string(v)
+		l.UserClass = text()
 		return str
 	case "hardware_addr":
-		l.HardwareAddr = string(v)
+		l.HardwareAddr = text()
 		return str
 	case "hardware_addr_source":
-		l.HardwareAddrSource = string(v)
+		l.HardwareAddrSource = text()
 		return str
 	}
 	return false

@@ -35,7 +35,7 @@ func TestDecodeAsJSON(t *testing.T) {
 		checkDecode(t, b)
 	}
 	var fast Lease
-	if !decodeFast(decodeSeeds()[0], &fast) {
+	if !decodeFast(decodeSeeds()[0], &fast, nil) {
 		t.Error("a record as MarshalJSON writes it does not take the fast path")
 	}
 }
@@ -57,4 +57,19 @@ func checkDecode(t *testing.T, b []byte) {
 	if wantErr == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s: Decode = %+v, encoding/json %+v", b, got, want)
 	}
+	// A view decoded over an earlier lease's memory reads the same.
+	arch := uint16(9)
+	view := Lease{DUID: make([]byte, 0, 64), ClientArch: &arch, UserClass: "earlier"}
+	viewErr := DecodeView(b, &view)
+	if (viewErr == nil) != (wantErr == nil) || wantErr == nil && !reflect.DeepEqual(normal(view), normal(want)) {
+		t.Fatalf("%s: DecodeView = %+v (%v), encoding/json %+v (%v)", b, view, viewErr, want, wantErr)
+	}
+}
+
+// normal makes an empty DUID nil, as a view's may be empty.
+func normal(l Lease) Lease {
+	if len(l.DUID) == 0 {
+		l.DUID = nil
+	}
+	return l
 }

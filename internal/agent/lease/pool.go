@@ -7,14 +7,12 @@ import (
 	"errors"
 	"hash/fnv"
 	"iter"
-	"math"
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
-	"unique"
-	"unsafe"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/keyset"
@@ -62,176 +60,6 @@ const (
 	bound                     // a lease the client holds
 	declined                  // quarantined after a Decline (RFC 8415 section 18.3.8)
 )
-
-// entry is one address the pool holds. A pool may hold millions, so an
-// entry keeps a lease in fixed-size fields (times as Unix nanoseconds,
-// small enums as codes, the user class and source shared between entries)
-// instead of a Lease with its pointers: a third of the memory, and little
-// for the garbage collector to scan. lease() rebuilds the Lease.
-type entry struct {
-	addr      [16]byte
-	duid      string // the same bytes as its byClient key
-	userClass string // interned: most clients send one of a few
-	hwAddr    string
-	iaid      uint32
-	arch      uint16
-	kind      uint8 // code in kinds
-	hwSource  uint8 // code in sources
-	plen      uint8
-	state     state
-	hasArch   bool
-	// unstored: Bind or Renew changed the lease and storage has not
-	// confirmed it yet (Stored). stored is then what storage holds of it,
-	// nil for nothing: lists show that, and Revert goes back to it.
-	unstored bool
-	// Unix nanoseconds, 0 for the zero time.
-	preferred, valid, lastTx int64
-	until                    int64 // end of the offer, quarantine or lease
-	// offer is the entry's place in Pool.offers while it is an offer.
-	offer  *list.Element
-	stored *Lease
-}
-
-// newEntry holds l (its address without a zone) in state st until until.
-func newEntry(l Lease, st state, until int64) *entry {
-	e := &entry{
-		addr: l.Address.As16(), duid: string(l.DUID), iaid: l.IAID, plen: uint8(l.PrefixLength), state: st,
-		kind: kinds.code(string(kindOf(l.Kind))), hwSource: sources.code(l.HardwareAddrSource),
-		userClass: unique.Make(l.UserClass).Value(), hwAddr: l.HardwareAddr,
-		preferred: nanos(l.PreferredUntil), valid: nanos(l.ValidUntil), lastTx: nanos(l.LastTransaction), until: until,
-	}
-	if l.ClientArch != nil {
-		e.arch, e.hasArch = *l.ClientArch, true
-	}
-	return e
-}
-
-// lease is the lease e holds, its own copy.
-func (e *entry) lease() Lease {
-	l := e.view()
-	l.DUID = []byte(e.duid)
-	return l
-}
-
-// view is the lease e holds with e's own DUID bytes, which must not be
-// changed.
-func (e *entry) view() Lease {
-	l := Lease{
-		Kind: Kind(kinds.name(e.kind)), Address: netip.AddrFrom16(e.addr), PrefixLength: int(e.plen),
-		DUID: unsafe.Slice(unsafe.StringData(e.duid), len(e.duid)), IAID: e.iaid,
-		PreferredUntil: fromNanos(e.preferred), ValidUntil: fromNanos(e.valid), LastTransaction: fromNanos(e.lastTx),
-		UserClass: e.userClass, HardwareAddr: e.hwAddr, HardwareAddrSource: sources.name(e.hwSource),
-	}
-	if e.hasArch {
-		arch := e.arch
-		l.ClientArch = &arch
-	}
-	return l
-}
-
-func (e *entry) address() netip.Addr { return netip.AddrFrom16(e.addr) }
-
-func (e *entry) key() clientKey { return clientKey{e.duid, e.iaid, e.kind} }
-
-// ended reports whether e's offer, quarantine or lease is over at now.
-func (e *entry) ended(now time.Time) bool { return now.UnixNano() >= e.until }
-
-// storedLease is what storage holds of bound e, nil for nothing.
-func (e *entry) storedLease() *Lease {
-	if e.unstored {
-		return e.stored
-	}
-	l := e.lease()
-	return &l
-}
-
-// live is what storage holds of e while it binds at now.
-func (e *entry) live(now time.Time) (*Lease, bool) {
-	if e.state != bound || e.ended(now) {
-		return nil, false
-	}
-	l := e.storedLease()
-	return l, l != nil && now.Before(l.ValidUntil)
-}
-
-// nanos is t in Unix nanoseconds, 0 for the zero time; times beyond what
-// int64 nanoseconds hold (after 2262) are clamped to the last one.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return 0
-	case t.After(maxNanos):
-		return math.MaxInt64
-	case t.Before(minNanos):
-		return math.MinInt64 + 1
-	}
-	return t.UnixNano()
-}
-
-var (
-	maxNanos = time.Unix(0, math.MaxInt64)
-	minNanos = time.Unix(0, math.MinInt64+1)
-)
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
-// codes numbers the few distinct values of a string field (lease kinds,
-// hardware address sources) so an entry holds a byte instead of a string.
-// Only the agent's own constants reach it; past 255 values a new one
-// reads back as "".
-type codes struct {
-	mu    sync.RWMutex
-	names []string
-}
-
-var (
-	kinds   = &codes{names: []string{string(NA), string(TA), string(PD)}}
-	sources = &codes{names: []string{"", "duid", "relay", "link-local"}}
-)
-
-func (c *codes) code(s string) uint8 {
-	c.mu.RLock()
-	i := slices.Index(c.names, s)
-	c.mu.RUnlock()
-	if i >= 0 {
-		return uint8(i)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if i := slices.Index(c.names, s); i >= 0 {
-		return uint8(i)
-	}
-	if len(c.names) > math.MaxUint8 {
-		return uint8(slices.Index(c.names, ""))
-	}
-	c.names = append(c.names, s)
-	return uint8(len(c.names) - 1)
-}
-
-func (c *codes) name(code uint8) string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if int(code) < len(c.names) {
-		return c.names[code]
-	}
-	return ""
-}
-
-// clientKey identifies one IA of one client (RFC 8415 section 12).
-type clientKey struct {
-	duid string
-	iaid uint32
-	kind uint8
-}
-
-func keyOf(kind Kind, duid []byte, iaid uint32) clientKey {
-	return clientKey{string(duid), iaid, kinds.code(string(kindOf(kind)))}
-}
 
 // kindOf reads an unset kind as NA, as stored records without one are.
 func kindOf(k Kind) Kind {
@@ -292,8 +120,16 @@ type Pool struct {
 	ta       space
 	pd       space
 	excluded map[netip.Addr]struct{}
-	byAddr   map[[16]byte]*entry
-	byClient map[clientKey]*entry
+	tab      table
+	byAddr   map[[16]byte]uint32  // entries by address
+	byClient map[clientKey]uint32 // bound and offered entries by client IA
+	long     map[clientID]uint32  // those of DUIDs too long to be inline
+	extras   map[uint32]extra
+	// stored is what storage holds of unstored entries, by place: none
+	// for nothing.
+	stored map[uint32]*Lease
+	// offerAt is each offer's element in offers.
+	offerAt map[uint32]*list.Element
 	// offers are the entries in state offered, oldest first: at most
 	// MaxOffers of them, and the first to give way when a kind's ranges
 	// are otherwise full, since an offer binds nobody (RFC 8415 section
@@ -309,8 +145,12 @@ type Pool struct {
 // NewPool returns an empty pool over s.
 func NewPool(s Spaces) *Pool {
 	p := &Pool{
-		byAddr:   make(map[[16]byte]*entry),
-		byClient: make(map[clientKey]*entry),
+		byAddr:   make(map[[16]byte]uint32),
+		byClient: make(map[clientKey]uint32),
+		long:     make(map[clientID]uint32),
+		extras:   make(map[uint32]extra),
+		stored:   make(map[uint32]*Lease),
+		offerAt:  make(map[uint32]*list.Element),
 	}
 	p.setSpaces(s)
 	return p
@@ -324,7 +164,7 @@ func (p *Pool) Update(s Spaces) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.setSpaces(s)
-	for _, e := range p.byAddr {
+	for e := range p.entries() {
 		if e.state == offered && !p.fitsEntry(e) {
 			p.remove(e)
 		}
@@ -338,9 +178,9 @@ func (p *Pool) setSpaces(s Spaces) {
 		p.held = nil
 	case p.held == nil:
 		p.held = make(map[string]int)
-		for _, e := range p.byClient {
+		for e := range p.entries() {
 			if e.state == bound {
-				p.held[e.duid]++
+				p.held[p.duid(e)]++
 			}
 		}
 	}
@@ -441,29 +281,39 @@ func (p *Pool) leasable(s *space, a netip.Addr, now time.Time) bool {
 	if _, ok := p.excluded[a]; ok {
 		return false
 	}
-	e := p.byAddr[a.As16()]
+	e := p.at(a.As16())
 	return e == nil || e.ended(now)
 }
 
-// remove forgets e. A binding removed for a reason the caller did not ask
-// for (expiry, replacement) is queued for Expire so storage can follow.
+// remove forgets e and frees its place: the caller reads what it needs
+// of e first. A binding removed for a reason the caller did not ask for
+// (expiry, replacement) is queued for Expire so storage can follow.
 func (p *Pool) remove(e *entry) {
-	if e.offer != nil {
-		p.offers.Remove(e.offer)
-		e.offer = nil
+	if el := p.offerAt[e.idx]; el != nil {
+		p.offers.Remove(el)
+		delete(p.offerAt, e.idx)
 	}
-	if p.byAddr[e.addr] == e {
+	if i, ok := p.byAddr[e.addr]; ok && i == e.idx {
 		delete(p.byAddr, e.addr)
 	}
 	if e.state != declined {
-		k := e.key()
-		if p.byClient[k] == e {
-			delete(p.byClient, k)
+		id := p.id(e)
+		if p.client(id) == e {
+			p.deleteClient(id)
 			if e.state == bound {
-				p.countHeld(k.duid, -1)
+				p.countHeld(id.duid(), -1)
 			}
 		}
 	}
+	p.free(e)
+}
+
+// duid is the client's DUID as a string.
+func (id clientID) duid() string {
+	if id.key.n == outOfLine {
+		return id.long
+	}
+	return string(id.key.duid[:id.key.n])
 }
 
 // countHeld adds n to the bound entries of duid.
@@ -478,34 +328,34 @@ func (p *Pool) countHeld(duid string, n int) {
 	}
 }
 
-// atLimit reports whether the client of k may bind no further IA: it
-// holds as many leases as one client may, none of them k's.
-func (p *Pool) atLimit(k clientKey) bool {
-	if p.perClient <= 0 || p.held[k.duid] < p.perClient {
+// atLimit reports whether the client of id may bind no further IA: it
+// holds as many leases as one client may, none of them id's.
+func (p *Pool) atLimit(id clientID) bool {
+	if p.perClient <= 0 || p.held[id.duid()] < p.perClient {
 		return false
 	}
-	e := p.byClient[k]
+	e := p.client(id)
 	return e == nil || e.state != bound
 }
 
 // install records e, evicting whatever expired entry held its address.
 func (p *Pool) install(e *entry) {
-	if old := p.byAddr[e.addr]; old != nil {
+	if old := p.at(e.addr); old != nil {
 		if old.state == bound {
-			p.dropped = append(p.dropped, old.lease())
+			p.dropped = append(p.dropped, p.lease(old))
 		}
 		p.remove(old)
 	}
-	p.byAddr[e.addr] = e
+	p.byAddr[e.addr] = e.idx
 	if e.state != declined {
-		k := e.key()
-		p.byClient[k] = e
+		id := p.id(e)
+		p.setClient(id, e)
 		if e.state == bound {
-			p.countHeld(k.duid, 1)
+			p.countHeld(id.duid(), 1)
 		}
 	}
 	if e.state == offered {
-		e.offer = p.offers.PushBack(e)
+		p.offerAt[e.idx] = p.offers.PushBack(e.idx)
 	}
 }
 
@@ -544,7 +394,7 @@ func (p *Pool) allocate(s *space, duid []byte, iaid uint32, hint netip.Addr, now
 	// Everything is leased, offered or quarantined: take the oldest offer
 	// of this space, so Solicits alone can never lock clients out.
 	for el := p.offers.Front(); el != nil; el = el.Next() {
-		e := el.Value.(*entry)
+		e := p.tab.at(el.Value.(uint32))
 		a := e.address()
 		if _, excluded := p.excluded[a]; s.contains(a) && !excluded && !s.reserved(a) {
 			p.remove(e)
@@ -568,11 +418,11 @@ func clientHash(duid []byte, iaid uint32) u128 {
 }
 
 // current returns the client's live entry, dropping one that has expired.
-func (p *Pool) current(k clientKey, now time.Time) *entry {
-	e := p.byClient[k]
+func (p *Pool) current(id clientID, now time.Time) *entry {
+	e := p.client(id)
 	if e != nil && e.ended(now) {
 		if e.state == bound {
-			p.dropped = append(p.dropped, e.lease())
+			p.dropped = append(p.dropped, p.lease(e))
 		}
 		p.remove(e)
 		return nil
@@ -594,14 +444,14 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		if p.fitsEntry(e) {
 			if e.state == offered {
 				e.until = now.Add(OfferTTL).UnixNano()
-				p.offers.MoveToBack(e.offer)
+				p.offers.MoveToBack(p.offerAt[e.idx])
 			}
 			return e.address(), nil
 		}
 		if e.state == bound {
 			// The lease left the ranges; the client is starting over, so
 			// let it go and let storage follow at the next Expire.
-			p.dropped = append(p.dropped, e.lease())
+			p.dropped = append(p.dropped, p.lease(e))
 		}
 		p.remove(e)
 	}
@@ -609,14 +459,14 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		return netip.Addr{}, ErrClientLimit
 	}
 	if p.offers.Len() >= MaxOffers {
-		p.remove(p.offers.Front().Value.(*entry))
+		p.remove(p.tab.at(p.offers.Front().Value.(uint32)))
 	}
 	s := p.space(kind)
 	a, err := p.allocate(s, duid, iaid, hint.WithZone(""), now)
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	p.install(newEntry(s.shape(Lease{Kind: kind, Address: a, DUID: duid, IAID: iaid}), offered, now.Add(OfferTTL).UnixNano()))
+	p.install(p.newEntry(s.shape(Lease{Kind: kind, Address: a, DUID: duid, IAID: iaid}), offered, now.Add(OfferTTL).UnixNano()))
 	return a, nil
 }
 
@@ -639,7 +489,7 @@ func (p *Pool) fits(l Lease) bool {
 
 // fitsEntry is fits for the lease of e.
 func (p *Pool) fitsEntry(e *entry) bool {
-	k := Kind(kinds.name(e.kind))
+	k := Kind(kinds.name(e.key.kind))
 	s := p.space(k)
 	a := e.address()
 	_, excluded := p.excluded[a]
@@ -669,10 +519,10 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 		if p.fitsEntry(e) {
 			addr = e.address()
 			if e.state == bound {
-				stored = e.storedLease()
+				stored = p.storedLease(e)
 			}
 		} else if e.state == bound {
-			old := e.lease()
+			old := p.lease(e)
 			replaced = &old
 		}
 		p.remove(e)
@@ -684,8 +534,8 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	}
 	l = s.shape(clone(req))
 	l.Address = addr
-	e = newEntry(l, bound, nanos(l.ValidUntil))
-	e.unstored, e.stored = true, stored
+	e = p.newEntry(l, bound, nanos(l.ValidUntil))
+	p.setStored(e, true, stored)
 	p.install(e)
 	return l, replaced, nil
 }
@@ -704,12 +554,15 @@ func (p *Pool) Renew(req Lease, now time.Time) (Lease, error) {
 		return Lease{}, ErrNoBinding
 	}
 	if !p.fitsEntry(e) {
+		l := p.lease(e)
 		p.remove(e)
-		return e.lease(), ErrOutOfRange
+		return l, ErrOutOfRange
 	}
 	l := p.space(req.Kind).shape(clone(req))
 	l.Address = e.address()
-	p.renewEntry(e, l, true, e.storedLease())
+	stored := p.storedLease(e)
+	p.fill(e, l, bound, nanos(l.ValidUntil))
+	p.setStored(e, true, stored)
 	return l, nil
 }
 
@@ -725,10 +578,10 @@ func (p *Pool) Stored(leases []Lease) {
 			continue
 		}
 		if e.sameVersion(l) {
-			e.unstored, e.stored = false, nil
+			p.setStored(e, false, nil)
 		} else {
 			c := clone(l)
-			e.stored = &c
+			p.setStored(e, true, &c)
 		}
 	}
 }
@@ -743,10 +596,11 @@ func (p *Pool) Revert(leases []Lease) {
 		e := p.unstoredEntry(l)
 		switch {
 		case e == nil:
-		case e.stored == nil:
+		case p.stored[e.idx] == nil:
 			p.remove(e)
 		default:
-			p.renewEntry(e, *e.stored, false, nil)
+			p.fill(e, *p.stored[e.idx], bound, nanos(p.stored[e.idx].ValidUntil))
+			p.setStored(e, false, nil)
 		}
 	}
 }
@@ -754,26 +608,22 @@ func (p *Pool) Revert(leases []Lease) {
 // unstoredEntry is the binding of l's client IA on l's address, if storage
 // has yet to confirm it.
 func (p *Pool) unstoredEntry(l Lease) *entry {
-	e := p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
+	e := p.client(keyOf(l.Kind, l.DUID, l.IAID))
 	if e == nil || e.state != bound || !e.unstored || e.address() != l.Address.WithZone("") {
 		return nil
 	}
 	return e
 }
 
-// sameVersion reports whether e's lease and l are one outcome of Bind or
-// Renew: each stamps the lease with the time of the client's message.
-func (e *entry) sameVersion(l Lease) bool {
-	return e.valid == nanos(l.ValidUntil) && e.preferred == nanos(l.PreferredUntil) && e.lastTx == nanos(l.LastTransaction)
-}
-
-// renewEntry replaces bound e's lease, on the same address for the same
-// client IA, with l; unstored and stored are as in entry.
-func (p *Pool) renewEntry(e *entry, l Lease, unstored bool, stored *Lease) {
-	n := newEntry(l, bound, nanos(l.ValidUntil))
-	n.unstored, n.stored = unstored, stored
-	n.offer, n.duid = e.offer, e.duid
-	*e = *n
+// setStored marks e as confirmed by storage or not, and what storage
+// holds of it meanwhile (nil: nothing).
+func (p *Pool) setStored(e *entry, unstored bool, stored *Lease) {
+	e.unstored = unstored
+	if unstored && stored != nil {
+		p.stored[e.idx] = stored
+	} else {
+		delete(p.stored, e.idx)
+	}
 }
 
 // Release ends the client's lease of kind on addr (RFC 8415 section
@@ -781,12 +631,13 @@ func (p *Pool) renewEntry(e *entry, l Lease, unstored bool, stored *Lease) {
 func (p *Pool) Release(kind Kind, duid []byte, iaid uint32, addr netip.Addr) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.byClient[keyOf(kind, duid, iaid)]
+	e := p.client(keyOf(kind, duid, iaid))
 	if e == nil || e.address() != addr.WithZone("") {
 		return Lease{}, false
 	}
+	l, wasBound := p.lease(e), e.state == bound
 	p.remove(e)
-	return e.lease(), e.state == bound
+	return l, wasBound
 }
 
 // Decline ends the client's lease on addr because the client found the
@@ -796,13 +647,16 @@ func (p *Pool) Release(kind Kind, duid []byte, iaid uint32, addr netip.Addr) (Le
 func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, until time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.byClient[keyOf(kind, duid, iaid)]
+	e := p.client(keyOf(kind, duid, iaid))
 	if e == nil || e.address() != addr.WithZone("") {
 		return Lease{}, false
 	}
+	l := p.lease(e)
 	p.remove(e)
-	p.byAddr[e.addr] = &entry{addr: e.addr, kind: e.kind, state: declined, until: nanos(until)}
-	return e.lease(), true
+	q := p.tab.alloc()
+	q.key.kind, q.addr, q.state, q.until = kinds.code(string(l.Kind)), l.Address.As16(), declined, nanos(until)
+	p.byAddr[q.addr] = q.idx
+	return l, true
 }
 
 // Lookup returns the client's live lease of kind for the IA as the pool
@@ -810,11 +664,11 @@ func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, unt
 func (p *Pool) Lookup(kind Kind, duid []byte, iaid uint32, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.byClient[keyOf(kind, duid, iaid)]
+	e := p.client(keyOf(kind, duid, iaid))
 	if e == nil || e.state != bound || e.ended(now) {
 		return Lease{}, false
 	}
-	return e.lease(), true
+	return p.lease(e), true
 }
 
 // LookupAddress returns the live lease on addr, or of the delegated
@@ -826,17 +680,17 @@ func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 	if !addr.Is6() {
 		return Lease{}, false
 	}
-	e := p.byAddr[addr.As16()]
+	e := p.at(addr.As16())
 	if e == nil && p.pd.bits < 128 {
-		e = p.byAddr[netip.PrefixFrom(addr, p.pd.bits).Masked().Addr().As16()]
-		if e != nil && (Kind(kinds.name(e.kind)) != PD || !netip.PrefixFrom(e.address(), int(e.plen)).Contains(addr)) {
+		e = p.at(netip.PrefixFrom(addr, p.pd.bits).Masked().Addr().As16())
+		if e != nil && (Kind(kinds.name(e.key.kind)) != PD || !netip.PrefixFrom(e.address(), int(e.plen)).Contains(addr)) {
 			e = nil
 		}
 	}
 	if e == nil {
 		return Lease{}, false
 	}
-	l, ok := e.live(now)
+	l, ok := p.live(e, now)
 	if !ok {
 		return Lease{}, false
 	}
@@ -848,7 +702,7 @@ func (p *Pool) Count(now time.Time) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
-	for _, e := range p.byAddr {
+	for e := range p.entries() {
 		if e.state == bound && !e.ended(now) {
 			n++
 		}
@@ -863,11 +717,11 @@ func (p *Pool) LookupClient(duid []byte, now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
-	for k, e := range p.byClient {
-		if k.duid != string(duid) {
+	for e := range p.entries() {
+		if e.state == declined || p.duid(e) != string(duid) {
 			continue
 		}
-		if l, ok := e.live(now); ok {
+		if l, ok := p.live(e, now); ok {
 			out = append(out, clone(*l))
 		}
 	}
@@ -882,8 +736,8 @@ func (p *Pool) List(now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
-	for _, e := range p.byAddr {
-		if l, ok := e.live(now); ok {
+	for e := range p.entries() {
+		if l, ok := p.live(e, now); ok {
 			out = append(out, clone(*l))
 		}
 	}
@@ -905,18 +759,18 @@ func (p *Pool) ListAfter(after netip.Addr, limit int, now time.Time) []Lease {
 	}
 	cmp := func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) }
 	page := keyset.New[[16]byte, *entry](limit, cmp)
-	for a, e := range p.byAddr {
+	for a, i := range p.byAddr {
 		if after.IsValid() && cmp(a, from) <= 0 || page.Full() && cmp(a, page.Max()) >= 0 {
 			continue
 		}
-		if e.state == bound && !e.ended(now) {
+		if e := p.tab.at(i); e.state == bound && !e.ended(now) {
 			page.Offer(a, e)
 		}
 	}
 	addrs, entries := page.Sorted()
 	out := make([]Lease, len(addrs))
 	for i, a := range addrs {
-		out[i] = entries[a].lease()
+		out[i] = p.lease(entries[a])
 	}
 	return out
 }
@@ -928,15 +782,16 @@ func (p *Pool) Live(now time.Time) iter.Seq[Lease] {
 	return func(yield func(Lease) bool) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for _, e := range p.byAddr {
-			if e.state == bound && !e.ended(now) && !yield(e.view()) {
+		for e := range p.entries() {
+			if e.state == bound && !e.ended(now) && !yield(p.view(e)) {
 				return
 			}
 		}
 	}
 }
 
-// Load adds leases read from storage at startup. It skips, and returns so the
+// Load adds leases read from storage at startup; it keeps nothing of
+// them, so they may be views (DecodeView) of storage's memory. It skips, and returns so the
 // caller can delete them from storage, leases of an unknown kind, leases
 // that have expired, lie outside their kind's ranges or on an excluded or
 // reserved address, and the older of two leases that claim the same address
@@ -948,11 +803,11 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 		l.Address = l.Address.WithZone("")
 		l.Kind = kindOf(l.Kind)
 		if !l.Kind.valid() || l.Expired(now) || !p.fits(l) || p.space(l.Kind).reserved(l.Address) {
-			dropped = append(dropped, clone(l))
+			dropped = append(dropped, own(l))
 			continue
 		}
 		keep := true
-		byAddr, byClient := p.byAddr[l.Address.As16()], p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
+		byAddr, byClient := p.at(l.Address.As16()), p.client(keyOf(l.Kind, l.DUID, l.IAID))
 		if byClient == byAddr {
 			byClient = nil
 		}
@@ -965,15 +820,15 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 				continue
 			}
 			if old.state == bound {
-				dropped = append(dropped, old.lease())
+				dropped = append(dropped, p.lease(old))
 			}
 			p.remove(old)
 		}
 		if !keep {
-			dropped = append(dropped, clone(l))
+			dropped = append(dropped, own(l))
 			continue
 		}
-		p.install(newEntry(l, bound, nanos(l.ValidUntil)))
+		p.install(p.newEntry(l, bound, nanos(l.ValidUntil)))
 	}
 	return dropped
 }
@@ -989,22 +844,30 @@ func (p *Pool) Expire(now time.Time) []Lease {
 	for _, l := range p.dropped {
 		// The store deletes by address: an address bound again since it was
 		// dropped must not lose its new record.
-		if e, ok := p.byAddr[l.Address.As16()]; ok && e.state == bound {
+		if e := p.at(l.Address.As16()); e != nil && e.state == bound {
 			continue
 		}
 		gone = append(gone, l)
 	}
 	p.dropped = nil
-	for _, e := range p.byAddr {
+	for e := range p.entries() {
 		if !e.ended(now) {
 			continue
 		}
 		if e.state == bound {
-			gone = append(gone, e.lease())
+			gone = append(gone, p.lease(e))
 		}
 		p.remove(e)
 	}
 	return gone
+}
+
+// own is a copy of l that shares no memory with it, strings included.
+func own(l Lease) Lease {
+	l = clone(l)
+	l.Kind = Kind(strings.Clone(string(l.Kind)))
+	l.UserClass, l.HardwareAddr, l.HardwareAddrSource = strings.Clone(l.UserClass), strings.Clone(l.HardwareAddr), strings.Clone(l.HardwareAddrSource)
+	return l
 }
 
 func clone(l Lease) Lease {

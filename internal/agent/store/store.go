@@ -452,7 +452,7 @@ func scanKeys(b *bolt.Bucket) map[[16]byte]uint64 {
 // Leases returns every stored lease, sorted by address.
 func (ls *Leases) Leases() ([]lease.Lease, error) {
 	var out []lease.Lease
-	err := ls.Load(func(l lease.Lease) error {
+	err := ls.scan(lease.Decode, func(l lease.Lease) error {
 		out = append(out, l)
 		return nil
 	})
@@ -463,8 +463,19 @@ func (ls *Leases) Leases() ([]lease.Lease, error) {
 // Load calls each with every stored lease, in no particular order, and
 // learns the index of their records on the way, so that a server loading
 // a million leases at start neither holds them all at once nor scans them
-// again at its first write. The lease passed is each's own.
+// again at its first write. Each lease is a view of the state file's
+// memory (lease.DecodeView), valid only during the call: each copies what
+// it keeps.
 func (ls *Leases) Load(each func(lease.Lease) error) error {
+	return ls.scan(lease.DecodeView, each)
+}
+
+// dropEvery is how many records scan reads between letting go of the
+// file's pages (dropResident), so a scan never holds much of the file.
+const dropEvery = 1 << 16
+
+// scan decodes every record with decode and calls each, learning the index.
+func (ls *Leases) scan(decode func([]byte, *lease.Lease) error, each func(lease.Lease) error) error {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	keys := make(map[[16]byte]uint64)
@@ -473,12 +484,17 @@ func (ls *Leases) Load(each func(lease.Lease) error) error {
 		if b == nil {
 			return nil
 		}
+		defer dropResident(ls.db, tx)
+		var l lease.Lease
+		n := 0
 		return b.ForEach(func(k, v []byte) error {
+			if n++; n%dropEvery == 0 {
+				dropResident(ls.db, tx)
+			}
 			if a, ok := recordAddr(k, v); ok {
 				keys[a.As16()] = seqOf(k)
 			}
-			var l lease.Lease
-			if err := lease.Decode(recordJSON(k, v), &l); err != nil {
+			if err := decode(recordJSON(k, v), &l); err != nil {
 				return fmt.Errorf("decoding lease: %w", err)
 			}
 			return each(l)

@@ -318,46 +318,30 @@ func (s *Server) LiveLeases() iter.Seq[lease.Lease] {
 }
 
 // leaseLoader is a LeaseStore that can hand over its leases one at a time
-// (store.Leases), so a million need not be held at once while loading.
+// (store.Leases), each a view valid during the call, so a million need not
+// be held at once while loading.
 type leaseLoader interface {
 	Load(each func(lease.Lease) error) error
 }
 
-// loadChunk is how many stored leases loadLeases hands a pool at once.
-const loadChunk = 4096
-
 // loadLeases hands each stored lease to the pool of its link, and records
 // in stale the deletion of those no pool takes (expired, or in no range).
 func (s *Server) loadLeases(store LeaseStore, stale *batch) error {
-	byLink := map[*handler][]lease.Lease{}
-	flush := func(h *handler) {
-		stale.forget(h.pool.Load(byLink[h], s.now()))
-		byLink[h] = byLink[h][:0]
-	}
+	now := s.now()
+	one := make([]lease.Lease, 1)
 	add := func(l lease.Lease) error {
-		h := s.leaseHandler(l)
-		if byLink[h] = append(byLink[h], l); len(byLink[h]) == loadChunk {
-			flush(h)
-		}
+		one[0] = l
+		stale.forget(s.leaseHandler(l).pool.Load(one, now))
 		return nil
 	}
 	if loader, ok := store.(leaseLoader); ok {
-		if err := loader.Load(add); err != nil {
-			return err
-		}
-	} else {
-		stored, err := store.Leases()
-		if err != nil {
-			return err
-		}
-		for _, l := range stored {
-			_ = add(l)
-		}
+		return loader.Load(add)
 	}
-	for h := range s.handlers() {
-		flush(h)
+	stored, err := store.Leases()
+	for _, l := range stored {
+		_ = add(l)
 	}
-	return nil
+	return err
 }
 
 // leaseHandler is the handler whose pool a stored lease belongs to: the
