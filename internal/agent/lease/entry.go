@@ -131,7 +131,7 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	id := keyOf(l.Kind, l.DUID, l.IAID)
 	*e = entry{
 		key: id.key, addr: l.Address.As16(), idx: e.idx, plen: uint8(l.PrefixLength), state: st,
-		hwSource: sources.code(l.HardwareAddrSource),
+		hwSource:  sources.code(l.HardwareAddrSource),
 		preferred: nanos(l.PreferredUntil), valid: nanos(l.ValidUntil), lastTx: nanos(l.LastTransaction), until: until,
 	}
 	if l.ClientArch != nil {

@@ -90,5 +90,3 @@ func sameLease(a, b Lease) bool {
 		a.LastTransaction.IsZero() == b.LastTransaction.IsZero() && arch(a.ClientArch) == arch(b.ClientArch) &&
 		a.UserClass == b.UserClass && a.HardwareAddr == b.HardwareAddr && a.HardwareAddrSource == b.HardwareAddrSource
 }
-
-
