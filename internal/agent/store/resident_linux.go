@@ -1,8 +1,6 @@
 package store
 
 import (
-	"unsafe"
-
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 )
@@ -19,5 +17,5 @@ func dropResident(db *bolt.DB, tx *bolt.Tx) {
 	if base == 0 || size <= 0 {
 		return
 	}
-	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Pointer(base)), size), unix.MADV_DONTNEED)
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, base, uintptr(size), unix.MADV_DONTNEED)
 }

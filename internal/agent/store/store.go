@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -113,6 +115,9 @@ func OpenWith(dir string, o Options) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) migrate() error {
+	if s.current() {
+		return nil
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -128,7 +133,7 @@ func (s *Store) migrate() error {
 			return fmt.Errorf("state written by a newer agent (schema %d, this agent knows %d): upgrade the agent", version, SchemaVersion)
 		}
 		// Version 0 is an empty file; later versions add their steps here.
-		for _, name := range [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, bucketLeases} {
+		for _, name := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -136,6 +141,25 @@ func (s *Store) migrate() error {
 		v, _ := json.Marshal(SchemaVersion)
 		return meta.Put(keySchemaVersion, v)
 	})
+}
+
+// buckets are the top-level buckets of the current schema.
+var buckets = [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, bucketLeases}
+
+// current reports whether the file already has the current schema and
+// every bucket, so that opening it need not write (and a snapshot of it
+// stays current).
+func (s *Store) current() bool {
+	ok := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || string(meta.Get(keySchemaVersion)) != strconv.Itoa(SchemaVersion) {
+			return nil
+		}
+		ok = !slices.ContainsFunc(buckets, func(name []byte) bool { return tx.Bucket(name) == nil })
+		return nil
+	})
+	return ok
 }
 
 // Kind is a bucket of named API objects stored as protobuf.
