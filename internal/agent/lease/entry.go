@@ -24,6 +24,9 @@ type entry struct {
 	key  clientKey
 	addr [16]byte
 	idx  uint32 // place in the table
+	// next is the place plus one of the next entry of the same DUID (0:
+	// none): the entries of one client are a chain from Pool.byDUID.
+	next uint32
 	// userClass and hwAddr hold up to 8 bytes inline; a length of
 	// outOfLine means the value is in extras.
 	userClass    [8]byte
@@ -52,12 +55,18 @@ const outOfLine = math.MaxUint8
 
 // clientKey identifies one IA of one client (RFC 8415 section 12). A DUID
 // longer than maxInlineDUID is held by its first bytes and length
-// outOfLine, and identified in Pool.long.
+// outOfLine, and identified by clientID.long.
 type clientKey struct {
-	duid [maxInlineDUID]byte
-	n    uint8
+	duid duidKey
 	kind uint8 // code in kinds
 	iaid uint32
+}
+
+// duidKey is a DUID as a map key without pointers: inline up to
+// maxInlineDUID bytes.
+type duidKey struct {
+	duid [maxInlineDUID]byte
+	n    uint8
 }
 
 // clientID is a clientKey with the whole DUID when it is too long to be
@@ -70,10 +79,10 @@ type clientID struct {
 func keyOf(kind Kind, duid []byte, iaid uint32) clientID {
 	id := clientID{key: clientKey{kind: kinds.code(string(kindOf(kind))), iaid: iaid}}
 	if len(duid) > maxInlineDUID {
-		id.key.n = outOfLine
+		id.key.duid.n = outOfLine
 		id.long = string(duid)
 	} else {
-		id.key.n = uint8(copy(id.key.duid[:], duid))
+		id.key.duid.n = uint8(copy(id.key.duid.duid[:], duid))
 	}
 	return id
 }
@@ -126,11 +135,11 @@ func (p *Pool) newEntry(l Lease, st state, until int64) *entry {
 	return e
 }
 
-// fill sets e, keeping its place, to hold l.
+// fill sets e, keeping its place and its chain, to hold l.
 func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	id := keyOf(l.Kind, l.DUID, l.IAID)
 	*e = entry{
-		key: id.key, addr: l.Address.As16(), idx: e.idx, plen: uint8(l.PrefixLength), state: st,
+		key: id.key, addr: l.Address.As16(), idx: e.idx, next: e.next, plen: uint8(l.PrefixLength), state: st,
 		hwSource:  sources.code(l.HardwareAddrSource),
 		preferred: nanos(l.PreferredUntil), valid: nanos(l.ValidUntil), lastTx: nanos(l.LastTransaction), until: until,
 	}
@@ -179,10 +188,10 @@ func (p *Pool) view(e *entry) Lease {
 		HardwareAddrSource: sources.name(e.hwSource),
 	}
 	x := p.extras[e.idx]
-	if e.key.n == outOfLine {
+	if d := &e.key.duid; d.n == outOfLine {
 		l.DUID = []byte(x.duid)
 	} else {
-		l.DUID = e.key.duid[:e.key.n:e.key.n]
+		l.DUID = d.duid[:d.n:d.n]
 	}
 	if e.userClassLen == outOfLine {
 		l.UserClass = x.userClass
@@ -208,18 +217,18 @@ func (e *entry) address() netip.Addr { return netip.AddrFrom16(e.addr) }
 // id is the client IA of e.
 func (p *Pool) id(e *entry) clientID {
 	id := clientID{key: e.key}
-	if e.key.n == outOfLine {
+	if e.key.duid.n == outOfLine {
 		id.long = p.extras[e.idx].duid
 	}
 	return id
 }
 
-// duid is the DUID of e as a string, for the per-client counts.
+// duid is the DUID of e as a string.
 func (p *Pool) duid(e *entry) string {
-	if e.key.n == outOfLine {
+	if d := &e.key.duid; d.n == outOfLine {
 		return p.extras[e.idx].duid
 	}
-	return string(e.key.duid[:e.key.n])
+	return string(e.key.duid.duid[:e.key.duid.n])
 }
 
 // ended reports whether e's offer, quarantine or lease is over at now.
@@ -257,35 +266,88 @@ func (p *Pool) at(a [16]byte) *entry {
 	return nil
 }
 
-// client is the entry of the client IA id, nil for none.
-func (p *Pool) client(id clientID) *entry {
+// duid is the client's DUID as a string.
+func (id clientID) duid() string {
+	if id.long != "" {
+		return id.long
+	}
+	return string(id.key.duid.duid[:id.key.duid.n])
+}
+
+// head is the place plus one of the first entry of id's DUID, 0 for none.
+func (p *Pool) head(id clientID) uint32 {
 	var i uint32
 	var ok bool
 	if id.long != "" {
-		i, ok = p.long[id]
+		i, ok = p.longDUID[id.long]
 	} else {
-		i, ok = p.byClient[id.key]
+		i, ok = p.byDUID[id.key.duid]
 	}
 	if !ok {
-		return nil
+		return 0
 	}
-	return p.tab.at(i)
+	return i + 1
 }
 
+// chain yields the entries of id's DUID, of every kind and IA.
+func (p *Pool) chain(id clientID) iter.Seq[*entry] {
+	return func(yield func(*entry) bool) {
+		for i := p.head(id); i != 0; {
+			e := p.tab.at(i - 1)
+			i = e.next
+			if !yield(e) {
+				return
+			}
+		}
+	}
+}
+
+// client is the entry of the client IA id, nil for none.
+func (p *Pool) client(id clientID) *entry {
+	for e := range p.chain(id) {
+		if e.key.kind == id.key.kind && e.key.iaid == id.key.iaid {
+			return e
+		}
+	}
+	return nil
+}
+
+// setHead makes i (plus one; 0: none) the first entry of id's DUID.
+func (p *Pool) setHead(id clientID, i uint32) {
+	switch {
+	case i == 0 && id.long != "":
+		delete(p.longDUID, id.long)
+	case i == 0:
+		delete(p.byDUID, id.key.duid)
+	case id.long != "":
+		p.longDUID[id.long] = i - 1
+	default:
+		p.byDUID[id.key.duid] = i - 1
+	}
+}
+
+// setClient adds e, of a client IA the pool has no entry for, to its
+// DUID's chain.
 func (p *Pool) setClient(id clientID, e *entry) {
-	if id.long != "" {
-		p.long[id] = e.idx
-	} else {
-		p.byClient[id.key] = e.idx
-	}
+	e.next = p.head(id)
+	p.setHead(id, e.idx+1)
 }
 
-func (p *Pool) deleteClient(id clientID) {
-	if id.long != "" {
-		delete(p.long, id)
-	} else {
-		delete(p.byClient, id.key)
+// deleteClient takes e out of its DUID's chain.
+func (p *Pool) deleteClient(id clientID, e *entry) {
+	var prev *entry
+	for c := range p.chain(id) {
+		if c == e {
+			break
+		}
+		prev = c
 	}
+	if prev == nil {
+		p.setHead(id, e.next)
+	} else {
+		prev.next = e.next
+	}
+	e.next = 0
 }
 
 // entries yields every entry the pool holds, by address.

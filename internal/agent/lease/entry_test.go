@@ -2,6 +2,8 @@ package lease
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +68,8 @@ func TestEntriesKeepEveryField(t *testing.T) {
 			t.Errorf("Release of %s failed", l.Address)
 		}
 	}
-	if len(p.byAddr)+len(p.byClient)+len(p.long)+len(p.extras)+len(p.stored)+len(p.offerAt) != 0 {
-		t.Errorf("released pool still holds %d, %d, %d, %d, %d, %d", len(p.byAddr), len(p.byClient), len(p.long), len(p.extras), len(p.stored), len(p.offerAt))
+	if len(p.byAddr)+len(p.byDUID)+len(p.longDUID)+len(p.extras)+len(p.stored)+len(p.offerAt) != 0 {
+		t.Errorf("released pool still holds %d, %d, %d, %d, %d, %d", len(p.byAddr), len(p.byDUID), len(p.longDUID), len(p.extras), len(p.stored), len(p.offerAt))
 	}
 }
 
@@ -89,4 +91,103 @@ func sameLease(a, b Lease) bool {
 		a.PreferredUntil.Equal(b.PreferredUntil) && a.ValidUntil.Equal(b.ValidUntil) && a.LastTransaction.Equal(b.LastTransaction) &&
 		a.LastTransaction.IsZero() == b.LastTransaction.IsZero() && arch(a.ClientArch) == arch(b.ClientArch) &&
 		a.UserClass == b.UserClass && a.HardwareAddr == b.HardwareAddr && a.HardwareAddrSource == b.HardwareAddrSource
+}
+
+// TestIndexesStayConsistent drives a pool with random operations from
+// clients holding several IAs of several kinds and checks its indexes
+// after each: every entry is on its own address once, every offer and
+// binding in its client's chain once, and a chain names each IA once.
+func TestIndexesStayConsistent(t *testing.T) {
+	p := NewPool(Spaces{
+		Addresses:       []config.AddressRange{rng("2001:db8::100", "2001:db8::11f")},
+		Temporary:       []config.AddressRange{rng("2001:db8::200", "2001:db8::20f")},
+		Prefixes:        &config.PrefixDelegation{Start: netip.MustParseAddr("2001:db8:100::"), End: netip.MustParseAddr("2001:db8:1ff::"), Length: 56},
+		LeasesPerClient: 3,
+	})
+	r := rand.New(rand.NewPCG(1, 2))
+	kinds := []Kind{NA, TA, PD}
+	long := bytes.Repeat([]byte{7}, 30)
+	now := t0
+	for i := range 20000 {
+		c := r.IntN(12)
+		d := duid(c)
+		if c == 11 {
+			d = long
+		}
+		k, iaid := kinds[r.IntN(3)], uint32(r.IntN(3))
+		req := Lease{Kind: k, DUID: d, IAID: iaid, PreferredUntil: now.Add(time.Minute), ValidUntil: now.Add(time.Duration(1+r.IntN(120)) * time.Second)}
+		switch r.IntN(7) {
+		case 0:
+			_, _ = p.Offer(k, d, iaid, netip.Addr{}, now)
+		case 1:
+			if l, _, err := p.Bind(req, now); err == nil && r.IntN(4) > 0 {
+				p.Stored([]Lease{l})
+			} else if err == nil {
+				p.Revert([]Lease{l})
+			}
+		case 2:
+			if l, err := p.Renew(req, now); err == nil {
+				p.Stored([]Lease{l})
+			}
+		case 3:
+			if l, ok := p.Lookup(k, d, iaid, now); ok {
+				p.Release(k, d, iaid, l.Address)
+			}
+		case 4:
+			if l, ok := p.Lookup(k, d, iaid, now); ok {
+				p.Decline(k, d, iaid, l.Address, now.Add(30*time.Second))
+			}
+		case 5:
+			p.Expire(now)
+		case 6:
+			now = now.Add(time.Duration(r.IntN(20)) * time.Second)
+		}
+		checkIndexes(t, p, i)
+	}
+}
+
+func checkIndexes(t *testing.T, p *Pool, step int) {
+	t.Helper()
+	inChains := 0
+	for _, heads := range []func(yield func(clientID) bool){
+		func(yield func(clientID) bool) {
+			for d := range p.byDUID {
+				if !yield(clientID{key: clientKey{duid: d}}) {
+					return
+				}
+			}
+		},
+		func(yield func(clientID) bool) {
+			for d := range p.longDUID {
+				if !yield(clientID{key: clientKey{duid: duidKey{n: outOfLine}}, long: d}) {
+					return
+				}
+			}
+		},
+	} {
+		for id := range heads {
+			seen := map[[2]uint32]bool{}
+			for e := range p.chain(id) {
+				inChains++
+				ia := [2]uint32{uint32(e.key.kind), e.key.iaid}
+				if seen[ia] || e.state == declined || p.at(e.addr) != e || p.duid(e) != id.duid() {
+					t.Fatalf("step %d: chain of %x holds %+v twice, declined or off its address", step, id.duid(), e)
+				}
+				seen[ia] = true
+			}
+		}
+	}
+	onAddrs := 0
+	for a, i := range p.byAddr {
+		e := p.tab.at(i)
+		if e.addr != a || e.idx != i {
+			t.Fatalf("step %d: %x indexes entry %+v", step, a, e)
+		}
+		if e.state != declined {
+			onAddrs++
+		}
+	}
+	if onAddrs != inChains {
+		t.Fatalf("step %d: %d offers and bindings by address, %d in chains", step, onAddrs, inChains)
+	}
 }

@@ -121,9 +121,11 @@ type Pool struct {
 	pd       space
 	excluded map[netip.Addr]struct{}
 	tab      table
-	byAddr   map[[16]byte]uint32  // entries by address
-	byClient map[clientKey]uint32 // bound and offered entries by client IA
-	long     map[clientID]uint32  // those of DUIDs too long to be inline
+	byAddr   map[[16]byte]uint32 // entries by address
+	// byDUID is the first of each client's bound and offered entries,
+	// which chain on (entry.next); longDUID of DUIDs too long to be inline.
+	byDUID   map[duidKey]uint32
+	longDUID map[string]uint32
 	extras   map[uint32]extra
 	// stored is what storage holds of unstored entries, by place: none
 	// for nothing.
@@ -134,20 +136,17 @@ type Pool struct {
 	// MaxOffers of them, and the first to give way when a kind's ranges
 	// are otherwise full, since an offer binds nobody (RFC 8415 section
 	// 18.3.2 lets a Request get another address).
-	offers  list.List
-	dropped []Lease // bindings removed internally, reported by Expire
-	// perClient is Spaces.LeasesPerClient; held counts the bound entries
-	// of each DUID, for it, and is nil while there is no bound.
-	perClient int
-	held      map[string]int
+	offers    list.List
+	dropped   []Lease // bindings removed internally, reported by Expire
+	perClient int     // Spaces.LeasesPerClient
 }
 
 // NewPool returns an empty pool over s.
 func NewPool(s Spaces) *Pool {
 	p := &Pool{
 		byAddr:   make(map[[16]byte]uint32),
-		byClient: make(map[clientKey]uint32),
-		long:     make(map[clientID]uint32),
+		byDUID:   make(map[duidKey]uint32),
+		longDUID: make(map[string]uint32),
 		extras:   make(map[uint32]extra),
 		stored:   make(map[uint32]*Lease),
 		offerAt:  make(map[uint32]*list.Element),
@@ -173,17 +172,6 @@ func (p *Pool) Update(s Spaces) {
 
 func (p *Pool) setSpaces(s Spaces) {
 	p.perClient = s.LeasesPerClient
-	switch {
-	case p.perClient <= 0:
-		p.held = nil
-	case p.held == nil:
-		p.held = make(map[string]int)
-		for e := range p.entries() {
-			if e.state == bound {
-				p.held[p.duid(e)]++
-			}
-		}
-	}
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
 	if pd := s.Prefixes; pd != nil {
@@ -299,39 +287,27 @@ func (p *Pool) remove(e *entry) {
 	if e.state != declined {
 		id := p.id(e)
 		if p.client(id) == e {
-			p.deleteClient(id)
-			if e.state == bound {
-				p.countHeld(id.duid(), -1)
-			}
+			p.deleteClient(id, e)
 		}
 	}
 	p.free(e)
 }
 
-// duid is the client's DUID as a string.
-func (id clientID) duid() string {
-	if id.key.n == outOfLine {
-		return id.long
+// held is how many bound entries id's DUID has.
+func (p *Pool) held(id clientID) int {
+	n := 0
+	for e := range p.chain(id) {
+		if e.state == bound {
+			n++
+		}
 	}
-	return string(id.key.duid[:id.key.n])
-}
-
-// countHeld adds n to the bound entries of duid.
-func (p *Pool) countHeld(duid string, n int) {
-	if p.held == nil {
-		return
-	}
-	if c := p.held[duid] + n; c > 0 {
-		p.held[duid] = c
-	} else {
-		delete(p.held, duid)
-	}
+	return n
 }
 
 // atLimit reports whether the client of id may bind no further IA: it
 // holds as many leases as one client may, none of them id's.
 func (p *Pool) atLimit(id clientID) bool {
-	if p.perClient <= 0 || p.held[id.duid()] < p.perClient {
+	if p.perClient <= 0 || p.held(id) < p.perClient {
 		return false
 	}
 	e := p.client(id)
@@ -346,13 +322,15 @@ func (p *Pool) install(e *entry) {
 		}
 		p.remove(old)
 	}
+	p.insert(e)
+}
+
+// insert indexes e, whose address and client IA are free.
+func (p *Pool) insert(e *entry) {
 	p.byAddr[e.addr] = e.idx
 	if e.state != declined {
 		id := p.id(e)
 		p.setClient(id, e)
-		if e.state == bound {
-			p.countHeld(id.duid(), 1)
-		}
 	}
 	if e.state == offered {
 		p.offerAt[e.idx] = p.offers.PushBack(e.idx)
@@ -711,16 +689,12 @@ func (p *Pool) Count(now time.Time) int {
 }
 
 // LookupClient returns the client's live leases of every kind as storage
-// holds them, sorted by address, for RFC 5007 leasequery. It walks every entry: leasequeries are
-// rare, and an index by DUID alone would cost every lease a second entry.
+// holds them, sorted by address, for RFC 5007 leasequery.
 func (p *Pool) LookupClient(duid []byte, now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
-	for e := range p.entries() {
-		if e.state == declined || p.duid(e) != string(duid) {
-			continue
-		}
+	for e := range p.chain(keyOf(NA, duid, 0)) {
 		if l, ok := p.live(e, now); ok {
 			out = append(out, clone(*l))
 		}
@@ -828,7 +802,7 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 			dropped = append(dropped, own(l))
 			continue
 		}
-		p.install(p.newEntry(l, bound, nanos(l.ValidUntil)))
+		p.insert(p.newEntry(l, bound, nanos(l.ValidUntil)))
 	}
 	return dropped
 }
