@@ -163,6 +163,7 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	} else {
 		delete(p.extras, e.idx)
 	}
+	p.schedule(e)
 }
 
 // free forgets e's lease and its slot.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,11 @@ func TestIndexesStayConsistent(t *testing.T) {
 			}
 		case 5:
 			p.Expire(now)
+			for e := range p.entries() {
+				if e.ended(now) {
+					t.Fatalf("step %d: Expire left %+v, ended", i, e)
+				}
+			}
 		case 6:
 			now = now.Add(time.Duration(r.IntN(20)) * time.Second)
 		}
@@ -182,6 +188,9 @@ func checkIndexes(t *testing.T, p *Pool, step int) {
 		e := p.tab.at(i)
 		if e.addr != a || e.idx != i {
 			t.Fatalf("step %d: %x indexes entry %+v", step, a, e)
+		}
+		if !slices.Contains(p.due[e.until/dueStep], i) {
+			t.Fatalf("step %d: %+v is not listed for when it ends", step, e)
 		}
 		if e.state != declined {
 			onAddrs++

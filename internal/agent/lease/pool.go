@@ -132,6 +132,10 @@ type Pool struct {
 	stored map[uint32]*Lease
 	// offerAt is each offer's element in offers.
 	offerAt map[uint32]*list.Element
+	// due lists the places of entries by when they end (in dueStep units),
+	// so Expire looks at those that ended, not at every lease. An entry
+	// whose end moved is listed again; Expire passes over stale places.
+	due map[int64][]uint32
 	// offers are the entries in state offered, oldest first: at most
 	// MaxOffers of them, and the first to give way when a kind's ranges
 	// are otherwise full, since an offer binds nobody (RFC 8415 section
@@ -150,6 +154,7 @@ func NewPool(s Spaces) *Pool {
 		extras:   make(map[uint32]extra),
 		stored:   make(map[uint32]*Lease),
 		offerAt:  make(map[uint32]*list.Element),
+		due:      make(map[int64][]uint32),
 	}
 	p.setSpaces(s)
 	return p
@@ -422,6 +427,7 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		if p.fitsEntry(e) {
 			if e.state == offered {
 				e.until = now.Add(OfferTTL).UnixNano()
+				p.schedule(e)
 				p.offers.MoveToBack(p.offerAt[e.idx])
 			}
 			return e.address(), nil
@@ -633,6 +639,7 @@ func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, unt
 	p.remove(e)
 	q := p.tab.alloc()
 	q.key.kind, q.addr, q.state, q.until = kinds.code(string(l.Kind)), l.Address.As16(), declined, nanos(until)
+	p.schedule(q)
 	p.byAddr[q.addr] = q.idx
 	return l, true
 }
@@ -824,16 +831,42 @@ func (p *Pool) Expire(now time.Time) []Lease {
 		gone = append(gone, l)
 	}
 	p.dropped = nil
-	for e := range p.entries() {
-		if !e.ended(now) {
+	last := now.UnixNano() / dueStep
+	for step, places := range p.due {
+		if step > last {
 			continue
 		}
-		if e.state == bound {
-			gone = append(gone, p.lease(e))
+		var keep []uint32
+		for _, i := range places {
+			e := p.tab.at(i)
+			switch {
+			case e.state == 0 || !e.ended(now) && e.until/dueStep != step:
+				// Freed, or ends later and is due then.
+			case !e.ended(now):
+				keep = append(keep, i)
+			default:
+				if e.state == bound {
+					gone = append(gone, p.lease(e))
+				}
+				p.remove(e)
+			}
 		}
-		p.remove(e)
+		if keep != nil {
+			p.due[step] = keep
+		} else {
+			delete(p.due, step)
+		}
 	}
 	return gone
+}
+
+// dueStep is the span of end times (ns) that share a list in Pool.due.
+const dueStep = int64(10 * time.Second)
+
+// schedule notes when e ends, for Expire.
+func (p *Pool) schedule(e *entry) {
+	step := e.until / dueStep
+	p.due[step] = append(p.due[step], e.idx)
 }
 
 // own is a copy of l that shares no memory with it, strings included.
