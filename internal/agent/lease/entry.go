@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -135,7 +136,8 @@ func (p *Pool) newEntry(l Lease, st state, until int64) *entry {
 	return e
 }
 
-// fill sets e, keeping its place and its chain, to hold l.
+// fill sets e, keeping its place and its chain, to hold l. It keeps none
+// of l's memory: l may be a view of storage's (DecodeView).
 func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	id := keyOf(l.Kind, l.DUID, l.IAID)
 	*e = entry{
@@ -151,12 +153,12 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	if len(l.UserClass) <= len(e.userClass) {
 		e.userClassLen = uint8(copy(e.userClass[:], l.UserClass))
 	} else {
-		e.userClassLen, x.userClass = outOfLine, l.UserClass
+		e.userClassLen, x.userClass = outOfLine, strings.Clone(l.UserClass)
 	}
 	if mac, err := net.ParseMAC(l.HardwareAddr); err == nil && len(mac) <= len(e.hwAddr) && mac.String() == l.HardwareAddr {
 		e.hwAddrLen = uint8(copy(e.hwAddr[:], mac))
 	} else if l.HardwareAddr != "" {
-		e.hwAddrLen, x.hwAddr = outOfLine, l.HardwareAddr
+		e.hwAddrLen, x.hwAddr = outOfLine, strings.Clone(l.HardwareAddr)
 	}
 	if x != (extra{}) {
 		p.extras[e.idx] = x
@@ -417,7 +419,7 @@ func (c *codes) code(s string) uint8 {
 	if len(c.names) >= math.MaxUint8 {
 		return uint8(slices.Index(c.names, ""))
 	}
-	c.names = append(c.names, s)
+	c.names = append(c.names, strings.Clone(s))
 	return uint8(len(c.names) - 1)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 )
@@ -198,5 +199,26 @@ func checkIndexes(t *testing.T, p *Pool, step int) {
 	}
 	if onAddrs != inChains {
 		t.Fatalf("step %d: %d offers and bindings by address, %d in chains", step, onAddrs, inChains)
+	}
+}
+
+// TestLoadKeepsNoMemoryOfItsInput: leases loaded as views of storage's
+// memory (DecodeView) stay whole once that memory changes, whatever the
+// pool holds inline or out of line.
+func TestLoadKeepsNoMemoryOfItsInput(t *testing.T) {
+	buf := []byte("a user class of many bytes|00:00:5E:00:53:01|somewhere|" + string(bytes.Repeat([]byte{0xab}, 30)))
+	view := func(from, to int) string { return unsafe.String(&buf[from], to-from) }
+	l := Lease{Kind: NA, Address: netip.MustParseAddr("2001:db8::100"), DUID: buf[55:85], IAID: 1,
+		ValidUntil: t0.Add(time.Hour), UserClass: view(0, 26), HardwareAddr: view(27, 44), HardwareAddrSource: view(45, 54)}
+	want := own(l)
+	p := NewPool(Spaces{Addresses: []config.AddressRange{rng("2001:db8::100", "2001:db8::1ff")}})
+	if dropped := p.Load([]Lease{l}, t0); len(dropped) != 0 {
+		t.Fatalf("Load dropped %v", dropped)
+	}
+	for i := range buf {
+		buf[i] = 'X'
+	}
+	if got, ok := p.Lookup(NA, want.DUID, 1, t0); !ok || !sameLease(got, want) {
+		t.Errorf("after the loaded memory changed: %+v (%t), want %+v", got, ok, want)
 	}
 }
