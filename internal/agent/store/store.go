@@ -499,6 +499,8 @@ func (ls *Leases) Load(each func(lease.Lease) error) error {
 const dropEvery = 1 << 16
 
 // scan decodes every record with decode and calls each, learning the index.
+// One goroutine walks and decodes the records, a batch ahead, while this
+// one hands them to each, so loading a million leases uses two cores.
 func (ls *Leases) scan(decode func([]byte, *lease.Lease) error, each func(lease.Lease) error) error {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -509,26 +511,72 @@ func (ls *Leases) scan(decode func([]byte, *lease.Lease) error, each func(lease.
 			return nil
 		}
 		defer dropResident(ls.db, tx)
-		var l lease.Lease
-		n := 0
-		return b.ForEach(func(k, v []byte) error {
-			if n++; n%dropEvery == 0 {
-				dropResident(ls.db, tx)
+		// Two batches take turns; a batch's leases, and the memory
+		// DecodeView reuses in each, are the decoder's again once each
+		// has seen them.
+		free, full, stop := make(chan []lease.Lease, 2), make(chan []lease.Lease, 2), make(chan struct{})
+		free <- make([]lease.Lease, scanBatch)
+		free <- make([]lease.Lease, scanBatch)
+		var walkErr error
+		go func() {
+			defer close(full)
+			var batch []lease.Lease
+			n, records := 0, 0
+			walkErr = b.ForEach(func(k, v []byte) error {
+				if records++; records%dropEvery == 0 {
+					dropResident(ls.db, tx)
+				}
+				if a, ok := recordAddr(k, v); ok {
+					keys[a.As16()] = seqOf(k)
+				}
+				if batch == nil {
+					select {
+					case batch = <-free:
+					case <-stop:
+						return errStopped
+					}
+				}
+				if err := decode(recordJSON(k, v), &batch[n]); err != nil {
+					return fmt.Errorf("decoding lease: %w", err)
+				}
+				if n++; n == len(batch) {
+					full <- batch
+					batch, n = nil, 0
+				}
+				return nil
+			})
+			if n > 0 {
+				full <- batch[:n]
 			}
-			if a, ok := recordAddr(k, v); ok {
-				keys[a.As16()] = seqOf(k)
+		}()
+		var eachErr error
+		for batch := range full {
+			for _, l := range batch {
+				if eachErr != nil {
+					break
+				}
+				if eachErr = each(l); eachErr != nil {
+					close(stop)
+				}
 			}
-			if err := decode(recordJSON(k, v), &l); err != nil {
-				return fmt.Errorf("decoding lease: %w", err)
-			}
-			return each(l)
-		})
+			free <- batch[:cap(batch)]
+		}
+		if eachErr != nil {
+			return eachErr
+		}
+		return walkErr
 	})
 	if err == nil {
 		ls.keys = keys
 	}
 	return err
 }
+
+// scanBatch is how many records scan decodes ahead.
+const scanBatch = 1024
+
+// errStopped ends a scan whose caller gave up.
+var errStopped = errors.New("scan stopped")
 
 // LeasesAfter returns, sorted by address, the first limit stored leases
 // whose address is above after (from the lowest when after is invalid),
