@@ -21,7 +21,7 @@ const (
 	gcMaxPercent = 300
 	gcMinPercent = 10
 	gcMinRoom    = 16 << 20
-	gcTuneEvery  = 5 * time.Second
+	gcTuneEvery  = time.Second
 )
 
 // gcPercent is the GOGC for a live heap of live bytes of which scan are

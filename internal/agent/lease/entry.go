@@ -155,8 +155,8 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	} else {
 		e.userClassLen, x.userClass = outOfLine, strings.Clone(l.UserClass)
 	}
-	if mac, err := net.ParseMAC(l.HardwareAddr); err == nil && len(mac) <= len(e.hwAddr) && mac.String() == l.HardwareAddr {
-		e.hwAddrLen = uint8(copy(e.hwAddr[:], mac))
+	if n, ok := parseMAC(l.HardwareAddr, &e.hwAddr); ok {
+		e.hwAddrLen = uint8(n)
 	} else if l.HardwareAddr != "" {
 		e.hwAddrLen, x.hwAddr = outOfLine, strings.Clone(l.HardwareAddr)
 	}
@@ -166,6 +166,38 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 		delete(p.extras, e.idx)
 	}
 	p.schedule(e)
+}
+
+// parseMAC reads s into b if it is what net.HardwareAddr.String writes of
+// at most len(b) bytes (lower-case hex pairs joined by colons), so that
+// writing b back gives s again.
+func parseMAC(s string, b *[8]byte) (int, bool) {
+	n := (len(s) + 1) / 3
+	if n == 0 || n > len(b) || len(s) != 3*n-1 {
+		return 0, false
+	}
+	for i := range n {
+		if i > 0 && s[3*i-1] != ':' {
+			return 0, false
+		}
+		hi, ok1 := hexDigit(s[3*i])
+		lo, ok2 := hexDigit(s[3*i+1])
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		b[i] = hi<<4 | lo
+	}
+	return n, true
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // free forgets e's lease and its slot.

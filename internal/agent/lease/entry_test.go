@@ -3,6 +3,7 @@ package lease
 import (
 	"bytes"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -220,5 +221,20 @@ func TestLoadKeepsNoMemoryOfItsInput(t *testing.T) {
 	}
 	if got, ok := p.Lookup(NA, want.DUID, 1, t0); !ok || !sameLease(got, want) {
 		t.Errorf("after the loaded memory changed: %+v (%t), want %+v", got, ok, want)
+	}
+}
+
+// TestParseMAC: what parseMAC takes, net.HardwareAddr writes back the
+// same, and it takes every MAC as net.HardwareAddr writes one.
+func TestParseMAC(t *testing.T) {
+	for _, s := range []string{"52:54:00:12:34:56", "02:00:5e:10:00:00:00:01", "ab", "", "52:54:00:12:34:5", "52-54-00-12-34-56",
+		"52:54:00:12:34:5G", "52:54:00:12:34:56:", "00:00:5E:00:53:01", "01:02:03:04:05:06:07:08:09", "5254.0012.3456"} {
+		var b [8]byte
+		n, ok := parseMAC(s, &b)
+		mac, err := net.ParseMAC(s)
+		canonical := err == nil && len(mac) <= 8 && mac.String() == s
+		if ok && net.HardwareAddr(b[:n]).String() != s || canonical && !ok {
+			t.Errorf("parseMAC(%q) = %x, %t; want what writes back as %q", s, b[:n], ok, s)
+		}
 	}
 }
