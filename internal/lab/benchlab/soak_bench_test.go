@@ -62,8 +62,9 @@ func (b *soakBench) run(t *testing.T) {
 	go func() { done <- perf.Wait() }()
 	every := max(b.length/15, 10*time.Second)
 	started := time.Now()
+	// rss holds the samples taken while perfdhcp runs, for the growth.
 	var rss []float64
-	sample := func() {
+	sample := func(running bool) {
 		at := time.Since(started).Round(time.Second)
 		c := Cell{}
 		mem, err := a.memory()
@@ -86,10 +87,12 @@ func (b *soakBench) run(t *testing.T) {
 		c.Text = fmt.Sprintf("RSS %s MB (anonymous %s MB), %s live leases, state.db %s MB",
 			FormatNumber(mem.rss, 0), FormatNumber(mem.anon, 0), live, file)
 		t.Logf("soak after %s: %s", at, c.Text)
-		rss = append(rss, mem.rss)
+		if running {
+			rss = append(rss, mem.rss)
+		}
 		b.rows = append(b.rows, Row{Figure: "after " + at.String(), Cells: []Cell{c}})
 	}
-	sample()
+	sample(true)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for running := true; running; {
@@ -97,13 +100,13 @@ func (b *soakBench) run(t *testing.T) {
 		case <-done:
 			running = false
 		case <-tick.C:
-			sample()
+			sample(true)
 		}
 	}
-	sample()
+	sample(false)
 	if n := len(rss); n >= 4 {
 		half := rss[n/2]
-		b.rows = append(b.rows, Row{Figure: "RSS growth over the second half, %", Digits: 1, Better: LowerIsBetter,
+		b.rows = append(b.rows, Row{Figure: "RSS growth over the second half of the load, %", Digits: 1, Better: LowerIsBetter,
 			Cells: []Cell{{Runs: []float64{100 * (rss[n-1] - half) / half}}}})
 	}
 }
