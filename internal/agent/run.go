@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -146,6 +147,10 @@ func run(ctx context.Context, opts Options) error {
 	if err := svc.restore(); err != nil {
 		return err
 	}
+	// Loading a large lease store leaves garbage and a stale measure of
+	// the live heap (TuneGC): collect once now rather than let the heap
+	// grow by a share of it first.
+	debug.FreeOSMemory()
 	defer svc.shutdown()
 	if svc.leaseDB != nil {
 		svc.leaseDB.Report(func() pglease.Inventory { return svc.inventory(opts.Listen) })

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -113,13 +112,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	logger = slog.New(newHandler(logOut, handlerOpts))
 	opts.Logger = logger
 
-	// The agent's live heap is small (leases, configuration) and its
-	// garbage comes from packets: collecting at 4x the live heap instead of
-	// 2x halves the collector's share of a DHCPv6 storm's CPU for a few MB.
-	// GOGC in the environment still wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(300)
-	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -136,6 +128,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// GOGC in the environment wins over the agent's own (agent.TuneGC).
+	if os.Getenv("GOGC") == "" {
+		go agent.TuneGC(ctx)
+	}
 	if err := agent.Run(ctx, opts); err != nil {
 		opts.Logger.Error("agent failed", eventkind.Agent.Attr(), "error", err)
 		return 1

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,48 +60,6 @@ const (
 	bound                     // a lease the client holds
 	declined                  // quarantined after a Decline (RFC 8415 section 18.3.8)
 )
-
-type entry struct {
-	lease Lease
-	state state
-	until time.Time // end of the offer, quarantine or lease
-	// offer is the entry's place in Pool.offers while it is an offer.
-	offer *list.Element
-	// unstored: Bind or Renew changed the lease and storage has not
-	// confirmed it yet (Stored). stored is then what storage holds of it,
-	// nil for nothing: lists show that, and Revert goes back to it.
-	unstored bool
-	stored   *Lease
-}
-
-// storedLease is what storage holds of bound e, nil for nothing.
-func (e *entry) storedLease() *Lease {
-	if e.unstored {
-		return e.stored
-	}
-	l := e.lease
-	return &l
-}
-
-// live is what storage holds of e while it binds at now.
-func (e *entry) live(now time.Time) (*Lease, bool) {
-	if e.state != bound || !now.Before(e.until) {
-		return nil, false
-	}
-	l := e.storedLease()
-	return l, l != nil && now.Before(l.ValidUntil)
-}
-
-// clientKey identifies one IA of one client (RFC 8415 section 12).
-type clientKey struct {
-	kind Kind
-	duid string
-	iaid uint32
-}
-
-func keyOf(kind Kind, duid []byte, iaid uint32) clientKey {
-	return clientKey{kindOf(kind), string(duid), iaid}
-}
 
 // kindOf reads an unset kind as NA, as stored records without one are.
 func kindOf(k Kind) Kind {
@@ -161,26 +120,41 @@ type Pool struct {
 	ta       space
 	pd       space
 	excluded map[netip.Addr]struct{}
-	byAddr   map[netip.Addr]*entry
-	byClient map[clientKey]*entry
+	tab      table
+	byAddr   map[[16]byte]uint32 // entries by address
+	// byDUID is the first of each client's bound and offered entries,
+	// which chain on (entry.next); longDUID of DUIDs too long to be inline.
+	byDUID   map[duidKey]uint32
+	longDUID map[string]uint32
+	extras   map[uint32]extra
+	// stored is what storage holds of unstored entries, by place: none
+	// for nothing.
+	stored map[uint32]*Lease
+	// offerAt is each offer's element in offers.
+	offerAt map[uint32]*list.Element
+	// due lists the places of entries by when they end (in dueStep units),
+	// so Expire looks at those that ended, not at every lease. An entry
+	// whose end moved is listed again; Expire passes over stale places.
+	due map[int64][]uint32
 	// offers are the entries in state offered, oldest first: at most
 	// MaxOffers of them, and the first to give way when a kind's ranges
 	// are otherwise full, since an offer binds nobody (RFC 8415 section
 	// 18.3.2 lets a Request get another address).
-	offers  list.List
-	dropped []Lease // bindings removed internally, reported by Expire
-	// perClient is Spaces.LeasesPerClient; held counts the bound entries
-	// of each DUID, for it.
-	perClient int
-	held      map[string]int
+	offers    list.List
+	dropped   []Lease // bindings removed internally, reported by Expire
+	perClient int     // Spaces.LeasesPerClient
 }
 
 // NewPool returns an empty pool over s.
 func NewPool(s Spaces) *Pool {
 	p := &Pool{
-		byAddr:   make(map[netip.Addr]*entry),
-		byClient: make(map[clientKey]*entry),
-		held:     make(map[string]int),
+		byAddr:   make(map[[16]byte]uint32),
+		byDUID:   make(map[duidKey]uint32),
+		longDUID: make(map[string]uint32),
+		extras:   make(map[uint32]extra),
+		stored:   make(map[uint32]*Lease),
+		offerAt:  make(map[uint32]*list.Element),
+		due:      make(map[int64][]uint32),
 	}
 	p.setSpaces(s)
 	return p
@@ -194,8 +168,8 @@ func (p *Pool) Update(s Spaces) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.setSpaces(s)
-	for _, e := range p.byAddr {
-		if e.state == offered && !p.fits(e.lease) {
+	for e := range p.entries() {
+		if e.state == offered && !p.fitsEntry(e) {
 			p.remove(e)
 		}
 	}
@@ -300,68 +274,71 @@ func (p *Pool) leasable(s *space, a netip.Addr, now time.Time) bool {
 	if _, ok := p.excluded[a]; ok {
 		return false
 	}
-	e := p.byAddr[a]
-	return e == nil || !now.Before(e.until)
+	e := p.at(a.As16())
+	return e == nil || e.ended(now)
 }
 
-// remove forgets e. A binding removed for a reason the caller did not ask
-// for (expiry, replacement) is queued for Expire so storage can follow.
+// remove forgets e and frees its place: the caller reads what it needs
+// of e first. A binding removed for a reason the caller did not ask for
+// (expiry, replacement) is queued for Expire so storage can follow.
 func (p *Pool) remove(e *entry) {
-	if e.offer != nil {
-		p.offers.Remove(e.offer)
-		e.offer = nil
+	if el := p.offerAt[e.idx]; el != nil {
+		p.offers.Remove(el)
+		delete(p.offerAt, e.idx)
 	}
-	if p.byAddr[e.lease.Address] == e {
-		delete(p.byAddr, e.lease.Address)
+	if i, ok := p.byAddr[e.addr]; ok && i == e.idx {
+		delete(p.byAddr, e.addr)
 	}
 	if e.state != declined {
-		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
-		if p.byClient[k] == e {
-			delete(p.byClient, k)
-			if e.state == bound {
-				p.countHeld(k.duid, -1)
-			}
+		id := p.id(e)
+		if p.client(id) == e {
+			p.deleteClient(id, e)
 		}
 	}
+	p.free(e)
 }
 
-// countHeld adds n to the bound entries of duid.
-func (p *Pool) countHeld(duid string, n int) {
-	if c := p.held[duid] + n; c > 0 {
-		p.held[duid] = c
-	} else {
-		delete(p.held, duid)
+// held is how many bound entries id's DUID has.
+func (p *Pool) held(id clientID) int {
+	n := 0
+	for e := range p.chain(id) {
+		if e.state == bound {
+			n++
+		}
 	}
+	return n
 }
 
-// atLimit reports whether the client of k may bind no further IA: it
-// holds as many leases as one client may, none of them k's.
-func (p *Pool) atLimit(k clientKey) bool {
-	if p.perClient <= 0 || p.held[k.duid] < p.perClient {
+// atLimit reports whether the client of id may bind no further IA: it
+// holds as many leases as one client may, none of them id's.
+func (p *Pool) atLimit(id clientID) bool {
+	if p.perClient <= 0 || p.held(id) < p.perClient {
 		return false
 	}
-	e := p.byClient[k]
+	e := p.client(id)
 	return e == nil || e.state != bound
 }
 
 // install records e, evicting whatever expired entry held its address.
 func (p *Pool) install(e *entry) {
-	if old := p.byAddr[e.lease.Address]; old != nil {
+	if old := p.at(e.addr); old != nil {
 		if old.state == bound {
-			p.dropped = append(p.dropped, clone(old.lease))
+			p.dropped = append(p.dropped, p.lease(old))
 		}
 		p.remove(old)
 	}
-	p.byAddr[e.lease.Address] = e
+	p.insert(e)
+}
+
+// insert indexes e, whose address and client IA are free.
+func (p *Pool) insert(e *entry) {
+	p.byAddr[e.addr] = e.idx
 	if e.state != declined {
-		k := keyOf(e.lease.Kind, e.lease.DUID, e.lease.IAID)
-		p.byClient[k] = e
-		if e.state == bound {
-			p.countHeld(k.duid, 1)
-		}
+		id := p.id(e)
+		p.setClient(id, e)
 	}
 	if e.state == offered {
-		e.offer = p.offers.PushBack(e)
+		p.offerAt[e.idx] = p.offers.PushBack(e.idx)
 	}
 }
 
@@ -400,10 +377,11 @@ func (p *Pool) allocate(s *space, duid []byte, iaid uint32, hint netip.Addr, now
 	// Everything is leased, offered or quarantined: take the oldest offer
 	// of this space, so Solicits alone can never lock clients out.
 	for el := p.offers.Front(); el != nil; el = el.Next() {
-		e := el.Value.(*entry)
-		if _, excluded := p.excluded[e.lease.Address]; s.contains(e.lease.Address) && !excluded && !s.reserved(e.lease.Address) {
+		e := p.tab.at(el.Value.(uint32))
+		a := e.address()
+		if _, excluded := p.excluded[a]; s.contains(a) && !excluded && !s.reserved(a) {
 			p.remove(e)
-			return e.lease.Address, nil
+			return a, nil
 		}
 	}
 	return netip.Addr{}, ErrPoolExhausted
@@ -423,11 +401,11 @@ func clientHash(duid []byte, iaid uint32) u128 {
 }
 
 // current returns the client's live entry, dropping one that has expired.
-func (p *Pool) current(k clientKey, now time.Time) *entry {
-	e := p.byClient[k]
-	if e != nil && !now.Before(e.until) {
+func (p *Pool) current(id clientID, now time.Time) *entry {
+	e := p.client(id)
+	if e != nil && e.ended(now) {
 		if e.state == bound {
-			p.dropped = append(p.dropped, clone(e.lease))
+			p.dropped = append(p.dropped, p.lease(e))
 		}
 		p.remove(e)
 		return nil
@@ -446,17 +424,18 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 	kind = kindOf(kind)
 	k := keyOf(kind, duid, iaid)
 	if e := p.current(k, now); e != nil {
-		if p.fits(e.lease) {
+		if p.fitsEntry(e) {
 			if e.state == offered {
-				e.until = now.Add(OfferTTL)
-				p.offers.MoveToBack(e.offer)
+				e.until = now.Add(OfferTTL).UnixNano()
+				p.schedule(e)
+				p.offers.MoveToBack(p.offerAt[e.idx])
 			}
-			return e.lease.Address, nil
+			return e.address(), nil
 		}
 		if e.state == bound {
 			// The lease left the ranges; the client is starting over, so
 			// let it go and let storage follow at the next Expire.
-			p.dropped = append(p.dropped, clone(e.lease))
+			p.dropped = append(p.dropped, p.lease(e))
 		}
 		p.remove(e)
 	}
@@ -464,18 +443,14 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		return netip.Addr{}, ErrClientLimit
 	}
 	if p.offers.Len() >= MaxOffers {
-		p.remove(p.offers.Front().Value.(*entry))
+		p.remove(p.tab.at(p.offers.Front().Value.(uint32)))
 	}
 	s := p.space(kind)
 	a, err := p.allocate(s, duid, iaid, hint.WithZone(""), now)
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	p.install(&entry{
-		lease: s.shape(Lease{Kind: kind, Address: a, DUID: bytes.Clone(duid), IAID: iaid}),
-		state: offered,
-		until: now.Add(OfferTTL),
-	})
+	p.install(p.newEntry(s.shape(Lease{Kind: kind, Address: a, DUID: duid, IAID: iaid}), offered, now.Add(OfferTTL).UnixNano()))
 	return a, nil
 }
 
@@ -494,6 +469,15 @@ func (p *Pool) fits(l Lease) bool {
 	s := p.space(l.Kind)
 	_, excluded := p.excluded[l.Address]
 	return s.contains(l.Address) && !excluded && (l.Kind != PD || l.PrefixLength == s.bits)
+}
+
+// fitsEntry is fits for the lease of e.
+func (p *Pool) fitsEntry(e *entry) bool {
+	k := Kind(kinds.name(e.key.kind))
+	s := p.space(k)
+	a := e.address()
+	_, excluded := p.excluded[a]
+	return s.contains(a) && !excluded && (k != PD || int(e.plen) == s.bits)
 }
 
 // Bind commits a lease for req.Kind, req.DUID and req.IAID (Request, or
@@ -516,13 +500,13 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 		return Lease{}, nil, ErrClientLimit
 	}
 	if e != nil {
-		if p.fits(e.lease) {
-			addr = e.lease.Address
+		if p.fitsEntry(e) {
+			addr = e.address()
 			if e.state == bound {
-				stored = e.storedLease()
+				stored = p.storedLease(e)
 			}
 		} else if e.state == bound {
-			old := clone(e.lease)
+			old := p.lease(e)
 			replaced = &old
 		}
 		p.remove(e)
@@ -534,8 +518,10 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	}
 	l = s.shape(clone(req))
 	l.Address = addr
-	p.install(&entry{lease: l, state: bound, until: l.ValidUntil, unstored: true, stored: stored})
-	return clone(l), replaced, nil
+	e = p.newEntry(l, bound, nanos(l.ValidUntil))
+	p.setStored(e, true, stored)
+	p.install(e)
+	return l, replaced, nil
 }
 
 // Renew extends the client's lease (Renew or Rebind, RFC 8415 sections
@@ -551,16 +537,17 @@ func (p *Pool) Renew(req Lease, now time.Time) (Lease, error) {
 	if e == nil || e.state != bound {
 		return Lease{}, ErrNoBinding
 	}
-	if !p.fits(e.lease) {
+	if !p.fitsEntry(e) {
+		l := p.lease(e)
 		p.remove(e)
-		return clone(e.lease), ErrOutOfRange
+		return l, ErrOutOfRange
 	}
-	e.stored, e.unstored = e.storedLease(), true
-	addr := e.lease.Address
-	e.lease = p.space(req.Kind).shape(clone(req))
-	e.lease.Address = addr
-	e.until = e.lease.ValidUntil
-	return clone(e.lease), nil
+	l := p.space(req.Kind).shape(clone(req))
+	l.Address = e.address()
+	stored := p.storedLease(e)
+	p.fill(e, l, bound, nanos(l.ValidUntil))
+	p.setStored(e, true, stored)
+	return l, nil
 }
 
 // Stored confirms that storage now holds leases, as Bind or Renew returned
@@ -574,11 +561,11 @@ func (p *Pool) Stored(leases []Lease) {
 		if e == nil {
 			continue
 		}
-		if sameVersion(e.lease, l) {
-			e.unstored, e.stored = false, nil
+		if e.sameVersion(l) {
+			p.setStored(e, false, nil)
 		} else {
 			c := clone(l)
-			e.stored = &c
+			p.setStored(e, true, &c)
 		}
 	}
 }
@@ -593,11 +580,11 @@ func (p *Pool) Revert(leases []Lease) {
 		e := p.unstoredEntry(l)
 		switch {
 		case e == nil:
-		case e.stored == nil:
+		case p.stored[e.idx] == nil:
 			p.remove(e)
 		default:
-			e.lease, e.until = *e.stored, e.stored.ValidUntil
-			e.unstored, e.stored = false, nil
+			p.fill(e, *p.stored[e.idx], bound, nanos(p.stored[e.idx].ValidUntil))
+			p.setStored(e, false, nil)
 		}
 	}
 }
@@ -605,17 +592,22 @@ func (p *Pool) Revert(leases []Lease) {
 // unstoredEntry is the binding of l's client IA on l's address, if storage
 // has yet to confirm it.
 func (p *Pool) unstoredEntry(l Lease) *entry {
-	e := p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
-	if e == nil || e.state != bound || !e.unstored || e.lease.Address != l.Address.WithZone("") {
+	e := p.client(keyOf(l.Kind, l.DUID, l.IAID))
+	if e == nil || e.state != bound || !e.unstored || e.address() != l.Address.WithZone("") {
 		return nil
 	}
 	return e
 }
 
-// sameVersion reports whether a and b are one outcome of Bind or Renew:
-// each stamps the lease with the time of the client's message.
-func sameVersion(a, b Lease) bool {
-	return a.ValidUntil.Equal(b.ValidUntil) && a.PreferredUntil.Equal(b.PreferredUntil) && a.LastTransaction.Equal(b.LastTransaction)
+// setStored marks e as confirmed by storage or not, and what storage
+// holds of it meanwhile (nil: nothing).
+func (p *Pool) setStored(e *entry, unstored bool, stored *Lease) {
+	e.unstored = unstored
+	if unstored && stored != nil {
+		p.stored[e.idx] = stored
+	} else {
+		delete(p.stored, e.idx)
+	}
 }
 
 // Release ends the client's lease of kind on addr (RFC 8415 section
@@ -623,12 +615,13 @@ func sameVersion(a, b Lease) bool {
 func (p *Pool) Release(kind Kind, duid []byte, iaid uint32, addr netip.Addr) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.byClient[keyOf(kind, duid, iaid)]
-	if e == nil || e.lease.Address != addr.WithZone("") {
+	e := p.client(keyOf(kind, duid, iaid))
+	if e == nil || e.address() != addr.WithZone("") {
 		return Lease{}, false
 	}
+	l, wasBound := p.lease(e), e.state == bound
 	p.remove(e)
-	return clone(e.lease), e.state == bound
+	return l, wasBound
 }
 
 // Decline ends the client's lease on addr because the client found the
@@ -638,13 +631,17 @@ func (p *Pool) Release(kind Kind, duid []byte, iaid uint32, addr netip.Addr) (Le
 func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, until time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.byClient[keyOf(kind, duid, iaid)]
-	if e == nil || e.lease.Address != addr.WithZone("") {
+	e := p.client(keyOf(kind, duid, iaid))
+	if e == nil || e.address() != addr.WithZone("") {
 		return Lease{}, false
 	}
+	l := p.lease(e)
 	p.remove(e)
-	p.byAddr[e.lease.Address] = &entry{lease: Lease{Kind: e.lease.Kind, Address: e.lease.Address}, state: declined, until: until}
-	return clone(e.lease), true
+	q := p.tab.alloc()
+	q.key.kind, q.addr, q.state, q.until = kinds.code(string(l.Kind)), l.Address.As16(), declined, nanos(until)
+	p.schedule(q)
+	p.byAddr[q.addr] = q.idx
+	return l, true
 }
 
 // Lookup returns the client's live lease of kind for the IA as the pool
@@ -652,11 +649,11 @@ func (p *Pool) Decline(kind Kind, duid []byte, iaid uint32, addr netip.Addr, unt
 func (p *Pool) Lookup(kind Kind, duid []byte, iaid uint32, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.byClient[keyOf(kind, duid, iaid)]
-	if e == nil || e.state != bound || !now.Before(e.until) {
+	e := p.client(keyOf(kind, duid, iaid))
+	if e == nil || e.state != bound || e.ended(now) {
 		return Lease{}, false
 	}
-	return clone(e.lease), true
+	return p.lease(e), true
 }
 
 // LookupAddress returns the live lease on addr, or of the delegated
@@ -665,35 +662,47 @@ func (p *Pool) LookupAddress(addr netip.Addr, now time.Time) (Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	addr = addr.WithZone("")
-	e := p.byAddr[addr]
-	if e == nil && p.pd.bits < 128 && addr.Is6() {
-		e = p.byAddr[netip.PrefixFrom(addr, p.pd.bits).Masked().Addr()]
-		if e != nil && (e.lease.Kind != PD || !e.lease.Prefix().Contains(addr)) {
+	if !addr.Is6() {
+		return Lease{}, false
+	}
+	e := p.at(addr.As16())
+	if e == nil && p.pd.bits < 128 {
+		e = p.at(netip.PrefixFrom(addr, p.pd.bits).Masked().Addr().As16())
+		if e != nil && (Kind(kinds.name(e.key.kind)) != PD || !netip.PrefixFrom(e.address(), int(e.plen)).Contains(addr)) {
 			e = nil
 		}
 	}
 	if e == nil {
 		return Lease{}, false
 	}
-	l, ok := e.live(now)
+	l, ok := p.live(e, now)
 	if !ok {
 		return Lease{}, false
 	}
 	return clone(*l), true
 }
 
+// Count is how many live leases the pool holds.
+func (p *Pool) Count(now time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for e := range p.entries() {
+		if e.state == bound && !e.ended(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // LookupClient returns the client's live leases of every kind as storage
-// holds them, sorted by address, for RFC 5007 leasequery. It walks every entry: leasequeries are
-// rare, and an index by DUID alone would cost every lease a second entry.
+// holds them, sorted by address, for RFC 5007 leasequery.
 func (p *Pool) LookupClient(duid []byte, now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
-	for k, e := range p.byClient {
-		if k.duid != string(duid) {
-			continue
-		}
-		if l, ok := e.live(now); ok {
+	for e := range p.chain(keyOf(NA, duid, 0)) {
+		if l, ok := p.live(e, now); ok {
 			out = append(out, clone(*l))
 		}
 	}
@@ -708,8 +717,8 @@ func (p *Pool) List(now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Lease
-	for _, e := range p.byAddr {
-		if l, ok := e.live(now); ok {
+	for e := range p.entries() {
+		if l, ok := p.live(e, now); ok {
 			out = append(out, clone(*l))
 		}
 	}
@@ -725,19 +734,24 @@ func (p *Pool) List(now time.Time) []Lease {
 func (p *Pool) ListAfter(after netip.Addr, limit int, now time.Time) []Lease {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	page := keyset.New[netip.Addr, *entry](limit, netip.Addr.Compare)
-	for a, e := range p.byAddr {
-		if after.IsValid() && a.Compare(after) <= 0 || page.Full() && a.Compare(page.Max()) >= 0 {
+	var from [16]byte
+	if after.IsValid() {
+		from = after.As16()
+	}
+	cmp := func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) }
+	page := keyset.New[[16]byte, *entry](limit, cmp)
+	for a, i := range p.byAddr {
+		if after.IsValid() && cmp(a, from) <= 0 || page.Full() && cmp(a, page.Max()) >= 0 {
 			continue
 		}
-		if e.state == bound && now.Before(e.until) {
+		if e := p.tab.at(i); e.state == bound && !e.ended(now) {
 			page.Offer(a, e)
 		}
 	}
 	addrs, entries := page.Sorted()
 	out := make([]Lease, len(addrs))
 	for i, a := range addrs {
-		out[i] = clone(entries[a].lease)
+		out[i] = p.lease(entries[a])
 	}
 	return out
 }
@@ -749,15 +763,16 @@ func (p *Pool) Live(now time.Time) iter.Seq[Lease] {
 	return func(yield func(Lease) bool) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for _, e := range p.byAddr {
-			if e.state == bound && now.Before(e.until) && !yield(e.lease) {
+		for e := range p.entries() {
+			if e.state == bound && !e.ended(now) && !yield(p.view(e)) {
 				return
 			}
 		}
 	}
 }
 
-// Load adds leases read from storage at startup. It skips, and returns so the
+// Load adds leases read from storage at startup; it keeps nothing of
+// them, so they may be views (DecodeView) of storage's memory. It skips, and returns so the
 // caller can delete them from storage, leases of an unknown kind, leases
 // that have expired, lie outside their kind's ranges or on an excluded or
 // reserved address, and the older of two leases that claim the same address
@@ -769,11 +784,11 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 		l.Address = l.Address.WithZone("")
 		l.Kind = kindOf(l.Kind)
 		if !l.Kind.valid() || l.Expired(now) || !p.fits(l) || p.space(l.Kind).reserved(l.Address) {
-			dropped = append(dropped, clone(l))
+			dropped = append(dropped, own(l))
 			continue
 		}
 		keep := true
-		byAddr, byClient := p.byAddr[l.Address], p.byClient[keyOf(l.Kind, l.DUID, l.IAID)]
+		byAddr, byClient := p.at(l.Address.As16()), p.client(keyOf(l.Kind, l.DUID, l.IAID))
 		if byClient == byAddr {
 			byClient = nil
 		}
@@ -781,21 +796,20 @@ func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
 			if old == nil || !keep {
 				continue
 			}
-			if !old.lease.ValidUntil.Before(l.ValidUntil) {
+			if old.valid >= nanos(l.ValidUntil) {
 				keep = false
 				continue
 			}
 			if old.state == bound {
-				dropped = append(dropped, clone(old.lease))
+				dropped = append(dropped, p.lease(old))
 			}
 			p.remove(old)
 		}
 		if !keep {
-			dropped = append(dropped, clone(l))
+			dropped = append(dropped, own(l))
 			continue
 		}
-		l = clone(l)
-		p.install(&entry{lease: l, state: bound, until: l.ValidUntil})
+		p.insert(p.newEntry(l, bound, nanos(l.ValidUntil)))
 	}
 	return dropped
 }
@@ -811,22 +825,56 @@ func (p *Pool) Expire(now time.Time) []Lease {
 	for _, l := range p.dropped {
 		// The store deletes by address: an address bound again since it was
 		// dropped must not lose its new record.
-		if e, ok := p.byAddr[l.Address]; ok && e.state == bound {
+		if e := p.at(l.Address.As16()); e != nil && e.state == bound {
 			continue
 		}
 		gone = append(gone, l)
 	}
 	p.dropped = nil
-	for _, e := range p.byAddr {
-		if now.Before(e.until) {
+	last := now.UnixNano() / dueStep
+	for step, places := range p.due {
+		if step > last {
 			continue
 		}
-		if e.state == bound {
-			gone = append(gone, clone(e.lease))
+		var keep []uint32
+		for _, i := range places {
+			e := p.tab.at(i)
+			switch {
+			case e.state == 0 || !e.ended(now) && e.until/dueStep != step:
+				// Freed, or ends later and is due then.
+			case !e.ended(now):
+				keep = append(keep, i)
+			default:
+				if e.state == bound {
+					gone = append(gone, p.lease(e))
+				}
+				p.remove(e)
+			}
 		}
-		p.remove(e)
+		if keep != nil {
+			p.due[step] = keep
+		} else {
+			delete(p.due, step)
+		}
 	}
 	return gone
+}
+
+// dueStep is the span of end times (ns) that share a list in Pool.due.
+const dueStep = int64(10 * time.Second)
+
+// schedule notes when e ends, for Expire.
+func (p *Pool) schedule(e *entry) {
+	step := e.until / dueStep
+	p.due[step] = append(p.due[step], e.idx)
+}
+
+// own is a copy of l that shares no memory with it, strings included.
+func own(l Lease) Lease {
+	l = clone(l)
+	l.Kind = Kind(strings.Clone(string(l.Kind)))
+	l.UserClass, l.HardwareAddr, l.HardwareAddrSource = strings.Clone(l.UserClass), strings.Clone(l.HardwareAddr), strings.Clone(l.HardwareAddrSource)
+	return l
 }
 
 func clone(l Lease) Lease {

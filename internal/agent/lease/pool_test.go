@@ -517,8 +517,8 @@ func TestOffersBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if p.offers.Len() != MaxOffers || len(p.byAddr) != MaxOffers+1 || len(p.byClient) != MaxOffers+1 {
-		t.Fatalf("%d offers, %d entries by address, %d by client; want %d offers and the lease", p.offers.Len(), len(p.byAddr), len(p.byClient), MaxOffers)
+	if p.offers.Len() != MaxOffers || len(p.byAddr) != MaxOffers+1 || len(p.byDUID) != MaxOffers+1 {
+		t.Fatalf("%d offers, %d entries by address, %d by client; want %d offers and the lease", p.offers.Len(), len(p.byAddr), len(p.byDUID), MaxOffers)
 	}
 	if l, ok := p.Lookup(NA, duid(0), 0, t0); !ok || l.Address != held.Address {
 		t.Fatal("the bound lease was withdrawn with the offers")

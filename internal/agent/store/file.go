@@ -207,6 +207,25 @@ func writeAtomic(path string, fill func(*os.File) error) error {
 	return err
 }
 
+// snapshotTx is the transaction id the snapshot in dir was taken at and
+// its size, -1 when there is none or it cannot be read.
+func snapshotTx(dir string) (int, int64) {
+	f, err := os.Open(filepath.Join(dir, SnapshotName))
+	if err != nil {
+		return -1, 0
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return -1, 0
+	}
+	c := &fileChecker{r: f, size: info.Size()}
+	if c.readMeta() != nil {
+		return -1, 0
+	}
+	return int(c.meta.txid), info.Size()
+}
+
 // LastTx is the id of the last committed transaction: a snapshot taken at
 // an equal id holds everything.
 func (s *Store) LastTx() int {
@@ -408,7 +427,8 @@ func (s *Store) updateConfig(fn func(*bolt.Tx) error) error {
 	return nil
 }
 
-// KeepSnapshots writes a snapshot now, after each configuration change,
+// KeepSnapshots writes a snapshot now (unless the snapshot already holds
+// the file as it is, as after a clean stop), after each configuration change,
 // every period if leases changed since the last one, and once more when
 // ctx ends, until then. A failed snapshot is reported to failed and tried
 // again at the next occasion.
@@ -421,7 +441,16 @@ func (s *Store) KeepSnapshots(ctx context.Context, every time.Duration, failed f
 	for _, tmp := range tmps {
 		_ = os.Remove(tmp)
 	}
+	// A snapshot of the file as it is already exists when the agent
+	// stopped cleanly: copying a large state file again at every start
+	// would only slow the start.
 	taken := -1
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if id, size := snapshotTx(filepath.Dir(s.db.Path())); id == tx.ID() && size == tx.Size() {
+			taken = id
+		}
+		return nil
+	})
 	take := func() {
 		last := s.LastTx()
 		if last == taken {

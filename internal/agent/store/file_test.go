@@ -386,3 +386,49 @@ func FuzzCheckFile(f *testing.F) {
 		_ = openAndRead(t, dir, Options{NoSync: true})
 	})
 }
+
+// TestRestartKeepsAnUnchangedSnapshot: reopening a file a clean stop left
+// snapshotted writes nothing, so the start copies no large file again;
+// a change after the start is snapshotted as before.
+func TestRestartKeepsAnUnchangedSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	snapshots := func(s *Store, change func()) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			s.KeepSnapshots(ctx, time.Hour, func(err error) { t.Error(err) })
+			close(done)
+		}()
+		if change != nil {
+			change()
+		}
+		cancel()
+		<-done
+	}
+	s, err := Open(dir)
+	must(t, err)
+	snapshots(s, func() { must(t, s.PutBootServer(&netbootv1.BootServer{Name: "lab", Interface: "eth0"})) })
+	last := s.LastTx()
+	must(t, s.Close())
+	path := filepath.Join(dir, SnapshotName)
+	before, err := os.Stat(path)
+	must(t, err)
+
+	s, err = Open(dir)
+	must(t, err)
+	defer s.Close()
+	if s.LastTx() != last {
+		t.Errorf("opening an up-to-date file wrote transaction %d (last was %d)", s.LastTx(), last)
+	}
+	snapshots(s, nil)
+	if after, err := os.Stat(path); err != nil || !os.SameFile(before, after) {
+		t.Errorf("the unchanged state was snapshotted again at start (%v)", err)
+	}
+	snapshots(s, func() {
+		must(t, s.Leases("lab").PutLeases([]lease.Lease{{Address: netip.MustParseAddr("2001:db8::1"), DUID: []byte{1}}}, nil))
+	})
+	if r := checkOne(path); r.Err != nil || r.Objects["lease"] != 1 {
+		t.Fatalf("snapshot after a change = %+v, want 1 lease", r)
+	}
+}

@@ -4,14 +4,15 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -114,6 +115,9 @@ func OpenWith(dir string, o Options) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) migrate() error {
+	if s.current() {
+		return nil
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -129,7 +133,7 @@ func (s *Store) migrate() error {
 			return fmt.Errorf("state written by a newer agent (schema %d, this agent knows %d): upgrade the agent", version, SchemaVersion)
 		}
 		// Version 0 is an empty file; later versions add their steps here.
-		for _, name := range [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, bucketLeases} {
+		for _, name := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -137,6 +141,25 @@ func (s *Store) migrate() error {
 		v, _ := json.Marshal(SchemaVersion)
 		return meta.Put(keySchemaVersion, v)
 	})
+}
+
+// buckets are the top-level buckets of the current schema.
+var buckets = [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, bucketLeases}
+
+// current reports whether the file already has the current schema and
+// every bucket, so that opening it need not write (and a snapshot of it
+// stays current).
+func (s *Store) current() bool {
+	ok := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || string(meta.Get(keySchemaVersion)) != strconv.Itoa(SchemaVersion) {
+			return nil
+		}
+		ok = !slices.ContainsFunc(buckets, func(name []byte) bool { return tx.Bucket(name) == nil })
+		return nil
+	})
+	return ok
 }
 
 // Kind is a bucket of named API objects stored as protobuf.
@@ -281,11 +304,30 @@ type Leases struct {
 	bucket []byte
 
 	mu sync.Mutex // guards keys and serializes PutLeases
-	// keys is the record key of each address's lease, learned by a scan on
-	// first use. It is checked against the record before a delete, and
-	// learned again if it is stale (the bucket was deleted with its boot
-	// server).
-	keys map[netip.Addr][]byte
+	// keys is the record key of each address's lease (see keyOf), learned
+	// by Load or by a scan on first use. It is checked against the record
+	// before a delete, and learned again if it is stale (the bucket was
+	// deleted with its boot server). Plain numbers by plain addresses: a
+	// million of them take tens of MB and nothing for the garbage collector
+	// to scan.
+	keys map[[16]byte]uint64
+}
+
+// keyOf is the record key of a's lease from its index entry: its sequence
+// number, or (0) the address itself for a schema 1 record.
+func keyOf(a [16]byte, seq uint64) []byte {
+	if seq == 0 {
+		return a[:]
+	}
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// seqOf is the index entry of record key k.
+func seqOf(k []byte) uint64 {
+	if len(k) == 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	return 0
 }
 
 // errNoAddress refuses a lease without a plain IPv6 address (no zone):
@@ -314,7 +356,7 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	// The index changes with the transaction and is thrown away if it
-	// fails, to be learned again.
+	// fails, to be learned again. A nil key is a deleted record.
 	var changed map[netip.Addr][]byte
 	err := ls.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bucketLeases).CreateBucketIfNotExists(ls.bucket)
@@ -354,9 +396,9 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	}
 	for a, key := range changed {
 		if key == nil {
-			delete(ls.keys, a)
+			delete(ls.keys, a.As16())
 		} else {
-			ls.keys[a] = key
+			ls.keys[a.As16()] = seqOf(key)
 		}
 	}
 	return nil
@@ -367,18 +409,27 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 func (ls *Leases) deleteRecord(b *bolt.Bucket, a netip.Addr, changed map[netip.Addr][]byte) error {
 	key, ok := changed[a]
 	if !ok {
-		key = ls.keys[a]
+		key = ls.indexed(a)
 	}
 	if key != nil && !recordOf(b, key, a) {
 		ls.keys = scanKeys(b)
 		clear(changed) // the scan sees this transaction's writes
-		key = ls.keys[a]
+		key = ls.indexed(a)
 	}
 	changed[a] = nil
 	if key == nil {
 		return nil
 	}
 	return b.Delete(key)
+}
+
+// indexed is the record key of a's lease in keys, nil for none.
+func (ls *Leases) indexed(a netip.Addr) []byte {
+	seq, ok := ls.keys[a.As16()]
+	if !ok {
+		return nil
+	}
+	return keyOf(a.As16(), seq)
 }
 
 // recordOf says whether b's record under key is a lease of address a.
@@ -411,11 +462,11 @@ func recordJSON(key, v []byte) []byte {
 }
 
 // scanKeys indexes b's records by address.
-func scanKeys(b *bolt.Bucket) map[netip.Addr][]byte {
-	keys := make(map[netip.Addr][]byte)
+func scanKeys(b *bolt.Bucket) map[[16]byte]uint64 {
+	keys := make(map[[16]byte]uint64)
 	_ = b.ForEach(func(k, v []byte) error {
 		if a, ok := recordAddr(k, v); ok {
-			keys[a] = bytes.Clone(k)
+			keys[a.As16()] = seqOf(k)
 		}
 		return nil
 	})
@@ -425,23 +476,107 @@ func scanKeys(b *bolt.Bucket) map[netip.Addr][]byte {
 // Leases returns every stored lease, sorted by address.
 func (ls *Leases) Leases() ([]lease.Lease, error) {
 	var out []lease.Lease
+	err := ls.scan(lease.Decode, func(l lease.Lease) error {
+		out = append(out, l)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
+	return out, err
+}
+
+// Load calls each with every stored lease, in no particular order, and
+// learns the index of their records on the way, so that a server loading
+// a million leases at start neither holds them all at once nor scans them
+// again at its first write. Each lease is a view of the state file's
+// memory (lease.DecodeView), valid only during the call: each copies what
+// it keeps.
+func (ls *Leases) Load(each func(lease.Lease) error) error {
+	return ls.scan(lease.DecodeView, each)
+}
+
+// dropEvery is how many records scan reads between letting go of the
+// file's pages (dropResident), so a scan never holds much of the file.
+const dropEvery = 1 << 16
+
+// scan decodes every record with decode and calls each, learning the index.
+// One goroutine walks and decodes the records, a batch ahead, while this
+// one hands them to each, so loading a million leases uses two cores.
+func (ls *Leases) scan(decode func([]byte, *lease.Lease) error, each func(lease.Lease) error) error {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	keys := make(map[[16]byte]uint64)
 	err := ls.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLeases).Bucket(ls.bucket)
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			var l lease.Lease
-			if err := json.Unmarshal(recordJSON(k, v), &l); err != nil {
-				return fmt.Errorf("decoding lease: %w", err)
+		defer dropResident(ls.db, tx)
+		// Two batches take turns; a batch's leases, and the memory
+		// DecodeView reuses in each, are the decoder's again once each
+		// has seen them.
+		free, full, stop := make(chan []lease.Lease, 2), make(chan []lease.Lease, 2), make(chan struct{})
+		free <- make([]lease.Lease, scanBatch)
+		free <- make([]lease.Lease, scanBatch)
+		var walkErr error
+		go func() {
+			defer close(full)
+			var batch []lease.Lease
+			n, records := 0, 0
+			walkErr = b.ForEach(func(k, v []byte) error {
+				if records++; records%dropEvery == 0 {
+					dropResident(ls.db, tx)
+				}
+				if a, ok := recordAddr(k, v); ok {
+					keys[a.As16()] = seqOf(k)
+				}
+				if batch == nil {
+					select {
+					case batch = <-free:
+					case <-stop:
+						return errStopped
+					}
+				}
+				if err := decode(recordJSON(k, v), &batch[n]); err != nil {
+					return fmt.Errorf("decoding lease: %w", err)
+				}
+				if n++; n == len(batch) {
+					full <- batch
+					batch, n = nil, 0
+				}
+				return nil
+			})
+			if n > 0 {
+				full <- batch[:n]
 			}
-			out = append(out, l)
-			return nil
-		})
+		}()
+		var eachErr error
+		for batch := range full {
+			for _, l := range batch {
+				if eachErr != nil {
+					break
+				}
+				if eachErr = each(l); eachErr != nil {
+					close(stop)
+				}
+			}
+			free <- batch[:cap(batch)]
+		}
+		if eachErr != nil {
+			return eachErr
+		}
+		return walkErr
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
-	return out, err
+	if err == nil {
+		ls.keys = keys
+	}
+	return err
 }
+
+// scanBatch is how many records scan decodes ahead.
+const scanBatch = 1024
+
+// errStopped ends a scan whose caller gave up.
+var errStopped = errors.New("scan stopped")
 
 // LeasesAfter returns, sorted by address, the first limit stored leases
 // whose address is above after (from the lowest when after is invalid),
@@ -467,7 +602,7 @@ func (ls *Leases) LeasesAfter(after netip.Addr, limit int) ([]lease.Lease, error
 		addrs, keys := page.Sorted()
 		for _, a := range addrs {
 			var l lease.Lease
-			if err := json.Unmarshal(recordJSON(keys[a], b.Get(keys[a])), &l); err != nil {
+			if err := lease.Decode(recordJSON(keys[a], b.Get(keys[a])), &l); err != nil {
 				return fmt.Errorf("decoding lease of %s: %w", a, err)
 			}
 			out = append(out, l)

@@ -48,6 +48,8 @@ func TestBenchmarks(t *testing.T) {
 		newTFTPBench(runs, p),
 		newHTTPBench(runs, p),
 		newBootBench(boots),
+		newMillionBench(envInt(t, "NETBOOT_BENCH_MILLION_RUNS", 1), envInt(t, "NETBOOT_BENCH_LEASES", 1_000_000)),
+		newSoakBench(envDuration(t, "NETBOOT_BENCH_SOAK", 30*time.Minute)),
 	}
 	var names, cases []string
 	for _, b := range benches {
@@ -149,6 +151,20 @@ func envInts(t *testing.T, key string, def []int) []int {
 		ns = append(ns, n)
 	}
 	return ns
+}
+
+// envDuration reads a positive duration, e.g. NETBOOT_BENCH_SOAK=5m.
+func envDuration(t *testing.T, key string, def time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a positive duration such as 5m", key, v)
+	}
+	return d
 }
 
 func envInt(t *testing.T, key string, def int) int {

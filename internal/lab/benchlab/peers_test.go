@@ -140,7 +140,7 @@ type agent struct {
 
 func startAgent(t *testing.T, lab *testlab.Lab, stateDir string, extraArgs ...string) (*agent, error) {
 	t.Helper()
-	argv := append([]string{testlab.Binary(t), "agent", "--state-dir", stateDir}, extraArgs...)
+	argv := append([]string{agentBinary(t), "agent", "--state-dir", stateDir}, extraArgs...)
 	// NETBOOT_BENCH_AGENT_ENV adds to the agent's environment, e.g.
 	// "GOGC=100 GOMAXPROCS=1", to try runtime settings.
 	env := strings.Fields(os.Getenv("NETBOOT_BENCH_AGENT_ENV"))
@@ -174,6 +174,15 @@ func startAgent(t *testing.T, lab *testlab.Lab, stateDir string, extraArgs ...st
 	a := &agent{daemon: d, conn: conn}
 	t.Cleanup(func() { conn.Close() })
 	return a, nil
+}
+
+// agentBinary is the agent measured: this tree's, or the build named by
+// NETBOOT_BENCH_AGENT_BINARY, to compare with an earlier version.
+func agentBinary(t *testing.T) string {
+	if bin := os.Getenv("NETBOOT_BENCH_AGENT_BINARY"); bin != "" {
+		return bin
+	}
+	return testlab.Binary(t)
 }
 
 // serve configures the lab's link on the agent and waits until it serves.

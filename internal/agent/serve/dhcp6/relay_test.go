@@ -340,9 +340,14 @@ func TestRelayedLeasesLoadPerLink(t *testing.T) {
 		cid, _ := batchClient(int(netip.MustParseAddr(a).As16()[15]))
 		return lease.Lease{Kind: lease.NA, Address: netip.MustParseAddr(a), DUID: cid.ToBytes(), IAID: 1, ValidUntil: t0.Add(time.Hour), PreferredUntil: t0.Add(time.Hour)}
 	}
-	stored := []lease.Lease{mk("2001:db8:1::101"), mk("2001:db8:10::102"), mk("2001:db8:20::103"), mk("2001:db8:30::104")}
+	stored := newMemStore()
+	if err := stored.PutLeases([]lease.Lease{mk("2001:db8:1::101"), mk("2001:db8:10::102"), mk("2001:db8:20::103"), mk("2001:db8:30::104")}, nil); err != nil {
+		t.Fatal(err)
+	}
 	var stale batch
-	srv.loadLeases(stored, &stale)
+	if err := srv.loadLeases(stored, &stale); err != nil {
+		t.Fatal(err)
+	}
 	if _, gone := stale.writes[netip.MustParseAddr("2001:db8:30::104")]; len(stale.writes) != 1 || !gone {
 		t.Errorf("deleted %v, want only the lease in no range", stale.writes)
 	}

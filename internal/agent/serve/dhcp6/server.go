@@ -188,17 +188,15 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 	s := &Server{link: l, conn: conn, logger: logger, now: time.Now, overlapFrom: overlapFrom, pacer: newPacer(),
 		ifaceOOB: (&ipv6.ControlMessage{IfIndex: l.ifi.Index}).Marshal()}
 	s.h = newHandler(l.duid, cfg, pool, store, logger)
-	stored, err := store.Leases()
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("starting DHCPv6 server on %s: loading leases: %w", l.ifi.Name, err)
-	}
 	var stale batch
 	if err := s.applyRelayedLinks(cfg, false); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("starting DHCPv6 server on %s: %w", l.ifi.Name, err)
 	}
-	s.loadLeases(stored, &stale)
+	if err := s.loadLeases(store, &stale); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("starting DHCPv6 server on %s: loading leases: %w", l.ifi.Name, err)
+	}
 	if err := s.h.persist(&stale); err != nil {
 		// Only stale records stay; the next Start drops them again.
 		logger.Warn("deleting leases that expired or lie outside the ranges from storage", "leases", len(stale.writes), "error", err)
@@ -209,7 +207,7 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 		conn.Close()
 	})
 	s.wg.Go(func() { s.serve(ctx) })
-	logger.Info("DHCPv6 server started", append([]any{"server_duid", fmt.Sprintf("%x", l.duid.ToBytes()), "leases", len(pool.List(s.now()))}, configAttrs(cfg)...)...)
+	logger.Info("DHCPv6 server started", append([]any{"server_duid", fmt.Sprintf("%x", l.duid.ToBytes()), "leases", pool.Count(s.now())}, configAttrs(cfg)...)...)
 	warnBootAddr(logger, cfg)
 	return s, nil
 }
@@ -319,17 +317,31 @@ func (s *Server) LiveLeases() iter.Seq[lease.Lease] {
 	}
 }
 
+// leaseLoader is a LeaseStore that can hand over its leases one at a time
+// (store.Leases), each a view valid during the call, so a million need not
+// be held at once while loading.
+type leaseLoader interface {
+	Load(each func(lease.Lease) error) error
+}
+
 // loadLeases hands each stored lease to the pool of its link, and records
 // in stale the deletion of those no pool takes (expired, or in no range).
-func (s *Server) loadLeases(stored []lease.Lease, stale *batch) {
-	byLink := map[*handler][]lease.Lease{}
+func (s *Server) loadLeases(store LeaseStore, stale *batch) error {
+	now := s.now()
+	one := make([]lease.Lease, 1)
+	add := func(l lease.Lease) error {
+		one[0] = l
+		stale.forget(s.leaseHandler(l).pool.Load(one, now))
+		return nil
+	}
+	if loader, ok := store.(leaseLoader); ok {
+		return loader.Load(add)
+	}
+	stored, err := store.Leases()
 	for _, l := range stored {
-		h := s.leaseHandler(l)
-		byLink[h] = append(byLink[h], l)
+		_ = add(l)
 	}
-	for h := range s.handlers() {
-		stale.forget(h.pool.Load(byLink[h], s.now()))
-	}
+	return err
 }
 
 // leaseHandler is the handler whose pool a stored lease belongs to: the
