@@ -22,11 +22,16 @@ const (
 // arm64Chain is where scripts/arm64-chain.sh unpacked Debian's arm64
 // shim, GRUB, kernel and busybox: $NETBOOT_ARM64_CHAIN, else the
 // repository's .lab/arm64.
-func arm64Chain(t *testing.T) (shim, grub, kernel, busybox string) {
+func arm64Chain(t *testing.T) (dir, shim, grub, kernel, busybox string) {
 	t.Helper()
-	dir := os.Getenv("NETBOOT_ARM64_CHAIN")
+	dir = os.Getenv("NETBOOT_ARM64_CHAIN")
 	if dir == "" {
 		dir = filepath.Join("..", "..", ".lab", "arm64")
+	}
+	// The agent takes artifacts from absolute paths only.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	kernels, _ := filepath.Glob(filepath.Join(dir, "boot", "vmlinuz-*-arm64"))
 	if len(kernels) == 0 {
@@ -36,7 +41,7 @@ func arm64Chain(t *testing.T) (shim, grub, kernel, busybox string) {
 	grub = filepath.Join(dir, "usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed")
 	busybox = filepath.Join(dir, "bin/busybox")
 	requireFiles(t, shim, grub, busybox, arm64Code, arm64Vars)
-	return shim, grub, kernels[len(kernels)-1], busybox
+	return dir, shim, grub, kernels[len(kernels)-1], busybox
 }
 
 // TestQEMUARM64ShimGrubKernel boots AAVMF with Secure Boot on in
@@ -47,13 +52,14 @@ func arm64Chain(t *testing.T) (shim, grub, kernel, busybox string) {
 // kernel and a marker initramfs.
 func TestQEMUARM64ShimGrubKernel(t *testing.T) {
 	testlab.RequireRoot(t, "qemu-system-aarch64")
-	shim, grub, kernel, busybox := arm64Chain(t)
+	chain, shim, grub, kernel, busybox := arm64Chain(t)
 	t.Parallel()
 	const marker = "NETBOOT-ARM64-OK"
 	lab := testlab.New(t)
 	tap := lab.AttachTap(t)
 	stateDir := t.TempDir()
-	agent := lab.StartAgent(t, stateDir)
+	// The chain's files are published from where the script unpacked them.
+	agent := lab.StartAgent(t, stateDir, "--artifact-path", chain)
 	conn := connect(t, stateDir)
 	bs := labBootServer(lab, "stateful")
 	bs.Boot = &netbootv1.Boot{TftpEnabled: true, HttpEnabled: true,
