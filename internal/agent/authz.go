@@ -42,6 +42,8 @@ var readMethods = map[string]bool{
 	netbootv1.Agent_WatchEvents_FullMethodName:       true,
 	netbootv1.Agent_ListHosts_FullMethodName:         true,
 	netbootv1.Agent_ListOperations_FullMethodName:    true,
+	netbootv1.Agent_GetMachine_FullMethodName:        true,
+	netbootv1.Agent_ListMachines_FullMethodName:      true,
 	healthpb.Health_Check_FullMethodName:             true,
 	healthpb.Health_List_FullMethodName:              true,
 	healthpb.Health_Watch_FullMethodName:             true,
@@ -59,6 +61,8 @@ var changeMethods = map[string]bool{
 	netbootv1.Agent_DeleteBootMenu_FullMethodName:     true,
 	netbootv1.Agent_PutNFSRootImage_FullMethodName:    true,
 	netbootv1.Agent_DeleteNFSRootImage_FullMethodName: true,
+	netbootv1.Agent_PutMachine_FullMethodName:         true,
+	netbootv1.Agent_DeleteMachine_FullMethodName:      true,
 	// A probe sends traffic on the served links: an operator's act, not a read.
 	netbootv1.Agent_ProbeOtherServers_FullMethodName: true,
 }

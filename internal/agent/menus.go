@@ -21,7 +21,7 @@ import (
 // loadCatalog reads the stored entries and menus into the catalog that
 // every boot server renders its scripts from.
 func (s *service) loadCatalog() error {
-	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Updated: time.Now()}
+	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Machines: map[string]config.Machine{}, Updated: time.Now()}
 	err := s.store.List(store.BootEntries, func(name string, data []byte) error {
 		pb := &netbootv1.BootEntry{}
 		if err := proto.Unmarshal(data, pb); err != nil {
@@ -44,6 +44,9 @@ func (s *service) loadCatalog() error {
 	if err != nil {
 		return err
 	}
+	if err := s.loadMachines(c); err != nil {
+		return err
+	}
 	s.catalog.Store(c)
 	return nil
 }
@@ -52,7 +55,7 @@ func (s *service) loadCatalog() error {
 // it only once the change is stored, so renders never see half a change.
 func (s *service) nextCatalog() *menu.Catalog {
 	cur := s.catalog.Load()
-	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Updated: time.Now()}
+	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Machines: maps.Clone(cur.Machines), Updated: time.Now()}
 }
 
 func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryRequest) (*netbootv1.BootEntry, error) {
@@ -168,6 +171,9 @@ func (s *service) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMen
 				return nil, status.Errorf(codes.FailedPrecondition, "boot menu %q is item %d of boot menu %q; remove it from that menu first", name, i, m)
 			}
 		}
+	}
+	if m := machineBooting(next, name); m != "" {
+		return nil, status.Errorf(codes.FailedPrecondition, "boot menu %q is the menu of machine %q; change the machine's menu first", name, m)
 	}
 	delete(next.Menus, name)
 	if err := s.store.Delete(store.BootMenus, name); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -12,6 +12,7 @@ package menu
 import (
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -119,6 +120,9 @@ type Menu struct {
 type Catalog struct {
 	Entries map[string]Entry
 	Menus   map[string]Menu
+	// Machines are the agent's machines by name: a machine's Menu comes
+	// before every menu's match.
+	Machines map[string]config.Machine
 	// Updated is when the catalog last changed: the served scripts'
 	// modification time (zero: none).
 	Updated time.Time

@@ -560,6 +560,9 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 		menus = append(menus, catalog.Menus[n])
 	}
 	m, reason := Select(menus, bootServer, h)
+	if mm, name := catalog.MachineMenu(h); mm != nil {
+		m, reason = mm, fmt.Sprintf("machine %q boots menu %q", name, mm.Name)
+	}
 	if m == nil && grub {
 		return renderGrubNoMatch(bootServer, reason, h), "", reason, nil
 	}

@@ -1,10 +1,11 @@
 package menu
 
 import (
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 )
 
 // Host is what an iPXE client says about itself in the menu URL start.ipxe
@@ -33,50 +34,11 @@ func (h Host) String() string {
 
 // NormalizeMAC turns an Ethernet MAC address written with ':' or '-'
 // separators, in any case, into lowercase colon form ("52:54:00:12:34:56").
-func NormalizeMAC(s string) (string, bool) {
-	if len(s) != 17 {
-		return "", false
-	}
-	sep := s[2]
-	if sep != ':' && sep != '-' {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 0; i < 6; i++ {
-		pair := s[3*i : 3*i+2]
-		if _, err := hex.DecodeString(pair); err != nil {
-			return "", false
-		}
-		if i < 5 && s[3*i+2] != sep {
-			return "", false
-		}
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(strings.ToLower(pair))
-	}
-	return b.String(), true
-}
+func NormalizeMAC(s string) (string, bool) { return config.NormalizeMAC(s) }
 
 // NormalizeUUID turns a UUID written with or without hyphens, in any case,
 // into the lowercase 8-4-4-4-12 form iPXE's ${uuid} uses.
-func NormalizeUUID(s string) (string, bool) {
-	plain := s
-	if len(s) == 36 {
-		if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-			return "", false
-		}
-		plain = s[:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
-	}
-	if len(plain) != 32 {
-		return "", false
-	}
-	if _, err := hex.DecodeString(plain); err != nil {
-		return "", false
-	}
-	p := strings.ToLower(plain)
-	return p[:8] + "-" + p[8:12] + "-" + p[12:16] + "-" + p[16:20] + "-" + p[20:], true
-}
+func NormalizeUUID(s string) (string, bool) { return config.NormalizeUUID(s) }
 
 // offered reports whether m may be chosen for hosts of bootServer.
 func (m *Menu) offered(bootServer string) bool {

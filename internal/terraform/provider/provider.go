@@ -247,6 +247,7 @@ func (p *netbootProvider) Resources(context.Context) []func() resource.Resource 
 		newBootEntryResource,
 		newBootMenuResource,
 		newNFSRootImageResource,
+		newMachineResource,
 	}
 }
 
@@ -268,6 +269,9 @@ func (p *netbootProvider) ListResources(context.Context) []func() list.ListResou
 		},
 		func() list.ListResource {
 			return &agentObjectList[nfsRootImageModel]{object: nfsRootImageObject, typeSuffix: "_nfs_root_image"}
+		},
+		func() list.ListResource {
+			return &agentObjectList[machineModel]{object: machineObject, typeSuffix: "_machine"}
 		},
 	}
 }

@@ -49,6 +49,10 @@ const (
 	Agent_ListHosts_FullMethodName          = "/netboot.v1.Agent/ListHosts"
 	Agent_ListOperations_FullMethodName     = "/netboot.v1.Agent/ListOperations"
 	Agent_ProbeOtherServers_FullMethodName  = "/netboot.v1.Agent/ProbeOtherServers"
+	Agent_PutMachine_FullMethodName         = "/netboot.v1.Agent/PutMachine"
+	Agent_GetMachine_FullMethodName         = "/netboot.v1.Agent/GetMachine"
+	Agent_ListMachines_FullMethodName       = "/netboot.v1.Agent/ListMachines"
+	Agent_DeleteMachine_FullMethodName      = "/netboot.v1.Agent/DeleteMachine"
 )
 
 // AgentClient is the client API for Agent service.
@@ -108,6 +112,13 @@ type AgentClient interface {
 	// instead of at the next periodic probe, waits for answers and returns
 	// the boot server's state with status.other_servers updated.
 	ProbeOtherServers(ctx context.Context, in *ProbeOtherServersRequest, opts ...grpc.CallOption) (*BootServerState, error)
+	// Machines are the hosts the agent knows by name: how it recognises
+	// them, their labels and metadata for templates, and the menu they boot.
+	// PutMachine refuses an identifier another machine already has.
+	PutMachine(ctx context.Context, in *PutMachineRequest, opts ...grpc.CallOption) (*Machine, error)
+	GetMachine(ctx context.Context, in *GetMachineRequest, opts ...grpc.CallOption) (*Machine, error)
+	ListMachines(ctx context.Context, in *ListMachinesRequest, opts ...grpc.CallOption) (*ListMachinesResponse, error)
+	DeleteMachine(ctx context.Context, in *DeleteMachineRequest, opts ...grpc.CallOption) (*DeleteMachineResponse, error)
 }
 
 type agentClient struct {
@@ -400,6 +411,46 @@ func (c *agentClient) ProbeOtherServers(ctx context.Context, in *ProbeOtherServe
 	return out, nil
 }
 
+func (c *agentClient) PutMachine(ctx context.Context, in *PutMachineRequest, opts ...grpc.CallOption) (*Machine, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Machine)
+	err := c.cc.Invoke(ctx, Agent_PutMachine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) GetMachine(ctx context.Context, in *GetMachineRequest, opts ...grpc.CallOption) (*Machine, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Machine)
+	err := c.cc.Invoke(ctx, Agent_GetMachine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) ListMachines(ctx context.Context, in *ListMachinesRequest, opts ...grpc.CallOption) (*ListMachinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMachinesResponse)
+	err := c.cc.Invoke(ctx, Agent_ListMachines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) DeleteMachine(ctx context.Context, in *DeleteMachineRequest, opts ...grpc.CallOption) (*DeleteMachineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteMachineResponse)
+	err := c.cc.Invoke(ctx, Agent_DeleteMachine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServer is the server API for Agent service.
 // All implementations must embed UnimplementedAgentServer
 // for forward compatibility.
@@ -457,6 +508,13 @@ type AgentServer interface {
 	// instead of at the next periodic probe, waits for answers and returns
 	// the boot server's state with status.other_servers updated.
 	ProbeOtherServers(context.Context, *ProbeOtherServersRequest) (*BootServerState, error)
+	// Machines are the hosts the agent knows by name: how it recognises
+	// them, their labels and metadata for templates, and the menu they boot.
+	// PutMachine refuses an identifier another machine already has.
+	PutMachine(context.Context, *PutMachineRequest) (*Machine, error)
+	GetMachine(context.Context, *GetMachineRequest) (*Machine, error)
+	ListMachines(context.Context, *ListMachinesRequest) (*ListMachinesResponse, error)
+	DeleteMachine(context.Context, *DeleteMachineRequest) (*DeleteMachineResponse, error)
 	mustEmbedUnimplementedAgentServer()
 }
 
@@ -547,6 +605,18 @@ func (UnimplementedAgentServer) ListOperations(context.Context, *ListOperationsR
 }
 func (UnimplementedAgentServer) ProbeOtherServers(context.Context, *ProbeOtherServersRequest) (*BootServerState, error) {
 	return nil, status.Error(codes.Unimplemented, "method ProbeOtherServers not implemented")
+}
+func (UnimplementedAgentServer) PutMachine(context.Context, *PutMachineRequest) (*Machine, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutMachine not implemented")
+}
+func (UnimplementedAgentServer) GetMachine(context.Context, *GetMachineRequest) (*Machine, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMachine not implemented")
+}
+func (UnimplementedAgentServer) ListMachines(context.Context, *ListMachinesRequest) (*ListMachinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMachines not implemented")
+}
+func (UnimplementedAgentServer) DeleteMachine(context.Context, *DeleteMachineRequest) (*DeleteMachineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMachine not implemented")
 }
 func (UnimplementedAgentServer) mustEmbedUnimplementedAgentServer() {}
 func (UnimplementedAgentServer) testEmbeddedByValue()               {}
@@ -1037,6 +1107,78 @@ func _Agent_ProbeOtherServers_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Agent_PutMachine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutMachineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).PutMachine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_PutMachine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).PutMachine(ctx, req.(*PutMachineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_GetMachine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMachineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).GetMachine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_GetMachine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).GetMachine(ctx, req.(*GetMachineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_ListMachines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMachinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).ListMachines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_ListMachines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).ListMachines(ctx, req.(*ListMachinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_DeleteMachine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteMachineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).DeleteMachine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_DeleteMachine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).DeleteMachine(ctx, req.(*DeleteMachineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Agent_ServiceDesc is the grpc.ServiceDesc for Agent service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1143,6 +1285,22 @@ var Agent_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ProbeOtherServers",
 			Handler:    _Agent_ProbeOtherServers_Handler,
+		},
+		{
+			MethodName: "PutMachine",
+			Handler:    _Agent_PutMachine_Handler,
+		},
+		{
+			MethodName: "GetMachine",
+			Handler:    _Agent_GetMachine_Handler,
+		},
+		{
+			MethodName: "ListMachines",
+			Handler:    _Agent_ListMachines_Handler,
+		},
+		{
+			MethodName: "DeleteMachine",
+			Handler:    _Agent_DeleteMachine_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
