@@ -11,6 +11,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -22,7 +23,7 @@ import (
 
 // loadMachines reads the stored machines into c.
 func (s *service) loadMachines(c *menu.Catalog) error {
-	return s.store.List(store.Machines, func(name string, data []byte) error {
+	err := s.store.List(store.Machines, func(name string, data []byte) error {
 		pb := &netbootv1.Machine{}
 		if err := proto.Unmarshal(data, pb); err != nil {
 			return fmt.Errorf("decoding machine %q: %w", name, err)
@@ -32,6 +33,21 @@ func (s *service) loadMachines(c *menu.Catalog) error {
 			return fmt.Errorf("stored machine %q: %w", name, err)
 		}
 		c.Machines[name] = m
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.store.List(store.MachineConfigs, func(name string, data []byte) error {
+		pb := &netbootv1.MachineConfig{}
+		if err := proto.Unmarshal(data, pb); err != nil {
+			return fmt.Errorf("decoding machine config %q: %w", name, err)
+		}
+		mc, err := machineconfig.FromProto(pb)
+		if err != nil {
+			return fmt.Errorf("stored machine config %q: %w", name, err)
+		}
+		c.Configs[name] = mc
 		return nil
 	})
 }
@@ -56,6 +72,17 @@ func (s *service) PutMachine(_ context.Context, req *netbootv1.PutMachineRequest
 	next := s.nextCatalog()
 	if err := config.CheckMachines(m, next.Machines); err != nil {
 		return nil, invalidArgument("machine", err)
+	}
+	// Every config this machine gets must render for it: a template
+	// reading a metadata key the machine lacks fails here, not at boot.
+	for _, name := range sortedKeys(next.Configs) {
+		c := next.Configs[name]
+		if c.Selects(m) < 0 {
+			continue
+		}
+		if _, err := machineconfig.Render(&c, m, machineconfig.SampleSite); err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "netboot_config %q does not render for machine %q: %v", name, m.Name, err)
+		}
 	}
 	if _, ok := next.Menus[m.Menu]; m.Menu != "" && !ok {
 		return nil, status.Errorf(codes.FailedPrecondition, "machine %q: boot menu %q does not exist on this agent; create it first", m.Name, m.Menu)
@@ -111,4 +138,61 @@ func (s *service) DeleteMachine(_ context.Context, req *netbootv1.DeleteMachineR
 	s.catalog.Store(next)
 	s.logger.Info("machine deleted", eventkind.Config.Attr(), "machine", name)
 	return &netbootv1.DeleteMachineResponse{}, nil
+}
+
+func (s *service) PutMachineConfig(_ context.Context, req *netbootv1.PutMachineConfigRequest) (*netbootv1.MachineConfig, error) {
+	c, err := machineconfig.FromProto(req.GetConfig())
+	if err != nil {
+		return nil, invalidArgument("machine config", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.nextCatalog()
+	if err := machineconfig.CheckMachines(&c, next.Machines); err != nil {
+		return nil, invalidArgument("machine config", err)
+	}
+	if err := s.store.Put(store.MachineConfigs, c.Name, c.ToProto()); err != nil {
+		return nil, status.Errorf(codes.Internal, "saving machine config %q: %v", c.Name, err)
+	}
+	next.Configs[c.Name] = c
+	s.catalog.Store(next)
+	s.logger.Info("machine config saved", eventkind.Config.Attr(), "config", c.Name, "kind", c.Kind, "file", c.File)
+	return c.ToProto(), nil
+}
+
+func (s *service) GetMachineConfig(_ context.Context, req *netbootv1.GetMachineConfigRequest) (*netbootv1.MachineConfig, error) {
+	c, ok := s.catalog.Load().Configs[req.GetName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "machine config %q does not exist on this agent", req.GetName())
+	}
+	return c.ToProto(), nil
+}
+
+func (s *service) ListMachineConfigs(_ context.Context, req *netbootv1.ListMachineConfigsRequest) (*netbootv1.ListMachineConfigsResponse, error) {
+	cat := s.catalog.Load()
+	configs, next, err := pageByName("machine configs", req, sortedKeys(cat.Configs), func(name string) *netbootv1.MachineConfig {
+		c := cat.Configs[name]
+		return c.ToProto()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &netbootv1.ListMachineConfigsResponse{Configs: configs, NextPageToken: next}, nil
+}
+
+func (s *service) DeleteMachineConfig(_ context.Context, req *netbootv1.DeleteMachineConfigRequest) (*netbootv1.DeleteMachineConfigResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := req.GetName()
+	next := s.nextCatalog()
+	if _, ok := next.Configs[name]; !ok {
+		return nil, status.Errorf(codes.NotFound, "machine config %q does not exist on this agent", name)
+	}
+	delete(next.Configs, name)
+	if err := s.store.Delete(store.MachineConfigs, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.Internal, "deleting machine config %q: %v", name, err)
+	}
+	s.catalog.Store(next)
+	s.logger.Info("machine config deleted", eventkind.Config.Attr(), "config", name)
+	return &netbootv1.DeleteMachineConfigResponse{}, nil
 }

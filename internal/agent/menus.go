@@ -13,6 +13,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -21,7 +22,8 @@ import (
 // loadCatalog reads the stored entries and menus into the catalog that
 // every boot server renders its scripts from.
 func (s *service) loadCatalog() error {
-	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Machines: map[string]config.Machine{}, Updated: time.Now()}
+	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Machines: map[string]config.Machine{},
+		Configs: map[string]machineconfig.Config{}, Updated: time.Now()}
 	err := s.store.List(store.BootEntries, func(name string, data []byte) error {
 		pb := &netbootv1.BootEntry{}
 		if err := proto.Unmarshal(data, pb); err != nil {
@@ -55,7 +57,8 @@ func (s *service) loadCatalog() error {
 // it only once the change is stored, so renders never see half a change.
 func (s *service) nextCatalog() *menu.Catalog {
 	cur := s.catalog.Load()
-	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Machines: maps.Clone(cur.Machines), Updated: time.Now()}
+	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Machines: maps.Clone(cur.Machines),
+		Configs: maps.Clone(cur.Configs), Updated: time.Now()}
 }
 
 func (s *service) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryRequest) (*netbootv1.BootEntry, error) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -106,11 +107,8 @@ func MachineFromProto(pb *netbootv1.Machine) (Machine, error) {
 		errs.add(fmt.Sprintf("at most %d labels, got %d", maxLabels, len(m.Labels)), "labels")
 	}
 	for _, k := range slices.Sorted(maps.Keys(m.Labels)) {
-		if !labelKeyPattern.MatchString(k) {
-			errs.add("a label key is 1-63 letters, digits, '.', '_', '-' or '/', starting and ending with a letter or digit", "labels", MapKey(k))
-		}
-		if v := m.Labels[k]; len(v) > maxLabelValue || !printableLine(v) {
-			errs.add(fmt.Sprintf("a label value is printable text on one line of at most %d bytes", maxLabelValue), "labels", MapKey(k))
+		if reason := LabelProblem(k, m.Labels[k]); reason != "" {
+			errs.add(reason, "labels", MapKey(k))
 		}
 	}
 	if len(m.Metadata) > maxMetadata {
@@ -147,6 +145,18 @@ func MachineFromProto(pb *netbootv1.Machine) (Machine, error) {
 		return m, errs
 	}
 	return m, nil
+}
+
+// LabelProblem says why k = v cannot be a label (of a machine, or in a
+// selector of machines), or "".
+func LabelProblem(k, v string) string {
+	if !labelKeyPattern.MatchString(k) {
+		return "a label key is 1-63 letters, digits, '.', '_', '-' or '/', starting and ending with a letter or digit"
+	}
+	if len(v) > maxLabelValue || !printableLine(v) {
+		return fmt.Sprintf("a label value is printable text on one line of at most %d bytes", maxLabelValue)
+	}
+	return ""
 }
 
 // normaliseAll normalises each value of a list attribute, naming each bad
@@ -291,4 +301,10 @@ func (m *Machine) Identifies(mac, duid, uuid string) bool {
 		}
 	}
 	return false
+}
+
+// SameToken compares a token from a URL with a machine's in constant time,
+// so the time to refuse says nothing about how much of it was right.
+func SameToken(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -123,6 +124,8 @@ type Catalog struct {
 	// Machines are the agent's machines by name: a machine's Menu comes
 	// before every menu's match.
 	Machines map[string]config.Machine
+	// Configs are the files rendered per machine (netboot_config).
+	Configs map[string]machineconfig.Config
 	// Updated is when the catalog last changed: the served scripts'
 	// modification time (zero: none).
 	Updated time.Time

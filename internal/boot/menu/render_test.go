@@ -236,7 +236,7 @@ func TestRenderLinuxDetails(t *testing.T) {
 
 func TestUserInitrdArgWins(t *testing.T) {
 	e := Entry{Name: "x", Kind: KindLinux, Linux: &Linux{Kernel: "k", Initrds: []string{"i.img"}, Args: "initrd=custom.img quiet"}}
-	lb, err := linuxView(e, e.Linux, "entry-x", true, testBootServer, testHTTPBase, "menu-m")
+	lb, err := linuxView(e, e.Linux, "entry-x", true, ArgsData{BootServer: testBootServer, HTTPBase: testHTTPBase}, "menu-m")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package menu
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/nfsroot"
 )
 
@@ -162,13 +164,29 @@ type ArgsData struct {
 	BootServer string
 	// Entry is the boot entry's name.
 	Entry string
+
+	// machine is the machine booting, nil when the host is none.
+	machine *config.Machine
 }
 
-var argsFields = []string{"HTTPBase", "BootServer", "Entry"}
+// ConfigURL is where the booting machine fetches its file name (a
+// netboot_config's file, "user-data" say) from this boot server; "" gives
+// its directory with a trailing slash, for NoCloud's "ds=nocloud;s=".
+// A host that is no machine has none, and its menu fails to render.
+func (d ArgsData) ConfigURL(name string) (string, error) {
+	if d.machine == nil {
+		return "", errors.New("ConfigURL: this host is no netboot_machine (no machine has its MAC address or UUID), so it has no config URL; offer the entry in a menu of machines only")
+	}
+	return machineconfig.URL(d.HTTPBase, d.machine.Name, d.machine.ConfigToken, name)
+}
 
-// sampleArgsData stands in for a real boot server when args are validated.
+var argsFields = []string{"HTTPBase", "BootServer", "Entry", "ConfigURL"}
+
+// sampleArgsData stands in for a real boot server and machine when args
+// are validated.
 func sampleArgsData(entry string) ArgsData {
-	return ArgsData{HTTPBase: "http://[2001:db8::1]", BootServer: "lab", Entry: entry}
+	return ArgsData{HTTPBase: "http://[2001:db8::1]", BootServer: "lab", Entry: entry,
+		machine: &config.Machine{Name: "sample", ConfigToken: "0123456789abcdef0123456789abcdef"}}
 }
 
 func parseArgs(text string) (*template.Template, error) {
@@ -197,7 +215,7 @@ func argsProblem(text, entry string) string {
 		}
 		for _, f := range templateFields(tt.Tree.Root) {
 			if !slices.Contains(argsFields, f) {
-				return fmt.Sprintf("uses {{ .%s }}: only {{ .HTTPBase }}, {{ .BootServer }} and {{ .Entry }} exist (iPXE's own ${...} settings pass through as written)", f)
+				return fmt.Sprintf("uses {{ .%s }}: only {{ .HTTPBase }}, {{ .BootServer }}, {{ .Entry }} and {{ .ConfigURL \"<file>\" }} exist (iPXE's own ${...} settings pass through as written)", f)
 			}
 		}
 	}

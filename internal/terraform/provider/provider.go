@@ -248,6 +248,7 @@ func (p *netbootProvider) Resources(context.Context) []func() resource.Resource 
 		newBootMenuResource,
 		newNFSRootImageResource,
 		newMachineResource,
+		newConfigResource,
 	}
 }
 
@@ -272,6 +273,9 @@ func (p *netbootProvider) ListResources(context.Context) []func() list.ListResou
 		},
 		func() list.ListResource {
 			return &agentObjectList[machineModel]{object: machineObject, typeSuffix: "_machine"}
+		},
+		func() list.ListResource {
+			return &agentObjectList[configModel]{object: configObject, typeSuffix: "_config"}
 		},
 	}
 }

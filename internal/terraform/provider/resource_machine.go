@@ -71,7 +71,8 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"address reserved for it, and the boot menu its iPXE gets. Machines belong to the agent, like entries and " +
 			"menus. Every attribute but `name` changes in place.\n\n" +
 			"The agent recognises the machine in iPXE by the `${mac}` and `${uuid}` in its menu URL: a machine with a " +
-			"`menu` gets that menu before any menu's `match`.\n\n" +
+			"`menu` gets that menu before any menu's `match` (the guide \"Provisioning machines\" has the whole order), " +
+			"and entries rendered for it get its config URLs (`netboot_config`).\n\n" +
 			"The agent's own validation runs at `terraform plan`, naming the attribute; that an identifier or reserved " +
 			"address already belongs to another machine is found at apply, since only the agent knows its machines.\n\n" +
 			"Import takes the machine's `name`.",
@@ -109,8 +110,9 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"metadata": schema.MapAttribute{
 				MarkdownDescription: "Values for templates rendered for this machine, as `{{ .Metadata.key }}`: a map " +
 					"of strings, so plain HCL writes it, e.g. `{ ssh_user = \"ops\", disk = \"/dev/sda\" }`; structured " +
-					"data goes in as JSON, `{ networks = jsonencode([...]) }`. Keys are 1-128 letters, digits, `_`, `.` or " +
-					"`-` starting with a letter or `_`; each value at most 64 KiB. Metadata is not secret: it shows in plans.",
+					"data goes in as JSON, `{ networks = jsonencode([...]) }`, and templates read it with `fromJSON`. Keys are 1-128 letters, digits, `_`, `.` or " +
+					"`-` starting with a letter or `_`; each value at most 64 KiB. Metadata is not secret: it shows in plans; " +
+					"put passwords and keys in a `netboot_config`'s `sensitive_values`.",
 				ElementType: types.StringType,
 				Optional:    true,
 			},

@@ -2236,7 +2236,8 @@ type LinuxBoot struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Kernel  string                 `protobuf:"bytes,1,opt,name=kernel,proto3" json:"kernel,omitempty"`
 	Initrds []string               `protobuf:"bytes,2,rep,name=initrds,proto3" json:"initrds,omitempty"`
-	// args may use {{ .HTTPBase }}, {{ .BootServer }} and {{ .Entry }}; iPXE's
+	// args may use {{ .HTTPBase }}, {{ .BootServer }}, {{ .Entry }} and, for
+	// a machine, {{ .ConfigURL "<file>" }}; iPXE's
 	// own ${...} settings pass through untouched.
 	Args          string `protobuf:"bytes,3,opt,name=args,proto3" json:"args,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -5166,6 +5167,379 @@ func (*DeleteMachineResponse) Descriptor() ([]byte, []int) {
 	return file_netboot_proto_rawDescGZIP(), []int{74}
 }
 
+// MachineConfig is a Go text/template rendered for each machine it
+// selects and served at <http base>/netboot/config/<machine>/<token>/<file>.
+type MachineConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is the format checked after rendering: "cloud-config",
+	// "meta-data", "network-config", "autoinstall", "preseed", "kickstart",
+	// "ignition" or "text".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// file is the name served; empty for the kind's usual one.
+	File     string `protobuf:"bytes,3,opt,name=file,proto3" json:"file,omitempty"`
+	Template string `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
+	// machines and match_labels select machines by name or by labels (all
+	// must match); neither selects every machine.
+	Machines    []string          `protobuf:"bytes,5,rep,name=machines,proto3" json:"machines,omitempty"`
+	MatchLabels map[string]string `protobuf:"bytes,6,rep,name=match_labels,json=matchLabels,proto3" json:"match_labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// sensitive_values are template inputs ({{ .Sensitive.key }}).
+	SensitiveValues map[string]string `protobuf:"bytes,7,rep,name=sensitive_values,json=sensitiveValues,proto3" json:"sensitive_values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MachineConfig) Reset() {
+	*x = MachineConfig{}
+	mi := &file_netboot_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MachineConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MachineConfig) ProtoMessage() {}
+
+func (x *MachineConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MachineConfig.ProtoReflect.Descriptor instead.
+func (*MachineConfig) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *MachineConfig) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MachineConfig) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *MachineConfig) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *MachineConfig) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
+func (x *MachineConfig) GetMachines() []string {
+	if x != nil {
+		return x.Machines
+	}
+	return nil
+}
+
+func (x *MachineConfig) GetMatchLabels() map[string]string {
+	if x != nil {
+		return x.MatchLabels
+	}
+	return nil
+}
+
+func (x *MachineConfig) GetSensitiveValues() map[string]string {
+	if x != nil {
+		return x.SensitiveValues
+	}
+	return nil
+}
+
+type PutMachineConfigRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Config        *MachineConfig         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutMachineConfigRequest) Reset() {
+	*x = PutMachineConfigRequest{}
+	mi := &file_netboot_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutMachineConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutMachineConfigRequest) ProtoMessage() {}
+
+func (x *PutMachineConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutMachineConfigRequest.ProtoReflect.Descriptor instead.
+func (*PutMachineConfigRequest) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *PutMachineConfigRequest) GetConfig() *MachineConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+type GetMachineConfigRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMachineConfigRequest) Reset() {
+	*x = GetMachineConfigRequest{}
+	mi := &file_netboot_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMachineConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMachineConfigRequest) ProtoMessage() {}
+
+func (x *GetMachineConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMachineConfigRequest.ProtoReflect.Descriptor instead.
+func (*GetMachineConfigRequest) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *GetMachineConfigRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListMachineConfigsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMachineConfigsRequest) Reset() {
+	*x = ListMachineConfigsRequest{}
+	mi := &file_netboot_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMachineConfigsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMachineConfigsRequest) ProtoMessage() {}
+
+func (x *ListMachineConfigsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMachineConfigsRequest.ProtoReflect.Descriptor instead.
+func (*ListMachineConfigsRequest) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *ListMachineConfigsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMachineConfigsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListMachineConfigsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Configs       []*MachineConfig       `protobuf:"bytes,1,rep,name=configs,proto3" json:"configs,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMachineConfigsResponse) Reset() {
+	*x = ListMachineConfigsResponse{}
+	mi := &file_netboot_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMachineConfigsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMachineConfigsResponse) ProtoMessage() {}
+
+func (x *ListMachineConfigsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMachineConfigsResponse.ProtoReflect.Descriptor instead.
+func (*ListMachineConfigsResponse) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *ListMachineConfigsResponse) GetConfigs() []*MachineConfig {
+	if x != nil {
+		return x.Configs
+	}
+	return nil
+}
+
+func (x *ListMachineConfigsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type DeleteMachineConfigRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMachineConfigRequest) Reset() {
+	*x = DeleteMachineConfigRequest{}
+	mi := &file_netboot_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMachineConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMachineConfigRequest) ProtoMessage() {}
+
+func (x *DeleteMachineConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMachineConfigRequest.ProtoReflect.Descriptor instead.
+func (*DeleteMachineConfigRequest) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *DeleteMachineConfigRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type DeleteMachineConfigResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMachineConfigResponse) Reset() {
+	*x = DeleteMachineConfigResponse{}
+	mi := &file_netboot_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMachineConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMachineConfigResponse) ProtoMessage() {}
+
+func (x *DeleteMachineConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMachineConfigResponse.ProtoReflect.Descriptor instead.
+func (*DeleteMachineConfigResponse) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{81}
+}
+
 var File_netboot_proto protoreflect.FileDescriptor
 
 const file_netboot_proto_rawDesc = "" +
@@ -5598,7 +5972,35 @@ const file_netboot_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"*\n" +
 	"\x14DeleteMachineRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x17\n" +
-	"\x15DeleteMachineResponse2\xe5\x13\n" +
+	"\x15DeleteMachineResponse\"\xb1\x03\n" +
+	"\rMachineConfig\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04file\x18\x03 \x01(\tR\x04file\x12\x1a\n" +
+	"\btemplate\x18\x04 \x01(\tR\btemplate\x12\x1a\n" +
+	"\bmachines\x18\x05 \x03(\tR\bmachines\x12M\n" +
+	"\fmatch_labels\x18\x06 \x03(\v2*.netboot.v1.MachineConfig.MatchLabelsEntryR\vmatchLabels\x12Y\n" +
+	"\x10sensitive_values\x18\a \x03(\v2..netboot.v1.MachineConfig.SensitiveValuesEntryR\x0fsensitiveValues\x1a>\n" +
+	"\x10MatchLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +
+	"\x14SensitiveValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
+	"\x17PutMachineConfigRequest\x121\n" +
+	"\x06config\x18\x01 \x01(\v2\x19.netboot.v1.MachineConfigR\x06config\"-\n" +
+	"\x17GetMachineConfigRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"W\n" +
+	"\x19ListMachineConfigsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"y\n" +
+	"\x1aListMachineConfigsResponse\x123\n" +
+	"\aconfigs\x18\x01 \x03(\v2\x19.netboot.v1.MachineConfigR\aconfigs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"0\n" +
+	"\x1aDeleteMachineConfigRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x1d\n" +
+	"\x1bDeleteMachineConfigResponse2\xda\x16\n" +
 	"\x05Agent\x12N\n" +
 	"\rPutBootServer\x12 .netboot.v1.PutBootServerRequest\x1a\x1b.netboot.v1.BootServerState\x12N\n" +
 	"\rGetBootServer\x12 .netboot.v1.GetBootServerRequest\x1a\x1b.netboot.v1.BootServerState\x12Z\n" +
@@ -5633,7 +6035,11 @@ const file_netboot_proto_rawDesc = "" +
 	"\n" +
 	"GetMachine\x12\x1d.netboot.v1.GetMachineRequest\x1a\x13.netboot.v1.Machine\x12Q\n" +
 	"\fListMachines\x12\x1f.netboot.v1.ListMachinesRequest\x1a .netboot.v1.ListMachinesResponse\x12T\n" +
-	"\rDeleteMachine\x12 .netboot.v1.DeleteMachineRequest\x1a!.netboot.v1.DeleteMachineResponseBJZHgithub.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1b\x06proto3"
+	"\rDeleteMachine\x12 .netboot.v1.DeleteMachineRequest\x1a!.netboot.v1.DeleteMachineResponse\x12R\n" +
+	"\x10PutMachineConfig\x12#.netboot.v1.PutMachineConfigRequest\x1a\x19.netboot.v1.MachineConfig\x12R\n" +
+	"\x10GetMachineConfig\x12#.netboot.v1.GetMachineConfigRequest\x1a\x19.netboot.v1.MachineConfig\x12c\n" +
+	"\x12ListMachineConfigs\x12%.netboot.v1.ListMachineConfigsRequest\x1a&.netboot.v1.ListMachineConfigsResponse\x12f\n" +
+	"\x13DeleteMachineConfig\x12&.netboot.v1.DeleteMachineConfigRequest\x1a'.netboot.v1.DeleteMachineConfigResponseBJZHgithub.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1b\x06proto3"
 
 var (
 	file_netboot_proto_rawDescOnce sync.Once
@@ -5647,87 +6053,96 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 88)
 var file_netboot_proto_goTypes = []any{
-	(*BootServer)(nil),                 // 0: netboot.v1.BootServer
-	(*Boot)(nil),                       // 1: netboot.v1.Boot
-	(*BootFileRule)(nil),               // 2: netboot.v1.BootFileRule
-	(*RouterAdvertisement)(nil),        // 3: netboot.v1.RouterAdvertisement
-	(*AddressRange)(nil),               // 4: netboot.v1.AddressRange
-	(*DHCPv6)(nil),                     // 5: netboot.v1.DHCPv6
-	(*RelayedLink)(nil),                // 6: netboot.v1.RelayedLink
-	(*PrefixDelegation)(nil),           // 7: netboot.v1.PrefixDelegation
-	(*BootServerState)(nil),            // 8: netboot.v1.BootServerState
-	(*BootServerStatus)(nil),           // 9: netboot.v1.BootServerStatus
-	(*RelayedLinkStatus)(nil),          // 10: netboot.v1.RelayedLinkStatus
-	(*OtherServer)(nil),                // 11: netboot.v1.OtherServer
-	(*PutBootServerRequest)(nil),       // 12: netboot.v1.PutBootServerRequest
-	(*GetBootServerRequest)(nil),       // 13: netboot.v1.GetBootServerRequest
-	(*ListBootServersRequest)(nil),     // 14: netboot.v1.ListBootServersRequest
-	(*ListBootServersResponse)(nil),    // 15: netboot.v1.ListBootServersResponse
-	(*DeleteBootServerRequest)(nil),    // 16: netboot.v1.DeleteBootServerRequest
-	(*DeleteBootServerResponse)(nil),   // 17: netboot.v1.DeleteBootServerResponse
-	(*ListLeasesRequest)(nil),          // 18: netboot.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),         // 19: netboot.v1.ListLeasesResponse
-	(*Lease)(nil),                      // 20: netboot.v1.Lease
-	(*Artifact)(nil),                   // 21: netboot.v1.Artifact
-	(*ArtifactHeader)(nil),             // 22: netboot.v1.ArtifactHeader
-	(*PutArtifactRequest)(nil),         // 23: netboot.v1.PutArtifactRequest
-	(*GetArtifactRequest)(nil),         // 24: netboot.v1.GetArtifactRequest
-	(*ListArtifactsRequest)(nil),       // 25: netboot.v1.ListArtifactsRequest
-	(*ListArtifactsResponse)(nil),      // 26: netboot.v1.ListArtifactsResponse
-	(*DeleteArtifactRequest)(nil),      // 27: netboot.v1.DeleteArtifactRequest
-	(*DeleteArtifactResponse)(nil),     // 28: netboot.v1.DeleteArtifactResponse
-	(*LinuxBoot)(nil),                  // 29: netboot.v1.LinuxBoot
-	(*BootEntry)(nil),                  // 30: netboot.v1.BootEntry
-	(*MenuItem)(nil),                   // 31: netboot.v1.MenuItem
-	(*HostMatch)(nil),                  // 32: netboot.v1.HostMatch
-	(*BootMenu)(nil),                   // 33: netboot.v1.BootMenu
-	(*PutBootEntryRequest)(nil),        // 34: netboot.v1.PutBootEntryRequest
-	(*GetBootEntryRequest)(nil),        // 35: netboot.v1.GetBootEntryRequest
-	(*ListBootEntriesRequest)(nil),     // 36: netboot.v1.ListBootEntriesRequest
-	(*ListBootEntriesResponse)(nil),    // 37: netboot.v1.ListBootEntriesResponse
-	(*DeleteBootEntryRequest)(nil),     // 38: netboot.v1.DeleteBootEntryRequest
-	(*DeleteBootEntryResponse)(nil),    // 39: netboot.v1.DeleteBootEntryResponse
-	(*PutBootMenuRequest)(nil),         // 40: netboot.v1.PutBootMenuRequest
-	(*GetBootMenuRequest)(nil),         // 41: netboot.v1.GetBootMenuRequest
-	(*ListBootMenusRequest)(nil),       // 42: netboot.v1.ListBootMenusRequest
-	(*ListBootMenusResponse)(nil),      // 43: netboot.v1.ListBootMenusResponse
-	(*DeleteBootMenuRequest)(nil),      // 44: netboot.v1.DeleteBootMenuRequest
-	(*DeleteBootMenuResponse)(nil),     // 45: netboot.v1.DeleteBootMenuResponse
-	(*RenderScriptRequest)(nil),        // 46: netboot.v1.RenderScriptRequest
-	(*RenderScriptResponse)(nil),       // 47: netboot.v1.RenderScriptResponse
-	(*NFSRootImage)(nil),               // 48: netboot.v1.NFSRootImage
-	(*NFSRootImageState)(nil),          // 49: netboot.v1.NFSRootImageState
-	(*PutNFSRootImageRequest)(nil),     // 50: netboot.v1.PutNFSRootImageRequest
-	(*GetNFSRootImageRequest)(nil),     // 51: netboot.v1.GetNFSRootImageRequest
-	(*ListNFSRootImagesRequest)(nil),   // 52: netboot.v1.ListNFSRootImagesRequest
-	(*ListNFSRootImagesResponse)(nil),  // 53: netboot.v1.ListNFSRootImagesResponse
-	(*DeleteNFSRootImageRequest)(nil),  // 54: netboot.v1.DeleteNFSRootImageRequest
-	(*DeleteNFSRootImageResponse)(nil), // 55: netboot.v1.DeleteNFSRootImageResponse
-	(*GetAgentInfoRequest)(nil),        // 56: netboot.v1.GetAgentInfoRequest
-	(*AgentInfo)(nil),                  // 57: netboot.v1.AgentInfo
-	(*Progress)(nil),                   // 58: netboot.v1.Progress
-	(*WatchEventsRequest)(nil),         // 59: netboot.v1.WatchEventsRequest
-	(*Event)(nil),                      // 60: netboot.v1.Event
-	(*ListHostsRequest)(nil),           // 61: netboot.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),          // 62: netboot.v1.ListHostsResponse
-	(*Host)(nil),                       // 63: netboot.v1.Host
-	(*ListOperationsRequest)(nil),      // 64: netboot.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),     // 65: netboot.v1.ListOperationsResponse
-	(*DHCPv6RateLimit)(nil),            // 66: netboot.v1.DHCPv6RateLimit
-	(*ProbeOtherServersRequest)(nil),   // 67: netboot.v1.ProbeOtherServersRequest
-	(*Machine)(nil),                    // 68: netboot.v1.Machine
-	(*PutMachineRequest)(nil),          // 69: netboot.v1.PutMachineRequest
-	(*GetMachineRequest)(nil),          // 70: netboot.v1.GetMachineRequest
-	(*ListMachinesRequest)(nil),        // 71: netboot.v1.ListMachinesRequest
-	(*ListMachinesResponse)(nil),       // 72: netboot.v1.ListMachinesResponse
-	(*DeleteMachineRequest)(nil),       // 73: netboot.v1.DeleteMachineRequest
-	(*DeleteMachineResponse)(nil),      // 74: netboot.v1.DeleteMachineResponse
-	nil,                                // 75: netboot.v1.DHCPv6.RelayedLinksEntry
-	nil,                                // 76: netboot.v1.Event.AttrsEntry
-	nil,                                // 77: netboot.v1.Machine.LabelsEntry
-	nil,                                // 78: netboot.v1.Machine.MetadataEntry
+	(*BootServer)(nil),                  // 0: netboot.v1.BootServer
+	(*Boot)(nil),                        // 1: netboot.v1.Boot
+	(*BootFileRule)(nil),                // 2: netboot.v1.BootFileRule
+	(*RouterAdvertisement)(nil),         // 3: netboot.v1.RouterAdvertisement
+	(*AddressRange)(nil),                // 4: netboot.v1.AddressRange
+	(*DHCPv6)(nil),                      // 5: netboot.v1.DHCPv6
+	(*RelayedLink)(nil),                 // 6: netboot.v1.RelayedLink
+	(*PrefixDelegation)(nil),            // 7: netboot.v1.PrefixDelegation
+	(*BootServerState)(nil),             // 8: netboot.v1.BootServerState
+	(*BootServerStatus)(nil),            // 9: netboot.v1.BootServerStatus
+	(*RelayedLinkStatus)(nil),           // 10: netboot.v1.RelayedLinkStatus
+	(*OtherServer)(nil),                 // 11: netboot.v1.OtherServer
+	(*PutBootServerRequest)(nil),        // 12: netboot.v1.PutBootServerRequest
+	(*GetBootServerRequest)(nil),        // 13: netboot.v1.GetBootServerRequest
+	(*ListBootServersRequest)(nil),      // 14: netboot.v1.ListBootServersRequest
+	(*ListBootServersResponse)(nil),     // 15: netboot.v1.ListBootServersResponse
+	(*DeleteBootServerRequest)(nil),     // 16: netboot.v1.DeleteBootServerRequest
+	(*DeleteBootServerResponse)(nil),    // 17: netboot.v1.DeleteBootServerResponse
+	(*ListLeasesRequest)(nil),           // 18: netboot.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),          // 19: netboot.v1.ListLeasesResponse
+	(*Lease)(nil),                       // 20: netboot.v1.Lease
+	(*Artifact)(nil),                    // 21: netboot.v1.Artifact
+	(*ArtifactHeader)(nil),              // 22: netboot.v1.ArtifactHeader
+	(*PutArtifactRequest)(nil),          // 23: netboot.v1.PutArtifactRequest
+	(*GetArtifactRequest)(nil),          // 24: netboot.v1.GetArtifactRequest
+	(*ListArtifactsRequest)(nil),        // 25: netboot.v1.ListArtifactsRequest
+	(*ListArtifactsResponse)(nil),       // 26: netboot.v1.ListArtifactsResponse
+	(*DeleteArtifactRequest)(nil),       // 27: netboot.v1.DeleteArtifactRequest
+	(*DeleteArtifactResponse)(nil),      // 28: netboot.v1.DeleteArtifactResponse
+	(*LinuxBoot)(nil),                   // 29: netboot.v1.LinuxBoot
+	(*BootEntry)(nil),                   // 30: netboot.v1.BootEntry
+	(*MenuItem)(nil),                    // 31: netboot.v1.MenuItem
+	(*HostMatch)(nil),                   // 32: netboot.v1.HostMatch
+	(*BootMenu)(nil),                    // 33: netboot.v1.BootMenu
+	(*PutBootEntryRequest)(nil),         // 34: netboot.v1.PutBootEntryRequest
+	(*GetBootEntryRequest)(nil),         // 35: netboot.v1.GetBootEntryRequest
+	(*ListBootEntriesRequest)(nil),      // 36: netboot.v1.ListBootEntriesRequest
+	(*ListBootEntriesResponse)(nil),     // 37: netboot.v1.ListBootEntriesResponse
+	(*DeleteBootEntryRequest)(nil),      // 38: netboot.v1.DeleteBootEntryRequest
+	(*DeleteBootEntryResponse)(nil),     // 39: netboot.v1.DeleteBootEntryResponse
+	(*PutBootMenuRequest)(nil),          // 40: netboot.v1.PutBootMenuRequest
+	(*GetBootMenuRequest)(nil),          // 41: netboot.v1.GetBootMenuRequest
+	(*ListBootMenusRequest)(nil),        // 42: netboot.v1.ListBootMenusRequest
+	(*ListBootMenusResponse)(nil),       // 43: netboot.v1.ListBootMenusResponse
+	(*DeleteBootMenuRequest)(nil),       // 44: netboot.v1.DeleteBootMenuRequest
+	(*DeleteBootMenuResponse)(nil),      // 45: netboot.v1.DeleteBootMenuResponse
+	(*RenderScriptRequest)(nil),         // 46: netboot.v1.RenderScriptRequest
+	(*RenderScriptResponse)(nil),        // 47: netboot.v1.RenderScriptResponse
+	(*NFSRootImage)(nil),                // 48: netboot.v1.NFSRootImage
+	(*NFSRootImageState)(nil),           // 49: netboot.v1.NFSRootImageState
+	(*PutNFSRootImageRequest)(nil),      // 50: netboot.v1.PutNFSRootImageRequest
+	(*GetNFSRootImageRequest)(nil),      // 51: netboot.v1.GetNFSRootImageRequest
+	(*ListNFSRootImagesRequest)(nil),    // 52: netboot.v1.ListNFSRootImagesRequest
+	(*ListNFSRootImagesResponse)(nil),   // 53: netboot.v1.ListNFSRootImagesResponse
+	(*DeleteNFSRootImageRequest)(nil),   // 54: netboot.v1.DeleteNFSRootImageRequest
+	(*DeleteNFSRootImageResponse)(nil),  // 55: netboot.v1.DeleteNFSRootImageResponse
+	(*GetAgentInfoRequest)(nil),         // 56: netboot.v1.GetAgentInfoRequest
+	(*AgentInfo)(nil),                   // 57: netboot.v1.AgentInfo
+	(*Progress)(nil),                    // 58: netboot.v1.Progress
+	(*WatchEventsRequest)(nil),          // 59: netboot.v1.WatchEventsRequest
+	(*Event)(nil),                       // 60: netboot.v1.Event
+	(*ListHostsRequest)(nil),            // 61: netboot.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),           // 62: netboot.v1.ListHostsResponse
+	(*Host)(nil),                        // 63: netboot.v1.Host
+	(*ListOperationsRequest)(nil),       // 64: netboot.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),      // 65: netboot.v1.ListOperationsResponse
+	(*DHCPv6RateLimit)(nil),             // 66: netboot.v1.DHCPv6RateLimit
+	(*ProbeOtherServersRequest)(nil),    // 67: netboot.v1.ProbeOtherServersRequest
+	(*Machine)(nil),                     // 68: netboot.v1.Machine
+	(*PutMachineRequest)(nil),           // 69: netboot.v1.PutMachineRequest
+	(*GetMachineRequest)(nil),           // 70: netboot.v1.GetMachineRequest
+	(*ListMachinesRequest)(nil),         // 71: netboot.v1.ListMachinesRequest
+	(*ListMachinesResponse)(nil),        // 72: netboot.v1.ListMachinesResponse
+	(*DeleteMachineRequest)(nil),        // 73: netboot.v1.DeleteMachineRequest
+	(*DeleteMachineResponse)(nil),       // 74: netboot.v1.DeleteMachineResponse
+	(*MachineConfig)(nil),               // 75: netboot.v1.MachineConfig
+	(*PutMachineConfigRequest)(nil),     // 76: netboot.v1.PutMachineConfigRequest
+	(*GetMachineConfigRequest)(nil),     // 77: netboot.v1.GetMachineConfigRequest
+	(*ListMachineConfigsRequest)(nil),   // 78: netboot.v1.ListMachineConfigsRequest
+	(*ListMachineConfigsResponse)(nil),  // 79: netboot.v1.ListMachineConfigsResponse
+	(*DeleteMachineConfigRequest)(nil),  // 80: netboot.v1.DeleteMachineConfigRequest
+	(*DeleteMachineConfigResponse)(nil), // 81: netboot.v1.DeleteMachineConfigResponse
+	nil,                                 // 82: netboot.v1.DHCPv6.RelayedLinksEntry
+	nil,                                 // 83: netboot.v1.Event.AttrsEntry
+	nil,                                 // 84: netboot.v1.Machine.LabelsEntry
+	nil,                                 // 85: netboot.v1.Machine.MetadataEntry
+	nil,                                 // 86: netboot.v1.MachineConfig.MatchLabelsEntry
+	nil,                                 // 87: netboot.v1.MachineConfig.SensitiveValuesEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -5738,7 +6153,7 @@ var file_netboot_proto_depIdxs = []int32{
 	4,  // 5: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
 	7,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
 	66, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
-	75, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
+	82, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
 	4,  // 9: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 10: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
 	0,  // 11: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
@@ -5764,81 +6179,93 @@ var file_netboot_proto_depIdxs = []int32{
 	58, // 31: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
 	48, // 32: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
 	49, // 33: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	76, // 34: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	83, // 34: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
 	63, // 35: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
 	58, // 36: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	77, // 37: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
-	78, // 38: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
+	84, // 37: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
+	85, // 38: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
 	68, // 39: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
 	68, // 40: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
-	6,  // 41: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	12, // 42: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	13, // 43: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	14, // 44: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	16, // 45: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	18, // 46: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	56, // 47: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	23, // 48: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	24, // 49: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	25, // 50: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	27, // 51: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	34, // 52: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	35, // 53: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	36, // 54: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	38, // 55: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	40, // 56: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	41, // 57: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	42, // 58: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	44, // 59: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	46, // 60: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	50, // 61: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	51, // 62: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	52, // 63: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	54, // 64: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	59, // 65: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	61, // 66: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	64, // 67: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	67, // 68: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	69, // 69: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
-	70, // 70: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
-	71, // 71: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
-	73, // 72: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
-	8,  // 73: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 74: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	15, // 75: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	17, // 76: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	19, // 77: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	57, // 78: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	21, // 79: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	21, // 80: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	26, // 81: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	28, // 82: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	30, // 83: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	30, // 84: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	37, // 85: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	39, // 86: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	33, // 87: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	33, // 88: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	43, // 89: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	45, // 90: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	47, // 91: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	49, // 92: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	49, // 93: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	53, // 94: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	55, // 95: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	60, // 96: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	62, // 97: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	65, // 98: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 99: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	68, // 100: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
-	68, // 101: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
-	72, // 102: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
-	74, // 103: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
-	73, // [73:104] is the sub-list for method output_type
-	42, // [42:73] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	86, // 41: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
+	87, // 42: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
+	75, // 43: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
+	75, // 44: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
+	6,  // 45: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 46: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 47: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 48: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 49: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 50: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 51: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 52: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 53: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 54: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 55: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 56: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 57: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 58: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 59: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 60: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 61: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 62: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 63: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 64: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 65: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 66: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 67: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 68: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	59, // 69: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	61, // 70: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	64, // 71: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	67, // 72: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	69, // 73: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
+	70, // 74: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
+	71, // 75: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
+	73, // 76: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
+	76, // 77: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
+	77, // 78: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
+	78, // 79: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
+	80, // 80: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
+	8,  // 81: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 82: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 83: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 84: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 85: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 86: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 87: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 88: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 89: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 90: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 91: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 92: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 93: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 94: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 95: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 96: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 97: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 98: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 99: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 100: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 101: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 102: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 103: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	60, // 104: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	62, // 105: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	65, // 106: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 107: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	68, // 108: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
+	68, // 109: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
+	72, // 110: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
+	74, // 111: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
+	75, // 112: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
+	75, // 113: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
+	79, // 114: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
+	81, // 115: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
+	81, // [81:116] is the sub-list for method output_type
+	46, // [46:81] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -5857,7 +6284,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   79,
+			NumMessages:   88,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,37 +22,41 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Agent_PutBootServer_FullMethodName      = "/netboot.v1.Agent/PutBootServer"
-	Agent_GetBootServer_FullMethodName      = "/netboot.v1.Agent/GetBootServer"
-	Agent_ListBootServers_FullMethodName    = "/netboot.v1.Agent/ListBootServers"
-	Agent_DeleteBootServer_FullMethodName   = "/netboot.v1.Agent/DeleteBootServer"
-	Agent_ListLeases_FullMethodName         = "/netboot.v1.Agent/ListLeases"
-	Agent_GetAgentInfo_FullMethodName       = "/netboot.v1.Agent/GetAgentInfo"
-	Agent_PutArtifact_FullMethodName        = "/netboot.v1.Agent/PutArtifact"
-	Agent_GetArtifact_FullMethodName        = "/netboot.v1.Agent/GetArtifact"
-	Agent_ListArtifacts_FullMethodName      = "/netboot.v1.Agent/ListArtifacts"
-	Agent_DeleteArtifact_FullMethodName     = "/netboot.v1.Agent/DeleteArtifact"
-	Agent_PutBootEntry_FullMethodName       = "/netboot.v1.Agent/PutBootEntry"
-	Agent_GetBootEntry_FullMethodName       = "/netboot.v1.Agent/GetBootEntry"
-	Agent_ListBootEntries_FullMethodName    = "/netboot.v1.Agent/ListBootEntries"
-	Agent_DeleteBootEntry_FullMethodName    = "/netboot.v1.Agent/DeleteBootEntry"
-	Agent_PutBootMenu_FullMethodName        = "/netboot.v1.Agent/PutBootMenu"
-	Agent_GetBootMenu_FullMethodName        = "/netboot.v1.Agent/GetBootMenu"
-	Agent_ListBootMenus_FullMethodName      = "/netboot.v1.Agent/ListBootMenus"
-	Agent_DeleteBootMenu_FullMethodName     = "/netboot.v1.Agent/DeleteBootMenu"
-	Agent_RenderScript_FullMethodName       = "/netboot.v1.Agent/RenderScript"
-	Agent_PutNFSRootImage_FullMethodName    = "/netboot.v1.Agent/PutNFSRootImage"
-	Agent_GetNFSRootImage_FullMethodName    = "/netboot.v1.Agent/GetNFSRootImage"
-	Agent_ListNFSRootImages_FullMethodName  = "/netboot.v1.Agent/ListNFSRootImages"
-	Agent_DeleteNFSRootImage_FullMethodName = "/netboot.v1.Agent/DeleteNFSRootImage"
-	Agent_WatchEvents_FullMethodName        = "/netboot.v1.Agent/WatchEvents"
-	Agent_ListHosts_FullMethodName          = "/netboot.v1.Agent/ListHosts"
-	Agent_ListOperations_FullMethodName     = "/netboot.v1.Agent/ListOperations"
-	Agent_ProbeOtherServers_FullMethodName  = "/netboot.v1.Agent/ProbeOtherServers"
-	Agent_PutMachine_FullMethodName         = "/netboot.v1.Agent/PutMachine"
-	Agent_GetMachine_FullMethodName         = "/netboot.v1.Agent/GetMachine"
-	Agent_ListMachines_FullMethodName       = "/netboot.v1.Agent/ListMachines"
-	Agent_DeleteMachine_FullMethodName      = "/netboot.v1.Agent/DeleteMachine"
+	Agent_PutBootServer_FullMethodName       = "/netboot.v1.Agent/PutBootServer"
+	Agent_GetBootServer_FullMethodName       = "/netboot.v1.Agent/GetBootServer"
+	Agent_ListBootServers_FullMethodName     = "/netboot.v1.Agent/ListBootServers"
+	Agent_DeleteBootServer_FullMethodName    = "/netboot.v1.Agent/DeleteBootServer"
+	Agent_ListLeases_FullMethodName          = "/netboot.v1.Agent/ListLeases"
+	Agent_GetAgentInfo_FullMethodName        = "/netboot.v1.Agent/GetAgentInfo"
+	Agent_PutArtifact_FullMethodName         = "/netboot.v1.Agent/PutArtifact"
+	Agent_GetArtifact_FullMethodName         = "/netboot.v1.Agent/GetArtifact"
+	Agent_ListArtifacts_FullMethodName       = "/netboot.v1.Agent/ListArtifacts"
+	Agent_DeleteArtifact_FullMethodName      = "/netboot.v1.Agent/DeleteArtifact"
+	Agent_PutBootEntry_FullMethodName        = "/netboot.v1.Agent/PutBootEntry"
+	Agent_GetBootEntry_FullMethodName        = "/netboot.v1.Agent/GetBootEntry"
+	Agent_ListBootEntries_FullMethodName     = "/netboot.v1.Agent/ListBootEntries"
+	Agent_DeleteBootEntry_FullMethodName     = "/netboot.v1.Agent/DeleteBootEntry"
+	Agent_PutBootMenu_FullMethodName         = "/netboot.v1.Agent/PutBootMenu"
+	Agent_GetBootMenu_FullMethodName         = "/netboot.v1.Agent/GetBootMenu"
+	Agent_ListBootMenus_FullMethodName       = "/netboot.v1.Agent/ListBootMenus"
+	Agent_DeleteBootMenu_FullMethodName      = "/netboot.v1.Agent/DeleteBootMenu"
+	Agent_RenderScript_FullMethodName        = "/netboot.v1.Agent/RenderScript"
+	Agent_PutNFSRootImage_FullMethodName     = "/netboot.v1.Agent/PutNFSRootImage"
+	Agent_GetNFSRootImage_FullMethodName     = "/netboot.v1.Agent/GetNFSRootImage"
+	Agent_ListNFSRootImages_FullMethodName   = "/netboot.v1.Agent/ListNFSRootImages"
+	Agent_DeleteNFSRootImage_FullMethodName  = "/netboot.v1.Agent/DeleteNFSRootImage"
+	Agent_WatchEvents_FullMethodName         = "/netboot.v1.Agent/WatchEvents"
+	Agent_ListHosts_FullMethodName           = "/netboot.v1.Agent/ListHosts"
+	Agent_ListOperations_FullMethodName      = "/netboot.v1.Agent/ListOperations"
+	Agent_ProbeOtherServers_FullMethodName   = "/netboot.v1.Agent/ProbeOtherServers"
+	Agent_PutMachine_FullMethodName          = "/netboot.v1.Agent/PutMachine"
+	Agent_GetMachine_FullMethodName          = "/netboot.v1.Agent/GetMachine"
+	Agent_ListMachines_FullMethodName        = "/netboot.v1.Agent/ListMachines"
+	Agent_DeleteMachine_FullMethodName       = "/netboot.v1.Agent/DeleteMachine"
+	Agent_PutMachineConfig_FullMethodName    = "/netboot.v1.Agent/PutMachineConfig"
+	Agent_GetMachineConfig_FullMethodName    = "/netboot.v1.Agent/GetMachineConfig"
+	Agent_ListMachineConfigs_FullMethodName  = "/netboot.v1.Agent/ListMachineConfigs"
+	Agent_DeleteMachineConfig_FullMethodName = "/netboot.v1.Agent/DeleteMachineConfig"
 )
 
 // AgentClient is the client API for Agent service.
@@ -119,6 +123,14 @@ type AgentClient interface {
 	GetMachine(ctx context.Context, in *GetMachineRequest, opts ...grpc.CallOption) (*Machine, error)
 	ListMachines(ctx context.Context, in *ListMachinesRequest, opts ...grpc.CallOption) (*ListMachinesResponse, error)
 	DeleteMachine(ctx context.Context, in *DeleteMachineRequest, opts ...grpc.CallOption) (*DeleteMachineResponse, error)
+	// Machine configs are templates rendered per machine and served over
+	// HTTP to that machine only. PutMachineConfig renders the template for
+	// every machine it selects and refuses it, naming the machine, when one
+	// fails; PutMachine likewise refuses a machine a config fails for.
+	PutMachineConfig(ctx context.Context, in *PutMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error)
+	GetMachineConfig(ctx context.Context, in *GetMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error)
+	ListMachineConfigs(ctx context.Context, in *ListMachineConfigsRequest, opts ...grpc.CallOption) (*ListMachineConfigsResponse, error)
+	DeleteMachineConfig(ctx context.Context, in *DeleteMachineConfigRequest, opts ...grpc.CallOption) (*DeleteMachineConfigResponse, error)
 }
 
 type agentClient struct {
@@ -451,6 +463,46 @@ func (c *agentClient) DeleteMachine(ctx context.Context, in *DeleteMachineReques
 	return out, nil
 }
 
+func (c *agentClient) PutMachineConfig(ctx context.Context, in *PutMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MachineConfig)
+	err := c.cc.Invoke(ctx, Agent_PutMachineConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) GetMachineConfig(ctx context.Context, in *GetMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MachineConfig)
+	err := c.cc.Invoke(ctx, Agent_GetMachineConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) ListMachineConfigs(ctx context.Context, in *ListMachineConfigsRequest, opts ...grpc.CallOption) (*ListMachineConfigsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMachineConfigsResponse)
+	err := c.cc.Invoke(ctx, Agent_ListMachineConfigs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) DeleteMachineConfig(ctx context.Context, in *DeleteMachineConfigRequest, opts ...grpc.CallOption) (*DeleteMachineConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteMachineConfigResponse)
+	err := c.cc.Invoke(ctx, Agent_DeleteMachineConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServer is the server API for Agent service.
 // All implementations must embed UnimplementedAgentServer
 // for forward compatibility.
@@ -515,6 +567,14 @@ type AgentServer interface {
 	GetMachine(context.Context, *GetMachineRequest) (*Machine, error)
 	ListMachines(context.Context, *ListMachinesRequest) (*ListMachinesResponse, error)
 	DeleteMachine(context.Context, *DeleteMachineRequest) (*DeleteMachineResponse, error)
+	// Machine configs are templates rendered per machine and served over
+	// HTTP to that machine only. PutMachineConfig renders the template for
+	// every machine it selects and refuses it, naming the machine, when one
+	// fails; PutMachine likewise refuses a machine a config fails for.
+	PutMachineConfig(context.Context, *PutMachineConfigRequest) (*MachineConfig, error)
+	GetMachineConfig(context.Context, *GetMachineConfigRequest) (*MachineConfig, error)
+	ListMachineConfigs(context.Context, *ListMachineConfigsRequest) (*ListMachineConfigsResponse, error)
+	DeleteMachineConfig(context.Context, *DeleteMachineConfigRequest) (*DeleteMachineConfigResponse, error)
 	mustEmbedUnimplementedAgentServer()
 }
 
@@ -617,6 +677,18 @@ func (UnimplementedAgentServer) ListMachines(context.Context, *ListMachinesReque
 }
 func (UnimplementedAgentServer) DeleteMachine(context.Context, *DeleteMachineRequest) (*DeleteMachineResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteMachine not implemented")
+}
+func (UnimplementedAgentServer) PutMachineConfig(context.Context, *PutMachineConfigRequest) (*MachineConfig, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutMachineConfig not implemented")
+}
+func (UnimplementedAgentServer) GetMachineConfig(context.Context, *GetMachineConfigRequest) (*MachineConfig, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMachineConfig not implemented")
+}
+func (UnimplementedAgentServer) ListMachineConfigs(context.Context, *ListMachineConfigsRequest) (*ListMachineConfigsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMachineConfigs not implemented")
+}
+func (UnimplementedAgentServer) DeleteMachineConfig(context.Context, *DeleteMachineConfigRequest) (*DeleteMachineConfigResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMachineConfig not implemented")
 }
 func (UnimplementedAgentServer) mustEmbedUnimplementedAgentServer() {}
 func (UnimplementedAgentServer) testEmbeddedByValue()               {}
@@ -1179,6 +1251,78 @@ func _Agent_DeleteMachine_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Agent_PutMachineConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutMachineConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).PutMachineConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_PutMachineConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).PutMachineConfig(ctx, req.(*PutMachineConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_GetMachineConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMachineConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).GetMachineConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_GetMachineConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).GetMachineConfig(ctx, req.(*GetMachineConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_ListMachineConfigs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMachineConfigsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).ListMachineConfigs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_ListMachineConfigs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).ListMachineConfigs(ctx, req.(*ListMachineConfigsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_DeleteMachineConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteMachineConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).DeleteMachineConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_DeleteMachineConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).DeleteMachineConfig(ctx, req.(*DeleteMachineConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Agent_ServiceDesc is the grpc.ServiceDesc for Agent service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1301,6 +1445,22 @@ var Agent_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteMachine",
 			Handler:    _Agent_DeleteMachine_Handler,
+		},
+		{
+			MethodName: "PutMachineConfig",
+			Handler:    _Agent_PutMachineConfig_Handler,
+		},
+		{
+			MethodName: "GetMachineConfig",
+			Handler:    _Agent_GetMachineConfig_Handler,
+		},
+		{
+			MethodName: "ListMachineConfigs",
+			Handler:    _Agent_ListMachineConfigs_Handler,
+		},
+		{
+			MethodName: "DeleteMachineConfig",
+			Handler:    _Agent_DeleteMachineConfig_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
