@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
@@ -50,6 +51,36 @@ func (s *service) loadMachines(c *menu.Catalog) error {
 		c.Configs[name] = mc
 		return nil
 	})
+}
+
+// reservations are the machines' reserved addresses as the DHCPv6 servers
+// take them.
+func (s *service) reservations() []lease.Reservation {
+	c := s.catalog.Load()
+	var rs []lease.Reservation
+	for _, name := range sortedKeys(c.Machines) {
+		m := c.Machines[name]
+		if m.ReservedAddress.IsValid() {
+			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs})
+		}
+	}
+	return rs
+}
+
+// applyReservations gives every running DHCPv6 server the machines'
+// current reservations; s.mu is held. A server that refuses keeps its
+// previous ones, and the error is logged: the machine is stored all the
+// same, and the next change or restart applies it.
+func (s *service) applyReservations() {
+	for _, name := range sortedKeys(s.sites) {
+		st := s.sites[name]
+		if st.dhcp == nil {
+			continue
+		}
+		if err := st.dhcp.Apply(st.dhcpConfig(st.cfg)); err != nil {
+			st.logger.Error("applying machines' address reservations", eventkind.Config.Attr(), "error", err)
+		}
+	}
 }
 
 // machineBooting returns the name of a machine whose menu is menuName, or "".
@@ -98,6 +129,7 @@ func (s *service) PutMachine(_ context.Context, req *netbootv1.PutMachineRequest
 	}
 	next.Machines[m.Name] = m
 	s.catalog.Store(next)
+	s.applyReservations()
 	s.logger.Info("machine saved", eventkind.Config.Attr(), "machine", m.Name,
 		"macs", m.MACs, "duids", m.DUIDs, "uuids", m.UUIDs)
 	return m.ToProto(), nil
@@ -136,6 +168,7 @@ func (s *service) DeleteMachine(_ context.Context, req *netbootv1.DeleteMachineR
 		return nil, status.Errorf(codes.Internal, "deleting machine %q: %v", name, err)
 	}
 	s.catalog.Store(next)
+	s.applyReservations()
 	s.logger.Info("machine deleted", eventkind.Config.Attr(), "machine", name)
 	return &netbootv1.DeleteMachineResponse{}, nil
 }

@@ -59,6 +59,9 @@ type site struct {
 	probe         *dhcp6probe.Prober
 	probeInterval time.Duration
 	offline       *Offline // Options.Offline: start binds nothing
+	// reservations are the machines' reserved addresses, read whenever
+	// the DHCPv6 server is configured; nil: none.
+	reservations func() []lease.Reservation
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
@@ -391,7 +394,11 @@ func (s *site) raConfig(c config.BootServer) ra.Config {
 }
 
 func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
-	return dhcp6.Config{Interface: s.iface(), Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
+	cfg := dhcp6.Config{Interface: s.iface(), Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
+	if s.reservations != nil {
+		cfg.Reservations = s.reservations()
+	}
+	return cfg
 }
 
 func (s *site) tftpConfig(c config.BootServer) tftp.Config {

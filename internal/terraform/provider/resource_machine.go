@@ -118,7 +118,12 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			},
 			"reserved_address": schema.StringAttribute{
 				MarkdownDescription: "An IPv6 address reserved for this machine, such as `\"2001:db8:1::10\"`: no two " +
-					"machines may reserve the same one. Templates get it as `{{ .Address }}` when the machine holds no lease.",
+					"machines may reserve the same one. The boot server whose `prefix` (or relayed link whose `prefix`) " +
+					"holds it leases it over DHCPv6 (IA_NA) to the client showing one of the machine's `duids`, or one of " +
+					"its `macs` as its hardware address (from a DUID-LL or DUID-LLT, the EUI-64 of its link-local address, " +
+					"or a relay's option 79), inside the `dhcpv6.ranges` or outside them; no other client ever gets it. " +
+					"(`uuids` identify the machine in iPXE, not in DHCPv6.) A client that held the address before the " +
+					"reservation keeps it until its next renewal, which is refused. Templates get it as `{{ .Address }}`.",
 				CustomType: ipv6types.AddressType{},
 				Optional:   true,
 			},

@@ -237,7 +237,7 @@ func ownsLease(cfg *Config, l lease.Lease) bool {
 	if l.Kind == lease.PD {
 		return false
 	}
-	return inSpace(l.Kind, netip.PrefixFrom(l.Address, 128), cfg)
+	return inSpace(l.Kind, netip.PrefixFrom(l.Address, 128), cfg) || reservedIn(cfg, l.Address)
 }
 
 // handlerFor is the handler of the link a relay names by link-address:
