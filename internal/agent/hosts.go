@@ -126,7 +126,7 @@ func (s *service) describeHost(name string, h *netbootv1.Host, arch *uint16, men
 	st := s.sites[name]
 	d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch))
 	h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
-	if m, reason := menu.Select(menus, name, ipxeHostOf(h, arch)); m != nil {
+	if m, reason := s.catalog.Load().SelectFor(menus, name, ipxeHostOf(h, arch)); m != nil {
 		h.Menu, h.MenuReason = m.Name, reason
 	} else {
 		h.MenuReason = reason

@@ -1,6 +1,7 @@
 package menu
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 )
@@ -16,6 +17,24 @@ func (c *Catalog) Machine(h Host) string {
 		}
 	}
 	return ""
+}
+
+// SelectFor picks the menu for host h among menus (the catalog's, sorted
+// by name) in the documented order: the menu of the machine h is, if it
+// names one; else Select's choice, where labels in a menu's match are
+// compared with that machine's labels.
+func (c *Catalog) SelectFor(menus []Menu, bootServer string, h Host) (*Menu, string) {
+	if c == nil {
+		return Select(menus, bootServer, h)
+	}
+	if mm, name := c.MachineMenu(h); mm != nil {
+		return mm, fmt.Sprintf("machine %q boots menu %q", name, mm.Name)
+	}
+	var labels map[string]string
+	if name := c.Machine(h); name != "" {
+		labels = c.Machines[name].Labels
+	}
+	return selectMenu(menus, bootServer, h, labels)
 }
 
 // MachineMenu returns the menu the machine h is boots and that machine's

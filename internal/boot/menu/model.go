@@ -10,6 +10,7 @@
 package menu
 
 import (
+	"maps"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
@@ -85,11 +86,14 @@ type Match struct {
 	UUIDs      []string
 	Platforms  []string
 	BuildArchs []string
+	// Labels match a host that is a machine (netboot_machine) whose labels
+	// hold every one of them.
+	Labels map[string]string
 }
 
 // IsZero reports whether no field is set: such a menu matches no host.
 func (m Match) IsZero() bool {
-	return len(m.MACs) == 0 && len(m.UUIDs) == 0 && len(m.Platforms) == 0 && len(m.BuildArchs) == 0
+	return len(m.MACs) == 0 && len(m.UUIDs) == 0 && len(m.Platforms) == 0 && len(m.BuildArchs) == 0 && len(m.Labels) == 0
 }
 
 // Menu is an iPXE menu (netboot_boot_menu).
@@ -193,6 +197,7 @@ func MenuFromProto(pb *netbootv1.BootMenu) Menu {
 			UUIDs:      clone(match.GetUuids()),
 			Platforms:  clone(match.GetPlatforms()),
 			BuildArchs: clone(match.GetBuildarchs()),
+			Labels:     maps.Clone(match.GetLabels()),
 		}
 	}
 	return m
@@ -218,6 +223,7 @@ func (m Menu) ToProto() *netbootv1.BootMenu {
 			Uuids:      clone(m.Match.UUIDs),
 			Platforms:  clone(m.Match.Platforms),
 			Buildarchs: clone(m.Match.BuildArchs),
+			Labels:     maps.Clone(m.Match.Labels),
 		}
 	}
 	return pb

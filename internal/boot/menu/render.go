@@ -566,10 +566,7 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 	for _, n := range slices.Sorted(maps.Keys(catalog.Menus)) {
 		menus = append(menus, catalog.Menus[n])
 	}
-	m, reason := Select(menus, bootServer, h)
-	if mm, name := catalog.MachineMenu(h); mm != nil {
-		m, reason = mm, fmt.Sprintf("machine %q boots menu %q", name, mm.Name)
-	}
+	m, reason := catalog.SelectFor(menus, bootServer, h)
 	if m == nil && grub {
 		return renderGrubNoMatch(bootServer, reason, h), "", reason, nil
 	}

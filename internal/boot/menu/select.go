@@ -51,7 +51,7 @@ func (m *Menu) selectable() bool { return m.IsDefault || !m.Match.IsZero() }
 
 // score is how specifically m matches h, or -1 when it does not, with the
 // fields it matched on.
-func (m *Menu) score(h Host) (int, []string) {
+func (m *Menu) score(h Host, labels map[string]string) (int, []string) {
 	mt := m.Match
 	if mt.IsZero() {
 		return -1, nil
@@ -84,7 +84,16 @@ func (m *Menu) score(h Host) (int, []string) {
 		on = append(on, "uuid")
 	}
 	if len(mt.MACs) > 0 || len(mt.UUIDs) > 0 {
+		score += 8
+	}
+	if len(mt.Labels) > 0 {
+		for k, v := range mt.Labels {
+			if got, ok := labels[k]; !ok || got != v {
+				return -1, nil
+			}
+		}
 		score += 4
+		on = append(on, "labels")
 	}
 	if len(mt.Platforms) > 0 {
 		if !in(mt.Platforms, h.Platform, exact) {
@@ -112,12 +121,14 @@ func (m *Menu) score(h Host) (int, []string) {
 //   - An offered menu matches a host when every field set in its match
 //     matches: macs contains the host's MAC address, uuids its SMBIOS UUID,
 //     platforms its iPXE ${platform} ("efi", "pcbios") and buildarchs its
-//     ${buildarch} ("x86_64", "arm64", ...). Any value within a field will
-//     do. MAC addresses and UUIDs are compared in any case, with ':' or '-'.
-//     A menu with an empty match matches no host.
-//   - The most specific matching menu wins. Its score is 4 if its match sets
-//     macs or uuids, plus 2 if it sets platforms, plus 1 if it sets
-//     buildarchs. Between equal scores the menu whose name sorts first wins.
+//     ${buildarch} ("x86_64", "arm64", ...), and labels the labels of the
+//     machine the host is. Any value within a list will do; every label
+//     must be there. MAC addresses and UUIDs are compared in any case, with
+//     ':' or '-'. A menu with an empty match matches no host.
+//   - The most specific matching menu wins. Its score is 8 if its match sets
+//     macs or uuids, plus 4 if it sets labels, plus 2 if it sets platforms,
+//     plus 1 if it sets buildarchs. Between equal scores the menu whose name
+//     sorts first wins.
 //   - When no menu matches, the host gets the boot server's default menu
 //     (is_default = true); when there is none, no menu: iPXE says so and
 //     boots from the local disk.
@@ -125,6 +136,11 @@ func (m *Menu) score(h Host) (int, []string) {
 // Select returns nil when no menu applies. The order of menus does not
 // matter.
 func Select(menus []Menu, bootServer string, h Host) (*Menu, string) {
+	return selectMenu(menus, bootServer, h, nil)
+}
+
+// selectMenu is Select for a host that is a machine with labels (nil: none).
+func selectMenu(menus []Menu, bootServer string, h Host, labels map[string]string) (*Menu, string) {
 	best, bestScore := -1, -1
 	var bestOn []string
 	var ties []string
@@ -137,7 +153,7 @@ func Select(menus []Menu, bootServer string, h Host) (*Menu, string) {
 		if m.IsDefault && (def < 0 || m.Name < menus[def].Name) {
 			def = i
 		}
-		score, on := m.score(h)
+		score, on := m.score(h, labels)
 		switch {
 		case score < 0:
 		case score > bestScore:

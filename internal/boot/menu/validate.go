@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -456,6 +457,11 @@ func (mt *Match) validate(errs *config.FieldErrors) {
 	check("uuids", mt.UUIDs, NormalizeUUID, `must be a UUID such as "4c4c4544-0042-3510-8052-b4c04f4b4e31"`)
 	check("platforms", mt.Platforms, oneOf(Platforms), `must be "efi" or "pcbios" (iPXE's ${platform})`)
 	check("buildarchs", mt.BuildArchs, oneOf(BuildArchs), `must be one of "`+strings.Join(BuildArchs, `", "`)+`" (iPXE's ${buildarch})`)
+	for _, k := range slices.Sorted(maps.Keys(mt.Labels)) {
+		if reason := config.LabelProblem(k, mt.Labels[k]); reason != "" {
+			add(errs, reason, "match", "labels", config.MapKey(k))
+		}
+	}
 }
 
 func oneOf(list []string) func(string) (string, bool) {
@@ -579,5 +585,10 @@ func (mt Match) key() string {
 		return strings.Join(slices.Compact(out), ",")
 	}
 	same := func(s string) (string, bool) { return s, true }
-	return strings.Join([]string{canon(mt.MACs, NormalizeMAC), canon(mt.UUIDs, NormalizeUUID), canon(mt.Platforms, same), canon(mt.BuildArchs, same)}, "|")
+	var labels []string
+	for _, k := range slices.Sorted(maps.Keys(mt.Labels)) {
+		labels = append(labels, strconv.Quote(k)+"="+strconv.Quote(mt.Labels[k]))
+	}
+	return strings.Join([]string{canon(mt.MACs, NormalizeMAC), canon(mt.UUIDs, NormalizeUUID), canon(mt.Platforms, same), canon(mt.BuildArchs, same),
+		strings.Join(labels, ",")}, "|")
 }

@@ -47,6 +47,15 @@ func TestMachine_invalidConfigFailsAtPlan(t *testing.T) {
   name             = "web1"
   macs             = ["52:54:00:aa:bb:01"]
   reserved_address = "ff02::1"`, "reserved_address"},
+		{"bad label key in a menu's match", `
+  name = "web1"
+  macs = ["52:54:00:aa:bb:01"]
+}
+
+resource "netboot_boot_menu" "m" {
+  name  = "m"
+  items = [{ gap = true }]
+  match = { labels = { "-x" = "y" } }`, "match.labels"},
 		{"bad host name", `
   name     = "web1"
   macs     = ["52:54:00:aa:bb:01"]
@@ -201,5 +210,67 @@ resource "netboot_boot_menu" "install" {
 				Config: cfg(second),
 			},
 		},
+	})
+}
+
+// A menu's match.labels selects machines by their labels, and a machine's
+// menu comes before every match: what netboot_rendered_script shows for
+// each host, as the agent would serve it.
+func TestMachine_menusByLabelAndMachine(t *testing.T) {
+	lab := newFastLab(t)
+	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
+	cfg := server + `
+resource "netboot_boot_entry" "local" {
+  name = "local"
+  kind = "exit"
+}
+
+resource "netboot_boot_menu" "web" {
+  name  = "web"
+  items = [{ entry = netboot_boot_entry.local.name }]
+  match = { labels = { role = "web" } }
+}
+
+resource "netboot_boot_menu" "pinned" {
+  name  = "pinned"
+  items = [{ entry = netboot_boot_entry.local.name }]
+}
+
+resource "netboot_machine" "web1" {
+  name   = "web1"
+  macs   = ["52:54:00:aa:bb:01"]
+  labels = { role = "web" }
+}
+
+resource "netboot_machine" "web2" {
+  name   = "web2"
+  macs   = ["52:54:00:aa:bb:02"]
+  labels = { role = "web" }
+  menu   = netboot_boot_menu.pinned.name
+}
+
+data "netboot_rendered_script" "web1" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  mac         = netboot_machine.web1.macs[0]
+  platform    = "efi"
+  depends_on  = [netboot_boot_menu.web]
+}
+
+data "netboot_rendered_script" "web2" {
+  boot_server = netboot_ipv6_boot_server.test.name
+  mac         = netboot_machine.web2.macs[0]
+  platform    = "efi"
+  depends_on  = [netboot_boot_menu.web]
+}
+`
+	tfresource.UnitTest(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		Steps: []tfresource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.netboot_rendered_script.web1", tfjsonpath.New("reason"), knownvalue.StringExact(`menu "web" matches on labels (score 4)`)),
+				statecheck.ExpectKnownValue("data.netboot_rendered_script.web2", tfjsonpath.New("reason"), knownvalue.StringExact(`machine "web2" boots menu "pinned"`)),
+			},
+		}},
 	})
 }

@@ -2487,7 +2487,9 @@ type HostMatch struct {
 	// platforms are iPXE ${platform} values: "efi", "pcbios".
 	Platforms []string `protobuf:"bytes,3,rep,name=platforms,proto3" json:"platforms,omitempty"`
 	// buildarchs are iPXE ${buildarch} values: "x86_64", "i386", "arm64".
-	Buildarchs    []string `protobuf:"bytes,4,rep,name=buildarchs,proto3" json:"buildarchs,omitempty"`
+	Buildarchs []string `protobuf:"bytes,4,rep,name=buildarchs,proto3" json:"buildarchs,omitempty"`
+	// labels match a host that is a machine whose labels hold all of them.
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2546,6 +2548,13 @@ func (x *HostMatch) GetPlatforms() []string {
 func (x *HostMatch) GetBuildarchs() []string {
 	if x != nil {
 		return x.Buildarchs
+	}
+	return nil
+}
+
+func (x *HostMatch) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
 	}
 	return nil
 }
@@ -5752,14 +5761,18 @@ const file_netboot_proto_rawDesc = "" +
 	"\x04menu\x18\x02 \x01(\tR\x04menu\x12\x10\n" +
 	"\x03gap\x18\x03 \x01(\bR\x03gap\x12\x12\n" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x12\x10\n" +
-	"\x03key\x18\x05 \x01(\tR\x03key\"s\n" +
+	"\x03key\x18\x05 \x01(\tR\x03key\"\xe9\x01\n" +
 	"\tHostMatch\x12\x12\n" +
 	"\x04macs\x18\x01 \x03(\tR\x04macs\x12\x14\n" +
 	"\x05uuids\x18\x02 \x03(\tR\x05uuids\x12\x1c\n" +
 	"\tplatforms\x18\x03 \x03(\tR\tplatforms\x12\x1e\n" +
 	"\n" +
 	"buildarchs\x18\x04 \x03(\tR\n" +
-	"buildarchs\"\xb7\x02\n" +
+	"buildarchs\x129\n" +
+	"\x06labels\x18\x05 \x03(\v2!.netboot.v1.HostMatch.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb7\x02\n" +
 	"\bBootMenu\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12*\n" +
@@ -6053,7 +6066,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 88)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                  // 0: netboot.v1.BootServer
 	(*Boot)(nil),                        // 1: netboot.v1.Boot
@@ -6138,11 +6151,12 @@ var file_netboot_proto_goTypes = []any{
 	(*DeleteMachineConfigRequest)(nil),  // 80: netboot.v1.DeleteMachineConfigRequest
 	(*DeleteMachineConfigResponse)(nil), // 81: netboot.v1.DeleteMachineConfigResponse
 	nil,                                 // 82: netboot.v1.DHCPv6.RelayedLinksEntry
-	nil,                                 // 83: netboot.v1.Event.AttrsEntry
-	nil,                                 // 84: netboot.v1.Machine.LabelsEntry
-	nil,                                 // 85: netboot.v1.Machine.MetadataEntry
-	nil,                                 // 86: netboot.v1.MachineConfig.MatchLabelsEntry
-	nil,                                 // 87: netboot.v1.MachineConfig.SensitiveValuesEntry
+	nil,                                 // 83: netboot.v1.HostMatch.LabelsEntry
+	nil,                                 // 84: netboot.v1.Event.AttrsEntry
+	nil,                                 // 85: netboot.v1.Machine.LabelsEntry
+	nil,                                 // 86: netboot.v1.Machine.MetadataEntry
+	nil,                                 // 87: netboot.v1.MachineConfig.MatchLabelsEntry
+	nil,                                 // 88: netboot.v1.MachineConfig.SensitiveValuesEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -6169,103 +6183,104 @@ var file_netboot_proto_depIdxs = []int32{
 	29, // 21: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
 	29, // 22: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
 	29, // 23: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	31, // 24: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
-	32, // 25: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
-	30, // 26: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
-	30, // 27: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
-	33, // 28: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
-	33, // 29: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
-	48, // 30: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	58, // 31: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
-	48, // 32: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
-	49, // 33: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	83, // 34: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	63, // 35: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	58, // 36: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	84, // 37: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
-	85, // 38: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
-	68, // 39: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
-	68, // 40: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
-	86, // 41: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
-	87, // 42: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
-	75, // 43: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
-	75, // 44: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
-	6,  // 45: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	12, // 46: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	13, // 47: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	14, // 48: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	16, // 49: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	18, // 50: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	56, // 51: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	23, // 52: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	24, // 53: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	25, // 54: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	27, // 55: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	34, // 56: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	35, // 57: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	36, // 58: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	38, // 59: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	40, // 60: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	41, // 61: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	42, // 62: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	44, // 63: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	46, // 64: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	50, // 65: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	51, // 66: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	52, // 67: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	54, // 68: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	59, // 69: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	61, // 70: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	64, // 71: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	67, // 72: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	69, // 73: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
-	70, // 74: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
-	71, // 75: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
-	73, // 76: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
-	76, // 77: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
-	77, // 78: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
-	78, // 79: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
-	80, // 80: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
-	8,  // 81: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 82: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	15, // 83: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	17, // 84: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	19, // 85: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	57, // 86: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	21, // 87: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	21, // 88: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	26, // 89: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	28, // 90: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	30, // 91: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	30, // 92: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	37, // 93: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	39, // 94: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	33, // 95: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	33, // 96: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	43, // 97: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	45, // 98: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	47, // 99: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	49, // 100: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	49, // 101: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	53, // 102: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	55, // 103: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	60, // 104: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	62, // 105: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	65, // 106: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 107: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	68, // 108: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
-	68, // 109: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
-	72, // 110: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
-	74, // 111: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
-	75, // 112: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
-	75, // 113: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
-	79, // 114: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
-	81, // 115: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
-	81, // [81:116] is the sub-list for method output_type
-	46, // [46:81] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	83, // 24: netboot.v1.HostMatch.labels:type_name -> netboot.v1.HostMatch.LabelsEntry
+	31, // 25: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
+	32, // 26: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
+	30, // 27: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
+	30, // 28: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
+	33, // 29: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
+	33, // 30: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
+	48, // 31: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
+	58, // 32: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	48, // 33: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
+	49, // 34: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
+	84, // 35: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	63, // 36: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	58, // 37: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	85, // 38: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
+	86, // 39: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
+	68, // 40: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
+	68, // 41: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
+	87, // 42: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
+	88, // 43: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
+	75, // 44: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
+	75, // 45: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
+	6,  // 46: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 47: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 48: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 49: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 50: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 51: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 52: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 53: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 54: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 55: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 56: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 57: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 58: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 59: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 60: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 61: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 62: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 63: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 64: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 65: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 66: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 67: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 68: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 69: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	59, // 70: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	61, // 71: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	64, // 72: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	67, // 73: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	69, // 74: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
+	70, // 75: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
+	71, // 76: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
+	73, // 77: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
+	76, // 78: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
+	77, // 79: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
+	78, // 80: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
+	80, // 81: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
+	8,  // 82: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 83: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 84: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 85: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 86: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 87: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 88: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 89: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 90: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 91: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 92: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 93: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 94: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 95: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 96: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 97: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 98: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 99: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 100: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 101: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 102: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 103: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 104: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	60, // 105: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	62, // 106: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	65, // 107: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 108: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	68, // 109: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
+	68, // 110: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
+	72, // 111: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
+	74, // 112: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
+	75, // 113: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
+	75, // 114: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
+	79, // 115: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
+	81, // 116: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
+	82, // [82:117] is the sub-list for method output_type
+	47, // [47:82] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -6284,7 +6299,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   88,
+			NumMessages:   89,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
