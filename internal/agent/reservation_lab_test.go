@@ -17,9 +17,10 @@ import (
 // address reserved for its machine, by the MAC address in its DUID-LL and
 // by a DUID (DUID-EN, which holds no MAC), outside the boot server's
 // ranges; a client of no machine gets a range address, never a reserved
-// one.
+// one. From its leased address, the machine fetches its own user-data
+// with curl; the other machine's URL is refused.
 func TestDHCPv6GivesMachinesTheirReservedAddresses(t *testing.T) {
-	testlab.RequireRoot(t, "dhclient")
+	testlab.RequireRoot(t, "dhclient", "curl")
 	lab := testlab.New(t)
 	stateDir := t.TempDir()
 	lab.StartAgent(t, stateDir)
@@ -70,9 +71,34 @@ func TestDHCPv6GivesMachinesTheirReservedAddresses(t *testing.T) {
 		}
 		return m[1]
 	}
+	if _, err := conn.PutMachineConfig(ctx, &netbootv1.PutMachineConfigRequest{Config: &netbootv1.MachineConfig{
+		Name: "user-data", Kind: "cloud-config", Template: "#cloud-config\nhostname: {{ .Name }}\naddress: {{ .Address }}\n"}}); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("by MAC in DUID-LL", func(t *testing.T) {
-		if got := leased(t, "", "-D", "LL"); got != byMAC {
-			t.Errorf("leased %s, want %s reserved for machine by-mac", got, byMAC)
+		got := leased(t, "", "-D", "LL")
+		if got != byMAC {
+			t.Fatalf("leased %s, want %s reserved for machine by-mac", got, byMAC)
+		}
+		// The machine uses its lease (dhclient's script here only records
+		// it) and fetches its user-data from that address.
+		lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", got+"/128", "dev", lab.ClientIf, "nodad")
+		url := func(machine string) string {
+			m, err := conn.GetMachine(ctx, &netbootv1.GetMachineRequest{Name: machine})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "http://[" + lab.ServerAddr + "]/netboot/config/" + machine + "/" + m.GetConfigToken() + "/user-data"
+		}
+		own := url("by-mac")
+		body := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail", "--interface", got, own)
+		if body != "#cloud-config\nhostname: by-mac\naddress: "+byMAC+"\n" {
+			t.Errorf("by-mac's user-data from %s:\n%s", got, body)
+		}
+		// by-duid's file with by-mac's own token: refused.
+		neighbour := strings.Replace(own, "/by-mac/", "/by-duid/", 1)
+		if code := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", got, neighbour); code != "403" {
+			t.Errorf("by-duid's user-data with by-mac's token from %s: %s, want 403", got, code)
 		}
 	})
 	t.Run("by DUID", func(t *testing.T) {
