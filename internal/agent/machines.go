@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/netip"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -53,13 +55,12 @@ func (s *service) loadMachines(c *menu.Catalog) error {
 	})
 }
 
-// reservations are the machines' reserved addresses as the DHCPv6 servers
-// take them.
-func (s *service) reservations() []lease.Reservation {
-	c := s.catalog.Load()
+// reservationsOf are the machines' reserved addresses as the DHCPv6
+// servers take them.
+func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
 	var rs []lease.Reservation
-	for _, name := range sortedKeys(c.Machines) {
-		m := c.Machines[name]
+	for _, name := range sortedKeys(machines) {
+		m := machines[name]
 		if m.ReservedAddress.IsValid() {
 			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs})
 		}
@@ -67,18 +68,36 @@ func (s *service) reservations() []lease.Reservation {
 	return rs
 }
 
-// applyReservations gives every running DHCPv6 server the machines'
-// current reservations; s.mu is held. A server that refuses keeps its
-// previous ones, and the error is logged: the machine is stored all the
-// same, and the next change or restart applies it.
+// addMachineNames adds to records the names config.MachineNames gives
+// bs's machines, leaving alone a name an NFS root image already has.
+func addMachineNames(records map[string][]netip.Addr, bs config.BootServer, machines map[string]config.Machine, logger *slog.Logger) {
+	for name, a := range config.MachineNames(bs, machines) {
+		if _, taken := records[name]; taken {
+			logger.Warn("a machine's host name is an NFS root image's; DNS answers with the image's server", eventkind.Config.Attr(), "name", name)
+			continue
+		}
+		records[name] = []netip.Addr{a}
+	}
+}
+
+// applyReservations gives every running site the machines as they are
+// now: reserved addresses to its DHCPv6 server, names to its DNS
+// responder; s.mu is held. A server that refuses keeps what it had and
+// the error is logged: the machine is stored all the same, and the next
+// change or restart applies it.
 func (s *service) applyReservations() {
 	for _, name := range sortedKeys(s.sites) {
 		st := s.sites[name]
-		if st.dhcp == nil {
+		if !st.serving() {
 			continue
 		}
-		if err := st.dhcp.Apply(st.dhcpConfig(st.cfg)); err != nil {
-			st.logger.Error("applying machines' address reservations", eventkind.Config.Attr(), "error", err)
+		if st.dhcp != nil {
+			if err := st.dhcp.Apply(st.dhcpConfig(st.cfg)); err != nil {
+				st.logger.Error("applying machines' address reservations", eventkind.Config.Attr(), "error", err)
+			}
+		}
+		if err := st.syncDNS(); err != nil {
+			st.logger.Error("applying machines' DNS names", eventkind.Config.Attr(), "error", err)
 		}
 	}
 }

@@ -89,7 +89,7 @@ func (s *service) newSite(cfg config.BootServer) *site {
 	st.probeInterval = s.probeInterval
 	st.lookup = s.lookupLink
 	st.offline = s.offline
-	st.reservations = s.reservations
+	st.machines = func() map[string]config.Machine { return s.catalog.Load().Machines }
 	return st
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -132,6 +133,49 @@ func TestCheckMachinesRefusesSharedIdentifiers(t *testing.T) {
 	for i, w := range want {
 		if !strings.HasPrefix(fes[i].Error(), w) {
 			t.Errorf("error %d: want %q, got %q", i, w, fes[i].Error())
+		}
+	}
+}
+
+func TestMachineNames(t *testing.T) {
+	mk := func(pb *netbootv1.Machine) Machine {
+		t.Helper()
+		m, err := MachineFromProto(pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	machines := map[string]Machine{
+		"web1": mk(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedAddress: "2001:db8:1::10"}),
+		"web2": mk(&netbootv1.Machine{Name: "web2", Macs: []string{"52:54:00:aa:bb:02"}, Hostname: "Www.Example.Org", ReservedAddress: "2001:db8:1::11"}),
+		"db1":  mk(&netbootv1.Machine{Name: "db1", Macs: []string{"52:54:00:aa:bb:03"}, Hostname: "db", ReservedAddress: "2001:db8:1::12"}),
+		// Elsewhere, or no address: no name here.
+		"far":  mk(&netbootv1.Machine{Name: "far", Macs: []string{"52:54:00:aa:bb:04"}, ReservedAddress: "2001:db8:2::10"}),
+		"none": mk(&netbootv1.Machine{Name: "none", Macs: []string{"52:54:00:aa:bb:05"}}),
+	}
+	for _, tc := range []struct {
+		name        string
+		search, rdn []string
+		want        map[string]string
+	}{
+		{"DHCPv6 domain first", []string{"lab.example", "other.example"}, []string{"ra.example"},
+			map[string]string{"web1.lab.example": "2001:db8:1::10", "www.example.org": "2001:db8:1::11", "db.lab.example": "2001:db8:1::12"}},
+		{"RA DNSSL otherwise", nil, []string{"ra.example."},
+			map[string]string{"web1.ra.example": "2001:db8:1::10", "www.example.org": "2001:db8:1::11", "db.ra.example": "2001:db8:1::12"}},
+		{"no domain: the label alone", nil, nil,
+			map[string]string{"web1": "2001:db8:1::10", "www.example.org": "2001:db8:1::11", "db": "2001:db8:1::12"}},
+	} {
+		bs := BootServer{Prefix: netip.MustParsePrefix("2001:db8:1::/64")}
+		bs.DHCPv6.DomainSearch, bs.RA.DNSSL = tc.search, tc.rdn
+		got := MachineNames(bs, machines)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+		for n, a := range tc.want {
+			if got[n].String() != a {
+				t.Errorf("%s: %s = %v, want %s", tc.name, n, got[n], a)
+			}
 		}
 	}
 }

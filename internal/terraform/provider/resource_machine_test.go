@@ -274,3 +274,41 @@ data "netboot_rendered_script" "web2" {
 		}},
 	})
 }
+
+// machine_dns is off by default and changes in place.
+func TestMachine_bootServerMachineDNS(t *testing.T) {
+	lab := newFastLab(t)
+	const server = "netboot_ipv6_boot_server.test"
+	agentSays := func(want bool) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			st, err := lab.conn(t).GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "acc"})
+			if err != nil {
+				return err
+			}
+			if st.GetConfig().GetMachineDns() != want {
+				return fmt.Errorf("the agent's machine_dns is %v, want %v", st.GetConfig().GetMachineDns(), want)
+			}
+			return nil
+		}
+	}
+	tfresource.UnitTest(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(server, tfjsonpath.New("machine_dns"), knownvalue.Bool(false)),
+				},
+				Check: agentSays(false),
+			},
+			{
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody+"\n  machine_dns = true\n"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(server, plancheck.ResourceActionUpdate),
+				}},
+				Check: agentSays(true),
+			},
+			{ResourceName: server, ImportState: true, ImportStateId: "acc", ImportStateVerify: true},
+		},
+	})
+}

@@ -35,7 +35,10 @@ type BootServer struct {
 	RouterAdvertisement *RouterAdvertisement `protobuf:"bytes,4,opt,name=router_advertisement,json=routerAdvertisement,proto3" json:"router_advertisement,omitempty"`
 	Dhcpv6              *DHCPv6              `protobuf:"bytes,5,opt,name=dhcpv6,proto3" json:"dhcpv6,omitempty"`
 	// boot is unset for the defaults (TFTP and HTTP on, default rules).
-	Boot          *Boot `protobuf:"bytes,6,opt,name=boot,proto3" json:"boot,omitempty"`
+	Boot *Boot `protobuf:"bytes,6,opt,name=boot,proto3" json:"boot,omitempty"`
+	// machine_dns makes the boot server's DNS responder answer AAAA queries
+	// for machines' host names with their reserved addresses inside prefix.
+	MachineDns    bool `protobuf:"varint,7,opt,name=machine_dns,json=machineDns,proto3" json:"machine_dns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -110,6 +113,13 @@ func (x *BootServer) GetBoot() *Boot {
 		return x.Boot
 	}
 	return nil
+}
+
+func (x *BootServer) GetMachineDns() bool {
+	if x != nil {
+		return x.MachineDns
+	}
+	return false
 }
 
 // Boot says how clients find their boot file: DHCPv6 option 59 chosen by
@@ -5554,7 +5564,7 @@ var File_netboot_proto protoreflect.FileDescriptor
 const file_netboot_proto_rawDesc = "" +
 	"\n" +
 	"\rnetboot.proto\x12\n" +
-	"netboot.v1\"\xfc\x01\n" +
+	"netboot.v1\"\x9d\x02\n" +
 	"\n" +
 	"BootServer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
@@ -5562,7 +5572,9 @@ const file_netboot_proto_rawDesc = "" +
 	"\x06prefix\x18\x03 \x01(\tR\x06prefix\x12R\n" +
 	"\x14router_advertisement\x18\x04 \x01(\v2\x1f.netboot.v1.RouterAdvertisementR\x13routerAdvertisement\x12*\n" +
 	"\x06dhcpv6\x18\x05 \x01(\v2\x12.netboot.v1.DHCPv6R\x06dhcpv6\x12$\n" +
-	"\x04boot\x18\x06 \x01(\v2\x10.netboot.v1.BootR\x04boot\"\xb0\x02\n" +
+	"\x04boot\x18\x06 \x01(\v2\x10.netboot.v1.BootR\x04boot\x12\x1f\n" +
+	"\vmachine_dns\x18\a \x01(\bR\n" +
+	"machineDns\"\xb0\x02\n" +
 	"\x04Boot\x12.\n" +
 	"\x05rules\x18\x01 \x03(\v2\x18.netboot.v1.BootFileRuleR\x05rules\x12!\n" +
 	"\ftftp_enabled\x18\x02 \x01(\bR\vtftpEnabled\x12!\n" +
