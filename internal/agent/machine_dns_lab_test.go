@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -14,16 +13,8 @@ import (
 // search domain, follows a change of the machine, and is refused other
 // names; without it, the agent answers no DNS.
 func TestMachineDNS(t *testing.T) {
-	testlab.RequireRoot(t, "dig")
-	lab := testlab.New(t)
-	stateDir := t.TempDir()
-	lab.StartAgent(t, stateDir)
-	conn := connect(t, stateDir)
+	lab, _, conn, bs := provisioningLab(t, "dig")
 	ctx := context.Background()
-	bs := labBootServer(lab, "stateful")
-	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {
-		t.Fatal(err)
-	}
 	prefix := strings.TrimSuffix(lab.Prefix, "/64")
 	web1 := &netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedAddress: prefix + "77"}
 	if _, err := conn.PutMachine(ctx, &netbootv1.PutMachineRequest{Machine: web1}); err != nil {

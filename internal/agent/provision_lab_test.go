@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -19,16 +20,8 @@ import (
 // and the neighbour's token, no token or a made-up one get 403, logged as
 // a warning naming the machine.
 func TestAgentServesEachMachineItsOwnConfig(t *testing.T) {
-	testlab.RequireRoot(t, "curl")
-	lab := testlab.New(t)
-	stateDir := t.TempDir()
-	lab.StartAgent(t, stateDir)
-	conn := connect(t, stateDir)
+	lab, stateDir, conn, _ := provisioningLab(t, "curl")
 	ctx := context.Background()
-
-	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
-		t.Fatal(err)
-	}
 	for _, e := range []*netbootv1.BootEntry{
 		{Name: "install", Kind: "linux", Linux: &netbootv1.LinuxBoot{Kernel: "vmlinuz",
 			Args: `ds=nocloud;s={{ .ConfigURL "" }} meta={{ .ConfigURL "meta-data" }}`}},
@@ -110,4 +103,20 @@ func TestAgentServesEachMachineItsOwnConfig(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// provisioningLab starts an agent in a new lab with the "lab" boot server
+// (stateful DHCPv6, HTTP on) and returns its connection.
+func provisioningLab(t *testing.T, tools ...string) (*testlab.Lab, string, *agentclient.Conn, *netbootv1.BootServer) {
+	t.Helper()
+	testlab.RequireRoot(t, tools...)
+	lab := testlab.New(t)
+	stateDir := t.TempDir()
+	lab.StartAgent(t, stateDir)
+	conn := connect(t, stateDir)
+	bs := labBootServer(lab, "stateful")
+	if _, err := conn.PutBootServer(context.Background(), &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {
+		t.Fatal(err)
+	}
+	return lab, stateDir, conn, bs
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -20,15 +19,8 @@ import (
 // one. From its leased address, the machine fetches its own user-data
 // with curl; the other machine's URL is refused.
 func TestDHCPv6GivesMachinesTheirReservedAddresses(t *testing.T) {
-	testlab.RequireRoot(t, "dhclient", "curl")
-	lab := testlab.New(t)
-	stateDir := t.TempDir()
-	lab.StartAgent(t, stateDir)
-	conn := connect(t, stateDir)
+	lab, _, conn, _ := provisioningLab(t, "dhclient", "curl")
 	ctx := context.Background()
-	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
-		t.Fatal(err)
-	}
 	prefix := netip.MustParsePrefix(lab.Prefix)
 	at := func(suffix string) string {
 		a := prefix.Addr().As16()

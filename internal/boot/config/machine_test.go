@@ -99,24 +99,16 @@ func TestMachineNormalFormRoundTrips(t *testing.T) {
 }
 
 func TestCheckMachinesRefusesSharedIdentifiers(t *testing.T) {
-	mk := func(pb *netbootv1.Machine) Machine {
-		t.Helper()
-		m, err := MachineFromProto(pb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
 	others := map[string]Machine{
-		"web1": mk(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Uuids: []string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"},
+		"web1": mustMachine(t, &netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Uuids: []string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"},
 			ReservedAddress: "2001:db8:1::10"}),
-		"web2": mk(&netbootv1.Machine{Name: "web2", Duids: []string{"00030001525400aabb02"}}),
+		"web2": mustMachine(t, &netbootv1.Machine{Name: "web2", Duids: []string{"00030001525400aabb02"}}),
 	}
 	// A machine may keep its own identifiers on update.
 	if err := CheckMachines(others["web1"], others); err != nil {
 		t.Errorf("updating web1 with its own identifiers: %v", err)
 	}
-	m := mk(&netbootv1.Machine{Name: "db1", Macs: []string{"52:54:00:cc:00:01", "52-54-00-AA-BB-01"}, Duids: []string{"00:03:00:01:52:54:00:aa:bb:02"},
+	m := mustMachine(t, &netbootv1.Machine{Name: "db1", Macs: []string{"52:54:00:cc:00:01", "52-54-00-AA-BB-01"}, Duids: []string{"00:03:00:01:52:54:00:aa:bb:02"},
 		ReservedAddress: "2001:db8:1:0::10"})
 	fes, ok := AsFieldErrors(CheckMachines(m, others))
 	if !ok {
@@ -138,21 +130,13 @@ func TestCheckMachinesRefusesSharedIdentifiers(t *testing.T) {
 }
 
 func TestMachineNames(t *testing.T) {
-	mk := func(pb *netbootv1.Machine) Machine {
-		t.Helper()
-		m, err := MachineFromProto(pb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
 	machines := map[string]Machine{
-		"web1": mk(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedAddress: "2001:db8:1::10"}),
-		"web2": mk(&netbootv1.Machine{Name: "web2", Macs: []string{"52:54:00:aa:bb:02"}, Hostname: "Www.Example.Org", ReservedAddress: "2001:db8:1::11"}),
-		"db1":  mk(&netbootv1.Machine{Name: "db1", Macs: []string{"52:54:00:aa:bb:03"}, Hostname: "db", ReservedAddress: "2001:db8:1::12"}),
+		"web1": mustMachine(t, &netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedAddress: "2001:db8:1::10"}),
+		"web2": mustMachine(t, &netbootv1.Machine{Name: "web2", Macs: []string{"52:54:00:aa:bb:02"}, Hostname: "Www.Example.Org", ReservedAddress: "2001:db8:1::11"}),
+		"db1":  mustMachine(t, &netbootv1.Machine{Name: "db1", Macs: []string{"52:54:00:aa:bb:03"}, Hostname: "db", ReservedAddress: "2001:db8:1::12"}),
 		// Elsewhere, or no address: no name here.
-		"far":  mk(&netbootv1.Machine{Name: "far", Macs: []string{"52:54:00:aa:bb:04"}, ReservedAddress: "2001:db8:2::10"}),
-		"none": mk(&netbootv1.Machine{Name: "none", Macs: []string{"52:54:00:aa:bb:05"}}),
+		"far":  mustMachine(t, &netbootv1.Machine{Name: "far", Macs: []string{"52:54:00:aa:bb:04"}, ReservedAddress: "2001:db8:2::10"}),
+		"none": mustMachine(t, &netbootv1.Machine{Name: "none", Macs: []string{"52:54:00:aa:bb:05"}}),
 	}
 	for _, tc := range []struct {
 		name        string
@@ -178,4 +162,13 @@ func TestMachineNames(t *testing.T) {
 			}
 		}
 	}
+}
+
+func mustMachine(t *testing.T, pb *netbootv1.Machine) Machine {
+	t.Helper()
+	m, err := MachineFromProto(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
