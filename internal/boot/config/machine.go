@@ -341,3 +341,14 @@ func MachineNames(bs BootServer, machines map[string]Machine) map[string]netip.A
 	}
 	return out
 }
+
+// HasLabels reports whether labels hold every one of want: how label
+// selectors (menus' match.labels, configs' match_labels) match machines.
+func HasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}

@@ -309,10 +309,8 @@ func (c *Config) Selects(m config.Machine) int {
 		}
 	}
 	if len(c.MatchLabels) > 0 {
-		for k, v := range c.MatchLabels {
-			if got, ok := m.Labels[k]; !ok || got != v {
-				return -1
-			}
+		if !config.HasLabels(m.Labels, c.MatchLabels) {
+			return -1
 		}
 		return 1
 	}

@@ -87,10 +87,8 @@ func (m *Menu) score(h Host, labels map[string]string) (int, []string) {
 		score += 8
 	}
 	if len(mt.Labels) > 0 {
-		for k, v := range mt.Labels {
-			if got, ok := labels[k]; !ok || got != v {
-				return -1, nil
-			}
+		if !config.HasLabels(labels, mt.Labels) {
+			return -1, nil
 		}
 		score += 4
 		on = append(on, "labels")

@@ -285,6 +285,7 @@ func (p *netbootProvider) DataSources(context.Context) []func() datasource.DataS
 		newLeasesDataSource,
 		newBootServerDataSource,
 		newRenderedScriptDataSource,
+		newMachinesDataSource,
 	}
 }
 
