@@ -1,17 +1,16 @@
 package menu
 
-import (
-	"fmt"
-	"maps"
-	"slices"
-)
+import "fmt"
 
 // Machine returns the name of the machine h is, by its MAC address or
 // UUID, or "" when it is none of the catalog's. Identifiers are unique
-// across machines, so at most one can match.
+// across machines, so at most one matches and the order of the search
+// does not matter.
 func (c *Catalog) Machine(h Host) string {
-	for _, name := range slices.Sorted(maps.Keys(c.Machines)) {
-		m := c.Machines[name]
+	if h.MAC == "" && h.UUID == "" {
+		return ""
+	}
+	for name, m := range c.Machines {
 		if m.Identifies(h.MAC, "", h.UUID) {
 			return name
 		}
