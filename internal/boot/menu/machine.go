@@ -4,15 +4,17 @@ import "fmt"
 
 // Machine returns the name of the machine h is, by its MAC address or
 // UUID, or "" when it is none of the catalog's. Identifiers are unique
-// across machines, so at most one matches and the order of the search
-// does not matter.
+// across machines, so one of each matches at most; should the MAC address
+// be one machine's and the UUID another's, the MAC address decides.
 func (c *Catalog) Machine(h Host) string {
-	if h.MAC == "" && h.UUID == "" {
-		return ""
-	}
-	for name, m := range c.Machines {
-		if m.Identifies(h.MAC, "", h.UUID) {
-			return name
+	for _, id := range [2]Host{{MAC: h.MAC}, {UUID: h.UUID}} {
+		if id == (Host{}) {
+			continue
+		}
+		for name, m := range c.Machines {
+			if m.Identifies(id.MAC, "", id.UUID) {
+				return name
+			}
 		}
 	}
 	return ""
