@@ -122,6 +122,10 @@ type Spaces struct {
 	// once (0: no bound): Bind and Offer refuse a further IA with
 	// ErrClientLimit. Leases held when it is lowered stay.
 	LeasesPerClient int
+	// Reservations are addresses for one client each, inside the ranges
+	// or not: no other client gets one, and one held by another is not
+	// renewed.
+	Reservations []Reservation
 }
 
 // span is one range placed in its space's offset space [0, total), in
@@ -173,6 +177,7 @@ type Pool struct {
 	// of each DUID, for it.
 	perClient int
 	held      map[string]int
+	res       reservations
 }
 
 // NewPool returns an empty pool over s.
@@ -203,6 +208,7 @@ func (p *Pool) Update(s Spaces) {
 
 func (p *Pool) setSpaces(s Spaces) {
 	p.perClient = s.LeasesPerClient
+	p.res = indexReservations(s.Reservations)
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
 	if pd := s.Prefixes; pd != nil {
@@ -299,6 +305,9 @@ func (p *Pool) leasable(s *space, a netip.Addr, now time.Time) bool {
 	}
 	if _, ok := p.excluded[a]; ok {
 		return false
+	}
+	if p.res.byAddr[a] != nil {
+		return false // only ever given through reservedFor
 	}
 	e := p.byAddr[a]
 	return e == nil || !now.Before(e.until)
@@ -401,7 +410,7 @@ func (p *Pool) allocate(s *space, duid []byte, iaid uint32, hint netip.Addr, now
 	// of this space, so Solicits alone can never lock clients out.
 	for el := p.offers.Front(); el != nil; el = el.Next() {
 		e := el.Value.(*entry)
-		if _, excluded := p.excluded[e.lease.Address]; s.contains(e.lease.Address) && !excluded && !s.reserved(e.lease.Address) {
+		if _, excluded := p.excluded[e.lease.Address]; s.contains(e.lease.Address) && !excluded && !s.reserved(e.lease.Address) && p.res.byAddr[e.lease.Address] == nil {
 			p.remove(e)
 			return e.lease.Address, nil
 		}
@@ -441,12 +450,19 @@ func (p *Pool) current(k clientKey, now time.Time) *entry {
 // again; otherwise hint (from the client's IA) if it is free, otherwise a
 // newly allocated one.
 func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now time.Time) (netip.Addr, error) {
+	return p.OfferTo(kind, duid, "", iaid, hint, now)
+}
+
+// OfferTo is Offer for a client whose hardware address is mac (""
+// unknown): a client with a reservation is offered its reserved address.
+func (p *Pool) OfferTo(kind Kind, duid []byte, mac string, iaid uint32, hint netip.Addr, now time.Time) (netip.Addr, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	kind = kindOf(kind)
 	k := keyOf(kind, duid, iaid)
+	res := p.reservedFor(k, mac, now)
 	if e := p.current(k, now); e != nil {
-		if p.fits(e.lease) {
+		if p.fits(e.lease) && (!res.IsValid() || e.lease.Address == res) {
 			if e.state == offered {
 				e.until = now.Add(OfferTTL)
 				p.offers.MoveToBack(e.offer)
@@ -467,12 +483,15 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		p.remove(p.offers.Front().Value.(*entry))
 	}
 	s := p.space(kind)
-	a, err := p.allocate(s, duid, iaid, hint.WithZone(""), now)
-	if err != nil {
-		return netip.Addr{}, err
+	a := res
+	if !a.IsValid() {
+		var err error
+		if a, err = p.allocate(s, duid, iaid, hint.WithZone(""), now); err != nil {
+			return netip.Addr{}, err
+		}
 	}
 	p.install(&entry{
-		lease: s.shape(Lease{Kind: kind, Address: a, DUID: bytes.Clone(duid), IAID: iaid}),
+		lease: s.shape(Lease{Kind: kind, Address: a, DUID: bytes.Clone(duid), IAID: iaid, HardwareAddr: mac}),
 		state: offered,
 		until: now.Add(OfferTTL),
 	})
@@ -491,6 +510,12 @@ func (s *space) shape(l Lease) Lease {
 // fits reports whether a held lease may stay with its client: inside its
 // kind's ranges, of their prefix length, and not excluded.
 func (p *Pool) fits(l Lease) bool {
+	if !p.res.owns(l) {
+		return false
+	}
+	if p.res.byAddr[l.Address] != nil {
+		return true // its owner's, wherever it is
+	}
 	s := p.space(l.Kind)
 	_, excluded := p.excluded[l.Address]
 	return s.contains(l.Address) && !excluded && (l.Kind != PD || l.PrefixLength == s.bits)
@@ -515,8 +540,9 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	if p.atLimit(k) {
 		return Lease{}, nil, ErrClientLimit
 	}
+	res := p.reservedFor(k, req.HardwareAddr, now)
 	if e != nil {
-		if p.fits(e.lease) {
+		if p.fits(e.lease) && (!res.IsValid() || e.lease.Address == res) {
 			addr = e.lease.Address
 			if e.state == bound {
 				stored = e.storedLease()
@@ -526,6 +552,9 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 			replaced = &old
 		}
 		p.remove(e)
+	}
+	if !addr.IsValid() && res.IsValid() {
+		addr = res
 	}
 	if !addr.IsValid() {
 		if addr, err = p.allocate(s, req.DUID, req.IAID, req.Address.WithZone(""), now); err != nil {

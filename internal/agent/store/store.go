@@ -129,7 +129,7 @@ func (s *Store) migrate() error {
 			return fmt.Errorf("state written by a newer agent (schema %d, this agent knows %d): upgrade the agent", version, SchemaVersion)
 		}
 		// Version 0 is an empty file; later versions add their steps here.
-		for _, name := range [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, bucketLeases} {
+		for _, name := range [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, Machines.bucket, MachineConfigs.bucket, bucketLeases} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -153,6 +153,9 @@ var (
 	// NFSRootImages stores NFSRootImageState: the config plus what the
 	// agent built from it.
 	NFSRootImages = Kind{[]byte("nfs_root_images"), "NFS root image"}
+	Machines      = Kind{[]byte("machines"), "machine"}
+	// MachineConfigs are netboot_config templates.
+	MachineConfigs = Kind{[]byte("machine_configs"), "machine config"}
 )
 
 // Put creates or replaces the object name of kind k.
