@@ -90,6 +90,7 @@ func (s *core) newSite(cfg config.BootServer) *site {
 	st.probeInterval = s.probeInterval
 	st.lookup = s.lookupLink
 	st.offline = s.offline
+	st.machines = func() map[string]config.Machine { return s.catalog.Load().Machines }
 	return st
 }
 

@@ -148,6 +148,38 @@ func (g *grpcService) ProbeOtherServers(ctx context.Context, req *netbootv1.Prob
 	return reply(g.core.ProbeOtherServers(ctx, req))
 }
 
+func (g *grpcService) PutMachine(ctx context.Context, req *netbootv1.PutMachineRequest) (*netbootv1.Machine, error) {
+	return reply(g.core.PutMachine(ctx, req))
+}
+
+func (g *grpcService) GetMachine(ctx context.Context, req *netbootv1.GetMachineRequest) (*netbootv1.Machine, error) {
+	return reply(g.core.GetMachine(ctx, req))
+}
+
+func (g *grpcService) ListMachines(ctx context.Context, req *netbootv1.ListMachinesRequest) (*netbootv1.ListMachinesResponse, error) {
+	return reply(g.core.ListMachines(ctx, req))
+}
+
+func (g *grpcService) DeleteMachine(ctx context.Context, req *netbootv1.DeleteMachineRequest) (*netbootv1.DeleteMachineResponse, error) {
+	return reply(g.core.DeleteMachine(ctx, req))
+}
+
+func (g *grpcService) PutMachineConfig(ctx context.Context, req *netbootv1.PutMachineConfigRequest) (*netbootv1.MachineConfig, error) {
+	return reply(g.core.PutMachineConfig(ctx, req))
+}
+
+func (g *grpcService) GetMachineConfig(ctx context.Context, req *netbootv1.GetMachineConfigRequest) (*netbootv1.MachineConfig, error) {
+	return reply(g.core.GetMachineConfig(ctx, req))
+}
+
+func (g *grpcService) ListMachineConfigs(ctx context.Context, req *netbootv1.ListMachineConfigsRequest) (*netbootv1.ListMachineConfigsResponse, error) {
+	return reply(g.core.ListMachineConfigs(ctx, req))
+}
+
+func (g *grpcService) DeleteMachineConfig(ctx context.Context, req *netbootv1.DeleteMachineConfigRequest) (*netbootv1.DeleteMachineConfigResponse, error) {
+	return reply(g.core.DeleteMachineConfig(ctx, req))
+}
+
 // chunkReader turns the upload's chunk messages into an io.Reader.
 type chunkReader struct {
 	stream grpc.ClientStreamingServer[netbootv1.PutArtifactRequest, netbootv1.Artifact]

@@ -123,7 +123,7 @@ func (s *core) describeHost(name string, h *netbootv1.Host, arch *uint16, menus 
 	st := s.sites[name]
 	d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch))
 	h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
-	if m, reason := menu.Select(menus, name, menu.FormatIPXE, ipxeHostOf(h, arch)); m != nil {
+	if m, reason := s.catalog.Load().SelectFor(menus, name, menu.FormatIPXE, ipxeHostOf(h, arch)); m != nil {
 		h.Menu, h.MenuReason = m.Name, reason
 	} else {
 		h.MenuReason = reason

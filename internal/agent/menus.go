@@ -11,6 +11,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -19,7 +20,8 @@ import (
 // loadCatalog reads the stored entries and menus into the catalog that
 // every boot server renders its scripts from.
 func (s *core) loadCatalog() error {
-	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Updated: time.Now()}
+	c := &menu.Catalog{Entries: map[string]menu.Entry{}, Menus: map[string]menu.Menu{}, Machines: map[string]config.Machine{},
+		Configs: map[string]machineconfig.Config{}, Updated: time.Now()}
 	err := s.store.List(store.BootEntries, func(name string, data []byte) error {
 		pb := &netbootv1.BootEntry{}
 		if err := proto.Unmarshal(data, pb); err != nil {
@@ -42,6 +44,9 @@ func (s *core) loadCatalog() error {
 	if err != nil {
 		return err
 	}
+	if err := s.loadMachines(c); err != nil {
+		return err
+	}
 	s.catalog.Store(c)
 	return nil
 }
@@ -50,7 +55,8 @@ func (s *core) loadCatalog() error {
 // it only once the change is stored, so renders never see half a change.
 func (s *core) nextCatalog() *menu.Catalog {
 	cur := s.catalog.Load()
-	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Updated: time.Now()}
+	return &menu.Catalog{Entries: maps.Clone(cur.Entries), Menus: maps.Clone(cur.Menus), Machines: maps.Clone(cur.Machines),
+		Configs: maps.Clone(cur.Configs), Updated: time.Now()}
 }
 
 func (s *core) PutBootEntry(_ context.Context, req *netbootv1.PutBootEntryRequest) (*netbootv1.BootEntry, error) {
@@ -177,6 +183,9 @@ func (s *core) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMenuRe
 				return nil, failedPrecondition("boot menu %q is item %d of boot menu %q; remove it from that menu first", name, i, m)
 			}
 		}
+	}
+	if m := machineBooting(next, name); m != "" {
+		return nil, failedPrecondition("boot menu %q is the menu of machine %q; change the machine's menu first", name, m)
 	}
 	delete(next.Menus, name)
 	if err := s.store.Delete(store.BootMenus, name); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -59,6 +59,10 @@ type site struct {
 	probe         *dhcp6probe.Prober
 	probeInterval time.Duration
 	offline       *Offline // Options.Offline: start binds nothing
+	// machines are the agent's machines, read whenever the DHCPv6 server
+	// (their reserved addresses) or the DNS responder (their names) is
+	// configured; nil: none.
+	machines func() map[string]config.Machine
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
@@ -236,7 +240,16 @@ func (s *site) syncFileServers() error {
 	if err != nil {
 		return fmt.Errorf("NFS on %s: %w", s.cfg.Interface, err)
 	}
-	s.dns, err = toggle(s.dns, wantNFS,
+	return s.syncDNS()
+}
+
+// syncDNS runs the DNS responder while it has names to answer: NFS root
+// images' host names, or machines' names (MachineDNS).
+func (s *site) syncDNS() error {
+	haveAddrs := len(s.serveAddrs) > 0
+	want := haveAddrs && (len(s.images) > 0 && s.bootAddr.IsValid() || s.cfg.MachineDNS)
+	var err error
+	s.dns, err = toggle(s.dns, want,
 		func() (*dnsserve.Server, error) {
 			return dnsserve.Start(s.ctx, s.dnsConfig(), s.serverLogger("dns"))
 		},
@@ -261,6 +274,9 @@ func (s *site) dnsConfig() dnsserve.Config {
 	cfg := dnsserve.Config{Addresses: s.serveAddrs, Port: dnsserve.DefaultPort, Records: map[string][]netip.Addr{}}
 	for _, img := range s.images {
 		cfg.Records[img.hostname] = []netip.Addr{s.bootAddr}
+	}
+	if s.cfg.MachineDNS && s.machines != nil {
+		addMachineNames(cfg.Records, s.cfg, s.machines(), s.logger)
 	}
 	return cfg
 }
@@ -391,7 +407,11 @@ func (s *site) raConfig(c config.BootServer) ra.Config {
 }
 
 func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
-	return dhcp6.Config{Interface: s.iface(), Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
+	cfg := dhcp6.Config{Interface: s.iface(), Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
+	if s.machines != nil {
+		cfg.Reservations = reservationsOf(s.machines())
+	}
+	return cfg
 }
 
 func (s *site) tftpConfig(c config.BootServer) tftp.Config {

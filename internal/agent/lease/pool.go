@@ -81,6 +81,10 @@ type Spaces struct {
 	// once (0: no bound): Bind and Offer refuse a further IA with
 	// ErrClientLimit. Leases held when it is lowered stay.
 	LeasesPerClient int
+	// Reservations are addresses for one client each, inside the ranges
+	// or not: no other client gets one, and one held by another is not
+	// renewed.
+	Reservations []Reservation
 }
 
 // span is one range placed in its space's offset space [0, total), in
@@ -143,6 +147,7 @@ type Pool struct {
 	offers    list.List
 	dropped   []Lease // bindings removed internally, reported by Expire
 	perClient int     // Spaces.LeasesPerClient
+	res       reservations
 }
 
 // NewPool returns an empty pool over s.
@@ -177,6 +182,7 @@ func (p *Pool) Update(s Spaces) {
 
 func (p *Pool) setSpaces(s Spaces) {
 	p.perClient = s.LeasesPerClient
+	p.res = indexReservations(s.Reservations)
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
 	if pd := s.Prefixes; pd != nil {
@@ -273,6 +279,9 @@ func (p *Pool) leasable(s *space, a netip.Addr, now time.Time) bool {
 	}
 	if _, ok := p.excluded[a]; ok {
 		return false
+	}
+	if p.res.byAddr[a] != nil {
+		return false // only ever given through reservedFor
 	}
 	e := p.at(a.As16())
 	return e == nil || e.ended(now)
@@ -379,7 +388,7 @@ func (p *Pool) allocate(s *space, duid []byte, iaid uint32, hint netip.Addr, now
 	for el := p.offers.Front(); el != nil; el = el.Next() {
 		e := p.tab.at(el.Value.(uint32))
 		a := e.address()
-		if _, excluded := p.excluded[a]; s.contains(a) && !excluded && !s.reserved(a) {
+		if _, excluded := p.excluded[a]; s.contains(a) && !excluded && !s.reserved(a) && p.res.byAddr[a] == nil {
 			p.remove(e)
 			return a, nil
 		}
@@ -419,12 +428,19 @@ func (p *Pool) current(id clientID, now time.Time) *entry {
 // again; otherwise hint (from the client's IA) if it is free, otherwise a
 // newly allocated one.
 func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now time.Time) (netip.Addr, error) {
+	return p.OfferTo(kind, duid, "", iaid, hint, now)
+}
+
+// OfferTo is Offer for a client whose hardware address is mac (""
+// unknown): a client with a reservation is offered its reserved address.
+func (p *Pool) OfferTo(kind Kind, duid []byte, mac string, iaid uint32, hint netip.Addr, now time.Time) (netip.Addr, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	kind = kindOf(kind)
 	k := keyOf(kind, duid, iaid)
+	res := p.reservedFor(kind, k, duid, mac, now)
 	if e := p.current(k, now); e != nil {
-		if p.fitsEntry(e) {
+		if p.fitsEntry(e) && (!res.IsValid() || e.address() == res) {
 			if e.state == offered {
 				e.until = now.Add(OfferTTL).UnixNano()
 				p.schedule(e)
@@ -446,11 +462,14 @@ func (p *Pool) Offer(kind Kind, duid []byte, iaid uint32, hint netip.Addr, now t
 		p.remove(p.tab.at(p.offers.Front().Value.(uint32)))
 	}
 	s := p.space(kind)
-	a, err := p.allocate(s, duid, iaid, hint.WithZone(""), now)
-	if err != nil {
-		return netip.Addr{}, err
+	a := res
+	if !a.IsValid() {
+		var err error
+		if a, err = p.allocate(s, duid, iaid, hint.WithZone(""), now); err != nil {
+			return netip.Addr{}, err
+		}
 	}
-	p.install(p.newEntry(s.shape(Lease{Kind: kind, Address: a, DUID: duid, IAID: iaid}), offered, now.Add(OfferTTL).UnixNano()))
+	p.install(p.newEntry(s.shape(Lease{Kind: kind, Address: a, DUID: duid, IAID: iaid, HardwareAddr: mac}), offered, now.Add(OfferTTL).UnixNano()))
 	return a, nil
 }
 
@@ -466,6 +485,12 @@ func (s *space) shape(l Lease) Lease {
 // fits reports whether a held lease may stay with its client: inside its
 // kind's ranges, of their prefix length, and not excluded.
 func (p *Pool) fits(l Lease) bool {
+	if !p.res.owns(l) {
+		return false
+	}
+	if p.res.byAddr[l.Address] != nil {
+		return true // its owner's, wherever it is
+	}
 	s := p.space(l.Kind)
 	_, excluded := p.excluded[l.Address]
 	return s.contains(l.Address) && !excluded && (l.Kind != PD || l.PrefixLength == s.bits)
@@ -476,6 +501,9 @@ func (p *Pool) fitsEntry(e *entry) bool {
 	k := Kind(kinds.name(e.key.kind))
 	s := p.space(k)
 	a := e.address()
+	if p.res.byAddr[a] != nil {
+		return p.res.owns(p.lease(e)) // its owner's, wherever it is
+	}
 	_, excluded := p.excluded[a]
 	return s.contains(a) && !excluded && (k != PD || int(e.plen) == s.bits)
 }
@@ -499,8 +527,9 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 	if p.atLimit(k) {
 		return Lease{}, nil, ErrClientLimit
 	}
+	res := p.reservedFor(req.Kind, k, req.DUID, req.HardwareAddr, now)
 	if e != nil {
-		if p.fitsEntry(e) {
+		if p.fitsEntry(e) && (!res.IsValid() || e.address() == res) {
 			addr = e.address()
 			if e.state == bound {
 				stored = p.storedLease(e)
@@ -510,6 +539,9 @@ func (p *Pool) Bind(req Lease, now time.Time) (l Lease, replaced *Lease, err err
 			replaced = &old
 		}
 		p.remove(e)
+	}
+	if !addr.IsValid() && res.IsValid() {
+		addr = res
 	}
 	if !addr.IsValid() {
 		if addr, err = p.allocate(s, req.DUID, req.IAID, req.Address.WithZone(""), now); err != nil {

@@ -359,7 +359,7 @@ func checkRecords(tx *bolt.Tx, r *FileReport) error {
 			}
 		}
 	}
-	for _, k := range []Kind{BootServers, BootEntries, BootMenus, NFSRootImages} {
+	for _, k := range []Kind{BootServers, BootEntries, BootMenus, NFSRootImages, Machines, MachineConfigs} {
 		b := tx.Bucket(k.bucket)
 		if b == nil {
 			continue

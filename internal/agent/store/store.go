@@ -144,7 +144,7 @@ func (s *Store) migrate() error {
 }
 
 // buckets are the top-level buckets of the current schema.
-var buckets = [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, bucketLeases}
+var buckets = [][]byte{BootServers.bucket, BootEntries.bucket, BootMenus.bucket, NFSRootImages.bucket, Machines.bucket, MachineConfigs.bucket, bucketLeases}
 
 // current reports whether the file already has the current schema and
 // every bucket, so that opening it need not write (and a snapshot of it
@@ -176,6 +176,9 @@ var (
 	// NFSRootImages stores NFSRootImageState: the config plus what the
 	// agent built from it.
 	NFSRootImages = Kind{[]byte("nfs_root_images"), "NFS root image"}
+	Machines      = Kind{[]byte("machines"), "machine"}
+	// MachineConfigs are netboot_config templates.
+	MachineConfigs = Kind{[]byte("machine_configs"), "machine config"}
 )
 
 // Put creates or replaces the object name of kind k.

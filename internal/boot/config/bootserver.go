@@ -31,6 +31,9 @@ type BootServer struct {
 	RA        RouterAdvertisement
 	DHCPv6    DHCPv6
 	Boot      Boot
+	// MachineDNS answers AAAA for machines' host names with their reserved
+	// addresses inside Prefix; off by default.
+	MachineDNS bool
 }
 
 // Boot says how clients find and fetch their boot files.

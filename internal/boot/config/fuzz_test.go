@@ -74,3 +74,26 @@ func FuzzFromProto(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMachineFromProto: any machine is valid or refused with field errors,
+// never a panic, and a valid one keeps its normal form through the API.
+func FuzzMachineFromProto(f *testing.F) {
+	f.Add("web1", "52-54-00-AA-BB-01", "00:03:00:01:52:54:00:aa:bb:01", "4C4C4544004236108058B4C04F4B4D32", "web1.lab.", "role", "web", "2001:db8::10")
+	f.Add("", "", "", "", "", "", "", "")
+	f.Add("x", "zz:zz", "0", "-", "_", "-", "\n", "fe80::1%eth0")
+	f.Fuzz(func(t *testing.T, name, mac, duid, uuid, hostname, labelKey, labelValue, addr string) {
+		pb := &netbootv1.Machine{Name: name, Macs: []string{mac}, Duids: []string{duid}, Uuids: []string{uuid}, Hostname: hostname,
+			Labels: map[string]string{labelKey: labelValue}, Metadata: map[string]string{labelKey: labelValue}, ReservedAddress: addr}
+		m, err := MachineFromProto(pb)
+		if err != nil {
+			if _, ok := AsFieldErrors(err); !ok {
+				t.Fatalf("not field errors: %v", err)
+			}
+			return
+		}
+		again, err := MachineFromProto(m.ToProto())
+		if err != nil || !proto.Equal(again.ToProto(), m.ToProto()) {
+			t.Fatalf("normal form does not round-trip: %v", err)
+		}
+	})
+}

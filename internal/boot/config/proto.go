@@ -121,6 +121,7 @@ func FromProto(pb *netbootv1.BootServer) (BootServer, error) {
 	b.DHCPv6.RelayedLinks = relayedLinksFromProto(&errs, d.GetRelayedLinks())
 	b.DHCPv6.PrefixDelegation = prefixDelegationFromProto(&errs, d.GetPrefixDelegation(), "dhcpv6", "prefix_delegation")
 	b.Boot = bootFromProto(&errs, pb.GetBoot())
+	b.MachineDNS = pb.GetMachineDns()
 	if len(errs) == 0 {
 		return b, b.Validate()
 	}
@@ -180,9 +181,10 @@ func bootFromProto(errs *FieldErrors, pb *netbootv1.Boot) Boot {
 // ToProto is the inverse of FromProto; addresses come out in canonical form.
 func (b *BootServer) ToProto() *netbootv1.BootServer {
 	pb := &netbootv1.BootServer{
-		Name:      b.Name,
-		Interface: b.Interface,
-		Prefix:    b.Prefix.String(),
+		Name:       b.Name,
+		Interface:  b.Interface,
+		MachineDns: b.MachineDNS,
+		Prefix:     b.Prefix.String(),
 		RouterAdvertisement: &netbootv1.RouterAdvertisement{
 			Managed:                        b.RA.Managed,
 			OtherConfig:                    b.RA.OtherConfig,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
@@ -22,6 +23,9 @@ import (
 //     would leave iPXE retrying;
 //   - grub/grub.cfg (GrubStartPath) and netboot/host/…/grub.cfg
 //     (GrubHostPath): the same for a network GRUB;
+//   - netboot/config/<machine>/<token>/<file> (machineconfig.Path): the
+//     file a netboot_config renders for that machine, only with the
+//     machine's token (else an fs.ErrPermission error);
 //   - every other name from fallback (nil: nothing).
 //
 // catalog and httpBase are called on every Open, so the agent can swap the
@@ -53,6 +57,13 @@ func (s *scriptFS) Open(name string) (fs.File, error) {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		return newMemFile(path.Base(name), script, c.Updated), nil
+	case strings.HasPrefix(name, machineconfig.PathPrefix):
+		site := machineconfig.Site{BootServer: s.bootServer, HTTPBase: strings.TrimRight(s.httpBase(), "/")}
+		out, err := machineconfig.Serve(c.Machines, c.Configs, site, name)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return newMemFile(path.Base(name), out, c.Updated), nil
 	case s.fallback == nil:
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	default:

@@ -10,9 +10,12 @@
 package menu
 
 import (
+	"maps"
 	"slices"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -98,11 +101,14 @@ type Match struct {
 	UUIDs      []string
 	Platforms  []string
 	BuildArchs []string
+	// Labels match a host that is a machine (netboot_machine) whose labels
+	// hold every one of them.
+	Labels map[string]string
 }
 
 // IsZero reports whether no field is set: such a menu matches no host.
 func (m Match) IsZero() bool {
-	return len(m.MACs) == 0 && len(m.UUIDs) == 0 && len(m.Platforms) == 0 && len(m.BuildArchs) == 0
+	return len(m.MACs) == 0 && len(m.UUIDs) == 0 && len(m.Platforms) == 0 && len(m.BuildArchs) == 0 && len(m.Labels) == 0
 }
 
 // Menu is an iPXE menu (netboot_boot_menu).
@@ -147,6 +153,11 @@ func (m *Menu) GrubOnly() bool { return m.For(FormatGRUB) && !m.For(FormatIPXE) 
 type Catalog struct {
 	Entries map[string]Entry
 	Menus   map[string]Menu
+	// Machines are the agent's machines by name: a machine's Menu comes
+	// before every menu's match.
+	Machines map[string]config.Machine
+	// Configs are the files rendered per machine (netboot_config).
+	Configs map[string]machineconfig.Config
 	// Updated is when the catalog last changed: the served scripts'
 	// modification time (zero: none).
 	Updated time.Time
@@ -217,6 +228,7 @@ func MenuFromProto(pb *netbootv1.BootMenu) Menu {
 			UUIDs:      clone(match.GetUuids()),
 			Platforms:  clone(match.GetPlatforms()),
 			BuildArchs: clone(match.GetBuildarchs()),
+			Labels:     maps.Clone(match.GetLabels()),
 		}
 	}
 	return m
@@ -245,6 +257,7 @@ func (m Menu) ToProto() *netbootv1.BootMenu {
 			Uuids:      clone(m.Match.UUIDs),
 			Platforms:  clone(m.Match.Platforms),
 			Buildarchs: clone(m.Match.BuildArchs),
+			Labels:     maps.Clone(m.Match.Labels),
 		}
 	}
 	return pb

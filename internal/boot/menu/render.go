@@ -103,6 +103,9 @@ type ScriptData struct {
 	BootServer, HTTPBase string
 	// Reason says why the menu was chosen; it goes into a comment.
 	Reason string
+	// Machine is the machine the host is, nil when none: entries' args
+	// get its config URLs.
+	Machine *config.Machine
 }
 
 type hostView struct {
@@ -198,7 +201,7 @@ func RenderMenu(d ScriptData) ([]byte, error) {
 		view.Menus = append(view.Menus, menuBlock{Label: mv.Label, CancelLabel: mv.CancelLabel, Back: mv.Back, Body: body})
 	}
 	for _, name := range entries {
-		eb, err := entryView(c.Entries[name], d.BootServer, base, view.RootLabel)
+		eb, err := entryView(c.Entries[name], ArgsData{HTTPBase: base, BootServer: d.BootServer, machine: d.Machine}, view.RootLabel)
 		if err != nil {
 			return nil, err
 		}
@@ -286,20 +289,22 @@ func orName(title, name string) string {
 	return name
 }
 
-func entryView(e Entry, bootServer, httpBase, rootLabel string) (entryBlock, error) {
+// entryView prepares one entry; site holds the boot server's part of the
+// arguments' template data.
+func entryView(e Entry, site ArgsData, rootLabel string) (entryBlock, error) {
 	eb := entryBlock{Label: entryLabel(e.Name), Title: orName(e.Title, e.Name), Kind: e.Kind, URL: e.URL}
 	switch e.Kind {
 	case KindLinux:
 		var err error
 		if e.EFI == nil && e.PCBIOS == nil {
-			eb.Linux, err = linuxView(e, e.Linux, eb.Label, true, bootServer, httpBase, rootLabel)
+			eb.Linux, err = linuxView(e, e.Linux, eb.Label, true, site, rootLabel)
 			return eb, err
 		}
 		eb.Split = true
-		if eb.EFI, err = linuxView(e, merge(e.Linux, e.EFI), eb.Label+".efi", true, bootServer, httpBase, rootLabel); err != nil {
+		if eb.EFI, err = linuxView(e, merge(e.Linux, e.EFI), eb.Label+".efi", true, site, rootLabel); err != nil {
 			return eb, err
 		}
-		eb.PCBIOS, err = linuxView(e, merge(e.Linux, e.PCBIOS), eb.Label+".pcbios", false, bootServer, httpBase, rootLabel)
+		eb.PCBIOS, err = linuxView(e, merge(e.Linux, e.PCBIOS), eb.Label+".pcbios", false, site, rootLabel)
 		return eb, err
 	case KindScript:
 		eb.Lines = scriptLines(e.Script)
@@ -336,7 +341,8 @@ func merge(common, override *Linux) *Linux {
 // loads its initrds by those names from iPXE's virtual file system (newer
 // iPXE and kernels use the LoadFile2 protocol instead and ignore them;
 // bzImage booting on BIOS ignores them too). An initrd= the user wrote wins.
-func linuxView(e Entry, l *Linux, label string, efi bool, bootServer, httpBase, rootLabel string) (*linuxBlock, error) {
+func linuxView(e Entry, l *Linux, label string, efi bool, site ArgsData, rootLabel string) (*linuxBlock, error) {
+	httpBase := site.HTTPBase
 	if l == nil || l.Kernel == "" {
 		return nil, fmt.Errorf("boot entry %q has no kernel for %s", e.Name, strings.TrimPrefix(path.Ext(label), "."))
 	}
@@ -352,7 +358,8 @@ func linuxView(e Entry, l *Linux, label string, efi bool, bootServer, httpBase, 
 		names = append(names, name)
 		lb.Initrds = append(lb.Initrds, initrdBlock{Name: name, URL: artifactURL(httpBase, initrd)})
 	}
-	args, err := renderArgs(l.Args, ArgsData{HTTPBase: httpBase, BootServer: bootServer, Entry: e.Name})
+	site.Entry = e.Name
+	args, err := renderArgs(l.Args, site)
 	if err != nil {
 		return nil, fmt.Errorf("boot entry %q args: %w", e.Name, err)
 	}
@@ -564,7 +571,7 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 	for _, n := range slices.Sorted(maps.Keys(catalog.Menus)) {
 		menus = append(menus, catalog.Menus[n])
 	}
-	m, reason := Select(menus, bootServer, format, h)
+	m, reason := catalog.SelectFor(menus, bootServer, format, h)
 	if m == nil && grub {
 		return renderGrubNoMatch(bootServer, reason, h), "", reason, nil
 	}
@@ -580,6 +587,10 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 		return b.Bytes(), "", reason, nil
 	}
 	d := ScriptData{Catalog: catalog, Menu: m.Name, BootServer: bootServer, HTTPBase: base, Reason: reason}
+	if name := catalog.Machine(h); name != "" {
+		mach := catalog.Machines[name]
+		d.Machine = &mach
+	}
 	if grub {
 		script, err = RenderGrubMenu(d)
 	} else {

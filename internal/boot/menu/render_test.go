@@ -168,7 +168,7 @@ func TestRenderChoosesMenu(t *testing.T) {
 		wantMenu string
 		reason   string
 	}{
-		{Host{MAC: "52-54-00-ab-cd-ef", BuildArch: "arm64", Platform: "efi"}, "main", `menu "main" matches on mac (score 4)`},
+		{Host{MAC: "52-54-00-ab-cd-ef", BuildArch: "arm64", Platform: "efi"}, "main", `menu "main" matches on mac (score 8)`},
 		{Host{MAC: "02-00-00-00-00-01", BuildArch: "arm64", Platform: "efi"}, "arm", `menu "arm" matches on platform, buildarch (score 3)`},
 		{Host{MAC: "02-00-00-00-00-01", BuildArch: "arm64", Platform: "pcbios"}, "fallback", `"fallback" is the default menu`},
 	} {
@@ -236,7 +236,7 @@ func TestRenderLinuxDetails(t *testing.T) {
 
 func TestUserInitrdArgWins(t *testing.T) {
 	e := Entry{Name: "x", Kind: KindLinux, Linux: &Linux{Kernel: "k", Initrds: []string{"i.img"}, Args: "initrd=custom.img quiet"}}
-	lb, err := linuxView(e, e.Linux, "entry-x", true, testBootServer, testHTTPBase, "menu-m")
+	lb, err := linuxView(e, e.Linux, "entry-x", true, ArgsData{BootServer: testBootServer, HTTPBase: testHTTPBase}, "menu-m")
 	if err != nil {
 		t.Fatal(err)
 	}

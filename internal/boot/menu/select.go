@@ -1,10 +1,11 @@
 package menu
 
 import (
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 )
 
 // Host is what an iPXE client says about itself in the menu URL start.ipxe
@@ -33,50 +34,11 @@ func (h Host) String() string {
 
 // NormalizeMAC turns an Ethernet MAC address written with ':' or '-'
 // separators, in any case, into lowercase colon form ("52:54:00:12:34:56").
-func NormalizeMAC(s string) (string, bool) {
-	if len(s) != 17 {
-		return "", false
-	}
-	sep := s[2]
-	if sep != ':' && sep != '-' {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 0; i < 6; i++ {
-		pair := s[3*i : 3*i+2]
-		if _, err := hex.DecodeString(pair); err != nil {
-			return "", false
-		}
-		if i < 5 && s[3*i+2] != sep {
-			return "", false
-		}
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(strings.ToLower(pair))
-	}
-	return b.String(), true
-}
+func NormalizeMAC(s string) (string, bool) { return config.NormalizeMAC(s) }
 
 // NormalizeUUID turns a UUID written with or without hyphens, in any case,
 // into the lowercase 8-4-4-4-12 form iPXE's ${uuid} uses.
-func NormalizeUUID(s string) (string, bool) {
-	plain := s
-	if len(s) == 36 {
-		if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-			return "", false
-		}
-		plain = s[:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
-	}
-	if len(plain) != 32 {
-		return "", false
-	}
-	if _, err := hex.DecodeString(plain); err != nil {
-		return "", false
-	}
-	p := strings.ToLower(plain)
-	return p[:8] + "-" + p[8:12] + "-" + p[12:16] + "-" + p[16:20] + "-" + p[20:], true
-}
+func NormalizeUUID(s string) (string, bool) { return config.NormalizeUUID(s) }
 
 // offered reports whether m may be chosen for hosts of bootServer that
 // run boot loader f.
@@ -90,7 +52,7 @@ func (m *Menu) selectable() bool { return m.IsDefault || !m.Match.IsZero() }
 
 // score is how specifically m matches h, or -1 when it does not, with the
 // fields it matched on.
-func (m *Menu) score(h Host) (int, []string) {
+func (m *Menu) score(h Host, labels map[string]string) (int, []string) {
 	mt := m.Match
 	if mt.IsZero() {
 		return -1, nil
@@ -123,7 +85,14 @@ func (m *Menu) score(h Host) (int, []string) {
 		on = append(on, "uuid")
 	}
 	if len(mt.MACs) > 0 || len(mt.UUIDs) > 0 {
+		score += 8
+	}
+	if len(mt.Labels) > 0 {
+		if !config.HasLabels(labels, mt.Labels) {
+			return -1, nil
+		}
 		score += 4
+		on = append(on, "labels")
 	}
 	if len(mt.Platforms) > 0 {
 		if !in(mt.Platforms, h.Platform, exact) {
@@ -153,12 +122,14 @@ func (m *Menu) score(h Host) (int, []string) {
 //   - An offered menu matches a host when every field set in its match
 //     matches: macs contains the host's MAC address, uuids its SMBIOS UUID,
 //     platforms its iPXE ${platform} ("efi", "pcbios") and buildarchs its
-//     ${buildarch} ("x86_64", "arm64", ...). Any value within a field will
-//     do. MAC addresses and UUIDs are compared in any case, with ':' or '-'.
-//     A menu with an empty match matches no host.
-//   - The most specific matching menu wins. Its score is 4 if its match sets
-//     macs or uuids, plus 2 if it sets platforms, plus 1 if it sets
-//     buildarchs. Between equal scores the menu whose name sorts first wins.
+//     ${buildarch} ("x86_64", "arm64", ...), and labels the labels of the
+//     machine the host is. Any value within a list will do; every label
+//     must be there. MAC addresses and UUIDs are compared in any case, with
+//     ':' or '-'. A menu with an empty match matches no host.
+//   - The most specific matching menu wins. Its score is 8 if its match sets
+//     macs or uuids, plus 4 if it sets labels, plus 2 if it sets platforms,
+//     plus 1 if it sets buildarchs. Between equal scores the menu whose name
+//     sorts first wins.
 //   - When no menu matches, the host gets the boot server's default menu
 //     (is_default = true); when there is none, no menu: iPXE says so and
 //     boots from the local disk.
@@ -166,6 +137,11 @@ func (m *Menu) score(h Host) (int, []string) {
 // Select returns nil when no menu applies. The order of menus does not
 // matter.
 func Select(menus []Menu, bootServer string, f Format, h Host) (*Menu, string) {
+	return selectMenu(menus, bootServer, f, h, nil)
+}
+
+// selectMenu is Select for a host that is a machine with labels (nil: none).
+func selectMenu(menus []Menu, bootServer string, f Format, h Host, labels map[string]string) (*Menu, string) {
 	best, bestScore := -1, -1
 	var bestOn []string
 	var ties []string
@@ -178,7 +154,7 @@ func Select(menus []Menu, bootServer string, f Format, h Host) (*Menu, string) {
 		if m.IsDefault && (def < 0 || m.Name < menus[def].Name) {
 			def = i
 		}
-		score, on := m.score(h)
+		score, on := m.score(h, labels)
 		switch {
 		case score < 0:
 		case score > bestScore:

@@ -2,17 +2,20 @@ package menu
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/nfsroot"
 )
 
@@ -162,13 +165,29 @@ type ArgsData struct {
 	BootServer string
 	// Entry is the boot entry's name.
 	Entry string
+
+	// machine is the machine booting, nil when the host is none.
+	machine *config.Machine
 }
 
-var argsFields = []string{"HTTPBase", "BootServer", "Entry"}
+// ConfigURL is where the booting machine fetches its file name (a
+// netboot_config's file, "user-data" say) from this boot server; "" gives
+// its directory with a trailing slash, for NoCloud's "ds=nocloud;s=".
+// A host that is no machine has none, and its menu fails to render.
+func (d ArgsData) ConfigURL(name string) (string, error) {
+	if d.machine == nil {
+		return "", errors.New("ConfigURL: this host is no netboot_machine (no machine has its MAC address or UUID), so it has no config URL; offer the entry in a menu of machines only")
+	}
+	return machineconfig.URL(d.HTTPBase, d.machine.Name, d.machine.ConfigToken, name)
+}
 
-// sampleArgsData stands in for a real boot server when args are validated.
+var argsFields = []string{"HTTPBase", "BootServer", "Entry", "ConfigURL"}
+
+// sampleArgsData stands in for a real boot server and machine when args
+// are validated.
 func sampleArgsData(entry string) ArgsData {
-	return ArgsData{HTTPBase: "http://[2001:db8::1]", BootServer: "lab", Entry: entry}
+	return ArgsData{HTTPBase: "http://[2001:db8::1]", BootServer: "lab", Entry: entry,
+		machine: &config.Machine{Name: "sample", ConfigToken: "0123456789abcdef0123456789abcdef"}}
 }
 
 func parseArgs(text string) (*template.Template, error) {
@@ -197,7 +216,7 @@ func argsProblem(text, entry string) string {
 		}
 		for _, f := range templateFields(tt.Tree.Root) {
 			if !slices.Contains(argsFields, f) {
-				return fmt.Sprintf("uses {{ .%s }}: only {{ .HTTPBase }}, {{ .BootServer }} and {{ .Entry }} exist (iPXE's own ${...} settings pass through as written)", f)
+				return fmt.Sprintf("uses {{ .%s }}: only {{ .HTTPBase }}, {{ .BootServer }}, {{ .Entry }} and {{ .ConfigURL \"<file>\" }} exist (iPXE's own ${...} settings pass through as written)", f)
 			}
 		}
 	}
@@ -448,6 +467,11 @@ func (mt *Match) validate(errs *config.FieldErrors) {
 	check("uuids", mt.UUIDs, NormalizeUUID, `must be a UUID such as "4c4c4544-0042-3510-8052-b4c04f4b4e31"`)
 	check("platforms", mt.Platforms, oneOf(Platforms), `must be "efi" or "pcbios" (iPXE's ${platform})`)
 	check("buildarchs", mt.BuildArchs, oneOf(BuildArchs), `must be one of "`+strings.Join(BuildArchs, `", "`)+`" (iPXE's ${buildarch})`)
+	for _, k := range slices.Sorted(maps.Keys(mt.Labels)) {
+		if reason := config.LabelProblem(k, mt.Labels[k]); reason != "" {
+			add(errs, reason, "match", "labels", config.MapKey(k))
+		}
+	}
 }
 
 func oneOf(list []string) func(string) (string, bool) {
@@ -630,5 +654,10 @@ func (mt Match) key() string {
 		return strings.Join(slices.Compact(out), ",")
 	}
 	same := func(s string) (string, bool) { return s, true }
-	return strings.Join([]string{canon(mt.MACs, NormalizeMAC), canon(mt.UUIDs, NormalizeUUID), canon(mt.Platforms, same), canon(mt.BuildArchs, same)}, "|")
+	var labels []string
+	for _, k := range slices.Sorted(maps.Keys(mt.Labels)) {
+		labels = append(labels, strconv.Quote(k)+"="+strconv.Quote(mt.Labels[k]))
+	}
+	return strings.Join([]string{canon(mt.MACs, NormalizeMAC), canon(mt.UUIDs, NormalizeUUID), canon(mt.Platforms, same), canon(mt.BuildArchs, same),
+		strings.Join(labels, ",")}, "|")
 }

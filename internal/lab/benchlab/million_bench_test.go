@@ -30,7 +30,7 @@ type millionBench struct {
 	runs   int
 	leases int
 	rate   int
-	// One cell per server: serverAgent, serverKea.
+	// One cell per server: millionAgent, millionKea.
 	firstAnswer, rss, rssAnon, peak, rssLoaded, emptyFirst, emptyRSS,
 	emptyDelay, fullDelay, emptyMax, fullMax, fullDrops [2]Cell
 	// stored is the state file's and the lease file's size, MB.
@@ -136,7 +136,7 @@ func (b *millionBench) run(t *testing.T) {
 				b.fail(s, keaMissing.Error())
 				continue
 			}
-			if s == millionKea && skipped(serverKea) {
+			if s == millionKea && skipped(dhcpKea.key) {
 				continue
 			}
 			for _, full := range []bool{true, false} {
@@ -312,7 +312,7 @@ func copyFile(from, to string) error {
 func startKeaNoWait(t *testing.T, lab *testlab.Lab, dir string) (*daemon, error) {
 	t.Helper()
 	path := filepath.Join(dir, "kea6.json")
-	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir); err != nil {
+	if err := writePeerConfig(path, "kea-dhcp6.json.tmpl", lab, dir, peerParams{}); err != nil {
 		return nil, err
 	}
 	return startDaemon(t, lab, lab.ServerNS, "kea-dhcp6", filepath.Join(dir, "kea6.out"),

@@ -26,6 +26,7 @@ type bootServerModel struct {
 	RouterAdvertisement types.Object     `tfsdk:"router_advertisement"`
 	DHCPv6              types.Object     `tfsdk:"dhcpv6"`
 	Boot                types.Object     `tfsdk:"boot"`
+	MachineDNS          types.Bool       `tfsdk:"machine_dns"`
 	LinkLocalAddress    types.String     `tfsdk:"link_local_address"`
 	GlobalAddresses     types.List       `tfsdk:"global_addresses"`
 	ServerDUID          types.String     `tfsdk:"server_duid"`
@@ -331,9 +332,10 @@ func (m *bootServerModel) toProto(ctx context.Context) (*netbootv1.BootServer, d
 	}
 
 	pb := &netbootv1.BootServer{
-		Name:      m.Name.ValueString(),
-		Interface: m.Interface.ValueString(),
-		Prefix:    m.Prefix.ValueString(),
+		Name:       m.Name.ValueString(),
+		Interface:  m.Interface.ValueString(),
+		Prefix:     m.Prefix.ValueString(),
+		MachineDns: boolOr(m.MachineDNS, false),
 		RouterAdvertisement: &netbootv1.RouterAdvertisement{
 			Managed:                        boolOr(ra.Managed, managed),
 			OtherConfig:                    boolOr(ra.OtherConfig, otherConfig),
@@ -498,6 +500,7 @@ func (m *bootServerModel) fromProto(ctx context.Context, st *netbootv1.BootServe
 	m.Name = types.StringValue(c.GetName())
 	m.Interface = types.StringValue(c.GetInterface())
 	m.Prefix = ipv6types.NewPrefixValue(c.GetPrefix())
+	m.MachineDNS = types.BoolValue(c.GetMachineDns())
 
 	ra := c.GetRouterAdvertisement()
 	raObj, d := types.ObjectValueFrom(ctx, routerAdvertisementAttrTypes, routerAdvertisementModel{

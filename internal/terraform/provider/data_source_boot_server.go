@@ -204,6 +204,10 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				Computed:            true,
 			},
 			"server_duid": schema.StringAttribute{MarkdownDescription: "DHCPv6 server DUID, in hex; empty when DHCPv6 is off.", Computed: true},
+			"machine_dns": schema.BoolAttribute{
+				MarkdownDescription: "Whether the boot server answers DNS for machines' host names.",
+				Computed:            true,
+			},
 			"boot_url_base": schema.StringAttribute{
 				MarkdownDescription: "HTTP base URL of the boot files, `http://[<address>]` (with `:<port>` unless 80); " +
 					"empty when HTTP is off or there is no address.",

@@ -157,19 +157,7 @@ func TestLeasesDataSource_readsEveryPage(t *testing.T) {
 			PreferredUntil: time.Now().Add(time.Hour), ValidUntil: time.Now().Add(2 * time.Hour), UserClass: strings.Repeat("u", 1024)}
 	}
 	// The leases are in the state file before the agent starts.
-	lab := newFastLab(t, func(stateDir string) {
-		st, err := store.Open(stateDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = st.Leases("acc").PutLeases(leases, nil)
-		if cerr := st.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	lab := newFastLab(t, seedLeases(t, leases))
 
 	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody)
 	tfresource.UnitTest(t, tfresource.TestCase{
@@ -196,4 +184,22 @@ data "netboot_leases" "test" {
 			},
 		},
 	})
+}
+
+// seedLeases writes leases of boot server "acc" into the state file before
+// the agent starts (newFastLab's seed).
+func seedLeases(t *testing.T, leases []lease.Lease) func(stateDir string) {
+	return func(stateDir string) {
+		st, err := store.Open(stateDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = st.Leases("acc").PutLeases(leases, nil)
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

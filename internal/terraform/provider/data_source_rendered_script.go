@@ -113,7 +113,7 @@ func (d *renderedScriptDataSource) Schema(_ context.Context, _ datasource.Schema
 				Computed: true,
 			},
 			"reason": schema.StringAttribute{
-				MarkdownDescription: "Why that menu was chosen, e.g. `menu \"lab\" matches on mac (score 4)`; empty for " +
+				MarkdownDescription: "Why that menu was chosen, e.g. `menu \"lab\" matches on mac (score 8)`; empty for " +
 					"`start.ipxe`.",
 				Computed: true,
 			},

@@ -247,6 +247,8 @@ func (p *netbootProvider) Resources(context.Context) []func() resource.Resource 
 		newBootEntryResource,
 		newBootMenuResource,
 		newNFSRootImageResource,
+		newMachineResource,
+		newConfigResource,
 	}
 }
 
@@ -269,6 +271,12 @@ func (p *netbootProvider) ListResources(context.Context) []func() list.ListResou
 		func() list.ListResource {
 			return &agentObjectList[nfsRootImageModel]{object: nfsRootImageObject, typeSuffix: "_nfs_root_image"}
 		},
+		func() list.ListResource {
+			return &agentObjectList[machineModel]{object: machineObject, typeSuffix: "_machine"}
+		},
+		func() list.ListResource {
+			return &agentObjectList[configModel]{object: configObject, typeSuffix: "_config"}
+		},
 	}
 }
 
@@ -277,6 +285,7 @@ func (p *netbootProvider) DataSources(context.Context) []func() datasource.DataS
 		newLeasesDataSource,
 		newBootServerDataSource,
 		newRenderedScriptDataSource,
+		newMachinesDataSource,
 	}
 }
 

@@ -123,7 +123,10 @@ func linuxBootAttribute(description string) schema.SingleNestedAttribute {
 			"args": schema.StringAttribute{
 				MarkdownDescription: "Kernel command line, a Go template: `{{ .HTTPBase }}` is the boot server's HTTP URL " +
 					"(its `boot_url_base`, without a trailing slash), `{{ .BootServer }}` its name and `{{ .Entry }}` this " +
-					"entry's name, e.g. `\"inst.repo={{ .HTTPBase }}/centos/9 ip=dhcp6\"`. iPXE's own settings such as " +
+					"entry's name, e.g. `\"inst.repo={{ .HTTPBase }}/centos/9 ip=dhcp6\"`; `{{ .ConfigURL \"user-data\" }}` is " +
+					"where the booting `netboot_machine` fetches that file of a `netboot_config`, with its secret token " +
+					"(`{{ .ConfigURL \"\" }}` its directory, for `ds=nocloud;s=`), and fails the menu of a host that is " +
+					"no machine (see the \"Provisioning\" guide). iPXE's own settings such as " +
 					"`${netX/mac}` pass through for iPXE to fill in; in HCL write them `$${netX/mac}`. One line, at most " +
 					"4096 bytes, with the same limits as `title` on `||`, `&&`, `;` and `#`. " + secretValueNote,
 				Optional:   true,

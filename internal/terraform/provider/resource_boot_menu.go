@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -74,6 +75,7 @@ type hostMatchModel struct {
 	UUIDs      types.Set `tfsdk:"uuids"`
 	Platforms  types.Set `tfsdk:"platforms"`
 	BuildArchs types.Set `tfsdk:"buildarchs"`
+	Labels     types.Map `tfsdk:"labels"`
 }
 
 var (
@@ -90,6 +92,7 @@ var (
 		"uuids":      stringSetType,
 		"platforms":  stringSetType,
 		"buildarchs": stringSetType,
+		"labels":     types.MapType{ElemType: types.StringType},
 	}
 )
 
@@ -105,10 +108,14 @@ const menuSelectionRule = "" +
 	"loaders its `formats` name: iPXE, GRUB or both.\n" +
 	"- An offered menu matches a host when every field set in its `match` matches: `macs` contains the host's MAC " +
 	"address, `uuids` its SMBIOS UUID, `platforms` its iPXE `${platform}` (`\"efi\"`, `\"pcbios\"`) and `buildarchs` " +
-	"its `${buildarch}` (`\"x86_64\"`, `\"arm64\"`, ...). Any value within a field will do. MAC addresses and UUIDs " +
-	"are compared in any case, with `:` or `-`. A menu with an empty `match` matches no host.\n" +
-	"- The most specific matching menu wins. Its score is 4 if its `match` sets `macs` or `uuids`, plus 2 if it sets " +
-	"`platforms`, plus 1 if it sets `buildarchs`. Between equal scores the menu whose name sorts first wins.\n" +
+	"its `${buildarch}` (`\"x86_64\"`, `\"arm64\"`, ...), and `labels` the labels of the `netboot_machine` the host " +
+	"is (by its MAC address or UUID). Any value within a list will do; every label must be there. MAC addresses and " +
+	"UUIDs are compared in any case, with `:` or `-`. A menu with an empty `match` matches no host.\n" +
+	"- A host that is a `netboot_machine` with a `menu` gets that menu, before any `match`, when that menu is for " +
+	"the boot loader asking (its `formats`).\n" +
+	"- Otherwise the most specific matching menu wins. Its score is 8 if its `match` sets `macs` or `uuids`, plus 4 " +
+	"if it sets `labels`, plus 2 if it sets `platforms`, plus 1 if it sets `buildarchs`. Between equal scores the " +
+	"menu whose name sorts first wins.\n" +
 	"- When no menu matches, the host gets the boot server's default menu (`is_default = true`); when there is " +
 	"none, no menu: iPXE says so and boots from the local disk.\n"
 
@@ -262,6 +269,13 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"platforms": matchSetAttribute("iPXE `${platform}` values: `\"efi\"` (UEFI) and `\"pcbios\"` (BIOS)."),
 					"buildarchs": matchSetAttribute("iPXE `${buildarch}` values: `\"" + strings.Join(menu.BuildArchs, "\"`, `\"") + "\"`. " +
 						"A BIOS iPXE such as `undionly.kpxe` is usually `i386` even on 64-bit machines."),
+					"labels": schema.MapAttribute{
+						MarkdownDescription: "Labels of `netboot_machine`s, e.g. `{ role = \"web\" }`: the menu matches a host " +
+							"that is a machine (by MAC address or UUID) whose `labels` hold every one of these.",
+						ElementType: types.StringType,
+						Optional:    true,
+						Validators:  []validator.Map{mapvalidator.SizeAtLeast(1)},
+					},
 				},
 			},
 			"is_default": schema.BoolAttribute{
@@ -335,7 +349,7 @@ func (r *bootMenuResource) ValidateConfig(ctx context.Context, req resource.Vali
 	}
 	if !m.Match.IsNull() && pb.GetMatch() == nil {
 		resp.Diagnostics.AddAttributeError(path.Root("match"), invalidSummary("boot menu"),
-			"match sets no field, so it would match no host: set macs, uuids, platforms or buildarchs, or leave "+
+			"match sets no field, so it would match no host: set macs, uuids, platforms, buildarchs or labels, or leave "+
 				"match out for a menu that is only a default or a submenu.")
 	}
 	mn := menu.MenuFromProto(pb)
@@ -435,8 +449,9 @@ func (m *bootMenuModel) toProto(ctx context.Context) (*netbootv1.BootMenu, diag.
 			Uuids:      setStrings(ctx, mt.UUIDs),
 			Platforms:  setStrings(ctx, mt.Platforms),
 			Buildarchs: setStrings(ctx, mt.BuildArchs),
+			Labels:     mapStrings(mt.Labels),
 		}
-		if len(match.Macs)+len(match.Uuids)+len(match.Platforms)+len(match.Buildarchs) > 0 {
+		if len(match.Macs)+len(match.Uuids)+len(match.Platforms)+len(match.Buildarchs)+len(match.Labels) > 0 {
 			pb.Match = match
 		}
 	}
@@ -475,6 +490,7 @@ func (m *bootMenuModel) fromProto(pb *netbootv1.BootMenu) {
 			"uuids":      stringSetOrNull(match.GetUuids()),
 			"platforms":  stringSetOrNull(match.GetPlatforms()),
 			"buildarchs": stringSetOrNull(match.GetBuildarchs()),
+			"labels":     stringMapOrNull(match.GetLabels()),
 		})
 	}
 }

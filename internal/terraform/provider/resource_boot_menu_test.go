@@ -362,7 +362,7 @@ func TestAccBootMenu_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(hostRes, tfjsonpath.New("is_default"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(hostRes, tfjsonpath.New("match").AtMapKey("uuids"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(hostDS, tfjsonpath.New("menu"), knownvalue.StringExact("host")),
-					statecheck.ExpectKnownValue(hostDS, tfjsonpath.New("reason"), knownvalue.StringExact(`menu "host" matches on mac, platform (score 6)`)),
+					statecheck.ExpectKnownValue(hostDS, tfjsonpath.New("reason"), knownvalue.StringExact(`menu "host" matches on mac, platform (score 10)`)),
 					statecheck.ExpectKnownValue(otherDS, tfjsonpath.New("menu"), knownvalue.StringExact("main")),
 					statecheck.ExpectKnownValue(otherDS, tfjsonpath.New("reason"), knownvalue.StringRegexp(regexp.MustCompile(`"main" is the default menu on boot server "acc"$`))),
 				},

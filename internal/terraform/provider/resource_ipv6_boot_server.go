@@ -549,6 +549,18 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 				},
 			},
 			"boot": bootSchemaAttribute(),
+			"machine_dns": schema.BoolAttribute{
+				MarkdownDescription: "Answer DNS for machines: the boot server's DNS responder (port 53 on its serving " +
+					"addresses) answers AAAA queries for the host name of every `netboot_machine` whose `reserved_address` " +
+					"is inside `prefix`, with that address; a host name of one label gets the first `dhcpv6.domain_search` " +
+					"domain (else the first `router_advertisement.dnssl` one), so `web1` answers as `web1.lab.example`. " +
+					"Names follow machines as they change. Point clients at it with `dhcpv6.dns_servers` or " +
+					"`router_advertisement.rdnss` (the boot server's address). It answers only these names (and NFS root " +
+					"images'), refusing every other query, so give clients another resolver too. Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
 			"link_local_address": schema.StringAttribute{
 				MarkdownDescription: "Link-local address of `interface`, the RAs' source address. Empty while the " +
 					"interface is missing.",

@@ -22,33 +22,41 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Agent_PutBootServer_FullMethodName      = "/netboot.v1.Agent/PutBootServer"
-	Agent_GetBootServer_FullMethodName      = "/netboot.v1.Agent/GetBootServer"
-	Agent_ListBootServers_FullMethodName    = "/netboot.v1.Agent/ListBootServers"
-	Agent_DeleteBootServer_FullMethodName   = "/netboot.v1.Agent/DeleteBootServer"
-	Agent_ListLeases_FullMethodName         = "/netboot.v1.Agent/ListLeases"
-	Agent_GetAgentInfo_FullMethodName       = "/netboot.v1.Agent/GetAgentInfo"
-	Agent_PutArtifact_FullMethodName        = "/netboot.v1.Agent/PutArtifact"
-	Agent_GetArtifact_FullMethodName        = "/netboot.v1.Agent/GetArtifact"
-	Agent_ListArtifacts_FullMethodName      = "/netboot.v1.Agent/ListArtifacts"
-	Agent_DeleteArtifact_FullMethodName     = "/netboot.v1.Agent/DeleteArtifact"
-	Agent_PutBootEntry_FullMethodName       = "/netboot.v1.Agent/PutBootEntry"
-	Agent_GetBootEntry_FullMethodName       = "/netboot.v1.Agent/GetBootEntry"
-	Agent_ListBootEntries_FullMethodName    = "/netboot.v1.Agent/ListBootEntries"
-	Agent_DeleteBootEntry_FullMethodName    = "/netboot.v1.Agent/DeleteBootEntry"
-	Agent_PutBootMenu_FullMethodName        = "/netboot.v1.Agent/PutBootMenu"
-	Agent_GetBootMenu_FullMethodName        = "/netboot.v1.Agent/GetBootMenu"
-	Agent_ListBootMenus_FullMethodName      = "/netboot.v1.Agent/ListBootMenus"
-	Agent_DeleteBootMenu_FullMethodName     = "/netboot.v1.Agent/DeleteBootMenu"
-	Agent_RenderScript_FullMethodName       = "/netboot.v1.Agent/RenderScript"
-	Agent_PutNFSRootImage_FullMethodName    = "/netboot.v1.Agent/PutNFSRootImage"
-	Agent_GetNFSRootImage_FullMethodName    = "/netboot.v1.Agent/GetNFSRootImage"
-	Agent_ListNFSRootImages_FullMethodName  = "/netboot.v1.Agent/ListNFSRootImages"
-	Agent_DeleteNFSRootImage_FullMethodName = "/netboot.v1.Agent/DeleteNFSRootImage"
-	Agent_WatchEvents_FullMethodName        = "/netboot.v1.Agent/WatchEvents"
-	Agent_ListHosts_FullMethodName          = "/netboot.v1.Agent/ListHosts"
-	Agent_ListOperations_FullMethodName     = "/netboot.v1.Agent/ListOperations"
-	Agent_ProbeOtherServers_FullMethodName  = "/netboot.v1.Agent/ProbeOtherServers"
+	Agent_PutBootServer_FullMethodName       = "/netboot.v1.Agent/PutBootServer"
+	Agent_GetBootServer_FullMethodName       = "/netboot.v1.Agent/GetBootServer"
+	Agent_ListBootServers_FullMethodName     = "/netboot.v1.Agent/ListBootServers"
+	Agent_DeleteBootServer_FullMethodName    = "/netboot.v1.Agent/DeleteBootServer"
+	Agent_ListLeases_FullMethodName          = "/netboot.v1.Agent/ListLeases"
+	Agent_GetAgentInfo_FullMethodName        = "/netboot.v1.Agent/GetAgentInfo"
+	Agent_PutArtifact_FullMethodName         = "/netboot.v1.Agent/PutArtifact"
+	Agent_GetArtifact_FullMethodName         = "/netboot.v1.Agent/GetArtifact"
+	Agent_ListArtifacts_FullMethodName       = "/netboot.v1.Agent/ListArtifacts"
+	Agent_DeleteArtifact_FullMethodName      = "/netboot.v1.Agent/DeleteArtifact"
+	Agent_PutBootEntry_FullMethodName        = "/netboot.v1.Agent/PutBootEntry"
+	Agent_GetBootEntry_FullMethodName        = "/netboot.v1.Agent/GetBootEntry"
+	Agent_ListBootEntries_FullMethodName     = "/netboot.v1.Agent/ListBootEntries"
+	Agent_DeleteBootEntry_FullMethodName     = "/netboot.v1.Agent/DeleteBootEntry"
+	Agent_PutBootMenu_FullMethodName         = "/netboot.v1.Agent/PutBootMenu"
+	Agent_GetBootMenu_FullMethodName         = "/netboot.v1.Agent/GetBootMenu"
+	Agent_ListBootMenus_FullMethodName       = "/netboot.v1.Agent/ListBootMenus"
+	Agent_DeleteBootMenu_FullMethodName      = "/netboot.v1.Agent/DeleteBootMenu"
+	Agent_RenderScript_FullMethodName        = "/netboot.v1.Agent/RenderScript"
+	Agent_PutNFSRootImage_FullMethodName     = "/netboot.v1.Agent/PutNFSRootImage"
+	Agent_GetNFSRootImage_FullMethodName     = "/netboot.v1.Agent/GetNFSRootImage"
+	Agent_ListNFSRootImages_FullMethodName   = "/netboot.v1.Agent/ListNFSRootImages"
+	Agent_DeleteNFSRootImage_FullMethodName  = "/netboot.v1.Agent/DeleteNFSRootImage"
+	Agent_WatchEvents_FullMethodName         = "/netboot.v1.Agent/WatchEvents"
+	Agent_ListHosts_FullMethodName           = "/netboot.v1.Agent/ListHosts"
+	Agent_ListOperations_FullMethodName      = "/netboot.v1.Agent/ListOperations"
+	Agent_ProbeOtherServers_FullMethodName   = "/netboot.v1.Agent/ProbeOtherServers"
+	Agent_PutMachine_FullMethodName          = "/netboot.v1.Agent/PutMachine"
+	Agent_GetMachine_FullMethodName          = "/netboot.v1.Agent/GetMachine"
+	Agent_ListMachines_FullMethodName        = "/netboot.v1.Agent/ListMachines"
+	Agent_DeleteMachine_FullMethodName       = "/netboot.v1.Agent/DeleteMachine"
+	Agent_PutMachineConfig_FullMethodName    = "/netboot.v1.Agent/PutMachineConfig"
+	Agent_GetMachineConfig_FullMethodName    = "/netboot.v1.Agent/GetMachineConfig"
+	Agent_ListMachineConfigs_FullMethodName  = "/netboot.v1.Agent/ListMachineConfigs"
+	Agent_DeleteMachineConfig_FullMethodName = "/netboot.v1.Agent/DeleteMachineConfig"
 )
 
 // AgentClient is the client API for Agent service.
@@ -108,6 +116,21 @@ type AgentClient interface {
 	// instead of at the next periodic probe, waits for answers and returns
 	// the boot server's state with status.other_servers updated.
 	ProbeOtherServers(ctx context.Context, in *ProbeOtherServersRequest, opts ...grpc.CallOption) (*BootServerState, error)
+	// Machines are the hosts the agent knows by name: how it recognises
+	// them, their labels and metadata for templates, and the menu they boot.
+	// PutMachine refuses an identifier another machine already has.
+	PutMachine(ctx context.Context, in *PutMachineRequest, opts ...grpc.CallOption) (*Machine, error)
+	GetMachine(ctx context.Context, in *GetMachineRequest, opts ...grpc.CallOption) (*Machine, error)
+	ListMachines(ctx context.Context, in *ListMachinesRequest, opts ...grpc.CallOption) (*ListMachinesResponse, error)
+	DeleteMachine(ctx context.Context, in *DeleteMachineRequest, opts ...grpc.CallOption) (*DeleteMachineResponse, error)
+	// Machine configs are templates rendered per machine and served over
+	// HTTP to that machine only. PutMachineConfig renders the template for
+	// every machine it selects and refuses it, naming the machine, when one
+	// fails; PutMachine likewise refuses a machine a config fails for.
+	PutMachineConfig(ctx context.Context, in *PutMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error)
+	GetMachineConfig(ctx context.Context, in *GetMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error)
+	ListMachineConfigs(ctx context.Context, in *ListMachineConfigsRequest, opts ...grpc.CallOption) (*ListMachineConfigsResponse, error)
+	DeleteMachineConfig(ctx context.Context, in *DeleteMachineConfigRequest, opts ...grpc.CallOption) (*DeleteMachineConfigResponse, error)
 }
 
 type agentClient struct {
@@ -400,6 +423,86 @@ func (c *agentClient) ProbeOtherServers(ctx context.Context, in *ProbeOtherServe
 	return out, nil
 }
 
+func (c *agentClient) PutMachine(ctx context.Context, in *PutMachineRequest, opts ...grpc.CallOption) (*Machine, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Machine)
+	err := c.cc.Invoke(ctx, Agent_PutMachine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) GetMachine(ctx context.Context, in *GetMachineRequest, opts ...grpc.CallOption) (*Machine, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Machine)
+	err := c.cc.Invoke(ctx, Agent_GetMachine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) ListMachines(ctx context.Context, in *ListMachinesRequest, opts ...grpc.CallOption) (*ListMachinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMachinesResponse)
+	err := c.cc.Invoke(ctx, Agent_ListMachines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) DeleteMachine(ctx context.Context, in *DeleteMachineRequest, opts ...grpc.CallOption) (*DeleteMachineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteMachineResponse)
+	err := c.cc.Invoke(ctx, Agent_DeleteMachine_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) PutMachineConfig(ctx context.Context, in *PutMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MachineConfig)
+	err := c.cc.Invoke(ctx, Agent_PutMachineConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) GetMachineConfig(ctx context.Context, in *GetMachineConfigRequest, opts ...grpc.CallOption) (*MachineConfig, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MachineConfig)
+	err := c.cc.Invoke(ctx, Agent_GetMachineConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) ListMachineConfigs(ctx context.Context, in *ListMachineConfigsRequest, opts ...grpc.CallOption) (*ListMachineConfigsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMachineConfigsResponse)
+	err := c.cc.Invoke(ctx, Agent_ListMachineConfigs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentClient) DeleteMachineConfig(ctx context.Context, in *DeleteMachineConfigRequest, opts ...grpc.CallOption) (*DeleteMachineConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteMachineConfigResponse)
+	err := c.cc.Invoke(ctx, Agent_DeleteMachineConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServer is the server API for Agent service.
 // All implementations must embed UnimplementedAgentServer
 // for forward compatibility.
@@ -457,6 +560,21 @@ type AgentServer interface {
 	// instead of at the next periodic probe, waits for answers and returns
 	// the boot server's state with status.other_servers updated.
 	ProbeOtherServers(context.Context, *ProbeOtherServersRequest) (*BootServerState, error)
+	// Machines are the hosts the agent knows by name: how it recognises
+	// them, their labels and metadata for templates, and the menu they boot.
+	// PutMachine refuses an identifier another machine already has.
+	PutMachine(context.Context, *PutMachineRequest) (*Machine, error)
+	GetMachine(context.Context, *GetMachineRequest) (*Machine, error)
+	ListMachines(context.Context, *ListMachinesRequest) (*ListMachinesResponse, error)
+	DeleteMachine(context.Context, *DeleteMachineRequest) (*DeleteMachineResponse, error)
+	// Machine configs are templates rendered per machine and served over
+	// HTTP to that machine only. PutMachineConfig renders the template for
+	// every machine it selects and refuses it, naming the machine, when one
+	// fails; PutMachine likewise refuses a machine a config fails for.
+	PutMachineConfig(context.Context, *PutMachineConfigRequest) (*MachineConfig, error)
+	GetMachineConfig(context.Context, *GetMachineConfigRequest) (*MachineConfig, error)
+	ListMachineConfigs(context.Context, *ListMachineConfigsRequest) (*ListMachineConfigsResponse, error)
+	DeleteMachineConfig(context.Context, *DeleteMachineConfigRequest) (*DeleteMachineConfigResponse, error)
 	mustEmbedUnimplementedAgentServer()
 }
 
@@ -547,6 +665,30 @@ func (UnimplementedAgentServer) ListOperations(context.Context, *ListOperationsR
 }
 func (UnimplementedAgentServer) ProbeOtherServers(context.Context, *ProbeOtherServersRequest) (*BootServerState, error) {
 	return nil, status.Error(codes.Unimplemented, "method ProbeOtherServers not implemented")
+}
+func (UnimplementedAgentServer) PutMachine(context.Context, *PutMachineRequest) (*Machine, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutMachine not implemented")
+}
+func (UnimplementedAgentServer) GetMachine(context.Context, *GetMachineRequest) (*Machine, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMachine not implemented")
+}
+func (UnimplementedAgentServer) ListMachines(context.Context, *ListMachinesRequest) (*ListMachinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMachines not implemented")
+}
+func (UnimplementedAgentServer) DeleteMachine(context.Context, *DeleteMachineRequest) (*DeleteMachineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMachine not implemented")
+}
+func (UnimplementedAgentServer) PutMachineConfig(context.Context, *PutMachineConfigRequest) (*MachineConfig, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutMachineConfig not implemented")
+}
+func (UnimplementedAgentServer) GetMachineConfig(context.Context, *GetMachineConfigRequest) (*MachineConfig, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMachineConfig not implemented")
+}
+func (UnimplementedAgentServer) ListMachineConfigs(context.Context, *ListMachineConfigsRequest) (*ListMachineConfigsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMachineConfigs not implemented")
+}
+func (UnimplementedAgentServer) DeleteMachineConfig(context.Context, *DeleteMachineConfigRequest) (*DeleteMachineConfigResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMachineConfig not implemented")
 }
 func (UnimplementedAgentServer) mustEmbedUnimplementedAgentServer() {}
 func (UnimplementedAgentServer) testEmbeddedByValue()               {}
@@ -1037,6 +1179,150 @@ func _Agent_ProbeOtherServers_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Agent_PutMachine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutMachineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).PutMachine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_PutMachine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).PutMachine(ctx, req.(*PutMachineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_GetMachine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMachineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).GetMachine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_GetMachine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).GetMachine(ctx, req.(*GetMachineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_ListMachines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMachinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).ListMachines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_ListMachines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).ListMachines(ctx, req.(*ListMachinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_DeleteMachine_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteMachineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).DeleteMachine(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_DeleteMachine_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).DeleteMachine(ctx, req.(*DeleteMachineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_PutMachineConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutMachineConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).PutMachineConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_PutMachineConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).PutMachineConfig(ctx, req.(*PutMachineConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_GetMachineConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMachineConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).GetMachineConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_GetMachineConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).GetMachineConfig(ctx, req.(*GetMachineConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_ListMachineConfigs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMachineConfigsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).ListMachineConfigs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_ListMachineConfigs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).ListMachineConfigs(ctx, req.(*ListMachineConfigsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Agent_DeleteMachineConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteMachineConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).DeleteMachineConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_DeleteMachineConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).DeleteMachineConfig(ctx, req.(*DeleteMachineConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Agent_ServiceDesc is the grpc.ServiceDesc for Agent service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1143,6 +1429,38 @@ var Agent_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ProbeOtherServers",
 			Handler:    _Agent_ProbeOtherServers_Handler,
+		},
+		{
+			MethodName: "PutMachine",
+			Handler:    _Agent_PutMachine_Handler,
+		},
+		{
+			MethodName: "GetMachine",
+			Handler:    _Agent_GetMachine_Handler,
+		},
+		{
+			MethodName: "ListMachines",
+			Handler:    _Agent_ListMachines_Handler,
+		},
+		{
+			MethodName: "DeleteMachine",
+			Handler:    _Agent_DeleteMachine_Handler,
+		},
+		{
+			MethodName: "PutMachineConfig",
+			Handler:    _Agent_PutMachineConfig_Handler,
+		},
+		{
+			MethodName: "GetMachineConfig",
+			Handler:    _Agent_GetMachineConfig_Handler,
+		},
+		{
+			MethodName: "ListMachineConfigs",
+			Handler:    _Agent_ListMachineConfigs_Handler,
+		},
+		{
+			MethodName: "DeleteMachineConfig",
+			Handler:    _Agent_DeleteMachineConfig_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -287,7 +287,7 @@ func (h *handler) solicit(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 			l, err = h.bind(b, req, c, x, hint, cfg, now)
 		} else {
 			l.Kind, l.PrefixLength = x.kind, prefixLength(x.kind, cfg)
-			l.Address, err = h.pool.Offer(x.kind, c.duid, x.iaid(), hint, now)
+			l.Address, err = h.pool.OfferTo(x.kind, c.duid, c.hwAddr, x.iaid(), hint, now)
 		}
 		if errors.Is(err, lease.ErrPoolExhausted) {
 			reason = exhausted(x.kind)
@@ -347,7 +347,11 @@ func (h *handler) bind(b *batch, req *dhcpv6.Message, c client, x ia, hint netip
 	// Sized for every attribute at once: a line per lease is logged.
 	attrs := c.appendAttrs(make([]any, 0, 21))
 	attrs = append(attrs, eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
-	b.put(l, "leased "+what(x.kind), append(append(attrs, leaseAttrs(l)...), "valid_until", l.ValidUntil)...)
+	attrs = append(append(attrs, leaseAttrs(l)...), "valid_until", l.ValidUntil)
+	if r, ok := h.pool.Reserved(l.Address); ok {
+		attrs = append(attrs, "reserved_for", r.Owner)
+	}
+	b.put(l, "leased "+what(x.kind), attrs...)
 	return l, nil
 }
 

@@ -73,9 +73,10 @@ func TestRelayedPrefixDelegation(t *testing.T) {
 	}
 
 	restarted, conn := relayPDServer(t, st)
-	stored, _ := st.Leases()
 	var stale batch
-	restarted.loadLeases(stored, &stale)
+	if err := restarted.loadLeases(st, &stale); err != nil {
+		t.Fatal(err)
+	}
 	if len(stale.writes) != 0 {
 		t.Errorf("a restart deletes %v, want vlan10's delegation kept", stale.writes)
 	}

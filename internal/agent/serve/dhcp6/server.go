@@ -89,6 +89,9 @@ type Config struct {
 	// not a usable global IPv6 address, file rules send no option 59 (rules
 	// with an absolute URL still do) and Start and Apply log a warning.
 	ServerAddress netip.Addr
+	// Reservations are the agent's machines' reserved addresses; each link
+	// (the direct one, every relayed one) serves those inside its prefix.
+	Reservations []lease.Reservation
 
 	// configOptions are the DNS options of every response, built once by
 	// cloneConfig or newHandler (see configOptionsOf).
@@ -239,7 +242,7 @@ func (s *Server) Apply(cfg Config) error {
 // hold.
 func spacesOf(cfg Config) lease.Spaces {
 	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation,
-		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient}
+		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient, Reservations: reservationsIn(cfg.Reservations, cfg.Prefix)}
 }
 
 // configAttrs are the log fields that sum up cfg.

@@ -35,7 +35,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, "reason", reason)
 	}
 	level := slog.LevelInfo
-	if rec.status == http.StatusBadRequest || rec.status >= 500 {
+	if rec.status == http.StatusBadRequest || rec.status == http.StatusForbidden || rec.status >= 500 {
 		level = slog.LevelWarn
 	}
 	s.logger.Log(r.Context(), level, "http request", attrs...)
@@ -70,6 +70,12 @@ func (s *Server) respond(w *recorder, r *http.Request) error {
 	f, fi, err := openRegular(set.files, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		http.Error(w, "not found", http.StatusNotFound)
+		return err
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		// A file for another client (a machine's config without that
+		// machine's token): the reason goes to the log, not to the client.
+		http.Error(w, "forbidden", http.StatusForbidden)
 		return err
 	}
 	if err != nil {

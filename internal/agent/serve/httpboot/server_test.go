@@ -475,3 +475,29 @@ func TestRequestEventKind(t *testing.T) {
 		t.Errorf("log lacks %v:\n%s", want, logs.String())
 	}
 }
+
+// forbiddenFS refuses every file as meant for another client.
+type forbiddenFS struct{}
+
+func (forbiddenFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("token of machine web2: %w", fs.ErrPermission)}
+}
+
+// A file the FS refuses with fs.ErrPermission is a 403 logged as a
+// warning with the reason, which the client does not see.
+func TestForbidden(t *testing.T) {
+	s, logs := startLoopback(t, Config{Files: forbiddenFS{}})
+	resp, err := http.Get("http://" + s.Addrs()[0].String() + "/netboot/config/web2/x/user-data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(string(body), "web2") {
+		t.Errorf("got %d %q, want 403 without the reason", resp.StatusCode, body)
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "status=403") })
+	if line := logs.String(); !strings.Contains(line, "level=WARN") || !strings.Contains(line, "token of machine web2") {
+		t.Errorf("log %q, want a warning with the reason", line)
+	}
+}

@@ -1,0 +1,11 @@
+# The web machines and the addresses they hold now, e.g. for an inventory.
+data "netboot_machines" "web" {
+  match_labels = { role = "web" }
+}
+
+output "web_addresses" {
+  value = {
+    for m in data.netboot_machines.web.machines :
+    m.name => concat(m.reserved_address == "" ? [] : [m.reserved_address], [for l in m.leases : l.address if l.kind == "na"])
+  }
+}

@@ -1,0 +1,248 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
+)
+
+// Machines live in the catalog with the entries and menus, since the
+// scripts a boot server renders depend on them; they change under s.mu and
+// are swapped in with the catalog.
+
+// loadMachines reads the stored machines into c.
+func (s *core) loadMachines(c *menu.Catalog) error {
+	err := s.store.List(store.Machines, func(name string, data []byte) error {
+		pb := &netbootv1.Machine{}
+		if err := proto.Unmarshal(data, pb); err != nil {
+			return fmt.Errorf("decoding machine %q: %w", name, err)
+		}
+		m, err := config.MachineFromProto(pb)
+		if err != nil {
+			return fmt.Errorf("stored machine %q: %w", name, err)
+		}
+		c.Machines[name] = m
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.store.List(store.MachineConfigs, func(name string, data []byte) error {
+		pb := &netbootv1.MachineConfig{}
+		if err := proto.Unmarshal(data, pb); err != nil {
+			return fmt.Errorf("decoding machine config %q: %w", name, err)
+		}
+		mc, err := machineconfig.FromProto(pb)
+		if err != nil {
+			return fmt.Errorf("stored machine config %q: %w", name, err)
+		}
+		c.Configs[name] = mc
+		return nil
+	})
+}
+
+// reservationsOf are the machines' reserved addresses as the DHCPv6
+// servers take them.
+func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
+	var rs []lease.Reservation
+	for _, name := range sortedKeys(machines) {
+		m := machines[name]
+		if m.ReservedAddress.IsValid() {
+			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs})
+		}
+	}
+	return rs
+}
+
+// addMachineNames adds to records the names config.MachineNames gives
+// bs's machines, leaving alone a name an NFS root image already has.
+func addMachineNames(records map[string][]netip.Addr, bs config.BootServer, machines map[string]config.Machine, logger *slog.Logger) {
+	for name, a := range config.MachineNames(bs, machines) {
+		if _, taken := records[name]; taken {
+			logger.Warn("a machine's host name is an NFS root image's; DNS answers with the image's server", eventkind.Config.Attr(), "name", name)
+			continue
+		}
+		records[name] = []netip.Addr{a}
+	}
+}
+
+// applyReservations gives every running site the machines as they are
+// now: reserved addresses to its DHCPv6 server, names to its DNS
+// responder; s.mu is held. A server that refuses keeps what it had and
+// the error is logged: the machine is stored all the same, and the next
+// change or restart applies it.
+func (s *core) applyReservations() {
+	for _, name := range sortedKeys(s.sites) {
+		st := s.sites[name]
+		if !st.serving() {
+			continue
+		}
+		if st.dhcp != nil {
+			if err := st.dhcp.Apply(st.dhcpConfig(st.cfg)); err != nil {
+				st.logger.Error("applying machines' address reservations", eventkind.Config.Attr(), "error", err)
+			}
+		}
+		if err := st.syncDNS(); err != nil {
+			st.logger.Error("applying machines' DNS names", eventkind.Config.Attr(), "error", err)
+		}
+	}
+}
+
+// machineBooting returns the name of a machine whose menu is menuName, or "".
+func machineBooting(c *menu.Catalog, menuName string) string {
+	for _, name := range sortedKeys(c.Machines) {
+		if c.Machines[name].Menu == menuName {
+			return name
+		}
+	}
+	return ""
+}
+
+func (s *core) PutMachine(_ context.Context, req *netbootv1.PutMachineRequest) (*netbootv1.Machine, error) {
+	m, err := config.MachineFromProto(req.GetMachine())
+	if err != nil {
+		return nil, invalidArgument("machine", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.nextCatalog()
+	if err := config.CheckMachines(m, next.Machines); err != nil {
+		return nil, invalidArgument("machine", err)
+	}
+	// Every config this machine gets must render for it: a template
+	// reading a metadata key the machine lacks fails here, not at boot.
+	for _, name := range sortedKeys(next.Configs) {
+		c := next.Configs[name]
+		if c.Selects(m) < 0 {
+			continue
+		}
+		if _, err := machineconfig.Render(&c, m, machineconfig.SampleSite); err != nil {
+			return nil, failedPrecondition("netboot_config %q does not render for machine %q: %v", name, m.Name, err)
+		}
+	}
+	if _, ok := next.Menus[m.Menu]; m.Menu != "" && !ok {
+		return nil, failedPrecondition("machine %q: boot menu %q does not exist on this agent; create it first", m.Name, m.Menu)
+	}
+	// The token is the agent's: a client's value is ignored, and a machine
+	// keeps its token across updates so the URLs in its entries stay valid.
+	m.ConfigToken = next.Machines[m.Name].ConfigToken
+	if m.ConfigToken == "" {
+		m.ConfigToken = config.NewConfigToken()
+	}
+	if err := s.store.Put(store.Machines, m.Name, m.ToProto()); err != nil {
+		return nil, internalError("saving machine %q: %v", m.Name, err)
+	}
+	next.Machines[m.Name] = m
+	s.catalog.Store(next)
+	s.applyReservations()
+	s.logger.Info("machine saved", eventkind.Config.Attr(), "machine", m.Name,
+		"macs", m.MACs, "duids", m.DUIDs, "uuids", m.UUIDs)
+	return m.ToProto(), nil
+}
+
+func (s *core) GetMachine(_ context.Context, req *netbootv1.GetMachineRequest) (*netbootv1.Machine, error) {
+	m, ok := s.catalog.Load().Machines[req.GetName()]
+	if !ok {
+		return nil, notFound("machine %q does not exist on this agent", req.GetName())
+	}
+	return m.ToProto(), nil
+}
+
+func (s *core) ListMachines(_ context.Context, req *netbootv1.ListMachinesRequest) (*netbootv1.ListMachinesResponse, error) {
+	c := s.catalog.Load()
+	machines, next, err := pageByName("machines", req, sortedKeys(c.Machines), func(name string) *netbootv1.Machine {
+		m := c.Machines[name]
+		return m.ToProto()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &netbootv1.ListMachinesResponse{Machines: machines, NextPageToken: next}, nil
+}
+
+func (s *core) DeleteMachine(_ context.Context, req *netbootv1.DeleteMachineRequest) (*netbootv1.DeleteMachineResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := req.GetName()
+	next := s.nextCatalog()
+	if _, ok := next.Machines[name]; !ok {
+		return nil, notFound("machine %q does not exist on this agent", name)
+	}
+	delete(next.Machines, name)
+	if err := s.store.Delete(store.Machines, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, internalError("deleting machine %q: %v", name, err)
+	}
+	s.catalog.Store(next)
+	s.applyReservations()
+	s.logger.Info("machine deleted", eventkind.Config.Attr(), "machine", name)
+	return &netbootv1.DeleteMachineResponse{}, nil
+}
+
+func (s *core) PutMachineConfig(_ context.Context, req *netbootv1.PutMachineConfigRequest) (*netbootv1.MachineConfig, error) {
+	c, err := machineconfig.FromProto(req.GetConfig())
+	if err != nil {
+		return nil, invalidArgument("machine config", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.nextCatalog()
+	if err := machineconfig.CheckMachines(&c, next.Machines); err != nil {
+		return nil, invalidArgument("machine config", err)
+	}
+	if err := s.store.Put(store.MachineConfigs, c.Name, c.ToProto()); err != nil {
+		return nil, internalError("saving machine config %q: %v", c.Name, err)
+	}
+	next.Configs[c.Name] = c
+	s.catalog.Store(next)
+	s.logger.Info("machine config saved", eventkind.Config.Attr(), "config", c.Name, "kind", c.Kind, "file", c.File)
+	return c.ToProto(), nil
+}
+
+func (s *core) GetMachineConfig(_ context.Context, req *netbootv1.GetMachineConfigRequest) (*netbootv1.MachineConfig, error) {
+	c, ok := s.catalog.Load().Configs[req.GetName()]
+	if !ok {
+		return nil, notFound("machine config %q does not exist on this agent", req.GetName())
+	}
+	return c.ToProto(), nil
+}
+
+func (s *core) ListMachineConfigs(_ context.Context, req *netbootv1.ListMachineConfigsRequest) (*netbootv1.ListMachineConfigsResponse, error) {
+	cat := s.catalog.Load()
+	configs, next, err := pageByName("machine configs", req, sortedKeys(cat.Configs), func(name string) *netbootv1.MachineConfig {
+		c := cat.Configs[name]
+		return c.ToProto()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &netbootv1.ListMachineConfigsResponse{Configs: configs, NextPageToken: next}, nil
+}
+
+func (s *core) DeleteMachineConfig(_ context.Context, req *netbootv1.DeleteMachineConfigRequest) (*netbootv1.DeleteMachineConfigResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := req.GetName()
+	next := s.nextCatalog()
+	if _, ok := next.Configs[name]; !ok {
+		return nil, notFound("machine config %q does not exist on this agent", name)
+	}
+	delete(next.Configs, name)
+	if err := s.store.Delete(store.MachineConfigs, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, internalError("deleting machine config %q: %v", name, err)
+	}
+	s.catalog.Store(next)
+	s.logger.Info("machine config deleted", eventkind.Config.Attr(), "config", name)
+	return &netbootv1.DeleteMachineConfigResponse{}, nil
+}

@@ -1,0 +1,195 @@
+package machineconfig
+
+import (
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+func machine(t *testing.T, pb *netbootv1.Machine) config.Machine {
+	t.Helper()
+	m, err := config.MachineFromProto(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func web1(t *testing.T) config.Machine {
+	m := machine(t, &netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Hostname: "web1.lab.example",
+		Labels:          map[string]string{"role": "web"},
+		Metadata:        map[string]string{"ssh_user": "ops", "disk": "/dev/vda", "networks": `[{"name":"eth0","mtu":9000}]`},
+		ReservedAddress: "2001:db8:1::10"})
+	m.ConfigToken = "00112233445566778899aabbccddeeff"
+	return m
+}
+
+var site = Site{BootServer: "lab", HTTPBase: "http://[2001:db8:1::1]"}
+
+// Every kind renders its example for a machine; the output is compared
+// with testdata/<kind>.golden (go test -update rewrites them).
+func TestRenderKinds(t *testing.T) {
+	for _, k := range Kinds {
+		t.Run(string(k), func(t *testing.T) {
+			text, err := os.ReadFile(filepath.Join("testdata", string(k)+".tmpl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := FromProto(&netbootv1.MachineConfig{Name: "cfg", Kind: string(k), File: map[Kind]string{KindText: "motd"}[k],
+				Template: string(text), SensitiveValues: map[string]string{"password_hash": "$6$salt$hash"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Render(&c, web1(t), site)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", string(k)+".golden")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("rendered:\n%s\nwant (%s):\n%s", got, golden, want)
+			}
+		})
+	}
+}
+
+func TestRenderRefusesBrokenFiles(t *testing.T) {
+	for _, tc := range []struct {
+		kind     Kind
+		template string
+		want     string
+	}{
+		{KindCloudConfig, "hostname: {{ .Hostname }}\n", `for machine "web1", the rendered cloud-config must start with the line #cloud-config`},
+		{KindCloudConfig, "#cloud-config\nusers:\n  - name: a\n\tbad: x\n", `for machine "web1", the rendered cloud-config is not valid YAML: line `},
+		{KindAutoinstall, "#cloud-config\nhostname: x\n", "has no autoinstall mapping"},
+		{KindAutoinstall, "#cloud-config\nautoinstall:\n  version: 2\n", "version: 1"},
+		{KindMetaData, "local-hostname: {{ .Hostname }}\n", "has no instance-id"},
+		{KindNetworkConfig, "network:\n  version: 3\n", "version: 1 or version: 2"},
+		{KindPreseed, "d-i debian-installer/locale string en_US\nd-i mirror/country\n", `line 2: "d-i mirror/country" is not`},
+		{KindPreseed, "d-i passwd/root-password-crypted pasword {{ .Sensitive.password_hash }}\n", `line 1: "pasword" is not a debconf type`},
+		{KindKickstart, "text\n%packages\n@core\n%post\necho\n%end\n", "line 4: %post starts before %packages (line 2) ends with %end"},
+		{KindKickstart, "text\n%post\necho\n", "line 2: %post never ends with %end"},
+		{KindIgnition, `{"ignition": {"version": "2.2.0"}}`, `has ignition.version "2.2.0"`},
+		{KindIgnition, "{\"ignition\": {\"version\": \"3.4.0\"},\n\"storage\": {,}}", "is not valid JSON: line 2"},
+		{KindIgnition, `{"storage": {}}`, "has no ignition.version"},
+		{KindText, "{{ .Metadata.missing }}", `rendering for machine "web1"`},
+	} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			c, err := FromProto(&netbootv1.MachineConfig{Name: "cfg", Kind: string(tc.kind), File: "f", Template: tc.template,
+				SensitiveValues: map[string]string{"password_hash": "$6$x"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Render(&c, web1(t), site)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+			// The agent's check at Put finds it too, naming the machine.
+			fes, ok := config.AsFieldErrors(CheckMachines(&c, map[string]config.Machine{"web1": web1(t)}))
+			if !ok || fes[0].Field() != "template" || !strings.Contains(fes[0].Reason, `"web1"`) {
+				t.Errorf("CheckMachines: %v", fes)
+			}
+		})
+	}
+}
+
+func TestFromProtoNamesFields(t *testing.T) {
+	_, err := FromProto(&netbootv1.MachineConfig{Name: "Bad", Kind: "yaml", Template: "{{ .Nope }}",
+		Machines: []string{"web 1"}, MatchLabels: map[string]string{"-x": "y"}})
+	fes, ok := config.AsFieldErrors(err)
+	if !ok {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, fe := range fes {
+		fields = append(fields, fe.Field())
+	}
+	want := `name kind machines[0] match_labels["-x"] template`
+	if got := strings.Join(fields, " "); got != want {
+		t.Errorf("fields %q, want %q (%v)", got, want, err)
+	}
+	if !strings.Contains(fes[len(fes)-1].Reason, "can't evaluate field Nope") {
+		t.Errorf("template error: %v", fes[len(fes)-1])
+	}
+	_, err = FromProto(&netbootv1.MachineConfig{Name: "t", Kind: "text", Template: "x"})
+	if fes, _ := config.AsFieldErrors(err); len(fes) != 1 || fes[0].Field() != "file" {
+		t.Errorf("text without file: %v", err)
+	}
+}
+
+func TestForPrecedence(t *testing.T) {
+	m := web1(t)
+	mk := func(name string, machines []string, labels map[string]string) Config {
+		return Config{Name: name, Kind: KindCloudConfig, File: "user-data", Machines: machines, MatchLabels: labels}
+	}
+	for _, tc := range []struct {
+		configs map[string]Config
+		want    string
+	}{
+		{map[string]Config{"all": mk("all", nil, nil)}, "all"},
+		{map[string]Config{"all": mk("all", nil, nil), "web": mk("web", nil, map[string]string{"role": "web"})}, "web"},
+		{map[string]Config{"web": mk("web", nil, map[string]string{"role": "web"}), "named": mk("named", []string{"web1"}, nil)}, "named"},
+		{map[string]Config{"b": mk("b", nil, nil), "a": mk("a", nil, nil)}, "a"},
+		{map[string]Config{"db": mk("db", nil, map[string]string{"role": "db"}), "other": mk("other", []string{"web2"}, nil)}, ""},
+	} {
+		got := For(tc.configs, m, "user-data")
+		name := ""
+		if got != nil {
+			name = got.Name
+		}
+		if name != tc.want {
+			t.Errorf("For(%v) = %q, want %q", tc.configs, name, tc.want)
+		}
+	}
+}
+
+func TestServeOnlyWithTheMachinesToken(t *testing.T) {
+	w1 := web1(t)
+	w2 := machine(t, &netbootv1.Machine{Name: "web2", Macs: []string{"52:54:00:aa:bb:02"}, Metadata: map[string]string{"ssh_user": "root"}})
+	w2.ConfigToken = "ffeeddccbbaa99887766554433221100"
+	machines := map[string]config.Machine{"web1": w1, "web2": w2}
+	c, err := FromProto(&netbootv1.MachineConfig{Name: "ud", Kind: "cloud-config", Template: "#cloud-config\nuser: {{ .Metadata.ssh_user }}\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs := map[string]Config{"ud": c}
+	got, err := Serve(machines, configs, site, Path("web1", w1.ConfigToken, "user-data"))
+	if err != nil || string(got) != "#cloud-config\nuser: ops\n" {
+		t.Fatalf("own file: %q, %v", got, err)
+	}
+	for _, tc := range []struct {
+		path string
+		want error
+	}{
+		{Path("web1", w2.ConfigToken, "user-data"), fs.ErrPermission},
+		{"netboot/config/web1/user-data", fs.ErrPermission},
+		{Path("web1", "", "user-data"), fs.ErrPermission},
+		{Path("web3", w1.ConfigToken, "user-data"), fs.ErrNotExist},
+		{Path("web1", w1.ConfigToken, "meta-data"), fs.ErrNotExist},
+	} {
+		if _, err := Serve(machines, configs, site, tc.path); !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.path, err, tc.want)
+		}
+	}
+	u, err := URL(site.HTTPBase, "web1", w1.ConfigToken, "")
+	if want := "http://[2001:db8:1::1]/netboot/config/web1/00112233445566778899aabbccddeeff/"; err != nil || u != want {
+		t.Errorf("URL = %q, %v; want %q", u, err, want)
+	}
+}

@@ -1,0 +1,128 @@
+package menu
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
+)
+
+// A machine's menu comes before every menu's match, and only for that
+// machine.
+func TestRenderMachineMenuComesFirst(t *testing.T) {
+	web1, err := config.MachineFromProto(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Menu: "install"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web3, err := config.MachineFromProto(&netbootv1.Machine{Name: "web3", Macs: []string{"52:54:00:aa:bb:03"}, Labels: map[string]string{"role": "web", "rack": "r1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db1, err := config.MachineFromProto(&netbootv1.Machine{Name: "db1", Macs: []string{"52:54:00:aa:bb:04"}, Labels: map[string]string{"role": "db"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Catalog{
+		Entries: map[string]Entry{"local": {Name: "local", Kind: KindExit}},
+		Menus: map[string]Menu{
+			"install": {Name: "install", Items: []Item{{Entry: "local"}}},
+			"by-mac":  {Name: "by-mac", Items: []Item{{Entry: "local"}}, Match: Match{MACs: []string{"52:54:00:aa:bb:01", "52:54:00:aa:bb:02"}}},
+			"default": {Name: "default", Items: []Item{{Entry: "local"}}, IsDefault: true},
+			"web":     {Name: "web", Items: []Item{{Entry: "local"}}, Match: Match{Labels: map[string]string{"role": "web"}}},
+			"efi":     {Name: "efi", Items: []Item{{Entry: "local"}}, Match: Match{Platforms: []string{"efi"}, BuildArchs: []string{"x86_64"}}},
+			"web-efi": {Name: "web-efi", Items: []Item{{Entry: "local"}}, Match: Match{Labels: map[string]string{"role": "web"}, Platforms: []string{"efi"}}},
+		},
+		Machines: map[string]config.Machine{"web1": web1, "web3": web3, "db1": db1},
+	}
+	for _, tc := range []struct {
+		host             Host
+		wantMenu, reason string
+	}{
+		{Host{MAC: "52-54-00-AA-BB-01", Platform: "efi"}, "install", `machine "web1" boots menu "install"`},
+		{Host{MAC: "52:54:00:aa:bb:02", Platform: "efi"}, "by-mac", `menu "by-mac" matches on mac (score 8)`},
+		// Labels (4) beat platform and architecture (3); labels and
+		// platform (6) beat labels alone.
+		{Host{MAC: "52:54:00:aa:bb:03", Platform: "pcbios", BuildArch: "x86_64"}, "web", `menu "web" matches on labels (score 4)`},
+		{Host{MAC: "52:54:00:aa:bb:03", Platform: "efi", BuildArch: "x86_64"}, "web-efi", `menu "web-efi" matches on labels, platform (score 6)`},
+		// A machine without the label, and a host that is no machine.
+		{Host{MAC: "52:54:00:aa:bb:04", Platform: "efi", BuildArch: "x86_64"}, "efi", ""},
+		{Host{MAC: "52:54:00:aa:bb:05", Platform: "pcbios"}, "default", ""},
+	} {
+		_, menuName, reason, err := Render(c, "lab", "http://[2001:db8::1]", "", tc.host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if menuName != tc.wantMenu || (tc.reason != "" && reason != tc.reason) {
+			t.Errorf("%s: got menu %q (%s), want %q (%s)", tc.host, menuName, reason, tc.wantMenu, tc.reason)
+		}
+	}
+}
+
+// A menu's formats decide which boot loaders it can be chosen for; among
+// those, a machine's menu comes first, then the most specific match, then
+// the default for that boot loader.
+func TestSelectForFormatsThenPrecedence(t *testing.T) {
+	machine := func(pb *netbootv1.Machine) config.Machine {
+		m, err := config.MachineFromProto(pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	web := map[string]string{"role": "web"}
+	items := []Item{{Entry: "linux"}}
+	c := &Catalog{
+		Entries: map[string]Entry{"linux": {Name: "linux", Kind: KindLinux, Linux: &Linux{Kernel: "linux/vmlinuz"}}},
+		Menus: map[string]Menu{
+			"pin-grub":     {Name: "pin-grub", Items: items, Formats: []Format{FormatGRUB}},
+			"pin-both":     {Name: "pin-both", Items: items},
+			"web-ipxe":     {Name: "web-ipxe", Items: items, Match: Match{Labels: web}, Formats: []Format{FormatIPXE}},
+			"web-grub-efi": {Name: "web-grub-efi", Items: items, Match: Match{Labels: web, Platforms: []string{"efi"}}, Formats: []Format{FormatGRUB}},
+			"by-mac-grub":  {Name: "by-mac-grub", Items: items, Match: Match{MACs: []string{"52:54:00:aa:bb:03"}}, Formats: []Format{FormatGRUB}},
+			"def-ipxe":     {Name: "def-ipxe", Items: items, IsDefault: true, Formats: []Format{FormatIPXE}},
+			"def-grub":     {Name: "def-grub", Items: items, IsDefault: true, Formats: []Format{FormatGRUB}},
+		},
+		Machines: map[string]config.Machine{
+			"web1": machine(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Menu: "pin-grub", Labels: web}),
+			"web2": machine(&netbootv1.Machine{Name: "web2", Macs: []string{"52:54:00:aa:bb:02"}, Menu: "pin-both"}),
+			"web3": machine(&netbootv1.Machine{Name: "web3", Macs: []string{"52:54:00:aa:bb:03"}, Labels: web}),
+		},
+	}
+	if err := ValidateCatalog(c.Entries, c.Menus); err != nil {
+		t.Fatal(err)
+	}
+	host := func(mac, platform string) Host {
+		return Host{MAC: mac, BuildArch: "x86_64", Platform: platform}
+	}
+	for _, tc := range []struct {
+		name         string
+		f            Format
+		h            Host
+		want, reason string
+	}{
+		{"machine's GRUB menu skipped by iPXE", FormatIPXE, host("52:54:00:aa:bb:01", "efi"), "web-ipxe",
+			`machine "web1"'s menu "pin-grub" is not for ipxe (formats); menu "web-ipxe" matches on labels (score 4)`},
+		{"machine's GRUB menu for GRUB", FormatGRUB, host("52:54:00:aa:bb:01", "efi"), "pin-grub", `machine "web1" boots menu "pin-grub"`},
+		{"machine's menu for both, iPXE", FormatIPXE, host("52:54:00:aa:bb:02", "efi"), "pin-both", `machine "web2" boots menu "pin-both"`},
+		{"machine's menu for both, GRUB", FormatGRUB, host("52:54:00:aa:bb:02", "efi"), "pin-both", `machine "web2" boots menu "pin-both"`},
+		{"mac beats labels and platform", FormatGRUB, host("52:54:00:aa:bb:03", "efi"), "by-mac-grub", `menu "by-mac-grub" matches on mac (score 8)`},
+		{"GRUB-only mac menu not for iPXE", FormatIPXE, host("52:54:00:aa:bb:03", "efi"), "web-ipxe", `menu "web-ipxe" matches on labels (score 4)`},
+		{"default per loader, iPXE", FormatIPXE, host("52:54:00:aa:bb:09", "efi"), "def-ipxe", "default menu"},
+		{"default per loader, GRUB", FormatGRUB, host("52:54:00:aa:bb:09", "efi"), "def-grub", "default menu"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := HostPath(tc.h)
+			if tc.f == FormatGRUB {
+				p = GrubHostPath(tc.h)
+			}
+			_, got, reason, err := Render(c, testBootServer, "http://[2001:db8::1]", p, Host{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want || !strings.Contains(reason, tc.reason) {
+				t.Errorf("%s for %s: got menu %q (%s), want %q (%s)", tc.f, tc.h, got, reason, tc.want, tc.reason)
+			}
+		})
+	}
+}

@@ -1,0 +1,153 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
+)
+
+var _ datasource.DataSourceWithConfigure = &machinesDataSource{}
+
+func newMachinesDataSource() datasource.DataSource { return &machinesDataSource{} }
+
+// machinesDataSource lists the agent's machines with the leases they hold
+// now, for operators and outputs.
+type machinesDataSource struct {
+	agent *agentclient.Conn
+}
+
+type machinesModel struct {
+	MatchLabels types.Map            `tfsdk:"match_labels"`
+	Machines    []machineStatusModel `tfsdk:"machines"`
+}
+
+type machineStatusModel struct {
+	Name            types.String        `tfsdk:"name"`
+	Hostname        types.String        `tfsdk:"hostname"`
+	Labels          types.Map           `tfsdk:"labels"`
+	ReservedAddress types.String        `tfsdk:"reserved_address"`
+	Menu            types.String        `tfsdk:"menu"`
+	Leases          []machineLeaseModel `tfsdk:"leases"`
+}
+
+type machineLeaseModel struct {
+	BootServer types.String `tfsdk:"boot_server"`
+	Kind       types.String `tfsdk:"kind"`
+	Address    types.String `tfsdk:"address"`
+	ValidUntil types.String `tfsdk:"valid_until"`
+}
+
+func (d *machinesDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_machines"
+}
+
+func (d *machinesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	computed := func(description string) schema.StringAttribute {
+		return schema.StringAttribute{MarkdownDescription: description, Computed: true}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The agent's machines (`netboot_machine`), by name, each with the DHCPv6 leases it holds " +
+			"now on any boot server: the leases whose client DUID is one of the machine's `duids`, or whose hardware " +
+			"address is one of its `macs`. For outputs such as a map of host names to addresses.",
+		Attributes: map[string]schema.Attribute{
+			"match_labels": schema.MapAttribute{
+				MarkdownDescription: "Only the machines whose `labels` hold every one of these; unset, every machine.",
+				ElementType:         types.StringType,
+				Optional:            true,
+			},
+			"machines": schema.ListNestedAttribute{
+				MarkdownDescription: "The machines, sorted by name.",
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"name":     computed("The machine's name."),
+						"hostname": computed("Its host name; empty when it has none."),
+						"labels": schema.MapAttribute{
+							MarkdownDescription: "Its labels.",
+							ElementType:         types.StringType,
+							Computed:            true,
+						},
+						"reserved_address": computed("Its reserved address; empty when it has none."),
+						"menu":             computed("The boot menu it boots; empty when the menus choose."),
+						"leases": schema.ListNestedAttribute{
+							MarkdownDescription: "The unexpired leases it holds, by boot server and address.",
+							Computed:            true,
+							NestedObject: schema.NestedAttributeObject{
+								Attributes: map[string]schema.Attribute{
+									"boot_server": computed("Boot server that leased it."),
+									"kind":        computed("`\"na\"`, `\"ta\"` or `\"pd\"`, as in `netboot_leases`."),
+									"address":     computed("The leased address, or the delegated prefix's first address."),
+									"valid_until": computed("When the lease expires, in RFC 3339 (UTC)."),
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (d *machinesDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	conn, diags := agentFromProviderData(req.ProviderData)
+	resp.Diagnostics.Append(diags...)
+	d.agent = conn
+}
+
+func (d *machinesDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m machinesModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if d.agent == nil {
+		addNotConfigured(&resp.Diagnostics)
+		return
+	}
+	pbs, err := agentclient.All(ctx, d.agent.ListMachines, &netbootv1.ListMachinesRequest{}, (*netbootv1.ListMachinesResponse).GetMachines)
+	if err != nil {
+		addAgentError(&resp.Diagnostics, "machine", "listing machines", err)
+		return
+	}
+	leases, err := agentclient.All(ctx, d.agent.ListLeases, &netbootv1.ListLeasesRequest{}, (*netbootv1.ListLeasesResponse).GetLeases)
+	if err != nil {
+		addAgentError(&resp.Diagnostics, "boot server", "listing leases", err)
+		return
+	}
+	want := mapStrings(m.MatchLabels)
+	m.Machines = []machineStatusModel{}
+	for _, pb := range pbs {
+		mach, err := config.MachineFromProto(pb)
+		if err != nil || !config.HasLabels(mach.Labels, want) {
+			continue
+		}
+		out := machineStatusModel{
+			Name: types.StringValue(mach.Name), Hostname: types.StringValue(mach.Hostname),
+			Labels: stringMapOrEmpty(mach.Labels), ReservedAddress: types.StringValue(pb.GetReservedAddress()),
+			Menu: types.StringValue(mach.Menu), Leases: []machineLeaseModel{},
+		}
+		for _, l := range leases {
+			if mach.Identifies(l.GetHardwareAddress(), l.GetClientDuid(), "") {
+				out.Leases = append(out.Leases, machineLeaseModel{
+					BootServer: types.StringValue(l.GetBootServer()), Kind: types.StringValue(l.GetKind()),
+					Address: types.StringValue(l.GetAddress()), ValidUntil: types.StringValue(rfc3339(l.GetValidUntilUnix())),
+				})
+			}
+		}
+		m.Machines = append(m.Machines, out)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func stringMapOrEmpty(in map[string]string) types.Map {
+	if len(in) == 0 {
+		return types.MapValueMust(types.StringType, nil)
+	}
+	return stringMapOrNull(in)
+}
