@@ -102,3 +102,20 @@ func TestParsePerfdhcp(t *testing.T) {
 		})
 	}
 }
+
+func TestPerExchange(t *testing.T) {
+	table := `strace: Process 4711 attached with 9 threads
+% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 61.20    0.412000          20     20000           sendmmsg
+ 30.10    0.203000           9     22000      2000 recvmmsg
+  8.70    0.058000          58      1000           fdatasync
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.673000          15     43000      2000 total
+`
+	got := perExchange(table, 10000)
+	want := "total 4.30, recvmmsg 2.20, sendmmsg 2.00, fdatasync 0.10"
+	if got != want {
+		t.Errorf("perExchange = %q, want %q", got, want)
+	}
+}

@@ -36,7 +36,6 @@ type fakeConn struct {
 }
 
 func (c *fakeConn) ReadBatch([]ipv6.Message, int) (int, error) { return 0, net.ErrClosed }
-func (c *fakeConn) SetReadDeadline(time.Time) error            { return nil }
 
 func (c *fakeConn) WriteBatch(ms []ipv6.Message, _ int) (int, error) {
 	c.mu.Lock()

@@ -131,7 +131,6 @@ const maxDatagram = 9000
 type packetConn interface {
 	ReadBatch(ms []ipv6.Message, flags int) (int, error)
 	WriteBatch(ms []ipv6.Message, flags int) (int, error)
-	SetReadDeadline(t time.Time) error
 }
 
 // Server is a running DHCPv6 server.
@@ -381,15 +380,14 @@ func (s *Server) serve(ctx context.Context) {
 	// covers every client that arrived during the last one.
 	accumulating := false
 	for {
-		flags := 0
+		// ReadBatch (recvmmsg) waits for one datagram, at most the
+		// socket's receiveTimeout, and returns it with those queued
+		// behind it.
+		flags := unix.MSG_WAITFORONE
 		if accumulating {
 			flags = unix.MSG_DONTWAIT
 		} else {
 			cur.reset()
-			// The deadline wakes the loop to expire leases. ReadBatch
-			// (recvmmsg) waits for one datagram and returns it with those
-			// queued behind it.
-			_ = s.conn.SetReadDeadline(nextExpiry)
 		}
 		n, err := s.conn.ReadBatch(ms, flags)
 		if now := s.now(); !accumulating && !now.Before(nextExpiry) {
