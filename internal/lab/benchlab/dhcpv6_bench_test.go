@@ -170,7 +170,7 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 	argv = append(argv, extra...)
 	sc := countSyscalls(t, server.cmd.Process.Pid)
 	out, runErr := lab.Exec(ctx, lab.ClientNS, argv...)
-	straceTable := sc.stop()
+	counted := sc.stop()
 	if len(extra) > 0 {
 		t.Logf("perfdhcp output:\n%s", out)
 	}
@@ -189,7 +189,7 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, s, rate int) (Perfdhc
 	// perfdhcp divides by its whole run, the -W wait included.
 	p.Rate = float64(p.Received[1]) / perfdhcpSeconds
 	if sc != nil {
-		t.Logf("%d/s, %s: system calls per exchange: %s\n%s", rate, dhcpServerNames[s], perExchange(straceTable, p.Received[1]), straceTable)
+		t.Logf("%d/s, %s: system calls per exchange: %s\n%s", rate, dhcpServerNames[s], perExchange(counted, p.Received[1]), counted)
 	}
 	if p.Received[0] == 0 {
 		return p, 0, errors.New("no Advertise came back")

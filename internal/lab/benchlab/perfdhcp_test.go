@@ -104,16 +104,16 @@ func TestParsePerfdhcp(t *testing.T) {
 }
 
 func TestPerExchange(t *testing.T) {
-	table := `strace: Process 4711 attached with 9 threads
-% time     seconds  usecs/call     calls    errors syscall
------- ----------- ----------- --------- --------- ----------------
- 61.20    0.412000          20     20000           sendmmsg
- 30.10    0.203000           9     22000      2000 recvmmsg
-  8.70    0.058000          58      1000           fdatasync
------- ----------- ----------- --------- --------- ----------------
-100.00    0.673000          15     43000      2000 total
+	out := `# started on Mon Dec  7 14:30:18 2026
+
+43000,,raw_syscalls:sys_enter,10010203040,100.00,,
+22000,,syscalls:sys_enter_recvmmsg,10010203040,100.00,,
+20000,,syscalls:sys_enter_sendmmsg,10010203040,100.00,,
+0,,syscalls:sys_enter_sendmsg,10010203040,100.00,,
+1000,,syscalls:sys_enter_fdatasync,10010203040,100.00,,
+<not counted>,,syscalls:sys_enter_pselect6,0,0.00,,
 `
-	got := perExchange(table, 10000)
+	got := perExchange(out, 10000)
 	want := "total 4.30, recvmmsg 2.20, sendmmsg 2.00, fdatasync 0.10"
 	if got != want {
 		t.Errorf("perExchange = %q, want %q", got, want)

@@ -12,37 +12,56 @@ import (
 	"testing"
 )
 
-// syscallCounter counts a server's system calls while perfdhcp runs
-// (strace -c -f on its PID), for NETBOOT_BENCH_SYSCALLS=1: what each
-// exchange asks of the kernel, the agent's against Kea's. strace stops the
-// server at every call, so the delays and CPU of such a run are not
-// comparable with a run without it.
+// syscallCounter counts a server's system calls while perfdhcp runs, for
+// NETBOOT_BENCH_SYSCALLS=1: what each exchange asks of the kernel, the
+// agent's against Kea's. It counts kernel tracepoints with perf stat on
+// the server's PID, which costs the server little (strace -c stops it at
+// every call and so changes how it batches); still, compare the delays of
+// such a run only with each other.
 type syscallCounter struct {
 	cmd *exec.Cmd
 	out string
 }
 
-// countSyscalls starts strace on pid, or returns nil when
-// NETBOOT_BENCH_SYSCALLS is not 1 or strace is missing.
+// countedSyscalls are the calls counted one by one, besides the total:
+// those a UDP server's loop and its lease file make.
+var countedSyscalls = []string{
+	"recvmmsg", "recvmsg", "recvfrom", "sendmmsg", "sendmsg", "sendto",
+	"epoll_wait", "epoll_pwait", "pselect6", "ppoll", "futex", "nanosleep", "sched_yield",
+	"read", "write", "pwrite64", "lseek", "fdatasync", "fsync",
+}
+
+// countSyscalls starts perf stat on pid, or returns nil when
+// NETBOOT_BENCH_SYSCALLS is not 1 or perf cannot count.
 func countSyscalls(t *testing.T, pid int) *syscallCounter {
 	if os.Getenv("NETBOOT_BENCH_SYSCALLS") != "1" {
 		return nil
 	}
-	if _, err := exec.LookPath("strace"); err != nil {
+	if _, err := exec.LookPath("perf"); err != nil {
 		t.Logf("NETBOOT_BENCH_SYSCALLS=1: %v", err)
 		return nil
 	}
-	c := &syscallCounter{out: filepath.Join(t.TempDir(), "strace.txt")}
-	// strace attaches to a PID in any namespace; -f follows every thread.
-	c.cmd = exec.Command("strace", "-c", "-f", "-o", c.out, "-p", strconv.Itoa(pid))
+	events := []string{"raw_syscalls:sys_enter"}
+	for _, name := range countedSyscalls {
+		// Not every kernel has every call (e.g. epoll_wait on arm64).
+		for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+			if _, err := os.Stat(filepath.Join(dir, "events/syscalls/sys_enter_"+name)); err == nil {
+				events = append(events, "syscalls:sys_enter_"+name)
+				break
+			}
+		}
+	}
+	c := &syscallCounter{out: filepath.Join(t.TempDir(), "perf-stat.csv")}
+	// -p counts every thread of the process, in any namespace.
+	c.cmd = exec.Command("perf", "stat", "-x", ",", "-o", c.out, "-e", strings.Join(events, ","), "-p", strconv.Itoa(pid))
 	if err := c.cmd.Start(); err != nil {
-		t.Logf("NETBOOT_BENCH_SYSCALLS=1: starting strace: %v", err)
+		t.Logf("NETBOOT_BENCH_SYSCALLS=1: starting perf: %v", err)
 		return nil
 	}
 	return c
 }
 
-// stop detaches strace and returns its table.
+// stop ends the count and returns perf's output.
 func (c *syscallCounter) stop() string {
 	if c == nil {
 		return ""
@@ -56,10 +75,27 @@ func (c *syscallCounter) stop() string {
 	return string(b)
 }
 
-// perExchange sums up an strace -c table as calls per exchange, busiest
-// first: "total 4.10, sendmmsg 1.02, recvmmsg 0.98, …".
-func perExchange(table string, exchanges int) string {
-	calls := parseStraceSummary(table)
+// perExchange sums up perf stat's CSV output as calls per exchange,
+// busiest first: "total 4.10, sendmmsg 1.02, recvmmsg 0.98, …" (calls
+// not made are left out).
+func perExchange(perfCSV string, exchanges int) string {
+	calls := map[string]int{}
+	for _, line := range strings.Split(perfCSV, "\n") {
+		// count,unit,event,…
+		f := strings.Split(line, ",")
+		if len(f) < 3 {
+			continue
+		}
+		n, err := strconv.Atoi(f[0])
+		if err != nil || n == 0 {
+			continue
+		}
+		name := strings.TrimPrefix(f[2], "syscalls:sys_enter_")
+		if f[2] == "raw_syscalls:sys_enter" {
+			name = "total"
+		}
+		calls[name] = n
+	}
 	names := make([]string, 0, len(calls))
 	for name := range calls {
 		names = append(names, name)
@@ -70,26 +106,4 @@ func perExchange(table string, exchanges int) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f", name, float64(calls[name])/float64(max(exchanges, 1))))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// parseStraceSummary reads strace -c's table: calls by system call name,
-// the total row included as "total".
-func parseStraceSummary(out string) map[string]int {
-	calls := map[string]int{}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		// % time, seconds, usecs/call, calls, [errors,] syscall
-		if len(f) < 5 {
-			continue
-		}
-		if _, err := strconv.ParseFloat(f[0], 64); err != nil {
-			continue
-		}
-		n, err := strconv.Atoi(f[3])
-		if err != nil {
-			continue
-		}
-		calls[f[len(f)-1]] = n
-	}
-	return calls
 }

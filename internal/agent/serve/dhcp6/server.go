@@ -646,7 +646,7 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 		dst.Port = relayReplyPort(relays[0], udp.Port)
 	}
 	return response{
-		wire:   wire.ToBytes(),
+		wire:   encode(wire),
 		dst:    dst,
 		src:    src,
 		peer:   peer,
