@@ -119,7 +119,7 @@ func (h *handler) validate(req *dhcpv6.Message, unicast bool) (*dhcpv6.Message, 
 	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRelease, dhcpv6.MessageTypeDecline:
 		needServerID = true
 	case dhcpv6.MessageTypeInformationRequest:
-		if sid := req.Options.ServerID(); sid != nil && !bytes.Equal(sid.ToBytes(), h.serverID.ToBytes()) {
+		if sid := req.Options.ServerID(); sid != nil && !h.isServerID(sid) {
 			return nil, discard("Information-request for server %s", hex.EncodeToString(sid.ToBytes()))
 		}
 		if len(req.GetOption(dhcpv6.OptionIANA))+len(req.GetOption(dhcpv6.OptionIATA))+len(req.GetOption(dhcpv6.OptionIAPD)) > 0 {
@@ -140,7 +140,7 @@ func (h *handler) validate(req *dhcpv6.Message, unicast bool) (*dhcpv6.Message, 
 		if sid == nil {
 			return nil, discard("%s has no Server Identifier", req.MessageType)
 		}
-		if !bytes.Equal(sid.ToBytes(), h.serverID.ToBytes()) {
+		if !h.isServerID(sid) {
 			h.noteForeignServer(req, sid)
 			return nil, discard("%s is for server %s", req.MessageType, hex.EncodeToString(sid.ToBytes()))
 		}
@@ -156,6 +156,14 @@ func (h *handler) validate(req *dhcpv6.Message, unicast bool) (*dhcpv6.Message, 
 		return nil, discard("%s sent by unicast", req.MessageType)
 	}
 	return nil, nil
+}
+
+// isServerID reports whether sid, from a client's message, is this
+// server's DUID. Equal compares the parsed fields without encoding either
+// DUID (an allocation each, for every Request); the byte comparison
+// settles the DUIDs whose types Equal does not know.
+func (h *handler) isServerID(sid dhcpv6.DUID) bool {
+	return h.serverID.Equal(sid) || bytes.Equal(sid.ToBytes(), h.serverID.ToBytes())
 }
 
 // noteForeignServer warns, once per server, that a client chose another

@@ -508,7 +508,22 @@ func (s *Server) handleBatch(ms []ipv6.Message, b *batch) {
 		default:
 			b.now = append(b.now, r)
 		}
+		if len(b.now) == sendEvery {
+			s.sendNow(b)
+		}
 	}
+	s.sendNow(b)
+}
+
+// sendEvery is how many responses that wait for no commit handleBatch
+// gathers before it sends them: after a stall a read brings up to maxBatch
+// datagrams, and the first client's Advertise need not wait for the
+// other answers of the read to be decided. One sendmmsg still carries
+// many.
+const sendEvery = 16
+
+// sendNow sends the responses b gathered that wait for no commit.
+func (s *Server) sendNow(b *batch) {
 	s.sendPaced(b.now, &b.out)
 	clear(b.now)
 	b.now = b.now[:0]
