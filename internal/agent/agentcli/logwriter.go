@@ -25,9 +25,10 @@ type logFailure struct {
 }
 
 // logGather is how long the writing goroutine, woken by a record, waits
-// for more before it writes. Waking it for each record (a thread woken,
-// a write, the thread asleep again) cost about a sixth of the agent's CPU
-// at 1,000 DHCPv6 exchanges a second, where each commit logs a few leases.
+// for more before it writes. Woken for each record instead (a thread
+// woken, a write, the thread asleep again), it was a large share of the
+// agent's CPU at moderate DHCPv6 loads, where each commit logs a lease or
+// two.
 const logGather = 10 * time.Millisecond
 
 // lineBatcher passes log records to out from a goroutine of its own. A

@@ -15,10 +15,10 @@ const encodedSize = 512
 // encode returns m as m.ToBytes() does, byte for byte, in one buffer.
 // insomniacslk/dhcp encodes every option, and every option nested in an
 // IA, into a buffer of its own that the enclosing one copies and grows
-// around: about 40 % of the allocations of a Solicit, Advertise, Request,
-// Reply exchange, and the garbage collector's work with them. encode
-// writes the message and its IAs in place; the leaf options it does not
-// know (DUIDs, DNS, boot-file URL) still come from their own ToBytes.
+// around: the largest share of a DHCPv6 exchange's allocations (see the
+// README's dependency table). encode writes the message and its IAs in
+// place; the leaf options it does not know (DUIDs, DNS, boot-file URL)
+// still come from their own ToBytes.
 func encode(m dhcpv6.DHCPv6) []byte {
 	buf := make([]byte, 0, encodedSize)
 	switch m := m.(type) {

@@ -90,11 +90,10 @@ func listen(ifi *net.Interface) (*ipv6.PacketConn, error) {
 // blockingSocket is the server's UDP socket in blocking mode, outside Go's
 // poller. The serving goroutine's thread waits in recvmmsg itself and the
 // kernel wakes that thread when a datagram arrives, as a C server's select
-// loop is woken. On the poller, each datagram after a quiet spell cost an
-// epoll wait, a futex wake-up of another thread and a trip through the
-// scheduler before the goroutine ran, which at 1,000 exchanges a second
-// doubled the time to answer. Only one goroutine reads, so holding a
-// thread costs one thread.
+// loop is woken. On the poller, each datagram after a quiet spell cost a
+// failed recvmmsg, an epoll wait, often a futex wake-up of another thread
+// and a trip through the scheduler before the goroutine ran. Only one
+// goroutine reads, so holding a thread costs one thread.
 //
 // It is a net.PacketConn only so that ipv6.PacketConn (which packs the
 // mmsghdrs of ReadBatch and WriteBatch) takes it: ipv6.PacketConn uses its
