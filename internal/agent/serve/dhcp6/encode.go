@@ -17,30 +17,55 @@ const encodedSize = 512
 // IA, into a buffer of its own that the enclosing one copies and grows
 // around: the largest share of a DHCPv6 exchange's allocations (see the
 // README's dependency table). encode writes the message and its IAs in
-// place; the leaf options it does not know (DUIDs, DNS, boot-file URL)
-// still come from their own ToBytes.
-func encode(m dhcpv6.DHCPv6) []byte {
+// place, and copies the encodings of the options in known (the same
+// values in every response: server identifier, DNS options); the other
+// leaf options (client identifier, boot-file URL) still come from their
+// own ToBytes.
+func encode(m dhcpv6.DHCPv6, known ...[]encodedOption) []byte {
 	buf := make([]byte, 0, encodedSize)
+	e := encoder{known}
 	switch m := m.(type) {
 	case *dhcpv6.Message:
 		buf = append(buf, byte(m.MessageType))
 		buf = append(buf, m.TransactionID[:]...)
-		return appendOptions(buf, m.Options.Options)
+		return e.appendOptions(buf, m.Options.Options)
 	case *dhcpv6.RelayMessage:
 		buf = append(buf, byte(m.MessageType), m.HopCount)
 		buf = appendIP(buf, m.LinkAddr)
 		buf = appendIP(buf, m.PeerAddr)
-		return appendOptions(buf, m.Options.Options)
+		return e.appendOptions(buf, m.Options.Options)
 	}
 	return append(buf, m.ToBytes()...)
 }
 
+// encodedOption is an option that many responses share, with its value
+// encoded once.
+type encodedOption struct {
+	opt  dhcpv6.Option
+	wire []byte
+}
+
+func encoded(o dhcpv6.Option) encodedOption { return encodedOption{o, o.ToBytes()} }
+
+// encodedOptions encodes each of opts.
+func encodedOptions(opts []dhcpv6.Option) []encodedOption {
+	out := make([]encodedOption, len(opts))
+	for i, o := range opts {
+		out[i] = encoded(o)
+	}
+	return out
+}
+
+type encoder struct {
+	known [][]encodedOption
+}
+
 // appendOptions appends each option's code, length and value.
-func appendOptions(buf []byte, opts dhcpv6.Options) []byte {
+func (e encoder) appendOptions(buf []byte, opts dhcpv6.Options) []byte {
 	for _, o := range opts {
 		buf = binary.BigEndian.AppendUint16(buf, uint16(o.Code()))
 		at := len(buf)
-		buf = appendOptionValue(append(buf, 0, 0), o)
+		buf = e.appendOptionValue(append(buf, 0, 0), o)
 		// As ToBytes, a value over 65,535 bytes wraps its length.
 		binary.BigEndian.PutUint16(buf[at:], uint16(len(buf)-at-2))
 	}
@@ -48,23 +73,23 @@ func appendOptions(buf []byte, opts dhcpv6.Options) []byte {
 }
 
 // appendOptionValue appends what o.ToBytes() returns.
-func appendOptionValue(buf []byte, o dhcpv6.Option) []byte {
+func (e encoder) appendOptionValue(buf []byte, o dhcpv6.Option) []byte {
 	switch o := o.(type) {
 	case *dhcpv6.OptIANA:
 		buf = append(buf, o.IaId[:]...)
 		buf = appendSeconds(appendSeconds(buf, o.T1), o.T2)
-		return appendOptions(buf, o.Options.Options)
+		return e.appendOptions(buf, o.Options.Options)
 	case *dhcpv6.OptIATA:
 		buf = append(buf, o.IaId[:]...)
-		return appendOptions(buf, o.Options.Options)
+		return e.appendOptions(buf, o.Options.Options)
 	case *dhcpv6.OptIAPD:
 		buf = append(buf, o.IaId[:]...)
 		buf = appendSeconds(appendSeconds(buf, o.T1), o.T2)
-		return appendOptions(buf, o.Options.Options)
+		return e.appendOptions(buf, o.Options.Options)
 	case *dhcpv6.OptIAAddress:
 		buf = appendIP(buf, o.IPv6Addr)
 		buf = appendSeconds(appendSeconds(buf, o.PreferredLifetime), o.ValidLifetime)
-		return appendOptions(buf, o.Options.Options)
+		return e.appendOptions(buf, o.Options.Options)
 	case *dhcpv6.OptIAPrefix:
 		buf = appendSeconds(appendSeconds(buf, o.PreferredLifetime), o.ValidLifetime)
 		if o.Prefix != nil {
@@ -73,10 +98,18 @@ func appendOptionValue(buf []byte, o dhcpv6.Option) []byte {
 		} else {
 			buf = appendIP(append(buf, 0), nil)
 		}
-		return appendOptions(buf, o.Options.Options)
+		return e.appendOptions(buf, o.Options.Options)
 	case *dhcpv6.OptStatusCode:
 		buf = binary.BigEndian.AppendUint16(buf, uint16(o.StatusCode))
 		return append(buf, o.StatusMessage...)
+	}
+	for _, known := range e.known {
+		for _, k := range known {
+			// The very value (a pointer), so its encoding is current.
+			if k.opt == o {
+				return append(buf, k.wire...)
+			}
+		}
 	}
 	return append(buf, o.ToBytes()...)
 }

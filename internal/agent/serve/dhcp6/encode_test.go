@@ -1,6 +1,7 @@
 package dhcp6
 
 import (
+	"bytes"
 	"net"
 	"testing"
 	"time"
@@ -55,6 +56,16 @@ func TestEncode(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) { mustEncodeAsToBytes(t, tt.m) })
 	}
+	// Options encoded once are copied only when they are the very value
+	// in the message: another value of the same option is encoded anew.
+	dns := dhcpv6.OptDNS(net.ParseIP("2001:db8::53"))
+	stale := encodedOption{opt: dhcpv6.OptDNS(net.ParseIP("2001:db8::54")), wire: []byte("stale")}
+	m := withOpts(dhcpv6.MessageTypeReply, dns, ia(&dhcpv6.OptIAAddress{IPv6Addr: addr}), stale.opt)
+	known := []encodedOption{encoded(dns), {opt: dhcpv6.OptDNS(net.ParseIP("2001:db8::54")), wire: []byte("other value")}}
+	mustEncodeAsToBytes(t, m, known)
+	if got := encode(m, []encodedOption{stale}); !bytes.Contains(got, []byte("stale")) {
+		t.Errorf("encode ignored the encoding given for an option: %x", got)
+	}
 }
 
 // BenchmarkEncode compares encode with ToBytes on an Advertise as the
@@ -68,7 +79,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.Run("encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			encode(resp)
+			encode(resp, h.serverIDWire[:], h.cfg.Load().configWire)
 		}
 	})
 	b.Run("ToBytes", func(b *testing.B) {

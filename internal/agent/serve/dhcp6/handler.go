@@ -40,19 +40,24 @@ const maxForeignServers = 16
 // concurrently (Apply).
 type handler struct {
 	serverID dhcpv6.DUID
-	cfg      atomic.Pointer[Config]
-	pool     *lease.Pool
-	store    LeaseStore
-	logger   *slog.Logger
+	// serverIDWire is the Server Identifier option of every response,
+	// made and encoded once.
+	serverIDWire [1]encodedOption
+	cfg          atomic.Pointer[Config]
+	pool         *lease.Pool
+	store        LeaseStore
+	logger       *slog.Logger
 
 	foreignMu sync.Mutex
 	foreign   map[string]bool // server DUIDs seen in Requests to other servers
 }
 
 func newHandler(serverID dhcpv6.DUID, cfg Config, pool *lease.Pool, store LeaseStore, logger *slog.Logger) *handler {
-	h := &handler{serverID: serverID, pool: pool, store: store, logger: logger, foreign: map[string]bool{}}
+	h := &handler{serverID: serverID, pool: pool, store: store, logger: logger, foreign: map[string]bool{},
+		serverIDWire: [1]encodedOption{encoded(dhcpv6.OptServerID(serverID))}}
 	if cfg.configOptions == nil {
 		cfg.configOptions = configOptionsOf(&cfg)
+		cfg.configWire = encodedOptions(cfg.configOptions)
 	}
 	h.cfg.Store(&cfg)
 	return h
@@ -188,7 +193,7 @@ func (h *handler) noteForeignServer(req *dhcpv6.Message, sid dhcpv6.DUID) {
 // and the client's Client Identifier (RFC 8415 section 18.3).
 func (h *handler) response(req *dhcpv6.Message, typ dhcpv6.MessageType) *dhcpv6.Message {
 	resp := &dhcpv6.Message{MessageType: typ, TransactionID: req.TransactionID}
-	resp.AddOption(dhcpv6.OptServerID(h.serverID))
+	resp.AddOption(h.serverIDWire[0].opt)
 	if cid := req.GetOneOption(dhcpv6.OptionClientID); cid != nil {
 		resp.AddOption(cid)
 	}

@@ -91,8 +91,10 @@ type Config struct {
 	ServerAddress netip.Addr
 
 	// configOptions are the DNS options of every response, built once by
-	// cloneConfig or newHandler (see configOptionsOf).
+	// cloneConfig or newHandler (see configOptionsOf), and configWire
+	// the same encoded.
 	configOptions []dhcpv6.Option
+	configWire    []encodedOption
 }
 
 // LeaseStore persists leases of this one boot server. PutLeases stores put
@@ -661,7 +663,7 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 		dst.Port = relayReplyPort(relays[0], udp.Port)
 	}
 	return response{
-		wire:   encode(wire),
+		wire:   encode(wire, h.serverIDWire[:], h.cfg.Load().configWire),
 		dst:    dst,
 		src:    src,
 		peer:   peer,
@@ -811,5 +813,6 @@ func cloneConfig(cfg Config) Config {
 		r.Parameters = slices.Clone(r.Parameters)
 	}
 	cfg.configOptions = configOptionsOf(&cfg)
+	cfg.configWire = encodedOptions(cfg.configOptions)
 	return cfg
 }
