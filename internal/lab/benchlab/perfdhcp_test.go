@@ -2,6 +2,7 @@ package benchlab
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -117,5 +118,24 @@ func TestPerExchange(t *testing.T) {
 	want := "total 4.30, recvmmsg 2.20, sendmmsg 2.00, fdatasync 0.10"
 	if got != want {
 		t.Errorf("perExchange = %q, want %q", got, want)
+	}
+}
+
+func TestFsyncLine(t *testing.T) {
+	var c Cell
+	for i := 1; i <= 10; i++ {
+		c.Add(float64(i) / 10)
+	}
+	if got := fsyncLine(c); !strings.Contains(got, "took 0.55 ms (median of 10; 10th–90th percentile 0.20–1.00 ms)") {
+		t.Errorf("fsyncLine = %q", got)
+	}
+	var failed Cell
+	failed.Fail("fdatasync: input/output error")
+	if got := fsyncLine(failed); !strings.Contains(got, "could not be measured (fdatasync: input/output error)") {
+		t.Errorf("fsyncLine of a failure = %q", got)
+	}
+	var measured Cell
+	if err := measureFsync(t.TempDir(), &measured); err != nil || len(measured.Runs) != fsyncSamples {
+		t.Errorf("measureFsync: %v, %d samples", err, len(measured.Runs))
 	}
 }
