@@ -124,7 +124,7 @@ func (b *lineBatcher) run() {
 	// out holds what was taken from pending and not yet written.
 	var out, spare []byte
 	var retry <-chan time.Time
-	gather := time.NewTimer(b.gather)
+	gather := time.NewTimer(time.Hour)
 	gather.Stop()
 	for closed := false; !closed; {
 		select {

@@ -312,8 +312,8 @@ func TestLineBatcherReportsThroughItselfWhenFull(t *testing.T) {
 }
 
 // Records that come within the gather time of the first leave in one
-// write, without Close; a burst that fills half the bound ends the gather
-// at once.
+// write; the gather ends when its time is up, when a burst fills half the
+// bound, or at Close.
 func TestLineBatcherGathersRecords(t *testing.T) {
 	waitFor := func(out *recordingWriter, n int) {
 		t.Helper()
@@ -327,20 +327,27 @@ func TestLineBatcherGathersRecords(t *testing.T) {
 	}
 	out := &recordingWriter{}
 	b := newLineBatcher(out, nil)
-	b.gather = 200 * time.Millisecond
+	b.gather = time.Hour
 	var want strings.Builder
 	for i := range 50 {
 		line := fmt.Sprintf("lease %d\n", i)
 		want.WriteString(line)
 		b.Write([]byte(line))
 	}
-	waitFor(out, want.Len())
-	out.mu.Lock()
-	writes := out.writes
-	out.mu.Unlock()
-	if writes != 1 || out.String() != want.String() {
-		t.Errorf("%d writes of %q, want 1 of the 50 lines", writes, out.String())
+	time.Sleep(50 * time.Millisecond)
+	if got := out.String(); got != "" {
+		t.Errorf("written during the gather: %q", got)
 	}
+	b.Close()
+	if out.writes != 1 || out.String() != want.String() {
+		t.Errorf("%d writes of %q, want 1 of the 50 lines", out.writes, out.String())
+	}
+
+	out = &recordingWriter{}
+	b = newLineBatcher(out, nil)
+	b.gather = 20 * time.Millisecond
+	b.Write([]byte("alone\n"))
+	waitFor(out, len("alone\n"))
 	b.Close()
 
 	out = &recordingWriter{}
