@@ -392,6 +392,7 @@ func (s *Server) serve(ctx context.Context) {
 			cur.reset()
 		}
 		n, err := s.conn.ReadBatch(ms, flags)
+		n = max(n, 0) // -1 with an error
 		if now := s.now(); !accumulating && !now.Before(nextExpiry) {
 			for h := range s.handlers() {
 				cur.forget(h.pool.Expire(now))
@@ -403,7 +404,11 @@ func (s *Server) serve(ctx context.Context) {
 			s.handleBatch(ms[:n], cur)
 			cur.reads += n
 		case accumulating && errors.Is(err, unix.EAGAIN):
-			n = 0 // nothing more queued
+			// Nothing more queued.
+		case errors.Is(err, unix.EINTR):
+			// A signal (the Go runtime's, a profiler's) cut a waiting
+			// read short: a blocking socket with a receive timeout is
+			// not restarted. Nothing was read; read again at once.
 		case ctx.Err() != nil || errors.Is(err, net.ErrClosed):
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -732,11 +737,14 @@ func (s *Server) sendAll(rs []response, out *outbox) {
 	}
 	for sent := 0; sent < len(rs); {
 		n, err := s.conn.WriteBatch(out.ms[sent:], 0)
+		n = max(n, 0) // -1 with an error
 		for _, r := range rs[sent : sent+n] {
 			s.stats.byType[r.typ].replied.Add(1)
 		}
 		sent += n
-		if err == nil && n > 0 {
+		if err == nil && n > 0 || errors.Is(err, unix.EINTR) {
+			// Sent some, or a signal cut the call short before it sent
+			// any: send the rest.
 			continue
 		}
 		if err == nil {
