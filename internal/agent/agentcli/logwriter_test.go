@@ -310,3 +310,54 @@ func TestLineBatcherReportsThroughItselfWhenFull(t *testing.T) {
 		t.Errorf("the report did not reach the output")
 	}
 }
+
+// Records that come within the gather time of the first leave in one
+// write; the gather ends when its time is up, when a burst fills half the
+// bound, or at Close.
+func TestLineBatcherGathersRecords(t *testing.T) {
+	waitFor := func(out *recordingWriter, n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(out.String()) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d bytes written", len(out.String()), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	out := &recordingWriter{}
+	b := newLineBatcher(out, nil)
+	b.gather = time.Hour
+	var want strings.Builder
+	for i := range 50 {
+		line := fmt.Sprintf("lease %d\n", i)
+		want.WriteString(line)
+		b.Write([]byte(line))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := out.String(); got != "" {
+		t.Errorf("written during the gather: %q", got)
+	}
+	b.Close()
+	if out.writes != 1 || out.String() != want.String() {
+		t.Errorf("%d writes of %q, want 1 of the 50 lines", out.writes, out.String())
+	}
+
+	out = &recordingWriter{}
+	b = newLineBatcher(out, nil)
+	b.gather = 20 * time.Millisecond
+	b.Write([]byte("alone\n"))
+	waitFor(out, len("alone\n"))
+	b.Close()
+
+	out = &recordingWriter{}
+	b = newLineBatcher(out, nil)
+	defer b.Close()
+	b.gather = time.Hour
+	line := bytes.Repeat([]byte("x"), 1023)
+	line = append(line, '\n')
+	for range maxPendingLog / 2 / len(line) {
+		b.Write(line)
+	}
+	waitFor(out, maxPendingLog/2)
+}

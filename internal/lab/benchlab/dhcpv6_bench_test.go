@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +38,10 @@ type dhcpv6Bench struct {
 	exchanges, drops, avgDelay, maxDelay, cpu map[int][]Cell
 	// held is the highest rate with drops under holdDrops, per run.
 	held []Cell
+	// fsync is one fdatasync of a 4 KiB write in the directory the
+	// servers' state lives in, ms: the floor under the first column's
+	// Replies.
+	fsync Cell
 }
 
 // dhcpServer is one column of a DHCPv6 section.
@@ -173,6 +178,9 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 			return
 		}
 	}
+	if err := measureFsync(t.TempDir(), &b.fsync); err != nil {
+		b.fsync.Fail(err.Error())
+	}
 	lab := testlab.New(t)
 	var clientFlags []string
 	if len(b.relayed) > 0 {
@@ -239,7 +247,9 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate 
 	// report every second (shown with -v), to see when answers go missing.
 	extra := strings.Fields(os.Getenv("NETBOOT_BENCH_PERFDHCP_ARGS"))
 	argv = append(argv, extra...)
+	sc := countSyscalls(t, server.cmd.Process.Pid)
 	out, runErr := lab.Exec(ctx, lab.ClientNS, argv...)
+	counted := sc.stop()
 	if len(extra) > 0 {
 		t.Logf("perfdhcp output:\n%s", out)
 	}
@@ -257,6 +267,9 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate 
 	}
 	// perfdhcp divides by its whole run, the -W wait included.
 	p.Rate = float64(p.Received[1]) / perfdhcpSeconds
+	if sc != nil {
+		t.Logf("%d/s, %s: system calls per exchange: %s\n%s", rate, srv.key, perExchange(counted, p.Received[1]), counted)
+	}
 	if p.Received[0] == 0 {
 		return p, 0, errors.New("no Advertise came back")
 	}
@@ -295,7 +308,7 @@ func (b *dhcpv6Bench) section() Section {
 				"preference 255; Kea with `always-send`), so their answers are within a few bytes of each other. "+
 				"perfdhcp sends all its clients from one address, so the agent's per-source limit (`rate_limit.per_source_per_second`, "+
 				"20,000 messages/s by default) is off here, as Kea has none; its per-client limit stays on.", perfdhcpSeconds, poolPrefix),
-		}, append(slices.Clone(b.intro),
+		}, append(slices.Clone(b.intro), fsyncLine(b.fsync),
 			"Drops = Solicits that never got their Reply (either answer lost), as a share of Solicits sent. "+
 				"`-W 1000000` lets perfdhcp wait one second (its drop time) for answers still in flight when the offered load "+
 				"stops, so those count as answered, not lost; 4-way exchanges/s = completed exchanges ÷ the seconds of offered load. "+
@@ -336,4 +349,44 @@ func udpErrors(ctx context.Context, lab *testlab.Lab, ns string) int {
 		}
 	}
 	return 0
+}
+
+// fsyncSamples is how many fsyncs measureFsync times.
+const fsyncSamples = 200
+
+// measureFsync times fdatasync after a 4 KiB write in dir, over and over,
+// and records each in c (ms).
+func measureFsync(dir string, c *Cell) error {
+	f, err := os.CreateTemp(dir, "fsync-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	page := make([]byte, 4096)
+	for i := range fsyncSamples {
+		// Within the first 64 KiB, as a small state file's pages are.
+		if _, err := f.WriteAt(page, int64(i%16)*int64(len(page))); err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			return fmt.Errorf("fdatasync: %w", err)
+		}
+		c.Add(float64(time.Since(start).Microseconds()) / 1000)
+	}
+	return nil
+}
+
+// fsyncLine describes the fsync floor for the report.
+func fsyncLine(c Cell) string {
+	if len(c.Runs) == 0 {
+		return fmt.Sprintf("**The fsync floor** could not be measured (%s).", strings.Join(c.Failures, "; "))
+	}
+	s := Summarize(c.Runs)
+	sorted := slices.Sorted(slices.Values(c.Runs))
+	return fmt.Sprintf("**The fsync floor.** One `fdatasync` after a 4 KiB write in the servers' state directory took %s ms "+
+		"(median of %d; 10th–90th percentile %s–%s ms) on this disk during the run. A bbolt commit syncs twice (its pages, then its "+
+		"meta page), so a Reply of the first column waits for at least two of these; an Advertise waits for none.",
+		FormatNumber(s.Median, 2), s.N, FormatNumber(sorted[len(sorted)/10], 2), FormatNumber(sorted[len(sorted)*9/10], 2))
 }

@@ -2,6 +2,7 @@ package benchlab
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -100,5 +101,41 @@ func TestParsePerfdhcp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPerExchange(t *testing.T) {
+	out := `# started on Mon Dec  7 14:30:18 2026
+
+43000,,raw_syscalls:sys_enter,10010203040,100.00,,
+22000,,syscalls:sys_enter_recvmmsg,10010203040,100.00,,
+20000,,syscalls:sys_enter_sendmmsg,10010203040,100.00,,
+0,,syscalls:sys_enter_sendmsg,10010203040,100.00,,
+1000,,syscalls:sys_enter_fdatasync,10010203040,100.00,,
+<not counted>,,syscalls:sys_enter_pselect6,0,0.00,,
+`
+	got := perExchange(out, 10000)
+	want := "total 4.30, recvmmsg 2.20, sendmmsg 2.00, fdatasync 0.10"
+	if got != want {
+		t.Errorf("perExchange = %q, want %q", got, want)
+	}
+}
+
+func TestFsyncLine(t *testing.T) {
+	var c Cell
+	for i := 1; i <= 10; i++ {
+		c.Add(float64(i) / 10)
+	}
+	if got := fsyncLine(c); !strings.Contains(got, "took 0.55 ms (median of 10; 10th–90th percentile 0.20–1.00 ms)") {
+		t.Errorf("fsyncLine = %q", got)
+	}
+	var failed Cell
+	failed.Fail("fdatasync: input/output error")
+	if got := fsyncLine(failed); !strings.Contains(got, "could not be measured (fdatasync: input/output error)") {
+		t.Errorf("fsyncLine of a failure = %q", got)
+	}
+	var measured Cell
+	if err := measureFsync(t.TempDir(), &measured); err != nil || len(measured.Runs) != fsyncSamples {
+		t.Errorf("measureFsync: %v, %d samples", err, len(measured.Runs))
 	}
 }

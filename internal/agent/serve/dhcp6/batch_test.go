@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -36,7 +37,6 @@ type fakeConn struct {
 }
 
 func (c *fakeConn) ReadBatch([]ipv6.Message, int) (int, error) { return 0, net.ErrClosed }
-func (c *fakeConn) SetReadDeadline(time.Time) error            { return nil }
 
 func (c *fakeConn) WriteBatch(ms []ipv6.Message, _ int) (int, error) {
 	c.mu.Lock()
@@ -461,7 +461,12 @@ func TestAdvertisesAndRepliesSharePacing(t *testing.T) {
 	if d, want := time.Since(start), time.Duration(len(ms)-pacedChunk)*pacedGap/pacedChunk; d < want {
 		t.Errorf("%d responses sent in %v, want at least %v", len(ms), d, want)
 	}
-	if want := []int{pacedChunk, 8, pacedChunk}; !slices.Equal(conn.batches, want) {
+	// The Advertises go sendEvery at a time as they are decided.
+	var want []int
+	for left := pacedChunk + 8; left > 0; left -= sendEvery {
+		want = append(want, min(left, sendEvery))
+	}
+	if want = append(want, pacedChunk); !slices.Equal(conn.batches, want) {
 		t.Errorf("sendmmsg batches %v, want %v: the Advertises, then the Replies", conn.batches, want)
 	}
 	for i, m := range conn.sent {
@@ -556,5 +561,51 @@ func TestMalformedUserClassIsIgnored(t *testing.T) {
 	}
 	if got := srv.Stats().Malformed; got != 0 {
 		t.Errorf("%d messages counted malformed, want 0", got)
+	}
+}
+
+// interruptedConn is a scriptedConn whose first waiting read and first
+// send a signal interrupts (EINTR), as the blocking socket's calls may be.
+type interruptedConn struct {
+	*scriptedConn
+	readCut, writeCut bool
+}
+
+func (c *interruptedConn) ReadBatch(ms []ipv6.Message, flags int) (int, error) {
+	if !c.readCut && flags&unix.MSG_DONTWAIT == 0 {
+		c.readCut = true
+		return -1, os.NewSyscallError("recvmmsg", unix.EINTR)
+	}
+	return c.scriptedConn.ReadBatch(ms, flags)
+}
+
+func (c *interruptedConn) WriteBatch(ms []ipv6.Message, flags int) (int, error) {
+	if !c.writeCut {
+		c.writeCut = true
+		return -1, os.NewSyscallError("sendmmsg", unix.EINTR)
+	}
+	return c.scriptedConn.WriteBatch(ms, flags)
+}
+
+// TestServeReadsAgainAfterEINTR: a read or send that a signal interrupts
+// is simply made again, without the pause that follows a socket error and
+// without losing the response.
+func TestServeReadsAgainAfterEINTR(t *testing.T) {
+	cfg := testConfig(config.DHCPv6Stateful)
+	cid, ll := batchClient(1)
+	conn := &interruptedConn{scriptedConn: &scriptedConn{fakeConn: &fakeConn{t: t},
+		reads: [][]ipv6.Message{{datagram(clientMessage(t, dhcpv6.MessageTypeSolicit, cid, nil, iaNA(1)), ll)}}}}
+	now := t0
+	srv := newTestServer(t, cfg, newMemStore(), conn, &now)
+	start := time.Now()
+	srv.serve(t.Context())
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("served one Solicit in %v: the interrupted read was taken for a socket error", d)
+	}
+	if len(conn.sent) != 1 || conn.sent[0].MessageType != dhcpv6.MessageTypeAdvertise {
+		t.Fatalf("sent %d messages, want the Advertise", len(conn.sent))
+	}
+	if st := srv.Stats().ByType["SOLICIT"]; st.Replied != 1 || st.Dropped != 0 {
+		t.Errorf("Solicit counters %+v, want 1 replied, none dropped", st)
 	}
 }

@@ -83,6 +83,7 @@ func TestSolicitFloodBoundedMemory(t *testing.T) {
 	}()
 
 	base := liveHeap()
+	floodStart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), floodFor)
 	defer cancel()
 	var sent atomic.Uint64
@@ -112,6 +113,9 @@ func TestSolicitFloodBoundedMemory(t *testing.T) {
 	peak = max(peak, liveHeap())
 
 	st := srv.Stats().ByType["SOLICIT"]
+	// The server may still be reading the flood's backlog from its socket
+	// after the flood: its bucket refills meanwhile.
+	served := time.Since(floodStart)
 	t.Logf("flood: %d Solicits sent in %s from %d random DUIDs; server received %d, answered %d, rate limited %d",
 		sent.Load(), floodFor, sent.Load(), st.Received, st.Replied, st.RateLimited)
 	t.Logf("live heap %.1f MB before, peak %.1f MB (bound: +%d MB); dhclient bound after %s, started 2 s into the flood",
@@ -128,7 +132,7 @@ func TestSolicitFloodBoundedMemory(t *testing.T) {
 	if st.RateLimited == 0 {
 		t.Error("no Solicit was rate limited although the flood exceeded the per-source limit")
 	}
-	passed, allowed := st.Received-st.RateLimited, uint64(perSource*(floodFor/time.Second+1)+perSource)
+	passed, allowed := st.Received-st.RateLimited, uint64(perSource*(served.Seconds()+1)+perSource)
 	if passed == 0 || passed > allowed {
 		t.Errorf("%d Solicits got past the per-source limit to the lease work, want 1 to %d", passed, allowed)
 	}

@@ -1,6 +1,7 @@
 package dhcp6
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
@@ -50,6 +51,8 @@ func FuzzHandle(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Whatever parses encodes as insomniacslk/dhcp encodes it.
+		mustEncodeAsToBytes(t, parsed)
 		var relays []*dhcpv6.RelayMessage
 		req, ok := parsed.(*dhcpv6.Message)
 		if !ok {
@@ -77,7 +80,9 @@ func FuzzHandle(f *testing.F) {
 			// Twice, so a second message meets the state the first left.
 			for range 2 {
 				if resp, err := h.handleAlone(req, clientLL, unicast, t0); err == nil {
-					parsed, err := dhcpv6.MessageFromBytes(resp.ToBytes())
+					known := [][]encodedOption{h.serverIDWire[:], h.cfg.Load().configWire}
+					mustEncodeAsToBytes(t, resp, known...)
+					parsed, err := dhcpv6.MessageFromBytes(encode(resp, known...))
 					if err != nil {
 						t.Fatalf("response to %s does not parse: %v", req.MessageType, err)
 					}
@@ -85,7 +90,9 @@ func FuzzHandle(f *testing.F) {
 						t.Fatalf("boot-file URL %q sent to a client that did not ask", u)
 					}
 					if relays != nil {
-						wrapped, err := dhcpv6.FromBytes(wrapReply(relays, resp).ToBytes())
+						reply := wrapReply(relays, resp)
+						mustEncodeAsToBytes(t, reply, known...)
+						wrapped, err := dhcpv6.FromBytes(encode(reply, known...))
 						if err != nil {
 							t.Fatalf("Relay-Reply does not parse: %v", err)
 						}
@@ -97,4 +104,12 @@ func FuzzHandle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// mustEncodeAsToBytes fails t unless encode(m, known...) is m.ToBytes().
+func mustEncodeAsToBytes(t *testing.T, m dhcpv6.DHCPv6, known ...[]encodedOption) {
+	t.Helper()
+	if got, want := encode(m, known...), m.ToBytes(); !bytes.Equal(got, want) {
+		t.Fatalf("encode(%s) =\n%x\nToBytes =\n%x", m.Summary(), got, want)
+	}
 }

@@ -40,19 +40,24 @@ const maxForeignServers = 16
 // concurrently (Apply).
 type handler struct {
 	serverID dhcpv6.DUID
-	cfg      atomic.Pointer[Config]
-	pool     *lease.Pool
-	store    LeaseStore
-	logger   *slog.Logger
+	// serverIDWire is the Server Identifier option of every response,
+	// made and encoded once.
+	serverIDWire [1]encodedOption
+	cfg          atomic.Pointer[Config]
+	pool         *lease.Pool
+	store        LeaseStore
+	logger       *slog.Logger
 
 	foreignMu sync.Mutex
 	foreign   map[string]bool // server DUIDs seen in Requests to other servers
 }
 
 func newHandler(serverID dhcpv6.DUID, cfg Config, pool *lease.Pool, store LeaseStore, logger *slog.Logger) *handler {
-	h := &handler{serverID: serverID, pool: pool, store: store, logger: logger, foreign: map[string]bool{}}
+	h := &handler{serverID: serverID, pool: pool, store: store, logger: logger, foreign: map[string]bool{},
+		serverIDWire: [1]encodedOption{encoded(dhcpv6.OptServerID(serverID))}}
 	if cfg.configOptions == nil {
 		cfg.configOptions = configOptionsOf(&cfg)
+		cfg.configWire = encodedOptions(cfg.configOptions)
 	}
 	h.cfg.Store(&cfg)
 	return h
@@ -119,7 +124,7 @@ func (h *handler) validate(req *dhcpv6.Message, unicast bool) (*dhcpv6.Message, 
 	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRelease, dhcpv6.MessageTypeDecline:
 		needServerID = true
 	case dhcpv6.MessageTypeInformationRequest:
-		if sid := req.Options.ServerID(); sid != nil && !bytes.Equal(sid.ToBytes(), h.serverID.ToBytes()) {
+		if sid := req.Options.ServerID(); sid != nil && !h.isServerID(sid) {
 			return nil, discard("Information-request for server %s", hex.EncodeToString(sid.ToBytes()))
 		}
 		if len(req.GetOption(dhcpv6.OptionIANA))+len(req.GetOption(dhcpv6.OptionIATA))+len(req.GetOption(dhcpv6.OptionIAPD)) > 0 {
@@ -140,7 +145,7 @@ func (h *handler) validate(req *dhcpv6.Message, unicast bool) (*dhcpv6.Message, 
 		if sid == nil {
 			return nil, discard("%s has no Server Identifier", req.MessageType)
 		}
-		if !bytes.Equal(sid.ToBytes(), h.serverID.ToBytes()) {
+		if !h.isServerID(sid) {
 			h.noteForeignServer(req, sid)
 			return nil, discard("%s is for server %s", req.MessageType, hex.EncodeToString(sid.ToBytes()))
 		}
@@ -156,6 +161,14 @@ func (h *handler) validate(req *dhcpv6.Message, unicast bool) (*dhcpv6.Message, 
 		return nil, discard("%s sent by unicast", req.MessageType)
 	}
 	return nil, nil
+}
+
+// isServerID reports whether sid, from a client's message, is this
+// server's DUID. Equal compares the parsed fields without encoding either
+// DUID (an allocation each, for every Request); the byte comparison
+// settles the DUIDs whose types Equal does not know.
+func (h *handler) isServerID(sid dhcpv6.DUID) bool {
+	return h.serverID.Equal(sid) || bytes.Equal(sid.ToBytes(), h.serverID.ToBytes())
 }
 
 // noteForeignServer warns, once per server, that a client chose another
@@ -180,7 +193,7 @@ func (h *handler) noteForeignServer(req *dhcpv6.Message, sid dhcpv6.DUID) {
 // and the client's Client Identifier (RFC 8415 section 18.3).
 func (h *handler) response(req *dhcpv6.Message, typ dhcpv6.MessageType) *dhcpv6.Message {
 	resp := &dhcpv6.Message{MessageType: typ, TransactionID: req.TransactionID}
-	resp.AddOption(dhcpv6.OptServerID(h.serverID))
+	resp.AddOption(h.serverIDWire[0].opt)
 	if cid := req.GetOneOption(dhcpv6.OptionClientID); cid != nil {
 		resp.AddOption(cid)
 	}

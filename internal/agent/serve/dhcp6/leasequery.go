@@ -1,7 +1,6 @@
 package dhcp6
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -62,7 +61,7 @@ func (h *handler) leasequery(req *dhcpv6.Message, peer netip.Addr, cfg *Config, 
 	if requestor == nil {
 		return nil, discard("LEASEQUERY has no Client Identifier")
 	}
-	if sid := req.Options.ServerID(); sid != nil && !bytes.Equal(sid.ToBytes(), h.serverID.ToBytes()) {
+	if sid := req.Options.ServerID(); sid != nil && !h.isServerID(sid) {
 		return nil, discard("LEASEQUERY for server %s", hex.EncodeToString(sid.ToBytes()))
 	}
 	attrs := []any{eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "requestor", peer, "requestor_duid", hex.EncodeToString(requestor.ToBytes())}

@@ -70,7 +70,6 @@ type rawConn struct {
 }
 
 func (c *rawConn) ReadBatch([]ipv6.Message, int) (int, error) { return 0, net.ErrClosed }
-func (c *rawConn) SetReadDeadline(time.Time) error            { return nil }
 func (c *rawConn) WriteBatch(ms []ipv6.Message, _ int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

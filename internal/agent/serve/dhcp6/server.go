@@ -94,8 +94,10 @@ type Config struct {
 	Reservations []lease.Reservation
 
 	// configOptions are the DNS options of every response, built once by
-	// cloneConfig or newHandler (see configOptionsOf).
+	// cloneConfig or newHandler (see configOptionsOf), and configWire
+	// the same encoded.
 	configOptions []dhcpv6.Option
+	configWire    []encodedOption
 }
 
 // LeaseStore persists leases of this one boot server. PutLeases stores put
@@ -134,7 +136,6 @@ const maxDatagram = 9000
 type packetConn interface {
 	ReadBatch(ms []ipv6.Message, flags int) (int, error)
 	WriteBatch(ms []ipv6.Message, flags int) (int, error)
-	SetReadDeadline(t time.Time) error
 }
 
 // Server is a running DHCPv6 server.
@@ -396,17 +397,17 @@ func (s *Server) serve(ctx context.Context) {
 	// covers every client that arrived during the last one.
 	accumulating := false
 	for {
-		flags := 0
+		// ReadBatch (recvmmsg) waits for one datagram, at most the
+		// socket's receiveTimeout, and returns it with those queued
+		// behind it.
+		flags := unix.MSG_WAITFORONE
 		if accumulating {
 			flags = unix.MSG_DONTWAIT
 		} else {
 			cur.reset()
-			// The deadline wakes the loop to expire leases. ReadBatch
-			// (recvmmsg) waits for one datagram and returns it with those
-			// queued behind it.
-			_ = s.conn.SetReadDeadline(nextExpiry)
 		}
 		n, err := s.conn.ReadBatch(ms, flags)
+		n = max(n, 0) // -1 with an error
 		if now := s.now(); !accumulating && !now.Before(nextExpiry) {
 			for h := range s.handlers() {
 				cur.forget(h.pool.Expire(now))
@@ -418,7 +419,11 @@ func (s *Server) serve(ctx context.Context) {
 			s.handleBatch(ms[:n], cur)
 			cur.reads += n
 		case accumulating && errors.Is(err, unix.EAGAIN):
-			n = 0 // nothing more queued
+			// Nothing more queued.
+		case errors.Is(err, unix.EINTR):
+			// A signal (the Go runtime's, a profiler's) cut a waiting
+			// read short: a blocking socket with a receive timeout is
+			// not restarted. Nothing was read; read again at once.
 		case ctx.Err() != nil || errors.Is(err, net.ErrClosed):
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -525,7 +530,22 @@ func (s *Server) handleBatch(ms []ipv6.Message, b *batch) {
 		default:
 			b.now = append(b.now, r)
 		}
+		if len(b.now) == sendEvery {
+			s.sendNow(b)
+		}
 	}
+	s.sendNow(b)
+}
+
+// sendEvery is how many responses that wait for no commit handleBatch
+// gathers before it sends them: after a stall a read brings up to maxBatch
+// datagrams, and the first client's Advertise need not wait for the
+// other answers of the read to be decided. One sendmmsg still carries
+// many.
+const sendEvery = 16
+
+// sendNow sends the responses b gathered that wait for no commit.
+func (s *Server) sendNow(b *batch) {
 	s.sendPaced(b.now, &b.out)
 	clear(b.now)
 	b.now = b.now[:0]
@@ -672,7 +692,7 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 		dst.Port = relayReplyPort(relays[0], udp.Port)
 	}
 	return response{
-		wire:   wire.ToBytes(),
+		wire:   encode(wire, h.serverIDWire[:], h.cfg.Load().configWire),
 		dst:    dst,
 		src:    src,
 		peer:   peer,
@@ -741,11 +761,14 @@ func (s *Server) sendAll(rs []response, out *outbox) {
 	}
 	for sent := 0; sent < len(rs); {
 		n, err := s.conn.WriteBatch(out.ms[sent:], 0)
+		n = max(n, 0) // -1 with an error
 		for _, r := range rs[sent : sent+n] {
 			s.stats.byType[r.typ].replied.Add(1)
 		}
 		sent += n
-		if err == nil && n > 0 {
+		if err == nil && n > 0 || errors.Is(err, unix.EINTR) {
+			// Sent some, or a signal cut the call short before it sent
+			// any: send the rest.
 			continue
 		}
 		if err == nil {
@@ -822,5 +845,6 @@ func cloneConfig(cfg Config) Config {
 		r.Parameters = slices.Clone(r.Parameters)
 	}
 	cfg.configOptions = configOptionsOf(&cfg)
+	cfg.configWire = encodedOptions(cfg.configOptions)
 	return cfg
 }
