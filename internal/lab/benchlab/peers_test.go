@@ -262,13 +262,16 @@ const (
 // in the relayed benchmark: its /64 and a /96 pool in it.
 type relayedSubnet struct {
 	Name, Prefix, Pool, PoolStart, PoolEnd string
+	// ID is Kea's subnet-id: set, as the lab subnet's 1 is, so Kea does
+	// not number a relayed subnet 1 as well and refuse its configuration.
+	ID int
 }
 
 // relayedSubnets are the two links perfdhcp -A 1 names by link-address
 // (-J), one at random per exchange.
 var relayedSubnets = []relayedSubnet{
-	{"vlan10", "2001:db8:10::/64", "2001:db8:10::1:0:0/96", "2001:db8:10::1:0:0", "2001:db8:10::1:ffff:ffff"},
-	{"vlan20", "2001:db8:20::/64", "2001:db8:20::1:0:0/96", "2001:db8:20::1:0:0", "2001:db8:20::1:ffff:ffff"},
+	{"vlan10", "2001:db8:10::/64", "2001:db8:10::1:0:0/96", "2001:db8:10::1:0:0", "2001:db8:10::1:ffff:ffff", 10},
+	{"vlan20", "2001:db8:20::/64", "2001:db8:20::1:0:0/96", "2001:db8:20::1:0:0", "2001:db8:20::1:ffff:ffff", 20},
 }
 
 // relayedBootServer is bootServer over the lab pool, also serving relayed.
@@ -466,6 +469,7 @@ func TestPeerConfigsRender(t *testing.T) {
 		var kea struct {
 			Dhcp6 struct {
 				Subnet6 []struct {
+					ID                int
 					Subnet, Interface string
 					Pools             []struct{ Pool string }
 				}
@@ -481,7 +485,14 @@ func TestPeerConfigsRender(t *testing.T) {
 			want = append(want, subnet{r.Prefix, "", r.Pool})
 		}
 		var got []subnet
+		ids := map[int]bool{}
 		for _, s := range kea.Dhcp6.Subnet6 {
+			// Kea numbers a subnet without an id itself, and refuses a
+			// configuration where that number is one already given.
+			if s.ID == 0 || ids[s.ID] {
+				t.Errorf("%s with %+v: subnet %s has id %d, want one of its own", name, c.params, s.Subnet, s.ID)
+			}
+			ids[s.ID] = true
 			if len(s.Pools) != 1 {
 				t.Errorf("%s with %+v: subnet %s has %d pools, want 1", name, c.params, s.Subnet, len(s.Pools))
 				continue
