@@ -47,6 +47,15 @@ type agentObject[M any] struct {
 	removeError func(diags *diag.Diagnostics, key string, err error)
 	// validKey says why an import ID cannot name an object ("" when it can).
 	validKey func(key string) string
+	// reads, when the kind's get reads through a batchedReads, is told when
+	// this process changes an object of the kind.
+	reads interface{ forget(*agentclient.Conn) }
+}
+
+func (o *agentObject[M]) changed(agent *agentclient.Conn) {
+	if o.reads != nil {
+		o.reads.forget(agent)
+	}
 }
 
 func (o *agentObject[M]) create(ctx context.Context, agent *agentclient.Conn, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -64,6 +73,7 @@ func (o *agentObject[M]) apply(ctx context.Context, agent *agentclient.Conn, pla
 		return
 	}
 	o.put(ctx, agent, &m, diags)
+	o.changed(agent)
 	if diags.HasError() {
 		return
 	}
@@ -119,6 +129,7 @@ func (o *agentObject[M]) delete(ctx context.Context, agent *agentclient.Conn, re
 	}
 	key := o.key(&m)
 	err := o.remove(ctx, agent, key)
+	o.changed(agent)
 	switch {
 	case err == nil, status.Code(err) == codes.NotFound:
 	case o.removeError != nil:

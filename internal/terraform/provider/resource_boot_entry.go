@@ -328,9 +328,18 @@ func linuxBootFromProto(pb *netbootv1.LinuxBoot) types.Object {
 	})
 }
 
-// put is Create and Update alike: one idempotent PutBootEntry, whose answer
-// becomes the state.
-// ImportState takes the entry's name; Read fills in the rest.
+// bootEntryReads reads boot entries for refresh: one List instead of a Get each once a plan
+// reads many.
+var bootEntryReads = &batchedReads[*netbootv1.BootEntry]{
+	get: func(ctx context.Context, agent *agentclient.Conn, name string) (*netbootv1.BootEntry, error) {
+		return agent.GetBootEntry(ctx, &netbootv1.GetBootEntryRequest{Name: name})
+	},
+	list: func(ctx context.Context, agent *agentclient.Conn) ([]*netbootv1.BootEntry, error) {
+		return agentclient.All(ctx, agent.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
+	},
+	key: (*netbootv1.BootEntry).GetName,
+}
+
 // bootEntryObject is the entry's lifecycle on the agent.
 var bootEntryObject = &agentObject[bootEntryModel]{
 	noun:    "boot entry",
@@ -350,14 +359,14 @@ var bootEntryObject = &agentObject[bootEntryModel]{
 		m.fromProto(saved)
 	},
 	get: func(ctx context.Context, agent *agentclient.Conn, name string, m *bootEntryModel, _ *diag.Diagnostics) error {
-		e, err := agent.GetBootEntry(ctx, &netbootv1.GetBootEntryRequest{Name: name})
+		e, err := bootEntryReads.read(ctx, agent, name)
 		if err == nil {
 			m.fromProto(e)
 		}
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, _ *diag.Diagnostics) ([]bootEntryModel, error) {
-		entries, err := agentclient.All(ctx, agent.ListBootEntries, &netbootv1.ListBootEntriesRequest{}, (*netbootv1.ListBootEntriesResponse).GetEntries)
+		entries, err := bootEntryReads.list(ctx, agent)
 		models := make([]bootEntryModel, len(entries))
 		for i, e := range entries {
 			models[i].fromProto(e)
@@ -376,6 +385,7 @@ var bootEntryObject = &agentObject[bootEntryModel]{
 		addAgentError(diags, "boot entry", fmt.Sprintf("deleting boot entry %q", name), err)
 	},
 	validKey: validObjectName,
+	reads:    bootEntryReads,
 }
 
 func (r *bootEntryResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

@@ -495,6 +495,18 @@ func (m *bootMenuModel) fromProto(pb *netbootv1.BootMenu) {
 	}
 }
 
+// bootMenuReads reads boot menus for refresh: one List instead of a Get each once a plan
+// reads many.
+var bootMenuReads = &batchedReads[*netbootv1.BootMenu]{
+	get: func(ctx context.Context, agent *agentclient.Conn, name string) (*netbootv1.BootMenu, error) {
+		return agent.GetBootMenu(ctx, &netbootv1.GetBootMenuRequest{Name: name})
+	},
+	list: func(ctx context.Context, agent *agentclient.Conn) ([]*netbootv1.BootMenu, error) {
+		return agentclient.All(ctx, agent.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
+	},
+	key: (*netbootv1.BootMenu).GetName,
+}
+
 // put is Create and Update alike: one idempotent PutBootMenu, whose answer
 // becomes the state.
 // ImportState takes the menu's name; Read fills in the rest.
@@ -517,14 +529,14 @@ var bootMenuObject = &agentObject[bootMenuModel]{
 		m.fromProto(saved)
 	},
 	get: func(ctx context.Context, agent *agentclient.Conn, name string, m *bootMenuModel, _ *diag.Diagnostics) error {
-		pb, err := agent.GetBootMenu(ctx, &netbootv1.GetBootMenuRequest{Name: name})
+		pb, err := bootMenuReads.read(ctx, agent, name)
 		if err == nil {
 			m.fromProto(pb)
 		}
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, _ *diag.Diagnostics) ([]bootMenuModel, error) {
-		menus, err := agentclient.All(ctx, agent.ListBootMenus, &netbootv1.ListBootMenusRequest{}, (*netbootv1.ListBootMenusResponse).GetMenus)
+		menus, err := bootMenuReads.list(ctx, agent)
 		models := make([]bootMenuModel, len(menus))
 		for i, pb := range menus {
 			models[i].fromProto(pb)
@@ -543,6 +555,7 @@ var bootMenuObject = &agentObject[bootMenuModel]{
 		addAgentError(diags, "boot menu", fmt.Sprintf("deleting boot menu %q", name), err)
 	},
 	validKey: validObjectName,
+	reads:    bootMenuReads,
 }
 
 func (r *bootMenuResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

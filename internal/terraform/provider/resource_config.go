@@ -244,6 +244,18 @@ func (m *configModel) fromProto(pb *netbootv1.MachineConfig) {
 	m.SensitiveValues = stringMapOrNull(pb.GetSensitiveValues())
 }
 
+// configReads reads machine configs for refresh: one List instead of a Get each once a plan
+// reads many.
+var configReads = &batchedReads[*netbootv1.MachineConfig]{
+	get: func(ctx context.Context, agent *agentclient.Conn, name string) (*netbootv1.MachineConfig, error) {
+		return agent.GetMachineConfig(ctx, &netbootv1.GetMachineConfigRequest{Name: name})
+	},
+	list: func(ctx context.Context, agent *agentclient.Conn) ([]*netbootv1.MachineConfig, error) {
+		return agentclient.All(ctx, agent.ListMachineConfigs, &netbootv1.ListMachineConfigsRequest{}, (*netbootv1.ListMachineConfigsResponse).GetConfigs)
+	},
+	key: (*netbootv1.MachineConfig).GetName,
+}
+
 // configObject is the config's lifecycle on the agent.
 var configObject = &agentObject[configModel]{
 	noun:    "config",
@@ -259,14 +271,14 @@ var configObject = &agentObject[configModel]{
 		m.fromProto(saved)
 	},
 	get: func(ctx context.Context, agent *agentclient.Conn, name string, m *configModel, _ *diag.Diagnostics) error {
-		pb, err := agent.GetMachineConfig(ctx, &netbootv1.GetMachineConfigRequest{Name: name})
+		pb, err := configReads.read(ctx, agent, name)
 		if err == nil {
 			m.fromProto(pb)
 		}
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, _ *diag.Diagnostics) ([]configModel, error) {
-		pbs, err := agentclient.All(ctx, agent.ListMachineConfigs, &netbootv1.ListMachineConfigsRequest{}, (*netbootv1.ListMachineConfigsResponse).GetConfigs)
+		pbs, err := configReads.list(ctx, agent)
 		models := make([]configModel, len(pbs))
 		for i, pb := range pbs {
 			models[i].fromProto(pb)
@@ -278,6 +290,7 @@ var configObject = &agentObject[configModel]{
 		return err
 	},
 	validKey: validObjectName,
+	reads:    configReads,
 }
 
 func (r *configResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

@@ -239,6 +239,18 @@ func stringMapOrNull(in map[string]string) types.Map {
 	return types.MapValueMust(types.StringType, elems)
 }
 
+// machineReads reads machines for refresh: one List instead of a Get each once a plan
+// reads many.
+var machineReads = &batchedReads[*netbootv1.Machine]{
+	get: func(ctx context.Context, agent *agentclient.Conn, name string) (*netbootv1.Machine, error) {
+		return agent.GetMachine(ctx, &netbootv1.GetMachineRequest{Name: name})
+	},
+	list: func(ctx context.Context, agent *agentclient.Conn) ([]*netbootv1.Machine, error) {
+		return agentclient.All(ctx, agent.ListMachines, &netbootv1.ListMachinesRequest{}, (*netbootv1.ListMachinesResponse).GetMachines)
+	},
+	key: (*netbootv1.Machine).GetName,
+}
+
 // machineObject is the machine's lifecycle on the agent.
 var machineObject = &agentObject[machineModel]{
 	noun:    "machine",
@@ -254,14 +266,14 @@ var machineObject = &agentObject[machineModel]{
 		m.fromProto(ctx, saved)
 	},
 	get: func(ctx context.Context, agent *agentclient.Conn, name string, m *machineModel, _ *diag.Diagnostics) error {
-		pb, err := agent.GetMachine(ctx, &netbootv1.GetMachineRequest{Name: name})
+		pb, err := machineReads.read(ctx, agent, name)
 		if err == nil {
 			m.fromProto(ctx, pb)
 		}
 		return err
 	},
 	list: func(ctx context.Context, agent *agentclient.Conn, _ *diag.Diagnostics) ([]machineModel, error) {
-		machines, err := agentclient.All(ctx, agent.ListMachines, &netbootv1.ListMachinesRequest{}, (*netbootv1.ListMachinesResponse).GetMachines)
+		machines, err := machineReads.list(ctx, agent)
 		models := make([]machineModel, len(machines))
 		for i, pb := range machines {
 			models[i].fromProto(ctx, pb)
@@ -273,6 +285,7 @@ var machineObject = &agentObject[machineModel]{
 		return err
 	},
 	validKey: validObjectName,
+	reads:    machineReads,
 }
 
 func (r *machineResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
