@@ -309,12 +309,29 @@ func SameToken(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// MachineNames are the DNS names a boot server with MachineDNS answers for
-// machines: each machine with a reserved address inside the boot server's
-// prefix, by its host name (else its name); a name of one label gets the
-// boot server's first DHCPv6 domain_search domain, else its first RA DNSSL
-// domain, the domain its clients search. Lowercase, without the final dot.
+// MachineNames are the DNS names a boot server with MachineDNS answers
+// from reservations: each machine with a reserved address inside the boot
+// server's prefix, by MachineHostName. Lowercase, without the final dot.
 func MachineNames(bs BootServer, machines map[string]Machine) map[string]netip.Addr {
+	out := map[string]netip.Addr{}
+	for _, name := range slices.Sorted(maps.Keys(machines)) {
+		m := machines[name]
+		if !m.ReservedAddress.IsValid() || !bs.Prefix.Contains(m.ReservedAddress) {
+			continue
+		}
+		host := MachineHostName(bs, &m)
+		if _, taken := out[host]; !taken { // two machines, one name: the name sorting first
+			out[host] = m.ReservedAddress
+		}
+	}
+	return out
+}
+
+// MachineHostName is the DNS name a boot server with MachineDNS gives m:
+// its host name, else its name; a name of one label gets the boot
+// server's first DHCPv6 domain_search domain, else its first RA DNSSL
+// domain, the domain its clients search. Lowercase, without the final dot.
+func MachineHostName(bs BootServer, m *Machine) string {
 	domain := ""
 	if len(bs.DHCPv6.DomainSearch) > 0 {
 		domain = bs.DHCPv6.DomainSearch[0]
@@ -322,24 +339,14 @@ func MachineNames(bs BootServer, machines map[string]Machine) map[string]netip.A
 		domain = bs.RA.DNSSL[0]
 	}
 	domain = strings.TrimSuffix(domain, ".")
-	out := map[string]netip.Addr{}
-	for _, name := range slices.Sorted(maps.Keys(machines)) {
-		m := machines[name]
-		if !m.ReservedAddress.IsValid() || !bs.Prefix.Contains(m.ReservedAddress) {
-			continue
-		}
-		host := m.Hostname
-		if host == "" {
-			host = m.Name
-		}
-		if !strings.Contains(host, ".") && domain != "" {
-			host += "." + domain
-		}
-		if _, taken := out[strings.ToLower(host)]; !taken { // two machines, one name: the name sorting first
-			out[strings.ToLower(host)] = m.ReservedAddress
-		}
+	host := m.Hostname
+	if host == "" {
+		host = m.Name
 	}
-	return out
+	if !strings.Contains(host, ".") && domain != "" {
+		host += "." + domain
+	}
+	return strings.ToLower(host)
 }
 
 // HasLabels reports whether labels hold every one of want: how label
