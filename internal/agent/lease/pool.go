@@ -81,9 +81,10 @@ type Spaces struct {
 	// once (0: no bound): Bind and Offer refuse a further IA with
 	// ErrClientLimit. Leases held when it is lowered stay.
 	LeasesPerClient int
-	// Reservations are addresses for one client each, inside the ranges
-	// or not: no other client gets one, and one held by another is not
-	// renewed.
+	// Reservations are addresses and prefixes for one client each, inside
+	// the ranges (or the prefix delegation pool) or not: no other client
+	// gets one, and one held by another is not renewed. A reserved prefix
+	// counts only when Prefixes delegates prefixes of its length.
 	Reservations []Reservation
 }
 
@@ -186,14 +187,16 @@ func (p *Pool) Update(s Spaces) {
 
 func (p *Pool) setSpaces(s Spaces) {
 	p.perClient = s.LeasesPerClient
-	p.res = indexReservations(s.Reservations)
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
+	pdBits := 0
 	if pd := s.Prefixes; pd != nil {
 		p.pd.set([]config.AddressRange{{Start: pd.Start, End: pd.End}}, pd.Length)
+		pdBits = pd.Length
 	} else {
 		p.pd.set(nil, 128)
 	}
+	p.res = indexReservations(s.Reservations, pdBits)
 }
 
 // space is the space of kind k.

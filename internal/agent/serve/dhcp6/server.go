@@ -89,8 +89,10 @@ type Config struct {
 	// not a usable global IPv6 address, file rules send no option 59 (rules
 	// with an absolute URL still do) and Start and Apply log a warning.
 	ServerAddress netip.Addr
-	// Reservations are the agent's machines' reserved addresses; each link
-	// (the direct one, every relayed one) serves those inside its prefix.
+	// Reservations are the agent's machines' reserved addresses and
+	// prefixes; each link (the direct one, every relayed one) serves the
+	// addresses inside its prefix and the prefixes of the length it
+	// delegates.
 	Reservations []lease.Reservation
 
 	// configOptions are the DNS options of every response, built once by
@@ -243,7 +245,7 @@ func (s *Server) Apply(cfg Config) error {
 // hold.
 func spacesOf(cfg Config) lease.Spaces {
 	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation,
-		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient, Reservations: reservationsIn(cfg.Reservations, cfg.Prefix)}
+		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient, Reservations: reservationsIn(&cfg)}
 }
 
 // configAttrs are the log fields that sum up cfg.
