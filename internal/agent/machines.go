@@ -56,14 +56,17 @@ func (s *core) loadMachines(c *menu.Catalog) error {
 	})
 }
 
-// reservationsOf are the machines' reserved addresses as the DHCPv6
-// servers take them.
+// reservationsOf are the machines' reserved addresses and prefixes as the
+// DHCPv6 servers take them.
 func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
 	var rs []lease.Reservation
 	for _, name := range sortedKeys(machines) {
 		m := machines[name]
 		if m.ReservedAddress.IsValid() {
 			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs})
+		}
+		if m.ReservedPrefix.IsValid() {
+			rs = append(rs, lease.Reservation{Owner: name, Prefix: m.ReservedPrefix, DUIDs: m.DUIDs, MACs: m.MACs})
 		}
 	}
 	return rs
@@ -216,6 +219,11 @@ func (s *core) PutMachine(_ context.Context, req *netbootv1.PutMachineRequest) (
 	next := s.nextCatalog()
 	if err := config.CheckMachines(m, next.Machines); err != nil {
 		return nil, invalidArgument("machine", err)
+	}
+	for _, name := range sortedKeys(s.sites) {
+		if reason := config.ReservedPrefixConflict(&m, &s.sites[name].cfg); reason != "" {
+			return nil, invalidArgument("machine", config.FieldErrors{{Path: []any{"reserved_prefix"}, Reason: reason}})
+		}
 	}
 	// Every config this machine gets must render for it: a template
 	// reading a metadata key the machine lacks fails here, not at boot.
