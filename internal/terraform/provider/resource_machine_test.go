@@ -60,6 +60,14 @@ resource "netboot_boot_menu" "m" {
   name     = "web1"
   macs     = ["52:54:00:aa:bb:01"]
   hostname = "web_1"`, "Invalid host name"},
+		{"reserved prefix with host bits", `
+  name            = "rtr1"
+  macs            = ["52:54:00:aa:bb:01"]
+  reserved_prefix = "2001:db8:100:1::/56"`, "has bits set beyond /56"},
+		{"reserved prefix too long", `
+  name            = "rtr1"
+  macs            = ["52:54:00:aa:bb:01"]
+  reserved_prefix = "2001:db8:100::/96"`, "must be /48 to /64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tfresource.UnitTest(t, tfresource.TestCase{
@@ -309,6 +317,79 @@ func TestMachine_bootServerMachineDNS(t *testing.T) {
 				Check: agentSays(true),
 			},
 			{ResourceName: server, ImportState: true, ImportStateId: "acc", ImportStateVerify: true},
+		},
+	})
+}
+
+// reserved_prefix: kept as written, changes in place (inside the boot
+// server's prefix_delegation, then outside it), imports, shows drift, and
+// is refused where it would overlap the pool without being one of its
+// prefixes, naming the boot server.
+func TestMachine_reservedPrefix(t *testing.T) {
+	lab := newFastLab(t)
+	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, seedBody)
+	cfg := func(prefix string) string {
+		return server + fmt.Sprintf(`
+resource "netboot_machine" "test" {
+  name            = "rtr1"
+  macs            = ["52:54:00:aa:bb:01"]
+  reserved_prefix = %q
+  depends_on      = [netboot_ipv6_boot_server.test]
+}
+`, prefix)
+	}
+	agentHolds := func(want string) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			m, err := lab.conn(t).GetMachine(context.Background(), &netbootv1.GetMachineRequest{Name: "rtr1"})
+			if err != nil {
+				return err
+			}
+			if m.GetReservedPrefix() != want {
+				return fmt.Errorf("the agent holds reserved_prefix %q, want %q", m.GetReservedPrefix(), want)
+			}
+			return nil
+		}
+	}
+	tfresource.UnitTest(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkMachinesDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: cfg("2001:DB8:1:104:0::/64"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testMachine, tfjsonpath.New("reserved_prefix"), knownvalue.StringExact("2001:DB8:1:104:0::/64")),
+				},
+				Check: agentHolds("2001:db8:1:104::/64"),
+			},
+			{
+				Config: cfg("2001:db8:1:4200::/64"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testMachine, plancheck.ResourceActionUpdate),
+				}},
+				Check: agentHolds("2001:db8:1:4200::/64"),
+			},
+			{ResourceName: testMachine, ImportState: true, ImportStateId: "rtr1", ImportStateVerify: true},
+			{
+				PreConfig: func() {
+					conn := lab.conn(t)
+					m, err := conn.GetMachine(context.Background(), &netbootv1.GetMachineRequest{Name: "rtr1"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					m.ReservedPrefix = "2001:db8:1:4300::/64"
+					if _, err := conn.PutMachine(context.Background(), &netbootv1.PutMachineRequest{Machine: m}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg("2001:db8:1:4200::/64"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:      cfg("2001:db8:1:100::/56"),
+				ExpectError: errorText(`overlaps boot server "acc"'s prefix_delegation`),
+			},
+			{Config: cfg("2001:db8:1:4200::/64"), Check: agentHolds("2001:db8:1:4200::/64")},
 		},
 	})
 }
