@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -389,7 +390,28 @@ resource "netboot_machine" "test" {
 				Config:      cfg("2001:db8:1:100::/56"),
 				ExpectError: errorText(`overlaps boot server "acc"'s prefix_delegation`),
 			},
-			{Config: cfg("2001:db8:1:4200::/64"), Check: agentHolds("2001:db8:1:4200::/64")},
+			{
+				Config: cfg("2001:db8:1:4200::/64"),
+				Check: func(st *terraform.State) error {
+					if err := agentHolds("2001:db8:1:4200::/64")(st); err != nil {
+						return err
+					}
+					// A boot server whose pool of /56s would cut into the
+					// reserved /64 is refused, naming the machine.
+					conn := lab.conn(t)
+					bs, err := conn.GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "acc"})
+					if err != nil {
+						return err
+					}
+					cfg := bs.GetConfig()
+					cfg.Dhcpv6.PrefixDelegation = &netbootv1.PrefixDelegation{Start: "2001:db8:1:4200::", End: "2001:db8:1:4200::", Length: 56}
+					_, err = conn.PutBootServer(context.Background(), &netbootv1.PutBootServerRequest{BootServer: cfg})
+					if err == nil || !strings.Contains(err.Error(), `machine "rtr1"'s reserved_prefix 2001:db8:1:4200::/64 overlaps boot server "acc"'s prefix_delegation`) {
+						return fmt.Errorf("PutBootServer with a pool overlapping rtr1's prefix: %v", err)
+					}
+					return nil
+				},
+			},
 		},
 	})
 }
