@@ -1,6 +1,8 @@
 package lease
 
 import (
+	"net"
+
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 
 	"net/netip"
@@ -72,4 +74,38 @@ func TestLookupHardware(t *testing.T) {
 			t.Errorf("LookupHardware(%q) = %v", bad, got)
 		}
 	}
+}
+
+// BenchmarkMachineLookup is what a DNS query for a machine's name costs
+// in a pool of a million leases: its DUID's leases and its MAC's, through
+// the indexes; and what a PTR query costs, by address.
+func BenchmarkMachineLookup(b *testing.B) {
+	const n = 1 << 20
+	p := NewPool(Spaces{Addresses: []config.AddressRange{rng("2001:db8::", "2001:db8::ffff:ffff:ffff:ffff")}})
+	leases := make([]Lease, 0, n)
+	for i := range n {
+		mac := [6]byte{0x52, 0x54, 0, byte(i >> 16), byte(i >> 8), byte(i)}
+		l := Lease{Kind: NA, Address: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 11: 1, 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)}),
+			DUID: append([]byte{0, 3, 0, 1}, mac[:]...), IAID: 1, ValidUntil: t0.Add(time.Hour),
+			HardwareAddr: net.HardwareAddr(mac[:]).String(), HardwareAddrSource: "duid"}
+		leases = append(leases, l)
+	}
+	p.Load(leases, t0)
+	probe := leases[n/3]
+	b.Run("by DUID and MAC", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if len(p.LookupClient(probe.DUID, t0)) != 1 || len(p.LookupHardware(probe.HardwareAddr, t0)) != 1 {
+				b.Fatal("lease not found")
+			}
+		}
+	})
+	b.Run("by address", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := p.LookupAddress(probe.Address, t0); !ok {
+				b.Fatal("lease not found")
+			}
+		}
+	})
 }
