@@ -134,7 +134,7 @@ type Pool struct {
 	// byMAC is the first (place plus one) of the entries with each 6-byte
 	// hardware address, which chain on (entry.macNext).
 	byMAC  map[[6]byte]uint32
-	extras   map[uint32]extra
+	extras map[uint32]extra
 	// stored is what storage holds of unstored entries, by place: none
 	// for nothing.
 	stored map[uint32]*Lease

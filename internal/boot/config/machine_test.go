@@ -201,10 +201,10 @@ func TestReservedPrefixConflict(t *testing.T) {
 		want   string // "" for no conflict
 	}{
 		{"", ""},
-		{"2001:db8:100:4200::/56", ""},        // one of the pool's
-		{"2001:db8:100:ff00::/56", ""},        // its last
-		{"2001:db8:200:30::/60", ""},          // one of vlan10's
-		{"2001:db8:900::/56", ""},             // outside every pool
+		{"2001:db8:100:4200::/56", ""}, // one of the pool's
+		{"2001:db8:100:ff00::/56", ""}, // its last
+		{"2001:db8:200:30::/60", ""},   // one of vlan10's
+		{"2001:db8:900::/56", ""},      // outside every pool
 		{"2001:db8:100::/48", `overlaps boot server "lab"'s prefix_delegation (/56 prefixes from 2001:db8:100:: to 2001:db8:100:ff00::)`},
 		{"2001:db8:100:4200::/60", `overlaps boot server "lab"'s prefix_delegation`},
 		{"2001:db8:200::/56", `overlaps boot server "lab"'s relayed link "vlan10"'s prefix_delegation (/60`},
