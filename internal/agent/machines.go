@@ -99,7 +99,7 @@ func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[st
 // addMachineNamesTo makes ln cfg's Dynamic, for the machines cfg has no
 // Record for; it stays nil when there are none.
 func addMachineNamesTo(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, ln *leaseNames) {
-	ln.byName, ln.byDUID, ln.byMAC = map[string]*config.Machine{}, map[string]string{}, map[string]string{}
+	ln.byName, ln.byDUID, ln.byMAC = map[string]machineIDs{}, map[string]string{}, map[string]string{}
 	for _, name := range sortedKeys(machines) {
 		m := machines[name]
 		host := config.MachineHostName(bs, &m)
@@ -109,10 +109,14 @@ func addMachineNamesTo(cfg *dnsserve.Config, bs config.BootServer, machines map[
 		if _, taken := ln.byName[host+"."]; taken {
 			continue // two machines, one name: the name sorting first
 		}
-		ln.byName[host+"."] = &m
+		ids := machineIDs{macs: m.MACs}
 		for _, d := range m.DUIDs {
 			ln.byDUID[d] = host + "."
+			if b, err := hex.DecodeString(d); err == nil { // config keeps DUIDs in hex
+				ids.duids = append(ids.duids, b)
+			}
 		}
+		ln.byName[host+"."] = ids
 		for _, mac := range m.MACs {
 			ln.byMAC[mac] = host + "."
 		}
@@ -139,26 +143,27 @@ type clientLeases interface {
 // a lease that ends takes its records with it.
 type leaseNames struct {
 	leases clientLeases
-	// byName are the machines by DNS name (lowercase, final dot);
-	// byDUID (lowercase hex) and byMAC give a client's machine's name.
-	byName map[string]*config.Machine
+	// byName are the machines' identifiers by DNS name (lowercase,
+	// final dot); byDUID (lowercase hex) and byMAC give a client's
+	// machine's name.
+	byName map[string]machineIDs
 	byDUID map[string]string
 	byMAC  map[string]string
 }
 
+// machineIDs are what a machine's leases are found by.
+type machineIDs struct {
+	duids [][]byte
+	macs  []string
+}
+
 func (ln *leaseNames) Addresses(name string) []netip.Addr {
-	m := ln.byName[name]
-	if m == nil {
+	ids, ok := ln.byName[name]
+	if !ok {
 		return nil
 	}
-	duids := make([][]byte, 0, len(m.DUIDs))
-	for _, d := range m.DUIDs {
-		if b, err := hex.DecodeString(d); err == nil {
-			duids = append(duids, b)
-		}
-	}
 	var out []netip.Addr
-	for _, l := range ln.leases.ClientLeases(duids, m.MACs) {
+	for _, l := range ln.leases.ClientLeases(ids.duids, ids.macs) {
 		if l.Kind == lease.NA {
 			out = append(out, l.Address)
 		}
