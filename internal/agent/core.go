@@ -180,6 +180,13 @@ func (s *core) PutBootServer(_ context.Context, req *netbootv1.PutBootServerRequ
 				"interface %q is already served by boot server %q; one boot server per interface (delete or move %q first)", cfg.Interface, name, name)
 		}
 	}
+	machines := s.catalog.Load().Machines
+	for _, name := range sortedKeys(machines) {
+		m := machines[name]
+		if reason := config.ReservedPrefixConflict(&m, &cfg); reason != "" {
+			return nil, failedPrecondition("boot server %q: %s; change the prefix delegation or the machine first", cfg.Name, reason)
+		}
+	}
 	st, existed := s.sites[cfg.Name]
 	if existed {
 		if err := st.apply(s.ctx, cfg); err != nil {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dnsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
@@ -53,8 +56,8 @@ func (s *core) loadMachines(c *menu.Catalog) error {
 	})
 }
 
-// reservationsOf are the machines' reserved addresses as the DHCPv6
-// servers take them.
+// reservationsOf are the machines' reserved addresses and prefixes as the
+// DHCPv6 servers take them.
 func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
 	var rs []lease.Reservation
 	for _, name := range sortedKeys(machines) {
@@ -62,20 +65,121 @@ func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
 		if m.ReservedAddress.IsValid() {
 			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs})
 		}
+		if m.ReservedPrefix.IsValid() {
+			rs = append(rs, lease.Reservation{Owner: name, Prefix: m.ReservedPrefix, DUIDs: m.DUIDs, MACs: m.MACs})
+		}
 	}
 	return rs
 }
 
-// addMachineNames adds to records the names config.MachineNames gives
-// bs's machines, leaving alone a name an NFS root image already has.
-func addMachineNames(records map[string][]netip.Addr, bs config.BootServer, machines map[string]config.Machine, logger *slog.Logger) {
-	for name, a := range config.MachineNames(bs, machines) {
-		if _, taken := records[name]; taken {
+// addMachineNames adds to cfg the names config.MachineNames gives bs's
+// machines with reserved addresses, each with a PTR record for its address,
+// leaving alone a name an NFS root image already has. The other machines'
+// names follow their leases in dhcp (nil: no DHCPv6 server, no such names):
+// cfg.Dynamic answers them at query time.
+func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, dhcp *dhcp6.Server, logger *slog.Logger) {
+	if cfg.Pointers == nil {
+		cfg.Pointers = map[netip.Addr]string{}
+	}
+	reserved := config.MachineNames(bs, machines)
+	for _, name := range sortedKeys(reserved) {
+		a := reserved[name]
+		if _, taken := cfg.Records[name]; taken {
 			logger.Warn("a machine's host name is an NFS root image's; DNS answers with the image's server", eventkind.Config.Attr(), "name", name)
 			continue
 		}
-		records[name] = []netip.Addr{a}
+		cfg.Records[name] = []netip.Addr{a}
+		cfg.Pointers[a] = name
 	}
+	if dhcp != nil {
+		addMachineNamesTo(cfg, bs, machines, &leaseNames{leases: dhcp})
+	}
+}
+
+// addMachineNamesTo makes ln cfg's Dynamic, for the machines cfg has no
+// Record for; it stays nil when there are none.
+func addMachineNamesTo(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, ln *leaseNames) {
+	ln.byName, ln.byDUID, ln.byMAC = map[string]machineIDs{}, map[string]string{}, map[string]string{}
+	for _, name := range sortedKeys(machines) {
+		m := machines[name]
+		host := config.MachineHostName(bs, &m)
+		if _, taken := cfg.Records[host]; taken {
+			continue // a reservation's name, or an image's
+		}
+		if _, taken := ln.byName[host+"."]; taken {
+			continue // two machines, one name: the name sorting first
+		}
+		ids := machineIDs{macs: m.MACs}
+		for _, d := range m.DUIDs {
+			ln.byDUID[d] = host + "."
+			if b, err := hex.DecodeString(d); err == nil { // config keeps DUIDs in hex
+				ids.duids = append(ids.duids, b)
+			}
+		}
+		ln.byName[host+"."] = ids
+		for _, mac := range m.MACs {
+			ln.byMAC[mac] = host + "."
+		}
+	}
+	if len(ln.byName) > 0 {
+		cfg.Dynamic = ln
+	}
+}
+
+// clientLeases is what leaseNames asks of the DHCPv6 server.
+type clientLeases interface {
+	ClientLeases(duids [][]byte, macs []string) []lease.Lease
+	LeasedAddress(a netip.Addr) (lease.Lease, bool)
+}
+
+// leaseNames names machines by the addresses they hold leases on, as
+// dnsmasq names its DHCP clients: a machine's name has the IA_NA
+// addresses leased to a client it is recognised by (a DUID it lists, or a
+// MAC it lists seen in the client's DUID-LL or DUID-LLT, its link-local
+// address or a relay's option 79), and each such address points back to
+// the name. It is built with the DNS configuration, once per change of
+// machines; each query looks the machine's identifiers up in the lease
+// pools' indexes, so its cost does not grow with the number of leases, and
+// a lease that ends takes its records with it.
+type leaseNames struct {
+	leases clientLeases
+	// byName are the machines' identifiers by DNS name (lowercase,
+	// final dot); byDUID (lowercase hex) and byMAC give a client's
+	// machine's name.
+	byName map[string]machineIDs
+	byDUID map[string]string
+	byMAC  map[string]string
+}
+
+// machineIDs are what a machine's leases are found by.
+type machineIDs struct {
+	duids [][]byte
+	macs  []string
+}
+
+func (ln *leaseNames) Addresses(name string) []netip.Addr {
+	ids, ok := ln.byName[name]
+	if !ok {
+		return nil
+	}
+	var out []netip.Addr
+	for _, l := range ln.leases.ClientLeases(ids.duids, ids.macs) {
+		if l.Kind == lease.NA {
+			out = append(out, l.Address)
+		}
+	}
+	return out
+}
+
+func (ln *leaseNames) Name(a netip.Addr) string {
+	l, ok := ln.leases.LeasedAddress(a)
+	if !ok || l.Kind != lease.NA || l.Address != a {
+		return ""
+	}
+	if name := ln.byDUID[hex.EncodeToString(l.DUID)]; name != "" {
+		return name
+	}
+	return ln.byMAC[l.HardwareAddr]
 }
 
 // applyReservations gives every running site the machines as they are
@@ -120,6 +224,11 @@ func (s *core) PutMachine(_ context.Context, req *netbootv1.PutMachineRequest) (
 	next := s.nextCatalog()
 	if err := config.CheckMachines(m, next.Machines); err != nil {
 		return nil, invalidArgument("machine", err)
+	}
+	for _, name := range sortedKeys(s.sites) {
+		if reason := config.ReservedPrefixConflict(&m, &s.sites[name].cfg); reason != "" {
+			return nil, invalidArgument("machine", config.FieldErrors{{Path: []any{"reserved_prefix"}, Reason: reason}})
+		}
 	}
 	// Every config this machine gets must render for it: a template
 	// reading a metadata key the machine lacks fails here, not at boot.

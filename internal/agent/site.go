@@ -276,7 +276,7 @@ func (s *site) dnsConfig() dnsserve.Config {
 		cfg.Records[img.hostname] = []netip.Addr{s.bootAddr}
 	}
 	if s.cfg.MachineDNS && s.machines != nil {
-		addMachineNames(cfg.Records, s.cfg, s.machines(), s.logger)
+		addMachineNames(&cfg, s.cfg, s.machines(), s.dhcp, s.logger)
 	}
 	return cfg
 }

@@ -28,6 +28,10 @@ type entry struct {
 	// next is the place plus one of the next entry of the same DUID (0:
 	// none): the entries of one client are a chain from Pool.byDUID.
 	next uint32
+	// macNext and macPrev are the places plus one of the neighbours in
+	// the chain of entries with the same 6-byte hardware address, from
+	// Pool.byMAC (0: none).
+	macNext, macPrev uint32
 	// userClass and hwAddr hold up to 8 bytes inline; a length of
 	// outOfLine means the value is in extras.
 	userClass    [8]byte
@@ -140,6 +144,7 @@ func (p *Pool) newEntry(l Lease, st state, until int64) *entry {
 // of l's memory: l may be a view of storage's (DecodeView).
 func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	id := keyOf(l.Kind, l.DUID, l.IAID)
+	p.unindexMAC(e)
 	*e = entry{
 		key: id.key, addr: l.Address.As16(), idx: e.idx, next: e.next, plen: uint8(l.PrefixLength), state: st,
 		hwSource:  sources.code(l.HardwareAddrSource),
@@ -165,7 +170,52 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	} else {
 		delete(p.extras, e.idx)
 	}
+	p.indexMAC(e)
 	p.schedule(e)
+}
+
+// mac is e's hardware address when it is a 6-byte one (Ethernet), the
+// kind Pool.byMAC indexes.
+func (e *entry) mac() ([6]byte, bool) {
+	if e.hwAddrLen != 6 {
+		return [6]byte{}, false
+	}
+	return [6]byte(e.hwAddr[:6]), true
+}
+
+// indexMAC puts e first in its hardware address's chain.
+func (p *Pool) indexMAC(e *entry) {
+	m, ok := e.mac()
+	if !ok {
+		return
+	}
+	head := p.byMAC[m]
+	e.macNext, e.macPrev = head, 0
+	if head != 0 {
+		p.tab.at(head - 1).macPrev = e.idx + 1
+	}
+	p.byMAC[m] = e.idx + 1
+}
+
+// unindexMAC takes e out of its hardware address's chain, in constant
+// time: many DUIDs may show one MAC.
+func (p *Pool) unindexMAC(e *entry) {
+	m, ok := e.mac()
+	if !ok {
+		return
+	}
+	if e.macNext != 0 {
+		p.tab.at(e.macNext - 1).macPrev = e.macPrev
+	}
+	switch {
+	case e.macPrev != 0:
+		p.tab.at(e.macPrev - 1).macNext = e.macNext
+	case e.macNext != 0:
+		p.byMAC[m] = e.macNext
+	default:
+		delete(p.byMAC, m)
+	}
+	e.macNext, e.macPrev = 0, 0
 }
 
 // parseMAC reads s into b if it is what net.HardwareAddr.String writes of
@@ -202,6 +252,7 @@ func hexDigit(c byte) (byte, bool) {
 
 // free forgets e's lease and its slot.
 func (p *Pool) free(e *entry) {
+	p.unindexMAC(e)
 	delete(p.extras, e.idx)
 	delete(p.stored, e.idx)
 	p.tab.release(e)

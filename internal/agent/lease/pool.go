@@ -81,9 +81,10 @@ type Spaces struct {
 	// once (0: no bound): Bind and Offer refuse a further IA with
 	// ErrClientLimit. Leases held when it is lowered stay.
 	LeasesPerClient int
-	// Reservations are addresses for one client each, inside the ranges
-	// or not: no other client gets one, and one held by another is not
-	// renewed.
+	// Reservations are addresses and prefixes for one client each, inside
+	// the ranges (or the prefix delegation pool) or not: no other client
+	// gets one, and one held by another is not renewed. A reserved prefix
+	// counts only when Prefixes delegates prefixes of its length.
 	Reservations []Reservation
 }
 
@@ -130,7 +131,10 @@ type Pool struct {
 	// which chain on (entry.next); longDUID of DUIDs too long to be inline.
 	byDUID   map[duidKey]uint32
 	longDUID map[string]uint32
-	extras   map[uint32]extra
+	// byMAC is the first (place plus one) of the entries with each 6-byte
+	// hardware address, which chain on (entry.macNext).
+	byMAC  map[[6]byte]uint32
+	extras map[uint32]extra
 	// stored is what storage holds of unstored entries, by place: none
 	// for nothing.
 	stored map[uint32]*Lease
@@ -156,6 +160,7 @@ func NewPool(s Spaces) *Pool {
 		byAddr:   make(map[[16]byte]uint32),
 		byDUID:   make(map[duidKey]uint32),
 		longDUID: make(map[string]uint32),
+		byMAC:    make(map[[6]byte]uint32),
 		extras:   make(map[uint32]extra),
 		stored:   make(map[uint32]*Lease),
 		offerAt:  make(map[uint32]*list.Element),
@@ -182,14 +187,16 @@ func (p *Pool) Update(s Spaces) {
 
 func (p *Pool) setSpaces(s Spaces) {
 	p.perClient = s.LeasesPerClient
-	p.res = indexReservations(s.Reservations)
 	p.na.set(s.Addresses, 128)
 	p.ta.set(s.Temporary, 128)
+	pdBits := 0
 	if pd := s.Prefixes; pd != nil {
 		p.pd.set([]config.AddressRange{{Start: pd.Start, End: pd.End}}, pd.Length)
+		pdBits = pd.Length
 	} else {
 		p.pd.set(nil, 128)
 	}
+	p.res = indexReservations(s.Reservations, pdBits)
 }
 
 // space is the space of kind k.
@@ -734,6 +741,30 @@ func (p *Pool) LookupClient(duid []byte, now time.Time) []Lease {
 	defer p.mu.Unlock()
 	var out []Lease
 	for e := range p.chain(keyOf(NA, duid, 0)) {
+		if l, ok := p.live(e, now); ok {
+			out = append(out, clone(*l))
+		}
+	}
+	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
+	return out
+}
+
+// LookupHardware returns the live leases of every client whose hardware
+// address is mac (as Lease.HardwareAddr holds it: from a DUID-LL or
+// DUID-LLT, a relay's option 79 or an EUI-64 link-local address), as
+// storage holds them, sorted by address. A machine known by its MAC is
+// found this way whatever DUID its firmware or operating system sends.
+func (p *Pool) LookupHardware(mac string, now time.Time) []Lease {
+	var key [8]byte
+	if n, ok := parseMAC(mac, &key); !ok || n != 6 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Lease
+	for i := p.byMAC[[6]byte(key[:6])]; i != 0; {
+		e := p.tab.at(i - 1)
+		i = e.macNext
 		if l, ok := p.live(e, now); ok {
 			out = append(out, clone(*l))
 		}

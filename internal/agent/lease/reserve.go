@@ -6,86 +6,124 @@ import (
 	"time"
 )
 
-// Reservation is an address only one machine may lease (a host
-// reservation, as dhcpd's host blocks and Kea's reservations are): the
-// client showing one of DUIDs, or one of MACs as its hardware address
-// (from its DUID, its link-local address or a relay's option 79).
+// Reservation is an address, or a delegated prefix, only one machine may
+// lease (a host reservation, as dhcpd's host blocks and Kea's
+// reservations are): the client showing one of DUIDs, or one of MACs as
+// its hardware address (from its DUID, its link-local address or a
+// relay's option 79).
 type Reservation struct {
 	// Owner names the machine, for logs.
-	Owner   string
+	Owner string
+	// Address is reserved for IA_NA; when Prefix is set instead, it is
+	// reserved for IA_PD, in a pool of its length.
 	Address netip.Addr
+	Prefix  netip.Prefix
 	// DUIDs are lowercase hex; MACs lowercase with colons, as
 	// Lease.HardwareAddr holds them.
 	DUIDs []string
 	MACs  []string
 }
 
-// reservations index Spaces.Reservations for the pool.
-type reservations struct {
-	byAddr map[netip.Addr]*Reservation
-	byDUID map[string]*Reservation
-	byMAC  map[string]*Reservation
+// first is what the pool's index holds r by: its address, or its prefix's
+// first address, as entries are held.
+func (r *Reservation) first() netip.Addr {
+	if r.Prefix.IsValid() {
+		return r.Prefix.Addr()
+	}
+	return r.Address.WithZone("")
 }
 
-func indexReservations(rs []Reservation) reservations {
-	idx := reservations{byAddr: map[netip.Addr]*Reservation{}, byDUID: map[string]*Reservation{}, byMAC: map[string]*Reservation{}}
+// kind is the kind of lease r reserves.
+func (r *Reservation) kind() Kind {
+	if r.Prefix.IsValid() {
+		return PD
+	}
+	return NA
+}
+
+// reservations index Spaces.Reservations for the pool. Addresses and
+// prefixes share byAddr, as leases share the pool's index; a client may
+// have one of each kind.
+type reservations struct {
+	byAddr map[netip.Addr]*Reservation
+	byDUID map[reservedID]*Reservation
+	byMAC  map[reservedID]*Reservation
+}
+
+// reservedID is a DUID (hex) or MAC holding a reservation of kind.
+type reservedID struct {
+	kind Kind
+	id   string
+}
+
+func indexReservations(rs []Reservation, pdBits int) reservations {
+	idx := reservations{byAddr: map[netip.Addr]*Reservation{}, byDUID: map[reservedID]*Reservation{}, byMAC: map[reservedID]*Reservation{}}
 	for i := range rs {
 		r := &rs[i]
-		idx.byAddr[r.Address.WithZone("")] = r
+		if r.Prefix.IsValid() && r.Prefix.Bits() != pdBits {
+			continue // delegated only where prefixes of its length are
+		}
+		idx.byAddr[r.first()] = r
 		for _, d := range r.DUIDs {
-			idx.byDUID[d] = r
+			idx.byDUID[reservedID{r.kind(), d}] = r
 		}
 		for _, m := range r.MACs {
-			idx.byMAC[m] = r
+			idx.byMAC[reservedID{r.kind(), m}] = r
 		}
 	}
 	return idx
 }
 
-// of returns the reservation of the client with duid and hardware address
-// mac, or nil.
-func (idx *reservations) of(duid []byte, mac string) *Reservation {
+// of returns the reservation of kind of the client with duid and hardware
+// address mac, or nil.
+func (idx *reservations) of(kind Kind, duid []byte, mac string) *Reservation {
 	if len(idx.byDUID) > 0 {
-		if r := idx.byDUID[hex.EncodeToString(duid)]; r != nil {
+		if r := idx.byDUID[reservedID{kind, hex.EncodeToString(duid)}]; r != nil {
 			return r
 		}
 	}
 	if mac != "" {
-		return idx.byMAC[mac]
+		return idx.byMAC[reservedID{kind, mac}]
 	}
 	return nil
 }
 
-// owns reports whether l's client is the one address a is reserved for, or
-// true when a is reserved for nobody.
+// owns reports whether l's client is the one its address or prefix is
+// reserved for, or true when it is reserved for nobody.
 func (idx *reservations) owns(l Lease) bool {
 	r := idx.byAddr[l.Address]
-	return r == nil || (kindOf(l.Kind) == NA && idx.of(l.DUID, l.HardwareAddr) == r)
+	if r == nil {
+		return true
+	}
+	k := kindOf(l.Kind)
+	return k == r.kind() && (k != PD || l.PrefixLength == r.Prefix.Bits()) && idx.of(k, l.DUID, l.HardwareAddr) == r
 }
 
-// reservedFor is the address reserved for the client id (of kind, with
-// duid and hardware address mac), when it has one that no other client
-// holds; a reservation made while another client held the address waits
-// until that lease ends (it cannot be renewed, see fits). An offer to
-// another client gives way.
+// reservedFor is the address (or prefix's first address) reserved for the
+// client id (of kind, with duid and hardware address mac), when it has one
+// that no other client holds; a reservation made while another client
+// held it waits until that lease ends (it cannot be renewed, see fits). An
+// offer to another client gives way.
 func (p *Pool) reservedFor(kind Kind, id clientID, duid []byte, mac string, now time.Time) netip.Addr {
-	if kindOf(kind) != NA || len(p.res.byAddr) == 0 {
+	kind = kindOf(kind)
+	if kind == TA || len(p.res.byAddr) == 0 {
 		return netip.Addr{}
 	}
-	r := p.res.of(duid, mac)
+	r := p.res.of(kind, duid, mac)
 	if r == nil {
 		return netip.Addr{}
 	}
-	if _, excluded := p.excluded[r.Address]; excluded {
+	a := r.first()
+	if _, excluded := p.excluded[a]; excluded {
 		return netip.Addr{} // the server's own address: nobody's
 	}
-	if e := p.at(r.Address.As16()); e != nil && !e.ended(now) && p.id(e) != id {
+	if e := p.at(a.As16()); e != nil && !e.ended(now) && p.id(e) != id {
 		if e.state != offered {
 			return netip.Addr{}
 		}
 		p.remove(e)
 	}
-	return r.Address
+	return a
 }
 
 // Reserved returns the reservation of addr, if it has one.

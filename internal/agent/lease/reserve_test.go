@@ -77,3 +77,69 @@ func TestReservations(t *testing.T) {
 		t.Fatalf("reservation still there: %+v", r)
 	}
 }
+
+// A reserved prefix is delegated to its owner only, inside the pool or
+// outside it, by DUID or by MAC, alongside its reserved address; another
+// client never gets it, and a pool of another length ignores it.
+func TestReservedPrefixes(t *testing.T) {
+	mac := "02:00:00:00:00:07"
+	inPool, outside := netip.MustParsePrefix("2001:db8:100:100::/56"), netip.MustParsePrefix("2001:db8:900::/56")
+	spaces := Spaces{
+		Addresses: []config.AddressRange{rng("2001:db8::10", "2001:db8::12")},
+		// Two /56 prefixes: 2001:db8:100::/56 and 2001:db8:100:100::/56.
+		Prefixes: &config.PrefixDelegation{Start: netip.MustParseAddr("2001:db8:100::"), End: netip.MustParseAddr("2001:db8:100:100::"), Length: 56},
+		Reservations: []Reservation{
+			{Owner: "rtr1", Address: netip.MustParseAddr("2001:db8::99"), DUIDs: []string{hex.EncodeToString(duid(1))}},
+			{Owner: "rtr1", Prefix: inPool, DUIDs: []string{hex.EncodeToString(duid(1))}},
+			{Owner: "rtr2", Prefix: outside, MACs: []string{mac}},
+		},
+	}
+	p := NewPool(spaces)
+	pd := func(i int) Lease {
+		r := req(i, "", t0)
+		r.Kind = PD
+		return r
+	}
+	// Another client asking for the reserved prefix by hint gets the
+	// other; with it taken, a third gets nothing.
+	hint := pd(3)
+	hint.Address = inPool.Addr()
+	if l := mustBind(t, p, hint, t0); l.Prefix() == inPool {
+		t.Fatalf("client 3 got rtr1's prefix %s", l.Prefix())
+	}
+	if l, _, err := p.Bind(pd(4), t0); !errors.Is(err, ErrPoolExhausted) {
+		t.Fatalf("client 4 with the pool full: %s, %v, want ErrPoolExhausted", l.Prefix(), err)
+	}
+	// The owners get theirs, and rtr1 its address too.
+	if l := mustBind(t, p, pd(1), t0); l.Prefix() != inPool {
+		t.Fatalf("rtr1 got %s, want %s", l.Prefix(), inPool)
+	}
+	if l := mustBind(t, p, req(1, "", t0), t0); l.Address != netip.MustParseAddr("2001:db8::99") {
+		t.Fatalf("rtr1's address: %s", l.Address)
+	}
+	r2 := pd(2)
+	r2.HardwareAddr = mac
+	if got, err := p.OfferTo(PD, r2.DUID, mac, r2.IAID, netip.Addr{}, t0); err != nil || got != outside.Addr() {
+		t.Fatalf("rtr2 offered %s, %v; want %s", got, err, outside.Addr())
+	}
+	l2 := mustBind(t, p, r2, t0)
+	if l2.Prefix() != outside {
+		t.Fatalf("rtr2 got %s, want %s", l2.Prefix(), outside)
+	}
+	if _, err := p.Renew(r2, t0); err != nil {
+		t.Fatalf("rtr2 renewing its prefix outside the pool: %v", err)
+	}
+	// rtr2 asking for an address is no reservation: a range address.
+	if got, err := p.OfferTo(NA, r2.DUID, mac, r2.IAID, netip.Addr{}, t0); err != nil || got == netip.MustParseAddr("2001:db8::99") {
+		t.Fatalf("rtr2's address offer: %s, %v", got, err)
+	}
+	// A pool of /60 prefixes does not delegate the reserved /56s.
+	spaces.Prefixes = &config.PrefixDelegation{Start: netip.MustParseAddr("2001:db8:900::"), End: netip.MustParseAddr("2001:db8:900:f0::"), Length: 60}
+	q := NewPool(spaces)
+	if l := mustBind(t, q, r2, t0); l.PrefixLength != 60 || !outside.Contains(l.Address) {
+		t.Fatalf("rtr2 in a /60 pool got %s", l.Prefix())
+	}
+	if _, ok := q.Reserved(outside.Addr()); ok {
+		t.Fatal("a /60 pool holds a /56 reservation")
+	}
+}

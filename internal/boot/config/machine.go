@@ -31,6 +31,9 @@ type Machine struct {
 	// ReservedAddress is leased to this machine only; the zero value means
 	// none.
 	ReservedAddress netip.Addr
+	// ReservedPrefix is delegated (IA_PD) to this machine only; the zero
+	// value means none. ReservedPrefixConflict says where it may lie.
+	ReservedPrefix netip.Prefix
 	// Menu is the boot menu the machine's iPXE gets, before any menu's
 	// match; empty leaves the choice to the menus.
 	Menu string
@@ -135,6 +138,13 @@ func MachineFromProto(pb *netbootv1.Machine) (Machine, error) {
 			}
 			m.ReservedAddress = a
 		}
+	}
+	if s := pb.GetReservedPrefix(); s != "" {
+		p, reason := parseReservedPrefix(s)
+		if reason != "" {
+			errs.add(reason, "reserved_prefix")
+		}
+		m.ReservedPrefix = p
 	}
 	if m.Menu != "" {
 		if err := CheckName(m.Menu); err != nil {
@@ -244,11 +254,15 @@ func (m *Machine) ToProto() *netbootv1.Machine {
 	if m.ReservedAddress.IsValid() {
 		pb.ReservedAddress = m.ReservedAddress.String()
 	}
+	if m.ReservedPrefix.IsValid() {
+		pb.ReservedPrefix = m.ReservedPrefix.String()
+	}
 	return pb
 }
 
 // CheckMachines checks m against the other machines on the agent: no
-// identifier and no reserved address may belong to two machines, since the
+// identifier, reserved address or reserved prefix (nor part of one) may
+// belong to two machines, since the
 // agent could not tell which one is booting. The error names m's attribute
 // and the other machine.
 func CheckMachines(m Machine, others map[string]Machine) error {
@@ -271,11 +285,77 @@ func CheckMachines(m Machine, others map[string]Machine) error {
 		if m.ReservedAddress.IsValid() && m.ReservedAddress == o.ReservedAddress {
 			errs.add(fmt.Sprintf("%s is already reserved for machine %q", m.ReservedAddress, name), "reserved_address")
 		}
+		if m.ReservedPrefix.IsValid() && o.ReservedPrefix.IsValid() && m.ReservedPrefix.Overlaps(o.ReservedPrefix) {
+			errs.add(fmt.Sprintf("%s overlaps %s, reserved for machine %q; a delegated prefix belongs to one machine", m.ReservedPrefix, o.ReservedPrefix, name), "reserved_prefix")
+		}
 	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// parseReservedPrefix reads a machine's reserved_prefix, or says why it
+// cannot be one: a global or unique-local IPv6 prefix written without
+// host bits, of a length prefix_delegation delegates.
+func parseReservedPrefix(s string) (netip.Prefix, string) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Sprintf("%q must be an IPv6 prefix such as \"2001:db8:100::/56\"", s)
+	}
+	reason := unicastIPv6Reason(p.Addr())
+	switch {
+	case reason != "":
+	case p.Addr().IsLinkLocalUnicast():
+		reason = "must be a global or unique-local prefix, not link-local"
+	case p.Bits() < MinDelegatedLength || p.Bits() > MaxDelegatedLength:
+		reason = fmt.Sprintf("must be /%d to /%d, the lengths prefix_delegation delegates, got /%d", MinDelegatedLength, MaxDelegatedLength, p.Bits())
+	case p.Masked() != p:
+		reason = fmt.Sprintf("has bits set beyond /%d: write %s", p.Bits(), p.Masked())
+	}
+	if reason != "" {
+		return netip.Prefix{}, reason
+	}
+	return p, ""
+}
+
+// ReservedPrefixConflict says why m's reserved prefix cannot be where it
+// is for boot server bs, or "". As a reserved address may lie inside the
+// ranges or outside them, a reserved prefix may be one of the prefixes a
+// link's prefix_delegation delegates or lie outside every pool; it may
+// not overlap a pool without being one of its prefixes (the pool would
+// delegate part of it to another client), nor a link's on-link prefix. It
+// is delegated on each link (direct or relayed) that delegates prefixes of
+// its length. PutMachine checks a machine against every boot server,
+// PutBootServer a boot server against every machine.
+func ReservedPrefixConflict(m *Machine, bs *BootServer) string {
+	p := m.ReservedPrefix
+	if !p.IsValid() {
+		return ""
+	}
+	type link struct {
+		what   string
+		prefix netip.Prefix
+		pd     *PrefixDelegation
+	}
+	links := []link{{fmt.Sprintf("boot server %q", bs.Name), bs.Prefix, bs.DHCPv6.PrefixDelegation}}
+	for _, l := range bs.DHCPv6.RelayedLinks {
+		links = append(links, link{fmt.Sprintf("boot server %q's relayed link %q", bs.Name, l.Name), l.Prefix, l.PrefixDelegation})
+	}
+	for _, l := range links {
+		if l.prefix.IsValid() && l.prefix.Overlaps(p) {
+			return fmt.Sprintf("machine %q's reserved_prefix %s overlaps %s's on-link prefix %s", m.Name, p, l.what, l.prefix)
+		}
+		if l.pd == nil || l.pd.Contains(p) {
+			continue
+		}
+		span := l.pd.span()
+		if !lastAddr(p).Less(span.Start) && !span.End.Less(p.Addr()) {
+			return fmt.Sprintf("machine %q's reserved_prefix %s overlaps %s's prefix_delegation (/%d prefixes from %s to %s) without being one of its prefixes: reserve one of them, or a prefix outside it",
+				m.Name, p, l.what, l.pd.Length, l.pd.Start, l.pd.End)
+		}
+	}
+	return ""
 }
 
 // NewConfigToken makes the secret that goes into a machine's config URLs:
@@ -309,12 +389,29 @@ func SameToken(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// MachineNames are the DNS names a boot server with MachineDNS answers for
-// machines: each machine with a reserved address inside the boot server's
-// prefix, by its host name (else its name); a name of one label gets the
-// boot server's first DHCPv6 domain_search domain, else its first RA DNSSL
-// domain, the domain its clients search. Lowercase, without the final dot.
+// MachineNames are the DNS names a boot server with MachineDNS answers
+// from reservations: each machine with a reserved address inside the boot
+// server's prefix, by MachineHostName. Lowercase, without the final dot.
 func MachineNames(bs BootServer, machines map[string]Machine) map[string]netip.Addr {
+	out := map[string]netip.Addr{}
+	for _, name := range slices.Sorted(maps.Keys(machines)) {
+		m := machines[name]
+		if !m.ReservedAddress.IsValid() || !bs.Prefix.Contains(m.ReservedAddress) {
+			continue
+		}
+		host := MachineHostName(bs, &m)
+		if _, taken := out[host]; !taken { // two machines, one name: the name sorting first
+			out[host] = m.ReservedAddress
+		}
+	}
+	return out
+}
+
+// MachineHostName is the DNS name a boot server with MachineDNS gives m:
+// its host name, else its name; a name of one label gets the boot
+// server's first DHCPv6 domain_search domain, else its first RA DNSSL
+// domain, the domain its clients search. Lowercase, without the final dot.
+func MachineHostName(bs BootServer, m *Machine) string {
 	domain := ""
 	if len(bs.DHCPv6.DomainSearch) > 0 {
 		domain = bs.DHCPv6.DomainSearch[0]
@@ -322,24 +419,14 @@ func MachineNames(bs BootServer, machines map[string]Machine) map[string]netip.A
 		domain = bs.RA.DNSSL[0]
 	}
 	domain = strings.TrimSuffix(domain, ".")
-	out := map[string]netip.Addr{}
-	for _, name := range slices.Sorted(maps.Keys(machines)) {
-		m := machines[name]
-		if !m.ReservedAddress.IsValid() || !bs.Prefix.Contains(m.ReservedAddress) {
-			continue
-		}
-		host := m.Hostname
-		if host == "" {
-			host = m.Name
-		}
-		if !strings.Contains(host, ".") && domain != "" {
-			host += "." + domain
-		}
-		if _, taken := out[strings.ToLower(host)]; !taken { // two machines, one name: the name sorting first
-			out[strings.ToLower(host)] = m.ReservedAddress
-		}
+	host := m.Hostname
+	if host == "" {
+		host = m.Name
 	}
-	return out
+	if !strings.Contains(host, ".") && domain != "" {
+		host += "." + domain
+	}
+	return strings.ToLower(host)
 }
 
 // HasLabels reports whether labels hold every one of want: how label

@@ -41,6 +41,21 @@ func TestMachineFromProto(t *testing.T) {
 			[]string{"reserved_address: "}},
 		{"reserved address garbage", &netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedAddress: "web1"},
 			[]string{`reserved_address: "web1" must be an IPv6 address`}},
+		{"reserved prefix", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "2001:db8:100::/56"}, nil},
+		{"reserved prefix garbage", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "2001:db8:100::"},
+			[]string{`reserved_prefix: "2001:db8:100::" must be an IPv6 prefix`}},
+		{"reserved prefix too long", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "2001:db8:100::/80"},
+			[]string{"reserved_prefix: must be /48 to /64, the lengths prefix_delegation delegates, got /80"}},
+		{"reserved prefix too short", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "2001:db8::/32"},
+			[]string{"reserved_prefix: must be /48 to /64"}},
+		{"reserved prefix with host bits", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "2001:db8:100:1::/56"},
+			[]string{"reserved_prefix: has bits set beyond /56: write 2001:db8:100::/56"}},
+		{"reserved prefix link-local", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "fe80::/64"},
+			[]string{"reserved_prefix: must be a global or unique-local prefix"}},
+		{"reserved prefix multicast", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "ff00::/56"},
+			[]string{"reserved_prefix: must be a unicast IPv6 address"}},
+		{"reserved prefix IPv4", &netbootv1.Machine{Name: "rtr1", Macs: []string{"52:54:00:aa:bb:01"}, ReservedPrefix: "192.0.2.0/24"},
+			[]string{"reserved_prefix: must be an IPv6 address, not IPv4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := MachineFromProto(tc.in)
@@ -69,12 +84,12 @@ func TestMachineFromProto(t *testing.T) {
 func TestMachineNormalFormRoundTrips(t *testing.T) {
 	m, err := MachineFromProto(&netbootv1.Machine{Name: "web1", Macs: []string{"52-54-00-AA-BB-01"},
 		Duids: []string{"00:03:00:01:52:54:00:AA:BB:01"}, Uuids: []string{"4C4C4544004236108058B4C04F4B4D32"},
-		Hostname: "web1.", ReservedAddress: "2001:DB8:1::10"})
+		Hostname: "web1.", ReservedAddress: "2001:DB8:1::10", ReservedPrefix: "2001:DB8:100:0::/56"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Duids: []string{"00030001525400aabb01"},
-		Uuids: []string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"}, Hostname: "web1", ReservedAddress: "2001:db8:1::10"}
+		Uuids: []string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"}, Hostname: "web1", ReservedAddress: "2001:db8:1::10", ReservedPrefix: "2001:db8:100::/56"}
 	if got := m.ToProto(); !proto.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
@@ -101,7 +116,7 @@ func TestMachineNormalFormRoundTrips(t *testing.T) {
 func TestCheckMachinesRefusesSharedIdentifiers(t *testing.T) {
 	others := map[string]Machine{
 		"web1": mustMachine(t, &netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Uuids: []string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"},
-			ReservedAddress: "2001:db8:1::10"}),
+			ReservedAddress: "2001:db8:1::10", ReservedPrefix: "2001:db8:100::/56"}),
 		"web2": mustMachine(t, &netbootv1.Machine{Name: "web2", Duids: []string{"00030001525400aabb02"}}),
 	}
 	// A machine may keep its own identifiers on update.
@@ -109,7 +124,7 @@ func TestCheckMachinesRefusesSharedIdentifiers(t *testing.T) {
 		t.Errorf("updating web1 with its own identifiers: %v", err)
 	}
 	m := mustMachine(t, &netbootv1.Machine{Name: "db1", Macs: []string{"52:54:00:cc:00:01", "52-54-00-AA-BB-01"}, Duids: []string{"00:03:00:01:52:54:00:aa:bb:02"},
-		ReservedAddress: "2001:db8:1:0::10"})
+		ReservedAddress: "2001:db8:1:0::10", ReservedPrefix: "2001:db8:100:f0::/60"})
 	fes, ok := AsFieldErrors(CheckMachines(m, others))
 	if !ok {
 		t.Fatal("want field errors")
@@ -117,6 +132,7 @@ func TestCheckMachinesRefusesSharedIdentifiers(t *testing.T) {
 	want := []string{
 		`macs[1]: 52:54:00:aa:bb:01 already identifies machine "web1"`,
 		`reserved_address: 2001:db8:1::10 is already reserved for machine "web1"`,
+		`reserved_prefix: 2001:db8:100:f0::/60 overlaps 2001:db8:100::/56, reserved for machine "web1"`,
 		`duids[0]: 00030001525400aabb02 already identifies machine "web2"`,
 	}
 	if len(fes) != len(want) {
@@ -171,4 +187,38 @@ func mustMachine(t *testing.T, pb *netbootv1.Machine) Machine {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// A reserved prefix is one of a pool's prefixes or outside every pool and
+// every on-link prefix, on the direct link as on relayed ones.
+func TestReservedPrefixConflict(t *testing.T) {
+	bs := &BootServer{Name: "lab", Prefix: netip.MustParsePrefix("2001:db8:1::/64")}
+	bs.DHCPv6.PrefixDelegation = &PrefixDelegation{Start: netip.MustParseAddr("2001:db8:100::"), End: netip.MustParseAddr("2001:db8:100:ff00::"), Length: 56}
+	bs.DHCPv6.RelayedLinks = []RelayedLink{{Name: "vlan10", Prefix: netip.MustParsePrefix("2001:db8:10::/64"),
+		PrefixDelegation: &PrefixDelegation{Start: netip.MustParseAddr("2001:db8:200::"), End: netip.MustParseAddr("2001:db8:200:f0::"), Length: 60}}}
+	for _, tc := range []struct {
+		prefix string
+		want   string // "" for no conflict
+	}{
+		{"", ""},
+		{"2001:db8:100:4200::/56", ""}, // one of the pool's
+		{"2001:db8:100:ff00::/56", ""}, // its last
+		{"2001:db8:200:30::/60", ""},   // one of vlan10's
+		{"2001:db8:900::/56", ""},      // outside every pool
+		{"2001:db8:100::/48", `overlaps boot server "lab"'s prefix_delegation (/56 prefixes from 2001:db8:100:: to 2001:db8:100:ff00::)`},
+		{"2001:db8:100:4200::/60", `overlaps boot server "lab"'s prefix_delegation`},
+		{"2001:db8:200::/56", `overlaps boot server "lab"'s relayed link "vlan10"'s prefix_delegation (/60`},
+		{"2001:db8:1::/64", `overlaps boot server "lab"'s on-link prefix 2001:db8:1::/64`},
+		{"2001:db8:1::/48", `overlaps boot server "lab"'s on-link prefix`},
+		{"2001:db8:10::/56", `overlaps boot server "lab"'s relayed link "vlan10"'s on-link prefix 2001:db8:10::/64`},
+	} {
+		m := &Machine{Name: "rtr1"}
+		if tc.prefix != "" {
+			m.ReservedPrefix = netip.MustParsePrefix(tc.prefix)
+		}
+		got := ReservedPrefixConflict(m, bs)
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) || tc.want != "" && !strings.HasPrefix(got, `machine "rtr1"'s reserved_prefix `+tc.prefix) {
+			t.Errorf("%s: %q, want %q", tc.prefix, got, tc.want)
+		}
+	}
 }

@@ -421,15 +421,22 @@ type validRanges struct {
 
 func overlaps(a, b AddressRange) bool { return !a.End.Less(b.Start) && !b.End.Less(a.Start) }
 
+// The lengths of delegated prefixes: a /48 is a site's usual allocation, a
+// /64 one link's.
+const (
+	MinDelegatedLength = 48
+	MaxDelegatedLength = 64
+)
+
 // validate checks the prefix_delegation at path (dhcpv6's or a relayed
 // link's): as dhcpd6.conf's prefix6, two prefix addresses aligned to a
 // length of 48 to 64 bits, in order, and outside the link's on-link prefix
 // (at onLinkPath), whose addresses are the link's own.
 func (pd *PrefixDelegation) validate(errs *FieldErrors, path []any, onLink netip.Prefix, prefixOK bool, onLinkPath []any) {
 	at := func(name string) []any { return append(slices.Clone(path), name) }
-	lengthOK := pd.Length >= 48 && pd.Length <= 64
+	lengthOK := pd.Length >= MinDelegatedLength && pd.Length <= MaxDelegatedLength
 	if !lengthOK {
-		errs.add(fmt.Sprintf("must be between 48 and 64 (the length of each delegated prefix), got %d", pd.Length), at("length")...)
+		errs.add(fmt.Sprintf("must be between %d and %d (the length of each delegated prefix), got %d", MinDelegatedLength, MaxDelegatedLength, pd.Length), at("length")...)
 	}
 	ok := true
 	for _, end := range []struct {

@@ -32,6 +32,7 @@ type machineStatusModel struct {
 	Hostname        types.String        `tfsdk:"hostname"`
 	Labels          types.Map           `tfsdk:"labels"`
 	ReservedAddress types.String        `tfsdk:"reserved_address"`
+	ReservedPrefix  types.String        `tfsdk:"reserved_prefix"`
 	Menu            types.String        `tfsdk:"menu"`
 	Leases          []machineLeaseModel `tfsdk:"leases"`
 }
@@ -74,6 +75,7 @@ func (d *machinesDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 							Computed:            true,
 						},
 						"reserved_address": computed("Its reserved address; empty when it has none."),
+						"reserved_prefix":  computed("Its reserved delegated prefix; empty when it has none."),
 						"menu":             computed("The boot menu it boots; empty when the menus choose."),
 						"leases": schema.ListNestedAttribute{
 							MarkdownDescription: "The unexpired leases it holds, by boot server and address.",
@@ -130,7 +132,8 @@ func (d *machinesDataSource) Read(ctx context.Context, req datasource.ReadReques
 		out := machineStatusModel{
 			Name: types.StringValue(mach.Name), Hostname: types.StringValue(mach.Hostname),
 			Labels: stringMapOrEmpty(mach.Labels), ReservedAddress: types.StringValue(pb.GetReservedAddress()),
-			Menu: types.StringValue(mach.Menu), Leases: []machineLeaseModel{},
+			ReservedPrefix: types.StringValue(pb.GetReservedPrefix()),
+			Menu:           types.StringValue(mach.Menu), Leases: []machineLeaseModel{},
 		}
 		for _, l := range leases {
 			if mach.Identifies(l.GetHardwareAddress(), l.GetClientDuid(), "") {

@@ -550,13 +550,19 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 			},
 			"boot": bootSchemaAttribute(),
 			"machine_dns": schema.BoolAttribute{
-				MarkdownDescription: "Answer DNS for machines: the boot server's DNS responder (port 53 on its serving " +
-					"addresses) answers AAAA queries for the host name of every `netboot_machine` whose `reserved_address` " +
-					"is inside `prefix`, with that address; a host name of one label gets the first `dhcpv6.domain_search` " +
-					"domain (else the first `router_advertisement.dnssl` one), so `web1` answers as `web1.lab.example`. " +
-					"Names follow machines as they change. Point clients at it with `dhcpv6.dns_servers` or " +
-					"`router_advertisement.rdnss` (the boot server's address). It answers only these names (and NFS root " +
-					"images'), refusing every other query, so give clients another resolver too. Defaults to `false`.",
+				MarkdownDescription: "Answer DNS for machines, as dnsmasq does for its DHCP clients: the boot server's DNS " +
+					"responder (port 53 on its serving addresses) answers AAAA queries for the host name of every " +
+					"`netboot_machine` whose `reserved_address` is inside `prefix`, with that address; the host name of " +
+					"any other machine gets the addresses (IA_NA) it holds leases on from this boot server, on any of its " +
+					"links, while the leases last (the machine recognised by one of its `duids`, or one of its `macs` seen " +
+					"in the client's DUID-LL or DUID-LLT, its link-local address or a relay's option 79). PTR queries in " +
+					"`ip6.arpa` for those addresses (`dig -x`) get the host name back. A host name of one label gets the " +
+					"first `dhcpv6.domain_search` domain (else the first `router_advertisement.dnssl` one), so `web1` " +
+					"answers as `web1.lab.example`. Names follow machines and leases as they change. Point clients at it " +
+					"with `dhcpv6.dns_servers` or `router_advertisement.rdnss` (the boot server's address). It answers " +
+					"only these names (and NFS root images'), refusing every other query (a machine with no lease, an " +
+					"address no machine holds, a reverse name that is not a whole address), so give clients another " +
+					"resolver too. Defaults to `false`.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(false),

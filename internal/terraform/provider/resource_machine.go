@@ -46,6 +46,7 @@ type machineModel struct {
 	Labels          types.Map         `tfsdk:"labels"`
 	Metadata        types.Map         `tfsdk:"metadata"`
 	ReservedAddress ipv6types.Address `tfsdk:"reserved_address"`
+	ReservedPrefix  ipv6types.Prefix  `tfsdk:"reserved_prefix"`
 	Menu            types.String      `tfsdk:"menu"`
 }
 
@@ -68,13 +69,14 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "One physical or virtual machine the agent knows by name: the identifiers it is recognised by " +
 			"(MAC addresses, DHCPv6 DUIDs, SMBIOS system UUIDs), its host name, labels and metadata for templates, an " +
-			"address reserved for it, and the boot menu its iPXE gets. Machines belong to the agent, like entries and " +
+			"address and a delegated prefix reserved for it (host reservations), and the boot menu its iPXE gets. Machines belong to the agent, like entries and " +
 			"menus. Every attribute but `name` changes in place.\n\n" +
 			"The agent recognises the machine in iPXE by the `${mac}` and `${uuid}` in its menu URL: a machine with a " +
 			"`menu` gets that menu before any menu's `match` (the guide \"Provisioning machines\" has the whole order), " +
 			"and entries rendered for it get its config URLs (`netboot_config`).\n\n" +
-			"The agent's own validation runs at `terraform plan`, naming the attribute; that an identifier or reserved " +
-			"address already belongs to another machine is found at apply, since only the agent knows its machines.\n\n" +
+			"The agent's own validation runs at `terraform plan`, naming the attribute; that an identifier, reserved " +
+			"address or reserved prefix already belongs to another machine, or that a reserved prefix overlaps a boot " +
+			"server's prefixes, is found at apply, since only the agent knows its machines and boot servers.\n\n" +
 			"Import takes the machine's `name`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -125,6 +127,21 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 					"(`uuids` identify the machine in iPXE, not in DHCPv6.) A client that held the address before the " +
 					"reservation keeps it until its next renewal, which is refused. Templates get it as `{{ .Address }}`.",
 				CustomType: ipv6types.AddressType{},
+				Optional:   true,
+			},
+			"reserved_prefix": schema.StringAttribute{
+				MarkdownDescription: "An IPv6 prefix reserved for this machine, such as `\"2001:db8:100:4200::/56\"`, for a " +
+					"router that asks for a delegated prefix (DHCPv6 IA_PD, e.g. `dhclient -6 -P`): /48 to /64, written " +
+					"without bits beyond its length. It is delegated to the client showing one of the machine's `duids`, " +
+					"or one of its `macs` (as for `reserved_address`), on every link of a boot server (the directly " +
+					"attached one, every relayed link) whose `prefix_delegation` delegates prefixes of its length; no " +
+					"other client ever gets it. As a reserved address may lie inside the `dhcpv6.ranges` or outside " +
+					"them, the prefix may be one of the prefixes a `prefix_delegation` delegates or lie outside every " +
+					"one; the agent refuses a prefix that overlaps a `prefix_delegation` without being one of its " +
+					"prefixes (the rest would go to other routers), one that overlaps an on-link `prefix`, and one that " +
+					"overlaps another machine's, naming it. A boot server whose new `prefix_delegation` would overlap a " +
+					"machine's reserved prefix that way is refused too.",
+				CustomType: ipv6types.PrefixType{},
 				Optional:   true,
 			},
 			"menu": schema.StringAttribute{
@@ -178,6 +195,7 @@ func (m *machineModel) toProto(ctx context.Context) *netbootv1.Machine {
 		Labels:          mapStrings(m.Labels),
 		Metadata:        mapStrings(m.Metadata),
 		ReservedAddress: m.ReservedAddress.ValueString(),
+		ReservedPrefix:  m.ReservedPrefix.ValueString(),
 		Menu:            m.Menu.ValueString(),
 	}
 }
@@ -208,6 +226,11 @@ func (m *machineModel) fromProto(ctx context.Context, pb *netbootv1.Machine) {
 		m.ReservedAddress = ipv6types.NewAddressValue(a)
 	} else {
 		m.ReservedAddress = ipv6types.NewAddressNull()
+	}
+	if p := pb.GetReservedPrefix(); p != "" {
+		m.ReservedPrefix = ipv6types.NewPrefixValue(p)
+	} else {
+		m.ReservedPrefix = ipv6types.NewPrefixNull()
 	}
 	m.Menu = stringOrNull(pb.GetMenu())
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -60,6 +61,14 @@ resource "netboot_boot_menu" "m" {
   name     = "web1"
   macs     = ["52:54:00:aa:bb:01"]
   hostname = "web_1"`, "Invalid host name"},
+		{"reserved prefix with host bits", `
+  name            = "rtr1"
+  macs            = ["52:54:00:aa:bb:01"]
+  reserved_prefix = "2001:db8:100:1::/56"`, "has bits set beyond /56"},
+		{"reserved prefix too long", `
+  name            = "rtr1"
+  macs            = ["52:54:00:aa:bb:01"]
+  reserved_prefix = "2001:db8:100::/96"`, "must be /48 to /64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tfresource.UnitTest(t, tfresource.TestCase{
@@ -309,6 +318,100 @@ func TestMachine_bootServerMachineDNS(t *testing.T) {
 				Check: agentSays(true),
 			},
 			{ResourceName: server, ImportState: true, ImportStateId: "acc", ImportStateVerify: true},
+		},
+	})
+}
+
+// reserved_prefix: kept as written, changes in place (inside the boot
+// server's prefix_delegation, then outside it), imports, shows drift, and
+// is refused where it would overlap the pool without being one of its
+// prefixes, naming the boot server.
+func TestMachine_reservedPrefix(t *testing.T) {
+	lab := newFastLab(t)
+	server := bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, seedBody)
+	cfg := func(prefix string) string {
+		return server + fmt.Sprintf(`
+resource "netboot_machine" "test" {
+  name            = "rtr1"
+  macs            = ["52:54:00:aa:bb:01"]
+  reserved_prefix = %q
+  depends_on      = [netboot_ipv6_boot_server.test]
+}
+`, prefix)
+	}
+	agentHolds := func(want string) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			m, err := lab.conn(t).GetMachine(context.Background(), &netbootv1.GetMachineRequest{Name: "rtr1"})
+			if err != nil {
+				return err
+			}
+			if m.GetReservedPrefix() != want {
+				return fmt.Errorf("the agent holds reserved_prefix %q, want %q", m.GetReservedPrefix(), want)
+			}
+			return nil
+		}
+	}
+	tfresource.UnitTest(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: testProviderFactories,
+		CheckDestroy:             lab.checkMachinesDestroyed(t),
+		Steps: []tfresource.TestStep{
+			{
+				Config: cfg("2001:DB8:1:104:0::/64"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testMachine, tfjsonpath.New("reserved_prefix"), knownvalue.StringExact("2001:DB8:1:104:0::/64")),
+				},
+				Check: agentHolds("2001:db8:1:104::/64"),
+			},
+			{
+				Config: cfg("2001:db8:1:4200::/64"),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testMachine, plancheck.ResourceActionUpdate),
+				}},
+				Check: agentHolds("2001:db8:1:4200::/64"),
+			},
+			{ResourceName: testMachine, ImportState: true, ImportStateId: "rtr1", ImportStateVerify: true},
+			{
+				PreConfig: func() {
+					conn := lab.conn(t)
+					m, err := conn.GetMachine(context.Background(), &netbootv1.GetMachineRequest{Name: "rtr1"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					m.ReservedPrefix = "2001:db8:1:4300::/64"
+					if _, err := conn.PutMachine(context.Background(), &netbootv1.PutMachineRequest{Machine: m}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg("2001:db8:1:4200::/64"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config:      cfg("2001:db8:1:100::/56"),
+				ExpectError: errorText(`overlaps boot server "acc"'s prefix_delegation`),
+			},
+			{
+				Config: cfg("2001:db8:1:4200::/64"),
+				Check: func(st *terraform.State) error {
+					if err := agentHolds("2001:db8:1:4200::/64")(st); err != nil {
+						return err
+					}
+					// A boot server whose pool of /56s would cut into the
+					// reserved /64 is refused, naming the machine.
+					conn := lab.conn(t)
+					bs, err := conn.GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "acc"})
+					if err != nil {
+						return err
+					}
+					cfg := bs.GetConfig()
+					cfg.Dhcpv6.PrefixDelegation = &netbootv1.PrefixDelegation{Start: "2001:db8:1:4200::", End: "2001:db8:1:4200::", Length: 56}
+					_, err = conn.PutBootServer(context.Background(), &netbootv1.PutBootServerRequest{BootServer: cfg})
+					if err == nil || !strings.Contains(err.Error(), `machine "rtr1"'s reserved_prefix 2001:db8:1:4200::/64 overlaps boot server "acc"'s prefix_delegation`) {
+						return fmt.Errorf("PutBootServer with a pool overlapping rtr1's prefix: %v", err)
+					}
+					return nil
+				},
+			},
 		},
 	})
 }

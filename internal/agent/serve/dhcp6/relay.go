@@ -236,7 +236,7 @@ func (s *Server) applyRelayedLinks(cfg Config, load bool) error {
 // ownsLease reports whether l was leased from cfg's ranges, delegated
 // from its pool, or is a machine's reserved address on cfg's link.
 func ownsLease(cfg *Config, l lease.Lease) bool {
-	return inSpace(l.Kind, l.Prefix(), cfg) || (l.Kind != lease.PD && reservedIn(cfg, l.Address))
+	return inSpace(l.Kind, l.Prefix(), cfg) || reservedIn(cfg, l)
 }
 
 // handlerFor is the handler of the link a relay names by link-address:

@@ -99,3 +99,61 @@ func TestRelayedPrefixDelegation(t *testing.T) {
 		t.Errorf("leasequery for the delegated %s found nothing: %s", p, m.Summary())
 	}
 }
+
+// TestRelayedRouterGetsItsReservedPrefix: a router behind a relay,
+// recognised by the MAC the relay reports (option 79), is delegated the
+// prefix reserved for it outside vlan10's pool; another router on the link
+// asking for that prefix gets one of the pool; after a restart the
+// reserved delegation is vlan10's again.
+func TestRelayedRouterGetsItsReservedPrefix(t *testing.T) {
+	reserved := netip.MustParsePrefix("2001:db8:2000:4200::/56")
+	st := newMemStore()
+	start := func() (*Server, *rawConn) {
+		cfg := testConfig(config.DHCPv6Stateful)
+		cfg.DHCPv6.RelayedLinks = []config.RelayedLink{vlan10PD, vlan20}
+		cfg.Reservations = []lease.Reservation{{Owner: "rtr1", Prefix: reserved, MACs: []string{relayMAC.String()}}}
+		conn := &rawConn{}
+		now := t0
+		srv := newTestServer(t, cfg, st, conn, &now)
+		if err := srv.applyRelayedLinks(cfg, false); err != nil {
+			t.Fatal(err)
+		}
+		return srv, conn
+	}
+	srv, conn := start()
+	for _, tc := range []struct {
+		name string
+		uuid byte
+		mac  []byte
+		want bool
+	}{
+		{"the machine", 1, relayMAC, true},
+		{"another router asking for it", 2, []byte{0x02, 0, 0, 0, 0x10, 0x02}, false},
+	} {
+		req := clientMessage(t, dhcpv6.MessageTypeRequest, &dhcpv6.DUIDUUID{UUID: [16]byte{tc.uuid}}, serverDUID)
+		req.AddOption(iaPD(1, reserved.String()))
+		_, reply, _ := sendRelayed(t, srv, conn, relayed(t, req, relayHop{linkAddr: "2001:db8:10::1", mac: tc.mac}), dhcpv6.DefaultServerPort)
+		if reply == nil {
+			t.Fatalf("%s: no Relay-Reply", tc.name)
+		}
+		p, _, _ := granted(t, reply, lease.PD)
+		if got := p == reserved; got != tc.want {
+			t.Errorf("%s delegated %s; reserved %s: want %v", tc.name, p, reserved, tc.want)
+		}
+		if !tc.want && !vlan10PD.PrefixDelegation.Contains(p) {
+			t.Errorf("%s delegated %s, outside vlan10's pool", tc.name, p)
+		}
+	}
+	restarted, _ := start()
+	var stale batch
+	if err := restarted.loadLeases(st, &stale); err != nil {
+		t.Fatal(err)
+	}
+	if len(stale.writes) != 0 {
+		t.Errorf("a restart deletes %v, want the reserved delegation kept", stale.writes)
+	}
+	h, _, _ := restarted.handlerFor(netip.MustParseAddr("2001:db8:10::1"))
+	if l, ok := h.pool.LookupAddress(reserved.Addr(), t0); !ok || l.Prefix() != reserved {
+		t.Errorf("reserved delegation of %s not back in vlan10's pool", reserved)
+	}
+}

@@ -89,8 +89,10 @@ type Config struct {
 	// not a usable global IPv6 address, file rules send no option 59 (rules
 	// with an absolute URL still do) and Start and Apply log a warning.
 	ServerAddress netip.Addr
-	// Reservations are the agent's machines' reserved addresses; each link
-	// (the direct one, every relayed one) serves those inside its prefix.
+	// Reservations are the agent's machines' reserved addresses and
+	// prefixes; each link (the direct one, every relayed one) serves the
+	// addresses inside its prefix and the prefixes of the length it
+	// delegates.
 	Reservations []lease.Reservation
 
 	// configOptions are the DNS options of every response, built once by
@@ -243,7 +245,7 @@ func (s *Server) Apply(cfg Config) error {
 // hold.
 func spacesOf(cfg Config) lease.Spaces {
 	return lease.Spaces{Addresses: cfg.DHCPv6.Ranges, Temporary: cfg.DHCPv6.TemporaryRanges, Prefixes: cfg.DHCPv6.PrefixDelegation,
-		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient, Reservations: reservationsIn(cfg.Reservations, cfg.Prefix)}
+		LeasesPerClient: cfg.DHCPv6.MaxLeasesPerClient, Reservations: reservationsIn(&cfg)}
 }
 
 // configAttrs are the log fields that sum up cfg.
@@ -319,6 +321,38 @@ func (s *Server) LiveLeases() iter.Seq[lease.Lease] {
 			}
 		}
 	}
+}
+
+// LeasedAddress returns the live lease on address a, of any link, as
+// storage holds it: what a DNS PTR query asks.
+func (s *Server) LeasedAddress(a netip.Addr) (lease.Lease, bool) {
+	now := s.now()
+	for h := range s.handlers() {
+		if l, ok := h.pool.LookupAddress(a, now); ok {
+			return l, true
+		}
+	}
+	return lease.Lease{}, false
+}
+
+// ClientLeases returns the live leases, of every link, of the clients with
+// one of duids or showing one of macs as their hardware address (see
+// lease.Pool.LookupHardware): one machine's, by its identifiers. Each
+// lookup uses the pools' indexes, so its cost does not grow with the
+// number of leases.
+func (s *Server) ClientLeases(duids [][]byte, macs []string) []lease.Lease {
+	now := s.now()
+	var out []lease.Lease
+	for h := range s.handlers() {
+		for _, d := range duids {
+			out = append(out, h.pool.LookupClient(d, now)...)
+		}
+		for _, m := range macs {
+			out = append(out, h.pool.LookupHardware(m, now)...)
+		}
+	}
+	slices.SortFunc(out, func(a, b lease.Lease) int { return a.Address.Compare(b.Address) })
+	return slices.CompactFunc(out, func(a, b lease.Lease) bool { return a.Address == b.Address })
 }
 
 // leaseLoader is a LeaseStore that can hand over its leases one at a time

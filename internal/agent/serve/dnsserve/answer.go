@@ -28,34 +28,124 @@ const (
 // The header carries its low 4 bits (0), the OPT record the rest.
 const rcodeBadVers dnsmessage.RCode = 16
 
-// zone is the records served: lowercase names with the trailing dot, each
-// with its addresses (IPv4 ones unmapped).
-type zone map[string][]netip.Addr
+// zone is what is served: names (lowercase, with the trailing dot) with
+// their addresses (IPv4 ones unmapped), the names of addresses for PTR
+// queries, and what leases add at query time.
+type zone struct {
+	names    map[string][]netip.Addr
+	pointers map[netip.Addr]string
+	dynamic  Resolver
+}
 
-// newZone checks and normalizes Config.Records.
-func newZone(records map[string][]netip.Addr) (zone, error) {
-	z := make(zone, len(records))
-	for name, addrs := range records {
+// newZone checks and normalizes cfg's Records and Pointers.
+func newZone(cfg Config) (zone, error) {
+	z := zone{names: make(map[string][]netip.Addr, len(cfg.Records)), pointers: make(map[netip.Addr]string, len(cfg.Pointers)), dynamic: cfg.Dynamic}
+	for name, addrs := range cfg.Records {
 		key, err := canonicalName(name)
 		if err != nil {
-			return nil, err
+			return zone{}, err
 		}
-		if _, dup := z[key]; dup {
-			return nil, fmt.Errorf("dns: name %q given twice (names are case-insensitive)", name)
+		if _, dup := z.names[key]; dup {
+			return zone{}, fmt.Errorf("dns: name %q given twice (names are case-insensitive)", name)
 		}
 		out := make([]netip.Addr, 0, len(addrs))
 		for _, a := range addrs {
 			if !a.IsValid() {
-				return nil, fmt.Errorf("dns: name %q: invalid (zero) address", name)
+				return zone{}, fmt.Errorf("dns: name %q: invalid (zero) address", name)
 			}
 			a = a.Unmap().WithZone("") // AAAA records carry no zone
 			if !containsAddr(out, a) {
 				out = append(out, a)
 			}
 		}
-		z[key] = out
+		z.names[key] = out
+	}
+	for a, name := range cfg.Pointers {
+		if !a.Is6() || a.Is4In6() || a.Zone() != "" {
+			return zone{}, fmt.Errorf("dns: pointer to %q: %v is not an IPv6 address without a zone", name, a)
+		}
+		key, err := canonicalName(name)
+		if err != nil {
+			return zone{}, err
+		}
+		z.pointers[a] = key
 	}
 	return z, nil
+}
+
+// lookup returns the records of name (lowercase, with the trailing dot)
+// of type t, and whether name is owned: a full ip6.arpa name of an address
+// with a pointer gets PTR, any other owned name its AAAA or A records.
+// Records and Pointers come before the dynamic resolver.
+func (z *zone) lookup(name string, t dnsmessage.Type) (rrs []record, owned bool) {
+	if a, ok := reverseAddr(name); ok {
+		target := z.pointers[a]
+		if target == "" && z.dynamic != nil {
+			target = z.dynamic.Name(a)
+		}
+		if target == "" {
+			return nil, false
+		}
+		if t == dnsmessage.TypePTR || t == dnsmessage.TypeALL {
+			rrs = append(rrs, record{ptr: target})
+		}
+		return rrs, true
+	}
+	addrs, owned := z.names[name]
+	if !owned && z.dynamic != nil {
+		addrs = z.dynamic.Addresses(name)
+		owned = len(addrs) > 0
+	}
+	for _, a := range addrs {
+		if a.Is6() && (t == dnsmessage.TypeAAAA || t == dnsmessage.TypeALL) ||
+			a.Is4() && (t == dnsmessage.TypeA || t == dnsmessage.TypeALL) {
+			rrs = append(rrs, record{addr: a})
+		}
+	}
+	return rrs, owned
+}
+
+// record is one answer: an address (AAAA or A) or, when ptr is set, a PTR
+// record naming ptr.
+type record struct {
+	addr netip.Addr
+	ptr  string
+}
+
+// reverseSuffix is the zone of IPv6 reverse names (RFC 3596 section 2.5).
+const reverseSuffix = "ip6.arpa."
+
+// reverseAddr reads a lowercase name of the form RFC 3596 gives an IPv6
+// address in ip6.arpa: 32 one-digit hex labels, least significant nibble
+// first. Any other name (fewer or more labels, a label of two digits or
+// not hex) is no address.
+func reverseAddr(name string) (netip.Addr, bool) {
+	if len(name) != 64+len(reverseSuffix) || name[64:] != reverseSuffix {
+		return netip.Addr{}, false
+	}
+	var b [16]byte
+	for i := range 32 {
+		c := name[2*i]
+		if name[2*i+1] != '.' {
+			return netip.Addr{}, false
+		}
+		var n byte
+		switch {
+		case '0' <= c && c <= '9':
+			n = c - '0'
+		case 'a' <= c && c <= 'f':
+			n = c - 'a' + 10
+		default:
+			return netip.Addr{}, false
+		}
+		// Label i is nibble 31-i of the address.
+		if j := 31 - i; j%2 == 0 {
+			b[j/2] |= n << 4
+		} else {
+			b[j/2] |= n
+		}
+	}
+	return netip.AddrFrom16(b), true
 }
 
 func containsAddr(as []netip.Addr, a netip.Addr) bool {
@@ -115,10 +205,14 @@ type result struct {
 // an ID to reply to). It never recurses:
 //
 //   - an owned name (case-insensitive) gets its AAAA or A records (both for
-//     ANY), authoritatively (AA);
+//     ANY), authoritatively (AA); so does the ip6.arpa name of an address
+//     with a name (RFC 3596 nibble format), its PTR record;
 //   - another type of an owned name gets NODATA: NOERROR, AA, no records
 //     (and no SOA: there is no zone, so resolvers do not cache it);
-//   - any other name, or a class other than IN, gets REFUSED;
+//   - any other name, or a class other than IN, gets REFUSED: also an
+//     ip6.arpa name that is not a whole address (shorter, longer,
+//     malformed), since the responder is authoritative for no zone of the
+//     reverse tree, and an address nobody's name points to;
 //   - a malformed query gets FORMERR, an opcode other than QUERY NOTIMP,
 //     an EDNS version other than 0 BADVERS.
 //
@@ -149,19 +243,19 @@ func answer(query []byte, z zone, overTCP bool) ([]byte, result) {
 	}
 	res := result{name: q.Name.String(), qtype: q.Type}
 
-	var records []netip.Addr
-	switch addrs, owned := z[asciiLower(res.name)]; {
+	var records []record
+	switch {
 	case edns.present && edns.version != 0:
 		res.rcode = rcodeBadVers
-	case q.Class != dnsmessage.ClassINET && q.Class != dnsmessage.ClassANY, !owned:
+	case q.Class != dnsmessage.ClassINET && q.Class != dnsmessage.ClassANY:
 		res.rcode = dnsmessage.RCodeRefused
 	default:
-		reply.Authoritative = true
-		for _, a := range addrs {
-			if a.Is6() && (q.Type == dnsmessage.TypeAAAA || q.Type == dnsmessage.TypeALL) ||
-				a.Is4() && (q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeALL) {
-				records = append(records, a)
-			}
+		var owned bool
+		records, owned = z.lookup(asciiLower(res.name), q.Type)
+		if owned {
+			reply.Authoritative = true
+		} else {
+			res.rcode = dnsmessage.RCodeRefused
 		}
 	}
 
@@ -222,8 +316,8 @@ func readEDNS(p *dnsmessage.Parser) (ednsInfo, error) {
 	}
 }
 
-// build packs a reply echoing the question, with records as AAAA or A.
-func build(h dnsmessage.Header, rcode dnsmessage.RCode, q dnsmessage.Question, records []netip.Addr, edns ednsInfo) ([]byte, error) {
+// build packs a reply echoing the question, with records.
+func build(h dnsmessage.Header, rcode dnsmessage.RCode, q dnsmessage.Question, records []record, edns ednsInfo) ([]byte, error) {
 	h.RCode = rcode & 0xf
 	b := dnsmessage.NewBuilder(make([]byte, 0, minUDPPayload), h)
 	b.EnableCompression()
@@ -237,12 +331,18 @@ func build(h dnsmessage.Header, rcode dnsmessage.RCode, q dnsmessage.Question, r
 		return nil, err
 	}
 	rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: ttl}
-	for _, a := range records {
+	for _, r := range records {
 		var err error
-		if a.Is4() {
-			err = b.AResource(rh, dnsmessage.AResource{A: a.As4()})
-		} else {
-			err = b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: a.As16()})
+		switch {
+		case r.ptr != "":
+			var target dnsmessage.Name
+			if target, err = dnsmessage.NewName(r.ptr); err == nil {
+				err = b.PTRResource(rh, dnsmessage.PTRResource{PTR: target})
+			}
+		case r.addr.Is4():
+			err = b.AResource(rh, dnsmessage.AResource{A: r.addr.As4()})
+		default:
+			err = b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: r.addr.As16()})
 		}
 		if err != nil {
 			return nil, err

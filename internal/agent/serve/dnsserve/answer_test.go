@@ -11,8 +11,37 @@ import (
 )
 
 var (
-	bootAddr = netip.MustParseAddr("2001:db8:1::1")
-	bootV4   = netip.MustParseAddr("192.0.2.1")
+	bootAddr     = netip.MustParseAddr("2001:db8:1::1")
+	bootV4       = netip.MustParseAddr("192.0.2.1")
+	reservedAddr = netip.MustParseAddr("2001:db8:1::10")
+	leasedAddr   = netip.MustParseAddr("2001:db8:1::8a2e:370:7334")
+)
+
+// fakeLeases is a Resolver with one leased machine.
+type fakeLeases map[string]netip.Addr
+
+func (f fakeLeases) Addresses(name string) []netip.Addr {
+	if a, ok := f[name]; ok {
+		return []netip.Addr{a}
+	}
+	return nil
+}
+
+func (f fakeLeases) Name(a netip.Addr) string {
+	for n, b := range f {
+		if a == b {
+			return n
+		}
+	}
+	return ""
+}
+
+var testLeases = fakeLeases{"web2.netboot.test.": leasedAddr, "boot.netboot.test.": netip.MustParseAddr("2001:db8:1::99")}
+
+// Reverse names of the test addresses, as dig -x writes them.
+const (
+	reservedPTR = "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa."
+	leasedPTR   = "4.3.3.7.0.7.3.0.e.2.a.8.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa."
 )
 
 func testZone(t testing.TB) zone {
@@ -21,12 +50,13 @@ func testZone(t testing.TB) zone {
 	for i := range many {
 		many[i] = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i + 1)})
 	}
-	z, err := newZone(map[string][]netip.Addr{
+	z, err := newZone(Config{Records: map[string][]netip.Addr{
 		"boot.netboot.test":   {bootAddr},
 		"Dual.Netboot.Test.":  {bootAddr, netip.MustParseAddr("::ffff:192.0.2.1")},
 		"empty.netboot.test.": nil,
 		"many.netboot.test":   many,
-	})
+		"web1.netboot.test":   {reservedAddr},
+	}, Pointers: map[netip.Addr]string{reservedAddr: "Web1.netboot.test"}, Dynamic: testLeases})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +171,20 @@ func TestAnswer(t *testing.T) {
 		{name: "NOTIFY", q: query{name: "boot.netboot.test.", qtype: dnsmessage.TypeSOA, opcode: 4}, rcode: dnsmessage.RCodeNotImplemented},
 		{name: "many over UDP: truncated", q: query{name: "many.netboot.test.", qtype: dnsmessage.TypeAAAA}, aa: true, tc: true, questions: 1},
 		{name: "many over UDP with EDNS 4096: truncated at 1232", q: query{name: "many.netboot.test.", qtype: dnsmessage.TypeAAAA, edns: true, ednsSize: 4096}, aa: true, tc: true, questions: 1, opt: true},
+		{name: "PTR of a reserved address", q: query{name: reservedPTR, qtype: dnsmessage.TypePTR}, aa: true, addrs: []string{"web1.netboot.test."}, questions: 1},
+		{name: "PTR in capitals", q: query{name: strings.ToUpper(reservedPTR), qtype: dnsmessage.TypePTR}, aa: true, addrs: []string{"web1.netboot.test."}, questions: 1},
+		{name: "ANY of a reverse name", q: query{name: reservedPTR, qtype: dnsmessage.TypeALL}, aa: true, addrs: []string{"web1.netboot.test."}, questions: 1},
+		{name: "AAAA of a reverse name: NODATA", q: query{name: reservedPTR, qtype: dnsmessage.TypeAAAA}, aa: true, questions: 1},
+		{name: "PTR of a leased address", q: query{name: leasedPTR, qtype: dnsmessage.TypePTR}, aa: true, addrs: []string{"web2.netboot.test."}, questions: 1},
+		{name: "AAAA of a leased name", q: query{name: "web2.netboot.test.", qtype: dnsmessage.TypeAAAA}, aa: true, addrs: []string{"2001:db8:1::8a2e:370:7334"}, questions: 1},
+		{name: "records before leases", q: query{name: "boot.netboot.test.", qtype: dnsmessage.TypeAAAA}, aa: true, addrs: []string{"2001:db8:1::1"}, questions: 1},
+		{name: "PTR of an address nobody's", q: query{name: "f" + reservedPTR[1:], qtype: dnsmessage.TypePTR}, rcode: dnsmessage.RCodeRefused, questions: 1},
+		{name: "PTR of a /64: not an address", q: query{name: reservedPTR[32:], qtype: dnsmessage.TypePTR}, rcode: dnsmessage.RCodeRefused, questions: 1},
+		{name: "PTR of 33 nibbles", q: query{name: "0." + reservedPTR, qtype: dnsmessage.TypePTR}, rcode: dnsmessage.RCodeRefused, questions: 1},
+		{name: "PTR with a two-digit label", q: query{name: "10" + reservedPTR[3:], qtype: dnsmessage.TypePTR}, rcode: dnsmessage.RCodeRefused, questions: 1},
+		{name: "PTR with a non-hex label", q: query{name: "g" + reservedPTR[1:], qtype: dnsmessage.TypePTR}, rcode: dnsmessage.RCodeRefused, questions: 1},
+		{name: "ip6.arpa itself", q: query{name: "ip6.arpa.", qtype: dnsmessage.TypePTR}, rcode: dnsmessage.RCodeRefused, questions: 1},
+		{name: "in-addr.arpa", q: query{name: "1.2.0.192.in-addr.arpa.", qtype: dnsmessage.TypePTR}, rcode: dnsmessage.RCodeRefused, questions: 1},
 		{name: "many over TCP", q: query{name: "many.netboot.test.", qtype: dnsmessage.TypeAAAA}, overTCP: true, aa: true, addrs: manyAddrs(), questions: 1},
 	}
 	for _, tt := range tests {
@@ -219,6 +263,8 @@ func answerAddrs(t *testing.T, m dnsmessage.Message) []string {
 			out = append(out, netip.AddrFrom16(r.AAAA).String())
 		case *dnsmessage.AResource:
 			out = append(out, netip.AddrFrom4(r.A).String())
+		case *dnsmessage.PTRResource:
+			out = append(out, r.PTR.String())
 		default:
 			t.Errorf("unexpected answer %v", a)
 		}
@@ -256,18 +302,32 @@ func TestNewZone(t *testing.T) {
 		{"zero address", map[string][]netip.Addr{"a.test": {{}}}, "invalid"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := newZone(tt.records); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, err := newZone(Config{Records: tt.records}); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("newZone: %v, want an error saying %q", err, tt.want)
 			}
 		})
 	}
-	z, err := newZone(map[string][]netip.Addr{"Boot.Test": {
+	for _, p := range []struct {
+		addr netip.Addr
+		name string
+		want string
+	}{
+		{netip.MustParseAddr("fe80::1%eth0"), "a.test", "without a zone"},
+		{bootV4, "a.test", "not an IPv6 address"},
+		{netip.MustParseAddr("::ffff:192.0.2.1"), "a.test", "not an IPv6 address"},
+		{bootAddr, "a b.test", "not allowed"},
+	} {
+		if _, err := newZone(Config{Pointers: map[netip.Addr]string{p.addr: p.name}}); err == nil || !strings.Contains(err.Error(), p.want) {
+			t.Errorf("newZone(pointer %v to %q): %v, want an error saying %q", p.addr, p.name, err, p.want)
+		}
+	}
+	z, err := newZone(Config{Records: map[string][]netip.Addr{"Boot.Test": {
 		netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("fe80::1"), netip.MustParseAddr("::ffff:192.0.2.1"),
-	}})
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := z["boot.test."]; len(got) != 2 || got[0] != netip.MustParseAddr("fe80::1") || got[1] != bootV4 {
+	if got := z.names["boot.test."]; len(got) != 2 || got[0] != netip.MustParseAddr("fe80::1") || got[1] != bootV4 {
 		t.Errorf("boot.test. = %v", got)
 	}
 }
@@ -280,6 +340,8 @@ func FuzzAnswer(f *testing.F) {
 		{name: "many.netboot.test.", qtype: dnsmessage.TypeAAAA, edns: true, ednsSize: 600},
 		{name: "dual.netboot.test.", qtype: dnsmessage.TypeALL, twoOPT: true},
 		{name: "other.", qtype: dnsmessage.TypeA, edns: true, ednsVer: 3},
+		{name: reservedPTR, qtype: dnsmessage.TypePTR},
+		{name: leasedPTR[4:], qtype: dnsmessage.TypePTR},
 	} {
 		f.Add(q.pack(f), false)
 	}
@@ -300,6 +362,63 @@ func FuzzAnswer(f *testing.F) {
 		}
 		if !overTCP && len(reply) > maxUDPPayload {
 			t.Fatalf("UDP reply of %d bytes", len(reply))
+		}
+	})
+}
+
+// reverseName is the ip6.arpa name of a (RFC 3596 section 2.5).
+func reverseName(a netip.Addr) string {
+	const hex = "0123456789abcdef"
+	b := a.As16()
+	var s strings.Builder
+	for i := 15; i >= 0; i-- {
+		s.WriteByte(hex[b[i]&0xf])
+		s.WriteByte('.')
+		s.WriteByte(hex[b[i]>>4])
+		s.WriteByte('.')
+	}
+	return s.String() + reverseSuffix
+}
+
+func TestReverseAddr(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		want string // "" for no address
+	}{
+		{reservedPTR, "2001:db8:1::10"},
+		{leasedPTR, "2001:db8:1::8a2e:370:7334"},
+		{strings.Repeat("0.", 32) + "ip6.arpa.", "::"},
+		{strings.Repeat("f.", 32) + "ip6.arpa.", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{reservedPTR[2:], ""},                             // 31 nibbles
+		{"0." + reservedPTR, ""},                          // 33
+		{strings.Repeat("0.", 32) + "ip6.arpb.", ""},      // another zone
+		{strings.Repeat("0.", 31) + "00ip6.arpa.", ""},    // a missing dot
+		{strings.Repeat("0.", 31) + "A.ip6.arpa.", ""},    // not folded
+		{strings.Repeat("0.", 30) + "00.0.ip6.arpa.", ""}, // a two-digit label
+		{strings.Repeat("0.", 16) + "ip6.arpa.", ""},      // a /64
+		{"ip6.arpa.", ""},
+		{"", ""},
+	} {
+		a, ok := reverseAddr(tt.name)
+		if got := map[bool]string{true: a.String(), false: ""}[ok]; got != tt.want {
+			t.Errorf("reverseAddr(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+		if ok && reverseName(a) != tt.name {
+			t.Errorf("reverseName(%s) = %q, want %q", a, reverseName(a), tt.name)
+		}
+	}
+}
+
+// FuzzReverseAddr: no name makes reverseAddr panic, and what it reads as
+// an address is exactly that address's reverse name.
+func FuzzReverseAddr(f *testing.F) {
+	f.Add(reservedPTR)
+	f.Add(leasedPTR[2:])
+	f.Add("ip6.arpa.")
+	f.Fuzz(func(t *testing.T, name string) {
+		a, ok := reverseAddr(name)
+		if ok && reverseName(a) != name {
+			t.Fatalf("reverseAddr(%q) = %s, whose name is %q", name, a, reverseName(a))
 		}
 	})
 }

@@ -4,9 +4,11 @@
 // A diskless client mounts its root over NFS by host name (the kernel's
 // nfsroot and mount.nfs do not take every IPv6 literal), so the agent
 // answers for that name and the client's resolver is pointed here (RDNSS
-// in the RA). It is an authoritative responder for a fixed set of names, not
-// a resolver: other names are REFUSED, so a client with a second DNS
-// server moves on to it. See answer for the rules.
+// in the RA). Machines get names too: AAAA for their reserved or leased
+// addresses, and PTR in ip6.arpa for those addresses. It is an
+// authoritative responder for those names, not a resolver: other names are
+// REFUSED, so a client with a second DNS server moves on to it. See answer
+// for the rules.
 package dnsserve
 
 import (
@@ -40,6 +42,25 @@ type Config struct {
 	// to their addresses: IPv6 ones are served as AAAA, IPv4 ones as A. A
 	// name with no addresses is owned but answers NODATA.
 	Records map[string][]netip.Addr
+	// Pointers maps IPv6 addresses (without zone) to the fully qualified
+	// name a PTR query for the address in ip6.arpa gets (RFC 3596).
+	Pointers map[netip.Addr]string
+	// Dynamic answers, at query time, the names and addresses that follow
+	// DHCPv6 leases; nil: none. Records and Pointers come first.
+	Dynamic Resolver
+}
+
+// Resolver answers names and addresses that change between Applies. It is
+// asked on every query that Records and Pointers do not answer, from the
+// goroutines serving queries, so it must be quick and safe for concurrent
+// use.
+type Resolver interface {
+	// Addresses returns the addresses of name (lowercase, with the
+	// trailing dot); none means name is not owned, and is REFUSED.
+	Addresses(name string) []netip.Addr
+	// Name returns the fully qualified name of the IPv6 address a, or ""
+	// for none.
+	Name(a netip.Addr) string
 }
 
 // Stats are the server's counters since Start, by reply.
@@ -94,7 +115,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("dns: port %d out of range", cfg.Port)
 	}
-	z, err := newZone(cfg.Records)
+	z, err := newZone(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +132,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		case <-s.done:
 		}
 	}()
-	logger.Info("dns server started", "addresses", s.Addrs(), "names", z.names())
+	logger.Info("dns server started", "addresses", s.Addrs(), "names", z.sortedNames())
 	return s, nil
 }
 
@@ -121,7 +142,7 @@ func (s *Server) Apply(cfg Config) error {
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return fmt.Errorf("dns: port %d out of range", cfg.Port)
 	}
-	z, err := newZone(cfg.Records)
+	z, err := newZone(cfg)
 	if err != nil {
 		return err
 	}
@@ -138,7 +159,7 @@ func (s *Server) Apply(cfg Config) error {
 	if rebound {
 		s.logger.Info("dns server rebound", "addresses", s.listeners.Addrs())
 	}
-	if names := z.names(); !slices.Equal(names, old.names()) {
+	if names := z.sortedNames(); !slices.Equal(names, old.sortedNames()) {
 		s.logger.Info("dns names changed", "names", names)
 	}
 	return nil
@@ -195,9 +216,9 @@ func (s *Server) Stats() Stats {
 }
 
 // names lists the owned names, sorted, for logs.
-func (z *zone) names() []string {
-	out := make([]string, 0, len(*z))
-	for n := range *z {
+func (z *zone) sortedNames() []string {
+	out := make([]string, 0, len(z.names))
+	for n := range z.names {
 		out = append(out, n)
 	}
 	slices.Sort(out)

@@ -54,6 +54,9 @@ type Prefix struct {
 // NewPrefixValue returns a known Prefix.
 func NewPrefixValue(s string) Prefix { return Prefix{StringValue: basetypes.NewStringValue(s)} }
 
+// NewPrefixNull returns a null Prefix.
+func NewPrefixNull() Prefix { return Prefix{StringValue: basetypes.NewStringNull()} }
+
 func (v Prefix) Type(context.Context) attr.Type { return PrefixType{} }
 
 func (v Prefix) Equal(o attr.Value) bool {
