@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -64,7 +65,7 @@ func TestQEMUNoCloudUserDataPerMachine(t *testing.T) {
 
 	machines := []struct {
 		name, mac, fqdn string
-		reserved string
+		reserved        string
 		// slaac is the address the kernel forms from the RA's prefix
 		// and the modified EUI-64 of mac (universal/local bit flipped).
 		slaac string
@@ -114,11 +115,23 @@ func TestQEMUNoCloudUserDataPerMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each file was fetched, and only from its machine's own address.
+	served := map[string]bool{}
+	request := regexp.MustCompile(`client=\[([0-9a-f:]+)\]:\d+ .*path=/netboot/config/([a-z0-9-]+)/[0-9a-f]+/([a-z-]+) status=200`)
+	for _, m := range request.FindAllStringSubmatch(string(log), -1) {
+		for _, mach := range machines {
+			if mach.name == m[2] {
+				if netip.MustParseAddr(m[1]) != netip.MustParseAddr(mach.slaac) {
+					t.Errorf("%s's %s was served to %s, not its SLAAC address %s", mach.name, m[3], m[1], mach.slaac)
+				}
+				served[mach.name+"/"+m[3]] = true
+			}
+		}
+	}
 	for _, m := range machines {
 		for _, file := range []string{"meta-data", "user-data"} {
-			served := regexp.MustCompile(`client="?\[` + regexp.QuoteMeta(m.slaac) + `\]:\d+"? .*path=/netboot/config/` + m.name + `/[0-9a-f]+/` + file + ` status=200`)
-			if !served.Match(log) {
-				t.Errorf("the agent's log shows no %s of %s served to its SLAAC address %s:\n%s", file, m.name, m.slaac, log)
+			if !served[m.name+"/"+file] {
+				t.Errorf("the agent's log shows no %s served to %s:\n%s", file, m.name, log)
 			}
 		}
 	}
