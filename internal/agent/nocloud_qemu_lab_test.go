@@ -95,11 +95,19 @@ func TestQEMUNoCloudUserDataPerMachine(t *testing.T) {
 					t.Fatalf("%s never printed %q:\n%s", m.name, want, console)
 				}
 				t.Logf("%s: QEMU start → its user-data printed in %s", m.name, took.Round(time.Second))
+				var progress []string
 				for _, line := range strings.Split(console, "\n") {
 					line = strings.TrimSpace(line)
 					if strings.Contains(line, "NETBOOT-USERDATA") && line+"\n" != want || strings.Contains(line, other.fqdn) {
 						t.Errorf("%s printed %q", m.name, line)
 					}
+					if strings.Contains(line, "nocloud:") {
+						progress = append(progress, line)
+					}
+				}
+				t.Logf("%s's initramfs:\n%s", m.name, strings.Join(progress, "\n"))
+				if errs := testlab.InitErrors(console); len(errs) > 0 {
+					t.Errorf("%s's /init reported errors:\n%s", m.name, strings.Join(errs, "\n"))
 				}
 				if !strings.Contains(console, "net0: "+m.reserved+"/") {
 					t.Errorf("%s's iPXE did not lease its reserved address %s:\n%s", m.name, m.reserved, console)
