@@ -1,6 +1,7 @@
 package menu
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -122,6 +123,53 @@ func TestSelectForFormatsThenPrecedence(t *testing.T) {
 			}
 			if got != tc.want || !strings.Contains(reason, tc.reason) {
 				t.Errorf("%s for %s: got menu %q (%s), want %q (%s)", tc.f, tc.h, got, reason, tc.want, tc.reason)
+			}
+		})
+	}
+}
+
+// A machine's menu is reached through the boot loader's start file, so a
+// site whose only menus are machines' still serves it; a menu no machine
+// names and nothing selects does not make one.
+func TestStartFileForMachinesMenus(t *testing.T) {
+	web1, err := config.MachineFromProto(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Menu: "install"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []Item{{Entry: "local"}}
+	for _, tc := range []struct {
+		name     string
+		formats  []Format
+		machines map[string]config.Machine
+		ipxe     bool
+		grub     bool
+	}{
+		{"machine's menu for both", nil, map[string]config.Machine{"web1": web1}, true, true},
+		{"machine's menu for iPXE", []Format{FormatIPXE}, map[string]config.Machine{"web1": web1}, true, false},
+		{"machine's menu for GRUB", []Format{FormatGRUB}, map[string]config.Machine{"web1": web1}, false, true},
+		{"no machine names it", nil, nil, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Catalog{
+				Entries:  map[string]Entry{"local": {Name: "local", Kind: KindExit}},
+				Menus:    map[string]Menu{"install": {Name: "install", Items: items, Formats: tc.formats}},
+				Machines: tc.machines,
+			}
+			for _, start := range []struct {
+				path string
+				want bool
+			}{{StartPath, tc.ipxe}, {GrubStartPath, tc.grub}} {
+				_, _, _, err := Render(c, testBootServer, "http://[2001:db8::1]", start.path, Host{})
+				if got := err == nil; got != start.want {
+					t.Errorf("%s served: %v (%v), want %v", start.path, got, err, start.want)
+				}
+				if err != nil && !errors.Is(err, ErrNoMenus) {
+					t.Errorf("%s: %v, want ErrNoMenus", start.path, err)
+				}
+			}
+			// The HTTP server's listing agrees with Render.
+			if got := offersMenus(c, testBootServer, FormatIPXE); got != tc.ipxe {
+				t.Errorf("offersMenus(ipxe) = %v, want %v", got, tc.ipxe)
 			}
 		})
 	}

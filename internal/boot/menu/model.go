@@ -125,7 +125,8 @@ type Menu struct {
 	// Template replaces the built-in menu template (see MenuView).
 	Template string
 	// Match selects the hosts this menu is for. A menu with no Match that
-	// is not IsDefault is only reachable as a submenu.
+	// is not IsDefault is only reachable as a submenu or as a machine's
+	// Menu.
 	Match Match
 	// IsDefault makes this the menu for hosts no other menu matches.
 	IsDefault bool

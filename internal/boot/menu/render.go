@@ -509,10 +509,17 @@ func checkHost(h Host) error {
 
 // offersMenus reports whether any menu can be chosen for hosts of
 // bootServer running boot loader f, so that f's start file (start.ipxe,
-// GrubStartPath) should be generated.
+// GrubStartPath) should be generated. A machine's menu counts: SelectFor
+// chooses it for the machine before any match, and the start file is the
+// only way there.
 func offersMenus(c *Catalog, bootServer string, f Format) bool {
 	for _, m := range c.Menus {
 		if m.offered(bootServer, f) && m.selectable() {
+			return true
+		}
+	}
+	for _, mach := range c.Machines {
+		if m, ok := c.Menus[mach.Menu]; ok && m.For(f) {
 			return true
 		}
 	}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # /init of a netboot NFS-root initramfs. The kernel's own nfsroot and
-# ipconfig have no IPv6, so this script brings up one interface by SLAAC,
-# mounts the root over NFSv3 on TCP/IPv6 and hands over to the root's init.
+# ipconfig have no IPv6, so this script brings up one interface by SLAAC
+# (network.sh, installed as /lib/nfsroot/network.sh), mounts the root over NFSv3 on TCP/IPv6 and hands over to the root's init.
 #
 # Kernel arguments it reads:
 #   ip6=IFACE                 the interface to bring up (eth0)
@@ -13,25 +13,7 @@
 #   init=PATH                 the root's init (/sbin/init)
 # ip=:::::IFACE:off is left alone: no IPv4 is configured, no DHCPv4 is tried.
 
-export PATH=/sbin:/usr/sbin:/bin:/usr/bin
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-
-log() {
-	read -r up _ </proc/uptime
-	echo "[$up] nfsroot: $*"
-}
-
-# rescue explains what went wrong and keeps the machine up with a shell on
-# the console: an init that exits would only leave a kernel panic.
-rescue() {
-	log "ERROR: $*"
-	log "cannot mount the root; starting a shell on the console"
-	setsid cttyhack sh
-	while :; do sleep 3600; done
-}
+. /lib/nfsroot/network.sh
 
 iface=eth0 nfsroot= dns= mode=ro init=/sbin/init
 set -f
@@ -70,43 +52,8 @@ for server in $(echo "$dns" | tr , ' '); do
 done
 [ -s /etc/resolv.conf ] || log "warning: no nbdns= on the kernel command line: $host cannot be resolved by DNS"
 
-kernel=$(cat /etc/nfsroot/kernel-release)
-[ "$(uname -r)" = "$kernel" ] || log "warning: this initramfs has modules for $kernel but the kernel is $(uname -r)"
-log "loading $(wc -l </etc/nfsroot/modules) kernel modules"
-while read -r module; do
-	insmod "$module" || log "warning: insmod $module failed"
-done </etc/nfsroot/modules
-
-ip link set lo up
-n=0
-while [ ! -e "/sys/class/net/$iface" ]; do
-	n=$((n + 1))
-	[ $n -le 100 ] || rescue "no network interface $iface after 10 s (interfaces: $(ls /sys/class/net | tr '\n' ' '))"
-	sleep 0.1
-done
-ip link set "$iface" up
-
-# globaladdr prints the first global IPv6 address of $iface that has passed
-# duplicate address detection: /proc/net/if_inet6 holds address, ifindex,
-# prefix length, scope (00 global) and flags (0x40 tentative, 0x08 DAD failed).
-globaladdr() {
-	while read -r a _ plen scope flags name; do
-		if [ "$name" = "$iface" ] && [ "$scope" = 00 ] && [ $((0x$flags & 0x48)) -eq 0 ]; then
-			echo "$(echo "$a" | sed 's/..../&:/g; s/:$//')/$((0x$plen))"
-			return 0
-		fi
-	done </proc/net/if_inet6
-	return 1
-}
-log "waiting up to 30 s for a global IPv6 address on $iface from a router advertisement (SLAAC)"
-n=0
-until addr=$(globaladdr); do
-	n=$((n + 1))
-	[ $n -le 60 ] || rescue "no global IPv6 address on $iface after 30 s: is a router advertising an on-link prefix with the autonomous flag on this link?"
-	[ $((n % 10)) -ne 0 ] || log "still waiting for an address on $iface ($((n / 2)) s)"
-	sleep 0.5
-done
-log "$iface has $addr"
+load_modules
+ipv6_up "$iface"
 
 opts=vers=3,proto=tcp6,port=2049,mountport=2049,mountproto=tcp6,nolock,noacl,$mode${extra:+,$extra}
 mkdir -p /newroot

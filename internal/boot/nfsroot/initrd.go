@@ -6,7 +6,7 @@
 // The initramfs holds a static busybox, Debian's mount.nfs with every
 // shared library it loads, the NSS modules and /etc files name resolution
 // and RPC need, the kernel modules for virtio networking and NFSv3, and an
-// /init script (init.sh). It is assembled directly as a newc cpio, with
+// /init script (init.sh, which sources network.sh). It is assembled directly as a newc cpio, with
 // fixed owners, times and order, so the same inputs give the same bytes.
 package nfsroot
 
@@ -30,6 +30,19 @@ import (
 //
 //go:embed init.sh
 var initScript string
+
+// networkScript is NetworkScript's content.
+//
+//go:embed network.sh
+var networkScript string
+
+// NetworkScript is where the initramfs keeps the shell code that its /init
+// sources to bring up IPv6 by SLAAC with the modules the initramfs holds
+// (see network.sh for what it defines). Another archive layered over this
+// one (the kernel unpacks concatenated initramfs archives in order, later
+// files replacing earlier ones) can bring its own /init that sources it
+// too, e.g. to fetch a machine's cloud-init seed instead of mounting a root.
+const NetworkScript = "/lib/nfsroot/network.sh"
 
 // InitrdOptions says what goes into the initramfs.
 type InitrdOptions struct {
@@ -147,6 +160,9 @@ func addSkeleton(a *archive, _ InitrdOptions) error {
 	}
 	// The kernel opens /dev/console for /init before devtmpfs is mounted.
 	if err := a.charDev("dev/console", 0o600, 5, 1); err != nil {
+		return err
+	}
+	if err := a.file(NetworkScript, 0o644, []byte(networkScript)); err != nil {
 		return err
 	}
 	return a.file("init", 0o755, []byte(initScript))

@@ -261,6 +261,12 @@ func TestBuildInitrdContents(t *testing.T) {
 	if e := entries["init"]; e.mode != modeFile|0o755 || string(e.data) != initScript {
 		t.Errorf("/init: mode %o, not the init script", e.mode)
 	}
+	if e := entries[strings.TrimPrefix(NetworkScript, "/")]; e.mode != modeFile|0o644 || string(e.data) != networkScript {
+		t.Errorf("%s: mode %o, not the network script", NetworkScript, e.mode)
+	}
+	if !strings.Contains(initScript, ". "+NetworkScript+"\n") {
+		t.Errorf("/init does not source %s", NetworkScript)
+	}
 	if !strings.Contains(string(entries["etc/nsswitch.conf"].data), "hosts:     files dns\n") {
 		t.Errorf("nsswitch.conf:\n%s", entries["etc/nsswitch.conf"].data)
 	}
@@ -414,9 +420,11 @@ func TestInitScriptSyntax(t *testing.T) {
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		testlab.Unavailable(t, "needs /bin/busybox")
 	}
-	cmd := exec.Command("/bin/busybox", "sh", "-n")
-	cmd.Stdin = strings.NewReader(initScript)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("busybox sh -n: %v\n%s", err, out)
+	for name, script := range map[string]string{"init.sh": initScript, "network.sh": networkScript} {
+		cmd := exec.Command("/bin/busybox", "sh", "-n")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: busybox sh -n: %v\n%s", name, err, out)
+		}
 	}
 }

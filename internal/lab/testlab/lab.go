@@ -31,6 +31,8 @@ type Lab struct {
 	ServerAddr string // e.g. "2001:db8:1::1"
 	// Servers are the namespaces AddServer added, beside ServerNS.
 	Servers []Server
+
+	taps map[string]int // bridge → taps attachTap has put on it
 }
 
 // StrictEnv set to "1" (as .ci/run does) turns every "this machine lacks

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 
 // AttachTap puts the client end of the link on a bridge with a new tap
 // device, so a QEMU guest in the client namespace shares the link. It returns
-// the tap's name; the Lab removes it with the namespace.
+// the tap's name; the Lab removes it with the namespace. Each call adds
+// another tap to the same bridge, for guests booting side by side.
 func (l *Lab) AttachTap(t testing.TB) string {
 	t.Helper()
 	return l.attachTap(t, l.ClientNS, l.ClientIf, "nb"+l.ID+"b", "nb"+l.ID+"t")
@@ -24,20 +26,31 @@ func (l *Lab) AttachTap(t testing.TB) string {
 // AttachTap puts the client end of the routed link on a bridge with a new
 // tap device, so a QEMU guest booted with QEMU.NS = r.NS sits on the link
 // behind the router. It returns the tap's name; the Lab removes it with the
-// namespace.
+// namespace. Each call adds another tap to the same bridge.
 func (r *RoutedLink) AttachTap(t testing.TB, l *Lab) string {
 	t.Helper()
 	return l.attachTap(t, r.NS, r.ClientIf, r.ClientIf+"b", r.ClientIf+"t")
 }
 
+// attachTap makes bridge in ns (enslaving ifname) on its first call, and
+// adds a tap named tap, then tap1, tap2, ... to it.
 func (l *Lab) attachTap(t testing.TB, ns, ifname, bridge, tap string) string {
 	t.Helper()
-	l.MustExec(t, ns, "ip", "link", "add", bridge, "type", "bridge")
-	l.MustExec(t, ns, "ip", "link", "set", ifname, "master", bridge)
+	if l.taps == nil {
+		l.taps = map[string]int{}
+	}
+	n := l.taps[bridge]
+	l.taps[bridge]++
+	if n == 0 {
+		l.MustExec(t, ns, "ip", "link", "add", bridge, "type", "bridge")
+		l.MustExec(t, ns, "ip", "link", "set", ifname, "master", bridge)
+		l.MustExec(t, ns, "ip", "link", "set", bridge, "up")
+	} else {
+		tap += strconv.Itoa(n)
+	}
 	l.MustExec(t, ns, "ip", "tuntap", "add", tap, "mode", "tap")
 	l.MustExec(t, ns, "ip", "link", "set", tap, "master", bridge)
 	l.MustExec(t, ns, "ip", "link", "set", tap, "up")
-	l.MustExec(t, ns, "ip", "link", "set", bridge, "up")
 	return tap
 }
 
@@ -95,6 +108,9 @@ type QEMU struct {
 	HTTPBoot bool
 	// Code and Vars are the firmware and variable store images of ARM64.
 	Code, Vars string
+	// MAC is the guest network card's MAC address; QEMU gives
+	// 52:54:00:12:34:56 when empty. Guests sharing a link need their own.
+	MAC string
 }
 
 // Boot runs an unmodified iPXE (or q.Kernel, or Secure Boot firmware
@@ -114,12 +130,18 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	args := []string{qemu, "-m", "512", "-nographic", "-no-reboot", "-monitor", "none",
 		"-netdev", "tap,id=n0,ifname=" + tap + ",script=no,downscript=no",
 		"-serial", "file:" + serial}
+	// romfile= leaves the card's option ROM out: the guest boots iPXE (or
+	// the firmware's own network stack) from Firmware instead.
+	nic := "virtio-net-pci,netdev=n0,romfile="
+	if q.MAC != "" {
+		nic += ",mac=" + q.MAC
+	}
 	switch {
 	case q.Kernel != "":
 		args = append(args, "-kernel", q.Kernel, "-initrd", q.Initrd, "-append", q.Append,
-			"-device", "virtio-net-pci,netdev=n0,romfile=")
+			"-device", nic)
 	case q.Firmware == BIOS:
-		args = append(args, "-kernel", "/usr/lib/ipxe/ipxe.lkrn", "-device", "virtio-net-pci,netdev=n0,romfile=")
+		args = append(args, "-kernel", "/usr/lib/ipxe/ipxe.lkrn", "-device", nic)
 	case q.Firmware == UEFI:
 		esp := filepath.Join(dir, "esp", "EFI", "BOOT")
 		if err := os.MkdirAll(esp, 0o755); err != nil {
@@ -135,7 +157,7 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 		// OVMF's own virtio-net driver gives ipxe.efi its network (SNP).
 		args = append(args, "-bios", "/usr/share/ovmf/OVMF.fd",
 			"-drive", "format=raw,file=fat:rw:"+filepath.Join(dir, "esp"),
-			"-device", "virtio-net-pci,netdev=n0,romfile=")
+			"-device", nic)
 		args = append(args, noIPv4PXE...)
 	case q.Firmware == SecureBoot:
 		varsCopy := copyVars(t, SecureBootVars, dir)
@@ -145,7 +167,7 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 			"-global", "driver=cfi.pflash01,property=secure,value=on",
 			"-drive", "if=pflash,format=raw,unit=0,file="+SecureBootCode+",readonly=on",
 			"-drive", "if=pflash,format=raw,unit=1,file="+varsCopy,
-			"-device", "virtio-net-pci,netdev=n0,romfile=")
+			"-device", nic)
 		args = append(args, noIPv4PXE...)
 	case q.Firmware == ARM64:
 		varsCopy := copyVars(t, q.Vars, dir)
@@ -154,12 +176,13 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 		args = append(args, "-machine", "virt", "-cpu", "cortex-a57",
 			"-drive", "if=pflash,format=raw,unit=0,file="+q.Code+",readonly=on",
 			"-drive", "if=pflash,format=raw,unit=1,file="+varsCopy,
-			"-device", "virtio-net-pci,netdev=n0,romfile=")
+			"-device", nic)
 		args = append(args, noIPv4PXE...)
 	}
 	if q.HTTPBoot {
 		args = append(args, noIPv6PXE...)
 	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), q.Timeout)
 	defer cancel()
 	ns := q.NS

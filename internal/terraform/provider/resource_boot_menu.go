@@ -122,7 +122,8 @@ const menuSelectionRule = "" +
 // menuURLLayout is what a boot server serves for menus, in Markdown.
 const menuURLLayout = "" +
 	"- `<boot_url_base>/start.ipxe` chains to the host's own script. The agent generates it while at least one " +
-	"menu offered on the boot server to iPXE matches hosts or is a default (it then replaces a `netboot_artifact` at " +
+	"menu offered on the boot server to iPXE matches hosts or is a default, or a `netboot_machine`'s `menu` is for " +
+	"iPXE (it then replaces a `netboot_artifact` at " +
 	"`start.ipxe`); the boot server's default boot rules hand `start.ipxe` to iPXE.\n" +
 	"- `<boot_url_base>/netboot/host/mac-<mac>/uuid-<uuid>/arch-<buildarch>/platform-<platform>/menu.ipxe`, with the " +
 	"values iPXE fills in (`${netX/mac:hexhyp}`, `${uuid}`, `${buildarch}`, `${platform}`), is that host's script: " +
@@ -186,7 +187,7 @@ func (r *bootMenuResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"The agent refuses a second default menu on a boot server for the same boot loader (`formats`), and two " +
 			"menus offered on the same boot server to the same boot loader with the same `match`, which would tie for " +
 			"every host they match. A menu with neither `match` nor " +
-			"`is_default` is only reached as a submenu.\n\n" +
+			"`is_default` is only reached as a submenu or as a `netboot_machine`'s `menu`.\n\n" +
 			"**What a boot server serves**, at its `boot_url_base`:\n\n" + menuURLLayout + "\n" +
 			"Items name entries and submenus: write `entry = netboot_boot_entry.<label>.name` and `menu = " +
 			"netboot_boot_menu.<label>.name`, so Terraform creates them before this menu and deletes them after it. " +

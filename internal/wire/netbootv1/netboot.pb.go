@@ -2590,7 +2590,7 @@ type BootMenu struct {
 	// template replaces the built-in menu template (Go text/template).
 	Template string `protobuf:"bytes,6,opt,name=template,proto3" json:"template,omitempty"`
 	// match selects hosts; a menu with no match and is_default false is
-	// only reachable as a submenu.
+	// only reachable as a submenu or as a machine's menu.
 	Match     *HostMatch `protobuf:"bytes,7,opt,name=match,proto3" json:"match,omitempty"`
 	IsDefault bool       `protobuf:"varint,8,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`
 	// boot_servers limits which boot servers offer this menu; empty: all.
