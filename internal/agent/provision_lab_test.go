@@ -141,6 +141,13 @@ func TestAgentServesEachMachineItsOwnConfig(t *testing.T) {
 	if b := got.GetLastBootFile(); b.GetFile() != strings.TrimPrefix(hostPath(web1.mac), base+"/") || b.GetAddress() != web1.addr {
 		t.Errorf("web1's last boot file: %v", b)
 	}
+	// agent objects shows them, and no token.
+	for _, args := range [][]string{{"objects"}, {"objects", "--json"}} {
+		out := runOps(t, stateDir, args...)
+		if !strings.Contains(out, "user-data") || !strings.Contains(out, web1.addr) || strings.Contains(out, web1.token) {
+			t.Errorf("agent %s: want web1's last config from %s and no token:\n%s", strings.Join(args, " "), web1.addr, out)
+		}
+	}
 }
 
 // leaseFor runs dhclient -6 in the lab's client namespace with DUID duid
