@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/pglease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -234,4 +237,50 @@ func provisioningLab(t *testing.T, tools ...string) (*testlab.Lab, string, *agen
 		t.Fatal(err)
 	}
 	return lab, stateDir, conn, bs
+}
+
+// TestConfigToAMachineLeasedByAPeer: with the leases in PostgreSQL, a
+// machine whose address another agent leased (a row this agent's DHCPv6
+// server never saw) fetches its config from it; the client's SLAAC
+// address, which is no machine's, gets 403 with the same URL.
+func TestConfigToAMachineLeasedByAPeer(t *testing.T) {
+	testlab.RequireRoot(t, "curl")
+	lab := testlab.New(t)
+	pg := testlab.StartPostgreSQL(t)
+	stateDir := t.TempDir()
+	lab.StartAgent(t, stateDir, "--lease-db", pg.URL)
+	conn := connect(t, stateDir)
+	ctx := context.Background()
+	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+	duid := []byte{0, 2, 0, 0, 0, 9, 0xbe, 0xef}
+	m, err := conn.PutMachine(ctx, &netbootv1.PutMachineRequest{Machine: &netbootv1.Machine{Name: "web1", Duids: []string{hex.EncodeToString(duid)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.PutMachineConfig(ctx, &netbootv1.PutMachineConfigRequest{Config: &netbootv1.MachineConfig{
+		Name: "user-data", Kind: "cloud-config", Template: "#cloud-config\nhostname: {{ .Name }}\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	peer, err := pglease.Open(ctx, pg.URL, "peer", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(peer.Close)
+	const addr = "2001:db8:1::1abc"
+	now := time.Now()
+	if err := peer.Leases("lab").PutLeases([]lease.Lease{{Kind: lease.NA, Address: netip.MustParseAddr(addr), DUID: duid, IAID: 1,
+		PreferredUntil: now.Add(time.Hour), ValidUntil: now.Add(2 * time.Hour)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", addr+"/128", "dev", lab.ClientIf, "nodad")
+	url := "http://[" + lab.ServerAddr + "]/netboot/config/web1/" + m.GetConfigToken() + "/user-data"
+	if body := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail", "--interface", addr, url); body != "#cloud-config\nhostname: web1\n" {
+		t.Errorf("web1's user-data from its lease %s:\n%s", addr, body)
+	}
+	slaac := slaacAddress(t, lab)
+	if code := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", slaac, url); code != "403" {
+		t.Errorf("web1's user-data from %s: %s, want 403", slaac, code)
+	}
 }
