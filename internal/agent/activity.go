@@ -28,8 +28,10 @@ const (
 // that a machine's own menu and configs go to that machine only, and
 // what each machine fetched is noted.
 type servedFiles struct {
-	site     *site
-	protocol string
+	site *site
+	// bootServer is the site's name and protocol "tftp" or "http", for
+	// what is noted.
+	bootServer, protocol string
 }
 
 // Open opens name for a request from no machine.
@@ -47,7 +49,7 @@ func (f servedFiles) OpenFrom(client netip.Addr, name string) (fs.File, error) {
 	}
 	s.chain.opened(name, err)
 	if err == nil && from.Machine != "" && s.activity != nil {
-		s.activity.note(from.Machine, s.cfg.Name, f.protocol, name, from.Address)
+		s.activity.note(from.Machine, f.bootServer, f.protocol, name, from.Address)
 	}
 	return file, err
 }

@@ -32,8 +32,8 @@ import (
 func attribute(addr netip.Addr, machines map[string]config.Machine, leaseAt func(netip.Addr) (lease.Lease, bool), onLink []netip.Prefix) config.Requester {
 	addr = addr.WithZone("")
 	r := config.Requester{Address: addr}
-	if !addr.Is6() || addr.Is4In6() {
-		return r
+	if len(machines) == 0 || !addr.Is6() || addr.Is4In6() {
+		return r // no lookups at all for a site without machines
 	}
 	if leaseAt != nil {
 		if l, ok := leaseAt(addr); ok {

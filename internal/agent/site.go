@@ -427,10 +427,10 @@ func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
 }
 
 func (s *site) tftpConfig(c config.BootServer) tftp.Config {
-	return tftp.Config{Addresses: s.serveAddrs, MTU: s.mtu(), Port: tftp.DefaultPort, Files: servedFiles{site: s, protocol: protocolTFTP},
+	return tftp.Config{Addresses: s.serveAddrs, MTU: s.mtu(), Port: tftp.DefaultPort, Files: servedFiles{site: s, bootServer: c.Name, protocol: protocolTFTP},
 		MaxTransfers: c.Boot.TFTPMaxTransfers, MaxTransfersPerClient: c.Boot.TFTPMaxTransfersPerClient}
 }
 
 func (s *site) httpConfig(c config.BootServer) httpboot.Config {
-	return httpboot.Config{Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: servedFiles{site: s, protocol: protocolHTTP}}
+	return httpboot.Config{Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: servedFiles{site: s, bootServer: c.Name, protocol: protocolHTTP}}
 }
