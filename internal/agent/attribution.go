@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 )
 
@@ -88,4 +89,57 @@ func duidUUID(duid []byte) string {
 	}
 	u, _ := config.NormalizeUUID(hex.EncodeToString(duid[2:]))
 	return u
+}
+
+// attribution is what a site attributes request addresses with, swapped
+// whole when its DHCPv6 server or configuration changes, since requests
+// read it while the service changes the site.
+type attribution struct {
+	dhcp   *dhcp6.Server
+	onLink []netip.Prefix
+	shared sharedLeases // nil unless leases are in a shared database
+}
+
+// sharedLeases is a lease database other agents write to as well
+// (pglease.Leases): a lease a peer granted is looked up there.
+type sharedLeases interface {
+	LeaseAt(netip.Addr) (lease.Lease, bool, error)
+	Err() error
+}
+
+// leaseAt is the live address lease of a: this agent's DHCPv6 server
+// first, then the shared database when it is reachable.
+func (a *attribution) leaseAt(addr netip.Addr) (lease.Lease, bool) {
+	if a.dhcp != nil {
+		if l, ok := a.dhcp.LeaseAt(addr); ok {
+			return l, true
+		}
+	}
+	if a.shared != nil && a.shared.Err() == nil {
+		if l, ok, err := a.shared.LeaseAt(addr); err == nil && ok {
+			return l, true
+		}
+	}
+	return lease.Lease{}, false
+}
+
+// publishAttribution makes the site's current DHCPv6 server and links
+// what requests are attributed with; s.mu of the core is held.
+func (s *site) publishAttribution() {
+	a := &attribution{dhcp: s.dhcp, onLink: []netip.Prefix{s.cfg.Prefix}}
+	for _, rl := range s.cfg.DHCPv6.RelayedLinks {
+		a.onLink = append(a.onLink, rl.Prefix)
+	}
+	a.shared, _ = s.leases.(sharedLeases)
+	s.attribution.Store(a)
+}
+
+// requester attributes a request from addr to one of the agent's
+// machines (attribute).
+func (s *site) requester(addr netip.Addr) config.Requester {
+	a := s.attribution.Load()
+	if a == nil || s.machines == nil {
+		return attribute(addr, nil, nil, nil)
+	}
+	return attribute(addr, s.machines(), a.leaseAt, a.onLink)
 }
