@@ -39,11 +39,10 @@ func missingChainFile(name string) string {
 // the log: one warning per file per interval.
 const chainWarnInterval = time.Minute
 
-// chainFS serves files and logs a warning naming the likely cause when a
-// file of the Secure Boot chain is missing: the TFTP or HTTP record of the
-// failed request says only "not found".
-type chainFS struct {
-	fs.FS
+// chainWarnings logs a warning naming the likely cause when a file of the
+// Secure Boot chain is missing: the TFTP or HTTP record of the failed
+// request says only "not found".
+type chainWarnings struct {
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -51,22 +50,21 @@ type chainFS struct {
 	warned map[string]time.Time
 }
 
-func newChainFS(files fs.FS, logger *slog.Logger) *chainFS {
-	return &chainFS{FS: files, logger: logger, now: time.Now, warned: map[string]time.Time{}}
+func newChainWarnings(logger *slog.Logger) *chainWarnings {
+	return &chainWarnings{logger: logger, now: time.Now, warned: map[string]time.Time{}}
 }
 
-func (c *chainFS) Open(name string) (fs.File, error) {
-	f, err := c.FS.Open(name)
+// opened looks at the outcome of opening name.
+func (c *chainWarnings) opened(name string, err error) {
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return f, err
+		return
 	}
 	if cause := missingChainFile(name); cause != "" && c.due(name) {
 		c.logger.Warn("boot chain file missing", eventkind.BootChain.Attr(), slog.String("file", name), slog.String("cause", cause))
 	}
-	return f, err
 }
 
-func (c *chainFS) due(name string) bool {
+func (c *chainWarnings) due(name string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()

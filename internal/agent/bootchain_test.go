@@ -31,17 +31,20 @@ func TestMissingChainFile(t *testing.T) {
 	}
 }
 
-// TestChainFSWarnsOncePerInterval checks the warning names the file and the
+// TestChainWarningsOncePerInterval checks the warning names the file and the
 // cause, is not repeated for a retrying client, comes again after the
 // interval, and that files which exist or are optional log nothing.
-func TestChainFSWarnsOncePerInterval(t *testing.T) {
+func TestChainWarningsOncePerInterval(t *testing.T) {
 	var logs bytes.Buffer
-	c := newChainFS(fstest.MapFS{"shimx64.efi": {Data: []byte("shim")}}, slog.New(slog.NewTextHandler(&logs, nil)))
+	files := fstest.MapFS{"shimx64.efi": {Data: []byte("shim")}}
+	c := newChainWarnings(slog.New(slog.NewTextHandler(&logs, nil)))
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	open := func(name string) {
 		t.Helper()
-		if f, err := c.Open(name); err == nil {
+		f, err := files.Open(name)
+		c.opened(name, err)
+		if err == nil {
 			f.Close()
 		} else if !strings.Contains(err.Error(), fs.ErrNotExist.Error()) {
 			t.Fatalf("Open(%q): %v", name, err)

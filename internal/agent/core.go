@@ -69,11 +69,13 @@ type core struct {
 	// downloads and builds apart from mu, so they show while one runs.
 	events     *eventRing
 	operations *operations
+	// activity is what each machine fetched last, for GetMachine.
+	activity *machineActivity
 }
 
 func newCore(ctx context.Context, st *store.Store, artifacts *artifact.Store, stateDir string, logger *slog.Logger, events *eventRing) *core {
 	return &core{ctx: ctx, store: st, artifacts: artifacts, stateDir: stateDir, logger: logger, started: time.Now(), sites: map[string]*site{},
-		images: map[string]*netbootv1.NFSRootImageState{}, events: events, operations: newOperations(progressInterval),
+		images: map[string]*netbootv1.NFSRootImageState{}, events: events, operations: newOperations(progressInterval), activity: newMachineActivity(),
 		lookupLink: link.Resolve, buildInitrd: nfsroot.BuildInitrd}
 }
 
@@ -85,7 +87,9 @@ func (s *core) newSite(cfg config.BootServer) *site {
 		leases = s.leaseDB.Leases(cfg.Name)
 	}
 	st := newSite(cfg, leases, s.logger)
-	st.files = newChainFS(menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS()), st.logger)
+	st.scripts = menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS())
+	st.chain = newChainWarnings(st.logger)
+	st.activity = s.activity
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval
 	st.lookup = s.lookupLink

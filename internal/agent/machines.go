@@ -266,14 +266,14 @@ func (s *core) GetMachine(_ context.Context, req *netbootv1.GetMachineRequest) (
 	if !ok {
 		return nil, notFound("machine %q does not exist on this agent", req.GetName())
 	}
-	return m.ToProto(), nil
+	return s.activity.fill(m.ToProto()), nil
 }
 
 func (s *core) ListMachines(_ context.Context, req *netbootv1.ListMachinesRequest) (*netbootv1.ListMachinesResponse, error) {
 	c := s.catalog.Load()
 	machines, next, err := pageByName("machines", req, sortedKeys(c.Machines), func(name string) *netbootv1.Machine {
 		m := c.Machines[name]
-		return m.ToProto()
+		return s.activity.fill(m.ToProto())
 	})
 	if err != nil {
 		return nil, err
@@ -294,6 +294,7 @@ func (s *core) DeleteMachine(_ context.Context, req *netbootv1.DeleteMachineRequ
 		return nil, internalError("deleting machine %q: %v", name, err)
 	}
 	s.catalog.Store(next)
+	s.activity.forget(name)
 	s.applyReservations()
 	s.logger.Info("machine deleted", eventkind.Config.Attr(), "machine", name)
 	return &netbootv1.DeleteMachineResponse{}, nil

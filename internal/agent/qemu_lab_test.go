@@ -67,3 +67,67 @@ func TestQEMUiPXEChainLoadsThroughAgent(t *testing.T) {
 		})
 	}
 }
+
+// TestQEMUiPXEGetsItsMachineMenu: an unmodified iPXE (BIOS) whose MAC
+// address is a netboot_machine's gets that machine's menu, which carries
+// its config URL, only because the agent attributes iPXE's HTTP requests
+// to the machine by their source address (its DHCPv6 lease or its SLAAC
+// address); the default menu would boot the local disk. The machine's last
+// boot file is then the initrd, fetched from that address.
+func TestQEMUiPXEGetsItsMachineMenu(t *testing.T) {
+	testlab.RequireRoot(t, "qemu-system-x86_64")
+	if _, err := os.Stat("/usr/lib/ipxe/ipxe.lkrn"); err != nil {
+		testlab.Unavailable(t, "needs /usr/lib/ipxe/ipxe.lkrn (Debian ipxe)")
+	}
+	kernelPath := testlab.Kernel(t)
+	const marker = "NETBOOT-AGENT-MACHINE-MENU-OK"
+	lab := testlab.New(t)
+	tap := lab.AttachTap(t)
+	stateDir := t.TempDir()
+	lab.StartAgent(t, stateDir)
+	conn := connect(t, stateDir)
+	ctx := t.Context()
+	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := putArtifact(t, conn, &netbootv1.ArtifactHeader{Path: "linux/vmlinuz", AgentPath: kernelPath}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := putArtifact(t, conn, &netbootv1.ArtifactHeader{Path: "linux/initrd.img"}, testlab.MarkerInitramfs(t, marker)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []*netbootv1.BootEntry{
+		{Name: "linux", Kind: "linux", Linux: &netbootv1.LinuxBoot{Kernel: "linux/vmlinuz", Initrds: []string{"linux/initrd.img"},
+			Args: `console=ttyS0 panic=-1 ds=nocloud;s={{ .ConfigURL "" }}`}},
+		{Name: "local", Kind: "exit"},
+	} {
+		if _, err := conn.PutBootEntry(ctx, &netbootv1.PutBootEntryRequest{Entry: e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []*netbootv1.BootMenu{
+		{Name: "main", IsDefault: true, DefaultItem: "local", TimeoutSeconds: 1, Items: []*netbootv1.MenuItem{{Entry: "local"}}},
+		{Name: "install", DefaultItem: "linux", TimeoutSeconds: 1, Items: []*netbootv1.MenuItem{{Entry: "linux"}}},
+	} {
+		if _, err := conn.PutBootMenu(ctx, &netbootv1.PutBootMenuRequest{Menu: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// QEMU's first NIC has this MAC address unless told otherwise.
+	if _, err := conn.PutMachine(ctx, &netbootv1.PutMachineRequest{Machine: &netbootv1.Machine{
+		Name: "vm", Macs: []string{"52:54:00:12:34:56"}, Menu: "install"}}); err != nil {
+		t.Fatal(err)
+	}
+	console, took, ok := lab.Boot(t, tap, testlab.QEMU{Firmware: testlab.BIOS, Marker: marker, Timeout: 240 * time.Second})
+	if !ok {
+		t.Fatalf("no marker on the serial console:\n%s", console)
+	}
+	m, err := conn.GetMachine(ctx, &netbootv1.GetMachineRequest{Name: "vm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := m.GetLastBootFile(); b.GetFile() != "linux/initrd.img" && b.GetFile() != "linux/vmlinuz" || b.GetProtocol() != "http" {
+		t.Errorf("the machine's last boot file: %v", b)
+	}
+	t.Logf("QEMU start → Linux marker in %s; iPXE fetched from %s", took.Round(time.Second), m.GetLastBootFile().GetAddress())
+}

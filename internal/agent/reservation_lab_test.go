@@ -2,10 +2,7 @@ package agent_test
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,25 +40,7 @@ func TestDHCPv6GivesMachinesTheirReservedAddresses(t *testing.T) {
 	}
 	leased := func(t *testing.T, duid string, extra ...string) string {
 		t.Helper()
-		dir := t.TempDir()
-		if duid != "" {
-			// dhclient takes its DUID from the lease file, octal-escaped.
-			var esc strings.Builder
-			for i := 0; i+1 < len(duid); i += 2 {
-				var b byte
-				fmt.Sscanf(duid[i:i+2], "%02x", &b)
-				fmt.Fprintf(&esc, "\\%03o", b)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "dhclient6.leases"), []byte("default-duid \""+esc.String()+"\";\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out := dhclient(t, lab, dir, extra...)
-		m := iaaddrPattern.FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("dhclient leased no address:\n%s", out)
-		}
-		return m[1]
+		return leaseFor(t, lab, duid, extra...)
 	}
 	if _, err := conn.PutMachineConfig(ctx, &netbootv1.PutMachineConfigRequest{Config: &netbootv1.MachineConfig{
 		Name: "user-data", Kind: "cloud-config", Template: "#cloud-config\nhostname: {{ .Name }}\naddress: {{ .Address }}\n"}}); err != nil {

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/tftp"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
@@ -31,8 +31,17 @@ import (
 type site struct {
 	cfg    config.BootServer
 	leases leaseStore
-	files  fs.FS // what TFTP and HTTP serve
 	logger *slog.Logger
+	// scripts are what TFTP and HTTP serve (servedFiles): the generated
+	// scripts and configs over the artifacts; chain warns of a missing
+	// file of the Secure Boot chain; activity notes what machines fetched
+	// (nil: nothing is noted).
+	scripts  *menu.FS
+	chain    *chainWarnings
+	activity *machineActivity
+	// attribution is what requests' source addresses are attributed to
+	// machines with (publishAttribution).
+	attribution atomic.Pointer[attribution]
 
 	ra     *ra.Server
 	dhcp   *dhcp6.Server
@@ -113,6 +122,7 @@ func (s *site) start(ctx context.Context) (err error) {
 		}
 	}
 	s.ctx = ctx
+	s.publishAttribution()
 	s.syncProbe()
 	if err := s.syncFileServers(); err != nil {
 		return err
@@ -161,6 +171,7 @@ func (s *site) applyInPlace(ctx context.Context, next config.BootServer) error {
 			return dhcp6.Start(ctx, s.dhcpConfig(next), s.leases, s.serverLogger("dhcpv6"))
 		},
 		func(d *dhcp6.Server) error { return d.Apply(s.dhcpConfig(next)) })
+	s.publishAttribution()
 	if err != nil {
 		return fmt.Errorf("updating DHCPv6: %w", err)
 	}
@@ -383,6 +394,7 @@ func (s *site) stop() {
 		s.ra.Stop()
 		s.ra = nil
 	}
+	s.publishAttribution()
 }
 
 func (s *site) serving() bool { return s.ra != nil }
@@ -415,10 +427,10 @@ func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
 }
 
 func (s *site) tftpConfig(c config.BootServer) tftp.Config {
-	return tftp.Config{Addresses: s.serveAddrs, MTU: s.mtu(), Port: tftp.DefaultPort, Files: s.files,
+	return tftp.Config{Addresses: s.serveAddrs, MTU: s.mtu(), Port: tftp.DefaultPort, Files: servedFiles{site: s, bootServer: c.Name, protocol: protocolTFTP},
 		MaxTransfers: c.Boot.TFTPMaxTransfers, MaxTransfersPerClient: c.Boot.TFTPMaxTransfersPerClient}
 }
 
 func (s *site) httpConfig(c config.BootServer) httpboot.Config {
-	return httpboot.Config{Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: s.files}
+	return httpboot.Config{Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: servedFiles{site: s, bootServer: c.Name, protocol: protocolHTTP}}
 }

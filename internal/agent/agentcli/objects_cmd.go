@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/agentclient"
@@ -15,7 +16,8 @@ import (
 
 // printObjects shows everything the agent serves: boot servers, menus and
 // entries, artifacts, NFS root images, the hosts it knows with the boot file
-// and menu each would get, and long operations.
+// and menu each would get, the machines with what each fetched last, and
+// long operations.
 func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string, asJSON bool, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "objects: %v\n", err)
@@ -45,6 +47,13 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 	if err != nil {
 		return fail(err)
 	}
+	machines, err := agentclient.All(ctx, conn.ListMachines, &netbootv1.ListMachinesRequest{}, (*netbootv1.ListMachinesResponse).GetMachines)
+	if err != nil {
+		return fail(err)
+	}
+	for _, m := range machines {
+		m.ConfigToken = "" // a secret: it stays out of terminals and scripts' output
+	}
 	ops, err := agentclient.All(ctx, conn.ListOperations, &netbootv1.ListOperationsRequest{}, (*netbootv1.ListOperationsResponse).GetOperations)
 	if err != nil {
 		return fail(err)
@@ -59,6 +68,7 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 		writeJSONList(doc, "boot_menus", "menus", values(menus))
 		writeJSONList(doc, "boot_servers", "boot_servers", values(servers))
 		writeJSONList(doc, "hosts", "hosts", values(hosts))
+		writeJSONList(doc, "machines", "machines", values(machines))
 		writeJSONList(doc, "nfs_root_images", "images", values(images))
 		writeJSONList(doc, "operations", "operations", values(ops))
 		return doc.close(stderr)
@@ -122,6 +132,12 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 		fmt.Fprintf(tw, "%s\t%s\t%s\t0x%04x\t%s\t%s\t%s\t%s\n", h.GetBootServer(), h.GetClientDuid(), orDash(h.GetHardwareAddress()),
 			h.GetClientArch(), orDash(h.GetUserClass()), strings.Join(h.GetAddresses(), " "), orDash(h.GetBootFileUrl()), menu)
 	}
+	section("MACHINES")
+	fmt.Fprintln(tw, "NAME\tMACS\tDUIDS\tRESERVED ADDRESS\tMENU\tLAST BOOT FILE\tLAST CONFIG")
+	for _, m := range machines {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.GetName(), orDash(strings.Join(m.GetMacs(), ",")), orDash(strings.Join(m.GetDuids(), ",")),
+			orDash(m.GetReservedAddress()), orDash(m.GetMenu()), describeFetch(m.GetLastBootFile()), describeFetch(m.GetLastConfig()))
+	}
 	if len(ops) > 0 {
 		section("OPERATIONS")
 		fmt.Fprintln(tw, "OPERATION\tOBJECT\tPHASE\tPROGRESS\tERROR")
@@ -137,6 +153,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// describeFetch sums up a file served to a machine: "user-data (http from
+// 2001:db8:1::1001, 2026-01-02T03:04:05Z)", or "-".
+func describeFetch(f *netbootv1.FileFetch) string {
+	if f == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%s from %s, %s)", f.GetFile(), f.GetProtocol(), f.GetAddress(),
+		time.Unix(f.GetTimeUnix(), 0).UTC().Format(time.RFC3339))
 }
 
 func describeMatch(m *netbootv1.HostMatch) string {

@@ -364,6 +364,19 @@ func (ls *Leases) LeaseOf(kind lease.Kind, duid []byte, iaid uint32) (l lease.Le
 	return out[0], true, nil
 }
 
+// LeaseAt returns the live lease of address a (IA_NA or IA_TA), as any
+// agent may have stored it. ok is false when there is none.
+func (ls *Leases) LeaseAt(a netip.Addr) (l lease.Lease, ok bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	out, err := query(ctx, ls.db.pool, `SELECT `+columns+` FROM netboot_leases
+		WHERE boot_server = $1 AND address = $2 AND kind <> 'pd' AND valid_until > now()`, ls.name, a.WithZone(""))
+	if err = ls.db.note(err); err != nil || len(out) == 0 {
+		return lease.Lease{}, false, err
+	}
+	return out[0], true, nil
+}
+
 func args(bootServer, writer string, l lease.Lease) []any {
 	var arch *int32
 	if l.ClientArch != nil {

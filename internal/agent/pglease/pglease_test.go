@@ -204,6 +204,30 @@ func TestLeaseOf(t *testing.T) {
 	}
 }
 
+// LeaseAt finds the address lease another agent stored, not a delegated
+// prefix's row nor an expired one.
+func TestLeaseAt(t *testing.T) {
+	_, a, b := open(t)
+	na := testLease("2001:db8::10", 1, 7)
+	pd := testLease("2001:db8:ff::", 2, 1)
+	pd.Kind, pd.PrefixLength = lease.PD, 56
+	old := testLease("2001:db8::11", 3, 1)
+	old.PreferredUntil, old.ValidUntil = time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour)
+	if err := a.PutLeases([]lease.Lease{na, pd, old}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := b.LeaseAt(na.Address)
+	if err != nil || !ok {
+		t.Fatalf("LeaseAt(%s) = %v, %v", na.Address, ok, err)
+	}
+	equalLeases(t, []lease.Lease{got}, []lease.Lease{na})
+	for _, addr := range []string{"2001:db8:ff::", "2001:db8::11", "2001:db8::12"} {
+		if _, ok, err := b.LeaseAt(netip.MustParseAddr(addr)); ok || err != nil {
+			t.Errorf("LeaseAt(%s) = %v, %v; want none", addr, ok, err)
+		}
+	}
+}
+
 func TestUnreachableAndBack(t *testing.T) {
 	pg, a, _ := open(t)
 	pg.Stop(t)

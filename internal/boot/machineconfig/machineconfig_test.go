@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,7 +161,7 @@ func TestForPrecedence(t *testing.T) {
 	}
 }
 
-func TestServeOnlyWithTheMachinesToken(t *testing.T) {
+func TestServeOnlyWithTheMachinesTokenToTheMachine(t *testing.T) {
 	w1 := web1(t)
 	w2 := machine(t, &netbootv1.Machine{Name: "web2", Macs: []string{"52:54:00:aa:bb:02"}, Metadata: map[string]string{"ssh_user": "root"}})
 	w2.ConfigToken = "ffeeddccbbaa99887766554433221100"
@@ -170,22 +171,34 @@ func TestServeOnlyWithTheMachinesToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	configs := map[string]Config{"ud": c}
-	got, err := Serve(machines, configs, site, Path("web1", w1.ConfigToken, "user-data"))
+	fromWeb1 := config.Requester{Address: netip.MustParseAddr("2001:db8:1::101"), Machine: "web1", By: config.AttributedByLease}
+	fromWeb2 := config.Requester{Address: netip.MustParseAddr("2001:db8:1::102"), Machine: "web2", By: config.AttributedByLease}
+	fromNobody := config.Requester{Address: netip.MustParseAddr("2001:db8:1::103")}
+	got, err := Serve(machines, configs, site, Path("web1", w1.ConfigToken, "user-data"), fromWeb1)
 	if err != nil || string(got) != "#cloud-config\nuser: ops\n" {
 		t.Fatalf("own file: %q, %v", got, err)
 	}
 	for _, tc := range []struct {
 		path string
+		from config.Requester
 		want error
 	}{
-		{Path("web1", w2.ConfigToken, "user-data"), fs.ErrPermission},
-		{"netboot/config/web1/user-data", fs.ErrPermission},
-		{Path("web1", "", "user-data"), fs.ErrPermission},
-		{Path("web3", w1.ConfigToken, "user-data"), fs.ErrNotExist},
-		{Path("web1", w1.ConfigToken, "meta-data"), fs.ErrNotExist},
+		{Path("web1", w2.ConfigToken, "user-data"), fromWeb1, ErrWrongToken},
+		{"netboot/config/web1/user-data", fromWeb1, ErrWrongToken},
+		{Path("web1", "", "user-data"), fromWeb1, ErrWrongToken},
+		// The neighbour, with and without the token.
+		{Path("web1", w1.ConfigToken, "user-data"), fromWeb2, ErrNotItsAddress},
+		{Path("web1", w1.ConfigToken, "user-data"), fromNobody, ErrNotItsAddress},
+		{Path("web1", "", "user-data"), fromWeb2, ErrWrongToken},
+		{Path("web3", w1.ConfigToken, "user-data"), fromWeb1, fs.ErrNotExist},
+		{Path("web1", w1.ConfigToken, "meta-data"), fromWeb1, fs.ErrNotExist},
 	} {
-		if _, err := Serve(machines, configs, site, tc.path); !errors.Is(err, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.path, err, tc.want)
+		_, err := Serve(machines, configs, site, tc.path, tc.from)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s from %s: got %v, want %v", tc.path, tc.from, err, tc.want)
+		}
+		if errors.Is(tc.want, fs.ErrPermission) && !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("%s from %s: %v is no fs.ErrPermission (403)", tc.path, tc.from, err)
 		}
 	}
 	u, err := URL(site.HTTPBase, "web1", w1.ConfigToken, "")

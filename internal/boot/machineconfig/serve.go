@@ -36,11 +36,18 @@ func URL(httpBase, machine, token, file string) (string, error) {
 // does not carry that machine's token. The HTTP server answers 403.
 var ErrWrongToken = fmt.Errorf("the URL does not carry the machine's token: %w", fs.ErrPermission)
 
+// ErrNotItsAddress is why a request with the machine's token is refused
+// all the same: it does not come from an address of that machine (see
+// config.Requester). The HTTP server answers 403.
+var ErrNotItsAddress = fmt.Errorf("the request does not come from the machine's address: %w", fs.ErrPermission)
+
 // Serve renders the file name (a path below PathPrefix) for the machine
-// it names, when its token is right. A machine or file that does not
-// exist is fs.ErrNotExist; a wrong or missing token is ErrWrongToken, so a
-// neighbour cannot read another machine's secrets.
-func Serve(machines map[string]config.Machine, configs map[string]Config, site Site, name string) ([]byte, error) {
+// it names, when its token is right and the request comes from that
+// machine. A machine or file that does not exist is fs.ErrNotExist; a
+// wrong or missing token is ErrWrongToken and a request from another
+// address ErrNotItsAddress, so a neighbour cannot read another machine's
+// secrets, even with a token it overheard.
+func Serve(machines map[string]config.Machine, configs map[string]Config, site Site, name string, from config.Requester) ([]byte, error) {
 	rest, ok := strings.CutPrefix(name, PathPrefix)
 	if !ok {
 		return nil, fs.ErrNotExist
@@ -51,7 +58,10 @@ func Serve(machines map[string]config.Machine, configs map[string]Config, site S
 		return nil, fmt.Errorf("no machine %q: %w", parts[0], fs.ErrNotExist)
 	}
 	if len(parts) != 3 || !config.SameToken(parts[1], m.ConfigToken) {
-		return nil, fmt.Errorf("machine %q: %w", m.Name, ErrWrongToken)
+		return nil, fmt.Errorf("machine %q, requested from %s: %w", m.Name, from, ErrWrongToken)
+	}
+	if from.Machine != m.Name {
+		return nil, fmt.Errorf("machine %q, requested from %s: %w", m.Name, from, ErrNotItsAddress)
 	}
 	c := For(configs, m, parts[2])
 	if c == nil {

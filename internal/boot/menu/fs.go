@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
@@ -25,26 +26,43 @@ import (
 //     (GrubHostPath): the same for a network GRUB;
 //   - netboot/config/<machine>/<token>/<file> (machineconfig.Path): the
 //     file a netboot_config renders for that machine, only with the
-//     machine's token (else an fs.ErrPermission error);
+//     machine's token and to that machine (else an fs.ErrPermission
+//     error);
 //   - every other name from fallback (nil: nothing).
+//
+// A host script is the machine's own (its menu, label matches, its config
+// URLs) only when the request comes from that machine (OpenFor); else it
+// is the script of a host the agent does not know. Open is OpenFor a
+// request from no machine.
 //
 // catalog and httpBase are called on every Open, so the agent can swap the
 // catalog or the boot server's address at any time. Generated files are
 // io.ReadSeekers whose ModTime is Catalog.Updated.
-func NewFS(catalog func() *Catalog, bootServer string, httpBase func() string, fallback fs.FS) fs.FS {
-	return &scriptFS{catalog: catalog, bootServer: bootServer, httpBase: httpBase, fallback: fallback}
+func NewFS(catalog func() *Catalog, bootServer string, httpBase func() string, fallback fs.FS) *FS {
+	return &FS{catalog: catalog, bootServer: bootServer, httpBase: httpBase, fallback: fallback}
 }
 
-type scriptFS struct {
+// FS is a boot server's files with its generated scripts (NewFS).
+type FS struct {
 	catalog    func() *Catalog
 	bootServer string
 	httpBase   func() string
 	fallback   fs.FS
 }
 
-func (s *scriptFS) Open(name string) (fs.File, error) {
+// Open opens name for a request from no machine.
+func (s *FS) Open(name string) (fs.File, error) {
+	f, _, err := s.OpenFor(config.Requester{}, name)
+	return f, err
+}
+
+// OpenFor opens name for a request from "from". refused names the machine
+// a host script's path names (by MAC address or UUID) when the request
+// does not come from that machine: the script is then an unknown host's,
+// and the caller should say so in its log.
+func (s *FS) OpenFor(from config.Requester, name string) (f fs.File, refused string, err error) {
 	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+		return nil, "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	c := s.catalog()
 	if c == nil {
@@ -52,22 +70,23 @@ func (s *scriptFS) Open(name string) (fs.File, error) {
 	}
 	switch {
 	case name == StartPath && offersMenus(c, s.bootServer, FormatIPXE), name == GrubStartPath && offersMenus(c, s.bootServer, FormatGRUB), strings.HasPrefix(name, hostPathPrefix):
-		script, _, _, err := Render(c, s.bootServer, s.httpBase(), name, Host{})
+		r, err := render(c, s.bootServer, s.httpBase(), name, Host{}, &from)
 		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+			return nil, "", &fs.PathError{Op: "open", Path: name, Err: err}
 		}
-		return newMemFile(path.Base(name), script, c.Updated), nil
+		return newMemFile(path.Base(name), r.script, c.Updated), r.refused, nil
 	case strings.HasPrefix(name, machineconfig.PathPrefix):
 		site := machineconfig.Site{BootServer: s.bootServer, HTTPBase: strings.TrimRight(s.httpBase(), "/")}
-		out, err := machineconfig.Serve(c.Machines, c.Configs, site, name)
+		out, err := machineconfig.Serve(c.Machines, c.Configs, site, name, from)
 		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+			return nil, "", &fs.PathError{Op: "open", Path: name, Err: err}
 		}
-		return newMemFile(path.Base(name), out, c.Updated), nil
+		return newMemFile(path.Base(name), out, c.Updated), "", nil
 	case s.fallback == nil:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		return nil, "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	default:
-		return s.fallback.Open(name)
+		f, err := s.fallback.Open(name)
+		return f, "", err
 	}
 }
 

@@ -2,6 +2,8 @@ package menu
 
 import (
 	"errors"
+	"io"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -125,6 +127,78 @@ func TestSelectForFormatsThenPrecedence(t *testing.T) {
 				t.Errorf("%s for %s: got menu %q (%s), want %q (%s)", tc.f, tc.h, got, reason, tc.want, tc.reason)
 			}
 		})
+	}
+}
+
+// A host script is a machine's own (its menu, its config URLs) only for a
+// request from that machine: the same path from another address gets the
+// script of an unknown host, and names the machine it claimed.
+func TestFSMachineScriptOnlyToTheMachine(t *testing.T) {
+	web1, err := config.MachineFromProto(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Menu: "install"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web1.ConfigToken = "00112233445566778899aabbccddeeff"
+	web2, err := config.MachineFromProto(&netbootv1.Machine{Name: "web2", Uuids: []string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"}, Labels: map[string]string{"role": "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web2.ConfigToken = "ffeeddccbbaa99887766554433221100"
+	c := &Catalog{
+		Entries: map[string]Entry{
+			"local":   {Name: "local", Kind: KindExit},
+			"install": {Name: "install", Kind: KindLinux, Linux: &Linux{Kernel: "vmlinuz", Args: `ds=nocloud;s={{ .ConfigURL "" }}`}},
+		},
+		Menus: map[string]Menu{
+			"install": {Name: "install", Items: []Item{{Entry: "install"}}},
+			"web":     {Name: "web", Items: []Item{{Entry: "install"}}, Match: Match{Labels: map[string]string{"role": "web"}}},
+			"by-mac":  {Name: "by-mac", Items: []Item{{Entry: "local"}}, Match: Match{MACs: []string{"52:54:00:aa:bb:01"}}},
+			"default": {Name: "default", Items: []Item{{Entry: "local"}}, IsDefault: true},
+		},
+		Machines: map[string]config.Machine{"web1": web1, "web2": web2},
+	}
+	fsys, _ := newTestFS(c)
+	from := func(machine string) config.Requester {
+		return config.Requester{Address: netip.MustParseAddr("2001:db8:1::99"), Machine: machine, By: config.AttributedByLease}
+	}
+	byMAC := HostPath(Host{MAC: "52-54-00-aa-bb-01", Platform: "efi"})
+	byUUID := HostPath(Host{UUID: "4C4C4544-0042-3610-8058-B4C04F4B4D32", Platform: "efi"})
+	for _, tc := range []struct {
+		name              string
+		path              string
+		from              config.Requester
+		want, wantRefused string
+	}{
+		{"own menu, own token", byMAC, from("web1"), web1.ConfigToken, ""},
+		{"labels, own token", byUUID, from("web2"), web2.ConfigToken, ""},
+		// The neighbour and an address of no machine claim web1 and web2:
+		// the default menu, no token, and the claim named.
+		{"web1's MAC from web2", byMAC, from("web2"), "menu-default", "web1"},
+		{"web1's MAC from nobody", byMAC, from(""), "menu-default", "web1"},
+		{"web2's UUID from web1", byUUID, from("web1"), "menu-default", "web2"},
+		{"GRUB: web1's MAC from web2", GrubHostPath(Host{MAC: "52-54-00-aa-bb-01", Platform: "efi"}), from("web2"), "default", "web1"},
+		// A host that is no machine claims nothing.
+		{"no machine", HostPath(Host{MAC: "52-54-00-aa-bb-09"}), from(""), "menu-default", ""},
+	} {
+		f, refused, err := fsys.(*FS).OpenFor(tc.from, tc.path)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		b, _ := io.ReadAll(f)
+		script := string(b)
+		if !strings.Contains(script, tc.want) || refused != tc.wantRefused {
+			t.Errorf("%s: refused %q (want %q), script lacks %q:\n%s", tc.name, refused, tc.wantRefused, tc.want, script)
+		}
+		for _, m := range []config.Machine{web1, web2} {
+			if m.Name != tc.from.Machine && strings.Contains(script, m.ConfigToken) {
+				t.Errorf("%s: a request from %s got %s's token:\n%s", tc.name, tc.from, m.Name, script)
+			}
+		}
+	}
+	// Open is a request from no machine.
+	b := readAll(t, fsys, byMAC)
+	if strings.Contains(string(b), web1.ConfigToken) {
+		t.Errorf("Open gave web1's token:\n%s", b)
 	}
 }
 

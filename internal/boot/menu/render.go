@@ -540,15 +540,32 @@ func offersMenus(c *Catalog, bootServer string, f Format) bool {
 // no menu matches gets a script that says so and boots from the local disk,
 // with menuName "". Other names yield an error wrapping fs.ErrNotExist.
 func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script []byte, menuName, reason string, err error) {
+	r, err := render(catalog, bootServer, httpBase, name, h, nil)
+	return r.script, r.menu, r.reason, err
+}
+
+// rendered is what render produced: the script, the menu chosen and why,
+// and the machine the host claimed to be and was not believed (refused).
+type rendered struct {
+	script                []byte
+	menu, reason, refused string
+}
+
+// render is Render for a request from "from". The MAC address and UUID a
+// host path names make the host a machine only when from is that machine;
+// else the host is rendered as one with neither, as an unknown host, and
+// refused names the machine. A nil from believes the host (the
+// RenderScript RPC, an operator's preview).
+func render(catalog *Catalog, bootServer, httpBase, name string, h Host, from *config.Requester) (rendered, error) {
 	if catalog == nil {
 		catalog = &Catalog{}
 	}
 	if !config.NamePattern.MatchString(bootServer) {
-		return nil, "", "", fmt.Errorf("boot server name %q: %s", bootServer, nameReason)
+		return rendered{}, fmt.Errorf("boot server name %q: %s", bootServer, nameReason)
 	}
 	base := strings.TrimRight(httpBase, "/")
 	if p := urlProblem(base, []string{"http", "https"}); p != "" || strings.Contains(base, "${") {
-		return nil, "", "", fmt.Errorf("boot server %q has no usable HTTP URL (%q): boot.http must be on and the server needs an address", bootServer, httpBase)
+		return rendered{}, fmt.Errorf("boot server %q has no usable HTTP URL (%q): boot.http must be on and the server needs an address", bootServer, httpBase)
 	}
 	grub := IsGrubPath(name)
 	format := FormatIPXE
@@ -558,20 +575,26 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 	switch name {
 	case StartPath, GrubStartPath:
 		if !offersMenus(catalog, bootServer, format) {
-			return nil, "", "", fmt.Errorf("%w %q, so %s comes from its own files", ErrNoMenus, bootServer, name)
+			return rendered{}, fmt.Errorf("%w %q, so %s comes from its own files", ErrNoMenus, bootServer, name)
 		}
 		if grub {
-			return RenderGrubStart(bootServer), "", "", nil
+			return rendered{script: RenderGrubStart(bootServer)}, nil
 		}
-		return RenderStart(bootServer, base), "", "", nil
+		return rendered{script: RenderStart(bootServer, base)}, nil
 	case "":
 		if err := checkHost(h); err != nil {
-			return nil, "", "", err
+			return rendered{}, err
 		}
 	default:
 		var ok bool
 		if h, ok = ParseHostPath(name); !ok {
-			return nil, "", "", fmt.Errorf("%q is neither %s, %s nor a host menu path (%s, or grub.cfg for GRUB): %w", name, StartPath, GrubStartPath, HostPath(Host{MAC: "<mac>", UUID: "<uuid>", BuildArch: "<buildarch>", Platform: "<platform>"}), fs.ErrNotExist)
+			return rendered{}, fmt.Errorf("%q is neither %s, %s nor a host menu path (%s, or grub.cfg for GRUB): %w", name, StartPath, GrubStartPath, HostPath(Host{MAC: "<mac>", UUID: "<uuid>", BuildArch: "<buildarch>", Platform: "<platform>"}), fs.ErrNotExist)
+		}
+	}
+	var r rendered
+	if from != nil {
+		if claimed := catalog.Machine(h); claimed != "" && claimed != from.Machine {
+			h.MAC, h.UUID, r.refused = "", "", claimed
 		}
 	}
 	menus := make([]Menu, 0, len(catalog.Menus))
@@ -579,8 +602,10 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 		menus = append(menus, catalog.Menus[n])
 	}
 	m, reason := catalog.SelectFor(menus, bootServer, format, h)
+	r.reason = reason
 	if m == nil && grub {
-		return renderGrubNoMatch(bootServer, reason, h), "", reason, nil
+		r.script = renderGrubNoMatch(bootServer, reason, h)
+		return r, nil
 	}
 	if m == nil {
 		var b bytes.Buffer
@@ -589,19 +614,22 @@ func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script
 			Host               Host
 		}{bootServer, reason, h}
 		if err := builtin.ExecuteTemplate(&b, "nomatch.ipxe.tmpl", data); err != nil {
-			return nil, "", reason, err
+			return r, err
 		}
-		return b.Bytes(), "", reason, nil
+		r.script = b.Bytes()
+		return r, nil
 	}
 	d := ScriptData{Catalog: catalog, Menu: m.Name, BootServer: bootServer, HTTPBase: base, Reason: reason}
 	if name := catalog.Machine(h); name != "" {
 		mach := catalog.Machines[name]
 		d.Machine = &mach
 	}
+	r.menu = m.Name
+	var err error
 	if grub {
-		script, err = RenderGrubMenu(d)
+		r.script, err = RenderGrubMenu(d)
 	} else {
-		script, err = RenderMenu(d)
+		r.script, err = RenderMenu(d)
 	}
-	return script, m.Name, reason, err
+	return r, err
 }

@@ -35,6 +35,26 @@ type machineStatusModel struct {
 	ReservedPrefix  types.String        `tfsdk:"reserved_prefix"`
 	Menu            types.String        `tfsdk:"menu"`
 	Leases          []machineLeaseModel `tfsdk:"leases"`
+	LastBootFile    *fileFetchModel     `tfsdk:"last_boot_file"`
+	LastConfig      *fileFetchModel     `tfsdk:"last_config"`
+}
+
+// fileFetchModel is a file the agent served a machine; nil (null) when
+// none since the agent started.
+type fileFetchModel struct {
+	BootServer types.String `tfsdk:"boot_server"`
+	Protocol   types.String `tfsdk:"protocol"`
+	File       types.String `tfsdk:"file"`
+	Address    types.String `tfsdk:"address"`
+	Time       types.String `tfsdk:"time"`
+}
+
+func fileFetchOf(pb *netbootv1.FileFetch) *fileFetchModel {
+	if pb == nil {
+		return nil
+	}
+	return &fileFetchModel{BootServer: types.StringValue(pb.GetBootServer()), Protocol: types.StringValue(pb.GetProtocol()),
+		File: types.StringValue(pb.GetFile()), Address: types.StringValue(pb.GetAddress()), Time: types.StringValue(rfc3339(pb.GetTimeUnix()))}
 }
 
 type machineLeaseModel struct {
@@ -51,6 +71,22 @@ func (d *machinesDataSource) Metadata(_ context.Context, req datasource.Metadata
 func (d *machinesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	computed := func(description string) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: description, Computed: true}
+	}
+	fetch := func(description string) schema.SingleNestedAttribute {
+		return schema.SingleNestedAttribute{
+			MarkdownDescription: description + " Null when none since the agent started: the agent keeps this in " +
+				"memory only. A request counts when its source address is the machine's (a lease it holds, its " +
+				"`reserved_address`, or a SLAAC address built from one of its `macs`), as the guide \"Provisioning " +
+				"machines\" explains.",
+			Computed: true,
+			Attributes: map[string]schema.Attribute{
+				"boot_server": computed("Boot server that served it."),
+				"protocol":    computed("`\"tftp\"` or `\"http\"`."),
+				"file":        computed("The path requested; for a config, its file name (`\"user-data\"`)."),
+				"address":     computed("The request's source address."),
+				"time":        computed("When, in RFC 3339 (UTC)."),
+			},
+		}
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The agent's machines (`netboot_machine`), by name, each with the DHCPv6 leases it holds " +
@@ -89,6 +125,9 @@ func (d *machinesDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 								},
 							},
 						},
+						"last_boot_file": fetch("The last file other than a config that TFTP or HTTP served it: a boot " +
+							"loader, a script (`start.ipxe`, its menu), a kernel or an initrd."),
+						"last_config": fetch("The last `netboot_config` file it fetched."),
 					},
 				},
 			},
@@ -134,6 +173,7 @@ func (d *machinesDataSource) Read(ctx context.Context, req datasource.ReadReques
 			Labels: stringMapOrEmpty(mach.Labels), ReservedAddress: types.StringValue(pb.GetReservedAddress()),
 			ReservedPrefix: types.StringValue(pb.GetReservedPrefix()),
 			Menu:           types.StringValue(mach.Menu), Leases: []machineLeaseModel{},
+			LastBootFile: fileFetchOf(pb.GetLastBootFile()), LastConfig: fileFetchOf(pb.GetLastConfig()),
 		}
 		for _, l := range leases {
 			if mach.Identifies(l.GetHardwareAddress(), l.GetClientDuid(), "") {

@@ -70,6 +70,9 @@ data "netboot_machines" "rack2" {
 				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(1).AtMapKey("reserved_address"), knownvalue.StringExact("2001:db8:1::77")),
 				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(2).AtMapKey("leases").AtSliceIndex(0).AtMapKey("address"),
 					knownvalue.StringExact("2001:db8:1::1002")),
+				// Nothing was served to any machine (this agent binds nothing).
+				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(1).AtMapKey("last_boot_file"), knownvalue.Null()),
+				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(1).AtMapKey("last_config"), knownvalue.Null()),
 				statecheck.ExpectKnownValue("data.netboot_machines.rack2", rack2, knownvalue.ListSizeExact(1)),
 				statecheck.ExpectKnownValue("data.netboot_machines.rack2", rack2.AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("web2")),
 			},

@@ -74,9 +74,11 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			"`text/template` over the machine's name, host name, labels, metadata and address and the boot server's " +
 			"URLs, checked against its `kind`'s format, and served by every boot server's HTTP server at " +
 			"`<boot_url_base>/netboot/config/<machine>/<token>/<file>`. The token is a secret the agent generates per " +
-			"machine: a request without it, or with another machine's, gets 403 and is logged as a warning. The " +
-			"token is also in the machine's iPXE menu, which is chosen by MAC address: the guide \"Provisioning " +
-			"machines\" says what it protects against and what not. Boot entries put the URL on the kernel command line with " +
+			"machine, and a machine's files go only to that machine: a request without its token, or with another " +
+			"machine's, or from an address that is not the machine's (a lease it holds, its `reserved_address`, a SLAAC " +
+			"address built from one of its `macs`), gets 403 and is logged as a warning with the reason. The guide " +
+			"\"Provisioning machines\" says how addresses are attributed and what to do for a machine whose address " +
+			"the agent cannot attribute. Boot entries put the URL on the kernel command line with " +
 			"`{{ .ConfigURL \"<file>\" }}` in their `args`.\n\n" +
 			"The template is checked at `terraform plan`: its syntax and fields against a sample machine, then, with the " +
 			"agent reachable, a rendering for every machine already on the agent that it selects, naming a machine it " +
@@ -148,8 +150,8 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			"sensitive_values": schema.MapAttribute{
 				MarkdownDescription: "Secret template inputs, `{{ .Sensitive.<key> }}`: password hashes, tokens, keys. " +
 					"Terraform keeps them out of plan output; the state and the agent's store hold them, and the agent " +
-					"serves them only inside the files of machines this config selects, to requests carrying that " +
-					"machine's token (read-only agent certificates can read them too).",
+					"serves them only inside the files of machines this config selects, to requests from that " +
+					"machine carrying its token (read-only agent certificates can read them too).",
 				ElementType: types.StringType,
 				Optional:    true,
 				Sensitive:   true,

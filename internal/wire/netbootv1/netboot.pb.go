@@ -5094,8 +5094,14 @@ type Machine struct {
 	// reserved_prefix is a prefix ("2001:db8:100::/56", /48 to /64)
 	// delegated by IA_PD to this machine only; empty for none.
 	ReservedPrefix string `protobuf:"bytes,60,opt,name=reserved_prefix,json=reservedPrefix,proto3" json:"reserved_prefix,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// last_boot_file is the last file other than a config that TFTP or HTTP
+	// served the machine, and last_config the last netboot_config file it
+	// fetched; unset when none since the agent started (they are kept in
+	// memory only). Ignored in PutMachine.
+	LastBootFile  *FileFetch `protobuf:"bytes,40,opt,name=last_boot_file,json=lastBootFile,proto3" json:"last_boot_file,omitempty"`
+	LastConfig    *FileFetch `protobuf:"bytes,41,opt,name=last_config,json=lastConfig,proto3" json:"last_config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Machine) Reset() {
@@ -5205,6 +5211,102 @@ func (x *Machine) GetReservedPrefix() string {
 	return ""
 }
 
+func (x *Machine) GetLastBootFile() *FileFetch {
+	if x != nil {
+		return x.LastBootFile
+	}
+	return nil
+}
+
+func (x *Machine) GetLastConfig() *FileFetch {
+	if x != nil {
+		return x.LastConfig
+	}
+	return nil
+}
+
+// FileFetch is a file a boot server served to a machine: a request whose
+// source address the agent attributed to that machine (its lease, its
+// reserved address, or a SLAAC address of one of its MAC addresses).
+type FileFetch struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	BootServer string                 `protobuf:"bytes,1,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
+	// protocol is "tftp" or "http".
+	Protocol string `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// file is the path requested; for a config, its file name ("user-data").
+	File string `protobuf:"bytes,3,opt,name=file,proto3" json:"file,omitempty"`
+	// address is the request's source address.
+	Address       string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	TimeUnix      int64  `protobuf:"varint,5,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileFetch) Reset() {
+	*x = FileFetch{}
+	mi := &file_netboot_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileFetch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileFetch) ProtoMessage() {}
+
+func (x *FileFetch) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileFetch.ProtoReflect.Descriptor instead.
+func (*FileFetch) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *FileFetch) GetBootServer() string {
+	if x != nil {
+		return x.BootServer
+	}
+	return ""
+}
+
+func (x *FileFetch) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *FileFetch) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *FileFetch) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *FileFetch) GetTimeUnix() int64 {
+	if x != nil {
+		return x.TimeUnix
+	}
+	return 0
+}
+
 type PutMachineRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Machine       *Machine               `protobuf:"bytes,1,opt,name=machine,proto3" json:"machine,omitempty"`
@@ -5214,7 +5316,7 @@ type PutMachineRequest struct {
 
 func (x *PutMachineRequest) Reset() {
 	*x = PutMachineRequest{}
-	mi := &file_netboot_proto_msgTypes[71]
+	mi := &file_netboot_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5226,7 +5328,7 @@ func (x *PutMachineRequest) String() string {
 func (*PutMachineRequest) ProtoMessage() {}
 
 func (x *PutMachineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[71]
+	mi := &file_netboot_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5239,7 +5341,7 @@ func (x *PutMachineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMachineRequest.ProtoReflect.Descriptor instead.
 func (*PutMachineRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{71}
+	return file_netboot_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *PutMachineRequest) GetMachine() *Machine {
@@ -5258,7 +5360,7 @@ type GetMachineRequest struct {
 
 func (x *GetMachineRequest) Reset() {
 	*x = GetMachineRequest{}
-	mi := &file_netboot_proto_msgTypes[72]
+	mi := &file_netboot_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5270,7 +5372,7 @@ func (x *GetMachineRequest) String() string {
 func (*GetMachineRequest) ProtoMessage() {}
 
 func (x *GetMachineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[72]
+	mi := &file_netboot_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5283,7 +5385,7 @@ func (x *GetMachineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMachineRequest.ProtoReflect.Descriptor instead.
 func (*GetMachineRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{72}
+	return file_netboot_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *GetMachineRequest) GetName() string {
@@ -5303,7 +5405,7 @@ type ListMachinesRequest struct {
 
 func (x *ListMachinesRequest) Reset() {
 	*x = ListMachinesRequest{}
-	mi := &file_netboot_proto_msgTypes[73]
+	mi := &file_netboot_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5315,7 +5417,7 @@ func (x *ListMachinesRequest) String() string {
 func (*ListMachinesRequest) ProtoMessage() {}
 
 func (x *ListMachinesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[73]
+	mi := &file_netboot_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5328,7 +5430,7 @@ func (x *ListMachinesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachinesRequest.ProtoReflect.Descriptor instead.
 func (*ListMachinesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{73}
+	return file_netboot_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ListMachinesRequest) GetPageSize() int32 {
@@ -5355,7 +5457,7 @@ type ListMachinesResponse struct {
 
 func (x *ListMachinesResponse) Reset() {
 	*x = ListMachinesResponse{}
-	mi := &file_netboot_proto_msgTypes[74]
+	mi := &file_netboot_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5367,7 +5469,7 @@ func (x *ListMachinesResponse) String() string {
 func (*ListMachinesResponse) ProtoMessage() {}
 
 func (x *ListMachinesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[74]
+	mi := &file_netboot_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5380,7 +5482,7 @@ func (x *ListMachinesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachinesResponse.ProtoReflect.Descriptor instead.
 func (*ListMachinesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{74}
+	return file_netboot_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListMachinesResponse) GetMachines() []*Machine {
@@ -5406,7 +5508,7 @@ type DeleteMachineRequest struct {
 
 func (x *DeleteMachineRequest) Reset() {
 	*x = DeleteMachineRequest{}
-	mi := &file_netboot_proto_msgTypes[75]
+	mi := &file_netboot_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5418,7 +5520,7 @@ func (x *DeleteMachineRequest) String() string {
 func (*DeleteMachineRequest) ProtoMessage() {}
 
 func (x *DeleteMachineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[75]
+	mi := &file_netboot_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5431,7 +5533,7 @@ func (x *DeleteMachineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMachineRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{75}
+	return file_netboot_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DeleteMachineRequest) GetName() string {
@@ -5449,7 +5551,7 @@ type DeleteMachineResponse struct {
 
 func (x *DeleteMachineResponse) Reset() {
 	*x = DeleteMachineResponse{}
-	mi := &file_netboot_proto_msgTypes[76]
+	mi := &file_netboot_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5461,7 +5563,7 @@ func (x *DeleteMachineResponse) String() string {
 func (*DeleteMachineResponse) ProtoMessage() {}
 
 func (x *DeleteMachineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[76]
+	mi := &file_netboot_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5474,7 +5576,7 @@ func (x *DeleteMachineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineResponse.ProtoReflect.Descriptor instead.
 func (*DeleteMachineResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{76}
+	return file_netboot_proto_rawDescGZIP(), []int{77}
 }
 
 // MachineConfig is a Go text/template rendered for each machine it
@@ -5501,7 +5603,7 @@ type MachineConfig struct {
 
 func (x *MachineConfig) Reset() {
 	*x = MachineConfig{}
-	mi := &file_netboot_proto_msgTypes[77]
+	mi := &file_netboot_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5513,7 +5615,7 @@ func (x *MachineConfig) String() string {
 func (*MachineConfig) ProtoMessage() {}
 
 func (x *MachineConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[77]
+	mi := &file_netboot_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5526,7 +5628,7 @@ func (x *MachineConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MachineConfig.ProtoReflect.Descriptor instead.
 func (*MachineConfig) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{77}
+	return file_netboot_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *MachineConfig) GetName() string {
@@ -5587,7 +5689,7 @@ type PutMachineConfigRequest struct {
 
 func (x *PutMachineConfigRequest) Reset() {
 	*x = PutMachineConfigRequest{}
-	mi := &file_netboot_proto_msgTypes[78]
+	mi := &file_netboot_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5599,7 +5701,7 @@ func (x *PutMachineConfigRequest) String() string {
 func (*PutMachineConfigRequest) ProtoMessage() {}
 
 func (x *PutMachineConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[78]
+	mi := &file_netboot_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5612,7 +5714,7 @@ func (x *PutMachineConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMachineConfigRequest.ProtoReflect.Descriptor instead.
 func (*PutMachineConfigRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{78}
+	return file_netboot_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *PutMachineConfigRequest) GetConfig() *MachineConfig {
@@ -5631,7 +5733,7 @@ type GetMachineConfigRequest struct {
 
 func (x *GetMachineConfigRequest) Reset() {
 	*x = GetMachineConfigRequest{}
-	mi := &file_netboot_proto_msgTypes[79]
+	mi := &file_netboot_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5643,7 +5745,7 @@ func (x *GetMachineConfigRequest) String() string {
 func (*GetMachineConfigRequest) ProtoMessage() {}
 
 func (x *GetMachineConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[79]
+	mi := &file_netboot_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5656,7 +5758,7 @@ func (x *GetMachineConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMachineConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetMachineConfigRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{79}
+	return file_netboot_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *GetMachineConfigRequest) GetName() string {
@@ -5676,7 +5778,7 @@ type ListMachineConfigsRequest struct {
 
 func (x *ListMachineConfigsRequest) Reset() {
 	*x = ListMachineConfigsRequest{}
-	mi := &file_netboot_proto_msgTypes[80]
+	mi := &file_netboot_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5688,7 +5790,7 @@ func (x *ListMachineConfigsRequest) String() string {
 func (*ListMachineConfigsRequest) ProtoMessage() {}
 
 func (x *ListMachineConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[80]
+	mi := &file_netboot_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5701,7 +5803,7 @@ func (x *ListMachineConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachineConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListMachineConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{80}
+	return file_netboot_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ListMachineConfigsRequest) GetPageSize() int32 {
@@ -5728,7 +5830,7 @@ type ListMachineConfigsResponse struct {
 
 func (x *ListMachineConfigsResponse) Reset() {
 	*x = ListMachineConfigsResponse{}
-	mi := &file_netboot_proto_msgTypes[81]
+	mi := &file_netboot_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5740,7 +5842,7 @@ func (x *ListMachineConfigsResponse) String() string {
 func (*ListMachineConfigsResponse) ProtoMessage() {}
 
 func (x *ListMachineConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[81]
+	mi := &file_netboot_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5753,7 +5855,7 @@ func (x *ListMachineConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachineConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListMachineConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{81}
+	return file_netboot_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ListMachineConfigsResponse) GetConfigs() []*MachineConfig {
@@ -5779,7 +5881,7 @@ type DeleteMachineConfigRequest struct {
 
 func (x *DeleteMachineConfigRequest) Reset() {
 	*x = DeleteMachineConfigRequest{}
-	mi := &file_netboot_proto_msgTypes[82]
+	mi := &file_netboot_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5791,7 +5893,7 @@ func (x *DeleteMachineConfigRequest) String() string {
 func (*DeleteMachineConfigRequest) ProtoMessage() {}
 
 func (x *DeleteMachineConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[82]
+	mi := &file_netboot_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5804,7 +5906,7 @@ func (x *DeleteMachineConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMachineConfigRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{82}
+	return file_netboot_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *DeleteMachineConfigRequest) GetName() string {
@@ -5822,7 +5924,7 @@ type DeleteMachineConfigResponse struct {
 
 func (x *DeleteMachineConfigResponse) Reset() {
 	*x = DeleteMachineConfigResponse{}
-	mi := &file_netboot_proto_msgTypes[83]
+	mi := &file_netboot_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5834,7 +5936,7 @@ func (x *DeleteMachineConfigResponse) String() string {
 func (*DeleteMachineConfigResponse) ProtoMessage() {}
 
 func (x *DeleteMachineConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[83]
+	mi := &file_netboot_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5847,7 +5949,7 @@ func (x *DeleteMachineConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineConfigResponse.ProtoReflect.Descriptor instead.
 func (*DeleteMachineConfigResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{83}
+	return file_netboot_proto_rawDescGZIP(), []int{84}
 }
 
 var File_netboot_proto protoreflect.FileDescriptor
@@ -6284,7 +6386,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x0fper_relay_burst\x18\x06 \x01(\rR\rperRelayBurst\";\n" +
 	"\x18ProbeOtherServersRequest\x12\x1f\n" +
 	"\vboot_server\x18\x01 \x01(\tR\n" +
-	"bootServer\"\xf4\x03\n" +
+	"bootServer\"\xe9\x04\n" +
 	"\aMachine\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04macs\x18\x02 \x03(\tR\x04macs\x12\x14\n" +
@@ -6297,13 +6399,23 @@ const file_netboot_proto_rawDesc = "" +
 	"\x04menu\x18\t \x01(\tR\x04menu\x12!\n" +
 	"\fconfig_token\x18\n" +
 	" \x01(\tR\vconfigToken\x12'\n" +
-	"\x0freserved_prefix\x18< \x01(\tR\x0ereservedPrefix\x1a9\n" +
+	"\x0freserved_prefix\x18< \x01(\tR\x0ereservedPrefix\x12;\n" +
+	"\x0elast_boot_file\x18( \x01(\v2\x15.netboot.v1.FileFetchR\flastBootFile\x126\n" +
+	"\vlast_config\x18) \x01(\v2\x15.netboot.v1.FileFetchR\n" +
+	"lastConfig\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x01\n" +
+	"\tFileFetch\x12\x1f\n" +
+	"\vboot_server\x18\x01 \x01(\tR\n" +
+	"bootServer\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12\x12\n" +
+	"\x04file\x18\x03 \x01(\tR\x04file\x12\x18\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x1b\n" +
+	"\ttime_unix\x18\x05 \x01(\x03R\btimeUnix\"B\n" +
 	"\x11PutMachineRequest\x12-\n" +
 	"\amachine\x18\x01 \x01(\v2\x13.netboot.v1.MachineR\amachine\"'\n" +
 	"\x11GetMachineRequest\x12\x12\n" +
@@ -6398,7 +6510,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 91)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 92)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                  // 0: netboot.v1.BootServer
 	(*Boot)(nil),                        // 1: netboot.v1.Boot
@@ -6471,26 +6583,27 @@ var file_netboot_proto_goTypes = []any{
 	(*DHCPv6RateLimit)(nil),             // 68: netboot.v1.DHCPv6RateLimit
 	(*ProbeOtherServersRequest)(nil),    // 69: netboot.v1.ProbeOtherServersRequest
 	(*Machine)(nil),                     // 70: netboot.v1.Machine
-	(*PutMachineRequest)(nil),           // 71: netboot.v1.PutMachineRequest
-	(*GetMachineRequest)(nil),           // 72: netboot.v1.GetMachineRequest
-	(*ListMachinesRequest)(nil),         // 73: netboot.v1.ListMachinesRequest
-	(*ListMachinesResponse)(nil),        // 74: netboot.v1.ListMachinesResponse
-	(*DeleteMachineRequest)(nil),        // 75: netboot.v1.DeleteMachineRequest
-	(*DeleteMachineResponse)(nil),       // 76: netboot.v1.DeleteMachineResponse
-	(*MachineConfig)(nil),               // 77: netboot.v1.MachineConfig
-	(*PutMachineConfigRequest)(nil),     // 78: netboot.v1.PutMachineConfigRequest
-	(*GetMachineConfigRequest)(nil),     // 79: netboot.v1.GetMachineConfigRequest
-	(*ListMachineConfigsRequest)(nil),   // 80: netboot.v1.ListMachineConfigsRequest
-	(*ListMachineConfigsResponse)(nil),  // 81: netboot.v1.ListMachineConfigsResponse
-	(*DeleteMachineConfigRequest)(nil),  // 82: netboot.v1.DeleteMachineConfigRequest
-	(*DeleteMachineConfigResponse)(nil), // 83: netboot.v1.DeleteMachineConfigResponse
-	nil,                                 // 84: netboot.v1.DHCPv6.RelayedLinksEntry
-	nil,                                 // 85: netboot.v1.HostMatch.LabelsEntry
-	nil,                                 // 86: netboot.v1.Event.AttrsEntry
-	nil,                                 // 87: netboot.v1.Machine.LabelsEntry
-	nil,                                 // 88: netboot.v1.Machine.MetadataEntry
-	nil,                                 // 89: netboot.v1.MachineConfig.MatchLabelsEntry
-	nil,                                 // 90: netboot.v1.MachineConfig.SensitiveValuesEntry
+	(*FileFetch)(nil),                   // 71: netboot.v1.FileFetch
+	(*PutMachineRequest)(nil),           // 72: netboot.v1.PutMachineRequest
+	(*GetMachineRequest)(nil),           // 73: netboot.v1.GetMachineRequest
+	(*ListMachinesRequest)(nil),         // 74: netboot.v1.ListMachinesRequest
+	(*ListMachinesResponse)(nil),        // 75: netboot.v1.ListMachinesResponse
+	(*DeleteMachineRequest)(nil),        // 76: netboot.v1.DeleteMachineRequest
+	(*DeleteMachineResponse)(nil),       // 77: netboot.v1.DeleteMachineResponse
+	(*MachineConfig)(nil),               // 78: netboot.v1.MachineConfig
+	(*PutMachineConfigRequest)(nil),     // 79: netboot.v1.PutMachineConfigRequest
+	(*GetMachineConfigRequest)(nil),     // 80: netboot.v1.GetMachineConfigRequest
+	(*ListMachineConfigsRequest)(nil),   // 81: netboot.v1.ListMachineConfigsRequest
+	(*ListMachineConfigsResponse)(nil),  // 82: netboot.v1.ListMachineConfigsResponse
+	(*DeleteMachineConfigRequest)(nil),  // 83: netboot.v1.DeleteMachineConfigRequest
+	(*DeleteMachineConfigResponse)(nil), // 84: netboot.v1.DeleteMachineConfigResponse
+	nil,                                 // 85: netboot.v1.DHCPv6.RelayedLinksEntry
+	nil,                                 // 86: netboot.v1.HostMatch.LabelsEntry
+	nil,                                 // 87: netboot.v1.Event.AttrsEntry
+	nil,                                 // 88: netboot.v1.Machine.LabelsEntry
+	nil,                                 // 89: netboot.v1.Machine.MetadataEntry
+	nil,                                 // 90: netboot.v1.MachineConfig.MatchLabelsEntry
+	nil,                                 // 91: netboot.v1.MachineConfig.SensitiveValuesEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
@@ -6501,7 +6614,7 @@ var file_netboot_proto_depIdxs = []int32{
 	4,  // 5: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
 	7,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
 	68, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
-	84, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
+	85, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
 	4,  // 9: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
 	4,  // 10: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
 	7,  // 11: netboot.v1.RelayedLink.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
@@ -6518,7 +6631,7 @@ var file_netboot_proto_depIdxs = []int32{
 	29, // 22: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
 	29, // 23: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
 	29, // 24: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	85, // 25: netboot.v1.HostMatch.labels:type_name -> netboot.v1.HostMatch.LabelsEntry
+	86, // 25: netboot.v1.HostMatch.labels:type_name -> netboot.v1.HostMatch.LabelsEntry
 	31, // 26: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
 	32, // 27: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
 	30, // 28: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
@@ -6531,93 +6644,95 @@ var file_netboot_proto_depIdxs = []int32{
 	49, // 35: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
 	58, // 36: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
 	59, // 37: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
-	86, // 38: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	87, // 38: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
 	65, // 39: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
 	60, // 40: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	87, // 41: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
-	88, // 42: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
-	70, // 43: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
-	70, // 44: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
-	89, // 45: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
-	90, // 46: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
-	77, // 47: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
-	77, // 48: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
-	6,  // 49: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	12, // 50: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	13, // 51: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	14, // 52: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	16, // 53: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	18, // 54: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	56, // 55: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	23, // 56: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	24, // 57: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	25, // 58: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	27, // 59: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	34, // 60: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	35, // 61: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	36, // 62: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	38, // 63: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	40, // 64: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	41, // 65: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	42, // 66: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	44, // 67: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	46, // 68: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	50, // 69: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	51, // 70: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	52, // 71: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	54, // 72: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	61, // 73: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	63, // 74: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	66, // 75: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	69, // 76: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	71, // 77: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
-	72, // 78: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
-	73, // 79: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
-	75, // 80: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
-	78, // 81: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
-	79, // 82: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
-	80, // 83: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
-	82, // 84: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
-	8,  // 85: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 86: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	15, // 87: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	17, // 88: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	19, // 89: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	57, // 90: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	21, // 91: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	21, // 92: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	26, // 93: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	28, // 94: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	30, // 95: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	30, // 96: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	37, // 97: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	39, // 98: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	33, // 99: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	33, // 100: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	43, // 101: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	45, // 102: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	47, // 103: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	49, // 104: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	49, // 105: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	53, // 106: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	55, // 107: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	62, // 108: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	64, // 109: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	67, // 110: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 111: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	70, // 112: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
-	70, // 113: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
-	74, // 114: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
-	76, // 115: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
-	77, // 116: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
-	77, // 117: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
-	81, // 118: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
-	83, // 119: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
-	85, // [85:120] is the sub-list for method output_type
-	50, // [50:85] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	88, // 41: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
+	89, // 42: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
+	71, // 43: netboot.v1.Machine.last_boot_file:type_name -> netboot.v1.FileFetch
+	71, // 44: netboot.v1.Machine.last_config:type_name -> netboot.v1.FileFetch
+	70, // 45: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
+	70, // 46: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
+	90, // 47: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
+	91, // 48: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
+	78, // 49: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
+	78, // 50: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
+	6,  // 51: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 52: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 53: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 54: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 55: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 56: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 57: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 58: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 59: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 60: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 61: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 62: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 63: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 64: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 65: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 66: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 67: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 68: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 69: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 70: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 71: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 72: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 73: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 74: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	61, // 75: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	63, // 76: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	66, // 77: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	69, // 78: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	72, // 79: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
+	73, // 80: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
+	74, // 81: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
+	76, // 82: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
+	79, // 83: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
+	80, // 84: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
+	81, // 85: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
+	83, // 86: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
+	8,  // 87: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 88: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 89: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 90: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 91: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 92: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 93: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 94: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 95: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 96: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 97: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 98: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 99: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 100: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 101: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 102: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 103: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 104: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 105: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 106: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 107: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 108: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 109: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	62, // 110: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	64, // 111: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	67, // 112: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 113: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	70, // 114: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
+	70, // 115: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
+	75, // 116: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
+	77, // 117: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
+	78, // 118: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
+	78, // 119: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
+	82, // 120: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
+	84, // 121: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
+	87, // [87:122] is the sub-list for method output_type
+	52, // [52:87] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -6636,7 +6751,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   91,
+			NumMessages:   92,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -2,7 +2,6 @@ package dhcp6
 
 import (
 	"encoding/hex"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/insomniacslk/dhcp/iana"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 )
 
 // client is what a message says about its sender, kept in its leases and
@@ -60,12 +60,10 @@ func hardwareAddr(duid dhcpv6.DUID, peer netip.Addr) (addr, source string) {
 	if !peer.Is6() || !peer.IsLinkLocalUnicast() {
 		return "", ""
 	}
-	b := peer.As16()
-	if b[11] != 0xff || b[12] != 0xfe {
-		return "", ""
+	if mac, ok := config.MACFromEUI64(peer); ok {
+		return mac, "link-local"
 	}
-	mac := net.HardwareAddr{b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]}
-	return mac.String(), "link-local"
+	return "", ""
 }
 
 // lease is the lease of kind this client would hold on addr (an address

@@ -308,6 +308,18 @@ func (s *Server) LeasesAfter(after netip.Addr, limit int) []lease.Lease {
 	return out
 }
 
+// LeaseAt returns the live lease of address a (IA_NA or IA_TA; a
+// delegated prefix holding a is not a's lease), on any link.
+func (s *Server) LeaseAt(a netip.Addr) (lease.Lease, bool) {
+	now := s.now()
+	for h := range s.handlers() {
+		if l, ok := h.pool.LookupAddress(a, now); ok && l.Kind != lease.PD {
+			return l, true
+		}
+	}
+	return lease.Lease{}, false
+}
+
 // LiveLeases yields the live leases in no order, holding each link's pool
 // lock in turn (see lease.Pool.Live).
 func (s *Server) LiveLeases() iter.Seq[lease.Lease] {

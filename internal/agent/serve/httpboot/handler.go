@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -67,14 +68,15 @@ func (s *Server) respond(w *recorder, r *http.Request) error {
 		http.Error(w, "invalid path", http.StatusBadRequest)
 		return err
 	}
-	f, fi, err := openRegular(set.files, name)
+	f, fi, err := openRegular(set.files, clientAddr(r), name)
 	if errors.Is(err, fs.ErrNotExist) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return err
 	}
 	if errors.Is(err, fs.ErrPermission) {
-		// A file for another client (a machine's config without that
-		// machine's token): the reason goes to the log, not to the client.
+		// A file for another client (a machine's config asked for without
+		// its token or from another address): the reason goes to the log,
+		// not to the client.
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return err
 	}
@@ -138,10 +140,33 @@ func contentType(name string) string {
 	}
 }
 
-// openRegular opens name and returns it with its FileInfo, refusing
-// anything but a regular file: a directory is "not found" (no listings).
-func openRegular(files fs.FS, name string) (fs.File, fs.FileInfo, error) {
-	f, err := files.Open(name)
+// clientFS is a served tree whose files depend on who asks (see
+// Config.Files).
+type clientFS interface {
+	OpenFrom(client netip.Addr, name string) (fs.File, error)
+}
+
+// clientAddr is the request's source address; invalid if net/http gave
+// none it can parse.
+func clientAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr()
+}
+
+// openRegular opens name for client and returns it with its FileInfo,
+// refusing anything but a regular file: a directory is "not found" (no
+// listings).
+func openRegular(files fs.FS, client netip.Addr, name string) (fs.File, fs.FileInfo, error) {
+	var f fs.File
+	var err error
+	if cf, ok := files.(clientFS); ok {
+		f, err = cf.OpenFrom(client, name)
+	} else {
+		f, err = files.Open(name)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

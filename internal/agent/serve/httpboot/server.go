@@ -40,7 +40,11 @@ type Config struct {
 	// Port is the TCP port to bind; 0 picks a free one (for tests), shared
 	// by all addresses. The agent sets DefaultPort.
 	Port int
-	// Files is the tree served; URL paths are relative to its root.
+	// Files is the tree served; URL paths are relative to its root. When
+	// it has a method OpenFrom(client netip.Addr, name string) (fs.File,
+	// error), every request opens its file through it with the request's
+	// source address, so what is served may depend on who asks; an
+	// fs.ErrPermission error is then a 403.
 	Files fs.FS
 	// MaxConcurrent caps requests in progress; more get 503 with
 	// Retry-After.

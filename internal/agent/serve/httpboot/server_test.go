@@ -501,3 +501,40 @@ func TestForbidden(t *testing.T) {
 		t.Errorf("log %q, want a warning with the reason", line)
 	}
 }
+
+// clientMapFS serves its files only to the address "owner", and records
+// the address each request came from.
+type clientMapFS struct {
+	fstest.MapFS
+	owner netip.Addr
+	from  chan netip.Addr
+}
+
+func (c clientMapFS) OpenFrom(client netip.Addr, name string) (fs.File, error) {
+	c.from <- client
+	if client != c.owner {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("not %s: %w", c.owner, fs.ErrPermission)}
+	}
+	return c.Open(name)
+}
+
+// An FS with OpenFrom is opened with the request's source address, and its
+// refusal is a 403.
+func TestOpensWithTheClientAddress(t *testing.T) {
+	data := fstest.MapFS{"user-data": {Data: []byte("secret")}}
+	for owner, want := range map[netip.Addr]int{loopback: http.StatusOK, netip.MustParseAddr("2001:db8::1"): http.StatusForbidden} {
+		files := clientMapFS{MapFS: data, owner: owner, from: make(chan netip.Addr, 1)}
+		s, _ := startLoopback(t, Config{Files: files})
+		resp, err := http.Get("http://" + s.Addrs()[0].String() + "/user-data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("file of %s: %d, want %d", owner, resp.StatusCode, want)
+		}
+		if from := <-files.from; from != loopback {
+			t.Errorf("opened for %s, want %s", from, loopback)
+		}
+	}
+}

@@ -22,6 +22,7 @@ var (
 	errReadOnly = errors.New("read-only server: write requests are refused")
 	errStopping = errors.New("server shutting down")
 	errInternal = errors.New("internal server error")
+	errDenied   = errors.New("access denied")
 	// A transfer limit reached (see Config.MaxTransfers); the client may
 	// try again later.
 	errServerBusy = errors.New("too many transfers in progress")
@@ -96,11 +97,18 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	}
 	defer release()
 
-	f, size, err := openRegular(set.files, name)
+	f, size, err := openRegular(set.files, client.Addr(), name)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.stats.notFound.Add(1)
 		log.Warn("tftp request refused", "reason", err)
 		refuse(errCodeNotFound, errNotFound)
+		return
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		// A file for another client: the reason goes to the log only.
+		s.stats.denied.Add(1)
+		log.Warn("tftp request refused", "reason", err)
+		refuse(errCodeAccessViolation, errDenied)
 		return
 	}
 	if err != nil {
@@ -166,10 +174,22 @@ func (s *Server) drop(l *listener, peer netip.AddrPort, reason error) {
 	s.logger.Debug("tftp datagram dropped", "server", l.addr, "client", peer, "error", reason)
 }
 
-// openRegular opens name and returns it with its size, refusing anything
-// but a regular file: a directory is "not found" (no listings).
-func openRegular(files fs.FS, name string) (fs.File, int64, error) {
-	f, err := files.Open(name)
+// clientFS is a served tree whose files depend on who asks (see
+// Config.Files).
+type clientFS interface {
+	OpenFrom(client netip.Addr, name string) (fs.File, error)
+}
+
+// openRegular opens name for client and returns it with its size, refusing
+// anything but a regular file: a directory is "not found" (no listings).
+func openRegular(files fs.FS, client netip.Addr, name string) (fs.File, int64, error) {
+	var f fs.File
+	var err error
+	if cf, ok := files.(clientFS); ok {
+		f, err = cf.OpenFrom(client, name)
+	} else {
+		f, err = files.Open(name)
+	}
 	if err != nil {
 		return nil, 0, err
 	}

@@ -53,7 +53,11 @@ type Config struct {
 	// Port is the UDP port to bind; 0 picks a free one (for tests), shared
 	// by all addresses. The agent sets DefaultPort.
 	Port int
-	// Files is the tree served; names in requests are relative to its root.
+	// Files is the tree served; names in requests are relative to its
+	// root. When it has a method OpenFrom(client netip.Addr, name string)
+	// (fs.File, error), every request opens its file through it with the
+	// client's address, so what is served may depend on who asks; an
+	// fs.ErrPermission error is then an access violation.
 	Files fs.FS
 	// MaxBlockSize caps blksize negotiation (RFC 2348). It is lowered to
 	// what fits MTU.
@@ -83,10 +87,12 @@ type Stats struct {
 	// BytesSent counts file bytes sent, in failed transfers too.
 	BytesSent uint64
 	// Refusals, by reason: a file name that is not a clean relative path,
-	// a file that does not exist or is not a regular file, a transfer
-	// limit reached, and write requests (this server is read-only).
+	// a file that does not exist or is not a regular file, a file for
+	// another client (see Config.Files), a transfer limit reached, and
+	// write requests (this server is read-only).
 	RefusedBadPath  uint64
 	RefusedNotFound uint64
+	RefusedDenied   uint64
 	RefusedBusy     uint64
 	RefusedWrite    uint64
 	// DroppedPackets counts datagrams discarded: malformed or oversized,
@@ -121,8 +127,8 @@ type settings struct {
 }
 
 type counters struct {
-	requests, ok, failed, bytes             atomic.Uint64
-	badPath, notFound, busy, write, dropped atomic.Uint64
+	requests, ok, failed, bytes                     atomic.Uint64
+	badPath, notFound, denied, busy, write, dropped atomic.Uint64
 }
 
 // Start binds every address before it returns, so a port in use or a missing
@@ -217,6 +223,7 @@ func (s *Server) Stats() Stats {
 		BytesSent:       c.bytes.Load(),
 		RefusedBadPath:  c.badPath.Load(),
 		RefusedNotFound: c.notFound.Load(),
+		RefusedDenied:   c.denied.Load(),
 		RefusedBusy:     c.busy.Load(),
 		RefusedWrite:    c.write.Load(),
 		DroppedPackets:  c.dropped.Load(),

@@ -614,3 +614,37 @@ func (f gatedFile) Read(p []byte) (int, error) {
 	<-f.gate
 	return f.File.Read(p)
 }
+
+// clientMapFS serves its files only to the address owner.
+type clientMapFS struct {
+	fstest.MapFS
+	owner netip.Addr
+}
+
+func (c clientMapFS) OpenFrom(client netip.Addr, name string) (fs.File, error) {
+	if client != c.owner {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("not %s: %w", c.owner, fs.ErrPermission)}
+	}
+	return c.Open(name)
+}
+
+// An FS with OpenFrom is opened with the client's address, and its refusal
+// is an access violation, counted and logged with the reason.
+func TestOpensWithTheClientAddress(t *testing.T) {
+	data := fstest.MapFS{"user-data": {Data: []byte("secret")}}
+	s, _ := startLoopback(t, Config{Files: clientMapFS{MapFS: data, owner: loopback}})
+	if _, _, err := rawGet(s.Addrs()[0], "user-data", nil, nil); err != nil {
+		t.Errorf("from the owner: %v", err)
+	}
+	s, logs := startLoopback(t, Config{Files: clientMapFS{MapFS: data, owner: netip.MustParseAddr("2001:db8::1")}})
+	_, _, err := rawGet(s.Addrs()[0], "user-data", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "access denied") {
+		t.Errorf("from another address: error %v, want access denied", err)
+	}
+	if st := s.Stats(); st.RefusedDenied != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+	if !strings.Contains(logs.String(), "not 2001:db8::1") {
+		t.Errorf("log lacks the reason:\n%s", logs.String())
+	}
+}
