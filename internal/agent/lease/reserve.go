@@ -1,7 +1,6 @@
 package lease
 
 import (
-	"encoding/hex"
 	"net/netip"
 	"time"
 )
@@ -22,22 +21,16 @@ type Reservation struct {
 
 // reservations index Spaces.Reservations for the pool.
 type reservations struct {
-	byAddr map[netip.Addr]*Reservation
-	byDUID map[string]*Reservation
-	byMAC  map[string]*Reservation
+	byAddr  map[netip.Addr]*Reservation
+	clients ClientIndex[*Reservation]
 }
 
 func indexReservations(rs []Reservation) reservations {
-	idx := reservations{byAddr: map[netip.Addr]*Reservation{}, byDUID: map[string]*Reservation{}, byMAC: map[string]*Reservation{}}
+	idx := reservations{byAddr: map[netip.Addr]*Reservation{}}
 	for i := range rs {
 		r := &rs[i]
 		idx.byAddr[r.Address.WithZone("")] = r
-		for _, d := range r.DUIDs {
-			idx.byDUID[d] = r
-		}
-		for _, m := range r.MACs {
-			idx.byMAC[m] = r
-		}
+		idx.clients.Add(r.DUIDs, r.MACs, r)
 	}
 	return idx
 }
@@ -45,15 +38,8 @@ func indexReservations(rs []Reservation) reservations {
 // of returns the reservation of the client with duid and hardware address
 // mac, or nil.
 func (idx *reservations) of(duid []byte, mac string) *Reservation {
-	if len(idx.byDUID) > 0 {
-		if r := idx.byDUID[hex.EncodeToString(duid)]; r != nil {
-			return r
-		}
-	}
-	if mac != "" {
-		return idx.byMAC[mac]
-	}
-	return nil
+	r, _ := idx.clients.Of(duid, mac)
+	return r
 }
 
 // owns reports whether l's client is the one address a is reserved for, or
