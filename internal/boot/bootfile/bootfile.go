@@ -166,7 +166,7 @@ func Select(rules []Rule, server Server, c Client) Decision {
 	}
 	r := &rules[best]
 	return Decision{URL: r.resolve(server), Parameters: r.Parameters, RuleIndex: best,
-		Reason: fmt.Sprintf("rule %d (score %d): %s", best, bestScore, r.why(c))}
+		Reason: fmt.Sprintf("rule %d: %s", best, r.why(c))}
 }
 
 // matches reports whether every match field r sets matches c.
@@ -258,10 +258,10 @@ func (c Client) String() string {
 	for _, a := range c.Arch {
 		arch = append(arch, fmt.Sprintf("0x%04x", a))
 	}
-	machine := "none"
+	machine := ""
 	if c.Machine != "" {
-		machine = strconv.Quote(c.Machine)
+		machine = ", machine " + strconv.Quote(c.Machine)
 	}
-	return fmt.Sprintf("client (arch [%s], user class %q, vendor class %q, DUID %s, MAC %q, machine %s)",
+	return fmt.Sprintf("client (arch [%s], user class %q, vendor class %q, DUID %s, MAC %q%s)",
 		strings.Join(arch, " "), c.UserClasses, c.VendorClasses, c.DUID, c.MAC, machine)
 }
