@@ -126,8 +126,9 @@ func (x *BootServer) GetMachineDns() bool {
 // rules, and the TFTP and HTTP servers that serve the agent's artifacts.
 type Boot struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// rules are tried in order; the first match decides option 59. No rules:
-	// no option 59.
+	// rules decide option 59: the most specific matching rule (user_class,
+	// then duids/macs, then labels), the first listed between equals. No
+	// rules: no option 59.
 	Rules       []*BootFileRule `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
 	TftpEnabled bool            `protobuf:"varint,2,opt,name=tftp_enabled,json=tftpEnabled,proto3" json:"tftp_enabled,omitempty"`
 	HttpEnabled bool            `protobuf:"varint,3,opt,name=http_enabled,json=httpEnabled,proto3" json:"http_enabled,omitempty"`
