@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
@@ -44,10 +43,7 @@ func TestBootRuleSelectsMachineByLabel(t *testing.T) {
 	// A second client: another MAC address, so another DUID and link-local
 	// address, none of them a machine's.
 	const other = "52:54:00:0b:0b:02"
-	lab.MustExec(t, lab.ClientNS, "ip", "link", "set", "dev", lab.ClientIf, "down")
-	lab.MustExec(t, lab.ClientNS, "ip", "link", "set", "dev", lab.ClientIf, "address", other)
-	lab.MustExec(t, lab.ClientNS, "ip", "link", "set", "dev", lab.ClientIf, "up")
-	waitLinkLocal(t, lab.MustExec, lab.ClientNS, lab.ClientIf, "fe80::5054:ff:fe0b:b02")
+	lab.SetClientMAC(t, other)
 	if got := dhclientBoot(t, lab, t.TempDir(), firmware); !strings.Contains(got, "new_dhcp6_bootfile_url="+tftp+"ipxe.efi\n") {
 		t.Fatalf("the other client did not get the default file:\n%s", got)
 	}
@@ -66,22 +62,5 @@ func TestBootRuleSelectsMachineByLabel(t *testing.T) {
 	}
 	if h := seen[other]; h == nil || h.GetBootFileUrl() != tftp+"ipxe.efi" {
 		t.Errorf("agent hosts for the other client: %v", h)
-	}
-}
-
-// waitLinkLocal waits until ifname in ns has the link-local address want
-// and it is no longer tentative, as after its MAC address changed.
-func waitLinkLocal(t *testing.T, exec func(testing.TB, string, ...string) string, ns, ifname, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out := exec(t, ns, "ip", "-6", "addr", "show", "dev", ifname)
-		if strings.Contains(out, want+"/64") && !strings.Contains(out, "tentative") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s has no usable %s after 10 s:\n%s", ifname, want, out)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
