@@ -100,9 +100,10 @@ func TestAccMachineAndConfig(t *testing.T) {
 						}
 					}
 					// The link went down with each MAC address change:
-					// the leased addresses go on now, together.
+					// the leased addresses go on now, together, with the
+					// prefix's on-link route (not left to the next RA).
 					for _, m := range provisioningMachines {
-						lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", m.address+"/128", "dev", lab.ClientIf, "nodad")
+						lab.MustExec(t, lab.ClientNS, "ip", "-6", "addr", "add", m.address+"/64", "dev", lab.ClientIf, "nodad")
 					}
 					for _, m := range provisioningMachines {
 						body, err := fetch(m)
@@ -147,15 +148,7 @@ func TestAccMachineAndConfig(t *testing.T) {
 			{
 				// Drift: a machine's metadata changed on the agent.
 				PreConfig: func() {
-					conn := lab.conn(t)
-					m, err := conn.GetMachine(context.Background(), &netbootv1.GetMachineRequest{Name: "web2"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					m.Metadata["greeting"] = "changed behind Terraform's back"
-					if _, err := conn.PutMachine(context.Background(), &netbootv1.PutMachineRequest{Machine: m}); err != nil {
-						t.Fatal(err)
-					}
+					lab.changeMachine(t, "web2", func(m *netbootv1.Machine) { m.Metadata["greeting"] = "changed behind Terraform's back" })
 				},
 				Config:             provisioningConfig(lab, "changed for web1"),
 				PlanOnly:           true,
@@ -178,15 +171,7 @@ func TestAccMachineAndConfig(t *testing.T) {
 			{
 				// Drift: the config's template changed on the agent.
 				PreConfig: func() {
-					conn := lab.conn(t)
-					c, err := conn.GetMachineConfig(context.Background(), &netbootv1.GetMachineConfigRequest{Name: "user-data"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					c.Template = "#cloud-config\n"
-					if _, err := conn.PutMachineConfig(context.Background(), &netbootv1.PutMachineConfigRequest{Config: c}); err != nil {
-						t.Fatal(err)
-					}
+					lab.changeMachineConfig(t, "user-data", func(c *netbootv1.MachineConfig) { c.Template = "#cloud-config\n" })
 				},
 				Config:             provisioningConfig(lab, "changed for web1"),
 				PlanOnly:           true,
