@@ -12,7 +12,8 @@ import (
 // UEFI firmware on one link ask for a boot file. The one whose MAC address
 // is a machine labelled role=installer gets the labelled rule's file,
 // though the architecture rule is listed first; the other, of another MAC
-// address, gets the default rules' iPXE build. agent hosts says why.
+// address, gets the default rules' iPXE build. The hosts listing (agent objects)
+// predicts the same and says why.
 func TestBootRuleSelectsMachineByLabel(t *testing.T) {
 	lab, _, conn, bs := provisioningLab(t, "dhclient")
 	ctx := context.Background()
@@ -48,7 +49,7 @@ func TestBootRuleSelectsMachineByLabel(t *testing.T) {
 		t.Fatalf("the other client did not get the default file:\n%s", got)
 	}
 
-	// agent hosts predicts the same from the leases, and says why.
+	// The hosts listing predicts the same from the leases, and says why.
 	resp, err := conn.ListHosts(ctx, &netbootv1.ListHostsRequest{BootServer: "lab"})
 	if err != nil {
 		t.Fatal(err)
@@ -58,9 +59,9 @@ func TestBootRuleSelectsMachineByLabel(t *testing.T) {
 		seen[h.GetHardwareAddress()] = h
 	}
 	if h := seen[installer]; h == nil || h.GetBootFileUrl() != tftp+"installer/ipxe.efi" || !strings.Contains(h.GetBootFileReason(), `labels of machine "installer1"`) {
-		t.Errorf("agent hosts for the machine: %v", h)
+		t.Errorf("listed host of the machine: %v", h)
 	}
 	if h := seen[other]; h == nil || h.GetBootFileUrl() != tftp+"ipxe.efi" {
-		t.Errorf("agent hosts for the other client: %v", h)
+		t.Errorf("listed host of the other client: %v", h)
 	}
 }
