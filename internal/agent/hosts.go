@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/keyset"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
@@ -40,10 +42,12 @@ func (s *core) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) (*n
 		return nil, err
 	}
 	var menus []menu.Menu
+	var machines lease.ClientIndex[*config.Machine]
 	if c := s.catalog.Load(); c != nil {
 		for _, name := range sortedKeys(c.Menus) {
 			menus = append(menus, c.Menus[name])
 		}
+		machines = dhcp6.MachineIndex(c.Machines)
 	}
 	resp := &netbootv1.ListHostsResponse{}
 	for _, name := range names {
@@ -56,7 +60,7 @@ func (s *core) ListHosts(_ context.Context, req *netbootv1.ListHostsRequest) (*n
 			return nil, internalError("reading the leases of boot server %q: %v", name, err)
 		}
 		for _, h := range hosts {
-			s.describeHost(name, h.Host, h.arch, menus)
+			s.describeHost(name, h.Host, h.arch, menus, &machines)
 			if !pg.add(h.Host, name, h.GetClientDuid()) {
 				resp.NextPageToken = pg.nextToken()
 				return resp, nil
@@ -119,9 +123,9 @@ func (s *core) hostsAfter(name string, skip bool, after string, limit int, now t
 
 // describeHost sets what boot server name would serve h: the boot file its
 // rules choose and the menu iPXE on it would get.
-func (s *core) describeHost(name string, h *netbootv1.Host, arch *uint16, menus []menu.Menu) {
+func (s *core) describeHost(name string, h *netbootv1.Host, arch *uint16, menus []menu.Menu, machines *lease.ClientIndex[*config.Machine]) {
 	st := s.sites[name]
-	d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch))
+	d := bootfile.Select(st.cfg.Boot.Rules, bootfile.Server{Address: st.bootAddr, HTTPPort: st.cfg.Boot.HTTPPort}, bootClientOf(h, arch, machines))
 	h.BootFileUrl, h.BootFileReason = d.URL, d.Reason
 	if m, reason := s.catalog.Load().SelectFor(menus, name, menu.FormatIPXE, ipxeHostOf(h, arch)); m != nil {
 		h.Menu, h.MenuReason = m.Name, reason
@@ -130,9 +134,15 @@ func (s *core) describeHost(name string, h *netbootv1.Host, arch *uint16, menus 
 	}
 }
 
-// bootClientOf is what the host's lease recorded of its last request.
-func bootClientOf(h *netbootv1.Host, arch *uint16) bootfile.Client {
+// bootClientOf is what the host's lease recorded of its last request, and
+// the machine it is.
+func bootClientOf(h *netbootv1.Host, arch *uint16, machines *lease.ClientIndex[*config.Machine]) bootfile.Client {
 	c := bootfile.Client{DUID: h.GetClientDuid(), MAC: h.GetHardwareAddress()}
+	if duid, err := hex.DecodeString(c.DUID); err == nil {
+		if m, ok := machines.Of(duid, c.MAC); ok {
+			c.Machine, c.Labels = m.Name, m.Labels
+		}
+	}
 	if arch != nil {
 		c.Arch = []uint16{*arch}
 	}

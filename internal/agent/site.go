@@ -421,7 +421,8 @@ func (s *site) raConfig(c config.BootServer) ra.Config {
 func (s *site) dhcpConfig(c config.BootServer) dhcp6.Config {
 	cfg := dhcp6.Config{Interface: s.iface(), Prefix: c.Prefix, DHCPv6: c.DHCPv6, Boot: c.Boot, ServerAddress: s.bootAddr}
 	if s.machines != nil {
-		cfg.Reservations = reservationsOf(s.machines())
+		cfg.Machines = s.machines()
+		cfg.Reservations = reservationsOf(cfg.Machines)
 	}
 	return cfg
 }

@@ -66,8 +66,9 @@ resource "netboot_ipv6_boot_server" "this" {
   boot = {
     http_port      = var.http_port
     server_address = var.server_address
-    # Tried in order. iPXE comes first: once loaded it asks again, with user
-    # class "iPXE", and must get its script rather than itself.
+    # iPXE's rule (user_class) beats the firmware rules wherever it is
+    # listed: once loaded, iPXE asks again, with user class "iPXE", and must
+    # get its script rather than itself.
     rules = [
       { user_class = "iPXE", file = "start.ipxe", via = "http" },
       { arch = [0], file = netboot_artifact.this["ipxe_bios"].path, via = "tftp" },

@@ -19,11 +19,12 @@ resource "netboot_ipv6_boot_server" "lab" {
   }
 }
 
-# Custom boot rules, tried in order; the first whose match attributes all
-# match the client decides its boot file (option 59). Firmware gets an iPXE
-# build for its architecture (option 61; HCL has no hex literals, so 0x07 is
-# written 7), iPXE itself gets its script over HTTP, and UEFI HTTP boot
-# clients get a URL. The files are netboot_artifact paths.
+# Custom boot rules: among the rules whose match attributes all match the
+# client, the most specific decides its boot file (option 59): user_class
+# counts 16, duids or macs 8, labels 4; between equals, the first listed.
+# Firmware gets an iPXE build for its architecture (option 61; HCL has no hex
+# literals, so 0x07 is written 7), iPXE itself gets its script over HTTP, and
+# UEFI HTTP boot clients get a URL. The files are netboot_artifact paths.
 resource "netboot_ipv6_boot_server" "rack" {
   name      = "rack"
   interface = "eth3"
@@ -49,6 +50,9 @@ resource "netboot_ipv6_boot_server" "rack" {
       # 0x10: x64 UEFI HTTP boot, which sends vendor class "HTTPClient" and
       # must get an http URL.
       { arch = [16], vendor_class = "HTTPClient", url = "http://[2001:db8:3::1]:8080/ipxe.efi" },
+      # x64 UEFI firmware of the netboot_machines labelled role = "installer"
+      # gets another iPXE build (score 4 beats the arch rule's 0).
+      { labels = { role = "installer" }, arch = [7, 9], file = "installer/snponly.efi", via = "tftp" },
       # 0x0b: ARM64 UEFI.
       { arch = [11], file = "ipxe-arm64.efi", via = "tftp" },
     ]

@@ -1,7 +1,6 @@
 package lease
 
 import (
-	"encoding/hex"
 	"net/netip"
 	"time"
 )
@@ -43,33 +42,28 @@ func (r *Reservation) kind() Kind {
 
 // reservations index Spaces.Reservations for the pool. Addresses and
 // prefixes share byAddr, as leases share the pool's index; a client may
-// have one of each kind.
+// have one of each kind, so each kind has its own ClientIndex.
 type reservations struct {
 	byAddr map[netip.Addr]*Reservation
-	byDUID map[reservedID]*Reservation
-	byMAC  map[reservedID]*Reservation
+	na, pd ClientIndex[*Reservation]
 }
 
-// reservedID is a DUID (hex) or MAC holding a reservation of kind.
-type reservedID struct {
-	kind Kind
-	id   string
+func (idx *reservations) clients(kind Kind) *ClientIndex[*Reservation] {
+	if kind == PD {
+		return &idx.pd
+	}
+	return &idx.na
 }
 
 func indexReservations(rs []Reservation, pdBits int) reservations {
-	idx := reservations{byAddr: map[netip.Addr]*Reservation{}, byDUID: map[reservedID]*Reservation{}, byMAC: map[reservedID]*Reservation{}}
+	idx := reservations{byAddr: map[netip.Addr]*Reservation{}}
 	for i := range rs {
 		r := &rs[i]
 		if r.Prefix.IsValid() && r.Prefix.Bits() != pdBits {
 			continue // delegated only where prefixes of its length are
 		}
 		idx.byAddr[r.first()] = r
-		for _, d := range r.DUIDs {
-			idx.byDUID[reservedID{r.kind(), d}] = r
-		}
-		for _, m := range r.MACs {
-			idx.byMAC[reservedID{r.kind(), m}] = r
-		}
+		idx.clients(r.kind()).Add(r.DUIDs, r.MACs, r)
 	}
 	return idx
 }
@@ -77,15 +71,8 @@ func indexReservations(rs []Reservation, pdBits int) reservations {
 // of returns the reservation of kind of the client with duid and hardware
 // address mac, or nil.
 func (idx *reservations) of(kind Kind, duid []byte, mac string) *Reservation {
-	if len(idx.byDUID) > 0 {
-		if r := idx.byDUID[reservedID{kind, hex.EncodeToString(duid)}]; r != nil {
-			return r
-		}
-	}
-	if mac != "" {
-		return idx.byMAC[reservedID{kind, mac}]
-	}
-	return nil
+	r, _ := idx.clients(kind).Of(duid, mac)
+	return r
 }
 
 // owns reports whether l's client is the one its address or prefix is

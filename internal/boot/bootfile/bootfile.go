@@ -1,8 +1,8 @@
 // Package bootfile decides which boot-file URL (DHCPv6 option 59) a client
 // gets, from what it says about itself: user class (option 15), client
 // architecture (option 61), vendor class (option 16), its DUID and its MAC
-// address. It is pure: the DHCPv6 server asks, this package answers with
-// the URL and the reason.
+// address, and the labels of the machine it is. It is pure: the DHCPv6
+// server asks, this package answers with the URL and the reason.
 package bootfile
 
 import (
@@ -54,6 +54,10 @@ type Client struct {
 	// server found one (DUID-LL/LLT or the EUI-64 of its link-local
 	// address), else empty.
 	MAC string
+	// Machine is the machine the server recognised the client as (by its
+	// DUID or MAC), with its Labels; empty when it is none.
+	Machine string
+	Labels  map[string]string
 }
 
 // Protocol is how a relative file is fetched.
@@ -66,6 +70,7 @@ const (
 
 // Rule maps matching clients to a boot file. Empty match fields match
 // anything; a rule with several set matches only when all of them do.
+// Among the rules that match, Select takes the most specific (see Score).
 type Rule struct {
 	UserClass   string   // exact, case-sensitive, as iPXE sends "iPXE"
 	Arch        []uint16 // any of
@@ -75,6 +80,9 @@ type Rule struct {
 	// would: any of each, case-insensitively.
 	DUIDs []string
 	MACs  []string
+	// Labels select the clients that are machines whose labels hold every
+	// one of these, as a boot menu's match.labels does.
+	Labels map[string]string
 	// Exactly one of File (relative to the boot server, fetched over Via) or
 	// URL (absolute) is set.
 	File       string
@@ -116,66 +124,109 @@ type Decision struct {
 	Reason     string // for the log line
 }
 
-// Select returns the first rule (in order) that matches c.
-func Select(rules []Rule, server Server, c Client) Decision {
-	for i, r := range rules {
-		if ok, why := r.matches(c); ok {
-			return Decision{URL: r.resolve(server), Parameters: r.Parameters, RuleIndex: i, Reason: fmt.Sprintf("rule %d: %s", i, why)}
-		}
+// Score weights: how specific a rule is, by what it sets. A rule for the
+// boot loader (user class) outranks any without, so iPXE's own rule keeps
+// winning for iPXE over a machine's rule for its firmware (iPXE sends an
+// architecture too); then, as boot menus score their match, one machine
+// (DUIDs or MACs) outranks machines by labels. Architecture and vendor
+// class add nothing: among rules they tell apart, the list order decides.
+const (
+	ScoreUserClass = 16
+	ScoreHost      = 8
+	ScoreLabels    = 4
+)
+
+// Score is how specific r is: ScoreUserClass if it sets UserClass, plus
+// ScoreHost if it sets DUIDs or MACs, plus ScoreLabels if it sets Labels.
+func (r *Rule) Score() int {
+	score := 0
+	if r.UserClass != "" {
+		score += ScoreUserClass
 	}
-	return Decision{RuleIndex: -1, Reason: "no rule matches " + c.String()}
+	if len(r.DUIDs) > 0 || len(r.MACs) > 0 {
+		score += ScoreHost
+	}
+	if len(r.Labels) > 0 {
+		score += ScoreLabels
+	}
+	return score
 }
 
-func (r *Rule) matches(c Client) (bool, string) {
+// Select returns the most specific rule (by Score) that matches c; between
+// equal scores, the first in list order.
+func Select(rules []Rule, server Server, c Client) Decision {
+	best, bestScore := -1, -1
+	for i := range rules {
+		if score := rules[i].Score(); score > bestScore && rules[i].matches(c) {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return Decision{RuleIndex: -1, Reason: "no rule matches " + c.String()}
+	}
+	r := &rules[best]
+	return Decision{URL: r.resolve(server), Parameters: r.Parameters, RuleIndex: best,
+		Reason: fmt.Sprintf("rule %d: %s", best, r.why(c))}
+}
+
+// matches reports whether every match field r sets matches c.
+func (r *Rule) matches(c Client) bool {
+	return (r.UserClass == "" || slices.Contains(c.UserClasses, r.UserClass)) &&
+		(len(r.Arch) == 0 || r.matchedArch(c) >= 0) &&
+		(r.VendorClass == "" || slices.ContainsFunc(c.VendorClasses, func(v string) bool { return strings.Contains(v, r.VendorClass) })) &&
+		(len(r.DUIDs) == 0 || containsFold(r.DUIDs, c.DUID)) &&
+		(len(r.MACs) == 0 || containsFold(r.MACs, c.MAC)) &&
+		(len(r.Labels) == 0 || HasLabels(c.Labels, r.Labels))
+}
+
+// matchedArch is the first of c's architecture types r lists, or -1.
+func (r *Rule) matchedArch(c Client) int {
+	for _, a := range c.Arch {
+		if slices.Contains(r.Arch, a) {
+			return int(a)
+		}
+	}
+	return -1
+}
+
+// why says what r, which matches c, matched on, for the log line.
+func (r *Rule) why(c Client) string {
 	var why []string
 	if r.UserClass != "" {
-		if !slices.Contains(c.UserClasses, r.UserClass) {
-			return false, ""
-		}
 		why = append(why, "user class "+strconv.Quote(r.UserClass))
 	}
 	if len(r.Arch) > 0 {
-		matched := false
-		for _, a := range c.Arch {
-			if slices.Contains(r.Arch, a) {
-				why = append(why, fmt.Sprintf("arch 0x%04x", a))
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			return false, ""
-		}
+		why = append(why, fmt.Sprintf("arch 0x%04x", r.matchedArch(c)))
 	}
 	if r.VendorClass != "" {
-		matched := false
-		for _, v := range c.VendorClasses {
-			if strings.Contains(v, r.VendorClass) {
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			return false, ""
-		}
 		why = append(why, "vendor class "+strconv.Quote(r.VendorClass))
 	}
 	if len(r.DUIDs) > 0 {
-		if !containsFold(r.DUIDs, c.DUID) {
-			return false, ""
-		}
 		why = append(why, "DUID "+strings.ToLower(c.DUID))
 	}
 	if len(r.MACs) > 0 {
-		if !containsFold(r.MACs, c.MAC) {
-			return false, ""
-		}
 		why = append(why, "MAC "+strings.ToLower(c.MAC))
+	}
+	if len(r.Labels) > 0 {
+		why = append(why, fmt.Sprintf("labels of machine %q", c.Machine))
 	}
 	if len(why) == 0 {
 		why = append(why, "matches every client")
 	}
-	return true, strings.Join(why, ", ")
+	return strings.Join(why, ", ")
+}
+
+// HasLabels reports whether labels hold every one of want: how every label
+// selector (boot rules', menus' match.labels, configs' match_labels)
+// matches a machine. Nil labels, those of a client that is no machine,
+// hold none.
+func HasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // containsFold reports whether s, when not empty, is one of list up to case.
@@ -207,6 +258,10 @@ func (c Client) String() string {
 	for _, a := range c.Arch {
 		arch = append(arch, fmt.Sprintf("0x%04x", a))
 	}
-	return fmt.Sprintf("client (arch [%s], user class %q, vendor class %q, DUID %s, MAC %q)",
-		strings.Join(arch, " "), c.UserClasses, c.VendorClasses, c.DUID, c.MAC)
+	machine := ""
+	if c.Machine != "" {
+		machine = ", machine " + strconv.Quote(c.Machine)
+	}
+	return fmt.Sprintf("client (arch [%s], user class %q, vendor class %q, DUID %s, MAC %q%s)",
+		strings.Join(arch, " "), c.UserClasses, c.VendorClasses, c.DUID, c.MAC, machine)
 }

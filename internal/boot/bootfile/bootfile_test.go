@@ -148,3 +148,75 @@ func TestSelectEscapesFile(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectBySpecificity: among matching rules the most specific wins,
+// scored as boot menus are (user class 16, DUIDs or MACs 8, labels 4), and
+// the list order decides between equals, whatever their arch or vendor
+// class.
+func TestSelectBySpecificity(t *testing.T) {
+	server := Server{Address: netip.MustParseAddr("2001:db8:1::1")}
+	const mac = "52:54:00:12:34:56"
+	web := map[string]string{"role": "web"}
+	rules := []Rule{
+		{Arch: []uint16{ArchEFIx64}, File: "ipxe.efi", Via: TFTP},                                  // 0: score 0
+		{UserClass: "iPXE", File: "start.ipxe", Via: HTTP},                                         // 1: 16
+		{Labels: web, Arch: []uint16{ArchEFIx64}, File: "web.efi", Via: TFTP},                      // 2: 4
+		{MACs: []string{mac}, File: "pinned.efi", Via: TFTP},                                       // 3: 8
+		{Labels: web, UserClass: "iPXE", File: "web.ipxe", Via: HTTP},                              // 4: 20
+		{Labels: map[string]string{"role": "web", "rack": "a"}, File: "web-rack-a.efi", Via: TFTP}, // 5: 4, after 2
+		{VendorClass: "HTTPClient", URL: "http://boot.example/http.efi"},                           // 6: 0
+		{Arch: []uint16{ArchEFIx64HTTP}, File: "ipxe.efi", Via: HTTP},                              // 7: 0, after 6
+	}
+	tests := []struct {
+		name   string
+		client Client
+		want   string
+		reason string
+	}{
+		{"firmware of no machine: the arch rule",
+			Client{Arch: []uint16{ArchEFIx64}}, "tftp://[2001:db8:1::1]/ipxe.efi", "rule 0: arch 0x0007"},
+		{"firmware of a labelled machine: its label rule beats the arch rule listed first",
+			Client{Arch: []uint16{ArchEFIx64}, Machine: "web1", Labels: map[string]string{"role": "web"}}, "tftp://[2001:db8:1::1]/web.efi", `rule 2: arch 0x0007, labels of machine "web1"`},
+		{"equal scores: the rule listed first, though the later one names more labels",
+			Client{Arch: []uint16{ArchEFIx64}, Machine: "web2", Labels: map[string]string{"role": "web", "rack": "a"}}, "tftp://[2001:db8:1::1]/web.efi", "rule 2"},
+		{"a machine's own MAC beats its labels",
+			Client{Arch: []uint16{ArchEFIx64}, MAC: mac, Machine: "web1", Labels: web}, "tftp://[2001:db8:1::1]/pinned.efi", "rule 3: MAC " + mac},
+		{"iPXE of a pinned machine still gets the iPXE rule: user class outranks the MAC",
+			Client{Arch: []uint16{ArchEFIx64}, UserClasses: []string{"iPXE"}, MAC: mac}, "http://[2001:db8:1::1]/start.ipxe", `rule 1: user class "iPXE"`},
+		{"iPXE of a labelled machine: the label rule for iPXE",
+			Client{Arch: []uint16{ArchEFIx64}, UserClasses: []string{"iPXE"}, Machine: "web1", Labels: web}, "http://[2001:db8:1::1]/web.ipxe", `rule 4: user class "iPXE", labels of machine "web1"`},
+		{"labels of another value do not match",
+			Client{Arch: []uint16{ArchEFIx64}, Machine: "db1", Labels: map[string]string{"role": "db"}}, "tftp://[2001:db8:1::1]/ipxe.efi", "rule 0"},
+		{"a machine without labels matches no label rule",
+			Client{Arch: []uint16{ArchEFIx64}, Machine: "bare"}, "tftp://[2001:db8:1::1]/ipxe.efi", "rule 0"},
+		{"vendor class and arch weigh nothing: list order",
+			Client{Arch: []uint16{ArchEFIx64HTTP}, VendorClasses: []string{"HTTPClient"}}, "http://boot.example/http.efi", `rule 6: vendor class "HTTPClient"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Select(rules, server, tt.client)
+			if got.URL != tt.want || !strings.HasPrefix(got.Reason, tt.reason) {
+				t.Errorf("Select(%v) = %q (%s), want %q (%s)", tt.client, got.URL, got.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestRuleScore(t *testing.T) {
+	for _, tt := range []struct {
+		rule Rule
+		want int
+	}{
+		{Rule{}, 0},
+		{Rule{Arch: []uint16{ArchBIOS}, VendorClass: "PXEClient"}, 0},
+		{Rule{UserClass: "iPXE"}, 16},
+		{Rule{DUIDs: []string{"000300"}}, 8},
+		{Rule{MACs: []string{"52:54:00:12:34:56"}, DUIDs: []string{"000300"}}, 8},
+		{Rule{Labels: map[string]string{"a": "b"}}, 4},
+		{Rule{UserClass: "iPXE", MACs: []string{"52:54:00:12:34:56"}, Labels: map[string]string{"a": "b"}}, 28},
+	} {
+		if got := tt.rule.Score(); got != tt.want {
+			t.Errorf("%+v.Score() = %d, want %d", tt.rule, got, tt.want)
+		}
+	}
+}

@@ -38,7 +38,8 @@ type BootServer struct {
 
 // Boot says how clients find and fetch their boot files.
 type Boot struct {
-	// Rules pick the boot-file URL (DHCPv6 option 59); the first match wins.
+	// Rules pick the boot-file URL (DHCPv6 option 59): bootfile.Select
+	// takes the most specific match.
 	Rules []bootfile.Rule
 	TFTP  bool
 	// TFTPMaxTransfers caps concurrent TFTP transfers, and

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -430,12 +431,6 @@ func MachineHostName(bs BootServer, m *Machine) string {
 }
 
 // HasLabels reports whether labels hold every one of want: how label
-// selectors (menus' match.labels, configs' match_labels) match machines.
-func HasLabels(labels, want map[string]string) bool {
-	for k, v := range want {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
-}
+// selectors (boot rules', menus' match.labels, configs' match_labels)
+// match machines.
+func HasLabels(labels, want map[string]string) bool { return bootfile.HasLabels(labels, want) }

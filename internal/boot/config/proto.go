@@ -164,7 +164,8 @@ func bootFromProto(errs *FieldErrors, pb *netbootv1.Boot) Boot {
 	for i, r := range pb.GetRules() {
 		rule := bootfile.Rule{
 			UserClass: r.GetUserClass(), VendorClass: r.GetVendorClass(), DUIDs: r.GetDuids(), MACs: r.GetMacs(),
-			File: r.GetFile(), Via: bootfile.Protocol(r.GetVia()), URL: r.GetUrl(), Parameters: r.GetParameters(),
+			Labels: maps.Clone(r.GetLabels()),
+			File:   r.GetFile(), Via: bootfile.Protocol(r.GetVia()), URL: r.GetUrl(), Parameters: r.GetParameters(),
 		}
 		for j, a := range r.GetArch() {
 			if a > 0xffff {
@@ -234,7 +235,7 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 	}
 	for _, r := range b.Boot.Rules {
 		rule := &netbootv1.BootFileRule{
-			UserClass: r.UserClass, VendorClass: r.VendorClass, Duids: r.DUIDs, Macs: r.MACs,
+			UserClass: r.UserClass, VendorClass: r.VendorClass, Duids: r.DUIDs, Macs: r.MACs, Labels: maps.Clone(r.Labels),
 			File: r.File, Via: string(r.Via), Url: r.URL, Parameters: r.Parameters,
 		}
 		for _, a := range r.Arch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -604,6 +605,14 @@ func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {
 	for j, m := range r.MACs {
 		if !MACPattern.MatchString(m) {
 			errs.add(fmt.Sprintf("%q must be a MAC address written as six colon-separated hex bytes, e.g. \"52:54:00:12:34:56\"", m), append(at("macs"), j)...)
+		}
+	}
+	if len(r.Labels) > maxLabels {
+		errs.add(fmt.Sprintf("at most %d labels, got %d", maxLabels, len(r.Labels)), at("labels")...)
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Labels)) {
+		if reason := LabelProblem(k, r.Labels[k]); reason != "" {
+			errs.add(reason, append(at("labels"), MapKey(k))...)
 		}
 	}
 	for j, p := range r.Parameters {

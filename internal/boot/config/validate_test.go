@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"reflect"
@@ -283,6 +284,15 @@ func TestValidateBoot(t *testing.T) {
 		{"MAC with dashes", func(b *Boot) { b.Rules[2].MACs = []string{"52-54-00-12-34-56"} }, "boot.rules[2].macs[0]", "colon-separated"},
 		{"MAC of EUI-64", func(b *Boot) { b.Rules[2].MACs = []string{"52:54:00:ff:fe:12:34:56"} }, "boot.rules[2].macs[0]", "six"},
 		{"empty MAC", func(b *Boot) { b.Rules[2].MACs = []string{""} }, "boot.rules[2].macs[0]", "MAC address"},
+		{"labels", func(b *Boot) { b.Rules[2].Labels = map[string]string{"role": "web", "example.com/rack": "a 1"} }, "", ""},
+		{"label key with a space", func(b *Boot) { b.Rules[2].Labels = map[string]string{"my role": "web"} }, `boot.rules[2].labels["my role"]`, "a label key is"},
+		{"label value on two lines", func(b *Boot) { b.Rules[2].Labels = map[string]string{"role": "web\nx"} }, `boot.rules[2].labels["role"]`, "one line"},
+		{"too many labels", func(b *Boot) {
+			b.Rules[2].Labels = map[string]string{}
+			for i := range 65 {
+				b.Rules[2].Labels[fmt.Sprintf("k%d", i)] = "v"
+			}
+		}, "boot.rules[2].labels", "at most 64 labels, got 65"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,7 +341,8 @@ func TestSeedProtoRoundTrip(t *testing.T) {
 	b := validStateful()
 	b.DHCPv6.TemporaryRanges = []AddressRange{rangeOf("2001:db8:1::2000", "2001:db8:1::20ff")}
 	b.DHCPv6.PrefixDelegation = seedPD("2001:db8:100::", "2001:db8:111::", 64)
-	b.Boot.Rules = append([]bootfile.Rule{{DUIDs: []string{"00030001525400abcdef"}, MACs: []string{"52:54:00:ab:cd:ef"}, File: "host.efi", Via: bootfile.TFTP}}, b.Boot.Rules...)
+	b.Boot.Rules = append([]bootfile.Rule{{DUIDs: []string{"00030001525400abcdef"}, MACs: []string{"52:54:00:ab:cd:ef"}, File: "host.efi", Via: bootfile.TFTP},
+		{Labels: map[string]string{"role": "installer"}, UserClass: "iPXE", File: "install.ipxe", Via: bootfile.HTTP}}, b.Boot.Rules...)
 	pb := b.ToProto()
 	pb.Dhcpv6.PrefixDelegation.Start = "2001:DB8:100:0::"
 	got, err := FromProto(pb)

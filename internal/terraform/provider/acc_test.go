@@ -66,14 +66,16 @@ func (l *agentLab) conn(t *testing.T) *agentclient.Conn {
 }
 
 // dhclient runs ISC dhclient -6 once in the client namespace so the agent
-// holds a lease; -sf /bin/true keeps it from touching resolv.conf.
-func (l *accLab) dhclient(t *testing.T) {
+// holds a lease; -sf /bin/true keeps it from touching resolv.conf. It
+// returns dhclient's lease file; extra goes on its command line.
+func (l *accLab) dhclient(t *testing.T, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	lf, pf := filepath.Join(dir, "dhclient6.leases"), filepath.Join(dir, "dhclient6.pid")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := l.Exec(ctx, l.ClientNS, "dhclient", "-6", "-1", "-v", "-lf", lf, "-pf", pf, "-sf", "/bin/true", l.ClientIf)
+	args := append([]string{"dhclient", "-6", "-1", "-v", "-lf", lf, "-pf", pf, "-sf", "/bin/true"}, extra...)
+	out, err := l.Exec(ctx, l.ClientNS, append(args, l.ClientIf)...)
 	// dhclient forks into the background once bound: stop it by its pid file.
 	if pid, perr := os.ReadFile(pf); perr == nil {
 		if n, cerr := strconv.Atoi(strings.TrimSpace(string(pid))); cerr == nil {
@@ -85,4 +87,6 @@ func (l *accLab) dhclient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dhclient: %v\n%s", err, out)
 	}
+	lease, _ := os.ReadFile(lf)
+	return string(lease)
 }

@@ -42,6 +42,7 @@ type bootRuleModel struct {
 	VendorClass types.String `tfsdk:"vendor_class"`
 	DUIDs       types.Set    `tfsdk:"duids"`
 	MACs        types.Set    `tfsdk:"macs"`
+	Labels      types.Map    `tfsdk:"labels"`
 	File        types.String `tfsdk:"file"`
 	Via         types.String `tfsdk:"via"`
 	URL         types.String `tfsdk:"url"`
@@ -55,6 +56,7 @@ var (
 		"vendor_class": types.StringType,
 		"duids":        stringSetType,
 		"macs":         stringSetType,
+		"labels":       types.MapType{ElemType: types.StringType},
 		"file":         types.StringType,
 		"via":          types.StringType,
 		"url":          types.StringType,
@@ -158,6 +160,7 @@ func bootToProto(ctx context.Context, obj types.Object) (*netbootv1.Boot, diag.D
 		rule.VendorClass = r.VendorClass.ValueString()
 		rule.Duids = setStrings(ctx, r.DUIDs)
 		rule.Macs = setStrings(ctx, r.MACs)
+		rule.Labels = mapStrings(r.Labels)
 		rule.File = r.File.ValueString()
 		rule.Via = r.Via.ValueString()
 		rule.Url = r.URL.ValueString()
@@ -202,6 +205,7 @@ func bootFromProto(ctx context.Context, pb *netbootv1.Boot) (types.Object, diag.
 			VendorClass: stringOrNull(r.GetVendorClass()),
 			DUIDs:       stringSetOrNull(r.GetDuids()),
 			MACs:        stringSetOrNull(r.GetMacs()),
+			Labels:      stringMapOrNull(r.GetLabels()),
 			File:        stringOrNull(r.GetFile()),
 			Via:         stringOrNull(r.GetVia()),
 			URL:         stringOrNull(r.GetUrl()),
@@ -272,6 +276,14 @@ func bootURLBases(boot *netbootv1.Boot, addr netip.Addr) (tftpBase, httpBase str
 	}
 	return tftpBase, httpBase
 }
+
+// bootRuleSelection is how bootfile.Select picks among matching rules, in
+// Markdown.
+var bootRuleSelection = fmt.Sprintf("Among the rules that match, the most specific wins, scored as boot menus' "+
+	"`match` is: %d if it sets `user_class` (the boot loader asking, so iPXE's own rule keeps beating a rule for its "+
+	"firmware), plus %d if it sets `duids` or `macs`, plus %d if it sets `labels`; `arch` and `vendor_class` add "+
+	"nothing. Between equal scores the rule listed first wins, so rules that differ only in `arch` or `vendor_class` "+
+	"are tried in order.", bootfile.ScoreUserClass, bootfile.ScoreHost, bootfile.ScoreLabels)
 
 // archNames name the client architecture types (option 61) the default
 // rules use, for the documentation.

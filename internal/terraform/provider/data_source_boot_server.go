@@ -179,7 +179,7 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 						Computed:            true,
 					},
 					"rules": schema.ListNestedAttribute{
-						MarkdownDescription: "Boot-file rules, tried in order; the first match wins.",
+						MarkdownDescription: "Boot-file rules; the most specific matching rule wins, the first listed between equals (see `netboot_ipv6_boot_server`'s `boot.rules`).",
 						Computed:            true,
 						NestedObject: schema.NestedAttributeObject{
 							Attributes: map[string]schema.Attribute{
@@ -188,6 +188,7 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 								"vendor_class": schema.StringAttribute{MarkdownDescription: "Vendor Class (option 16) substring matched; null matches any.", Computed: true},
 								"duids":        schema.SetAttribute{MarkdownDescription: "Client DUIDs (hex) matched; null matches any.", ElementType: types.StringType, Computed: true},
 								"macs":         schema.SetAttribute{MarkdownDescription: "Client MAC addresses matched; null matches any.", ElementType: types.StringType, Computed: true},
+								"labels":       schema.MapAttribute{MarkdownDescription: "Labels of the machines matched; null matches any client.", ElementType: types.StringType, Computed: true},
 								"file":         schema.StringAttribute{MarkdownDescription: "Artifact path offered, fetched over `via`.", Computed: true},
 								"via":          schema.StringAttribute{MarkdownDescription: "`tftp` or `http`, for `file`.", Computed: true},
 								"url":          schema.StringAttribute{MarkdownDescription: "Absolute boot-file URL offered instead of `file`.", Computed: true},

@@ -61,6 +61,21 @@ func TestConfig_invalidConfigFailsAtPlan(t *testing.T) {
 	}
 }
 
+// changeMachineConfig changes the agent's config name behind Terraform's
+// back: the drift steps' change.
+func (l *agentLab) changeMachineConfig(t *testing.T, name string, change func(*netbootv1.MachineConfig)) {
+	t.Helper()
+	conn := l.conn(t)
+	c, err := conn.GetMachineConfig(context.Background(), &netbootv1.GetMachineConfigRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(c)
+	if _, err := conn.PutMachineConfig(context.Background(), &netbootv1.PutMachineConfigRequest{Config: c}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConfig_basic(t *testing.T) {
 	lab := newFastLab(t)
 	machines := `
@@ -129,15 +144,7 @@ resource "netboot_config" "test" {
 			{
 				// Drift: the template changed behind Terraform's back.
 				PreConfig: func() {
-					conn := lab.conn(t)
-					c, err := conn.GetMachineConfig(context.Background(), &netbootv1.GetMachineConfigRequest{Name: "user-data"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					c.Template = "#cloud-config\n"
-					if _, err := conn.PutMachineConfig(context.Background(), &netbootv1.PutMachineConfigRequest{Config: c}); err != nil {
-						t.Fatal(err)
-					}
+					lab.changeMachineConfig(t, "user-data", func(c *netbootv1.MachineConfig) { c.Template = "#cloud-config\n" })
 				},
 				Config:             cfg(second),
 				PlanOnly:           true,

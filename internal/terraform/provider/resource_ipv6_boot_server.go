@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -311,12 +312,12 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 				Optional:   true,
 			},
 			"rules": schema.ListNestedAttribute{
-				MarkdownDescription: "Rules choosing each client's boot file, tried in order: the first rule whose " +
-					"match attributes (`user_class`, `arch`, `vendor_class`, `duids`, `macs`) all match the client wins, " +
-					"and a rule without any matches every client. When none matches, or with `rules = []`, DHCPv6 offers no boot " +
-					"file. Setting `rules` replaces the whole default list, which is: " + defaultRulesDescription() +
-					". The first rule breaks the firmware → iPXE → iPXE loop: iPXE, once loaded, gets its script " +
-					"instead of itself again.",
+				MarkdownDescription: "Rules choosing each client's boot file. A rule matches a client when its match " +
+					"attributes (`user_class`, `arch`, `vendor_class`, `duids`, `macs`, `labels`) all match it; a rule " +
+					"without any matches every client. " + bootRuleSelection + " When none matches, or with `rules = []`, " +
+					"DHCPv6 offers no boot file. Setting `rules` replaces the whole default list, which is: " +
+					defaultRulesDescription() + ". The first rule breaks the firmware → iPXE → iPXE loop: iPXE, once " +
+					"loaded, gets its script instead of itself again.",
 				Optional: true,
 				Computed: true,
 				Default:  listdefault.StaticValue(defaultBootRules()),
@@ -362,6 +363,17 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 							ElementType: types.StringType,
 							Optional:    true,
 							Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.NoNullValues()},
+						},
+						"labels": schema.MapAttribute{
+							MarkdownDescription: "Labels of `netboot_machine`s, e.g. `{ role = \"installer\" }`: match " +
+								"clients that are a machine whose `labels` hold every one of these, as a boot menu's " +
+								"`match.labels` does. DHCPv6 knows a client as a machine by its DUID (the machine's " +
+								"`duids`) or its MAC address (`macs`, found as for the `macs` attribute here, and from a " +
+								"relay's option 79), the same way it gives machines their `reserved_address`; a machine " +
+								"known only by `uuids` is not recognised in DHCPv6.",
+							ElementType: types.StringType,
+							Optional:    true,
+							Validators:  []validator.Map{mapvalidator.SizeAtLeast(1)},
 						},
 						"file": schema.StringAttribute{
 							MarkdownDescription: "Path of a `netboot_artifact` to offer, e.g. `\"ipxe.efi\"`, written as " +

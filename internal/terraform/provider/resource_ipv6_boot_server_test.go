@@ -310,6 +310,14 @@ func TestIPv6BootServer_invalidConfigFailsAtPlan(t *testing.T) {
 			`dhcpv6 = { ` + ranges + ` }
 			 boot = { rules = [{ macs = ["52-54-00-12-34-56"], file = "ipxe.efi", via = "tftp" }] }`,
 			`boot.rules[0].macs[0] "52-54-00-12-34-56" must be a MAC address written as six colon-separated hex bytes`},
+		{"boot rule label key with a space", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { rules = [{ labels = { "my role" = "web" }, file = "ipxe.efi", via = "tftp" }] }`,
+			`boot.rules[0].labels["my role"] a label key is 1-63 letters`},
+		{"boot rule with empty labels", "2001:db8:1::/64",
+			`dhcpv6 = { ` + ranges + ` }
+			 boot = { rules = [{ labels = {}, file = "ipxe.efi", via = "tftp" }] }`,
+			`boot.rules[0].labels map must contain at least 1 elements`},
 	} {
 		cases = append(cases, planFailure{tc.name, bootServerConfig(provider, "eth1", tc.prefix, tc.body), errorText(tc.want)})
 	}
@@ -330,7 +338,7 @@ func TestIPv6BootServer_invalidRuleNamesItsAttribute(t *testing.T) {
 		}
 		return types.ObjectValueMust(bootRuleObjectType.AttrTypes, map[string]attr.Value{
 			"user_class": stringOrNull(userClass), "arch": archSet, "vendor_class": types.StringNull(),
-			"duids": types.SetNull(types.StringType), "macs": types.SetNull(types.StringType),
+			"duids": types.SetNull(types.StringType), "macs": types.SetNull(types.StringType), "labels": types.MapNull(types.StringType),
 			"file": types.StringValue(file), "via": types.StringValue(via), "url": types.StringNull(),
 			"parameters": types.ListNull(types.StringType),
 		})
@@ -935,9 +943,10 @@ func TestIPv6BootServer_boot(t *testing.T) {
       { user_class = "iPXE", file = "boot.ipxe", via = "http" },
       { arch = [7, 9], file = %q, via = "tftp" },
       { vendor_class = "HTTPClient", url = "http://[2001:db8:1::1]:8080/ipxe.efi", parameters = ["console=ttyS0"] },
+      { labels = { role = "installer" }, arch = [7, 9], file = "installer/%s", via = "tftp" },
     ]
   }
-`, loader)
+`, loader, loader)
 	}
 	httpOnlyBody := statefulBody + `
   boot = {
@@ -985,8 +994,10 @@ func TestIPv6BootServer_boot(t *testing.T) {
 					plancheck.ExpectKnownValue(testResource, tfjsonpath.New("boot_url_base"), knownvalue.StringExact("http://["+lab.ServerAddr+"]:8080")),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(testResource, rules, knownvalue.ListSizeExact(3)),
+					statecheck.ExpectKnownValue(testResource, rules, knownvalue.ListSizeExact(4)),
 					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(2).AtMapKey("parameters"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("console=ttyS0")})),
+					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(2).AtMapKey("labels"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(testResource, rules.AtSliceIndex(3).AtMapKey("labels"), knownvalue.MapExact(map[string]knownvalue.Check{"role": knownvalue.StringExact("installer")})),
 					statecheck.ExpectKnownValue(testResource, tfjsonpath.New("boot_url_base"), knownvalue.StringExact("http://["+lab.ServerAddr+"]:8080")),
 				},
 			},
@@ -1002,6 +1013,9 @@ func TestIPv6BootServer_boot(t *testing.T) {
 				},
 				Check: func(*terraform.State) error {
 					if r := agentRule(1); r.GetFile() != "snponly.efi" || fmt.Sprint(r.GetArch()) != "[7 9]" || r.GetVia() != "tftp" {
+						return fmt.Errorf("the agent holds rule %v", r)
+					}
+					if r := agentRule(3); r.GetFile() != "installer/snponly.efi" || r.GetLabels()["role"] != "installer" {
 						return fmt.Errorf("the agent holds rule %v", r)
 					}
 					st, err := lab.conn(t).GetBootServer(context.Background(), &netbootv1.GetBootServerRequest{Name: "acc"})
@@ -1026,6 +1040,22 @@ func TestIPv6BootServer_boot(t *testing.T) {
 				Config:             bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, rulesBody("snponly.efi")),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
+			},
+			{
+				// Drift in a rule's labels shows too; applying puts them back.
+				PreConfig: func() {
+					lab.changeBootServer(t, "acc", func(bs *netbootv1.BootServer) { bs.Boot.Rules[3].Labels = map[string]string{"role": "web"} })
+				},
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, rulesBody("snponly.efi")),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(testResource, plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					if r := agentRule(3); r.GetLabels()["role"] != "installer" {
+						return fmt.Errorf("the agent holds rule %v after apply", r)
+					}
+					return nil
+				},
 			},
 			{
 				// TFTP off and a fixed address, spelled in capitals.
@@ -1219,7 +1249,7 @@ func TestIPv6BootServer_unknownValuesAreSkipped(t *testing.T) {
 				types.ObjectValueMust(bootRuleObjectType.AttrTypes, map[string]attr.Value{
 					"user_class": types.StringNull(), "arch": types.SetNull(types.Int64Type), "vendor_class": types.StringNull(),
 					"duids": types.SetNull(types.StringType), "macs": types.SetValueMust(types.StringType, []attr.Value{types.StringValue("52-54-00-12-34-56")}),
-					"file": types.StringValue("ipxe.efi"), "via": types.StringUnknown(), "url": types.StringNull(),
+					"labels": types.MapNull(types.StringType), "file": types.StringValue("ipxe.efi"), "via": types.StringUnknown(), "url": types.StringNull(),
 					"parameters": types.ListNull(types.StringType),
 				}),
 			})))

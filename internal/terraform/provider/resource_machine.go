@@ -105,7 +105,9 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			},
 			"labels": schema.MapAttribute{
 				MarkdownDescription: "Labels, e.g. `{ role = \"web\", rack = \"r12\" }`: keys are 1-63 letters, digits, `.`, " +
-					"`_`, `-` or `/`, values printable text of at most 63 bytes. Templates get them as `{{ .Labels.role }}`.",
+					"`_`, `-` or `/`, values printable text of at most 63 bytes. Templates get them as `{{ .Labels.role }}`; " +
+					"boot menus (`match.labels`), boot rules (`boot.rules[].labels`) and configs (`match_labels`) select " +
+					"machines by them.",
 				ElementType: types.StringType,
 				Optional:    true,
 			},

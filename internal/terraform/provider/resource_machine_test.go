@@ -96,6 +96,21 @@ func (l *agentLab) checkMachinesDestroyed(t *testing.T) func(*terraform.State) e
 	}
 }
 
+// changeMachine changes the agent's machine name behind Terraform's back:
+// the drift steps' change.
+func (l *agentLab) changeMachine(t *testing.T, name string, change func(*netbootv1.Machine)) {
+	t.Helper()
+	conn := l.conn(t)
+	m, err := conn.GetMachine(context.Background(), &netbootv1.GetMachineRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(m)
+	if _, err := conn.PutMachine(context.Background(), &netbootv1.PutMachineRequest{Machine: m}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestMachine_basic(t *testing.T) {
 	lab := newFastLab(t)
 	// Upper-case spellings stay as written: the agent's normal form is
@@ -177,15 +192,7 @@ resource "netboot_boot_menu" "install" {
 			{
 				// Drift: labels changed behind Terraform's back.
 				PreConfig: func() {
-					conn := lab.conn(t)
-					m, err := conn.GetMachine(context.Background(), &netbootv1.GetMachineRequest{Name: "web1"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					m.Labels = map[string]string{"role": "other"}
-					if _, err := conn.PutMachine(context.Background(), &netbootv1.PutMachineRequest{Machine: m}); err != nil {
-						t.Fatal(err)
-					}
+					lab.changeMachine(t, "web1", func(m *netbootv1.Machine) { m.Labels = map[string]string{"role": "other"} })
 				},
 				Config:             cfg(second),
 				PlanOnly:           true,

@@ -126,8 +126,9 @@ func (x *BootServer) GetMachineDns() bool {
 // rules, and the TFTP and HTTP servers that serve the agent's artifacts.
 type Boot struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// rules are tried in order; the first match decides option 59. No rules:
-	// no option 59.
+	// rules decide option 59: the most specific matching rule (user_class,
+	// then duids/macs, then labels), the first listed between equals. No
+	// rules: no option 59.
 	Rules       []*BootFileRule `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
 	TftpEnabled bool            `protobuf:"varint,2,opt,name=tftp_enabled,json=tftpEnabled,proto3" json:"tftp_enabled,omitempty"`
 	HttpEnabled bool            `protobuf:"varint,3,opt,name=http_enabled,json=httpEnabled,proto3" json:"http_enabled,omitempty"`
@@ -237,6 +238,10 @@ type BootFileRule struct {
 	// its DUID-LL/LLT or the EUI-64 of its link-local address (any of them,
 	// case-insensitively).
 	Macs []string `protobuf:"bytes,9,rep,name=macs,proto3" json:"macs,omitempty"`
+	// labels match a client that is a machine (recognised by DUID or MAC
+	// address, as for reserved addresses) whose labels hold every one of
+	// these.
+	Labels map[string]string `protobuf:"bytes,70,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Exactly one of file (+ via "tftp" or "http") or url.
 	File          string   `protobuf:"bytes,4,opt,name=file,proto3" json:"file,omitempty"`
 	Via           string   `protobuf:"bytes,5,opt,name=via,proto3" json:"via,omitempty"`
@@ -307,6 +312,13 @@ func (x *BootFileRule) GetDuids() []string {
 func (x *BootFileRule) GetMacs() []string {
 	if x != nil {
 		return x.Macs
+	}
+	return nil
+}
+
+func (x *BootFileRule) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
 	}
 	return nil
 }
@@ -5975,20 +5987,24 @@ const file_netboot_proto_rawDesc = "" +
 	"\thttp_port\x18\x04 \x01(\rR\bhttpPort\x12%\n" +
 	"\x0eserver_address\x18\x05 \x01(\tR\rserverAddress\x12,\n" +
 	"\x12tftp_max_transfers\x18\x06 \x01(\rR\x10tftpMaxTransfers\x12@\n" +
-	"\x1dtftp_max_transfers_per_client\x18\a \x01(\rR\x19tftpMaxTransfersPerClient\"\xe6\x01\n" +
+	"\x1dtftp_max_transfers_per_client\x18\a \x01(\rR\x19tftpMaxTransfersPerClient\"\xdf\x02\n" +
 	"\fBootFileRule\x12\x1d\n" +
 	"\n" +
 	"user_class\x18\x01 \x01(\tR\tuserClass\x12\x12\n" +
 	"\x04arch\x18\x02 \x03(\rR\x04arch\x12!\n" +
 	"\fvendor_class\x18\x03 \x01(\tR\vvendorClass\x12\x14\n" +
 	"\x05duids\x18\b \x03(\tR\x05duids\x12\x12\n" +
-	"\x04macs\x18\t \x03(\tR\x04macs\x12\x12\n" +
+	"\x04macs\x18\t \x03(\tR\x04macs\x12<\n" +
+	"\x06labels\x18F \x03(\v2$.netboot.v1.BootFileRule.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04file\x18\x04 \x01(\tR\x04file\x12\x10\n" +
 	"\x03via\x18\x05 \x01(\tR\x03via\x12\x10\n" +
 	"\x03url\x18\x06 \x01(\tR\x03url\x12\x1e\n" +
 	"\n" +
 	"parameters\x18\a \x03(\tR\n" +
-	"parameters\"\xad\x04\n" +
+	"parameters\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x04\n" +
 	"\x13RouterAdvertisement\x12\x18\n" +
 	"\amanaged\x18\x01 \x01(\bR\amanaged\x12!\n" +
 	"\fother_config\x18\x02 \x01(\bR\votherConfig\x120\n" +
@@ -6510,7 +6526,7 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 92)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                  // 0: netboot.v1.BootServer
 	(*Boot)(nil),                        // 1: netboot.v1.Boot
@@ -6597,142 +6613,144 @@ var file_netboot_proto_goTypes = []any{
 	(*ListMachineConfigsResponse)(nil),  // 82: netboot.v1.ListMachineConfigsResponse
 	(*DeleteMachineConfigRequest)(nil),  // 83: netboot.v1.DeleteMachineConfigRequest
 	(*DeleteMachineConfigResponse)(nil), // 84: netboot.v1.DeleteMachineConfigResponse
-	nil,                                 // 85: netboot.v1.DHCPv6.RelayedLinksEntry
-	nil,                                 // 86: netboot.v1.HostMatch.LabelsEntry
-	nil,                                 // 87: netboot.v1.Event.AttrsEntry
-	nil,                                 // 88: netboot.v1.Machine.LabelsEntry
-	nil,                                 // 89: netboot.v1.Machine.MetadataEntry
-	nil,                                 // 90: netboot.v1.MachineConfig.MatchLabelsEntry
-	nil,                                 // 91: netboot.v1.MachineConfig.SensitiveValuesEntry
+	nil,                                 // 85: netboot.v1.BootFileRule.LabelsEntry
+	nil,                                 // 86: netboot.v1.DHCPv6.RelayedLinksEntry
+	nil,                                 // 87: netboot.v1.HostMatch.LabelsEntry
+	nil,                                 // 88: netboot.v1.Event.AttrsEntry
+	nil,                                 // 89: netboot.v1.Machine.LabelsEntry
+	nil,                                 // 90: netboot.v1.Machine.MetadataEntry
+	nil,                                 // 91: netboot.v1.MachineConfig.MatchLabelsEntry
+	nil,                                 // 92: netboot.v1.MachineConfig.SensitiveValuesEntry
 }
 var file_netboot_proto_depIdxs = []int32{
 	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
 	5,  // 1: netboot.v1.BootServer.dhcpv6:type_name -> netboot.v1.DHCPv6
 	1,  // 2: netboot.v1.BootServer.boot:type_name -> netboot.v1.Boot
 	2,  // 3: netboot.v1.Boot.rules:type_name -> netboot.v1.BootFileRule
-	4,  // 4: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
-	4,  // 5: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
-	7,  // 6: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	68, // 7: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
-	85, // 8: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
-	4,  // 9: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
-	4,  // 10: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
-	7,  // 11: netboot.v1.RelayedLink.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	0,  // 12: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
-	9,  // 13: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
-	11, // 14: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
-	10, // 15: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
-	0,  // 16: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
-	8,  // 17: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
-	20, // 18: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
-	60, // 19: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
-	22, // 20: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
-	21, // 21: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
-	29, // 22: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
-	29, // 23: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
-	29, // 24: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	86, // 25: netboot.v1.HostMatch.labels:type_name -> netboot.v1.HostMatch.LabelsEntry
-	31, // 26: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
-	32, // 27: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
-	30, // 28: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
-	30, // 29: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
-	33, // 30: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
-	33, // 31: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
-	48, // 32: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	60, // 33: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
-	48, // 34: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
-	49, // 35: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	58, // 36: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
-	59, // 37: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
-	87, // 38: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	65, // 39: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	60, // 40: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	88, // 41: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
-	89, // 42: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
-	71, // 43: netboot.v1.Machine.last_boot_file:type_name -> netboot.v1.FileFetch
-	71, // 44: netboot.v1.Machine.last_config:type_name -> netboot.v1.FileFetch
-	70, // 45: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
-	70, // 46: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
-	90, // 47: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
-	91, // 48: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
-	78, // 49: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
-	78, // 50: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
-	6,  // 51: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	12, // 52: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	13, // 53: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	14, // 54: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	16, // 55: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	18, // 56: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	56, // 57: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	23, // 58: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	24, // 59: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	25, // 60: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	27, // 61: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	34, // 62: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	35, // 63: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	36, // 64: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	38, // 65: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	40, // 66: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	41, // 67: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	42, // 68: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	44, // 69: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	46, // 70: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	50, // 71: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	51, // 72: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	52, // 73: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	54, // 74: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	61, // 75: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	63, // 76: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	66, // 77: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	69, // 78: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	72, // 79: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
-	73, // 80: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
-	74, // 81: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
-	76, // 82: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
-	79, // 83: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
-	80, // 84: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
-	81, // 85: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
-	83, // 86: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
-	8,  // 87: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 88: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	15, // 89: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	17, // 90: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	19, // 91: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	57, // 92: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	21, // 93: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	21, // 94: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	26, // 95: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	28, // 96: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	30, // 97: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	30, // 98: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	37, // 99: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	39, // 100: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	33, // 101: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	33, // 102: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	43, // 103: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	45, // 104: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	47, // 105: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	49, // 106: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	49, // 107: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	53, // 108: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	55, // 109: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	62, // 110: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	64, // 111: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	67, // 112: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 113: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	70, // 114: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
-	70, // 115: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
-	75, // 116: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
-	77, // 117: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
-	78, // 118: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
-	78, // 119: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
-	82, // 120: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
-	84, // 121: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
-	87, // [87:122] is the sub-list for method output_type
-	52, // [52:87] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	85, // 4: netboot.v1.BootFileRule.labels:type_name -> netboot.v1.BootFileRule.LabelsEntry
+	4,  // 5: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
+	4,  // 6: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
+	7,  // 7: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
+	68, // 8: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
+	86, // 9: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
+	4,  // 10: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
+	4,  // 11: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
+	7,  // 12: netboot.v1.RelayedLink.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
+	0,  // 13: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
+	9,  // 14: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
+	11, // 15: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
+	10, // 16: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
+	0,  // 17: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
+	8,  // 18: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
+	20, // 19: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
+	60, // 20: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
+	22, // 21: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
+	21, // 22: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
+	29, // 23: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
+	29, // 24: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
+	29, // 25: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
+	87, // 26: netboot.v1.HostMatch.labels:type_name -> netboot.v1.HostMatch.LabelsEntry
+	31, // 27: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
+	32, // 28: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
+	30, // 29: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
+	30, // 30: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
+	33, // 31: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
+	33, // 32: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
+	48, // 33: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
+	60, // 34: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	48, // 35: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
+	49, // 36: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
+	58, // 37: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
+	59, // 38: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
+	88, // 39: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	65, // 40: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	60, // 41: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	89, // 42: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
+	90, // 43: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
+	71, // 44: netboot.v1.Machine.last_boot_file:type_name -> netboot.v1.FileFetch
+	71, // 45: netboot.v1.Machine.last_config:type_name -> netboot.v1.FileFetch
+	70, // 46: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
+	70, // 47: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
+	91, // 48: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
+	92, // 49: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
+	78, // 50: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
+	78, // 51: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
+	6,  // 52: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	12, // 53: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	13, // 54: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	14, // 55: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	16, // 56: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	18, // 57: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	56, // 58: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	23, // 59: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	24, // 60: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	25, // 61: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	27, // 62: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	34, // 63: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	35, // 64: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	36, // 65: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	38, // 66: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	40, // 67: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	41, // 68: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	42, // 69: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	44, // 70: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	46, // 71: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	50, // 72: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	51, // 73: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	52, // 74: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	54, // 75: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	61, // 76: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	63, // 77: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	66, // 78: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	69, // 79: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	72, // 80: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
+	73, // 81: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
+	74, // 82: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
+	76, // 83: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
+	79, // 84: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
+	80, // 85: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
+	81, // 86: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
+	83, // 87: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
+	8,  // 88: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	8,  // 89: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	15, // 90: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	17, // 91: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	19, // 92: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	57, // 93: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	21, // 94: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	21, // 95: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	26, // 96: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	28, // 97: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	30, // 98: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	30, // 99: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	37, // 100: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	39, // 101: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	33, // 102: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	33, // 103: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	43, // 104: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	45, // 105: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	47, // 106: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	49, // 107: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	49, // 108: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	53, // 109: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	55, // 110: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	62, // 111: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	64, // 112: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	67, // 113: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	8,  // 114: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	70, // 115: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
+	70, // 116: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
+	75, // 117: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
+	77, // 118: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
+	78, // 119: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
+	78, // 120: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
+	82, // 121: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
+	84, // 122: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
+	88, // [88:123] is the sub-list for method output_type
+	53, // [53:88] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -6751,7 +6769,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   92,
+			NumMessages:   93,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -5,11 +5,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
@@ -41,7 +44,7 @@ func decideBoot(req *dhcpv6.Message, c client, cfg *Config) bootAnswer {
 	if !a.requested {
 		return a // a.client is left for describe: most clients never need it
 	}
-	a.describe(req, c)
+	a.describe(req, c, cfg)
 	d := bootfile.Select(cfg.Boot.Rules, bootfile.Server{Address: cfg.ServerAddress, HTTPPort: cfg.Boot.HTTPPort}, a.client)
 	if d.URL != "" && cfg.Boot.Rules[d.RuleIndex].URL == "" && bootAddrProblem(cfg.ServerAddress) != "" {
 		// A file rule's URL names this server; an absolute URL does not
@@ -67,9 +70,33 @@ func decideBoot(req *dhcpv6.Message, c client, cfg *Config) bootAnswer {
 }
 
 // describe fills in what req's sender c says about itself.
-func (a *bootAnswer) describe(req *dhcpv6.Message, c client) {
+func (a *bootAnswer) describe(req *dhcpv6.Message, c client, cfg *Config) {
 	a.client = bootClientOf(req)
 	a.client.DUID, a.client.MAC = hex.EncodeToString(c.duid), c.hwAddr
+	if !cfg.machineIndex.Empty() {
+		if m, ok := cfg.machineIndex.Of(c.duid, c.hwAddr); ok {
+			a.client.Machine, a.client.Labels = m.Name, m.Labels
+		}
+	}
+}
+
+// machineIndexOf is MachineIndex for rules that select by label; it is
+// empty when none does.
+func machineIndexOf(rules []bootfile.Rule, machines map[string]config.Machine) lease.ClientIndex[*config.Machine] {
+	if !slices.ContainsFunc(rules, func(r bootfile.Rule) bool { return len(r.Labels) > 0 }) {
+		return lease.ClientIndex[*config.Machine]{}
+	}
+	return MachineIndex(machines)
+}
+
+// MachineIndex finds machines by the DUID or MAC address a DHCPv6 client
+// shows, as reserved addresses are found.
+func MachineIndex(machines map[string]config.Machine) lease.ClientIndex[*config.Machine] {
+	var idx lease.ClientIndex[*config.Machine]
+	for _, m := range machines {
+		idx.Add(m.DUIDs, m.MACs, &m)
+	}
+	return idx
 }
 
 // bootClientOf reads what req says about the booting machine: every

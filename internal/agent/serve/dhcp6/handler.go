@@ -242,7 +242,7 @@ func (h *handler) addBootOptions(resp, req *dhcpv6.Message, c client, cfg *Confi
 		// Most clients of a storm: their attributes cost more than the
 		// rest of the decision, so they are built only when logged.
 		if h.logger.Enabled(context.Background(), slog.LevelDebug) {
-			a.describe(req, c)
+			a.describe(req, c, cfg)
 			h.logger.Debug("client did not request a boot-file URL (option 59)", a.logAttrs(c, req.MessageType)...)
 		}
 		return

@@ -56,6 +56,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -94,12 +95,18 @@ type Config struct {
 	// addresses inside its prefix and the prefixes of the length it
 	// delegates.
 	Reservations []lease.Reservation
+	// Machines are the agent's machines, by name: boot rules with labels
+	// select the clients that are machines with those labels.
+	Machines map[string]config.Machine
 
 	// configOptions are the DNS options of every response, built once by
 	// cloneConfig or newHandler (see configOptionsOf), and configWire
 	// the same encoded.
 	configOptions []dhcpv6.Option
 	configWire    []encodedOption
+	// machineIndex finds Machines by client, built by cloneConfig when a
+	// boot rule selects by label (else empty: no client needs it).
+	machineIndex lease.ClientIndex[*config.Machine]
 }
 
 // LeaseStore persists leases of this one boot server. PutLeases stores put
@@ -888,8 +895,10 @@ func cloneConfig(cfg Config) Config {
 		r.Arch = slices.Clone(r.Arch)
 		r.DUIDs = slices.Clone(r.DUIDs)
 		r.MACs = slices.Clone(r.MACs)
+		r.Labels = maps.Clone(r.Labels)
 		r.Parameters = slices.Clone(r.Parameters)
 	}
+	cfg.machineIndex = machineIndexOf(cfg.Boot.Rules, cfg.Machines)
 	cfg.configOptions = configOptionsOf(&cfg)
 	cfg.configWire = encodedOptions(cfg.configOptions)
 	return cfg
