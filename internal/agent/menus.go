@@ -201,7 +201,7 @@ func (s *core) RenderScript(_ context.Context, req *netbootv1.RenderScriptReques
 	st, ok := s.sites[req.GetBootServer()]
 	var httpBase string
 	if ok {
-		_, httpBase = st.urlBases()
+		_, httpBase, _ = st.urlBases()
 	}
 	s.mu.Unlock()
 	if !ok {

@@ -38,6 +38,7 @@ type site struct {
 	dhcp   *dhcp6.Server
 	tftp   *tftp.Server
 	http   *httpboot.Server
+	https  *httpboot.Server // the same files and handler as http, over TLS
 	nfs    *nfsserve.Server
 	dns    *dnsserve.Server
 	images []nfsImage // NFS root images: exports and the DNS names nfsroot= uses
@@ -119,7 +120,8 @@ func (s *site) start(ctx context.Context) (err error) {
 	}
 	s.err = nil
 	s.logger.Info("boot server serving", eventkind.Config.Attr(), "interface", s.cfg.Interface, "prefix", s.cfg.Prefix,
-		"dhcpv6_mode", s.cfg.DHCPv6.Mode, "boot_address", s.bootAddr, "tftp", s.cfg.Boot.TFTP, "http", s.cfg.Boot.HTTP)
+		"dhcpv6_mode", s.cfg.DHCPv6.Mode, "boot_address", s.bootAddr, "tftp", s.cfg.Boot.TFTP, "http", s.cfg.Boot.HTTP,
+		"https", s.cfg.Boot.HTTPS.Enabled)
 	return nil
 }
 
@@ -212,7 +214,7 @@ func (s *site) otherServers() []otherserver.Server {
 func (s *site) syncFileServers() error {
 	var err error
 	haveAddrs := len(s.serveAddrs) > 0
-	if (s.cfg.Boot.TFTP || s.cfg.Boot.HTTP) && !haveAddrs {
+	if (s.cfg.Boot.TFTP || s.cfg.Boot.HTTP || s.cfg.Boot.HTTPS.Enabled) && !haveAddrs {
 		s.logger.Warn("TFTP and HTTP wait for a permanent global address on the interface (or set boot.server_address)", eventkind.Agent.Attr(), "interface", s.cfg.Interface)
 	}
 	s.tftp, err = toggle(s.tftp, s.cfg.Boot.TFTP && haveAddrs,
@@ -230,6 +232,27 @@ func (s *site) syncFileServers() error {
 		func(h *httpboot.Server) error { return h.Apply(s.httpConfig(s.cfg)) })
 	if err != nil {
 		return fmt.Errorf("HTTP on %s port %d: %w", s.cfg.Interface, s.cfg.Boot.HTTPPort, err)
+	}
+	s.https, err = toggle(s.https, s.cfg.Boot.HTTPS.Enabled && haveAddrs,
+		func() (*httpboot.Server, error) {
+			cfg, err := s.httpsConfig(s.cfg)
+			if err != nil {
+				return nil, err
+			}
+			return httpboot.Start(s.ctx, cfg, s.serverLogger("http"))
+		},
+		func(h *httpboot.Server) error {
+			cfg, err := s.httpsConfig(s.cfg)
+			if err != nil {
+				return err
+			}
+			return h.Apply(cfg)
+		})
+	if err != nil {
+		return fmt.Errorf("HTTPS on %s port %d: %w", s.cfg.Interface, s.cfg.Boot.HTTPS.Port, err)
+	}
+	if s.https != nil {
+		s.warnHTTPSCertificate()
 	}
 	wantNFS := len(s.images) > 0 && haveAddrs && s.bootAddr.IsValid()
 	s.nfs, err = toggle(s.nfs, wantNFS,
@@ -336,7 +359,7 @@ func (s *site) resolveLink() error {
 	s.link = l
 	s.bootAddr = l.BootAddress()
 	s.serveAddrs = l.ServeAddresses()
-	_, httpBase := s.urlBases()
+	_, httpBase, _ := s.urlBases()
 	s.httpURL.Store(&httpBase)
 	return nil
 }
@@ -367,6 +390,10 @@ func (s *site) stop() {
 		s.http.Stop()
 		s.http = nil
 	}
+	if s.https != nil {
+		s.https.Stop()
+		s.https = nil
+	}
 	if s.tftp != nil {
 		s.tftp.Stop()
 		s.tftp = nil
@@ -388,18 +415,21 @@ func (s *site) stop() {
 func (s *site) serving() bool { return s.ra != nil }
 
 // urlBases are where this site's files are, for the status.
-func (s *site) urlBases() (tftpBase, httpBase string) {
+func (s *site) urlBases() (tftpBase, httpBase, httpsBase string) {
 	if !s.bootAddr.IsValid() {
-		return "", ""
+		return "", "", ""
 	}
-	server := bootfile.Server{Address: s.bootAddr, HTTPPort: s.cfg.Boot.HTTPPort}
+	server := bootfile.Server{Address: s.bootAddr, HTTPPort: s.cfg.Boot.HTTPPort, HTTPSPort: s.cfg.Boot.HTTPS.Port}
 	if s.cfg.Boot.TFTP {
 		tftpBase = bootfile.URLBase(bootfile.TFTP, server)
 	}
 	if s.cfg.Boot.HTTP {
 		httpBase = bootfile.URLBase(bootfile.HTTP, server)
 	}
-	return tftpBase, httpBase
+	if s.cfg.Boot.HTTPS.Enabled {
+		httpsBase = bootfile.URLBase(bootfile.HTTPS, server)
+	}
+	return tftpBase, httpBase, httpsBase
 }
 
 func (s *site) raConfig(c config.BootServer) ra.Config {
@@ -421,4 +451,25 @@ func (s *site) tftpConfig(c config.BootServer) tftp.Config {
 
 func (s *site) httpConfig(c config.BootServer) httpboot.Config {
 	return httpboot.Config{Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: s.files}
+}
+
+// httpsConfig is httpConfig on HTTPS's port with the certificate. The
+// pair passed validation; a failure here is reported, not served.
+func (s *site) httpsConfig(c config.BootServer) (httpboot.Config, error) {
+	pair, err := c.Boot.HTTPS.KeyPair()
+	if err != nil {
+		return httpboot.Config{}, err
+	}
+	cfg := s.httpConfig(c)
+	cfg.Port, cfg.Certificate = c.Boot.HTTPS.Port, &pair
+	return cfg, nil
+}
+
+// warnHTTPSCertificate says in the log when the certificate no longer fits:
+// expired, or without the boot address the interface now has. Clients then
+// refuse it, and HTTP still serves.
+func (s *site) warnHTTPSCertificate() {
+	if err := s.cfg.Boot.CheckHTTPSCertificate(time.Now(), s.bootAddr); err != nil {
+		s.logger.Warn("HTTPS clients will refuse the certificate", eventkind.HTTP.Attr(), "error", err)
+	}
 }
