@@ -50,7 +50,9 @@ func TestValidateHTTPS(t *testing.T) {
 	now := time.Now()
 	good := makeTestCert(t, now.Add(-time.Hour), now.Add(24*time.Hour), "2001:db8:1::1")
 	other := makeTestCert(t, now.Add(-time.Hour), now.Add(24*time.Hour), "2001:db8:1::1")
-	on := func(c testCert) HTTPS { return HTTPS{Enabled: true, Port: 443, CertificatePEM: c.cert, PrivateKeyPEM: c.key} }
+	on := func(c testCert) HTTPS {
+		return HTTPS{Enabled: true, Port: 443, CertificatePEM: c.cert, PrivateKeyPEM: c.key}
+	}
 	tests := []struct {
 		name   string
 		https  HTTPS
