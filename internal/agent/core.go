@@ -85,7 +85,7 @@ func (s *core) newSite(cfg config.BootServer) *site {
 		leases = s.leaseDB.Leases(cfg.Name)
 	}
 	st := newSite(cfg, leases, s.logger)
-	st.files = newChainFS(menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS()), st.logger)
+	st.files = newChainFS(menu.NewFS(s.catalog.Load, st.scriptSite, s.artifacts.FS()), st.logger)
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval
 	st.lookup = s.lookupLink

@@ -102,10 +102,9 @@ func TestAgentServesHTTPS(t *testing.T) {
 	}
 
 	// A machine's config: its menu (over HTTP, as iPXE fetches it) names
-	// its URL, and the same path over HTTPS gives the same file under the
-	// same rules.
+	// its HTTPS URL for the installer, which gets it under the same rules.
 	if _, err := conn.PutBootEntry(ctx, &netbootv1.PutBootEntryRequest{Entry: &netbootv1.BootEntry{Name: "install", Kind: "linux",
-		Linux: &netbootv1.LinuxBoot{Kernel: "debian/linux", Args: `ds=nocloud;s={{ .ConfigURL "" }}`}}}); err != nil {
+		Linux: &netbootv1.LinuxBoot{Kernel: "debian/linux", Args: `ds=nocloud;s={{ .HTTPSConfigURL "" }} repo={{ .HTTPSBase }}/debian`}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.PutBootMenu(ctx, &netbootv1.PutBootMenuRequest{Menu: &netbootv1.BootMenu{
@@ -123,11 +122,14 @@ func TestAgentServesHTTPS(t *testing.T) {
 	httpBase := "http://[" + lab.ServerAddr + "]"
 	script := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail",
 		httpBase+"/netboot/host/mac-52-54-00-aa-bb-01/uuid-/arch-x86_64/platform-efi/menu.ipxe")
-	m := regexp.MustCompile(`ds=nocloud;s=` + regexp.QuoteMeta(httpBase) + `(/netboot/config/web1/\S+/)`).FindStringSubmatch(script)
+	m := regexp.MustCompile(`ds=nocloud;s=(` + regexp.QuoteMeta(httpsBase) + `/netboot/config/web1/\S+/) repo=` + regexp.QuoteMeta(httpsBase) + `/debian`).FindStringSubmatch(script)
 	if m == nil {
-		t.Fatalf("web1's menu has no config URL:\n%s", script)
+		t.Fatalf("web1's menu has no HTTPS config URL:\n%s", script)
 	}
-	if got := curl(httpsBase + m[1] + "user-data"); got != "#cloud-config\nhostname: web1\n" {
+	if !strings.Contains(script, httpBase+"/debian/linux") {
+		t.Errorf("the kernel is not fetched over HTTP, as iPXE can:\n%s", script)
+	}
+	if got := curl(m[1] + "user-data"); got != "#cloud-config\nhostname: web1\n" {
 		t.Errorf("user-data over HTTPS: %q", got)
 	}
 	code := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--cacert", caFile, "-o", "/dev/null", "-w", "%{http_code}",

@@ -22,6 +22,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/tftp"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
@@ -50,9 +51,9 @@ type site struct {
 	bootAddr   netip.Addr   // the address in boot URLs; invalid when there is none
 	serveAddrs []netip.Addr // where TFTP, HTTP, NFS and DNS listen
 	ctx        context.Context
-	// httpURL is the HTTP base for rendered scripts; HTTP requests read it
-	// while the service may be changing the site.
-	httpURL atomic.Pointer[string]
+	// urls are the name and URL bases rendered scripts and configs carry;
+	// HTTP requests read them while the service may be changing the site.
+	urls atomic.Pointer[machineconfig.Site]
 	err     error // why the site is not serving, nil when it is
 
 	// probe looks for other DHCPv6 servers on the link every
@@ -83,12 +84,13 @@ func newSite(cfg config.BootServer, leases leaseStore, logger *slog.Logger) *sit
 	return &site{cfg: cfg, leases: leases, lookup: link.Resolve, logger: logger.With("boot_server", cfg.Name)}
 }
 
-// httpBase is the HTTP URL base scripts link to, e.g. "http://[2001:db8:1::1]".
-func (s *site) httpBase() string {
-	if p := s.httpURL.Load(); p != nil {
+// scriptSite is what rendered scripts and configs say of this boot server:
+// its name and its HTTP and HTTPS URL bases, e.g. "http://[2001:db8:1::1]".
+func (s *site) scriptSite() machineconfig.Site {
+	if p := s.urls.Load(); p != nil {
 		return *p
 	}
-	return ""
+	return machineconfig.Site{BootServer: s.cfg.Name}
 }
 
 // start brings every protocol server up; on error nothing is left running.
@@ -359,8 +361,8 @@ func (s *site) resolveLink() error {
 	s.link = l
 	s.bootAddr = l.BootAddress()
 	s.serveAddrs = l.ServeAddresses()
-	_, httpBase, _ := s.urlBases()
-	s.httpURL.Store(&httpBase)
+	_, httpBase, httpsBase := s.urlBases()
+	s.urls.Store(&machineconfig.Site{BootServer: s.cfg.Name, HTTPBase: httpBase, HTTPSBase: httpsBase})
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 )
 
 // The boot server's TFTP limits reach its TFTP server.
@@ -49,7 +50,15 @@ func TestSiteResolvesLinkThroughLookup(t *testing.T) {
 	if !slices.Equal(tc.Addresses, want) || tc.MTU != 9000 {
 		t.Errorf("tftp addresses %v MTU %d, want %v MTU 9000", tc.Addresses, tc.MTU, want)
 	}
-	if got := s.httpBase(); got != "http://[2001:db8:1::1]" {
-		t.Errorf("http base %q", got)
+	want0 := machineconfig.Site{BootServer: "lab", HTTPBase: "http://[2001:db8:1::1]"}
+	if got := s.scriptSite(); got != want0 {
+		t.Errorf("script site %+v, want %+v", got, want0)
+	}
+	// HTTPS on a port of its own: its base carries the port.
+	s.cfg.Boot.HTTPS = config.HTTPS{Enabled: true, Port: 8443}
+	s.resolveLink()
+	want0.HTTPSBase = "https://[2001:db8:1::1]:8443"
+	if got := s.scriptSite(); got != want0 {
+		t.Errorf("with HTTPS, script site %+v, want %+v", got, want0)
 	}
 }

@@ -28,18 +28,17 @@ import (
 //     machine's token (else an fs.ErrPermission error);
 //   - every other name from fallback (nil: nothing).
 //
-// catalog and httpBase are called on every Open, so the agent can swap the
-// catalog or the boot server's address at any time. Generated files are
+// catalog and site are called on every Open, so the agent can swap the
+// catalog or the boot server's URLs at any time. Generated files are
 // io.ReadSeekers whose ModTime is Catalog.Updated.
-func NewFS(catalog func() *Catalog, bootServer string, httpBase func() string, fallback fs.FS) fs.FS {
-	return &scriptFS{catalog: catalog, bootServer: bootServer, httpBase: httpBase, fallback: fallback}
+func NewFS(catalog func() *Catalog, site func() machineconfig.Site, fallback fs.FS) fs.FS {
+	return &scriptFS{catalog: catalog, site: site, fallback: fallback}
 }
 
 type scriptFS struct {
-	catalog    func() *Catalog
-	bootServer string
-	httpBase   func() string
-	fallback   fs.FS
+	catalog  func() *Catalog
+	site     func() machineconfig.Site
+	fallback fs.FS
 }
 
 func (s *scriptFS) Open(name string) (fs.File, error) {
@@ -50,15 +49,15 @@ func (s *scriptFS) Open(name string) (fs.File, error) {
 	if c == nil {
 		c = &Catalog{}
 	}
+	site := s.site()
 	switch {
-	case name == StartPath && offersMenus(c, s.bootServer, FormatIPXE), name == GrubStartPath && offersMenus(c, s.bootServer, FormatGRUB), strings.HasPrefix(name, hostPathPrefix):
-		script, _, _, err := Render(c, s.bootServer, s.httpBase(), name, Host{})
+	case name == StartPath && offersMenus(c, site.BootServer, FormatIPXE), name == GrubStartPath && offersMenus(c, site.BootServer, FormatGRUB), strings.HasPrefix(name, hostPathPrefix):
+		script, _, _, err := Render(c, site, name, Host{})
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		return newMemFile(path.Base(name), script, c.Updated), nil
 	case strings.HasPrefix(name, machineconfig.PathPrefix):
-		site := machineconfig.Site{BootServer: s.bootServer, HTTPBase: strings.TrimRight(s.httpBase(), "/")}
 		out, err := machineconfig.Serve(c.Machines, c.Configs, site, name)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
