@@ -54,7 +54,7 @@ type site struct {
 	// urls are the name and URL bases rendered scripts and configs carry;
 	// HTTP requests read them while the service may be changing the site.
 	urls atomic.Pointer[machineconfig.Site]
-	err     error // why the site is not serving, nil when it is
+	err  error // why the site is not serving, nil when it is
 
 	// probe looks for other DHCPv6 servers on the link every
 	// probeInterval; nil when that is 0 or its socket failed.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
