@@ -18,7 +18,7 @@ import (
 // testCert is a self-signed server certificate and its key, PEM.
 type testCert struct{ cert, key string }
 
-func makeTestCert(t *testing.T, notBefore, notAfter time.Time, ips ...string) testCert {
+func makeTestCert(t testing.TB, notBefore, notAfter time.Time, ips ...string) testCert {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
