@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,6 +86,10 @@ type Server struct {
 	stats    counters
 	done     chan struct{} // closed by Stop
 
+	// errorLog takes net/http's own messages (failed TLS handshakes,
+	// mostly), rate-limited.
+	errorLog *log.Logger
+
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	listeners *link.Listeners[*listener]
 	stopped   bool
@@ -136,6 +141,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	// Every record says which scheme it is about: the access log lines of
 	// an HTTP and an HTTPS server of one site look alike otherwise.
 	s.logger = logger.With("scheme", s.scheme())
+	s.errorLog = log.New(newLimitedLog(s.logger), "", 0)
 	s.listeners = link.NewListeners(s.bind, (*listener).stop)
 	s.settings.Store(settingsOf(cfg))
 	if _, err := s.listeners.Bind(cfg.Addresses, cfg.Port, nil); err != nil {
@@ -242,7 +248,7 @@ func (s *Server) bind(ap netip.AddrPort) (*listener, error) {
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+			ErrorLog:          s.errorLog,
 		},
 		done: make(chan struct{}),
 	}

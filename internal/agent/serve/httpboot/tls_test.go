@@ -104,3 +104,27 @@ func TestHTTPS(t *testing.T) {
 		t.Errorf("stats %+v, want 2 OK (the refused handshakes are no requests)", got)
 	}
 }
+
+// A client failing handshakes in a loop gets a few warnings, then one
+// saying how many were left out.
+func TestHandshakeFailuresLogRateLimited(t *testing.T) {
+	ca := newTestPKI(t)
+	s, logs := startLoopback(t, Config{Files: fstest.MapFS{}, Certificate: ca.issue(t, "lab")})
+	addr := s.Addrs()[0].String()
+	for range errorLogBurst + 20 {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+		if err == nil {
+			conn.Close()
+		}
+	}
+	// The server logs after the client gave up: wait for the last one.
+	time.Sleep(200 * time.Millisecond)
+	if n := strings.Count(logs.String(), "TLS handshake error"); n < 1 || n > errorLogBurst+1 {
+		t.Errorf("%d handshake warnings logged, want 1 to %d:\n%s", n, errorLogBurst+1, logs)
+	}
+	time.Sleep(errorLogEvery)
+	if _, err := tls.Dial("tcp", addr, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}); err == nil {
+		t.Fatal("a TLS 1.1 handshake succeeded")
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "not_logged_since=") })
+}
