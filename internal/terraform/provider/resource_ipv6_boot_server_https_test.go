@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/pki"
 )
 
@@ -63,7 +64,9 @@ func httpsBody(cert, key, serverAddress string) string {
 }
 
 // Refused at plan, naming the attribute: a key of another certificate, a
-// certificate without the configured server address, HTTP's port.
+// certificate without the configured server address, HTTP's port. A
+// certificate not known until apply (made by another resource) passes the
+// plan; the agent checks it then.
 func TestIPv6BootServer_httpsValidation(t *testing.T) {
 	lab := newFastLab(t)
 	ca := newHTTPSTestCA(t)
@@ -88,6 +91,23 @@ func TestIPv6BootServer_httpsValidation(t *testing.T) {
 `),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)boot\.https\.port.*the port of boot\.http_port`),
+			},
+			{
+				Config: bootServerConfig(lab.providerConfig(), lab.ServerIf, lab.Prefix, statefulBody+fmt.Sprintf(`
+  boot = {
+    https = {
+      enabled         = true
+      certificate_pem = terraform_data.cert.output
+      private_key_pem = file(%q)
+    }
+  }
+`, key)) + fmt.Sprintf(`
+resource "terraform_data" "cert" {
+  input = file(%q)
+}
+`, cert),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
 			},
 		},
 	})
@@ -157,6 +177,32 @@ resource "netboot_artifact" "linux" {
 				ImportState:       true,
 				ImportStateId:     "acc",
 				ImportStateVerify: true,
+			},
+			{
+				// Drift: HTTPS moved to another port behind Terraform's back.
+				PreConfig: func() {
+					conn := lab.conn(t)
+					st, err := conn.GetBootServer(t.Context(), &netbootv1.GetBootServerRequest{Name: "acc"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					bs := st.GetConfig()
+					bs.Boot.Https.Port = 8443
+					if _, err := conn.PutBootServer(t.Context(), &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             withArtifact(httpsBody(second, secondKey, "")),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// Applied back: HTTPS on 443 again.
+				Config: withArtifact(httpsBody(second, secondKey, "")),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(testResource, https.AtMapKey("port"), knownvalue.Int64Exact(443)),
+				},
+				Check: curlServed("second"),
 			},
 			{
 				Config: withArtifact(statefulBody),
