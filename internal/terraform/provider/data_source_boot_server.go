@@ -180,7 +180,7 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 							"enabled":         schema.BoolAttribute{MarkdownDescription: "Whether the files are served over HTTPS too.", Computed: true},
 							"port":            schema.Int64Attribute{MarkdownDescription: "TCP port of the HTTPS server.", Computed: true},
 							"certificate_pem": schema.StringAttribute{MarkdownDescription: "The server certificate and its intermediates, PEM; null when none is set.", Computed: true},
-							"private_key_pem": schema.StringAttribute{MarkdownDescription: "The certificate's private key, PEM; null when none is set.", Computed: true, Sensitive: true},
+							"private_key_pem": schema.StringAttribute{MarkdownDescription: "The certificate's private key, PEM; null when none is set, or when the provider reads the agent with a read-only certificate.", Computed: true, Sensitive: true},
 						},
 					},
 					"server_address": schema.StringAttribute{

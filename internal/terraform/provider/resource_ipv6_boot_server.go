@@ -280,7 +280,7 @@ func httpsSchemaAttribute() schema.SingleNestedAttribute {
 			"private_key_pem": schema.StringAttribute{
 				MarkdownDescription: "The private key of `certificate_pem`, PEM (PKCS #8, PKCS #1 or SEC 1), e.g. " +
 					"`file(\"boot-ca/lab-https-key.pem\")`. Sensitive: the agent keeps it in its state file, Terraform in " +
-					"its state. Required when `enabled`; refused when it is not the key of `certificate_pem`.",
+					"its state; a read-only agent certificate does not get it back. Required when `enabled`; refused when it is not the key of `certificate_pem`.",
 				Optional:   true,
 				Sensitive:  true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
