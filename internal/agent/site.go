@@ -35,14 +35,17 @@ type site struct {
 	files  fs.FS // what TFTP and HTTP serve
 	logger *slog.Logger
 
-	ra     *ra.Server
-	dhcp   *dhcp6.Server
-	tftp   *tftp.Server
-	http   *httpboot.Server
-	https  *httpboot.Server // the same files and handler as http, over TLS
-	nfs    *nfsserve.Server
-	dns    *dnsserve.Server
-	images []nfsImage // NFS root images: exports and the DNS names nfsroot= uses
+	ra    *ra.Server
+	dhcp  *dhcp6.Server
+	tftp  *tftp.Server
+	http  *httpboot.Server
+	https *httpboot.Server // the same files and handler as http, over TLS
+	// httpsChecked is when the HTTPS certificate was last checked against
+	// the clock and the boot address (warnHTTPSCertificate).
+	httpsChecked time.Time
+	nfs          *nfsserve.Server
+	dns          *dnsserve.Server
+	images       []nfsImage // NFS root images: exports and the DNS names nfsroot= uses
 	// lookup resolves the interface; link.Resolve, or a fake in tests.
 	lookup link.Lookup
 	// link is the link served as last resolved, and bootAddr and
@@ -325,14 +328,21 @@ func toggle[S stoppable](cur S, want bool, start func() (S, error), apply func(S
 	return cur, nil
 }
 
+// httpsCheckEvery is how often a serving site checks its HTTPS certificate,
+// so one that expires while the agent runs is reported.
+const httpsCheckEvery = time.Hour
+
 // refresh follows address changes on a serving interface: a boot address
 // configured after the server started, or a new global address to serve
-// TFTP and HTTP on.
+// TFTP and HTTP on. It also checks the HTTPS certificate now and then.
 func (s *site) refresh() {
 	prevBoot, prevServe, prevMTU := s.bootAddr, s.serveAddrs, s.mtu()
 	if err := s.resolveLink(); err != nil {
 		s.logger.Debug("interface not resolved", "error", err)
 		return
+	}
+	if s.https != nil && time.Since(s.httpsChecked) >= httpsCheckEvery {
+		s.warnHTTPSCertificate()
 	}
 	if s.bootAddr == prevBoot && slices.Equal(s.serveAddrs, prevServe) && s.mtu() == prevMTU {
 		return
@@ -471,6 +481,7 @@ func (s *site) httpsConfig(c config.BootServer) (httpboot.Config, error) {
 // expired, or without the boot address the interface now has. Clients then
 // refuse it, and HTTP still serves.
 func (s *site) warnHTTPSCertificate() {
+	s.httpsChecked = time.Now()
 	if err := s.cfg.Boot.CheckHTTPSCertificate(time.Now(), s.bootAddr); err != nil {
 		s.logger.Warn("HTTPS clients will refuse the certificate", eventkind.HTTP.Attr(), "error", err)
 	}
