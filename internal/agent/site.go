@@ -35,17 +35,14 @@ type site struct {
 	files  fs.FS // what TFTP and HTTP serve
 	logger *slog.Logger
 
-	ra    *ra.Server
-	dhcp  *dhcp6.Server
-	tftp  *tftp.Server
-	http  *httpboot.Server
-	https *httpboot.Server // the same files and handler as http, over TLS
-	// httpsChecked is when the HTTPS certificate was last checked against
-	// the clock and the boot address (warnHTTPSCertificate).
-	httpsChecked time.Time
-	nfs          *nfsserve.Server
-	dns          *dnsserve.Server
-	images       []nfsImage // NFS root images: exports and the DNS names nfsroot= uses
+	ra     *ra.Server
+	dhcp   *dhcp6.Server
+	tftp   *tftp.Server
+	http   *httpboot.Server
+	https  *httpboot.Server // the same files and handler as http, over TLS
+	nfs    *nfsserve.Server
+	dns    *dnsserve.Server
+	images []nfsImage // NFS root images: exports and the DNS names nfsroot= uses
 	// lookup resolves the interface; link.Resolve, or a fake in tests.
 	lookup link.Lookup
 	// link is the link served as last resolved, and bootAddr and
@@ -54,10 +51,10 @@ type site struct {
 	bootAddr   netip.Addr   // the address in boot URLs; invalid when there is none
 	serveAddrs []netip.Addr // where TFTP, HTTP, NFS and DNS listen
 	ctx        context.Context
-	// urls are the name and URL bases rendered scripts and configs carry;
-	// HTTP requests read them while the service may be changing the site.
-	urls atomic.Pointer[machineconfig.Site]
-	err  error // why the site is not serving, nil when it is
+	// siteURL is the name and URL bases rendered scripts and configs
+	// carry; HTTP requests read it while the service may be changing the site.
+	siteURL atomic.Pointer[machineconfig.Site]
+	err     error // why the site is not serving, nil when it is
 
 	// probe looks for other DHCPv6 servers on the link every
 	// probeInterval; nil when that is 0 or its socket failed.
@@ -68,6 +65,10 @@ type site struct {
 	// (their reserved addresses) or the DNS responder (their names) is
 	// configured; nil: none.
 	machines func() map[string]config.Machine
+
+	// httpsChecked is when the HTTPS certificate was last checked against
+	// the clock and the boot address (warnHTTPSCertificate).
+	httpsChecked time.Time
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
@@ -88,12 +89,13 @@ func newSite(cfg config.BootServer, leases leaseStore, logger *slog.Logger) *sit
 }
 
 // scriptSite is what rendered scripts and configs say of this boot server:
-// its name and its HTTP and HTTPS URL bases, e.g. "http://[2001:db8:1::1]".
+// its name and its HTTP and HTTPS URL bases, e.g. "http://[2001:db8:1::1]";
+// empty before the link was first resolved.
 func (s *site) scriptSite() machineconfig.Site {
-	if p := s.urls.Load(); p != nil {
+	if p := s.siteURL.Load(); p != nil {
 		return *p
 	}
-	return machineconfig.Site{BootServer: s.cfg.Name}
+	return machineconfig.Site{}
 }
 
 // start brings every protocol server up; on error nothing is left running.
@@ -372,7 +374,7 @@ func (s *site) resolveLink() error {
 	s.bootAddr = l.BootAddress()
 	s.serveAddrs = l.ServeAddresses()
 	_, httpBase, httpsBase := s.urlBases()
-	s.urls.Store(&machineconfig.Site{BootServer: s.cfg.Name, HTTPBase: httpBase, HTTPSBase: httpsBase})
+	s.siteURL.Store(&machineconfig.Site{BootServer: s.cfg.Name, HTTPBase: httpBase, HTTPSBase: httpsBase})
 	return nil
 }
 

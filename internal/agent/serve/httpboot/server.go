@@ -28,7 +28,6 @@ import (
 // Defaults the agent fills in; a zero MaxConcurrent means the default.
 const (
 	DefaultPort          = 80
-	DefaultTLSPort       = 443
 	DefaultMaxConcurrent = 64
 )
 
@@ -168,9 +167,9 @@ func (s *Server) scheme() string {
 
 // Apply swaps the files, the concurrency cap and the certificate in place;
 // requests in flight finish with the file they opened, and connections
-// already open keep the certificate of their handshake. Sockets are rebound only when the
-// addresses or the port change, new ones before old ones close, so a failed
-// bind changes nothing.
+// already open keep the certificate of their handshake. Sockets are rebound
+// only when the addresses or the port change, new ones before old ones
+// close, so a failed bind changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	cfg, err := withDefaults(cfg)
 	if err != nil {
