@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -43,7 +44,7 @@ func bootServerCert(t *testing.T, dir, name string, hosts ...string) (certPEM, k
 // without a restart; HTTP keeps serving, and metrics and the log tell the
 // schemes apart.
 func TestAgentServesHTTPS(t *testing.T) {
-	testlab.RequireRoot(t, "curl")
+	testlab.RequireRoot(t, "curl", "busybox")
 	lab := testlab.New(t)
 	stateDir := t.TempDir()
 	lab.StartAgent(t, stateDir, "--metrics-listen", "[::1]:9448")
@@ -95,6 +96,18 @@ func TestAgentServesHTTPS(t *testing.T) {
 	out, err := lab.Exec(ctx, lab.ClientNS, "curl", "-g", "-sS", "--fail", httpsBase+"/debian/linux")
 	if err == nil || !strings.Contains(out, "certificate") {
 		t.Errorf("curl without the CA: %v, %q; want a certificate verification failure", err, out)
+	}
+	// busybox wget with its own TLS code (an initramfs's: no openssl
+	// program beside it) says it checks no certificate, and offers TLS 1.2
+	// without the signature_algorithms extension, which Go's TLS refuses:
+	// what the guide tells of it.
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = lab.Exec(ctx, lab.ClientNS, "env", "PATH=/nonexistent", busybox, "wget", "-O", "-", httpsBase+"/debian/linux")
+	if err == nil || !strings.Contains(out, "TLS certificate validation not implemented") {
+		t.Errorf("busybox wget over HTTPS: %v, %q; want a refused handshake after its note on validation", err, out)
 	}
 	out, err = lab.Exec(ctx, lab.ClientNS, "curl", "-g", "-sS", "--fail", "--cacert", caFile, "--tlsv1.0", "--tls-max", "1.1", httpsBase+"/debian/linux")
 	if err == nil {
@@ -163,5 +176,8 @@ func TestAgentServesHTTPS(t *testing.T) {
 	log, _ := os.ReadFile(filepath.Join(stateDir, "agent-test.log"))
 	if !regexp.MustCompile(`"http request" .*scheme=https .*path=/debian/linux status=200`).Match(log) {
 		t.Errorf("no access log line with scheme=https:\n%s", log)
+	}
+	if !strings.Contains(string(log), "missing signature_algorithms") {
+		t.Errorf("busybox's refused handshake is not in the log:\n%s", log)
 	}
 }
