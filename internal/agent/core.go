@@ -87,7 +87,7 @@ func (s *core) newSite(cfg config.BootServer) *site {
 		leases = s.leaseDB.Leases(cfg.Name)
 	}
 	st := newSite(cfg, leases, s.logger)
-	st.scripts = menu.NewFS(s.catalog.Load, cfg.Name, st.httpBase, s.artifacts.FS())
+	st.scripts = menu.NewFS(s.catalog.Load, st.scriptSite, s.artifacts.FS())
 	st.chain = newChainWarnings(st.logger)
 	st.activity = s.activity
 	st.images = s.imagesFor(cfg.Name)
@@ -172,8 +172,15 @@ func (s *core) PutBootServer(_ context.Context, req *netbootv1.PutBootServerRequ
 	if err != nil {
 		return nil, invalidArgument("boot server", err)
 	}
-	if _, err := s.lookupLink(cfg.Interface); err != nil {
+	ifi, err := s.lookupLink(cfg.Interface)
+	if err != nil {
 		return nil, failedPrecondition("%v", err)
+	}
+	// The certificate must name the address the boot URLs will carry and
+	// be valid now; at start and on address changes, a misfit only warns.
+	bootAddr := link.Link{Prefix: cfg.Prefix, Interface: &ifi, ServiceAddress: cfg.Boot.ServerAddress}.BootAddress()
+	if err := cfg.Boot.CheckHTTPSCertificate(time.Now(), bootAddr); err != nil {
+		return nil, invalidArgument("boot server", err)
 	}
 
 	s.mu.Lock()
@@ -408,7 +415,7 @@ func (s *core) state(st *site) *netbootv1.BootServerState {
 	if st.bootAddr.IsValid() {
 		statusPB.BootAddress = st.bootAddr.String()
 	}
-	statusPB.TftpUrlBase, statusPB.HttpUrlBase = st.urlBases()
+	statusPB.TftpUrlBase, statusPB.HttpUrlBase, statusPB.HttpsUrlBase = st.urlBases()
 	statusPB.ActiveLeases = uint64(s.countLeases(st, time.Now()))
 	statusPB.OtherServers = otherServersToProto(st.otherServers())
 	if st.dhcp != nil {

@@ -72,37 +72,67 @@ var changeMethods = map[string]bool{
 }
 
 // authorizeRemote lets a client certificate with the read-only OU call only
-// readMethods. TLS itself (RequireAndVerifyClientCert) has already
-// rejected callers without a certificate from the client CA.
+// readMethods, and withholds boot servers' private keys from it. TLS itself
+// (RequireAndVerifyClientCert) has already rejected callers without a
+// certificate from the client CA.
 func authorizeRemote(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if err := authorize(ctx, info.FullMethod); err != nil {
+	readOnly, err := authorize(ctx, info.FullMethod)
+	if err != nil {
 		return nil, err
 	}
-	return handler(ctx, req)
+	resp, err := handler(ctx, req)
+	if readOnly && err == nil {
+		resp = withheldFromReadOnly(resp)
+	}
+	return resp, err
 }
 
 // authorizeRemoteStream applies the same rule to streaming calls (uploads).
 func authorizeRemoteStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if err := authorize(ss.Context(), info.FullMethod); err != nil {
+	if _, err := authorize(ss.Context(), info.FullMethod); err != nil {
 		return err
 	}
 	return handler(srv, ss)
 }
 
-func authorize(ctx context.Context, fullMethod string) error {
+// authorize says whether the caller may make the call, and whether its
+// certificate is read-only.
+func authorize(ctx context.Context, fullMethod string) (readOnly bool, err error) {
 	p, ok := peer.FromContext(ctx)
 	if !ok {
-		return status.Error(codes.Unauthenticated, "no peer information")
+		return false, status.Error(codes.Unauthenticated, "no peer information")
 	}
 	tlsInfo, ok := p.AuthInfo.(credentials.TLSInfo)
 	if !ok || len(tlsInfo.State.PeerCertificates) == 0 {
-		return status.Error(codes.Unauthenticated, "a client certificate is required")
+		return false, status.Error(codes.Unauthenticated, "a client certificate is required")
 	}
 	cert := tlsInfo.State.PeerCertificates[0]
-	if slices.Contains(cert.Subject.OrganizationalUnit, pki.ReadOnlyOU) && !readMethods[fullMethod] {
-		return status.Errorf(codes.PermissionDenied, "certificate %q is read-only (OU %s): it may not call %s", cert.Subject.CommonName, pki.ReadOnlyOU, fullMethod)
+	readOnly = slices.Contains(cert.Subject.OrganizationalUnit, pki.ReadOnlyOU)
+	if readOnly && !readMethods[fullMethod] {
+		return true, status.Errorf(codes.PermissionDenied, "certificate %q is read-only (OU %s): it may not call %s", cert.Subject.CommonName, pki.ReadOnlyOU, fullMethod)
 	}
-	return nil
+	return readOnly, nil
+}
+
+// withheldFromReadOnly is resp without the boot servers' HTTPS private keys:
+// with one, a reader could answer in a boot server's place to every machine
+// that trusts its CA. Only the boot server calls return them.
+func withheldFromReadOnly(resp any) any {
+	var states []*netbootv1.BootServerState
+	switch r := resp.(type) {
+	case *netbootv1.BootServerState:
+		r = proto.CloneOf(r)
+		resp, states = r, []*netbootv1.BootServerState{r}
+	case *netbootv1.ListBootServersResponse:
+		r = proto.CloneOf(r)
+		resp, states = r, r.GetBootServers()
+	}
+	for _, st := range states {
+		if h := st.GetConfig().GetBoot().GetHttps(); h.GetPrivateKeyPem() != "" {
+			h.PrivateKeyPem = ""
+		}
+	}
+	return resp
 }
 
 // localCaller names callers on the unix socket, which only root reaches.

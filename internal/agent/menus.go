@@ -199,19 +199,19 @@ func (s *core) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMenuRe
 func (s *core) RenderScript(_ context.Context, req *netbootv1.RenderScriptRequest) (*netbootv1.RenderScriptResponse, error) {
 	s.mu.Lock()
 	st, ok := s.sites[req.GetBootServer()]
-	var httpBase string
+	var site machineconfig.Site
 	if ok {
-		_, httpBase = st.urlBases()
+		site = st.scriptSite()
 	}
 	s.mu.Unlock()
 	if !ok {
 		return nil, notFound("boot server %q does not exist on this agent", req.GetBootServer())
 	}
-	if httpBase == "" {
+	if site.HTTPBase == "" {
 		return nil, failedPrecondition("boot server %q serves no HTTP boot URL (HTTP off, or no global address in its prefix yet)", req.GetBootServer())
 	}
 	host := menu.Host{MAC: req.GetMac(), UUID: req.GetUuid(), BuildArch: req.GetBuildarch(), Platform: req.GetPlatform()}
-	script, menuName, reason, err := menu.Render(s.catalog.Load(), req.GetBootServer(), httpBase, req.GetPath(), host)
+	script, menuName, reason, err := menu.Render(s.catalog.Load(), site, req.GetPath(), host)
 	if err != nil {
 		if _, ok := config.AsFieldErrors(err); ok {
 			return nil, invalidArgument("host", err)

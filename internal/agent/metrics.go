@@ -83,8 +83,12 @@ func (s *core) writeMetrics(w io.Writer) {
 		if st.tftp != nil {
 			addStruct(add, "netboot_tftp", server, st.tftp.Stats())
 		}
+		// One family for both schemes: they serve the same files.
 		if st.http != nil {
-			addStruct(add, "netboot_http", server, st.http.Stats())
+			addStruct(add, "netboot_http", server+`,scheme="http"`, st.http.Stats())
+		}
+		if st.https != nil {
+			addStruct(add, "netboot_http", server+`,scheme="https"`, st.https.Stats())
 		}
 		if st.nfs != nil {
 			addStruct(add, "netboot_nfs", server, st.nfs.Stats())

@@ -9,18 +9,19 @@ import (
 
 // Protocols a site serves files over, as FileFetch.protocol names them.
 const (
-	protocolTFTP = "tftp"
-	protocolHTTP = "http"
+	protocolTFTP  = "tftp"
+	protocolHTTP  = "http"
+	protocolHTTPS = "https"
 )
 
-// servedFiles is what one of a site's file servers (TFTP or HTTP) serves:
+// servedFiles is what one of a site's file servers (TFTP, HTTP or HTTPS) serves:
 // the boot server's scripts, machines' configs and the artifacts, each
 // request attributed to a machine by its source address (attribute), so
 // that a machine's own menu and configs go to that machine only, and
 // what each machine fetched is noted.
 type servedFiles struct {
 	site *site
-	// bootServer is the site's name and protocol "tftp" or "http", for
+	// bootServer is the site's name and protocol "tftp", "http" or "https", for
 	// what is noted.
 	bootServer, protocol string
 }

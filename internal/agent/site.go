@@ -21,6 +21,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/tftp"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/menu"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
@@ -47,6 +48,7 @@ type site struct {
 	dhcp   *dhcp6.Server
 	tftp   *tftp.Server
 	http   *httpboot.Server
+	https  *httpboot.Server // the same files and handler as http, over TLS
 	nfs    *nfsserve.Server
 	dns    *dnsserve.Server
 	images []nfsImage // NFS root images: exports and the DNS names nfsroot= uses
@@ -58,9 +60,9 @@ type site struct {
 	bootAddr   netip.Addr   // the address in boot URLs; invalid when there is none
 	serveAddrs []netip.Addr // where TFTP, HTTP, NFS and DNS listen
 	ctx        context.Context
-	// httpURL is the HTTP base for rendered scripts; HTTP requests read it
-	// while the service may be changing the site.
-	httpURL atomic.Pointer[string]
+	// siteURL is the name and URL bases rendered scripts and configs
+	// carry; HTTP requests read it while the service may be changing the site.
+	siteURL atomic.Pointer[machineconfig.Site]
 	err     error // why the site is not serving, nil when it is
 
 	// probe looks for other DHCPv6 servers on the link every
@@ -72,6 +74,10 @@ type site struct {
 	// (their reserved addresses) or the DNS responder (their names) is
 	// configured; nil: none.
 	machines func() map[string]config.Machine
+
+	// httpsChecked is when the HTTPS certificate was last checked against
+	// the clock and the boot address (warnHTTPSCertificate).
+	httpsChecked time.Time
 }
 
 // serverLogger is the site's logger for one of its servers, naming it so
@@ -91,12 +97,14 @@ func newSite(cfg config.BootServer, leases leaseStore, logger *slog.Logger) *sit
 	return &site{cfg: cfg, leases: leases, lookup: link.Resolve, logger: logger.With("boot_server", cfg.Name)}
 }
 
-// httpBase is the HTTP URL base scripts link to, e.g. "http://[2001:db8:1::1]".
-func (s *site) httpBase() string {
-	if p := s.httpURL.Load(); p != nil {
+// scriptSite is what rendered scripts and configs say of this boot server:
+// its name and its HTTP and HTTPS URL bases, e.g. "http://[2001:db8:1::1]";
+// empty before the link was first resolved.
+func (s *site) scriptSite() machineconfig.Site {
+	if p := s.siteURL.Load(); p != nil {
 		return *p
 	}
-	return ""
+	return machineconfig.Site{}
 }
 
 // start brings every protocol server up; on error nothing is left running.
@@ -129,7 +137,8 @@ func (s *site) start(ctx context.Context) (err error) {
 	}
 	s.err = nil
 	s.logger.Info("boot server serving", eventkind.Config.Attr(), "interface", s.cfg.Interface, "prefix", s.cfg.Prefix,
-		"dhcpv6_mode", s.cfg.DHCPv6.Mode, "boot_address", s.bootAddr, "tftp", s.cfg.Boot.TFTP, "http", s.cfg.Boot.HTTP)
+		"dhcpv6_mode", s.cfg.DHCPv6.Mode, "boot_address", s.bootAddr, "tftp", s.cfg.Boot.TFTP, "http", s.cfg.Boot.HTTP,
+		"https", s.cfg.Boot.HTTPS.Enabled)
 	return nil
 }
 
@@ -223,7 +232,7 @@ func (s *site) otherServers() []otherserver.Server {
 func (s *site) syncFileServers() error {
 	var err error
 	haveAddrs := len(s.serveAddrs) > 0
-	if (s.cfg.Boot.TFTP || s.cfg.Boot.HTTP) && !haveAddrs {
+	if (s.cfg.Boot.TFTP || s.cfg.Boot.HTTP || s.cfg.Boot.HTTPS.Enabled) && !haveAddrs {
 		s.logger.Warn("TFTP and HTTP wait for a permanent global address on the interface (or set boot.server_address)", eventkind.Agent.Attr(), "interface", s.cfg.Interface)
 	}
 	s.tftp, err = toggle(s.tftp, s.cfg.Boot.TFTP && haveAddrs,
@@ -241,6 +250,27 @@ func (s *site) syncFileServers() error {
 		func(h *httpboot.Server) error { return h.Apply(s.httpConfig(s.cfg)) })
 	if err != nil {
 		return fmt.Errorf("HTTP on %s port %d: %w", s.cfg.Interface, s.cfg.Boot.HTTPPort, err)
+	}
+	s.https, err = toggle(s.https, s.cfg.Boot.HTTPS.Enabled && haveAddrs,
+		func() (*httpboot.Server, error) {
+			cfg, err := s.httpsConfig(s.cfg)
+			if err != nil {
+				return nil, err
+			}
+			return httpboot.Start(s.ctx, cfg, s.serverLogger("http"))
+		},
+		func(h *httpboot.Server) error {
+			cfg, err := s.httpsConfig(s.cfg)
+			if err != nil {
+				return err
+			}
+			return h.Apply(cfg)
+		})
+	if err != nil {
+		return fmt.Errorf("HTTPS on %s port %d: %w", s.cfg.Interface, s.cfg.Boot.HTTPS.Port, err)
+	}
+	if s.https != nil {
+		s.warnHTTPSCertificate()
 	}
 	wantNFS := len(s.images) > 0 && haveAddrs && s.bootAddr.IsValid()
 	s.nfs, err = toggle(s.nfs, wantNFS,
@@ -311,14 +341,21 @@ func toggle[S stoppable](cur S, want bool, start func() (S, error), apply func(S
 	return cur, nil
 }
 
+// httpsCheckEvery is how often a serving site checks its HTTPS certificate,
+// so one that expires while the agent runs is reported.
+const httpsCheckEvery = time.Hour
+
 // refresh follows address changes on a serving interface: a boot address
 // configured after the server started, or a new global address to serve
-// TFTP and HTTP on.
+// TFTP and HTTP on. It also checks the HTTPS certificate now and then.
 func (s *site) refresh() {
 	prevBoot, prevServe, prevMTU := s.bootAddr, s.serveAddrs, s.mtu()
 	if err := s.resolveLink(); err != nil {
 		s.logger.Debug("interface not resolved", "error", err)
 		return
+	}
+	if s.https != nil && time.Since(s.httpsChecked) >= httpsCheckEvery {
+		s.warnHTTPSCertificate()
 	}
 	if s.bootAddr == prevBoot && slices.Equal(s.serveAddrs, prevServe) && s.mtu() == prevMTU {
 		return
@@ -347,8 +384,8 @@ func (s *site) resolveLink() error {
 	s.link = l
 	s.bootAddr = l.BootAddress()
 	s.serveAddrs = l.ServeAddresses()
-	_, httpBase := s.urlBases()
-	s.httpURL.Store(&httpBase)
+	_, httpBase, httpsBase := s.urlBases()
+	s.siteURL.Store(&machineconfig.Site{BootServer: s.cfg.Name, HTTPBase: httpBase, HTTPSBase: httpsBase})
 	return nil
 }
 
@@ -378,6 +415,10 @@ func (s *site) stop() {
 		s.http.Stop()
 		s.http = nil
 	}
+	if s.https != nil {
+		s.https.Stop()
+		s.https = nil
+	}
 	if s.tftp != nil {
 		s.tftp.Stop()
 		s.tftp = nil
@@ -400,18 +441,21 @@ func (s *site) stop() {
 func (s *site) serving() bool { return s.ra != nil }
 
 // urlBases are where this site's files are, for the status.
-func (s *site) urlBases() (tftpBase, httpBase string) {
+func (s *site) urlBases() (tftpBase, httpBase, httpsBase string) {
 	if !s.bootAddr.IsValid() {
-		return "", ""
+		return "", "", ""
 	}
-	server := bootfile.Server{Address: s.bootAddr, HTTPPort: s.cfg.Boot.HTTPPort}
+	server := bootfile.Server{Address: s.bootAddr, HTTPPort: s.cfg.Boot.HTTPPort, HTTPSPort: s.cfg.Boot.HTTPS.Port}
 	if s.cfg.Boot.TFTP {
 		tftpBase = bootfile.URLBase(bootfile.TFTP, server)
 	}
 	if s.cfg.Boot.HTTP {
 		httpBase = bootfile.URLBase(bootfile.HTTP, server)
 	}
-	return tftpBase, httpBase
+	if s.cfg.Boot.HTTPS.Enabled {
+		httpsBase = bootfile.URLBase(bootfile.HTTPS, server)
+	}
+	return tftpBase, httpBase, httpsBase
 }
 
 func (s *site) raConfig(c config.BootServer) ra.Config {
@@ -434,4 +478,27 @@ func (s *site) tftpConfig(c config.BootServer) tftp.Config {
 
 func (s *site) httpConfig(c config.BootServer) httpboot.Config {
 	return httpboot.Config{Addresses: s.serveAddrs, Port: c.Boot.HTTPPort, Files: servedFiles{site: s, bootServer: c.Name, protocol: protocolHTTP}}
+}
+
+// httpsConfig is httpConfig on HTTPS's port with the certificate. The
+// pair passed validation; a failure here is reported, not served.
+func (s *site) httpsConfig(c config.BootServer) (httpboot.Config, error) {
+	pair, err := c.Boot.HTTPS.KeyPair()
+	if err != nil {
+		return httpboot.Config{}, err
+	}
+	cfg := s.httpConfig(c)
+	cfg.Port, cfg.Certificate = c.Boot.HTTPS.Port, &pair
+	cfg.Files = servedFiles{site: s, bootServer: c.Name, protocol: protocolHTTPS}
+	return cfg, nil
+}
+
+// warnHTTPSCertificate says in the log when the certificate no longer fits:
+// expired, or without the boot address the interface now has. Clients then
+// refuse it, and HTTP still serves.
+func (s *site) warnHTTPSCertificate() {
+	s.httpsChecked = time.Now()
+	if err := s.cfg.Boot.CheckHTTPSCertificate(time.Now(), s.bootAddr); err != nil {
+		s.logger.Warn("HTTPS clients will refuse the certificate", eventkind.HTTP.Attr(), "error", err)
+	}
 }

@@ -3,11 +3,19 @@ package agent
 import (
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/httpboot"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/pki"
 )
 
 // The boot server's TFTP limits reach its TFTP server.
@@ -49,7 +57,54 @@ func TestSiteResolvesLinkThroughLookup(t *testing.T) {
 	if !slices.Equal(tc.Addresses, want) || tc.MTU != 9000 {
 		t.Errorf("tftp addresses %v MTU %d, want %v MTU 9000", tc.Addresses, tc.MTU, want)
 	}
-	if got := s.httpBase(); got != "http://[2001:db8:1::1]" {
-		t.Errorf("http base %q", got)
+	want0 := machineconfig.Site{BootServer: "lab", HTTPBase: "http://[2001:db8:1::1]"}
+	if got := s.scriptSite(); got != want0 {
+		t.Errorf("script site %+v, want %+v", got, want0)
+	}
+	// HTTPS on a port of its own: its base carries the port.
+	s.cfg.Boot.HTTPS = config.HTTPS{Enabled: true, Port: 8443}
+	s.resolveLink()
+	want0.HTTPSBase = "https://[2001:db8:1::1]:8443"
+	if got := s.scriptSite(); got != want0 {
+		t.Errorf("with HTTPS, script site %+v, want %+v", got, want0)
+	}
+}
+
+// A serving site checks its HTTPS certificate every httpsCheckEvery, and
+// says in the log when clients will refuse it.
+func TestSiteWarnsOfAnHTTPSCertificateThatNoLongerFits(t *testing.T) {
+	dir := t.TempDir()
+	if err := pki.InitCA(dir, "boot CA", 48*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.Issue(dir, "other", pki.Request{Kind: pki.Server, CommonName: "other", Hosts: []string{"2001:db8:1::99"}, Validity: 48 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	certPEM, _ := os.ReadFile(filepath.Join(dir, "other.pem"))
+	keyPEM, _ := os.ReadFile(filepath.Join(dir, "other-key.pem"))
+
+	var c config.BootServer
+	c.Name, c.Interface, c.Prefix = "lab", "fake0", netip.MustParsePrefix("2001:db8:1::/64")
+	c.Boot = config.DefaultBoot()
+	c.Boot.HTTPS = config.HTTPS{Enabled: true, Port: 443, CertificatePEM: string(certPEM), PrivateKeyPEM: string(keyPEM)}
+	var logs testlab.SyncBuffer
+	s := newSite(c, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	s.lookup = func(string) (link.Interface, error) {
+		return link.Interface{Name: "fake0", Index: 7, Addrs: []link.Addr{{Addr: netip.MustParseAddr("2001:db8:1::1"), PrefixLen: 64, Permanent: true}}}, nil
+	}
+	// Resolved once, so refresh sees no address change and starts nothing.
+	if err := s.resolveLink(); err != nil {
+		t.Fatal(err)
+	}
+	s.https = &httpboot.Server{} // serving, as far as refresh can tell
+	s.httpsChecked = time.Now()
+	s.refresh()
+	if strings.Contains(logs.String(), "HTTPS clients will refuse") {
+		t.Fatalf("checked again before httpsCheckEvery:\n%s", logs.String())
+	}
+	s.httpsChecked = time.Now().Add(-httpsCheckEvery)
+	s.refresh()
+	if !strings.Contains(logs.String(), "no subject alternative name for 2001:db8:1::1") {
+		t.Errorf("no warning naming the boot address after httpsCheckEvery:\n%s", logs.String())
 	}
 }

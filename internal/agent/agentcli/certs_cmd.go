@@ -4,25 +4,32 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/pki"
 )
 
-// certsMain runs `agent certs init|server|client`: a lab CA and its
-// certificates, so mutual TLS needs no openssl recipes.
+// certsMain runs `agent certs init|server|client|boot-server`: a lab CA and
+// its certificates, so mutual TLS and a boot server's HTTPS need no openssl
+// recipes.
 func certsMain(args []string, stdout, stderr io.Writer) int {
 	usage := func(w io.Writer) {
 		fmt.Fprint(w, `Usage:
   terraform-provider-netboot agent certs init   --dir DIR
   terraform-provider-netboot agent certs server --dir DIR --name NAME --host HOST[,HOST...]
   terraform-provider-netboot agent certs client --dir DIR --name NAME [--read-only]
+  terraform-provider-netboot agent certs boot-server --dir DIR --name NAME --host ADDRESS[,HOST...]
 
-init makes ca.pem/ca-key.pem; server and client write NAME.pem and NAME-key.pem signed by it.
+init makes ca.pem/ca-key.pem; server, client and boot-server write NAME.pem and NAME-key.pem signed by it.
 Run the agent with --tls-cert NAME.pem --tls-key NAME-key.pem --client-ca ca.pem; give Terraform
 ca_cert = ca.pem and a client pair. A --read-only client may read state and leases but change nothing.
+boot-server is a boot server's HTTPS certificate (boot.https): --host names its boot address (its
+https_url_base) and any names clients use. Booting machines must trust ca.pem, so keep a CA of its
+own for boot servers (another --dir) apart from the one that admits Terraform.
 `)
 	}
 	if len(args) == 0 {
@@ -34,7 +41,7 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 		return 0
 	}
 	switch args[0] {
-	case "init", "server", "client":
+	case "init", "server", "client", "boot-server":
 	default:
 		fmt.Fprintf(stderr, "certs: unknown command %q\n", args[0])
 		usage(stderr)
@@ -54,6 +61,8 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 	switch cmd {
 	case "server":
 		hosts = fs.String("host", "", "comma-separated DNS names and IP addresses clients dial, e.g. boot-a.example,2001:db8:a::2")
+	case "boot-server":
+		hosts = fs.String("host", "", "comma-separated boot addresses and DNS names in the boot server's URLs, e.g. 2001:db8:1::1")
 	case "client":
 		readOnly = fs.Bool("read-only", false, "may read but not change the agent's objects")
 	}
@@ -83,7 +92,7 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 		return 2
 	}
 	req := pki.Request{Kind: pki.Client, CommonName: *name, Validity: validity}
-	if cmd == "server" {
+	if cmd == "server" || cmd == "boot-server" {
 		req.Kind = pki.Server
 		for _, h := range strings.Split(*hosts, ",") {
 			if h = strings.TrimSpace(h); h != "" {
@@ -91,7 +100,13 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 			}
 		}
 		if len(req.Hosts) == 0 {
-			fmt.Fprintln(stderr, "certs server: --host is required: the names and addresses clients dial, e.g. --host boot-a.example,2001:db8:a::2")
+			fmt.Fprintf(stderr, "certs %s: --host is required: the names and addresses clients dial, e.g. --host boot-a.example,2001:db8:a::2\n", cmd)
+			return 2
+		}
+		// A boot server's URLs carry its address, never a name, so the
+		// certificate must name the address.
+		if cmd == "boot-server" && !slices.ContainsFunc(req.Hosts, func(h string) bool { return net.ParseIP(h) != nil }) {
+			fmt.Fprintf(stderr, "certs boot-server: --host %s names no IP address: boot URLs carry the boot address (the boot server's https_url_base), so include it, e.g. --host 2001:db8:1::1\n", *hosts)
 			return 2
 		}
 	} else {
@@ -102,6 +117,12 @@ ca_cert = ca.pem and a client pair. A --read-only client may read state and leas
 		return 1
 	}
 	cert, key := filepath.Join(*dir, *name+".pem"), filepath.Join(*dir, *name+"-key.pem")
+	if cmd == "boot-server" {
+		fmt.Fprintf(stdout, "wrote %[1]s and %[2]s for %[3]s: set boot.https.certificate_pem = file(%[1]q) and "+
+			"boot.https.private_key_pem = file(%[2]q); booting machines must trust %[4]s (curl --cacert, cloud-init ca_certs)\n",
+			cert, key, strings.Join(req.Hosts, ", "), filepath.Join(*dir, "ca.pem"))
+		return 0
+	}
 	if cmd == "server" {
 		fmt.Fprintf(stdout, "wrote %[1]s and %[2]s for %[3]s: run the agent with --tls-cert %[1]s --tls-key %[2]s --client-ca %[4]s\n",
 			cert, key, strings.Join(req.Hosts, ", "), filepath.Join(*dir, "ca.pem"))

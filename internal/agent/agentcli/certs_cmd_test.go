@@ -19,6 +19,7 @@ func TestCertsRefuseDaysBelowOne(t *testing.T) {
 	for _, cmd := range [][]string{
 		{"init", "--dir", t.TempDir()},
 		{"server", "--dir", dir, "--name", "agent", "--host", "::1"},
+		{"boot-server", "--dir", dir, "--name", "boot", "--host", "::1"},
 		{"client", "--dir", dir, "--name", "admin"},
 	} {
 		for _, days := range []string{"0", "-1"} {
@@ -29,7 +30,7 @@ func TestCertsRefuseDaysBelowOne(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"agent.pem", "admin.pem"} {
+	for _, f := range []string{"agent.pem", "admin.pem", "boot.pem"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			t.Errorf("%s was written", f)
 		}
@@ -48,6 +49,11 @@ func TestCertsCommandsSayWhatTheyWrote(t *testing.T) {
 		{[]string{"init", "--dir", dir}, 0, "ca-key.pem private"},
 		{[]string{"server", "--dir", dir, "--name", "agent", "--host", "2001:db8::2"}, 0, "--tls-cert " + filepath.Join(dir, "agent.pem")},
 		{[]string{"server", "--dir", dir, "--name", "nohost"}, 2, "--host is required"},
+		{[]string{"boot-server", "--dir", dir, "--name", "lab-https", "--host", "2001:db8:1::1,boot.example"}, 0,
+			"boot.https.certificate_pem = file(\"" + filepath.Join(dir, "lab-https.pem") + "\")"},
+		{[]string{"boot-server", "--dir", dir, "--name", "nohost"}, 2, "certs boot-server: --host is required"},
+		{[]string{"boot-server", "--dir", dir, "--name", "byname", "--host", "boot.example"}, 2, "names no IP address"},
+		{[]string{"boot-server", "--dir", dir, "--name", "x", "--read-only"}, 2, "flag provided but not defined: -read-only"},
 		{[]string{"client", "--dir", dir, "--name", "viewer", "--read-only"}, 0, "(read-only)"},
 		{[]string{"init", "--dir", dir, "--name", "x"}, 2, "flag provided but not defined: -name"},
 		{[]string{"client", "--dir", dir, "--name", "x", "--host", "h"}, 2, "flag provided but not defined: -host"},

@@ -38,7 +38,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-netboot agent [flags]\n"+
 			"       terraform-provider-netboot agent status|leases|objects [--json] [--state-dir DIR | --endpoint HOST:PORT ...]\n"+
 			"       terraform-provider-netboot agent logs [-f] [--json] [--since DURATION] [--kind KIND,...] [--client DUID|MAC|ADDRESS]\n"+
-			"       terraform-provider-netboot agent certs init|server|client ...\n"+
+			"       terraform-provider-netboot agent certs init|server|client|boot-server ...\n"+
 			"       terraform-provider-netboot agent db check|restore [--state-dir DIR]\n\n"+
 			"Serves Router Advertisements and DHCPv6 for the boot servers configured through Terraform.\n"+
 			"The control socket is <state-dir>/%s (root only).\n\nFlags:\n", paths.SocketName)

@@ -77,12 +77,12 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	section := func(title string) { fmt.Fprintf(tw, "\n%s\n", title) }
 	section("BOOT SERVERS")
-	fmt.Fprintln(tw, "NAME\tINTERFACE\tPREFIX\tDHCPV6\tSERVING\tADDRESSES\tTFTP\tHTTP\tERROR")
+	fmt.Fprintln(tw, "NAME\tINTERFACE\tPREFIX\tDHCPV6\tSERVING\tADDRESSES\tTFTP\tHTTP\tHTTPS\tERROR")
 	for _, s := range servers {
 		c, st := s.GetConfig(), s.GetStatus()
 		addrs := append([]string{st.GetLinkLocalAddress()}, st.GetGlobalAddresses()...)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\n", c.GetName(), c.GetInterface(), c.GetPrefix(), c.GetDhcpv6().GetMode(),
-			st.GetServing(), strings.Join(addrs, " "), orDash(st.GetTftpUrlBase()), orDash(st.GetHttpUrlBase()), st.GetError())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\n", c.GetName(), c.GetInterface(), c.GetPrefix(), c.GetDhcpv6().GetMode(),
+			st.GetServing(), strings.Join(addrs, " "), orDash(st.GetTftpUrlBase()), orDash(st.GetHttpUrlBase()), orDash(st.GetHttpsUrlBase()), st.GetError())
 	}
 	section("BOOT MENUS")
 	fmt.Fprintln(tw, "NAME\tTITLE\tDEFAULT\tMATCH\tITEMS\tBOOT SERVERS")

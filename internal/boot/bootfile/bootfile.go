@@ -66,6 +66,9 @@ type Protocol string
 const (
 	TFTP Protocol = "tftp"
 	HTTP Protocol = "http"
+	// HTTPS serves what HTTP does, over TLS. No rule fetches over it:
+	// firmware and stock iPXE cannot verify the boot server's certificate.
+	HTTPS Protocol = "https"
 )
 
 // Rule maps matching clients to a boot file. Empty match fields match
@@ -110,10 +113,11 @@ func DefaultRules() []Rule {
 	}
 }
 
-// Server says where the boot server's TFTP and HTTP services are.
+// Server says where the boot server's TFTP, HTTP and HTTPS services are.
 type Server struct {
-	Address  netip.Addr
-	HTTPPort int // 80 when zero
+	Address   netip.Addr
+	HTTPPort  int // 80 when zero
+	HTTPSPort int // 443 when zero
 }
 
 // Decision is the answer for one client.
@@ -243,12 +247,20 @@ func (r *Rule) resolve(s Server) string {
 }
 
 // URLBase is where server's files are over a protocol, without a trailing
-// slash: "tftp://[2001:db8::1]", "http://[2001:db8::1]:8080". The one
-// place boot-file URLs, script links and status URLs are built from.
+// slash: "tftp://[2001:db8::1]", "http://[2001:db8::1]:8080",
+// "https://[2001:db8::1]". The one place boot-file URLs, script links and
+// status URLs are built from.
 func URLBase(via Protocol, s Server) string {
 	host := "[" + s.Address.String() + "]"
-	if via == HTTP && s.HTTPPort != 0 && s.HTTPPort != 80 {
-		host += ":" + strconv.Itoa(s.HTTPPort)
+	port, def := 0, 0
+	switch via {
+	case HTTP:
+		port, def = s.HTTPPort, 80
+	case HTTPS:
+		port, def = s.HTTPSPort, 443
+	}
+	if port != 0 && port != def {
+		host += ":" + strconv.Itoa(port)
 	}
 	return string(via) + "://" + host
 }

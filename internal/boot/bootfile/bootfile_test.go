@@ -128,8 +128,18 @@ func TestURLBase(t *testing.T) {
 		{HTTP, 0, "http://[2001:db8::1]"},
 		{HTTP, 80, "http://[2001:db8::1]"},
 		{HTTP, 8080, "http://[2001:db8::1]:8080"},
+		{HTTP, 443, "http://[2001:db8::1]:443"},
+		{HTTPS, 0, "https://[2001:db8::1]"},
+		{HTTPS, 443, "https://[2001:db8::1]"},
+		{HTTPS, 8443, "https://[2001:db8::1]:8443"},
+		{HTTPS, 80, "https://[2001:db8::1]:80"},
 	} {
-		if got := URLBase(tt.via, Server{Address: addr, HTTPPort: tt.port}); got != tt.want {
+		server := Server{Address: addr, HTTPPort: tt.port}
+		if tt.via == HTTPS {
+			// HTTP's port is not HTTPS's.
+			server = Server{Address: addr, HTTPPort: 8080, HTTPSPort: tt.port}
+		}
+		if got := URLBase(tt.via, server); got != tt.want {
 			t.Errorf("URLBase(%s, port %d) = %q, want %q", tt.via, tt.port, got, tt.want)
 		}
 	}

@@ -53,7 +53,24 @@ type Boot struct {
 	// ServerAddress goes into boot URLs; the zero value means "the
 	// interface's first permanent global address inside the prefix".
 	ServerAddress netip.Addr
+	// HTTPS serves the same files over TLS on the same addresses.
+	HTTPS HTTPS
 }
+
+// HTTPS is the boot server's TLS listener. The certificate and key are the
+// operator's, PEM; the agent never makes one up, so a client's trust in it
+// is the operator's decision.
+type HTTPS struct {
+	Enabled bool
+	// Port is where the HTTPS server listens (443 by default).
+	Port int
+	// CertificatePEM is the server certificate followed by any
+	// intermediate CA certificates; PrivateKeyPEM its key.
+	CertificatePEM, PrivateKeyPEM string
+}
+
+// DefaultHTTPSPort is HTTPS's port unless boot.https.port says otherwise.
+const DefaultHTTPSPort = 443
 
 // TFTP transfer limits: the defaults, and the most a boot server may allow
 // (every transfer holds a socket, and one serving a short file a thread).
@@ -65,7 +82,7 @@ const (
 
 // DefaultBoot serves TFTP and HTTP with bootfile.DefaultRules.
 func DefaultBoot() Boot {
-	return Boot{Rules: bootfile.DefaultRules(), TFTP: true, HTTP: true, HTTPPort: 80,
+	return Boot{Rules: bootfile.DefaultRules(), TFTP: true, HTTP: true, HTTPPort: 80, HTTPS: HTTPS{Port: DefaultHTTPSPort},
 		TFTPMaxTransfers: DefaultTFTPMaxTransfers, TFTPMaxTransfersPerClient: DefaultTFTPMaxTransfersPerClient}
 }
 

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net/netip"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -13,7 +15,12 @@ import (
 // rejection must be FieldErrors naming an attribute, and an accepted
 // configuration must convert back and be accepted again unchanged.
 func FuzzFromProto(f *testing.F) {
+	pair := makeTestCert(f, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), "2001:db8:1::1")
 	for _, pb := range []*netbootv1.BootServer{
+		{Name: "lab", Interface: "eth0", Prefix: "2001:db8:1::/64", Boot: &netbootv1.Boot{HttpEnabled: true,
+			Https: &netbootv1.HTTPS{Enabled: true, Port: 8443, CertificatePem: pair.cert, PrivateKeyPem: pair.key}}},
+		{Name: "lab", Interface: "eth0", Prefix: "2001:db8:1::/64", Boot: &netbootv1.Boot{
+			Https: &netbootv1.HTTPS{Enabled: true, CertificatePem: pair.key, PrivateKeyPem: pair.cert[:40]}}},
 		{Name: "lab", Interface: "eth0", Prefix: "2001:db8:1::/64"},
 		{Name: "lab", Interface: "eth0", Prefix: "2001:db8:1::/64", Dhcpv6: &netbootv1.DHCPv6{
 			Mode:   "stateful",
@@ -64,6 +71,12 @@ func FuzzFromProto(f *testing.F) {
 				}
 			}
 			return
+		}
+		// The checks against the clock and the link name a field too.
+		if err := b.Boot.CheckHTTPSCertificate(time.Now(), netip.MustParseAddr("2001:db8:1::1")); err != nil {
+			if _, ok := AsFieldErrors(err); !ok {
+				t.Fatalf("certificate check without field errors: %v", err)
+			}
 		}
 		again, err := FromProto(b.ToProto())
 		if err != nil {

@@ -154,6 +154,9 @@ func bootFromProto(errs *FieldErrors, pb *netbootv1.Boot) Boot {
 	if bt.HTTPPort == 0 {
 		bt.HTTPPort = 80
 	}
+	h := pb.GetHttps()
+	bt.HTTPS = HTTPS{Enabled: h.GetEnabled(), Port: uintOr(h.GetPort(), DefaultHTTPSPort),
+		CertificatePEM: h.GetCertificatePem(), PrivateKeyPEM: h.GetPrivateKeyPem()}
 	if s := pb.GetServerAddress(); s != "" {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
@@ -232,6 +235,12 @@ func (b *BootServer) ToProto() *netbootv1.BootServer {
 		TftpMaxTransfers: uint32(b.Boot.TFTPMaxTransfers), TftpMaxTransfersPerClient: uint32(b.Boot.TFTPMaxTransfersPerClient)}
 	if b.Boot.ServerAddress.IsValid() {
 		pb.Boot.ServerAddress = b.Boot.ServerAddress.String()
+	}
+	// Left out when unused, so a boot server stored before HTTPS existed
+	// and the same one written back compare equal.
+	if h := b.Boot.HTTPS; h != (HTTPS{Port: DefaultHTTPSPort}) {
+		pb.Boot.Https = &netbootv1.HTTPS{Enabled: h.Enabled, Port: uint32(h.Port),
+			CertificatePem: h.CertificatePEM, PrivateKeyPem: h.PrivateKeyPEM}
 	}
 	for _, r := range b.Boot.Rules {
 		rule := &netbootv1.BootFileRule{

@@ -565,6 +565,7 @@ func (bt *Boot) validate(errs *FieldErrors) {
 	for i, r := range bt.Rules {
 		validateRule(errs, r, bt, block, "rules", i)
 	}
+	bt.validateHTTPS(errs)
 }
 
 func validateRule(errs *FieldErrors, r bootfile.Rule, bt *Boot, path ...any) {

@@ -153,15 +153,16 @@ func (c *Config) ToProto() *netbootv1.MachineConfig {
 	}
 }
 
-// Site is what a boot server contributes to a rendering: its name and
-// HTTP URL (from bootfile.URLBase, without a trailing slash).
+// Site is what a boot server contributes to a rendering: its name, HTTP URL
+// and HTTPS URL (from bootfile.URLBase, without a trailing slash; HTTPSBase
+// is "" while boot.https is off).
 type Site struct {
-	BootServer, HTTPBase string
+	BootServer, HTTPBase, HTTPSBase string
 }
 
 // SampleSite stands in for a boot server when a template is checked apart
 // from one: every boot server's URL has the same form.
-var SampleSite = Site{BootServer: "lab", HTTPBase: "http://[2001:db8::1]"}
+var SampleSite = Site{BootServer: "lab", HTTPBase: "http://[2001:db8::1]", HTTPSBase: "https://[2001:db8::1]"}
 
 // Data is what a template receives.
 type Data struct {
@@ -179,8 +180,8 @@ type Data struct {
 	// first MAC address or "".
 	MACs, DUIDs, UUIDs []string
 	MAC                string
-	// BootServer and HTTPBase are the serving boot server's.
-	BootServer, HTTPBase string
+	// BootServer, HTTPBase and HTTPSBase are the serving boot server's.
+	BootServer, HTTPBase, HTTPSBase string
 
 	token string
 }
@@ -192,12 +193,18 @@ func (d Data) ConfigURL(name string) (string, error) {
 	return URL(d.HTTPBase, d.Name, d.token, name)
 }
 
+// HTTPSConfigURL is ConfigURL over HTTPS, for clients that trust the boot
+// server's certificate.
+func (d Data) HTTPSConfigURL(name string) (string, error) {
+	return HTTPSURL(d.HTTPSBase, d.Name, d.token, name)
+}
+
 // DataFor is the template input for machine m served by site.
 func DataFor(m config.Machine, site Site, sensitive map[string]string) Data {
 	d := Data{
 		Name: m.Name, Hostname: m.Hostname, Labels: orEmpty(m.Labels), Metadata: orEmpty(m.Metadata),
 		Sensitive: orEmpty(sensitive), MACs: m.MACs, DUIDs: m.DUIDs, UUIDs: m.UUIDs,
-		BootServer: site.BootServer, HTTPBase: site.HTTPBase, token: m.ConfigToken,
+		BootServer: site.BootServer, HTTPBase: site.HTTPBase, HTTPSBase: site.HTTPSBase, token: m.ConfigToken,
 	}
 	if d.Hostname == "" {
 		d.Hostname = m.Name

@@ -206,3 +206,22 @@ func TestServeOnlyWithTheMachinesTokenToTheMachine(t *testing.T) {
 		t.Errorf("URL = %q, %v; want %q", u, err, want)
 	}
 }
+
+// A config template gets the HTTPS base and its own URL over HTTPS; while
+// the boot server has no HTTPS, HTTPSConfigURL fails to render.
+func TestRenderHTTPSURLs(t *testing.T) {
+	c, err := FromProto(&netbootv1.MachineConfig{Name: "cfg", Kind: string(KindText), File: "motd",
+		Template: `{{ .HTTPSBase }} {{ .HTTPSConfigURL "meta-data" }}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withHTTPS := Site{BootServer: "lab", HTTPBase: "http://[2001:db8:1::1]", HTTPSBase: "https://[2001:db8:1::1]"}
+	got, err := Render(&c, web1(t), withHTTPS)
+	want := "https://[2001:db8:1::1] https://[2001:db8:1::1]/netboot/config/web1/00112233445566778899aabbccddeeff/meta-data"
+	if err != nil || string(got) != want {
+		t.Errorf("rendered %q (%v), want %q", got, err, want)
+	}
+	if _, err := Render(&c, web1(t), site); err == nil || !strings.Contains(err.Error(), "boot.https.enabled is false") {
+		t.Errorf("without HTTPS: %v, want an error saying HTTPS is off", err)
+	}
+}

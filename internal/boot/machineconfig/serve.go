@@ -32,6 +32,15 @@ func URL(httpBase, machine, token, file string) (string, error) {
 	return httpBase + "/" + Path(machine, token, file), nil
 }
 
+// HTTPSURL is URL on the boot server's HTTPS base, an error while it has
+// none (boot.https off).
+func HTTPSURL(httpsBase, machine, token, file string) (string, error) {
+	if httpsBase == "" {
+		return "", errors.New("HTTPSConfigURL: the boot server does not serve HTTPS (boot.https.enabled is false); use ConfigURL")
+	}
+	return URL(httpsBase, machine, token, file)
+}
+
 // ErrWrongToken is why a request for a machine's file is refused: its URL
 // does not carry that machine's token. The HTTP server answers 403.
 var ErrWrongToken = fmt.Errorf("the URL does not carry the machine's token: %w", fs.ErrPermission)

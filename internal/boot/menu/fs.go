@@ -35,19 +35,18 @@ import (
 // is the script of a host the agent does not know. Open is OpenFor a
 // request from no machine.
 //
-// catalog and httpBase are called on every Open, so the agent can swap the
-// catalog or the boot server's address at any time. Generated files are
+// catalog and site are called on every Open, so the agent can swap the
+// catalog or the boot server's URLs at any time. Generated files are
 // io.ReadSeekers whose ModTime is Catalog.Updated.
-func NewFS(catalog func() *Catalog, bootServer string, httpBase func() string, fallback fs.FS) *FS {
-	return &FS{catalog: catalog, bootServer: bootServer, httpBase: httpBase, fallback: fallback}
+func NewFS(catalog func() *Catalog, site func() machineconfig.Site, fallback fs.FS) *FS {
+	return &FS{catalog: catalog, site: site, fallback: fallback}
 }
 
 // FS is a boot server's files with its generated scripts (NewFS).
 type FS struct {
-	catalog    func() *Catalog
-	bootServer string
-	httpBase   func() string
-	fallback   fs.FS
+	catalog  func() *Catalog
+	site     func() machineconfig.Site
+	fallback fs.FS
 }
 
 // Open opens name for a request from no machine.
@@ -68,15 +67,15 @@ func (s *FS) OpenFor(from config.Requester, name string) (f fs.File, refused str
 	if c == nil {
 		c = &Catalog{}
 	}
+	site := s.site()
 	switch {
-	case name == StartPath && offersMenus(c, s.bootServer, FormatIPXE), name == GrubStartPath && offersMenus(c, s.bootServer, FormatGRUB), strings.HasPrefix(name, hostPathPrefix):
-		r, err := render(c, s.bootServer, s.httpBase(), name, Host{}, &from)
+	case name == StartPath && offersMenus(c, site.BootServer, FormatIPXE), name == GrubStartPath && offersMenus(c, site.BootServer, FormatGRUB), strings.HasPrefix(name, hostPathPrefix):
+		r, err := render(c, site, name, Host{}, &from)
 		if err != nil {
 			return nil, "", &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		return newMemFile(path.Base(name), r.script, c.Updated), r.refused, nil
 	case strings.HasPrefix(name, machineconfig.PathPrefix):
-		site := machineconfig.Site{BootServer: s.bootServer, HTTPBase: strings.TrimRight(s.httpBase(), "/")}
 		out, err := machineconfig.Serve(c.Machines, c.Configs, site, name, from)
 		if err != nil {
 			return nil, "", &fs.PathError{Op: "open", Path: name, Err: err}

@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
+
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
@@ -25,7 +27,7 @@ var ownFiles = fstest.MapFS{
 func newTestFS(c *Catalog) (fs.FS, *atomic.Pointer[Catalog]) {
 	var cur atomic.Pointer[Catalog]
 	cur.Store(c)
-	return NewFS(cur.Load, testBootServer, func() string { return testHTTPBase }, ownFiles), &cur
+	return NewFS(cur.Load, func() machineconfig.Site { return testSite }, ownFiles), &cur
 }
 
 func readAll(t *testing.T, fsys fs.FS, name string) []byte {
@@ -98,7 +100,7 @@ func TestFSFallbackAndErrors(t *testing.T) {
 	if _, err := fsys.Open("../etc/passwd"); !errors.Is(err, fs.ErrInvalid) {
 		t.Errorf("Open(../etc/passwd) error = %v, want fs.ErrInvalid", err)
 	}
-	broken := NewFS(func() *Catalog { return testCatalog() }, testBootServer, func() string { return "" }, nil)
+	broken := NewFS(func() *Catalog { return testCatalog() }, func() machineconfig.Site { return machineconfig.Site{BootServer: testBootServer, HTTPBase: ""} }, nil)
 	if _, err := broken.Open("start.ipxe"); err == nil || errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("no HTTP base: error = %v, want a real error", err)
 	}
@@ -138,7 +140,7 @@ func TestFSFiles(t *testing.T) {
 	// Generated scripts are not listed in directories; everything else
 	// behaves as the fallback does.
 	plain := fstest.MapFS{"centos/vmlinuz": ownFiles["centos/vmlinuz"], "netboot/readme": ownFiles["netboot/readme"]}
-	if err := fstest.TestFS(NewFS(func() *Catalog { return c }, testBootServer, func() string { return testHTTPBase }, plain), "centos/vmlinuz", "netboot/readme"); err != nil {
+	if err := fstest.TestFS(NewFS(func() *Catalog { return c }, func() machineconfig.Site { return testSite }, plain), "centos/vmlinuz", "netboot/readme"); err != nil {
 		t.Errorf("fstest.TestFS: %v", err)
 	}
 }
@@ -186,7 +188,7 @@ func FuzzRenderPath(f *testing.F) {
 			t.Fatalf("HostPath(ParseHostPath(%q)) = %q", name, HostPath(h))
 		}
 		for _, c := range catalogs {
-			fsys := NewFS(func() *Catalog { return c }, testBootServer, func() string { return testHTTPBase }, ownFiles)
+			fsys := NewFS(func() *Catalog { return c }, func() machineconfig.Site { return testSite }, ownFiles)
 			file, err := fsys.Open(name)
 			if !ok {
 				if err == nil && strings.HasPrefix(name, hostPathPrefix) {

@@ -35,7 +35,7 @@ func FuzzEntryValidate(f *testing.F) {
 			Menus:   map[string]Menu{"main": {Name: "main", IsDefault: true, Items: []Item{{Entry: e.Name}}}},
 		}
 		host := Host{MAC: "52-54-00-12-34-56", BuildArch: "x86_64", Platform: "efi"}
-		if _, _, _, err := Render(c, testBootServer, testHTTPBase, HostPath(host), host); err != nil {
+		if _, _, _, err := Render(c, testSite, HostPath(host), host); err != nil {
 			t.Fatalf("accepted entry %+v does not render: %v", e, err)
 		}
 	})

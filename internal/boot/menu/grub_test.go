@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
+
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 )
 
@@ -30,7 +32,7 @@ func grubGoldenCases(t *testing.T) []goldenCase {
 		{"grub-nomatch", noDefault, GrubHostPath(Host{MAC: "02:00:00:00:00:02", BuildArch: "x86_64", Platform: "efi"})},
 		{"grub-injection", grubInjection(), GrubHostPath(Host{})},
 	} {
-		script, _, _, err := Render(tc.catalog, testBootServer, testHTTPBase, tc.path, Host{})
+		script, _, _, err := Render(tc.catalog, testSite, tc.path, Host{})
 		if err != nil {
 			t.Fatalf("%s: Render: %v", tc.name, err)
 		}
@@ -60,7 +62,7 @@ func TestRenderGrubGolden(t *testing.T) { checkGolden(t, grubGoldenCases(t)) }
 // GRUB expands nothing inside single quotes, and a single quote inside
 // one closes the quotes, is escaped with a backslash, and opens them again.
 func TestRenderGrubInjection(t *testing.T) {
-	script, _, _, err := Render(grubInjection(), testBootServer, testHTTPBase, GrubHostPath(Host{}), Host{})
+	script, _, _, err := Render(grubInjection(), testSite, GrubHostPath(Host{}), Host{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestFormatsChooseTheBootLoader(t *testing.T) {
 	}
 	h := Host{MAC: "52:54:00:12:34:56", BuildArch: "x86_64", Platform: "efi"}
 	for p, want := range map[string]string{HostPath(h): "ipxe", GrubHostPath(h): "sb"} {
-		if _, got, _, err := Render(c, testBootServer, "http://[2001:db8::1]", p, Host{}); err != nil || got != want {
+		if _, got, _, err := Render(c, machineconfig.Site{BootServer: testBootServer, HTTPBase: "http://[2001:db8::1]"}, p, Host{}); err != nil || got != want {
 			t.Errorf("Render(%s) chose menu %q (%v), want %q", p, got, err, want)
 		}
 	}

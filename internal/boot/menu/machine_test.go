@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
 
@@ -52,7 +53,7 @@ func TestRenderMachineMenuComesFirst(t *testing.T) {
 		{Host{MAC: "52:54:00:aa:bb:04", Platform: "efi", BuildArch: "x86_64"}, "efi", ""},
 		{Host{MAC: "52:54:00:aa:bb:05", Platform: "pcbios"}, "default", ""},
 	} {
-		_, menuName, reason, err := Render(c, "lab", "http://[2001:db8::1]", "", tc.host)
+		_, menuName, reason, err := Render(c, machineconfig.Site{BootServer: "lab", HTTPBase: "http://[2001:db8::1]"}, "", tc.host)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +120,7 @@ func TestSelectForFormatsThenPrecedence(t *testing.T) {
 			if tc.f == FormatGRUB {
 				p = GrubHostPath(tc.h)
 			}
-			_, got, reason, err := Render(c, testBootServer, "http://[2001:db8::1]", p, Host{})
+			_, got, reason, err := Render(c, machineconfig.Site{BootServer: testBootServer, HTTPBase: "http://[2001:db8::1]"}, p, Host{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +234,7 @@ func TestStartFileForMachinesMenus(t *testing.T) {
 				path string
 				want bool
 			}{{StartPath, tc.ipxe}, {GrubStartPath, tc.grub}} {
-				_, _, _, err := Render(c, testBootServer, "http://[2001:db8::1]", start.path, Host{})
+				_, _, _, err := Render(c, machineconfig.Site{BootServer: testBootServer, HTTPBase: "http://[2001:db8::1]"}, start.path, Host{})
 				if got := err == nil; got != start.want {
 					t.Errorf("%s served: %v (%v), want %v", start.path, got, err, start.want)
 				}
@@ -246,5 +247,44 @@ func TestStartFileForMachinesMenus(t *testing.T) {
 				t.Errorf("offersMenus(ipxe) = %v, want %v", got, tc.ipxe)
 			}
 		})
+	}
+}
+
+// Args templates get the HTTPS base and the machine's config URL over
+// HTTPS; while the boot server has no HTTPS, a menu using them fails to
+// render, saying why. Kernels stay on HTTP, which iPXE can verify nothing
+// over but can fetch.
+func TestArgsHTTPS(t *testing.T) {
+	web1, err := config.MachineFromProto(&netbootv1.Machine{Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Menu: "install"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web1.ConfigToken = "00112233445566778899aabbccddeeff"
+	args := `ds=nocloud;s={{ .HTTPSConfigURL "" }} repo={{ .HTTPSBase }}/debian`
+	if p := argsProblem(args, "install"); p != "" {
+		t.Fatalf("args refused: %s", p)
+	}
+	c := &Catalog{
+		Entries:  map[string]Entry{"install": {Name: "install", Kind: KindLinux, Linux: &Linux{Kernel: "debian/linux", Args: args}}},
+		Menus:    map[string]Menu{"install": {Name: "install", Items: []Item{{Entry: "install"}}}},
+		Machines: map[string]config.Machine{"web1": web1},
+	}
+	host := Host{MAC: "52:54:00:aa:bb:01", Platform: "efi"}
+	site := machineconfig.Site{BootServer: "lab", HTTPBase: "http://[2001:db8::1]", HTTPSBase: "https://[2001:db8::1]:8443"}
+	script, _, _, err := Render(c, site, "", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"ds=nocloud;s=https://[2001:db8::1]:8443/netboot/config/web1/00112233445566778899aabbccddeeff/ repo=https://[2001:db8::1]:8443/debian",
+		"http://[2001:db8::1]/debian/linux",
+	} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("script lacks %q:\n%s", want, script)
+		}
+	}
+	site.HTTPSBase = ""
+	if _, _, _, err := Render(c, site, "", host); err == nil || !strings.Contains(err.Error(), "boot.https.enabled is false") {
+		t.Errorf("HTTPSConfigURL without HTTPS: %v, want an error saying HTTPS is off", err)
 	}
 }

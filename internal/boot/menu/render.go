@@ -16,6 +16,7 @@ import (
 	"text/template"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 )
 
 //go:embed templates/*.ipxe.tmpl
@@ -99,8 +100,9 @@ type ScriptData struct {
 	// Menu names the host's menu.
 	Menu string
 	// BootServer is the boot server's name; HTTPBase its HTTP URL, which
-	// relative kernel and initrd paths are appended to.
-	BootServer, HTTPBase string
+	// relative kernel and initrd paths are appended to; HTTPSBase its HTTPS
+	// URL for args templates, "" while HTTPS is off.
+	BootServer, HTTPBase, HTTPSBase string
 	// Reason says why the menu was chosen; it goes into a comment.
 	Reason string
 	// Machine is the machine the host is, nil when none: entries' args
@@ -201,7 +203,7 @@ func RenderMenu(d ScriptData) ([]byte, error) {
 		view.Menus = append(view.Menus, menuBlock{Label: mv.Label, CancelLabel: mv.CancelLabel, Back: mv.Back, Body: body})
 	}
 	for _, name := range entries {
-		eb, err := entryView(c.Entries[name], ArgsData{HTTPBase: base, BootServer: d.BootServer, machine: d.Machine}, view.RootLabel)
+		eb, err := entryView(c.Entries[name], ArgsData{HTTPBase: base, HTTPSBase: d.HTTPSBase, BootServer: d.BootServer, machine: d.Machine}, view.RootLabel)
 		if err != nil {
 			return nil, err
 		}
@@ -539,8 +541,9 @@ func offersMenus(c *Catalog, bootServer string, f Format) bool {
 // menuName and reason say which menu the host got and why (Select); a host
 // no menu matches gets a script that says so and boots from the local disk,
 // with menuName "". Other names yield an error wrapping fs.ErrNotExist.
-func Render(catalog *Catalog, bootServer, httpBase, name string, h Host) (script []byte, menuName, reason string, err error) {
-	r, err := render(catalog, bootServer, httpBase, name, h, nil)
+// Scripts link to site.HTTPBase; site.HTTPSBase goes to args templates only.
+func Render(catalog *Catalog, site machineconfig.Site, name string, h Host) (script []byte, menuName, reason string, err error) {
+	r, err := render(catalog, site, name, h, nil)
 	return r.script, r.menu, r.reason, err
 }
 
@@ -556,10 +559,11 @@ type rendered struct {
 // else the host is rendered as one with neither, as an unknown host, and
 // refused names the machine. A nil from believes the host (the
 // RenderScript RPC, an operator's preview).
-func render(catalog *Catalog, bootServer, httpBase, name string, h Host, from *config.Requester) (rendered, error) {
+func render(catalog *Catalog, site machineconfig.Site, name string, h Host, from *config.Requester) (rendered, error) {
 	if catalog == nil {
 		catalog = &Catalog{}
 	}
+	bootServer, httpBase := site.BootServer, site.HTTPBase
 	if !config.NamePattern.MatchString(bootServer) {
 		return rendered{}, fmt.Errorf("boot server name %q: %s", bootServer, nameReason)
 	}
@@ -619,7 +623,8 @@ func render(catalog *Catalog, bootServer, httpBase, name string, h Host, from *c
 		r.script = b.Bytes()
 		return r, nil
 	}
-	d := ScriptData{Catalog: catalog, Menu: m.Name, BootServer: bootServer, HTTPBase: base, Reason: reason}
+	d := ScriptData{Catalog: catalog, Menu: m.Name, BootServer: bootServer, HTTPBase: base,
+		HTTPSBase: strings.TrimRight(site.HTTPSBase, "/"), Reason: reason}
 	if name := catalog.Machine(h); name != "" {
 		mach := catalog.Machines[name]
 		d.Machine = &mach

@@ -16,7 +16,7 @@ func BenchmarkRender(b *testing.B) {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, _, err := Render(c, testBootServer, testHTTPBase, path, host); err != nil {
+				if _, _, _, err := Render(c, testSite, path, host); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/machineconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -18,6 +20,9 @@ const (
 	testBootServer = "lab"
 	testHTTPBase   = "http://[2001:db8:1::1]"
 )
+
+// testSite is the boot server the scripts are rendered for.
+var testSite = machineconfig.Site{BootServer: testBootServer, HTTPBase: testHTTPBase}
 
 // testCatalog covers every entry kind, a platform split, nested and cyclic
 // menus, hot keys, gaps, a default menu and a custom template.
@@ -115,7 +120,7 @@ func goldenCases(t *testing.T) []goldenCase {
 		{"fallback", c, HostPath(Host{MAC: "02-00-00-00-00-02", UUID: "4c4c4544-0042-3510-8052-b4c04f4b4e31", BuildArch: "i386", Platform: "pcbios"}), Host{}},
 		{"nomatch", noDefault, HostPath(Host{MAC: "02-00-00-00-00-02", BuildArch: "x86_64", Platform: "pcbios"}), Host{}},
 	} {
-		script, _, _, err := Render(tc.catalog, testBootServer, testHTTPBase, tc.path, tc.host)
+		script, _, _, err := Render(tc.catalog, testSite, tc.path, tc.host)
 		if err != nil {
 			t.Fatalf("%s: Render: %v", tc.name, err)
 		}
@@ -172,7 +177,7 @@ func TestRenderChoosesMenu(t *testing.T) {
 		{Host{MAC: "02-00-00-00-00-01", BuildArch: "arm64", Platform: "efi"}, "arm", `menu "arm" matches on platform, buildarch (score 3)`},
 		{Host{MAC: "02-00-00-00-00-01", BuildArch: "arm64", Platform: "pcbios"}, "fallback", `"fallback" is the default menu`},
 	} {
-		script, menu, reason, err := Render(c, testBootServer, testHTTPBase, "", tc.host)
+		script, menu, reason, err := Render(c, testSite, "", tc.host)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,31 +192,31 @@ func TestRenderChoosesMenu(t *testing.T) {
 
 func TestRenderErrors(t *testing.T) {
 	c := testCatalog()
-	if _, _, _, err := Render(c, testBootServer, testHTTPBase, "other.ipxe", Host{}); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, _, err := Render(c, testSite, "other.ipxe", Host{}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("unknown path: got %v, want fs.ErrNotExist", err)
 	}
-	if _, _, _, err := Render(&Catalog{}, testBootServer, testHTTPBase, StartPath, Host{}); !errors.Is(err, ErrNoMenus) {
+	if _, _, _, err := Render(&Catalog{}, testSite, StartPath, Host{}); !errors.Is(err, ErrNoMenus) {
 		t.Errorf("start.ipxe without menus: got %v, want ErrNoMenus", err)
 	}
-	if _, _, _, err := Render(c, testBootServer, "", StartPath, Host{}); err == nil {
+	if _, _, _, err := Render(c, machineconfig.Site{BootServer: testBootServer, HTTPBase: ""}, StartPath, Host{}); err == nil {
 		t.Error("empty HTTP base accepted")
 	}
-	if _, _, _, err := Render(c, "Bad Name", testHTTPBase, StartPath, Host{}); err == nil {
+	if _, _, _, err := Render(c, machineconfig.Site{BootServer: "Bad Name", HTTPBase: testHTTPBase}, StartPath, Host{}); err == nil {
 		t.Error("bad boot server name accepted")
 	}
-	if _, _, _, err := Render(c, testBootServer, testHTTPBase, "", Host{MAC: "52:54\necho pwned"}); err == nil {
+	if _, _, _, err := Render(c, testSite, "", Host{MAC: "52:54\necho pwned"}); err == nil {
 		t.Error("host value with a newline accepted")
 	}
 	broken := testCatalog()
 	delete(broken.Entries, "iscsi")
-	if _, _, _, err := Render(broken, testBootServer, testHTTPBase, "", Host{MAC: "52:54:00:12:34:56"}); err == nil || !strings.Contains(err.Error(), `"iscsi"`) {
+	if _, _, _, err := Render(broken, testSite, "", Host{MAC: "52:54:00:12:34:56"}); err == nil || !strings.Contains(err.Error(), `"iscsi"`) {
 		t.Errorf("missing entry: got %v, want an error naming it", err)
 	}
 }
 
 func TestRenderLinuxDetails(t *testing.T) {
 	c := testCatalog()
-	script, _, _, err := Render(c, testBootServer, testHTTPBase+"/", "", Host{MAC: "52:54:00:12:34:56"})
+	script, _, _, err := Render(c, machineconfig.Site{BootServer: testBootServer, HTTPBase: testHTTPBase + "/"}, "", Host{MAC: "52:54:00:12:34:56"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,6 +161,9 @@ type ArgsData struct {
 	// HTTPBase is the boot server's HTTP URL without a trailing slash,
 	// e.g. "http://[2001:db8::1]" or "http://[2001:db8::1]:8080".
 	HTTPBase string
+	// HTTPSBase is its HTTPS URL, e.g. "https://[2001:db8::1]"; "" while
+	// boot.https is off.
+	HTTPSBase string
 	// BootServer is the boot server's name.
 	BootServer string
 	// Entry is the boot entry's name.
@@ -181,12 +184,22 @@ func (d ArgsData) ConfigURL(name string) (string, error) {
 	return machineconfig.URL(d.HTTPBase, d.machine.Name, d.machine.ConfigToken, name)
 }
 
-var argsFields = []string{"HTTPBase", "BootServer", "Entry", "ConfigURL"}
+// HTTPSConfigURL is ConfigURL over HTTPS, for an installer or cloud-init
+// that trusts the boot server's certificate: the token in the URL is then
+// not readable on the wire. An error while the boot server has no HTTPS.
+func (d ArgsData) HTTPSConfigURL(name string) (string, error) {
+	if d.machine == nil {
+		return d.ConfigURL(name)
+	}
+	return machineconfig.HTTPSURL(d.HTTPSBase, d.machine.Name, d.machine.ConfigToken, name)
+}
+
+var argsFields = []string{"HTTPBase", "HTTPSBase", "BootServer", "Entry", "ConfigURL", "HTTPSConfigURL"}
 
 // sampleArgsData stands in for a real boot server and machine when args
 // are validated.
 func sampleArgsData(entry string) ArgsData {
-	return ArgsData{HTTPBase: "http://[2001:db8::1]", BootServer: "lab", Entry: entry,
+	return ArgsData{HTTPBase: machineconfig.SampleSite.HTTPBase, HTTPSBase: machineconfig.SampleSite.HTTPSBase, BootServer: "lab", Entry: entry,
 		machine: &config.Machine{Name: "sample", ConfigToken: "0123456789abcdef0123456789abcdef"}}
 }
 
@@ -216,7 +229,7 @@ func argsProblem(text, entry string) string {
 		}
 		for _, f := range templateFields(tt.Tree.Root) {
 			if !slices.Contains(argsFields, f) {
-				return fmt.Sprintf("uses {{ .%s }}: only {{ .HTTPBase }}, {{ .BootServer }}, {{ .Entry }} and {{ .ConfigURL \"<file>\" }} exist (iPXE's own ${...} settings pass through as written)", f)
+				return fmt.Sprintf("uses {{ .%s }}: only {{ .HTTPBase }}, {{ .HTTPSBase }}, {{ .BootServer }}, {{ .Entry }}, {{ .ConfigURL \"<file>\" }} and {{ .HTTPSConfigURL \"<file>\" }} exist (iPXE's own ${...} settings pass through as written)", f)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/bootfile"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
@@ -32,6 +34,15 @@ type bootModel struct {
 	HTTPPort                  types.Int64       `tfsdk:"http_port"`
 	ServerAddress             ipv6types.Address `tfsdk:"server_address"`
 	Rules                     types.List        `tfsdk:"rules"`
+	HTTPS                     types.Object      `tfsdk:"https"`
+}
+
+// httpsModel is boot.https: the same files as HTTP over TLS.
+type httpsModel struct {
+	Enabled        types.Bool   `tfsdk:"enabled"`
+	Port           types.Int64  `tfsdk:"port"`
+	CertificatePEM types.String `tfsdk:"certificate_pem"`
+	PrivateKeyPEM  types.String `tfsdk:"private_key_pem"`
 }
 
 // bootRuleModel is one boot-file rule. Unset match fields are null, never
@@ -63,6 +74,13 @@ var (
 		"parameters":   stringListType,
 	}}
 
+	httpsObjectType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"enabled":         types.BoolType,
+		"port":            types.Int64Type,
+		"certificate_pem": types.StringType,
+		"private_key_pem": types.StringType,
+	}}
+
 	bootAttrTypes = map[string]attr.Type{
 		"tftp":                          types.BoolType,
 		"tftp_max_transfers":            types.Int64Type,
@@ -71,6 +89,7 @@ var (
 		"http_port":                     types.Int64Type,
 		"server_address":                ipv6types.AddressType{},
 		"rules":                         types.ListType{ElemType: bootRuleObjectType},
+		"https":                         httpsObjectType,
 	}
 )
 
@@ -140,6 +159,7 @@ func bootToProto(ctx context.Context, obj types.Object) (*netbootv1.Boot, diag.D
 	if !b.ServerAddress.IsNull() && !b.ServerAddress.IsUnknown() {
 		pb.ServerAddress = b.ServerAddress.ValueString()
 	}
+	diags.Append(httpsToProto(ctx, b.HTTPS, pb)...)
 	if b.Rules.IsNull() || b.Rules.IsUnknown() {
 		pb.Rules = def.GetRules()
 		return pb, diags
@@ -172,6 +192,50 @@ func bootToProto(ctx context.Context, obj types.Object) (*netbootv1.Boot, diag.D
 		}
 	}
 	return pb, diags
+}
+
+// httpsToProto sets pb.Https from boot.https; null (left out) is HTTPS off.
+// A value not known yet (a certificate made in the same apply) goes as
+// empty, and the caller leaves out errors on it.
+func httpsToProto(ctx context.Context, obj types.Object, pb *netbootv1.Boot) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if obj.IsNull() || obj.IsUnknown() {
+		return diags
+	}
+	var h httpsModel
+	diags.Append(obj.As(ctx, &h, basetypes.ObjectAsOptions{})...)
+	if diags.HasError() {
+		return diags
+	}
+	pb.Https = &netbootv1.HTTPS{
+		Enabled:        h.Enabled.ValueBool(),
+		Port:           config.DefaultHTTPSPort,
+		CertificatePem: h.CertificatePEM.ValueString(),
+		PrivateKeyPem:  h.PrivateKeyPEM.ValueString(),
+	}
+	if !h.Port.IsNull() && !h.Port.IsUnknown() {
+		at := path.Root("boot").AtName("https").AtName("port")
+		if h.Port.ValueInt64() == 0 {
+			diags.AddAttributeError(at, invalidSummary("boot server"), "boot.https.port must be at least 1, got 0")
+		} else {
+			pb.Https.Port = uint32Of(&diags, h.Port.ValueInt64(), at)
+		}
+	}
+	// The defaults go as none, as the agent stores them.
+	if proto.Equal(pb.Https, &netbootv1.HTTPS{Port: config.DefaultHTTPSPort}) {
+		pb.Https = nil
+	}
+	return diags
+}
+
+// httpsFromProto is boot.https for what the agent holds.
+func httpsFromProto(ctx context.Context, pb *netbootv1.HTTPS) (types.Object, diag.Diagnostics) {
+	return types.ObjectValueFrom(ctx, httpsObjectType.AttrTypes, httpsModel{
+		Enabled:        types.BoolValue(pb.GetEnabled()),
+		Port:           types.Int64Value(int64(cmp.Or(pb.GetPort(), config.DefaultHTTPSPort))),
+		CertificatePEM: stringOrNull(pb.GetCertificatePem()),
+		PrivateKeyPEM:  stringOrNull(pb.GetPrivateKeyPem()),
+	})
 }
 
 func uint32Of(diags *diag.Diagnostics, n int64, p path.Path) uint32 {
@@ -225,6 +289,8 @@ func bootFromProto(ctx context.Context, pb *netbootv1.Boot) (types.Object, diag.
 	if maxPerClient == 0 {
 		maxPerClient = config.DefaultTFTPMaxTransfersPerClient
 	}
+	https, d := httpsFromProto(ctx, pb.GetHttps())
+	diags.Append(d...)
 	serverAddress := ipv6types.NewAddressNull()
 	if s := pb.GetServerAddress(); s != "" {
 		serverAddress = ipv6types.NewAddressValue(s)
@@ -237,6 +303,7 @@ func bootFromProto(ctx context.Context, pb *netbootv1.Boot) (types.Object, diag.
 		HTTPPort:                  types.Int64Value(int64(port)),
 		ServerAddress:             serverAddress,
 		Rules:                     types.ListValueMust(bootRuleObjectType, rules),
+		HTTPS:                     https,
 	})
 	diags.Append(d...)
 	return obj, diags
@@ -263,18 +330,21 @@ func urlBaseAddress(base string) netip.Addr {
 	return a
 }
 
-// bootURLBases builds the TFTP and HTTP base URLs for a boot address as the
-// agent does for its status, so a plan can show them: each is empty when
-// its server is off.
-func bootURLBases(boot *netbootv1.Boot, addr netip.Addr) (tftpBase, httpBase string) {
-	server := bootfile.Server{Address: addr, HTTPPort: int(boot.GetHttpPort())}
+// bootURLBases builds the TFTP, HTTP and HTTPS base URLs for a boot
+// address as the agent does for its status, so a plan can show them: each
+// is empty when its server is off.
+func bootURLBases(boot *netbootv1.Boot, addr netip.Addr) (tftpBase, httpBase, httpsBase string) {
+	server := bootfile.Server{Address: addr, HTTPPort: int(boot.GetHttpPort()), HTTPSPort: int(boot.GetHttps().GetPort())}
 	if boot.GetHttpEnabled() {
 		httpBase = bootfile.URLBase(bootfile.HTTP, server)
 	}
 	if boot.GetTftpEnabled() {
 		tftpBase = bootfile.URLBase(bootfile.TFTP, server)
 	}
-	return tftpBase, httpBase
+	if boot.GetHttps().GetEnabled() {
+		httpsBase = bootfile.URLBase(bootfile.HTTPS, server)
+	}
+	return tftpBase, httpBase, httpsBase
 }
 
 // bootRuleSelection is how bootfile.Select picks among matching rules, in

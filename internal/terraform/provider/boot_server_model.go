@@ -32,6 +32,7 @@ type bootServerModel struct {
 	ServerDUID          types.String     `tfsdk:"server_duid"`
 	BootURLBase         types.String     `tfsdk:"boot_url_base"`
 	TFTPURLBase         types.String     `tfsdk:"tftp_url_base"`
+	HTTPSURLBase        types.String     `tfsdk:"https_url_base"`
 }
 
 type routerAdvertisementModel struct {
@@ -553,6 +554,7 @@ func (m *bootServerModel) fromProto(ctx context.Context, st *netbootv1.BootServe
 	m.ServerDUID = types.StringValue(s.GetServerDuid())
 	m.BootURLBase = types.StringValue(s.GetHttpUrlBase())
 	m.TFTPURLBase = types.StringValue(s.GetTftpUrlBase())
+	m.HTTPSURLBase = types.StringValue(s.GetHttpsUrlBase())
 	return diags
 }
 

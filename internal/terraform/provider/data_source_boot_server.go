@@ -173,6 +173,16 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 					},
 					"http":      schema.BoolAttribute{MarkdownDescription: "Whether artifacts are served over HTTP.", Computed: true},
 					"http_port": schema.Int64Attribute{MarkdownDescription: "TCP port of the HTTP server.", Computed: true},
+					"https": schema.SingleNestedAttribute{
+						MarkdownDescription: "The HTTPS server: the same files as HTTP over TLS.",
+						Computed:            true,
+						Attributes: map[string]schema.Attribute{
+							"enabled":         schema.BoolAttribute{MarkdownDescription: "Whether the files are served over HTTPS too.", Computed: true},
+							"port":            schema.Int64Attribute{MarkdownDescription: "TCP port of the HTTPS server.", Computed: true},
+							"certificate_pem": schema.StringAttribute{MarkdownDescription: "The server certificate and its intermediates, PEM; null when none is set.", Computed: true},
+							"private_key_pem": schema.StringAttribute{MarkdownDescription: "The certificate's private key, PEM; null when none is set, or when the provider reads the agent with a read-only certificate.", Computed: true, Sensitive: true},
+						},
+					},
 					"server_address": schema.StringAttribute{
 						MarkdownDescription: "Address put in boot URLs; null when the agent picks the interface's.",
 						CustomType:          ipv6types.AddressType{},
@@ -217,6 +227,11 @@ func (d *bootServerDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"tftp_url_base": schema.StringAttribute{
 				MarkdownDescription: "TFTP base URL of the boot files, `tftp://[<address>]`; empty when TFTP is off or there is no address.",
 				Computed:            true,
+			},
+			"https_url_base": schema.StringAttribute{
+				MarkdownDescription: "HTTPS base URL of the boot files, `https://[<address>]` (with `:<port>` unless 443); " +
+					"empty when HTTPS is off or there is no address.",
+				Computed: true,
 			},
 			"other_servers": schema.ListNestedAttribute{
 				MarkdownDescription: "Other routers and DHCPv6 servers the agent heard on `interface` in the last hour, " +

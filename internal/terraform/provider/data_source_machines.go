@@ -81,7 +81,7 @@ func (d *machinesDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			Computed: true,
 			Attributes: map[string]schema.Attribute{
 				"boot_server": computed("Boot server that served it."),
-				"protocol":    computed("`\"tftp\"` or `\"http\"`."),
+				"protocol":    computed("`\"tftp\"`, `\"http\"` or `\"https\"`."),
 				"file":        computed("The path requested; for a config, its file name (`\"user-data\"`)."),
 				"address":     computed("The request's source address."),
 				"time":        computed("When, in RFC 3339 (UTC)."),

@@ -126,7 +126,11 @@ func linuxBootAttribute(description string) schema.SingleNestedAttribute {
 					"entry's name, e.g. `\"inst.repo={{ .HTTPBase }}/centos/9 ip=dhcp6\"`; `{{ .ConfigURL \"user-data\" }}` is " +
 					"where the booting `netboot_machine` fetches that file of a `netboot_config`, with its secret token " +
 					"(`{{ .ConfigURL \"\" }}` its directory, for `ds=nocloud;s=`), and fails the menu of a host that is " +
-					"no machine (see the \"Provisioning\" guide). iPXE's own settings such as " +
+					"no machine (see the \"Provisioning\" guide). With the boot server's `boot.https` on, `{{ .HTTPSBase }}` " +
+					"is its `https_url_base` and `{{ .HTTPSConfigURL \"user-data\" }}` the same file over HTTPS, for an " +
+					"installer or cloud-init that trusts its CA; while HTTPS is off they are empty and a menu using " +
+					"`HTTPSConfigURL` fails to render. Kernels and initrds stay on HTTP: stock iPXE cannot verify the " +
+					"certificate. iPXE's own settings such as " +
 					"`${netX/mac}` pass through for iPXE to fill in; in HCL write them `$${netX/mac}`. One line, at most " +
 					"4096 bytes, with the same limits as `title` on `||`, `&&`, `;` and `#`. " + secretValueNote,
 				Optional:   true,

@@ -68,7 +68,7 @@ func TestBootEntry_invalidConfigFailsAtPlan(t *testing.T) {
     kernel = "vmlinuz"
     args   = "url={{ .Host }}/ks.cfg"
   }`,
-			"linux.args uses {{ .Host }}: only {{ .HTTPBase }}, {{ .BootServer }}, {{ .Entry }} and {{ .ConfigURL"},
+			"linux.args uses {{ .Host }}: only {{ .HTTPBase }}, {{ .HTTPSBase }}, {{ .BootServer }}, {{ .Entry }}, {{ .ConfigURL"},
 		{"efi without pcbios", `
   name = "linux"
   efi  = { kernel = "efi/vmlinuz" }`,

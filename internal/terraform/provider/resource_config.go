@@ -125,8 +125,10 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 					"`{{ .Metadata.<key> }}` (or `{{ index .Metadata \"<key>\" }}`), `{{ .Sensitive.<key> }}` (this " +
 					"config's `sensitive_values`), `{{ .Address }}` (its `reserved_address`, or empty), `{{ .MAC }}` (its " +
 					"first MAC address), `.MACs`, `.DUIDs`, `.UUIDs`, `{{ .BootServer }}` and `{{ .HTTPBase }}` (the " +
-					"serving boot server's name and HTTP URL) and `{{ .ConfigURL \"<file>\" }}` (this machine's URL of " +
-					"another file; `\"\"` gives the directory with a trailing slash). Functions beyond Go's: `fromJSON` " +
+					"serving boot server's name and HTTP URL), `{{ .ConfigURL \"<file>\" }}` (this machine's URL of " +
+					"another file; `\"\"` gives the directory with a trailing slash), and `{{ .HTTPSBase }}` and " +
+					"`{{ .HTTPSConfigURL \"<file>\" }}`, the same over HTTPS (`boot.https`; while it is off the first is " +
+					"empty and the second fails the rendering). Functions beyond Go's: `fromJSON` " +
 					"(a metadata value written with `jsonencode`), `toJSON` (a quoted, escaped string for YAML or JSON) " +
 					"and `indent N`. A metadata key the machine lacks is an error, not an empty string. In HCL, write " +
 					"`${` as `$${` and use `file()` or `templatefile()` for long templates.",

@@ -243,6 +243,53 @@ func rangesAttribute(description string) schema.ListNestedAttribute {
 	}
 }
 
+// httpsSchemaAttribute is boot.https.
+func httpsSchemaAttribute() schema.SingleNestedAttribute {
+	off, _ := httpsFromProto(context.Background(), nil)
+	return schema.SingleNestedAttribute{
+		MarkdownDescription: "Serve the same files as HTTP over HTTPS too, on the same addresses, with the same access " +
+			"rules (a machine's config only to that machine), with a certificate you give. TLS 1.2 and later, HTTP/1.1. " +
+			"Boot URLs stay on HTTP: firmware and stock iPXE cannot verify your certificate; installers, cloud-init, " +
+			"curl and wget can once they trust its CA (guide \"Provisioning machines\", section \"HTTPS\"). The " +
+			"certificate must name the boot address (`https_url_base` shows it) as an IP subject alternative name and be " +
+			"valid when applied; `terraform-provider-netboot agent certs boot-server` issues one. A new certificate applies " +
+			"in place: new connections get it at once. Off by default.",
+		Optional: true,
+		Computed: true,
+		Default:  objectdefault.StaticValue(off),
+		Attributes: map[string]schema.Attribute{
+			"enabled": schema.BoolAttribute{
+				MarkdownDescription: "Serve HTTPS. Defaults to `false`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(false),
+			},
+			"port": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("TCP port of the HTTPS server, not `http_port`. Defaults to `%d`.", config.DefaultHTTPSPort),
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(config.DefaultHTTPSPort),
+			},
+			"certificate_pem": schema.StringAttribute{
+				MarkdownDescription: "The server certificate, PEM, followed by any intermediate CA certificates, e.g. " +
+					"`file(\"boot-ca/lab-https.pem\")`. Required when `enabled`. Refused at plan when it does not parse, is " +
+					"expired or not yet valid, is a CA certificate, or lacks the `boot.server_address` (at apply: the boot " +
+					"address the agent picks) as a subject alternative name.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"private_key_pem": schema.StringAttribute{
+				MarkdownDescription: "The private key of `certificate_pem`, PEM (PKCS #8, PKCS #1 or SEC 1), e.g. " +
+					"`file(\"boot-ca/lab-https-key.pem\")`. Sensitive: the agent keeps it in its state file, Terraform in " +
+					"its state; a read-only agent certificate does not get it back. Required when `enabled`; refused when it is not the key of `certificate_pem`.",
+				Optional:   true,
+				Sensitive:  true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+		},
+	}
+}
+
 func domainListAttribute(description string) schema.ListAttribute {
 	return schema.ListAttribute{
 		MarkdownDescription: description + " Defaults to `[]`.",
@@ -311,6 +358,7 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 				CustomType: ipv6types.AddressType{},
 				Optional:   true,
 			},
+			"https": httpsSchemaAttribute(),
 			"rules": schema.ListNestedAttribute{
 				MarkdownDescription: "Rules choosing each client's boot file. A rule matches a client when its match " +
 					"attributes (`user_class`, `arch`, `vendor_class`, `duids`, `macs`, `labels`) all match it; a rule " +
@@ -606,6 +654,12 @@ func (r *ipv6BootServerResource) Schema(_ context.Context, _ resource.SchemaRequ
 					"such address.",
 				Computed: true,
 			},
+			"https_url_base": schema.StringAttribute{
+				MarkdownDescription: "Base URL of the same files over HTTPS: `https://[<address>]`, with `:<port>` unless " +
+					"`boot.https.port` is 443, and the address chosen as for `boot_url_base`. Empty when `boot.https.enabled` " +
+					"is `false` or there is no such address.",
+				Computed: true,
+			},
 		},
 	}
 }
@@ -632,7 +686,12 @@ func (r *ipv6BootServerResource) ValidateConfig(ctx context.Context, req resourc
 	if diags.HasError() {
 		return
 	}
-	_, err := config.FromProto(pb)
+	cfg, err := config.FromProto(pb)
+	if err == nil {
+		// Whether the certificate is valid now and names the configured
+		// server address; without one, the agent checks its own at apply.
+		err = cfg.Boot.CheckHTTPSCertificate(time.Now(), cfg.Boot.ServerAddress)
+	}
 	addValidationErrors(&resp.Diagnostics, "boot server", err, req.Config.Raw)
 }
 
@@ -683,7 +742,7 @@ func (r *ipv6BootServerResource) ModifyPlan(ctx context.Context, req resource.Mo
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// planURLBases sets boot_url_base and tftp_url_base where the plan decides
+// planURLBases sets boot_url_base, tftp_url_base and https_url_base where the plan decides
 // them: the server address is configured, or the agent picks it from an
 // interface and prefix that stay the same, so it keeps the address it used
 // at refresh. A missing address may appear by apply, so that stays unknown.
@@ -716,8 +775,8 @@ func (m *bootServerModel) planURLBases(ctx context.Context, state *bootServerMod
 	if !addr.IsValid() {
 		return diags
 	}
-	tftpBase, httpBase := bootURLBases(boot, addr)
-	m.BootURLBase, m.TFTPURLBase = types.StringValue(httpBase), types.StringValue(tftpBase)
+	tftpBase, httpBase, httpsBase := bootURLBases(boot, addr)
+	m.BootURLBase, m.TFTPURLBase, m.HTTPSURLBase = types.StringValue(httpBase), types.StringValue(tftpBase), types.StringValue(httpsBase)
 	return diags
 }
 

@@ -519,6 +519,7 @@ func TestBootToProtoFillsInDefaults(t *testing.T) {
 		"http_port":                     types.Int64Value(8080),
 		"server_address":                ipv6types.NewAddressNull(),
 		"rules":                         types.ListNull(bootRuleObjectType),
+		"https":                         types.ObjectNull(httpsObjectType.AttrTypes),
 	})
 	pb, diags := bootToProto(ctx, partial)
 	if diags.HasError() {

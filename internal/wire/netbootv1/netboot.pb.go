@@ -142,8 +142,11 @@ type Boot struct {
 	// the default (64 and 4).
 	TftpMaxTransfers          uint32 `protobuf:"varint,6,opt,name=tftp_max_transfers,json=tftpMaxTransfers,proto3" json:"tftp_max_transfers,omitempty"`
 	TftpMaxTransfersPerClient uint32 `protobuf:"varint,7,opt,name=tftp_max_transfers_per_client,json=tftpMaxTransfersPerClient,proto3" json:"tftp_max_transfers_per_client,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// https serves the same files as HTTP over TLS; unset or not enabled:
+	// no HTTPS.
+	Https         *HTTPS `protobuf:"bytes,50,opt,name=https,proto3" json:"https,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Boot) Reset() {
@@ -225,6 +228,87 @@ func (x *Boot) GetTftpMaxTransfersPerClient() uint32 {
 	return 0
 }
 
+func (x *Boot) GetHttps() *HTTPS {
+	if x != nil {
+		return x.Https
+	}
+	return nil
+}
+
+// HTTPS is the boot server's TLS listener: the same files and access rules
+// as HTTP, on its own port, with the operator's certificate.
+type HTTPS struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Enabled bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// port is 443 when 0.
+	Port uint32 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	// certificate_pem is the server certificate, PEM, followed by any
+	// intermediate CA certificates; private_key_pem its key (PKCS #8, PKCS #1
+	// or SEC 1, PEM).
+	CertificatePem string `protobuf:"bytes,3,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
+	PrivateKeyPem  string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *HTTPS) Reset() {
+	*x = HTTPS{}
+	mi := &file_netboot_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPS) ProtoMessage() {}
+
+func (x *HTTPS) ProtoReflect() protoreflect.Message {
+	mi := &file_netboot_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPS.ProtoReflect.Descriptor instead.
+func (*HTTPS) Descriptor() ([]byte, []int) {
+	return file_netboot_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *HTTPS) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *HTTPS) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *HTTPS) GetCertificatePem() string {
+	if x != nil {
+		return x.CertificatePem
+	}
+	return ""
+}
+
+func (x *HTTPS) GetPrivateKeyPem() string {
+	if x != nil {
+		return x.PrivateKeyPem
+	}
+	return ""
+}
+
 type BootFileRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Match fields; empty ones match anything.
@@ -253,7 +337,7 @@ type BootFileRule struct {
 
 func (x *BootFileRule) Reset() {
 	*x = BootFileRule{}
-	mi := &file_netboot_proto_msgTypes[2]
+	mi := &file_netboot_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +349,7 @@ func (x *BootFileRule) String() string {
 func (*BootFileRule) ProtoMessage() {}
 
 func (x *BootFileRule) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[2]
+	mi := &file_netboot_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +362,7 @@ func (x *BootFileRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootFileRule.ProtoReflect.Descriptor instead.
 func (*BootFileRule) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{2}
+	return file_netboot_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BootFileRule) GetUserClass() string {
@@ -371,7 +455,7 @@ type RouterAdvertisement struct {
 
 func (x *RouterAdvertisement) Reset() {
 	*x = RouterAdvertisement{}
-	mi := &file_netboot_proto_msgTypes[3]
+	mi := &file_netboot_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -383,7 +467,7 @@ func (x *RouterAdvertisement) String() string {
 func (*RouterAdvertisement) ProtoMessage() {}
 
 func (x *RouterAdvertisement) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[3]
+	mi := &file_netboot_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -396,7 +480,7 @@ func (x *RouterAdvertisement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterAdvertisement.ProtoReflect.Descriptor instead.
 func (*RouterAdvertisement) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{3}
+	return file_netboot_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RouterAdvertisement) GetManaged() bool {
@@ -493,7 +577,7 @@ type AddressRange struct {
 
 func (x *AddressRange) Reset() {
 	*x = AddressRange{}
-	mi := &file_netboot_proto_msgTypes[4]
+	mi := &file_netboot_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +589,7 @@ func (x *AddressRange) String() string {
 func (*AddressRange) ProtoMessage() {}
 
 func (x *AddressRange) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[4]
+	mi := &file_netboot_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +602,7 @@ func (x *AddressRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddressRange.ProtoReflect.Descriptor instead.
 func (*AddressRange) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{4}
+	return file_netboot_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AddressRange) GetStart() string {
@@ -577,7 +661,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netboot_proto_msgTypes[5]
+	mi := &file_netboot_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +673,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[5]
+	mi := &file_netboot_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +686,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{5}
+	return file_netboot_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DHCPv6) GetMode() string {
@@ -756,7 +840,7 @@ type RelayedLink struct {
 
 func (x *RelayedLink) Reset() {
 	*x = RelayedLink{}
-	mi := &file_netboot_proto_msgTypes[6]
+	mi := &file_netboot_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +852,7 @@ func (x *RelayedLink) String() string {
 func (*RelayedLink) ProtoMessage() {}
 
 func (x *RelayedLink) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[6]
+	mi := &file_netboot_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +865,7 @@ func (x *RelayedLink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayedLink.ProtoReflect.Descriptor instead.
 func (*RelayedLink) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{6}
+	return file_netboot_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RelayedLink) GetPrefix() string {
@@ -850,7 +934,7 @@ type PrefixDelegation struct {
 
 func (x *PrefixDelegation) Reset() {
 	*x = PrefixDelegation{}
-	mi := &file_netboot_proto_msgTypes[7]
+	mi := &file_netboot_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +946,7 @@ func (x *PrefixDelegation) String() string {
 func (*PrefixDelegation) ProtoMessage() {}
 
 func (x *PrefixDelegation) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[7]
+	mi := &file_netboot_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +959,7 @@ func (x *PrefixDelegation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrefixDelegation.ProtoReflect.Descriptor instead.
 func (*PrefixDelegation) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{7}
+	return file_netboot_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PrefixDelegation) GetStart() string {
@@ -911,7 +995,7 @@ type BootServerState struct {
 
 func (x *BootServerState) Reset() {
 	*x = BootServerState{}
-	mi := &file_netboot_proto_msgTypes[8]
+	mi := &file_netboot_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1007,7 @@ func (x *BootServerState) String() string {
 func (*BootServerState) ProtoMessage() {}
 
 func (x *BootServerState) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[8]
+	mi := &file_netboot_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1020,7 @@ func (x *BootServerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootServerState.ProtoReflect.Descriptor instead.
 func (*BootServerState) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{8}
+	return file_netboot_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BootServerState) GetConfig() *BootServer {
@@ -970,6 +1054,10 @@ type BootServerStatus struct {
 	// that service is off or there is no boot address.
 	TftpUrlBase string `protobuf:"bytes,8,opt,name=tftp_url_base,json=tftpUrlBase,proto3" json:"tftp_url_base,omitempty"`
 	HttpUrlBase string `protobuf:"bytes,9,opt,name=http_url_base,json=httpUrlBase,proto3" json:"http_url_base,omitempty"`
+	// https_url_base is where the same files are over HTTPS, e.g.
+	// "https://[2001:db8:1::1]"; empty when boot.https is off or there is no
+	// boot address.
+	HttpsUrlBase string `protobuf:"bytes,50,opt,name=https_url_base,json=httpsUrlBase,proto3" json:"https_url_base,omitempty"`
 	// other_servers are the other routers (Router Advertisements) and DHCPv6
 	// servers (answers to the agent's probe Solicit) heard on the link in the
 	// last hour: routers first, then DHCPv6 servers, each by source address.
@@ -982,7 +1070,7 @@ type BootServerStatus struct {
 
 func (x *BootServerStatus) Reset() {
 	*x = BootServerStatus{}
-	mi := &file_netboot_proto_msgTypes[9]
+	mi := &file_netboot_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1082,7 @@ func (x *BootServerStatus) String() string {
 func (*BootServerStatus) ProtoMessage() {}
 
 func (x *BootServerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[9]
+	mi := &file_netboot_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1095,7 @@ func (x *BootServerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootServerStatus.ProtoReflect.Descriptor instead.
 func (*BootServerStatus) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{9}
+	return file_netboot_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BootServerStatus) GetLinkLocalAddress() string {
@@ -1073,6 +1161,13 @@ func (x *BootServerStatus) GetHttpUrlBase() string {
 	return ""
 }
 
+func (x *BootServerStatus) GetHttpsUrlBase() string {
+	if x != nil {
+		return x.HttpsUrlBase
+	}
+	return ""
+}
+
 func (x *BootServerStatus) GetOtherServers() []*OtherServer {
 	if x != nil {
 		return x.OtherServers
@@ -1102,7 +1197,7 @@ type RelayedLinkStatus struct {
 
 func (x *RelayedLinkStatus) Reset() {
 	*x = RelayedLinkStatus{}
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1209,7 @@ func (x *RelayedLinkStatus) String() string {
 func (*RelayedLinkStatus) ProtoMessage() {}
 
 func (x *RelayedLinkStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[10]
+	mi := &file_netboot_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1222,7 @@ func (x *RelayedLinkStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayedLinkStatus.ProtoReflect.Descriptor instead.
 func (*RelayedLinkStatus) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{10}
+	return file_netboot_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RelayedLinkStatus) GetName() string {
@@ -1190,7 +1285,7 @@ type OtherServer struct {
 
 func (x *OtherServer) Reset() {
 	*x = OtherServer{}
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1297,7 @@ func (x *OtherServer) String() string {
 func (*OtherServer) ProtoMessage() {}
 
 func (x *OtherServer) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[11]
+	mi := &file_netboot_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1310,7 @@ func (x *OtherServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OtherServer.ProtoReflect.Descriptor instead.
 func (*OtherServer) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{11}
+	return file_netboot_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OtherServer) GetProtocol() string {
@@ -1290,7 +1385,7 @@ type PutBootServerRequest struct {
 
 func (x *PutBootServerRequest) Reset() {
 	*x = PutBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1397,7 @@ func (x *PutBootServerRequest) String() string {
 func (*PutBootServerRequest) ProtoMessage() {}
 
 func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[12]
+	mi := &file_netboot_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1410,7 @@ func (x *PutBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootServerRequest.ProtoReflect.Descriptor instead.
 func (*PutBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{12}
+	return file_netboot_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutBootServerRequest) GetBootServer() *BootServer {
@@ -1334,7 +1429,7 @@ type GetBootServerRequest struct {
 
 func (x *GetBootServerRequest) Reset() {
 	*x = GetBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1441,7 @@ func (x *GetBootServerRequest) String() string {
 func (*GetBootServerRequest) ProtoMessage() {}
 
 func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[13]
+	mi := &file_netboot_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1454,7 @@ func (x *GetBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootServerRequest.ProtoReflect.Descriptor instead.
 func (*GetBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{13}
+	return file_netboot_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetBootServerRequest) GetName() string {
@@ -1387,7 +1482,7 @@ type ListBootServersRequest struct {
 
 func (x *ListBootServersRequest) Reset() {
 	*x = ListBootServersRequest{}
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1494,7 @@ func (x *ListBootServersRequest) String() string {
 func (*ListBootServersRequest) ProtoMessage() {}
 
 func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[14]
+	mi := &file_netboot_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1507,7 @@ func (x *ListBootServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersRequest.ProtoReflect.Descriptor instead.
 func (*ListBootServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{14}
+	return file_netboot_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListBootServersRequest) GetPageSize() int32 {
@@ -1439,7 +1534,7 @@ type ListBootServersResponse struct {
 
 func (x *ListBootServersResponse) Reset() {
 	*x = ListBootServersResponse{}
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1546,7 @@ func (x *ListBootServersResponse) String() string {
 func (*ListBootServersResponse) ProtoMessage() {}
 
 func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[15]
+	mi := &file_netboot_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1559,7 @@ func (x *ListBootServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootServersResponse.ProtoReflect.Descriptor instead.
 func (*ListBootServersResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{15}
+	return file_netboot_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListBootServersResponse) GetBootServers() []*BootServerState {
@@ -1490,7 +1585,7 @@ type DeleteBootServerRequest struct {
 
 func (x *DeleteBootServerRequest) Reset() {
 	*x = DeleteBootServerRequest{}
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1597,7 @@ func (x *DeleteBootServerRequest) String() string {
 func (*DeleteBootServerRequest) ProtoMessage() {}
 
 func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[16]
+	mi := &file_netboot_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1610,7 @@ func (x *DeleteBootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{16}
+	return file_netboot_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteBootServerRequest) GetName() string {
@@ -1533,7 +1628,7 @@ type DeleteBootServerResponse struct {
 
 func (x *DeleteBootServerResponse) Reset() {
 	*x = DeleteBootServerResponse{}
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1640,7 @@ func (x *DeleteBootServerResponse) String() string {
 func (*DeleteBootServerResponse) ProtoMessage() {}
 
 func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[17]
+	mi := &file_netboot_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1653,7 @@ func (x *DeleteBootServerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootServerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootServerResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{17}
+	return file_netboot_proto_rawDescGZIP(), []int{18}
 }
 
 type ListLeasesRequest struct {
@@ -1572,7 +1667,7 @@ type ListLeasesRequest struct {
 
 func (x *ListLeasesRequest) Reset() {
 	*x = ListLeasesRequest{}
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1679,7 @@ func (x *ListLeasesRequest) String() string {
 func (*ListLeasesRequest) ProtoMessage() {}
 
 func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[18]
+	mi := &file_netboot_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1692,7 @@ func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesRequest.ProtoReflect.Descriptor instead.
 func (*ListLeasesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{18}
+	return file_netboot_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListLeasesRequest) GetBootServer() string {
@@ -1631,7 +1726,7 @@ type ListLeasesResponse struct {
 
 func (x *ListLeasesResponse) Reset() {
 	*x = ListLeasesResponse{}
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1738,7 @@ func (x *ListLeasesResponse) String() string {
 func (*ListLeasesResponse) ProtoMessage() {}
 
 func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[19]
+	mi := &file_netboot_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1751,7 @@ func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesResponse.ProtoReflect.Descriptor instead.
 func (*ListLeasesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{19}
+	return file_netboot_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListLeasesResponse) GetLeases() []*Lease {
@@ -1696,7 +1791,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1803,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[20]
+	mi := &file_netboot_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1816,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{20}
+	return file_netboot_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Lease) GetBootServer() string {
@@ -1818,7 +1913,7 @@ type Artifact struct {
 
 func (x *Artifact) Reset() {
 	*x = Artifact{}
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1925,7 @@ func (x *Artifact) String() string {
 func (*Artifact) ProtoMessage() {}
 
 func (x *Artifact) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[21]
+	mi := &file_netboot_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1938,7 @@ func (x *Artifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
 func (*Artifact) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{21}
+	return file_netboot_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Artifact) GetPath() string {
@@ -1896,7 +1991,7 @@ type ArtifactHeader struct {
 
 func (x *ArtifactHeader) Reset() {
 	*x = ArtifactHeader{}
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1908,7 +2003,7 @@ func (x *ArtifactHeader) String() string {
 func (*ArtifactHeader) ProtoMessage() {}
 
 func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[22]
+	mi := &file_netboot_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1921,7 +2016,7 @@ func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactHeader) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{22}
+	return file_netboot_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ArtifactHeader) GetPath() string {
@@ -1965,7 +2060,7 @@ type PutArtifactRequest struct {
 
 func (x *PutArtifactRequest) Reset() {
 	*x = PutArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +2072,7 @@ func (x *PutArtifactRequest) String() string {
 func (*PutArtifactRequest) ProtoMessage() {}
 
 func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[23]
+	mi := &file_netboot_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +2085,7 @@ func (x *PutArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PutArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{23}
+	return file_netboot_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutArtifactRequest) GetPart() isPutArtifactRequest_Part {
@@ -2043,7 +2138,7 @@ type GetArtifactRequest struct {
 
 func (x *GetArtifactRequest) Reset() {
 	*x = GetArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2055,7 +2150,7 @@ func (x *GetArtifactRequest) String() string {
 func (*GetArtifactRequest) ProtoMessage() {}
 
 func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[24]
+	mi := &file_netboot_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2068,7 +2163,7 @@ func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArtifactRequest.ProtoReflect.Descriptor instead.
 func (*GetArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{24}
+	return file_netboot_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetArtifactRequest) GetPath() string {
@@ -2088,7 +2183,7 @@ type ListArtifactsRequest struct {
 
 func (x *ListArtifactsRequest) Reset() {
 	*x = ListArtifactsRequest{}
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2195,7 @@ func (x *ListArtifactsRequest) String() string {
 func (*ListArtifactsRequest) ProtoMessage() {}
 
 func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[25]
+	mi := &file_netboot_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2208,7 @@ func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsRequest.ProtoReflect.Descriptor instead.
 func (*ListArtifactsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{25}
+	return file_netboot_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListArtifactsRequest) GetPageSize() int32 {
@@ -2140,7 +2235,7 @@ type ListArtifactsResponse struct {
 
 func (x *ListArtifactsResponse) Reset() {
 	*x = ListArtifactsResponse{}
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2247,7 @@ func (x *ListArtifactsResponse) String() string {
 func (*ListArtifactsResponse) ProtoMessage() {}
 
 func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[26]
+	mi := &file_netboot_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2260,7 @@ func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArtifactsResponse.ProtoReflect.Descriptor instead.
 func (*ListArtifactsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{26}
+	return file_netboot_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListArtifactsResponse) GetArtifacts() []*Artifact {
@@ -2191,7 +2286,7 @@ type DeleteArtifactRequest struct {
 
 func (x *DeleteArtifactRequest) Reset() {
 	*x = DeleteArtifactRequest{}
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2203,7 +2298,7 @@ func (x *DeleteArtifactRequest) String() string {
 func (*DeleteArtifactRequest) ProtoMessage() {}
 
 func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[27]
+	mi := &file_netboot_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2216,7 +2311,7 @@ func (x *DeleteArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{27}
+	return file_netboot_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteArtifactRequest) GetPath() string {
@@ -2234,7 +2329,7 @@ type DeleteArtifactResponse struct {
 
 func (x *DeleteArtifactResponse) Reset() {
 	*x = DeleteArtifactResponse{}
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2341,7 @@ func (x *DeleteArtifactResponse) String() string {
 func (*DeleteArtifactResponse) ProtoMessage() {}
 
 func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[28]
+	mi := &file_netboot_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2354,7 @@ func (x *DeleteArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArtifactResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{28}
+	return file_netboot_proto_rawDescGZIP(), []int{29}
 }
 
 // LinuxBoot is a kernel, its initrds and its arguments. kernel and initrds
@@ -2278,7 +2373,7 @@ type LinuxBoot struct {
 
 func (x *LinuxBoot) Reset() {
 	*x = LinuxBoot{}
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2385,7 @@ func (x *LinuxBoot) String() string {
 func (*LinuxBoot) ProtoMessage() {}
 
 func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[29]
+	mi := &file_netboot_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2398,7 @@ func (x *LinuxBoot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinuxBoot.ProtoReflect.Descriptor instead.
 func (*LinuxBoot) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{29}
+	return file_netboot_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LinuxBoot) GetKernel() string {
@@ -2348,7 +2443,7 @@ type BootEntry struct {
 
 func (x *BootEntry) Reset() {
 	*x = BootEntry{}
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2360,7 +2455,7 @@ func (x *BootEntry) String() string {
 func (*BootEntry) ProtoMessage() {}
 
 func (x *BootEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[30]
+	mi := &file_netboot_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2373,7 +2468,7 @@ func (x *BootEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootEntry.ProtoReflect.Descriptor instead.
 func (*BootEntry) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{30}
+	return file_netboot_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BootEntry) GetName() string {
@@ -2447,7 +2542,7 @@ type MenuItem struct {
 
 func (x *MenuItem) Reset() {
 	*x = MenuItem{}
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2554,7 @@ func (x *MenuItem) String() string {
 func (*MenuItem) ProtoMessage() {}
 
 func (x *MenuItem) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[31]
+	mi := &file_netboot_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2567,7 @@ func (x *MenuItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MenuItem.ProtoReflect.Descriptor instead.
 func (*MenuItem) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{31}
+	return file_netboot_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *MenuItem) GetEntry() string {
@@ -2528,7 +2623,7 @@ type HostMatch struct {
 
 func (x *HostMatch) Reset() {
 	*x = HostMatch{}
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2540,7 +2635,7 @@ func (x *HostMatch) String() string {
 func (*HostMatch) ProtoMessage() {}
 
 func (x *HostMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[32]
+	mi := &file_netboot_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2553,7 +2648,7 @@ func (x *HostMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostMatch.ProtoReflect.Descriptor instead.
 func (*HostMatch) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{32}
+	return file_netboot_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *HostMatch) GetMacs() []string {
@@ -2616,7 +2711,7 @@ type BootMenu struct {
 
 func (x *BootMenu) Reset() {
 	*x = BootMenu{}
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +2723,7 @@ func (x *BootMenu) String() string {
 func (*BootMenu) ProtoMessage() {}
 
 func (x *BootMenu) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[33]
+	mi := &file_netboot_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +2736,7 @@ func (x *BootMenu) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BootMenu.ProtoReflect.Descriptor instead.
 func (*BootMenu) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{33}
+	return file_netboot_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *BootMenu) GetName() string {
@@ -2723,7 +2818,7 @@ type PutBootEntryRequest struct {
 
 func (x *PutBootEntryRequest) Reset() {
 	*x = PutBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2735,7 +2830,7 @@ func (x *PutBootEntryRequest) String() string {
 func (*PutBootEntryRequest) ProtoMessage() {}
 
 func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[34]
+	mi := &file_netboot_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2748,7 +2843,7 @@ func (x *PutBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*PutBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{34}
+	return file_netboot_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutBootEntryRequest) GetEntry() *BootEntry {
@@ -2767,7 +2862,7 @@ type GetBootEntryRequest struct {
 
 func (x *GetBootEntryRequest) Reset() {
 	*x = GetBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2779,7 +2874,7 @@ func (x *GetBootEntryRequest) String() string {
 func (*GetBootEntryRequest) ProtoMessage() {}
 
 func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[35]
+	mi := &file_netboot_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2792,7 +2887,7 @@ func (x *GetBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*GetBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{35}
+	return file_netboot_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetBootEntryRequest) GetName() string {
@@ -2812,7 +2907,7 @@ type ListBootEntriesRequest struct {
 
 func (x *ListBootEntriesRequest) Reset() {
 	*x = ListBootEntriesRequest{}
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2824,7 +2919,7 @@ func (x *ListBootEntriesRequest) String() string {
 func (*ListBootEntriesRequest) ProtoMessage() {}
 
 func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[36]
+	mi := &file_netboot_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2837,7 +2932,7 @@ func (x *ListBootEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{36}
+	return file_netboot_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListBootEntriesRequest) GetPageSize() int32 {
@@ -2864,7 +2959,7 @@ type ListBootEntriesResponse struct {
 
 func (x *ListBootEntriesResponse) Reset() {
 	*x = ListBootEntriesResponse{}
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2876,7 +2971,7 @@ func (x *ListBootEntriesResponse) String() string {
 func (*ListBootEntriesResponse) ProtoMessage() {}
 
 func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[37]
+	mi := &file_netboot_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2889,7 +2984,7 @@ func (x *ListBootEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListBootEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{37}
+	return file_netboot_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListBootEntriesResponse) GetEntries() []*BootEntry {
@@ -2915,7 +3010,7 @@ type DeleteBootEntryRequest struct {
 
 func (x *DeleteBootEntryRequest) Reset() {
 	*x = DeleteBootEntryRequest{}
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2927,7 +3022,7 @@ func (x *DeleteBootEntryRequest) String() string {
 func (*DeleteBootEntryRequest) ProtoMessage() {}
 
 func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[38]
+	mi := &file_netboot_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2940,7 +3035,7 @@ func (x *DeleteBootEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{38}
+	return file_netboot_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteBootEntryRequest) GetName() string {
@@ -2958,7 +3053,7 @@ type DeleteBootEntryResponse struct {
 
 func (x *DeleteBootEntryResponse) Reset() {
 	*x = DeleteBootEntryResponse{}
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2970,7 +3065,7 @@ func (x *DeleteBootEntryResponse) String() string {
 func (*DeleteBootEntryResponse) ProtoMessage() {}
 
 func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[39]
+	mi := &file_netboot_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2983,7 +3078,7 @@ func (x *DeleteBootEntryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootEntryResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootEntryResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{39}
+	return file_netboot_proto_rawDescGZIP(), []int{40}
 }
 
 type PutBootMenuRequest struct {
@@ -2995,7 +3090,7 @@ type PutBootMenuRequest struct {
 
 func (x *PutBootMenuRequest) Reset() {
 	*x = PutBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3102,7 @@ func (x *PutBootMenuRequest) String() string {
 func (*PutBootMenuRequest) ProtoMessage() {}
 
 func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[40]
+	mi := &file_netboot_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3115,7 @@ func (x *PutBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*PutBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{40}
+	return file_netboot_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PutBootMenuRequest) GetMenu() *BootMenu {
@@ -3039,7 +3134,7 @@ type GetBootMenuRequest struct {
 
 func (x *GetBootMenuRequest) Reset() {
 	*x = GetBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3051,7 +3146,7 @@ func (x *GetBootMenuRequest) String() string {
 func (*GetBootMenuRequest) ProtoMessage() {}
 
 func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[41]
+	mi := &file_netboot_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3064,7 +3159,7 @@ func (x *GetBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*GetBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{41}
+	return file_netboot_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetBootMenuRequest) GetName() string {
@@ -3084,7 +3179,7 @@ type ListBootMenusRequest struct {
 
 func (x *ListBootMenusRequest) Reset() {
 	*x = ListBootMenusRequest{}
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3096,7 +3191,7 @@ func (x *ListBootMenusRequest) String() string {
 func (*ListBootMenusRequest) ProtoMessage() {}
 
 func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[42]
+	mi := &file_netboot_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3109,7 +3204,7 @@ func (x *ListBootMenusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusRequest.ProtoReflect.Descriptor instead.
 func (*ListBootMenusRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{42}
+	return file_netboot_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListBootMenusRequest) GetPageSize() int32 {
@@ -3136,7 +3231,7 @@ type ListBootMenusResponse struct {
 
 func (x *ListBootMenusResponse) Reset() {
 	*x = ListBootMenusResponse{}
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3148,7 +3243,7 @@ func (x *ListBootMenusResponse) String() string {
 func (*ListBootMenusResponse) ProtoMessage() {}
 
 func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[43]
+	mi := &file_netboot_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3161,7 +3256,7 @@ func (x *ListBootMenusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBootMenusResponse.ProtoReflect.Descriptor instead.
 func (*ListBootMenusResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{43}
+	return file_netboot_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListBootMenusResponse) GetMenus() []*BootMenu {
@@ -3187,7 +3282,7 @@ type DeleteBootMenuRequest struct {
 
 func (x *DeleteBootMenuRequest) Reset() {
 	*x = DeleteBootMenuRequest{}
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3199,7 +3294,7 @@ func (x *DeleteBootMenuRequest) String() string {
 func (*DeleteBootMenuRequest) ProtoMessage() {}
 
 func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[44]
+	mi := &file_netboot_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3212,7 +3307,7 @@ func (x *DeleteBootMenuRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{44}
+	return file_netboot_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeleteBootMenuRequest) GetName() string {
@@ -3230,7 +3325,7 @@ type DeleteBootMenuResponse struct {
 
 func (x *DeleteBootMenuResponse) Reset() {
 	*x = DeleteBootMenuResponse{}
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3242,7 +3337,7 @@ func (x *DeleteBootMenuResponse) String() string {
 func (*DeleteBootMenuResponse) ProtoMessage() {}
 
 func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[45]
+	mi := &file_netboot_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3255,7 +3350,7 @@ func (x *DeleteBootMenuResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBootMenuResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBootMenuResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{45}
+	return file_netboot_proto_rawDescGZIP(), []int{46}
 }
 
 type RenderScriptRequest struct {
@@ -3273,7 +3368,7 @@ type RenderScriptRequest struct {
 
 func (x *RenderScriptRequest) Reset() {
 	*x = RenderScriptRequest{}
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3285,7 +3380,7 @@ func (x *RenderScriptRequest) String() string {
 func (*RenderScriptRequest) ProtoMessage() {}
 
 func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[46]
+	mi := &file_netboot_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3298,7 +3393,7 @@ func (x *RenderScriptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptRequest.ProtoReflect.Descriptor instead.
 func (*RenderScriptRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{46}
+	return file_netboot_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RenderScriptRequest) GetBootServer() string {
@@ -3355,7 +3450,7 @@ type RenderScriptResponse struct {
 
 func (x *RenderScriptResponse) Reset() {
 	*x = RenderScriptResponse{}
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3367,7 +3462,7 @@ func (x *RenderScriptResponse) String() string {
 func (*RenderScriptResponse) ProtoMessage() {}
 
 func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[47]
+	mi := &file_netboot_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3380,7 +3475,7 @@ func (x *RenderScriptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderScriptResponse.ProtoReflect.Descriptor instead.
 func (*RenderScriptResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{47}
+	return file_netboot_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RenderScriptResponse) GetScript() string {
@@ -3435,7 +3530,7 @@ type NFSRootImage struct {
 
 func (x *NFSRootImage) Reset() {
 	*x = NFSRootImage{}
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3447,7 +3542,7 @@ func (x *NFSRootImage) String() string {
 func (*NFSRootImage) ProtoMessage() {}
 
 func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[48]
+	mi := &file_netboot_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3460,7 +3555,7 @@ func (x *NFSRootImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImage.ProtoReflect.Descriptor instead.
 func (*NFSRootImage) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{48}
+	return file_netboot_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *NFSRootImage) GetName() string {
@@ -3568,7 +3663,7 @@ type NFSRootImageState struct {
 
 func (x *NFSRootImageState) Reset() {
 	*x = NFSRootImageState{}
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3580,7 +3675,7 @@ func (x *NFSRootImageState) String() string {
 func (*NFSRootImageState) ProtoMessage() {}
 
 func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[49]
+	mi := &file_netboot_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3593,7 +3688,7 @@ func (x *NFSRootImageState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSRootImageState.ProtoReflect.Descriptor instead.
 func (*NFSRootImageState) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{49}
+	return file_netboot_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *NFSRootImageState) GetConfig() *NFSRootImage {
@@ -3668,7 +3763,7 @@ type PutNFSRootImageRequest struct {
 
 func (x *PutNFSRootImageRequest) Reset() {
 	*x = PutNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3680,7 +3775,7 @@ func (x *PutNFSRootImageRequest) String() string {
 func (*PutNFSRootImageRequest) ProtoMessage() {}
 
 func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[50]
+	mi := &file_netboot_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3693,7 +3788,7 @@ func (x *PutNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*PutNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{50}
+	return file_netboot_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PutNFSRootImageRequest) GetImage() *NFSRootImage {
@@ -3712,7 +3807,7 @@ type GetNFSRootImageRequest struct {
 
 func (x *GetNFSRootImageRequest) Reset() {
 	*x = GetNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3724,7 +3819,7 @@ func (x *GetNFSRootImageRequest) String() string {
 func (*GetNFSRootImageRequest) ProtoMessage() {}
 
 func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[51]
+	mi := &file_netboot_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3737,7 +3832,7 @@ func (x *GetNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*GetNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{51}
+	return file_netboot_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetNFSRootImageRequest) GetName() string {
@@ -3757,7 +3852,7 @@ type ListNFSRootImagesRequest struct {
 
 func (x *ListNFSRootImagesRequest) Reset() {
 	*x = ListNFSRootImagesRequest{}
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3769,7 +3864,7 @@ func (x *ListNFSRootImagesRequest) String() string {
 func (*ListNFSRootImagesRequest) ProtoMessage() {}
 
 func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[52]
+	mi := &file_netboot_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3782,7 +3877,7 @@ func (x *ListNFSRootImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{52}
+	return file_netboot_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListNFSRootImagesRequest) GetPageSize() int32 {
@@ -3809,7 +3904,7 @@ type ListNFSRootImagesResponse struct {
 
 func (x *ListNFSRootImagesResponse) Reset() {
 	*x = ListNFSRootImagesResponse{}
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3821,7 +3916,7 @@ func (x *ListNFSRootImagesResponse) String() string {
 func (*ListNFSRootImagesResponse) ProtoMessage() {}
 
 func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[53]
+	mi := &file_netboot_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3834,7 +3929,7 @@ func (x *ListNFSRootImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNFSRootImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListNFSRootImagesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{53}
+	return file_netboot_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListNFSRootImagesResponse) GetImages() []*NFSRootImageState {
@@ -3860,7 +3955,7 @@ type DeleteNFSRootImageRequest struct {
 
 func (x *DeleteNFSRootImageRequest) Reset() {
 	*x = DeleteNFSRootImageRequest{}
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3872,7 +3967,7 @@ func (x *DeleteNFSRootImageRequest) String() string {
 func (*DeleteNFSRootImageRequest) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[54]
+	mi := &file_netboot_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3885,7 +3980,7 @@ func (x *DeleteNFSRootImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{54}
+	return file_netboot_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *DeleteNFSRootImageRequest) GetName() string {
@@ -3903,7 +3998,7 @@ type DeleteNFSRootImageResponse struct {
 
 func (x *DeleteNFSRootImageResponse) Reset() {
 	*x = DeleteNFSRootImageResponse{}
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3915,7 +4010,7 @@ func (x *DeleteNFSRootImageResponse) String() string {
 func (*DeleteNFSRootImageResponse) ProtoMessage() {}
 
 func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[55]
+	mi := &file_netboot_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3928,7 +4023,7 @@ func (x *DeleteNFSRootImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNFSRootImageResponse.ProtoReflect.Descriptor instead.
 func (*DeleteNFSRootImageResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{55}
+	return file_netboot_proto_rawDescGZIP(), []int{56}
 }
 
 type GetAgentInfoRequest struct {
@@ -3939,7 +4034,7 @@ type GetAgentInfoRequest struct {
 
 func (x *GetAgentInfoRequest) Reset() {
 	*x = GetAgentInfoRequest{}
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3951,7 +4046,7 @@ func (x *GetAgentInfoRequest) String() string {
 func (*GetAgentInfoRequest) ProtoMessage() {}
 
 func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[56]
+	mi := &file_netboot_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3964,7 +4059,7 @@ func (x *GetAgentInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentInfoRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{56}
+	return file_netboot_proto_rawDescGZIP(), []int{57}
 }
 
 type AgentInfo struct {
@@ -3982,7 +4077,7 @@ type AgentInfo struct {
 
 func (x *AgentInfo) Reset() {
 	*x = AgentInfo{}
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3994,7 +4089,7 @@ func (x *AgentInfo) String() string {
 func (*AgentInfo) ProtoMessage() {}
 
 func (x *AgentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[57]
+	mi := &file_netboot_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4007,7 +4102,7 @@ func (x *AgentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentInfo.ProtoReflect.Descriptor instead.
 func (*AgentInfo) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{57}
+	return file_netboot_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AgentInfo) GetVersion() string {
@@ -4063,7 +4158,7 @@ type LeaseDatabase struct {
 
 func (x *LeaseDatabase) Reset() {
 	*x = LeaseDatabase{}
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4075,7 +4170,7 @@ func (x *LeaseDatabase) String() string {
 func (*LeaseDatabase) ProtoMessage() {}
 
 func (x *LeaseDatabase) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[58]
+	mi := &file_netboot_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4088,7 +4183,7 @@ func (x *LeaseDatabase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseDatabase.ProtoReflect.Descriptor instead.
 func (*LeaseDatabase) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{58}
+	return file_netboot_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *LeaseDatabase) GetReachable() bool {
@@ -4152,7 +4247,7 @@ type LeaseDatabaseAgent struct {
 
 func (x *LeaseDatabaseAgent) Reset() {
 	*x = LeaseDatabaseAgent{}
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4164,7 +4259,7 @@ func (x *LeaseDatabaseAgent) String() string {
 func (*LeaseDatabaseAgent) ProtoMessage() {}
 
 func (x *LeaseDatabaseAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[59]
+	mi := &file_netboot_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4177,7 +4272,7 @@ func (x *LeaseDatabaseAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseDatabaseAgent.ProtoReflect.Descriptor instead.
 func (*LeaseDatabaseAgent) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{59}
+	return file_netboot_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *LeaseDatabaseAgent) GetName() string {
@@ -4305,7 +4400,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4317,7 +4412,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[60]
+	mi := &file_netboot_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4330,7 +4425,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{60}
+	return file_netboot_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Progress) GetOperation() string {
@@ -4423,7 +4518,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4435,7 +4530,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[61]
+	mi := &file_netboot_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4448,7 +4543,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{61}
+	return file_netboot_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *WatchEventsRequest) GetKinds() []string {
@@ -4514,7 +4609,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4526,7 +4621,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[62]
+	mi := &file_netboot_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4539,7 +4634,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{62}
+	return file_netboot_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -4616,7 +4711,7 @@ type ListHostsRequest struct {
 
 func (x *ListHostsRequest) Reset() {
 	*x = ListHostsRequest{}
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4628,7 +4723,7 @@ func (x *ListHostsRequest) String() string {
 func (*ListHostsRequest) ProtoMessage() {}
 
 func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[63]
+	mi := &file_netboot_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4641,7 +4736,7 @@ func (x *ListHostsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsRequest.ProtoReflect.Descriptor instead.
 func (*ListHostsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{63}
+	return file_netboot_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListHostsRequest) GetBootServer() string {
@@ -4675,7 +4770,7 @@ type ListHostsResponse struct {
 
 func (x *ListHostsResponse) Reset() {
 	*x = ListHostsResponse{}
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4687,7 +4782,7 @@ func (x *ListHostsResponse) String() string {
 func (*ListHostsResponse) ProtoMessage() {}
 
 func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[64]
+	mi := &file_netboot_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4700,7 +4795,7 @@ func (x *ListHostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListHostsResponse.ProtoReflect.Descriptor instead.
 func (*ListHostsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{64}
+	return file_netboot_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListHostsResponse) GetHosts() []*Host {
@@ -4740,7 +4835,7 @@ type Host struct {
 
 func (x *Host) Reset() {
 	*x = Host{}
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4752,7 +4847,7 @@ func (x *Host) String() string {
 func (*Host) ProtoMessage() {}
 
 func (x *Host) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[65]
+	mi := &file_netboot_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4765,7 +4860,7 @@ func (x *Host) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Host.ProtoReflect.Descriptor instead.
 func (*Host) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{65}
+	return file_netboot_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Host) GetBootServer() string {
@@ -4848,7 +4943,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_netboot_proto_msgTypes[66]
+	mi := &file_netboot_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4860,7 +4955,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[66]
+	mi := &file_netboot_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4873,7 +4968,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{66}
+	return file_netboot_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ListOperationsRequest) GetPageSize() int32 {
@@ -4900,7 +4995,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_netboot_proto_msgTypes[67]
+	mi := &file_netboot_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4912,7 +5007,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[67]
+	mi := &file_netboot_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4925,7 +5020,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{67}
+	return file_netboot_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Progress {
@@ -4964,7 +5059,7 @@ type DHCPv6RateLimit struct {
 
 func (x *DHCPv6RateLimit) Reset() {
 	*x = DHCPv6RateLimit{}
-	mi := &file_netboot_proto_msgTypes[68]
+	mi := &file_netboot_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4976,7 +5071,7 @@ func (x *DHCPv6RateLimit) String() string {
 func (*DHCPv6RateLimit) ProtoMessage() {}
 
 func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[68]
+	mi := &file_netboot_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4989,7 +5084,7 @@ func (x *DHCPv6RateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6RateLimit.ProtoReflect.Descriptor instead.
 func (*DHCPv6RateLimit) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{68}
+	return file_netboot_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DHCPv6RateLimit) GetPerClientPerSecond() uint32 {
@@ -5044,7 +5139,7 @@ type ProbeOtherServersRequest struct {
 
 func (x *ProbeOtherServersRequest) Reset() {
 	*x = ProbeOtherServersRequest{}
-	mi := &file_netboot_proto_msgTypes[69]
+	mi := &file_netboot_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5056,7 +5151,7 @@ func (x *ProbeOtherServersRequest) String() string {
 func (*ProbeOtherServersRequest) ProtoMessage() {}
 
 func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[69]
+	mi := &file_netboot_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5069,7 +5164,7 @@ func (x *ProbeOtherServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeOtherServersRequest.ProtoReflect.Descriptor instead.
 func (*ProbeOtherServersRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{69}
+	return file_netboot_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ProbeOtherServersRequest) GetBootServer() string {
@@ -5118,7 +5213,7 @@ type Machine struct {
 
 func (x *Machine) Reset() {
 	*x = Machine{}
-	mi := &file_netboot_proto_msgTypes[70]
+	mi := &file_netboot_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5130,7 +5225,7 @@ func (x *Machine) String() string {
 func (*Machine) ProtoMessage() {}
 
 func (x *Machine) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[70]
+	mi := &file_netboot_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5143,7 +5238,7 @@ func (x *Machine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Machine.ProtoReflect.Descriptor instead.
 func (*Machine) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{70}
+	return file_netboot_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Machine) GetName() string {
@@ -5243,7 +5338,7 @@ func (x *Machine) GetLastConfig() *FileFetch {
 type FileFetch struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	BootServer string                 `protobuf:"bytes,1,opt,name=boot_server,json=bootServer,proto3" json:"boot_server,omitempty"`
-	// protocol is "tftp" or "http".
+	// protocol is "tftp", "http" or "https".
 	Protocol string `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	// file is the path requested; for a config, its file name ("user-data").
 	File string `protobuf:"bytes,3,opt,name=file,proto3" json:"file,omitempty"`
@@ -5256,7 +5351,7 @@ type FileFetch struct {
 
 func (x *FileFetch) Reset() {
 	*x = FileFetch{}
-	mi := &file_netboot_proto_msgTypes[71]
+	mi := &file_netboot_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5268,7 +5363,7 @@ func (x *FileFetch) String() string {
 func (*FileFetch) ProtoMessage() {}
 
 func (x *FileFetch) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[71]
+	mi := &file_netboot_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5281,7 +5376,7 @@ func (x *FileFetch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileFetch.ProtoReflect.Descriptor instead.
 func (*FileFetch) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{71}
+	return file_netboot_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *FileFetch) GetBootServer() string {
@@ -5328,7 +5423,7 @@ type PutMachineRequest struct {
 
 func (x *PutMachineRequest) Reset() {
 	*x = PutMachineRequest{}
-	mi := &file_netboot_proto_msgTypes[72]
+	mi := &file_netboot_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5340,7 +5435,7 @@ func (x *PutMachineRequest) String() string {
 func (*PutMachineRequest) ProtoMessage() {}
 
 func (x *PutMachineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[72]
+	mi := &file_netboot_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5353,7 +5448,7 @@ func (x *PutMachineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMachineRequest.ProtoReflect.Descriptor instead.
 func (*PutMachineRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{72}
+	return file_netboot_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *PutMachineRequest) GetMachine() *Machine {
@@ -5372,7 +5467,7 @@ type GetMachineRequest struct {
 
 func (x *GetMachineRequest) Reset() {
 	*x = GetMachineRequest{}
-	mi := &file_netboot_proto_msgTypes[73]
+	mi := &file_netboot_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5384,7 +5479,7 @@ func (x *GetMachineRequest) String() string {
 func (*GetMachineRequest) ProtoMessage() {}
 
 func (x *GetMachineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[73]
+	mi := &file_netboot_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5397,7 +5492,7 @@ func (x *GetMachineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMachineRequest.ProtoReflect.Descriptor instead.
 func (*GetMachineRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{73}
+	return file_netboot_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *GetMachineRequest) GetName() string {
@@ -5417,7 +5512,7 @@ type ListMachinesRequest struct {
 
 func (x *ListMachinesRequest) Reset() {
 	*x = ListMachinesRequest{}
-	mi := &file_netboot_proto_msgTypes[74]
+	mi := &file_netboot_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5429,7 +5524,7 @@ func (x *ListMachinesRequest) String() string {
 func (*ListMachinesRequest) ProtoMessage() {}
 
 func (x *ListMachinesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[74]
+	mi := &file_netboot_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5442,7 +5537,7 @@ func (x *ListMachinesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachinesRequest.ProtoReflect.Descriptor instead.
 func (*ListMachinesRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{74}
+	return file_netboot_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListMachinesRequest) GetPageSize() int32 {
@@ -5469,7 +5564,7 @@ type ListMachinesResponse struct {
 
 func (x *ListMachinesResponse) Reset() {
 	*x = ListMachinesResponse{}
-	mi := &file_netboot_proto_msgTypes[75]
+	mi := &file_netboot_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5481,7 +5576,7 @@ func (x *ListMachinesResponse) String() string {
 func (*ListMachinesResponse) ProtoMessage() {}
 
 func (x *ListMachinesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[75]
+	mi := &file_netboot_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5494,7 +5589,7 @@ func (x *ListMachinesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachinesResponse.ProtoReflect.Descriptor instead.
 func (*ListMachinesResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{75}
+	return file_netboot_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListMachinesResponse) GetMachines() []*Machine {
@@ -5520,7 +5615,7 @@ type DeleteMachineRequest struct {
 
 func (x *DeleteMachineRequest) Reset() {
 	*x = DeleteMachineRequest{}
-	mi := &file_netboot_proto_msgTypes[76]
+	mi := &file_netboot_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5532,7 +5627,7 @@ func (x *DeleteMachineRequest) String() string {
 func (*DeleteMachineRequest) ProtoMessage() {}
 
 func (x *DeleteMachineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[76]
+	mi := &file_netboot_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5545,7 +5640,7 @@ func (x *DeleteMachineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMachineRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{76}
+	return file_netboot_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DeleteMachineRequest) GetName() string {
@@ -5563,7 +5658,7 @@ type DeleteMachineResponse struct {
 
 func (x *DeleteMachineResponse) Reset() {
 	*x = DeleteMachineResponse{}
-	mi := &file_netboot_proto_msgTypes[77]
+	mi := &file_netboot_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5575,7 +5670,7 @@ func (x *DeleteMachineResponse) String() string {
 func (*DeleteMachineResponse) ProtoMessage() {}
 
 func (x *DeleteMachineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[77]
+	mi := &file_netboot_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5588,7 +5683,7 @@ func (x *DeleteMachineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineResponse.ProtoReflect.Descriptor instead.
 func (*DeleteMachineResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{77}
+	return file_netboot_proto_rawDescGZIP(), []int{78}
 }
 
 // MachineConfig is a Go text/template rendered for each machine it
@@ -5615,7 +5710,7 @@ type MachineConfig struct {
 
 func (x *MachineConfig) Reset() {
 	*x = MachineConfig{}
-	mi := &file_netboot_proto_msgTypes[78]
+	mi := &file_netboot_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5627,7 +5722,7 @@ func (x *MachineConfig) String() string {
 func (*MachineConfig) ProtoMessage() {}
 
 func (x *MachineConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[78]
+	mi := &file_netboot_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5640,7 +5735,7 @@ func (x *MachineConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MachineConfig.ProtoReflect.Descriptor instead.
 func (*MachineConfig) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{78}
+	return file_netboot_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *MachineConfig) GetName() string {
@@ -5701,7 +5796,7 @@ type PutMachineConfigRequest struct {
 
 func (x *PutMachineConfigRequest) Reset() {
 	*x = PutMachineConfigRequest{}
-	mi := &file_netboot_proto_msgTypes[79]
+	mi := &file_netboot_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5713,7 +5808,7 @@ func (x *PutMachineConfigRequest) String() string {
 func (*PutMachineConfigRequest) ProtoMessage() {}
 
 func (x *PutMachineConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[79]
+	mi := &file_netboot_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5726,7 +5821,7 @@ func (x *PutMachineConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMachineConfigRequest.ProtoReflect.Descriptor instead.
 func (*PutMachineConfigRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{79}
+	return file_netboot_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *PutMachineConfigRequest) GetConfig() *MachineConfig {
@@ -5745,7 +5840,7 @@ type GetMachineConfigRequest struct {
 
 func (x *GetMachineConfigRequest) Reset() {
 	*x = GetMachineConfigRequest{}
-	mi := &file_netboot_proto_msgTypes[80]
+	mi := &file_netboot_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5757,7 +5852,7 @@ func (x *GetMachineConfigRequest) String() string {
 func (*GetMachineConfigRequest) ProtoMessage() {}
 
 func (x *GetMachineConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[80]
+	mi := &file_netboot_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5770,7 +5865,7 @@ func (x *GetMachineConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMachineConfigRequest.ProtoReflect.Descriptor instead.
 func (*GetMachineConfigRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{80}
+	return file_netboot_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *GetMachineConfigRequest) GetName() string {
@@ -5790,7 +5885,7 @@ type ListMachineConfigsRequest struct {
 
 func (x *ListMachineConfigsRequest) Reset() {
 	*x = ListMachineConfigsRequest{}
-	mi := &file_netboot_proto_msgTypes[81]
+	mi := &file_netboot_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5802,7 +5897,7 @@ func (x *ListMachineConfigsRequest) String() string {
 func (*ListMachineConfigsRequest) ProtoMessage() {}
 
 func (x *ListMachineConfigsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[81]
+	mi := &file_netboot_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5815,7 +5910,7 @@ func (x *ListMachineConfigsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachineConfigsRequest.ProtoReflect.Descriptor instead.
 func (*ListMachineConfigsRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{81}
+	return file_netboot_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ListMachineConfigsRequest) GetPageSize() int32 {
@@ -5842,7 +5937,7 @@ type ListMachineConfigsResponse struct {
 
 func (x *ListMachineConfigsResponse) Reset() {
 	*x = ListMachineConfigsResponse{}
-	mi := &file_netboot_proto_msgTypes[82]
+	mi := &file_netboot_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5854,7 +5949,7 @@ func (x *ListMachineConfigsResponse) String() string {
 func (*ListMachineConfigsResponse) ProtoMessage() {}
 
 func (x *ListMachineConfigsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[82]
+	mi := &file_netboot_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5867,7 +5962,7 @@ func (x *ListMachineConfigsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMachineConfigsResponse.ProtoReflect.Descriptor instead.
 func (*ListMachineConfigsResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{82}
+	return file_netboot_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListMachineConfigsResponse) GetConfigs() []*MachineConfig {
@@ -5893,7 +5988,7 @@ type DeleteMachineConfigRequest struct {
 
 func (x *DeleteMachineConfigRequest) Reset() {
 	*x = DeleteMachineConfigRequest{}
-	mi := &file_netboot_proto_msgTypes[83]
+	mi := &file_netboot_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5905,7 +6000,7 @@ func (x *DeleteMachineConfigRequest) String() string {
 func (*DeleteMachineConfigRequest) ProtoMessage() {}
 
 func (x *DeleteMachineConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[83]
+	mi := &file_netboot_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5918,7 +6013,7 @@ func (x *DeleteMachineConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineConfigRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMachineConfigRequest) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{83}
+	return file_netboot_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *DeleteMachineConfigRequest) GetName() string {
@@ -5936,7 +6031,7 @@ type DeleteMachineConfigResponse struct {
 
 func (x *DeleteMachineConfigResponse) Reset() {
 	*x = DeleteMachineConfigResponse{}
-	mi := &file_netboot_proto_msgTypes[84]
+	mi := &file_netboot_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5948,7 +6043,7 @@ func (x *DeleteMachineConfigResponse) String() string {
 func (*DeleteMachineConfigResponse) ProtoMessage() {}
 
 func (x *DeleteMachineConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_netboot_proto_msgTypes[84]
+	mi := &file_netboot_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5961,7 +6056,7 @@ func (x *DeleteMachineConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMachineConfigResponse.ProtoReflect.Descriptor instead.
 func (*DeleteMachineConfigResponse) Descriptor() ([]byte, []int) {
-	return file_netboot_proto_rawDescGZIP(), []int{84}
+	return file_netboot_proto_rawDescGZIP(), []int{85}
 }
 
 var File_netboot_proto protoreflect.FileDescriptor
@@ -5979,7 +6074,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x06dhcpv6\x18\x05 \x01(\v2\x12.netboot.v1.DHCPv6R\x06dhcpv6\x12$\n" +
 	"\x04boot\x18\x06 \x01(\v2\x10.netboot.v1.BootR\x04boot\x12\x1f\n" +
 	"\vmachine_dns\x18\a \x01(\bR\n" +
-	"machineDns\"\xb0\x02\n" +
+	"machineDns\"\xd9\x02\n" +
 	"\x04Boot\x12.\n" +
 	"\x05rules\x18\x01 \x03(\v2\x18.netboot.v1.BootFileRuleR\x05rules\x12!\n" +
 	"\ftftp_enabled\x18\x02 \x01(\bR\vtftpEnabled\x12!\n" +
@@ -5987,7 +6082,13 @@ const file_netboot_proto_rawDesc = "" +
 	"\thttp_port\x18\x04 \x01(\rR\bhttpPort\x12%\n" +
 	"\x0eserver_address\x18\x05 \x01(\tR\rserverAddress\x12,\n" +
 	"\x12tftp_max_transfers\x18\x06 \x01(\rR\x10tftpMaxTransfers\x12@\n" +
-	"\x1dtftp_max_transfers_per_client\x18\a \x01(\rR\x19tftpMaxTransfersPerClient\"\xdf\x02\n" +
+	"\x1dtftp_max_transfers_per_client\x18\a \x01(\rR\x19tftpMaxTransfersPerClient\x12'\n" +
+	"\x05https\x182 \x01(\v2\x11.netboot.v1.HTTPSR\x05https\"\x86\x01\n" +
+	"\x05HTTPS\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\rR\x04port\x12'\n" +
+	"\x0fcertificate_pem\x18\x03 \x01(\tR\x0ecertificatePem\x12&\n" +
+	"\x0fprivate_key_pem\x18\x04 \x01(\tR\rprivateKeyPem\"\xdf\x02\n" +
 	"\fBootFileRule\x12\x1d\n" +
 	"\n" +
 	"user_class\x18\x01 \x01(\tR\tuserClass\x12\x12\n" +
@@ -6066,7 +6167,7 @@ const file_netboot_proto_rawDesc = "" +
 	"\x06length\x18\x03 \x01(\rR\x06length\"w\n" +
 	"\x0fBootServerState\x12.\n" +
 	"\x06config\x18\x01 \x01(\v2\x16.netboot.v1.BootServerR\x06config\x124\n" +
-	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\xce\x03\n" +
+	"\x06status\x18\x02 \x01(\v2\x1c.netboot.v1.BootServerStatusR\x06status\"\xf4\x03\n" +
 	"\x10BootServerStatus\x12,\n" +
 	"\x12link_local_address\x18\x01 \x01(\tR\x10linkLocalAddress\x12)\n" +
 	"\x10global_addresses\x18\x02 \x03(\tR\x0fglobalAddresses\x12\x1f\n" +
@@ -6077,7 +6178,8 @@ const file_netboot_proto_rawDesc = "" +
 	"\ractive_leases\x18\x06 \x01(\x04R\factiveLeases\x12!\n" +
 	"\fboot_address\x18\a \x01(\tR\vbootAddress\x12\"\n" +
 	"\rtftp_url_base\x18\b \x01(\tR\vtftpUrlBase\x12\"\n" +
-	"\rhttp_url_base\x18\t \x01(\tR\vhttpUrlBase\x12<\n" +
+	"\rhttp_url_base\x18\t \x01(\tR\vhttpUrlBase\x12$\n" +
+	"\x0ehttps_url_base\x182 \x01(\tR\fhttpsUrlBase\x12<\n" +
 	"\rother_servers\x18\n" +
 	" \x03(\v2\x17.netboot.v1.OtherServerR\fotherServers\x12B\n" +
 	"\rrelayed_links\x18\v \x03(\v2\x1d.netboot.v1.RelayedLinkStatusR\frelayedLinks\"\x8d\x01\n" +
@@ -6526,231 +6628,233 @@ func file_netboot_proto_rawDescGZIP() []byte {
 	return file_netboot_proto_rawDescData
 }
 
-var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
+var file_netboot_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
 var file_netboot_proto_goTypes = []any{
 	(*BootServer)(nil),                  // 0: netboot.v1.BootServer
 	(*Boot)(nil),                        // 1: netboot.v1.Boot
-	(*BootFileRule)(nil),                // 2: netboot.v1.BootFileRule
-	(*RouterAdvertisement)(nil),         // 3: netboot.v1.RouterAdvertisement
-	(*AddressRange)(nil),                // 4: netboot.v1.AddressRange
-	(*DHCPv6)(nil),                      // 5: netboot.v1.DHCPv6
-	(*RelayedLink)(nil),                 // 6: netboot.v1.RelayedLink
-	(*PrefixDelegation)(nil),            // 7: netboot.v1.PrefixDelegation
-	(*BootServerState)(nil),             // 8: netboot.v1.BootServerState
-	(*BootServerStatus)(nil),            // 9: netboot.v1.BootServerStatus
-	(*RelayedLinkStatus)(nil),           // 10: netboot.v1.RelayedLinkStatus
-	(*OtherServer)(nil),                 // 11: netboot.v1.OtherServer
-	(*PutBootServerRequest)(nil),        // 12: netboot.v1.PutBootServerRequest
-	(*GetBootServerRequest)(nil),        // 13: netboot.v1.GetBootServerRequest
-	(*ListBootServersRequest)(nil),      // 14: netboot.v1.ListBootServersRequest
-	(*ListBootServersResponse)(nil),     // 15: netboot.v1.ListBootServersResponse
-	(*DeleteBootServerRequest)(nil),     // 16: netboot.v1.DeleteBootServerRequest
-	(*DeleteBootServerResponse)(nil),    // 17: netboot.v1.DeleteBootServerResponse
-	(*ListLeasesRequest)(nil),           // 18: netboot.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),          // 19: netboot.v1.ListLeasesResponse
-	(*Lease)(nil),                       // 20: netboot.v1.Lease
-	(*Artifact)(nil),                    // 21: netboot.v1.Artifact
-	(*ArtifactHeader)(nil),              // 22: netboot.v1.ArtifactHeader
-	(*PutArtifactRequest)(nil),          // 23: netboot.v1.PutArtifactRequest
-	(*GetArtifactRequest)(nil),          // 24: netboot.v1.GetArtifactRequest
-	(*ListArtifactsRequest)(nil),        // 25: netboot.v1.ListArtifactsRequest
-	(*ListArtifactsResponse)(nil),       // 26: netboot.v1.ListArtifactsResponse
-	(*DeleteArtifactRequest)(nil),       // 27: netboot.v1.DeleteArtifactRequest
-	(*DeleteArtifactResponse)(nil),      // 28: netboot.v1.DeleteArtifactResponse
-	(*LinuxBoot)(nil),                   // 29: netboot.v1.LinuxBoot
-	(*BootEntry)(nil),                   // 30: netboot.v1.BootEntry
-	(*MenuItem)(nil),                    // 31: netboot.v1.MenuItem
-	(*HostMatch)(nil),                   // 32: netboot.v1.HostMatch
-	(*BootMenu)(nil),                    // 33: netboot.v1.BootMenu
-	(*PutBootEntryRequest)(nil),         // 34: netboot.v1.PutBootEntryRequest
-	(*GetBootEntryRequest)(nil),         // 35: netboot.v1.GetBootEntryRequest
-	(*ListBootEntriesRequest)(nil),      // 36: netboot.v1.ListBootEntriesRequest
-	(*ListBootEntriesResponse)(nil),     // 37: netboot.v1.ListBootEntriesResponse
-	(*DeleteBootEntryRequest)(nil),      // 38: netboot.v1.DeleteBootEntryRequest
-	(*DeleteBootEntryResponse)(nil),     // 39: netboot.v1.DeleteBootEntryResponse
-	(*PutBootMenuRequest)(nil),          // 40: netboot.v1.PutBootMenuRequest
-	(*GetBootMenuRequest)(nil),          // 41: netboot.v1.GetBootMenuRequest
-	(*ListBootMenusRequest)(nil),        // 42: netboot.v1.ListBootMenusRequest
-	(*ListBootMenusResponse)(nil),       // 43: netboot.v1.ListBootMenusResponse
-	(*DeleteBootMenuRequest)(nil),       // 44: netboot.v1.DeleteBootMenuRequest
-	(*DeleteBootMenuResponse)(nil),      // 45: netboot.v1.DeleteBootMenuResponse
-	(*RenderScriptRequest)(nil),         // 46: netboot.v1.RenderScriptRequest
-	(*RenderScriptResponse)(nil),        // 47: netboot.v1.RenderScriptResponse
-	(*NFSRootImage)(nil),                // 48: netboot.v1.NFSRootImage
-	(*NFSRootImageState)(nil),           // 49: netboot.v1.NFSRootImageState
-	(*PutNFSRootImageRequest)(nil),      // 50: netboot.v1.PutNFSRootImageRequest
-	(*GetNFSRootImageRequest)(nil),      // 51: netboot.v1.GetNFSRootImageRequest
-	(*ListNFSRootImagesRequest)(nil),    // 52: netboot.v1.ListNFSRootImagesRequest
-	(*ListNFSRootImagesResponse)(nil),   // 53: netboot.v1.ListNFSRootImagesResponse
-	(*DeleteNFSRootImageRequest)(nil),   // 54: netboot.v1.DeleteNFSRootImageRequest
-	(*DeleteNFSRootImageResponse)(nil),  // 55: netboot.v1.DeleteNFSRootImageResponse
-	(*GetAgentInfoRequest)(nil),         // 56: netboot.v1.GetAgentInfoRequest
-	(*AgentInfo)(nil),                   // 57: netboot.v1.AgentInfo
-	(*LeaseDatabase)(nil),               // 58: netboot.v1.LeaseDatabase
-	(*LeaseDatabaseAgent)(nil),          // 59: netboot.v1.LeaseDatabaseAgent
-	(*Progress)(nil),                    // 60: netboot.v1.Progress
-	(*WatchEventsRequest)(nil),          // 61: netboot.v1.WatchEventsRequest
-	(*Event)(nil),                       // 62: netboot.v1.Event
-	(*ListHostsRequest)(nil),            // 63: netboot.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),           // 64: netboot.v1.ListHostsResponse
-	(*Host)(nil),                        // 65: netboot.v1.Host
-	(*ListOperationsRequest)(nil),       // 66: netboot.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),      // 67: netboot.v1.ListOperationsResponse
-	(*DHCPv6RateLimit)(nil),             // 68: netboot.v1.DHCPv6RateLimit
-	(*ProbeOtherServersRequest)(nil),    // 69: netboot.v1.ProbeOtherServersRequest
-	(*Machine)(nil),                     // 70: netboot.v1.Machine
-	(*FileFetch)(nil),                   // 71: netboot.v1.FileFetch
-	(*PutMachineRequest)(nil),           // 72: netboot.v1.PutMachineRequest
-	(*GetMachineRequest)(nil),           // 73: netboot.v1.GetMachineRequest
-	(*ListMachinesRequest)(nil),         // 74: netboot.v1.ListMachinesRequest
-	(*ListMachinesResponse)(nil),        // 75: netboot.v1.ListMachinesResponse
-	(*DeleteMachineRequest)(nil),        // 76: netboot.v1.DeleteMachineRequest
-	(*DeleteMachineResponse)(nil),       // 77: netboot.v1.DeleteMachineResponse
-	(*MachineConfig)(nil),               // 78: netboot.v1.MachineConfig
-	(*PutMachineConfigRequest)(nil),     // 79: netboot.v1.PutMachineConfigRequest
-	(*GetMachineConfigRequest)(nil),     // 80: netboot.v1.GetMachineConfigRequest
-	(*ListMachineConfigsRequest)(nil),   // 81: netboot.v1.ListMachineConfigsRequest
-	(*ListMachineConfigsResponse)(nil),  // 82: netboot.v1.ListMachineConfigsResponse
-	(*DeleteMachineConfigRequest)(nil),  // 83: netboot.v1.DeleteMachineConfigRequest
-	(*DeleteMachineConfigResponse)(nil), // 84: netboot.v1.DeleteMachineConfigResponse
-	nil,                                 // 85: netboot.v1.BootFileRule.LabelsEntry
-	nil,                                 // 86: netboot.v1.DHCPv6.RelayedLinksEntry
-	nil,                                 // 87: netboot.v1.HostMatch.LabelsEntry
-	nil,                                 // 88: netboot.v1.Event.AttrsEntry
-	nil,                                 // 89: netboot.v1.Machine.LabelsEntry
-	nil,                                 // 90: netboot.v1.Machine.MetadataEntry
-	nil,                                 // 91: netboot.v1.MachineConfig.MatchLabelsEntry
-	nil,                                 // 92: netboot.v1.MachineConfig.SensitiveValuesEntry
+	(*HTTPS)(nil),                       // 2: netboot.v1.HTTPS
+	(*BootFileRule)(nil),                // 3: netboot.v1.BootFileRule
+	(*RouterAdvertisement)(nil),         // 4: netboot.v1.RouterAdvertisement
+	(*AddressRange)(nil),                // 5: netboot.v1.AddressRange
+	(*DHCPv6)(nil),                      // 6: netboot.v1.DHCPv6
+	(*RelayedLink)(nil),                 // 7: netboot.v1.RelayedLink
+	(*PrefixDelegation)(nil),            // 8: netboot.v1.PrefixDelegation
+	(*BootServerState)(nil),             // 9: netboot.v1.BootServerState
+	(*BootServerStatus)(nil),            // 10: netboot.v1.BootServerStatus
+	(*RelayedLinkStatus)(nil),           // 11: netboot.v1.RelayedLinkStatus
+	(*OtherServer)(nil),                 // 12: netboot.v1.OtherServer
+	(*PutBootServerRequest)(nil),        // 13: netboot.v1.PutBootServerRequest
+	(*GetBootServerRequest)(nil),        // 14: netboot.v1.GetBootServerRequest
+	(*ListBootServersRequest)(nil),      // 15: netboot.v1.ListBootServersRequest
+	(*ListBootServersResponse)(nil),     // 16: netboot.v1.ListBootServersResponse
+	(*DeleteBootServerRequest)(nil),     // 17: netboot.v1.DeleteBootServerRequest
+	(*DeleteBootServerResponse)(nil),    // 18: netboot.v1.DeleteBootServerResponse
+	(*ListLeasesRequest)(nil),           // 19: netboot.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),          // 20: netboot.v1.ListLeasesResponse
+	(*Lease)(nil),                       // 21: netboot.v1.Lease
+	(*Artifact)(nil),                    // 22: netboot.v1.Artifact
+	(*ArtifactHeader)(nil),              // 23: netboot.v1.ArtifactHeader
+	(*PutArtifactRequest)(nil),          // 24: netboot.v1.PutArtifactRequest
+	(*GetArtifactRequest)(nil),          // 25: netboot.v1.GetArtifactRequest
+	(*ListArtifactsRequest)(nil),        // 26: netboot.v1.ListArtifactsRequest
+	(*ListArtifactsResponse)(nil),       // 27: netboot.v1.ListArtifactsResponse
+	(*DeleteArtifactRequest)(nil),       // 28: netboot.v1.DeleteArtifactRequest
+	(*DeleteArtifactResponse)(nil),      // 29: netboot.v1.DeleteArtifactResponse
+	(*LinuxBoot)(nil),                   // 30: netboot.v1.LinuxBoot
+	(*BootEntry)(nil),                   // 31: netboot.v1.BootEntry
+	(*MenuItem)(nil),                    // 32: netboot.v1.MenuItem
+	(*HostMatch)(nil),                   // 33: netboot.v1.HostMatch
+	(*BootMenu)(nil),                    // 34: netboot.v1.BootMenu
+	(*PutBootEntryRequest)(nil),         // 35: netboot.v1.PutBootEntryRequest
+	(*GetBootEntryRequest)(nil),         // 36: netboot.v1.GetBootEntryRequest
+	(*ListBootEntriesRequest)(nil),      // 37: netboot.v1.ListBootEntriesRequest
+	(*ListBootEntriesResponse)(nil),     // 38: netboot.v1.ListBootEntriesResponse
+	(*DeleteBootEntryRequest)(nil),      // 39: netboot.v1.DeleteBootEntryRequest
+	(*DeleteBootEntryResponse)(nil),     // 40: netboot.v1.DeleteBootEntryResponse
+	(*PutBootMenuRequest)(nil),          // 41: netboot.v1.PutBootMenuRequest
+	(*GetBootMenuRequest)(nil),          // 42: netboot.v1.GetBootMenuRequest
+	(*ListBootMenusRequest)(nil),        // 43: netboot.v1.ListBootMenusRequest
+	(*ListBootMenusResponse)(nil),       // 44: netboot.v1.ListBootMenusResponse
+	(*DeleteBootMenuRequest)(nil),       // 45: netboot.v1.DeleteBootMenuRequest
+	(*DeleteBootMenuResponse)(nil),      // 46: netboot.v1.DeleteBootMenuResponse
+	(*RenderScriptRequest)(nil),         // 47: netboot.v1.RenderScriptRequest
+	(*RenderScriptResponse)(nil),        // 48: netboot.v1.RenderScriptResponse
+	(*NFSRootImage)(nil),                // 49: netboot.v1.NFSRootImage
+	(*NFSRootImageState)(nil),           // 50: netboot.v1.NFSRootImageState
+	(*PutNFSRootImageRequest)(nil),      // 51: netboot.v1.PutNFSRootImageRequest
+	(*GetNFSRootImageRequest)(nil),      // 52: netboot.v1.GetNFSRootImageRequest
+	(*ListNFSRootImagesRequest)(nil),    // 53: netboot.v1.ListNFSRootImagesRequest
+	(*ListNFSRootImagesResponse)(nil),   // 54: netboot.v1.ListNFSRootImagesResponse
+	(*DeleteNFSRootImageRequest)(nil),   // 55: netboot.v1.DeleteNFSRootImageRequest
+	(*DeleteNFSRootImageResponse)(nil),  // 56: netboot.v1.DeleteNFSRootImageResponse
+	(*GetAgentInfoRequest)(nil),         // 57: netboot.v1.GetAgentInfoRequest
+	(*AgentInfo)(nil),                   // 58: netboot.v1.AgentInfo
+	(*LeaseDatabase)(nil),               // 59: netboot.v1.LeaseDatabase
+	(*LeaseDatabaseAgent)(nil),          // 60: netboot.v1.LeaseDatabaseAgent
+	(*Progress)(nil),                    // 61: netboot.v1.Progress
+	(*WatchEventsRequest)(nil),          // 62: netboot.v1.WatchEventsRequest
+	(*Event)(nil),                       // 63: netboot.v1.Event
+	(*ListHostsRequest)(nil),            // 64: netboot.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),           // 65: netboot.v1.ListHostsResponse
+	(*Host)(nil),                        // 66: netboot.v1.Host
+	(*ListOperationsRequest)(nil),       // 67: netboot.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),      // 68: netboot.v1.ListOperationsResponse
+	(*DHCPv6RateLimit)(nil),             // 69: netboot.v1.DHCPv6RateLimit
+	(*ProbeOtherServersRequest)(nil),    // 70: netboot.v1.ProbeOtherServersRequest
+	(*Machine)(nil),                     // 71: netboot.v1.Machine
+	(*FileFetch)(nil),                   // 72: netboot.v1.FileFetch
+	(*PutMachineRequest)(nil),           // 73: netboot.v1.PutMachineRequest
+	(*GetMachineRequest)(nil),           // 74: netboot.v1.GetMachineRequest
+	(*ListMachinesRequest)(nil),         // 75: netboot.v1.ListMachinesRequest
+	(*ListMachinesResponse)(nil),        // 76: netboot.v1.ListMachinesResponse
+	(*DeleteMachineRequest)(nil),        // 77: netboot.v1.DeleteMachineRequest
+	(*DeleteMachineResponse)(nil),       // 78: netboot.v1.DeleteMachineResponse
+	(*MachineConfig)(nil),               // 79: netboot.v1.MachineConfig
+	(*PutMachineConfigRequest)(nil),     // 80: netboot.v1.PutMachineConfigRequest
+	(*GetMachineConfigRequest)(nil),     // 81: netboot.v1.GetMachineConfigRequest
+	(*ListMachineConfigsRequest)(nil),   // 82: netboot.v1.ListMachineConfigsRequest
+	(*ListMachineConfigsResponse)(nil),  // 83: netboot.v1.ListMachineConfigsResponse
+	(*DeleteMachineConfigRequest)(nil),  // 84: netboot.v1.DeleteMachineConfigRequest
+	(*DeleteMachineConfigResponse)(nil), // 85: netboot.v1.DeleteMachineConfigResponse
+	nil,                                 // 86: netboot.v1.BootFileRule.LabelsEntry
+	nil,                                 // 87: netboot.v1.DHCPv6.RelayedLinksEntry
+	nil,                                 // 88: netboot.v1.HostMatch.LabelsEntry
+	nil,                                 // 89: netboot.v1.Event.AttrsEntry
+	nil,                                 // 90: netboot.v1.Machine.LabelsEntry
+	nil,                                 // 91: netboot.v1.Machine.MetadataEntry
+	nil,                                 // 92: netboot.v1.MachineConfig.MatchLabelsEntry
+	nil,                                 // 93: netboot.v1.MachineConfig.SensitiveValuesEntry
 }
 var file_netboot_proto_depIdxs = []int32{
-	3,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
-	5,  // 1: netboot.v1.BootServer.dhcpv6:type_name -> netboot.v1.DHCPv6
+	4,  // 0: netboot.v1.BootServer.router_advertisement:type_name -> netboot.v1.RouterAdvertisement
+	6,  // 1: netboot.v1.BootServer.dhcpv6:type_name -> netboot.v1.DHCPv6
 	1,  // 2: netboot.v1.BootServer.boot:type_name -> netboot.v1.Boot
-	2,  // 3: netboot.v1.Boot.rules:type_name -> netboot.v1.BootFileRule
-	85, // 4: netboot.v1.BootFileRule.labels:type_name -> netboot.v1.BootFileRule.LabelsEntry
-	4,  // 5: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
-	4,  // 6: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
-	7,  // 7: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	68, // 8: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
-	86, // 9: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
-	4,  // 10: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
-	4,  // 11: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
-	7,  // 12: netboot.v1.RelayedLink.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
-	0,  // 13: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
-	9,  // 14: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
-	11, // 15: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
-	10, // 16: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
-	0,  // 17: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
-	8,  // 18: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
-	20, // 19: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
-	60, // 20: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
-	22, // 21: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
-	21, // 22: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
-	29, // 23: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
-	29, // 24: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
-	29, // 25: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
-	87, // 26: netboot.v1.HostMatch.labels:type_name -> netboot.v1.HostMatch.LabelsEntry
-	31, // 27: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
-	32, // 28: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
-	30, // 29: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
-	30, // 30: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
-	33, // 31: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
-	33, // 32: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
-	48, // 33: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
-	60, // 34: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
-	48, // 35: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
-	49, // 36: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
-	58, // 37: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
-	59, // 38: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
-	88, // 39: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
-	65, // 40: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
-	60, // 41: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
-	89, // 42: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
-	90, // 43: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
-	71, // 44: netboot.v1.Machine.last_boot_file:type_name -> netboot.v1.FileFetch
-	71, // 45: netboot.v1.Machine.last_config:type_name -> netboot.v1.FileFetch
-	70, // 46: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
-	70, // 47: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
-	91, // 48: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
-	92, // 49: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
-	78, // 50: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
-	78, // 51: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
-	6,  // 52: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
-	12, // 53: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
-	13, // 54: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
-	14, // 55: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
-	16, // 56: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
-	18, // 57: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
-	56, // 58: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
-	23, // 59: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
-	24, // 60: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
-	25, // 61: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
-	27, // 62: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
-	34, // 63: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
-	35, // 64: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
-	36, // 65: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
-	38, // 66: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
-	40, // 67: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
-	41, // 68: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
-	42, // 69: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
-	44, // 70: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
-	46, // 71: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
-	50, // 72: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
-	51, // 73: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
-	52, // 74: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
-	54, // 75: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
-	61, // 76: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
-	63, // 77: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
-	66, // 78: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
-	69, // 79: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
-	72, // 80: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
-	73, // 81: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
-	74, // 82: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
-	76, // 83: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
-	79, // 84: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
-	80, // 85: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
-	81, // 86: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
-	83, // 87: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
-	8,  // 88: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
-	8,  // 89: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
-	15, // 90: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
-	17, // 91: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
-	19, // 92: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
-	57, // 93: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
-	21, // 94: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
-	21, // 95: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
-	26, // 96: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
-	28, // 97: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
-	30, // 98: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
-	30, // 99: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
-	37, // 100: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
-	39, // 101: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
-	33, // 102: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
-	33, // 103: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
-	43, // 104: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
-	45, // 105: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
-	47, // 106: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
-	49, // 107: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	49, // 108: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
-	53, // 109: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
-	55, // 110: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
-	62, // 111: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
-	64, // 112: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
-	67, // 113: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
-	8,  // 114: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
-	70, // 115: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
-	70, // 116: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
-	75, // 117: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
-	77, // 118: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
-	78, // 119: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
-	78, // 120: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
-	82, // 121: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
-	84, // 122: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
-	88, // [88:123] is the sub-list for method output_type
-	53, // [53:88] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	3,  // 3: netboot.v1.Boot.rules:type_name -> netboot.v1.BootFileRule
+	2,  // 4: netboot.v1.Boot.https:type_name -> netboot.v1.HTTPS
+	86, // 5: netboot.v1.BootFileRule.labels:type_name -> netboot.v1.BootFileRule.LabelsEntry
+	5,  // 6: netboot.v1.DHCPv6.ranges:type_name -> netboot.v1.AddressRange
+	5,  // 7: netboot.v1.DHCPv6.temporary_ranges:type_name -> netboot.v1.AddressRange
+	8,  // 8: netboot.v1.DHCPv6.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
+	69, // 9: netboot.v1.DHCPv6.rate_limit:type_name -> netboot.v1.DHCPv6RateLimit
+	87, // 10: netboot.v1.DHCPv6.relayed_links:type_name -> netboot.v1.DHCPv6.RelayedLinksEntry
+	5,  // 11: netboot.v1.RelayedLink.ranges:type_name -> netboot.v1.AddressRange
+	5,  // 12: netboot.v1.RelayedLink.temporary_ranges:type_name -> netboot.v1.AddressRange
+	8,  // 13: netboot.v1.RelayedLink.prefix_delegation:type_name -> netboot.v1.PrefixDelegation
+	0,  // 14: netboot.v1.BootServerState.config:type_name -> netboot.v1.BootServer
+	10, // 15: netboot.v1.BootServerState.status:type_name -> netboot.v1.BootServerStatus
+	12, // 16: netboot.v1.BootServerStatus.other_servers:type_name -> netboot.v1.OtherServer
+	11, // 17: netboot.v1.BootServerStatus.relayed_links:type_name -> netboot.v1.RelayedLinkStatus
+	0,  // 18: netboot.v1.PutBootServerRequest.boot_server:type_name -> netboot.v1.BootServer
+	9,  // 19: netboot.v1.ListBootServersResponse.boot_servers:type_name -> netboot.v1.BootServerState
+	21, // 20: netboot.v1.ListLeasesResponse.leases:type_name -> netboot.v1.Lease
+	61, // 21: netboot.v1.Artifact.progress:type_name -> netboot.v1.Progress
+	23, // 22: netboot.v1.PutArtifactRequest.header:type_name -> netboot.v1.ArtifactHeader
+	22, // 23: netboot.v1.ListArtifactsResponse.artifacts:type_name -> netboot.v1.Artifact
+	30, // 24: netboot.v1.BootEntry.linux:type_name -> netboot.v1.LinuxBoot
+	30, // 25: netboot.v1.BootEntry.efi:type_name -> netboot.v1.LinuxBoot
+	30, // 26: netboot.v1.BootEntry.pcbios:type_name -> netboot.v1.LinuxBoot
+	88, // 27: netboot.v1.HostMatch.labels:type_name -> netboot.v1.HostMatch.LabelsEntry
+	32, // 28: netboot.v1.BootMenu.items:type_name -> netboot.v1.MenuItem
+	33, // 29: netboot.v1.BootMenu.match:type_name -> netboot.v1.HostMatch
+	31, // 30: netboot.v1.PutBootEntryRequest.entry:type_name -> netboot.v1.BootEntry
+	31, // 31: netboot.v1.ListBootEntriesResponse.entries:type_name -> netboot.v1.BootEntry
+	34, // 32: netboot.v1.PutBootMenuRequest.menu:type_name -> netboot.v1.BootMenu
+	34, // 33: netboot.v1.ListBootMenusResponse.menus:type_name -> netboot.v1.BootMenu
+	49, // 34: netboot.v1.NFSRootImageState.config:type_name -> netboot.v1.NFSRootImage
+	61, // 35: netboot.v1.NFSRootImageState.progress:type_name -> netboot.v1.Progress
+	49, // 36: netboot.v1.PutNFSRootImageRequest.image:type_name -> netboot.v1.NFSRootImage
+	50, // 37: netboot.v1.ListNFSRootImagesResponse.images:type_name -> netboot.v1.NFSRootImageState
+	59, // 38: netboot.v1.AgentInfo.lease_database:type_name -> netboot.v1.LeaseDatabase
+	60, // 39: netboot.v1.LeaseDatabase.agents:type_name -> netboot.v1.LeaseDatabaseAgent
+	89, // 40: netboot.v1.Event.attrs:type_name -> netboot.v1.Event.AttrsEntry
+	66, // 41: netboot.v1.ListHostsResponse.hosts:type_name -> netboot.v1.Host
+	61, // 42: netboot.v1.ListOperationsResponse.operations:type_name -> netboot.v1.Progress
+	90, // 43: netboot.v1.Machine.labels:type_name -> netboot.v1.Machine.LabelsEntry
+	91, // 44: netboot.v1.Machine.metadata:type_name -> netboot.v1.Machine.MetadataEntry
+	72, // 45: netboot.v1.Machine.last_boot_file:type_name -> netboot.v1.FileFetch
+	72, // 46: netboot.v1.Machine.last_config:type_name -> netboot.v1.FileFetch
+	71, // 47: netboot.v1.PutMachineRequest.machine:type_name -> netboot.v1.Machine
+	71, // 48: netboot.v1.ListMachinesResponse.machines:type_name -> netboot.v1.Machine
+	92, // 49: netboot.v1.MachineConfig.match_labels:type_name -> netboot.v1.MachineConfig.MatchLabelsEntry
+	93, // 50: netboot.v1.MachineConfig.sensitive_values:type_name -> netboot.v1.MachineConfig.SensitiveValuesEntry
+	79, // 51: netboot.v1.PutMachineConfigRequest.config:type_name -> netboot.v1.MachineConfig
+	79, // 52: netboot.v1.ListMachineConfigsResponse.configs:type_name -> netboot.v1.MachineConfig
+	7,  // 53: netboot.v1.DHCPv6.RelayedLinksEntry.value:type_name -> netboot.v1.RelayedLink
+	13, // 54: netboot.v1.Agent.PutBootServer:input_type -> netboot.v1.PutBootServerRequest
+	14, // 55: netboot.v1.Agent.GetBootServer:input_type -> netboot.v1.GetBootServerRequest
+	15, // 56: netboot.v1.Agent.ListBootServers:input_type -> netboot.v1.ListBootServersRequest
+	17, // 57: netboot.v1.Agent.DeleteBootServer:input_type -> netboot.v1.DeleteBootServerRequest
+	19, // 58: netboot.v1.Agent.ListLeases:input_type -> netboot.v1.ListLeasesRequest
+	57, // 59: netboot.v1.Agent.GetAgentInfo:input_type -> netboot.v1.GetAgentInfoRequest
+	24, // 60: netboot.v1.Agent.PutArtifact:input_type -> netboot.v1.PutArtifactRequest
+	25, // 61: netboot.v1.Agent.GetArtifact:input_type -> netboot.v1.GetArtifactRequest
+	26, // 62: netboot.v1.Agent.ListArtifacts:input_type -> netboot.v1.ListArtifactsRequest
+	28, // 63: netboot.v1.Agent.DeleteArtifact:input_type -> netboot.v1.DeleteArtifactRequest
+	35, // 64: netboot.v1.Agent.PutBootEntry:input_type -> netboot.v1.PutBootEntryRequest
+	36, // 65: netboot.v1.Agent.GetBootEntry:input_type -> netboot.v1.GetBootEntryRequest
+	37, // 66: netboot.v1.Agent.ListBootEntries:input_type -> netboot.v1.ListBootEntriesRequest
+	39, // 67: netboot.v1.Agent.DeleteBootEntry:input_type -> netboot.v1.DeleteBootEntryRequest
+	41, // 68: netboot.v1.Agent.PutBootMenu:input_type -> netboot.v1.PutBootMenuRequest
+	42, // 69: netboot.v1.Agent.GetBootMenu:input_type -> netboot.v1.GetBootMenuRequest
+	43, // 70: netboot.v1.Agent.ListBootMenus:input_type -> netboot.v1.ListBootMenusRequest
+	45, // 71: netboot.v1.Agent.DeleteBootMenu:input_type -> netboot.v1.DeleteBootMenuRequest
+	47, // 72: netboot.v1.Agent.RenderScript:input_type -> netboot.v1.RenderScriptRequest
+	51, // 73: netboot.v1.Agent.PutNFSRootImage:input_type -> netboot.v1.PutNFSRootImageRequest
+	52, // 74: netboot.v1.Agent.GetNFSRootImage:input_type -> netboot.v1.GetNFSRootImageRequest
+	53, // 75: netboot.v1.Agent.ListNFSRootImages:input_type -> netboot.v1.ListNFSRootImagesRequest
+	55, // 76: netboot.v1.Agent.DeleteNFSRootImage:input_type -> netboot.v1.DeleteNFSRootImageRequest
+	62, // 77: netboot.v1.Agent.WatchEvents:input_type -> netboot.v1.WatchEventsRequest
+	64, // 78: netboot.v1.Agent.ListHosts:input_type -> netboot.v1.ListHostsRequest
+	67, // 79: netboot.v1.Agent.ListOperations:input_type -> netboot.v1.ListOperationsRequest
+	70, // 80: netboot.v1.Agent.ProbeOtherServers:input_type -> netboot.v1.ProbeOtherServersRequest
+	73, // 81: netboot.v1.Agent.PutMachine:input_type -> netboot.v1.PutMachineRequest
+	74, // 82: netboot.v1.Agent.GetMachine:input_type -> netboot.v1.GetMachineRequest
+	75, // 83: netboot.v1.Agent.ListMachines:input_type -> netboot.v1.ListMachinesRequest
+	77, // 84: netboot.v1.Agent.DeleteMachine:input_type -> netboot.v1.DeleteMachineRequest
+	80, // 85: netboot.v1.Agent.PutMachineConfig:input_type -> netboot.v1.PutMachineConfigRequest
+	81, // 86: netboot.v1.Agent.GetMachineConfig:input_type -> netboot.v1.GetMachineConfigRequest
+	82, // 87: netboot.v1.Agent.ListMachineConfigs:input_type -> netboot.v1.ListMachineConfigsRequest
+	84, // 88: netboot.v1.Agent.DeleteMachineConfig:input_type -> netboot.v1.DeleteMachineConfigRequest
+	9,  // 89: netboot.v1.Agent.PutBootServer:output_type -> netboot.v1.BootServerState
+	9,  // 90: netboot.v1.Agent.GetBootServer:output_type -> netboot.v1.BootServerState
+	16, // 91: netboot.v1.Agent.ListBootServers:output_type -> netboot.v1.ListBootServersResponse
+	18, // 92: netboot.v1.Agent.DeleteBootServer:output_type -> netboot.v1.DeleteBootServerResponse
+	20, // 93: netboot.v1.Agent.ListLeases:output_type -> netboot.v1.ListLeasesResponse
+	58, // 94: netboot.v1.Agent.GetAgentInfo:output_type -> netboot.v1.AgentInfo
+	22, // 95: netboot.v1.Agent.PutArtifact:output_type -> netboot.v1.Artifact
+	22, // 96: netboot.v1.Agent.GetArtifact:output_type -> netboot.v1.Artifact
+	27, // 97: netboot.v1.Agent.ListArtifacts:output_type -> netboot.v1.ListArtifactsResponse
+	29, // 98: netboot.v1.Agent.DeleteArtifact:output_type -> netboot.v1.DeleteArtifactResponse
+	31, // 99: netboot.v1.Agent.PutBootEntry:output_type -> netboot.v1.BootEntry
+	31, // 100: netboot.v1.Agent.GetBootEntry:output_type -> netboot.v1.BootEntry
+	38, // 101: netboot.v1.Agent.ListBootEntries:output_type -> netboot.v1.ListBootEntriesResponse
+	40, // 102: netboot.v1.Agent.DeleteBootEntry:output_type -> netboot.v1.DeleteBootEntryResponse
+	34, // 103: netboot.v1.Agent.PutBootMenu:output_type -> netboot.v1.BootMenu
+	34, // 104: netboot.v1.Agent.GetBootMenu:output_type -> netboot.v1.BootMenu
+	44, // 105: netboot.v1.Agent.ListBootMenus:output_type -> netboot.v1.ListBootMenusResponse
+	46, // 106: netboot.v1.Agent.DeleteBootMenu:output_type -> netboot.v1.DeleteBootMenuResponse
+	48, // 107: netboot.v1.Agent.RenderScript:output_type -> netboot.v1.RenderScriptResponse
+	50, // 108: netboot.v1.Agent.PutNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	50, // 109: netboot.v1.Agent.GetNFSRootImage:output_type -> netboot.v1.NFSRootImageState
+	54, // 110: netboot.v1.Agent.ListNFSRootImages:output_type -> netboot.v1.ListNFSRootImagesResponse
+	56, // 111: netboot.v1.Agent.DeleteNFSRootImage:output_type -> netboot.v1.DeleteNFSRootImageResponse
+	63, // 112: netboot.v1.Agent.WatchEvents:output_type -> netboot.v1.Event
+	65, // 113: netboot.v1.Agent.ListHosts:output_type -> netboot.v1.ListHostsResponse
+	68, // 114: netboot.v1.Agent.ListOperations:output_type -> netboot.v1.ListOperationsResponse
+	9,  // 115: netboot.v1.Agent.ProbeOtherServers:output_type -> netboot.v1.BootServerState
+	71, // 116: netboot.v1.Agent.PutMachine:output_type -> netboot.v1.Machine
+	71, // 117: netboot.v1.Agent.GetMachine:output_type -> netboot.v1.Machine
+	76, // 118: netboot.v1.Agent.ListMachines:output_type -> netboot.v1.ListMachinesResponse
+	78, // 119: netboot.v1.Agent.DeleteMachine:output_type -> netboot.v1.DeleteMachineResponse
+	79, // 120: netboot.v1.Agent.PutMachineConfig:output_type -> netboot.v1.MachineConfig
+	79, // 121: netboot.v1.Agent.GetMachineConfig:output_type -> netboot.v1.MachineConfig
+	83, // 122: netboot.v1.Agent.ListMachineConfigs:output_type -> netboot.v1.ListMachineConfigsResponse
+	85, // 123: netboot.v1.Agent.DeleteMachineConfig:output_type -> netboot.v1.DeleteMachineConfigResponse
+	89, // [89:124] is the sub-list for method output_type
+	54, // [54:89] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_netboot_proto_init() }
@@ -6758,8 +6862,8 @@ func file_netboot_proto_init() {
 	if File_netboot_proto != nil {
 		return
 	}
-	file_netboot_proto_msgTypes[5].OneofWrappers = []any{}
-	file_netboot_proto_msgTypes[23].OneofWrappers = []any{
+	file_netboot_proto_msgTypes[6].OneofWrappers = []any{}
+	file_netboot_proto_msgTypes[24].OneofWrappers = []any{
 		(*PutArtifactRequest_Header)(nil),
 		(*PutArtifactRequest_Chunk)(nil),
 	}
@@ -6769,7 +6873,7 @@ func file_netboot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netboot_proto_rawDesc), len(file_netboot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   93,
+			NumMessages:   94,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

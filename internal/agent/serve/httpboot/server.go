@@ -1,15 +1,19 @@
-// Package httpboot serves iPXE scripts, kernels and initrds over HTTP on the
-// addresses it is given, read-only, from an fs.FS: GET and HEAD with Range
-// and conditional requests (http.ServeContent), no directory listings, and
-// a cap on concurrent requests so a boot storm gets 503 + Retry-After (iPXE
-// retries) instead of starving every client.
+// Package httpboot serves iPXE scripts, kernels and initrds over HTTP, or
+// HTTPS with a Certificate, on the addresses it is given, read-only, from an
+// fs.FS: GET and HEAD with Range and conditional requests
+// (http.ServeContent), no directory listings, and a cap on concurrent
+// requests so a boot storm gets 503 + Retry-After (iPXE retries) instead of
+// starving every client. An HTTP and an HTTPS server of the same files are
+// two Servers with the same handler.
 package httpboot
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -49,6 +53,10 @@ type Config struct {
 	// MaxConcurrent caps requests in progress; more get 503 with
 	// Retry-After.
 	MaxConcurrent int
+	// Certificate, when set, makes the server speak HTTPS (TLS 1.2 and
+	// later) with it instead of HTTP. Apply swaps it for new handshakes;
+	// a server cannot change between HTTP and HTTPS.
+	Certificate *tls.Certificate
 }
 
 // Stats are the server's counters since Start, by response status.
@@ -81,15 +89,21 @@ type Server struct {
 	stats    counters
 	done     chan struct{} // closed by Stop
 
+	// errorLog takes net/http's own messages (failed TLS handshakes,
+	// mostly), rate-limited.
+	errorLog *log.Logger
+
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	listeners *link.Listeners[*listener]
 	stopped   bool
+	tls       *tls.Config // nil: plain HTTP
 }
 
 // settings are what a request needs, swapped whole by Apply.
 type settings struct {
 	files         fs.FS
 	maxConcurrent int64
+	certificate   *tls.Certificate
 }
 
 type counters struct {
@@ -113,11 +127,28 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{logger: logger, done: make(chan struct{})}
+	s := &Server{done: make(chan struct{})}
+	if cfg.Certificate != nil {
+		s.tls = &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// HTTP/1.1 only, as on the plain listener: boot clients speak
+			// nothing newer.
+			NextProtos: []string{"http/1.1"},
+			// Read per handshake, so a certificate Apply swaps in serves
+			// the next connection.
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				return s.settings.Load().certificate, nil
+			},
+		}
+	}
+	// Every record says which scheme it is about: the access log lines of
+	// an HTTP and an HTTPS server of one site look alike otherwise.
+	s.logger = logger.With("scheme", s.scheme())
+	s.errorLog = log.New(newLimitedLog(s.logger), "", 0)
 	s.listeners = link.NewListeners(s.bind, (*listener).stop)
 	s.settings.Store(settingsOf(cfg))
 	if _, err := s.listeners.Bind(cfg.Addresses, cfg.Port, nil); err != nil {
-		return nil, fmt.Errorf("http: %w", err)
+		return nil, fmt.Errorf("%s: %w", s.scheme(), err)
 	}
 	go func() {
 		select {
@@ -126,14 +157,23 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 		case <-s.done:
 		}
 	}()
-	logger.Info("http boot server started", "addresses", s.Addrs())
+	s.logger.Info("http boot server started", "addresses", s.Addrs())
 	return s, nil
 }
 
-// Apply swaps the files and the concurrency cap in place; requests in
-// flight finish with the file they opened. Sockets are rebound only when the
-// addresses or the port change, new ones before old ones close, so a failed
-// bind changes nothing.
+// scheme is "https" for a server with a certificate, else "http".
+func (s *Server) scheme() string {
+	if s.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// Apply swaps the files, the concurrency cap and the certificate in place;
+// requests in flight finish with the file they opened, and connections
+// already open keep the certificate of their handshake. Sockets are rebound
+// only when the addresses or the port change, new ones before old ones
+// close, so a failed bind changes nothing.
 func (s *Server) Apply(cfg Config) error {
 	cfg, err := withDefaults(cfg)
 	if err != nil {
@@ -144,9 +184,12 @@ func (s *Server) Apply(cfg Config) error {
 	if s.stopped {
 		return ErrStopped
 	}
+	if (cfg.Certificate != nil) != (s.tls != nil) {
+		return fmt.Errorf("%s: cannot change between HTTP and HTTPS in place: start another server", s.scheme())
+	}
 	rebound, err := s.listeners.Bind(cfg.Addresses, cfg.Port, func() { s.settings.Store(settingsOf(cfg)) })
 	if err != nil {
-		return fmt.Errorf("http: %w", err)
+		return fmt.Errorf("%s: %w", s.scheme(), err)
 	}
 	if rebound {
 		s.logger.Info("http boot server rebound", "addresses", s.listeners.Addrs())
@@ -193,25 +236,29 @@ func (s *Server) Stats() Stats {
 
 // bind opens one listener on ap and serves it.
 func (s *Server) bind(ap netip.AddrPort) (*listener, error) {
-	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
+	tcp, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", ap, err)
 	}
+	var ln net.Listener = tcp
+	if s.tls != nil {
+		ln = tls.NewListener(tcp, s.tls)
+	}
 	l := &listener{
-		addr: netip.AddrPortFrom(ap.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port)),
+		addr: netip.AddrPortFrom(ap.Addr(), uint16(tcp.Addr().(*net.TCPAddr).Port)),
 		srv: &http.Server{
 			Handler:           http.HandlerFunc(s.serveHTTP),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+			ErrorLog:          s.errorLog,
 		},
 		done: make(chan struct{}),
 	}
 	go func() {
 		defer close(l.done)
 		if err := l.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("http: listener failed", "address", l.addr, "error", err)
+			s.logger.Error(s.scheme()+": listener failed", "address", l.addr, "error", err)
 		}
 	}()
 	return l, nil
@@ -245,9 +292,12 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.MaxConcurrent < 0 {
 		return cfg, fmt.Errorf("http: negative MaxConcurrent %d", cfg.MaxConcurrent)
 	}
+	if cfg.Certificate != nil && len(cfg.Certificate.Certificate) == 0 {
+		return cfg, errors.New("https: the certificate holds no certificate")
+	}
 	return cfg, nil
 }
 
 func settingsOf(cfg Config) *settings {
-	return &settings{files: cfg.Files, maxConcurrent: int64(cfg.MaxConcurrent)}
+	return &settings{files: cfg.Files, maxConcurrent: int64(cfg.MaxConcurrent), certificate: cfg.Certificate}
 }

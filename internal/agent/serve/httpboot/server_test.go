@@ -169,7 +169,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("BytesSent = %d, want at least %d", st.BytesSent, wantBytes)
 	}
 	for _, want := range []string{
-		`msg="http request" client=[::1]:`, "method=GET path=/vmlinuz status=206 bytes=100 duration=", `range="bytes=0-99"`,
+		`msg="http request" scheme=http client=[::1]:`, "method=GET path=/vmlinuz status=206 bytes=100 duration=", `range="bytes=0-99"`,
 		"method=POST path=/vmlinuz status=405", `path=/../../etc/passwd status=400`, `reason="file name has a \".\" or \"..\" path element"`,
 	} {
 		if !strings.Contains(logs.String(), want) {
