@@ -452,6 +452,11 @@ func (s *Store) KeepSnapshots(ctx context.Context, every time.Duration, failed f
 		return nil
 	})
 	take := func() {
+		// The snapshot holds the leases still in the journal too; one
+		// that cannot be folded (a full disk) leaves a snapshot without.
+		if err := s.fold(); err != nil {
+			failed(err)
+		}
 		last := s.LastTx()
 		if last == taken {
 			return
