@@ -200,9 +200,10 @@ type journalContents struct {
 	torn string
 }
 
-// parseJournal reads a whole journal file. It fails only when the file is
-// not a journal or a frame was damaged after a later one was written.
-func parseJournal(data []byte) (journalContents, error) {
+// parseJournal reads a whole journal file, whose generations up to folded
+// are in bbolt. It fails only when the file is not a journal or a frame
+// was damaged after a later one was written.
+func parseJournal(data []byte, folded uint64) (journalContents, error) {
 	var jc journalContents
 	if len(data) < journalAlign || string(data[:len(journalMagic)]) != journalMagic {
 		return jc, errors.New("it does not start with the journal header")
@@ -222,7 +223,7 @@ func parseJournal(data []byte) (journalContents, error) {
 		if end == frameOK {
 			break // a frame of an earlier use of the file
 		}
-		if later := frameAfter(data, off, jc); later != "" {
+		if later := frameAfter(data, off, jc, folded); later != "" {
 			return jc, fmt.Errorf("at byte %d: %v, yet %s follows", off, err, later)
 		}
 		jc.torn = fmt.Sprintf("at byte %d: %v", off, err)
@@ -231,15 +232,14 @@ func parseJournal(data []byte) (journalContents, error) {
 	return jc, nil
 }
 
-// frameAfter names a sound frame of jc's generation past the bad one at
-// off, "" when there is none: the bad frame was then the last written.
-func frameAfter(data []byte, off int, jc journalContents) string {
-	if jc.gen == 0 {
-		return ""
-	}
+// frameAfter names a sound frame of jc's generation (any after folded
+// when the bad frame was the first) past the bad one at off, "" when there
+// is none: the bad frame was then the last written.
+func frameAfter(data []byte, off int, jc journalContents, folded uint64) string {
 	for at := off + journalAlign; at < len(data); at += journalAlign {
 		f, _, end, _ := parseFrame(data[at:])
-		if end == frameOK && f.gen == jc.gen && f.seq > uint64(len(jc.frames)) {
+		current := f.gen == jc.gen || (jc.gen == 0 && f.gen > folded)
+		if end == frameOK && current && f.seq > uint64(len(jc.frames)) {
 			return fmt.Sprintf("frame %d at byte %d", f.seq, at)
 		}
 	}
@@ -256,8 +256,9 @@ func (e *JournalError) Error() string {
 	return fmt.Sprintf("lease journal %s is damaged (%s): leases granted since the state file was last written cannot be read back; move it away to start without them", e.Path, e.Reason)
 }
 
-// readJournal reads journal file path; a missing file is an empty one.
-func readJournal(path string) (journalContents, error) {
+// readJournal reads journal file path (see parseJournal); a missing file
+// is an empty one.
+func readJournal(path string, folded uint64) (journalContents, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return journalContents{}, nil
@@ -265,7 +266,7 @@ func readJournal(path string) (journalContents, error) {
 	if err != nil {
 		return journalContents{}, fmt.Errorf("reading lease journal: %w", err)
 	}
-	jc, err := parseJournal(data)
+	jc, err := parseJournal(data, folded)
 	if err != nil {
 		return jc, &JournalError{Path: path, Reason: err.Error()}
 	}
@@ -505,7 +506,7 @@ func replayJournal(dir string, folded uint64) (frames []frame, last uint64, noti
 	last = folded
 	for i := range 2 {
 		path := filepath.Join(dir, journalName(i))
-		jc, err := readJournal(path)
+		jc, err := readJournal(path, folded)
 		if err != nil {
 			return nil, 0, nil, err
 		}
