@@ -115,6 +115,10 @@ func storedAddrs(t *testing.T, dir string) ([]int, []string) {
 func TestJournalReplaysWhatWasNotFolded(t *testing.T) {
 	s, _ := threeBatches(t)
 	dir := crashCopy(t, s)
+	// db check counts what the journal holds beyond the state file.
+	if r := Check(dir)[2]; r.Err != nil || !r.Journal || r.Objects["lease change"] != 6 {
+		t.Fatalf("check of the journal: %+v; want 6 lease changes", r)
+	}
 	if got, notices := storedAddrs(t, dir); fmt.Sprint(got) != "[2 3 4 5]" || len(notices) != 0 {
 		t.Fatalf("after replay: leases %v, notices %q; want [2 3 4 5] and none", got, notices)
 	}
@@ -143,6 +147,9 @@ func TestJournalTornTailIsIgnoredAndReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	if r := Check(dir)[2]; r.Err != nil || r.Torn == "" || r.Objects["lease change"] != 5 {
+		t.Fatalf("check of a journal with a torn last frame: %+v; want it sound, torn, with 5 lease changes", r)
+	}
 	got, notices := storedAddrs(t, dir)
 	if fmt.Sprint(got) != "[2 3 4]" {
 		t.Errorf("after a torn last frame: leases %v, want [2 3 4]", got)
@@ -180,6 +187,9 @@ func TestDamagedJournalIsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.Close()
+			if r := Check(dir)[2]; r.Err == nil || !strings.Contains(r.Err.Error(), tc.want) {
+				t.Errorf("check of the damaged journal: %+v", r)
+			}
 			_, err = Open(dir)
 			var je *JournalError
 			if !errors.As(err, &je) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
