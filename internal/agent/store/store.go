@@ -57,7 +57,9 @@ type Store struct {
 	journal *journal
 	// notices are what Open found and recovered from (a torn journal
 	// frame), for the agent to log.
-	notices []string
+	notices   []string
+	closeOnce sync.Once
+	closeErr  error
 
 	mu     sync.Mutex
 	leases map[string]*Leases // by boot server: one index per bucket
@@ -185,12 +187,16 @@ func setJournalAside(dir string) error {
 func (s *Store) Notices() []string { return s.notices }
 
 // Close folds the lease journal into the state file and releases both.
+// Closing again does nothing.
 func (s *Store) Close() error {
-	close(s.journal.stop)
-	<-s.journal.done
-	err := s.fold()
-	s.journal.close()
-	return errors.Join(err, s.db.Close())
+	s.closeOnce.Do(func() {
+		close(s.journal.stop)
+		<-s.journal.done
+		err := s.fold()
+		s.journal.close()
+		s.closeErr = errors.Join(err, s.db.Close())
+	})
+	return s.closeErr
 }
 
 func (s *Store) migrate() error {
