@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 )
 
@@ -364,6 +365,9 @@ func (j *journal) close() {
 // append writes the changes of one PutLeases call of ls as one frame,
 // synced unless the store is NoSync, and queues them for the next fold.
 func (j *journal) append(ls *Leases, changes []change) error {
+	if len(ls.bucket) > bolt.MaxKeySize {
+		return fmt.Errorf("storing leases of boot server %.40q…: its name is longer than %d bytes", ls.bucket, bolt.MaxKeySize)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	jf := &j.files[j.active]

@@ -91,7 +91,9 @@ func threeBatches(t *testing.T) (s *Store, release func()) {
 	return s, release
 }
 
-func storedAddrs(t *testing.T, dir string) ([]int, []string) {
+// reopened opens the store in dir, as the agent does at start, and
+// returns the leases of boot server "lab" and what Open noticed.
+func reopened(t *testing.T, dir string) ([]lease.Lease, []string) {
 	t.Helper()
 	s, err := Open(dir)
 	if err != nil {
@@ -102,11 +104,18 @@ func storedAddrs(t *testing.T, dir string) ([]int, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got, s.Notices()
+}
+
+// storedAddrs is reopened with each lease as its address's last byte.
+func storedAddrs(t *testing.T, dir string) ([]int, []string) {
+	t.Helper()
+	got, notices := reopened(t, dir)
 	var out []int
 	for _, l := range got {
 		out = append(out, int(l.Address.As16()[15]))
 	}
-	return out, s.Notices()
+	return out, notices
 }
 
 // TestJournalReplaysWhatWasNotFolded: leases still only in the journal
@@ -284,15 +293,7 @@ func TestJournalSurvivesKill9(t *testing.T) {
 	if len(acked) < 100 {
 		t.Fatalf("only %d leases stored before the kill", len(acked))
 	}
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	got, err := s.Leases("lab").Leases()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, notices := reopened(t, dir)
 	held := map[netip.Addr]bool{}
 	for _, l := range got {
 		held[l.Address] = true
@@ -302,7 +303,7 @@ func TestJournalSurvivesKill9(t *testing.T) {
 			t.Errorf("lease of %s was stored before the kill but is gone after it", a)
 		}
 	}
-	t.Logf("%d leases acknowledged, %d held after kill -9 (notices: %q)", len(acked), len(held), s.Notices())
+	t.Logf("%d leases acknowledged, %d held after kill -9 (notices: %q)", len(acked), len(held), notices)
 }
 
 // killChild stores batches of leases until killed, printing the address of
