@@ -277,6 +277,7 @@ func readJournal(path string, folded uint64) (journalContents, error) {
 // journalFile is one of the two journal files, open for appends.
 type journalFile struct {
 	f    *os.File
+	fd   int
 	gen  uint64 // of the frames being written; its records are folded once gen <= journal.folded
 	seq  uint64 // of the next frame
 	off  int64  // where the next frame goes
@@ -286,6 +287,8 @@ type journalFile struct {
 // journal is the open lease journal of a Store.
 type journal struct {
 	sync bool
+	// noDSync: the kernel refused RWF_DSYNC; write, then fdatasync.
+	noDSync bool
 
 	mu     sync.Mutex
 	files  [2]journalFile
@@ -339,7 +342,7 @@ func openJournal(dir string, next, folded uint64, sync bool) (*journal, error) {
 			j.close()
 			return nil, fmt.Errorf("opening lease journal: %w", err)
 		}
-		j.files[i] = journalFile{f: f, off: journalAlign, size: info.Size()}
+		j.files[i] = journalFile{f: f, fd: int(f.Fd()), off: journalAlign, size: info.Size()}
 	}
 	// What the files hold is folded (replayJournal): a zero header at each
 	// one's first frame hides it, so a torn frame found there is reported
@@ -403,13 +406,27 @@ func (j *journal) write(jf *journalFile, data []byte) error {
 		}
 		jf.size = size
 	}
+	if j.sync && !j.noDSync {
+		// One system call writes and syncs: pwritev2 with RWF_DSYNC is
+		// pwrite and fdatasync of that range. A kernel or file system
+		// without it gets the two calls.
+		n, err := unix.Pwritev2(jf.fd, [][]byte{data}, jf.off, unix.RWF_DSYNC)
+		switch {
+		case err == nil && n == len(data):
+			return nil
+		case errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL):
+			j.noDSync = true
+		case err != nil:
+			return fmt.Errorf("writing lease journal %s: %w", jf.f.Name(), err)
+		}
+	}
 	if _, err := jf.f.WriteAt(data, jf.off); err != nil {
 		return fmt.Errorf("writing lease journal %s: %w", jf.f.Name(), err)
 	}
 	if !j.sync {
 		return nil
 	}
-	if err := unix.Fdatasync(int(jf.f.Fd())); err != nil {
+	if err := unix.Fdatasync(jf.fd); err != nil {
 		return fmt.Errorf("syncing lease journal %s: %w", jf.f.Name(), err)
 	}
 	return nil
