@@ -445,11 +445,11 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 			return fmt.Errorf("storing lease %q of DUID %x: %w", l.Address, l.DUID, errNoAddress)
 		}
 		a := l.Address.As16()
-		data, err := json.Marshal(l)
+		record, err := lease.AppendJSON(append(make([]byte, 0, 256), a[:]...), l)
 		if err != nil {
 			return fmt.Errorf("encoding lease of %s: %w", l.Address, err)
 		}
-		changes = append(changes, change{addr: l.Address, record: append(a[:], data...)})
+		changes = append(changes, change{addr: l.Address, record: record})
 	}
 	for _, a := range del {
 		if a.Is6() && a.Zone() == "" {
