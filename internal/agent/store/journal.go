@@ -53,8 +53,12 @@ const (
 	journalAlign = 512
 	// frameHeaderSize: CRC-32C u32, length u32, generation u64, sequence u64.
 	frameHeaderSize = 24
-	// journalFirstSize is a new journal file's size; it doubles as needed.
+	// journalFirstSize is a new journal file's size. An append that
+	// needs more grows it by up to growStep, and after each fold the file
+	// appends move to next is grown ahead, off their path, to twice the
+	// most a file has held.
 	journalFirstSize = 64 << 10
+	growStep         = 256 << 10
 	// foldAt is the size of the active file past which it is folded at
 	// once rather than at the next tick.
 	foldAt = 1 << 20
@@ -299,6 +303,8 @@ type journal struct {
 	pending []pendingChange
 	// foldErr is the last fold's failure, nil once one succeeds.
 	foldErr error
+	// peak is the most a file held between two folds.
+	peak int64
 	buf     []byte
 
 	// foldMu makes one fold at a time.
@@ -392,19 +398,29 @@ func (j *journal) append(ls *Leases, changes []change) error {
 	return nil
 }
 
+// grow writes zeros to jf up to size, so that appends there overwrite
+// blocks the file has (see journal). It syncs only with the next write.
+func grow(jf *journalFile, size int64) error {
+	if size <= jf.size {
+		return nil
+	}
+	if _, err := jf.f.WriteAt(make([]byte, size-jf.size), jf.size); err != nil {
+		if info, serr := jf.f.Stat(); serr == nil {
+			jf.size = info.Size()
+		}
+		return fmt.Errorf("growing lease journal %s: %w", jf.f.Name(), err)
+	}
+	jf.size = size
+	return nil
+}
+
 // write writes data at jf.off, growing the file with zeros first when it
 // is too short, and syncs it.
 func (j *journal) write(jf *journalFile, data []byte) error {
 	if end := jf.off + int64(len(data)); end > jf.size {
-		size := max(2*jf.size, end)
-		zeros := make([]byte, size-jf.size)
-		if _, err := jf.f.WriteAt(zeros, jf.size); err != nil {
-			if info, serr := jf.f.Stat(); serr == nil {
-				jf.size = info.Size()
-			}
-			return fmt.Errorf("growing lease journal %s: %w", jf.f.Name(), err)
+		if err := grow(jf, max(min(2*jf.size, jf.size+growStep), end)); err != nil {
+			return err
 		}
-		jf.size = size
 	}
 	if j.sync && !j.noDSync {
 		// One system call writes and syncs: pwritev2 with RWF_DSYNC is
@@ -441,6 +457,7 @@ func (j *journal) takeForFold() ([]pendingChange, uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	cur, other := &j.files[j.active], &j.files[1-j.active]
+	j.peak = max(j.peak, cur.off)
 	through := other.gen
 	if other.gen <= j.folded {
 		through = cur.gen
@@ -485,7 +502,31 @@ func (s *Store) fold() error {
 	if err != nil {
 		return fmt.Errorf("writing the lease journal into %s: %w", s.db.Path(), err)
 	}
+	j.growAhead()
 	return nil
+}
+
+// growAhead grows the file appends do not use to twice the peak, so that
+// when a fold switches appends to it a burst finds its blocks written. Only
+// a fold (holding foldMu) switches files, so appends never touch it
+// meanwhile. Best effort: an append grows what is still missing.
+func (j *journal) growAhead() {
+	j.mu.Lock()
+	idle, want := &j.files[1-j.active], 2*j.peak
+	j.mu.Unlock()
+	if idle.size >= want {
+		return
+	}
+	size := idle.size
+	err := grow(idle, want)
+	if err == nil && j.sync {
+		err = unix.Fdatasync(idle.fd)
+	}
+	if err != nil {
+		j.mu.Lock()
+		idle.size = size // the sync failed: appends grow it again
+		j.mu.Unlock()
+	}
 }
 
 // foldLoop folds the journal every foldEvery, and when an append kicks it,
