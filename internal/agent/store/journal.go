@@ -305,7 +305,7 @@ type journal struct {
 	foldErr error
 	// peak is the most a file held between two folds.
 	peak int64
-	buf     []byte
+	buf  []byte
 
 	// foldMu makes one fold at a time.
 	foldMu sync.Mutex
