@@ -20,8 +20,8 @@ import (
 // The lease journal. A bbolt commit writes its pages, syncs, writes its
 // meta page and syncs again, and with one commit per DHCPv6 batch that
 // was most of the server's CPU and delay at ordinary loads. So PutLeases
-// appends the batch's lease changes to a journal file instead, with one
-// fdatasync, and returns; a goroutine folds the journal into bbolt every
+// appends the batch's lease changes to a journal file instead, in one
+// synced write (write and fdatasync), and returns; a goroutine folds the journal into bbolt every
 // foldEvery (and sooner when it grows past foldAt), in one transaction
 // for many batches. Open replays what was not folded yet.
 //
@@ -34,11 +34,11 @@ import (
 //
 // Every append is a frame at a journalAlign boundary: a header (CRC-32C
 // of the rest, length, generation, sequence number) and the changes. A
-// file holds one generation, numbered up from one, its frames numbered
-// from 0; the state file's meta bucket records the last generation folded
-// (keyJournalFolded), so a replay skips what is already in bbolt. The
-// zero header written after every frame, or a frame of an older
-// generation, ends a file. A frame whose checksum fails is the torn tail
+// file is written with one generation at a time (numbered up from one),
+// its frames numbered from 0; the state file's meta bucket records the
+// last generation folded (keyJournalFolded), so a replay skips what is
+// already in bbolt. The zero header written after every frame, or a frame
+// left from the file's earlier use (another generation), ends a file. A frame whose checksum fails is the torn tail
 // of an append a crash cut short (its Reply never left): it is ignored and
 // reported. A good frame of the same generation after it would mean a
 // frame that was on disk has since been damaged: that file is refused.
@@ -469,7 +469,7 @@ func (j *journal) takeForFold() ([]pendingChange, uint64) {
 	return pending, through
 }
 
-// folded records the outcome of a fold of pending through generation
+// foldDone records the outcome of a fold of pending through generation
 // through.
 func (j *journal) foldDone(pending []pendingChange, through uint64, err error) {
 	j.mu.Lock()
