@@ -14,7 +14,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
 )
 
 // The lease journal. A bbolt commit writes its pages, syncs, writes its
@@ -423,17 +422,16 @@ func (j *journal) write(jf *journalFile, data []byte) error {
 		}
 	}
 	if j.sync && !j.noDSync {
-		// One system call writes and syncs: pwritev2 with RWF_DSYNC is
-		// pwrite and fdatasync of that range. A kernel or file system
+		// One system call writes and syncs; a kernel or file system
 		// without it gets the two calls.
-		n, err := unix.Pwritev2(jf.fd, [][]byte{data}, jf.off, unix.RWF_DSYNC)
+		n, supported, err := writeDSync(jf.fd, data, jf.off)
 		switch {
-		case err == nil && n == len(data):
-			return nil
-		case errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL):
+		case !supported:
 			j.noDSync = true
 		case err != nil:
 			return fmt.Errorf("writing lease journal %s: %w", jf.f.Name(), err)
+		case n == len(data):
+			return nil
 		}
 	}
 	if _, err := jf.f.WriteAt(data, jf.off); err != nil {
@@ -442,7 +440,7 @@ func (j *journal) write(jf *journalFile, data []byte) error {
 	if !j.sync {
 		return nil
 	}
-	if err := unix.Fdatasync(jf.fd); err != nil {
+	if err := syncData(jf.fd); err != nil {
 		return fmt.Errorf("syncing lease journal %s: %w", jf.f.Name(), err)
 	}
 	return nil
@@ -520,7 +518,7 @@ func (j *journal) growAhead() {
 	size := idle.size
 	err := grow(idle, want)
 	if err == nil && j.sync {
-		err = unix.Fdatasync(idle.fd)
+		err = syncData(idle.fd)
 	}
 	if err != nil {
 		j.mu.Lock()
