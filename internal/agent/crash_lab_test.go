@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 	netbootv1 "github.com/netbootlab/terraform-provider-netboot/internal/wire/netbootv1"
 )
@@ -15,7 +16,33 @@ import (
 // link (captured on the client side) must name a lease the
 // restarted agent still holds for the same client, and no address may have
 // been granted to two clients.
-func TestLeasesSurviveKill9UnderLoad(t *testing.T) {
+func TestLeasesSurviveKill9UnderLoad(t *testing.T) { kill9UnderLoad(t, nil) }
+
+// TestJournalLeasesSurviveKill9 is TestLeasesSurviveKill9UnderLoad seen
+// from the state dir: when the agent dies, the leases of its last Replies
+// are in the lease journal only (db check counts them), not yet in the
+// state file, and the restarted agent holds them all the same.
+func TestJournalLeasesSurviveKill9(t *testing.T) {
+	kill9UnderLoad(t, func(stateDir string) {
+		pending := 0
+		for _, r := range store.Check(stateDir) {
+			if r.Journal {
+				if r.Err != nil {
+					t.Fatalf("lease journal %s after kill -9: %v", r.Path, r.Err)
+				}
+				pending += r.Objects["lease change"]
+			}
+		}
+		if pending == 0 {
+			t.Fatal("after kill -9 under load the lease journal holds no lease changes: the kill did not land between two folds")
+		}
+		t.Logf("after kill -9: %d lease changes in the journal only", pending)
+	})
+}
+
+// kill9UnderLoad runs the test of TestLeasesSurviveKill9UnderLoad, calling
+// afterKill (if set) with the state dir while the agent is dead.
+func kill9UnderLoad(t *testing.T, afterKill func(stateDir string)) {
 	testlab.RequireRoot(t, "perfdhcp", "tshark")
 	lab := testlab.New(t)
 	stateDir := t.TempDir()
@@ -41,6 +68,9 @@ func TestLeasesSurviveKill9UnderLoad(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second)
 	agent.Kill9(t)
+	if afterKill != nil {
+		afterKill(stateDir)
+	}
 	time.Sleep(500 * time.Millisecond)
 	agent.Restart(t)
 	_ = load.Wait() // perfdhcp exits non-zero when it saw drops; the crash causes some

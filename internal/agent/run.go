@@ -102,6 +102,9 @@ func run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer st.Close()
+	for _, notice := range st.Notices() {
+		logger.Warn(notice, eventkind.Agent.Attr())
+	}
 	snapshotCtx, stopSnapshots := context.WithCancel(context.Background())
 	snapshotsDone := make(chan struct{})
 	go func() {

@@ -78,14 +78,27 @@ func dbMain(args []string, stdout, stderr io.Writer) int {
 	if r.Kept != "" {
 		fmt.Fprintf(stdout, "the replaced file is kept as %s\n", r.Kept)
 	}
-	fmt.Fprintln(stdout, "leases granted after the snapshot was written are not in it; start the agent again (terraform launches it)")
+	fmt.Fprintln(stdout, "leases granted after the snapshot was written are not in it, apart from those still in the lease journal, which the agent writes into it when it starts; start the agent again (terraform launches it)")
 	return 0
 }
 
 func dbCheck(dir string, stdout io.Writer) int {
-	code := 0
+	code, restore := 0, false
 	for _, r := range store.Check(dir) {
 		switch {
+		case r.Missing && r.Journal:
+			fmt.Fprintf(stdout, "%s: none yet (the agent creates it at its first start)\n", r.Path)
+		case r.InUse && r.Journal:
+			fmt.Fprintf(stdout, "%s: in use by the running agent\n", r.Path)
+		case r.Err != nil && r.Journal:
+			fmt.Fprintf(stdout, "%s: DAMAGED: %v (move it away to start without the leases it holds)\n", r.Path, r.Err)
+			code = 1
+		case r.Journal:
+			fmt.Fprintf(stdout, "%s: sound; %d lease changes not yet in %s (the agent writes them there when it starts)", r.Path, r.Objects["lease change"], store.FileName)
+			if r.Torn != "" {
+				fmt.Fprintf(stdout, "; a torn last frame %s is ignored (an append a crash cut short, whose Replies never left)", r.Torn)
+			}
+			fmt.Fprintln(stdout)
 		case r.Missing && filepath.Base(r.Path) == store.SnapshotName:
 			fmt.Fprintf(stdout, "%s: none yet (the agent writes it after each configuration change)\n", r.Path)
 		case r.Missing:
@@ -94,13 +107,13 @@ func dbCheck(dir string, stdout io.Writer) int {
 			fmt.Fprintf(stdout, "%s: in use by the running agent, which checked it when it started\n", r.Path)
 		case r.Err != nil:
 			fmt.Fprintf(stdout, "%s: DAMAGED: %v\n", r.Path, r.Err)
-			code = 1
+			code, restore = 1, true
 		default:
 			fmt.Fprintf(stdout, "%s: sound; schema %d, written %s; %s\n", r.Path, r.Schema,
 				r.Written.UTC().Format(time.RFC3339), countObjects(r.Objects))
 		}
 	}
-	if code != 0 {
+	if restore {
 		fmt.Fprintf(stdout, "to go back to a sound snapshot: terraform-provider-netboot agent db restore --state-dir %s\n", dir)
 	}
 	return code

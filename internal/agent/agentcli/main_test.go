@@ -132,7 +132,7 @@ func TestDBCheckAndRestore(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if code, stdout, _ := runMain("db", "check", "--state-dir", dir); code != 0 || strings.Count(stdout, ": sound;") != 2 {
+	if code, stdout, _ := runMain("db", "check", "--state-dir", dir); code != 0 || strings.Count(stdout, ": sound;") != 4 {
 		t.Fatalf("db check of sound files: exit %d, %q", code, stdout)
 	}
 

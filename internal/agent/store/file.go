@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,13 +300,57 @@ type FileReport struct {
 	Schema  int
 	Objects map[string]int // by noun: "boot server", …, "lease", "artifact"
 	Err     error          // the damage found, nil when the file is sound
+	// Journal: the file is a lease journal; Objects counts its "lease
+	// change"s not yet in the state file, and Torn says where a torn
+	// last frame was ignored ("" for none).
+	Journal bool
+	Torn    string
+
+	journalFolded uint64 // of a state file: the journal's last generation in it
 }
 
-// Check reads the state file and the snapshot in dir through and reports
-// on each: whether bbolt can read every page, and whether every record
-// decodes. A state file a running agent holds is reported as in use.
+// Check reads the state file, the snapshot and the lease journal in dir
+// through and reports on each: whether bbolt can read every page, whether
+// every record decodes, and whether the journal can be replayed. Files a
+// running agent holds are reported as in use.
 func Check(dir string) []FileReport {
-	return []FileReport{checkOne(filepath.Join(dir, FileName)), checkOne(filepath.Join(dir, SnapshotName))}
+	state := checkOne(filepath.Join(dir, FileName))
+	reports := []FileReport{state, checkOne(filepath.Join(dir, SnapshotName))}
+	for i := range 2 {
+		reports = append(reports, checkJournal(filepath.Join(dir, journalName(i)), state))
+	}
+	return reports
+}
+
+// checkJournal reports on journal file path beside the state file that
+// state reports on.
+func checkJournal(path string, state FileReport) FileReport {
+	r := FileReport{Path: path, Journal: true, InUse: state.InUse}
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		r.Missing = true
+		return r
+	case err != nil:
+		r.Err = err
+		return r
+	case r.InUse:
+		return r
+	}
+	r.Written = info.ModTime()
+	jc, err := readJournal(path, state.journalFolded)
+	if err != nil {
+		r.Err = errors.New(err.(*JournalError).Reason)
+		return r
+	}
+	r.Torn = jc.torn
+	r.Objects = map[string]int{}
+	if jc.gen > state.journalFolded {
+		for _, f := range jc.frames {
+			r.Objects["lease change"] += len(f.changes)
+		}
+	}
+	return r
 }
 
 func checkOne(path string) FileReport {
@@ -357,6 +402,9 @@ func checkRecords(tx *bolt.Tx, r *FileReport) error {
 			if err := json.Unmarshal(v, &r.Schema); err != nil {
 				return fmt.Errorf("schema version: %w", err)
 			}
+		}
+		if v := meta.Get(keyJournalFolded); len(v) == 8 {
+			r.journalFolded = binary.BigEndian.Uint64(v)
 		}
 	}
 	for _, k := range []Kind{BootServers, BootEntries, BootMenus, NFSRootImages, Machines, MachineConfigs} {
@@ -452,6 +500,11 @@ func (s *Store) KeepSnapshots(ctx context.Context, every time.Duration, failed f
 		return nil
 	})
 	take := func() {
+		// The snapshot holds the leases still in the journal too; one
+		// that cannot be folded (a full disk) leaves a snapshot without.
+		if err := s.fold(); err != nil {
+			failed(err)
+		}
 		last := s.LastTx()
 		if last == taken {
 			return

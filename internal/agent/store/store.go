@@ -1,19 +1,25 @@
 // Package store keeps the agent's configuration and leases in one bbolt file
-// under the state dir. Every write is one bbolt transaction, fsynced before it
-// returns, so a kill -9 at any moment leaves either the old or the new state.
+// under the state dir. Every configuration write is one bbolt transaction,
+// fsynced before it returns, so a kill -9 at any moment leaves either the
+// old or the new state. Lease changes are appended to a journal beside it,
+// fsynced before PutLeases returns, and folded into the bbolt file in the
+// background (journal.go).
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -47,7 +53,13 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the agent's persistent state.
 type Store struct {
-	db *bolt.DB
+	db      *bolt.DB
+	journal *journal
+	// notices are what Open found and recovered from (a torn journal
+	// frame), for the agent to log.
+	notices   []string
+	closeOnce sync.Once
+	closeErr  error
 
 	mu     sync.Mutex
 	leases map[string]*Leases // by boot server: one index per bucket
@@ -81,6 +93,11 @@ type Options struct {
 // that names the file and the way out, never a panic and never a silent
 // fresh start.
 func OpenWith(dir string, o Options) (*Store, error) {
+	// A journal beside a state file that is not there (or empty) belongs
+	// to state given up for good: it is set aside, never replayed into a
+	// new file.
+	info, err := os.Stat(filepath.Join(dir, FileName))
+	fresh := err != nil || info.Size() == 0
 	if err := checkBeforeOpen(dir, o.AllowEmpty); err != nil {
 		return nil, err
 	}
@@ -108,11 +125,79 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+	if fresh {
+		err = setJournalAside(dir)
+	}
+	if err == nil {
+		err = s.openJournal(dir, !o.NoSync)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	go s.foldLoop()
 	return s, nil
 }
 
-// Close releases the file.
-func (s *Store) Close() error { return s.db.Close() }
+// openJournal replays the lease journal into bbolt and opens it for
+// appends.
+func (s *Store) openJournal(dir string, sync bool) error {
+	var folded uint64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyJournalFolded); len(v) == 8 {
+			folded = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	frames, last, notices, err := replayJournal(dir, folded)
+	if err != nil {
+		return err
+	}
+	s.notices = notices
+	if last > folded {
+		var pending []pendingChange
+		for _, f := range frames {
+			ls := s.Leases(f.bucket)
+			for _, c := range f.changes {
+				pending = append(pending, pendingChange{ls, c})
+			}
+		}
+		if err := s.applyChanges(pending, last); err != nil {
+			return fmt.Errorf("replaying the lease journal into %s: %w", s.db.Path(), err)
+		}
+	}
+	s.journal, err = openJournal(dir, last+1, last, sync)
+	return err
+}
+
+// setJournalAside keeps journal files of state given up under names the
+// agent does not read.
+func setJournalAside(dir string) error {
+	for i := range 2 {
+		path := filepath.Join(dir, journalName(i))
+		err := os.Rename(path, path+".replaced-"+time.Now().UTC().Format("20060102T150405Z"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("setting %s aside: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// Notices are what Open recovered from, one line each, for the log.
+func (s *Store) Notices() []string { return s.notices }
+
+// Close folds the lease journal into the state file and releases both.
+// Closing again does nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.journal.stop)
+		<-s.journal.done
+		err := s.fold()
+		s.journal.close()
+		s.closeErr = errors.Join(err, s.db.Close())
+	})
+	return s.closeErr
+}
 
 func (s *Store) migrate() error {
 	if s.current() {
@@ -224,6 +309,13 @@ func (s *Store) List(k Kind, each func(name string, data []byte) error) error {
 // Delete removes the object name; ErrNotFound when it does not exist. For
 // boot servers it removes their leases in the same transaction.
 func (s *Store) Delete(k Kind, name string) error {
+	// The boot server's leases still in the journal go with its bucket,
+	// and are not replayed into a new one of the same name.
+	if string(k.bucket) == string(BootServers.bucket) {
+		if err := s.fold(); err != nil {
+			return err
+		}
+	}
 	return s.updateConfig(func(tx *bolt.Tx) error {
 		b := tx.Bucket(k.bucket)
 		if b == nil || b.Get([]byte(name)) == nil {
@@ -284,15 +376,17 @@ func (s *Store) Leases(bootServer string) *Leases {
 	}
 	ls := s.leases[bootServer]
 	if ls == nil {
-		ls = &Leases{db: s.db, bucket: []byte(bootServer)}
+		ls = &Leases{s: s, db: s.db, bucket: []byte(bootServer)}
 		s.leases[bootServer] = ls
 	}
 	return ls
 }
 
-// Leases persists the leases of one boot server. PutLeases writes a whole
-// batch in one transaction, so one fsync covers it (the DHCPv6 server's
-// group commit), and returns only once the changes are on disk.
+// Leases persists the leases of one boot server. PutLeases appends a whole
+// batch to the lease journal, so one fdatasync covers it (the DHCPv6
+// server's group commit), and returns only once the changes are on disk;
+// the journal is folded into bbolt in the background, and before every
+// read here, so reads see every change.
 //
 // A lease record is keyed by a sequence number from the bucket, its value
 // the 16-byte address and then the lease as JSON; a changed lease gets a
@@ -303,10 +397,11 @@ func (s *Store) Leases(bootServer string) *Leases {
 // commits were a quarter of the DHCPv6 server's CPU at 12,000 exchanges a
 // second. Keyed by sequence, new leases append to the last page.
 type Leases struct {
+	s      *Store
 	db     *bolt.DB
 	bucket []byte
 
-	mu sync.Mutex // guards keys and serializes PutLeases
+	mu sync.Mutex // guards keys
 	// keys is the record key of each address's lease (see keyOf), learned
 	// by Load or by a scan on first use. It is checked against the record
 	// before a delete, and learned again if it is stale (the bucket was
@@ -338,73 +433,105 @@ func seqOf(k []byte) uint64 {
 var errNoAddress = errors.New("lease has no IPv6 address without a zone")
 
 // PutLeases stores put and forgets the leases of del (missing ones are no
-// error) in one transaction, fsynced before it returns: either all of it is
-// on disk or, on error, none of it. Deletes apply after puts.
+// error) in one journal frame, synced before it returns: either all of it
+// is on disk or, on error, none of it. Deletes apply after puts.
 func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	if len(put) == 0 && len(del) == 0 {
 		return nil
 	}
-	records := make([][]byte, len(put))
-	for i, l := range put {
+	changes := make([]change, 0, len(put)+len(del))
+	for _, l := range put {
 		if !l.Address.Is6() || l.Address.Zone() != "" {
 			return fmt.Errorf("storing lease %q of DUID %x: %w", l.Address, l.DUID, errNoAddress)
 		}
 		a := l.Address.As16()
-		data, err := json.Marshal(l)
+		record, err := lease.AppendJSON(append(make([]byte, 0, 256), a[:]...), l)
 		if err != nil {
 			return fmt.Errorf("encoding lease of %s: %w", l.Address, err)
 		}
-		records[i] = append(a[:], data...)
+		changes = append(changes, change{addr: l.Address, record: record})
 	}
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	// The index changes with the transaction and is thrown away if it
-	// fails, to be learned again. A nil key is a deleted record.
-	var changed map[netip.Addr][]byte
-	err := ls.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bucketLeases).CreateBucketIfNotExists(ls.bucket)
-		if err != nil {
-			return err
+	for _, a := range del {
+		if a.Is6() && a.Zone() == "" {
+			changes = append(changes, change{addr: a})
 		}
-		// Records are appended: pack the pages full.
-		b.FillPercent = 0.95
-		if ls.keys == nil {
-			ls.keys = scanKeys(b)
-		}
-		changed = make(map[netip.Addr][]byte, len(put)+len(del))
-		for i, l := range put {
-			if err := ls.deleteRecord(b, l.Address, changed); err != nil {
-				return fmt.Errorf("replacing lease of %s: %w", l.Address, err)
-			}
-			seq, err := b.NextSequence()
-			if err != nil {
-				return fmt.Errorf("storing lease of %s: %w", l.Address, err)
-			}
-			key := binary.BigEndian.AppendUint64(nil, seq)
-			if err := b.Put(key, records[i]); err != nil {
-				return fmt.Errorf("storing lease of %s: %w", l.Address, err)
-			}
-			changed[l.Address] = key
-		}
-		for _, a := range del {
-			if err := ls.deleteRecord(b, a, changed); err != nil {
-				return fmt.Errorf("deleting lease of %s: %w", a, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		ls.keys = nil
+	}
+	// A fold that failed (a full disk) fails the writes too until one
+	// works again, as writing to bbolt directly would.
+	if err := ls.s.foldFailed(); err != nil {
 		return err
 	}
-	for a, key := range changed {
-		if key == nil {
-			delete(ls.keys, a.As16())
-		} else {
-			ls.keys[a.As16()] = seqOf(key)
+	return ls.s.journal.append(ls, changes)
+}
+
+// applyChanges writes journal changes into bbolt in one transaction that
+// also records through as the last generation folded. Within a boot
+// server the changes apply in order, a later change of an address
+// replacing an earlier one.
+func (s *Store) applyChanges(pending []pendingChange, through uint64) error {
+	groups := map[*Leases][]change{}
+	var order []*Leases
+	for _, p := range pending {
+		if _, ok := groups[p.ls]; !ok {
+			order = append(order, p.ls)
+		}
+		groups[p.ls] = append(groups[p.ls], p.change)
+	}
+	slices.SortFunc(order, func(a, b *Leases) int { return bytes.Compare(a.bucket, b.bucket) })
+	for _, ls := range order {
+		ls.mu.Lock()
+		defer ls.mu.Unlock()
+	}
+	// The index changes with the transaction and is thrown away if it
+	// fails, to be learned again. A nil key is a deleted record.
+	changed := make(map[*Leases]map[netip.Addr][]byte, len(order))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, ls := range order {
+			b, err := tx.Bucket(bucketLeases).CreateBucketIfNotExists(ls.bucket)
+			if err != nil {
+				return err
+			}
+			// Records are appended: pack the pages full.
+			b.FillPercent = 0.95
+			if ls.keys == nil {
+				ls.keys = scanKeys(b)
+			}
+			ch := make(map[netip.Addr][]byte, len(groups[ls]))
+			changed[ls] = ch
+			for _, c := range groups[ls] {
+				if err := ls.deleteRecord(b, c.addr, ch); err != nil {
+					return fmt.Errorf("replacing lease of %s: %w", c.addr, err)
+				}
+				if c.record == nil {
+					continue
+				}
+				seq, err := b.NextSequence()
+				if err != nil {
+					return fmt.Errorf("storing lease of %s: %w", c.addr, err)
+				}
+				key := binary.BigEndian.AppendUint64(nil, seq)
+				if err := b.Put(key, c.record); err != nil {
+					return fmt.Errorf("storing lease of %s: %w", c.addr, err)
+				}
+				ch[c.addr] = key
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyJournalFolded, binary.BigEndian.AppendUint64(nil, through))
+	})
+	for _, ls := range order {
+		if err != nil {
+			ls.keys = nil
+			continue
+		}
+		for a, key := range changed[ls] {
+			if key == nil {
+				delete(ls.keys, a.As16())
+			} else {
+				ls.keys[a.As16()] = seqOf(key)
+			}
 		}
 	}
-	return nil
+	return err
 }
 
 // deleteRecord deletes the record of a's lease, if any, and notes it in
@@ -479,6 +606,9 @@ func scanKeys(b *bolt.Bucket) map[[16]byte]uint64 {
 // Leases returns every stored lease, sorted by address.
 func (ls *Leases) Leases() ([]lease.Lease, error) {
 	var out []lease.Lease
+	if err := ls.s.fold(); err != nil {
+		return nil, err
+	}
 	err := ls.scan(lease.Decode, func(l lease.Lease) error {
 		out = append(out, l)
 		return nil
@@ -494,6 +624,9 @@ func (ls *Leases) Leases() ([]lease.Lease, error) {
 // memory (lease.DecodeView), valid only during the call: each copies what
 // it keeps.
 func (ls *Leases) Load(each func(lease.Lease) error) error {
+	if err := ls.s.fold(); err != nil {
+		return err
+	}
 	return ls.scan(lease.DecodeView, each)
 }
 
@@ -587,6 +720,9 @@ var errStopped = errors.New("scan stopped")
 // pass over its keys.
 func (ls *Leases) LeasesAfter(after netip.Addr, limit int) ([]lease.Lease, error) {
 	var out []lease.Lease
+	if err := ls.s.fold(); err != nil {
+		return nil, err
+	}
 	err := ls.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLeases).Bucket(ls.bucket)
 		if b == nil {

@@ -112,9 +112,9 @@ func newDHCPv6Bench(runs int, rates []int) *dhcpv6Bench {
 		title:   "DHCPv6: 4-way exchanges (perfdhcp)",
 		servers: []dhcpServer{dhcpAgent, dhcpKea, dhcpAgentNoFsync},
 		intro: []string{
-			"**How each persists.** By default the agent stores every lease in bbolt before the Reply that grants it " +
-				"leaves: one fsync per batch of messages read together (group commit), so a granted lease survives a " +
-				"power cut. Kea's memfile with `persist: true` appends each lease to its CSV file but **never fsyncs**: " +
+			"**How each persists.** By default the agent appends every lease to its lease journal before the Reply " +
+				"that grants it leaves, and folds the journal into bbolt in the background every second: one fdatasync per " +
+				"batch of messages read together (group commit), so a granted lease survives a power cut. Kea's memfile with `persist: true` appends each lease to its CSV file but **never fsyncs**: " +
 				"the leases of the last seconds before a power cut are lost, and so it does less work per lease. " +
 				"The third column is the agent with `--fsync=false`, which persists as Kea does (each lease written to " +
 				"the OS before its Reply, safe against a crash or kill -9, not against a power cut): that column against " +
@@ -386,7 +386,8 @@ func fsyncLine(c Cell) string {
 	s := Summarize(c.Runs)
 	sorted := slices.Sorted(slices.Values(c.Runs))
 	return fmt.Sprintf("**The fsync floor.** One `fdatasync` after a 4 KiB write in the servers' state directory took %s ms "+
-		"(median of %d; 10th–90th percentile %s–%s ms) on this disk during the run. A bbolt commit syncs twice (its pages, then its "+
-		"meta page), so a Reply of the first column waits for at least two of these; an Advertise waits for none.",
+		"(median of %d; 10th–90th percentile %s–%s ms) on this disk during the run. A journal append syncs once (a bbolt commit, "+
+		"which the fold makes once a second, syncs twice), so a Reply of the first column waits for at least one of these; an "+
+		"Advertise waits for none.",
 		FormatNumber(s.Median, 2), s.N, FormatNumber(sorted[len(sorted)/10], 2), FormatNumber(sorted[len(sorted)*9/10], 2))
 }

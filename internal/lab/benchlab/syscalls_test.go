@@ -28,7 +28,7 @@ type syscallCounter struct {
 var countedSyscalls = []string{
 	"recvmmsg", "recvmsg", "recvfrom", "sendmmsg", "sendmsg", "sendto",
 	"epoll_wait", "epoll_pwait", "pselect6", "ppoll", "futex", "nanosleep", "sched_yield",
-	"read", "write", "pwrite64", "lseek", "fdatasync", "fsync",
+	"read", "write", "pwrite64", "pwritev2", "lseek", "fdatasync", "fsync",
 }
 
 // countSyscalls starts perf stat on pid, or returns nil when

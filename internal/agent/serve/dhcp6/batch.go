@@ -67,7 +67,7 @@ func (h *handler) adopt(req lease.Lease, now time.Time) {
 
 // batch collects the lease changes of the messages handled from one read of
 // the socket, so they reach storage together: one PutLeases call, which
-// with store.Leases is one bbolt transaction and one fsync however many
+// with store.Leases is one journal append and one fdatasync however many
 // clients it serves (group commit).
 type batch struct {
 	// writes holds the last change of each address: the lease to store, or

@@ -34,8 +34,8 @@
 // disk, and one fsync serves many clients (group commit): the server waits
 // for a datagram, takes whatever else is already queued on the socket (up
 // to maxBatch), handles them in order, and stores their lease changes with
-// one LeaseStore.PutLeases call. With store.Leases, each batch is one bbolt
-// transaction, fsynced before any Reply in it is sent. Under load (a read
+// one LeaseStore.PutLeases call. With store.Leases, each batch is one frame
+// of the lease journal, fdatasynced before any Reply in it is sent. Under load (a read
 // of overlapFrom datagrams or more) a committer goroutine stores a batch
 // and sends its Replies while the datagrams arriving meanwhile are handled
 // into the next batch, so each fsync covers every client that came during
@@ -113,7 +113,7 @@ type Config struct {
 // and deletes the leases of del (deleting a missing one is no error); it
 // must be atomic and durable when it returns, since the server sends the
 // Replies announcing those leases only after it succeeds (store.Leases:
-// one bbolt transaction, fsynced). The server calls it from one goroutine
+// one journal frame, fdatasynced). The server calls it from one goroutine
 // at a time, once per batch of messages.
 type LeaseStore interface {
 	PutLeases(put []lease.Lease, del []netip.Addr) error
