@@ -74,9 +74,13 @@ type core struct {
 }
 
 func newCore(ctx context.Context, st *store.Store, artifacts *artifact.Store, stateDir string, logger *slog.Logger, events *eventRing) *core {
-	return &core{ctx: ctx, store: st, artifacts: artifacts, stateDir: stateDir, logger: logger, started: time.Now(), sites: map[string]*site{},
+	s := &core{ctx: ctx, store: st, artifacts: artifacts, stateDir: stateDir, logger: logger, started: time.Now(), sites: map[string]*site{},
 		images: map[string]*netbootv1.NFSRootImageState{}, events: events, operations: newOperations(progressInterval), activity: newMachineActivity(),
 		lookupLink: link.Resolve, buildInitrd: nfsroot.BuildInitrd}
+	// Empty until the store's catalog is loaded, never nil: every reader
+	// may Load it at any time.
+	s.catalog.Store(&menu.Catalog{})
+	return s
 }
 
 // newSite makes a site whose TFTP and HTTP servers serve the rendered iPXE
