@@ -63,10 +63,10 @@ func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
 	for _, name := range sortedKeys(machines) {
 		m := machines[name]
 		if m.ReservedAddress.IsValid() {
-			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs})
+			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs, UUIDs: m.UUIDs})
 		}
 		if m.ReservedPrefix.IsValid() {
-			rs = append(rs, lease.Reservation{Owner: name, Prefix: m.ReservedPrefix, DUIDs: m.DUIDs, MACs: m.MACs})
+			rs = append(rs, lease.Reservation{Owner: name, Prefix: m.ReservedPrefix, DUIDs: m.DUIDs, MACs: m.MACs, UUIDs: m.UUIDs})
 		}
 	}
 	return rs
