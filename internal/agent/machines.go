@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
-	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dnsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
@@ -73,38 +72,41 @@ func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
 }
 
 // addMachineNames adds to cfg the names config.MachineNames gives bs's
-// machines with reserved addresses, each with a PTR record for its address,
-// leaving alone a name an NFS root image already has. The other machines'
-// names follow their leases in dhcp (nil: no DHCPv6 server, no such names):
-// cfg.Dynamic answers them at query time.
-func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, dhcp *dhcp6.Server, logger *slog.Logger) {
+// machines with reserved addresses, each with a PTR record for its address.
+// The other machines' names follow their leases (nil: no DHCPv6 server, no
+// such names): cfg.Dynamic answers them at query time. The names cfg
+// already has are the NFS root images'; a machine named like one gets no
+// name either way, and a warning.
+func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, leases clientLeases, logger *slog.Logger) {
 	if cfg.Pointers == nil {
 		cfg.Pointers = map[netip.Addr]string{}
 	}
-	reserved := config.MachineNames(bs, machines)
-	for _, name := range sortedKeys(reserved) {
-		a := reserved[name]
-		if _, taken := cfg.Records[name]; taken {
-			logger.Warn("a machine's host name is an NFS root image's; DNS answers with the image's server", eventkind.Config.Attr(), "name", name)
-			continue
-		}
-		cfg.Records[name] = []netip.Addr{a}
-		cfg.Pointers[a] = name
-	}
-	if dhcp != nil {
-		addMachineNamesTo(cfg, bs, machines, &leaseNames{leases: dhcp})
-	}
-}
-
-// addMachineNamesTo makes ln cfg's Dynamic, for the machines cfg has no
-// Record for; it stays nil when there are none.
-func addMachineNamesTo(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, ln *leaseNames) {
-	ln.byName, ln.byDUID, ln.byMAC = map[string]machineIDs{}, map[string]string{}, map[string]string{}
+	named := make(map[string]config.Machine, len(machines))
 	for _, name := range sortedKeys(machines) {
 		m := machines[name]
 		host := config.MachineHostName(bs, &m)
+		if _, image := cfg.Records[host]; !image {
+			named[name] = m
+		} else if leases != nil || bs.Prefix.Contains(m.ReservedAddress) {
+			logger.Warn("a machine's host name is an NFS root image's; DNS answers with the image's server",
+				eventkind.Config.Attr(), "machine", name, "name", host)
+		}
+	}
+	reserved := config.MachineNames(bs, named)
+	for _, host := range sortedKeys(reserved) {
+		a := reserved[host]
+		cfg.Records[host] = []netip.Addr{a}
+		cfg.Pointers[a] = host
+	}
+	if leases == nil {
+		return
+	}
+	ln := &leaseNames{leases: leases, byName: map[string]machineIDs{}, byDUID: map[string]string{}, byMAC: map[string]string{}}
+	for _, name := range sortedKeys(named) {
+		m := named[name]
+		host := config.MachineHostName(bs, &m)
 		if _, taken := cfg.Records[host]; taken {
-			continue // a reservation's name, or an image's
+			continue // a reservation's name
 		}
 		if _, taken := ln.byName[host+"."]; taken {
 			continue // two machines, one name: the name sorting first

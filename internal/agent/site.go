@@ -287,7 +287,11 @@ func (s *site) dnsConfig() dnsserve.Config {
 		cfg.Records[img.hostname] = []netip.Addr{s.bootAddr}
 	}
 	if s.cfg.MachineDNS && s.machines != nil {
-		addMachineNames(&cfg, s.cfg, s.machines(), s.dhcp, s.logger)
+		var leases clientLeases // nil, not a nil *dhcp6.Server: no names from leases
+		if s.dhcp != nil {
+			leases = s.dhcp
+		}
+		addMachineNames(&cfg, s.cfg, s.machines(), leases, s.logger)
 	}
 	return cfg
 }
