@@ -37,10 +37,10 @@ func (f leaseTable) LeasedAddress(a netip.Addr) (lease.Lease, bool) {
 	return lease.Lease{}, false
 }
 
-// Machines are named by their leases: by DUID, or by a MAC from any
-// source; temporary addresses and delegated prefixes get no records, a
-// reserved machine's name stays its reservation's, and clients of no
-// machine stay nameless.
+// Machines are named by their leases: by DUID, by a MAC from any source,
+// or by the DUID-UUID of a UUID; temporary addresses and delegated
+// prefixes get no records, a reserved machine's name stays its
+// reservation's, and clients of no machine stay nameless.
 func TestLeaseNames(t *testing.T) {
 	bs := config.BootServer{Prefix: netip.MustParsePrefix("2001:db8:1::/64")}
 	bs.DHCPv6.DomainSearch = []string{"lab.example"}
@@ -49,6 +49,7 @@ func TestLeaseNames(t *testing.T) {
 		"by-mac":  {Name: "by-mac", Hostname: "Web.Other.Example", MACs: []string{"52:54:00:00:00:02"}},
 		"fixed":   {Name: "fixed", MACs: []string{"52:54:00:00:00:03"}, ReservedAddress: netip.MustParseAddr("2001:db8:1::77")},
 		"idle":    {Name: "idle", MACs: []string{"52:54:00:00:00:04"}},
+		"by-uuid": {Name: "by-uuid", UUIDs: []string{"01234567-89ab-cdef-0011-223344556677"}},
 	}
 	duid, _ := hex.DecodeString("000200000009010203040506")
 	leases := leaseTable{
@@ -58,6 +59,8 @@ func TestLeaseNames(t *testing.T) {
 		{Kind: lease.NA, Address: netip.MustParseAddr("2001:db8:1::1003"), DUID: []byte{0, 4, 1, 2, 3}, HardwareAddr: "52:54:00:00:00:02", HardwareAddrSource: "link-local"},
 		{Kind: lease.PD, Address: netip.MustParseAddr("2001:db8:9::"), PrefixLength: 56, DUID: []byte{0, 4, 1, 2, 3}, HardwareAddr: "52:54:00:00:00:02"},
 		{Kind: lease.NA, Address: netip.MustParseAddr("2001:db8:1::1004"), DUID: []byte{0, 4, 9}, HardwareAddr: "52:54:00:00:00:09"},
+		// iPXE's DUID-UUID, for the UUID QEMU -uuid set.
+		{Kind: lease.NA, Address: netip.MustParseAddr("2001:db8:1::1005"), DUID: lease.DUIDUUID("01234567-89ab-cdef-0011-223344556677"), HardwareAddr: "52:54:00:00:00:05"},
 	}
 	cfg := dnsserve.Config{Records: map[string][]netip.Addr{}}
 	addMachineNames(&cfg, bs, machines, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -77,6 +80,7 @@ func TestLeaseNames(t *testing.T) {
 		{"web.other.example.", []string{"2001:db8:1::1002", "2001:db8:1::1003"}},
 		{"fixed.lab.example.", nil}, // a Record, not the resolver's
 		{"idle.lab.example.", nil},
+		{"by-uuid.lab.example.", []string{"2001:db8:1::1005"}},
 		{"nobody.lab.example.", nil},
 	} {
 		var got []string
@@ -96,6 +100,7 @@ func TestLeaseNames(t *testing.T) {
 		"2001:db8:9::":     "", // a delegated prefix
 		"2001:db8:9::1":    "",
 		"2001:db8:1::1004": "", // no machine's client
+		"2001:db8:1::1005": "by-uuid.lab.example.",
 		"2001:db8:1::5":    "",
 	} {
 		if got := built.Dynamic.Name(netip.MustParseAddr(addr)); got != want {

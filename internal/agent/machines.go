@@ -101,7 +101,7 @@ func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[st
 	if leases == nil {
 		return
 	}
-	ln := &leaseNames{leases: leases, byName: map[string]machineIDs{}, byDUID: map[string]string{}, byMAC: map[string]string{}}
+	ln := &leaseNames{leases: leases, byName: map[string]machineIDs{}}
 	for _, name := range sortedKeys(named) {
 		m := named[name]
 		host := config.MachineHostName(bs, &m)
@@ -113,15 +113,17 @@ func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[st
 		}
 		ids := machineIDs{macs: m.MACs}
 		for _, d := range m.DUIDs {
-			ln.byDUID[d] = host + "."
 			if b, err := hex.DecodeString(d); err == nil { // config keeps DUIDs in hex
 				ids.duids = append(ids.duids, b)
 			}
 		}
-		ln.byName[host+"."] = ids
-		for _, mac := range m.MACs {
-			ln.byMAC[mac] = host + "."
+		for _, u := range m.UUIDs {
+			if b := lease.DUIDUUID(u); b != nil {
+				ids.duids = append(ids.duids, b)
+			}
 		}
+		ln.byName[host+"."] = ids
+		ln.clients.Add(m.DUIDs, m.MACs, m.UUIDs, host+".")
 	}
 	if len(ln.byName) > 0 {
 		cfg.Dynamic = ln
@@ -136,24 +138,23 @@ type clientLeases interface {
 
 // leaseNames names machines by the addresses they hold leases on, as
 // dnsmasq names its DHCP clients: a machine's name has the IA_NA
-// addresses leased to a client it is recognised by (a DUID it lists, or a
+// addresses leased to a client it is recognised by (a DUID it lists, a
 // MAC it lists seen in the client's DUID-LL or DUID-LLT, its link-local
-// address or a relay's option 79), and each such address points back to
-// the name. It is built with the DNS configuration, once per change of
+// address or a relay's option 79, or the DUID-UUID of a UUID it lists),
+// and each such address points back to the name. It is built with the DNS configuration, once per change of
 // machines; each query looks the machine's identifiers up in the lease
 // pools' indexes, so its cost does not grow with the number of leases, and
 // a lease that ends takes its records with it.
 type leaseNames struct {
 	leases clientLeases
 	// byName are the machines' identifiers by DNS name (lowercase,
-	// final dot); byDUID (lowercase hex) and byMAC give a client's
-	// machine's name.
-	byName map[string]machineIDs
-	byDUID map[string]string
-	byMAC  map[string]string
+	// final dot); clients gives a client's machine's name.
+	byName  map[string]machineIDs
+	clients lease.ClientIndex[string]
 }
 
-// machineIDs are what a machine's leases are found by.
+// machineIDs are what a machine's leases are found by: its DUIDs, with
+// the DUID-UUIDs of its UUIDs, and its MAC addresses.
 type machineIDs struct {
 	duids [][]byte
 	macs  []string
@@ -178,10 +179,8 @@ func (ln *leaseNames) Name(a netip.Addr) string {
 	if !ok || l.Kind != lease.NA || l.Address != a {
 		return ""
 	}
-	if name := ln.byDUID[hex.EncodeToString(l.DUID)]; name != "" {
-		return name
-	}
-	return ln.byMAC[l.HardwareAddr]
+	name, _ := ln.clients.Of(l.DUID, l.HardwareAddr)
+	return name
 }
 
 // applyReservations gives every running site the machines as they are

@@ -3,6 +3,7 @@ package lease
 import (
 	"encoding/hex"
 	"fmt"
+	"strings"
 )
 
 // ClientIndex finds what belongs to a DHCPv6 client by the identifiers it
@@ -76,4 +77,16 @@ func UUIDOfDUID(duid []byte) string {
 	}
 	u := duid[2:]
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// DUIDUUID is the DUID-UUID iPXE sends for the system UUID uuid (in the
+// form UUIDOfDUID returns), the inverse of UUIDOfDUID; nil when uuid is
+// not in that form.
+func DUIDUUID(uuid string) []byte {
+	plain := strings.ReplaceAll(uuid, "-", "")
+	b, err := hex.DecodeString(plain)
+	if err != nil || len(b) != 16 || len(uuid) != 36 {
+		return nil
+	}
+	return append([]byte{0, 4}, b...)
 }

@@ -33,6 +33,9 @@ func TestUUIDOfDUID(t *testing.T) {
 		if got := UUIDOfDUID(tc.duid); got != tc.want {
 			t.Errorf("%s: UUIDOfDUID(%x) = %q, want %q", tc.name, tc.duid, got, tc.want)
 		}
+		if tc.want != "" && string(DUIDUUID(tc.want)) != string(tc.duid) {
+			t.Errorf("%s: DUIDUUID(%q) = %x, want %x", tc.name, tc.want, DUIDUUID(tc.want), tc.duid)
+		}
 	}
 }
 
@@ -72,5 +75,13 @@ func TestClientIndexOf(t *testing.T) {
 	onlyUUIDs.Add(nil, nil, []string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"}, "by-uuid")
 	if onlyUUIDs.Empty() {
 		t.Error("an index of UUIDs only is empty: callers would skip the lookup")
+	}
+}
+
+func TestDUIDUUIDRefusesOtherForms(t *testing.T) {
+	for _, u := range []string{"", "0123456789abcdef0011223344556677", "01234567-89ab-cdef-0011-2233445566", "0123456x-89ab-cdef-0011-223344556677"} {
+		if got := DUIDUUID(u); got != nil {
+			t.Errorf("DUIDUUID(%q) = %x, want nil", u, got)
+		}
 	}
 }
