@@ -64,11 +64,12 @@ func attribute(addr netip.Addr, machines map[string]config.Machine, leaseAt func
 }
 
 // machineOfClient is the machine of the DHCPv6 client with duid and
-// hardware address mac (as a lease records it), or "". Its DUID decides
-// first, as for reservations, then the MAC address, then a DUID-UUID's
-// UUID; identifiers are unique across machines, so each names at most one.
+// hardware address mac (as a lease records it), or "", in the order
+// lease.ClientIndex recognises machines for reservations: its DUID, then
+// the MAC address, then a DUID-UUID's UUID; identifiers are unique across
+// machines, so each names at most one.
 func machineOfClient(machines map[string]config.Machine, duid []byte, mac string) string {
-	for _, id := range [3][3]string{{"", hex.EncodeToString(duid), ""}, {mac, "", ""}, {"", "", duidUUID(duid)}} {
+	for _, id := range [3][3]string{{"", hex.EncodeToString(duid), ""}, {mac, "", ""}, {"", "", lease.UUIDOfDUID(duid)}} {
 		if id == [3]string{} {
 			continue
 		}
@@ -79,16 +80,6 @@ func machineOfClient(machines map[string]config.Machine, duid []byte, mac string
 		}
 	}
 	return ""
-}
-
-// duidUUID is the UUID of a DUID-UUID (type 4, RFC 6355) in 8-4-4-4-12
-// form, or "" for another type.
-func duidUUID(duid []byte) string {
-	if len(duid) != 18 || duid[0] != 0 || duid[1] != 4 {
-		return ""
-	}
-	u, _ := config.NormalizeUUID(hex.EncodeToString(duid[2:]))
-	return u
 }
 
 // attribution is what a site attributes request addresses with, swapped

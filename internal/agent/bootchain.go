@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
-	"sync"
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
@@ -44,14 +43,12 @@ const chainWarnInterval = time.Minute
 // request says only "not found".
 type chainWarnings struct {
 	logger *slog.Logger
-	now    func() time.Time
-
-	mu     sync.Mutex
-	warned map[string]time.Time
+	// files has a key per file name, from the few missingChainFile knows.
+	files *repeatWarnings
 }
 
 func newChainWarnings(logger *slog.Logger) *chainWarnings {
-	return &chainWarnings{logger: logger, now: time.Now, warned: map[string]time.Time{}}
+	return &chainWarnings{logger: logger, files: newRepeatWarnings(chainWarnInterval, 64)}
 }
 
 // opened looks at the outcome of opening name.
@@ -59,18 +56,7 @@ func (c *chainWarnings) opened(name string, err error) {
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return
 	}
-	if cause := missingChainFile(name); cause != "" && c.due(name) {
+	if cause := missingChainFile(name); cause != "" && c.files.due(name) {
 		c.logger.Warn("boot chain file missing", eventkind.BootChain.Attr(), slog.String("file", name), slog.String("cause", cause))
 	}
-}
-
-func (c *chainWarnings) due(name string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if last, ok := c.warned[name]; ok && now.Sub(last) < chainWarnInterval {
-		return false
-	}
-	c.warned[name] = now
-	return true
 }

@@ -39,7 +39,7 @@ func TestChainWarningsOncePerInterval(t *testing.T) {
 	files := fstest.MapFS{"shimx64.efi": {Data: []byte("shim")}}
 	c := newChainWarnings(slog.New(slog.NewTextHandler(&logs, nil)))
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	c.now = func() time.Time { return now }
+	c.files.now = func() time.Time { return now }
 	open := func(name string) {
 		t.Helper()
 		f, err := files.Open(name)

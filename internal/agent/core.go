@@ -93,6 +93,7 @@ func (s *core) newSite(cfg config.BootServer) *site {
 	st := newSite(cfg, leases, s.logger)
 	st.scripts = menu.NewFS(s.catalog.Load, st.scriptSite, s.artifacts.FS())
 	st.chain = newChainWarnings(st.logger)
+	st.claims = newRepeatWarnings(claimWarnInterval, maxClaimWarnings)
 	st.activity = s.activity
 	st.images = s.imagesFor(cfg.Name)
 	st.probeInterval = s.probeInterval

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
-	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dnsserve"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
@@ -63,63 +62,68 @@ func reservationsOf(machines map[string]config.Machine) []lease.Reservation {
 	for _, name := range sortedKeys(machines) {
 		m := machines[name]
 		if m.ReservedAddress.IsValid() {
-			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs})
+			rs = append(rs, lease.Reservation{Owner: name, Address: m.ReservedAddress, DUIDs: m.DUIDs, MACs: m.MACs, UUIDs: m.UUIDs})
 		}
 		if m.ReservedPrefix.IsValid() {
-			rs = append(rs, lease.Reservation{Owner: name, Prefix: m.ReservedPrefix, DUIDs: m.DUIDs, MACs: m.MACs})
+			rs = append(rs, lease.Reservation{Owner: name, Prefix: m.ReservedPrefix, DUIDs: m.DUIDs, MACs: m.MACs, UUIDs: m.UUIDs})
 		}
 	}
 	return rs
 }
 
 // addMachineNames adds to cfg the names config.MachineNames gives bs's
-// machines with reserved addresses, each with a PTR record for its address,
-// leaving alone a name an NFS root image already has. The other machines'
-// names follow their leases in dhcp (nil: no DHCPv6 server, no such names):
-// cfg.Dynamic answers them at query time.
-func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, dhcp *dhcp6.Server, logger *slog.Logger) {
+// machines with reserved addresses, each with a PTR record for its address.
+// The other machines' names follow their leases (nil: no DHCPv6 server, no
+// such names): cfg.Dynamic answers them at query time. The names cfg
+// already has are the NFS root images'; a machine named like one gets no
+// name either way, and a warning.
+func addMachineNames(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, leases clientLeases, logger *slog.Logger) {
 	if cfg.Pointers == nil {
 		cfg.Pointers = map[netip.Addr]string{}
 	}
-	reserved := config.MachineNames(bs, machines)
-	for _, name := range sortedKeys(reserved) {
-		a := reserved[name]
-		if _, taken := cfg.Records[name]; taken {
-			logger.Warn("a machine's host name is an NFS root image's; DNS answers with the image's server", eventkind.Config.Attr(), "name", name)
-			continue
-		}
-		cfg.Records[name] = []netip.Addr{a}
-		cfg.Pointers[a] = name
-	}
-	if dhcp != nil {
-		addMachineNamesTo(cfg, bs, machines, &leaseNames{leases: dhcp})
-	}
-}
-
-// addMachineNamesTo makes ln cfg's Dynamic, for the machines cfg has no
-// Record for; it stays nil when there are none.
-func addMachineNamesTo(cfg *dnsserve.Config, bs config.BootServer, machines map[string]config.Machine, ln *leaseNames) {
-	ln.byName, ln.byDUID, ln.byMAC = map[string]machineIDs{}, map[string]string{}, map[string]string{}
+	named := make(map[string]config.Machine, len(machines))
 	for _, name := range sortedKeys(machines) {
 		m := machines[name]
 		host := config.MachineHostName(bs, &m)
+		if _, image := cfg.Records[host]; !image {
+			named[name] = m
+		} else if leases != nil || bs.Prefix.Contains(m.ReservedAddress) {
+			logger.Warn("a machine's host name is an NFS root image's; DNS answers with the image's server",
+				eventkind.Config.Attr(), "machine", name, "name", host)
+		}
+	}
+	reserved := config.MachineNames(bs, named)
+	for _, host := range sortedKeys(reserved) {
+		a := reserved[host]
+		cfg.Records[host] = []netip.Addr{a}
+		cfg.Pointers[a] = host
+	}
+	if leases == nil {
+		return
+	}
+	ln := &leaseNames{leases: leases, byName: map[string]machineIDs{}}
+	for _, name := range sortedKeys(named) {
+		m := named[name]
+		host := config.MachineHostName(bs, &m)
 		if _, taken := cfg.Records[host]; taken {
-			continue // a reservation's name, or an image's
+			continue // a reservation's name
 		}
 		if _, taken := ln.byName[host+"."]; taken {
 			continue // two machines, one name: the name sorting first
 		}
 		ids := machineIDs{macs: m.MACs}
 		for _, d := range m.DUIDs {
-			ln.byDUID[d] = host + "."
 			if b, err := hex.DecodeString(d); err == nil { // config keeps DUIDs in hex
 				ids.duids = append(ids.duids, b)
 			}
 		}
-		ln.byName[host+"."] = ids
-		for _, mac := range m.MACs {
-			ln.byMAC[mac] = host + "."
+		for _, u := range m.UUIDs {
+			if b := lease.DUIDUUID(u); b != nil {
+				ids.duids = append(ids.duids, b)
+			}
 		}
+		ln.byName[host+"."] = ids
+		ln.clients.Add(m.DUIDs, m.MACs, m.UUIDs, host+".")
 	}
 	if len(ln.byName) > 0 {
 		cfg.Dynamic = ln
@@ -134,24 +138,23 @@ type clientLeases interface {
 
 // leaseNames names machines by the addresses they hold leases on, as
 // dnsmasq names its DHCP clients: a machine's name has the IA_NA
-// addresses leased to a client it is recognised by (a DUID it lists, or a
+// addresses leased to a client it is recognised by (a DUID it lists, a
 // MAC it lists seen in the client's DUID-LL or DUID-LLT, its link-local
-// address or a relay's option 79), and each such address points back to
-// the name. It is built with the DNS configuration, once per change of
+// address or a relay's option 79, or the DUID-UUID of a UUID it lists),
+// and each such address points back to the name. It is built with the DNS configuration, once per change of
 // machines; each query looks the machine's identifiers up in the lease
 // pools' indexes, so its cost does not grow with the number of leases, and
 // a lease that ends takes its records with it.
 type leaseNames struct {
 	leases clientLeases
 	// byName are the machines' identifiers by DNS name (lowercase,
-	// final dot); byDUID (lowercase hex) and byMAC give a client's
-	// machine's name.
-	byName map[string]machineIDs
-	byDUID map[string]string
-	byMAC  map[string]string
+	// final dot); clients gives a client's machine's name.
+	byName  map[string]machineIDs
+	clients lease.ClientIndex[string]
 }
 
-// machineIDs are what a machine's leases are found by.
+// machineIDs are what a machine's leases are found by: its DUIDs, with
+// the DUID-UUIDs of its UUIDs, and its MAC addresses.
 type machineIDs struct {
 	duids [][]byte
 	macs  []string
@@ -176,10 +179,8 @@ func (ln *leaseNames) Name(a netip.Addr) string {
 	if !ok || l.Kind != lease.NA || l.Address != a {
 		return ""
 	}
-	if name := ln.byDUID[hex.EncodeToString(l.DUID)]; name != "" {
-		return name
-	}
-	return ln.byMAC[l.HardwareAddr]
+	name, _ := ln.clients.Of(l.DUID, l.HardwareAddr)
+	return name
 }
 
 // applyReservations gives every running site the machines as they are

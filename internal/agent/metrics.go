@@ -80,6 +80,9 @@ func (s *core) writeMetrics(w io.Writer) {
 		for _, p := range sortedKeys(others) {
 			add("netboot_other_servers", fmt.Sprintf("%s,protocol=%q", server, p), others[p])
 		}
+		if st.claims != nil {
+			add("netboot_claimed_machine_warnings_suppressed_total", server, st.claims.suppressedTotal())
+		}
 		if st.tftp != nil {
 			addStruct(add, "netboot_tftp", server, st.tftp.Stats())
 		}

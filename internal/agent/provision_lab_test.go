@@ -104,9 +104,12 @@ func TestAgentServesEachMachineItsOwnConfig(t *testing.T) {
 		}
 	}
 
-	// web1's menu asked for from web2's address: no token of web1's.
-	if script := get(web2.addr, hostPath(web1.mac)); strings.Contains(script, web1.token) || strings.Contains(script, "ds=nocloud") {
-		t.Errorf("web1's menu from web2's address %s carries web1's config URL:\n%s", web2.addr, script)
+	// web1's menu asked for from web2's address, twice: no token of
+	// web1's, and one warning.
+	for range 2 {
+		if script := get(web2.addr, hostPath(web1.mac)); strings.Contains(script, web1.token) || strings.Contains(script, "ds=nocloud") {
+			t.Errorf("web1's menu from web2's address %s carries web1's config URL:\n%s", web2.addr, script)
+		}
 	}
 	slaac := slaacAddress(t, lab)
 	web1URL := base + "/netboot/config/web1/" + web1.token + "/user-data"
@@ -133,6 +136,14 @@ func TestAgentServesEachMachineItsOwnConfig(t *testing.T) {
 		`machine \"web2\", requested from `+web1.addr+` (machine \"web1\"'s, by lease): the URL does not carry the machine's token`,
 		`claimed_machine=web1 client=`+web2.addr+` client_machine=web2`,
 	)
+	log, _ := os.ReadFile(filepath.Join(stateDir, "agent-test.log"))
+	if n := strings.Count(string(log), "claimed_machine=web1"); n != 1 {
+		t.Errorf("%d warnings for web1's menu asked for twice from web2's address, want 1", n)
+	}
+	metrics := lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
+	if n := metricValue(metrics, `netboot_claimed_machine_warnings_suppressed_total{boot_server="lab"}`); n != 1 {
+		t.Errorf("netboot_claimed_machine_warnings_suppressed_total %d, want 1", n)
+	}
 	// What each machine fetched last, by its address.
 	got, err := conn.GetMachine(ctx, &netbootv1.GetMachineRequest{Name: "web1"})
 	if err != nil {
@@ -224,13 +235,14 @@ func waitForLog(t *testing.T, stateDir string, wants ...string) {
 }
 
 // provisioningLab starts an agent in a new lab with the "lab" boot server
-// (stateful DHCPv6, HTTP on) and returns its connection.
+// (stateful DHCPv6, HTTP on, metrics on [::1]:9447 in the server's
+// namespace) and returns its connection.
 func provisioningLab(t *testing.T, tools ...string) (*testlab.Lab, string, *agentclient.Conn, *netbootv1.BootServer) {
 	t.Helper()
 	testlab.RequireRoot(t, tools...)
 	lab := testlab.New(t)
 	stateDir := t.TempDir()
-	lab.StartAgent(t, stateDir)
+	lab.StartAgent(t, stateDir, "--metrics-listen", "[::1]:9447")
 	conn := connect(t, stateDir)
 	bs := labBootServer(lab, "stateful")
 	if _, err := conn.PutBootServer(context.Background(), &netbootv1.PutBootServerRequest{BootServer: bs}); err != nil {

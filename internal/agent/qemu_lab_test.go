@@ -2,6 +2,8 @@ package agent_test
 
 import (
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +132,79 @@ func TestQEMUiPXEGetsItsMachineMenu(t *testing.T) {
 		t.Errorf("the machine's last boot file: %v", b)
 	}
 	t.Logf("QEMU start → Linux marker in %s; iPXE fetched from %s", took.Round(time.Second), m.GetLastBootFile().GetAddress())
+}
+
+// TestQEMUiPXEDUIDIsItsUUID boots an unmodified iPXE in QEMU with a system
+// UUID whose first three fields read differently in either byte order, for
+// a machine known only by that UUID with a reserved address. iPXE's
+// DUID-UUID must carry the UUID as QEMU's -uuid and iPXE's ${uuid} spell
+// it (the host menu path iPXE prints), so that DHCPv6 gives the machine
+// its reserved address (lease.ClientIndex) and its fetches from there are
+// its own (attribute).
+func TestQEMUiPXEDUIDIsItsUUID(t *testing.T) {
+	testlab.RequireRoot(t, "qemu-system-x86_64")
+	if _, err := os.Stat("/usr/lib/ipxe/ipxe.lkrn"); err != nil {
+		testlab.Unavailable(t, "needs /usr/lib/ipxe/ipxe.lkrn (Debian ipxe)")
+	}
+	const (
+		uuid     = "01234567-89ab-cdef-0011-223344556677"
+		duid     = "0004" + "0123456789abcdef" + "0011223344556677"
+		reserved = "2001:db8:1::42"
+	)
+	lab := testlab.New(t)
+	tap := lab.AttachTap(t)
+	stateDir := t.TempDir()
+	lab.StartAgent(t, stateDir)
+	conn := connect(t, stateDir)
+	ctx := t.Context()
+	if _, err := conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: labBootServer(lab, "stateful")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.PutBootEntry(ctx, &netbootv1.PutBootEntryRequest{Entry: &netbootv1.BootEntry{Name: "local", Kind: "exit"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.PutBootMenu(ctx, &netbootv1.PutBootMenuRequest{Menu: &netbootv1.BootMenu{
+		Name: "main", IsDefault: true, DefaultItem: "local", TimeoutSeconds: 1, Items: []*netbootv1.MenuItem{{Entry: "local"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.PutMachine(ctx, &netbootv1.PutMachineRequest{Machine: &netbootv1.Machine{
+		Name: "vm", Uuids: []string{uuid}, ReservedAddress: reserved}}); err != nil {
+		t.Fatal(err)
+	}
+	// iPXE prints each URL it fetches, wrapped at 80 columns: the host
+	// menu's holds its ${uuid}.
+	console, took, ok := lab.Boot(t, tap, testlab.QEMU{Firmware: testlab.BIOS, UUID: uuid, Marker: "menu.ipxe... ok", Timeout: 120 * time.Second})
+	if !ok {
+		t.Fatalf("iPXE fetched no host menu:\n%s", console)
+	}
+	if !strings.Contains(strings.ReplaceAll(console, "\n", ""), "/uuid-"+uuid+"/") {
+		t.Fatalf("iPXE's ${uuid} is not QEMU's -uuid %s:\n%s", uuid, console)
+	}
+	leases, err := conn.ListLeases(ctx, &netbootv1.ListLeasesRequest{BootServer: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for _, l := range leases.GetLeases() {
+		held = append(held, l.GetAddress()+" "+l.GetClientDuid())
+	}
+	if !slices.Contains(held, reserved+" "+duid) {
+		t.Fatalf("leases %v; want the reserved %s for DUID-UUID %s", held, reserved, duid)
+	}
+	// The fetch may still be under way when iPXE has printed its URL.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := conn.GetMachine(ctx, &netbootv1.GetMachineRequest{Name: "vm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := m.GetLastBootFile(); b.GetAddress() == reserved {
+			t.Logf("QEMU start → host menu URL in %s; DUID %s leased %s, which fetched %s", took.Round(time.Second), duid, reserved, b.GetFile())
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no fetch attributed to the machine: last boot file %v", m.GetLastBootFile())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

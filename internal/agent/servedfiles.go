@@ -3,6 +3,9 @@ package agent
 import (
 	"io/fs"
 	"net/netip"
+	"time"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
@@ -35,13 +38,34 @@ func (f servedFiles) OpenFrom(client netip.Addr, name string) (fs.File, error) {
 	from := s.requester(client)
 	file, refused, err := s.scripts.OpenFor(from, name)
 	if refused != "" {
-		s.logger.Warn("a host script's path names a machine the request does not come from; served the script of an unknown host",
-			eventkind.Script.Attr(), "claimed_machine", refused, "client", from.Address, "client_machine", from.Machine,
-			"protocol", f.protocol, "file", name)
+		s.warnClaimed(refused, from, f.protocol, name)
 	}
 	s.chain.opened(name, err)
 	if err == nil && from.Machine != "" && s.activity != nil {
 		s.activity.note(from.Machine, f.bootServer, f.protocol, name, from.Address)
 	}
 	return file, err
+}
+
+// A host script path naming a machine the request is not from is warned
+// about once per claimed machine and source address per
+// claimWarnInterval: a scanner walking MAC addresses, or a host retrying,
+// must not fill the log. The warnings held back are counted in
+// netboot_claimed_machine_warnings_suppressed_total.
+const (
+	claimWarnInterval = time.Hour
+	// maxClaimWarnings bounds the pairs remembered, whatever the number
+	// of sources.
+	maxClaimWarnings = 4096
+)
+
+// warnClaimed warns that a request from `from` named machine claimed in
+// the host script path name, and was served an unknown host's script.
+func (s *site) warnClaimed(claimed string, from config.Requester, protocol, name string) {
+	if !s.claims.due(claimed + " " + from.Address.String()) {
+		return
+	}
+	s.logger.Warn("a host script's path names a machine the request does not come from; served the script of an unknown host",
+		eventkind.Script.Attr(), "claimed_machine", claimed, "client", from.Address, "client_machine", from.Machine,
+		"protocol", protocol, "file", name)
 }

@@ -35,10 +35,12 @@ type site struct {
 	logger *slog.Logger
 	// scripts are what TFTP and HTTP serve (servedFiles): the generated
 	// scripts and configs over the artifacts; chain warns of a missing
-	// file of the Secure Boot chain; activity notes what machines fetched
-	// (nil: nothing is noted).
+	// file of the Secure Boot chain; claims holds back repeated warnings
+	// of host script paths naming another machine (warnClaimed);
+	// activity notes what machines fetched (nil: nothing is noted).
 	scripts  *menu.FS
 	chain    *chainWarnings
+	claims   *repeatWarnings
 	activity *machineActivity
 	// attribution is what requests' source addresses are attributed to
 	// machines with (publishAttribution).
@@ -317,7 +319,11 @@ func (s *site) dnsConfig() dnsserve.Config {
 		cfg.Records[img.hostname] = []netip.Addr{s.bootAddr}
 	}
 	if s.cfg.MachineDNS && s.machines != nil {
-		addMachineNames(&cfg, s.cfg, s.machines(), s.dhcp, s.logger)
+		var leases clientLeases // nil, not a nil *dhcp6.Server: no names from leases
+		if s.dhcp != nil {
+			leases = s.dhcp
+		}
+		addMachineNames(&cfg, s.cfg, s.machines(), leases, s.logger)
 	}
 	return cfg
 }

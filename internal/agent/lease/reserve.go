@@ -7,9 +7,9 @@ import (
 
 // Reservation is an address, or a delegated prefix, only one machine may
 // lease (a host reservation, as dhcpd's host blocks and Kea's
-// reservations are): the client showing one of DUIDs, or one of MACs as
+// reservations are): the client showing one of DUIDs, one of MACs as
 // its hardware address (from its DUID, its link-local address or a
-// relay's option 79).
+// relay's option 79), or a DUID-UUID of one of UUIDs (ClientIndex).
 type Reservation struct {
 	// Owner names the machine, for logs.
 	Owner string
@@ -18,9 +18,10 @@ type Reservation struct {
 	Address netip.Addr
 	Prefix  netip.Prefix
 	// DUIDs are lowercase hex; MACs lowercase with colons, as
-	// Lease.HardwareAddr holds them.
+	// Lease.HardwareAddr holds them; UUIDs lowercase 8-4-4-4-12.
 	DUIDs []string
 	MACs  []string
+	UUIDs []string
 }
 
 // first is what the pool's index holds r by: its address, or its prefix's
@@ -63,7 +64,7 @@ func indexReservations(rs []Reservation, pdBits int) reservations {
 			continue // delegated only where prefixes of its length are
 		}
 		idx.byAddr[r.first()] = r
-		idx.clients(r.kind()).Add(r.DUIDs, r.MACs, r)
+		idx.clients(r.kind()).Add(r.DUIDs, r.MACs, r.UUIDs, r)
 	}
 	return idx
 }

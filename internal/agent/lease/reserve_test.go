@@ -143,3 +143,24 @@ func TestReservedPrefixes(t *testing.T) {
 		t.Fatal("a /60 pool holds a /56 reservation")
 	}
 }
+
+// A machine known only by its system UUID gets its reserved address
+// when iPXE asks with the DUID-UUID built from that UUID; a client with
+// another UUID does not.
+func TestReservationByUUID(t *testing.T) {
+	reserved := netip.MustParseAddr("2001:db8::99")
+	p := NewPool(Spaces{
+		Addresses:    []config.AddressRange{rng("2001:db8::10", "2001:db8::12")},
+		Reservations: []Reservation{{Owner: "vm", Address: reserved, UUIDs: []string{"01234567-89ab-cdef-0011-223344556677"}}},
+	})
+	other := req(2, "2001:db8::99", t0)
+	other.DUID = duidUUIDOf(t, "0123456789abcdef0011223344556678")
+	if l := mustBind(t, p, other, t0); l.Address == reserved {
+		t.Fatalf("a client of another UUID got the reserved address")
+	}
+	vm := req(1, "", t0)
+	vm.DUID = duidUUIDOf(t, "0123456789abcdef0011223344556677")
+	if l := mustBind(t, p, vm, t0); l.Address != reserved {
+		t.Fatalf("the machine's DUID-UUID bound %s, want %s", l.Address, reserved)
+	}
+}

@@ -111,6 +111,8 @@ type QEMU struct {
 	// MAC is the guest network card's MAC address; QEMU gives
 	// 52:54:00:12:34:56 when empty. Guests sharing a link need their own.
 	MAC string
+	// UUID is the machine's SMBIOS system UUID (QEMU's -uuid); QEMU picks its own when empty.
+	UUID string
 }
 
 // Boot runs an unmodified iPXE (or q.Kernel, or Secure Boot firmware
@@ -181,6 +183,9 @@ func (l *Lab) Boot(t testing.TB, tap string, q QEMU) (console string, took time.
 	}
 	if q.HTTPBoot {
 		args = append(args, noIPv6PXE...)
+	}
+	if q.UUID != "" {
+		args = append(args, "-uuid", q.UUID)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), q.Timeout)

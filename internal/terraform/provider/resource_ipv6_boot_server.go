@@ -417,8 +417,8 @@ func bootSchemaAttribute() schema.SingleNestedAttribute {
 								"clients that are a machine whose `labels` hold every one of these, as a boot menu's " +
 								"`match.labels` does. DHCPv6 knows a client as a machine by its DUID (the machine's " +
 								"`duids`) or its MAC address (`macs`, found as for the `macs` attribute here, and from a " +
-								"relay's option 79), the same way it gives machines their `reserved_address`; a machine " +
-								"known only by `uuids` is not recognised in DHCPv6.",
+								"relay's option 79) or the system UUID in its DUID-UUID (`uuids`; iPXE's DUID is one), the " +
+								"same way it gives machines their `reserved_address`.",
 							ElementType: types.StringType,
 							Optional:    true,
 							Validators:  []validator.Map{mapvalidator.SizeAtLeast(1)},

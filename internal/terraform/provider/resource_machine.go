@@ -96,7 +96,8 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"duids": identifierList("DHCPv6 client DUIDs of the machine, in hex as `netboot_leases` shows them " +
 				"(`\"00030001525400123456\"`; `:` between bytes is accepted)."),
 			"uuids": identifierList("SMBIOS system UUIDs, as iPXE's `${uuid}` and `dmidecode -s system-uuid` show them, " +
-				"with or without hyphens."),
+				"with or without hyphens. In DHCPv6 iPXE shows its UUID as its DUID (a DUID-UUID), by which the agent " +
+				"recognises the machine too."),
 			"hostname": schema.StringAttribute{
 				MarkdownDescription: "The machine's host name, a DNS label or domain name such as `\"web1\"` or " +
 					"`\"web1.lab.example\"`; templates get it as `{{ .Hostname }}`.",
@@ -123,10 +124,10 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"reserved_address": schema.StringAttribute{
 				MarkdownDescription: "An IPv6 address reserved for this machine, such as `\"2001:db8:1::10\"`: no two " +
 					"machines may reserve the same one. The boot server whose `prefix` (or relayed link whose `prefix`) " +
-					"holds it leases it over DHCPv6 (IA_NA) to the client showing one of the machine's `duids`, or one of " +
+					"holds it leases it over DHCPv6 (IA_NA) to the client showing one of the machine's `duids`, one of " +
 					"its `macs` as its hardware address (from a DUID-LL or DUID-LLT, the EUI-64 of its link-local address, " +
-					"or a relay's option 79), inside the `dhcpv6.ranges` or outside them; no other client ever gets it. " +
-					"(`uuids` identify the machine in iPXE, not in DHCPv6.) A client that held the address before the " +
+					"or a relay's option 79), or one of its `uuids` as a DUID-UUID (iPXE's DUID), inside the " +
+					"`dhcpv6.ranges` or outside them; no other client ever gets it. A client that held the address before the " +
 					"reservation keeps it until its next renewal, which is refused. Templates get it as `{{ .Address }}`.",
 				CustomType: ipv6types.AddressType{},
 				Optional:   true,
@@ -135,7 +136,7 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "An IPv6 prefix reserved for this machine, such as `\"2001:db8:100:4200::/56\"`, for a " +
 					"router that asks for a delegated prefix (DHCPv6 IA_PD, e.g. `dhclient -6 -P`): /48 to /64, written " +
 					"without bits beyond its length. It is delegated to the client showing one of the machine's `duids`, " +
-					"or one of its `macs` (as for `reserved_address`), on every link of a boot server (the directly " +
+					"one of its `macs` or one of its `uuids` (as for `reserved_address`), on every link of a boot server (the directly " +
 					"attached one, every relayed link) whose `prefix_delegation` delegates prefixes of its length; no " +
 					"other client ever gets it. As a reserved address may lie inside the `dhcpv6.ranges` or outside " +
 					"them, the prefix may be one of the prefixes a `prefix_delegation` delegates or lie outside every " +

@@ -89,12 +89,12 @@ func machineIndexOf(rules []bootfile.Rule, machines map[string]config.Machine) l
 	return MachineIndex(machines)
 }
 
-// MachineIndex finds machines by the DUID or MAC address a DHCPv6 client
-// shows, as reserved addresses are found.
+// MachineIndex finds machines by the DUID, MAC address or DUID-UUID a
+// DHCPv6 client shows, as reserved addresses are found.
 func MachineIndex(machines map[string]config.Machine) lease.ClientIndex[*config.Machine] {
 	var idx lease.ClientIndex[*config.Machine]
 	for _, m := range machines {
-		idx.Add(m.DUIDs, m.MACs, &m)
+		idx.Add(m.DUIDs, m.MACs, m.UUIDs, &m)
 	}
 	return idx
 }

@@ -15,8 +15,8 @@ import (
 // to the clients that are machines with those labels, recognised as for
 // reserved addresses: by DUID, by the MAC address in a DUID-LL, in the
 // EUI-64 of the link-local source address (iPXE's DUID-UUID holds none)
-// or in a relay's option 79. Every other client gets the default rules'
-// file.
+// or in a relay's option 79, or by the system UUID in a DUID-UUID. Every
+// other client gets the default rules' file.
 func TestBootRulesSelectMachinesByLabel(t *testing.T) {
 	const (
 		labelled = "http://[2001:db8:1::1]/install.ipxe"
@@ -34,6 +34,7 @@ func TestBootRulesSelectMachinesByLabel(t *testing.T) {
 		"relayed":  {Name: "relayed", MACs: []string{relayedMAC.String()}, Labels: map[string]string{"role": "installer", "rack": "b"}},
 		"web":      {Name: "web", MACs: []string{"52:54:00:00:00:02"}, Labels: map[string]string{"role": "web"}},
 		"no-label": {Name: "no-label", MACs: []string{"52:54:00:00:00:03"}},
+		"by-uuid":  {Name: "by-uuid", UUIDs: []string{"0a000000-0000-0000-0000-0000000000b0"}, Labels: map[string]string{"role": "installer"}},
 	}
 	cfg = cloneConfig(cfg)
 	h, _ := newTestHandler(cfg)
@@ -55,6 +56,7 @@ func TestBootRulesSelectMachinesByLabel(t *testing.T) {
 		{"a machine with other labels", uuid, eui64("52:54:00:00:00:02"), nil, script},
 		{"a machine without labels", uuid, eui64("52:54:00:00:00:03"), nil, script},
 		{"no machine", otherDUID, netip.MustParseAddr("fe80::3"), nil, script},
+		{"the UUID in its DUID-UUID", &dhcpv6.DUIDUUID{UUID: [16]byte{0x0a, 15: 0xb0}}, netip.MustParseAddr("fe80::4"), nil, labelled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := withMods(clientMessage(t, dhcpv6.MessageTypeInformationRequest, tc.duid, nil), []dhcpv6.Modifier{wantBoot, ipxeClass, withArch(bootfile.ArchEFIx64)})
