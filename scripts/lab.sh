@@ -87,6 +87,8 @@ RC
   # -sf /bin/true: the lab adds the address itself, so no script runs in the namespace.
   ip netns exec "$CLI" dhclient -6 -1 -v -sf /bin/true -cf "$WORK/dhclient6.conf" \
     -lf "$WORK/dhclient6.leases" -pf "$WORK/dhclient6.pid" "$CLI_IF" 2>&1 | grep -E 'Reply|Bound|address' || true
+  # dhclient -1 returns once bound; its background process writes the lease file a moment later.
+  for _ in $(seq 50); do grep -q iaaddr "$WORK/dhclient6.leases" && break; sleep 0.1; done
   kill_pidfile "$WORK/dhclient6.pid"
   grep -E 'iaaddr|name-servers|domain-search' "$WORK/dhclient6.leases"
   addr=$(awk '/iaaddr/ {print $2; exit}' "$WORK/dhclient6.leases")

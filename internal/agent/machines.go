@@ -217,6 +217,9 @@ func machineBooting(c *menu.Catalog, menuName string) string {
 
 func (s *core) PutMachine(_ context.Context, req *netbootv1.PutMachineRequest) (*netbootv1.Machine, error) {
 	m, err := config.MachineFromProto(req.GetMachine())
+	if err == nil {
+		err = config.PlaceholderUUIDs(req.GetMachine())
+	}
 	if err != nil {
 		return nil, invalidArgument("machine", err)
 	}

@@ -1,4 +1,6 @@
 # The web machines and the addresses they hold now, e.g. for an inventory.
+# A machine that leased its reserved address holds it twice: distinct()
+# lists it once.
 data "netboot_machines" "web" {
   match_labels = { role = "web" }
 }
@@ -6,6 +8,6 @@ data "netboot_machines" "web" {
 output "web_addresses" {
   value = {
     for m in data.netboot_machines.web.machines :
-    m.name => concat(m.reserved_address == "" ? [] : [m.reserved_address], [for l in m.leases : l.address if l.kind == "na"])
+    m.name => distinct(concat(m.reserved_address == "" ? [] : [m.reserved_address], [for l in m.leases : l.address if l.kind == "na"]))
   }
 }

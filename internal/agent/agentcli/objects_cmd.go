@@ -133,10 +133,9 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 			h.GetClientArch(), orDash(h.GetUserClass()), strings.Join(h.GetAddresses(), " "), orDash(h.GetBootFileUrl()), menu)
 	}
 	section("MACHINES")
-	fmt.Fprintln(tw, "NAME\tMACS\tDUIDS\tRESERVED ADDRESS\tMENU\tLAST BOOT FILE\tLAST CONFIG")
+	fmt.Fprintln(tw, machinesHeader)
 	for _, m := range machines {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.GetName(), orDash(strings.Join(m.GetMacs(), ",")), orDash(strings.Join(m.GetDuids(), ",")),
-			orDash(m.GetReservedAddress()), orDash(m.GetMenu()), describeFetch(m.GetLastBootFile()), describeFetch(m.GetLastConfig()))
+		fmt.Fprintln(tw, machineRow(m))
 	}
 	if len(ops) > 0 {
 		section("OPERATIONS")
@@ -146,6 +145,15 @@ func printObjects(ctx context.Context, conn *agentclient.Conn, bootServer string
 		}
 	}
 	return flushTable(tw, stderr)
+}
+
+// machinesHeader and machineRow are the MACHINES section's table.
+const machinesHeader = "NAME\tMACS\tUUIDS\tDUIDS\tRESERVED ADDRESS\tRESERVED PREFIX\tMENU\tLAST BOOT FILE\tLAST CONFIG"
+
+func machineRow(m *netbootv1.Machine) string {
+	return strings.Join([]string{m.GetName(), orDash(strings.Join(m.GetMacs(), ",")), orDash(strings.Join(m.GetUuids(), ",")),
+		orDash(strings.Join(m.GetDuids(), ",")), orDash(m.GetReservedAddress()), orDash(m.GetReservedPrefix()), orDash(m.GetMenu()),
+		describeFetch(m.GetLastBootFile()), describeFetch(m.GetLastConfig())}, "\t")
 }
 
 func orDash(s string) string {

@@ -216,6 +216,29 @@ func NormalizeMAC(s string) (string, bool) {
 	return b.String(), true
 }
 
+// The nil and max UUIDs (RFC 9562) in NormalizeUUID's form.
+const (
+	nilUUID = "00000000-0000-0000-0000-000000000000"
+	maxUUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+)
+
+// PlaceholderUUIDs refuses, for a machine being created or changed, the
+// UUIDs firmware without one of its own reports (QEMU without -uuid: all
+// zeros): every such host would be the machine. Machines stored before this
+// check are not passed through it, so an agent still loads them.
+func PlaceholderUUIDs(pb *netbootv1.Machine) error {
+	var errs FieldErrors
+	for i, s := range pb.GetUuids() {
+		if n, ok := NormalizeUUID(s); ok && (n == nilUUID || n == maxUUID) {
+			errs.add(fmt.Sprintf("%q is the placeholder firmware reports when it has no system UUID, shared by every such host: identify the machine by its MAC address or DUID", s), "uuids", i)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
 // NormalizeUUID turns a UUID written with or without hyphens, in any case,
 // into the lowercase 8-4-4-4-12 form iPXE's ${uuid} uses.
 func NormalizeUUID(s string) (string, bool) {

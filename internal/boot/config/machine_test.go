@@ -222,3 +222,34 @@ func TestReservedPrefixConflict(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaceholderUUIDs: a machine being created cannot be named by the UUID
+// firmware without one reports, which every such host shares; a stored one
+// still loads (MachineFromProto accepts it).
+func TestPlaceholderUUIDs(t *testing.T) {
+	for _, tc := range []struct {
+		uuids []string
+		want  []string
+	}{
+		{[]string{"4c4c4544-0042-3610-8058-b4c04f4b4d32"}, nil},
+		{[]string{"00000000-0000-0000-0000-000000000000", "4c4c4544-0042-3610-8058-b4c04f4b4d32", "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"},
+			[]string{`uuids[0]: "00000000-0000-0000-0000-000000000000" is the placeholder firmware reports when it has no system UUID`,
+				`uuids[2]: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" is the placeholder`}},
+	} {
+		pb := &netbootv1.Machine{Name: "web1", Uuids: tc.uuids}
+		if _, err := MachineFromProto(pb); err != nil {
+			t.Errorf("MachineFromProto(%q): %v", tc.uuids, err)
+		}
+		err := PlaceholderUUIDs(pb)
+		fes, _ := AsFieldErrors(err)
+		if len(fes) != len(tc.want) {
+			t.Errorf("PlaceholderUUIDs(%q) = %v, want %q", tc.uuids, err, tc.want)
+			continue
+		}
+		for i, fe := range fes {
+			if !strings.HasPrefix(fe.Error(), tc.want[i]) {
+				t.Errorf("error %d = %q, want prefix %q", i, fe.Error(), tc.want[i])
+			}
+		}
+	}
+}

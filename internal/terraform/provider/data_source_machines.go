@@ -58,10 +58,11 @@ func fileFetchOf(pb *netbootv1.FileFetch) *fileFetchModel {
 }
 
 type machineLeaseModel struct {
-	BootServer types.String `tfsdk:"boot_server"`
-	Kind       types.String `tfsdk:"kind"`
-	Address    types.String `tfsdk:"address"`
-	ValidUntil types.String `tfsdk:"valid_until"`
+	BootServer   types.String `tfsdk:"boot_server"`
+	Kind         types.String `tfsdk:"kind"`
+	Address      types.String `tfsdk:"address"`
+	PrefixLength types.Int64  `tfsdk:"prefix_length"`
+	ValidUntil   types.String `tfsdk:"valid_until"`
 }
 
 func (d *machinesDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -121,6 +122,10 @@ func (d *machinesDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 									"boot_server": computed("Boot server that leased it."),
 									"kind":        computed("`\"na\"`, `\"ta\"` or `\"pd\"`, as in `netboot_leases`."),
 									"address":     computed("The leased address, or the delegated prefix's first address."),
+									"prefix_length": schema.Int64Attribute{
+										MarkdownDescription: "The delegated prefix's length for kind `\"pd\"` (e.g. `56`), `128` for addresses.",
+										Computed:            true,
+									},
 									"valid_until": computed("When the lease expires, in RFC 3339 (UTC)."),
 								},
 							},
@@ -179,7 +184,8 @@ func (d *machinesDataSource) Read(ctx context.Context, req datasource.ReadReques
 			if mach.Identifies(l.GetHardwareAddress(), l.GetClientDuid(), "") {
 				out.Leases = append(out.Leases, machineLeaseModel{
 					BootServer: types.StringValue(l.GetBootServer()), Kind: types.StringValue(l.GetKind()),
-					Address: types.StringValue(l.GetAddress()), ValidUntil: types.StringValue(rfc3339(l.GetValidUntilUnix())),
+					Address: types.StringValue(l.GetAddress()), PrefixLength: types.Int64Value(int64(l.GetPrefixLength())),
+					ValidUntil: types.StringValue(rfc3339(l.GetValidUntilUnix())),
 				})
 			}
 		}

@@ -19,11 +19,13 @@ func TestMachinesDataSource(t *testing.T) {
 	now := time.Now()
 	leases := []lease.Lease{
 		// web1 by DUID, web2 by the hardware address a relay reported,
-		// and a client of no machine.
+		// db1's delegated prefix by its DUID-LL, and a client of no machine.
 		{Kind: lease.NA, Address: netip.MustParseAddr("2001:db8:1::1001"), DUID: []byte{0, 2, 0, 0, 0, 9, 1}, IAID: 1,
 			PreferredUntil: now.Add(time.Hour), ValidUntil: now.Add(2 * time.Hour)},
 		{Kind: lease.NA, Address: netip.MustParseAddr("2001:db8:1::1002"), DUID: []byte{0, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, IAID: 1,
 			PreferredUntil: now.Add(time.Hour), ValidUntil: now.Add(2 * time.Hour), HardwareAddr: "52:54:00:aa:bb:02"},
+		{Kind: lease.PD, Address: netip.MustParseAddr("2001:db8:100:4200::"), PrefixLength: 56, DUID: []byte{0, 3, 0, 1, 0x52, 0x54, 0, 0xaa, 0xbb, 3}, IAID: 1,
+			PreferredUntil: now.Add(time.Hour), ValidUntil: now.Add(2 * time.Hour), HardwareAddr: "52:54:00:aa:bb:03"},
 		{Kind: lease.NA, Address: netip.MustParseAddr("2001:db8:1::1003"), DUID: []byte{0, 2, 0, 0, 0, 9, 3}, IAID: 1,
 			PreferredUntil: now.Add(time.Hour), ValidUntil: now.Add(2 * time.Hour)},
 	}
@@ -64,7 +66,12 @@ data "netboot_machines" "rack2" {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("data.netboot_machines.all", all, knownvalue.ListSizeExact(3)),
 				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("db1")),
-				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(0).AtMapKey("leases"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(0).AtMapKey("leases"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"kind": knownvalue.StringExact("pd"),
+						"address": knownvalue.StringExact("2001:db8:100:4200::"), "prefix_length": knownvalue.Int64Exact(56)}),
+				})),
+				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(1).AtMapKey("leases").AtSliceIndex(0).AtMapKey("prefix_length"),
+					knownvalue.Int64Exact(128)),
 				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(1).AtMapKey("leases").AtSliceIndex(0).AtMapKey("address"),
 					knownvalue.StringExact("2001:db8:1::1001")),
 				statecheck.ExpectKnownValue("data.netboot_machines.all", all.AtSliceIndex(1).AtMapKey("reserved_address"), knownvalue.StringExact("2001:db8:1::77")),

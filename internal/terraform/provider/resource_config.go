@@ -220,7 +220,9 @@ func (r *configResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	}
 	if fes, ok := config.AsFieldErrors(machineconfig.CheckMachines(&c, machines)); ok {
 		for _, fe := range fes {
-			resp.Diagnostics.AddAttributeError(path.Root("template"), "Template fails for a machine", fe.Reason)
+			resp.Diagnostics.AddAttributeError(path.Root("template"), "Template fails for a machine", fe.Reason+
+				"\n\nThe plan renders the template for each machine as the agent holds it now. If this change also "+
+				"gives that machine what the template needs, apply the machine first (terraform apply -target=...).")
 		}
 	}
 }

@@ -158,9 +158,10 @@ resource "netboot_config" "test" {
 						t.Fatal(err)
 					}
 				},
-				Config:      cfg(broken),
-				PlanOnly:    true,
-				ExpectError: errorTexts(`Template fails for a machine`, `rendering for machine "web2"`, `map has no entry for key "ssh_user"`),
+				Config:   cfg(broken),
+				PlanOnly: true,
+				ExpectError: errorTexts(`Template fails for a machine`, `rendering for machine "web2"`, `map has no entry for key "ssh_user"`,
+					`apply the machine first`),
 			},
 			{
 				// The agent refuses the same at apply, and a machine a

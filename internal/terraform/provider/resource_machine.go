@@ -97,7 +97,8 @@ func (r *machineResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				"(`\"00030001525400123456\"`; `:` between bytes is accepted)."),
 			"uuids": identifierList("SMBIOS system UUIDs, as iPXE's `${uuid}` and `dmidecode -s system-uuid` show them, " +
 				"with or without hyphens. In DHCPv6 iPXE shows its UUID as its DUID (a DUID-UUID), by which the agent " +
-				"recognises the machine too."),
+				"recognises the machine too. The all-zero and all-`f` UUIDs are refused: firmware without a UUID of its own " +
+				"reports one of them (QEMU without `-uuid`: all zeros), so they name no one machine."),
 			"hostname": schema.StringAttribute{
 				MarkdownDescription: "The machine's host name, a DNS label or domain name such as `\"web1\"` or " +
 					"`\"web1.lab.example\"`; templates get it as `{{ .Hostname }}`.",
@@ -184,7 +185,11 @@ func (r *machineResource) ValidateConfig(ctx context.Context, req resource.Valid
 		// "at least one identifier" cannot be judged yet; the rest can.
 		return
 	}
-	_, err := config.MachineFromProto(m.toProto(ctx))
+	pb := m.toProto(ctx)
+	_, err := config.MachineFromProto(pb)
+	if err == nil {
+		err = config.PlaceholderUUIDs(pb)
+	}
 	addValidationErrors(&resp.Diagnostics, "machine", err, req.Config.Raw, "name", "hostname", "menu")
 }
 

@@ -36,6 +36,9 @@ func TestMachine_invalidConfigFailsAtPlan(t *testing.T) {
 		{"bad DUID", `
   name  = "web1"
   duids = ["xyz"]`, "must be a DUID in hex"},
+		{"placeholder UUID", `
+  name  = "web1"
+  uuids = ["00000000-0000-0000-0000-000000000000"]`, "is the placeholder firmware reports"},
 		{"bad label key", `
   name   = "web1"
   macs   = ["52:54:00:aa:bb:01"]
