@@ -41,14 +41,15 @@ func (e *clientError) Error() string {
 //
 // It works in one of two ways, chosen when it is opened. A blocking socket
 // used with plain read/write system calls, as tftpd-hpa's processes do:
-// the sender waits for every ACK, and a thread woken straight from recv
-// answers several times faster than a goroutine parked on the poller (see
-// sender). But every such wait holds a thread, and a woken thread must
-// win one of GOMAXPROCS Ps before it runs: with many more transfers than
-// cores, threads queue for Ps and each ACK costs extra context switches.
-// So a long transfer that starts while others run (see defaultSockets)
-// uses a non-blocking socket on Go's poller instead (polled), where one
-// thread picks up the ACKs of many transfers per epoll wait.
+// the sender waits for every ACK in recv, and the kernel wakes that
+// thread straight into the reply, with fewer system calls and less of the
+// scheduler's work than a goroutine parked on the poller. But every such
+// wait holds a thread, and a woken thread must win one of GOMAXPROCS Ps
+// before it runs: with more transfers than Ps, threads queue for Ps and
+// each ACK costs a sleep and a wake-up more. So a transfer that starts
+// while others run (see socketPolicy) uses a non-blocking socket on Go's
+// poller instead (polled), where a running thread picks up the ACKs of
+// many transfers without sleeping between them.
 type transferConn struct {
 	mu sync.Mutex // guards fd against shutdown racing close
 	fd int        // -1 once closed
