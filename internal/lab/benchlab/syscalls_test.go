@@ -1,6 +1,7 @@
 package benchlab
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,12 +13,16 @@ import (
 	"testing"
 )
 
-// syscallCounter counts a server's system calls while perfdhcp runs, for
-// NETBOOT_BENCH_SYSCALLS=1: what each exchange asks of the kernel, the
-// agent's against Kea's. It counts kernel tracepoints with perf stat on
-// the server's PID, which costs the server little (strace -c stops it at
-// every call and so changes how it batches); still, compare the delays of
-// such a run only with each other.
+// syscallCounter counts a server's system calls, CPU time, context
+// switches and sleeps while a client runs, for NETBOOT_BENCH_SYSCALLS=1:
+// what each exchange (DHCPv6) or DATA block (TFTP) asks of the kernel and
+// how often the server's threads sleep and must be woken, the agent's
+// against its peer's. Load from other processes changes these little,
+// unlike times. It counts kernel tracepoints and software events with
+// perf stat on the server's PID, children forked later included (one
+// per transfer for tftpd-hpa), which costs the server little (strace -c
+// stops it at every call and so changes how it batches); still, compare
+// the delays of such a run only with each other.
 type syscallCounter struct {
 	cmd *exec.Cmd
 	out string
@@ -41,24 +46,39 @@ func countSyscalls(t *testing.T, pid int) *syscallCounter {
 		t.Logf("NETBOOT_BENCH_SYSCALLS=1: %v", err)
 		return nil
 	}
-	events := []string{"raw_syscalls:sys_enter"}
+	events := []string{"task-clock", "context-switches", "raw_syscalls:sys_enter"}
 	for _, name := range countedSyscalls {
 		// Not every kernel has every call (e.g. epoll_wait on arm64).
-		for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
-			if _, err := os.Stat(filepath.Join(dir, "events/syscalls/sys_enter_"+name)); err == nil {
-				events = append(events, "syscalls:sys_enter_"+name)
-				break
-			}
+		if tracepoint("syscalls/sys_enter_" + name) {
+			events = append(events, "syscalls:sys_enter_"+name)
 		}
+	}
+	args := []string{"stat", "-x", ",", "-e", strings.Join(events, ",")}
+	if tracepoint("sched/sched_switch") {
+		// A switch away from a thread in an interruptible sleep (state
+		// S: waiting in recv, epoll, a futex or nanosleep), which a
+		// wake-up ends; the others are preemptions.
+		args = append(args, "-e", "sched:sched_switch", "--filter", "prev_state == 1")
 	}
 	c := &syscallCounter{out: filepath.Join(t.TempDir(), "perf-stat.csv")}
 	// -p counts every thread of the process, in any namespace.
-	c.cmd = exec.Command("perf", "stat", "-x", ",", "-o", c.out, "-e", strings.Join(events, ","), "-p", strconv.Itoa(pid))
+	c.cmd = exec.Command("perf", append(args, "-o", c.out, "-p", strconv.Itoa(pid))...)
 	if err := c.cmd.Start(); err != nil {
 		t.Logf("NETBOOT_BENCH_SYSCALLS=1: starting perf: %v", err)
 		return nil
 	}
 	return c
+}
+
+// tracepoint reports whether the kernel has the tracepoint, e.g.
+// "syscalls/sys_enter_recvmmsg".
+func tracepoint(name string) bool {
+	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		if _, err := os.Stat(filepath.Join(dir, "events", name)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // stop ends the count and returns perf's output.
@@ -75,35 +95,49 @@ func (c *syscallCounter) stop() string {
 	return string(b)
 }
 
-// perExchange sums up perf stat's CSV output as calls per exchange,
-// busiest first: "total 4.10, sendmmsg 1.02, recvmmsg 0.98, …" (calls
-// not made are left out).
+// perExchange sums up perf stat's CSV output per exchange (or per block),
+// the server's CPU time (µs), context switches and sleeps first, then
+// system calls busiest first: "CPU µs 12.50, switches 1.10, sleeps 0.90,
+// total 4.10, sendmmsg 1.02, recvmmsg 0.98, …" (what is not counted or
+// not made is left out).
 func perExchange(perfCSV string, exchanges int) string {
-	calls := map[string]int{}
+	counts := map[string]float64{}
 	for _, line := range strings.Split(perfCSV, "\n") {
 		// count,unit,event,…
 		f := strings.Split(line, ",")
 		if len(f) < 3 {
 			continue
 		}
-		n, err := strconv.Atoi(f[0])
+		n, err := strconv.ParseFloat(f[0], 64)
 		if err != nil || n == 0 {
 			continue
 		}
 		name := strings.TrimPrefix(f[2], "syscalls:sys_enter_")
-		if f[2] == "raw_syscalls:sys_enter" {
+		switch f[2] {
+		case "raw_syscalls:sys_enter":
 			name = "total"
+		case "task-clock": // milliseconds
+			name, n = "CPU µs", n*1000
+		case "context-switches":
+			name = "switches"
+		case "sched:sched_switch": // filtered to sleeps
+			name = "sleeps"
 		}
-		calls[name] = n
+		counts[name] = n
 	}
-	names := make([]string, 0, len(calls))
-	for name := range calls {
-		names = append(names, name)
+	first := []string{"CPU µs", "switches", "sleeps"}
+	var calls []string
+	for name := range counts {
+		if !slices.Contains(first, name) {
+			calls = append(calls, name)
+		}
 	}
-	slices.SortFunc(names, func(a, b string) int { return calls[b] - calls[a] })
+	slices.SortFunc(calls, func(a, b string) int { return cmp.Compare(counts[b], counts[a]) })
 	var parts []string
-	for _, name := range names {
-		parts = append(parts, fmt.Sprintf("%s %.2f", name, float64(calls[name])/float64(max(exchanges, 1))))
+	for _, name := range append(first, calls...) {
+		if n, ok := counts[name]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.2f", name, n/float64(max(exchanges, 1))))
+		}
 	}
 	return strings.Join(parts, ", ")
 }
