@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // syscallCounter counts a server's system calls, CPU time, context
@@ -60,14 +61,58 @@ func countSyscalls(t *testing.T, pid int) *syscallCounter {
 		// wake-up ends; the others are preemptions.
 		args = append(args, "-e", "sched:sched_switch", "--filter", "prev_state == 1")
 	}
-	c := &syscallCounter{out: filepath.Join(t.TempDir(), "perf-stat.csv")}
+	dir := t.TempDir()
+	c := &syscallCounter{out: filepath.Join(dir, "perf-stat.csv")}
+	// perf attaches to a process's threads some time after it starts,
+	// longer than a short transfer takes: it starts disabled and counts
+	// from when it acknowledges "enable" on its control FIFO.
+	ctl, ack := filepath.Join(dir, "ctl"), filepath.Join(dir, "ack")
+	for _, fifo := range []string{ctl, ack} {
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Logf("NETBOOT_BENCH_SYSCALLS=1: %v", err)
+			return nil
+		}
+	}
 	// -p counts every thread of the process, in any namespace.
-	c.cmd = exec.Command("perf", append(args, "-o", c.out, "-p", strconv.Itoa(pid))...)
+	args = append(args, "-D", "-1", "--control", "fifo:"+ctl+","+ack, "-o", c.out, "-p", strconv.Itoa(pid))
+	c.cmd = exec.Command("perf", args...)
 	if err := c.cmd.Start(); err != nil {
 		t.Logf("NETBOOT_BENCH_SYSCALLS=1: starting perf: %v", err)
 		return nil
 	}
+	if err := c.enable(ctl, ack); err != nil {
+		t.Logf("NETBOOT_BENCH_SYSCALLS=1: %v", err)
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+		return nil
+	}
 	return c
+}
+
+// enable tells perf to start counting and waits until it has.
+func (c *syscallCounter) enable(ctl, ack string) error {
+	// Read-write opens of a FIFO do not wait for the other end.
+	w, err := os.OpenFile(ctl, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	r, err := os.OpenFile(ack, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := w.WriteString("enable\n"); err != nil {
+		return fmt.Errorf("enabling perf: %w", err)
+	}
+	if err := r.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		return err
+	}
+	buf := make([]byte, 16)
+	if n, err := r.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "ack") {
+		return fmt.Errorf("perf did not acknowledge enable: %q, %v", buf[:n], err)
+	}
+	return nil
 }
 
 // tracepoint reports whether the kernel has the tracepoint, e.g.
@@ -86,6 +131,9 @@ func (c *syscallCounter) stop() string {
 	if c == nil {
 		return ""
 	}
+	// A forked child (a tftpd-hpa transfer) adds its counts to its
+	// parent's when it exits, just after the client's last ACK.
+	time.Sleep(100 * time.Millisecond)
 	_ = c.cmd.Process.Signal(syscall.SIGINT)
 	_ = c.cmd.Wait()
 	b, err := os.ReadFile(c.out)
