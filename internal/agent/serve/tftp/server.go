@@ -242,13 +242,12 @@ type socketPolicy struct {
 
 // defaultSockets leaves all but one P to blocking transfers, so a thread
 // woken by its ACK finds a P free and the poller keeps one for the rest.
-// Counted per block (perf stat on the server, curl over loopback, 2
-// cores): a lone transfer costs fewer system calls and less CPU blocking
-// (3 calls and one wake-up per block, as tftpd-hpa) than polled (5 calls:
-// a recvfrom that finds nothing and an epoll_pwait besides). With 50 at
-// once, blocking waits cost a sleep and a wake-up per block each and more
-// CPU, while on the poller most ACKs are already there when a thread
-// looks: a fraction of the context switches, short files and long alike.
+// Counted per block (perf stat on the server): a lone transfer costs
+// fewer system calls and less CPU blocking than polled, where each ACK
+// also takes a recvfrom that finds nothing and an epoll_pwait. With many
+// at once, blocking waits cost a sleep and a wake-up per block each,
+// while on the poller most ACKs are already there when a running thread
+// looks, short files and long alike.
 func defaultSockets() socketPolicy {
 	return socketPolicy{blocking: max(1, runtime.GOMAXPROCS(0)-1)}
 }

@@ -41,13 +41,13 @@ func (e *clientError) Error() string {
 //
 // It works in one of two ways, chosen when it is opened. A blocking socket
 // used with plain read/write system calls, as tftpd-hpa's processes do:
-// the sender waits for every ACK in recv, and the kernel wakes that
-// thread straight into the reply, with fewer system calls and less of the
+// the sender waits for every ACK in recv (having let the client it just
+// woke answer first, see read), with fewer system calls and less of the
 // scheduler's work than a goroutine parked on the poller. But every such
 // wait holds a thread, and a woken thread must win one of GOMAXPROCS Ps
 // before it runs: with more transfers than Ps, threads queue for Ps and
 // each ACK costs a sleep and a wake-up more. So a transfer that starts
-// while others run (see socketPolicy) uses a non-blocking socket on Go's
+// beside enough others (see socketPolicy) uses a non-blocking socket on Go's
 // poller instead (polled), where a running thread picks up the ACKs of
 // many transfers without sleeping between them.
 type transferConn struct {
@@ -185,10 +185,9 @@ func (c *transferConn) read(p []byte) (int, error) {
 		// The DATA just sent woke the client, most often on this CPU,
 		// where it waits for this thread to give way. Yielding first
 		// lets it read the block and send its ACK before the recv below,
-		// which then finds the ACK rather than sleeping until a wake-up
-		// brings it: counted per block on a veth link, a lone transfer
-		// slept about one time in two without this and one in twenty
-		// with it. With no one waiting for this CPU it returns at once.
+		// which then mostly finds the ACK there instead of sleeping until
+		// a wake-up brings it. With no one waiting for this CPU it
+		// returns at once.
 		_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		n, _, err = unix.Recvfrom(c.fd, p, unix.MSG_TRUNC)
 	}
