@@ -30,11 +30,12 @@ type syscallCounter struct {
 }
 
 // countedSyscalls are the calls counted one by one, besides the total:
-// those a UDP server's loop and its lease file make.
+// those a UDP server's loop and its lease file make, and a file server's.
 var countedSyscalls = []string{
 	"recvmmsg", "recvmsg", "recvfrom", "sendmmsg", "sendmsg", "sendto",
 	"epoll_wait", "epoll_pwait", "pselect6", "ppoll", "futex", "nanosleep", "sched_yield",
 	"read", "write", "pwrite64", "lseek", "fdatasync", "fsync",
+	"accept4", "writev", "sendfile64", "splice",
 }
 
 // countSyscalls starts perf stat on pid, or returns nil when
