@@ -249,7 +249,7 @@ func sizeText(n int64) string {
 // agentServing starts the agent on stateDir, configures the lab link and
 // uploads files (once per state dir: the agent keeps its artifacts across
 // restarts). It returns the agent's stop.
-func agentServing(t *testing.T, lab *testlab.Lab, stateDir string, p *payloads, files []string, uploaded *bool) (func(), error) {
+func agentServing(t *testing.T, lab *testlab.Lab, stateDir string, p *payloads, files []string, uploaded *bool) (*daemon, error) {
 	var args []string
 	if dir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR"); dir != "" {
 		f, err := os.CreateTemp(dir, "files-*.pprof")
@@ -282,5 +282,5 @@ func agentServing(t *testing.T, lab *testlab.Lab, stateDir string, p *payloads, 
 		}
 		*uploaded = true
 	}
-	return a.stop, nil
+	return a.daemon, nil
 }

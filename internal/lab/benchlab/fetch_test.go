@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +41,8 @@ func addClients(t *testing.T, lab *testlab.Lab, n int) []string {
 // fetch is one curl transfer's outcome.
 type fetch struct {
 	bytes   int64
-	seconds float64 // curl's time_total
+	seconds float64   // curl's time_total
+	end     time.Time // when its curl exited
 	code    int
 	err     error
 }
@@ -51,46 +54,65 @@ type fetch struct {
 func fetchAll(lab *testlab.Lab, url string, clients []string, extra ...string) ([]fetch, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmds := make([]*exec.Cmd, len(clients))
 	outs := make([]strings.Builder, len(clients))
 	results := make([]fetch, len(clients))
+	var wg sync.WaitGroup
 	start := time.Now()
 	for i, addr := range clients {
 		args := append([]string{"netns", "exec", lab.ClientNS, "curl", "-g", "-sS", "--max-time", "300",
 			"--interface", addr, "-o", "/dev/null", "-w", "%{size_download} %{time_total} %{response_code}"}, extra...)
-		cmds[i] = exec.CommandContext(ctx, "ip", append(args, url)...)
-		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
-		if err := cmds[i].Start(); err != nil {
+		cmd := exec.CommandContext(ctx, "ip", append(args, url)...)
+		cmd.Stdout, cmd.Stderr = &outs[i], &outs[i]
+		if err := cmd.Start(); err != nil {
 			results[i].err = err
-			cmds[i] = nil
-		}
-	}
-	for i, cmd := range cmds {
-		if cmd == nil {
 			continue
 		}
-		err := cmd.Wait()
-		out := outs[i].String()
-		// -w's line comes last, after any error message.
-		fields := strings.Fields(out)
-		if len(fields) >= 3 {
-			f := fields[len(fields)-3:]
-			results[i].bytes, _ = strconv.ParseInt(f[0], 10, 64)
-			results[i].seconds, _ = strconv.ParseFloat(f[1], 64)
-			results[i].code, _ = strconv.Atoi(f[2])
-		}
-		if err != nil {
-			results[i].err = fmt.Errorf("curl from %s: %w: %s", clients[i], err, strings.TrimSpace(out))
-		}
+		// Each exit is timed as it happens: the transfers' span (see
+		// transferSpan) is measured from these.
+		wg.Go(func() {
+			err := cmd.Wait()
+			results[i].end = time.Now()
+			out := outs[i].String()
+			// -w's line comes last, after any error message.
+			fields := strings.Fields(out)
+			if len(fields) >= 3 {
+				f := fields[len(fields)-3:]
+				results[i].bytes, _ = strconv.ParseInt(f[0], 10, 64)
+				results[i].seconds, _ = strconv.ParseFloat(f[1], 64)
+				results[i].code, _ = strconv.Atoi(f[2])
+			}
+			if err != nil {
+				results[i].err = fmt.Errorf("curl from %s: %w: %s", clients[i], err, strings.TrimSpace(out))
+			}
+		})
 	}
+	wg.Wait()
 	return results, time.Since(start)
 }
 
+// transferSpan is the time from the first transfer's start to the last
+// one's end by curl's own clock: each starts time_total before its curl
+// exited. Unlike the wall time it leaves out starting the curl processes,
+// which for a small file takes longer than the transfers.
+func transferSpan(results []fetch) time.Duration {
+	var first, last time.Time
+	for i, r := range results {
+		start := r.end.Add(-time.Duration(r.seconds * float64(time.Second)))
+		if i == 0 || start.Before(first) {
+			first = start
+		}
+		if i == 0 || r.end.After(last) {
+			last = r.end
+		}
+	}
+	return last.Sub(first)
+}
+
 // throughput checks that every fetch got size bytes and returns the mean
-// time per fetch (ms) and the aggregate rate (MB/s, 10^6 bytes). One
-// client's rate is from curl's own timing; many clients' is all bytes over
-// the wall time, which includes starting the curl processes.
-func throughput(results []fetch, wall time.Duration, size int64) (perFetchMs, mbps float64, err error) {
+// time per fetch (ms) and the aggregate rate (MB/s, 10^6 bytes): all bytes
+// over the transfers' span (transferSpan), so for one client the file
+// size over curl's time.
+func throughput(results []fetch, size int64) (perFetchMs, mbps float64, err error) {
 	var sum float64
 	failed := 0
 	var first error
@@ -115,10 +137,7 @@ func throughput(results []fetch, wall time.Duration, size int64) (perFetchMs, mb
 		return 0, 0, errors.New("no fetches")
 	}
 	perFetchMs = 1000 * sum / float64(len(results))
-	if len(results) == 1 {
-		return perFetchMs, float64(size) / results[0].seconds / 1e6, nil
-	}
-	return perFetchMs, float64(size) * float64(len(results)) / wall.Seconds() / 1e6, nil
+	return perFetchMs, float64(size) * float64(len(results)) / transferSpan(results).Seconds() / 1e6, nil
 }
 
 // checkRange asks for the first 100 bytes of url and says whether the
@@ -139,4 +158,37 @@ func checkRange(lab *testlab.Lab, url, client string) Cell {
 		return Cell{Text: "yes (206, 100 bytes)"}
 	}
 	return Cell{Text: fmt.Sprintf("no (%d, %s bytes)", code, FormatNumber(float64(size), 0))}
+}
+
+// TestThroughputIsOverCurlsSpan: the rate is all bytes over the time from
+// the first transfer's start to the last one's end, by curl's times, not
+// the wall time that includes starting curl.
+func TestThroughputIsOverCurlsSpan(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	for _, c := range []struct {
+		name           string
+		results        []fetch
+		perFetch, mbps float64
+	}{
+		{"one client", []fetch{{bytes: 1e6, seconds: 0.5, end: at(900)}}, 500, 2},
+		// Started 100 ms apart, 200 ms each: 400 ms from first start to last end.
+		{"staggered", []fetch{{bytes: 1e6, seconds: 0.2, end: at(300)}, {bytes: 1e6, seconds: 0.2, end: at(400)},
+			{bytes: 1e6, seconds: 0.2, end: at(500)}}, 200, 7.5},
+		// The shortest transfer starts last; the longest ends last.
+		{"overlapping", []fetch{{bytes: 1e6, seconds: 0.4, end: at(1000)}, {bytes: 1e6, seconds: 0.1, end: at(800)}}, 250, 5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			perFetch, mbps, err := throughput(c.results, 1e6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(perFetch-c.perFetch) > 1e-6 || math.Abs(mbps-c.mbps) > 1e-6 {
+				t.Errorf("throughput = %.3f ms per fetch, %.3f MB/s; want %.3f, %.3f", perFetch, mbps, c.perFetch, c.mbps)
+			}
+		})
+	}
+	if _, _, err := throughput([]fetch{{bytes: 10, seconds: 1, end: t0}}, 1e6); err == nil {
+		t.Error("a short fetch was not an error")
+	}
 }

@@ -107,15 +107,18 @@ func TestParsePerfdhcp(t *testing.T) {
 func TestPerExchange(t *testing.T) {
 	out := `# started on Mon Dec  7 14:30:18 2026
 
+125.00,msec,task-clock,125000000,100.00,,
+11000,,context-switches,125000000,100.00,,
 43000,,raw_syscalls:sys_enter,10010203040,100.00,,
 22000,,syscalls:sys_enter_recvmmsg,10010203040,100.00,,
 20000,,syscalls:sys_enter_sendmmsg,10010203040,100.00,,
 0,,syscalls:sys_enter_sendmsg,10010203040,100.00,,
 1000,,syscalls:sys_enter_fdatasync,10010203040,100.00,,
 <not counted>,,syscalls:sys_enter_pselect6,0,0.00,,
+9000,,sched:sched_switch,10010203040,100.00,,
 `
 	got := perExchange(out, 10000)
-	want := "total 4.30, recvmmsg 2.20, sendmmsg 2.00, fdatasync 0.10"
+	want := "CPU µs 12.50, switches 1.10, sleeps 0.90, total 4.30, recvmmsg 2.20, sendmmsg 2.00, fdatasync 0.10"
 	if got != want {
 		t.Errorf("perExchange = %q, want %q", got, want)
 	}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 )
@@ -26,6 +28,10 @@ type transferBench struct {
 	ranges     []Cell
 	intro      []string
 	notes      []string
+	// unit is what NETBOOT_BENCH_SYSCALLS counts are per, and units how
+	// many of them a case moves.
+	unit  string
+	units func(transferCase) int
 }
 
 type transferCase struct {
@@ -38,11 +44,11 @@ type transferCase struct {
 }
 
 // fileServer is one implementation under test: start serves the payload
-// directory on the lab link until the returned stop.
+// directory on the lab link until the daemon returned stops.
 type fileServer struct {
 	name  string
 	needs []string
-	start func(t *testing.T, lab *testlab.Lab) (stop func(), err error)
+	start func(t *testing.T, lab *testlab.Lab) (*daemon, error)
 }
 
 // maxClients is the most concurrent clients a case uses.
@@ -63,7 +69,7 @@ func newTransferBench(title string, runs int, scheme string, curl []string, serv
 func agentFiles(p *payloads, files ...string) fileServer {
 	var stateDir string
 	var uploaded bool
-	return fileServer{name: "agent", start: func(t *testing.T, lab *testlab.Lab) (func(), error) {
+	return fileServer{name: "agent", start: func(t *testing.T, lab *testlab.Lab) (*daemon, error) {
 		if stateDir == "" {
 			stateDir = t.TempDir()
 		}
@@ -73,17 +79,16 @@ func agentFiles(p *payloads, files ...string) fileServer {
 
 // peerFiles serves p's directory with a reference server.
 func peerFiles(name string, p *payloads, needs []string, start func(*testing.T, *testlab.Lab, string, string) (*daemon, error)) fileServer {
-	return fileServer{name: name, needs: needs, start: func(t *testing.T, lab *testlab.Lab) (func(), error) {
-		d, err := start(t, lab, p.dir, t.TempDir())
-		if err != nil {
-			return nil, err
-		}
-		return d.stop, nil
+	return fileServer{name: name, needs: needs, start: func(t *testing.T, lab *testlab.Lab) (*daemon, error) {
+		return start(t, lab, p.dir, t.TempDir())
 	}}
 }
 
+// tftpBlockSize is the blksize curl asks for, as iPXE-sized clients do.
+const tftpBlockSize = 1428
+
 func newTFTPBench(runs int, p *payloads) *transferBench {
-	b := newTransferBench("TFTP", runs, "tftp", []string{"--tftp-blksize", "1428"},
+	b := newTransferBench("TFTP", runs, "tftp", []string{"--tftp-blksize", strconv.Itoa(tftpBlockSize)},
 		[]fileServer{
 			agentFiles(p, bootLoader, bigFile),
 			peerFiles("tftpd-hpa (in.tftpd)", p, []string{"in.tftpd"}, startTFTPD),
@@ -94,11 +99,14 @@ func newTFTPBench(runs int, p *payloads) *transferBench {
 			// About 25 s a run for either server: two runs.
 			{bigFile, p.sizes[bigFile], maxClients, 2},
 		})
+	// A file ends with a short block, empty if its size is a multiple.
+	b.unit = "per DATA block"
+	b.units = func(tc transferCase) int { return tc.clients * int(tc.size/tftpBlockSize+1) }
 	b.intro = []string{
-		fmt.Sprintf("`curl --tftp-blksize 1428 tftp://[server]/FILE` from the client namespace, each client from an "+
+		fmt.Sprintf("`curl --tftp-blksize %d tftp://[server]/FILE` from the client namespace, each client from an "+
 			"address of its own (the agent allows 4 transfers per client address). `%s` is %s (%s); `%s` is %s of random bytes. "+
 			"`in.tftpd -L -6 -a [server]:69 -s DIR` in the server namespace; the agent serves the same files uploaded with PutArtifact.",
-			bootLoader, sizeText(p.sizes[bootLoader]), p.about[bootLoader], bigFile, sizeText(p.sizes[bigFile])),
+			tftpBlockSize, bootLoader, sizeText(p.sizes[bootLoader]), p.about[bootLoader], bigFile, sizeText(p.sizes[bigFile])),
 	}
 	b.notes = []string{transferNote,
 		fmt.Sprintf("%d clients × %s (2.5 GB a run, about 25 s) runs twice per server (n=2) to keep `make bench` short.",
@@ -115,6 +123,8 @@ func newHTTPBench(runs int, p *payloads) *transferBench {
 		},
 		[]transferCase{{kernelFile, p.sizes[kernelFile], maxClients, 0}, {initrdFile, p.sizes[initrdFile], maxClients, 0}})
 	b.rangeCheck = true
+	b.unit = "per MiB"
+	b.units = func(tc transferCase) int { return tc.clients * int(max(tc.size>>20, 1)) }
 	b.intro = []string{
 		fmt.Sprintf("%d clients at once, each from an address of its own, `curl http://[server]/FILE`. `%s` is %s (%s), "+
 			"`%s` %s of random bytes. The lab README's reference HTTP server is `python3 -m http.server`; busybox httpd "+
@@ -127,8 +137,10 @@ func newHTTPBench(runs int, p *payloads) *transferBench {
 }
 
 const transferNote = "Time per fetch is the mean of curl's `time_total` over the clients of a run. MB/s is 10^6 bytes per second: " +
-	"for one client, the file size over curl's time; for many, all bytes over the wall time from starting the first curl " +
-	"to the end of the last, which includes starting the curl processes (it dominates for small files)."
+	"all bytes over the span from the first transfer's start to the last one's end, by curl's own clock (each transfer starts " +
+	"its `time_total` before its curl exits), so for one client the file size over curl's time. The span leaves out starting " +
+	"the curl processes, which for 50 clients of a small file takes longer than the transfers and would rank the servers by " +
+	"how fast curl starts; the test log prints the wall-time rate beside it."
 
 func (b *transferBench) name() string { return b.title }
 
@@ -162,7 +174,7 @@ func (b *transferBench) run(t *testing.T) {
 			if missing[s] != nil {
 				continue
 			}
-			stop, err := srv.start(t, lab)
+			server, err := srv.start(t, lab)
 			if err != nil {
 				t.Logf("run %d, %s: %v", run+1, srv.name, err)
 				b.fail(s, err.Error())
@@ -175,19 +187,27 @@ func (b *transferBench) run(t *testing.T) {
 				if tc.maxRuns > 0 && run >= tc.maxRuns || !caseChosen(tc) {
 					continue
 				}
+				sc := countSyscalls(t, server.cmd.Process.Pid)
 				results, wall := fetchAll(lab, b.url(lab, tc.file), clients[:tc.clients], b.curl...)
-				perFetch, mbps, err := throughput(results, wall, tc.size)
+				counted := sc.stop()
+				perFetch, mbps, err := throughput(results, tc.size)
 				if err != nil {
 					t.Logf("run %d, %s, %s ×%d: %v", run+1, srv.name, tc.file, tc.clients, err)
 					b.perFetch[c][s].Fail(err.Error())
 					b.rate[c][s].Fail(err.Error())
 					continue
 				}
-				t.Logf("run %d, %s, %s ×%d: %.1f ms per fetch, %.1f MB/s (wall %s)", run+1, srv.name, tc.file, tc.clients, perFetch, mbps, wall)
+				t.Logf("run %d, %s, %s ×%d: %.1f ms per fetch, %.1f MB/s over curl's span %s (wall with curl's start-up %s: %.1f MB/s)",
+					run+1, srv.name, tc.file, tc.clients, perFetch, mbps, transferSpan(results).Round(time.Millisecond),
+					wall.Round(time.Millisecond), float64(tc.size)*float64(tc.clients)/wall.Seconds()/1e6)
+				if sc != nil {
+					t.Logf("run %d, %s, %s ×%d: server's %s: %s\n%s", run+1, srv.name, tc.file, tc.clients,
+						b.unit, perExchange(counted, b.units(tc)), counted)
+				}
 				b.perFetch[c][s].Add(perFetch)
 				b.rate[c][s].Add(mbps)
 			}
-			stop()
+			server.stop()
 		}
 	}
 }

@@ -120,7 +120,7 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	defer f.Close()
 
 	opts := negotiate(req, size, set.blockSize, set.timeout)
-	conn, err := l.openTransfer(from, opts.timeout, s.polled(active, size))
+	conn, err := l.openTransfer(from, opts.timeout, s.polled(active))
 	if err != nil {
 		s.stats.failed.Add(1)
 		log.Error("tftp transfer failed", "error", err)
@@ -149,10 +149,10 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	log.Info("tftp transfer complete")
 }
 
-// polled reports whether a transfer of size bytes, with active transfers
-// in flight (itself included), goes on the poller: see transferConn.
-func (s *Server) polled(active int, size int64) bool {
-	return active > s.sockets.blocking && size >= s.sockets.shortSize
+// polled reports whether a transfer that starts with active transfers in
+// flight (itself included) goes on the poller: see socketPolicy.
+func (s *Server) polled(active int) bool {
+	return active > s.sockets.blocking
 }
 
 // abortMessage is what the client is told when a transfer fails, or ""

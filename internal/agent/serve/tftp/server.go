@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,7 +142,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{logger: logger, done: make(chan struct{}), sockets: defaultSockets}
+	s := &Server{logger: logger, done: make(chan struct{}), sockets: defaultSockets()}
 	if cfg.sockets != nil {
 		s.sockets = *cfg.sockets
 	}
@@ -231,31 +232,25 @@ func (s *Server) Stats() Stats {
 }
 
 // socketPolicy picks the kind of socket a transfer gets (see
-// transferConn): blocking ones go to the first transfers in flight and
-// to short files, the poller takes the rest.
+// transferConn) by how many transfers are in flight when it starts, never
+// by the file's size: what a blocking wait costs depends on how many
+// threads want a P at once, not on how long they keep wanting one.
 type socketPolicy struct {
 	// blocking is how many transfers in flight get a blocking socket.
 	blocking int
-	// shortSize: a file smaller than this gets a blocking socket however
-	// many transfers run.
-	shortSize int64
 }
 
-// defaultSockets: a transfer that runs alone answers each ACK fastest
-// from a thread blocked in recv, but with more running the poller wins.
-// Measured with curl over a veth link on 2 cores, 50 clients fetching
-// 50 MiB each: all blocking gave 94 MB/s (tftpd-hpa: 98), the first two
-// blocking 124, one 139, none 143; one client alone got 33 MB/s blocking,
-// 24 polled.
-//
-// A short file's transfer is a few dozen lock-step round trips, each
-// waiting for the client; with many running on few cores, beside the
-// clients' own processes, a thread per transfer that the kernel wakes on
-// its ACK answers sooner than the poller. 50 curl clients fetching
-// undionly.kpxe (72.5 KiB) at once, 5 runs each: 30 ms per fetch (median)
-// with blocking sockets, 46 ms polled, 32–35 ms from tftpd-hpa. Long
-// transfers stay on the poller, which moves more bytes with many at once.
-var defaultSockets = socketPolicy{blocking: 1, shortSize: 4 << 20}
+// defaultSockets leaves all but one P to blocking transfers, so a thread
+// woken by its ACK finds a P free and the poller keeps one for the rest.
+// Counted per block (perf stat on the server): a lone transfer costs
+// fewer system calls and less CPU blocking than polled, where each ACK
+// also takes a recvfrom that finds nothing and an epoll_pwait. With many
+// at once, blocking waits cost a sleep and a wake-up per block each,
+// while on the poller most ACKs are already there when a running thread
+// looks, short files and long alike.
+func defaultSockets() socketPolicy {
+	return socketPolicy{blocking: max(1, runtime.GOMAXPROCS(0)-1)}
+}
 
 // withDefaults fills zero fields and refuses values no server could use.
 func withDefaults(cfg Config) (Config, error) {

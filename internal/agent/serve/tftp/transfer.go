@@ -41,14 +41,15 @@ func (e *clientError) Error() string {
 //
 // It works in one of two ways, chosen when it is opened. A blocking socket
 // used with plain read/write system calls, as tftpd-hpa's processes do:
-// the sender waits for every ACK, and a thread woken straight from recv
-// answers several times faster than a goroutine parked on the poller (see
-// sender). But every such wait holds a thread, and a woken thread must
-// win one of GOMAXPROCS Ps before it runs: with many more transfers than
-// cores, threads queue for Ps and each ACK costs extra context switches.
-// So a long transfer that starts while others run (see defaultSockets)
-// uses a non-blocking socket on Go's poller instead (polled), where one
-// thread picks up the ACKs of many transfers per epoll wait.
+// the sender waits for every ACK in recv (having let the client it just
+// woke answer first, see read), with fewer system calls and less of the
+// scheduler's work than a goroutine parked on the poller. But every such
+// wait holds a thread, and a woken thread must win one of GOMAXPROCS Ps
+// before it runs: with more transfers than Ps, threads queue for Ps and
+// each ACK costs a sleep and a wake-up more. So a transfer that starts
+// beside enough others (see socketPolicy) uses a non-blocking socket on Go's
+// poller instead (polled), where a running thread picks up the ACKs of
+// many transfers without sleeping between them.
 type transferConn struct {
 	mu sync.Mutex // guards fd against shutdown racing close
 	fd int        // -1 once closed
@@ -181,6 +182,13 @@ func (c *transferConn) read(p []byte) (int, error) {
 			return 0, perr
 		}
 	} else {
+		// The DATA just sent woke the client, most often on this CPU,
+		// where it waits for this thread to give way. Yielding first
+		// lets it read the block and send its ACK before the recv below,
+		// which then mostly finds the ACK there instead of sleeping until
+		// a wake-up brings it. With no one waiting for this CPU it
+		// returns at once.
+		_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		n, _, err = unix.Recvfrom(c.fd, p, unix.MSG_TRUNC)
 	}
 	switch {

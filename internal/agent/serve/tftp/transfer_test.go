@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -201,27 +202,39 @@ func TestWriteRequestRefused(t *testing.T) {
 	}
 }
 
-// forEachSocketKind runs test with the transfer sockets a lone transfer
-// gets (blocking) and those of a busy server (polled): see transferConn.
-func TestLongTransfersBesideOthersArePolled(t *testing.T) {
-	s := &Server{sockets: defaultSockets}
+// TestTransfersBesideOthersArePolled: the socket follows the transfers in
+// flight, not the file's size.
+func TestTransfersBesideOthersArePolled(t *testing.T) {
+	s := &Server{sockets: socketPolicy{blocking: 1}}
 	for _, c := range []struct {
 		active int
-		size   int64
 		polled bool
 	}{
-		{1, 50 << 20, false},   // alone: blocking, however long
-		{2, 50 << 20, true},    // long, beside another: polled
-		{50, 72 << 10, false},  // short (undionly.kpxe): blocking even among 50
-		{50, 4<<20 - 1, false}, // just below the limit
-		{50, 4 << 20, true},
+		{1, false}, // alone: blocking
+		{2, true},  // beside another: polled
+		{50, true}, // among 50, whatever the file's size
 	} {
-		if got := s.polled(c.active, c.size); got != c.polled {
-			t.Errorf("polled(%d active, %d bytes) = %v, want %v", c.active, c.size, got, c.polled)
+		if got := s.polled(c.active); got != c.polled {
+			t.Errorf("polled(%d active) = %v, want %v", c.active, got, c.polled)
 		}
 	}
 }
 
+// TestDefaultSocketsLeaveAPForThePoller: blocking transfers take at most
+// all Ps but one, and a lone transfer always blocks.
+func TestDefaultSocketsLeaveAPForThePoller(t *testing.T) {
+	for _, c := range []struct{ procs, blocking int }{{1, 1}, {2, 1}, {4, 3}, {16, 15}} {
+		prev := runtime.GOMAXPROCS(c.procs)
+		got := defaultSockets().blocking
+		runtime.GOMAXPROCS(prev)
+		if got != c.blocking {
+			t.Errorf("GOMAXPROCS %d: %d blocking transfers, want %d", c.procs, got, c.blocking)
+		}
+	}
+}
+
+// forEachSocketKind runs test with the transfer sockets a lone transfer
+// gets (blocking) and those of a busy server (polled): see transferConn.
 func forEachSocketKind(t *testing.T, test func(*testing.T, *socketPolicy)) {
 	t.Run("blocking", func(t *testing.T) { test(t, nil) })
 	t.Run("polled", func(t *testing.T) { test(t, &socketPolicy{}) })
