@@ -2,9 +2,11 @@ package benchlab
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -93,6 +95,19 @@ func osRelease() string {
 		}
 	}
 	return "n/a"
+}
+
+// oneMinuteLoad is the first figure of /proc/loadavg.
+func oneMinuteLoad() (float64, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("/proc/loadavg is empty")
+	}
+	return strconv.ParseFloat(f[0], 64)
 }
 
 func loadAverage() string {
