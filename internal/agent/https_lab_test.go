@@ -124,8 +124,11 @@ func TestAgentServesHTTPS(t *testing.T) {
 		Name: "install", Items: []*netbootv1.MenuItem{{Entry: "install"}}}}); err != nil {
 		t.Fatal(err)
 	}
+	// web1 is the client: the agent attributes its requests by the SLAAC
+	// address of its MAC address.
+	clientMAC := strings.TrimSpace(lab.MustExec(t, lab.ClientNS, "cat", "/sys/class/net/"+lab.ClientIf+"/address"))
 	if _, err := conn.PutMachine(ctx, &netbootv1.PutMachineRequest{Machine: &netbootv1.Machine{
-		Name: "web1", Macs: []string{"52:54:00:aa:bb:01"}, Menu: "install"}}); err != nil {
+		Name: "web1", Macs: []string{clientMAC}, Menu: "install"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.PutMachineConfig(ctx, &netbootv1.PutMachineConfigRequest{Config: &netbootv1.MachineConfig{
@@ -134,7 +137,7 @@ func TestAgentServesHTTPS(t *testing.T) {
 	}
 	httpBase := "http://[" + lab.ServerAddr + "]"
 	script := lab.MustExec(t, lab.ClientNS, "curl", "-g", "-sS", "--fail",
-		httpBase+"/netboot/host/mac-52-54-00-aa-bb-01/uuid-/arch-x86_64/platform-efi/menu.ipxe")
+		httpBase+"/netboot/host/mac-"+strings.ReplaceAll(clientMAC, ":", "-")+"/uuid-/arch-x86_64/platform-efi/menu.ipxe")
 	m := regexp.MustCompile(`ds=nocloud;s=(` + regexp.QuoteMeta(httpsBase) + `/netboot/config/web1/\S+/) repo=` + regexp.QuoteMeta(httpsBase) + `/debian`).FindStringSubmatch(script)
 	if m == nil {
 		t.Fatalf("web1's menu has no HTTPS config URL:\n%s", script)
