@@ -4,7 +4,11 @@
 # initramfs's network script (SLAAC, so its source address is the EUI-64
 # one of its MAC address), takes the seed directory from
 # ds=nocloud;s=URL/ on the kernel command line, fetches URL/meta-data and
-# URL/user-data with busybox wget and prints what they say.
+# URL/user-data with busybox wget and prints what they say. Then it
+# fetches user-data again from the HTTPS seed directory in
+# netboot.https_seed=URL/ with curl, trusting only the CA in
+# /etc/netboot/ca.pem (busybox's wget checks no certificate), and shows
+# that curl refuses the server when it trusts another CA instead.
 
 log_tag=nocloud
 . /lib/nfsroot/network.sh
@@ -16,16 +20,22 @@ rescue() {
 }
 
 seed=
+https_seed=
 set -f
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	'ds=nocloud;s='*) seed=${arg#ds=nocloud;s=} ;;
+	netboot.https_seed=*) https_seed=${arg#netboot.https_seed=} ;;
 	esac
 done
 set +f
 case $seed in
 http://*/) ;;
 *) rescue "no ds=nocloud;s=http://.../ on the kernel command line: $(cat /proc/cmdline)" ;;
+esac
+case $https_seed in
+https://*/) ;;
+*) rescue "no netboot.https_seed=https://.../ on the kernel command line: $(cat /proc/cmdline)" ;;
 esac
 
 load_modules
@@ -39,4 +49,15 @@ head -n 1 /tmp/user-data | grep -qx '#cloud-config' || rescue "user-data is no #
 instance=$(sed -n 's/^instance-id: *//p' /tmp/meta-data)
 fqdn=$(sed -n 's/^fqdn: *//p' /tmp/user-data)
 echo "NETBOOT-USERDATA instance-id=$instance fqdn=$fqdn"
+
+# -g: the URL's [address] is a literal, not a glob.
+log "fetching ${https_seed}user-data trusting another CA"
+curl -g -sS -o /dev/null --cacert /etc/netboot/other-ca.pem "${https_seed}user-data"
+untrusted=$?
+log "fetching ${https_seed}user-data"
+curl -g -sS --fail --cacert /etc/netboot/ca.pem -o /tmp/user-data.https "${https_seed}user-data" ||
+	rescue "curl ${https_seed}user-data failed"
+head -n 1 /tmp/user-data.https | grep -qx '#cloud-config' || rescue "user-data over HTTPS is no #cloud-config"
+fqdn=$(sed -n 's/^fqdn: *//p' /tmp/user-data.https)
+echo "NETBOOT-USERDATA-HTTPS fqdn=$fqdn untrusted-ca-exit=$untrusted"
 poweroff -f

@@ -5,7 +5,8 @@
 //
 // The initramfs holds a static busybox, Debian's mount.nfs with every
 // shared library it loads, the NSS modules and /etc files name resolution
-// and RPC need, the kernel modules for virtio networking and NFSv3, and an
+// and RPC need, the kernel modules for virtio networking and NFSv3, any
+// more programs asked for (with their libraries), and an
 // /init script (init.sh, which sources network.sh). It is assembled directly as a newc cpio, with
 // fixed owners, times and order, so the same inputs give the same bytes.
 package nfsroot
@@ -63,6 +64,12 @@ type InitrdOptions struct {
 	// modules, each after the modules it needs (e.g. "e1000e" for another
 	// network card).
 	ExtraModules []string
+	// Programs are more dynamically linked programs from this host, each
+	// at its own path (absolute) with every shared library it loads, for
+	// an /init layered over this one that needs them: e.g. /usr/bin/curl
+	// to fetch over HTTPS, which busybox's wget cannot do with a
+	// certificate check.
+	Programs []string
 	// Gzip compresses the archive (the Debian kernel unpacks gzip).
 	Gzip bool
 }
@@ -117,7 +124,7 @@ func BuildInitrd(ctx context.Context, opts InitrdOptions) (*Initrd, error) {
 
 	a := newArchive()
 	modules := func(a *archive, opts InitrdOptions) error { return addModules(ctx, a, opts) }
-	steps := []func(*archive, InitrdOptions) error{addSkeleton, addBusybox, addMountNFS, addEtc, modules}
+	steps := []func(*archive, InitrdOptions) error{addSkeleton, addBusybox, addMountNFS, addPrograms, addEtc, modules}
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("building initramfs: %w", err)
@@ -207,6 +214,27 @@ func addMountNFS(a *archive, opts InitrdOptions) error {
 	}
 	// libmount reads the mount table from /etc/mtab.
 	return a.symlink("etc/mtab", "/proc/self/mounts")
+}
+
+func addPrograms(a *archive, opts InitrdOptions) error {
+	for _, p := range opts.Programs {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("program %q: want an absolute path", p)
+		}
+		f, err := elf.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return &MissingFileError{Path: p, Reason: "one of the initramfs's Programs"}
+		}
+		if err != nil {
+			return fmt.Errorf("program %s: %w", p, err)
+		}
+		machine := f.Machine
+		f.Close()
+		if err := newLibraries(a, machine).program(p, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func addEtc(a *archive, _ InitrdOptions) error {

@@ -214,6 +214,8 @@ func readCPIO(t *testing.T, b []byte) (map[string]cpioEntry, []string) {
 func TestBuildInitrdContents(t *testing.T) {
 	opts := testOptions(t)
 	opts.Gzip = true
+	// ls: coreutils, with libraries mount.nfs does not need (libselinux).
+	opts.Programs = []string{"/usr/bin/ls"}
 	initrd, err := BuildInitrd(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +241,7 @@ func TestBuildInitrdContents(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"init", "bin/busybox", "sbin/mount.nfs", "etc/protocols", "etc/netconfig",
+	for _, name := range []string{"init", "bin/busybox", "sbin/mount.nfs", "usr/bin/ls", "etc/protocols", "etc/netconfig",
 		"etc/nsswitch.conf", "etc/hosts", "lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libnss_dns.so.2",
 		"lib/x86_64-linux-gnu/libnss_files.so.2", "lib/x86_64-linux-gnu/libresolv.so.2"} {
 		if e, ok := entries[name]; !ok || e.mode&0o170000 != modeFile {
@@ -382,6 +384,10 @@ func TestBuildInitrdErrors(t *testing.T) {
 		{"no modules", func(o *InitrdOptions) { o.ModulesDir = t.TempDir() }, []string{"modules.dep", "linux-image-6.1.0-test-amd64"}, true},
 		{"unknown module", func(o *InitrdOptions) { o.ExtraModules = []string{"no_such_nic"} }, []string{"no_such_nic", "modules.dep"}, false},
 		{"no kernel version", func(o *InitrdOptions) { o.KernelVersion = "" }, []string{"kernel version"}, false},
+		{"no such program", func(o *InitrdOptions) { o.Programs = []string{"/nonexistent/bin/curl"} },
+			[]string{"/nonexistent/bin/curl", "Programs", "dpkg -S"}, true},
+		{"relative program", func(o *InitrdOptions) { o.Programs = []string{"bin/ls"} }, []string{`"bin/ls"`, "absolute path"}, false},
+		{"program not ELF", func(o *InitrdOptions) { o.Programs = []string{"/etc/protocols"} }, []string{"/etc/protocols"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
