@@ -143,8 +143,20 @@ func (p *Pool) newEntry(l Lease, st state, until int64) *entry {
 // fill sets e, keeping its place and its chain, to hold l. It keeps none
 // of l's memory: l may be a view of storage's (DecodeView).
 func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
-	id := keyOf(l.Kind, l.DUID, l.IAID)
 	p.unindexMAC(e)
+	if x := setEntry(e, l, st, until); x != (extra{}) {
+		p.extras[e.idx] = x
+	} else {
+		delete(p.extras, e.idx)
+	}
+	p.indexMAC(e)
+	p.schedule(e)
+}
+
+// setEntry sets e, keeping its place and its chain, to hold l, and
+// returns what does not fit in it; it touches no index.
+func setEntry(e *entry, l Lease, st state, until int64) extra {
+	id := keyOf(l.Kind, l.DUID, l.IAID)
 	*e = entry{
 		key: id.key, addr: l.Address.As16(), idx: e.idx, next: e.next, plen: uint8(l.PrefixLength), state: st,
 		hwSource:  sources.code(l.HardwareAddrSource),
@@ -165,13 +177,7 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	} else if l.HardwareAddr != "" {
 		e.hwAddrLen, x.hwAddr = outOfLine, strings.Clone(l.HardwareAddr)
 	}
-	if x != (extra{}) {
-		p.extras[e.idx] = x
-	} else {
-		delete(p.extras, e.idx)
-	}
-	p.indexMAC(e)
-	p.schedule(e)
+	return x
 }
 
 // mac is e's hardware address when it is a 6-byte one (Ethernet), the
@@ -183,8 +189,16 @@ func (e *entry) mac() ([6]byte, bool) {
 	return [6]byte(e.hwAddr[:6]), true
 }
 
-// indexMAC puts e first in its hardware address's chain.
+// indexMAC puts e first in its hardware address's chain, if the index
+// covers e's place yet.
 func (p *Pool) indexMAC(e *entry) {
+	if e.idx < p.macUpTo {
+		p.linkMAC(e)
+	}
+}
+
+// linkMAC puts e first in its hardware address's chain.
+func (p *Pool) linkMAC(e *entry) {
 	m, ok := e.mac()
 	if !ok {
 		return
@@ -201,7 +215,7 @@ func (p *Pool) indexMAC(e *entry) {
 // time: many DUIDs may show one MAC.
 func (p *Pool) unindexMAC(e *entry) {
 	m, ok := e.mac()
-	if !ok {
+	if !ok || e.idx >= p.macUpTo {
 		return
 	}
 	if e.macNext != 0 {
@@ -216,6 +230,31 @@ func (p *Pool) unindexMAC(e *entry) {
 		delete(p.byMAC, m)
 	}
 	e.macNext, e.macPrev = 0, 0
+}
+
+// macIndexStep is how many places of the table IndexHardware indexes
+// per hold of the pool's lock, so answers wait for it at most briefly.
+const macIndexStep = 1 << 14
+
+// indexMACUpTo extends the hardware address index to the places below
+// end, or to every place (and those yet to be made) when end is past
+// the table.
+func (p *Pool) indexMACUpTo(end uint32) {
+	if p.macUpTo == math.MaxUint32 {
+		return
+	}
+	end = min(max(end, p.macUpTo), p.tab.used)
+	for i := p.macUpTo; i < end; i++ {
+		// A free place (state 0) holds no lease; one freed and filled
+		// again while unindexed is indexed here like any other.
+		if e := p.tab.at(i); e.state != 0 {
+			p.linkMAC(e)
+		}
+	}
+	p.macUpTo = end
+	if end == p.tab.used {
+		p.macUpTo = math.MaxUint32
+	}
 }
 
 // parseMAC reads s into b if it is what net.HardwareAddr.String writes of
@@ -267,13 +306,15 @@ func (p *Pool) lease(e *entry) Lease {
 
 // view is the lease e holds; its DUID is the pool's own bytes, to be read
 // only while the pool's lock is held.
-func (p *Pool) view(e *entry) Lease {
+func (p *Pool) view(e *entry) Lease { return viewWith(e, p.extras[e.idx]) }
+
+// viewWith is the lease e holds, with x what it holds out of line.
+func viewWith(e *entry, x extra) Lease {
 	l := Lease{
 		Kind: Kind(kinds.name(e.key.kind)), Address: netip.AddrFrom16(e.addr), PrefixLength: int(e.plen),
 		IAID: e.key.iaid, PreferredUntil: fromNanos(e.preferred), ValidUntil: fromNanos(e.valid), LastTransaction: fromNanos(e.lastTx),
 		HardwareAddrSource: sources.name(e.hwSource),
 	}
-	x := p.extras[e.idx]
 	if d := &e.key.duid; d.n == outOfLine {
 		l.DUID = []byte(x.duid)
 	} else {
