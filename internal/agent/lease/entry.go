@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -477,11 +478,13 @@ func (p *Pool) deleteClient(id clientID, e *entry) {
 	e.next = 0
 }
 
-// entries yields every entry the pool holds, by address.
+// entries yields every entry the pool holds, in the table's order: a
+// place in use (state other than 0) holds an entry of byAddr, and
+// reading the table in order is much faster than looking up each place.
 func (p *Pool) entries() iter.Seq[*entry] {
 	return func(yield func(*entry) bool) {
-		for _, i := range p.byAddr {
-			if !yield(p.tab.at(i)) {
+		for i := range p.tab.used {
+			if e := p.tab.at(i); e.state != 0 && !yield(e) {
 				return
 			}
 		}
@@ -517,41 +520,45 @@ func fromNanos(n int64) time.Time {
 // codes numbers the few distinct values of a string field (lease kinds,
 // hardware address sources) so an entry holds a byte instead of a string.
 // Only the agent's own constants reach it; past 255 values a new one
-// reads back as "".
+// reads back as "". The names only grow, each time as a new slice, so
+// reading them takes no lock: a pool reads them for every lease it loads.
 type codes struct {
-	mu    sync.RWMutex
-	names []string
+	mu    sync.Mutex // held to add a name
+	names atomic.Pointer[[]string]
+}
+
+func newCodes(names ...string) *codes {
+	c := &codes{}
+	c.names.Store(&names)
+	return c
 }
 
 var (
-	kinds   = &codes{names: []string{string(NA), string(TA), string(PD)}}
-	sources = &codes{names: []string{"", "duid", "relay", "link-local"}}
+	kinds   = newCodes(string(NA), string(TA), string(PD))
+	sources = newCodes("", "duid", "relay", "link-local")
 )
 
 func (c *codes) code(s string) uint8 {
-	c.mu.RLock()
-	i := slices.Index(c.names, s)
-	c.mu.RUnlock()
-	if i >= 0 {
+	if i := slices.Index(*c.names.Load(), s); i >= 0 {
 		return uint8(i)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if i := slices.Index(c.names, s); i >= 0 {
+	names := *c.names.Load()
+	if i := slices.Index(names, s); i >= 0 {
 		return uint8(i)
 	}
-	if len(c.names) >= math.MaxUint8 {
-		return uint8(slices.Index(c.names, ""))
+	if len(names) >= math.MaxUint8 {
+		return uint8(slices.Index(names, ""))
 	}
-	c.names = append(c.names, strings.Clone(s))
-	return uint8(len(c.names) - 1)
+	grown := append(slices.Clip(names), strings.Clone(s))
+	c.names.Store(&grown)
+	return uint8(len(grown) - 1)
 }
 
 func (c *codes) name(code uint8) string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if int(code) < len(c.names) {
-		return c.names[code]
+	if names := *c.names.Load(); int(code) < len(names) {
+		return names[code]
 	}
 	return ""
 }
