@@ -2,6 +2,7 @@ package lease
 
 import (
 	"math"
+	"sync"
 	"time"
 )
 
@@ -122,19 +123,62 @@ func (ld *Loader) Done() (dropped []Lease) {
 	}
 	p.tab, ld.tab = ld.tab, table{}
 	p.extras, ld.extras = ld.extras, nil
-	p.byAddr = make(map[[16]byte]uint32, n)
-	p.byDUID = make(map[duidKey]uint32, n)
 	p.macUpTo = 0
-	for i := range uint32(n) {
-		e := p.tab.at(i)
+	for e := range p.entries() {
 		if !p.fitsEntry(e) || p.space(Kind(kinds.name(e.key.kind))).reserved(e.address()) {
 			dropped = append(dropped, p.lease(e))
 			p.free(e)
-			continue
 		}
+	}
+	if p.indexDistinct(n) {
+		return dropped
+	}
+	// Two leases claim one address or one client IA, as a store written
+	// by an older agent or mended by hand may hold: settle each claim in
+	// the order of the leases, as Load does.
+	p.byAddr, p.byDUID, p.longDUID, p.due = make(map[[16]byte]uint32, n), make(map[duidKey]uint32, n), make(map[string]uint32), make(map[int64][]uint32)
+	for e := range p.entries() {
+		e.next = 0
+	}
+	for e := range p.entries() {
 		dropped = p.admit(e, dropped)
 	}
 	return dropped
+}
+
+// indexDistinct indexes every entry of the table, of at most n leases
+// just loaded, by address (with when each ends) and by client, one index
+// on each of two goroutines, as the bulk of a start-up's work. It
+// reports false, the indexes part built, when two entries claim one
+// address or one client IA.
+func (p *Pool) indexDistinct(n int) bool {
+	p.byAddr = make(map[[16]byte]uint32, n)
+	p.byDUID = make(map[duidKey]uint32, n)
+	// The goroutines write different maps and different fields of the
+	// entries (next by client; nothing by address).
+	distinctClients := true
+	var byClient sync.WaitGroup
+	byClient.Go(func() {
+		for e := range p.entries() {
+			id := p.id(e)
+			if p.client(id) != nil {
+				distinctClients = false
+				return
+			}
+			p.setClient(id, e)
+		}
+	})
+	distinctAddrs := true
+	for e := range p.entries() {
+		if _, taken := p.byAddr[e.addr]; taken {
+			distinctAddrs = false
+			break
+		}
+		p.byAddr[e.addr] = e.idx
+		p.schedule(e)
+	}
+	byClient.Wait()
+	return distinctAddrs && distinctClients
 }
 
 // admitLease is Load of the one lease l, under the pool's lock.
