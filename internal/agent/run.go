@@ -102,6 +102,14 @@ func run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer st.Close()
+	snapshotCtx, stopSnapshots := context.WithCancel(context.Background())
+	snapshotsDone := make(chan struct{})
+	go func() {
+		defer close(snapshotsDone)
+		st.KeepSnapshots(snapshotCtx, snapshotPeriod, func(err error) { logger.Error("state snapshot failed", eventkind.Agent.Attr(), "error", err) })
+	}()
+	// Runs before st.Close: the last snapshot holds the final state.
+	defer func() { stopSnapshots(); <-snapshotsDone }()
 
 	var remoteCreds credentials.TransportCredentials
 	if opts.Listen != "" {
@@ -139,18 +147,6 @@ func run(ctx context.Context, opts Options) error {
 	if err := svc.restore(); err != nil {
 		return err
 	}
-	// Only now: copying a large state file to a missing or stale snapshot
-	// would compete with loading its leases for the disk and the CPU, and
-	// delay the first answer.
-	snapshotCtx, stopSnapshots := context.WithCancel(context.Background())
-	snapshotsDone := make(chan struct{})
-	go func() {
-		defer close(snapshotsDone)
-		st.KeepSnapshots(snapshotCtx, snapshotPeriod, func(err error) { logger.Error("state snapshot failed", eventkind.Agent.Attr(), "error", err) })
-	}()
-	// Runs after svc.shutdown and before st.Close: the last snapshot
-	// holds the final state.
-	defer func() { stopSnapshots(); <-snapshotsDone }()
 	// Loading a large lease store leaves garbage and a stale measure of
 	// the live heap (TuneGC): collect once now rather than let the heap
 	// grow by a share of it first.
