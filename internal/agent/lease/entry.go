@@ -235,7 +235,7 @@ func (p *Pool) unindexMAC(e *entry) {
 
 // macIndexStep is how many places of the table IndexHardware indexes
 // per hold of the pool's lock, so answers wait for it at most briefly.
-const macIndexStep = 1 << 14
+const macIndexStep = 1 << 12
 
 // indexMACUpTo extends the hardware address index to the places below
 // end, or to every place (and those yet to be made) when end is past

@@ -124,12 +124,16 @@ func (ld *Loader) Done() (dropped []Lease) {
 	p.tab, ld.tab = ld.tab, table{}
 	p.extras, ld.extras = ld.extras, nil
 	p.macUpTo = 0
+	macs := 0
 	for e := range p.entries() {
 		if !p.fitsEntry(e) || p.space(Kind(kinds.name(e.key.kind))).reserved(e.address()) {
 			dropped = append(dropped, p.lease(e))
 			p.free(e)
+		} else if _, ok := e.mac(); ok {
+			macs++
 		}
 	}
+	p.byMAC = make(map[[6]byte]uint32, macs)
 	if p.indexDistinct(n) {
 		return dropped
 	}
