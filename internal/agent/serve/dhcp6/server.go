@@ -213,8 +213,8 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 		conn.Close()
 	})
 	s.wg.Go(func() { s.serve(ctx) })
-	// Only name lookups (ClientLeases) need it, and they finish it
-	// themselves if they come first.
+	// The index of leases by MAC, which loadLeases leaves: only name
+	// lookups (ClientLeases) need it, and they finish it if they come first.
 	s.wg.Go(func() {
 		for h := range s.handlers() {
 			h.pool.IndexHardware()
