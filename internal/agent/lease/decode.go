@@ -1,9 +1,9 @@
 package lease
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"net/netip"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -89,26 +89,50 @@ func decodeFast(b []byte, l *Lease, scratch *viewScratch) bool {
 }
 
 // plainString is the content of the JSON string b starts with, if it holds
-// no escape, control character or invalid UTF-8, and what follows it.
+// no escape, control character or invalid UTF-8, and what follows it. It
+// reads each byte once: records are mostly strings.
 func plainString(b []byte) (s, rest []byte, ok bool) {
 	if len(b) == 0 || b[0] != '"' {
 		return nil, nil, false
 	}
-	end := bytes.IndexByte(b[1:], '"')
-	if end < 0 {
-		return nil, nil, false
-	}
-	s = b[1 : 1+end]
-	for _, c := range s {
-		if c < 0x20 || c == '\\' {
+	ascii := true
+	for i := 1; i < len(b); i++ {
+		switch stringBytes[b[i]] {
+		case plainByte:
+		case quoteByte:
+			s = b[1:i]
+			if !ascii && !utf8.Valid(s) {
+				return nil, nil, false
+			}
+			return s, b[i+1:], true
+		case nonASCIIByte:
+			ascii = false
+		default:
 			return nil, nil, false
 		}
 	}
-	if !utf8.Valid(s) {
-		return nil, nil, false
-	}
-	return s, b[2+end:], true
+	return nil, nil, false
 }
+
+// What a byte is inside a JSON string, for plainString.
+const (
+	plainByte = iota
+	quoteByte
+	nonASCIIByte
+	escapeByte // a backslash or a control character
+)
+
+var stringBytes = func() (c [256]uint8) {
+	for i := range 0x20 {
+		c[i] = escapeByte
+	}
+	c['\\'] = escapeByte
+	c['"'] = quoteByte
+	for i := 0x80; i < len(c); i++ {
+		c[i] = nonASCIIByte
+	}
+	return c
+}()
 
 // setField sets l's field of JSON name to v, a string's content when str
 // else a number's digits; scratch as in decode.
@@ -128,7 +152,14 @@ func setField(l *Lease, name, v []byte, str bool, scratch *viewScratch) bool {
 		l.Kind = Kind(text())
 		return str
 	case "address":
-		return str && l.Address.UnmarshalText(v) == nil
+		// As netip.Addr.UnmarshalText reads it, without copying v: a
+		// zone, the only part an Addr keeps, is copied by ParseAddr.
+		if len(v) == 0 {
+			return str
+		}
+		a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(v), len(v)))
+		l.Address = a
+		return str && err == nil
 	case "prefix_length":
 		n, ok := number(63)
 		l.PrefixLength = int(n)

@@ -24,6 +24,8 @@ func decodeSeeds() [][]byte {
 		[]byte(`{"kind":"na","address":"2001:db8::1","client_arch":null}`),
 		[]byte(`{"kind":"na","duid":"AQ","valid_until":"2026-12-07T14:00:00+01:00"}`),
 		[]byte(`{"user_class":"\xff","iaid":1,}`),
+		[]byte(`{"address":"fe80::1%eth0","iaid":2}`), []byte(`{"address":"","iaid":2}`), []byte(`{"address":"192.0.2.1"}`),
+		[]byte(`{"address":"2001:db8::zz"}`), []byte(`{"user_class":"été"}`), []byte("{\"user_class\":\"\xff\"}"),
 		[]byte(`{}`), []byte(`{"`), []byte(`nul`),
 	}
 }
@@ -72,4 +74,16 @@ func normal(l Lease) Lease {
 		l.DUID = nil
 	}
 	return l
+}
+
+// BenchmarkDecodeView is what reading one stored record costs at start-up.
+func BenchmarkDecodeView(b *testing.B) {
+	rec := decodeSeeds()[0]
+	var l Lease
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := DecodeView(rec, &l); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -143,8 +144,20 @@ func (p *Pool) newEntry(l Lease, st state, until int64) *entry {
 // fill sets e, keeping its place and its chain, to hold l. It keeps none
 // of l's memory: l may be a view of storage's (DecodeView).
 func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
-	id := keyOf(l.Kind, l.DUID, l.IAID)
 	p.unindexMAC(e)
+	if x := setEntry(e, l, st, until); x != (extra{}) {
+		p.extras[e.idx] = x
+	} else {
+		delete(p.extras, e.idx)
+	}
+	p.indexMAC(e)
+	p.schedule(e)
+}
+
+// setEntry sets e, keeping its place and its chain, to hold l, and
+// returns what does not fit in it; it touches no index.
+func setEntry(e *entry, l Lease, st state, until int64) extra {
+	id := keyOf(l.Kind, l.DUID, l.IAID)
 	*e = entry{
 		key: id.key, addr: l.Address.As16(), idx: e.idx, next: e.next, plen: uint8(l.PrefixLength), state: st,
 		hwSource:  sources.code(l.HardwareAddrSource),
@@ -165,13 +178,7 @@ func (p *Pool) fill(e *entry, l Lease, st state, until int64) {
 	} else if l.HardwareAddr != "" {
 		e.hwAddrLen, x.hwAddr = outOfLine, strings.Clone(l.HardwareAddr)
 	}
-	if x != (extra{}) {
-		p.extras[e.idx] = x
-	} else {
-		delete(p.extras, e.idx)
-	}
-	p.indexMAC(e)
-	p.schedule(e)
+	return x
 }
 
 // mac is e's hardware address when it is a 6-byte one (Ethernet), the
@@ -183,8 +190,16 @@ func (e *entry) mac() ([6]byte, bool) {
 	return [6]byte(e.hwAddr[:6]), true
 }
 
-// indexMAC puts e first in its hardware address's chain.
+// indexMAC puts e first in its hardware address's chain, if the index
+// covers e's place yet.
 func (p *Pool) indexMAC(e *entry) {
+	if e.idx < p.macUpTo {
+		p.linkMAC(e)
+	}
+}
+
+// linkMAC puts e first in its hardware address's chain.
+func (p *Pool) linkMAC(e *entry) {
 	m, ok := e.mac()
 	if !ok {
 		return
@@ -201,7 +216,7 @@ func (p *Pool) indexMAC(e *entry) {
 // time: many DUIDs may show one MAC.
 func (p *Pool) unindexMAC(e *entry) {
 	m, ok := e.mac()
-	if !ok {
+	if !ok || e.idx >= p.macUpTo {
 		return
 	}
 	if e.macNext != 0 {
@@ -216,6 +231,31 @@ func (p *Pool) unindexMAC(e *entry) {
 		delete(p.byMAC, m)
 	}
 	e.macNext, e.macPrev = 0, 0
+}
+
+// macIndexStep is how many places of the table IndexHardware indexes
+// per hold of the pool's lock, so answers wait for it at most briefly.
+const macIndexStep = 1 << 12
+
+// indexMACUpTo extends the hardware address index to the places below
+// end, or to every place (and those yet to be made) when end is past
+// the table.
+func (p *Pool) indexMACUpTo(end uint32) {
+	if p.macUpTo == math.MaxUint32 {
+		return
+	}
+	end = min(max(end, p.macUpTo), p.tab.used)
+	for i := p.macUpTo; i < end; i++ {
+		// A free place (state 0) holds no lease; one freed and filled
+		// again while unindexed is indexed here like any other.
+		if e := p.tab.at(i); e.state != 0 {
+			p.linkMAC(e)
+		}
+	}
+	p.macUpTo = end
+	if end == p.tab.used {
+		p.macUpTo = math.MaxUint32
+	}
 }
 
 // parseMAC reads s into b if it is what net.HardwareAddr.String writes of
@@ -267,13 +307,15 @@ func (p *Pool) lease(e *entry) Lease {
 
 // view is the lease e holds; its DUID is the pool's own bytes, to be read
 // only while the pool's lock is held.
-func (p *Pool) view(e *entry) Lease {
+func (p *Pool) view(e *entry) Lease { return viewWith(e, p.extras[e.idx]) }
+
+// viewWith is the lease e holds, with x what it holds out of line.
+func viewWith(e *entry, x extra) Lease {
 	l := Lease{
 		Kind: Kind(kinds.name(e.key.kind)), Address: netip.AddrFrom16(e.addr), PrefixLength: int(e.plen),
 		IAID: e.key.iaid, PreferredUntil: fromNanos(e.preferred), ValidUntil: fromNanos(e.valid), LastTransaction: fromNanos(e.lastTx),
 		HardwareAddrSource: sources.name(e.hwSource),
 	}
-	x := p.extras[e.idx]
 	if d := &e.key.duid; d.n == outOfLine {
 		l.DUID = []byte(x.duid)
 	} else {
@@ -436,11 +478,13 @@ func (p *Pool) deleteClient(id clientID, e *entry) {
 	e.next = 0
 }
 
-// entries yields every entry the pool holds, by address.
+// entries yields every entry the pool holds, in the table's order: a
+// place in use (state other than 0) holds an entry of byAddr, and
+// reading the table in order is much faster than looking up each place.
 func (p *Pool) entries() iter.Seq[*entry] {
 	return func(yield func(*entry) bool) {
-		for _, i := range p.byAddr {
-			if !yield(p.tab.at(i)) {
+		for i := range p.tab.used {
+			if e := p.tab.at(i); e.state != 0 && !yield(e) {
 				return
 			}
 		}
@@ -476,41 +520,45 @@ func fromNanos(n int64) time.Time {
 // codes numbers the few distinct values of a string field (lease kinds,
 // hardware address sources) so an entry holds a byte instead of a string.
 // Only the agent's own constants reach it; past 255 values a new one
-// reads back as "".
+// reads back as "". The names only grow, each time as a new slice, so
+// reading them takes no lock: a pool reads them for every lease it loads.
 type codes struct {
-	mu    sync.RWMutex
-	names []string
+	mu    sync.Mutex // held to add a name
+	names atomic.Pointer[[]string]
+}
+
+func newCodes(names ...string) *codes {
+	c := &codes{}
+	c.names.Store(&names)
+	return c
 }
 
 var (
-	kinds   = &codes{names: []string{string(NA), string(TA), string(PD)}}
-	sources = &codes{names: []string{"", "duid", "relay", "link-local"}}
+	kinds   = newCodes(string(NA), string(TA), string(PD))
+	sources = newCodes("", "duid", "relay", "link-local")
 )
 
 func (c *codes) code(s string) uint8 {
-	c.mu.RLock()
-	i := slices.Index(c.names, s)
-	c.mu.RUnlock()
-	if i >= 0 {
+	if i := slices.Index(*c.names.Load(), s); i >= 0 {
 		return uint8(i)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if i := slices.Index(c.names, s); i >= 0 {
+	names := *c.names.Load()
+	if i := slices.Index(names, s); i >= 0 {
 		return uint8(i)
 	}
-	if len(c.names) >= math.MaxUint8 {
-		return uint8(slices.Index(c.names, ""))
+	if len(names) >= math.MaxUint8 {
+		return uint8(slices.Index(names, ""))
 	}
-	c.names = append(c.names, strings.Clone(s))
-	return uint8(len(c.names) - 1)
+	grown := append(slices.Clip(names), strings.Clone(s))
+	c.names.Store(&grown)
+	return uint8(len(grown) - 1)
 }
 
 func (c *codes) name(code uint8) string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if int(code) < len(c.names) {
-		return c.names[code]
+	if names := *c.names.Load(); int(code) < len(names) {
+		return names[code]
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -118,7 +119,8 @@ func TestIndexesStayConsistent(t *testing.T) {
 			d = long
 		}
 		k, iaid := kinds[r.IntN(3)], uint32(r.IntN(3))
-		req := Lease{Kind: k, DUID: d, IAID: iaid, PreferredUntil: now.Add(time.Minute), ValidUntil: now.Add(time.Duration(1+r.IntN(120)) * time.Second)}
+		req := Lease{Kind: k, DUID: d, IAID: iaid, PreferredUntil: now.Add(time.Minute), ValidUntil: now.Add(time.Duration(1+r.IntN(120)) * time.Second),
+			HardwareAddr: fmt.Sprintf("02:00:00:00:00:%02x", c%5)}
 		switch r.IntN(7) {
 		case 0:
 			_, _ = p.Offer(k, d, iaid, netip.Addr{}, now)
@@ -200,6 +202,43 @@ func checkIndexes(t *testing.T, p *Pool, step int) {
 	}
 	if onAddrs != inChains {
 		t.Fatalf("step %d: %d offers and bindings by address, %d in chains", step, onAddrs, inChains)
+	}
+	inTable := 0
+	for e := range p.entries() {
+		if inTable++; p.at(e.addr) != e {
+			t.Fatalf("step %d: place %d in use by %+v, not on its address", step, e.idx, e)
+		}
+	}
+	if inTable != len(p.byAddr) {
+		t.Fatalf("step %d: %d places in use, %d addresses indexed", step, inTable, len(p.byAddr))
+	}
+	checkMACIndex(t, p, step)
+}
+
+// checkMACIndex checks that byMAC chains, both ways, exactly the entries
+// with a 6-byte hardware address at places it covers (below macUpTo).
+func checkMACIndex(t *testing.T, p *Pool, step int) {
+	t.Helper()
+	want := 0
+	for e := range p.entries() {
+		if _, ok := e.mac(); ok && e.idx < p.macUpTo {
+			want++
+		}
+	}
+	got := 0
+	for m, head := range p.byMAC {
+		var prev uint32
+		for i := head; i != 0; {
+			e := p.tab.at(i - 1)
+			if mac, ok := e.mac(); !ok || mac != m || e.state == 0 || e.idx >= p.macUpTo || e.macPrev != prev {
+				t.Fatalf("step %d: chain of %x holds %+v (up to %d)", step, m, e, p.macUpTo)
+			}
+			got++
+			prev, i = i, e.macNext
+		}
+	}
+	if got != want {
+		t.Fatalf("step %d: MAC index holds %d entries, want %d", step, got, want)
 	}
 }
 

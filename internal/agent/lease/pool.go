@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"iter"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -133,8 +134,11 @@ type Pool struct {
 	longDUID map[string]uint32
 	// byMAC is the first (place plus one) of the entries with each 6-byte
 	// hardware address, which chain on (entry.macNext).
-	byMAC  map[[6]byte]uint32
-	extras map[uint32]extra
+	byMAC map[[6]byte]uint32
+	// macUpTo is where byMAC ends: it indexes the entries at places
+	// below, every entry when math.MaxUint32 (see Loader).
+	macUpTo uint32
+	extras  map[uint32]extra
 	// stored is what storage holds of unstored entries, by place: none
 	// for nothing.
 	stored map[uint32]*Lease
@@ -165,6 +169,7 @@ func NewPool(s Spaces) *Pool {
 		stored:   make(map[uint32]*Lease),
 		offerAt:  make(map[uint32]*list.Element),
 		due:      make(map[int64][]uint32),
+		macUpTo:  math.MaxUint32,
 	}
 	p.setSpaces(s)
 	return p
@@ -761,6 +766,7 @@ func (p *Pool) LookupHardware(mac string, now time.Time) []Lease {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.indexMACUpTo(math.MaxUint32)
 	var out []Lease
 	for i := p.byMAC[[6]byte(key[:6])]; i != 0; {
 		e := p.tab.at(i - 1)
@@ -832,49 +838,6 @@ func (p *Pool) Live(now time.Time) iter.Seq[Lease] {
 			}
 		}
 	}
-}
-
-// Load adds leases read from storage at startup; it keeps nothing of
-// them, so they may be views (DecodeView) of storage's memory. It skips, and returns so the
-// caller can delete them from storage, leases of an unknown kind, leases
-// that have expired, lie outside their kind's ranges or on an excluded or
-// reserved address, and the older of two leases that claim the same address
-// or the same client IA.
-func (p *Pool) Load(leases []Lease, now time.Time) (dropped []Lease) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, l := range leases {
-		l.Address = l.Address.WithZone("")
-		l.Kind = kindOf(l.Kind)
-		if !l.Kind.valid() || l.Expired(now) || !p.fits(l) || p.space(l.Kind).reserved(l.Address) {
-			dropped = append(dropped, own(l))
-			continue
-		}
-		keep := true
-		byAddr, byClient := p.at(l.Address.As16()), p.client(keyOf(l.Kind, l.DUID, l.IAID))
-		if byClient == byAddr {
-			byClient = nil
-		}
-		for _, old := range []*entry{byAddr, byClient} {
-			if old == nil || !keep {
-				continue
-			}
-			if old.valid >= nanos(l.ValidUntil) {
-				keep = false
-				continue
-			}
-			if old.state == bound {
-				dropped = append(dropped, p.lease(old))
-			}
-			p.remove(old)
-		}
-		if !keep {
-			dropped = append(dropped, own(l))
-			continue
-		}
-		p.insert(p.newEntry(l, bound, nanos(l.ValidUntil)))
-	}
-	return dropped
 }
 
 // Expire forgets offers, quarantines and leases that ended by now. It returns

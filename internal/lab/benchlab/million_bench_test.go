@@ -300,7 +300,14 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
+	// On disk before the server starts: otherwise the server's first
+	// fsync of the file (the agent's, before its first Reply) writes back
+	// the whole copy, and the first answer measures the disk.
 	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Sync(); err != nil {
 		dst.Close()
 		return err
 	}

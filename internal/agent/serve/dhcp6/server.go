@@ -220,6 +220,13 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 		conn.Close()
 	})
 	s.wg.Go(func() { s.serve(ctx) })
+	// The index of leases by MAC, which loadLeases leaves: only name
+	// lookups (ClientLeases) need it, and they finish it if they come first.
+	s.wg.Go(func() {
+		for h := range s.handlers() {
+			h.pool.IndexHardware()
+		}
+	})
 	logger.Info("DHCPv6 server started", append([]any{"server_duid", fmt.Sprintf("%x", l.duid.ToBytes()), "leases", pool.Count(s.now())}, configAttrs(cfg)...)...)
 	warnBootAddr(logger, cfg)
 	return s, nil
@@ -383,20 +390,32 @@ type leaseLoader interface {
 
 // loadLeases hands each stored lease to the pool of its link, and records
 // in stale the deletion of those no pool takes (expired, or in no range).
+// The pools' hardware address indexes are left to IndexHardware.
 func (s *Server) loadLeases(store LeaseStore, stale *batch) error {
 	now := s.now()
-	one := make([]lease.Lease, 1)
+	loaders := map[*handler]*lease.Loader{}
 	add := func(l lease.Lease) error {
-		one[0] = l
-		stale.forget(s.leaseHandler(l).pool.Load(one, now))
+		h := s.leaseHandler(l)
+		ld := loaders[h]
+		if ld == nil {
+			ld = h.pool.Loader(now)
+			loaders[h] = ld
+		}
+		ld.Add(l)
 		return nil
 	}
+	var err error
 	if loader, ok := store.(leaseLoader); ok {
-		return loader.Load(add)
+		err = loader.Load(add)
+	} else {
+		var stored []lease.Lease
+		stored, err = store.Leases()
+		for _, l := range stored {
+			_ = add(l)
+		}
 	}
-	stored, err := store.Leases()
-	for _, l := range stored {
-		_ = add(l)
+	for _, ld := range loaders {
+		stale.forget(ld.Done())
 	}
 	return err
 }
