@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -289,18 +288,11 @@ func (s *core) DeleteMachine(_ context.Context, req *netbootv1.DeleteMachineRequ
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := req.GetName()
-	next := s.nextCatalog()
-	if _, ok := next.Machines[name]; !ok {
-		return nil, notFound("machine %q does not exist on this agent", name)
+	if err := deleteFromCatalog(s, store.Machines, "machine", "machine", name, func(c *menu.Catalog) map[string]config.Machine { return c.Machines }, nil); err != nil {
+		return nil, err
 	}
-	delete(next.Machines, name)
-	if err := s.store.Delete(store.Machines, name); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, internalError("deleting machine %q: %v", name, err)
-	}
-	s.catalog.Store(next)
 	s.activity.forget(name)
 	s.applyReservations()
-	s.logger.Info("machine deleted", eventkind.Config.Attr(), "machine", name)
 	return &netbootv1.DeleteMachineResponse{}, nil
 }
 
@@ -347,16 +339,9 @@ func (s *core) ListMachineConfigs(_ context.Context, req *netbootv1.ListMachineC
 func (s *core) DeleteMachineConfig(_ context.Context, req *netbootv1.DeleteMachineConfigRequest) (*netbootv1.DeleteMachineConfigResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name := req.GetName()
-	next := s.nextCatalog()
-	if _, ok := next.Configs[name]; !ok {
-		return nil, notFound("machine config %q does not exist on this agent", name)
+	if err := deleteFromCatalog(s, store.MachineConfigs, "machine config", "config", req.GetName(),
+		func(c *menu.Catalog) map[string]machineconfig.Config { return c.Configs }, nil); err != nil {
+		return nil, err
 	}
-	delete(next.Configs, name)
-	if err := s.store.Delete(store.MachineConfigs, name); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, internalError("deleting machine config %q: %v", name, err)
-	}
-	s.catalog.Store(next)
-	s.logger.Info("machine config deleted", eventkind.Config.Attr(), "config", name)
 	return &netbootv1.DeleteMachineConfigResponse{}, nil
 }

@@ -108,23 +108,20 @@ func (s *core) DeleteBootEntry(_ context.Context, req *netbootv1.DeleteBootEntry
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := req.GetName()
-	next := s.nextCatalog()
-	if _, ok := next.Entries[name]; !ok {
-		return nil, notFound("boot entry %q does not exist on this agent", name)
-	}
-	for _, m := range sortedKeys(next.Menus) {
-		for i, it := range next.Menus[m].Items {
-			if it.Entry == name {
-				return nil, failedPrecondition("boot entry %q is item %d of boot menu %q; remove it from the menu first", name, i, m)
+	err := deleteFromCatalog(s, store.BootEntries, "boot entry", "entry", name, func(c *menu.Catalog) map[string]menu.Entry { return c.Entries },
+		func(next *menu.Catalog) error {
+			for _, m := range sortedKeys(next.Menus) {
+				for i, it := range next.Menus[m].Items {
+					if it.Entry == name {
+						return failedPrecondition("boot entry %q is item %d of boot menu %q; remove it from the menu first", name, i, m)
+					}
+				}
 			}
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
-	delete(next.Entries, name)
-	if err := s.store.Delete(store.BootEntries, name); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, internalError("deleting boot entry %q: %v", name, err)
-	}
-	s.catalog.Store(next)
-	s.logger.Info("boot entry deleted", eventkind.Config.Attr(), "entry", name)
 	return &netbootv1.DeleteBootEntryResponse{}, nil
 }
 
@@ -173,27 +170,49 @@ func (s *core) DeleteBootMenu(_ context.Context, req *netbootv1.DeleteBootMenuRe
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := req.GetName()
-	next := s.nextCatalog()
-	if _, ok := next.Menus[name]; !ok {
-		return nil, notFound("boot menu %q does not exist on this agent", name)
-	}
-	for _, m := range sortedKeys(next.Menus) {
-		for i, it := range next.Menus[m].Items {
-			if it.Menu == name && m != name {
-				return nil, failedPrecondition("boot menu %q is item %d of boot menu %q; remove it from that menu first", name, i, m)
+	err := deleteFromCatalog(s, store.BootMenus, "boot menu", "menu", name, func(c *menu.Catalog) map[string]menu.Menu { return c.Menus },
+		func(next *menu.Catalog) error {
+			for _, m := range sortedKeys(next.Menus) {
+				for i, it := range next.Menus[m].Items {
+					if it.Menu == name && m != name {
+						return failedPrecondition("boot menu %q is item %d of boot menu %q; remove it from that menu first", name, i, m)
+					}
+				}
 			}
+			if m := machineBooting(next, name); m != "" {
+				return failedPrecondition("boot menu %q is the menu of machine %q; change the machine's menu first", name, m)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &netbootv1.DeleteBootMenuResponse{}, nil
+}
+
+// deleteFromCatalog removes the object name from the catalog's map that
+// objects picks and from the store (kind), unless inUse (nil: never) says
+// why it may not go; noun names it in errors and logAttr in the log line.
+// The caller holds s.mu.
+func deleteFromCatalog[V any](s *core, kind store.Kind, noun, logAttr, name string, objects func(*menu.Catalog) map[string]V,
+	inUse func(next *menu.Catalog) error) error {
+	next := s.nextCatalog()
+	m := objects(next)
+	if _, ok := m[name]; !ok {
+		return notFound("%s %q does not exist on this agent", noun, name)
+	}
+	if inUse != nil {
+		if err := inUse(next); err != nil {
+			return err
 		}
 	}
-	if m := machineBooting(next, name); m != "" {
-		return nil, failedPrecondition("boot menu %q is the menu of machine %q; change the machine's menu first", name, m)
-	}
-	delete(next.Menus, name)
-	if err := s.store.Delete(store.BootMenus, name); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, internalError("deleting boot menu %q: %v", name, err)
+	delete(m, name)
+	if err := s.store.Delete(kind, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return internalError("deleting %s %q: %v", noun, name, err)
 	}
 	s.catalog.Store(next)
-	s.logger.Info("boot menu deleted", eventkind.Config.Attr(), "menu", name)
-	return &netbootv1.DeleteBootMenuResponse{}, nil
+	s.logger.Info(noun+" deleted", eventkind.Config.Attr(), logAttr, name)
+	return nil
 }
 
 func (s *core) RenderScript(_ context.Context, req *netbootv1.RenderScriptRequest) (*netbootv1.RenderScriptResponse, error) {
