@@ -1,23 +1,96 @@
 package agent
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestAddStructNamesCountersFromFields(t *testing.T) {
 	var got []string
-	add := func(name, labels string, v uint64) {
-		got = append(got, name+"{"+labels+"}="+string(rune('0'+v)))
+	emit := func(name, help string, v uint64, labels ...label) {
+		got = append(got, fmt.Sprintf("%s%v=%d %q", name, labels, v, help))
 	}
-	addStruct(add, "netboot_tftp", `boot_server="lab"`, struct {
+	addStruct(emit, "netboot_tftp", "TFTP server", struct {
 		TransfersOK     uint64
-		BytesSent       uint64
+		BytesSent       uint64 `help:"Bytes of file data sent."`
 		RefusedBadPath  uint64
 		MaxBlockSizeSet bool
-	}{TransfersOK: 1, BytesSent: 2, RefusedBadPath: 3})
-	want := `netboot_tftp_transfers_ok_total{boot_server="lab"}=1 netboot_tftp_bytes_sent_total{boot_server="lab"}=2 netboot_tftp_refused_bad_path_total{boot_server="lab"}=3`
-	if strings.Join(got, " ") != want {
-		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}{TransfersOK: 1, BytesSent: 2, RefusedBadPath: 3}, label{"boot_server", "lab"})
+	want := []string{
+		`netboot_tftp_transfers_ok_total[{boot_server lab}]=1 "TFTP server: transfers ok."`,
+		`netboot_tftp_bytes_sent_total[{boot_server lab}]=2 "Bytes of file data sent."`,
+		`netboot_tftp_refused_bad_path_total[{boot_server lab}]=3 "TFTP server: refused bad path."`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// collectorFunc lets a test feed samples through the same path as the
+// agent's collector.
+type collectorFunc func(emitFunc)
+
+func (collectorFunc) Describe(chan<- *prometheus.Desc) {}
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) {
+	f(func(name, help string, v uint64, labels ...label) { ch <- constMetric(name, help, v, labels) })
+}
+
+func TestMetricTextKeepsNamesAndLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectorFunc(func(emit emitFunc) {
+		server := label{"boot_server", "lab"}
+		emit("netboot_boot_server_serving", "Serving.", 1, server)
+		addStruct(emit, "netboot_http", "HTTP server", struct{ Requests uint64 }{2}, server, label{"scheme", "http"})
+		addStruct(emit, "netboot_http", "HTTP server", struct{ Requests uint64 }{5}, server, label{"scheme", "https"})
+	}))
+	want := `# HELP netboot_boot_server_serving Serving.
+# TYPE netboot_boot_server_serving gauge
+netboot_boot_server_serving{boot_server="lab"} 1
+# HELP netboot_http_requests_total HTTP server: requests.
+# TYPE netboot_http_requests_total counter
+netboot_http_requests_total{boot_server="lab",scheme="http"} 2
+netboot_http_requests_total{boot_server="lab",scheme="https"} 5
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMetricsHandlerServesRuntimeAndAgentMetrics scrapes an agent with no
+// boot server: the Go and process collectors and the agent's own gauges are
+// there with their help, and other paths are not found.
+func TestMetricsHandlerServesRuntimeAndAgentMetrics(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := newTestService(t, dir, st, artifact.SourceOptions{}).metricsHandler()
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", rec.Code, body)
+	}
+	for _, want := range []string{"# HELP netboot_artifacts ", "# TYPE netboot_artifacts gauge", "netboot_artifacts 0", "go_goroutines ", "process_resident_memory_bytes "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/other", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET /other: %d, want 404", rec.Code)
 	}
 }
