@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/otherserver"
 )
 
@@ -44,8 +45,13 @@ type agentCollector struct{ s *core }
 func (agentCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
-	c.s.collectMetrics(func(name, help string, v uint64, labels ...label) {
-		ch <- constMetric(name, help, v, labels)
+	c.s.collectMetrics(sink{
+		counter: func(name, help string, v uint64, labels ...label) {
+			ch <- constMetric(name, help, v, labels)
+		},
+		histogram: func(name, help string, h dhcp6.Histogram, labels ...label) {
+			ch <- constHistogram(name, help, h, labels)
+		},
 	})
 }
 
@@ -56,12 +62,40 @@ type label struct{ name, value string }
 // other a gauge.
 type emitFunc func(name, help string, v uint64, labels ...label)
 
-func constMetric(name, help string, v uint64, labels []label) prometheus.Metric {
-	names := make([]string, len(labels))
-	values := make([]string, len(labels))
+// sink receives the samples of one scrape.
+type sink struct {
+	counter   emitFunc
+	histogram func(name, help string, h dhcp6.Histogram, labels ...label)
+}
+
+func splitLabels(labels []label) (names, values []string) {
+	names = make([]string, len(labels))
+	values = make([]string, len(labels))
 	for i, l := range labels {
 		names[i], values[i] = l.name, l.value
 	}
+	return names, values
+}
+
+// constHistogram is h in seconds, with Prometheus's cumulative buckets.
+func constHistogram(name, help string, h dhcp6.Histogram, labels []label) prometheus.Metric {
+	names, values := splitLabels(labels)
+	desc := prometheus.NewDesc(name, help, names, nil)
+	buckets := make(map[float64]uint64, len(h.Buckets))
+	var below uint64
+	for i, n := range h.Buckets {
+		below += n
+		buckets[dhcp6.LatencyBounds[i].Seconds()] = min(below, h.Count)
+	}
+	m, err := prometheus.NewConstHistogram(desc, h.Count, h.Sum.Seconds(), buckets, values...)
+	if err != nil {
+		return prometheus.NewInvalidMetric(desc, err)
+	}
+	return m
+}
+
+func constMetric(name, help string, v uint64, labels []label) prometheus.Metric {
+	names, values := splitLabels(labels)
 	kind := prometheus.GaugeValue
 	if strings.HasSuffix(name, "_total") {
 		kind = prometheus.CounterValue
@@ -73,7 +107,8 @@ func constMetric(name, help string, v uint64, labels []label) prometheus.Metric 
 	return m
 }
 
-func (s *core) collectMetrics(emit emitFunc) {
+func (s *core) collectMetrics(out sink) {
+	emit := out.counter
 	s.mu.Lock()
 	for _, name := range sortedKeys(s.sites) {
 		st := s.sites[name]
@@ -94,6 +129,7 @@ func (s *core) collectMetrics(emit emitFunc) {
 				emit("netboot_dhcpv6_received_total", "DHCPv6 messages received, by message type.", m.Received, server, msg)
 				emit("netboot_dhcpv6_replied_total", "DHCPv6 replies sent, by the type of the message answered.", m.Replied, server, msg)
 				emit("netboot_dhcpv6_dropped_total", "DHCPv6 messages received and not answered, by message type.", m.Dropped, server, msg)
+				out.histogram("netboot_dhcpv6_reply_duration_seconds", "Time from the read that brought a DHCPv6 message to the send of its reply, including the lease commit a Reply waits for, by the type of the message answered.", m.Latency, server, msg)
 				emit("netboot_dhcpv6_dropped_by_reason_total", "The part of netboot_dhcpv6_dropped_total by reason; rate_limited is dhcpv6.rate_limit.", m.RateLimited, server, msg, label{"reason", "rate_limited"})
 			}
 			emit("netboot_dhcpv6_malformed_total", "DHCPv6 messages that could not be parsed.", stats.Malformed, server)

@@ -6,8 +6,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,6 +66,37 @@ netboot_http_requests_total{boot_server="lab",scheme="https"} 5
 		t.Fatal(err)
 	}
 }
+
+// TestReplyDurationHistogramIsCumulativeSeconds checks the conversion of
+// the DHCPv6 server's own buckets to Prometheus's cumulative ones.
+func TestReplyDurationHistogramIsCumulativeSeconds(t *testing.T) {
+	var h dhcp6.Histogram
+	h.Buckets[0] = 2 // ≤ 50µs
+	h.Buckets[6] = 1 // ≤ 5ms
+	h.Count = 4      // one above the last bound
+	h.Sum = 2*time.Second + 3*time.Millisecond
+	reg := prometheus.NewRegistry()
+	got := constHistogram("netboot_dhcpv6_reply_duration_seconds", "Latency.", h, []label{{"boot_server", "lab"}, {"message_type", "REQUEST"}})
+	reg.MustRegister(constCollector{got})
+	var want strings.Builder
+	want.WriteString("# HELP netboot_dhcpv6_reply_duration_seconds Latency.\n# TYPE netboot_dhcpv6_reply_duration_seconds histogram\n")
+	cumulative := []int{2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3}
+	for i, bound := range dhcp6.LatencyBounds {
+		fmt.Fprintf(&want, "netboot_dhcpv6_reply_duration_seconds_bucket{boot_server=\"lab\",message_type=\"REQUEST\",le=\"%g\"} %d\n", bound.Seconds(), cumulative[i])
+	}
+	want.WriteString(`netboot_dhcpv6_reply_duration_seconds_bucket{boot_server="lab",message_type="REQUEST",le="+Inf"} 4
+netboot_dhcpv6_reply_duration_seconds_sum{boot_server="lab",message_type="REQUEST"} 2.003
+netboot_dhcpv6_reply_duration_seconds_count{boot_server="lab",message_type="REQUEST"} 4
+`)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want.String())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type constCollector struct{ m prometheus.Metric }
+
+func (constCollector) Describe(chan<- *prometheus.Desc)      {}
+func (c constCollector) Collect(ch chan<- prometheus.Metric) { ch <- c.m }
 
 // TestMetricsHandlerServesRuntimeAndAgentMetrics scrapes an agent with no
 // boot server: the Go and process collectors and the agent's own gauges are

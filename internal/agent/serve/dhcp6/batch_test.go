@@ -341,8 +341,8 @@ func BenchmarkServeBatch(b *testing.B) {
 				srv.serveBatch(ms, &bt)
 			}
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "replies/s")
-			if got := srv.Stats().ByType["REQUEST"].Replied; got != uint64(b.N*size) {
-				b.Fatalf("%d Replies for %d Requests", got, b.N*size)
+			if got := srv.Stats().ByType["REQUEST"]; got.Replied != uint64(b.N*size) || got.Latency.Count != got.Replied {
+				b.Fatalf("%d Replies, %d latencies for %d Requests", got.Replied, got.Latency.Count, b.N*size)
 			}
 		})
 	}
@@ -607,5 +607,29 @@ func TestServeReadsAgainAfterEINTR(t *testing.T) {
 	}
 	if st := srv.Stats().ByType["SOLICIT"]; st.Replied != 1 || st.Dropped != 0 {
 		t.Errorf("Solicit counters %+v, want 1 replied, none dropped", st)
+	}
+}
+
+// TestReplyLatencyCountsTheCommit checks that a Reply's latency runs from
+// the read to the send, so a Request's includes the commit it waits for,
+// and a Solicit's (sent at once) does not.
+func TestReplyLatencyCountsTheCommit(t *testing.T) {
+	const commit = 20 * time.Millisecond
+	st := &watchedStore{memStore: newMemStore(), during: func([]lease.Lease) { time.Sleep(commit) }}
+	now := t0
+	srv := newTestServer(t, testConfig(config.DHCPv6Stateful), st, &fakeConn{t: t}, &now)
+	solicitID, solicitLL := batchClient(1)
+	requestID, requestLL := batchClient(2)
+	var b batch
+	srv.serveBatch([]ipv6.Message{
+		datagram(clientMessage(t, dhcpv6.MessageTypeSolicit, solicitID, nil, iaNA(1)), solicitLL),
+		datagram(clientMessage(t, dhcpv6.MessageTypeRequest, requestID, serverDUID, iaNA(1)), requestLL),
+	}, &b)
+	stats := srv.Stats().ByType
+	if l := stats["REQUEST"].Latency; l.Count != 1 || l.Sum < commit {
+		t.Errorf("Request latency %+v, want one reply after at least %v", l, commit)
+	}
+	if l := stats["SOLICIT"].Latency; l.Count != 1 || l.Sum >= commit {
+		t.Errorf("Solicit latency %+v, want one reply before the %v commit", l, commit)
 	}
 }

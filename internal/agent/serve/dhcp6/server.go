@@ -574,6 +574,9 @@ type response struct {
 	src  net.IP
 	peer netip.Addr
 	typ  dhcpv6.MessageType // of the client's message, for the counters
+	// read is when the read that brought the client's message returned,
+	// for the latency histogram.
+	read time.Time
 	// stored: the response announces leases in the batch, so it may be
 	// sent only once the batch is committed.
 	stored bool
@@ -593,8 +596,10 @@ func (s *Server) serveBatch(ms []ipv6.Message, b *batch) {
 // the responses that announce no lease and holding the rest in b until b
 // is stored.
 func (s *Server) handleBatch(ms []ipv6.Message, b *batch) {
+	read := time.Now()
 	for i := range ms {
 		r, ok := s.handleDatagram(&ms[i], b)
+		r.read = read
 		switch {
 		case !ok:
 		case r.stored:
@@ -834,8 +839,11 @@ func (s *Server) sendAll(rs []response, out *outbox) {
 	for sent := 0; sent < len(rs); {
 		n, err := s.conn.WriteBatch(out.ms[sent:], 0)
 		n = max(n, 0) // -1 with an error
+		now := time.Now()
 		for _, r := range rs[sent : sent+n] {
-			s.stats.byType[r.typ].replied.Add(1)
+			t := &s.stats.byType[r.typ]
+			t.replied.Add(1)
+			t.latency.observe(now.Sub(r.read))
 		}
 		sent += n
 		if err == nil && n > 0 || errors.Is(err, unix.EINTR) {
