@@ -132,6 +132,7 @@ func (s *core) collectMetrics(out sink) {
 				out.histogram("netboot_dhcpv6_reply_duration_seconds", "Time from the read that brought a DHCPv6 message to the send of its reply, including the lease commit a Reply waits for, by the type of the message answered.", m.Latency, server, msg)
 				emit("netboot_dhcpv6_dropped_by_reason_total", "The part of netboot_dhcpv6_dropped_total by reason; rate_limited is dhcpv6.rate_limit.", m.RateLimited, server, msg, label{"reason", "rate_limited"})
 			}
+			out.histogram("netboot_dhcpv6_lease_commit_duration_seconds", "Time to store one batch of DHCPv6 lease changes (a journal append, or a lease database round trip), failed attempts included.", stats.Commit, server)
 			emit("netboot_dhcpv6_malformed_total", "DHCPv6 messages that could not be parsed.", stats.Malformed, server)
 			const relayHelp = "RELAY-FORW messages dropped: unknown_link is a relay of a link not in dhcpv6.relayed_links, hop_limit a relay loop, rate_limited over dhcpv6.rate_limit.per_relay_per_second."
 			emit("netboot_dhcpv6_relay_dropped_total", relayHelp, stats.RelayUnknownLink, server, label{"reason", "unknown_link"})

@@ -612,7 +612,7 @@ func TestServeReadsAgainAfterEINTR(t *testing.T) {
 
 // TestReplyLatencyCountsTheCommit checks that a Reply's latency runs from
 // the read to the send, so a Request's includes the commit it waits for,
-// and a Solicit's (sent at once) does not.
+// and a Solicit's (sent at once) does not; the commit is timed too.
 func TestReplyLatencyCountsTheCommit(t *testing.T) {
 	const commit = 20 * time.Millisecond
 	st := &watchedStore{memStore: newMemStore(), during: func([]lease.Lease) { time.Sleep(commit) }}
@@ -631,5 +631,8 @@ func TestReplyLatencyCountsTheCommit(t *testing.T) {
 	}
 	if l := stats["SOLICIT"].Latency; l.Count != 1 || l.Sum >= commit {
 		t.Errorf("Solicit latency %+v, want one reply before the %v commit", l, commit)
+	}
+	if c := srv.Stats().Commit; c.Count != 1 || c.Sum < commit {
+		t.Errorf("commits %+v, want one of at least %v", c, commit)
 	}
 }

@@ -632,8 +632,13 @@ func (s *Server) sendNow(b *batch) {
 // reads b and the store only, so it runs beside the handling of the next
 // batch.
 func (s *Server) commit(b *batch) error {
-	if err := s.h.persist(b); err != nil {
-		return err
+	if len(b.writes) > 0 {
+		start := time.Now()
+		err := s.h.persist(b)
+		s.stats.commit.observe(time.Since(start))
+		if err != nil {
+			return err
+		}
 	}
 	for h := range s.handlers() {
 		h.stored(b)

@@ -21,6 +21,9 @@ type Stats struct {
 	RelayUnknownLink uint64
 	RelayHopLimit    uint64
 	RelayRateLimited uint64
+	// Commit is how long storing a batch's lease changes took (a journal
+	// append or a database round trip), failed attempts included.
+	Commit Histogram
 }
 
 // MessageStats counts one message type. Every received message is either
@@ -95,11 +98,14 @@ type counters struct {
 	malformed atomic.Uint64
 
 	relayUnknownLink, relayHopLimit, relayRateLimited atomic.Uint64
+
+	commit histogram
 }
 
 func (c *counters) snapshot() Stats {
 	s := Stats{ByType: map[string]MessageStats{}, Malformed: c.malformed.Load(),
-		RelayUnknownLink: c.relayUnknownLink.Load(), RelayHopLimit: c.relayHopLimit.Load(), RelayRateLimited: c.relayRateLimited.Load()}
+		RelayUnknownLink: c.relayUnknownLink.Load(), RelayHopLimit: c.relayHopLimit.Load(), RelayRateLimited: c.relayRateLimited.Load(),
+		Commit: c.commit.snapshot()}
 	for i := range c.byType {
 		t := &c.byType[i]
 		if n := t.received.Load(); n > 0 {
