@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/otherserver"
 )
 
@@ -49,7 +49,7 @@ func (c agentCollector) Collect(ch chan<- prometheus.Metric) {
 		counter: func(name, help string, v uint64, labels ...label) {
 			ch <- constMetric(name, help, v, labels)
 		},
-		histogram: func(name, help string, h dhcp6.Histogram, labels ...label) {
+		histogram: func(name, help string, h histogram.Snapshot, labels ...label) {
 			ch <- constHistogram(name, help, h, labels)
 		},
 	})
@@ -65,7 +65,7 @@ type emitFunc func(name, help string, v uint64, labels ...label)
 // sink receives the samples of one scrape.
 type sink struct {
 	counter   emitFunc
-	histogram func(name, help string, h dhcp6.Histogram, labels ...label)
+	histogram func(name, help string, h histogram.Snapshot, labels ...label)
 }
 
 func splitLabels(labels []label) (names, values []string) {
@@ -77,17 +77,12 @@ func splitLabels(labels []label) (names, values []string) {
 	return names, values
 }
 
-// constHistogram is h in seconds, with Prometheus's cumulative buckets.
-func constHistogram(name, help string, h dhcp6.Histogram, labels []label) prometheus.Metric {
+// constHistogram is h in Prometheus's form.
+func constHistogram(name, help string, h histogram.Snapshot, labels []label) prometheus.Metric {
 	names, values := splitLabels(labels)
 	desc := prometheus.NewDesc(name, help, names, nil)
-	buckets := make(map[float64]uint64, len(h.Buckets))
-	var below uint64
-	for i, n := range h.Buckets {
-		below += n
-		buckets[dhcp6.LatencyBounds[i].Seconds()] = min(below, h.Count)
-	}
-	m, err := prometheus.NewConstHistogram(desc, h.Count, h.Sum.Seconds(), buckets, values...)
+	buckets, sum := h.Cumulative()
+	m, err := prometheus.NewConstHistogram(desc, h.Count, sum, buckets, values...)
 	if err != nil {
 		return prometheus.NewInvalidMetric(desc, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
-	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/dhcp6"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,22 +70,22 @@ netboot_http_requests_total{boot_server="lab",scheme="https"} 5
 // TestReplyDurationHistogramIsCumulativeSeconds checks the conversion of
 // the DHCPv6 server's own buckets to Prometheus's cumulative ones.
 func TestReplyDurationHistogramIsCumulativeSeconds(t *testing.T) {
-	var h dhcp6.Histogram
-	h.Buckets[0] = 2 // ≤ 50µs
-	h.Buckets[6] = 1 // ≤ 5ms
-	h.Count = 4      // one above the last bound
-	h.Sum = 2*time.Second + 3*time.Millisecond
+	var c histogram.Counts
+	for _, d := range []time.Duration{10 * time.Microsecond, 50 * time.Microsecond, 3 * time.Millisecond, 2 * time.Second} {
+		histogram.Latency.Observe(&c, int64(d))
+	}
+	h := histogram.Latency.Snapshot(&c)
 	reg := prometheus.NewRegistry()
 	got := constHistogram("netboot_dhcpv6_reply_duration_seconds", "Latency.", h, []label{{"boot_server", "lab"}, {"message_type", "REQUEST"}})
 	reg.MustRegister(constCollector{got})
 	var want strings.Builder
 	want.WriteString("# HELP netboot_dhcpv6_reply_duration_seconds Latency.\n# TYPE netboot_dhcpv6_reply_duration_seconds histogram\n")
 	cumulative := []int{2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3}
-	for i, bound := range dhcp6.LatencyBounds {
-		fmt.Fprintf(&want, "netboot_dhcpv6_reply_duration_seconds_bucket{boot_server=\"lab\",message_type=\"REQUEST\",le=\"%g\"} %d\n", bound.Seconds(), cumulative[i])
+	for i, bound := range h.Bounds {
+		fmt.Fprintf(&want, "netboot_dhcpv6_reply_duration_seconds_bucket{boot_server=\"lab\",message_type=\"REQUEST\",le=\"%g\"} %d\n", time.Duration(bound).Seconds(), cumulative[i])
 	}
 	want.WriteString(`netboot_dhcpv6_reply_duration_seconds_bucket{boot_server="lab",message_type="REQUEST",le="+Inf"} 4
-netboot_dhcpv6_reply_duration_seconds_sum{boot_server="lab",message_type="REQUEST"} 2.003
+netboot_dhcpv6_reply_duration_seconds_sum{boot_server="lab",message_type="REQUEST"} 2.00306
 netboot_dhcpv6_reply_duration_seconds_count{boot_server="lab",message_type="REQUEST"} 4
 `)
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want.String())); err != nil {

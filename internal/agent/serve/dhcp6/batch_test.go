@@ -626,13 +626,13 @@ func TestReplyLatencyCountsTheCommit(t *testing.T) {
 		datagram(clientMessage(t, dhcpv6.MessageTypeRequest, requestID, serverDUID, iaNA(1)), requestLL),
 	}, &b)
 	stats := srv.Stats().ByType
-	if l := stats["REQUEST"].Latency; l.Count != 1 || l.Sum < commit {
+	if l := stats["REQUEST"].Latency; l.Count != 1 || time.Duration(l.Sum) < commit {
 		t.Errorf("Request latency %+v, want one reply after at least %v", l, commit)
 	}
-	if l := stats["SOLICIT"].Latency; l.Count != 1 || l.Sum >= commit {
+	if l := stats["SOLICIT"].Latency; l.Count != 1 || time.Duration(l.Sum) >= commit {
 		t.Errorf("Solicit latency %+v, want one reply before the %v commit", l, commit)
 	}
-	if c := srv.Stats().Commit; c.Count != 1 || c.Sum < commit {
+	if c := srv.Stats().Commit; c.Count != 1 || time.Duration(c.Sum) < commit {
 		t.Errorf("commits %+v, want one of at least %v", c, commit)
 	}
 }

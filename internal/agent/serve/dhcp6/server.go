@@ -70,6 +70,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/time/rate"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
@@ -635,7 +636,7 @@ func (s *Server) commit(b *batch) error {
 	if len(b.writes) > 0 {
 		start := time.Now()
 		err := s.h.persist(b)
-		s.stats.commit.observe(time.Since(start))
+		histogram.Latency.Observe(&s.stats.commit, int64(time.Since(start)))
 		if err != nil {
 			return err
 		}
@@ -848,7 +849,7 @@ func (s *Server) sendAll(rs []response, out *outbox) {
 		for _, r := range rs[sent : sent+n] {
 			t := &s.stats.byType[r.typ]
 			t.replied.Add(1)
-			t.latency.observe(now.Sub(r.read))
+			histogram.Latency.Observe(&t.latency, int64(now.Sub(r.read)))
 		}
 		sent += n
 		if err == nil && n > 0 || errors.Is(err, unix.EINTR) {
