@@ -115,7 +115,7 @@ func (s *core) collectMetrics(out sink) {
 		emit("netboot_boot_server_serving", "1 while the boot server serves, 0 while it waits for its interface or address.", serving, server)
 		emit("netboot_dhcpv6_active_leases", "DHCPv6 leases not yet expired.", uint64(s.countLeases(st, time.Now())), server)
 		if st.ra != nil {
-			addStruct(emit, "netboot_ra", "Router advertisement server", st.ra.Stats(), server)
+			addStruct(out, "netboot_ra", "Router advertisement server", st.ra.Stats(), server)
 		}
 		if st.dhcp != nil {
 			stats := st.dhcp.Stats()
@@ -135,7 +135,7 @@ func (s *core) collectMetrics(out sink) {
 			emit("netboot_dhcpv6_relay_dropped_total", relayHelp, stats.RelayRateLimited, server, label{"reason", "rate_limited"})
 		}
 		if st.probe != nil {
-			addStruct(emit, "netboot_dhcpv6_probe", "DHCPv6 probe for other servers", st.probe.Stats(), server)
+			addStruct(out, "netboot_dhcpv6_probe", "DHCPv6 probe for other servers", st.probe.Stats(), server)
 		}
 		others := map[string]uint64{string(otherserver.RouterAdvertisement): 0, string(otherserver.DHCPv6): 0}
 		for _, o := range st.otherServers() {
@@ -148,20 +148,20 @@ func (s *core) collectMetrics(out sink) {
 			emit("netboot_claimed_machine_warnings_suppressed_total", "Repeated warnings about a machine claimed by another boot server that were not logged.", st.claims.suppressedTotal(), server)
 		}
 		if st.tftp != nil {
-			addStruct(emit, "netboot_tftp", "TFTP server", st.tftp.Stats(), server)
+			addStruct(out, "netboot_tftp", "TFTP server", st.tftp.Stats(), server)
 		}
 		// One family for both schemes: they serve the same files.
 		if st.http != nil {
-			addStruct(emit, "netboot_http", "HTTP and HTTPS boot server", st.http.Stats(), server, label{"scheme", "http"})
+			addStruct(out, "netboot_http", "HTTP and HTTPS boot server", st.http.Stats(), server, label{"scheme", "http"})
 		}
 		if st.https != nil {
-			addStruct(emit, "netboot_http", "HTTP and HTTPS boot server", st.https.Stats(), server, label{"scheme", "https"})
+			addStruct(out, "netboot_http", "HTTP and HTTPS boot server", st.https.Stats(), server, label{"scheme", "https"})
 		}
 		if st.nfs != nil {
-			addStruct(emit, "netboot_nfs", "NFS server", st.nfs.Stats(), server)
+			addStruct(out, "netboot_nfs", "NFS server", st.nfs.Stats(), server)
 		}
 		if st.dns != nil {
-			addStruct(emit, "netboot_dns", "DNS server", st.dns.Stats(), server)
+			addStruct(out, "netboot_dns", "DNS server", st.dns.Stats(), server)
 		}
 	}
 	s.mu.Unlock()
@@ -178,14 +178,19 @@ func (s *core) collectMetrics(out sink) {
 
 var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
 
-// addStruct adds every uint64 field of stats as prefix_field_total, so a
-// new counter in a server's Stats shows up without code. Its help is the
-// field's `help` tag, or else what and the field's name in words.
-func addStruct(emit emitFunc, prefix, what string, stats any, labels ...label) {
+var snapshotType = reflect.TypeFor[histogram.Snapshot]()
+
+// addStruct adds every uint64 field of stats as the counter
+// prefix_field_total and every histogram.Snapshot field as the histogram
+// prefix_field, so a new statistic in a server's Stats shows up without
+// code. Its help is the field's `help` tag, or else what and the field's
+// name in words.
+func addStruct(out sink, prefix, what string, stats any, labels ...label) {
 	v := reflect.ValueOf(stats)
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
-		if v.Field(i).Kind() != reflect.Uint64 {
+		f := v.Field(i)
+		if f.Kind() != reflect.Uint64 && f.Type() != snapshotType {
 			continue
 		}
 		field := strings.ToLower(camelBoundary.ReplaceAllString(t.Field(i).Name, "${1}_${2}"))
@@ -193,6 +198,10 @@ func addStruct(emit emitFunc, prefix, what string, stats any, labels ...label) {
 		if help == "" {
 			help = fmt.Sprintf("%s: %s.", what, strings.ReplaceAll(field, "_", " "))
 		}
-		emit(prefix+"_"+field+"_total", help, v.Field(i).Uint(), labels...)
+		if f.Kind() == reflect.Uint64 {
+			out.counter(prefix+"_"+field+"_total", help, f.Uint(), labels...)
+		} else {
+			out.histogram(prefix+"_"+field, help, f.Interface().(histogram.Snapshot), labels...)
+		}
 	}
 }

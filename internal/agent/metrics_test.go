@@ -18,19 +18,26 @@ import (
 
 func TestAddStructNamesCountersFromFields(t *testing.T) {
 	var got []string
-	emit := func(name, help string, v uint64, labels ...label) {
-		got = append(got, fmt.Sprintf("%s%v=%d %q", name, labels, v, help))
+	out := sink{
+		counter: func(name, help string, v uint64, labels ...label) {
+			got = append(got, fmt.Sprintf("%s%v=%d %q", name, labels, v, help))
+		},
+		histogram: func(name, help string, h histogram.Snapshot, labels ...label) {
+			got = append(got, fmt.Sprintf("%s%v count=%d %q", name, labels, h.Count, help))
+		},
 	}
-	addStruct(emit, "netboot_tftp", "TFTP server", struct {
+	addStruct(out, "netboot_tftp", "TFTP server", struct {
 		TransfersOK     uint64
 		BytesSent       uint64 `help:"Bytes of file data sent."`
 		RefusedBadPath  uint64
 		MaxBlockSizeSet bool
-	}{TransfersOK: 1, BytesSent: 2, RefusedBadPath: 3}, label{"boot_server", "lab"})
+		TransferSeconds histogram.Snapshot
+	}{TransfersOK: 1, BytesSent: 2, RefusedBadPath: 3, TransferSeconds: histogram.Snapshot{Count: 4}}, label{"boot_server", "lab"})
 	want := []string{
 		`netboot_tftp_transfers_ok_total[{boot_server lab}]=1 "TFTP server: transfers ok."`,
 		`netboot_tftp_bytes_sent_total[{boot_server lab}]=2 "Bytes of file data sent."`,
 		`netboot_tftp_refused_bad_path_total[{boot_server lab}]=3 "TFTP server: refused bad path."`,
+		`netboot_tftp_transfer_seconds[{boot_server lab}] count=4 "TFTP server: transfer seconds."`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -46,13 +53,16 @@ func (f collectorFunc) Collect(ch chan<- prometheus.Metric) {
 	f(func(name, help string, v uint64, labels ...label) { ch <- constMetric(name, help, v, labels) })
 }
 
+// counterSink is a sink of counters only.
+func counterSink(emit emitFunc) sink { return sink{counter: emit} }
+
 func TestMetricTextKeepsNamesAndLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectorFunc(func(emit emitFunc) {
 		server := label{"boot_server", "lab"}
 		emit("netboot_boot_server_serving", "Serving.", 1, server)
-		addStruct(emit, "netboot_http", "HTTP server", struct{ Requests uint64 }{2}, server, label{"scheme", "http"})
-		addStruct(emit, "netboot_http", "HTTP server", struct{ Requests uint64 }{5}, server, label{"scheme", "https"})
+		addStruct(counterSink(emit), "netboot_http", "HTTP server", struct{ Requests uint64 }{2}, server, label{"scheme", "http"})
+		addStruct(counterSink(emit), "netboot_http", "HTTP server", struct{ Requests uint64 }{5}, server, label{"scheme", "https"})
 	}))
 	want := `# HELP netboot_boot_server_serving Serving.
 # TYPE netboot_boot_server_serving gauge

@@ -48,6 +48,17 @@ var Latency = NewLayout(1e-9, durations(
 	25*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond,
 	500*time.Millisecond, time.Second)...)
 
+// TransferTime is for file transfers, from a menu script in milliseconds
+// to an installer image over minutes, in seconds.
+var TransferTime = NewLayout(1e-9, durations(
+	10*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond,
+	500*time.Millisecond, time.Second, 2500*time.Millisecond, 5*time.Second, 10*time.Second,
+	30*time.Second, time.Minute, 2*time.Minute, 5*time.Minute, 10*time.Minute)...)
+
+// Bytes is for file sizes, from a script of a few KiB to an image of GiB.
+var Bytes = NewLayout(1, 1<<10, 4<<10, 16<<10, 64<<10, 256<<10, 1<<20, 4<<20, 16<<20, 64<<20,
+	256<<20, 1<<30, 4<<30)
+
 func durations(ds ...time.Duration) []int64 {
 	out := make([]int64, len(ds))
 	for i, d := range ds {
