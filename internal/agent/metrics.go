@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/serve/otherserver"
 )
 
@@ -113,7 +114,16 @@ func (s *core) collectMetrics(out sink) {
 			serving = 1
 		}
 		emit("netboot_boot_server_serving", "1 while the boot server serves, 0 while it waits for its interface or address.", serving, server)
-		emit("netboot_dhcpv6_active_leases", "DHCPv6 leases not yet expired.", uint64(s.countLeases(st, time.Now())), server)
+		byState := s.leasesByState(st, time.Now())
+		var active uint64
+		for _, kind := range []lease.Kind{lease.NA, lease.TA, lease.PD} {
+			for _, state := range []string{"preferred", "deprecated"} {
+				n := byState[leaseState{kind, state}]
+				active += n
+				emit("netboot_dhcpv6_leases", "DHCPv6 leases not yet expired, by kind (na, ta, pd) and state: preferred, or deprecated (past its preferred lifetime, still valid).", n, server, label{"kind", string(kind)}, label{"state", state})
+			}
+		}
+		emit("netboot_dhcpv6_active_leases", "DHCPv6 leases not yet expired.", active, server)
 		if st.ra != nil {
 			addStruct(out, "netboot_ra", "Router advertisement server", st.ra.Stats(), server)
 		}
@@ -174,6 +184,30 @@ func (s *core) collectMetrics(out sink) {
 		emit("netboot_lease_database_up", "1 while the lease database (--lease-db) answers; 0 means no new leases.", up)
 		emit("netboot_lease_database_errors_total", "Failed lease database operations.", s.leaseDB.Failures())
 	}
+}
+
+// leaseState is a label pair of netboot_dhcpv6_leases.
+type leaseState struct {
+	kind  lease.Kind
+	state string
+}
+
+// leasesByState counts st's live leases by kind and by whether their
+// preferred lifetime has passed.
+func (s *core) leasesByState(st *site, now time.Time) map[leaseState]uint64 {
+	out := map[leaseState]uint64{}
+	live, err := s.liveLeases(st, now)
+	if err != nil {
+		return out
+	}
+	for l := range live {
+		state := "preferred"
+		if !now.Before(l.PreferredUntil) {
+			state = "deprecated"
+		}
+		out[leaseState{l.Kind, state}]++
+	}
+	return out
 }
 
 var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)

@@ -2,6 +2,9 @@ package agent
 
 import (
 	"fmt"
+	"log/slog"
+	"maps"
+	"net/netip"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +13,8 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/artifact"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
+	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -135,5 +140,35 @@ func TestMetricsHandlerServesRuntimeAndAgentMetrics(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/other", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("GET /other: %d, want 404", rec.Code)
+	}
+}
+
+// TestLeasesByState counts a stopped boot server's stored leases by kind
+// and by whether their preferred lifetime has passed; expired ones are
+// left out.
+func TestLeasesByState(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	l := func(kind lease.Kind, addr string, preferred, valid time.Duration) lease.Lease {
+		return lease.Lease{Kind: kind, Address: netip.MustParseAddr(addr), DUID: []byte{1, byte(len(addr))}, PreferredUntil: now.Add(preferred), ValidUntil: now.Add(valid)}
+	}
+	leases := st.Leases("lab")
+	if err := leases.PutLeases([]lease.Lease{
+		l(lease.NA, "2001:db8::1", time.Hour, 2*time.Hour),
+		l(lease.NA, "2001:db8::2", -time.Minute, time.Hour),
+		l(lease.NA, "2001:db8::3", -2*time.Hour, -time.Hour),
+		l(lease.PD, "2001:db8:100::", 0, time.Hour),
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := &core{}
+	got := s.leasesByState(newSite(config.BootServer{Name: "lab"}, leases, slog.New(slog.DiscardHandler)), now)
+	want := map[leaseState]uint64{{lease.NA, "preferred"}: 1, {lease.NA, "deprecated"}: 1, {lease.PD, "deprecated"}: 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("leases by state %v, want %v", got, want)
 	}
 }
