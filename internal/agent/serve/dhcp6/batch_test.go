@@ -154,8 +154,8 @@ func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
 		t.Fatalf("store changed by a failed batch: %d leases, %+v", st.len(), after)
 	}
 	stats := srv.Stats().ByType
-	if stats["RENEW"].Dropped != 1 || stats["REQUEST"].Dropped != 1 {
-		t.Errorf("stats %+v; want the Renew and the Request dropped", stats)
+	if stats["RENEW"].Dropped != 1 || stats["REQUEST"].Dropped != 1 || stats["RENEW"].NotStored != 1 || stats["REQUEST"].NotStored != 1 {
+		t.Errorf("stats %+v; want the Renew and the Request dropped as not stored", stats)
 	}
 
 	// The clients retransmit once the disk is back.
@@ -634,5 +634,23 @@ func TestReplyLatencyCountsTheCommit(t *testing.T) {
 	}
 	if c := srv.Stats().Commit; c.Count != 1 || time.Duration(c.Sum) < commit {
 		t.Errorf("commits %+v, want one of at least %v", c, commit)
+	}
+}
+
+// refusingConn is a socket that sends nothing.
+type refusingConn struct{ *fakeConn }
+
+func (refusingConn) WriteBatch([]ipv6.Message, int) (int, error) { return 0, unix.EPERM }
+
+// TestSendFailureCountsAsDropReason checks that a response the socket
+// refuses is a drop with reason send_failed, and no reply or latency.
+func TestSendFailureCountsAsDropReason(t *testing.T) {
+	now := t0
+	srv := newTestServer(t, testConfig(config.DHCPv6Stateful), newMemStore(), refusingConn{&fakeConn{t: t}}, &now)
+	cid, ll := batchClient(1)
+	var b batch
+	srv.serveBatch([]ipv6.Message{datagram(clientMessage(t, dhcpv6.MessageTypeSolicit, cid, nil, iaNA(1)), ll)}, &b)
+	if st := srv.Stats().ByType["SOLICIT"]; st.Dropped != 1 || st.SendFailed != 1 || st.NotStored != 0 || st.Replied != 0 || st.Latency.Count != 0 {
+		t.Errorf("Solicit counters %+v, want one drop as send_failed", st)
 	}
 }

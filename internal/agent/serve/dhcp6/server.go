@@ -661,6 +661,7 @@ func (s *Server) abandon(b *batch, err error) {
 	}
 	for _, r := range b.held {
 		s.stats.byType[r.typ].dropped.Add(1)
+		s.stats.byType[r.typ].notStored.Add(1)
 		s.logger.Error("dropping DHCPv6 message: its lease is not stored", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
 	}
 }
@@ -863,6 +864,7 @@ func (s *Server) sendAll(rs []response, out *outbox) {
 		// The kernel stops at the first message it refuses.
 		r := rs[sent]
 		s.stats.byType[r.typ].dropped.Add(1)
+		s.stats.byType[r.typ].sendFailed.Add(1)
 		s.logger.Warn("sending DHCPv6 response", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
 		sent++
 	}

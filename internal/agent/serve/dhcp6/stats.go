@@ -37,6 +37,9 @@ type MessageStats struct {
 	// RateLimited counts the drops by dhcpv6.rate_limit, before any lease
 	// work.
 	RateLimited uint64
+	// NotStored counts the drops of Replies withheld because their batch's
+	// leases could not be stored, SendFailed those the socket refused.
+	NotStored, SendFailed uint64
 	// Latency is the time from the read that brought a message to the
 	// send of its reply, for the replies sent.
 	Latency histogram.Snapshot
@@ -46,6 +49,7 @@ type MessageStats struct {
 type counters struct {
 	byType [256]struct {
 		received, replied, dropped, rateLimited atomic.Uint64
+		notStored, sendFailed                   atomic.Uint64
 		latency                                 histogram.Counts
 	}
 	malformed atomic.Uint64
@@ -62,7 +66,8 @@ func (c *counters) snapshot() Stats {
 	for i := range c.byType {
 		t := &c.byType[i]
 		if n := t.received.Load(); n > 0 {
-			s.ByType[dhcpv6.MessageType(i).String()] = MessageStats{Received: n, Replied: t.replied.Load(), Dropped: t.dropped.Load(), RateLimited: t.rateLimited.Load(), Latency: histogram.Latency.Snapshot(&t.latency)}
+			s.ByType[dhcpv6.MessageType(i).String()] = MessageStats{Received: n, Replied: t.replied.Load(), Dropped: t.dropped.Load(), RateLimited: t.rateLimited.Load(),
+				NotStored: t.notStored.Load(), SendFailed: t.sendFailed.Load(), Latency: histogram.Latency.Snapshot(&t.latency)}
 		}
 	}
 	return s
