@@ -73,7 +73,7 @@ func TestAgentServesRenderedMenus(t *testing.T) {
 		t.Fatalf("deleting a used entry: %v, want FailedPrecondition naming the menu", err)
 	}
 	metrics := lab.MustExec(t, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://[::1]:9447/metrics")
-	for _, want := range []string{`netboot_boot_server_serving{boot_server="lab"} 1`, `netboot_http_requests_total{boot_server="lab",scheme="http"} 2`, "# TYPE netboot_http_bytes_sent_total counter"} {
+	for _, want := range []string{`netboot_boot_server_serving{boot_server="lab"} 1`, `netboot_http_requests_total{boot_server="lab",scheme="http"} 2`, "# TYPE netboot_http_bytes_sent_total counter", "# TYPE netboot_http_response_seconds histogram", `netboot_http_response_bytes_count{boot_server="lab",scheme="http"} 2`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)
 		}

@@ -226,9 +226,10 @@ func wantItems(t *testing.T, what string, got []string, want ...string) {
 func metricValue(metrics, sample string) int {
 	for _, line := range strings.Split(metrics, "\n") {
 		if v, ok := strings.CutPrefix(line, sample+" "); ok {
-			n, err := strconv.Atoi(v)
+			// client_golang writes values as floats (1e+06).
+			f, err := strconv.ParseFloat(v, 64)
 			if err == nil {
-				return n
+				return int(f)
 			}
 		}
 	}

@@ -154,8 +154,8 @@ func TestBatchNotRepliedWhenStoreFails(t *testing.T) {
 		t.Fatalf("store changed by a failed batch: %d leases, %+v", st.len(), after)
 	}
 	stats := srv.Stats().ByType
-	if stats["RENEW"].Dropped != 1 || stats["REQUEST"].Dropped != 1 {
-		t.Errorf("stats %+v; want the Renew and the Request dropped", stats)
+	if stats["RENEW"].Dropped != 1 || stats["REQUEST"].Dropped != 1 || stats["RENEW"].NotStored != 1 || stats["REQUEST"].NotStored != 1 {
+		t.Errorf("stats %+v; want the Renew and the Request dropped as not stored", stats)
 	}
 
 	// The clients retransmit once the disk is back.
@@ -341,8 +341,8 @@ func BenchmarkServeBatch(b *testing.B) {
 				srv.serveBatch(ms, &bt)
 			}
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "replies/s")
-			if got := srv.Stats().ByType["REQUEST"].Replied; got != uint64(b.N*size) {
-				b.Fatalf("%d Replies for %d Requests", got, b.N*size)
+			if got := srv.Stats().ByType["REQUEST"]; got.Replied != uint64(b.N*size) || got.Latency.Count != got.Replied {
+				b.Fatalf("%d Replies, %d latencies for %d Requests", got.Replied, got.Latency.Count, b.N*size)
 			}
 		})
 	}
@@ -607,5 +607,50 @@ func TestServeReadsAgainAfterEINTR(t *testing.T) {
 	}
 	if st := srv.Stats().ByType["SOLICIT"]; st.Replied != 1 || st.Dropped != 0 {
 		t.Errorf("Solicit counters %+v, want 1 replied, none dropped", st)
+	}
+}
+
+// TestReplyLatencyCountsTheCommit checks that a Reply's latency runs from
+// the read to the send, so a Request's includes the commit it waits for,
+// and a Solicit's (sent at once) does not; the commit is timed too.
+func TestReplyLatencyCountsTheCommit(t *testing.T) {
+	const commit = 20 * time.Millisecond
+	st := &watchedStore{memStore: newMemStore(), during: func([]lease.Lease) { time.Sleep(commit) }}
+	now := t0
+	srv := newTestServer(t, testConfig(config.DHCPv6Stateful), st, &fakeConn{t: t}, &now)
+	solicitID, solicitLL := batchClient(1)
+	requestID, requestLL := batchClient(2)
+	var b batch
+	srv.serveBatch([]ipv6.Message{
+		datagram(clientMessage(t, dhcpv6.MessageTypeSolicit, solicitID, nil, iaNA(1)), solicitLL),
+		datagram(clientMessage(t, dhcpv6.MessageTypeRequest, requestID, serverDUID, iaNA(1)), requestLL),
+	}, &b)
+	stats := srv.Stats().ByType
+	if l := stats["REQUEST"].Latency; l.Count != 1 || time.Duration(l.Sum) < commit {
+		t.Errorf("Request latency %+v, want one reply after at least %v", l, commit)
+	}
+	if l := stats["SOLICIT"].Latency; l.Count != 1 || time.Duration(l.Sum) >= commit {
+		t.Errorf("Solicit latency %+v, want one reply before the %v commit", l, commit)
+	}
+	if c := srv.Stats().Commit; c.Count != 1 || time.Duration(c.Sum) < commit {
+		t.Errorf("commits %+v, want one of at least %v", c, commit)
+	}
+}
+
+// refusingConn is a socket that sends nothing.
+type refusingConn struct{ *fakeConn }
+
+func (refusingConn) WriteBatch([]ipv6.Message, int) (int, error) { return 0, unix.EPERM }
+
+// TestSendFailureCountsAsDropReason checks that a response the socket
+// refuses is a drop with reason send_failed, and no reply or latency.
+func TestSendFailureCountsAsDropReason(t *testing.T) {
+	now := t0
+	srv := newTestServer(t, testConfig(config.DHCPv6Stateful), newMemStore(), refusingConn{&fakeConn{t: t}}, &now)
+	cid, ll := batchClient(1)
+	var b batch
+	srv.serveBatch([]ipv6.Message{datagram(clientMessage(t, dhcpv6.MessageTypeSolicit, cid, nil, iaNA(1)), ll)}, &b)
+	if st := srv.Stats().ByType["SOLICIT"]; st.Dropped != 1 || st.SendFailed != 1 || st.NotStored != 0 || st.Replied != 0 || st.Latency.Count != 0 {
+		t.Errorf("Solicit counters %+v, want one drop as send_failed", st)
 	}
 }

@@ -70,6 +70,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/time/rate"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
@@ -574,6 +575,9 @@ type response struct {
 	src  net.IP
 	peer netip.Addr
 	typ  dhcpv6.MessageType // of the client's message, for the counters
+	// read is when the read that brought the client's message returned,
+	// for the latency histogram.
+	read time.Time
 	// stored: the response announces leases in the batch, so it may be
 	// sent only once the batch is committed.
 	stored bool
@@ -593,8 +597,10 @@ func (s *Server) serveBatch(ms []ipv6.Message, b *batch) {
 // the responses that announce no lease and holding the rest in b until b
 // is stored.
 func (s *Server) handleBatch(ms []ipv6.Message, b *batch) {
+	read := time.Now()
 	for i := range ms {
 		r, ok := s.handleDatagram(&ms[i], b)
+		r.read = read
 		switch {
 		case !ok:
 		case r.stored:
@@ -627,8 +633,13 @@ func (s *Server) sendNow(b *batch) {
 // reads b and the store only, so it runs beside the handling of the next
 // batch.
 func (s *Server) commit(b *batch) error {
-	if err := s.h.persist(b); err != nil {
-		return err
+	if len(b.writes) > 0 {
+		start := time.Now()
+		err := s.h.persist(b)
+		histogram.Latency.Observe(&s.stats.commit, int64(time.Since(start)))
+		if err != nil {
+			return err
+		}
 	}
 	for h := range s.handlers() {
 		h.stored(b)
@@ -650,6 +661,7 @@ func (s *Server) abandon(b *batch, err error) {
 	}
 	for _, r := range b.held {
 		s.stats.byType[r.typ].dropped.Add(1)
+		s.stats.byType[r.typ].notStored.Add(1)
 		s.logger.Error("dropping DHCPv6 message: its lease is not stored", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
 	}
 }
@@ -834,8 +846,11 @@ func (s *Server) sendAll(rs []response, out *outbox) {
 	for sent := 0; sent < len(rs); {
 		n, err := s.conn.WriteBatch(out.ms[sent:], 0)
 		n = max(n, 0) // -1 with an error
+		now := time.Now()
 		for _, r := range rs[sent : sent+n] {
-			s.stats.byType[r.typ].replied.Add(1)
+			t := &s.stats.byType[r.typ]
+			t.replied.Add(1)
+			histogram.Latency.Observe(&t.latency, int64(now.Sub(r.read)))
 		}
 		sent += n
 		if err == nil && n > 0 || errors.Is(err, unix.EINTR) {
@@ -849,6 +864,7 @@ func (s *Server) sendAll(rs []response, out *outbox) {
 		// The kernel stops at the first message it refuses.
 		r := rs[sent]
 		s.stats.byType[r.typ].dropped.Add(1)
+		s.stats.byType[r.typ].sendFailed.Add(1)
 		s.logger.Warn("sending DHCPv6 response", "peer", r.peer, "msg_type", r.typ.String(), "error", err)
 		sent++
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
@@ -24,6 +25,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	reason := s.respond(rec, r)
 
 	s.count(rec)
+	if rec.status < 400 {
+		histogram.TransferTime.Observe(&s.stats.responseTime, int64(time.Since(start)))
+		histogram.Bytes.Observe(&s.stats.responseBytes, rec.bytes)
+	}
 	attrs := []any{
 		"client", r.RemoteAddr, "server", localAddr(r), "method", r.Method, "path", r.URL.Path,
 		"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start).Round(time.Millisecond),

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
 )
 
@@ -76,6 +77,10 @@ type Stats struct {
 	Errors uint64
 	// BytesSent counts body bytes written.
 	BytesSent uint64
+	// ResponseSeconds and ResponseBytes are the duration and body bytes of
+	// the responses that sent a file (status below 400).
+	ResponseSeconds histogram.Snapshot `help:"Duration of HTTP boot responses that sent a file (status below 400), by scheme."`
+	ResponseBytes   histogram.Snapshot `help:"Body bytes of HTTP boot responses that sent a file (status below 400), by scheme."`
 }
 
 // ErrStopped is returned by Apply after Stop or context cancellation.
@@ -108,6 +113,8 @@ type settings struct {
 
 type counters struct {
 	requests, ok, notFound, badRequests, busy, errors, bytes atomic.Uint64
+
+	responseTime, responseBytes histogram.Counts
 }
 
 // listener is one bound address with its http.Server.
@@ -231,6 +238,9 @@ func (s *Server) Stats() Stats {
 		Busy:        c.busy.Load(),
 		Errors:      c.errors.Load(),
 		BytesSent:   c.bytes.Load(),
+
+		ResponseSeconds: histogram.TransferTime.Snapshot(&c.responseTime),
+		ResponseBytes:   histogram.Bytes.Snapshot(&c.responseBytes),
 	}
 }
 

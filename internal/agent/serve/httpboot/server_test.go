@@ -168,6 +168,10 @@ func TestServe(t *testing.T) {
 	if st.BytesSent < wantBytes {
 		t.Errorf("BytesSent = %d, want at least %d", st.BytesSent, wantBytes)
 	}
+	// Only the responses that sent a file are in the histograms.
+	if st.ResponseBytes.Count != st.OK || st.ResponseSeconds.Count != st.OK || uint64(st.ResponseBytes.Sum) < wantBytes {
+		t.Errorf("response histograms: bytes %d observations summing to %d, durations %d; want %d, at least %d bytes", st.ResponseBytes.Count, st.ResponseBytes.Sum, st.ResponseSeconds.Count, st.OK, wantBytes)
+	}
 	for _, want := range []string{
 		`msg="http request" scheme=http client=[::1]:`, "method=GET path=/vmlinuz status=206 bytes=100 duration=", `range="bytes=0-99"`,
 		"method=POST path=/vmlinuz status=405", `path=/../../etc/passwd status=400`, `reason="file name has a \".\" or \"..\" path element"`,

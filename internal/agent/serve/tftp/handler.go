@@ -12,6 +12,7 @@ import (
 	"github.com/pin/tftp/v3/netascii"
 	"golang.org/x/sys/unix"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/peerlimit"
 )
 
@@ -135,6 +136,8 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	snd := sender{conn: conn, ctx: l.ctx, opts: opts, recv: make([]byte, maxDatagram), dropped: &s.stats.dropped}
 	n, err := snd.sendFile(r)
 	s.stats.bytes.Add(uint64(n))
+	histogram.TransferTime.Observe(&s.stats.transferTime, int64(time.Since(start)))
+	histogram.Bytes.Observe(&s.stats.transferBytes, n)
 	log = log.With("bytes", n, "size", size, "blksize", opts.blockSize, "windowsize", opts.windowSize,
 		"duration", time.Since(start).Round(time.Millisecond))
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netbootlab/terraform-provider-netboot/internal/agent/histogram"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/link"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/peerlimit"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
@@ -99,6 +100,10 @@ type Stats struct {
 	// DroppedPackets counts datagrams discarded: malformed or oversized,
 	// or an ACK, DATA or ERROR that belongs to no transfer.
 	DroppedPackets uint64
+	// TransferSeconds and TransferBytes are the duration and the bytes
+	// sent of every transfer started, failed ones included.
+	TransferSeconds histogram.Snapshot `help:"Duration of TFTP transfers, from the request to the last ACK or the failure."`
+	TransferBytes   histogram.Snapshot `help:"File bytes sent per TFTP transfer, failed ones included."`
 }
 
 // ErrStopped is returned by Apply after Stop or context cancellation.
@@ -130,6 +135,8 @@ type settings struct {
 type counters struct {
 	requests, ok, failed, bytes                     atomic.Uint64
 	badPath, notFound, denied, busy, write, dropped atomic.Uint64
+
+	transferTime, transferBytes histogram.Counts
 }
 
 // Start binds every address before it returns, so a port in use or a missing
@@ -228,6 +235,8 @@ func (s *Server) Stats() Stats {
 		RefusedBusy:     c.busy.Load(),
 		RefusedWrite:    c.write.Load(),
 		DroppedPackets:  c.dropped.Load(),
+		TransferSeconds: histogram.TransferTime.Snapshot(&c.transferTime),
+		TransferBytes:   histogram.Bytes.Snapshot(&c.transferBytes),
 	}
 }
 

@@ -120,6 +120,8 @@ func testServesFilesWithNegotiatedOptions(t *testing.T, sockets *socketPolicy) {
 	}
 	if want := uint64(2*len(big) + 3*len(files["undionly.kpxe"].Data) + len(files["exact"].Data)); st.BytesSent != want {
 		t.Errorf("BytesSent = %d, want %d", st.BytesSent, want)
+	} else if st.TransferBytes.Count != uint64(len(tests)) || uint64(st.TransferBytes.Sum) != want || st.TransferSeconds.Count != uint64(len(tests)) {
+		t.Errorf("transfer histograms: bytes %d observations summing to %d, durations %d; want %d transfers of %d bytes", st.TransferBytes.Count, st.TransferBytes.Sum, st.TransferSeconds.Count, len(tests), want)
 	}
 	for _, want := range []string{
 		"tftp transfer complete", "client=[::1]:", "file=boot/ipxe.efi", "bytes=1048583", "duration=",
