@@ -105,9 +105,19 @@ func constMetric(name, help string, v uint64, labels []label) prometheus.Metric 
 
 func (s *core) collectMetrics(out sink) {
 	emit := out.counter
+	// The lock only long enough to see which servers each site has: the
+	// servers' counters are atomics or under their own locks, and
+	// counting leases can take a while, so the rest runs without it and
+	// a scrape never holds up the gRPC or DHCPv6 paths.
 	s.mu.Lock()
-	for _, name := range sortedKeys(s.sites) {
-		st := s.sites[name]
+	names := sortedKeys(s.sites)
+	views := make([]*site, len(names))
+	for i, name := range names {
+		views[i] = s.sites[name].metricsView()
+	}
+	s.mu.Unlock()
+	for i, name := range names {
+		st := views[i]
 		server := label{"boot_server", name}
 		serving := uint64(0)
 		if st.serving() {
@@ -177,7 +187,6 @@ func (s *core) collectMetrics(out sink) {
 			addStruct(out, "netboot_dns", "DNS server", st.dns.Stats(), server)
 		}
 	}
-	s.mu.Unlock()
 	emit("netboot_artifacts", "Artifacts the agent keeps.", uint64(len(s.artifacts.List())))
 	if s.leaseDB != nil {
 		up := uint64(0)
@@ -187,6 +196,14 @@ func (s *core) collectMetrics(out sink) {
 		emit("netboot_lease_database_up", "1 while the lease database (--lease-db) answers; 0 means no new leases.", up)
 		emit("netboot_lease_database_errors_total", "Failed lease database operations.", s.leaseDB.Failures())
 	}
+}
+
+// metricsView is a site holding only what collectMetrics reads of st:
+// its servers and lease store as they are now, so they can be read after
+// the agent's lock is released while st changes. The caller holds s.mu.
+func (st *site) metricsView() *site {
+	return &site{leases: st.leases, ra: st.ra, dhcp: st.dhcp, probe: st.probe, claims: st.claims,
+		tftp: st.tftp, http: st.http, https: st.https, nfs: st.nfs, dns: st.dns}
 }
 
 // leaseState is a label pair of netboot_dhcpv6_leases.

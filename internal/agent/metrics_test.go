@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,5 +171,77 @@ func TestLeasesByState(t *testing.T) {
 	want := map[leaseState]uint64{{lease.NA, "preferred"}: 1, {lease.NA, "deprecated"}: 1, {lease.PD, "deprecated"}: 1}
 	if !maps.Equal(got, want) {
 		t.Errorf("leases by state %v, want %v", got, want)
+	}
+}
+
+// slowLeases is a lease store whose Leases waits for release, as reading
+// a large one takes a while; entered is closed when a read has started.
+type slowLeases struct {
+	leaseStore
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (l *slowLeases) Leases() ([]lease.Lease, error) {
+	l.once.Do(func() { close(l.entered) })
+	<-l.release
+	return l.leaseStore.Leases()
+}
+
+// TestScrapeDoesNotHoldTheAgentLock scrapes while reading a stopped boot
+// server's leases takes long: the agent's lock stays free meanwhile, and
+// sites added and removed during scrapes race with nothing (-race).
+func TestScrapeDoesNotHoldTheAgentLock(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := newTestService(t, dir, st, artifact.SourceOptions{})
+	h := s.metricsHandler()
+	slow := &slowLeases{leaseStore: st.Leases("lab"), entered: make(chan struct{}), release: make(chan struct{})}
+	logger := slog.New(slog.DiscardHandler)
+	s.mu.Lock()
+	s.sites["lab"] = newSite(config.BootServer{Name: "lab"}, slow, logger)
+	s.mu.Unlock()
+
+	scraped := make(chan string)
+	scrape := func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		scraped <- rec.Body.String()
+	}
+	go scrape()
+	<-slow.entered
+	locked := make(chan struct{})
+	go func() {
+		s.mu.Lock()
+		// A write while the scrape reads: another site comes and goes.
+		s.sites["other"] = newSite(config.BootServer{Name: "other"}, st.Leases("other"), logger)
+		s.mu.Unlock()
+		close(locked)
+	}()
+	select {
+	case <-locked:
+	case <-time.After(5 * time.Second):
+		close(slow.release)
+		<-scraped
+		t.Fatal("the agent's lock stayed held while a scrape read leases")
+	}
+	go scrape()
+	for range 20 {
+		s.mu.Lock()
+		delete(s.sites, "other")
+		s.mu.Unlock()
+		s.mu.Lock()
+		s.sites["other"] = newSite(config.BootServer{Name: "other"}, st.Leases("other"), logger)
+		s.mu.Unlock()
+	}
+	close(slow.release)
+	for range 2 {
+		if body := <-scraped; !strings.Contains(body, `netboot_boot_server_serving{boot_server="lab"} 0`) {
+			t.Errorf("scrape lacks the lab boot server:\n%s", body)
+		}
 	}
 }
