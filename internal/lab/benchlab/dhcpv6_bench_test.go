@@ -36,6 +36,9 @@ type dhcpv6Bench struct {
 	rates   []int
 	// Per rate, one cell per server.
 	exchanges, drops, avgDelay, maxDelay, cpu map[int][]Cell
+	// inAgent has, per dhcpFigures entry, per rate, one cell per server:
+	// what the agent's own histograms say ("–" for other servers).
+	inAgent []map[int][]Cell
 	// held is the highest rate with drops under holdDrops, per run.
 	held []Cell
 	// fsync is one fdatasync of a 4 KiB write in the directory the
@@ -48,6 +51,9 @@ type dhcpv6Bench struct {
 type dhcpServer struct {
 	// key names it in NETBOOT_BENCH_DHCP_SKIP; label heads its column.
 	key, label string
+	// agent is set for the agent, which serves its metrics at
+	// agentMetricsAddr.
+	agent bool
 	// needs are the programs it runs, reported missing in its cells.
 	needs []string
 	// start starts it serving the lab link and the relayed links, state
@@ -57,8 +63,8 @@ type dhcpServer struct {
 
 // agentServer is the agent with args as a DHCPv6 column.
 func agentServer(key, label string, args ...func(t *testing.T) ([]string, error)) dhcpServer {
-	return dhcpServer{key: key, label: label, start: func(t *testing.T, lab *testlab.Lab, dir string, relayed []relayedSubnet) (*daemon, error) {
-		var argv []string
+	return dhcpServer{key: key, label: label, agent: true, start: func(t *testing.T, lab *testlab.Lab, dir string, relayed []relayedSubnet) (*daemon, error) {
+		argv := []string{"--metrics-listen", agentMetricsAddr}
 		for _, f := range args {
 			more, err := f(t)
 			if err != nil {
@@ -133,12 +139,67 @@ func newDHCPBench(b *dhcpv6Bench, runs int, rates []int) *dhcpv6Bench {
 			m[r] = make([]Cell, len(b.servers))
 		}
 	}
+	b.inAgent = make([]map[int][]Cell, len(dhcpFigures))
+	for f := range dhcpFigures {
+		b.inAgent[f] = map[int][]Cell{}
+		for _, r := range b.rates {
+			b.inAgent[f][r] = make([]Cell, len(b.servers))
+			for s, srv := range b.servers {
+				if !srv.agent {
+					b.inAgent[f][r][s].Text = "–"
+				}
+			}
+		}
+	}
 	b.held = make([]Cell, len(b.servers))
 	return b
 }
 
 func (b *dhcpv6Bench) metrics() []map[int][]Cell {
-	return []map[int][]Cell{b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu}
+	return append([]map[int][]Cell{b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu}, b.inAgent...)
+}
+
+// dhcpFigures are the rows read from the agent's own histograms after
+// each run: the mean (quantile 0) or a quantile, in ms.
+var dhcpFigures = []struct {
+	figure, metric, messageType string
+	quantile                    float64
+}{
+	{"Advertise in the agent, mean ms", "netboot_dhcpv6_reply_duration_seconds", "SOLICIT", 0},
+	{"Advertise in the agent, p50 ms", "netboot_dhcpv6_reply_duration_seconds", "SOLICIT", 0.5},
+	{"Advertise in the agent, p99 ms", "netboot_dhcpv6_reply_duration_seconds", "SOLICIT", 0.99},
+	{"Reply in the agent, mean ms", "netboot_dhcpv6_reply_duration_seconds", "REQUEST", 0},
+	{"Reply in the agent, p50 ms", "netboot_dhcpv6_reply_duration_seconds", "REQUEST", 0.5},
+	{"Reply in the agent, p99 ms", "netboot_dhcpv6_reply_duration_seconds", "REQUEST", 0.99},
+	{"lease commit, mean ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0},
+	{"lease commit, p99 ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0.99},
+}
+
+// addInAgent records, for server s at rate, the figures of m, the agent's
+// metrics after a run with p's counts.
+func (b *dhcpv6Bench) addInAgent(t *testing.T, s, rate int, m Metrics, p Perfdhcp) {
+	for f, fig := range dhcpFigures {
+		var labels []string
+		if fig.messageType != "" {
+			labels = []string{"message_type", fig.messageType}
+		}
+		h, err := m.Histogram(fig.metric, labels...)
+		if err != nil {
+			b.inAgent[f][rate][s].Fail(err.Error())
+			continue
+		}
+		v := h.Mean()
+		if fig.quantile > 0 {
+			v = h.Quantile(fig.quantile)
+		}
+		b.inAgent[f][rate][s].Add(1000 * v)
+	}
+	// Every Reply the agent sent and perfdhcp did not count was lost
+	// on the way (a full receive buffer on perfdhcp's side, or past its
+	// wait): the two counts differ by no more than those.
+	if h, err := m.Histogram("netboot_dhcpv6_reply_duration_seconds", "message_type", "REQUEST"); err == nil {
+		t.Logf("%d/s, %s: the agent counted %d Replies sent, perfdhcp %d received", rate, b.servers[s].key, h.Count, p.Received[1])
+	}
 }
 
 func (b *dhcpv6Bench) name() string { return b.key }
@@ -194,7 +255,7 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 				if missing[s] != nil || skipped(srv.key) {
 					continue
 				}
-				p, cpu, err := b.once(t, lab, srv, rate, clientFlags)
+				p, cpu, m, err := b.once(t, lab, srv, rate, clientFlags)
 				if err != nil {
 					t.Logf("run %d, %d/s, %s: %v", run+1, rate, srv.label, err)
 					b.fail(s, rate, err.Error())
@@ -208,6 +269,15 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 				b.avgDelay[rate][s].Add(p.AvgDelayMs())
 				b.maxDelay[rate][s].Add(p.MaxDelayMs())
 				b.cpu[rate][s].Add(cpuPer1000)
+				if srv.agent {
+					if m == nil {
+						for f := range dhcpFigures {
+							b.inAgent[f][rate][s].Fail("no metrics scraped")
+						}
+					} else {
+						b.addInAgent(t, s, rate, m, p)
+					}
+				}
 				measured[s] = true
 				if p.DropPercent() < holdDrops {
 					held[s] = max(held[s], float64(rate))
@@ -224,17 +294,18 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 
 // once starts srv on an empty lease database, offers rate exchanges per
 // second for perfdhcpSeconds (with clientFlags added to perfdhcp's) and
-// stops it. It returns perfdhcp's report and the CPU time the server used
-// meanwhile.
-func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate int, clientFlags []string) (Perfdhcp, time.Duration, error) {
+// stops it. It returns perfdhcp's report, the CPU time the server used
+// meanwhile and, for the agent, its metrics at the end (nil when the
+// scrape failed, which the log says).
+func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate int, clientFlags []string) (Perfdhcp, time.Duration, Metrics, error) {
 	server, err := srv.start(t, lab, t.TempDir(), b.relayed)
 	if err != nil {
-		return Perfdhcp{}, 0, err
+		return Perfdhcp{}, 0, nil, err
 	}
 	defer server.stop()
 	cpuBefore, err := server.cpuTime()
 	if err != nil {
-		return Perfdhcp{}, 0, err
+		return Perfdhcp{}, 0, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(perfdhcpSeconds+60)*time.Second)
 	defer cancel()
@@ -255,7 +326,7 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate 
 	}
 	cpuAfter, err := server.cpuTime()
 	if err != nil {
-		return Perfdhcp{}, 0, err
+		return Perfdhcp{}, 0, nil, err
 	}
 	// Where datagrams were lost: a socket whose receive buffer was full
 	// (Udp6RcvbufErrors) on the client's or the server's side.
@@ -263,7 +334,7 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate 
 		rate, srv.key, udpErrors(ctx, lab, lab.ClientNS)-clientBefore, udpErrors(ctx, lab, lab.ServerNS)-serverBefore)
 	p, err := ParsePerfdhcp(out)
 	if err != nil {
-		return p, 0, fmt.Errorf("%w (perfdhcp: %v)", err, runErr)
+		return p, 0, nil, fmt.Errorf("%w (perfdhcp: %v)", err, runErr)
 	}
 	// perfdhcp divides by its whole run, the -W wait included.
 	p.Rate = float64(p.Received[1]) / perfdhcpSeconds
@@ -271,9 +342,16 @@ func (b *dhcpv6Bench) once(t *testing.T, lab *testlab.Lab, srv dhcpServer, rate 
 		t.Logf("%d/s, %s: system calls per exchange: %s\n%s", rate, srv.key, perExchange(counted, p.Received[1]), counted)
 	}
 	if p.Received[0] == 0 {
-		return p, 0, errors.New("no Advertise came back")
+		return p, 0, nil, errors.New("no Advertise came back")
 	}
-	return p, cpuAfter - cpuBefore, nil
+	var m Metrics
+	if srv.agent {
+		// After the CPU reading, so the scrape's cost is not counted.
+		if m, err = scrapeAgent(ctx, lab); err != nil {
+			t.Logf("%d/s, %s: %v", rate, srv.key, err)
+		}
+	}
+	return p, cpuAfter - cpuBefore, m, nil
 }
 
 // dhcpServerKeys name the servers in NETBOOT_BENCH_DHCP_SKIP, which
@@ -314,7 +392,15 @@ func (b *dhcpv6Bench) section() Section {
 				"stops, so those count as answered, not lost; 4-way exchanges/s = completed exchanges ÷ the seconds of offered load. "+
 				"Delay = time from a Solicit or Request to its answer, averaged over all answers; max is the longest. "+
 				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed "+
-				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.")...),
+				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.",
+			"**In the agent** rows are the agent's own histograms, scraped from its `/metrics` after each run (README \"Metrics\"): "+
+				"`netboot_dhcpv6_reply_duration_seconds` for Solicits (Advertise) and Requests (Reply), from the read that "+
+				"brought the message to the send of its answer, the lease commit a Reply waits for included; and "+
+				"`netboot_dhcpv6_lease_commit_duration_seconds`, one store of a batch of leases. perfdhcp's delay adds what "+
+				"lies outside the process: both kernels' UDP paths, the veth pair, the wait in the socket's receive queue "+
+				"before the agent reads, and perfdhcp's own scheduling; the gap between the two is that. p50 and p99 are "+
+				"estimated from the buckets as Prometheus's `histogram_quantile` does (linear inside a bucket); a p99 "+
+				"beyond the last bucket (1 s) reads as 1,000. Kea keeps no such histograms: \"–\".")...),
 		Runs: b.runs,
 	}
 	for _, srv := range b.servers {
@@ -329,6 +415,9 @@ func (b *dhcpv6Bench) section() Section {
 			Row{Figure: rate + ": max delay ms", Digits: 1, Better: LowerIsBetter, Cells: b.maxDelay[r]},
 			Row{Figure: rate + ": server CPU ms per 1,000 exchanges", Digits: 0, Better: LowerIsBetter, Cells: b.cpu[r]},
 		)
+		for f, fig := range dhcpFigures {
+			s.Rows = append(s.Rows, Row{Figure: rate + ": " + fig.figure, Digits: 3, Better: LowerIsBetter, Cells: b.inAgent[f][r]})
+		}
 	}
 	s.Rows = append(s.Rows, Row{Figure: fmt.Sprintf("highest offered rate held with < %.1f %% drops (0: none)", holdDrops),
 		Digits: 0, Better: HigherIsBetter, Cells: b.held})

@@ -185,6 +185,20 @@ func agentBinary(t *testing.T) string {
 	return testlab.Binary(t)
 }
 
+// agentMetricsAddr is where the benches' agents serve their metrics
+// (--metrics-listen), in the lab's server namespace: one agent at a time.
+const agentMetricsAddr = "[::1]:9447"
+
+// scrapeAgent reads the metrics of the agent listening on agentMetricsAddr
+// in lab's server namespace.
+func scrapeAgent(ctx context.Context, lab *testlab.Lab) (Metrics, error) {
+	out, err := lab.Exec(ctx, lab.ServerNS, "curl", "-g", "-sS", "--fail", "http://"+agentMetricsAddr+"/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("scraping the agent's metrics: %w", err)
+	}
+	return ParseMetrics(strings.NewReader(out))
+}
+
 // serve configures the lab's link on the agent and waits until it serves.
 func (a *agent) serve(ctx context.Context, bs *netbootv1.BootServer) error {
 	state, err := a.conn.PutBootServer(ctx, &netbootv1.PutBootServerRequest{BootServer: bs})
