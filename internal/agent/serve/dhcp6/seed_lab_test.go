@@ -18,6 +18,7 @@ import (
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/store"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/lab/benchlab"
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
 )
 
@@ -183,6 +184,21 @@ func TestPerfdhcpAddressAndPrefix(t *testing.T) {
 		}
 	}
 	srv.Stop()
+	// The reply-time histograms count every answer sent, once: perfdhcp
+	// received no more than that, and asked at least that often.
+	counts, err := benchlab.ParsePerfdhcp(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, msgType := range []string{"SOLICIT", "REQUEST"} {
+		m := srv.Stats().ByType[msgType]
+		if m.Latency.Count != m.Replied {
+			t.Errorf("%s: reply-time histogram counts %d, %d answers sent", msgType, m.Latency.Count, m.Replied)
+		}
+		if n := int(m.Latency.Count); n < counts.Received[i] || n > counts.Sent[i] {
+			t.Errorf("%s: reply-time histogram counts %d, perfdhcp sent %d and received %d answers", msgType, n, counts.Sent[i], counts.Received[i])
+		}
+	}
 	stored, err := leases.Leases()
 	if err != nil {
 		t.Fatal(err)
