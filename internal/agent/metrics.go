@@ -145,10 +145,12 @@ func (s *core) collectMetrics(out sink) {
 				emit("netboot_dhcpv6_replied_total", "DHCPv6 replies sent, by the type of the message answered.", m.Replied, server, msg)
 				emit("netboot_dhcpv6_dropped_total", "DHCPv6 messages received and not answered, by message type.", m.Dropped, server, msg)
 				out.histogram("netboot_dhcpv6_reply_duration_seconds", "Time from the read that brought a DHCPv6 message to the send of its reply, including the lease commit a Reply waits for, by the type of the message answered.", m.Latency, server, msg)
-				const byReason = "The part of netboot_dhcpv6_dropped_total by reason: rate_limited by dhcpv6.rate_limit, not_stored a Reply withheld because its lease could not be stored, send_failed one the socket refused."
+				const byReason = "The part of netboot_dhcpv6_dropped_total by reason: rate_limited by dhcpv6.rate_limit, not_stored a Reply withheld because its lease could not be stored, send_failed one the socket refused, refused a message RFC 8415 says to drop (e.g. naming another server) or one needing a lease while the lease database is unreachable, failed one the server could not handle (see the log)."
 				emit("netboot_dhcpv6_dropped_by_reason_total", byReason, m.RateLimited, server, msg, label{"reason", "rate_limited"})
 				emit("netboot_dhcpv6_dropped_by_reason_total", byReason, m.NotStored, server, msg, label{"reason", "not_stored"})
 				emit("netboot_dhcpv6_dropped_by_reason_total", byReason, m.SendFailed, server, msg, label{"reason", "send_failed"})
+				emit("netboot_dhcpv6_dropped_by_reason_total", byReason, m.Refused, server, msg, label{"reason", "refused"})
+				emit("netboot_dhcpv6_dropped_by_reason_total", byReason, m.Failed, server, msg, label{"reason", "failed"})
 			}
 			out.histogram("netboot_dhcpv6_lease_commit_duration_seconds", "Time to store one batch of DHCPv6 lease changes (a journal append, or a lease database round trip), failed attempts included.", stats.Commit, server)
 			emit("netboot_dhcpv6_malformed_total", "DHCPv6 messages that could not be parsed.", stats.Malformed, server)

@@ -255,7 +255,7 @@ func sizeText(n int64) string {
 // uploads files (once per state dir: the agent keeps its artifacts across
 // restarts). It returns the agent's stop.
 func agentServing(t *testing.T, lab *testlab.Lab, stateDir string, p *payloads, files []string, uploaded *bool) (*daemon, error) {
-	var args []string
+	args := []string{"--metrics-listen", agentMetricsAddr}
 	if dir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR"); dir != "" {
 		f, err := os.CreateTemp(dir, "files-*.pprof")
 		if err != nil {

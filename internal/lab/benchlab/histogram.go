@@ -62,6 +62,26 @@ func (h Histogram) Quantile(q float64) float64 {
 	return start + (h.Bounds[b]-start)*(rank-float64(below))/float64(in)
 }
 
+// Since is what h counted after before, an earlier scrape of the same
+// histogram: the observations of the span between the two. An empty
+// before (no buckets) is no observations.
+func (h Histogram) Since(before Histogram) (Histogram, error) {
+	if before.Bounds == nil {
+		return h, nil
+	}
+	if !slices.Equal(h.Bounds, before.Bounds) {
+		return Histogram{}, fmt.Errorf("buckets %v differ from the earlier %v", h.Bounds, before.Bounds)
+	}
+	if h.Count < before.Count {
+		return Histogram{}, fmt.Errorf("count %d below the earlier %d: the server restarted", h.Count, before.Count)
+	}
+	d := Histogram{Bounds: h.Bounds, Cumulative: make([]uint64, len(h.Bounds)), Count: h.Count - before.Count, Sum: h.Sum - before.Sum}
+	for i := range h.Cumulative {
+		d.Cumulative[i] = h.Cumulative[i] - min(before.Cumulative[i], h.Cumulative[i])
+	}
+	return d, nil
+}
+
 // add merges o, which must have h's bounds, into h.
 func (h *Histogram) add(o Histogram) error {
 	if h.Bounds == nil {

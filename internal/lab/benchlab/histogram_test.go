@@ -45,6 +45,24 @@ func TestHistogramQuantile(t *testing.T) {
 	}
 }
 
+func TestHistogramSince(t *testing.T) {
+	before := Histogram{Bounds: []float64{1, 2}, Cumulative: []uint64{1, 2}, Count: 3, Sum: 4}
+	after := Histogram{Bounds: []float64{1, 2}, Cumulative: []uint64{4, 6}, Count: 8, Sum: 10}
+	d, err := after.Since(before)
+	if err != nil || d.Count != 5 || d.Sum != 6 || d.Cumulative[0] != 3 || d.Cumulative[1] != 4 {
+		t.Errorf("Since = %+v, %v; want counts 3, 4 of 5, sum 6", d, err)
+	}
+	if d, err := after.Since(Histogram{}); err != nil || d.Count != 8 {
+		t.Errorf("Since an empty histogram = %+v, %v; want the histogram itself", d, err)
+	}
+	if _, err := before.Since(after); err == nil || !strings.Contains(err.Error(), "restarted") {
+		t.Errorf("a count that went down: %v", err)
+	}
+	if _, err := after.Since(Histogram{Bounds: []float64{1, 3}, Cumulative: []uint64{0, 0}}); err == nil || !strings.Contains(err.Error(), "differ") {
+		t.Errorf("other buckets: %v", err)
+	}
+}
+
 // scrape is the agent's exposition of two boot servers' histograms.
 const scrape = `# HELP netboot_dhcpv6_reply_duration_seconds Time from read to send.
 # TYPE netboot_dhcpv6_reply_duration_seconds histogram

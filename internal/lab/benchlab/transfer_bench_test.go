@@ -1,6 +1,8 @@
 package benchlab
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -23,6 +25,10 @@ type transferBench struct {
 	cases   []transferCase
 	// Per case, one cell per server.
 	perFetch, rate [][]Cell
+	// histogram is the agent's histogram of transfer times, and inAgent
+	// its mean and p99 per case, one cell per server ("–" for peers).
+	histogram string
+	inAgent   [2][][]Cell
 	// rangeCheck asks each server for bytes 0-99 of the first case's file.
 	rangeCheck bool
 	ranges     []Cell
@@ -47,6 +53,7 @@ type transferCase struct {
 // directory on the lab link until the daemon returned stops.
 type fileServer struct {
 	name  string
+	agent bool // serves its metrics at agentMetricsAddr
 	needs []string
 	start func(t *testing.T, lab *testlab.Lab) (*daemon, error)
 }
@@ -60,6 +67,15 @@ func newTransferBench(title string, runs int, scheme string, curl []string, serv
 	for range cases {
 		b.perFetch = append(b.perFetch, make([]Cell, len(servers)))
 		b.rate = append(b.rate, make([]Cell, len(servers)))
+		for i := range b.inAgent {
+			cells := make([]Cell, len(servers))
+			for s, srv := range servers {
+				if !srv.agent {
+					cells[s].Text = "–"
+				}
+			}
+			b.inAgent[i] = append(b.inAgent[i], cells)
+		}
 	}
 	return b
 }
@@ -69,7 +85,7 @@ func newTransferBench(title string, runs int, scheme string, curl []string, serv
 func agentFiles(p *payloads, files ...string) fileServer {
 	var stateDir string
 	var uploaded bool
-	return fileServer{name: "agent", start: func(t *testing.T, lab *testlab.Lab) (*daemon, error) {
+	return fileServer{name: "agent", agent: true, start: func(t *testing.T, lab *testlab.Lab) (*daemon, error) {
 		if stateDir == "" {
 			stateDir = t.TempDir()
 		}
@@ -100,6 +116,7 @@ func newTFTPBench(runs int, p *payloads) *transferBench {
 			{bigFile, p.sizes[bigFile], maxClients, 2},
 		})
 	// A file ends with a short block, empty if its size is a multiple.
+	b.histogram = "netboot_tftp_transfer_seconds"
 	b.unit = "per DATA block"
 	b.units = func(tc transferCase) int { return tc.clients * int(tc.size/tftpBlockSize+1) }
 	b.intro = []string{
@@ -108,7 +125,7 @@ func newTFTPBench(runs int, p *payloads) *transferBench {
 			"`in.tftpd -L -6 -a [server]:69 -s DIR` in the server namespace; the agent serves the same files uploaded with PutArtifact.",
 			tftpBlockSize, bootLoader, sizeText(p.sizes[bootLoader]), p.about[bootLoader], bigFile, sizeText(p.sizes[bigFile])),
 	}
-	b.notes = []string{transferNote,
+	b.notes = []string{transferNote, inAgentNote("`netboot_tftp_transfer_seconds`, from the read of the request to the last block's ACK"),
 		fmt.Sprintf("%d clients × %s (2.5 GB a run, about 25 s) runs twice per server (n=2) to keep `make bench` short.",
 			maxClients, sizeText(p.sizes[bigFile]))}
 	return b
@@ -123,6 +140,7 @@ func newHTTPBench(runs int, p *payloads) *transferBench {
 		},
 		[]transferCase{{kernelFile, p.sizes[kernelFile], maxClients, 0}, {initrdFile, p.sizes[initrdFile], maxClients, 0}})
 	b.rangeCheck = true
+	b.histogram = "netboot_http_response_seconds"
 	b.unit = "per MiB"
 	b.units = func(tc transferCase) int { return tc.clients * int(max(tc.size>>20, 1)) }
 	b.intro = []string{
@@ -131,7 +149,7 @@ func newHTTPBench(runs int, p *payloads) *transferBench {
 			"is a second, lighter peer.", maxClients, kernelFile, sizeText(p.sizes[kernelFile]), p.about[kernelFile],
 			initrdFile, sizeText(p.sizes[initrdFile])),
 	}
-	b.notes = []string{transferNote,
+	b.notes = []string{transferNote, inAgentNote("`netboot_http_response_seconds`, from the request's headers read to the last byte of the body written to the socket"),
 		"Range: `curl -r 0-99` must give status 206 and 100 bytes; iPXE and UEFI HTTP boot resume and probe with Range requests."}
 	return b
 }
@@ -141,6 +159,14 @@ const transferNote = "Time per fetch is the mean of curl's `time_total` over the
 	"its `time_total` before its curl exits), so for one client the file size over curl's time. The span leaves out starting " +
 	"the curl processes, which for 50 clients of a small file takes longer than the transfers and would rank the servers by " +
 	"how fast curl starts; the test log prints the wall-time rate beside it."
+
+// inAgentNote explains the rows read from the agent's histogram what.
+func inAgentNote(what string) string {
+	return "The \"in the agent\" rows are the agent's own histogram " + what + ", scraped from its `/metrics` before and after " +
+		"each case (README \"Metrics\"): the mean, and the p99 estimated from the buckets as Prometheus's `histogram_quantile` " +
+		"does. curl's time adds connecting, the kernel and the veth pair, and its own start; a transfer faster than the first " +
+		"bucket (10 ms) gets a p99 interpolated inside it, so only the mean is exact there. The peers keep no such histogram: \"–\"."
+}
 
 func (b *transferBench) name() string { return b.title }
 
@@ -187,9 +213,16 @@ func (b *transferBench) run(t *testing.T) {
 				if tc.maxRuns > 0 && run >= tc.maxRuns || !caseChosen(tc) {
 					continue
 				}
+				var before Histogram
+				if srv.agent {
+					before = b.scrapeHistogram(t, lab)
+				}
 				sc := countSyscalls(t, server.cmd.Process.Pid)
 				results, wall := fetchAll(lab, b.url(lab, tc.file), clients[:tc.clients], b.curl...)
 				counted := sc.stop()
+				if srv.agent {
+					b.addInAgent(c, s, before, b.scrapeHistogram(t, lab))
+				}
 				perFetch, mbps, err := throughput(results, tc.size)
 				if err != nil {
 					t.Logf("run %d, %s, %s ×%d: %v", run+1, srv.name, tc.file, tc.clients, err)
@@ -208,6 +241,41 @@ func (b *transferBench) run(t *testing.T) {
 				b.rate[c][s].Add(mbps)
 			}
 			server.stop()
+		}
+	}
+}
+
+// scrapeHistogram is the agent's b.histogram now; empty (no buckets) when
+// the scrape failed, which the log says.
+func (b *transferBench) scrapeHistogram(t *testing.T, lab *testlab.Lab) Histogram {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := scrapeAgent(ctx, lab)
+	var h Histogram
+	if err == nil {
+		h, err = m.Histogram(b.histogram)
+	}
+	if err != nil {
+		t.Logf("%s: %v", b.title, err)
+	}
+	return h
+}
+
+// addInAgent records server s's mean and p99 transfer time of case c from
+// its histogram before and after the case.
+func (b *transferBench) addInAgent(c, s int, before, after Histogram) {
+	d, err := after.Since(before)
+	if err == nil && after.Bounds == nil {
+		err = errors.New("no metrics scraped")
+	}
+	for i, q := range []float64{0, 0.99} {
+		switch {
+		case err != nil:
+			b.inAgent[i][c][s].Fail(err.Error())
+		case q == 0:
+			b.inAgent[i][c][s].Add(1000 * d.Mean())
+		default:
+			b.inAgent[i][c][s].Add(1000 * d.Quantile(q))
 		}
 	}
 }
@@ -238,6 +306,8 @@ func (b *transferBench) section() Section {
 		}
 		s.Rows = append(s.Rows,
 			Row{Figure: what + ": time per fetch ms", Digits: 1, Better: LowerIsBetter, Cells: b.perFetch[c]},
+			Row{Figure: what + ": in the agent, mean ms", Digits: 1, Better: LowerIsBetter, Cells: b.inAgent[0][c]},
+			Row{Figure: what + ": in the agent, p99 ms", Digits: 1, Better: LowerIsBetter, Cells: b.inAgent[1][c]},
 			Row{Figure: what + ": MB/s", Digits: 1, Better: HigherIsBetter, Cells: b.rate[c]})
 	}
 	if b.rangeCheck {

@@ -654,3 +654,27 @@ func TestSendFailureCountsAsDropReason(t *testing.T) {
 		t.Errorf("Solicit counters %+v, want one drop as send_failed", st)
 	}
 }
+
+// TestRefusalCountsAsDropReason checks that messages the handler drops as
+// RFC 8415 asks (a Solicit without Client Identifier, a Request naming
+// another server) are drops with reason refused, not failed.
+func TestRefusalCountsAsDropReason(t *testing.T) {
+	now := t0
+	conn := &fakeConn{t: t}
+	srv := newTestServer(t, testConfig(config.DHCPv6Stateful), newMemStore(), conn, &now)
+	cid, ll := batchClient(1)
+	other, _ := batchClient(2)
+	var b batch
+	srv.serveBatch([]ipv6.Message{
+		datagram(clientMessage(t, dhcpv6.MessageTypeSolicit, nil, nil, iaNA(1)), ll),
+		datagram(clientMessage(t, dhcpv6.MessageTypeRequest, cid, other, iaNA(1)), ll),
+	}, &b)
+	if len(conn.sent) != 0 {
+		t.Fatalf("sent %d answers, want none", len(conn.sent))
+	}
+	for _, typ := range []string{"SOLICIT", "REQUEST"} {
+		if st := srv.Stats().ByType[typ]; st.Received != 1 || st.Dropped != 1 || st.Refused != 1 || st.Failed != 0 || st.Replied != 0 {
+			t.Errorf("%s counters %+v, want one drop as refused", typ, st)
+		}
+	}
+}

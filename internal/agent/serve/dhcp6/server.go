@@ -760,6 +760,9 @@ func (s *Server) handleDatagram(m *ipv6.Message, b *batch) (r response, ok bool)
 		level := slog.LevelError
 		if errors.Is(err, errDiscard) {
 			level = slog.LevelDebug
+			counts.refused.Add(1)
+		} else {
+			counts.failed.Add(1)
 		}
 		s.logger.Log(context.Background(), level, "dropping DHCPv6 message", "peer", peer, "client_peer", clientPeer, "msg_type", req.MessageType.String(), "error", err)
 		return response{}, false

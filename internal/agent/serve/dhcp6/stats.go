@@ -40,6 +40,11 @@ type MessageStats struct {
 	// NotStored counts the drops of Replies withheld because their batch's
 	// leases could not be stored, SendFailed those the socket refused.
 	NotStored, SendFailed uint64
+	// Refused counts the messages the handler dropped as RFC 8415 asks
+	// (failed validation, e.g. naming another server) or as unanswerable
+	// while the shared lease database is unreachable; Failed those it
+	// could not handle (an error, logged).
+	Refused, Failed uint64
 	// Latency is the time from the read that brought a message to the
 	// send of its reply, for the replies sent.
 	Latency histogram.Snapshot
@@ -49,7 +54,7 @@ type MessageStats struct {
 type counters struct {
 	byType [256]struct {
 		received, replied, dropped, rateLimited atomic.Uint64
-		notStored, sendFailed                   atomic.Uint64
+		notStored, sendFailed, refused, failed  atomic.Uint64
 		latency                                 histogram.Counts
 	}
 	malformed atomic.Uint64
@@ -67,7 +72,7 @@ func (c *counters) snapshot() Stats {
 		t := &c.byType[i]
 		if n := t.received.Load(); n > 0 {
 			s.ByType[dhcpv6.MessageType(i).String()] = MessageStats{Received: n, Replied: t.replied.Load(), Dropped: t.dropped.Load(), RateLimited: t.rateLimited.Load(),
-				NotStored: t.notStored.Load(), SendFailed: t.sendFailed.Load(), Latency: histogram.Latency.Snapshot(&t.latency)}
+				NotStored: t.notStored.Load(), SendFailed: t.sendFailed.Load(), Refused: t.refused.Load(), Failed: t.failed.Load(), Latency: histogram.Latency.Snapshot(&t.latency)}
 		}
 	}
 	return s
