@@ -36,8 +36,9 @@ type dhcpv6Bench struct {
 	rates   []int
 	// Per rate, one cell per server.
 	exchanges, drops, avgDelay, maxDelay, cpu map[int][]Cell
-	// inAgent has, per dhcpFigures entry, per rate, one cell per server:
+	// inAgent has, per figures entry, per rate, one cell per server:
 	// what the agent's own histograms say ("–" for other servers).
+	figures []dhcpFigure
 	inAgent []map[int][]Cell
 	// held is the highest rate with drops under holdDrops, per run.
 	held []Cell
@@ -139,8 +140,9 @@ func newDHCPBench(b *dhcpv6Bench, runs int, rates []int) *dhcpv6Bench {
 			m[r] = make([]Cell, len(b.servers))
 		}
 	}
-	b.inAgent = make([]map[int][]Cell, len(dhcpFigures))
-	for f := range dhcpFigures {
+	b.figures = dhcpFigures(len(b.relayed) > 0)
+	b.inAgent = make([]map[int][]Cell, len(b.figures))
+	for f := range b.figures {
 		b.inAgent[f] = map[int][]Cell{}
 		for _, r := range b.rates {
 			b.inAgent[f][r] = make([]Cell, len(b.servers))
@@ -159,26 +161,41 @@ func (b *dhcpv6Bench) metrics() []map[int][]Cell {
 	return append([]map[int][]Cell{b.exchanges, b.drops, b.avgDelay, b.maxDelay, b.cpu}, b.inAgent...)
 }
 
-// dhcpFigures are the rows read from the agent's own histograms after
-// each run: the mean (quantile 0) or a quantile, in ms.
-var dhcpFigures = []struct {
+// dhcpFigure is a row read from the agent's own histograms after each
+// run: the mean (quantile 0) or a quantile, in ms.
+type dhcpFigure struct {
 	figure, metric, messageType string
 	quantile                    float64
-}{
-	{"Advertise in the agent, mean ms", "netboot_dhcpv6_reply_duration_seconds", "SOLICIT", 0},
-	{"Advertise in the agent, p50 ms", "netboot_dhcpv6_reply_duration_seconds", "SOLICIT", 0.5},
-	{"Advertise in the agent, p99 ms", "netboot_dhcpv6_reply_duration_seconds", "SOLICIT", 0.99},
-	{"Reply in the agent, mean ms", "netboot_dhcpv6_reply_duration_seconds", "REQUEST", 0},
-	{"Reply in the agent, p50 ms", "netboot_dhcpv6_reply_duration_seconds", "REQUEST", 0.5},
-	{"Reply in the agent, p99 ms", "netboot_dhcpv6_reply_duration_seconds", "REQUEST", 0.99},
-	{"lease commit, mean ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0},
-	{"lease commit, p99 ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0.99},
+}
+
+const replyDuration = "netboot_dhcpv6_reply_duration_seconds"
+
+// dhcpFigures are the rows of a DHCPv6 section. The agent counts a
+// relayed message under RELAY-FORW, whatever it carries, so through a
+// relay Advertises and Replies are one histogram.
+func dhcpFigures(relayed bool) []dhcpFigure {
+	var out []dhcpFigure
+	answers := [][2]string{{"Advertise", "SOLICIT"}, {"Reply", "REQUEST"}}
+	if relayed {
+		answers = [][2]string{{"Relay-Reply (Advertise or Reply)", "RELAY-FORW"}}
+	}
+	for _, a := range answers {
+		for _, q := range []struct {
+			name string
+			q    float64
+		}{{"mean", 0}, {"p50", 0.5}, {"p99", 0.99}} {
+			out = append(out, dhcpFigure{a[0] + " in the agent, " + q.name + " ms", replyDuration, a[1], q.q})
+		}
+	}
+	return append(out,
+		dhcpFigure{"lease commit, mean ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0},
+		dhcpFigure{"lease commit, p99 ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0.99})
 }
 
 // addInAgent records, for server s at rate, the figures of m, the agent's
 // metrics after a run with p's counts.
 func (b *dhcpv6Bench) addInAgent(t *testing.T, s, rate int, m Metrics, p Perfdhcp) {
-	for f, fig := range dhcpFigures {
+	for f, fig := range b.figures {
 		var labels []string
 		if fig.messageType != "" {
 			labels = []string{"message_type", fig.messageType}
@@ -194,10 +211,14 @@ func (b *dhcpv6Bench) addInAgent(t *testing.T, s, rate int, m Metrics, p Perfdhc
 		}
 		b.inAgent[f][rate][s].Add(1000 * v)
 	}
-	// Every Reply the agent sent and perfdhcp did not count was lost
+	// Every answer the agent sent and perfdhcp did not count was lost
 	// on the way (a full receive buffer on perfdhcp's side, or past its
 	// wait): the two counts differ by no more than those.
-	if h, err := m.Histogram("netboot_dhcpv6_reply_duration_seconds", "message_type", "REQUEST"); err == nil {
+	if len(b.relayed) > 0 {
+		if h, err := m.Histogram(replyDuration, "message_type", "RELAY-FORW"); err == nil {
+			t.Logf("%d/s, %s: the agent counted %d Relay-Replies sent, perfdhcp %d answers received", rate, b.servers[s].key, h.Count, p.Received[0]+p.Received[1])
+		}
+	} else if h, err := m.Histogram(replyDuration, "message_type", "REQUEST"); err == nil {
 		t.Logf("%d/s, %s: the agent counted %d Replies sent, perfdhcp %d received", rate, b.servers[s].key, h.Count, p.Received[1])
 	}
 }
@@ -271,7 +292,7 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 				b.cpu[rate][s].Add(cpuPer1000)
 				if srv.agent {
 					if m == nil {
-						for f := range dhcpFigures {
+						for f := range b.figures {
 							b.inAgent[f][rate][s].Fail("no metrics scraped")
 						}
 					} else {
@@ -394,7 +415,8 @@ func (b *dhcpv6Bench) section() Section {
 				"Server CPU = user + system time of the server process during the run (from /proc), per 1,000 completed "+
 				"exchanges: what each exchange costs, whatever else loads the machine; time spent waiting for fsync is not CPU.",
 			"**In the agent** rows are the agent's own histograms, scraped from its `/metrics` after each run (README \"Metrics\"): "+
-				"`netboot_dhcpv6_reply_duration_seconds` for Solicits (Advertise) and Requests (Reply), from the read that "+
+				"`netboot_dhcpv6_reply_duration_seconds` for Solicits (Advertise) and Requests (Reply) (through a relay both are "+
+				"Relay-Forwards, one histogram), from the read that "+
 				"brought the message to the send of its answer, the lease commit a Reply waits for included; and "+
 				"`netboot_dhcpv6_lease_commit_duration_seconds`, one store of a batch of leases. perfdhcp's delay adds what "+
 				"lies outside the process: both kernels' UDP paths, the veth pair, the wait in the socket's receive queue "+
@@ -415,7 +437,7 @@ func (b *dhcpv6Bench) section() Section {
 			Row{Figure: rate + ": max delay ms", Digits: 1, Better: LowerIsBetter, Cells: b.maxDelay[r]},
 			Row{Figure: rate + ": server CPU ms per 1,000 exchanges", Digits: 0, Better: LowerIsBetter, Cells: b.cpu[r]},
 		)
-		for f, fig := range dhcpFigures {
+		for f, fig := range b.figures {
 			s.Rows = append(s.Rows, Row{Figure: rate + ": " + fig.figure, Digits: 3, Better: LowerIsBetter, Cells: b.inAgent[f][r]})
 		}
 	}
