@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +40,15 @@ func (b *soakBench) run(t *testing.T) {
 	}
 	lab := testlab.New(t)
 	dir := t.TempDir()
-	a, err := startAgent(t, lab, dir)
+	args := []string{"--metrics-listen", soakMetrics}
+	// NETBOOT_BENCH_PROFILE_DIR=DIR keeps a heap profile of the agent
+	// at every sample, for pprof's -diff_base.
+	pdir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR")
+	heap := filepath.Join(dir, "heap.pprof")
+	if pdir != "" {
+		args = append(args, "--mem-profile", heap)
+	}
+	a, err := startAgent(t, lab, dir, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +93,21 @@ func (b *soakBench) run(t *testing.T) {
 		if info, err := os.Stat(filepath.Join(dir, store.FileName)); err == nil {
 			file = FormatNumber(float64(info.Size())/1e6, 0)
 		}
-		c.Text = fmt.Sprintf("RSS %s MB (anonymous %s MB), %s live leases, state.db %s MB",
-			FormatNumber(mem.rss, 0), FormatNumber(mem.anon, 0), live, file)
+		goHeap := "?"
+		if m, err := soakGoMemory(lab); err == nil {
+			goHeap = fmt.Sprintf("%s MB (released to the OS %s MB)", FormatNumber(m["go_memstats_heap_inuse_bytes"]/1e6, 0),
+				FormatNumber(m["go_memstats_heap_released_bytes"]/1e6, 0))
+			t.Logf("soak after %s: Go heap alloc %.0f MB, in use %.0f MB, idle %.0f MB, released %.0f MB, sys %.0f MB, GC goal %.0f MB",
+				at, m["go_memstats_heap_alloc_bytes"]/1e6, m["go_memstats_heap_inuse_bytes"]/1e6, m["go_memstats_heap_idle_bytes"]/1e6,
+				m["go_memstats_heap_released_bytes"]/1e6, m["go_memstats_sys_bytes"]/1e6, m["go_memstats_next_gc_bytes"]/1e6)
+		}
+		if pdir != "" {
+			if b, err := os.ReadFile(heap); err == nil {
+				_ = os.WriteFile(filepath.Join(pdir, fmt.Sprintf("soak-heap-%04d.pprof", int(at.Seconds()))), b, 0o644)
+			}
+		}
+		c.Text = fmt.Sprintf("RSS %s MB (anonymous %s MB), Go heap in use %s, %s live leases, state.db %s MB",
+			FormatNumber(mem.rss, 0), FormatNumber(mem.anon, 0), goHeap, live, file)
 		t.Logf("soak after %s: %s", at, c.Text)
 		if running {
 			rss = append(rss, mem.rss)
@@ -109,6 +131,33 @@ func (b *soakBench) run(t *testing.T) {
 		b.rows = append(b.rows, Row{Figure: "RSS growth over the second half of the load, %", Digits: 1, Better: LowerIsBetter,
 			Cells: []Cell{{Runs: []float64{100 * (rss[n-1] - half) / half}}}})
 	}
+}
+
+// soakMetrics is where the soak's agent serves its metrics, in the
+// server namespace.
+const soakMetrics = "[::1]:9447"
+
+// soakGoMemory scrapes the agent's Go memory figures (go_memstats_*).
+func soakGoMemory(lab *testlab.Lab) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := lab.Exec(ctx, lab.ServerNS, "curl", "-sf", "http://"+soakMetrics+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && strings.HasPrefix(f[0], "go_memstats_") {
+			if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+				m[f[0]] = v
+			}
+		}
+	}
+	if _, ok := m["go_memstats_heap_inuse_bytes"]; !ok {
+		return nil, fmt.Errorf("no go_memstats_heap_inuse_bytes in the agent's metrics")
+	}
+	return m, nil
 }
 
 func (b *soakBench) section() Section {
