@@ -106,8 +106,12 @@ func (b *soakBench) run(t *testing.T) {
 				_ = os.WriteFile(filepath.Join(pdir, fmt.Sprintf("soak-heap-%04d.pprof", int(at.Seconds()))), b, 0o644)
 			}
 		}
-		c.Text = fmt.Sprintf("RSS %s MB (anonymous %s MB), Go heap in use %s, %s live leases, state.db %s MB",
-			FormatNumber(mem.rss, 0), FormatNumber(mem.anon, 0), goHeap, live, file)
+		load := "?"
+		if l, err := oneMinuteLoad(); err == nil {
+			load = FormatNumber(l, 1)
+		}
+		c.Text = fmt.Sprintf("RSS %s MB (anonymous %s MB), Go heap in use %s, %s live leases, state.db %s MB, load %s",
+			FormatNumber(mem.rss, 0), FormatNumber(mem.anon, 0), goHeap, live, file, load)
 		t.Logf("soak after %s: %s", at, c.Text)
 		if running {
 			rss = append(rss, mem.rss)
@@ -165,8 +169,8 @@ func (b *soakBench) section() Section {
 		Title: "Soak: memory follows the live set",
 		Intro: []string{fmt.Sprintf("perfdhcp offers %s new clients a second (`perfdhcp -6 -r %d -p %d -R 1000000 -W 1000000`) "+
 			"for %s to the agent, whose leases last %d s (clients never renew them), so about %s are live at a time and the "+
-			"agent reclaims the rest as they expire. The agent's RSS (VmRSS, its anonymous part RssAnon), its live leases and "+
-			"the state file's size are sampled throughout; memory must level off with the live set rather than grow with "+
+			"agent reclaims the rest as they expire. The agent's RSS (VmRSS, its anonymous part RssAnon), its live leases, "+
+			"the state file's size and the machine's one-minute load average are sampled throughout; memory must level off with the live set rather than grow with "+
 			"the leases ever granted. `NETBOOT_BENCH_SOAK=5m` shortens it.",
 			FormatNumber(float64(b.rate), 0), b.rate, int(b.length.Seconds()), b.length, soakLifetime, FormatNumber(float64(b.rate*soakLifetime), 0))},
 		Servers: []string{"agent (bbolt, fsync per batch)"},
