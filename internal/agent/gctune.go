@@ -16,11 +16,16 @@ import (
 // for nothing. So the growth allowed is three times the part the
 // collector has to scan (at least gcMinRoom), as a share of the live heap
 // (GOGC from gcMinPercent to gcMaxPercent), measured again every
-// gcTuneEvery.
+// gcTuneEvery. It is at most gcMaxRoom or half the live heap, whichever is
+// more, so memory follows the live set: under steady churn the scannable
+// part (packets, store batches in flight) is about the whole live heap,
+// three times it would be garbage the process holds, and the runtime
+// returns freed pages to the OS only slowly, long after the peak.
 const (
 	gcMaxPercent = 300
 	gcMinPercent = 10
 	gcMinRoom    = 16 << 20
+	gcMaxRoom    = 64 << 20
 	gcTuneEvery  = time.Second
 )
 
@@ -30,8 +35,8 @@ func gcPercent(live, scan uint64) int {
 	if live == 0 {
 		return gcMaxPercent
 	}
-	room := float64(max(scan, gcMinRoom))
-	return int(max(gcMinPercent, min(gcMaxPercent, gcMaxPercent*room/float64(live))))
+	room := min(3*float64(max(scan, gcMinRoom)), max(gcMaxRoom, float64(live)/2))
+	return int(max(gcMinPercent, min(gcMaxPercent, 100*room/float64(live))))
 }
 
 // TuneGC sets GOGC from the heap now and every gcTuneEvery until ctx

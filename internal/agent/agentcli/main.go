@@ -62,6 +62,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.DHCPv6ProbeInterval, "dhcpv6-probe-interval", dhcp6probe.DefaultInterval,
 		"how often each boot server sends a probe Solicit to find other DHCPv6 servers on its link (about every this long, ±20 %; at least 1s); 0 turns the probe off")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile (pprof) to this file while the agent runs, for performance reports")
+	memProfile := fs.String("mem-profile", "", "write a Go heap profile (pprof) to this file every "+memProfileEvery.String()+
+		" and when the agent stops (each write replaces the last), for performance reports")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&opts.LeaseDB, "lease-db", "", "PostgreSQL connection URL (postgres://USER@HOST/DB or key=value form) that keeps the DHCPv6 leases instead of the state file, "+
@@ -128,6 +130,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			fmt.Fprintf(stderr, "agent: --mem-profile: %v\n", err)
+			return 2
+		}
+		profiled := make(chan struct{})
+		go func() { defer close(profiled); heapProfiles(ctx, *memProfile, logger) }()
+		// Runs before stop (deferred earlier), so ctx ends first.
+		defer func() { stop(); <-profiled }()
+	}
 	// GOGC in the environment wins over the agent's own (agent.TuneGC).
 	if os.Getenv("GOGC") == "" {
 		go agent.TuneGC(ctx)

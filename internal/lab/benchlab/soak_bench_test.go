@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +40,15 @@ func (b *soakBench) run(t *testing.T) {
 	}
 	lab := testlab.New(t)
 	dir := t.TempDir()
-	a, err := startAgent(t, lab, dir)
+	args := []string{"--metrics-listen", soakMetrics}
+	// NETBOOT_BENCH_PROFILE_DIR=DIR keeps a heap profile of the agent
+	// at every sample, for pprof's -diff_base.
+	pdir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR")
+	heap := filepath.Join(dir, "heap.pprof")
+	if pdir != "" {
+		args = append(args, "--mem-profile", heap)
+	}
+	a, err := startAgent(t, lab, dir, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +71,10 @@ func (b *soakBench) run(t *testing.T) {
 	go func() { done <- perf.Wait() }()
 	every := max(b.length/15, 10*time.Second)
 	started := time.Now()
-	// rss holds the samples taken while perfdhcp runs, for the growth.
-	var rss []float64
+	// rss and anon hold the samples taken while perfdhcp runs, for the
+	// growth: RSS also counts the pages of the state file's memory map,
+	// which the kernel may drop at will, anon only the process's own.
+	var rss, anon []float64
 	sample := func(running bool) {
 		at := time.Since(started).Round(time.Second)
 		c := Cell{}
@@ -84,11 +95,28 @@ func (b *soakBench) run(t *testing.T) {
 		if info, err := os.Stat(filepath.Join(dir, store.FileName)); err == nil {
 			file = FormatNumber(float64(info.Size())/1e6, 0)
 		}
-		c.Text = fmt.Sprintf("RSS %s MB (anonymous %s MB), %s live leases, state.db %s MB",
-			FormatNumber(mem.rss, 0), FormatNumber(mem.anon, 0), live, file)
+		goHeap := "?"
+		if m, err := soakGoMemory(lab); err == nil {
+			goHeap = fmt.Sprintf("%s MB (released to the OS %s MB)", FormatNumber(m["go_memstats_heap_inuse_bytes"]/1e6, 0),
+				FormatNumber(m["go_memstats_heap_released_bytes"]/1e6, 0))
+			t.Logf("soak after %s: Go heap alloc %.0f MB, in use %.0f MB, idle %.0f MB, released %.0f MB, sys %.0f MB, GC goal %.0f MB",
+				at, m["go_memstats_heap_alloc_bytes"]/1e6, m["go_memstats_heap_inuse_bytes"]/1e6, m["go_memstats_heap_idle_bytes"]/1e6,
+				m["go_memstats_heap_released_bytes"]/1e6, m["go_memstats_sys_bytes"]/1e6, m["go_memstats_next_gc_bytes"]/1e6)
+		}
+		if pdir != "" {
+			if b, err := os.ReadFile(heap); err == nil {
+				_ = os.WriteFile(filepath.Join(pdir, fmt.Sprintf("soak-heap-%04d.pprof", int(at.Seconds()))), b, 0o644)
+			}
+		}
+		load := "?"
+		if l, err := oneMinuteLoad(); err == nil {
+			load = FormatNumber(l, 1)
+		}
+		c.Text = fmt.Sprintf("RSS %s MB (anonymous %s MB), Go heap in use %s, %s live leases, state.db %s MB, load %s",
+			FormatNumber(mem.rss, 0), FormatNumber(mem.anon, 0), goHeap, live, file, load)
 		t.Logf("soak after %s: %s", at, c.Text)
 		if running {
-			rss = append(rss, mem.rss)
+			rss, anon = append(rss, mem.rss), append(anon, mem.anon)
 		}
 		b.rows = append(b.rows, Row{Figure: "after " + at.String(), Cells: []Cell{c}})
 	}
@@ -105,10 +133,42 @@ func (b *soakBench) run(t *testing.T) {
 	}
 	sample(false)
 	if n := len(rss); n >= 4 {
-		half := rss[n/2]
-		b.rows = append(b.rows, Row{Figure: "RSS growth over the second half of the load, %", Digits: 1, Better: LowerIsBetter,
-			Cells: []Cell{{Runs: []float64{100 * (rss[n-1] - half) / half}}}})
+		for _, g := range []struct {
+			name string
+			mb   []float64
+		}{{"RSS", rss}, {"Anonymous memory", anon}} {
+			half := g.mb[n/2]
+			b.rows = append(b.rows, Row{Figure: g.name + " growth over the second half of the load, %", Digits: 1, Better: LowerIsBetter,
+				Cells: []Cell{{Runs: []float64{100 * (g.mb[n-1] - half) / half}}}})
+		}
 	}
+}
+
+// soakMetrics is where the soak's agent serves its metrics, in the
+// server namespace.
+const soakMetrics = "[::1]:9447"
+
+// soakGoMemory scrapes the agent's Go memory figures (go_memstats_*).
+func soakGoMemory(lab *testlab.Lab) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := lab.Exec(ctx, lab.ServerNS, "curl", "-sf", "http://"+soakMetrics+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && strings.HasPrefix(f[0], "go_memstats_") {
+			if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+				m[f[0]] = v
+			}
+		}
+	}
+	if _, ok := m["go_memstats_heap_inuse_bytes"]; !ok {
+		return nil, fmt.Errorf("no go_memstats_heap_inuse_bytes in the agent's metrics")
+	}
+	return m, nil
 }
 
 func (b *soakBench) section() Section {
@@ -116,8 +176,8 @@ func (b *soakBench) section() Section {
 		Title: "Soak: memory follows the live set",
 		Intro: []string{fmt.Sprintf("perfdhcp offers %s new clients a second (`perfdhcp -6 -r %d -p %d -R 1000000 -W 1000000`) "+
 			"for %s to the agent, whose leases last %d s (clients never renew them), so about %s are live at a time and the "+
-			"agent reclaims the rest as they expire. The agent's RSS (VmRSS, its anonymous part RssAnon), its live leases and "+
-			"the state file's size are sampled throughout; memory must level off with the live set rather than grow with "+
+			"agent reclaims the rest as they expire. The agent's RSS (VmRSS, its anonymous part RssAnon), its live leases, "+
+			"the state file's size and the machine's one-minute load average are sampled throughout; memory must level off with the live set rather than grow with "+
 			"the leases ever granted. `NETBOOT_BENCH_SOAK=5m` shortens it.",
 			FormatNumber(float64(b.rate), 0), b.rate, int(b.length.Seconds()), b.length, soakLifetime, FormatNumber(float64(b.rate*soakLifetime), 0))},
 		Servers: []string{"agent (bbolt, fsync per batch)"},
