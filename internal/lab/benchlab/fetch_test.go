@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,6 +108,28 @@ func transferSpan(results []fetch) time.Duration {
 	}
 	return last.Sub(first)
 }
+
+// timeline describes how the transfers shared the span (transferSpan):
+// each one's start and end in ms from the first start, by start. Whether
+// they all end near the span's end (served side by side) or one after
+// another (first come, first served) decides the mean time per fetch at
+// the same rate.
+func timeline(results []fetch) string {
+	type interval struct{ start, end time.Time }
+	spans := make([]interval, len(results))
+	for i, r := range results {
+		spans[i] = interval{r.end.Add(-time.Duration(r.seconds * float64(time.Second))), r.end}
+	}
+	slices.SortFunc(spans, func(a, b interval) int { return a.start.Compare(b.start) })
+	var b strings.Builder
+	b.WriteString("start→end ms:")
+	for _, s := range spans {
+		fmt.Fprintf(&b, " %.0f→%.0f", ms(s.start.Sub(spans[0].start)), ms(s.end.Sub(spans[0].start)))
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // throughput checks that every fetch got size bytes and returns the mean
 // time per fetch (ms) and the aggregate rate (MB/s, 10^6 bytes): all bytes
