@@ -68,7 +68,7 @@ func (s *Server) handleDatagram(l *listener, p []byte, from unix.Sockaddr, peer 
 }
 
 // serveRead serves one read request: check the name, take a transfer
-// slot and wait briefly for a sending one (gate), open the file, send it from a socket of its own, log it.
+// slot, open the file, send it from a socket of its own, log it.
 func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client netip.AddrPort) {
 	start := time.Now()
 	log := s.logger.With("client", client, "server", l.addr.Addr(), "file", req.filename)
@@ -97,9 +97,6 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 		return
 	}
 	defer release()
-	// Transfers already sending go first; this one waits briefly.
-	sl := s.gate.enter(l.ctx)
-	defer sl.release()
 
 	f, size, err := openRegular(set.files, client.Addr(), name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -136,7 +133,7 @@ func (s *Server) serveRead(l *listener, req request, from unix.Sockaddr, client 
 	if req.mode == "netascii" {
 		r = netascii.ToReader(r)
 	}
-	snd := sender{conn: conn, ctx: l.ctx, opts: opts, slot: sl, recv: make([]byte, maxDatagram), dropped: &s.stats.dropped}
+	snd := sender{conn: conn, ctx: l.ctx, opts: opts, recv: make([]byte, maxDatagram), dropped: &s.stats.dropped}
 	n, err := snd.sendFile(r)
 	s.stats.bytes.Add(uint64(n))
 	histogram.TransferTime.Observe(&s.stats.transferTime, int64(time.Since(start)))

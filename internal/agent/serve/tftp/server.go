@@ -12,7 +12,6 @@
 package tftp
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,8 +75,6 @@ type Config struct {
 	// sockets overrides defaultSockets; tests use it to run every
 	// transfer on one kind of socket. Apply does not change it.
 	sockets *socketPolicy
-	// gate overrides defaultGate, for tests; Apply does not change it.
-	gate *gate
 }
 
 // Stats are the server's counters since Start.
@@ -120,7 +117,6 @@ type Server struct {
 	stats    counters
 	done     chan struct{} // closed by Stop
 	sockets  socketPolicy
-	gate     *gate // transfers sending at once
 
 	mu        sync.Mutex // guards the fields below; held for all of Apply and Stop
 	listeners *link.Listeners[*listener]
@@ -157,7 +153,6 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error
 	if cfg.sockets != nil {
 		s.sockets = *cfg.sockets
 	}
-	s.gate = cmp.Or(cfg.gate, defaultGate())
 	// A listener stopping gives its transfers the timeout in force.
 	s.listeners = link.NewListeners(s.newListener, func(l *listener) { l.stop(s.settings.Load().timeout) })
 	s.settings.Store(settingsOf(cfg))

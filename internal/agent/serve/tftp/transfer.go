@@ -246,7 +246,6 @@ type sender struct {
 	conn    *transferConn
 	ctx     context.Context
 	opts    transferOptions
-	slot    *slot // given up when the client is slow to ACK
 	recv    []byte
 	dropped *atomic.Uint64
 }
@@ -340,28 +339,13 @@ func (s *sender) sendWindow(window [][]byte, first uint16) (int, error) {
 // awaitACK reads until an ACK for one of n blocks from first arrives, or a
 // resend is due: after the timeout (errTimeout) or, if resendOnRepeat, on
 // an ACK of the block before first (0, nil).
-//
-// While the transfer holds a sending slot it first waits only the slot's
-// patience (stallAfter);
-// an ACK slower than that gives the slot up before waiting on.
 func (s *sender) awaitACK(n int, first uint16, resendOnRepeat bool) (int, error) {
 	deadline := time.Now().Add(s.opts.timeout)
-	wait := s.opts.timeout
-	if s.slot.holding() {
-		wait = min(wait, s.slot.patience())
-	}
-	if err := s.conn.setTimeout(wait); err != nil {
+	if err := s.conn.setTimeout(s.opts.timeout); err != nil {
 		return 0, err
 	}
 	for {
 		m, err := s.conn.read(s.recv)
-		if err == errTimeout && s.slot.holding() && time.Until(deadline) > 0 {
-			s.slot.release()
-			err = s.conn.setTimeout(time.Until(deadline))
-			if err == nil {
-				continue
-			}
-		}
 		if err == unix.EINTR {
 			if err = s.conn.setTimeout(time.Until(deadline)); err == nil {
 				continue
