@@ -183,12 +183,15 @@ func checkRange(lab *testlab.Lab, url, client string) Cell {
 	return Cell{Text: fmt.Sprintf("no (%d, %s bytes)", code, FormatNumber(float64(size), 0))}
 }
 
+// t0 and at give the curl exit times of the tables below.
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
 // TestThroughputIsOverCurlsSpan: the rate is all bytes over the time from
 // the first transfer's start to the last one's end, by curl's times, not
 // the wall time that includes starting curl.
 func TestThroughputIsOverCurlsSpan(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	for _, c := range []struct {
 		name           string
 		results        []fetch
@@ -213,5 +216,26 @@ func TestThroughputIsOverCurlsSpan(t *testing.T) {
 	}
 	if _, _, err := throughput([]fetch{{bytes: 10, seconds: 1, end: t0}}, 1e6); err == nil {
 		t.Error("a short fetch was not an error")
+	}
+}
+
+// TestTimeline: transfers are listed by start, in ms from the first start
+// by curl's own times.
+func TestTimeline(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		results []fetch
+		want    string
+	}{
+		{"one", []fetch{{seconds: 0.005, end: at(105)}}, "start→end ms: 0→5"},
+		// The second to end started first.
+		{"by start", []fetch{{seconds: 0.01, end: at(30)}, {seconds: 0.03, end: at(40)}},
+			"start→end ms: 0→30 10→20"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := timeline(c.results); got != c.want {
+				t.Errorf("timeline = %q, want %q", got, c.want)
+			}
+		})
 	}
 }
