@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,6 +109,28 @@ func transferSpan(results []fetch) time.Duration {
 	return last.Sub(first)
 }
 
+// timeline describes how the transfers shared the span (transferSpan):
+// each one's start and end in ms from the first start, by start. Whether
+// they all end near the span's end (served side by side) or one after
+// another (first come, first served) decides the mean time per fetch at
+// the same rate.
+func timeline(results []fetch) string {
+	type interval struct{ start, end time.Time }
+	spans := make([]interval, len(results))
+	for i, r := range results {
+		spans[i] = interval{r.end.Add(-time.Duration(r.seconds * float64(time.Second))), r.end}
+	}
+	slices.SortFunc(spans, func(a, b interval) int { return a.start.Compare(b.start) })
+	var b strings.Builder
+	b.WriteString("start→end ms:")
+	for _, s := range spans {
+		fmt.Fprintf(&b, " %.0f→%.0f", ms(s.start.Sub(spans[0].start)), ms(s.end.Sub(spans[0].start)))
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 // throughput checks that every fetch got size bytes and returns the mean
 // time per fetch (ms) and the aggregate rate (MB/s, 10^6 bytes): all bytes
 // over the transfers' span (transferSpan), so for one client the file
@@ -160,12 +183,15 @@ func checkRange(lab *testlab.Lab, url, client string) Cell {
 	return Cell{Text: fmt.Sprintf("no (%d, %s bytes)", code, FormatNumber(float64(size), 0))}
 }
 
+// t0 and at give the curl exit times of the tables below.
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
 // TestThroughputIsOverCurlsSpan: the rate is all bytes over the time from
 // the first transfer's start to the last one's end, by curl's times, not
 // the wall time that includes starting curl.
 func TestThroughputIsOverCurlsSpan(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	for _, c := range []struct {
 		name           string
 		results        []fetch
@@ -190,5 +216,26 @@ func TestThroughputIsOverCurlsSpan(t *testing.T) {
 	}
 	if _, _, err := throughput([]fetch{{bytes: 10, seconds: 1, end: t0}}, 1e6); err == nil {
 		t.Error("a short fetch was not an error")
+	}
+}
+
+// TestTimeline: transfers are listed by start, in ms from the first start
+// by curl's own times.
+func TestTimeline(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		results []fetch
+		want    string
+	}{
+		{"one", []fetch{{seconds: 0.005, end: at(105)}}, "start→end ms: 0→5"},
+		// The second to end started first.
+		{"by start", []fetch{{seconds: 0.01, end: at(30)}, {seconds: 0.03, end: at(40)}},
+			"start→end ms: 0→30 10→20"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := timeline(c.results); got != c.want {
+				t.Errorf("timeline = %q, want %q", got, c.want)
+			}
+		})
 	}
 }

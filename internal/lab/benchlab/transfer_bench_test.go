@@ -233,6 +233,9 @@ func (b *transferBench) run(t *testing.T) {
 				t.Logf("run %d, %s, %s ×%d: %.1f ms per fetch, %.1f MB/s over curl's span %s (wall with curl's start-up %s: %.1f MB/s)",
 					run+1, srv.name, tc.file, tc.clients, perFetch, mbps, transferSpan(results).Round(time.Millisecond),
 					wall.Round(time.Millisecond), float64(tc.size)*float64(tc.clients)/wall.Seconds()/1e6)
+				if tc.clients > 1 {
+					t.Logf("run %d, %s, %s ×%d: %s", run+1, srv.name, tc.file, tc.clients, timeline(results))
+				}
 				if sc != nil {
 					t.Logf("run %d, %s, %s ×%d: server's %s: %s\n%s", run+1, srv.name, tc.file, tc.clients,
 						b.unit, perExchange(counted, b.units(tc)), counted)
