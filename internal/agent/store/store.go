@@ -464,11 +464,6 @@ func (ls *Leases) PutLeases(put []lease.Lease, del []netip.Addr) error {
 	return ls.s.journal.append(ls, changes)
 }
 
-// Syncs reports whether PutLeases waits for its changes to reach the disk
-// (Options.NoSync unset): each call then costs a device flush, which a
-// caller saves by storing more changes per call.
-func (ls *Leases) Syncs() bool { return ls.s.journal.sync }
-
 // applyChanges writes journal changes into bbolt in one transaction that
 // also records through as the last generation folded. Within a boot
 // server the changes apply in order, a later change of an address

@@ -137,16 +137,6 @@ const maxHeld = 1024
 // they queued during the last commit, and overlapping pays.
 const overlapFrom = 4
 
-// groupCommitWait is Server.commitWait with a store that syncs (see
-// gather): at a few hundred Requests a second it lets two to four share
-// a flush, and the clients, which wait a second before they retransmit,
-// see their Replies a few milliseconds later at most.
-const groupCommitWait = 2 * time.Millisecond
-
-// syncingStore is a LeaseStore that may say whether PutLeases waits for
-// the disk (store.Leases).
-type syncingStore interface{ Syncs() bool }
-
 // maxDatagram is the longest datagram read whole, a jumbo frame. Client
 // messages are a few hundred bytes; a longer one is counted malformed.
 const maxDatagram = 9000
@@ -171,11 +161,6 @@ type Server struct {
 	// committer goroutine while the next is handled; smaller ones are
 	// stored inline. Tests set 0 to always overlap.
 	overlapFrom int
-	// commitWait is how long gather keeps a light-load batch open, 0 when
-	// the store does not sync; waitRead waits at most d for a datagram to
-	// read, reporting whether one came (nil: gather never waits).
-	commitWait time.Duration
-	waitRead   func(d time.Duration) bool
 	// limits are used by the serving goroutine only; it makes them anew
 	// when Apply changes dhcpv6.rate_limit.
 	limits *limiters
@@ -207,7 +192,7 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("starting DHCPv6 server: %w", err)
 	}
-	conn, sock, err := listen(l.ifi)
+	conn, err := listen(l.ifi)
 	if err != nil {
 		return nil, fmt.Errorf("starting DHCPv6 server: %w", err)
 	}
@@ -216,9 +201,6 @@ func Start(ctx context.Context, cfg Config, store LeaseStore, logger *slog.Logge
 	pool.Exclude(l.ownAddrs...)
 	s := &Server{link: l, conn: conn, logger: logger, now: time.Now, overlapFrom: overlapFrom, pacer: newPacer(),
 		ifaceOOB: (&ipv6.ControlMessage{IfIndex: l.ifi.Index}).Marshal()}
-	if st, ok := store.(syncingStore); ok && st.Syncs() {
-		s.commitWait, s.waitRead = groupCommitWait, sock.waitReadable
-	}
 	s.h = newHandler(l.duid, cfg, pool, store, logger)
 	var stale batch
 	if err := s.applyRelayedLinks(cfg, false); err != nil {
@@ -552,9 +534,6 @@ func (s *Server) serve(ctx context.Context) {
 			continue
 		}
 		if cur.reads < s.overlapFrom {
-			s.gather(ms, cur)
-		}
-		if cur.reads < s.overlapFrom {
 			// Light load: handing a batch of a few datagrams to another
 			// goroutine costs more than the overlap gains.
 			if err := s.commit(cur); err != nil {
@@ -568,35 +547,6 @@ func (s *Server) serve(ctx context.Context) {
 			cur = &batches[1]
 		} else {
 			cur = &batches[0]
-		}
-	}
-}
-
-// gather holds a light-load batch that waits for a synced commit open
-// for more datagrams, until commitWait after its first Reply was read or
-// until overlapFrom reads have joined it, so one device flush serves
-// several clients: a synced journal append costs the agent's CPU about as
-// much as the rest of an exchange. The datagrams are handled as they come,
-// so Advertises and other answers that store nothing leave at once; only
-// the batch's Replies wait, and still only for their commit.
-func (s *Server) gather(ms []ipv6.Message, b *batch) {
-	if s.commitWait <= 0 || s.waitRead == nil || len(b.held) == 0 {
-		return
-	}
-	deadline := b.held[0].read.Add(s.commitWait)
-	for b.reads < s.overlapFrom && len(b.held) < maxHeld {
-		wait := time.Until(deadline)
-		if wait <= 0 || !s.waitRead(wait) {
-			return
-		}
-		n, err := s.conn.ReadBatch(ms, unix.MSG_DONTWAIT)
-		switch {
-		case err == nil:
-			s.handleBatch(ms[:n], b)
-			b.reads += n
-		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-		default:
-			return // serve's next read reports it
 		}
 	}
 }

@@ -68,23 +68,23 @@ const receiveTimeout = time.Second
 // joins All_DHCP_Relay_Agents_and_Servers (ff02::1:2) there. Only directly
 // attached clients are served, so the site-scoped All_DHCP_Servers group,
 // which relays use, is not joined. The socket blocks (blockingSocket).
-func listen(ifi *net.Interface) (*ipv6.PacketConn, *blockingSocket, error) {
+func listen(ifi *net.Interface) (*ipv6.PacketConn, error) {
 	sock, err := openBlocking(ifi.Name, dhcpv6.DefaultServerPort)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listening on [::]:%d on interface %s (is another DHCPv6 server running?): %w", dhcpv6.DefaultServerPort, ifi.Name, err)
+		return nil, fmt.Errorf("listening on [::]:%d on interface %s (is another DHCPv6 server running?): %w", dhcpv6.DefaultServerPort, ifi.Name, err)
 	}
 	conn := ipv6.NewPacketConn(sock)
 	group := &net.UDPAddr{IP: dhcpv6.AllDHCPRelayAgentsAndServers}
 	if err := conn.JoinGroup(ifi, group); err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("joining %s on interface %s: %w", group.IP, ifi.Name, err)
+		return nil, fmt.Errorf("joining %s on interface %s: %w", group.IP, ifi.Name, err)
 	}
 	// The destination tells multicast from unicast (RFC 8415 section 16).
 	if err := conn.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true); err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("enabling packet info on interface %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("enabling packet info on interface %s: %w", ifi.Name, err)
 	}
-	return conn, sock, nil
+	return conn, nil
 }
 
 // blockingSocket is the server's UDP socket in blocking mode, outside Go's
@@ -175,21 +175,6 @@ func (s *blockingSocket) SetReadDeadline(time.Time) error        { return errUns
 func (s *blockingSocket) SetWriteDeadline(time.Time) error       { return errUnsupported }
 func (s *blockingSocket) ReadMsgUDP([]byte, []byte) (int, int, int, *net.UDPAddr, error) {
 	return 0, 0, 0, nil, errUnsupported
-}
-
-// waitReadable waits at most d for a datagram to read and reports whether
-// one is there; false too when the socket is closed, or a signal cut the
-// wait short.
-func (s *blockingSocket) waitReadable(d time.Duration) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed.Load() {
-		return false
-	}
-	fds := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}}
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	n, err := unix.Ppoll(fds, &ts, nil)
-	return err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0 && !s.closed.Load()
 }
 
 // blockingRaw runs ipv6.PacketConn's system calls on the blocking
