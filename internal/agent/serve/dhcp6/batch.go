@@ -1,8 +1,10 @@
 package dhcp6
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -90,11 +92,11 @@ type batch struct {
 
 type logRecord struct {
 	msg   string
-	attrs []any
+	attrs []slog.Attr
 }
 
 // put stores l at commit; msg and attrs are logged once it is stored.
-func (b *batch) put(l lease.Lease, msg string, attrs ...any) {
+func (b *batch) put(l lease.Lease, msg string, attrs ...slog.Attr) {
 	if b.writes == nil {
 		b.writes = map[netip.Addr]*lease.Lease{}
 	}
@@ -166,7 +168,7 @@ func (b *batch) leases() []lease.Lease {
 // for.
 func (h *handler) logStored(b *batch) {
 	for _, r := range b.stored {
-		h.logger.Info(r.msg, r.attrs...)
+		h.logger.LogAttrs(context.Background(), slog.LevelInfo, r.msg, r.attrs...)
 	}
 }
 

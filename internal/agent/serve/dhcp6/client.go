@@ -2,6 +2,7 @@ package dhcp6
 
 import (
 	"encoding/hex"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"time"
@@ -89,15 +90,25 @@ func (c client) attrs() []any { return c.appendAttrs(nil) }
 
 // appendAttrs appends attrs() to dst.
 func (c client) appendAttrs(dst []any) []any {
-	attrs := append(dst, "duid", hex.EncodeToString(c.duid))
+	var buf [5]slog.Attr
+	for _, a := range c.appendLogAttrs(buf[:0]) {
+		dst = append(dst, a)
+	}
+	return dst
+}
+
+// appendLogAttrs appends attrs() to dst as slog.Attrs, which the line
+// logged per lease takes without boxing each value.
+func (c client) appendLogAttrs(dst []slog.Attr) []slog.Attr {
+	dst = append(dst, slog.String("duid", hex.EncodeToString(c.duid)))
 	if c.arch != nil {
-		attrs = append(attrs, "arch", *c.arch)
+		dst = append(dst, slog.Uint64("arch", uint64(*c.arch)))
 	}
 	if c.userClass != "" {
-		attrs = append(attrs, "user_class", c.userClass)
+		dst = append(dst, slog.String("user_class", c.userClass))
 	}
 	if c.hwAddr != "" {
-		attrs = append(attrs, "hardware_addr", c.hwAddr, "hardware_addr_source", c.hwSource)
+		dst = append(dst, slog.String("hardware_addr", c.hwAddr), slog.String("hardware_addr_source", c.hwSource))
 	}
-	return attrs
+	return dst
 }

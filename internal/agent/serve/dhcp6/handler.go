@@ -357,12 +357,9 @@ func (h *handler) bind(b *batch, req *dhcpv6.Message, c client, x ia, hint netip
 	if replaced != nil {
 		b.delete(replaced.Address)
 	}
-	// Sized for every attribute at once: a line per lease is logged.
-	attrs := c.appendAttrs(make([]any, 0, 21))
-	attrs = append(attrs, eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
-	attrs = append(append(attrs, leaseAttrs(l)...), "valid_until", l.ValidUntil)
+	attrs := storedAttrs(c, req.MessageType, x, l, 1)
 	if r, ok := h.pool.Reserved(l.Address); ok {
-		attrs = append(attrs, "reserved_for", r.Owner)
+		attrs = append(attrs, slog.String("reserved_for", r.Owner))
 	}
 	b.put(l, "leased "+what(x.kind), attrs...)
 	return l, nil
@@ -425,7 +422,7 @@ func (h *handler) renew(b *batch, req *dhcpv6.Message, c client, cfg *Config, no
 		l, err := h.pool.Renew(want, now)
 		switch {
 		case err == nil:
-			b.put(l, "renewed "+what(x.kind), append(append(attrs, leaseAttrs(l)...), "valid_until", l.ValidUntil)...)
+			b.put(l, "renewed "+what(x.kind), storedAttrs(c, req.MessageType, x, l, 0)...)
 			resp.AddOption(iaGrant(x, cfg, l.Prefix(), without(x.listed, l.Prefix())...))
 		case errors.Is(err, lease.ErrOutOfRange):
 			// The configuration moved on: tell the client to stop using

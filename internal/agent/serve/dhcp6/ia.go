@@ -13,6 +13,7 @@ import (
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/agent/lease"
 	"github.com/netbootlab/terraform-provider-netboot/internal/boot/config"
+	"github.com/netbootlab/terraform-provider-netboot/internal/wire/eventkind"
 )
 
 // ia is one identity association of a client message (RFC 8415 section
@@ -237,9 +238,22 @@ func leaseOption(kind lease.Kind, p netip.Prefix, preferred, valid time.Duration
 }
 
 // leaseAttrs are the log fields naming what l binds.
-func leaseAttrs(l lease.Lease) []any {
+func leaseAttrs(l lease.Lease) []any { return []any{leaseAttr(l)} }
+
+// leaseAttr is leaseAttrs as one slog.Attr.
+func leaseAttr(l lease.Lease) slog.Attr {
 	if l.Kind == lease.PD {
-		return []any{"prefix", l.Prefix()}
+		return slog.Any("prefix", l.Prefix())
 	}
-	return []any{"address", l.Address}
+	return slog.Any("address", l.Address)
+}
+
+// storedAttrs are the fields of the line logged once a granted or renewed
+// lease l of IA x is stored: the client's, the message's, the IA's and the
+// lease's. A line is logged per lease, so they are built as slog.Attrs,
+// without boxing each value as key-value pairs do.
+func storedAttrs(c client, typ dhcpv6.MessageType, x ia, l lease.Lease, extra int) []slog.Attr {
+	attrs := c.appendLogAttrs(make([]slog.Attr, 0, 11+extra))
+	return append(attrs, eventkind.Lease.Attr(), slog.String("msg_type", typ.String()), slog.String("ia_type", iaNames[x.kind]),
+		slog.Uint64("iaid", uint64(x.iaid())), leaseAttr(l), slog.Time("valid_until", l.ValidUntil))
 }

@@ -535,7 +535,9 @@ func (s *Server) serve(ctx context.Context) {
 		}
 		if cur.reads < s.overlapFrom {
 			// Light load: handing a batch of a few datagrams to another
-			// goroutine costs more than the overlap gains.
+			// goroutine costs more than the overlap gains. Holding it open
+			// for more Requests to share the sync costs more too: the
+			// timed waits and extra reads outweigh the syncs saved.
 			if err := s.commit(cur); err != nil {
 				s.abandon(cur, err)
 			}
