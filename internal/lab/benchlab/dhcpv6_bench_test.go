@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/netbootlab/terraform-provider-netboot/internal/lab/testlab"
+	"golang.org/x/sys/unix"
 )
 
 // dhcpv6Bench drives perfdhcp's simulated clients (1,000,000 random DUIDs)
@@ -44,8 +46,9 @@ type dhcpv6Bench struct {
 	held []Cell
 	// fsync is one fdatasync of a 4 KiB write in the directory the
 	// servers' state lives in, ms: the floor under the first column's
-	// Replies.
-	fsync Cell
+	// Replies. fsyncCPU is the CPU one write and fdatasync cost the
+	// writing thread, µs.
+	fsync, fsyncCPU Cell
 }
 
 // dhcpServer is one column of a DHCPv6 section.
@@ -162,13 +165,18 @@ func (b *dhcpv6Bench) metrics() []map[int][]Cell {
 }
 
 // dhcpFigure is a row read from the agent's own histograms after each
-// run: the mean (quantile 0) or a quantile, in ms.
+// run: the mean (quantile 0) or a quantile, in ms; or, perExchange, the
+// histogram's count per 1,000 completed exchanges.
 type dhcpFigure struct {
 	figure, metric, messageType string
 	quantile                    float64
+	perExchange                 bool
 }
 
-const replyDuration = "netboot_dhcpv6_reply_duration_seconds"
+const (
+	replyDuration       = "netboot_dhcpv6_reply_duration_seconds"
+	leaseCommitDuration = "netboot_dhcpv6_lease_commit_duration_seconds"
+)
 
 // dhcpFigures are the rows of a DHCPv6 section. The agent counts a
 // relayed message under RELAY-FORW, whatever it carries, so through a
@@ -184,12 +192,15 @@ func dhcpFigures(relayed bool) []dhcpFigure {
 			name string
 			q    float64
 		}{{"mean", 0}, {"p50", 0.5}, {"p99", 0.99}} {
-			out = append(out, dhcpFigure{a[0] + " in the agent, " + q.name + " ms", replyDuration, a[1], q.q})
+			out = append(out, dhcpFigure{figure: a[0] + " in the agent, " + q.name + " ms", metric: replyDuration, messageType: a[1], quantile: q.q})
 		}
 	}
 	return append(out,
-		dhcpFigure{"lease commit, mean ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0},
-		dhcpFigure{"lease commit, p99 ms", "netboot_dhcpv6_lease_commit_duration_seconds", "", 0.99})
+		dhcpFigure{figure: "lease commit, mean ms", metric: leaseCommitDuration},
+		dhcpFigure{figure: "lease commit, p99 ms", metric: leaseCommitDuration, quantile: 0.99},
+		// With fsync each commit is one synced write, so this row times
+		// the CPU of one (the fsync floor) is what durability costs.
+		dhcpFigure{figure: "lease commits per 1,000 exchanges", metric: leaseCommitDuration, perExchange: true})
 }
 
 // addInAgent records, for server s at rate, the figures of m, the agent's
@@ -205,11 +216,16 @@ func (b *dhcpv6Bench) addInAgent(t *testing.T, s, rate int, m Metrics, p Perfdhc
 			b.inAgent[f][rate][s].Fail(err.Error())
 			continue
 		}
-		v := h.Mean()
-		if fig.quantile > 0 {
-			v = h.Quantile(fig.quantile)
+		switch {
+		case fig.perExchange && p.Received[1] > 0:
+			b.inAgent[f][rate][s].Add(1000 * float64(h.Count) / float64(p.Received[1]))
+		case fig.perExchange:
+			b.inAgent[f][rate][s].Fail("no exchange completed")
+		case fig.quantile > 0:
+			b.inAgent[f][rate][s].Add(1000 * h.Quantile(fig.quantile))
+		default:
+			b.inAgent[f][rate][s].Add(1000 * h.Mean())
 		}
-		b.inAgent[f][rate][s].Add(1000 * v)
 	}
 	// Every answer the agent sent and perfdhcp did not count was lost
 	// on the way (a full receive buffer on perfdhcp's side, or past its
@@ -260,7 +276,7 @@ func (b *dhcpv6Bench) run(t *testing.T) {
 			return
 		}
 	}
-	if err := measureFsync(t.TempDir(), &b.fsync); err != nil {
+	if err := measureFsync(t.TempDir(), &b.fsync, &b.fsyncCPU); err != nil {
 		b.fsync.Fail(err.Error())
 	}
 	lab := testlab.New(t)
@@ -407,7 +423,7 @@ func (b *dhcpv6Bench) section() Section {
 				"preference 255; Kea with `always-send`), so their answers are within a few bytes of each other. "+
 				"perfdhcp sends all its clients from one address, so the agent's per-source limit (`rate_limit.per_source_per_second`, "+
 				"20,000 messages/s by default) is off here, as Kea has none; its per-client limit stays on.", perfdhcpSeconds, poolPrefix),
-		}, append(slices.Clone(b.intro), fsyncLine(b.fsync),
+		}, append(slices.Clone(b.intro), fsyncLine(b.fsync, b.fsyncCPU),
 			"Drops = Solicits that never got their Reply (either answer lost), as a share of Solicits sent. "+
 				"`-W 1000000` lets perfdhcp wait one second (its drop time) for answers still in flight when the offered load "+
 				"stops, so those count as answered, not lost; 4-way exchanges/s = completed exchanges ÷ the seconds of offered load. "+
@@ -438,7 +454,11 @@ func (b *dhcpv6Bench) section() Section {
 			Row{Figure: rate + ": server CPU ms per 1,000 exchanges", Digits: 0, Better: LowerIsBetter, Cells: b.cpu[r]},
 		)
 		for f, fig := range b.figures {
-			s.Rows = append(s.Rows, Row{Figure: rate + ": " + fig.figure, Digits: 3, Better: LowerIsBetter, Cells: b.inAgent[f][r]})
+			digits := 3
+			if fig.perExchange {
+				digits = 0
+			}
+			s.Rows = append(s.Rows, Row{Figure: rate + ": " + fig.figure, Digits: digits, Better: LowerIsBetter, Cells: b.inAgent[f][r]})
 		}
 	}
 	s.Rows = append(s.Rows, Row{Figure: fmt.Sprintf("highest offered rate held with < %.1f %% drops (0: none)", holdDrops),
@@ -466,8 +486,9 @@ func udpErrors(ctx context.Context, lab *testlab.Lab, ns string) int {
 const fsyncSamples = 200
 
 // measureFsync times fdatasync after a 4 KiB write in dir, over and over,
-// and records each in c (ms).
-func measureFsync(dir string, c *Cell) error {
+// and records each in c (ms), and the CPU a write and its fdatasync cost
+// the thread making them, on average, in cpu (µs).
+func measureFsync(dir string, c, cpu *Cell) error {
 	f, err := os.CreateTemp(dir, "fsync-")
 	if err != nil {
 		return err
@@ -475,6 +496,19 @@ func measureFsync(dir string, c *Cell) error {
 	defer os.Remove(f.Name())
 	defer f.Close()
 	page := make([]byte, 4096)
+	// The thread's own rusage, so the test's other goroutines do not count.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var before, after unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &before); err != nil {
+		return fmt.Errorf("getrusage: %w", err)
+	}
+	defer func() {
+		if unix.Getrusage(unix.RUSAGE_THREAD, &after) == nil {
+			used := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+			cpu.Add(float64(used.Microseconds()) / fsyncSamples)
+		}
+	}()
 	for i := range fsyncSamples {
 		// Within the first 64 KiB, as a small state file's pages are.
 		if _, err := f.WriteAt(page, int64(i%16)*int64(len(page))); err != nil {
@@ -489,8 +523,9 @@ func measureFsync(dir string, c *Cell) error {
 	return nil
 }
 
-// fsyncLine describes the fsync floor for the report.
-func fsyncLine(c Cell) string {
+// fsyncLine describes the fsync floor for the report: c its times, cpu
+// its CPU.
+func fsyncLine(c, cpu Cell) string {
 	if len(c.Runs) == 0 {
 		return fmt.Sprintf("**The fsync floor** could not be measured (%s).", strings.Join(c.Failures, "; "))
 	}
@@ -499,6 +534,17 @@ func fsyncLine(c Cell) string {
 	return fmt.Sprintf("**The fsync floor.** One `fdatasync` after a 4 KiB write in the servers' state directory took %s ms "+
 		"(median of %d; 10th–90th percentile %s–%s ms) on this disk during the run. A journal append syncs once (a bbolt commit, "+
 		"which the fold makes once a second, syncs twice), so a Reply of the first column waits for at least one of these; an "+
-		"Advertise waits for none.",
-		FormatNumber(s.Median, 2), s.N, FormatNumber(sorted[len(sorted)/10], 2), FormatNumber(sorted[len(sorted)*9/10], 2))
+		"Advertise waits for none.%s",
+		FormatNumber(s.Median, 2), s.N, FormatNumber(sorted[len(sorted)/10], 2), FormatNumber(sorted[len(sorted)*9/10], 2), fsyncCPULine(cpu))
+}
+
+// fsyncCPULine is what a synced write costs in CPU, the floor under the
+// first column's CPU per exchange.
+func fsyncCPULine(cpu Cell) string {
+	if len(cpu.Runs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" Each write and its fdatasync cost the writing thread %s µs of CPU (user + system, mean of the same %d): "+
+		"the first column's CPU per 1,000 exchanges includes that times its \"lease commits per 1,000 exchanges\" row, "+
+		"CPU that Kea's memfile and the third column do not spend.", FormatNumber(Summarize(cpu.Runs).Median, 0), fsyncSamples)
 }

@@ -129,16 +129,19 @@ func TestFsyncLine(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		c.Add(float64(i) / 10)
 	}
-	if got := fsyncLine(c); !strings.Contains(got, "took 0.55 ms (median of 10; 10th–90th percentile 0.20–1.00 ms)") {
+	if got := fsyncLine(c, Cell{Runs: []float64{70}}); !strings.Contains(got, "took 0.55 ms (median of 10; 10th–90th percentile 0.20–1.00 ms)") {
 		t.Errorf("fsyncLine = %q", got)
 	}
 	var failed Cell
 	failed.Fail("fdatasync: input/output error")
-	if got := fsyncLine(failed); !strings.Contains(got, "could not be measured (fdatasync: input/output error)") {
+	if got := fsyncLine(failed, Cell{}); !strings.Contains(got, "could not be measured (fdatasync: input/output error)") {
 		t.Errorf("fsyncLine of a failure = %q", got)
 	}
-	var measured Cell
-	if err := measureFsync(t.TempDir(), &measured); err != nil || len(measured.Runs) != fsyncSamples {
-		t.Errorf("measureFsync: %v, %d samples", err, len(measured.Runs))
+	if got := fsyncLine(c, Cell{Runs: []float64{70}}); !strings.Contains(got, "cost the writing thread 70 µs of CPU") {
+		t.Errorf("fsyncLine without the CPU = %q", got)
+	}
+	var measured, cpu Cell
+	if err := measureFsync(t.TempDir(), &measured, &cpu); err != nil || len(measured.Runs) != fsyncSamples || len(cpu.Runs) != 1 || cpu.Runs[0] <= 0 {
+		t.Errorf("measureFsync: %v, %d samples, CPU %v", err, len(measured.Runs), cpu.Runs)
 	}
 }
