@@ -6,8 +6,11 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -32,11 +35,38 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
+	stopProfile := func() {}
+	if dir := os.Getenv(cpuProfileDirEnv); dir != "" {
+		var err error
+		if stopProfile, err = startCPUProfile(dir); err != nil {
+			log.Fatalf("%s: %v", cpuProfileDirEnv, err)
+		}
+	}
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/netbootlab/netboot",
 		Debug:   debug,
 	})
+	stopProfile()
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// cpuProfileDirEnv names a directory where each provider process Terraform
+// starts writes a pprof CPU profile, for performance work: Terraform starts
+// the provider itself, so a flag cannot reach it.
+const cpuProfileDirEnv = "NETBOOT_PROVIDER_CPU_PROFILE_DIR"
+
+// startCPUProfile profiles this process into dir/provider-PID.pprof until
+// stop, which Terraform's graceful shutdown of the plugin lets run.
+func startCPUProfile(dir string) (stop func(), err error) {
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("provider-%d.pprof", os.Getpid())))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
