@@ -321,7 +321,8 @@ func (b *tfBench) measure(t *testing.T, lab *testlab.Lab, n int) scaleResult {
 }
 
 // profiledPlan runs one more plan in dir whose provider processes write
-// CPU profiles into profiles/plan-N.
+// CPU profiles into profiles/plan-N. It runs without TestMain's GOGC, so
+// the provider collects garbage as it does for a user.
 func (b *tfBench) profiledPlan(t *testing.T, dir, profiles string, n int, plan []string) {
 	t.Helper()
 	out := filepath.Join(profiles, fmt.Sprintf("plan-%d", n))
@@ -329,7 +330,8 @@ func (b *tfBench) profiledPlan(t *testing.T, dir, profiles string, n int, plan [
 		t.Fatal(err)
 	}
 	profiled := *b
-	profiled.env = append(slices.Clip(b.env), "NETBOOT_PROVIDER_CPU_PROFILE_DIR="+out)
+	profiled.env = slices.DeleteFunc(slices.Clone(b.env), func(kv string) bool { return strings.HasPrefix(kv, "GOGC=") })
+	profiled.env = append(profiled.env, "NETBOOT_PROVIDER_CPU_PROFILE_DIR="+out)
 	t.Logf("N=%d plan, provider profiled into %s: %s", n, out, profiled.run(t, dir, false, 0, plan...))
 }
 
