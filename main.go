@@ -22,20 +22,24 @@ func main() {
 		os.Exit(runAgent(os.Args[2:]))
 	}
 
-	// The plugin SDK formats every call's logs even when Terraform discards
-	// them (about a third of a large plan's provider CPU); Terraform only
-	// shows provider logs when one of these is set.
-	if os.Getenv("TF_LOG") == "" && os.Getenv("TF_LOG_PROVIDER") == "" && os.Getenv("TF_LOG_SDK") == "" {
-		_ = os.Setenv("TF_LOG_SDK", "off")
-	}
+	quietSDKLogs()
+	tuneGC()
 
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
+	stopProfile := func() {}
+	if dir := os.Getenv(cpuProfileDirEnv); dir != "" {
+		var err error
+		if stopProfile, err = startCPUProfile(dir); err != nil {
+			log.Fatalf("%s: %v", cpuProfileDirEnv, err)
+		}
+	}
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/netbootlab/netboot",
 		Debug:   debug,
 	})
+	stopProfile()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -30,6 +30,8 @@ type batchedReads[P any] struct {
 	get  func(ctx context.Context, agent *agentclient.Conn, key string) (P, error)
 	list func(ctx context.Context, agent *agentclient.Conn) ([]P, error)
 	key  func(P) string
+	// now is the clock; nil means time.Now.
+	now func() time.Time
 
 	mu    sync.Mutex
 	conns map[*agentclient.Conn]*listedObjects[P]
@@ -38,7 +40,9 @@ type batchedReads[P any] struct {
 // listedObjects is what one connection has read of a kind.
 type listedObjects[P any] struct {
 	reads int
-	taken time.Time // zero: no List taken yet, or forgotten
+	// taken is when the last List was tried (zero: none yet, or
+	// forgotten); byKey is its answer, nil when it failed.
+	taken time.Time
 	byKey map[string]P
 }
 
@@ -55,6 +59,10 @@ func (b *batchedReads[P]) read(ctx context.Context, agent *agentclient.Conn, key
 
 func (b *batchedReads[P]) fromList(ctx context.Context, agent *agentclient.Conn, key string) (P, bool) {
 	var zero P
+	now := time.Now
+	if b.now != nil {
+		now = b.now
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.conns == nil {
@@ -65,7 +73,7 @@ func (b *batchedReads[P]) fromList(ctx context.Context, agent *agentclient.Conn,
 		// A provider process makes a connection per configuration; drop
 		// the Lists of earlier ones, which no refresh reads any more.
 		for c, old := range b.conns {
-			if !old.taken.IsZero() && time.Since(old.taken) > listFreshFor {
+			if !old.taken.IsZero() && now().Sub(old.taken) > listFreshFor {
 				delete(b.conns, c)
 			}
 		}
@@ -76,19 +84,22 @@ func (b *batchedReads[P]) fromList(ctx context.Context, agent *agentclient.Conn,
 	if l.reads <= readsBeforeList {
 		return zero, false
 	}
-	if l.taken.IsZero() || time.Since(l.taken) > listFreshFor {
+	if l.taken.IsZero() || now().Sub(l.taken) > listFreshFor {
 		// Other readers of the kind wait for this List rather than each
 		// making a Get: it is what they would read next.
 		objects, err := b.list(ctx, agent)
+		l.taken = now()
 		if err != nil {
-			// The Get reports the problem, naming the object.
+			// The Get reports the problem, naming the object. Reads go on
+			// with Gets until the List may be tried again, so an agent
+			// failing Lists costs one per listFreshFor, not one per read.
+			l.byKey = nil
 			return zero, false
 		}
 		l.byKey = make(map[string]P, len(objects))
 		for _, p := range objects {
 			l.byKey[b.key(p)] = p
 		}
-		l.taken = time.Now()
 	}
 	p, ok := l.byKey[key]
 	return p, ok

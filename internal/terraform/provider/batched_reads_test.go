@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -88,17 +89,38 @@ func TestBatchedReadsListOnceForManyReads(t *testing.T) {
 }
 
 func TestBatchedReadsFailedListFallsBackToGet(t *testing.T) {
-	b, gets, _ := countingReads(map[string]string{"a": "a"})
-	b.list = func(context.Context, *agentclient.Conn) ([]string, error) {
-		return nil, status.Error(codes.Unavailable, "agent restarting")
+	b, gets, lists := countingReads(map[string]string{"a": "a"})
+	failing := true
+	list := b.list
+	b.list = func(ctx context.Context, agent *agentclient.Conn) ([]string, error) {
+		if failing {
+			*lists++
+			return nil, status.Error(codes.Unavailable, "agent restarting")
+		}
+		return list(ctx, agent)
 	}
+	clock := time.Unix(1_000_000, 0)
+	b.now = func() time.Time { return clock }
 	agent := &agentclient.Conn{}
-	for range readsBeforeList + 3 {
-		if v, err := b.read(context.Background(), agent, "a"); err != nil || v != "a" {
-			t.Fatalf("read = %q, %v", v, err)
+	readAll := func(n int) {
+		t.Helper()
+		for range n {
+			if v, err := b.read(context.Background(), agent, "a"); err != nil || v != "a" {
+				t.Fatalf("read = %q, %v", v, err)
+			}
 		}
 	}
-	if *gets != readsBeforeList+3 {
-		t.Errorf("made %d Gets, want one per read when the List fails", *gets)
+	readAll(readsBeforeList + 20)
+	if *gets != readsBeforeList+20 || *lists != 1 {
+		t.Errorf("made %d Gets and %d Lists, want one Get per read and one List while the List fails", *gets, *lists)
+	}
+
+	// Once the failure is older than listFreshFor, the List is tried again.
+	clock = clock.Add(listFreshFor + time.Second)
+	failing = false
+	*gets, *lists = 0, 0
+	readAll(5)
+	if *gets != 0 || *lists != 1 {
+		t.Errorf("after the window: %d Gets and %d Lists, want 0 and 1", *gets, *lists)
 	}
 }

@@ -33,7 +33,13 @@ const (
 	benchEnv        = "NETBOOT_BENCH"          // "1" runs it
 	benchTFOutEnv   = "NETBOOT_BENCH_TF_OUT"   // file the results table is written to
 	benchTFSizesEnv = "NETBOOT_BENCH_TF_SIZES" // entry counts instead of 1,100,1000
-	benchRuns       = 3                        // timed runs per operation
+	// A directory for the provider's CPU profiles of one more, untimed plan
+	// per N (in DIR/plan-N); see cpuProfileDirEnv in main.go.
+	benchTFProfileEnv = "NETBOOT_BENCH_TF_PROFILE_DIR"
+	// "1" times the plans alone: one untimed apply before them, one
+	// destroy after.
+	benchTFPlanOnlyEnv = "NETBOOT_BENCH_TF_PLAN_ONLY"
+	benchRuns          = 3 // timed runs per operation
 )
 
 // TestTerraformScaling times the real terraform CLI against the real
@@ -268,13 +274,18 @@ func (b *tfBench) measure(t *testing.T, lab *testlab.Lab, n int) scaleResult {
 
 	// Warm up: the first run of a binary pays for reading it from disk.
 	b.run(t, dir, false, 0, "plan", "-input=false", "-no-color", "-refresh=false")
-	for i := 0; i < benchRuns; i++ {
-		timed(opApply, 0, apply...)
-		b.checkAgent(t, n)
-		timed(opDestroy, 0, destroy...)
-		b.checkAgent(t, -1)
+	planOnly := os.Getenv(benchTFPlanOnlyEnv) == "1"
+	if planOnly {
+		b.run(t, dir, false, 0, apply...)
+	} else {
+		for i := 0; i < benchRuns; i++ {
+			timed(opApply, 0, apply...)
+			b.checkAgent(t, n)
+			timed(opDestroy, 0, destroy...)
+			b.checkAgent(t, -1)
+		}
+		counted(opApply, 0, apply...)
 	}
-	counted(opApply, 0, apply...)
 	b.checkAgent(t, n)
 
 	// Exit code 0 with -detailed-exitcode: no changes.
@@ -282,6 +293,9 @@ func (b *tfBench) measure(t *testing.T, lab *testlab.Lab, n int) scaleResult {
 		timed(opPlan, 0, plan...)
 	}
 	counted(opPlan, 0, plan...)
+	if profiles := os.Getenv(benchTFProfileEnv); profiles != "" {
+		b.profiledPlan(t, dir, profiles, n, plan)
+	}
 	for i := 0; i < benchRuns; i++ {
 		timed(opPlanNoRef, 0, append(plan, "-refresh=false")...)
 	}
@@ -292,6 +306,11 @@ func (b *tfBench) measure(t *testing.T, lab *testlab.Lab, n int) scaleResult {
 		}
 	}
 
+	if planOnly {
+		b.run(t, dir, false, 0, destroy...)
+		b.checkAgent(t, -1)
+		return r
+	}
 	counted(opDestroy, 0, destroy...)
 	b.checkAgent(t, -1)
 	b.run(t, dir, false, 0, apply...)
@@ -299,6 +318,21 @@ func (b *tfBench) measure(t *testing.T, lab *testlab.Lab, n int) scaleResult {
 	counted(opDestroyNoRef, 0, append(destroy, "-refresh=false")...)
 	b.checkAgent(t, -1)
 	return r
+}
+
+// profiledPlan runs one more plan in dir whose provider processes write
+// CPU profiles into profiles/plan-N. It runs without TestMain's GOGC, so
+// the provider collects garbage as it does for a user.
+func (b *tfBench) profiledPlan(t *testing.T, dir, profiles string, n int, plan []string) {
+	t.Helper()
+	out := filepath.Join(profiles, fmt.Sprintf("plan-%d", n))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	profiled := *b
+	profiled.env = slices.DeleteFunc(slices.Clone(b.env), func(kv string) bool { return strings.HasPrefix(kv, "GOGC=") })
+	profiled.env = append(profiled.env, "NETBOOT_PROVIDER_CPU_PROFILE_DIR="+out)
+	t.Logf("N=%d plan, provider profiled into %s: %s", n, out, profiled.run(t, dir, false, 0, plan...))
 }
 
 // timing is one terraform run: wall-clock time, and CPU time (user and
@@ -384,6 +418,9 @@ func scaleReport(results, baseline []scaleResult) string {
 	}
 	growth := func(rs []scaleResult, i int, op string) string {
 		if i == 0 {
+			return "–"
+		}
+		if len(rs[i].times[op]) == 0 || len(rs[i-1].times[op]) == 0 {
 			return "–"
 		}
 		factor := func(f func([]timing) []time.Duration) float64 {
