@@ -19,17 +19,14 @@ const memProfileEvery = 30 * time.Second
 func heapProfiles(ctx context.Context, path string, logger *slog.Logger) {
 	tick := time.NewTicker(memProfileEvery)
 	defer tick.Stop()
-	for {
+	for done := false; !done; {
 		select {
 		case <-ctx.Done():
-			if err := writeHeapProfile(path); err != nil {
-				logger.Warn("writing the heap profile failed", eventkind.Agent.Attr(), "error", err)
-			}
-			return
+			done = true
 		case <-tick.C:
-			if err := writeHeapProfile(path); err != nil {
-				logger.Warn("writing the heap profile failed", eventkind.Agent.Attr(), "error", err)
-			}
+		}
+		if err := writeHeapProfile(path); err != nil {
+			logger.Warn("writing the heap profile failed", eventkind.Agent.Attr(), "error", err)
 		}
 	}
 }

@@ -152,6 +152,23 @@ func (m Metrics) Histogram(name string, labels ...string) (Histogram, error) {
 	return sum, nil
 }
 
+// Value is the value of the unlabelled gauge or counter name, such as
+// go_memstats_heap_inuse_bytes.
+func (m Metrics) Value(name string) (float64, error) {
+	f, ok := m[name]
+	if !ok || len(f.GetMetric()) != 1 {
+		return 0, fmt.Errorf("no single series of %s in the scrape", name)
+	}
+	switch metric := f.GetMetric()[0]; f.GetType() {
+	case dto.MetricType_GAUGE:
+		return metric.GetGauge().GetValue(), nil
+	case dto.MetricType_COUNTER:
+		return metric.GetCounter().GetValue(), nil
+	default:
+		return 0, fmt.Errorf("metric %s is a %s, not a gauge or counter", name, f.GetType())
+	}
+}
+
 func hasLabels(m *dto.Metric, pairs []string) bool {
 	for i := 0; i < len(pairs); i += 2 {
 		found := false

@@ -120,3 +120,28 @@ func TestMetricsHistogram(t *testing.T) {
 		t.Error("a broken scrape parsed")
 	}
 }
+
+func TestMetricsValue(t *testing.T) {
+	m, err := ParseMetrics(strings.NewReader(`# TYPE go_memstats_heap_inuse_bytes gauge
+go_memstats_heap_inuse_bytes 8.5e+07
+# TYPE netboot_ra_sent_total counter
+netboot_ra_sent_total 12
+# TYPE netboot_dhcpv6_leases gauge
+netboot_dhcpv6_leases{kind="na"} 3
+netboot_dhcpv6_leases{kind="pd"} 4
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := m.Value("go_memstats_heap_inuse_bytes"); err != nil || v != 85e6 {
+		t.Errorf("gauge = %v, %v", v, err)
+	}
+	if v, err := m.Value("netboot_ra_sent_total"); err != nil || v != 12 {
+		t.Errorf("counter = %v, %v", v, err)
+	}
+	for _, name := range []string{"missing", "netboot_dhcpv6_leases"} {
+		if _, err := m.Value(name); err == nil {
+			t.Errorf("Value(%q) gave no error", name)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +39,7 @@ func (b *soakBench) run(t *testing.T) {
 	}
 	lab := testlab.New(t)
 	dir := t.TempDir()
-	args := []string{"--metrics-listen", soakMetrics}
+	args := []string{"--metrics-listen", agentMetricsAddr}
 	// NETBOOT_BENCH_PROFILE_DIR=DIR keeps a heap profile of the agent
 	// at every sample, for pprof's -diff_base.
 	pdir := os.Getenv("NETBOOT_BENCH_PROFILE_DIR")
@@ -97,11 +96,9 @@ func (b *soakBench) run(t *testing.T) {
 		}
 		goHeap := "?"
 		if m, err := soakGoMemory(lab); err == nil {
-			goHeap = fmt.Sprintf("%s MB (released to the OS %s MB)", FormatNumber(m["go_memstats_heap_inuse_bytes"]/1e6, 0),
-				FormatNumber(m["go_memstats_heap_released_bytes"]/1e6, 0))
+			goHeap = fmt.Sprintf("%s MB (released to the OS %s MB)", FormatNumber(m["heap_inuse"], 0), FormatNumber(m["heap_released"], 0))
 			t.Logf("soak after %s: Go heap alloc %.0f MB, in use %.0f MB, idle %.0f MB, released %.0f MB, sys %.0f MB, GC goal %.0f MB",
-				at, m["go_memstats_heap_alloc_bytes"]/1e6, m["go_memstats_heap_inuse_bytes"]/1e6, m["go_memstats_heap_idle_bytes"]/1e6,
-				m["go_memstats_heap_released_bytes"]/1e6, m["go_memstats_sys_bytes"]/1e6, m["go_memstats_next_gc_bytes"]/1e6)
+				at, m["heap_alloc"], m["heap_inuse"], m["heap_idle"], m["heap_released"], m["sys"], m["next_gc"])
 		}
 		if pdir != "" {
 			if b, err := os.ReadFile(heap); err == nil {
@@ -144,31 +141,24 @@ func (b *soakBench) run(t *testing.T) {
 	}
 }
 
-// soakMetrics is where the soak's agent serves its metrics, in the
-// server namespace.
-const soakMetrics = "[::1]:9447"
-
-// soakGoMemory scrapes the agent's Go memory figures (go_memstats_*).
+// soakGoMemory reads the agent's Go memory figures (go_memstats_*, in MB)
+// from its metrics.
 func soakGoMemory(lab *testlab.Lab) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := lab.Exec(ctx, lab.ServerNS, "curl", "-sf", "http://"+soakMetrics+"/metrics")
+	m, err := scrapeAgent(ctx, lab)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]float64{}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && strings.HasPrefix(f[0], "go_memstats_") {
-			if v, err := strconv.ParseFloat(f[1], 64); err == nil {
-				m[f[0]] = v
-			}
+	out := map[string]float64{}
+	for _, name := range []string{"heap_alloc", "heap_inuse", "heap_idle", "heap_released", "sys", "next_gc"} {
+		v, err := m.Value("go_memstats_" + name + "_bytes")
+		if err != nil {
+			return nil, err
 		}
+		out[name] = v / 1e6
 	}
-	if _, ok := m["go_memstats_heap_inuse_bytes"]; !ok {
-		return nil, fmt.Errorf("no go_memstats_heap_inuse_bytes in the agent's metrics")
-	}
-	return m, nil
+	return out, nil
 }
 
 func (b *soakBench) section() Section {

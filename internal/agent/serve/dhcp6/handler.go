@@ -416,7 +416,11 @@ func (h *handler) request(b *batch, req *dhcpv6.Message, c client, cfg *Config, 
 func (h *handler) renew(b *batch, req *dhcpv6.Message, c client, cfg *Config, now time.Time) *dhcpv6.Message {
 	resp := h.response(req, dhcpv6.MessageTypeReply)
 	for _, x := range iasOf(req) {
-		attrs := append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid())
+		// Only the lines of a renewal that fails take these; a renewed
+		// lease's line is built once it is stored.
+		attrs := func(more ...any) []any {
+			return append(append(c.attrs(), eventkind.Lease.Attr(), "msg_type", req.MessageType.String(), "ia_type", iaNames[x.kind], "iaid", x.iaid()), more...)
+		}
 		want := c.lease(x.kind, x.iaid(), netip.Addr{}, cfg, now)
 		h.adopt(want, now)
 		l, err := h.pool.Renew(want, now)
@@ -429,15 +433,15 @@ func (h *handler) renew(b *batch, req *dhcpv6.Message, c client, cfg *Config, no
 			// the address or prefix now rather than at the end of its
 			// lifetime.
 			b.delete(l.Address)
-			h.logger.Info("ending lease outside the ranges", append(attrs, leaseAttrs(l)...)...)
+			h.logger.Info("ending lease outside the ranges", attrs(leaseAttrs(l)...)...)
 			resp.AddOption(iaEnded(x, append(without(x.listed, l.Prefix()), l.Prefix())))
 		case len(x.listed) > 0 && !anyInSpace(x.kind, x.listed, cfg):
-			h.logger.Info("no lease; what the client holds is not valid on this link", append(attrs, "listed", x.listed[0])...)
+			h.logger.Info("no lease; what the client holds is not valid on this link", attrs("listed", x.listed[0])...)
 			resp.AddOption(iaEnded(x, x.listed))
 		default:
 			// RFC 8415 section 18.2.10.1: the client then sends a Request,
 			// which brings its address or prefix back if still free.
-			h.logger.Info("no lease for client", attrs...)
+			h.logger.Info("no lease for client", attrs()...)
 			resp.AddOption(iaStatus(x, iana.StatusNoBinding, "no lease for this IA"))
 		}
 	}
